@@ -1,0 +1,50 @@
+"""Parsing what the accounts forms post, with an error per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pyramid.i18n import TranslationString
+
+from datacapt.accounts.passwords import MAX_PASSWORD_LENGTH
+from datacapt.errors import safe_came_from
+from datacapt.i18n import _
+from datacapt.validation import MAX_EMAIL_LENGTH, normalize_email
+
+
+@dataclass
+class LoginForm:
+    email: str = ""
+    password: str = ""
+    came_from: str = "/"
+    errors: dict[str, TranslationString] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, str]) -> LoginForm:
+        form = cls(
+            email=normalize_email(data.get("email", ""))[: MAX_EMAIL_LENGTH + 1],
+            password=data.get("password", ""),
+            came_from=safe_came_from(data.get("came_from")),
+        )
+        if not form.email:
+            form.errors["email"] = _("Enter your e-mail address.")
+        elif len(form.email) > MAX_EMAIL_LENGTH:
+            form.errors["email"] = _("Enter a valid e-mail address.")
+        if not form.password:
+            form.errors["password"] = _("Enter your password.")
+        elif len(form.password) > MAX_PASSWORD_LENGTH:
+            # Refused before hashing: an enormous password must not cost the server anything.
+            form.errors["password"] = _("The e-mail address or password is incorrect.")
+        return form
+
+
+@dataclass
+class PreferencesForm:
+    language: str
+    timezone: str
+    errors: dict[str, TranslationString] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, str]) -> PreferencesForm:
+        return cls(language=data.get("language", "")[:10], timezone=data.get("timezone", "")[:64])

@@ -1,0 +1,214 @@
+"""Accounts: creating users, checking credentials, and throttling sign-in attempts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pyramid.registry import Registry
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from datacapt.accounts.passwords import hash_password, needs_rehash, verify_password
+from datacapt.config import AppSettings, get_app_settings
+from datacapt.i18n import LANGUAGES, _, is_timezone
+from datacapt.models import (
+    LoginAttempt,
+    Site,
+    Study,
+    StudyRoleAssignment,
+    StudyRoleSite,
+    Tenant,
+    TenantRoleAssignment,
+    User,
+)
+from datacapt.permissions import StudyRole, TenantRole
+from datacapt.validation import ValidationError, clean_email, clean_text, normalize_email
+
+#: Attempts older than this are deleted when new ones are recorded.
+ATTEMPT_RETENTION = timedelta(days=1)
+
+
+def find_user(dbsession: Session, email: str) -> User | None:
+    return dbsession.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(
+    dbsession: Session,
+    registry: Registry,
+    email: str,
+    name: str,
+    password: str | None = None,
+    *,
+    system_admin: bool = False,
+) -> User:
+    email = clean_email("email", email)
+    name = clean_text("name", name, 200)
+    if find_user(dbsession, email) is not None:
+        raise ValidationError("email", _("A user with this e-mail address already exists."))
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(registry, password) if password is not None else None,
+        is_system_admin=system_admin,
+        is_active=True,
+    )
+    dbsession.add(user)
+    dbsession.flush()
+    return user
+
+
+def set_preferences(user: User, language: str, timezone: str) -> None:
+    if language not in LANGUAGES:
+        raise ValidationError("language", _("Choose one of the offered languages."))
+    if not is_timezone(timezone):
+        raise ValidationError("timezone", _("Choose a time zone from the list."))
+    user.locale, user.timezone = language, timezone
+
+
+def authenticate(dbsession: Session, registry: Registry, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Upgrades outdated hashes on the way."""
+    user = find_user(dbsession, email)
+    if user is None or not user.is_active or user.password_hash is None:
+        verify_password(registry, None, password)  # same work as for a real account
+        return None
+    if not verify_password(registry, user.password_hash, password):
+        return None
+    if needs_rehash(registry, user.password_hash):
+        user.password_hash = hash_password(registry, password)
+    return user
+
+
+# --- throttling -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Where a sign-in stands: how long to wait before the next try (0: go ahead)."""
+
+    wait_seconds: int
+
+    @property
+    def blocked(self) -> bool:
+        return self.wait_seconds > 0
+
+
+def account_key(settings: AppSettings, email: str) -> str:
+    """A keyed hash of the address, so the attempts table holds no e-mail addresses."""
+    return hmac.new(
+        settings.secret.encode(), normalize_email(email).encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _recent_failures(
+    dbsession: Session, since: datetime, criterion: ColumnElement[bool], *, reset_on_success: bool
+) -> tuple[int, datetime | None]:
+    """Failures matching ``criterion`` since ``since`` (and since the last success, if asked)."""
+    after = since
+    if reset_on_success:
+        last_success = (
+            select(func.max(LoginAttempt.at))
+            .where(criterion, LoginAttempt.succeeded.is_(True))
+            .scalar_subquery()
+        )
+        after = func.coalesce(last_success, since)
+    count, oldest = dbsession.execute(
+        select(func.count(), func.min(LoginAttempt.at)).where(
+            criterion,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at > since,
+            LoginAttempt.at > after,
+        )
+    ).one()
+    return count, oldest
+
+
+def check_throttle(dbsession: Session, registry: Registry, email: str, ip: str) -> Throttle:
+    """Too many failures for this account, or from this address, within the window → wait.
+
+    A success clears the account's count (its owner is back), never the address's: one valid
+    account must not let an address keep guessing at others.
+    """
+    settings = get_app_settings(registry)
+    now = datetime.now(UTC)
+    window = timedelta(seconds=settings.login_window_seconds)
+    since = now - window
+    checks = (
+        (
+            LoginAttempt.account_key == account_key(settings, email),
+            settings.login_max_failures_per_account,
+            True,
+        ),
+        (LoginAttempt.ip == ip, settings.login_max_failures_per_ip, False),
+    )
+    waits = []
+    for criterion, limit, reset in checks:
+        count, oldest = _recent_failures(dbsession, since, criterion, reset_on_success=reset)
+        if count >= limit and oldest is not None:
+            waits.append(int((oldest + window - now).total_seconds()) + 1)
+    return Throttle(max(waits, default=0))
+
+
+def record_attempt(
+    dbsession: Session, registry: Registry, email: str, ip: str, *, succeeded: bool
+) -> None:
+    now = datetime.now(UTC)
+    dbsession.add(
+        LoginAttempt(
+            at=now,
+            account_key=account_key(get_app_settings(registry), email),
+            ip=ip,
+            succeeded=succeeded,
+        )
+    )
+    dbsession.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+def grant_tenant_role(
+    dbsession: Session, user: User, tenant: Tenant, role: TenantRole
+) -> TenantRoleAssignment:
+    existing = dbsession.scalar(
+        select(TenantRoleAssignment).where(
+            TenantRoleAssignment.tenant_id == tenant.id,
+            TenantRoleAssignment.user_id == user.id,
+            TenantRoleAssignment.role == role,
+        )
+    )
+    if existing is not None:
+        raise ValidationError("role", _("This user already holds this role."))
+    assignment = TenantRoleAssignment(tenant_id=tenant.id, user_id=user.id, role=role)
+    dbsession.add(assignment)
+    dbsession.flush()
+    return assignment
+
+
+def grant_study_role(
+    dbsession: Session, user: User, study: Study, role: StudyRole, sites: list[Site] | None = None
+) -> StudyRoleAssignment:
+    """Give ``user`` ``role`` in ``study``; with ``sites``, only at those sites."""
+    existing = dbsession.scalar(
+        select(StudyRoleAssignment).where(
+            StudyRoleAssignment.study_id == study.id,
+            StudyRoleAssignment.user_id == user.id,
+            StudyRoleAssignment.role == role,
+        )
+    )
+    if existing is not None:
+        raise ValidationError("role", _("This user already holds this role."))
+    if any(site.study_id != study.id for site in sites or ()):
+        raise ValidationError("sites", _("Choose sites of this study."))
+    assignment = StudyRoleAssignment(
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        user_id=user.id,
+        role=role,
+        sites=[StudyRoleSite(site_id=site.id, study_id=study.id) for site in sites or ()],
+    )
+    dbsession.add(assignment)
+    dbsession.flush()
+    return assignment

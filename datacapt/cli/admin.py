@@ -1,0 +1,199 @@
+"""Creating tenants, users, studies, sites and role grants from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from datacapt.accounts.services import (
+    create_user,
+    find_user,
+    grant_study_role,
+    grant_tenant_role,
+)
+from datacapt.cli.bootstrap import CommandError, Environment
+from datacapt.db import transaction_scope
+from datacapt.models import Site, Study, Tenant, User
+from datacapt.permissions import StudyRole, TenantRole
+from datacapt.studies.services import (
+    create_site,
+    create_study,
+    create_tenant,
+    find_site,
+    find_study,
+    find_tenant,
+)
+from datacapt.validation import ValidationError
+
+
+def in_transaction(env: Environment, work: Callable[[Session], str]) -> int:
+    """Run ``work`` in one transaction: all of it is saved, or (on any error) nothing."""
+    try:
+        with transaction_scope(env.registry) as dbsession:
+            message = work(dbsession)
+    except ValidationError as error:
+        raise CommandError(f"{error.field}: {error.message.interpolate()}") from None
+    print(message)
+    return 0
+
+
+def tenant_of(dbsession: Session, slug: str) -> Tenant:
+    tenant = find_tenant(dbsession, slug)
+    if tenant is None:
+        raise CommandError(f"no tenant {slug!r}")
+    return tenant
+
+
+def study_of(dbsession: Session, slug: str, code: str) -> Study:
+    study = find_study(dbsession, tenant_of(dbsession, slug), code)
+    if study is None:
+        raise CommandError(f"no study {code!r} in tenant {slug!r}")
+    return study
+
+
+def site_of(dbsession: Session, study: Study, code: str) -> Site:
+    site = find_site(dbsession, study, code)
+    if site is None:
+        raise CommandError(f"no site {code!r} in study {study.code!r}")
+    return site
+
+
+def user_of(dbsession: Session, email: str) -> User:
+    user = find_user(dbsession, email)
+    if user is None:
+        raise CommandError(f"no user with e-mail {email!r}")
+    return user
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CommandError("no password given: pass --password-stdin or run in a terminal")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != first:
+        raise CommandError("the two passwords differ")
+    return first
+
+
+def tenant_create(env: Environment, args: argparse.Namespace) -> int:
+    return in_transaction(
+        env, lambda db: f"tenant {create_tenant(db, args.slug, args.name).slug} created"
+    )
+
+
+def user_create(env: Environment, args: argparse.Namespace) -> int:
+    password = read_password(args.password_stdin)
+
+    def work(dbsession: Session) -> str:
+        user = create_user(
+            dbsession,
+            env.registry,
+            args.email,
+            args.name,
+            password,
+            system_admin=args.system_admin,
+        )
+        return f"user {user.email} created" + (
+            " (system administrator)" if args.system_admin else ""
+        )
+
+    return in_transaction(env, work)
+
+
+def study_create(env: Environment, args: argparse.Namespace) -> int:
+    def work(dbsession: Session) -> str:
+        study = create_study(dbsession, tenant_of(dbsession, args.tenant), args.code, args.title)
+        return f"study {args.tenant}/{study.code} created"
+
+    return in_transaction(env, work)
+
+
+def site_create(env: Environment, args: argparse.Namespace) -> int:
+    def work(dbsession: Session) -> str:
+        study = study_of(dbsession, args.tenant, args.study)
+        site = create_site(dbsession, study, args.code, args.name)
+        return f"site {site.code} created in {args.tenant}/{study.code}"
+
+    return in_transaction(env, work)
+
+
+def role_grant(env: Environment, args: argparse.Namespace) -> int:
+    def work(dbsession: Session) -> str:
+        user = user_of(dbsession, args.email)
+        study = study_of(dbsession, args.tenant, args.study)
+        sites = [site_of(dbsession, study, code) for code in args.site or ()]
+        grant_study_role(dbsession, user, study, StudyRole(args.role), sites or None)
+        where = f" at {', '.join(s.code for s in sites)}" if sites else ""
+        return f"{user.email} is {args.role} in {args.tenant}/{study.code}{where}"
+
+    return in_transaction(env, work)
+
+
+def role_grant_tenant(env: Environment, args: argparse.Namespace) -> int:
+    def work(dbsession: Session) -> str:
+        user = user_of(dbsession, args.email)
+        grant_tenant_role(dbsession, user, tenant_of(dbsession, args.tenant), TenantRole(args.role))
+        return f"{user.email} is {args.role} of {args.tenant}"
+
+    return in_transaction(env, work)
+
+
+def add_parsers(commands: Any) -> None:
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = tenant.add_parser("create", help="create a tenant (customer organisation)")
+    p.add_argument("slug", help="short name used in URLs, e.g. acme")
+    p.add_argument("name", help="display name")
+    p.set_defaults(handler=tenant_create)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = user.add_parser("create", help="create a user")
+    p.add_argument("email")
+    p.add_argument("--name", required=True, help="the person's full name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--system-admin", action="store_true", help="make a system administrator")
+    p.set_defaults(handler=user_create)
+
+    study = commands.add_parser("study", help="manage studies").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = study.add_parser("create", help="create a study in a tenant")
+    p.add_argument("tenant")
+    p.add_argument("code", help="short code used in URLs, e.g. onc-001")
+    p.add_argument("title")
+    p.set_defaults(handler=study_create)
+
+    site = commands.add_parser("site", help="manage sites").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = site.add_parser("create", help="create a site in a study")
+    p.add_argument("tenant")
+    p.add_argument("study")
+    p.add_argument("code", help="short code, e.g. par01")
+    p.add_argument("name")
+    p.set_defaults(handler=site_create)
+
+    role = commands.add_parser("role", help="grant roles").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = role.add_parser("grant", help="grant a study role, optionally restricted to sites")
+    p.add_argument("email")
+    p.add_argument("tenant")
+    p.add_argument("study")
+    p.add_argument("role", choices=[r.value for r in StudyRole])
+    p.add_argument("--site", action="append", metavar="CODE", help="restrict to this site (repeat)")
+    p.set_defaults(handler=role_grant)
+    p = role.add_parser("grant-tenant", help="grant a tenant role")
+    p.add_argument("email")
+    p.add_argument("tenant")
+    p.add_argument("role", choices=[r.value for r in TenantRole])
+    p.set_defaults(handler=role_grant_tenant)

@@ -1,0 +1,142 @@
+"""``datacapt demo``: the demo tenant and study, one user per role. Running it again changes
+nothing that exists; it only adds what is missing."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
+from datacapt.cli.bootstrap import Environment
+from datacapt.db import transaction_scope
+from datacapt.models import (
+    StudyRoleAssignment,
+    Subject,
+    SubjectStatus,
+    TenantRoleAssignment,
+    User,
+)
+from datacapt.permissions import StudyRole, TenantRole
+from datacapt.studies.services import (
+    create_site,
+    create_study,
+    create_tenant,
+    find_site,
+    find_study,
+    find_tenant,
+)
+
+#: Printed for anyone trying the demo; the demo is for laptops and test machines only.
+DEMO_PASSWORD = "Demo-password-2026"  # noqa: S105
+TENANT = ("acme", "Acme Clinical Research")
+STUDY = ("demo", "Demonstration study — hypertension follow-up")
+SITES = (("par01", "Paris University Hospital"), ("ber01", "Berlin Clinical Centre"))
+SUBJECTS = {
+    "par01": (
+        SubjectStatus.INCLUDED,
+        SubjectStatus.INCLUDED,
+        SubjectStatus.SCREENING,
+        SubjectStatus.SCREEN_FAILURE,
+    ),
+    "ber01": (SubjectStatus.INCLUDED, SubjectStatus.SCREENING, SubjectStatus.WITHDRAWN),
+}
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    role: str  # a StudyRole or TenantRole value, or "system_admin"
+    sites: tuple[str, ...] = ()
+
+
+USERS = (
+    DemoUser("admin@datacapt.example", "Sam Admin", "system_admin"),
+    DemoUser("tenant-admin@acme.example", "Tess Tenant", TenantRole.TENANT_ADMIN),
+    DemoUser("study-admin@acme.example", "Sasha Designer", StudyRole.STUDY_ADMIN),
+    DemoUser("investigator@acme.example", "Dr Inès Martin", StudyRole.INVESTIGATOR, ("par01",)),
+    DemoUser(
+        "sub-investigator@acme.example", "Dr Paul Roux", StudyRole.SUB_INVESTIGATOR, ("par01",)
+    ),
+    DemoUser("coordinator@acme.example", "Camille Coordinator", StudyRole.COORDINATOR, ("par01",)),
+    DemoUser(
+        "coordinator-berlin@acme.example", "Jonas Koordinator", StudyRole.COORDINATOR, ("ber01",)
+    ),
+    DemoUser("monitor@acme.example", "Morgan Monitor", StudyRole.MONITOR),
+    DemoUser("data-manager@acme.example", "Dana Manager", StudyRole.DATA_MANAGER),
+    DemoUser("sponsor@acme.example", "Sol Sponsor", StudyRole.SPONSOR_VIEWER),
+    DemoUser("auditor@acme.example", "Ari Auditor", StudyRole.AUDITOR),
+)
+
+
+def _ensure_user(dbsession: Session, env: Environment, demo: DemoUser) -> User:
+    return find_user(dbsession, demo.email) or create_user(
+        dbsession,
+        env.registry,
+        demo.email,
+        demo.name,
+        DEMO_PASSWORD,
+        system_admin=demo.role == "system_admin",
+    )
+
+
+def _has(dbsession: Session, model: Any, **criteria: Any) -> bool:
+    return dbsession.scalar(select(model.id).filter_by(**criteria).limit(1)) is not None
+
+
+def load_demo(dbsession: Session, env: Environment) -> None:
+    tenant = find_tenant(dbsession, TENANT[0]) or create_tenant(dbsession, *TENANT)
+    study = find_study(dbsession, tenant, STUDY[0]) or create_study(dbsession, tenant, *STUDY)
+    sites = {
+        code: find_site(dbsession, study, code) or create_site(dbsession, study, code, name)
+        for code, name in SITES
+    }
+    for demo in USERS:
+        user = _ensure_user(dbsession, env, demo)
+        is_study_role = demo.role in StudyRole.__members__.values()
+        if demo.role == TenantRole.TENANT_ADMIN and not _has(
+            dbsession, TenantRoleAssignment, tenant_id=tenant.id, user_id=user.id
+        ):
+            grant_tenant_role(dbsession, user, tenant, TenantRole.TENANT_ADMIN)
+        elif is_study_role and not _has(
+            dbsession, StudyRoleAssignment, study_id=study.id, user_id=user.id
+        ):
+            restricted = [sites[code] for code in demo.sites] or None
+            grant_study_role(dbsession, user, study, StudyRole(demo.role), restricted)
+    for code, statuses in SUBJECTS.items():
+        for number, status in enumerate(statuses, start=1):
+            label = f"{code}-{number:04d}"
+            if not _has(dbsession, Subject, study_id=study.id, label=label):
+                dbsession.add(
+                    Subject(
+                        tenant_id=tenant.id,
+                        study_id=study.id,
+                        site_id=sites[code].id,
+                        label=label,
+                        status=status,
+                    )
+                )
+    dbsession.flush()
+
+
+def demo(env: Environment, args: argparse.Namespace) -> int:
+    with transaction_scope(env.registry) as dbsession:
+        load_demo(dbsession, env)
+    print(
+        f"Demo tenant '{TENANT[0]}', study '{STUDY[0]}' with sites "
+        f"{', '.join(code for code, _ in SITES)}. Every demo user's password: {DEMO_PASSWORD}"
+    )
+    width = max(len(u.email) for u in USERS)
+    for user in USERS:
+        scope = f" (sites: {', '.join(user.sites)})" if user.sites else ""
+        print(f"  {user.email:<{width}}  {user.role}{scope}")
+    return 0
+
+
+def add_parsers(commands: Any) -> None:
+    p = commands.add_parser("demo", help="load the demo tenant, study and users (idempotent)")
+    p.set_defaults(handler=demo)

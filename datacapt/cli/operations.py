@@ -1,0 +1,126 @@
+"""Running the platform: migrations, the web server, the job worker, and a health check."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from alembic import command
+from datacapt import jobs
+from datacapt.cli.bootstrap import CommandError, Environment
+from datacapt.config import get_app_settings
+from datacapt.db import transaction_scope
+from datacapt.models import JobState, OutboxJob
+
+
+def alembic_config(env: Environment) -> AlembicConfig:
+    return AlembicConfig(str(env.config_path), ini_section="alembic")
+
+
+def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
+    command.upgrade(alembic_config(env), "head")
+    print("database is at the latest revision")
+    return 0
+
+
+def serve(env: Environment, args: argparse.Namespace) -> int:
+    from pyramid.scripts.pserve import main as pserve
+
+    return pserve(["pserve", str(env.config_path), *(["--reload"] if args.reload else [])])
+
+
+def worker(env: Environment, args: argparse.Namespace) -> int:
+    rq_queue = jobs.queue(env.registry)
+    if rq_queue is None:
+        raise CommandError(
+            "no Redis configured (datacapt.redis_url / DATACAPT_REDIS_URL): "
+            "jobs already run in-process after each commit"
+        )
+    jobs.WORKER_REGISTRY = env.registry
+    worker = jobs.OutboxWorker([rq_queue], connection=rq_queue.connection)
+    worker.maintenance_interval = args.sweep_interval
+    jobs.sweep(env.registry)
+    worker.work(burst=args.burst, logging_level="INFO", with_scheduler=False)
+    return 0
+
+
+def _check_database(env: Environment) -> str:
+    engine = env.registry["db.engine"]
+    head = ScriptDirectory.from_config(alembic_config(env)).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise CommandError(f"database at revision {current}, code expects {head}: run db upgrade")
+    return f"database: ok ({engine.dialect.name}, revision {current})"
+
+
+def _check_worker(env: Environment, timeout: float) -> str:
+    with transaction_scope(env.registry) as dbsession:
+        job_id = jobs.enqueue_after_commit(dbsession, "datacapt.probe").id
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with transaction_scope(env.registry) as dbsession:
+            state = dbsession.get(OutboxJob, job_id).state
+        if state == JobState.DONE:
+            return f"jobs: ok (probe job {job_id} ran)"
+        time.sleep(0.2)
+    raise CommandError(
+        f"jobs: the probe job {job_id} did not run within {timeout:g}s; "
+        "is `datacapt worker` running with this configuration?"
+    )
+
+
+def check(env: Environment, args: argparse.Namespace) -> int:
+    """Exit 0 when the database (and Redis, and with --worker the worker) answer as they should."""
+    lines = []
+    try:
+        lines.append(_check_database(env))
+        connection = jobs.redis_connection(env.registry)
+        if connection is None:
+            lines.append("jobs: in-process (no Redis configured)")
+        else:
+            connection.ping()
+            lines.append(f"redis: ok (queue {get_app_settings(env.registry).queue_name})")
+        if args.worker:
+            lines.append(_check_worker(env, args.timeout))
+    except (SQLAlchemyError, RedisError) as error:
+        raise CommandError(f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
+    finally:
+        print("\n".join(lines))
+    return 0
+
+
+def add_parsers(commands: Any) -> None:
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="migrate the database to the latest revision").set_defaults(
+        handler=db_upgrade
+    )
+
+    p = commands.add_parser("serve", help="serve the app with the INI's [server:main]")
+    p.add_argument("--reload", action="store_true", help="restart when the code changes")
+    p.set_defaults(handler=serve)
+
+    p = commands.add_parser("worker", help="run the background job worker (needs Redis)")
+    p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    p.add_argument(
+        "--sweep-interval",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="how often pending jobs are sent again (default 60)",
+    )
+    p.set_defaults(handler=worker)
+
+    p = commands.add_parser("check", help="check the database, Redis and (--worker) the worker")
+    p.add_argument("--worker", action="store_true", help="also run a probe job through the worker")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the probe")
+    p.set_defaults(handler=check)

@@ -1,0 +1,159 @@
+"""Settings: parsed once from the INI, overridden by the environment, typed for the code.
+
+Secrets and service addresses come from the environment in production so one INI file can be
+shared by the web servers, the worker and the command line (and pointed elsewhere by tests).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pyramid.config import Configurator
+from pyramid.registry import Registry
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.settings import asbool, aslist
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+STATIC_DIR = PROJECT_DIR / "static"
+
+#: Environment variable -> settings key it overrides.
+ENVIRONMENT_OVERRIDES = {
+    "DATACAPT_DATABASE_URL": "sqlalchemy.url",
+    "DATACAPT_REDIS_URL": "datacapt.redis_url",
+    "DATACAPT_SECRET": "datacapt.secret",
+}
+
+DEFAULT_INCLUDES = ("datacapt.accounts", "datacapt.studies", "datacapt.subjects")
+CORE_INCLUDES = (
+    "pyramid_jinja2",
+    "pyramid_tm",
+    "pyramid_retry",
+    "datacapt.db",
+    "datacapt.security",
+    "datacapt.i18n",
+    "datacapt.htmx",
+    "datacapt.templating",
+    "datacapt.resources",
+    "datacapt.errors",
+)
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    database_url: str
+    redis_url: str
+    queue_name: str
+    secret: str
+    cookie_secure: bool
+    session_idle_timeout: int
+    default_timezone: str
+    argon2_time_cost: int
+    argon2_memory_cost: int
+    argon2_parallelism: int
+    login_window_seconds: int
+    login_max_failures_per_account: int
+    login_max_failures_per_ip: int
+    includes: tuple[str, ...]
+
+
+def apply_environment(settings: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return a copy of ``settings`` with the environment's overrides applied."""
+    merged = dict(settings)
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        if variable in environ:
+            merged[key] = environ[variable]
+    return merged
+
+
+def _int(settings: Mapping[str, Any], key: str, default: int, minimum: int = 0) -> int:
+    raw = settings.get(key, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{key} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{key} must be at least {minimum}")
+    return value
+
+
+def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
+    """Validate the raw settings; raise ConfigurationError with a message an admin can act on."""
+    database_url = (settings.get("sqlalchemy.url") or "").strip()
+    if not database_url:
+        raise ConfigurationError(
+            "no database configured: set sqlalchemy.url in the INI or DATACAPT_DATABASE_URL"
+        )
+    secret = (settings.get("datacapt.secret") or "").strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"datacapt.secret must hold at least {MIN_SECRET_LENGTH} characters; "
+            "set DATACAPT_SECRET in the environment"
+        )
+    timezone = (settings.get("datacapt.default_timezone") or "Europe/Paris").strip()
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"datacapt.default_timezone: unknown zone {timezone!r}") from None
+    includes = tuple(aslist(settings.get("datacapt.includes", ""))) or DEFAULT_INCLUDES
+    return AppSettings(
+        database_url=database_url,
+        redis_url=(settings.get("datacapt.redis_url") or "").strip(),
+        queue_name=(settings.get("datacapt.queue_name") or "datacapt").strip(),
+        secret=secret,
+        cookie_secure=asbool(settings.get("datacapt.cookie_secure", True)),
+        session_idle_timeout=_int(settings, "datacapt.session_idle_timeout", 1800, minimum=60),
+        default_timezone=timezone,
+        argon2_time_cost=_int(settings, "datacapt.argon2_time_cost", 3, minimum=1),
+        argon2_memory_cost=_int(settings, "datacapt.argon2_memory_cost", 65536, minimum=8),
+        argon2_parallelism=_int(settings, "datacapt.argon2_parallelism", 4, minimum=1),
+        login_window_seconds=_int(settings, "datacapt.login_window_seconds", 900, minimum=1),
+        login_max_failures_per_account=_int(
+            settings, "datacapt.login_max_failures_per_account", 5, minimum=1
+        ),
+        login_max_failures_per_ip=_int(
+            settings, "datacapt.login_max_failures_per_ip", 30, minimum=1
+        ),
+        includes=includes,
+    )
+
+
+def get_app_settings(registry: Registry) -> AppSettings:
+    return registry["datacapt.settings"]
+
+
+def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
+    """Build the Configurator: core first, then the capabilities named in datacapt.includes."""
+    merged = apply_environment(settings or {}, os.environ)
+    app_settings = parse_settings(merged)
+    merged["sqlalchemy.url"] = app_settings.database_url
+    merged.setdefault("jinja2.directories", str(TEMPLATES_DIR))
+    merged.setdefault("jinja2.i18n.domain", "datacapt")
+    merged.setdefault("jinja2.newstyle", "true")
+    merged.setdefault("jinja2.undefined", "strict")
+    merged.setdefault("jinja2.trim_blocks", "true")
+    merged.setdefault("jinja2.lstrip_blocks", "true")
+    merged.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    merged.setdefault("tm.commit_veto", "datacapt.db.commit_veto")
+    merged.setdefault("retry.attempts", "3")
+
+    config = Configurator(settings=merged)
+    config.registry["datacapt.settings"] = app_settings
+    for name in CORE_INCLUDES:
+        config.include(name)
+    config.add_static_view(
+        "static", str(STATIC_DIR), cache_max_age=3600, permission=NO_PERMISSION_REQUIRED
+    )
+    for name in app_settings.includes:
+        config.include(name)
+    return config

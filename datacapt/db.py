@@ -1,0 +1,123 @@
+"""Database plumbing: the engine, one session per request joined to pyramid_tm, and the metadata.
+
+Views never commit: pyramid_tm commits when the response is a success and aborts otherwise.
+Jobs and the command line get the same behaviour from :func:`transaction_scope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import transaction
+import zope.sqlalchemy
+from pyramid.config import Configurator
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine, engine_from_config
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    """Make pysqlite transactional: real BEGIN/SAVEPOINT, foreign keys, a busy timeout.
+
+    ``BEGIN IMMEDIATE`` takes the write lock up front, so two requests never deadlock on a lock
+    upgrade (SQLite then fails at once instead of waiting): the embedded default serialises
+    writers, which is what a single-machine installation needs, and never loses a write.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(settings: dict[str, Any]) -> Engine:
+    engine = engine_from_config(settings, prefix="sqlalchemy.")
+    if engine.dialect.name == "sqlite":
+        if engine.url.database not in (None, "", ":memory:"):
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_sqlite(engine)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(
+    registry: Registry,
+    transaction_manager: transaction.TransactionManager,
+    request: Request | None = None,
+) -> Session:
+    """A session whose commit and rollback belong to ``transaction_manager``.
+
+    Its ``info`` carries the registry and the manager, so code holding only the session can ask
+    for work after the commit (see :mod:`datacapt.jobs`).
+    """
+    dbsession = registry["dbsession_factory"](
+        info={"request": request, "registry": registry, "transaction_manager": transaction_manager}
+    )
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+@contextmanager
+def transaction_scope(registry: Registry) -> Iterator[Session]:
+    """One transaction outside a request (command line, jobs): commit on success, else abort."""
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        yield get_tm_session(registry, manager)
+
+
+def commit_veto(request: Request, response: Response) -> bool:
+    """Abort on 4xx/5xx, except for writes a view marked as kept (see :func:`keep_writes`).
+
+    A refused sign-in answers 4xx yet its failed attempt must be counted, or throttling would
+    never engage.
+    """
+    if request.environ.get("datacapt.keep_writes"):
+        return False
+    return response.status.startswith(("4", "5"))
+
+
+def keep_writes(request: Request) -> None:
+    """Commit this request's writes even though the response will be an error status."""
+    request.environ["datacapt.keep_writes"] = True
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.get_settings()
+    engine = make_engine(settings)
+    config.registry["db.engine"] = engine
+    config.registry["dbsession_factory"] = make_session_factory(engine)
+
+    def dbsession(request: Request) -> Session:
+        return get_tm_session(request.registry, request.tm, request)
+
+    config.add_request_method(dbsession, "dbsession", reify=True)

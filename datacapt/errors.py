@@ -1,0 +1,79 @@
+"""What a refused or unknown request gets.
+
+* Anonymous: the sign-in page, with ``came_from`` — also for unknown paths, so an anonymous
+  visitor cannot tell an existing tenant or study from a missing one.
+* Signed in, but not allowed even to see the node: 404, exactly as if it did not exist.
+* Signed in, allowed to see the node but not to do this: 403.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+from pyramid.config import Configurator
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from datacapt.htmx import is_htmx, redirect
+from datacapt.resources import Resource
+
+
+def safe_came_from(value: str | None) -> str:
+    """A local path to return to after sign-in; anything else (other hosts, schemes) is '/'."""
+    if not value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value:
+        return "/"
+    return value
+
+
+def login_redirect(request: Request) -> Response:
+    if is_htmx(request):
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        came_from = current.path + (f"?{current.query}" if current.query else "")
+    else:
+        came_from = request.path_qs
+    query = urlencode({"came_from": safe_came_from(came_from)})
+    return redirect(request, f"{request.application_url}/login?{query}")
+
+
+def render_error(request: Request, status: int) -> Response:
+    response = render_to_response(f"errors/{status}.jinja2", {}, request=request)
+    response.status_int = status
+    return response
+
+
+@forbidden_view_config()
+def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    if request.identity is None:
+        return login_redirect(request)
+    context = request.context
+    if isinstance(context, Resource) and not request.has_permission(
+        context.view_permission, context
+    ):
+        return render_error(request, HTTPNotFound.code)
+    return render_error(request, HTTPForbidden.code)
+
+
+@notfound_view_config()
+def not_found(exc: HTTPNotFound, request: Request) -> Response:
+    if request.identity is None and not request.path_info.startswith("/static/"):
+        return login_redirect(request)
+    return render_error(request, HTTPNotFound.code)
+
+
+@exception_view_config(BadCSRFToken)
+def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
+    """A form from an expired session, or replayed: say so instead of a bare 400."""
+    return render_error(request, HTTPBadRequest.code)
+
+
+def includeme(config: Configurator) -> None:
+    config.scan(__name__)

@@ -1,0 +1,67 @@
+"""Languages and time zones: which one a request speaks, and how it shows a UTC time.
+
+The choice of language goes user preference → cookie → browser's Accept-Language → English.
+Times are stored in UTC and shown in the user's zone (the configured default otherwise).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.dates import format_datetime
+from pyramid.config import Configurator
+from pyramid.i18n import TranslationStringFactory
+from pyramid.request import Request
+
+from datacapt.config import get_app_settings
+
+_ = TranslationStringFactory("datacapt")
+
+#: The interface languages, each named in itself.
+LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "pl": "Polski"}
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_COOKIE = "datacapt_language"
+
+
+def negotiate_locale(request: Request) -> str:
+    identity = request.identity
+    if identity is not None and identity.user.locale in LANGUAGES:
+        return identity.user.locale
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    return request.accept_language.lookup(list(LANGUAGES), default=DEFAULT_LANGUAGE)
+
+
+def is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def timezone_choices() -> list[str]:
+    return sorted(zone for zone in available_timezones() if "/" in zone)
+
+
+def request_timezone(request: Request) -> ZoneInfo:
+    identity = request.identity
+    name = identity.user.timezone if identity is not None else None
+    if not name or not is_timezone(name):
+        name = get_app_settings(request.registry).default_timezone
+    return ZoneInfo(name)
+
+
+def format_local(request: Request, value: datetime | None, format: str = "medium") -> str:
+    """A UTC time, in the request's zone and language."""
+    if value is None:
+        return ""
+    return format_datetime(value, format, tzinfo=request.timezone, locale=request.locale_name)
+
+
+def includeme(config: Configurator) -> None:
+    config.add_translation_dirs("datacapt:locale/")
+    config.set_locale_negotiator(negotiate_locale)
+    config.add_request_method(request_timezone, "timezone", reify=True)

@@ -1,0 +1,29 @@
+"""The typed ORM models, one module per aggregate. Importing this package registers them all
+on ``Base.metadata`` (alembic's autogenerate relies on it)."""
+
+from datacapt.models.accounts import (
+    LoginAttempt,
+    StudyRoleAssignment,
+    StudyRoleSite,
+    TenantRoleAssignment,
+    User,
+)
+from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.studies import Site, Study
+from datacapt.models.subjects import Subject, SubjectStatus
+from datacapt.models.tenancy import Tenant
+
+__all__ = [
+    "JobState",
+    "LoginAttempt",
+    "OutboxJob",
+    "Site",
+    "Study",
+    "StudyRoleAssignment",
+    "StudyRoleSite",
+    "Subject",
+    "SubjectStatus",
+    "Tenant",
+    "TenantRoleAssignment",
+    "User",
+]

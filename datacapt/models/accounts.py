@@ -1,0 +1,104 @@
+"""People and what they may do: users, tenant roles, study roles and their site restrictions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from datacapt.db import Base
+from datacapt.models.types import UTCDateTime, string_enum
+from datacapt.permissions import StudyRole, TenantRole
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class TenantRoleAssignment(Base):
+    __tablename__ = "tenant_role"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[TenantRole] = mapped_column(string_enum(TenantRole, "tenant_role_name"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class StudyRoleAssignment(Base):
+    """A user's role in a study; with site rows it only applies at those sites."""
+
+    __tablename__ = "study_role"
+    __table_args__ = (
+        UniqueConstraint("study_id", "user_id", "role"),
+        UniqueConstraint("study_id", "id"),
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    study_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[StudyRole] = mapped_column(string_enum(StudyRole, "study_role_name"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+    sites: Mapped[list[StudyRoleSite]] = relationship(
+        cascade="all, delete-orphan", lazy="raise", order_by="StudyRoleSite.site_id"
+    )
+
+
+class StudyRoleSite(Base):
+    __tablename__ = "study_role_site"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["study_id", "study_role_id"],
+            ["study_role.study_id", "study_role.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(["study_id", "site_id"], ["site.study_id", "site.id"]),
+    )
+
+    study_role_id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column()
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept for throttling. The account is stored as a keyed hash, not
+    the address typed, so the table holds no e-mail addresses."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_account_key_at", "account_key", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool] = mapped_column(Boolean)

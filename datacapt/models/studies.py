@@ -1,0 +1,51 @@
+"""Studies and their sites.
+
+Composite foreign keys make the tree's isolation a database fact: a site can only point at a
+study of its own tenant, and a subject only at a site of its own study.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datacapt.db import Base
+from datacapt.models.types import UTCDateTime
+
+
+class Study(Base):
+    __tablename__ = "study"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        UniqueConstraint("tenant_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"<Study {self.code}>"
+
+
+class Site(Base):
+    __tablename__ = "site"
+    __table_args__ = (
+        UniqueConstraint("study_id", "code"),
+        UniqueConstraint("study_id", "id"),
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    study_id: Mapped[int] = mapped_column(index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"<Site {self.code}>"

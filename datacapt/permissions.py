@@ -1,0 +1,193 @@
+"""Permissions, roles, and the one table that maps roles to permissions.
+
+Everything the security policy and the resource tree need to agree on lives here: the
+permission names, the role -> permission table, the principal names, and the ACL entries a node
+derives from them. ACLs are computed from ids alone, never from a query.
+
+Scopes decide where a study role's permission is granted:
+
+* ``NAVIGATION`` — on the study node, for every holder (site-restricted or not): knowing the study
+  exists and listing what one may see in it;
+* ``SITE`` — on the study node for unrestricted holders, and only on the nodes of the listed sites
+  (the site, its subjects and below) for site-restricted holders;
+* ``STUDY`` — on the study node, for unrestricted holders only (study-wide powers such as design,
+  export or the audit trail make no sense for someone confined to one site).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from functools import lru_cache
+
+from pyramid.authorization import Allow, Authenticated
+
+from datacapt.i18n import _
+
+ACE = tuple[str, str, object]  # (Allow|Deny, principal, permissions)
+
+
+class Scope(enum.Enum):
+    NAVIGATION = "navigation"
+    SITE = "site"
+    STUDY = "study"
+
+
+class Permission(enum.StrEnum):
+    # Platform and tenant
+    SIGNED_IN = "signed_in"
+    VIEW_TENANT = "view_tenant"
+    MANAGE_TENANT = "manage_tenant"
+    # Study-wide
+    VIEW_STUDY = "view_study"
+    LIST_SUBJECTS = "list_subjects"
+    MANAGE_STUDY = "manage_study"
+    DESIGN_STUDY = "design_study"
+    EXPORT_DATA = "export_data"
+    VIEW_AUDIT_TRAIL = "view_audit_trail"
+    # Site-scoped
+    VIEW_SITE = "view_site"
+    VIEW_SUBJECT = "view_subject"
+    ENROL_SUBJECT = "enrol_subject"
+    VIEW_PII = "view_pii"
+    ENTER_DATA = "enter_data"
+    RAISE_QUERY = "raise_query"
+    ANSWER_QUERY = "answer_query"
+    VERIFY_SOURCE = "verify_source"
+    REVIEW_DATA = "review_data"
+    FREEZE_DATA = "freeze_data"
+    LOCK_DATA = "lock_data"
+    SIGN = "sign"
+
+    @property
+    def scope(self) -> Scope:
+        return PERMISSION_SCOPES.get(self, Scope.SITE)
+
+
+PERMISSION_SCOPES = {
+    Permission.VIEW_STUDY: Scope.NAVIGATION,
+    Permission.LIST_SUBJECTS: Scope.NAVIGATION,
+    Permission.MANAGE_STUDY: Scope.STUDY,
+    Permission.DESIGN_STUDY: Scope.STUDY,
+    Permission.EXPORT_DATA: Scope.STUDY,
+    Permission.VIEW_AUDIT_TRAIL: Scope.STUDY,
+}
+
+
+class StudyRole(enum.StrEnum):
+    STUDY_ADMIN = "study_admin"
+    INVESTIGATOR = "investigator"
+    SUB_INVESTIGATOR = "sub_investigator"
+    COORDINATOR = "coordinator"
+    MONITOR = "monitor"
+    DATA_MANAGER = "data_manager"
+    SPONSOR_VIEWER = "sponsor_viewer"
+    AUDITOR = "auditor"
+
+
+class TenantRole(enum.StrEnum):
+    TENANT_ADMIN = "tenant_admin"
+
+
+ROLE_LABELS = {
+    TenantRole.TENANT_ADMIN: _("Organisation administrator"),
+    StudyRole.STUDY_ADMIN: _("Study administrator"),
+    StudyRole.INVESTIGATOR: _("Investigator"),
+    StudyRole.SUB_INVESTIGATOR: _("Sub-investigator"),
+    StudyRole.COORDINATOR: _("Study coordinator"),
+    StudyRole.MONITOR: _("Monitor"),
+    StudyRole.DATA_MANAGER: _("Data manager"),
+    StudyRole.SPONSOR_VIEWER: _("Sponsor viewer"),
+    StudyRole.AUDITOR: _("Auditor"),
+}
+
+
+P = Permission
+_READ = {P.VIEW_STUDY, P.VIEW_SITE, P.LIST_SUBJECTS, P.VIEW_SUBJECT}
+_SITE_STAFF = _READ | {P.ENROL_SUBJECT, P.VIEW_PII, P.ENTER_DATA, P.ANSWER_QUERY}
+
+#: The role -> permission table. Administrators run the platform and the organisation; they see
+#: no clinical data unless they also hold a study role.
+STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
+    StudyRole.STUDY_ADMIN: frozenset({P.VIEW_STUDY, P.VIEW_SITE, P.MANAGE_STUDY, P.DESIGN_STUDY}),
+    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN}),
+    StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF),
+    StudyRole.COORDINATOR: frozenset(_SITE_STAFF),
+    StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE}),
+    StudyRole.DATA_MANAGER: frozenset(
+        _READ | {P.RAISE_QUERY, P.REVIEW_DATA, P.FREEZE_DATA, P.LOCK_DATA, P.EXPORT_DATA}
+    ),
+    StudyRole.SPONSOR_VIEWER: frozenset(_READ),
+    StudyRole.AUDITOR: frozenset(_READ | {P.VIEW_AUDIT_TRAIL}),
+}
+TENANT_ADMIN_PERMISSIONS = frozenset(
+    {P.VIEW_TENANT, P.MANAGE_TENANT, P.VIEW_STUDY, P.MANAGE_STUDY, P.VIEW_SITE}
+)
+SYSTEM_ADMIN_PERMISSIONS = frozenset({P.SIGNED_IN}) | TENANT_ADMIN_PERMISSIONS
+
+
+# --- principals -----------------------------------------------------------------------------
+
+SYSTEM_ADMIN = "system:admin"
+
+
+def tenant_admin(tenant_id: int) -> str:
+    return f"tenant:{tenant_id}:admin"
+
+
+def tenant_member(tenant_id: int) -> str:
+    return f"tenant:{tenant_id}:member"
+
+
+def study_role(study_id: int, role: StudyRole) -> str:
+    return f"study:{study_id}:role:{role}"
+
+
+def restricted_study_role(study_id: int, role: StudyRole) -> str:
+    return f"study:{study_id}:restricted:{role}"
+
+
+def site_role(study_id: int, site_id: int, role: StudyRole) -> str:
+    return f"study:{study_id}:site:{site_id}:role:{role}"
+
+
+# --- ACL entries ----------------------------------------------------------------------------
+
+
+def _only(permissions: Iterable[Permission], *scopes: Scope) -> tuple[Permission, ...]:
+    return tuple(sorted(p for p in permissions if p.scope in scopes))
+
+
+ROOT_ACL: tuple[ACE, ...] = (
+    (Allow, SYSTEM_ADMIN, tuple(sorted(SYSTEM_ADMIN_PERMISSIONS))),
+    (Allow, Authenticated, (Permission.SIGNED_IN,)),
+)
+
+
+@lru_cache(maxsize=4096)
+def tenant_acl(tenant_id: int) -> tuple[ACE, ...]:
+    return (
+        (Allow, tenant_admin(tenant_id), tuple(sorted(TENANT_ADMIN_PERMISSIONS))),
+        (Allow, tenant_member(tenant_id), (Permission.VIEW_TENANT,)),
+    )
+
+
+@lru_cache(maxsize=4096)
+def study_acl(study_id: int) -> tuple[ACE, ...]:
+    entries: list[ACE] = []
+    for role, permissions in STUDY_ROLE_PERMISSIONS.items():
+        entries.append((Allow, study_role(study_id, role), tuple(sorted(permissions))))
+        navigation = _only(permissions, Scope.NAVIGATION)
+        if navigation:
+            entries.append((Allow, restricted_study_role(study_id, role), navigation))
+    return tuple(entries)
+
+
+@lru_cache(maxsize=4096)
+def site_acl(study_id: int, site_id: int) -> tuple[ACE, ...]:
+    """Grants for the holders restricted to this site, on the site and everything below it."""
+    return tuple(
+        (Allow, site_role(study_id, site_id, role), _only(permissions, Scope.SITE))
+        for role, permissions in STUDY_ROLE_PERMISSIONS.items()
+        if _only(permissions, Scope.SITE)
+    )

@@ -1,0 +1,37 @@
+"""The traversal tree: Root → Tenant → Study → (Sites → Site, Subjects → Subject).
+
+Resources are thin wrappers around rows. Each child is loaded *through its parent's id*, so a key
+that belongs to another tenant, study or site is simply not found (404): isolation is a property
+of the structure. Each node's ``__acl__`` is a method computed from ids, never a query.
+"""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from datacapt.resources.base import Resource, StudyChild
+from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
+from datacapt.resources.sites import SiteResource, SitesResource
+from datacapt.resources.study import StudyResource
+from datacapt.resources.subjects import SubjectResource, SubjectsResource
+
+#: Views that forget to name a permission get this one, which nobody holds.
+DEFAULT_PERMISSION = "datacapt:default-permission-denied"
+
+__all__ = [
+    "RESERVED_NAMES",
+    "Resource",
+    "Root",
+    "SiteResource",
+    "SitesResource",
+    "StudyChild",
+    "StudyResource",
+    "SubjectResource",
+    "SubjectsResource",
+    "TenantResource",
+]
+
+
+def includeme(config: Configurator) -> None:
+    config.set_root_factory(Root)
+    config.set_default_permission(DEFAULT_PERMISSION)

@@ -1,0 +1,266 @@
+"""Who is asking, and may they: the security policy, sessions, CSRF and security headers.
+
+The identity (the user and every role they hold) is loaded once per request in three small
+queries and turned into principals; the resource tree's static ACLs do the rest. Nothing here
+knows about a particular view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.config import Configurator
+from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.events import NewResponse
+from pyramid.request import Request, RequestLocalCache
+from pyramid.session import JSONSerializer, SignedCookieSessionFactory
+from sqlalchemy import select
+
+from datacapt import permissions as perms
+from datacapt.config import get_app_settings
+from datacapt.models import (
+    Study,
+    StudyRoleAssignment,
+    StudyRoleSite,
+    Tenant,
+    TenantRoleAssignment,
+    User,
+)
+from datacapt.permissions import StudyRole, TenantRole
+
+SESSION_USER = "auth.user_id"
+SESSION_FINGERPRINT = "auth.fingerprint"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+@dataclass(frozen=True)
+class StudyMembership:
+    """One role a user holds in one study, with the names the header's switcher shows."""
+
+    tenant_id: int
+    tenant_slug: str
+    tenant_name: str
+    study_id: int
+    study_code: str
+    study_title: str
+    role: StudyRole
+    site_ids: frozenset[int] | None  # None: every site of the study
+
+
+@dataclass(frozen=True)
+class TenantMembership:
+    tenant_id: int
+    tenant_slug: str
+    tenant_name: str
+    role: TenantRole
+
+
+@dataclass
+class Identity:
+    user: User
+    study_roles: list[StudyMembership] = field(default_factory=list)
+    tenant_roles: list[TenantMembership] = field(default_factory=list)
+
+    @property
+    def principals(self) -> list[str]:
+        found = [Everyone, Authenticated, f"user:{self.user.id}"]
+        if self.user.is_system_admin:
+            found.append(perms.SYSTEM_ADMIN)
+        for tenant_role in self.tenant_roles:
+            found.append(perms.tenant_admin(tenant_role.tenant_id))
+            found.append(perms.tenant_member(tenant_role.tenant_id))
+        for grant in self.study_roles:
+            found.append(perms.tenant_member(grant.tenant_id))
+            if grant.site_ids is None:
+                found.append(perms.study_role(grant.study_id, grant.role))
+            else:
+                found.append(perms.restricted_study_role(grant.study_id, grant.role))
+                found.extend(
+                    perms.site_role(grant.study_id, site_id, grant.role)
+                    for site_id in sorted(grant.site_ids)
+                )
+        return list(dict.fromkeys(found))
+
+    def is_tenant_admin(self, tenant_id: int) -> bool:
+        return self.user.is_system_admin or any(r.tenant_id == tenant_id for r in self.tenant_roles)
+
+    def roles_in_study(self, study_id: int) -> list[StudyMembership]:
+        return [grant for grant in self.study_roles if grant.study_id == study_id]
+
+    def visible_site_ids(self, study: Study) -> frozenset[int] | None:
+        """The sites of ``study`` this user may see; None means all of them."""
+        if self.is_tenant_admin(study.tenant_id):
+            return None
+        sites: set[int] = set()
+        for grant in self.roles_in_study(study.id):
+            if grant.site_ids is None:
+                return None
+            sites |= grant.site_ids
+        return frozenset(sites)
+
+    def tenants(self) -> list[tuple[str, str]]:
+        """(slug, name) of every tenant the user belongs to, for the switcher."""
+        found = {r.tenant_slug: r.tenant_name for r in self.tenant_roles}
+        found.update({r.tenant_slug: r.tenant_name for r in self.study_roles})
+        return sorted(found.items(), key=lambda item: item[1].lower())
+
+    def studies_in(self, tenant_slug: str) -> list[tuple[str, str]]:
+        """(code, title) of the studies the user holds a role in, within one tenant."""
+        found = {
+            r.study_code: r.study_title for r in self.study_roles if r.tenant_slug == tenant_slug
+        }
+        return sorted(found.items())
+
+
+def session_fingerprint(user: User, secret: str) -> str:
+    """Ties a session to the password it was opened with: changing it ends every session."""
+    material = (user.password_hash or "").encode()
+    return hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()[:32]
+
+
+def load_identity(dbsession: Any, user: User) -> Identity:
+    role_rows = dbsession.execute(
+        select(
+            StudyRoleAssignment.id.label("assignment_id"),
+            StudyRoleAssignment.role,
+            Tenant.id.label("tenant_id"),
+            Tenant.slug.label("tenant_slug"),
+            Tenant.name.label("tenant_name"),
+            Study.id.label("study_id"),
+            Study.code.label("study_code"),
+            Study.title.label("study_title"),
+            StudyRoleSite.site_id,
+        )
+        .join(Study, Study.id == StudyRoleAssignment.study_id)
+        .join(Tenant, Tenant.id == Study.tenant_id)
+        .outerjoin(StudyRoleSite, StudyRoleSite.study_role_id == StudyRoleAssignment.id)
+        .where(StudyRoleAssignment.user_id == user.id)
+    ).all()
+    grants: dict[int, dict[str, Any]] = {}
+    for row in role_rows:
+        fields = dict(row._mapping)
+        assignment_id, site_id = fields.pop("assignment_id"), fields.pop("site_id")
+        grant = grants.setdefault(assignment_id, {**fields, "site_ids": None})
+        if site_id is not None:
+            grant["site_ids"] = (grant["site_ids"] or frozenset()) | {site_id}
+    tenant_rows = dbsession.execute(
+        select(
+            Tenant.id.label("tenant_id"),
+            Tenant.slug.label("tenant_slug"),
+            Tenant.name.label("tenant_name"),
+            TenantRoleAssignment.role,
+        )
+        .join(TenantRoleAssignment, TenantRoleAssignment.tenant_id == Tenant.id)
+        .where(TenantRoleAssignment.user_id == user.id)
+    )
+    return Identity(
+        user=user,
+        study_roles=[StudyMembership(**grant) for grant in grants.values()],
+        tenant_roles=[TenantMembership(**row._mapping) for row in tenant_rows],
+    )
+
+
+class SecurityPolicy:
+    """Session-based identity, ACL-based authorization (Pyramid 2 ``ISecurityPolicy``)."""
+
+    def __init__(self) -> None:
+        self.helper = ACLHelper()
+        self.identity_cache = RequestLocalCache(self._load_identity)
+
+    def _load_identity(self, request: Request) -> Identity | None:
+        user_id = request.session.get(SESSION_USER)
+        if not isinstance(user_id, int):
+            return None
+        user = request.dbsession.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        secret = get_app_settings(request.registry).secret
+        if request.session.get(SESSION_FINGERPRINT) != session_fingerprint(user, secret):
+            return None
+        return load_identity(request.dbsession, user)
+
+    def identity(self, request: Request) -> Identity | None:
+        return self.identity_cache.get_or_create(request)
+
+    def authenticated_userid(self, request: Request) -> int | None:
+        identity = self.identity(request)
+        return identity.user.id if identity else None
+
+    def permits(self, request: Request, context: Any, permission: str) -> Any:
+        identity = self.identity(request)
+        principals = identity.principals if identity else [Everyone]
+        return self.helper.permits(context, principals, permission)
+
+    def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
+        """Start a fresh session for ``userid``; the old one (and its CSRF token) is discarded,
+        so a session id planted before sign-in is worthless after it."""
+        user = request.dbsession.get(User, userid)
+        secret = get_app_settings(request.registry).secret
+        request.session.invalidate()
+        request.session[SESSION_USER] = userid
+        request.session[SESSION_FINGERPRINT] = session_fingerprint(user, secret)
+        request.session.new_csrf_token()
+        self.identity_cache.clear(request)
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        request.session.invalidate()
+        self.identity_cache.clear(request)
+        return []
+
+
+def add_security_headers(event: NewResponse) -> None:
+    response = event.response
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not event.request.path_info.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    if get_app_settings(event.request.registry).cookie_secure:
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+        )
+
+
+def includeme(config: Configurator) -> None:
+    settings = get_app_settings(config.registry)
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            settings.secret,
+            cookie_name="datacapt_session",
+            secure=settings.cookie_secure,
+            httponly=True,
+            samesite="Lax",
+            timeout=settings.session_idle_timeout,
+            reissue_time=min(120, settings.session_idle_timeout // 10),
+            serializer=JSONSerializer(),
+        )
+    )
+    config.set_security_policy(SecurityPolicy())
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True)
+    config.add_subscriber(add_security_headers, NewResponse)

@@ -1,0 +1,103 @@
+"""Rules for tenants, studies and sites, and the queries their pages need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datacapt.i18n import _
+from datacapt.models import Site, Study, Subject, Tenant
+from datacapt.resources import RESERVED_NAMES
+from datacapt.security import Identity, StudyMembership
+from datacapt.validation import ValidationError, clean_code, clean_text
+
+
+def find_tenant(dbsession: Session, slug: str) -> Tenant | None:
+    return dbsession.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def find_study(dbsession: Session, tenant: Tenant, code: str) -> Study | None:
+    return dbsession.scalar(select(Study).where(Study.tenant_id == tenant.id, Study.code == code))
+
+
+def find_site(dbsession: Session, study: Study, code: str) -> Site | None:
+    return dbsession.scalar(select(Site).where(Site.study_id == study.id, Site.code == code))
+
+
+def create_tenant(dbsession: Session, slug: str, name: str) -> Tenant:
+    slug = clean_code("slug", slug)
+    if slug in RESERVED_NAMES:
+        raise ValidationError("slug", _("This name is reserved; choose another."))
+    name = clean_text("name", name, 200)
+    if find_tenant(dbsession, slug) is not None:
+        raise ValidationError("slug", _("This name is already taken."))
+    tenant = Tenant(slug=slug, name=name)
+    dbsession.add(tenant)
+    dbsession.flush()
+    return tenant
+
+
+def create_study(dbsession: Session, tenant: Tenant, code: str, title: str) -> Study:
+    code = clean_code("code", code)
+    title = clean_text("title", title, 300)
+    if find_study(dbsession, tenant, code) is not None:
+        raise ValidationError("code", _("This code is already used in this organisation."))
+    study = Study(tenant_id=tenant.id, code=code, title=title)
+    dbsession.add(study)
+    dbsession.flush()
+    return study
+
+
+def create_site(dbsession: Session, study: Study, code: str, name: str) -> Site:
+    code = clean_code("code", code)
+    name = clean_text("name", name, 200)
+    if find_site(dbsession, study, code) is not None:
+        raise ValidationError("code", _("This code is already used in this study."))
+    site = Site(tenant_id=study.tenant_id, study_id=study.id, code=code, name=name)
+    dbsession.add(site)
+    dbsession.flush()
+    return site
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    site: Site
+    subjects: int
+
+
+def site_summaries(
+    dbsession: Session, study: Study, site_ids: frozenset[int] | None
+) -> list[SiteSummary]:
+    """The sites one may see, each with its number of subjects, in one query."""
+    statement = (
+        select(Site, func.count(Subject.id))
+        .outerjoin(Subject, (Subject.site_id == Site.id) & (Subject.study_id == Site.study_id))
+        .where(Site.study_id == study.id)
+        .group_by(Site.id)
+        .order_by(Site.code)
+    )
+    if site_ids is not None:
+        statement = statement.where(Site.id.in_(site_ids))
+    return [SiteSummary(site, count) for site, count in dbsession.execute(statement)]
+
+
+def visible_studies(dbsession: Session, tenant: Tenant, identity: Identity) -> list[Study]:
+    """Tenant administrators see every study of the tenant; others the ones they hold roles in."""
+    statement = select(Study).where(Study.tenant_id == tenant.id).order_by(Study.code)
+    if not identity.is_tenant_admin(tenant.id):
+        study_ids = {r.study_id for r in identity.study_roles if r.tenant_id == tenant.id}
+        statement = statement.where(Study.id.in_(study_ids))
+    return list(dbsession.scalars(statement))
+
+
+def all_tenants(dbsession: Session) -> list[Tenant]:
+    return list(dbsession.scalars(select(Tenant).order_by(Tenant.name)))
+
+
+def roles_by_study(identity: Identity) -> dict[int, list[StudyMembership]]:
+    found: dict[int, list[StudyMembership]] = {}
+    for grant in identity.study_roles:
+        found.setdefault(grant.study_id, []).append(grant)
+    return found

@@ -1,0 +1,35 @@
+"""The subject list of a study and a subject's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from datacapt.pagination import page_number
+from datacapt.permissions import Permission
+from datacapt.resources import SubjectResource, SubjectsResource
+from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subjects_page
+
+
+@view_config(
+    context=SubjectsResource, renderer="subjects/list.jinja2", permission=Permission.LIST_SUBJECTS
+)
+def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
+    site_ids = request.identity.visible_site_ids(context.study)
+    page = subjects_page(
+        request.dbsession,
+        context.study,
+        site_ids,
+        page_number(request.GET.get("page")),
+        SUBJECTS_PER_PAGE,
+    )
+    return {"page": page, "status_labels": STATUS_LABELS}
+
+
+@view_config(
+    context=SubjectResource, renderer="subjects/subject.jinja2", permission=Permission.VIEW_SUBJECT
+)
+def subject_home(context: SubjectResource, request: Request) -> dict[str, Any]:
+    return {"status_labels": STATUS_LABELS}

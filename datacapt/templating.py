@@ -1,0 +1,67 @@
+"""Globals and filters the Jinja templates share."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import pass_context
+from pyramid.config import Configurator
+from pyramid.i18n import TranslationString
+from pyramid.location import lineage
+from pyramid.request import Request
+
+from datacapt.config import STATIC_DIR
+from datacapt.htmx import HTMX_CONFIG
+from datacapt.i18n import LANGUAGES, format_local
+from datacapt.permissions import ROLE_LABELS, Permission
+
+
+@lru_cache(maxsize=256)
+def _fingerprint(name: str) -> str:
+    path = STATIC_DIR / name
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "0"
+
+
+@pass_context
+def static_url(context: Any, name: str) -> str:
+    """URL of a file under static/, with a content hash so a new release is never stale."""
+    request: Request = context["request"]
+    return f"{request.static_path(str(STATIC_DIR / name))}?v={_fingerprint(name)}"
+
+
+@pass_context
+def datetime_filter(context: Any, value: Any, format: str = "medium") -> str:
+    """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language."""
+    return format_local(context["request"], value, format)
+
+
+@pass_context
+def localize(context: Any, value: Any) -> str:
+    """Translate a TranslationString (a node title, a service's message); leave data as it is."""
+    if isinstance(value, TranslationString):
+        return context["request"].localizer.translate(value)
+    return str(value)
+
+
+def lineage_trail(context: Any) -> list[Any]:
+    """The breadcrumb trail: root first, the current node last."""
+    return list(reversed(list(lineage(context))))
+
+
+def includeme(config: Configurator) -> None:
+    def setup() -> None:
+        environment = config.get_jinja2_environment()
+        environment.globals.update(
+            static_url=static_url,
+            LANGUAGES=LANGUAGES,
+            ROLE_LABELS=ROLE_LABELS,
+            Permission=Permission,
+            htmx_config=HTMX_CONFIG,
+        )
+        environment.filters.update(
+            datetime=datetime_filter, localize=localize, lineage_trail=lineage_trail
+        )
+
+    config.action(None, setup, order=999)

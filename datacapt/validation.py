@@ -1,0 +1,62 @@
+"""Input rules shared by services, forms and the command line.
+
+Services raise :class:`ValidationError` naming the field, so a view can show the message next to
+that field and the command line can print it on one line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyramid.i18n import TranslationString
+
+from datacapt.i18n import _
+
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$|^[a-z0-9]$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 254
+
+
+class ValidationError(Exception):
+    def __init__(self, field: str, message: TranslationString) -> None:
+        super().__init__(f"{field}: {message.interpolate()}")
+        self.field = field
+        self.message = message
+
+
+def clean_code(field: str, value: str) -> str:
+    """A short lowercase identifier used in URLs (tenant slug, study and site codes)."""
+    value = (value or "").strip()
+    if not CODE_PATTERN.match(value):
+        raise ValidationError(
+            field,
+            _(
+                "Use 1 to 40 lowercase letters, digits and hyphens, starting and ending with a "
+                "letter or digit."
+            ),
+        )
+    return value
+
+
+def clean_text(field: str, value: str, max_length: int) -> str:
+    value = " ".join((value or "").split())
+    if not value:
+        raise ValidationError(field, _("This field is required."))
+    if len(value) > max_length:
+        raise ValidationError(
+            field, _("At most ${count} characters.", mapping={"count": max_length})
+        )
+    return value
+
+
+def normalize_email(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+def clean_email(field: str, value: str) -> str:
+    value = normalize_email(value)
+    if not value:
+        raise ValidationError(field, _("This field is required."))
+    if len(value) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(value):
+        raise ValidationError(field, _("Enter a valid e-mail address."))
+    return value

@@ -1,0 +1,51 @@
+// Datacapt: the little the pages need beyond htmx. No inline scripts (the CSP forbids them).
+(function () {
+  "use strict";
+
+  // After a failed save (or on a page that opens with errors), move focus to the error summary
+  // so keyboard and screen-reader users land on what needs fixing.
+  function focusFirstError(root) {
+    var target = (root || document).querySelector("[data-focus-on-load]");
+    if (target) { target.focus(); }
+  }
+
+  // Errors htmx does not swap (403, 404, 5xx, network): say so in the one aria-live region.
+  function announce(message) {
+    var region = document.getElementById("status");
+    if (!region || !message) { return; }
+    var p = document.createElement("p");
+    p.className = "flash flash-error";
+    p.textContent = message;
+    region.replaceChildren(p);
+  }
+
+  function messageFor(status) {
+    var data = document.body.dataset;
+    if (status === 403) { return data.messageForbidden; }
+    if (status === 404) { return data.messageNotFound; }
+    return data.messageError;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { focusFirstError(event.target); });
+  document.addEventListener("htmx:responseError", function (event) {
+    announce(messageFor(event.detail.xhr.status));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    announce(document.body.dataset.messageOffline);
+  });
+
+  // Close an open menu when clicking elsewhere or pressing Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
+})();

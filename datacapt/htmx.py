@@ -36,6 +36,8 @@ HTMX_CONFIG = {
         {"code": "[45]..", "swap": False, "error": True},
     ],
 }
+#: The request methods of a view that only reads.
+READ = ("GET", "HEAD")
 PAGE_LAYOUT = "layouts/page.jinja2"
 FRAGMENT_LAYOUT = "layouts/fragment.jinja2"
 

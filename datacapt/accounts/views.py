@@ -17,7 +17,7 @@ from datacapt.accounts.services import authenticate, check_throttle, record_atte
 from datacapt.config import get_app_settings
 from datacapt.db import keep_writes
 from datacapt.errors import safe_came_from
-from datacapt.htmx import redirect
+from datacapt.htmx import READ, redirect
 from datacapt.i18n import LANGUAGE_COOKIE, LANGUAGES, _, timezone_choices
 from datacapt.permissions import Permission
 from datacapt.resources import Root
@@ -37,7 +37,7 @@ def _login_failed(request: Request, form: LoginForm, status: int, alert: object)
 @view_config(
     context=Root,
     name="login",
-    request_method="GET",
+    request_method=READ,
     renderer=LOGIN,
     permission=NO_PERMISSION_REQUIRED,
 )
@@ -64,15 +64,14 @@ def login(context: Root, request: Request) -> Any:
     if throttle.blocked:
         request.response.headers["Retry-After"] = str(throttle.wait_seconds)
         minutes = math.ceil(throttle.wait_seconds / 60)
-        return _login_failed(
-            request,
-            form,
-            429,
-            _(
-                "Too many failed sign-in attempts. Wait ${minutes} minute(s), then try again.",
-                mapping={"minutes": minutes},
-            ),
+        alert = request.localizer.pluralize(
+            "Too many failed sign-in attempts. Wait ${minutes} minute, then try again.",
+            "Too many failed sign-in attempts. Wait ${minutes} minutes, then try again.",
+            minutes,
+            domain="datacapt",
+            mapping={"minutes": minutes},
         )
+        return _login_failed(request, form, 429, alert)
     user = authenticate(request.dbsession, request.registry, form.email, form.password)
     record_attempt(request.dbsession, request.registry, form.email, ip, succeeded=user is not None)
     if user is None:
@@ -86,7 +85,7 @@ def login(context: Root, request: Request) -> Any:
 @view_config(
     context=Root,
     name="logout",
-    request_method="GET",
+    request_method=READ,
     renderer="accounts/logout.jinja2",
     permission=NO_PERMISSION_REQUIRED,
 )
@@ -141,7 +140,7 @@ def _preferences(request: Request, form: PreferencesForm) -> dict[str, Any]:
 @view_config(
     context=Root,
     name="preferences",
-    request_method="GET",
+    request_method=READ,
     renderer=PREFERENCES,
     permission=Permission.SIGNED_IN,
 )

@@ -7,6 +7,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from datacapt.htmx import READ
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import Root, SiteResource, SitesResource, StudyResource, TenantResource
@@ -19,7 +20,12 @@ from datacapt.studies.services import (
 from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subjects_page
 
 
-@view_config(context=Root, renderer="studies/home.jinja2", permission=Permission.SIGNED_IN)
+@view_config(
+    request_method=READ,
+    context=Root,
+    renderer="studies/home.jinja2",
+    permission=Permission.SIGNED_IN,
+)
 def home(context: Root, request: Request) -> dict[str, Any]:
     identity = request.identity
     tenants = identity.tenants()
@@ -29,7 +35,10 @@ def home(context: Root, request: Request) -> dict[str, Any]:
 
 
 @view_config(
-    context=TenantResource, renderer="studies/tenant.jinja2", permission=Permission.VIEW_TENANT
+    request_method=READ,
+    context=TenantResource,
+    renderer="studies/tenant.jinja2",
+    permission=Permission.VIEW_TENANT,
 )
 def tenant_home(context: TenantResource, request: Request) -> dict[str, Any]:
     return {
@@ -44,7 +53,10 @@ def _sites(context: StudyResource | SitesResource, request: Request) -> list[Any
 
 
 @view_config(
-    context=StudyResource, renderer="studies/study.jinja2", permission=Permission.VIEW_STUDY
+    request_method=READ,
+    context=StudyResource,
+    renderer="studies/study.jinja2",
+    permission=Permission.VIEW_STUDY,
 )
 def study_home(context: StudyResource, request: Request) -> dict[str, Any]:
     sites = _sites(context, request)
@@ -58,13 +70,21 @@ def study_home(context: StudyResource, request: Request) -> dict[str, Any]:
 
 
 @view_config(
-    context=SitesResource, renderer="studies/sites.jinja2", permission=Permission.VIEW_STUDY
+    request_method=READ,
+    context=SitesResource,
+    renderer="studies/sites.jinja2",
+    permission=Permission.VIEW_STUDY,
 )
 def site_list(context: SitesResource, request: Request) -> dict[str, Any]:
     return {"sites": _sites(context, request)}
 
 
-@view_config(context=SiteResource, renderer="studies/site.jinja2", permission=Permission.VIEW_SITE)
+@view_config(
+    request_method=READ,
+    context=SiteResource,
+    renderer="studies/site.jinja2",
+    permission=Permission.VIEW_SITE,
+)
 def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
     page = None
     if request.has_permission(Permission.VIEW_SUBJECT, context):

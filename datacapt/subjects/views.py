@@ -7,6 +7,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from datacapt.htmx import READ
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SubjectResource, SubjectsResource
@@ -14,7 +15,10 @@ from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subject
 
 
 @view_config(
-    context=SubjectsResource, renderer="subjects/list.jinja2", permission=Permission.LIST_SUBJECTS
+    request_method=READ,
+    context=SubjectsResource,
+    renderer="subjects/list.jinja2",
+    permission=Permission.LIST_SUBJECTS,
 )
 def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
     site_ids = request.identity.visible_site_ids(context.study)
@@ -29,7 +33,10 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
 
 
 @view_config(
-    context=SubjectResource, renderer="subjects/subject.jinja2", permission=Permission.VIEW_SUBJECT
+    request_method=READ,
+    context=SubjectResource,
+    renderer="subjects/subject.jinja2",
+    permission=Permission.VIEW_SUBJECT,
 )
 def subject_home(context: SubjectResource, request: Request) -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS}

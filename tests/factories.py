@@ -1,0 +1,111 @@
+"""Building test worlds through the same services the app and the command line use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import webtest
+from pyramid.registry import Registry
+from sqlalchemy.orm import Session
+
+from datacapt.accounts.services import create_user, grant_study_role, grant_tenant_role
+from datacapt.models import Site, Study, Subject, SubjectStatus, Tenant, User
+from datacapt.permissions import StudyRole, TenantRole
+from datacapt.studies.services import create_site, create_study, create_tenant
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(
+    dbsession: Session,
+    registry: Registry,
+    email: str,
+    *,
+    name: str = "Test User",
+    system_admin: bool = False,
+    password: str = PASSWORD,
+) -> User:
+    return create_user(dbsession, registry, email, name, password, system_admin=system_admin)
+
+
+def make_subject(
+    dbsession: Session, site: Site, label: str, status: SubjectStatus = SubjectStatus.SCREENING
+) -> Subject:
+    subject = Subject(
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        label=label,
+        status=status,
+    )
+    dbsession.add(subject)
+    dbsession.flush()
+    return subject
+
+
+@dataclass
+class World:
+    """Two tenants. acme/demo has sites par01 and ber01 with a subject each, a user per role
+    (investigator, sub-investigator and coordinator restricted to par01); globex/other has its
+    own coordinator, who must never see acme."""
+
+    tenant: Tenant
+    study: Study
+    sites: dict[str, Site]
+    subjects: dict[str, Subject]
+    users: dict[str, User] = field(default_factory=dict)
+    foreign_tenant: Tenant | None = None
+
+
+RESTRICTED_TO_PAR01 = {StudyRole.INVESTIGATOR, StudyRole.SUB_INVESTIGATOR, StudyRole.COORDINATOR}
+
+
+def build_world(dbsession: Session, registry: Registry) -> World:
+    tenant = create_tenant(dbsession, "acme", "Acme Research")
+    study = create_study(dbsession, tenant, "demo", "Demo study")
+    sites = {
+        code: create_site(dbsession, study, code, name)
+        for code, name in (("par01", "Paris"), ("ber01", "Berlin"))
+    }
+    subjects = {
+        label: make_subject(dbsession, sites[label[:5]], label)
+        for label in ("par01-0001", "ber01-0001")
+    }
+    world = World(tenant, study, sites, subjects)
+    world.users["system_admin"] = make_user(
+        dbsession, registry, "root@example.org", system_admin=True
+    )
+    world.users["tenant_admin"] = make_user(dbsession, registry, "tenant-admin@example.org")
+    grant_tenant_role(dbsession, world.users["tenant_admin"], tenant, TenantRole.TENANT_ADMIN)
+    for role in StudyRole:
+        user = make_user(dbsession, registry, f"{role.value.replace('_', '-')}@example.org")
+        restricted = [sites["par01"]] if role in RESTRICTED_TO_PAR01 else None
+        grant_study_role(dbsession, user, study, role, restricted)
+        world.users[role.value] = user
+    world.users["nobody"] = make_user(dbsession, registry, "nobody@example.org")
+
+    foreign = create_tenant(dbsession, "globex", "Globex")
+    foreign_study = create_study(dbsession, foreign, "other", "Other study")
+    foreign_site = create_site(dbsession, foreign_study, "lyo01", "Lyon")
+    make_subject(dbsession, foreign_site, "lyo01-0001")
+    world.users["foreign"] = make_user(dbsession, registry, "globex@example.org")
+    grant_study_role(dbsession, world.users["foreign"], foreign_study, StudyRole.COORDINATOR)
+    world.foreign_tenant = foreign
+    dbsession.flush()
+    return world
+
+
+def login(testapp: webtest.TestApp, email: str, password: str = PASSWORD) -> webtest.TestResponse:
+    """Sign in through the real form (CSRF token included), as a person would."""
+    form = testapp.get("/login").forms["login-form"]
+    form["email"] = email
+    form["password"] = password
+    return form.submit(status="*")
+
+
+def csrf_token(testapp: webtest.TestApp) -> str:
+    """The session's CSRF token, read from a page as the browser would."""
+    page = testapp.get("/login", status="*")
+    if page.status_int == 303:  # signed in already
+        page = testapp.get("/logout")
+    return page.html.find("input", attrs={"name": "csrf_token"})["value"]

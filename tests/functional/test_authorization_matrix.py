@@ -1,0 +1,196 @@
+"""Every view on every resource type × every kind of user → exactly the expected answer.
+
+The list of views comes from Pyramid's registry, so a view added without an expectation here
+fails ``test_every_view_has_an_expectation``. The outcomes are written out by hand (not derived
+from the permission table) so a change to the table that opens a door shows up here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from datacapt.permissions import StudyRole
+from datacapt.resources import (
+    Resource,
+    Root,
+    SiteResource,
+    SitesResource,
+    StudyResource,
+    SubjectResource,
+    SubjectsResource,
+    TenantResource,
+)
+from tests.factories import build_world, csrf_token, login
+
+LOGIN = "login"  # a 303 to the sign-in page, with came_from
+SITE_STAFF = ("investigator", "sub_investigator", "coordinator")  # restricted to par01
+OTHERS = ("monitor", "data_manager", "sponsor_viewer", "auditor")  # every site
+ROLES = (
+    "anonymous",
+    "nobody",
+    "foreign",
+    "system_admin",
+    "tenant_admin",
+    "study_admin",
+    *SITE_STAFF,
+    *OTHERS,
+)
+assert set(SITE_STAFF + OTHERS + ("study_admin",)) == {role.value for role in StudyRole}
+
+
+def outcomes(
+    *,
+    anonymous: Any = LOGIN,
+    nobody: Any = 404,
+    foreign: Any = 404,
+    admins: Any = 200,
+    study_admin: Any = 200,
+    site_staff: Any = 200,
+    others: Any = 200,
+) -> dict[str, Any]:
+    table = {
+        "anonymous": anonymous,
+        "nobody": nobody,
+        "foreign": foreign,
+        "system_admin": admins,
+        "tenant_admin": admins,
+        "study_admin": study_admin,
+    }
+    table.update(dict.fromkeys(SITE_STAFF, site_staff))
+    table.update(dict.fromkeys(OTHERS, others))
+    return table
+
+
+def everyone(outcome: Any, anonymous: Any = None) -> dict[str, Any]:
+    table = dict.fromkeys(ROLES, outcome)
+    table["anonymous"] = outcome if anonymous is None else anonymous
+    return table
+
+
+#: Where each resource type is found in the test world, by variant.
+PLACES = {
+    Root: {"": "/"},
+    TenantResource: {"": "/acme/"},
+    StudyResource: {"": "/acme/demo/"},
+    SitesResource: {"": "/acme/demo/sites/"},
+    SiteResource: {"own": "/acme/demo/sites/par01/", "other": "/acme/demo/sites/ber01/"},
+    SubjectsResource: {"": "/acme/demo/subjects/"},
+    SubjectResource: {
+        "own": "/acme/demo/subjects/par01-0001/",
+        "other": "/acme/demo/subjects/ber01-0001/",
+    },
+}
+
+POST_BODIES = {
+    "login": {},
+    "logout": {},
+    "language": {"language": "fr", "came_from": "/"},
+    "preferences": {"language": "fr", "timezone": "Europe/Paris"},
+}
+
+#: (resource type, view name, method) → variant → role → outcome.
+EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
+    (Root, "", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "login", "GET"): {"": everyone(303, anonymous=200)},
+    (Root, "login", "POST"): {"": everyone(422)},
+    (Root, "logout", "GET"): {"": everyone(200, anonymous=303)},
+    (Root, "logout", "POST"): {"": everyone(303)},
+    (Root, "language", "POST"): {"": everyone(303)},
+    (Root, "preferences", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (TenantResource, "", "GET"): {"": outcomes()},
+    (StudyResource, "", "GET"): {"": outcomes()},
+    (SitesResource, "", "GET"): {"": outcomes()},
+    (SiteResource, "", "GET"): {"own": outcomes(), "other": outcomes(site_staff=404)},
+    (SubjectsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (SubjectResource, "", "GET"): {
+        "own": outcomes(admins=404, study_admin=404),
+        "other": outcomes(admins=404, study_admin=404, site_staff=404),
+    },
+}
+
+
+def registered_views(registry) -> set[tuple[type, str, str]]:
+    found = set()
+    for entry in registry.introspector.get_category("views"):
+        view = entry["introspectable"]
+        if view["exception_only"] or view["route_name"] or not isinstance(view["context"], type):
+            continue
+        if not issubclass(view["context"], tuple(PLACES)):
+            continue
+        methods = view["request_methods"] or ("GET",)
+        if isinstance(methods, str):
+            methods = (methods,)
+        method = "GET" if "GET" in methods else methods[0]
+        found.add((view["context"], view["name"], method))
+    return found
+
+
+def test_every_view_has_an_expectation(registry):
+    assert registered_views(registry) == set(EXPECTED)
+
+
+def test_every_view_names_a_permission(registry):
+    for entry in registry.introspector.get_category("views"):
+        view = entry["introspectable"]
+        context = view["context"]
+        if view["exception_only"] or not (
+            isinstance(context, type) and issubclass(context, Resource)
+        ):
+            continue
+        permissions = [r for r in entry["related"] if r.category_name == "permissions"]
+        assert permissions, f"{view['context'].__name__} @@{view['name']} has no permission"
+
+
+def check(testapp, role: str, method: str, url: str, body: dict[str, str]) -> Any:
+    if method == "GET":
+        response = testapp.get(url, status="*")
+    else:
+        response = testapp.post(url, {**body, "csrf_token": csrf_token(testapp)}, status="*")
+    if response.status_int == 303 and "/login?came_from=" in response.location:
+        return LOGIN
+    return response.status_int
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(testapp, dbsession, registry, role):
+    world = build_world(dbsession, registry)
+    failures = []
+    for (resource, name, method), variants in EXPECTED.items():
+        for variant, by_role in variants.items():
+            if role != "anonymous":
+                testapp.reset()
+                assert login(testapp, world.users[role].email).status_int == 303
+            url = PLACES[resource][variant] + name
+            got = check(testapp, role, method, url, POST_BODIES.get(name, {}))
+            if got != by_role[role]:
+                failures.append(f"{method} {url}: expected {by_role[role]}, got {got}")
+    assert not failures, f"{role}:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "nobody", "foreign", "coordinator"])
+def test_unknown_and_foreign_keys_look_the_same(testapp, dbsession, registry, role):
+    """Whether a tenant, study, site or subject exists is not told by the answer."""
+    world = build_world(dbsession, registry)
+    if role != "anonymous":
+        login(testapp, world.users[role].email)
+    if role == "foreign":  # the globex user probing acme
+        pairs = [
+            ("/acme/", "/no-such-tenant/"),
+            ("/acme/demo/", "/globex/no-such-study/"),
+            ("/acme/demo/sites/par01/", "/acme/demo/sites/no-such-site/"),
+            ("/acme/demo/subjects/par01-0001/", "/acme/demo/subjects/no-such-subject/"),
+        ]
+    else:  # acme users probing globex, and the other site of acme
+        pairs = [
+            ("/globex/", "/no-such-tenant/"),
+            ("/globex/other/", "/acme/no-such-study/"),
+            ("/acme/demo/sites/lyo01/", "/acme/demo/sites/no-such-site/"),
+            ("/acme/demo/subjects/lyo01-0001/", "/acme/demo/subjects/no-such-subject/"),
+        ]
+    expected_missing = LOGIN if role == "anonymous" else 404
+    for existing_elsewhere, missing in pairs:
+        assert check(testapp, role, "GET", missing, {}) == expected_missing, missing
+        assert check(testapp, role, "GET", existing_elsewhere, {}) == expected_missing

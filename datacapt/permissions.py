@@ -4,7 +4,8 @@ Everything the security policy and the resource tree need to agree on lives here
 permission names, the role -> permission table, the principal names, and the ACL entries a node
 derives from them. ACLs are computed from ids alone, never from a query.
 
-Scopes decide where a study role's permission is granted:
+Scopes decide where a permission is granted (``TENANT`` ones belong to the platform and tenant
+roles, never to a study role):
 
 * ``NAVIGATION`` — on the study node, for every holder (site-restricted or not): knowing the study
   exists and listing what one may see in it;
@@ -28,6 +29,7 @@ ACE = tuple[str, str, object]  # (Allow|Deny, principal, permissions)
 
 
 class Scope(enum.Enum):
+    TENANT = "tenant"
     NAVIGATION = "navigation"
     SITE = "site"
     STUDY = "study"
@@ -65,6 +67,9 @@ class Permission(enum.StrEnum):
 
 
 PERMISSION_SCOPES = {
+    Permission.SIGNED_IN: Scope.TENANT,
+    Permission.VIEW_TENANT: Scope.TENANT,
+    Permission.MANAGE_TENANT: Scope.TENANT,
     Permission.VIEW_STUDY: Scope.NAVIGATION,
     Permission.LIST_SUBJECTS: Scope.NAVIGATION,
     Permission.MANAGE_STUDY: Scope.STUDY,

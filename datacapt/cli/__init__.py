@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(load_environment(args.config), args)
+        env = load_environment(args.config)
+        try:
+            return args.handler(env, args)
+        finally:
+            env.registry["db.engine"].dispose()
     except CommandError as error:
         print(f"datacapt: error: {error}", file=sys.stderr)
         return 2

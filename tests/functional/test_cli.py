@@ -1,0 +1,241 @@
+"""The ``datacapt`` command, run as an administrator would, against a database of its own."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import webtest
+from sqlalchemy import create_engine, func, select
+
+from datacapt.cli import main
+from datacapt.config import configure
+from datacapt.models import StudyRoleAssignment, Subject, Tenant, User
+from tests.conftest import TEST_REDIS_URL, TESTING_INI, app_settings, create_database
+from tests.factories import login
+
+DATACAPT = Path(sys.executable).with_name("datacapt")
+
+
+@pytest.fixture(scope="module")
+def cli_database(tmp_path_factory):
+    """A fresh database, migrated by ``datacapt db upgrade`` itself."""
+    url = create_database("cli", tmp_path_factory.mktemp("cli"))
+    os.environ["DATACAPT_DATABASE_URL"] = url
+    try:
+        assert main(["-c", str(TESTING_INI), "db", "upgrade"]) == 0
+    finally:
+        del os.environ["DATACAPT_DATABASE_URL"]
+    return url
+
+
+@pytest.fixture
+def datacapt(cli_database, monkeypatch, capsys):
+    """Run ``datacapt -c testing.ini ARGS`` in this process: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("DATACAPT_DATABASE_URL", cli_database)
+
+    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["-c", str(TESTING_INI), *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def count(url: str, statement) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(statement).scalar_one()
+    engine.dispose()
+    return value
+
+
+def test_an_administrator_sets_up_a_study_that_a_user_can_open(datacapt, cli_database):
+    assert datacapt("tenant", "create", "hopital", "Hôpital Universitaire")[0] == 0
+    assert datacapt("study", "create", "hopital", "onc-001", "Oncology 001")[0] == 0
+    assert datacapt("site", "create", "hopital", "onc-001", "par01", "Paris")[0] == 0
+    code, out, _ = datacapt(
+        "user",
+        "create",
+        "Marie.Curie@example.org",
+        "--name",
+        "Marie Curie",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert (code, out.strip()) == (0, "user marie.curie@example.org created")
+    code, out, _ = datacapt(
+        "role",
+        "grant",
+        "marie.curie@example.org",
+        "hopital",
+        "onc-001",
+        "coordinator",
+        "--site",
+        "par01",
+    )
+    assert code == 0 and "at par01" in out
+
+    app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
+    assert login(app, "marie.curie@example.org", "a long enough password").status_int == 303
+    page = app.get("/hopital/onc-001/")
+    assert "Oncology 001" in page.text and "par01" in page.text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("tenant", "create", "Bad Slug", "X"), "slug: Use 1 to 40 lowercase letters"),
+        (("tenant", "create", "login", "X"), "slug: This name is reserved"),
+        (("study", "create", "no-such-tenant", "s1", "S"), "no tenant 'no-such-tenant'"),
+        (("role", "grant", "nobody@example.org", "x", "y", "monitor"), "no user with e-mail"),
+    ],
+)
+def test_refusals_are_one_line_with_exit_code_2(datacapt, args, message):
+    code, _out, err = datacapt(*args)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("datacapt: error: ")
+    assert message in err
+
+
+def test_a_refused_command_leaves_nothing_half_created(datacapt, cli_database):
+    datacapt("tenant", "create", "halfway", "Halfway")
+    datacapt("study", "create", "halfway", "st", "Study")
+    datacapt("site", "create", "halfway", "st", "s1", "Site one")
+    datacapt(
+        "user",
+        "create",
+        "half@example.org",
+        "--name",
+        "Half",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    before = count(cli_database, select(func.count()).select_from(StudyRoleAssignment))
+    code, _, err = datacapt(
+        "role",
+        "grant",
+        "half@example.org",
+        "halfway",
+        "st",
+        "monitor",
+        "--site",
+        "s1",
+        "--site",
+        "nope",
+    )
+    assert code == 2 and "no site 'nope'" in err
+    assert count(cli_database, select(func.count()).select_from(StudyRoleAssignment)) == before
+    code, _, err = datacapt("tenant", "create", "halfway", "Again")
+    assert code == 2 and "slug: This name is already taken." in err
+    assert (
+        count(
+            cli_database, select(func.count()).select_from(Tenant).where(Tenant.slug == "halfway")
+        )
+        == 1
+    )
+
+
+def test_user_create_checks_the_password(datacapt, cli_database):
+    code, _, err = datacapt(
+        "user",
+        "create",
+        "short@example.org",
+        "--name",
+        "S",
+        "--password-stdin",
+        stdin="too short\n",
+    )
+    assert code == 2 and "password: Use at least 12 characters." in err
+    code, _, err = datacapt("user", "create", "nopass@example.org", "--name", "N", stdin="")
+    assert code == 2 and "--password-stdin" in err
+    assert (
+        count(
+            cli_database,
+            select(func.count())
+            .select_from(User)
+            .where(User.email.in_(["short@example.org", "nopass@example.org"])),
+        )
+        == 0
+    )
+
+
+def test_demo_is_idempotent_and_prints_the_logins(datacapt, cli_database):
+    code, first, _ = datacapt("demo")
+    assert code == 0
+    assert "coordinator@acme.example" in first and "Demo-password-2026" in first
+    subjects = count(cli_database, select(func.count()).select_from(Subject))
+    users = count(cli_database, select(func.count()).select_from(User))
+    assert datacapt("demo") == (0, first, "")
+    assert count(cli_database, select(func.count()).select_from(Subject)) == subjects
+    assert count(cli_database, select(func.count()).select_from(User)) == users
+
+    app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
+    login(app, "coordinator@acme.example", "Demo-password-2026")
+    assert "ber01" not in app.get("/acme/demo/subjects/").text
+
+
+def test_check_reports_the_database(datacapt):
+    code, out, _ = datacapt("check")
+    assert code == 0 and "database: ok" in out
+
+
+def test_missing_configuration_file_is_a_clear_error(capsys):
+    assert main(["-c", "/nonexistent/datacapt.ini", "check"]) == 2
+    assert "configuration file not found" in capsys.readouterr().err
+
+
+def test_console_script_usage_errors_are_one_line():
+    result = subprocess.run(
+        [str(DATACAPT), "role", "grant", "only-an-email"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "required" in result.stderr
+
+
+def test_the_worker_runs_jobs_sent_by_another_process(cli_database, jobs_mode, datacapt):
+    """``datacapt worker`` with the same INI: the probe job of ``datacapt check --worker`` runs.
+    Without Redis the worker refuses (jobs run in-process) and the probe runs in-process."""
+    if jobs_mode == "in-process":
+        code, _, err = datacapt("worker")
+        assert code == 2 and "no Redis configured" in err
+        code, out, _ = datacapt("check", "--worker", "--timeout", "5")
+        assert code == 0 and "probe job" in out
+        return
+    env = {
+        **os.environ,
+        "DATACAPT_DATABASE_URL": cli_database,
+        "DATACAPT_REDIS_URL": TEST_REDIS_URL,
+    }
+    worker = subprocess.Popen(
+        [str(DATACAPT), "-c", str(TESTING_INI), "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.5)
+        result = subprocess.run(
+            [str(DATACAPT), "-c", str(TESTING_INI), "check", "--worker", "--timeout", "30"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "redis: ok" in result.stdout and "jobs: ok" in result.stdout
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -1,0 +1,37 @@
+"""The schema is the migrations' work, and the models agree with it."""
+
+from __future__ import annotations
+
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import inspect
+
+from alembic import command
+from datacapt.db import Base, make_engine
+from tests.conftest import TESTING_INI, create_database, migrate
+
+
+def alembic_config(connection) -> AlembicConfig:
+    config = AlembicConfig(str(TESTING_INI), ini_section="alembic")
+    config.attributes["connection"] = connection
+    return config
+
+
+def test_models_and_migrations_agree(engine):
+    """Fails when a model changes without a migration (``alembic check``)."""
+    with engine.begin() as connection:
+        command.check(alembic_config(connection))
+
+
+def test_migrations_go_down_and_up_again(tmp_path):
+    url = create_database("roundtrip", tmp_path)
+    migrate(url)
+    engine = make_engine({"sqlalchemy.url": url})
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

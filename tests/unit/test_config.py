@@ -1,0 +1,51 @@
+"""Settings: the environment overrides the INI, and bad settings say what to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from datacapt.config import ConfigurationError, apply_environment, parse_settings
+
+BASE = {
+    "sqlalchemy.url": "sqlite://",
+    "datacapt.secret": "s" * 40,
+}
+
+
+def test_environment_overrides_the_ini():
+    merged = apply_environment(
+        {**BASE, "datacapt.redis_url": ""},
+        {
+            "DATACAPT_DATABASE_URL": "postgresql://db/x",
+            "DATACAPT_REDIS_URL": "redis://r/0",
+            "DATACAPT_SECRET": "e" * 40,
+            "UNRELATED": "1",
+        },
+    )
+    settings = parse_settings(merged)
+    assert settings.database_url == "postgresql://db/x"
+    assert settings.redis_url == "redis://r/0"
+    assert settings.secret == "e" * 40
+
+
+def test_defaults():
+    settings = parse_settings(BASE)
+    assert settings.default_timezone == "Europe/Paris"
+    assert settings.redis_url == ""
+    assert settings.cookie_secure is True
+    assert settings.includes == ("datacapt.accounts", "datacapt.studies", "datacapt.subjects")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"sqlalchemy.url": ""}, "DATACAPT_DATABASE_URL"),
+        ({"datacapt.secret": "short"}, "DATACAPT_SECRET"),
+        ({"datacapt.default_timezone": "Europe/Atlantis"}, "unknown zone"),
+        ({"datacapt.session_idle_timeout": "soon"}, "whole number"),
+        ({"datacapt.login_window_seconds": "0"}, "at least 1"),
+    ],
+)
+def test_bad_settings_are_explained(override, message):
+    with pytest.raises(ConfigurationError, match=message):
+        parse_settings({**BASE, **override})

@@ -36,8 +36,8 @@ chromium:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(BIN)/datacapt
-	$(BIN)/ruff check datacapt tests bench alembic/env.py
-	$(BIN)/ruff format --check datacapt tests bench alembic/env.py
+	$(BIN)/ruff check datacapt tests alembic/env.py
+	$(BIN)/ruff format --check datacapt tests alembic/env.py
 
 # Extract the UI strings, merge them into the en/fr/de/pl catalogues, compile them.
 messages: $(BIN)/datacapt

@@ -45,6 +45,24 @@ def pytest_report_header() -> list[str]:
     return [f"datacapt: database={database} redis={TEST_REDIS_URL or 'none (in-process jobs)'}"]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A service named in the environment must answer: fail at once rather than skip later."""
+    if TEST_REDIS_URL:
+        from redis import Redis
+
+        Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=5).ping()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI no test may be skipped: a skip there is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``jobs_mode``: every test asking for it runs in-process, and through Redis when CI (or
     the developer) provides one. Modes absent here are not collected, never skipped."""

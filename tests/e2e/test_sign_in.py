@@ -16,9 +16,7 @@ def sign_in(page: Page, live_url: str, email: str, password: str = DEMO_PASSWORD
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_coordinator_signs_in_switches_to_french_and_sees_only_her_site(
-    page: Page, live_url: str
-):
+def test_coordinator_signs_in_switches_to_french_and_sees_only_her_site(page: Page, live_url: str):
     sign_in(page, live_url, "coordinator@acme.example")
     expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
 

@@ -17,7 +17,7 @@ from pyramid.config import Configurator
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, select
 from sqlalchemy.engine import Engine, engine_from_config
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -93,6 +93,12 @@ def transaction_scope(registry: Registry) -> Iterator[Session]:
     manager = transaction.TransactionManager(explicit=True)
     with manager:
         yield get_tm_session(registry, manager)
+
+
+def exists(dbsession: Session, model: type[Base], **criteria: Any) -> bool:
+    """Whether a row of ``model`` matches ``criteria`` (column=value pairs)."""
+    found = dbsession.scalar(select(model.id).filter_by(**criteria).limit(1))  # type: ignore[attr-defined]
+    return found is not None
 
 
 def commit_veto(request: Request, response: Response) -> bool:

@@ -15,6 +15,7 @@ from pyramid.events import BeforeRender, NewResponse
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.view import view_config
 
 #: Read by htmx from <meta name="htmx-config">. No eval, no scripts from responses, no foreign
 #: hosts (the CSP forbids them anyway); no history snapshots in localStorage, since pages hold
@@ -40,6 +41,13 @@ HTMX_CONFIG = {
 READ = ("GET", "HEAD")
 PAGE_LAYOUT = "layouts/page.jinja2"
 FRAGMENT_LAYOUT = "layouts/fragment.jinja2"
+
+
+def page_view(context: type, template: str, permission: str, **options: Any) -> view_config:
+    """A view that only reads and renders ``template`` (its page, or its fragment for htmx)."""
+    return view_config(
+        context=context, renderer=template, permission=permission, request_method=READ, **options
+    )
 
 
 def is_htmx(request: Request) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from datacapt.accounts.passwords import hash_password, needs_rehash, verify_password
 from datacapt.config import AppSettings, get_app_settings
+from datacapt.db import exists
 from datacapt.i18n import LANGUAGES, _, is_timezone
 from datacapt.models import (
     LoginAttempt,
@@ -172,14 +173,7 @@ def record_attempt(
 def grant_tenant_role(
     dbsession: Session, user: User, tenant: Tenant, role: TenantRole
 ) -> TenantRoleAssignment:
-    existing = dbsession.scalar(
-        select(TenantRoleAssignment).where(
-            TenantRoleAssignment.tenant_id == tenant.id,
-            TenantRoleAssignment.user_id == user.id,
-            TenantRoleAssignment.role == role,
-        )
-    )
-    if existing is not None:
+    if exists(dbsession, TenantRoleAssignment, tenant_id=tenant.id, user_id=user.id, role=role):
         raise ValidationError("role", _("This user already holds this role."))
     assignment = TenantRoleAssignment(tenant_id=tenant.id, user_id=user.id, role=role)
     dbsession.add(assignment)
@@ -191,14 +185,7 @@ def grant_study_role(
     dbsession: Session, user: User, study: Study, role: StudyRole, sites: list[Site] | None = None
 ) -> StudyRoleAssignment:
     """Give ``user`` ``role`` in ``study``; with ``sites``, only at those sites."""
-    existing = dbsession.scalar(
-        select(StudyRoleAssignment).where(
-            StudyRoleAssignment.study_id == study.id,
-            StudyRoleAssignment.user_id == user.id,
-            StudyRoleAssignment.role == role,
-        )
-    )
-    if existing is not None:
+    if exists(dbsession, StudyRoleAssignment, study_id=study.id, user_id=user.id, role=role):
         raise ValidationError("role", _("This user already holds this role."))
     if any(site.study_id != study.id for site in sites or ()):
         raise ValidationError("sites", _("Choose sites of this study."))

@@ -17,7 +17,7 @@ from datacapt.accounts.services import authenticate, check_throttle, record_atte
 from datacapt.config import get_app_settings
 from datacapt.db import keep_writes
 from datacapt.errors import safe_came_from
-from datacapt.htmx import READ, redirect
+from datacapt.htmx import page_view, redirect
 from datacapt.i18n import LANGUAGE_COOKIE, LANGUAGES, _, timezone_choices
 from datacapt.permissions import Permission
 from datacapt.resources import Root
@@ -34,13 +34,7 @@ def _login_failed(request: Request, form: LoginForm, status: int, alert: object)
     return {"form": form, "alert": alert}
 
 
-@view_config(
-    context=Root,
-    name="login",
-    request_method=READ,
-    renderer=LOGIN,
-    permission=NO_PERMISSION_REQUIRED,
-)
+@page_view(Root, LOGIN, NO_PERMISSION_REQUIRED, name="login")
 def login_page(context: Root, request: Request) -> Any:
     came_from = safe_came_from(request.GET.get("came_from"))
     if request.identity is not None:
@@ -82,13 +76,7 @@ def login(context: Root, request: Request) -> Any:
     return redirect(request, request.application_url + form.came_from)
 
 
-@view_config(
-    context=Root,
-    name="logout",
-    request_method=READ,
-    renderer="accounts/logout.jinja2",
-    permission=NO_PERMISSION_REQUIRED,
-)
+@page_view(Root, "accounts/logout.jinja2", NO_PERMISSION_REQUIRED, name="logout")
 def logout_page(context: Root, request: Request) -> Any:
     if request.identity is None:
         return HTTPSeeOther(location=f"{request.application_url}/login")
@@ -137,13 +125,7 @@ def _preferences(request: Request, form: PreferencesForm) -> dict[str, Any]:
     }
 
 
-@view_config(
-    context=Root,
-    name="preferences",
-    request_method=READ,
-    renderer=PREFERENCES,
-    permission=Permission.SIGNED_IN,
-)
+@page_view(Root, PREFERENCES, Permission.SIGNED_IN, name="preferences")
 def preferences_page(context: Root, request: Request) -> dict[str, Any]:
     return _preferences(
         request, PreferencesForm(language=request.locale_name, timezone=request.timezone.key)

@@ -16,7 +16,7 @@ from datacapt.accounts.services import (
     grant_study_role,
     grant_tenant_role,
 )
-from datacapt.cli.bootstrap import CommandError, Environment
+from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.db import transaction_scope
 from datacapt.models import Site, Study, Tenant, User
 from datacapt.permissions import StudyRole, TenantRole
@@ -145,17 +145,13 @@ def role_grant_tenant(env: Environment, args: argparse.Namespace) -> int:
 
 
 def add_parsers(commands: Any) -> None:
-    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    tenant = action_group(commands, "tenant", "manage tenants")
     p = tenant.add_parser("create", help="create a tenant (customer organisation)")
     p.add_argument("slug", help="short name used in URLs, e.g. acme")
     p.add_argument("name", help="display name")
     p.set_defaults(handler=tenant_create)
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    user = action_group(commands, "user", "manage users")
     p = user.add_parser("create", help="create a user")
     p.add_argument("email")
     p.add_argument("--name", required=True, help="the person's full name")
@@ -163,18 +159,14 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--system-admin", action="store_true", help="make a system administrator")
     p.set_defaults(handler=user_create)
 
-    study = commands.add_parser("study", help="manage studies").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    study = action_group(commands, "study", "manage studies")
     p = study.add_parser("create", help="create a study in a tenant")
     p.add_argument("tenant")
     p.add_argument("code", help="short code used in URLs, e.g. onc-001")
     p.add_argument("title")
     p.set_defaults(handler=study_create)
 
-    site = commands.add_parser("site", help="manage sites").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    site = action_group(commands, "site", "manage sites")
     p = site.add_parser("create", help="create a site in a study")
     p.add_argument("tenant")
     p.add_argument("study")
@@ -182,9 +174,7 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("name")
     p.set_defaults(handler=site_create)
 
-    role = commands.add_parser("role", help="grant roles").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    role = action_group(commands, "role", "grant roles")
     p = role.add_parser("grant", help="grant a study role, optionally restricted to sites")
     p.add_argument("email")
     p.add_argument("tenant")

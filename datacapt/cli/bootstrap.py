@@ -34,3 +34,10 @@ def load_environment(config_path: str) -> Environment:
     except ConfigurationError as error:
         raise CommandError(str(error)) from None
     return Environment(config_path=path, settings=settings, registry=registry)
+
+
+def action_group(commands: Any, name: str, help: str) -> Any:
+    """``datacapt NAME ACTION ...``: a command whose sub-commands are actions on one thing."""
+    return commands.add_parser(name, help=help).add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )

@@ -7,12 +7,11 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
 from datacapt.cli.bootstrap import Environment
-from datacapt.db import transaction_scope
+from datacapt.db import exists, transaction_scope
 from datacapt.models import (
     StudyRoleAssignment,
     Subject,
@@ -84,10 +83,6 @@ def _ensure_user(dbsession: Session, env: Environment, demo: DemoUser) -> User:
     )
 
 
-def _has(dbsession: Session, model: Any, **criteria: Any) -> bool:
-    return dbsession.scalar(select(model.id).filter_by(**criteria).limit(1)) is not None
-
-
 def load_demo(dbsession: Session, env: Environment) -> None:
     tenant = find_tenant(dbsession, TENANT[0]) or create_tenant(dbsession, *TENANT)
     study = find_study(dbsession, tenant, STUDY[0]) or create_study(dbsession, tenant, *STUDY)
@@ -98,11 +93,11 @@ def load_demo(dbsession: Session, env: Environment) -> None:
     for demo in USERS:
         user = _ensure_user(dbsession, env, demo)
         is_study_role = demo.role in StudyRole.__members__.values()
-        if demo.role == TenantRole.TENANT_ADMIN and not _has(
+        if demo.role == TenantRole.TENANT_ADMIN and not exists(
             dbsession, TenantRoleAssignment, tenant_id=tenant.id, user_id=user.id
         ):
             grant_tenant_role(dbsession, user, tenant, TenantRole.TENANT_ADMIN)
-        elif is_study_role and not _has(
+        elif is_study_role and not exists(
             dbsession, StudyRoleAssignment, study_id=study.id, user_id=user.id
         ):
             restricted = [sites[code] for code in demo.sites] or None
@@ -110,7 +105,7 @@ def load_demo(dbsession: Session, env: Environment) -> None:
     for code, statuses in SUBJECTS.items():
         for number, status in enumerate(statuses, start=1):
             label = f"{code}-{number:04d}"
-            if not _has(dbsession, Subject, study_id=study.id, label=label):
+            if not exists(dbsession, Subject, study_id=study.id, label=label):
                 dbsession.add(
                     Subject(
                         tenant_id=tenant.id,

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alembic import command
 from datacapt import jobs
-from datacapt.cli.bootstrap import CommandError, Environment
+from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.models import JobState, OutboxJob
@@ -98,9 +98,7 @@ def check(env: Environment, args: argparse.Namespace) -> int:
 
 
 def add_parsers(commands: Any) -> None:
-    db = commands.add_parser("db", help="database schema").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    db = action_group(commands, "db", "database schema")
     db.add_parser("upgrade", help="migrate the database to the latest revision").set_defaults(
         handler=db_upgrade
     )

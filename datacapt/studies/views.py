@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.request import Request
-from pyramid.view import view_config
 
-from datacapt.htmx import READ
+from datacapt.htmx import page_view
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import Root, SiteResource, SitesResource, StudyResource, TenantResource
@@ -20,12 +19,7 @@ from datacapt.studies.services import (
 from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subjects_page
 
 
-@view_config(
-    request_method=READ,
-    context=Root,
-    renderer="studies/home.jinja2",
-    permission=Permission.SIGNED_IN,
-)
+@page_view(Root, "studies/home.jinja2", Permission.SIGNED_IN)
 def home(context: Root, request: Request) -> dict[str, Any]:
     identity = request.identity
     tenants = identity.tenants()
@@ -34,12 +28,7 @@ def home(context: Root, request: Request) -> dict[str, Any]:
     return {"tenants": tenants, "roles": roles_by_study(identity)}
 
 
-@view_config(
-    request_method=READ,
-    context=TenantResource,
-    renderer="studies/tenant.jinja2",
-    permission=Permission.VIEW_TENANT,
-)
+@page_view(TenantResource, "studies/tenant.jinja2", Permission.VIEW_TENANT)
 def tenant_home(context: TenantResource, request: Request) -> dict[str, Any]:
     return {
         "studies": visible_studies(request.dbsession, context.tenant, request.identity),
@@ -52,12 +41,7 @@ def _sites(context: StudyResource | SitesResource, request: Request) -> list[Any
     return site_summaries(request.dbsession, context.study, site_ids)
 
 
-@view_config(
-    request_method=READ,
-    context=StudyResource,
-    renderer="studies/study.jinja2",
-    permission=Permission.VIEW_STUDY,
-)
+@page_view(StudyResource, "studies/study.jinja2", Permission.VIEW_STUDY)
 def study_home(context: StudyResource, request: Request) -> dict[str, Any]:
     sites = _sites(context, request)
     site_codes = {summary.site.id: summary.site.code for summary in sites}
@@ -69,22 +53,12 @@ def study_home(context: StudyResource, request: Request) -> dict[str, Any]:
     }
 
 
-@view_config(
-    request_method=READ,
-    context=SitesResource,
-    renderer="studies/sites.jinja2",
-    permission=Permission.VIEW_STUDY,
-)
+@page_view(SitesResource, "studies/sites.jinja2", Permission.VIEW_STUDY)
 def site_list(context: SitesResource, request: Request) -> dict[str, Any]:
     return {"sites": _sites(context, request)}
 
 
-@view_config(
-    request_method=READ,
-    context=SiteResource,
-    renderer="studies/site.jinja2",
-    permission=Permission.VIEW_SITE,
-)
+@page_view(SiteResource, "studies/site.jinja2", Permission.VIEW_SITE)
 def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
     page = None
     if request.has_permission(Permission.VIEW_SUBJECT, context):

@@ -5,21 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.request import Request
-from pyramid.view import view_config
 
-from datacapt.htmx import READ
+from datacapt.htmx import page_view
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SubjectResource, SubjectsResource
 from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subjects_page
 
 
-@view_config(
-    request_method=READ,
-    context=SubjectsResource,
-    renderer="subjects/list.jinja2",
-    permission=Permission.LIST_SUBJECTS,
-)
+@page_view(SubjectsResource, "subjects/list.jinja2", Permission.LIST_SUBJECTS)
 def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
     site_ids = request.identity.visible_site_ids(context.study)
     page = subjects_page(
@@ -32,11 +26,6 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
     return {"page": page, "status_labels": STATUS_LABELS}
 
 
-@view_config(
-    request_method=READ,
-    context=SubjectResource,
-    renderer="subjects/subject.jinja2",
-    permission=Permission.VIEW_SUBJECT,
-)
+@page_view(SubjectResource, "subjects/subject.jinja2", Permission.VIEW_SUBJECT)
 def subject_home(context: SubjectResource, request: Request) -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS}

@@ -187,3 +187,20 @@ def test_study_home_query_count_does_not_grow_with_sites(testapp, world, dbsessi
     query_counter.clear()
     app.get("/acme/demo/")
     assert len(query_counter) == baseline
+
+
+def test_anonymous_htmx_request_is_sent_to_sign_in_with_hx_redirect(testapp, world):
+    response = testapp.get(
+        "/acme/demo/sites/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/acme/demo/?page=2"},
+        status=204,
+    )
+    assert response.headers["HX-Redirect"] == (
+        "http://localhost/login?came_from=%2Facme%2Fdemo%2F%3Fpage%3D2"
+    )
+
+
+def test_forbidden_page_explains_and_offers_a_way_back(testapp, world):
+    page = signed_in(testapp, world, "tenant_admin").get("/acme/demo/subjects/", status=403)
+    assert "Your role does not allow this." in page.text
+    assert page.html.find("a", href="http://localhost/") is not None

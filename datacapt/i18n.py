@@ -7,6 +7,7 @@ Times are stored in UTC and shown in the user's zone (the configured default oth
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import format_datetime
@@ -42,8 +43,9 @@ def is_timezone(name: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=1)
 def timezone_choices() -> list[str]:
-    return sorted(zone for zone in available_timezones() if "/" in zone)
+    return ["UTC", *sorted(zone for zone in available_timezones() if "/" in zone)]
 
 
 def request_timezone(request: Request) -> ZoneInfo:

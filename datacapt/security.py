@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
@@ -86,7 +87,7 @@ class Identity:
     study_roles: list[StudyMembership] = field(default_factory=list)
     tenant_roles: list[TenantMembership] = field(default_factory=list)
 
-    @property
+    @cached_property
     def principals(self) -> list[str]:
         found = [Everyone, Authenticated, f"user:{self.user.id}"]
         if self.user.is_system_admin:

@@ -29,13 +29,19 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_SECRET": "datacapt.secret",
 }
 
-DEFAULT_INCLUDES = ("datacapt.accounts", "datacapt.studies", "datacapt.subjects")
+DEFAULT_INCLUDES = (
+    "datacapt.accounts",
+    "datacapt.studies",
+    "datacapt.subjects",
+    "datacapt.design",
+)
 CORE_INCLUDES = (
     "pyramid_jinja2",
     "pyramid_tm",
     "pyramid_retry",
     "datacapt.db",
     "datacapt.security",
+    "datacapt.audit",
     "datacapt.i18n",
     "datacapt.htmx",
     "datacapt.templating",
@@ -143,6 +149,7 @@ def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
     merged.setdefault("jinja2.undefined", "strict")
     merged.setdefault("jinja2.trim_blocks", "true")
     merged.setdefault("jinja2.lstrip_blocks", "true")
+    merged.setdefault("jinja2.extensions", "jinja2.ext.do")
     merged.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     merged.setdefault("tm.commit_veto", "datacapt.db.commit_veto")
     merged.setdefault("retry.attempts", "3")

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pyramid.config import Configurator
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound
+from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPForbidden, HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
@@ -67,6 +67,15 @@ def not_found(exc: HTTPNotFound, request: Request) -> Response:
     if request.identity is None and not request.path_info.startswith("/static/"):
         return login_redirect(request)
     return render_error(request, HTTPNotFound.code)
+
+
+@exception_view_config(HTTPConflict)
+def conflict(exc: HTTPConflict, request: Request) -> Response:
+    """A change refused because what it was based on changed meanwhile (or is gone): the
+    message says what to do; the status lets htmx swap it in place."""
+    response = render_to_response("errors/409.jinja2", {"message": exc.detail}, request=request)
+    response.status_int = HTTPConflict.code
+    return response
 
 
 @exception_view_config(BadCSRFToken)

@@ -7,12 +7,15 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import pass_context
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from pyramid.config import Configurator
 from pyramid.i18n import TranslationString
 from pyramid.location import lineage
 from pyramid.request import Request
 
 from datacapt.config import STATIC_DIR
+from datacapt.design.definition import text_in
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, format_local
 from datacapt.permissions import ROLE_LABELS, Permission
@@ -45,6 +48,20 @@ def localize(context: Any, value: Any) -> str:
     return str(value)
 
 
+@pass_context
+def translated(context: Any, text: dict[str, str], definition: Any) -> str:
+    """A design text in the reader's language, else the design's default language."""
+    return text_in(text, context["request"].locale_name, definition.default_language)
+
+
+MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def markdown(value: str) -> Markup:
+    """Static content: Markdown with raw HTML disabled, so what a designer types is escaped."""
+    return Markup(MARKDOWN.render(value))  # noqa: S704 (markdown-it escapes, html is off)
+
+
 def lineage_trail(context: Any) -> list[Any]:
     """The breadcrumb trail: root first, the current node last."""
     return list(reversed(list(lineage(context))))
@@ -58,10 +75,15 @@ def includeme(config: Configurator) -> None:
             LANGUAGES=LANGUAGES,
             ROLE_LABELS=ROLE_LABELS,
             Permission=Permission,
+            text_in=text_in,
             htmx_config=HTMX_CONFIG,
         )
         environment.filters.update(
-            datetime=datetime_filter, localize=localize, lineage_trail=lineage_trail
+            datetime=datetime_filter,
+            localize=localize,
+            lineage_trail=lineage_trail,
+            tr=translated,
+            markdown=markdown,
         )
 
     config.action(None, setup, order=999)

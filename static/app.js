@@ -35,6 +35,19 @@
     announce(document.body.dataset.messageOffline);
   });
 
+  // Buttons that destroy something ask first (data-confirm), with or without htmx.
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) { return; }  // htmx took it: htmx:confirm below asks
+    var button = event.submitter;
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+  document.addEventListener("htmx:confirm", function (event) {
+    var button = event.detail.elt.querySelector && event.detail.elt.querySelector("[data-confirm]");
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+
   // Close an open menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import webtest
 from pyramid.registry import Registry
 from sqlalchemy.orm import Session
 
+from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role, grant_tenant_role
+from datacapt.cli.demo_design import demo_definition
+from datacapt.design import services
 from datacapt.models import Site, Study, Subject, SubjectStatus, Tenant, User
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.studies.services import create_site, create_study, create_tenant
@@ -60,6 +64,35 @@ class World:
 RESTRICTED_TO_PAR01 = {StudyRole.INVESTIGATOR, StudyRole.SUB_INVESTIGATOR, StudyRole.COORDINATOR}
 
 
+def make_design(dbsession: Session, study: Study, *, draft: bool = True) -> None:
+    """Version 1 (the demo design) published, and with ``draft`` a version 2 started from it."""
+    write = partial(audit.record, dbsession)
+    version = services.start_draft(dbsession, study, None, write)
+    services.save_draft(
+        dbsession,
+        study,
+        version,
+        demo_definition(),
+        expected_lock=version.lock_version,
+        action="design.imported",
+        element=None,
+        old=None,
+        new=None,
+        write=write,
+    )
+    services.publish(
+        dbsession,
+        study,
+        version,
+        actor_id=None,
+        reason="First version",
+        expected_lock=version.lock_version,
+        write=write,
+    )
+    if draft:
+        services.start_draft(dbsession, study, None, write)
+
+
 def build_world(dbsession: Session, registry: Registry) -> World:
     tenant = create_tenant(dbsession, "acme", "Acme Research")
     study = create_study(dbsession, tenant, "demo", "Demo study")
@@ -91,6 +124,7 @@ def build_world(dbsession: Session, registry: Registry) -> World:
     world.users["foreign"] = make_user(dbsession, registry, "globex@example.org")
     grant_study_role(dbsession, world.users["foreign"], foreign_study, StudyRole.COORDINATOR)
     world.foreign_tenant = foreign
+    make_design(dbsession, study)
     dbsession.flush()
     return world
 

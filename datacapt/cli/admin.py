@@ -12,21 +12,18 @@ from sqlalchemy.orm import Session
 
 from datacapt.accounts.services import (
     create_user,
-    find_user,
     grant_study_role,
     grant_tenant_role,
 )
+from datacapt.cli import design
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
+from datacapt.cli.lookup import site_of, study_of, tenant_of, user_of
 from datacapt.db import transaction_scope
-from datacapt.models import Site, Study, Tenant, User
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.studies.services import (
     create_site,
     create_study,
     create_tenant,
-    find_site,
-    find_study,
-    find_tenant,
 )
 from datacapt.validation import ValidationError
 
@@ -40,34 +37,6 @@ def in_transaction(env: Environment, work: Callable[[Session], str]) -> int:
         raise CommandError(f"{error.field}: {error.message.interpolate()}") from None
     print(message)
     return 0
-
-
-def tenant_of(dbsession: Session, slug: str) -> Tenant:
-    tenant = find_tenant(dbsession, slug)
-    if tenant is None:
-        raise CommandError(f"no tenant {slug!r}")
-    return tenant
-
-
-def study_of(dbsession: Session, slug: str, code: str) -> Study:
-    study = find_study(dbsession, tenant_of(dbsession, slug), code)
-    if study is None:
-        raise CommandError(f"no study {code!r} in tenant {slug!r}")
-    return study
-
-
-def site_of(dbsession: Session, study: Study, code: str) -> Site:
-    site = find_site(dbsession, study, code)
-    if site is None:
-        raise CommandError(f"no site {code!r} in study {study.code!r}")
-    return site
-
-
-def user_of(dbsession: Session, email: str) -> User:
-    user = find_user(dbsession, email)
-    if user is None:
-        raise CommandError(f"no user with e-mail {email!r}")
-    return user
 
 
 def read_password(from_stdin: bool) -> str:
@@ -165,6 +134,7 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("code", help="short code used in URLs, e.g. onc-001")
     p.add_argument("title")
     p.set_defaults(handler=study_create)
+    design.add_parsers(study)
 
     site = action_group(commands, "site", "manage sites")
     p = site.add_parser("create", help="create a site in a study")

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from datacapt import audit
 from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
 from datacapt.cli.bootstrap import Environment
+from datacapt.cli.demo_design import demo_definition
 from datacapt.db import exists, transaction_scope
+from datacapt.design import services
 from datacapt.models import (
+    Study,
     StudyRoleAssignment,
     Subject,
     SubjectStatus,
@@ -83,6 +88,35 @@ def _ensure_user(dbsession: Session, env: Environment, demo: DemoUser) -> User:
     )
 
 
+def _ensure_design(dbsession: Session, study: Study) -> None:
+    """Version 1 of the demo design, published, unless the study already has versions."""
+    if services.versions(dbsession, study):
+        return
+    write = partial(audit.record, dbsession)
+    draft = services.start_draft(dbsession, study, None, write)
+    services.save_draft(
+        dbsession,
+        study,
+        draft,
+        demo_definition(),
+        expected_lock=draft.lock_version,
+        action="design.imported",
+        element=None,
+        old=None,
+        new={"source": "datacapt demo"},
+        write=write,
+    )
+    services.publish(
+        dbsession,
+        study,
+        draft,
+        actor_id=None,
+        expected_lock=draft.lock_version,
+        reason="Initial version of the demo design",
+        write=write,
+    )
+
+
 def load_demo(dbsession: Session, env: Environment) -> None:
     tenant = find_tenant(dbsession, TENANT[0]) or create_tenant(dbsession, *TENANT)
     study = find_study(dbsession, tenant, STUDY[0]) or create_study(dbsession, tenant, *STUDY)
@@ -102,6 +136,7 @@ def load_demo(dbsession: Session, env: Environment) -> None:
         ):
             restricted = [sites[code] for code in demo.sites] or None
             grant_study_role(dbsession, user, study, StudyRole(demo.role), restricted)
+    _ensure_design(dbsession, study)
     for code, statuses in SUBJECTS.items():
         for number, status in enumerate(statuses, start=1):
             label = f"{code}-{number:04d}"

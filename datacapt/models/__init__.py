@@ -8,12 +8,15 @@ from datacapt.models.accounts import (
     TenantRoleAssignment,
     User,
 )
+from datacapt.models.audit import AuditEvent
+from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.studies import Site, Study
 from datacapt.models.subjects import Subject, SubjectStatus
 from datacapt.models.tenancy import Tenant
 
 __all__ = [
+    "AuditEvent",
     "JobState",
     "LoginAttempt",
     "OutboxJob",
@@ -21,9 +24,11 @@ __all__ = [
     "Study",
     "StudyRoleAssignment",
     "StudyRoleSite",
+    "StudyVersion",
     "Subject",
     "SubjectStatus",
     "Tenant",
     "TenantRoleAssignment",
     "User",
+    "VersionState",
 ]

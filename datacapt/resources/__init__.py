@@ -10,6 +10,14 @@ from __future__ import annotations
 from pyramid.config import Configurator
 
 from datacapt.resources.base import Resource, StudyChild
+from datacapt.resources.design import (
+    DesignFormsResource,
+    DesignResource,
+    FormDesignResource,
+    ScheduleResource,
+    VersionResource,
+    VersionsResource,
+)
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
@@ -20,8 +28,12 @@ DEFAULT_PERMISSION = "datacapt:default-permission-denied"
 
 __all__ = [
     "RESERVED_NAMES",
+    "DesignFormsResource",
+    "DesignResource",
+    "FormDesignResource",
     "Resource",
     "Root",
+    "ScheduleResource",
     "SiteResource",
     "SitesResource",
     "StudyChild",
@@ -29,6 +41,8 @@ __all__ = [
     "SubjectResource",
     "SubjectsResource",
     "TenantResource",
+    "VersionResource",
+    "VersionsResource",
 ]
 
 

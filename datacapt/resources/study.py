@@ -8,6 +8,7 @@ from datacapt import permissions as perms
 from datacapt.models import Study
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
+from datacapt.resources.design import DesignResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
 
@@ -17,7 +18,11 @@ if TYPE_CHECKING:
 
 class StudyResource(Resource):
     view_permission = Permission.VIEW_STUDY
-    CHILDREN: dict[str, type[Resource]] = {"sites": SitesResource, "subjects": SubjectsResource}
+    CHILDREN: dict[str, type[Resource]] = {
+        "sites": SitesResource,
+        "subjects": SubjectsResource,
+        "design": DesignResource,
+    }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:
         self.__parent__, self.__name__, self.request = parent, study.code, parent.request

@@ -13,14 +13,19 @@ import pytest
 
 from datacapt.permissions import StudyRole
 from datacapt.resources import (
+    DesignResource,
+    FormDesignResource,
     Resource,
     Root,
+    ScheduleResource,
     SiteResource,
     SitesResource,
     StudyResource,
     SubjectResource,
     SubjectsResource,
     TenantResource,
+    VersionResource,
+    VersionsResource,
 )
 from tests.factories import build_world, csrf_token, login
 
@@ -81,6 +86,11 @@ PLACES = {
         "own": "/acme/demo/subjects/par01-0001/",
         "other": "/acme/demo/subjects/ber01-0001/",
     },
+    DesignResource: {"": "/acme/demo/design/"},
+    FormDesignResource: {"": "/acme/demo/design/forms/demographics/"},
+    ScheduleResource: {"": "/acme/demo/design/schedule/"},
+    VersionsResource: {"": "/acme/demo/design/versions/"},
+    VersionResource: {"": "/acme/demo/design/versions/1/"},
 }
 
 POST_BODIES = {
@@ -88,6 +98,50 @@ POST_BODIES = {
     "logout": {},
     "language": {"language": "fr", "came_from": "/"},
     "preferences": {"language": "fr", "timezone": "Europe/Paris"},
+}
+
+
+def designer(outcome: Any) -> dict[str, dict[str, Any]]:
+    """A design view: study administrators only; whoever sees the study is refused (403)."""
+    return {"": outcomes(admins=403, study_admin=outcome, site_staff=403, others=403)}
+
+
+#: What a study administrator gets from each designer view when the request carries no form
+#: data (the draft's lock missing → 409, unknown element → 404, validation → 422).
+DESIGN_VIEWS = {
+    (DesignResource, "", "GET"): 200,
+    (DesignResource, "start-draft", "POST"): 303,
+    (DesignResource, "discard-draft", "POST"): 409,
+    (DesignResource, "add-form", "POST"): 422,
+    (DesignResource, "languages", "POST"): 422,
+    (DesignResource, "publish", "GET"): 200,
+    (DesignResource, "publish", "POST"): 409,
+    (DesignResource, "import", "GET"): 200,
+    (DesignResource, "import", "POST"): 409,
+    (DesignResource, "export", "GET"): 404,
+    (FormDesignResource, "", "GET"): 200,
+    (FormDesignResource, "settings", "POST"): 422,
+    (FormDesignResource, "delete", "POST"): 409,
+    (FormDesignResource, "move", "POST"): 409,
+    (FormDesignResource, "add-section", "POST"): 409,
+    (FormDesignResource, "add-subsection", "POST"): 404,
+    (FormDesignResource, "group", "GET"): 404,
+    (FormDesignResource, "group", "POST"): 404,
+    (FormDesignResource, "delete-group", "POST"): 404,
+    (FormDesignResource, "block", "GET"): 200,
+    (FormDesignResource, "block", "POST"): 404,
+    (FormDesignResource, "move-block", "POST"): 404,
+    (FormDesignResource, "duplicate-block", "POST"): 404,
+    (FormDesignResource, "delete-block", "POST"): 404,
+    (FormDesignResource, "check-expression", "POST"): 200,
+    (FormDesignResource, "preview", "GET"): 200,
+    (FormDesignResource, "preview", "POST"): 200,
+    (ScheduleResource, "", "GET"): 200,
+    (ScheduleResource, "visit", "POST"): 422,
+    (ScheduleResource, "visit-action", "POST"): 404,
+    (ScheduleResource, "assign", "POST"): 409,
+    (VersionsResource, "", "GET"): 200,
+    (VersionResource, "", "GET"): 200,
 }
 
 #: (resource type, view name, method) → variant → role → outcome.
@@ -109,6 +163,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "own": outcomes(admins=404, study_admin=404),
         "other": outcomes(admins=404, study_admin=404, site_staff=404),
     },
+    **{key: designer(outcome) for key, outcome in DESIGN_VIEWS.items()},
 }
 
 
@@ -144,11 +199,11 @@ def test_every_view_names_a_permission(registry):
         assert permissions, f"{view['context'].__name__} @@{view['name']} has no permission"
 
 
-def check(testapp, role: str, method: str, url: str, body: dict[str, str]) -> Any:
+def check(testapp, method: str, url: str, body: dict[str, str], token: str) -> Any:
     if method == "GET":
         response = testapp.get(url, status="*")
     else:
-        response = testapp.post(url, {**body, "csrf_token": csrf_token(testapp)}, status="*")
+        response = testapp.post(url, {**body, "csrf_token": token}, status="*")
     if response.status_int == 303 and "/login?came_from=" in response.location:
         return LOGIN
     return response.status_int
@@ -158,15 +213,20 @@ def check(testapp, role: str, method: str, url: str, body: dict[str, str]) -> An
 def test_authorization_matrix(testapp, dbsession, registry, role):
     world = build_world(dbsession, registry)
     failures = []
+    token = None
     for (resource, name, method), variants in EXPECTED.items():
         for variant, by_role in variants.items():
-            if role != "anonymous":
-                testapp.reset()
-                assert login(testapp, world.users[role].email).status_int == 303
+            if token is None:
+                if role != "anonymous":
+                    testapp.reset()
+                    assert login(testapp, world.users[role].email).status_int == 303
+                token = csrf_token(testapp)
             url = PLACES[resource][variant] + name
-            got = check(testapp, role, method, url, POST_BODIES.get(name, {}))
+            got = check(testapp, method, url, POST_BODIES.get(name, {}), token)
             if got != by_role[role]:
                 failures.append(f"{method} {url}: expected {by_role[role]}, got {got}")
+            if name == "logout" and method == "POST":
+                token = None  # signed out: sign in again before the next request
     assert not failures, f"{role}:\n" + "\n".join(failures)
 
 
@@ -192,5 +252,5 @@ def test_unknown_and_foreign_keys_look_the_same(testapp, dbsession, registry, ro
         ]
     expected_missing = LOGIN if role == "anonymous" else 404
     for existing_elsewhere, missing in pairs:
-        assert check(testapp, role, "GET", missing, {}) == expected_missing, missing
-        assert check(testapp, role, "GET", existing_elsewhere, {}) == expected_missing
+        assert check(testapp, "GET", missing, {}, "") == expected_missing, missing
+        assert check(testapp, "GET", existing_elsewhere, {}, "") == expected_missing

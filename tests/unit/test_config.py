@@ -33,7 +33,12 @@ def test_defaults():
     assert settings.default_timezone == "Europe/Paris"
     assert settings.redis_url == ""
     assert settings.cookie_secure is True
-    assert settings.includes == ("datacapt.accounts", "datacapt.studies", "datacapt.subjects")
+    assert settings.includes == (
+        "datacapt.accounts",
+        "datacapt.studies",
+        "datacapt.subjects",
+        "datacapt.design",
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,205 @@
+"""The audit trail API: every capability records its events here, in the transaction of the change.
+
+Each tenant has its own chain: ``hash = sha256(previous hash || canonical event)``, the time comes
+from the database clock, and writers to one chain are serialised (an advisory lock on
+PostgreSQL; SQLite takes the database write lock at BEGIN). Database triggers refuse UPDATE and
+DELETE, so rewriting history takes a superuser disabling them — and :func:`verify` then names the
+first event whose hash no longer matches.
+
+No personal data goes into an event's text: callers pass ids, codes and values, never names,
+e-mail addresses or phone numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from datacapt.models import AuditEvent
+
+GENESIS = "0" * 64
+#: The fields that enter the hash, in this order (names are also the canonical JSON keys).
+HASHED_FIELDS = (
+    "chain",
+    "seq",
+    "occurred_at",
+    "tenant_id",
+    "actor_id",
+    "study_id",
+    "site_id",
+    "subject_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "request_id",
+    "ip",
+)
+#: Serialises writers of all chains on PostgreSQL: key = this constant + the chain number.
+LOCK_NAMESPACE = 0x0A0D17
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(event: AuditEvent) -> str:
+    """The event as the chain hashes it: JSON, fixed key order, times in UTC to the microsecond."""
+    values: dict[str, Any] = {}
+    for name in HASHED_FIELDS:
+        value = getattr(event, name)
+        values[name] = _timestamp(value) if isinstance(value, datetime) else value
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def chain_hash(previous: str, event: AuditEvent) -> str:
+    return hashlib.sha256((previous + canonical(event)).encode("utf-8")).hexdigest()
+
+
+def database_now(dbsession: Session) -> datetime:
+    """The database server's clock (not the application server's), in UTC."""
+    if dbsession.get_bind().dialect.name == "postgresql":
+        value = dbsession.scalar(text("SELECT clock_timestamp()"))
+    else:
+        raw = dbsession.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+        value = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _lock_chain(dbsession: Session, chain: int) -> None:
+    if dbsession.get_bind().dialect.name == "postgresql":
+        dbsession.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :chain)"),
+            {"namespace": LOCK_NAMESPACE, "chain": chain},
+        )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def record(
+    dbsession: Session,
+    *,
+    tenant_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    actor_id: int | None = None,
+    study_id: int | None = None,
+    site_id: int | None = None,
+    subject_id: int | None = None,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    reason: str | None = None,
+    request_id: str | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Append one event to its tenant's chain, in the caller's transaction."""
+    chain = tenant_id or 0
+    _lock_chain(dbsession, chain)
+    dbsession.flush()  # earlier events of this transaction must be visible to the query below
+    last = dbsession.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, previous = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    event = AuditEvent(
+        chain=chain,
+        seq=seq,
+        occurred_at=database_now(dbsession),
+        tenant_id=tenant_id,
+        actor_id=actor_id,
+        study_id=study_id,
+        site_id=site_id,
+        subject_id=subject_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        field=field,
+        old_value=_text(old),
+        new_value=_text(new),
+        reason=reason,
+        request_id=request_id,
+        ip=ip,
+        prev_hash=previous,
+    )
+    event.hash = chain_hash(previous, event)
+    dbsession.add(event)
+    dbsession.flush()
+    return event
+
+
+def record_request(request: Request, **event: Any) -> AuditEvent:
+    """:func:`record` with the request's actor, request id and client address."""
+    identity = request.identity
+    return record(
+        request.dbsession,
+        actor_id=identity.user.id if identity is not None else None,
+        request_id=request.request_id,
+        ip=request.client_addr,
+        **event,
+    )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    chain: int
+    count: int
+    broken: AuditEvent | None  # the first event whose link or hash does not match
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def chains(dbsession: Session) -> list[int]:
+    return list(dbsession.scalars(select(AuditEvent.chain).distinct().order_by(AuditEvent.chain)))
+
+
+def _events(dbsession: Session, chain: int) -> Iterator[AuditEvent]:
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=1000)
+    )
+    yield from dbsession.scalars(statement)
+
+
+def verify(dbsession: Session, chain: int) -> ChainReport:
+    """Walk one chain in order, recomputing every hash; stop at the first broken link."""
+    previous, count = GENESIS, 0
+    for event in _events(dbsession, chain):
+        count += 1
+        if event.seq != count:
+            return ChainReport(chain, count, event, f"sequence {event.seq} where {count} was due")
+        if event.prev_hash != previous:
+            return ChainReport(chain, count, event, "does not follow the previous event")
+        if chain_hash(previous, event) != event.hash:
+            return ChainReport(chain, count, event, "its content does not match its hash")
+        previous = event.hash
+    return ChainReport(chain, count, None)
+
+
+def includeme(config: Configurator) -> None:
+    config.add_request_method(lambda request: uuid.uuid4().hex, "request_id", reify=True)

@@ -1,0 +1,349 @@
+"""The design of a study version: forms, their structure and items, and the visit schedule.
+
+A version's design is one document, stored as JSON on its row (``StudyVersion.definition``): a
+published version is frozen as a whole, a new draft starts as a copy, and two versions compare
+item by item through their OIDs, which never change once given. The tree is
+
+    Definition → Form → Section → SubSection → Block (Item | Static)
+    Definition → Schedule → Visit (→ form names)
+
+Texts shown to people are :data:`Text` — a mapping language → text — so every label, help text
+and choice can be translated (en, fr, de, pl, ...). Expressions (branching, calculations, edit
+checks) are kept as text in the language of :mod:`datacapt.expressions` and checked when a
+version is published.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+SCHEMA_VERSION = 1
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+
+#: Language code → text. The definition's default language always has an entry.
+Text = dict[str, str]
+
+
+class ItemType(enum.StrEnum):
+    TEXT = "text"  # one line, optionally validated (see Validation)
+    LONG_TEXT = "long_text"
+    SINGLE_CHOICE = "single_choice"  # radio buttons or a drop-down list (Item.widget)
+    MULTIPLE_CHOICE = "multiple_choice"  # checkboxes
+    YES_NO = "yes_no"  # codes 1 = yes, 0 = no
+    TRUE_FALSE = "true_false"  # codes 1 = true, 0 = false
+    SLIDER = "slider"  # a whole number between Slider.min and Slider.max
+    CALCULATED = "calculated"  # Item.calculation, never typed in
+    FILE = "file"  # an uploaded file, or a drawn signature (Item.file_kind)
+    ACKNOWLEDGEMENT = "acknowledgement"  # one tick box: "I have read ..."
+
+
+class Validation(enum.StrEnum):
+    """What a TEXT item accepts. Values are stored in a canonical form (ISO dates, '.' decimals)
+    whatever the display format."""
+
+    INTEGER = "integer"
+    NUMBER = "number"  # Item.decimals: exact number of decimals, or None for any
+    EMAIL = "email"
+    PHONE = "phone"
+    DATE = "date"  # Item.date_format: how it is shown and typed
+    DATETIME = "datetime"  # Item.with_seconds
+    TIME = "time"  # HH:MM, or HH:MM:SS with Item.with_seconds
+    TIME_MM_SS = "time_mm_ss"  # a duration in minutes and seconds
+    PARTIAL_DATE = "partial_date"  # YYYY, YYYY-MM or YYYY-MM-DD (unknown day or month)
+    REGEX = "regex"  # Item.pattern; Item.pattern_name names a known pattern (postal codes ...)
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"  # shown, kept, turned into a query by monitoring
+    BLOCKING = "blocking"  # the save is refused
+
+
+DateFormat = Literal["dmy", "mdy", "ymd"]
+Widget = Literal["radio", "dropdown", "autocomplete"]
+
+
+@dataclass
+class Choice:
+    code: str
+    label: Text
+
+
+@dataclass
+class Range:
+    """Inclusive bounds as text: numbers ("18", "2.5") or ISO dates/times for temporal items."""
+
+    min: str | None = None
+    max: str | None = None
+
+
+@dataclass
+class Slider:
+    min: int = 0
+    max: int = 100
+    left: Text = field(default_factory=dict)
+    middle: Text = field(default_factory=dict)
+    right: Text = field(default_factory=dict)
+    show_number: bool = False
+
+
+@dataclass
+class Alias:
+    """A name of the item in another standard: context "CDASH", "SDTM", "LOINC" ..."""
+
+    context: str
+    name: str
+
+
+@dataclass
+class EditCheck:
+    """When ``condition`` is true the data is suspect: show ``message`` with ``severity``."""
+
+    oid: str
+    condition: str
+    message: Text
+    severity: Severity = Severity.WARNING
+
+
+@dataclass
+class Item:
+    oid: str
+    name: str  # the variable name expressions use: [name]; unique in the definition
+    type: ItemType
+    label: Text
+    kind: Literal["item"] = "item"
+    help: Text = field(default_factory=dict)
+    units: str | None = None
+    required: bool = False
+    identifier: bool = False  # personal data (PII): hidden from roles without VIEW_PII
+    missing_codes_allowed: bool = False
+    validation: Validation | None = None
+    decimals: int | None = None
+    date_format: DateFormat | None = None
+    with_seconds: bool = False
+    decimal_comma: bool = False
+    pattern: str | None = None
+    pattern_name: str | None = None
+    max_length: int | None = None
+    choices: list[Choice] = field(default_factory=list)
+    widget: Widget | None = None
+    slider: Slider | None = None
+    file_kind: Literal["file", "signature"] | None = None
+    calculation: str | None = None
+    show_if: str | None = None
+    hard_range: Range | None = None
+    soft_range: Range | None = None
+    edit_checks: list[EditCheck] = field(default_factory=list)
+    aliases: list[Alias] = field(default_factory=list)
+    annotation: str | None = None
+
+
+@dataclass
+class Static:
+    """Text shown between questions (instructions, headings); Markdown, rendered safely."""
+
+    oid: str
+    content: Text
+    kind: Literal["static"] = "static"
+    show_if: str | None = None
+
+
+Block = Union[Item, Static]  # noqa: UP007 (the converter reads the Union)
+
+
+@dataclass
+class SubSection:
+    oid: str
+    title: Text = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+    show_if: str | None = None
+    repeating: bool = False  # a log: rows added as needed (adverse events, medications)
+    matrix: str | None = None  # shown as a grid of items sharing their choices (REDCap matrix)
+
+
+@dataclass
+class Section:
+    oid: str
+    title: Text = field(default_factory=dict)
+    subsections: list[SubSection] = field(default_factory=list)
+    show_if: str | None = None
+
+
+@dataclass
+class Form:
+    oid: str
+    name: str  # unique in the definition; used in URLs and exports
+    title: Text
+    sections: list[Section] = field(default_factory=list)
+    repeating: bool = False  # the whole form repeats within a visit (log form)
+
+
+@dataclass
+class Visit:
+    oid: str
+    name: str  # the visit name expressions use: [name][field]
+    title: Text
+    day: int | None = None  # planned day relative to day 0 (inclusion), None: not scheduled
+    window_before: int = 0  # days allowed before the planned day
+    window_after: int = 0
+    repeating: bool = False
+    forms: list[str] = field(default_factory=list)  # form names, in order
+
+
+@dataclass
+class Schedule:
+    visits: list[Visit] = field(default_factory=list)
+    unscheduled_allowed: bool = False
+    unscheduled_forms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Definition:
+    default_language: str = "en"
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    forms: list[Form] = field(default_factory=list)
+    schedule: Schedule = field(default_factory=Schedule)
+    schema: int = SCHEMA_VERSION
+
+    # --- walking the tree ------------------------------------------------------------------
+
+    def form(self, name: str) -> Form | None:
+        return next((form for form in self.forms if form.name == name), None)
+
+    def items(self) -> Iterator[tuple[Form, Item]]:
+        for form in self.forms:
+            for block in form_blocks(form):
+                if isinstance(block, Item):
+                    yield form, block
+
+    def item(self, name: str) -> Item | None:
+        return next((item for _form, item in self.items() if item.name == name), None)
+
+    def oids(self) -> Iterator[str]:
+        """Every OID in the definition (forms, sections, sub-sections, blocks, checks, visits)."""
+        for form in self.forms:
+            yield form.oid
+            for section in form.sections:
+                yield section.oid
+                for subsection in section.subsections:
+                    yield subsection.oid
+                    for block in subsection.blocks:
+                        yield block.oid
+                        if isinstance(block, Item):
+                            yield from (check.oid for check in block.edit_checks)
+        yield from (visit.oid for visit in self.schedule.visits)
+
+
+def form_blocks(form: Form) -> Iterator[Block]:
+    for section in form.sections:
+        for subsection in section.subsections:
+            yield from subsection.blocks
+
+
+def text_in(text: Text, language: str, default_language: str) -> str:
+    """The text in ``language``, else in the default language, else any."""
+    return text.get(language) or text.get(default_language) or next(iter(text.values()), "")
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+class DefinitionFormatError(ValueError):
+    """Stored or imported JSON that does not describe a definition."""
+
+
+def to_json(definition: Definition) -> dict[str, Any]:
+    """A JSON-ready dict; defaults are written too, so stored documents are explicit."""
+    return _dump(definition)
+
+
+def from_json(data: dict[str, Any]) -> Definition:
+    if not isinstance(data, dict):
+        raise DefinitionFormatError("a definition is a JSON object")
+    if data.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise DefinitionFormatError(f"unknown definition schema {data.get('schema')!r}")
+    return _load(Definition, data, "definition")
+
+
+def _dump(value: Any) -> Any:
+    if is_dataclass(value):
+        return {f.name: _dump(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _load(kind: Any, data: Any, where: str) -> Any:
+    origin = get_origin(kind)
+    if is_dataclass(kind):
+        if not isinstance(data, dict):
+            raise DefinitionFormatError(f"{where}: expected an object")
+        hints = _hints(kind)
+        unknown = set(data) - set(hints)
+        if unknown:
+            raise DefinitionFormatError(f"{where}: unknown keys {sorted(unknown)}")
+        values = {
+            name: _load(hints[name], data[name], f"{where}.{name}")
+            for name in hints
+            if name in data
+        }
+        try:
+            return kind(**values)
+        except TypeError as error:
+            raise DefinitionFormatError(f"{where}: {error}") from None
+    if origin in (Union, UnionType):
+        options = get_args(kind)
+        if data is None and type(None) in options:
+            return None
+        if isinstance(data, dict) and "kind" in data:  # Block: dispatch on the discriminator
+            for option in options:
+                if is_dataclass(option) and _hints(option).get("kind") == Literal[data["kind"]]:
+                    return _load(option, data, where)
+            raise DefinitionFormatError(f"{where}: unknown kind {data['kind']!r}")
+        non_null = [o for o in options if o is not type(None)]
+        return _load(non_null[0], data, where)
+    if origin is list:
+        if not isinstance(data, list):
+            raise DefinitionFormatError(f"{where}: expected a list")
+        (element,) = get_args(kind)
+        return [_load(element, v, f"{where}[{i}]") for i, v in enumerate(data)]
+    if origin is dict:
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise DefinitionFormatError(f"{where}: expected texts by language")
+        return dict(data)
+    if origin is Literal:
+        if data not in get_args(kind):
+            raise DefinitionFormatError(f"{where}: {data!r} is not one of {get_args(kind)}")
+        return data
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(data)
+        except ValueError:
+            raise DefinitionFormatError(f"{where}: {data!r} is not a {kind.__name__}") from None
+    if kind is bool and isinstance(data, bool):
+        return data
+    if kind is int and isinstance(data, int) and not isinstance(data, bool):
+        return data
+    if kind is str and isinstance(data, str):
+        return data
+    raise DefinitionFormatError(f"{where}: expected {getattr(kind, '__name__', kind)}")

@@ -1,0 +1,267 @@
+"""The designer's home: the working version, its forms and problems, drafts, publication,
+versions and their differences."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from pyramid.httpexceptions import HTTPConflict
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from datacapt import audit
+from datacapt.design import editing, services
+from datacapt.design.checks import check_definition
+from datacapt.design.definition import Definition
+from datacapt.design.diff import diff
+from datacapt.design.forms import Reader, read_languages, read_titled
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
+from datacapt.permissions import Permission
+from datacapt.resources import DesignResource, VersionResource, VersionsResource
+from datacapt.resources.design import DesignChild
+
+DESIGN = Permission.DESIGN_STUDY
+
+
+def writer(request: Request) -> Any:
+    return partial(audit.record_request, request)
+
+
+def design_of(context: DesignResource | DesignChild) -> DesignResource:
+    return context if isinstance(context, DesignResource) else context.design
+
+
+def require_draft(request: Request, context: DesignResource | DesignChild) -> Any:
+    """The draft a change is made to; 409 when there is none or the page was stale."""
+    draft = design_of(context).draft
+    if draft is None:
+        raise HTTPConflict(_("There is no draft to change: start a new draft first."))
+    lock = request.POST.get("lock", "")
+    if not lock.isdigit() or int(lock) != draft.lock_version:
+        raise HTTPConflict(
+            _(
+                "This draft was changed by someone else since you opened the page. "
+                "Reload the page to see the changes, then make yours again."
+            )
+        )
+    return draft
+
+
+def save(
+    request: Request,
+    context: DesignResource | DesignChild,
+    definition: Definition,
+    *,
+    action: str,
+    element: str | None = None,
+    old: Any = None,
+    new: Any = None,
+) -> None:
+    draft = require_draft(request, context)
+    services.save_draft(
+        request.dbsession,
+        context.study,
+        draft,
+        definition,
+        expected_lock=draft.lock_version,
+        action=action,
+        element=element,
+        old=old,
+        new=new,
+        write=writer(request),
+    )
+
+
+def summary(definition: Definition) -> list[dict[str, Any]]:
+    rows = []
+    visits = {
+        form: [v.name for v in definition.schedule.visits if form in v.forms]
+        for form in (f.name for f in definition.forms)
+    }
+    for form in definition.forms:
+        items = sum(1 for _ in editing.places(form))
+        rows.append({"form": form, "blocks": items, "visits": visits[form.name]})
+    return rows
+
+
+@page_view(DesignResource, "design/overview.jinja2", DESIGN)
+def overview(context: DesignResource, request: Request) -> dict[str, Any]:
+    definition = context.definition
+    problems = check_definition(definition) if context.draft is not None else []
+    return {
+        "definition": definition,
+        "form_rows": summary(definition),
+        "problems": problems,
+        "errors": {},
+        "values": {},
+    }
+
+
+@view_config(context=DesignResource, name="start-draft", request_method="POST", permission=DESIGN)
+def start_draft(context: DesignResource, request: Request) -> Response:
+    services.start_draft(
+        request.dbsession, context.study, request.identity.user.id, writer(request)
+    )
+    return redirect(request, request.resource_url(context))
+
+
+@view_config(context=DesignResource, name="discard-draft", request_method="POST", permission=DESIGN)
+def discard_draft(context: DesignResource, request: Request) -> Response:
+    draft = require_draft(request, context)
+    services.discard_draft(request.dbsession, context.study, draft, writer(request))
+    request.session.flash(request.localizer.translate(_("The draft was discarded.")))
+    return redirect(request, request.resource_url(context))
+
+
+def _invalid(request: Request, context: DesignResource, errors: dict[str, Any]) -> dict[str, Any]:
+    request.response.status_int = 422
+    return {**overview(context, request), "errors": errors, "values": request.POST}
+
+
+@view_config(
+    context=DesignResource,
+    name="add-form",
+    request_method="POST",
+    renderer="design/overview.jinja2",
+    permission=DESIGN,
+)
+def add_form(context: DesignResource, request: Request) -> Any:
+    definition = context.definition
+    reader = Reader(request.POST, definition.languages)
+    name = reader.name("name")
+    titled = read_titled(request.POST, definition, required=True)
+    errors = {**reader.errors, **titled.errors}
+    if definition.form(name) is not None:
+        errors["name"] = _("Another form has this name.")
+    if errors:
+        return _invalid(request, context, errors)
+    form = editing.add_form(definition, name, titled.value)
+    save(
+        request,
+        context,
+        definition,
+        action="design.form_added",
+        element=form.oid,
+        new={"name": name, "title": titled.value},
+    )
+    return redirect(request, request.resource_url(context, "forms", name, ""))
+
+
+@view_config(
+    context=DesignResource,
+    name="languages",
+    request_method="POST",
+    renderer="design/overview.jinja2",
+    permission=DESIGN,
+)
+def set_languages(context: DesignResource, request: Request) -> Any:
+    definition = context.definition
+    parsed = read_languages(request.POST)
+    if parsed.errors:
+        return _invalid(request, context, parsed.errors)
+    old = {"languages": definition.languages, "default": definition.default_language}
+    definition.languages, definition.default_language = parsed.value
+    save(
+        request,
+        context,
+        definition,
+        action="design.languages_changed",
+        old=old,
+        new={"languages": definition.languages, "default": definition.default_language},
+    )
+    return redirect(request, request.resource_url(context))
+
+
+def _publication(context: DesignResource) -> dict[str, Any]:
+    draft_definition = context.definition
+    base = services.definition_of(context.published) if context.published else Definition()
+    return {
+        "definition": draft_definition,
+        "changes": diff(base, draft_definition),
+        "problems": check_definition(draft_definition),
+        "errors": {},
+        "reason": "",
+    }
+
+
+@page_view(DesignResource, "design/publish.jinja2", DESIGN, name="publish")
+def publish_page(context: DesignResource, request: Request) -> Any:
+    if context.draft is None:
+        return redirect(request, request.resource_url(context))
+    return _publication(context)
+
+
+@view_config(
+    context=DesignResource,
+    name="publish",
+    request_method="POST",
+    renderer="design/publish.jinja2",
+    permission=DESIGN,
+)
+def publish(context: DesignResource, request: Request) -> Any:
+    draft = require_draft(request, context)
+    reason = Reader(request.POST, []).text("reason", 2000)
+    if not reason:
+        request.response.status_int = 422
+        return {
+            **_publication(context),
+            "errors": {
+                "reason": _("Say why this version is published (e.g. protocol amendment 2).")
+            },
+        }
+    try:
+        published = services.publish(
+            request.dbsession,
+            context.study,
+            draft,
+            actor_id=request.identity.user.id,
+            reason=reason,
+            expected_lock=draft.lock_version,
+            write=writer(request),
+        )
+    except services.PublishRefused:
+        request.response.status_int = 422
+        return {
+            **_publication(context),
+            "reason": reason,
+            "errors": {
+                "form": _("This version cannot be published until the problems below are fixed.")
+            },
+        }
+    request.session.flash(
+        request.localizer.translate(
+            _("Version ${number} is published.", mapping={"number": published.number})
+        )
+    )
+    return redirect(request, request.resource_url(context, "versions", str(published.number), ""))
+
+
+@page_view(VersionsResource, "design/versions.jinja2", DESIGN)
+def version_list(context: VersionsResource, request: Request) -> dict[str, Any]:
+    return {"versions": services.versions(request.dbsession, context.study)}
+
+
+@page_view(VersionResource, "design/version.jinja2", DESIGN)
+def version_page(context: VersionResource, request: Request) -> dict[str, Any]:
+    others = [
+        v
+        for v in services.versions(request.dbsession, context.study)
+        if v.number != context.version.number
+    ]
+    against_raw = request.GET.get("against", "")
+    against = next((v for v in others if str(v.number) == against_raw), None)
+    if against is None:
+        against = next((v for v in others if v.number < context.version.number), None)
+    changes = None
+    if against is not None:
+        changes = diff(services.definition_of(against), context.definition)
+    return {
+        "definition": context.definition,
+        "form_rows": summary(context.definition),
+        "others": others,
+        "against": against,
+        "changes": changes,
+    }

@@ -1,0 +1,60 @@
+"""The study's expression language: branching logic, calculated fields and edit checks.
+
+REDCap-compatible text (``[weight] > 100 and [sex] = '1'``) is parsed by a lark grammar into an
+immutable tree (:func:`parse`, cached), checked against the study when a version is published
+(:func:`check`), and evaluated on the server by a whitelist interpreter (:func:`evaluate`).
+Nothing is ever handed to Python's own evaluation.
+"""
+
+from __future__ import annotations
+
+from datacapt.expressions.ast import Expression, Reference
+from datacapt.expressions.checker import check
+from datacapt.expressions.context import EvaluationContext, MappingContext
+from datacapt.expressions.errors import (
+    ArityError,
+    EvaluationError,
+    ExpressionError,
+    ExpressionLimitError,
+    ExpressionSyntaxError,
+    ExpressionTypeError,
+    Position,
+    UnknownFunctionError,
+    UnknownReferenceError,
+)
+from datacapt.expressions.evaluator import evaluate
+from datacapt.expressions.parser import parse
+from datacapt.expressions.references import references, rename
+from datacapt.expressions.rendering import to_text
+from datacapt.expressions.symbols import FieldInfo, Symbols, ValueType
+from datacapt.expressions.values import BLANK, Blank, MissingCode, Value, is_true
+
+__all__ = [
+    "BLANK",
+    "ArityError",
+    "Blank",
+    "EvaluationContext",
+    "EvaluationError",
+    "Expression",
+    "ExpressionError",
+    "ExpressionLimitError",
+    "ExpressionSyntaxError",
+    "ExpressionTypeError",
+    "FieldInfo",
+    "MappingContext",
+    "MissingCode",
+    "Position",
+    "Reference",
+    "Symbols",
+    "UnknownFunctionError",
+    "UnknownReferenceError",
+    "Value",
+    "ValueType",
+    "check",
+    "evaluate",
+    "is_true",
+    "parse",
+    "references",
+    "rename",
+    "to_text",
+]

@@ -1,0 +1,95 @@
+"""Canonical text of an expression, for exports: lowercase keywords and names, '=' and '<>',
+single spaces, and only the parentheses the tree needs, so the text parses back to an equal tree.
+One exception for readers: ``not`` puts parentheses around an operation, ``not ([b] > 2)``.
+
+Text literals are quoted with ' unless they contain one, then with "; the language has no
+escapes, so a text holding both quotes cannot be written (the parser never makes one).
+"""
+
+from __future__ import annotations
+
+from datacapt.expressions.ast import (
+    Binary,
+    Call,
+    Expression,
+    If,
+    Node,
+    Not,
+    Number,
+    Reference,
+    Text,
+    Today,
+    Unary,
+)
+
+OR, AND, NOT, COMPARISON, SUM, PRODUCT, SIGNED, POWER, ATOM = range(9)
+"""Binding strength, the grammar's levels from the loosest."""
+
+BINARY_LEVELS = {
+    "or": OR,
+    "and": AND,
+    **dict.fromkeys(("=", "<>", "<", "<=", ">", ">="), COMPARISON),
+    "+": SUM,
+    "-": SUM,
+    "*": PRODUCT,
+    "/": PRODUCT,
+    "^": POWER,
+}
+
+
+def to_text(expression: Expression) -> str:
+    return _render(expression.root)[0]
+
+
+def _render(node: Node) -> tuple[str, int]:
+    """The node's text and the level it binds at."""
+    match node:
+        case Binary(operator=operator, left=left, right=right):
+            return _binary(operator, left, right)
+        case Not(operand=operand):
+            text, level = _render(operand)
+            return f"not {_wrap(text, level < SIGNED and not isinstance(operand, Not))}", NOT
+        case Unary(operator=operator, operand=operand):
+            text, level = _render(operand)
+            separator = " " if text[0] in "+-" else ""
+            return f"{operator}{separator}{_wrap(text, level < SIGNED)}", SIGNED
+        case If(condition=condition, then=then, otherwise=otherwise):
+            return f"if({_arguments((condition, then, otherwise))})", ATOM
+        case Call(name=name, arguments=arguments):
+            return f"{name}({_arguments(arguments)})", ATOM
+        case _:
+            return _atom(node), ATOM
+
+
+def _binary(operator: str, left: Node, right: Node) -> tuple[str, int]:
+    level = BINARY_LEVELS[operator]
+    left_text, left_level = _render(left)
+    right_text, right_level = _render(right)
+    if level == POWER:
+        left_text = _wrap(left_text, left_level < ATOM)
+        right_text = _wrap(right_text, right_level < SIGNED)
+        return f"{left_text}^{right_text}", POWER
+    left_text = _wrap(left_text, left_level < level or (level == COMPARISON == left_level))
+    right_text = _wrap(right_text, right_level <= level)
+    return f"{left_text} {operator} {right_text}", level
+
+
+def _atom(node: Node) -> str:
+    match node:
+        case Number(value=number):
+            return f"{number:f}"
+        case Text(value=text):
+            return f'"{text}"' if "'" in text else f"'{text}'"
+        case Reference():
+            return node.text
+        case Today():
+            return "today"
+    raise TypeError(f"{node!r} is not a node of an expression.")
+
+
+def _arguments(arguments: tuple[Node, ...]) -> str:
+    return ", ".join(_render(argument)[0] for argument in arguments)
+
+
+def _wrap(text: str, needed: bool) -> str:
+    return f"({text})" if needed else text

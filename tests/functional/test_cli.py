@@ -239,3 +239,60 @@ def test_the_worker_runs_jobs_sent_by_another_process(cli_database, jobs_mode, d
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
+    from lxml import etree
+
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
+    assert datacapt("tenant", "create", "outbreak", "Outbreak network")[0] == 0
+    assert datacapt("study", "create", "outbreak", "hanta", "Hantavirus CRF")[0] == 0
+    code, out, _ = datacapt(
+        "study",
+        "import",
+        "outbreak",
+        "hanta",
+        "--format",
+        "redcap",
+        str(shared / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"),
+    )
+    assert code == 0 and "10 forms, 585 items" in out and "medi_route" in out
+
+    code, out, err = datacapt("study", "publish", "outbreak", "hanta", "--reason", "v1")
+    assert code == 2 and "Add at least one visit" in out and "not published" in err
+
+    code, _, err = datacapt(
+        "study", "export", "outbreak", "hanta", "--format", "odm", "-o", str(tmp_path / "none.xml")
+    )
+    assert code == 2 and "has no published version" in err
+
+    code, out, _ = datacapt(
+        "study",
+        "import",
+        "outbreak",
+        "hanta",
+        "--format",
+        "odm",
+        str(shared / "odm" / "cdisc-metadata-1.3.2-multilanguage.xml"),
+    )
+    assert code == 0
+    assert datacapt("study", "publish", "outbreak", "hanta", "--reason", "From ODM")[0] == 0
+    target = tmp_path / "hanta.xml"
+    code, out, _ = datacapt(
+        "study", "export", "outbreak", "hanta", "--format", "odm", "-o", str(target)
+    )
+    assert code == 0 and "version 1 written" in out
+    schema = etree.XMLSchema(etree.parse(str(shared / "odm-1.3.2-xsd" / "ODM1-3-2.xsd")))
+    assert schema.validate(etree.parse(str(target)))
+
+    code, _, err = datacapt(
+        "study",
+        "import",
+        "outbreak",
+        "hanta",
+        "--format",
+        "odm",
+        str(shared / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"),
+    )
+    assert code == 2
+    assert "is not XML" in err or "not well-formed" in err, err

@@ -1,0 +1,112 @@
+"""Importing and exporting designs through the designer's pages, with the reference files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from datacapt.design import redcap, services
+from datacapt.design.definition import ItemType
+from datacapt.models import AuditEvent
+from tests.factories import build_world, login
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+ISARIC = SHARED / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"
+CDISC = SHARED / "odm" / "cdisc-metadata-1.3.2-multilanguage.xml"
+XSD = SHARED / "odm-1.3.2-xsd" / "ODM1-3-2.xsd"
+DESIGN = "/acme/demo/design/"
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    return build_world(dbsession, registry)
+
+
+@pytest.fixture
+def admin(testapp, world):
+    login(testapp, world.users["study_admin"].email)
+    return testapp
+
+
+def upload(admin, format_name: str, path: Path, status: int | str = 200):
+    form = admin.get(DESIGN + "@@import").forms["import-form"]
+    form["format"] = format_name
+    form["file"] = (path.name, path.read_bytes())
+    return form.submit(status=status)
+
+
+def test_a_redcap_dictionary_is_imported_into_the_draft_with_its_report(admin, dbsession, world):
+    page = upload(admin, "redcap", ISARIC)
+    assert "Imported into draft version 2: 10 form(s)." in page.text
+    findings = page.html.select(".report tbody tr")
+    assert any("medi_route" in row.text for row in findings)  # the file's own mistake
+    dbsession.expire_all()
+    definition = services.definition_of(services.draft(dbsession, world.study))
+    assert [form.name for form in definition.forms][:3] == [
+        "inclusion_criteria",
+        "consent",
+        "presentation",
+    ]
+    assert sum(1 for _ in definition.items()) == 585
+    event = dbsession.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "design.imported")
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    assert '"format": "redcap"' in event.new_value and '"forms": 10' in event.new_value
+
+
+def test_an_odm_file_is_imported(admin, dbsession, world):
+    page = upload(admin, "odm", CDISC)
+    assert "7 form(s)" in page.text
+    dbsession.expire_all()
+    definition = services.definition_of(services.draft(dbsession, world.study))
+    assert len(definition.schedule.visits) == 5
+    assert "fr" in definition.languages
+
+
+def test_a_file_that_is_not_what_it_says_is_refused_and_nothing_changes(admin, dbsession, world):
+    before = services.draft(dbsession, world.study).definition
+    page = upload(admin, "odm", ISARIC, status=422)
+    assert "This file cannot be imported" in page.text
+    assert page.html.find(id="field-file")["aria-invalid"] == "true"
+    dbsession.expire_all()
+    assert services.draft(dbsession, world.study).definition == before
+
+
+def test_import_without_a_file_says_so(admin):
+    form = admin.get(DESIGN + "@@import").forms["import-form"]
+    assert "Choose a file to import." in form.submit(status=422).text
+
+
+def test_a_published_version_exports_as_xsd_valid_odm(admin):
+    response = admin.get(DESIGN + "@@export", {"format": "odm", "version": "1"})
+    assert response.content_type == "application/xml"
+    assert 'filename="demo-v1-odm.xml"' in response.headers["Content-Disposition"]
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    document = etree.fromstring(response.body)
+    assert schema.validate(document), schema.error_log
+    labels = document.xpath("//*[local-name()='Question']/*[@xml:lang='fr']/text()")
+    assert "Date de naissance" in labels
+
+
+def test_a_redcap_export_reads_back_with_what_redcap_can_hold(admin, dbsession, world):
+    response = admin.get(DESIGN + "@@export", {"format": "redcap", "version": "1"})
+    assert response.content_type == "text/csv"
+    original = services.definition_of(services.version(dbsession, world.study, 1))
+    _text, findings = redcap.write_dictionary(original)
+    assert any("consent_copy" in f.where or "I.CONSENT_COPY" in f.where for f in findings)
+    read_back = {
+        i.name: i.type for _f, i in redcap.read_dictionary(response.body).definition.items()
+    }
+    expected = {item.name: item.type for _form, item in original.items()}
+    expected["consent_copy"] = ItemType.MULTIPLE_CHOICE  # REDCap has no acknowledgement
+    assert read_back == expected
+
+
+def test_export_of_a_missing_version_is_not_found(admin):
+    admin.get(DESIGN + "@@export", {"format": "odm", "version": "9"}, status=404)
+    admin.get(DESIGN + "@@export", {"format": "pdf", "version": "1"}, status=404)

@@ -4,9 +4,13 @@
 
   // After a failed save (or on a page that opens with errors), move focus to the error summary
   // so keyboard and screen-reader users land on what needs fixing.
-  function focusFirstError(root) {
-    var target = (root || document).querySelector("[data-focus-on-load]");
-    if (target) { target.focus(); }
+  // The marker is used once: an element keeps no claim on focus after later swaps.
+  function focusFirstError() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (target) {
+      target.removeAttribute("data-focus-on-load");
+      target.focus();
+    }
   }
 
   // Errors htmx does not swap (403, 404, 5xx, network): say so in the one aria-live region.
@@ -26,8 +30,8 @@
     return data.messageError;
   }
 
-  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { focusFirstError(event.target); });
+  document.addEventListener("DOMContentLoaded", focusFirstError);
+  document.addEventListener("htmx:afterSettle", focusFirstError);
   document.addEventListener("htmx:responseError", function (event) {
     announce(messageFor(event.detail.xhr.status));
   });

@@ -130,6 +130,11 @@ def _names(definition: Definition) -> Iterator[Problem]:
         if oid in seen_oids:
             yield Problem(oid, "oid", _("This identifier (OID) is used twice."))
         seen_oids.add(oid)
+    duplicate = {
+        "form": _("Another form has this name."),
+        "item": _("Another item has this name."),
+        "visit": _("Another visit has this name."),
+    }
     for kind, names in (
         ("form", [(form.oid, form.name) for form in definition.forms]),
         ("item", [(item.oid, item.name) for _form, item in definition.items()]),
@@ -144,9 +149,7 @@ def _names(definition: Definition) -> Iterator[Problem]:
                     _("Use a lowercase letter, then lowercase letters, digits or underscores."),
                 )
             elif name in seen:
-                yield Problem(
-                    oid, "name", _("Another ${kind} has this name.", mapping={"kind": kind})
-                )
+                yield Problem(oid, "name", duplicate[kind])
             seen.add(name)
 
 

@@ -49,6 +49,15 @@ def new_oid(definition: Definition, prefix: str) -> str:
     return next(f"{prefix}.{n}" for n in itertools.count(1) if f"{prefix}.{n}" not in taken)
 
 
+def named_oid(definition: Definition, prefix: str, name: str) -> str:
+    """``PREFIX.NAME`` (I.WEIGHT, V.BASELINE ...), numbered only if another element has it."""
+    base = f"{prefix}.{name.upper()}"
+    taken = set(definition.oids())
+    if base not in taken:
+        return base
+    return next(f"{base}.{n}" for n in itertools.count(2) if f"{base}.{n}" not in taken)
+
+
 def find_form(definition: Definition, name: str) -> Form:
     form = definition.form(name)
     if form is None:
@@ -103,9 +112,7 @@ def _move(elements: list, index: int, offset: int) -> None:
 
 
 def add_form(definition: Definition, name: str, title: Text) -> Form:
-    form = Form(oid=f"F.{name.upper()}", name=name, title=title)
-    if form.oid in set(definition.oids()):
-        form.oid = new_oid(definition, f"F.{name.upper()}")
+    form = Form(oid=named_oid(definition, "F", name), name=name, title=title)
     section = Section(oid=new_oid(definition, "S"))
     form.sections.append(section)
     definition.forms.append(form)
@@ -205,7 +212,7 @@ def duplicate_block(definition: Definition, form: Form, oid: str) -> Block:
     block = copy.deepcopy(place.block)
     if isinstance(block, Item):
         block.name = unique_name(definition, block.name)
-        block.oid = new_oid(definition, f"I.{block.name.upper()}")
+        block.oid = named_oid(definition, "I", block.name)
         for check in block.edit_checks:
             check.oid = new_oid(definition, "EC")
     elif isinstance(block, Static):
@@ -218,7 +225,7 @@ def duplicate_block(definition: Definition, form: Form, oid: str) -> Block:
 
 
 def add_visit(definition: Definition, visit: Visit) -> Visit:
-    visit.oid = new_oid(definition, f"V.{visit.name.upper()}")
+    visit.oid = named_oid(definition, "V", visit.name)
     definition.schedule.visits.append(visit)
     return visit
 

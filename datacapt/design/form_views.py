@@ -478,21 +478,14 @@ def check_one_expression(context: FormDesignResource, request: Request) -> dict[
     """Live feedback while typing a condition or a calculation (htmx, on change)."""
     reader = Reader(request.POST, [])
     field = reader.choice("field", ("show_if", "calculation", "condition")) or "show_if"
-    text = reader.text("expression", 4000)
+    target = reader.text("target", 80)  # the textarea's name, which carries the expression
+    text = reader.text(target, 4000) if target else ""
+    table = symbols(context.design.definition)
+    calculation = field == "calculation"
     problems = (
-        list(
-            check_expression(
-                text,
-                symbols(context.design.definition),
-                "",
-                field,
-                condition=field != "calculation",
-            )
-        )
-        if text
-        else []
+        list(check_expression(text, table, "", field, condition=not calculation)) if text else []
     )
-    return {"problems": problems, "target": reader.text("target", 80), "text": text}
+    return {"problems": problems, "target": target, "text": text}
 
 
 # --- preview ---------------------------------------------------------------------------------

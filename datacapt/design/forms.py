@@ -31,7 +31,7 @@ from datacapt.design.definition import (
     Validation,
     Visit,
 )
-from datacapt.design.editing import new_oid
+from datacapt.design.editing import named_oid, new_oid
 from datacapt.i18n import _
 
 MAX_TEXT = 4000
@@ -216,7 +216,7 @@ def read_item(post: MultiDict, definition: Definition, existing: Item | None) ->
     item_type = ItemType(type_name)
     validation = reader.choice("validation", list(Validation))
     name = reader.name("name")
-    oid = existing.oid if existing else new_oid(definition, f"I.{name.upper() or 'ITEM'}")
+    oid = existing.oid if existing else named_oid(definition, "I", name or "item")
     item = Item(
         oid=oid,
         name=name,

@@ -39,7 +39,9 @@ def draft_definition(dbsession, world):
 
 
 def events(dbsession, action):
-    return dbsession.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    """The audit events of one kind, oldest first."""
+    statement = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    return dbsession.scalars(statement).all()
 
 
 def editor_form(page):
@@ -239,7 +241,7 @@ def test_expressions_are_checked_while_typed(admin):
     bad = admin.post(
         FORM + "@@check-expression",
         {
-            "expression": "[sexx] = '1'",
+            "show_if": "[sexx] = '1'",
             "field": "show_if",
             "target": "show_if",
             "csrf_token": token,
@@ -250,13 +252,13 @@ def test_expressions_are_checked_while_typed(admin):
     assert "sexx" in bad.text and "column 1" in bad.text
     good = admin.post(
         FORM + "@@check-expression",
-        {"expression": "[sex] = '2'", "field": "show_if", "target": "show_if", "csrf_token": token},
+        {"show_if": "[sex] = '2'", "field": "show_if", "target": "show_if", "csrf_token": token},
         headers=HTMX,
     )
     assert "Valid expression." in good.text
     typo = admin.post(
         FORM + "@@check-expression",
-        {"expression": "[sex] = '3'", "field": "show_if", "target": "show_if", "csrf_token": token},
+        {"show_if": "[sex] = '3'", "field": "show_if", "target": "show_if", "csrf_token": token},
         headers=HTMX,
     )
     assert "Valid expression." not in typo.text

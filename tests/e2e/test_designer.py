@@ -1,0 +1,86 @@
+"""Building a form in a real browser: a draft, two questions, a branching rule, the preview."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_sign_in import sign_in
+
+
+def settled(page: Page) -> None:
+    """Wait until htmx has no request in flight and has swapped and settled the answer."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
+def add_question(page: Page, name: str, label: str, kind: str, show_if: str = "") -> None:
+    page.get_by_role("link", name="+ Question").first.click()
+    editor = page.locator("#editor-panel")
+    expect(editor.get_by_role("heading", name="New question")).to_be_focused()
+    editor.locator("#field-name").fill(name)
+    with page.expect_response(lambda response: "@@block" in response.url):
+        editor.locator("#field-type").select_option(kind)  # htmx shows that type's fields
+    editor.locator("#field-label-en").fill(label)
+    if show_if:
+        editor.locator("#field-show_if").fill(show_if)
+        with page.expect_response(lambda response: "@@check-expression" in response.url):
+            editor.locator("#field-show_if").blur()
+        expect(editor.locator("#field-show_if-check")).to_contain_text("Valid expression.")
+    editor.get_by_role("button", name="Save the question").click()
+    settled(page)
+    expect(page.locator("#outline")).to_contain_text(name)
+
+
+def test_a_study_admin_builds_a_form_with_branching_and_previews_it(page: Page, live_url: str):
+    sign_in(page, live_url, "study-admin@acme.example")
+    expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
+    page.goto(f"{live_url}/acme/demo/design/")
+    page.get_by_role("button", name="Start a new draft").click()
+    expect(page.get_by_text("You are editing draft version 2.")).to_be_visible()
+
+    page.locator("#add-form #field-name").fill("eligibility")
+    page.locator("#add-form #field-title-en").fill("Eligibility")
+    page.locator("#add-form").get_by_role("button", name="Add the form").click()
+    expect(page.get_by_role("heading", name="Form eligibility — Eligibility")).to_be_visible()
+
+    add_question(page, "adult", "Is the participant 18 or older?", "yes_no")
+    add_question(
+        page, "guardian_consent", "Did a guardian consent?", "yes_no", show_if="[adult] = '0'"
+    )
+
+    # A typo in a condition is reported while typing, with where it is.
+    page.get_by_role("link", name="Edit guardian_consent").click()
+    settled(page)
+    expect(page.get_by_role("heading", name="Edit question guardian_consent")).to_be_focused()
+    condition = page.locator("#field-show_if")
+    condition.fill("[adutl] = '0'")
+    with page.expect_response(lambda response: "@@check-expression" in response.url):
+        condition.blur()
+    expect(page.locator("#field-show_if-check")).to_contain_text("column")
+    page.get_by_role("button", name="Save the question").click()
+    expect(page.locator("#field-show_if-check")).to_contain_text("adutl")
+    condition = page.locator("#field-show_if")
+    condition.fill("[adult] = '0'")
+    page.get_by_role("button", name="Save the question").click()
+    settled(page)
+    expect(page.get_by_role("status")).to_contain_text("Saved.")
+
+    # Reordering with the keyboard: focus the button and press Enter.
+    page.get_by_role("button", name="Move guardian_consent up").focus()
+    page.keyboard.press("Enter")
+    settled(page)
+    expect(page.locator("#outline .outline-block").first).to_contain_text("guardian_consent")
+    expect(page.locator("#outline .outline-block").first).to_be_focused()  # focus follows it
+    page.get_by_role("button", name="Move guardian_consent down").press("Enter")
+    settled(page)
+    expect(page.locator("#outline .outline-block").first).to_contain_text("adult")
+
+    page.get_by_role("link", name="Preview this form as sites will see it").click()
+    guardian = page.locator(".ecrf-item", has_text="Did a guardian consent?")
+    expect(guardian).to_be_hidden()
+    adult = page.get_by_role("group", name="Is the participant 18 or older?")
+    adult.get_by_label("No", exact=True).check()
+    expect(guardian).to_be_visible()
+    adult.get_by_label("Yes", exact=True).check()
+    expect(guardian).to_be_hidden()

@@ -39,6 +39,22 @@
     announce(document.body.dataset.messageOffline);
   });
 
+  // A form re-evaluated by the server (branching, checks): show, hide and flag what it says,
+  // without touching any input, so nothing typed meanwhile is lost.
+  document.addEventListener("datacapt:form-state", function (event) {
+    var state = event.detail;
+    function each(ids, action) {
+      (ids || []).forEach(function (id) {
+        var element = document.getElementById(id);
+        if (element) { action(element); }
+      });
+    }
+    each(state.hidden, function (element) { element.hidden = true; });
+    each(state.shown, function (element) { element.hidden = false; });
+    each(state.invalid, function (element) { element.setAttribute("aria-invalid", "true"); });
+    each(state.valid, function (element) { element.removeAttribute("aria-invalid"); });
+  });
+
   // Buttons that destroy something ask first (data-confirm), with or without htmx.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }  // htmx took it: htmx:confirm below asks

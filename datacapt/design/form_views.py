@@ -8,6 +8,7 @@ form post followed by a redirect.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -36,7 +37,7 @@ from datacapt.design.forms import (
     read_static,
     read_titled,
 )
-from datacapt.design.runtime import evaluate_form
+from datacapt.design.runtime import evaluate_form, form_state
 from datacapt.design.views import DESIGN, save
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
@@ -521,7 +522,16 @@ def preview(context: FormDesignResource, request: Request) -> Any:
     permission=DESIGN,
 )
 def preview_update(context: FormDesignResource, request: Request) -> Any:
-    """The preview re-evaluated with what was typed: branching, calculations, checks."""
+    """The preview re-evaluated with what was typed: branching, calculations, checks.
+
+    For htmx only what the server decides goes back (messages, results, which blocks show),
+    never the inputs, so nothing typed meanwhile is overwritten.
+    """
     names = [item.name for _f, item in context.design.definition.items()]
     posted = {name: request.POST.getall(name) for name in names if name in request.POST}
-    return _preview(context, request, posted)
+    data = _preview(context, request, posted)
+    if not request.is_htmx:
+        return data
+    response = render_to_response("ecrf/_evaluation.jinja2", data, request=request)
+    response.headers["HX-Trigger"] = json.dumps({"datacapt:form-state": form_state(data["state"])})
+    return response

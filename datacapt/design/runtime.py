@@ -206,6 +206,20 @@ def _fires(check: EditCheck, context: MappingContext) -> bool:
         return False
 
 
+def form_state(state: FormState) -> dict[str, list[str]]:
+    """What the browser applies after a re-evaluation: the element ids to show and to hide, and
+    the inputs to mark invalid or valid (see static/app.js)."""
+    groups = [(sub.oid, sub.visible) for section in state.sections for sub in section.subsections]
+    groups += [(section.oid, section.visible) for section in state.sections]
+    blocks = [(oid, block.visible) for oid, block in state.blocks.items()]
+    return {
+        "shown": [f"block-{oid}" for oid, visible in groups + blocks if visible],
+        "hidden": [f"block-{oid}" for oid, visible in groups + blocks if not visible],
+        "invalid": [f"item-{s.name}" for s in state.items() if s.error is not None],
+        "valid": [f"item-{s.name}" for s in state.items() if s.error is None],
+    }
+
+
 def display(value: Any) -> str:
     """A typed value as shown read-only (calculated results in the form)."""
     if value is None:

@@ -76,15 +76,17 @@ def save(
 
 
 def summary(definition: Definition) -> list[dict[str, Any]]:
-    rows = []
-    visits = {
-        form: [v.name for v in definition.schedule.visits if form in v.forms]
-        for form in (f.name for f in definition.forms)
-    }
-    for form in definition.forms:
-        items = sum(1 for _ in editing.places(form))
-        rows.append({"form": form, "blocks": items, "visits": visits[form.name]})
-    return rows
+    """Each form with its number of blocks and the visits it belongs to."""
+    unscheduled = set(definition.schedule.unscheduled_forms)
+    return [
+        {
+            "form": form,
+            "blocks": sum(1 for _ in editing.places(form)),
+            "visits": [v.name for v in definition.schedule.visits if form.name in v.forms],
+            "unscheduled": form.name in unscheduled,
+        }
+        for form in definition.forms
+    ]
 
 
 @page_view(DesignResource, "design/overview.jinja2", DESIGN)

@@ -84,3 +84,24 @@ def test_a_study_admin_builds_a_form_with_branching_and_previews_it(page: Page, 
     expect(guardian).to_be_visible()
     adult.get_by_label("Yes", exact=True).check()
     expect(guardian).to_be_hidden()
+
+
+def test_typing_on_while_the_server_evaluates_loses_nothing(page: Page, live_url: str):
+    """Each change is evaluated on the server; its answer must never overwrite what the person
+    typed meanwhile in another field."""
+    sign_in(page, live_url, "study-admin@acme.example")
+    expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
+    page.goto(f"{live_url}/acme/demo/design/forms/demographics/@@preview")
+    page.get_by_label("Female").check()
+    page.get_by_label("Height").fill("170")
+    page.get_by_label("Height").press("Tab")  # a change: evaluation starts
+    page.get_by_label("Weight").type("130.0", delay=15)  # typed while it runs
+    page.get_by_label("Weight").press("Tab")
+    settled(page)
+    expect(page.get_by_label("Height")).to_have_value("170")
+    expect(page.get_by_label("Weight")).to_have_value("130.0")
+    expect(page.locator("#item-bmi")).to_have_text("45.0")
+    expect(page.locator("#item-bmi-message")).to_contain_text("BMI above 40")
+    expect(
+        page.get_by_role("group", name="Is the participant pregnant? (required)")
+    ).to_be_visible()

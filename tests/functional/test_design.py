@@ -3,6 +3,7 @@ publication and versions."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -264,21 +265,37 @@ def test_expressions_are_checked_while_typed(admin):
     assert "Valid expression." not in typo.text
 
 
-def test_preview_branches_calculates_and_validates_on_the_server(admin):
-    page = admin.get(FORM + "@@preview")
-    assert page.html.find(id="block-I.PREGNANT").has_attr("hidden")
-    form = page.forms["preview-form"]
+def fill_preview(admin):
+    form = admin.get(FORM + "@@preview").forms["preview-form"]
     form["sex"] = "2"
     form["height_cm"] = "180"
     form["weight_kg"] = "72.5"
     form["birth_date"] = "31/02/1980"
-    result = form.submit(headers=HTMX)
-    html = result.html
+    return form
+
+
+def test_preview_branches_calculates_and_validates_on_the_server(admin):
+    assert admin.get(FORM + "@@preview").html.find(id="block-I.PREGNANT").has_attr("hidden")
+    html = fill_preview(admin).submit().html  # without JavaScript: the whole page
     assert not html.find(id="block-I.PREGNANT").has_attr("hidden")
     assert html.find(id="item-bmi").text.strip() == "22.4"
     assert "This date does not exist." in html.find(id="item-birth_date-message").text
     assert html.find(id="item-birth_date")["aria-invalid"] == "true"
     assert html.find(id="item-height_cm")["value"] == "180"  # nothing typed is lost
+
+
+def test_with_htmx_the_preview_answer_never_replaces_an_input(admin):
+    """What the server decides comes back out of band; inputs stay as they are in the page,
+    so a value typed while the request was on its way is never overwritten."""
+    response = fill_preview(admin).submit(headers=HTMX)
+    assert not response.html.find_all(["input", "select", "textarea"])
+    assert response.html.find(id="item-bmi")["hx-swap-oob"] == "true"
+    assert response.html.find(id="item-bmi").text.strip() == "22.4"
+    message = response.html.find(id="item-birth_date-message")
+    assert message["hx-swap-oob"] == "true" and "does not exist" in message.text
+    state = json.loads(response.headers["HX-Trigger"])["datacapt:form-state"]
+    assert "block-I.PREGNANT" in state["shown"]
+    assert "item-birth_date" in state["invalid"] and "item-height_cm" in state["valid"]
 
 
 def test_preview_in_another_language_of_the_design(admin):

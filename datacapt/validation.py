@@ -24,6 +24,15 @@ class ValidationError(Exception):
         self.message = message
 
 
+def whole_number(text: str | None, limit: int = 10**9) -> int | None:
+    """A non-negative whole number written in ASCII digits (``isdigit`` also accepts '²'),
+    or None."""
+    if not text or len(text) > len(str(limit)) or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= limit else None
+
+
 def clean_code(field: str, value: str) -> str:
     """A short lowercase identifier used in URLs (tenant slug, study and site codes)."""
     value = (value or "").strip()

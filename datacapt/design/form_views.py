@@ -30,6 +30,7 @@ from datacapt.design.definition import (
 )
 from datacapt.design.forms import (
     DATE_FORMATS,
+    MAX_CHECKS,
     WIDGETS,
     Reader,
     item_form_values,
@@ -42,6 +43,7 @@ from datacapt.design.views import DESIGN, save
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.resources import FormDesignResource
+from datacapt.validation import whole_number
 
 FORM_PAGE = "design/form.jinja2"
 
@@ -275,7 +277,9 @@ def _editor(
         filled["show_if"] = block.show_if or ""
     if values:
         filled = {key: values.get(key, "") for key in {*filled, *values.keys()}}
-    check_count = int(filled.get("check-count") or 1) if kind == "item" else 0
+    check_count = whole_number(str(filled.get("check-count") or "1"), MAX_CHECKS) or 1
+    if kind != "item":
+        check_count = 0
     return _page(
         context,
         request,
@@ -290,7 +294,7 @@ def _editor(
             "date_formats": DATE_FORMATS,
             "widgets": WIDGETS,
             "severities": list(Severity),
-            "check_count": min(check_count, 50),
+            "check_count": check_count,
         },
     )
 

@@ -15,6 +15,7 @@ from datacapt.design.views import DESIGN, require_draft, writer
 from datacapt.htmx import page_view
 from datacapt.i18n import _
 from datacapt.resources import DesignResource
+from datacapt.validation import whole_number
 
 IMPORT = "design/import.jinja2"
 
@@ -93,10 +94,10 @@ def import_file(context: DesignResource, request: Request) -> dict[str, Any]:
 )
 def export_file(context: DesignResource, request: Request) -> Response:
     format_name = request.GET.get("format", "")
-    number = request.GET.get("version", "")
-    if format_name not in transfer.FORMATS or not number.isdigit() or len(number) > 9:
+    number = whole_number(request.GET.get("version"))
+    if format_name not in transfer.FORMATS or number is None:
         raise HTTPNotFound()
-    found = services.version(request.dbsession, context.study, int(number))
+    found = services.version(request.dbsession, context.study, number)
     if found is None:
         raise HTTPNotFound()
     export = transfer.write(format_name, services.definition_of(found), context.study, found.number)

@@ -22,6 +22,7 @@ from datacapt.i18n import _
 from datacapt.permissions import Permission
 from datacapt.resources import DesignResource, VersionResource, VersionsResource
 from datacapt.resources.design import DesignChild
+from datacapt.validation import whole_number
 
 DESIGN = Permission.DESIGN_STUDY
 
@@ -39,8 +40,7 @@ def require_draft(request: Request, context: DesignResource | DesignChild) -> An
     draft = design_of(context).draft
     if draft is None:
         raise HTTPConflict(_("There is no draft to change: start a new draft first."))
-    lock = request.POST.get("lock", "")
-    if not lock.isdigit() or int(lock) != draft.lock_version:
+    if whole_number(request.POST.get("lock")) != draft.lock_version:
         raise HTTPConflict(
             _(
                 "This draft was changed by someone else since you opened the page. "

@@ -15,6 +15,7 @@ from datacapt.i18n import _
 from datacapt.models import StudyVersion
 from datacapt.permissions import Permission
 from datacapt.resources.base import Resource, StudyChild
+from datacapt.validation import whole_number
 
 
 class DesignResource(StudyChild):
@@ -104,9 +105,8 @@ class VersionsResource(DesignChild):
         return _("Versions")
 
     def __getitem__(self, key: str) -> VersionResource:
-        if not key.isdigit() or len(key) > 9:
-            raise KeyError(key)
-        found = services.version(self.dbsession, self.study, int(key))
+        number = whole_number(key)
+        found = services.version(self.dbsession, self.study, number) if number else None
         if found is None:
             raise KeyError(key)
         return VersionResource(self, found)

@@ -7,6 +7,8 @@ import json
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -442,3 +444,79 @@ def test_read_only_when_there_is_no_draft(admin, dbsession, world):
     assert "This version is read-only." in page.text
     assert not page.html.select("#outline form")
     assert re.search(r"Version 1 is published and frozen", page.text)
+
+
+def test_designer_text_is_never_rendered_as_html(admin, dbsession, world):
+    version = draft(dbsession, world)
+    definition = services.definition_of(version)
+    definition.item("sex").label["en"] = '<img src=x onerror="alert(1)">Sex'
+    form = definition.form("vital_signs")
+    form.sections[0].subsections[0].blocks[0].content["en"] = (
+        "**Seated** <script>alert(1)</script> [link](javascript:alert(1))"
+    )
+    version.definition = services.to_json(definition)
+    dbsession.flush()
+    preview = admin.get(FORM + "@@preview")
+    assert "<img src=x" not in preview.text and "&lt;img src=x" in preview.text
+    static = admin.get(DESIGN + "forms/vital_signs/@@preview").html.select_one(".ecrf-static")
+    assert static.find("strong").text == "Seated"
+    assert static.find("script") is None and "javascript:" not in str(static.find_all("a"))
+
+
+FIELD_NAMES = [
+    "name",
+    "type",
+    "label-en",
+    "label-fr",
+    "choices-en",
+    "choices-fr",
+    "validation",
+    "decimals",
+    "date-format",
+    "hard-min",
+    "hard-max",
+    "soft-min",
+    "pattern",
+    "calculation",
+    "show_if",
+    "check-count",
+    "check-0-condition",
+    "check-0-severity",
+    "widget",
+    "max-length",
+    "slider-min",
+    "aliases",
+    "oid",
+    "subsection",
+    "kind",
+]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(FIELD_NAMES),
+        st.one_of(
+            st.text(max_size=60),
+            st.sampled_from(
+                ["I.SEX", "text", "single_choice", "999", "-1", "[sex] = '1'", "1, A\n1, B"]
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_any_post_to_the_block_editor_is_answered_and_keeps_the_draft_on_refusal(
+    admin, dbsession, world, payload
+):
+    version = draft(dbsession, world)
+    before = (version.lock_version, version.definition)
+    payload = {**payload, "csrf_token": csrf_token(admin), "lock": str(version.lock_version)}
+    response = admin.post(FORM + "@@block", payload, status="*")
+    assert response.status_int < 500, response.text[:500]
+    if response.status_int >= 400:
+        after = draft(dbsession, world)
+        assert (after.lock_version, after.definition) == before

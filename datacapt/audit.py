@@ -88,9 +88,13 @@ def _lock_chain(dbsession: Session, chain: int) -> None:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    """Values as text. NUL, which no database text column takes, is written as an escape
+    (inputs carrying it are refused at the door; this keeps the trail writable regardless)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return value.replace("\x00", "\\u0000")
 
 
 def record(
@@ -133,11 +137,11 @@ def record(
         subject_id=subject_id,
         action=action,
         entity_type=entity_type,
-        entity_id=str(entity_id),
-        field=field,
+        entity_id=_text(str(entity_id)),
+        field=_text(field),
         old_value=_text(old),
         new_value=_text(new),
-        reason=reason,
+        reason=_text(reason),
         request_id=request_id,
         ip=ip,
         prev_hash=previous,

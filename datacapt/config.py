@@ -6,6 +6,8 @@ shared by the web servers, the worker and the command line (and pointed elsewher
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_DATABASE_URL": "sqlalchemy.url",
     "DATACAPT_REDIS_URL": "datacapt.redis_url",
     "DATACAPT_SECRET": "datacapt.secret",
+    "DATACAPT_ENCRYPTION_KEYS": "datacapt.encryption_keys",
 }
 
 DEFAULT_INCLUDES = (
@@ -34,6 +37,7 @@ DEFAULT_INCLUDES = (
     "datacapt.studies",
     "datacapt.subjects",
     "datacapt.design",
+    "datacapt.entry",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",
@@ -71,6 +75,33 @@ class AppSettings:
     login_max_failures_per_account: int
     login_max_failures_per_ip: int
     includes: tuple[str, ...]
+    #: (key id, 32-byte key) pairs for personal data; the first one seals, all of them open.
+    encryption_keys: tuple[tuple[str, bytes], ...] = ()
+
+
+def parse_encryption_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
+    """``id:base64key,id2:base64key``: AES-256 keys, the first one current (see README)."""
+    keys = []
+    for entry in aslist(raw.replace(",", " ")):
+        key_id, _, encoded = entry.partition(":")
+        try:
+            key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (ValueError, binascii.Error):
+            key = b""
+        if not key_id or len(key) != 32:
+            raise ConfigurationError(
+                "datacapt.encryption_keys: each key is ID:KEY with KEY 32 random bytes in "
+                'base64 (python -c "import base64, os; '
+                'print(base64.urlsafe_b64encode(os.urandom(32)).decode())")'
+            )
+        keys.append((key_id, key))
+    if not keys:
+        raise ConfigurationError(
+            "no key for personal data: set datacapt.encryption_keys or DATACAPT_ENCRYPTION_KEYS"
+        )
+    if len({key_id for key_id, _ in keys}) != len(keys):
+        raise ConfigurationError("datacapt.encryption_keys: a key id is used twice")
+    return tuple(keys)
 
 
 def apply_environment(settings: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -131,6 +162,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
             settings, "datacapt.login_max_failures_per_ip", 30, minimum=1
         ),
         includes=includes,
+        encryption_keys=parse_encryption_keys(settings.get("datacapt.encryption_keys") or ""),
     )
 
 

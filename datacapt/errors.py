@@ -19,17 +19,18 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from datacapt.htmx import is_htmx, redirect
+from datacapt.i18n import _
 from datacapt.resources import Resource
+from datacapt.security import ForbiddenCharacters
 
 
 def safe_came_from(value: str | None) -> str:
-    """A local path to return to after sign-in; anything else (other hosts, schemes) is '/'."""
-    if not value:
+    """A local path to return to after sign-in; anything else (other hosts, schemes, spaces or
+    control characters, backslashes) is '/'."""
+    if not value or "\\" in value or any(ch.isspace() or ord(ch) < 32 for ch in value):
         return "/"
     parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or value.startswith("//"):
-        return "/"
-    if "\\" in value:
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
         return "/"
     return value
 
@@ -75,6 +76,22 @@ def conflict(exc: HTTPConflict, request: Request) -> Response:
     message says what to do; the status lets htmx swap it in place."""
     response = render_to_response("errors/409.jinja2", {"message": exc.detail}, request=request)
     response.status_int = HTTPConflict.code
+    return response
+
+
+@exception_view_config(ForbiddenCharacters)
+def forbidden_characters(exc: ForbiddenCharacters, request: Request) -> Response:
+    response = render_to_response(
+        "errors/422.jinja2",
+        {
+            "message": _(
+                "The form held a character that cannot be stored (NUL). Remove it, then "
+                "send the form again."
+            )
+        },
+        request=request,
+    )
+    response.status_int = HTTPBadRequest.code
     return response
 
 

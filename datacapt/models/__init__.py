@@ -10,13 +10,25 @@ from datacapt.models.accounts import (
 )
 from datacapt.models.audit import AuditEvent
 from datacapt.models.design import StudyVersion, VersionState
+from datacapt.models.entry import (
+    EntryWarning,
+    FormInstance,
+    FormStatus,
+    ItemValue,
+    VisitInstance,
+    WarningKind,
+)
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.studies import Site, Study
-from datacapt.models.subjects import Subject, SubjectStatus
+from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
 
 __all__ = [
     "AuditEvent",
+    "EntryWarning",
+    "FormInstance",
+    "FormStatus",
+    "ItemValue",
     "JobState",
     "LoginAttempt",
     "OutboxJob",
@@ -26,9 +38,12 @@ __all__ = [
     "StudyRoleSite",
     "StudyVersion",
     "Subject",
+    "SubjectContact",
     "SubjectStatus",
     "Tenant",
     "TenantRoleAssignment",
     "User",
     "VersionState",
+    "VisitInstance",
+    "WarningKind",
 ]

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, UniqueConstraint, func
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
 from datacapt.models.types import UTCDateTime
+
+DEFAULT_SUBJECT_ID_PATTERN = "{site}-{seq:04}"
+DEFAULT_MISSING_CODES = (
+    ("NA", "Not applicable"),
+    ("NK", "Not known"),
+    ("ND", "Not done"),
+    ("NASK", "Not asked"),
+)
 
 
 class Study(Base):
@@ -26,6 +34,14 @@ class Study(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
+    #: How subject IDs are made: {site} is the site code, {seq:04} its next number.
+    subject_id_pattern: Mapped[str] = mapped_column(
+        String(60), default=DEFAULT_SUBJECT_ID_PATTERN, server_default=DEFAULT_SUBJECT_ID_PATTERN
+    )
+    #: Missing-data codes offered beside a value: [[code, label], ...] (labels in English).
+    missing_codes: Mapped[list[list[str]]] = mapped_column(
+        JSON, default=lambda: [list(pair) for pair in DEFAULT_MISSING_CODES]
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:
@@ -45,6 +61,8 @@ class Site(Base):
     study_id: Mapped[int] = mapped_column(index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    #: The {seq} of the next generated subject ID at this site (taken under a row lock).
+    next_subject_number: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, UniqueConstraint, func
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
@@ -38,7 +48,28 @@ class Subject(Base):
         string_enum(SubjectStatus, "subject_status", length=20),
         default=SubjectStatus.SCREENING,
     )
+    #: Why and when the status last changed (withdrawal, screen failure ...).
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     def __repr__(self) -> str:
         return f"<Subject {self.label}>"
+
+
+class SubjectContact(Base):
+    """A subject's personal contact details (name, e-mail, phone), encrypted (AES-GCM).
+
+    Only the ciphertext is stored, with the id of the key that sealed it so keys can be rotated;
+    every read is recorded in the audit trail (see :mod:`datacapt.subjects.contacts`).
+    """
+
+    __tablename__ = "subject_contact"
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

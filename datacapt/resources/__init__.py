@@ -18,6 +18,7 @@ from datacapt.resources.design import (
     VersionResource,
     VersionsResource,
 )
+from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
@@ -31,6 +32,7 @@ __all__ = [
     "DesignFormsResource",
     "DesignResource",
     "FormDesignResource",
+    "FormEntryResource",
     "Resource",
     "Root",
     "ScheduleResource",
@@ -43,6 +45,7 @@ __all__ = [
     "TenantResource",
     "VersionResource",
     "VersionsResource",
+    "VisitResource",
 ]
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from sqlalchemy import select
 
 from datacapt import permissions as perms
+from datacapt.entry.casebook import UNSCHEDULED, parse_key
+from datacapt.entry.services import PublishedDesign, published_design
 from datacapt.i18n import _
-from datacapt.models import Site, Subject
+from datacapt.models import Site, Subject, VisitInstance
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import StudyChild
+from datacapt.resources.entry import VisitResource
 
 
 class SubjectsResource(StudyChild):
@@ -44,3 +49,29 @@ class SubjectResource(StudyChild):
     @property
     def title(self) -> object:
         return self.subject.label
+
+    @cached_property
+    def design(self) -> PublishedDesign | None:
+        """The published design sites enter data with (None until one is published)."""
+        return published_design(self.dbsession, self.study)
+
+    def __getitem__(self, key: str) -> VisitResource:
+        design, parsed = self.design, parse_key(key)
+        if design is None or parsed is None:
+            raise KeyError(key)
+        name, repeat = parsed
+        visit = next((v for v in design.definition.schedule.visits if v.name == name), None)
+        if visit is None and name != UNSCHEDULED:
+            raise KeyError(key)
+        if (name == UNSCHEDULED or repeat > 1) != ("-" in key):
+            raise KeyError(key)
+        instance = self.dbsession.scalar(
+            select(VisitInstance).where(
+                VisitInstance.subject_id == self.subject.id,
+                VisitInstance.visit == name,
+                VisitInstance.repeat == repeat,
+            )
+        )
+        if instance is None and (name == UNSCHEDULED or repeat > 1):
+            raise KeyError(key)
+        return VisitResource(self, design, name, repeat, visit, instance)

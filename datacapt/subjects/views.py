@@ -1,31 +1,337 @@
-"""The subject list of a study and a subject's page."""
+"""Subjects: the list, enrolment, the casebook, status changes, contact details, extra visits."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import func, select
 
-from datacapt.htmx import page_view
+from datacapt import audit
+from datacapt.entry.casebook import UNSCHEDULED, casebook, visit_key
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
+from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
-from datacapt.resources import SubjectResource, SubjectsResource
-from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subjects_page
+from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
+from datacapt.studies.services import site_summaries
+from datacapt.subjects import contacts
+from datacapt.subjects.services import (
+    STATUS_LABELS,
+    SUBJECTS_PER_PAGE,
+    TRANSITIONS,
+    change_status,
+    enrol,
+    subjects_page,
+)
+from datacapt.validation import ValidationError
 
 
 @page_view(SubjectsResource, "subjects/list.jinja2", Permission.LIST_SUBJECTS)
 def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
-    site_ids = request.identity.visible_site_ids(context.study)
+    visible = request.identity.visible_site_ids(context.study)
+    sites = [summary.site for summary in site_summaries(request.dbsession, context.study, visible)]
+    chosen = next((site for site in sites if site.code == request.GET.get("site")), None)
+    raw_status = request.GET.get("status", "")
+    status = SubjectStatus(raw_status) if raw_status in SubjectStatus.__members__.values() else None
+    search = request.GET.get("q", "").strip()[:40]
     page = subjects_page(
         request.dbsession,
         context.study,
-        site_ids,
+        visible,
         page_number(request.GET.get("page")),
         SUBJECTS_PER_PAGE,
+        search=search,
+        site_id=chosen.id if chosen else None,
+        status=status,
     )
-    return {"page": page, "status_labels": STATUS_LABELS}
+    return {
+        "page": page,
+        "status_labels": STATUS_LABELS,
+        "sites": sites,
+        "filters": {"q": search, "site": chosen.code if chosen else "", "status": raw_status},
+        "enrol_sites": enrolment_sites(request, context),
+    }
+
+
+def enrolment_sites(request: Request, context: SubjectsResource) -> list[Site]:
+    """The sites of the study where this user may enrol subjects."""
+    sites = request.dbsession.scalars(
+        select(Site).where(Site.study_id == context.study.id).order_by(Site.code)
+    )
+    parent = SitesResource(context.study_node)
+    return [
+        site
+        for site in sites
+        if request.has_permission(Permission.ENROL_SUBJECT, SiteResource(parent, site))
+    ]
+
+
+def _enrol_page(request: Request, context: SubjectsResource, **extra: Any) -> dict[str, Any]:
+    sites = enrolment_sites(request, context)
+    return {
+        "sites": sites,
+        "site_options": [(site.code, f"{site.code} — {site.name}") for site in sites],
+        "errors": {},
+        "values": {},
+        "pattern": context.study.subject_id_pattern,
+        **extra,
+    }
+
+
+@page_view(SubjectsResource, "subjects/enrol.jinja2", Permission.LIST_SUBJECTS, name="enrol")
+def enrol_page(context: SubjectsResource, request: Request) -> dict[str, Any]:
+    data = _enrol_page(request, context)
+    if not data["sites"]:
+        raise HTTPForbidden()
+    return data
+
+
+@view_config(
+    context=SubjectsResource,
+    name="enrol",
+    request_method="POST",
+    renderer="subjects/enrol.jinja2",
+    permission=Permission.LIST_SUBJECTS,
+)
+def enrol_subject(context: SubjectsResource, request: Request) -> Any:
+    sites = enrolment_sites(request, context)
+    if not sites:
+        raise HTTPForbidden()
+    site = next((s for s in sites if s.code == request.POST.get("site")), None)
+    errors: dict[str, Any] = {}
+    if site is None:
+        errors["site"] = _("Choose one of your sites.")
+    try:
+        contact = contacts.clean_contact(
+            request.POST.get("contact-name", ""),
+            request.POST.get("contact-email", ""),
+            request.POST.get("contact-phone", ""),
+        )
+    except ValidationError as error:
+        errors[error.field] = error.message
+    if errors:
+        request.response.status_int = 422
+        return _enrol_page(request, context, errors=errors, values=request.POST)
+    try:
+        subject = enrol(
+            request.dbsession,
+            context.study,
+            site,
+            request.POST.get("label", ""),
+            actor_id=request.identity.user.id,
+            write=lambda **event: audit.record_request(request, **event),
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return _enrol_page(
+            request, context, errors={error.field: error.message}, values=request.POST
+        )
+    if not contact.empty:
+        contacts.seal(request.registry, subject, contact, request.dbsession)
+        _contact_event(request, subject, "subject.contact_changed")
+    request.session.flash(
+        request.localizer.translate(
+            _("Subject ${label} is enrolled.", mapping={"label": subject.label})
+        )
+    )
+    return redirect(request, request.resource_url(context, subject.label, ""))
+
+
+def _contact_event(request: Request, subject: Any, action: str) -> None:
+    """Reads and changes of personal details are recorded; the details themselves never are."""
+    audit.record_request(
+        request,
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        subject_id=subject.id,
+        action=action,
+        entity_type="subject_contact",
+        entity_id=subject.id,
+    )
+
+
+def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
+    design = context.design
+    rows = []
+    if design is not None:
+        visits = list(
+            request.dbsession.scalars(
+                select(VisitInstance).where(VisitInstance.subject_id == context.subject.id)
+            )
+        )
+        forms = list(
+            request.dbsession.scalars(
+                select(FormInstance).where(FormInstance.subject_id == context.subject.id)
+            )
+        )
+        rows = casebook(design.definition, visits, forms)
+    has_contact = request.dbsession.scalar(
+        select(func.count())
+        .select_from(SubjectContact)
+        .where(SubjectContact.subject_id == context.subject.id)
+    )
+    return {
+        "status_labels": STATUS_LABELS,
+        "definition": design.definition if design else None,
+        "casebook": rows,
+        "next_statuses": TRANSITIONS[context.subject.status],
+        "has_contact": bool(has_contact),
+        "contact": None,
+        "errors": {},
+        "values": {},
+        "repeatable": [v for v in design.definition.schedule.visits if v.repeating]
+        if design
+        else [],
+        "unscheduled": bool(design and design.definition.schedule.unscheduled_allowed),
+        **extra,
+    }
 
 
 @page_view(SubjectResource, "subjects/subject.jinja2", Permission.VIEW_SUBJECT)
 def subject_home(context: SubjectResource, request: Request) -> dict[str, Any]:
-    return {"status_labels": STATUS_LABELS}
+    return _subject_page(context, request)
+
+
+@view_config(
+    context=SubjectResource,
+    name="status",
+    request_method="POST",
+    renderer="subjects/subject.jinja2",
+    permission=Permission.ENROL_SUBJECT,
+)
+def subject_status(context: SubjectResource, request: Request) -> Any:
+    raw = request.POST.get("status", "")
+    on_raw = request.POST.get("date", "").strip()
+    errors: dict[str, Any] = {}
+    on = None
+    if on_raw:
+        try:
+            on = date.fromisoformat(on_raw)
+        except ValueError:
+            errors["date"] = _(
+                "Enter a date, for example ${example}.", mapping={"example": "2026-01-31"}
+            )
+    if raw not in SubjectStatus.__members__.values():
+        errors["status"] = _("Choose one of the options offered.")
+    if not errors:
+        try:
+            change_status(
+                context.subject,
+                SubjectStatus(raw),
+                reason=request.POST.get("reason", "").strip()[:2000],
+                on=on,
+                write=lambda **event: audit.record_request(request, **event),
+            )
+        except ValidationError as error:
+            errors[error.field] = error.message
+    if errors:
+        request.response.status_int = 422
+        return _subject_page(context, request, errors=errors, values=request.POST)
+    request.session.flash(request.localizer.translate(_("The status was changed.")))
+    return redirect(request, request.resource_url(context))
+
+
+@view_config(
+    context=SubjectResource,
+    name="contact",
+    request_method=("GET", "HEAD"),
+    renderer="subjects/_contact.jinja2",
+    permission=Permission.VIEW_PII,
+)
+def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
+    """Contact details, shown on request only: each showing is recorded."""
+    row = request.dbsession.get(SubjectContact, context.subject.id)
+    contact = contacts.open_row(request.registry, row) if row else contacts.Contact()
+    if row is not None:
+        _contact_event(request, context.subject, "subject.contact_viewed")
+    return {
+        "contact": contact,
+        "errors": {},
+        "editable": request.has_permission(Permission.ENTER_DATA, context),
+    }
+
+
+@view_config(
+    context=SubjectResource,
+    name="contact",
+    request_method="POST",
+    renderer="subjects/_contact.jinja2",
+    permission=Permission.VIEW_PII,
+)
+def change_contact(context: SubjectResource, request: Request) -> Any:
+    if not request.has_permission(Permission.ENTER_DATA, context):
+        raise HTTPForbidden()
+    try:
+        contact = contacts.clean_contact(
+            request.POST.get("contact-name", ""),
+            request.POST.get("contact-email", ""),
+            request.POST.get("contact-phone", ""),
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return {
+            "contact": contacts.Contact(
+                name=request.POST.get("contact-name", "")[:200],
+                email=request.POST.get("contact-email", "")[:254],
+                phone=request.POST.get("contact-phone", "")[:25],
+            ),
+            "errors": {error.field: error.message},
+            "editable": True,
+        }
+    contacts.seal(request.registry, context.subject, contact, request.dbsession)
+    _contact_event(request, context.subject, "subject.contact_changed")
+    request.session.flash(request.localizer.translate(_("The contact details were saved.")))
+    return redirect(request, request.resource_url(context))
+
+
+@view_config(
+    context=SubjectResource,
+    name="add-visit",
+    request_method="POST",
+    permission=Permission.ENTER_DATA,
+)
+def add_visit(context: SubjectResource, request: Request) -> Response:
+    """An unscheduled visit, or another occurrence of a repeating visit."""
+    design = context.design
+    name = request.POST.get("visit", "")
+    allowed = (
+        {v.name for v in design.definition.schedule.visits if v.repeating} if design else set()
+    )
+    if design and design.definition.schedule.unscheduled_allowed:
+        allowed.add(UNSCHEDULED)
+    if name not in allowed:
+        raise HTTPNotFound()
+    last = request.dbsession.scalar(
+        select(func.max(VisitInstance.repeat)).where(
+            VisitInstance.subject_id == context.subject.id, VisitInstance.visit == name
+        )
+    ) or (0 if name == UNSCHEDULED else 1)
+    instance = VisitInstance(
+        tenant_id=context.study.tenant_id,
+        study_id=context.study.id,
+        subject_id=context.subject.id,
+        visit=name,
+        repeat=last + 1,
+        created_by_id=request.identity.user.id,
+    )
+    request.dbsession.add(instance)
+    request.dbsession.flush()
+    audit.record_request(
+        request,
+        tenant_id=context.study.tenant_id,
+        study_id=context.study.id,
+        site_id=context.subject.site_id,
+        subject_id=context.subject.id,
+        action="entry.visit_added",
+        entity_type="visit_instance",
+        entity_id=instance.id,
+        new={"visit": name, "repeat": instance.repeat},
+    )
+    return redirect(request, request.resource_url(context, visit_key(name, instance.repeat), ""))

@@ -15,6 +15,7 @@ from datacapt.permissions import StudyRole
 from datacapt.resources import (
     DesignResource,
     FormDesignResource,
+    FormEntryResource,
     Resource,
     Root,
     ScheduleResource,
@@ -26,6 +27,7 @@ from datacapt.resources import (
     TenantResource,
     VersionResource,
     VersionsResource,
+    VisitResource,
 )
 from tests.factories import build_world, csrf_token, login
 
@@ -91,6 +93,14 @@ PLACES = {
     ScheduleResource: {"": "/acme/demo/design/schedule/"},
     VersionsResource: {"": "/acme/demo/design/versions/"},
     VersionResource: {"": "/acme/demo/design/versions/1/"},
+    VisitResource: {
+        "own": "/acme/demo/subjects/par01-0001/screening/",
+        "other": "/acme/demo/subjects/ber01-0001/screening/",
+    },
+    FormEntryResource: {
+        "own": "/acme/demo/subjects/par01-0001/screening/demographics/",
+        "other": "/acme/demo/subjects/ber01-0001/screening/demographics/",
+    },
 }
 
 POST_BODIES = {
@@ -104,6 +114,24 @@ POST_BODIES = {
 def designer(outcome: Any) -> dict[str, dict[str, Any]]:
     """A design view: study administrators only; whoever sees the study is refused (403)."""
     return {"": outcomes(admins=403, study_admin=outcome, site_staff=403, others=403)}
+
+
+def subject_read(outcome: Any) -> dict[str, dict[str, Any]]:
+    """Reading a subject's pages: whoever sees the subject."""
+    hidden = {"admins": 404, "study_admin": 404}
+    return {
+        "own": outcomes(**hidden, site_staff=outcome, others=outcome),
+        "other": outcomes(**hidden, site_staff=404, others=outcome),
+    }
+
+
+def subject_action(outcome: Any) -> dict[str, dict[str, Any]]:
+    """Changing a subject's data: site staff at its site; readers of it are refused (403)."""
+    hidden = {"admins": 404, "study_admin": 404}
+    return {
+        "own": outcomes(**hidden, site_staff=outcome, others=403),
+        "other": outcomes(**hidden, site_staff=404, others=403),
+    }
 
 
 #: What a study administrator gets from each designer view when the request carries no form
@@ -164,6 +192,24 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "other": outcomes(admins=404, study_admin=404, site_staff=404),
     },
     **{key: designer(outcome) for key, outcome in DESIGN_VIEWS.items()},
+    # Subjects and data entry. Site staff are restricted to par01; the other study roles
+    # read every site; administrators and the designer see no subject (404 under one).
+    (SubjectsResource, "dashboard", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (SubjectsResource, "enrol", "GET"): {"": outcomes(admins=403, study_admin=403, others=403)},
+    (SubjectsResource, "enrol", "POST"): {
+        "": outcomes(admins=403, study_admin=403, site_staff=422, others=403)
+    },
+    (SubjectResource, "status", "POST"): subject_action(422),
+    (SubjectResource, "contact", "GET"): subject_action(200),
+    (SubjectResource, "contact", "POST"): subject_action(303),
+    (SubjectResource, "add-visit", "POST"): subject_action(404),
+    (VisitResource, "", "GET"): subject_read(200),
+    (VisitResource, "add-row", "POST"): subject_action(404),
+    (FormEntryResource, "", "GET"): subject_read(200),
+    (FormEntryResource, "evaluate", "POST"): subject_action(200),
+    (FormEntryResource, "save", "POST"): subject_action(303),
+    (FormEntryResource, "history", "GET"): subject_read(404),
+    (FormEntryResource, "remove", "POST"): subject_action(404),
 }
 
 

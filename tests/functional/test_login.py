@@ -181,3 +181,11 @@ def test_outdated_hash_is_upgraded_at_sign_in(testapp, user, dbsession):
     login(testapp, user.email)
     dbsession.expire_all()
     assert "m=1024" in dbsession.get(User, user.id).password_hash
+
+
+def test_a_nul_character_in_a_form_is_refused_with_a_message(testapp, user):
+    token = testapp.get("/login").forms["login-form"]["csrf_token"].value
+    response = testapp.post(
+        "/login", {"email": "a\x00b@example.org", "password": "x", "csrf_token": token}, status=400
+    )
+    assert "cannot be stored" in response.text

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from datacapt.config import ConfigurationError, apply_environment, parse_settings
 
+KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 BASE = {
     "sqlalchemy.url": "sqlite://",
     "datacapt.secret": "s" * 40,
+    "datacapt.encryption_keys": f"k1:{KEY}",
 }
 
 
@@ -28,6 +32,12 @@ def test_environment_overrides_the_ini():
     assert settings.secret == "e" * 40
 
 
+def test_encryption_keys_are_read_in_order_the_first_sealing():
+    settings = parse_settings({**BASE, "datacapt.encryption_keys": f"new:{KEY}, old:{KEY}"})
+    assert [key_id for key_id, _key in settings.encryption_keys] == ["new", "old"]
+    assert settings.encryption_keys[0][1] == bytes(range(32))
+
+
 def test_defaults():
     settings = parse_settings(BASE)
     assert settings.default_timezone == "Europe/Paris"
@@ -38,6 +48,7 @@ def test_defaults():
         "datacapt.studies",
         "datacapt.subjects",
         "datacapt.design",
+        "datacapt.entry",
     )
 
 
@@ -49,6 +60,10 @@ def test_defaults():
         ({"datacapt.default_timezone": "Europe/Atlantis"}, "unknown zone"),
         ({"datacapt.session_idle_timeout": "soon"}, "whole number"),
         ({"datacapt.login_window_seconds": "0"}, "at least 1"),
+        ({"datacapt.encryption_keys": ""}, "DATACAPT_ENCRYPTION_KEYS"),
+        ({"datacapt.encryption_keys": "k1:c2hvcnQ="}, "32 random bytes"),
+        ({"datacapt.encryption_keys": f"{KEY}"}, "ID:KEY"),
+        ({"datacapt.encryption_keys": f"k1:{KEY},k1:{KEY}"}, "used twice"),
     ],
 )
 def test_bad_settings_are_explained(override, message):

@@ -71,7 +71,13 @@ def test_utc_column_refuses_naive_times_and_returns_aware_utc(dialect):
 
 
 def test_production_hashing_is_argon2id_with_owasp_parameters():
-    settings = parse_settings({"sqlalchemy.url": "sqlite://", "datacapt.secret": "s" * 40})
+    settings = parse_settings(
+        {
+            "sqlalchemy.url": "sqlite://",
+            "datacapt.secret": "s" * 40,
+            "datacapt.encryption_keys": "k:" + "A" * 43 + "=",
+        }
+    )
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_cost,

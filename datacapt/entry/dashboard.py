@@ -1,0 +1,121 @@
+"""The record status dashboard: subjects × forms, grouped by visit, from the status rows.
+
+Whatever the number of subjects, a page costs the same queries: the count, the page of
+subjects, and the status rows of those subjects (one indexed query on form_instance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyramid.request import Request
+from sqlalchemy import exists, select
+
+from datacapt.entry.casebook import is_log
+from datacapt.entry.services import published_design
+from datacapt.htmx import page_view
+from datacapt.models import FormInstance, FormStatus, Subject, SubjectStatus
+from datacapt.pagination import page_number
+from datacapt.permissions import Permission
+from datacapt.resources import SubjectsResource
+from datacapt.studies.services import site_summaries
+from datacapt.subjects.services import STATUS_LABELS, subjects_page
+
+ROWS_PER_PAGE = 100
+FORM_FILTERS = ("in_progress", "complete")
+
+
+@dataclass(frozen=True)
+class Column:
+    visit: str
+    visit_title: dict[str, str]
+    form: str
+    form_title: dict[str, str]
+    log: bool
+
+
+def columns(definition: Any) -> list[Column]:
+    forms = {form.name: form for form in definition.forms}
+    return [
+        Column(visit.name, visit.title, name, forms[name].title, is_log(forms[name]))
+        for visit in definition.schedule.visits
+        for name in visit.forms
+        if name in forms
+    ]
+
+
+@page_view(SubjectsResource, "entry/dashboard.jinja2", Permission.LIST_SUBJECTS, name="dashboard")
+def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
+    visible = request.identity.visible_site_ids(context.study)
+    sites = site_summaries(request.dbsession, context.study, visible)
+    site_by_code = {summary.site.code: summary.site for summary in sites}
+    chosen_site = site_by_code.get(request.GET.get("site", ""))
+    status = request.GET.get("status", "")
+    subject_status = SubjectStatus(status) if status in SubjectStatus.__members__.values() else None
+    form_status = request.GET.get("form_status", "")
+    queries = request.GET.get("queries") == "1"
+    design = published_design(request.dbsession, context.study)
+
+    conditions = []
+    if form_status in FORM_FILTERS:
+        conditions.append(
+            exists().where(
+                FormInstance.subject_id == Subject.id,
+                FormInstance.status == FormStatus(form_status),
+            )
+        )
+    if queries:
+        conditions.append(
+            exists().where(FormInstance.subject_id == Subject.id, FormInstance.open_queries > 0)
+        )
+    page = subjects_page(
+        request.dbsession,
+        context.study,
+        visible,
+        page_number(request.GET.get("page")),
+        ROWS_PER_PAGE,
+        site_id=chosen_site.id if chosen_site else None,
+        status=subject_status,
+        where=conditions,
+    )
+    cells: dict[tuple[int, str, str], list[FormInstance]] = {}
+    subject_ids = [subject.id for subject, _site in page.items]
+    if subject_ids and design is not None:
+        for instance in request.dbsession.scalars(
+            select(FormInstance).where(
+                FormInstance.study_id == context.study.id,
+                FormInstance.subject_id.in_(subject_ids),
+                FormInstance.visit_repeat == 1,
+                FormInstance.status != FormStatus.REMOVED,
+            )
+        ):
+            cells.setdefault((instance.subject_id, instance.visit, instance.form), []).append(
+                instance
+            )
+    query = {
+        key: value
+        for key, value in (
+            ("site", request.GET.get("site", "")),
+            ("status", status),
+            ("form_status", form_status),
+            ("queries", "1" if queries else ""),
+        )
+        if value
+    }
+    return {
+        "design": design,
+        "definition": design.definition if design else None,
+        "columns": columns(design.definition) if design else [],
+        "page": page,
+        "cells": cells,
+        "sites": [summary.site for summary in sites],
+        "filters": {
+            "site": request.GET.get("site", ""),
+            "status": status,
+            "form_status": form_status,
+            "queries": queries,
+        },
+        "query": query,
+        "status_labels": STATUS_LABELS,
+    }

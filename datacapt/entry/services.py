@@ -1,0 +1,506 @@
+"""Saving what sites enter, so that no value is ever lost or silently changed.
+
+A save is all or nothing: refused values, blocking edit checks, a missing reason for changing a
+completed form, or a stale page (409) save nothing. An accepted save writes each changed value
+with its own audit event (old → new, reason), keeps the warnings for monitoring, and updates the
+form instance, which is also the status row dashboards read, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pyramid.i18n import TranslationString
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datacapt.design.definition import Definition, Form, Item, ItemType, from_json
+from datacapt.design.runtime import FormState, evaluate_form
+from datacapt.design.values import Typed, typed
+from datacapt.i18n import _
+from datacapt.models import (
+    EntryWarning,
+    FormInstance,
+    FormStatus,
+    ItemValue,
+    Study,
+    StudyVersion,
+    Subject,
+    VersionState,
+    VisitInstance,
+    WarningKind,
+)
+
+MAX_REASON = 2000
+_DEFINITIONS: dict[tuple[int, str], Definition] = {}
+
+
+@dataclass(frozen=True)
+class PublishedDesign:
+    number: int
+    definition: Definition  # shared and cached: read it, never change it
+
+
+def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
+    """The version sites enter data with: the latest published one, parsed once per process
+    (published versions never change; the content hash is part of the cache key)."""
+    row = dbsession.execute(
+        select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
+        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
+        .order_by(StudyVersion.number.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    key = (row.id, row.content_hash or "")
+    definition = _DEFINITIONS.get(key)
+    if definition is None:
+        document = dbsession.scalar(
+            select(StudyVersion.definition).where(StudyVersion.id == row.id)
+        )
+        if len(_DEFINITIONS) >= 64:
+            _DEFINITIONS.clear()
+        definition = _DEFINITIONS[key] = from_json(document)
+    return PublishedDesign(row.number, definition)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An item's saved state: the canonical value or a missing-data code (never both)."""
+
+    value: str | None = None
+    missing: str | None = None
+
+
+def stored_values(dbsession: Session, instance: FormInstance | None) -> dict[str, ItemValue]:
+    """The saved values of a form instance, by item OID."""
+    if instance is None:
+        return {}
+    rows = dbsession.scalars(select(ItemValue).where(ItemValue.form_instance_id == instance.id))
+    return {row.item_oid: row for row in rows}
+
+
+def subject_values(
+    dbsession: Session, definition: Definition, subject: Subject
+) -> dict[tuple[str, int], dict[str, Typed]]:
+    """Every value of the subject, typed, by (visit, repeat) then item name: what expressions
+    read across forms and visits. One query."""
+    items = {item.oid: item for _form, item in definition.items()}
+    found: dict[tuple[str, int], dict[str, Typed]] = {}
+    rows = dbsession.execute(
+        select(FormInstance.visit, FormInstance.visit_repeat, ItemValue.item_oid, ItemValue.value)
+        .join(ItemValue, ItemValue.form_instance_id == FormInstance.id)
+        .where(
+            FormInstance.subject_id == subject.id,
+            FormInstance.status != FormStatus.REMOVED,
+            ItemValue.value.is_not(None),
+        )
+    )
+    for visit, repeat, oid, value in rows:
+        item = items.get(oid)
+        if item is not None:
+            found.setdefault((visit, repeat), {})[item.name] = typed(item, value)
+    return found
+
+
+def context_values(
+    everything: dict[tuple[str, int], dict[str, Typed]], visit: str, repeat: int
+) -> tuple[dict[str, Typed], dict[str, dict[str, Typed]]]:
+    """What [field] and [visit][field] read from a form of visit (``visit``, ``repeat``)."""
+    here = dict(everything.get((visit, repeat), {}))
+    visits = {name: values for (name, number), values in everything.items() if number == 1}
+    return here, visits
+
+
+def posted_from_stored(form: Form, values: Mapping[str, ItemValue]) -> dict[str, list[str]]:
+    """The raw inputs that reproduce saved values (to show a saved form)."""
+    posted: dict[str, list[str]] = {}
+    for section in form.sections:
+        for subsection in section.subsections:
+            for block in subsection.blocks:
+                row = values.get(block.oid)
+                if isinstance(block, Item) and row is not None and row.value is not None:
+                    posted[block.name] = (
+                        row.value.split("|")
+                        if block.type is ItemType.MULTIPLE_CHOICE
+                        else [row.value]
+                    )
+    return posted
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+class SaveRefused(Exception):
+    """Nothing was saved; the messages say why, by input name."""
+
+    def __init__(self, state: FormState, errors: dict[str, TranslationString]) -> None:
+        super().__init__("save refused")
+        self.state = state
+        self.errors = errors
+
+
+class StaleForm(Exception):
+    """Someone saved this form since the page was loaded."""
+
+    def __init__(self, instance: FormInstance) -> None:
+        super().__init__("stale form")
+        self.instance = instance
+
+
+@dataclass
+class Change:
+    item: Item
+    old: Stored
+    new: Stored
+
+
+@dataclass
+class SaveResult:
+    instance: FormInstance | None  # None: nothing entered on a form never started
+    changes: list[Change] = field(default_factory=list)
+    replayed: bool = False  # the same save arrived twice; the second changed nothing
+
+
+@dataclass(frozen=True)
+class EntryRequest:
+    """What one save asks for."""
+
+    posted: Mapping[str, list[str]]
+    missing: Mapping[str, str]  # item name → missing-data code chosen
+    complete: bool
+    reason: str
+    lock: int | None  # the instance's lock_version the page showed (None: a new instance)
+
+
+@dataclass(frozen=True)
+class EntryScope:
+    """Where a save goes and who makes it."""
+
+    study: Study
+    subject: Subject
+    visit: str
+    visit_repeat: int
+    form: Form
+    form_repeat: int
+    version_number: int
+    actor_id: int | None
+    write: Any  # audit writer: record(**event)
+    secret: str  # keys the fingerprints of personal values in the audit trail
+
+
+def _fingerprint(secret: str, value: str | None) -> str | None:
+    """Personal values never enter the audit trail's text; a keyed fingerprint shows whether
+    they changed, and to what a known value corresponds."""
+    if value is None:
+        return None
+    return "pii:" + hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _audited(item: Item, stored: Stored, secret: str) -> str | None:
+    if stored.missing:
+        return f"missing:{stored.missing}"
+    return _fingerprint(secret, stored.value) if item.identifier else stored.value
+
+
+def _missing_codes(
+    form: Form, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
+) -> dict[str, str]:
+    chosen: dict[str, str] = {}
+    items = {
+        block.name: block
+        for section in form.sections
+        for sub in section.subsections
+        for block in sub.blocks
+        if isinstance(block, Item)
+    }
+    for name, code in request.missing.items():
+        item = items.get(name)
+        if not code or item is None:
+            continue
+        if not item.missing_codes_allowed or code not in codes:
+            errors[f"missing-{name}"] = _("Choose one of the missing-data codes offered.")
+        elif any(value.strip() for value in request.posted.get(name, [])):
+            errors[f"missing-{name}"] = _("Give a value or a missing-data code, not both.")
+        else:
+            chosen[name] = code
+    return chosen
+
+
+def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date | None]:
+    """The typed copies kept beside the canonical text, for queries and exports (the column
+    holds 28 integer digits; larger numbers keep only their text)."""
+    result = typed(item, value)
+    if isinstance(result, Decimal):
+        return (result if abs(result) < Decimal(10) ** 28 else None), None
+    if isinstance(result, datetime):
+        return None, result.date()
+    if isinstance(result, date):
+        return None, result
+    return None, None
+
+
+def _instance(
+    dbsession: Session, scope: EntryScope, lock: int | None
+) -> tuple[VisitInstance | None, FormInstance | None]:
+    visit = dbsession.scalar(
+        select(VisitInstance).where(
+            VisitInstance.subject_id == scope.subject.id,
+            VisitInstance.visit == scope.visit,
+            VisitInstance.repeat == scope.visit_repeat,
+        )
+    )
+    instance = None
+    if visit is not None:
+        instance = dbsession.scalar(
+            select(FormInstance).where(
+                FormInstance.visit_instance_id == visit.id,
+                FormInstance.form == scope.form.name,
+                FormInstance.repeat == scope.form_repeat,
+            )
+        )
+    return visit, instance
+
+
+def _new_state(
+    dbsession: Session, scope: EntryScope, definition: Definition, request: EntryRequest
+) -> FormState:
+    everything = subject_values(dbsession, definition, scope.subject)
+    here, visits = context_values(everything, scope.visit, scope.visit_repeat)
+    for name in {
+        item.name for item in form_items(scope.form)
+    }:  # this form's own values come from the request, not from the database
+        here.pop(name, None)
+    return evaluate_form(scope.form, request.posted, others=here, visits=visits)
+
+
+def form_items(form: Form) -> list[Item]:
+    return [
+        block
+        for section in form.sections
+        for sub in section.subsections
+        for block in sub.blocks
+        if isinstance(block, Item)
+    ]
+
+
+def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored]:
+    """What the save stores per item OID: hidden items are blank, a code replaces a blank."""
+    target: dict[str, Stored] = {}
+    stored = state.stored()
+    for block_state in state.items():
+        item = block_state.block
+        assert isinstance(item, Item)
+        value = stored.get(item.name)
+        code = missing.get(item.name) if block_state.visible and value is None else None
+        target[item.oid] = Stored(value=value, missing=code)
+    return target
+
+
+def _warnings(state: FormState, language: str) -> list[tuple[Item, WarningKind, str | None, str]]:
+    """Warnings to keep for monitoring: soft ranges out, warning and info checks fired."""
+    found = []
+    for block_state in state.items():
+        item = block_state.block
+        assert isinstance(item, Item)
+        if not block_state.visible:
+            continue
+        if block_state.warning is not None:
+            found.append((item, WarningKind.SOFT_RANGE, None, block_state.warning.interpolate()))
+        for check in block_state.fired:
+            if check.severity != "blocking":
+                message = check.message.get(language) or next(iter(check.message.values()), "")
+                found.append((item, WarningKind.EDIT_CHECK, check.oid, message))
+    return found
+
+
+def _sync_warnings(
+    dbsession: Session,
+    instance: FormInstance,
+    current: list[tuple[Item, WarningKind, str | None, str]],
+) -> int:
+    """Open the new warnings, resolve those the data no longer raises; the number open."""
+    now = datetime.now(UTC)
+    open_rows = dbsession.scalars(
+        select(EntryWarning).where(
+            EntryWarning.form_instance_id == instance.id, EntryWarning.resolved_at.is_(None)
+        )
+    ).all()
+    keys = {
+        (item.oid, kind, check): (item, kind, check, message)
+        for item, kind, check, message in current
+    }
+    still = set()
+    for row in open_rows:
+        key = (row.item_oid, row.kind, row.check_oid)
+        if key in keys:
+            still.add(key)
+        else:
+            row.resolved_at = now
+    for key, (item, kind, check, message) in keys.items():
+        if key not in still:
+            dbsession.add(
+                EntryWarning(
+                    tenant_id=instance.tenant_id,
+                    form_instance_id=instance.id,
+                    item_oid=item.oid,
+                    kind=kind,
+                    check_oid=check,
+                    message=message,
+                )
+            )
+    return len(keys)
+
+
+def save_form(
+    dbsession: Session,
+    scope: EntryScope,
+    definition: Definition,
+    request: EntryRequest,
+    *,
+    missing_codes: set[str],
+) -> SaveResult:
+    """Validate and store one form; raises SaveRefused (422) or StaleForm (409)."""
+    state = _new_state(dbsession, scope, definition, request)
+    errors: dict[str, TranslationString] = dict(state.errors)
+    missing = _missing_codes(scope.form, request, missing_codes, errors)
+    for block_state, check in state.blocking_checks:
+        errors.setdefault(
+            block_state.name or "",
+            TranslationString(check.message.get(definition.default_language, "")),
+        )
+    target = stored_target(state, missing)
+    visit, instance = _instance(dbsession, scope, request.lock)
+    current = {
+        oid: Stored(row.value, row.missing_code)
+        for oid, row in stored_values(dbsession, instance).items()
+    }
+    items = {item.oid: item for item in form_items(scope.form)}
+    changes = [
+        Change(items[oid], current.get(oid, Stored()), new)
+        for oid, new in target.items()
+        if current.get(oid, Stored()) != new
+    ]
+    if instance is not None and request.lock != instance.lock_version:
+        if not errors and not changes:
+            return SaveResult(instance, replayed=True)
+        raise StaleForm(instance)
+    was_complete = instance is not None and instance.status is FormStatus.COMPLETE
+    reason = request.reason.strip()[:MAX_REASON]
+    if was_complete and changes and not reason:
+        errors["reason"] = _("This form was complete: give the reason for the change.")
+    if request.complete:
+        for block_state in state.items():
+            if block_state.missing and not missing.get(block_state.name or ""):
+                errors.setdefault(
+                    block_state.name or "",
+                    _("Required to complete the form: enter a value or a missing-data code."),
+                )
+    if errors:
+        raise SaveRefused(state, errors)
+    if instance is None and not changes and not request.complete:
+        return SaveResult(None)
+    now = datetime.now(UTC)
+    if visit is None:
+        visit = VisitInstance(
+            tenant_id=scope.study.tenant_id,
+            study_id=scope.study.id,
+            subject_id=scope.subject.id,
+            visit=scope.visit,
+            repeat=scope.visit_repeat,
+            created_by_id=scope.actor_id,
+        )
+        dbsession.add(visit)
+        dbsession.flush()
+    status = FormStatus.COMPLETE if request.complete else FormStatus.IN_PROGRESS
+    if instance is None:
+        instance = FormInstance(
+            tenant_id=scope.study.tenant_id,
+            study_id=scope.study.id,
+            site_id=scope.subject.site_id,
+            subject_id=scope.subject.id,
+            visit_instance_id=visit.id,
+            visit=scope.visit,
+            visit_repeat=scope.visit_repeat,
+            form=scope.form.name,
+            repeat=scope.form_repeat,
+            status=status,
+            version_number=scope.version_number,
+            created_at=now,
+            updated_at=now,
+            updated_by_id=scope.actor_id,
+        )
+        dbsession.add(instance)
+        dbsession.flush()
+        _event(scope, instance, "entry.form_started", new=status.value)
+    elif instance.status is not status:
+        _event(
+            scope,
+            instance,
+            "entry.form_status_changed",
+            field="status",
+            old=instance.status.value,
+            new=status.value,
+            reason=reason or None,
+        )
+    rows = stored_values(dbsession, instance)
+    for change in changes:
+        event = _event(
+            scope,
+            instance,
+            "entry.value_changed",
+            field=change.item.oid,
+            old=_audited(change.item, change.old, scope.secret),
+            new=_audited(change.item, change.new, scope.secret),
+            reason=reason or None,
+        )
+        row = rows.get(change.item.oid) or ItemValue(
+            tenant_id=instance.tenant_id, form_instance_id=instance.id, item_oid=change.item.oid
+        )
+        row.value, row.missing_code = change.new.value, change.new.missing
+        row.value_number, row.value_date = _typed_columns(change.item, change.new.value)
+        row.audit_event_id, row.updated_at, row.updated_by_id = event.id, now, scope.actor_id
+        dbsession.add(row)
+    instance.open_warnings = _sync_warnings(
+        dbsession, instance, _warnings(state, definition.default_language)
+    )
+    instance.status, instance.version_number = status, scope.version_number
+    instance.updated_at, instance.updated_by_id = now, scope.actor_id  # also raises the lock
+    dbsession.flush()
+    return SaveResult(instance, changes)
+
+
+def _event(scope: EntryScope, instance: FormInstance, action: str, **details: Any) -> Any:
+    return scope.write(
+        tenant_id=scope.study.tenant_id,
+        study_id=scope.study.id,
+        site_id=scope.subject.site_id,
+        subject_id=scope.subject.id,
+        action=action,
+        entity_type="form_instance",
+        entity_id=instance.id,
+        **details,
+    )
+
+
+def changes_since(
+    dbsession: Session, instance: FormInstance, posted_target: Mapping[str, Stored]
+) -> list[tuple[str, Stored, Stored]]:
+    """For a refused stale save: the items whose saved state differs from what was posted."""
+    current = stored_values(dbsession, instance)
+    found = []
+    for oid, mine in posted_target.items():
+        row = current.get(oid)
+        theirs = Stored(row.value, row.missing_code) if row else Stored()
+        if theirs != mine:
+            found.append((oid, mine, theirs))
+    return found

@@ -1,0 +1,412 @@
+"""Visits and forms of a subject: showing, evaluating while typing, saving, history."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+from pyramid.httpexceptions import HTTPConflict, HTTPNotFound
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from datacapt import audit
+from datacapt.config import get_app_settings
+from datacapt.design.runtime import FormState, evaluate_form, form_state
+from datacapt.entry import services
+from datacapt.entry.casebook import cells, form_key, is_log
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
+from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitInstance
+from datacapt.permissions import Permission
+from datacapt.resources import FormEntryResource, VisitResource
+from datacapt.validation import whole_number
+
+FORM_PAGE = "entry/form.jinja2"
+
+
+@page_view(VisitResource, "entry/visit.jinja2", Permission.VIEW_SUBJECT)
+def visit_page(context: VisitResource, request: Request) -> dict[str, Any]:
+    instances = []
+    if context.instance is not None:
+        instances = list(
+            request.dbsession.scalars(
+                select(FormInstance).where(FormInstance.visit_instance_id == context.instance.id)
+            )
+        )
+    return {
+        "definition": context.design.definition,
+        "cells": cells(context.design.definition, context.name, instances),
+        "can_enter": request.has_permission(Permission.ENTER_DATA, context),
+    }
+
+
+def _visit_instance(request: Request, context: VisitResource) -> VisitInstance:
+    if context.instance is not None:
+        return context.instance
+    instance = VisitInstance(
+        tenant_id=context.study.tenant_id,
+        study_id=context.study.id,
+        subject_id=context.subject.id,
+        visit=context.name,
+        repeat=context.repeat,
+        created_by_id=request.identity.user.id,
+    )
+    request.dbsession.add(instance)
+    request.dbsession.flush()
+    return instance
+
+
+@view_config(
+    context=VisitResource, name="add-row", request_method="POST", permission=Permission.ENTER_DATA
+)
+def add_row(context: VisitResource, request: Request) -> Response:
+    """A new row of a log form (an adverse event, a medication)."""
+    form = next((f for f in context.forms if f.name == request.POST.get("form")), None)
+    if form is None or not is_log(form):
+        raise HTTPNotFound()
+    visit = _visit_instance(request, context)
+    last = (
+        request.dbsession.scalar(
+            select(FormInstance.repeat)
+            .where(FormInstance.visit_instance_id == visit.id, FormInstance.form == form.name)
+            .order_by(FormInstance.repeat.desc())
+            .limit(1)
+        )
+        or 0
+    )
+    row = FormInstance(
+        tenant_id=context.study.tenant_id,
+        study_id=context.study.id,
+        site_id=context.subject.site_id,
+        subject_id=context.subject.id,
+        visit_instance_id=visit.id,
+        visit=context.name,
+        visit_repeat=context.repeat,
+        form=form.name,
+        repeat=last + 1,
+        status=FormStatus.IN_PROGRESS,
+        version_number=context.design.number,
+        updated_by_id=request.identity.user.id,
+    )
+    request.dbsession.add(row)
+    request.dbsession.flush()
+    audit.record_request(
+        request,
+        tenant_id=context.study.tenant_id,
+        study_id=context.study.id,
+        site_id=context.subject.site_id,
+        subject_id=context.subject.id,
+        action="entry.row_added",
+        entity_type="form_instance",
+        entity_id=row.id,
+        new={"form": form.name, "row": row.repeat},
+    )
+    return redirect(request, request.resource_url(context, form_key(form, row.repeat), ""))
+
+
+# --- the form --------------------------------------------------------------------------------
+
+
+def _scope(context: FormEntryResource, request: Request) -> services.EntryScope:
+    visit = context.visit_node
+    return services.EntryScope(
+        study=context.study,
+        subject=context.subject,
+        visit=visit.name,
+        visit_repeat=visit.repeat,
+        form=context.form,
+        form_repeat=context.repeat,
+        version_number=visit.design.number,
+        actor_id=request.identity.user.id,
+        write=partial(audit.record_request, request),
+        secret=get_app_settings(request.registry).secret,
+    )
+
+
+def _language(request: Request, context: FormEntryResource) -> str:
+    definition = context.visit_node.design.definition
+    if request.locale_name in definition.languages:
+        return request.locale_name
+    return definition.default_language
+
+
+def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
+    definition = context.visit_node.design.definition
+    everything = services.subject_values(request.dbsession, definition, context.subject)
+    here, visits = services.context_values(
+        everything, context.visit_node.name, context.visit_node.repeat
+    )
+    for block in services.form_items(context.form):
+        here.pop(block.name, None)
+    return evaluate_form(context.form, posted, others=here, visits=visits)
+
+
+def _page(
+    request: Request,
+    context: FormEntryResource,
+    state: FormState,
+    *,
+    missing: dict[str, str],
+    errors: dict[str, Any] | None = None,
+    conflict: list[dict[str, Any]] | None = None,
+    reason: str = "",
+    complete: bool | None = None,
+) -> dict[str, Any]:
+    instance = context.instance
+    definition = context.visit_node.design.definition
+    can_enter = request.has_permission(Permission.ENTER_DATA, context)
+    masked = set()
+    if not request.has_permission(Permission.VIEW_PII, context):
+        masked = {item.name for item in services.form_items(context.form) if item.identifier}
+    siblings = [f for f in context.visit_node.forms if not is_log(f)]
+    return {
+        "definition": definition,
+        "language": _language(request, context),
+        "state": state,
+        "instance": instance,
+        "readonly": not can_enter,
+        "entry": {
+            "codes": context.study.missing_codes,
+            "missing": missing,
+            "history": request.resource_path(context, "@@history"),
+            "masked": masked,
+        },
+        "errors": errors or {},
+        "conflict": conflict,
+        "reason": reason,
+        "complete": (instance is not None and instance.status is FormStatus.COMPLETE)
+        if complete is None
+        else complete,
+        "next_form": next(
+            (siblings[i + 1] for i, f in enumerate(siblings[:-1]) if f.name == context.form.name),
+            None,
+        ),
+        "lock": instance.lock_version if instance is not None else "",
+        "log_row": is_log(context.form),
+    }
+
+
+def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str, str]:
+    by_oid = {item.oid: item.name for item in services.form_items(context.form)}
+    return {
+        by_oid[oid]: row.missing_code
+        for oid, row in rows.items()
+        if row.missing_code and oid in by_oid
+    }
+
+
+@page_view(FormEntryResource, FORM_PAGE, Permission.VIEW_SUBJECT)
+def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
+    rows = services.stored_values(request.dbsession, context.instance)
+    posted = services.posted_from_stored(context.form, rows)
+    return _page(
+        request, context, _state(request, context, posted), missing=_saved_missing(rows, context)
+    )
+
+
+def _posted(
+    request: Request, context: FormEntryResource
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    names = [item.name for item in services.form_items(context.form)]
+    posted = {name: request.POST.getall(name) for name in names if name in request.POST}
+    missing = {
+        name: request.POST.get(f"missing-{name}", "")
+        for name in names
+        if request.POST.get(f"missing-{name}")
+    }
+    return posted, missing
+
+
+@view_config(
+    context=FormEntryResource,
+    name="evaluate",
+    request_method="POST",
+    permission=Permission.ENTER_DATA,
+)
+def evaluate(context: FormEntryResource, request: Request) -> Response:
+    """While typing: branching, calculations and checks, sent back out of band (no input is
+    replaced, nothing is saved)."""
+    posted, missing = _posted(request, context)
+    data = _page(request, context, _state(request, context, posted), missing=missing)
+    response = render_to_response("ecrf/_evaluation.jinja2", data, request=request)
+    response.headers["HX-Trigger"] = json.dumps({"datacapt:form-state": form_state(data["state"])})
+    return response
+
+
+@view_config(
+    context=FormEntryResource, name="save", request_method="POST", permission=Permission.ENTER_DATA
+)
+def save(context: FormEntryResource, request: Request) -> Response:
+    posted, missing = _posted(request, context)
+    entry = services.EntryRequest(
+        posted=posted,
+        missing=missing,
+        complete=request.POST.get("complete") == "1",
+        reason=request.POST.get("reason", ""),
+        lock=whole_number(request.POST.get("lock")),
+    )
+    try:
+        result = services.save_form(
+            request.dbsession,
+            _scope(context, request),
+            context.visit_node.design.definition,
+            entry,
+            missing_codes={code for code, _label in context.study.missing_codes},
+        )
+    except services.SaveRefused as refused:
+        data = _page(
+            request,
+            context,
+            refused.state,
+            missing=missing,
+            errors=refused.errors,
+            reason=entry.reason,
+            complete=entry.complete,
+        )
+        return _render(request, data, 422)
+    except services.StaleForm:
+        return _conflict(request, context, posted, missing)
+    message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
+    request.session.flash(request.localizer.translate(message))
+    if request.POST.get("next") == "1":
+        following = _page(request, context, _state(request, context, {}), missing={})["next_form"]
+        if following is not None:
+            return redirect(request, request.resource_url(context.visit_node, following.name, ""))
+    return redirect(request, request.resource_url(context))
+
+
+def _render(request: Request, data: dict[str, Any], status: int) -> Response:
+    response = render_to_response(FORM_PAGE, data, request=request)
+    response.status_int = status
+    return response
+
+
+def _conflict(
+    request: Request,
+    context: FormEntryResource,
+    posted: dict[str, list[str]],
+    missing: dict[str, str],
+) -> Response:
+    """409: the form as it is now saved, with, for each difference, what was typed, what is
+    saved and who saved it when, so nothing typed is lost."""
+    instance = request.dbsession.get(FormInstance, context.instance.id)
+    request.dbsession.refresh(instance)
+    context.instance = instance
+    rows = services.stored_values(request.dbsession, instance)
+    mine = evaluate_form(context.form, posted)
+    items = {item.oid: item for item in services.form_items(context.form)}
+    yours = services.stored_target(mine, missing)
+    differences = []
+    for oid, typed_in, saved in services.changes_since(request.dbsession, instance, yours):
+        row = rows.get(oid)
+        event = (
+            request.dbsession.get(AuditEvent, row.audit_event_id)
+            if row and row.audit_event_id
+            else None
+        )
+        author = request.dbsession.get(User, event.actor_id) if event and event.actor_id else None
+        differences.append(
+            {
+                "item": items[oid],
+                "yours": typed_in,
+                "saved": saved,
+                "by": author.name if author else None,
+                "at": event.occurred_at if event else None,
+            }
+        )
+    data = _page(
+        request,
+        context,
+        _state(request, context, services.posted_from_stored(context.form, rows)),
+        missing=_saved_missing(rows, context),
+        conflict=differences,
+    )
+    return _render(request, data, 409)
+
+
+@view_config(
+    context=FormEntryResource,
+    name="history",
+    request_method=("GET", "HEAD"),
+    renderer="entry/_history.jinja2",
+    permission=Permission.VIEW_SUBJECT,
+)
+def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
+    """Every value an item had: who, when, old → new, reason, from the audit trail."""
+    item = next(
+        (i for i in services.form_items(context.form) if i.oid == request.GET.get("item")), None
+    )
+    if item is None:
+        raise HTTPNotFound()
+    events = []
+    if context.instance is not None:
+        events = request.dbsession.execute(
+            select(AuditEvent, User.name)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
+            .where(
+                AuditEvent.chain == context.study.tenant_id,
+                AuditEvent.entity_type == "form_instance",
+                AuditEvent.entity_id == str(context.instance.id),
+                AuditEvent.field == item.oid,
+            )
+            .order_by(AuditEvent.seq)
+        ).all()
+    return {
+        "item": item,
+        "events": events,
+        "language": _language(request, context),
+        "definition": context.visit_node.design.definition,
+    }
+
+
+@view_config(
+    context=FormEntryResource,
+    name="remove",
+    request_method="POST",
+    permission=Permission.ENTER_DATA,
+)
+def remove_row(context: FormEntryResource, request: Request) -> Response:
+    """Take a log row out (never deleted): a reason is required and audited."""
+    instance = context.instance
+    if instance is None or not is_log(context.form) or instance.status is FormStatus.REMOVED:
+        raise HTTPNotFound()
+    reason = request.POST.get("remove-reason", "").strip()[: services.MAX_REASON]
+    if not reason:
+        rows = services.stored_values(request.dbsession, instance)
+        data = _page(
+            request,
+            context,
+            _state(request, context, services.posted_from_stored(context.form, rows)),
+            missing=_saved_missing(rows, context),
+            errors={"remove-reason": _("Give the reason for removing this row.")},
+        )
+        return _render(request, data, 422)
+    if whole_number(request.POST.get("lock")) != instance.lock_version:
+        raise HTTPConflict(
+            _(
+                "This row was changed since you opened it. Reload the page to see "
+                "the change, then remove it again if it still must go."
+            )
+        )
+    old = instance.status
+    instance.status, instance.status_reason = FormStatus.REMOVED, reason
+    audit.record_request(
+        request,
+        tenant_id=context.study.tenant_id,
+        study_id=context.study.id,
+        site_id=context.subject.site_id,
+        subject_id=context.subject.id,
+        action="entry.row_removed",
+        entity_type="form_instance",
+        entity_id=instance.id,
+        field="status",
+        old=old.value,
+        new=FormStatus.REMOVED.value,
+        reason=reason,
+    )
+    request.session.flash(request.localizer.translate(_("The row was removed.")))
+    return redirect(request, request.resource_url(context.visit_node))

@@ -1,0 +1,131 @@
+"""What sites enter: visit instances, form instances (each also the status row dashboards read),
+values item by item, and the warnings kept for monitoring.
+
+Values are keyed by the item's OID, which never changes across versions of the design; each
+value carries its canonical text, a typed copy (number or date) for queries and exports, a
+missing-data code in its own column, and the audit event that set it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datacapt.db import Base
+from datacapt.models.types import UTCDateTime, string_enum
+
+
+class FormStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    REMOVED = "removed"  # a log row taken out, with a reason (never deleted)
+
+
+class VisitInstance(Base):
+    __tablename__ = "visit_instance"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "visit", "repeat"),
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    study_id: Mapped[int] = mapped_column(index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
+    visit: Mapped[str] = mapped_column(String(100))  # the design's visit name, or "unscheduled"
+    repeat: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class FormInstance(Base):
+    """One form of one visit of one subject; its columns are also the status dashboards read."""
+
+    __tablename__ = "form_instance"
+    __table_args__ = (
+        UniqueConstraint("visit_instance_id", "form", "repeat"),
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+        Index("ix_form_instance_study_id_subject_id", "study_id", "subject_id"),
+        Index("ix_form_instance_study_id_site_id_status", "study_id", "site_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    study_id: Mapped[int] = mapped_column()
+    site_id: Mapped[int] = mapped_column()
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
+    visit_instance_id: Mapped[int] = mapped_column(ForeignKey("visit_instance.id"))
+    visit: Mapped[str] = mapped_column(String(100))
+    visit_repeat: Mapped[int] = mapped_column(default=1)
+    form: Mapped[str] = mapped_column(String(100))
+    repeat: Mapped[int] = mapped_column(default=1)
+    status: Mapped[FormStatus] = mapped_column(string_enum(FormStatus, "form_status", 20))
+    #: The study version the form was last saved with.
+    version_number: Mapped[int] = mapped_column()
+    open_queries: Mapped[int] = mapped_column(default=0, server_default="0")
+    open_warnings: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Raised by every save; a save naming an older value is refused (409), never merged.
+    lock_version: Mapped[int] = mapped_column(default=1)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class ItemValue(Base):
+    __tablename__ = "item_value"
+    __table_args__ = (UniqueConstraint("form_instance_id", "item_oid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    form_instance_id: Mapped[int] = mapped_column(ForeignKey("form_instance.id"))
+    item_oid: Mapped[str] = mapped_column(String(120))
+    value: Mapped[str | None] = mapped_column(Text)  # canonical text; None when blank
+    value_number: Mapped[Decimal | None] = mapped_column(Numeric(38, 10))
+    value_date: Mapped[date | None] = mapped_column(Date)
+    missing_code: Mapped[str | None] = mapped_column(String(10))
+    audit_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class WarningKind(enum.StrEnum):
+    SOFT_RANGE = "soft_range"
+    EDIT_CHECK = "edit_check"
+
+
+class EntryWarning(Base):
+    """A warning raised on save (soft range, warning edit check), kept until the data no longer
+    raises it. Monitoring turns open ones into queries."""
+
+    __tablename__ = "entry_warning"
+    __table_args__ = (
+        Index("ix_entry_warning_form_instance_id_open", "form_instance_id", "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    form_instance_id: Mapped[int] = mapped_column(ForeignKey("form_instance.id"))
+    item_oid: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[WarningKind] = mapped_column(string_enum(WarningKind, "warning_kind", 20))
+    check_oid: Mapped[str | None] = mapped_column(String(120))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

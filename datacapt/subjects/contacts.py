@@ -1,0 +1,99 @@
+"""Subjects' contact details (GDPR Art. 9 context): sealed with AES-256-GCM, read only by roles
+with VIEW_PII, and every read recorded in the audit trail (without the details themselves).
+
+The subject's id is bound to the ciphertext as associated data, so a row copied onto another
+subject does not open. Each row names the key that sealed it: a new key is put first in the
+settings and :func:`rekey` re-seals the rows still under an older one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pyramid.registry import Registry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datacapt.config import get_app_settings
+from datacapt.i18n import _
+from datacapt.models import Subject, SubjectContact
+from datacapt.validation import EMAIL_PATTERN, ValidationError
+
+NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.name or self.email or self.phone)
+
+
+class ContactUnreadable(Exception):
+    """The ciphertext does not open: unknown key, or tampered with."""
+
+
+def clean_contact(name: str, email: str, phone: str) -> Contact:
+    name, email, phone = (" ".join(value.split()) for value in (name, email, phone))
+    if len(name) > 200:
+        raise ValidationError(
+            "contact-name", _("At most ${count} characters.", mapping={"count": 200})
+        )
+    if email and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
+        raise ValidationError("contact-email", _("Enter a valid e-mail address."))
+    if phone and not (6 <= len(phone) <= 25 and all(c in "+0123456789 ().-/" for c in phone)):
+        raise ValidationError("contact-phone", _("Enter a phone number."))
+    return Contact(name=name, email=email.lower(), phone=phone)
+
+
+def _associated(subject_id: int) -> bytes:
+    return f"datacapt:subject:{subject_id}".encode()
+
+
+def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Session) -> None:
+    """Store ``contact`` for ``subject`` under the current key (or remove it when empty)."""
+    existing = dbsession.get(SubjectContact, subject.id)
+    if contact.empty:
+        if existing is not None:
+            dbsession.delete(existing)
+        return
+    key_id, key = get_app_settings(registry).encryption_keys[0]
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(asdict(contact), ensure_ascii=False).encode()
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _associated(subject.id))
+    row = existing or SubjectContact(subject_id=subject.id, tenant_id=subject.tenant_id)
+    row.key_id, row.nonce, row.ciphertext = key_id, nonce, ciphertext
+    row.updated_at = datetime.now(UTC)
+    dbsession.add(row)
+
+
+def open_row(registry: Registry, row: SubjectContact) -> Contact:
+    keys = dict(get_app_settings(registry).encryption_keys)
+    key = keys.get(row.key_id)
+    if key is None:
+        raise ContactUnreadable(f"no key {row.key_id!r} configured")
+    try:
+        plaintext = AESGCM(key).decrypt(row.nonce, row.ciphertext, _associated(row.subject_id))
+    except InvalidTag:
+        raise ContactUnreadable("the sealed contact details do not match their subject") from None
+    return Contact(**json.loads(plaintext))
+
+
+def rekey(registry: Registry, dbsession: Session) -> int:
+    """Re-seal every row not under the current key; the number of rows re-sealed."""
+    current = get_app_settings(registry).encryption_keys[0][0]
+    count = 0
+    for row in dbsession.scalars(select(SubjectContact).where(SubjectContact.key_id != current)):
+        subject = dbsession.get(Subject, row.subject_id)
+        seal(registry, subject, open_row(registry, row), dbsession)
+        count += 1
+    return count

@@ -68,6 +68,21 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
+  // Leaving a form with unsaved changes asks first (forms marked data-unsaved-warning).
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-unsaved-warning]");
+    if (form) { form.dataset.dirty = "1"; }
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.dataset) { delete event.target.dataset.dirty; }
+  }, true);
+  window.addEventListener("beforeunload", function (event) {
+    if (document.querySelector("form[data-unsaved-warning][data-dirty]")) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
   // Close an open menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

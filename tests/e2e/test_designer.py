@@ -64,7 +64,7 @@ def test_a_study_admin_builds_a_form_with_branching_and_previews_it(page: Page, 
     condition.fill("[adult] = '0'")
     page.get_by_role("button", name="Save the question").click()
     settled(page)
-    expect(page.get_by_role("status")).to_contain_text("Saved.")
+    expect(page.locator("#status")).to_contain_text("Saved.")
 
     # Reordering with the keyboard: focus the button and press Enter.
     page.get_by_role("button", name="Move guardian_consent up").focus()

@@ -296,3 +296,29 @@ def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
     )
     assert code == 2
     assert "is not XML" in err or "not well-formed" in err, err
+
+
+def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, monkeypatch):
+    import base64
+    import os
+
+    from pyramid.paster import get_appsettings
+
+    from datacapt.models import SubjectContact
+
+    assert datacapt("demo")[0] == 0
+    app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
+    login(app, "coordinator@acme.example", "Demo-password-2026")
+    form = app.get("/acme/demo/subjects/par01-0001/@@contact").forms["contact-form"]
+    form["contact-name"] = "Ana Sousa"
+    form.submit()
+    current = get_appsettings(str(TESTING_INI))["datacapt.encryption_keys"]
+    fresh = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"rotated:{fresh} {current}")
+    code, out, _ = datacapt("subjects", "rekey")
+    assert code == 0 and "1 contact record(s) re-sealed" in out
+    engine = create_engine(cli_database)
+    with engine.connect() as connection:
+        keys = connection.execute(select(SubjectContact.key_id)).scalars().all()
+    engine.dispose()
+    assert keys == ["rotated"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -101,3 +102,38 @@ def roles_by_study(identity: Identity) -> dict[int, list[StudyMembership]]:
     for grant in identity.study_roles:
         found.setdefault(grant.study_id, []).append(grant)
     return found
+
+
+MISSING_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+MAX_MISSING_CODES = 20
+
+
+def parse_missing_codes(text: str) -> list[list[str]]:
+    """Lines "CODE, label" (e.g. "NK, Not known"): upper-case codes, each once."""
+    codes: list[list[str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        code, comma, label = (part.strip() for part in line.partition(","))
+        if not comma or not MISSING_CODE.match(code) or not label or len(label) > 100:
+            raise ValidationError(
+                "missing_codes",
+                _(
+                    'Line ${line}: write "CODE, label" with a code of capital letters and digits.',
+                    mapping={"line": number},
+                ),
+            )
+        if any(code == existing for existing, _label in codes):
+            raise ValidationError(
+                "missing_codes",
+                _(
+                    "Line ${line}: the code ${code} is used twice.",
+                    mapping={"line": number, "code": code},
+                ),
+            )
+        codes.append([code, label])
+    if len(codes) > MAX_MISSING_CODES:
+        raise ValidationError(
+            "missing_codes", _("At most ${count} codes.", mapping={"count": MAX_MISSING_CODES})
+        )
+    return codes

@@ -5,18 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.request import Request
+from pyramid.view import view_config
 
-from datacapt.htmx import page_view
+from datacapt import audit
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import Root, SiteResource, SitesResource, StudyResource, TenantResource
 from datacapt.studies.services import (
     all_tenants,
+    parse_missing_codes,
     roles_by_study,
     site_summaries,
     visible_studies,
 )
-from datacapt.subjects.services import STATUS_LABELS, SUBJECTS_PER_PAGE, subjects_page
+from datacapt.subjects.services import (
+    STATUS_LABELS,
+    SUBJECTS_PER_PAGE,
+    check_pattern,
+    subjects_page,
+)
+from datacapt.validation import ValidationError
 
 
 @page_view(Root, "studies/home.jinja2", Permission.SIGNED_IN)
@@ -70,3 +80,60 @@ def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
             SUBJECTS_PER_PAGE,
         )
     return {"page": page, "status_labels": STATUS_LABELS}
+
+
+def _settings(context: StudyResource, **extra: Any) -> dict[str, Any]:
+    study = context.study
+    return {
+        "values": {
+            "subject_id_pattern": study.subject_id_pattern,
+            "missing_codes": "\n".join(f"{code}, {label}" for code, label in study.missing_codes),
+        },
+        "errors": {},
+        **extra,
+    }
+
+
+@page_view(StudyResource, "studies/settings.jinja2", Permission.MANAGE_STUDY, name="settings")
+def settings_page(context: StudyResource, request: Request) -> dict[str, Any]:
+    return _settings(context)
+
+
+@view_config(
+    context=StudyResource,
+    name="settings",
+    request_method="POST",
+    renderer="studies/settings.jinja2",
+    permission=Permission.MANAGE_STUDY,
+)
+def save_settings(context: StudyResource, request: Request) -> Any:
+    """The subject ID pattern and the missing-data codes sites may use."""
+    pattern = request.POST.get("subject_id_pattern", "").strip()[:60]
+    errors: dict[str, Any] = {}
+    codes: list[list[str]] = []
+    try:
+        check_pattern(pattern)
+    except ValidationError as error:
+        errors[error.field] = error.message
+    try:
+        codes = parse_missing_codes(request.POST.get("missing_codes", "")[:5000])
+    except ValidationError as error:
+        errors[error.field] = error.message
+    if errors:
+        request.response.status_int = 422
+        return _settings(context, errors=errors, values=request.POST)
+    study = context.study
+    old = {"subject_id_pattern": study.subject_id_pattern, "missing_codes": study.missing_codes}
+    study.subject_id_pattern, study.missing_codes = pattern, codes
+    audit.record_request(
+        request,
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        action="study.settings_changed",
+        entity_type="study",
+        entity_id=study.id,
+        old=old,
+        new={"subject_id_pattern": pattern, "missing_codes": codes},
+    )
+    request.session.flash(request.localizer.translate(_("The settings were saved.")))
+    return redirect(request, request.resource_url(context, "@@settings"))

@@ -184,6 +184,10 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
     (TenantResource, "", "GET"): {"": outcomes()},
     (StudyResource, "", "GET"): {"": outcomes()},
+    (StudyResource, "settings", "GET"): {"": outcomes(site_staff=403, others=403)},
+    (StudyResource, "settings", "POST"): {
+        "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
+    },
     (SitesResource, "", "GET"): {"": outcomes()},
     (SiteResource, "", "GET"): {"own": outcomes(), "other": outcomes(site_staff=404)},
     (SubjectsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},

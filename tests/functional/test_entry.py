@@ -543,3 +543,25 @@ def test_audit_trail_still_verifies_after_entry(coordinator, dbsession, world):
     in_chain = select(func.count()).where(AuditEvent.chain == world.tenant.id)
     assert report.intact
     assert report.count == dbsession.scalar(in_chain.select_from(AuditEvent)) >= 6
+
+
+def test_study_settings_change_the_id_pattern_and_the_missing_codes(testapp, world, dbsession):
+    login(testapp, world.users["study_admin"].email)
+    form = testapp.get("/acme/demo/@@settings").forms["settings-form"]
+    form["subject_id_pattern"] = "{site}{nope}"
+    form["missing_codes"] = "NK, Not known\nnk, lower"
+    refused = form.submit(status=422)
+    assert "Use {site} and {seq}" in refused.text and "Line 2" in refused.text
+    form = refused.forms["settings-form"]
+    form["subject_id_pattern"] = "P-{site}-{seq:03}"
+    form["missing_codes"] = "NK, Not known\nUNK, Unknown"
+    form.submit()
+    dbsession.expire_all()
+    assert world.study.missing_codes == [["NK", "Not known"], ["UNK", "Unknown"]]
+    assert events(dbsession, "study.settings_changed")[-1].actor_id == world.users["study_admin"].id
+    testapp.reset()
+    login(testapp, world.users["coordinator"].email)
+    enrolled = testapp.get("/acme/demo/subjects/@@enrol").forms["enrol-form"].submit()
+    assert enrolled.location.endswith("/subjects/P-par01-001/")
+    codes = testapp.get(DEMOGRAPHICS).html.find(id="field-missing-height_cm")
+    assert [o["value"] for o in codes.find_all("option")] == ["", "NK", "UNK"]

@@ -164,6 +164,18 @@ def record_request(request: Request, **event: Any) -> AuditEvent:
     )
 
 
+def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:
+    """:func:`record_request` for an event about one subject, scoped to its study and site."""
+    return record_request(
+        request,
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        subject_id=subject.id,
+        **event,
+    )
+
+
 @dataclass(frozen=True)
 class ChainReport:
     chain: int

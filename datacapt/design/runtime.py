@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from pyramid.i18n import TranslationString
 
@@ -218,14 +217,3 @@ def form_state(state: FormState) -> dict[str, list[str]]:
         "invalid": [f"item-{s.name}" for s in state.items() if s.error is not None],
         "valid": [f"item-{s.name}" for s in state.items() if s.error is None],
     }
-
-
-def display(value: Any) -> str:
-    """A typed value as shown read-only (calculated results in the form)."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, frozenset):
-        return ", ".join(sorted(value))
-    return str(value)

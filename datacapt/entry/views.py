@@ -94,12 +94,9 @@ def add_row(context: VisitResource, request: Request) -> Response:
     )
     request.dbsession.add(row)
     request.dbsession.flush()
-    audit.record_request(
+    audit.record_subject(
         request,
-        tenant_id=context.study.tenant_id,
-        study_id=context.study.id,
-        site_id=context.subject.site_id,
-        subject_id=context.subject.id,
+        context.subject,
         action="entry.row_added",
         entity_type="form_instance",
         entity_id=row.id,
@@ -394,12 +391,9 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
         )
     old = instance.status
     instance.status, instance.status_reason = FormStatus.REMOVED, reason
-    audit.record_request(
+    audit.record_subject(
         request,
-        tenant_id=context.study.tenant_id,
-        study_id=context.study.id,
-        site_id=context.subject.site_id,
-        subject_id=context.subject.id,
+        context.subject,
         action="entry.row_removed",
         entity_type="form_instance",
         entity_id=instance.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -125,7 +126,7 @@ def enrol_subject(context: SubjectsResource, request: Request) -> Any:
             site,
             request.POST.get("label", ""),
             actor_id=request.identity.user.id,
-            write=lambda **event: audit.record_request(request, **event),
+            write=partial(audit.record_request, request),
         )
     except ValidationError as error:
         request.response.status_int = 422
@@ -145,15 +146,8 @@ def enrol_subject(context: SubjectsResource, request: Request) -> Any:
 
 def _contact_event(request: Request, subject: Any, action: str) -> None:
     """Reads and changes of personal details are recorded; the details themselves never are."""
-    audit.record_request(
-        request,
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        subject_id=subject.id,
-        action=action,
-        entity_type="subject_contact",
-        entity_id=subject.id,
+    audit.record_subject(
+        request, subject, action=action, entity_type="subject_contact", entity_id=subject.id
     )
 
 
@@ -227,7 +221,7 @@ def subject_status(context: SubjectResource, request: Request) -> Any:
                 SubjectStatus(raw),
                 reason=request.POST.get("reason", "").strip()[:2000],
                 on=on,
-                write=lambda **event: audit.record_request(request, **event),
+                write=partial(audit.record_request, request),
             )
         except ValidationError as error:
             errors[error.field] = error.message
@@ -323,12 +317,9 @@ def add_visit(context: SubjectResource, request: Request) -> Response:
     )
     request.dbsession.add(instance)
     request.dbsession.flush()
-    audit.record_request(
+    audit.record_subject(
         request,
-        tenant_id=context.study.tenant_id,
-        study_id=context.study.id,
-        site_id=context.subject.site_id,
-        subject_id=context.subject.id,
+        context.subject,
         action="entry.visit_added",
         entity_type="visit_instance",
         entity_id=instance.id,

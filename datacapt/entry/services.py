@@ -249,6 +249,57 @@ def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date 
     return None, None
 
 
+def new_visit_instance(
+    dbsession: Session, subject: Subject, visit: str, repeat: int, actor_id: int | None
+) -> VisitInstance:
+    """A visit of ``subject`` entered for the first time (scheduled, repeated or unscheduled)."""
+    instance = VisitInstance(
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        subject_id=subject.id,
+        visit=visit,
+        repeat=repeat,
+        created_by_id=actor_id,
+    )
+    dbsession.add(instance)
+    dbsession.flush()
+    return instance
+
+
+def new_form_instance(
+    dbsession: Session,
+    subject: Subject,
+    visit: VisitInstance,
+    form: str,
+    repeat: int,
+    *,
+    status: FormStatus,
+    version_number: int,
+    actor_id: int | None,
+) -> FormInstance:
+    """A form of a visit entered for the first time; it is also the form's status row."""
+    now = datetime.now(UTC)
+    instance = FormInstance(
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        subject_id=subject.id,
+        visit_instance_id=visit.id,
+        visit=visit.visit,
+        visit_repeat=visit.repeat,
+        form=form,
+        repeat=repeat,
+        status=status,
+        version_number=version_number,
+        created_at=now,
+        updated_at=now,
+        updated_by_id=actor_id,
+    )
+    dbsession.add(instance)
+    dbsession.flush()
+    return instance
+
+
 def _instance(
     dbsession: Session, scope: EntryScope, lock: int | None
 ) -> tuple[VisitInstance | None, FormInstance | None]:
@@ -411,36 +462,21 @@ def save_form(
         return SaveResult(None)
     now = datetime.now(UTC)
     if visit is None:
-        visit = VisitInstance(
-            tenant_id=scope.study.tenant_id,
-            study_id=scope.study.id,
-            subject_id=scope.subject.id,
-            visit=scope.visit,
-            repeat=scope.visit_repeat,
-            created_by_id=scope.actor_id,
+        visit = new_visit_instance(
+            dbsession, scope.subject, scope.visit, scope.visit_repeat, scope.actor_id
         )
-        dbsession.add(visit)
-        dbsession.flush()
     status = FormStatus.COMPLETE if request.complete else FormStatus.IN_PROGRESS
     if instance is None:
-        instance = FormInstance(
-            tenant_id=scope.study.tenant_id,
-            study_id=scope.study.id,
-            site_id=scope.subject.site_id,
-            subject_id=scope.subject.id,
-            visit_instance_id=visit.id,
-            visit=scope.visit,
-            visit_repeat=scope.visit_repeat,
-            form=scope.form.name,
-            repeat=scope.form_repeat,
+        instance = new_form_instance(
+            dbsession,
+            scope.subject,
+            visit,
+            scope.form.name,
+            scope.form_repeat,
             status=status,
             version_number=scope.version_number,
-            created_at=now,
-            updated_at=now,
-            updated_by_id=scope.actor_id,
+            actor_id=scope.actor_id,
         )
-        dbsession.add(instance)
-        dbsession.flush()
         _event(scope, instance, "entry.form_started", new=status.value)
     elif instance.status is not status:
         _event(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from datacapt import audit
 from datacapt.config import get_app_settings
+from datacapt.design.definition import Form
 from datacapt.design.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import services
 from datacapt.entry.casebook import cells, form_key, is_log
@@ -47,17 +48,9 @@ def visit_page(context: VisitResource, request: Request) -> dict[str, Any]:
 def _visit_instance(request: Request, context: VisitResource) -> VisitInstance:
     if context.instance is not None:
         return context.instance
-    instance = VisitInstance(
-        tenant_id=context.study.tenant_id,
-        study_id=context.study.id,
-        subject_id=context.subject.id,
-        visit=context.name,
-        repeat=context.repeat,
-        created_by_id=request.identity.user.id,
+    return services.new_visit_instance(
+        request.dbsession, context.subject, context.name, context.repeat, request.identity.user.id
     )
-    request.dbsession.add(instance)
-    request.dbsession.flush()
-    return instance
 
 
 @view_config(
@@ -78,22 +71,16 @@ def add_row(context: VisitResource, request: Request) -> Response:
         )
         or 0
     )
-    row = FormInstance(
-        tenant_id=context.study.tenant_id,
-        study_id=context.study.id,
-        site_id=context.subject.site_id,
-        subject_id=context.subject.id,
-        visit_instance_id=visit.id,
-        visit=context.name,
-        visit_repeat=context.repeat,
-        form=form.name,
-        repeat=last + 1,
+    row = services.new_form_instance(
+        request.dbsession,
+        context.subject,
+        visit,
+        form.name,
+        last + 1,
         status=FormStatus.IN_PROGRESS,
         version_number=context.design.number,
-        updated_by_id=request.identity.user.id,
+        actor_id=request.identity.user.id,
     )
-    request.dbsession.add(row)
-    request.dbsession.flush()
     audit.record_subject(
         request,
         context.subject,
@@ -106,6 +93,16 @@ def add_row(context: VisitResource, request: Request) -> Response:
 
 
 # --- the form --------------------------------------------------------------------------------
+
+
+def next_form(context: FormEntryResource) -> Form | None:
+    """The form after this one in its visit (log forms aside), for "Save and go to ..."."""
+    forms = [form for form in context.visit_node.forms if not is_log(form)]
+    names = [form.name for form in forms]
+    if context.form.name not in names:
+        return None
+    index = names.index(context.form.name)
+    return forms[index + 1] if index + 1 < len(forms) else None
 
 
 def _scope(context: FormEntryResource, request: Request) -> services.EntryScope:
@@ -159,7 +156,6 @@ def _page(
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
         masked = {item.name for item in services.form_items(context.form) if item.identifier}
-    siblings = [f for f in context.visit_node.forms if not is_log(f)]
     return {
         "definition": definition,
         "language": _language(request, context),
@@ -178,10 +174,7 @@ def _page(
         "complete": (instance is not None and instance.status is FormStatus.COMPLETE)
         if complete is None
         else complete,
-        "next_form": next(
-            (siblings[i + 1] for i, f in enumerate(siblings[:-1]) if f.name == context.form.name),
-            None,
-        ),
+        "next_form": next_form(context),
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
     }
@@ -270,7 +263,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
     message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
     request.session.flash(request.localizer.translate(message))
     if request.POST.get("next") == "1":
-        following = _page(request, context, _state(request, context, {}), missing={})["next_form"]
+        following = next_form(context)
         if following is not None:
             return redirect(request, request.resource_url(context.visit_node, following.name, ""))
     return redirect(request, request.resource_url(context))

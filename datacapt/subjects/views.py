@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from datacapt import audit
 from datacapt.entry.casebook import UNSCHEDULED, casebook, visit_key
+from datacapt.entry.services import new_visit_instance
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
@@ -307,16 +308,9 @@ def add_visit(context: SubjectResource, request: Request) -> Response:
             VisitInstance.subject_id == context.subject.id, VisitInstance.visit == name
         )
     ) or (0 if name == UNSCHEDULED else 1)
-    instance = VisitInstance(
-        tenant_id=context.study.tenant_id,
-        study_id=context.study.id,
-        subject_id=context.subject.id,
-        visit=name,
-        repeat=last + 1,
-        created_by_id=request.identity.user.id,
+    instance = new_visit_instance(
+        request.dbsession, context.subject, name, last + 1, request.identity.user.id
     )
-    request.dbsession.add(instance)
-    request.dbsession.flush()
     audit.record_subject(
         request,
         context.subject,

@@ -1,9 +1,9 @@
 """CDISC ODM 1.3.2 study metadata: what the importer (:mod:`.odm_import`) and the exporter
 (:mod:`.odm_export`) share, starting with how a design is written in ODM.
 
-Public API, here: :func:`read_metadata` (tolerant: any ODM 1.3 metadata, with findings for what
-is not kept; in :mod:`.odm_import`) and :func:`write_metadata` (strict: the document is
-validated against the shipped XSD before it is returned; in :mod:`.odm_export`).
+Reading is :func:`.odm_import.read_metadata` (tolerant: any ODM 1.3 metadata, with findings for
+what is not kept); writing is :func:`.odm_export.write_metadata` (strict: the document is
+validated against the shipped XSD before it is returned).
 
 Standard ODM carries most of a design:
 
@@ -88,8 +88,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from datacapt.design.definition import Definition, ItemType, Validation, Widget
-from datacapt.design.interchange import ImportResult
+from datacapt.design.definition import ItemType, Validation, Widget
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -165,36 +164,6 @@ RADIO_MAX_CHOICES = 5
 
 class OdmSchemaError(Exception):
     """An exported document the ODM schema rejects: a bug in the exporter, never written."""
-
-
-def read_metadata(data: bytes, version_oid: str | None = None) -> ImportResult:
-    """The design in the MetaDataVersion ``version_oid`` (default: the first) of an ODM file,
-    with findings for what is not kept; :class:`InterchangeError` if it is not ODM metadata."""
-    from datacapt.design.odm_import import read_metadata as read  # it imports this module
-
-    return read(data, version_oid)
-
-
-def write_metadata(
-    definition: Definition,
-    *,
-    study_oid: str,
-    study_name: str,
-    version_oid: str,
-    version_name: str,
-    description: str = "",
-) -> bytes:
-    """The definition as a schema-valid ODM 1.3.2 snapshot (:class:`OdmSchemaError` if not)."""
-    from datacapt.design.odm_export import write_metadata as write  # it imports this module
-
-    return write(
-        definition,
-        study_oid=study_oid,
-        study_name=study_name,
-        version_oid=version_oid,
-        version_name=version_name,
-        description=description,
-    )
 
 
 def inferred_kind(

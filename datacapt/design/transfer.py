@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datacapt.design import odm, redcap, services
+from datacapt.design import odm_export, odm_import, redcap, services
 from datacapt.design.definition import Definition
 from datacapt.design.interchange import Finding, ImportResult
 from datacapt.models import Study, StudyVersion
@@ -29,7 +29,7 @@ def read(format_name: str, data: bytes) -> ImportResult:
     """Parse a file; raises InterchangeError when nothing in it can be read."""
     if format_name == "redcap":
         return redcap.read_dictionary(data)
-    return odm.read_metadata(data)
+    return odm_import.read_metadata(data)
 
 
 def write(format_name: str, definition: Definition, study: Study, number: int) -> Export:
@@ -37,7 +37,7 @@ def write(format_name: str, definition: Definition, study: Study, number: int) -
     if format_name == "redcap":
         text, findings = redcap.write_dictionary(definition)
         return Export(text.encode("utf-8"), f"{stem}-dictionary.csv", "text/csv", findings)
-    content = odm.write_metadata(
+    content = odm_export.write_metadata(
         definition,
         study_oid=f"ST.{study.code.upper()}",
         study_name=study.title,

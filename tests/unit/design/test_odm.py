@@ -34,7 +34,9 @@ from datacapt.design.definition import (
     form_blocks,
 )
 from datacapt.design.interchange import FindingLevel, ImportResult, InterchangeError
-from datacapt.design.odm import OdmSchemaError, negate, read_metadata, write_metadata
+from datacapt.design.odm import OdmSchemaError, negate
+from datacapt.design.odm_export import write_metadata
+from datacapt.design.odm_import import read_metadata
 from datacapt.expressions import parse
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"

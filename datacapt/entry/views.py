@@ -189,13 +189,22 @@ def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str
     }
 
 
-@page_view(FormEntryResource, FORM_PAGE, Permission.VIEW_SUBJECT)
-def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
+def _saved_page(request: Request, context: FormEntryResource, **extra: Any) -> dict[str, Any]:
+    """The form as it is saved (``extra`` as for :func:`_page`)."""
     rows = services.stored_values(request.dbsession, context.instance)
     posted = services.posted_from_stored(context.form, rows)
     return _page(
-        request, context, _state(request, context, posted), missing=_saved_missing(rows, context)
+        request,
+        context,
+        _state(request, context, posted),
+        missing=_saved_missing(rows, context),
+        **extra,
     )
+
+
+@page_view(FormEntryResource, FORM_PAGE, Permission.VIEW_SUBJECT)
+def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
+    return _saved_page(request, context)
 
 
 def _posted(
@@ -366,12 +375,9 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
         raise HTTPNotFound()
     reason = request.POST.get("remove-reason", "").strip()[: services.MAX_REASON]
     if not reason:
-        rows = services.stored_values(request.dbsession, instance)
-        data = _page(
+        data = _saved_page(
             request,
             context,
-            _state(request, context, services.posted_from_stored(context.form, rows)),
-            missing=_saved_missing(rows, context),
             errors={"remove-reason": _("Give the reason for removing this row.")},
         )
         return _render(request, data, 422)

@@ -43,7 +43,7 @@ lint: $(BIN)/datacapt
 messages: $(BIN)/datacapt
 	$(BIN)/pybabel extract -F babel.cfg -k pluralize:1,2 -o $(CATALOG) --width 100 \
 		--project datacapt --copyright-holder "Datacapt contributors" \
-		--msgid-bugs-address dev@datacapt.org --sort-by-file .
+		--msgid-bugs-address dev@datacapt.org --no-location --sort-output .
 	$(BIN)/pybabel update -i $(CATALOG) -d datacapt/locale -D datacapt --width 100 \
 		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d datacapt/locale -D datacapt --statistics

@@ -1,0 +1,57 @@
+"""Audit events about a person's account (sign-in, two-factor, sessions, passwords).
+
+A user may belong to several tenants, and each tenant's trail must be complete on its own
+without showing another tenant anything: an account event is written into the chain of every
+tenant the user belongs to (scoped to the tenant, no study), or into the platform chain when they
+belong to none yet. No e-mail address ever enters the text: the account is its user id, or, for an
+address that matches no account, a keyed pseudonym of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.request import Request
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.models import StudyRoleAssignment, TenantRoleAssignment, User
+
+
+def tenant_ids_of(dbsession: Session, user_id: int) -> list[int]:
+    statement = union(
+        select(TenantRoleAssignment.tenant_id).where(TenantRoleAssignment.user_id == user_id),
+        select(StudyRoleAssignment.tenant_id).where(StudyRoleAssignment.user_id == user_id),
+    )
+    return sorted(dbsession.scalars(statement))
+
+
+def record_account_event(
+    request: Request,
+    user: User | None,
+    action: str,
+    *,
+    actor_id: int | None = None,
+    entity_id: str | None = None,
+    **fields: Any,
+) -> None:
+    """Record ``action`` about ``user`` (None: an address that matches no account, named by
+    ``entity_id``). The actor defaults to the user themself."""
+    tenant_ids: list[int | None] = [None]
+    if user is not None:
+        tenant_ids = list(tenant_ids_of(request.dbsession, user.id)) or [None]
+        entity_id = str(user.id)
+        actor_id = user.id if actor_id is None else actor_id
+    for tenant_id in tenant_ids:
+        audit.record(
+            request.dbsession,
+            tenant_id=tenant_id,
+            actor_id=actor_id,
+            action=action,
+            entity_type="user",
+            entity_id=entity_id,
+            request_id=request.request_id,
+            ip=request.client_addr,
+            **fields,
+        )

@@ -27,8 +27,8 @@ def tenant_ids_of(dbsession: Session, user_id: int) -> list[int]:
     return sorted(dbsession.scalars(statement))
 
 
-def record_account_event(
-    request: Request,
+def record_for_user(
+    dbsession: Session,
     user: User | None,
     action: str,
     *,
@@ -37,21 +37,32 @@ def record_account_event(
     **fields: Any,
 ) -> None:
     """Record ``action`` about ``user`` (None: an address that matches no account, named by
-    ``entity_id``). The actor defaults to the user themself."""
+    ``entity_id``) in each chain the user belongs to."""
     tenant_ids: list[int | None] = [None]
     if user is not None:
-        tenant_ids = list(tenant_ids_of(request.dbsession, user.id)) or [None]
+        tenant_ids = list(tenant_ids_of(dbsession, user.id)) or [None]
         entity_id = str(user.id)
-        actor_id = user.id if actor_id is None else actor_id
     for tenant_id in tenant_ids:
         audit.record(
-            request.dbsession,
+            dbsession,
             tenant_id=tenant_id,
             actor_id=actor_id,
             action=action,
             entity_type="user",
             entity_id=entity_id,
-            request_id=request.request_id,
-            ip=request.client_addr,
             **fields,
         )
+
+
+def record_account_event(request: Request, user: User | None, action: str, **fields: Any) -> None:
+    """:func:`record_for_user` from a request; the actor is the user themself unless given."""
+    if user is not None:
+        fields.setdefault("actor_id", user.id)
+    record_for_user(
+        request.dbsession,
+        user,
+        action,
+        request_id=request.request_id,
+        ip=request.client_addr,
+        **fields,
+    )

@@ -60,7 +60,7 @@ def _throttled(request: Request, email: str) -> object | None:
     request.response.headers["Retry-After"] = str(throttle.wait_seconds)
     user = find_user(request.dbsession, email)
     record_account_event(
-        request, user, "user.sign_in_throttled", entity_id=_pseudonym(request, email)
+        request, user, "user.sign_in_throttled", actor_id=None, entity_id=_pseudonym(request, email)
     )
     keep_writes(request)
     minutes = math.ceil(throttle.wait_seconds / 60)
@@ -105,6 +105,7 @@ def login(context: Root, request: Request) -> Any:
             request,
             find_user(request.dbsession, form.email),
             "user.sign_in_failed",
+            actor_id=None,
             entity_id=_pseudonym(request, form.email),
             new={"step": "password"},
         )
@@ -161,7 +162,9 @@ def login_code(context: Root, request: Request) -> Any:
         record_attempt(
             request.dbsession, request.registry, user.email, _ip(request), succeeded=False
         )
-        record_account_event(request, user, "user.sign_in_failed", new={"step": "code"})
+        record_account_event(
+            request, user, "user.sign_in_failed", actor_id=None, new={"step": "code"}
+        )
         keep_writes(request)
         request.response.status_int = 422
         form.errors["code"] = _("This code is not valid, or it was used already.")

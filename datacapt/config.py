@@ -30,6 +30,11 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_REDIS_URL": "datacapt.redis_url",
     "DATACAPT_SECRET": "datacapt.secret",
     "DATACAPT_ENCRYPTION_KEYS": "datacapt.encryption_keys",
+    "DATACAPT_MAIL_HOST": "mail.host",
+    "DATACAPT_MAIL_PORT": "mail.port",
+    "DATACAPT_MAIL_USERNAME": "mail.username",
+    "DATACAPT_MAIL_PASSWORD": "mail.password",
+    "DATACAPT_MAIL_SENDER": "mail.default_sender",
 }
 
 DEFAULT_INCLUDES = (
@@ -51,6 +56,7 @@ CORE_INCLUDES = (
     "datacapt.templating",
     "datacapt.resources",
     "datacapt.errors",
+    "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32
 

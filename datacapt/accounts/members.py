@@ -21,7 +21,7 @@ from datacapt import audit
 from datacapt.accounts import roles
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import Site, User
+from datacapt.models import Site, StudyRoleAssignment, User
 from datacapt.permissions import ROLE_LABELS, Permission, StudyRole
 from datacapt.resources import StudyResource, TenantResource
 from datacapt.validation import MAX_EMAIL_LENGTH, ValidationError, whole_number
@@ -80,13 +80,14 @@ def _study_data(
             a.id
             for member in members
             for a in member.assignments
-            if (found := grantable.get(a.role)) is not None and found.allows(a.site_ids)
+            if roles.may_manage(identity, context.study, a)
         },
         "role_labels": ROLE_LABELS,
         "all_roles": list(StudyRole),
         "errors": errors or {},
         "values": values or {},
-        "oob": None,
+        "swap_member": False,
+        "focus": None,
         **extra,
     }
 
@@ -122,9 +123,11 @@ def _member_answer(
     *,
     errors: dict[int, dict[str, Any]] | None = None,
     values: dict[int, dict[str, Any]] | None = None,
+    focus: str | None = None,
 ) -> Response:
-    """One member re-rendered for htmx (or gone, if they hold no role any more); the page
-    otherwise — with the errors, or after a 303 on success."""
+    """One member re-rendered for htmx (or gone, if they hold no role any more), with the
+    keyboard focus on ``focus`` (an element id); the page otherwise — with the errors, or after
+    a 303 on success."""
     if not request.wants_fragment:
         if status == 200:
             return redirect(request, request.resource_url(context, "@@members"))
@@ -136,12 +139,13 @@ def _member_answer(
             status,
         )
     members = roles.study_members(request.dbsession, context.study, [user_id])
-    data = _study_data(request, context, members, errors=errors, values=values, user_id=user_id)
+    data = _study_data(request, context, members, errors=errors, values=values, focus=focus)
     return _render(request, STUDY_MEMBER, data, status)
 
 
-def _assignment(request: Request, context: StudyResource) -> tuple[Any, int]:
-    """The assignment named by the form, if it is of this study, and its user (404 if not)."""
+def _assignment(request: Request, context: StudyResource) -> tuple[StudyRoleAssignment | None, int]:
+    """The assignment a form names (None if it is not, or no longer, one of this study) and the
+    member it belongs to (404 without one, or if it is someone else's)."""
     assignment = roles.load_assignment(
         request.dbsession, context.study, whole_number(request.POST.get("assignment"))
     )
@@ -210,7 +214,7 @@ def _grant_answer(
         return _render(request, STUDY_PAGE, data, status)
     members = roles.study_members(request.dbsession, context.study, [user.id] if user else [])
     data = _study_data(request, context, members, errors={0: errors}, values={0: values})
-    data["oob"] = "member" if members else None
+    data["swap_member"] = bool(members)
     return _render(request, "accounts/study_grant.jinja2", data, status)
 
 
@@ -246,7 +250,7 @@ def change_role(context: StudyResource, request: Request) -> Response:
             values={key: _posted_values(request)},
         )
     _flash(request, _("The role was changed."))
-    return _member_answer(request, context, user_id)
+    return _member_answer(request, context, user_id, focus=f"a{key}-change")
 
 
 @view_config(
@@ -274,7 +278,7 @@ def revoke_role(context: StudyResource, request: Request) -> Response:
             request, context, user_id, 422, errors={key: {error.field: error.message}}
         )
     _flash(request, _("The role was revoked."))
-    return _member_answer(request, context, user_id)
+    return _member_answer(request, context, user_id, focus=f"member-{user_id}-name")
 
 
 # --- tenant members -------------------------------------------------------------------------
@@ -315,7 +319,7 @@ def _tenant_answer(
             request, TENANT_PAGE, _tenant_data(request, context, members, errors), status
         )
     members = roles.tenant_members(request.dbsession, context.tenant, [user_id])
-    data = _tenant_data(request, context, members, errors, user_id=user_id)
+    data = _tenant_data(request, context, members, errors)
     return _render(request, TENANT_MEMBER, data, status)
 
 

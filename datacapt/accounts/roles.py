@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from datacapt.i18n import _
@@ -404,9 +404,7 @@ def grant_role(
         )
     )
     if existing is not None:
-        raise ValidationError(
-            "role", _("This person already holds this role; change it in the list below.")
-        )
+        raise ValidationError("role", _("This person already holds this role."))
     assignment = StudyRoleAssignment(
         tenant_id=study.tenant_id,
         study_id=study.id,
@@ -581,18 +579,4 @@ def revoke_tenant_admin(
         entity_type="tenant_role",
         entity_id=assignment_id,
         old={"user_id": user_id, "role": TenantRole.TENANT_ADMIN.value},
-    )
-
-
-def count_tenant_admins(dbsession: Session, tenant: Tenant) -> int:
-    return (
-        dbsession.scalar(
-            select(func.count())
-            .select_from(TenantRoleAssignment)
-            .where(
-                TenantRoleAssignment.tenant_id == tenant.id,
-                TenantRoleAssignment.role == TenantRole.TENANT_ADMIN,
-            )
-        )
-        or 0
     )

@@ -1,9 +1,9 @@
 """Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, language and
-personal preferences."""
+personal preferences, role administration."""
 
 from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    for module in (".views", ".two_factor_views", ".session_views", ".policy_views"):
+    for module in (".views", ".two_factor_views", ".session_views", ".policy_views", ".members"):
         config.scan(module)

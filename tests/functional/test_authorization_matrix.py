@@ -198,6 +198,25 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "": outcomes(admins=303, study_admin=403, site_staff=403, others=403)
     },
     (TenantResource, "", "GET"): {"": outcomes()},
+    # Role administration: organisation members for its administrators; study members for
+    # study administrators too. Without form data: no such member (404), or the form's 422.
+    (TenantResource, "members", "GET"): {"": outcomes(study_admin=403, site_staff=403, others=403)},
+    (TenantResource, "grant-admin", "POST"): {
+        "": outcomes(admins=404, study_admin=403, site_staff=403, others=403)
+    },
+    (TenantResource, "revoke-admin", "POST"): {
+        "": outcomes(admins=404, study_admin=403, site_staff=403, others=403)
+    },
+    (StudyResource, "members", "GET"): {"": outcomes(site_staff=403, others=403)},
+    (StudyResource, "grant-role", "POST"): {
+        "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
+    },
+    (StudyResource, "change-role", "POST"): {
+        "": outcomes(admins=404, study_admin=404, site_staff=403, others=403)
+    },
+    (StudyResource, "revoke-role", "POST"): {
+        "": outcomes(admins=404, study_admin=404, site_staff=403, others=403)
+    },
     (StudyResource, "", "GET"): {"": outcomes()},
     (StudyResource, "settings", "GET"): {"": outcomes(site_staff=403, others=403)},
     (StudyResource, "settings", "POST"): {

@@ -89,6 +89,44 @@ def test_an_administrator_sets_up_a_study_that_a_user_can_open(datacapt, cli_dat
     assert "Oncology 001" in page.text and "par01" in page.text
 
 
+def test_grants_by_the_operator_are_audited(datacapt, cli_database):
+    datacapt("tenant", "create", "audited", "Audited")
+    datacapt("study", "create", "audited", "st", "Study")
+    datacapt("site", "create", "audited", "st", "s1", "Site one")
+    datacapt(
+        "user",
+        "create",
+        "op@example.org",
+        "--name",
+        "Op",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert (
+        datacapt("role", "grant", "op@example.org", "audited", "st", "monitor", "--site", "s1")[0]
+        == 0
+    )
+    assert datacapt("role", "grant-tenant", "op@example.org", "audited", "tenant_admin")[0] == 0
+    code, _, err = datacapt("role", "grant", "op@example.org", "audited", "st", "monitor")
+    assert code == 2 and "role: This person already holds this role." in err
+    engine = create_engine(cli_database)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                AuditEvent.action, AuditEvent.entity_type, AuditEvent.actor_id, AuditEvent.new_value
+            )
+            .join(Tenant, Tenant.id == AuditEvent.tenant_id)
+            .where(Tenant.slug == "audited")
+            .order_by(AuditEvent.seq)
+        ).all()
+    engine.dispose()
+    assert [(r.action, r.entity_type, r.actor_id) for r in rows] == [
+        ("role.granted", "study_role", None),
+        ("role.granted", "tenant_role", None),
+    ]
+    assert '"sites": ["s1"]' in rows[0].new_value and "@" not in rows[0].new_value
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -1,9 +1,17 @@
-"""Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, language and
-personal preferences, role administration."""
+"""Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, invitations,
+language and personal preferences, role administration."""
 
 from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    for module in (".views", ".two_factor_views", ".session_views", ".policy_views", ".members"):
+    for module in (
+        ".views",
+        ".two_factor_views",
+        ".session_views",
+        ".policy_views",
+        ".members",
+        ".invitation_views",
+        ".invitations",  # its job
+    ):
         config.scan(module)

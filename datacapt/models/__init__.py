@@ -2,6 +2,8 @@
 on ``Base.metadata`` (alembic's autogenerate relies on it)."""
 
 from datacapt.models.accounts import (
+    Invitation,
+    InvitationStatus,
     LoginAttempt,
     RecoveryCode,
     StudyRoleAssignment,
@@ -31,6 +33,8 @@ __all__ = [
     "EntryWarning",
     "FormInstance",
     "FormStatus",
+    "Invitation",
+    "InvitationStatus",
     "ItemValue",
     "JobState",
     "LoginAttempt",

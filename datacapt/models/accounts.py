@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     ForeignKey,
@@ -160,3 +162,51 @@ class UserSession(Base):
     password_stamp: Mapped[str] = mapped_column(String(32))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(30))
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # never stored: a pending invitation past ``expires_at``
+
+
+class Invitation(Base):
+    """An invitation to join a study with a role (and optional site restriction).
+
+    The address is kept here, because the mail must reach it, and never in the audit trail.
+    The link's token is made by the job that sends the mail and only its SHA-256 is stored;
+    sending again makes a new token, so older links stop working.
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+        Index("ix_invitation_study_id_status", "study_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    study_id: Mapped[int] = mapped_column()
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[StudyRole] = mapped_column(string_enum(StudyRole, "invitation_role_name"))
+    #: The sites the role is restricted to; None: every site of the study.
+    site_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    locale: Mapped[str] = mapped_column(String(10))
+    status: Mapped[InvitationStatus] = mapped_column(
+        string_enum(InvitationStatus, "invitation_status", 20)
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_count: Mapped[int] = mapped_column(default=0)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    def status_at(self, now: datetime) -> InvitationStatus:
+        if self.status is InvitationStatus.PENDING and now >= self.expires_at:
+            return InvitationStatus.EXPIRED
+        return self.status

@@ -191,6 +191,12 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "two-factor", "POST"): {"": everyone(400, anonymous=LOGIN)},
     (Root, "sessions", "GET"): {"": everyone(200, anonymous=LOGIN)},
     (Root, "sessions", "POST"): {"": everyone(400, anonymous=LOGIN)},
+    (StudyResource, "invitations", "GET"): {"": outcomes(site_staff=403, others=403)},
+    (StudyResource, "invitations", "POST"): {
+        "": outcomes(admins=400, study_admin=400, site_staff=403, others=403)
+    },
+    (Root, "invitation", "GET"): {"": everyone(404)},
+    (Root, "invitation", "POST"): {"": everyone(404)},
     (TenantResource, "security", "GET"): {
         "": outcomes(study_admin=403, site_staff=403, others=403)
     },

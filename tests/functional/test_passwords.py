@@ -79,6 +79,7 @@ def test_the_form_has_labels_and_a_strength_meter(testapp, user):
     field = page.html.find(id="field-new_password")
     assert field["hx-post"] == "http://localhost/password-strength"
     assert "delay:" in field["hx-trigger"]
+    assert field["hx-select"] == "unset"  # not the form's, which selects the whole section
     assert page.html.find(id="password-strength")["aria-live"] == "polite"
     assert page.html.find("a", href="http://localhost/password")  # in the user menu
 

@@ -1,5 +1,5 @@
-"""Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, invitations,
-language and personal preferences, role administration."""
+"""Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, passwords,
+invitations, language and personal preferences, role administration."""
 
 from pyramid.config import Configurator
 
@@ -10,8 +10,9 @@ def includeme(config: Configurator) -> None:
         ".two_factor_views",
         ".session_views",
         ".policy_views",
+        ".password_views",
         ".members",
         ".invitation_views",
-        ".invitations",  # its job
+        ".jobs",
     ):
         config.scan(module)

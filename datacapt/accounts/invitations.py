@@ -13,7 +13,6 @@ token and the older links stop working at once.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,8 +23,7 @@ from sqlalchemy.orm import Session
 from datacapt.accounts import roles
 from datacapt.accounts.services import create_user, find_user
 from datacapt.i18n import LANGUAGES, _
-from datacapt.jobs import JobContext, enqueue_after_commit, job
-from datacapt.mail import send_mail_in
+from datacapt.jobs import enqueue_after_commit
 from datacapt.models import (
     Invitation,
     InvitationStatus,
@@ -34,16 +32,17 @@ from datacapt.models import (
     StudyRoleAssignment,
     User,
 )
-from datacapt.permissions import ROLE_LABELS
 from datacapt.security import Identity, load_identity
 from datacapt.validation import ValidationError, clean_email
 
 LIFETIME = timedelta(days=7)
+#: The job that makes the link and mails it (:mod:`datacapt.accounts.jobs`).
+MAIL_INVITATION = "accounts.mail_invitation"
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 Write = Callable[..., Any]
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -136,7 +135,7 @@ def invite(
     _event(write, invitation, "invitation.sent", new=_described(invitation, choice))
     enqueue_after_commit(
         dbsession,
-        "accounts.send_invitation",
+        MAIL_INVITATION,
         invitation_id=invitation.id,
         application_url=application_url,
     )
@@ -167,7 +166,7 @@ def resend(
     _event(write, invitation, "invitation.resent")
     enqueue_after_commit(
         dbsession,
-        "accounts.send_invitation",
+        MAIL_INVITATION,
         invitation_id=invitation.id,
         application_url=application_url,
     )
@@ -185,7 +184,7 @@ def revoke(actor: Identity, study: Study, invitation: Invitation, write: Write) 
 def find_by_token(dbsession: Session, token: str) -> Invitation | None:
     if not token or len(token) > TOKEN_LENGTH + 10:
         return None
-    return dbsession.scalar(select(Invitation).where(Invitation.token_hash == _hash(token)))
+    return dbsession.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
 
 
 def accept(dbsession: Session, invitation: Invitation, user: User, write: Write) -> None:
@@ -233,32 +232,4 @@ def study_invitations(dbsession: Session, study: Study) -> list[Invitation]:
             .where(Invitation.study_id == study.id)
             .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         )
-    )
-
-
-@job("accounts.send_invitation")
-def send_invitation(ctx: JobContext, invitation_id: int, application_url: str) -> None:
-    """Make the link and mail it; nothing if the invitation was closed meanwhile."""
-    dbsession = ctx.dbsession
-    invitation = dbsession.get(Invitation, invitation_id)
-    if invitation is None or invitation.status_at(now()) is not InvitationStatus.PENDING:
-        return
-    token = secrets.token_urlsafe(32)
-    invitation.token_hash = _hash(token)
-    invitation.sent_at = now()
-    invitation.send_count += 1
-    study = dbsession.get(Study, invitation.study_id)
-    inviter = dbsession.get(User, invitation.invited_by_id)
-    send_mail_in(
-        dbsession,
-        to=invitation.email,
-        subject=_("Invitation to the study ${code}", mapping={"code": study.code}),
-        template="mail/invitation.jinja2",
-        application_url=application_url,
-        locale=invitation.locale,
-        link=f"{application_url}/invitation?token={token}",
-        study=study,
-        inviter=inviter.name,
-        role=ROLE_LABELS[invitation.role],
-        days=LIFETIME.days,
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from pyramid.request import Request
+from urllib.parse import urlencode
 
+from pyramid.request import Request
+from sqlalchemy.orm import Session
+
+from datacapt.accounts.reset import TOKEN_LIFETIME
 from datacapt.i18n import _
-from datacapt.mail import send_mail
+from datacapt.mail import send_mail, send_mail_in
 from datacapt.models import User
 
 PASSWORD_CHANGED_SUBJECT = _("Your password was changed")
+PASSWORD_RESET_SUBJECT = _("Reset your Datacapt password")
 
 
 def send_password_changed(request: Request, user: User) -> None:
@@ -19,4 +24,20 @@ def send_password_changed(request: Request, user: User) -> None:
         subject=PASSWORD_CHANGED_SUBJECT,
         template="mail/password_changed.jinja2",
         name=user.name,
+    )
+
+
+def send_password_reset(
+    dbsession: Session, user: User, token: str, *, locale: str, application_url: str
+) -> None:
+    send_mail_in(
+        dbsession,
+        to=user,
+        subject=PASSWORD_RESET_SUBJECT,
+        template="mail/password_reset.jinja2",
+        application_url=application_url,
+        locale=locale,
+        name=user.name,
+        link=f"{application_url}/reset-password?{urlencode({'token': token})}",
+        minutes=int(TOKEN_LIFETIME.total_seconds() // 60),
     )

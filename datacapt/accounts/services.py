@@ -11,7 +11,13 @@ from pyramid.registry import Registry
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from datacapt.accounts.passwords import hash_password, needs_rehash, verify_password
+from datacapt.accounts.passwords import (
+    check_password_rules,
+    hash_password,
+    hasher,
+    needs_rehash,
+    verify_password,
+)
 from datacapt.config import AppSettings, get_app_settings
 from datacapt.db import exists
 from datacapt.i18n import LANGUAGES, _, is_timezone
@@ -52,7 +58,9 @@ def create_user(
     user = User(
         email=email,
         name=name,
-        password_hash=hash_password(registry, password) if password is not None else None,
+        password_hash=(
+            hash_password(registry, password, (email, name)) if password is not None else None
+        ),
         is_system_admin=system_admin,
         is_active=True,
     )
@@ -78,8 +86,18 @@ def authenticate(dbsession: Session, registry: Registry, email: str, password: s
     if not verify_password(registry, user.password_hash, password):
         return None
     if needs_rehash(registry, user.password_hash):
-        user.password_hash = hash_password(registry, password)
+        # The same password, stronger hashing: the policy of the day is not applied here.
+        user.password_hash = hasher(registry).hash(password)
     return user
+
+
+def set_password(registry: Registry, user: User, password: str, field: str) -> None:
+    """Give ``user`` a new password that meets the policy (the ValidationError names ``field``).
+
+    Sessions opened with the old password stop working (``sessions.password_stamp``).
+    """
+    check_password_rules(password, (user.email, user.name), field=field)
+    user.password_hash = hasher(registry).hash(password)
 
 
 # --- throttling -----------------------------------------------------------------------------

@@ -124,8 +124,10 @@ def end_all(dbsession: Session, user: User, reason: str, *, keep: int | None = N
 
 def keep_after_password_change(request: Request) -> int:
     """After the signed-in user changed their password: the session making the request goes on
-    (stamped with the new password), every other one ends. How many ended."""
+    (stamped with the new password, with a new CSRF token so no form shown before the change
+    can be replayed), every other one ends. How many ended."""
     identity = request.identity
+    request.session.new_csrf_token()
     row = request.dbsession.get(UserSession, identity.session_id)
     row.password_stamp = password_stamp(get_app_settings(request.registry), identity.user)
     return end_all(

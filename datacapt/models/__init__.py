@@ -24,6 +24,7 @@ from datacapt.models.entry import (
     WarningKind,
 )
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.studies import Site, Study
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
@@ -39,6 +40,8 @@ __all__ = [
     "JobState",
     "LoginAttempt",
     "OutboxJob",
+    "PasswordResetRequest",
+    "PasswordResetToken",
     "RecoveryCode",
     "Site",
     "Study",

@@ -13,7 +13,7 @@ from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo import load_demo
 from datacapt.config import configure
 from datacapt.db import transaction_scope
-from tests.conftest import TESTING_INI, app_settings, create_database, migrate
+from tests.conftest import TESTING_INI, Mailbox, app_settings, create_database, migrate
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,11 +29,18 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_url(tmp_path_factory) -> Iterator[str]:
+def live_mailbox(tmp_path_factory) -> Mailbox:
+    """The mail the live server sent."""
+    return Mailbox(tmp_path_factory.mktemp("live-mail"))
+
+
+@pytest.fixture(scope="session")
+def live_url(tmp_path_factory, live_mailbox: Mailbox) -> Iterator[str]:
     """The app on its own committed database with the demo loaded, on 127.0.0.1."""
     url = create_database("live", tmp_path_factory.mktemp("live"))
     migrate(url)
     settings = app_settings(url)
+    settings["mail.top_level_directory"] = str(live_mailbox.folder)
     app = configure(settings).make_wsgi_app()
     with transaction_scope(app.registry) as dbsession:
         load_demo(dbsession, Environment(TESTING_INI, settings, app.registry))

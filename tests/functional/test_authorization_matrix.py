@@ -203,6 +203,13 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (TenantResource, "security", "POST"): {
         "": outcomes(admins=303, study_admin=403, site_staff=403, others=403)
     },
+    (Root, "password", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "password", "POST"): {"": everyone(422, anonymous=LOGIN)},
+    (Root, "password-strength", "POST"): {"": everyone(200)},
+    (Root, "forgot-password", "GET"): {"": everyone(200)},
+    (Root, "forgot-password", "POST"): {"": everyone(422)},
+    (Root, "reset-password", "GET"): {"": everyone(404)},
+    (Root, "reset-password", "POST"): {"": everyone(404)},
     (TenantResource, "", "GET"): {"": outcomes()},
     # Role administration: organisation members for its administrators; study members for
     # study administrators too. Without form data: no such member (404), or the form's 422.

@@ -28,9 +28,10 @@ from datacapt.validation import ValidationError
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
-#: zxcvbn's work grows with the length; past this many characters a password is long enough
-#: that its start alone tells how guessable it is.
-STRENGTH_SAMPLE = 64
+#: zxcvbn's work grows steeply with the length (measured here: ~10 ms at 40 characters, up to
+#: ~140 ms at 64 for repeated patterns), and the strength view is public: only this many
+#: characters are estimated; a password longer than that is long enough to be judged by its start.
+STRENGTH_SAMPLE = 40
 STRENGTH_LABELS = (
     _("Very weak"),
     _("Weak"),

@@ -19,6 +19,7 @@ from datacapt.models.entry import (
     WarningKind,
 )
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.studies import Site, Study
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
@@ -32,6 +33,11 @@ __all__ = [
     "JobState",
     "LoginAttempt",
     "OutboxJob",
+    "Query",
+    "QueryMessage",
+    "QueryOrigin",
+    "QueryState",
+    "QueryStep",
     "Site",
     "Study",
     "StudyRoleAssignment",

@@ -154,8 +154,6 @@ def _after_step(
 )
 def raise_query(context: FormEntryResource, request: Request) -> Response:
     item = _item(context, request.POST.get("item"))
-    if context.instance is None:
-        raise HTTPNotFound()  # nothing saved on this form yet: nothing to query
     try:
         body = services.clean_message(request.POST.get("message", ""))
     except services.QueryRefused as refused:
@@ -167,6 +165,8 @@ def raise_query(context: FormEntryResource, request: Request) -> Response:
             values={"message": request.POST.get("message", "")[: services.MAX_MESSAGE * 2]},
         )
         return _panel(request, data, 422)
+    if context.instance is None:
+        raise HTTPNotFound()  # nothing saved on this form yet: nothing to query
     services.raise_query(
         request.dbsession, context.instance, item.oid if item else None, body, _actor(request)
     )

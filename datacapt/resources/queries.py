@@ -17,7 +17,7 @@ from datacapt.resources.base import StudyChild
 
 class QueriesResource(StudyChild):
     __name__ = "queries"
-    view_permission = Permission.LIST_SUBJECTS
+    view_permission = Permission.VIEW_STUDY
 
     @property
     def title(self) -> object:

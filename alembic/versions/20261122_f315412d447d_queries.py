@@ -15,6 +15,58 @@ down_revision: str | None = '9291efc3467c'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+#: Queries are never deleted and their messages never rewritten (states move by new messages).
+KEPT = "queries are never deleted and their messages never change"
+POSTGRESQL_UP = [
+    f"""
+    CREATE FUNCTION query_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '{KEPT}';
+    END $$
+    """,
+    """
+    CREATE TRIGGER data_query_no_delete BEFORE DELETE ON data_query
+    FOR EACH ROW EXECUTE FUNCTION query_kept()
+    """,
+    """
+    CREATE TRIGGER query_message_append_only BEFORE UPDATE OR DELETE ON query_message
+    FOR EACH ROW EXECUTE FUNCTION query_kept()
+    """,
+]
+POSTGRESQL_DOWN = [
+    "DROP TRIGGER query_message_append_only ON query_message",
+    "DROP TRIGGER data_query_no_delete ON data_query",
+    "DROP FUNCTION query_kept()",
+]
+SQLITE_UP = [
+    f"""
+    CREATE TRIGGER data_query_no_delete BEFORE DELETE ON data_query
+    BEGIN SELECT RAISE(ABORT, '{KEPT}'); END
+    """,
+    f"""
+    CREATE TRIGGER query_message_no_update BEFORE UPDATE ON query_message
+    BEGIN SELECT RAISE(ABORT, '{KEPT}'); END
+    """,
+    f"""
+    CREATE TRIGGER query_message_no_delete BEFORE DELETE ON query_message
+    BEGIN SELECT RAISE(ABORT, '{KEPT}'); END
+    """,
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER query_message_no_delete",
+    "DROP TRIGGER query_message_no_update",
+    "DROP TRIGGER data_query_no_delete",
+]
+
+
+def _run(postgresql: list[str], sqlite: list[str]) -> None:
+    dialect = op.get_bind().dialect.name
+    statements = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+    if statements is None:
+        raise NotImplementedError(f"no triggers written for {dialect}")
+    for statement in statements:
+        op.execute(statement)
+
 
 def upgrade() -> None:
     op.create_table('data_query',
@@ -65,9 +117,11 @@ def upgrade() -> None:
     with op.batch_alter_table('query_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_query_message_query_id'), ['query_id'], unique=False)
 
+    _run(POSTGRESQL_UP, SQLITE_UP)
 
 
 def downgrade() -> None:
+    _run(POSTGRESQL_DOWN, SQLITE_DOWN)
     with op.batch_alter_table('query_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_query_message_query_id'))
 

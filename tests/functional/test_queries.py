@@ -9,7 +9,8 @@ import io
 
 import pytest
 import webtest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from datacapt import audit
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, Subject
@@ -117,8 +118,8 @@ def test_the_query_loop_monitor_raises_site_corrects_monitor_closes(
     )
     assert steps == ["query.raised", "query.answered", "query.closed"]
     history = monitor.get(DEMOGRAPHICS + "@@history?item=I.HEIGHT_CM").text
-    for text in ("Transcription error", "Confirmed against the source.", "Query: Answered"):
-        assert text in history
+    for snippet in ("Transcription error", "Confirmed against the source.", "Query: Answered"):
+        assert snippet in history
     assert audit.verify(dbsession, query.tenant_id).intact
 
 
@@ -133,6 +134,8 @@ def test_htmx_steps_return_the_panel_and_the_badge_out_of_band(coordinator, moni
     assert 'id="query-panel-content"' in response.text
     badge = response.html.find(id="query-badge-height_cm")
     assert badge["hx-swap-oob"] == "true" and "1 open query" in badge.text
+    count = response.html.find(id="form-query-count")
+    assert count["hx-swap-oob"] == "true" and "1 open query" in count.text
     assert "<html" not in response.text
 
 
@@ -384,3 +387,17 @@ def test_the_query_list_costs_the_same_statements_for_one_or_many(
     assert len(query_counter) == one
     count = dbsession.scalar(select(func.count()).select_from(Query))
     assert count == 7
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["DELETE FROM data_query", "DELETE FROM query_message", "UPDATE query_message SET body = 'x'"],
+)
+def test_the_database_keeps_every_query_and_message(coordinator, monitor, dbsession, statement):
+    save_demographics(coordinator)
+    raise_on_height(monitor)
+    nested = dbsession.begin_nested()
+    with pytest.raises(DBAPIError, match="never deleted"):
+        dbsession.execute(text(statement))
+    nested.rollback()
+    assert len(queries_of(dbsession, instance_of(dbsession))) == 1

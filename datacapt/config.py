@@ -43,6 +43,7 @@ DEFAULT_INCLUDES = (
     "datacapt.subjects",
     "datacapt.design",
     "datacapt.entry",
+    "datacapt.queries",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -13,8 +13,10 @@ from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role, grant_tenant_role
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import services
-from datacapt.models import Site, Study, Subject, SubjectStatus, Tenant, User
+from datacapt.entry.services import new_form_instance, new_visit_instance
+from datacapt.models import FormStatus, Query, Site, Study, Subject, SubjectStatus, Tenant, User
 from datacapt.permissions import StudyRole, TenantRole
+from datacapt.queries import services as queries
 from datacapt.studies.services import create_site, create_study, create_tenant
 
 PASSWORD = "correct horse battery staple"
@@ -143,3 +145,28 @@ def csrf_token(testapp: webtest.TestApp) -> str:
     if page.status_int == 303:  # signed in already
         page = testapp.get("/logout")
     return page.html.find("input", attrs={"name": "csrf_token"})["value"]
+
+
+def add_queries(dbsession: Session, world: World) -> dict[str, Query]:
+    """A form-level query on the screening consent form of each acme subject, raised by the
+    data manager: query 1 at par01, query 2 at ber01."""
+    actor = queries.Actor(world.users["data_manager"].id, partial(audit.record, dbsession))
+    found = {}
+    for label in ("par01-0001", "ber01-0001"):
+        subject = world.subjects[label]
+        visit = new_visit_instance(dbsession, subject, "screening", 1, None)
+        instance = new_form_instance(
+            dbsession,
+            subject,
+            visit,
+            "consent",
+            1,
+            status=FormStatus.IN_PROGRESS,
+            version_number=1,
+            actor_id=None,
+        )
+        found[label] = queries.raise_query(
+            dbsession, instance, None, f"Is the consent of {label} on file?", actor
+        )
+    dbsession.flush()
+    return found

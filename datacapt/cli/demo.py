@@ -14,6 +14,7 @@ from datacapt import audit
 from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import demo_definition
+from datacapt.cli.demo_queries import ensure_demo_queries
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
 from datacapt.models import (
@@ -151,6 +152,13 @@ def load_demo(dbsession: Session, env: Environment) -> None:
                     )
                 )
     dbsession.flush()
+    ensure_demo_queries(
+        dbsession,
+        env.registry,
+        study,
+        find_user(dbsession, "coordinator@acme.example"),
+        find_user(dbsession, "monitor@acme.example"),
+    )
 
 
 def demo(env: Environment, args: argparse.Namespace) -> int:

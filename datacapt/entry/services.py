@@ -36,6 +36,8 @@ from datacapt.models import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.queries.automatic import follow_warnings
+from datacapt.queries.services import Actor
 
 MAX_REASON = 2000
 _DEFINITIONS: dict[tuple[int, str], Definition] = {}
@@ -512,6 +514,7 @@ def save_form(
     instance.status, instance.version_number = status, scope.version_number
     instance.updated_at, instance.updated_by_id = now, scope.actor_id  # also raises the lock
     dbsession.flush()
+    follow_warnings(dbsession, instance, definition, Actor(scope.actor_id, scope.write))
     return SaveResult(instance, changes)
 
 

@@ -11,7 +11,7 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from datacapt import audit
 from datacapt.config import get_app_settings
@@ -23,6 +23,7 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitInstance
 from datacapt.permissions import Permission
+from datacapt.queries.summary import form_queries, query_ids
 from datacapt.resources import FormEntryResource, VisitResource
 from datacapt.validation import whole_number
 
@@ -105,7 +106,7 @@ def next_form(context: FormEntryResource) -> Form | None:
     return forms[index + 1] if index + 1 < len(forms) else None
 
 
-def _scope(context: FormEntryResource, request: Request) -> services.EntryScope:
+def entry_scope(context: FormEntryResource, request: Request) -> services.EntryScope:
     visit = context.visit_node
     return services.EntryScope(
         study=context.study,
@@ -167,6 +168,7 @@ def _page(
             "missing": missing,
             "history": request.resource_path(context, "@@history"),
             "masked": masked,
+            "queries": form_queries(request, context),
         },
         "errors": errors or {},
         "conflict": conflict,
@@ -251,7 +253,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
     try:
         result = services.save_form(
             request.dbsession,
-            _scope(context, request),
+            entry_scope(context, request),
             context.visit_node.design.definition,
             entry,
             missing_codes={code for code, _label in context.study.missing_codes},
@@ -335,7 +337,8 @@ def _conflict(
     permission=Permission.VIEW_SUBJECT,
 )
 def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
-    """Every value an item had: who, when, old → new, reason, from the audit trail."""
+    """Every value an item had and every step of its queries, in one line of time: who, when,
+    old → new, reason, from the audit trail."""
     item = next(
         (i for i in services.form_items(context.form) if i.oid == request.GET.get("item")), None
     )
@@ -348,9 +351,13 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
             .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(
                 AuditEvent.chain == context.study.tenant_id,
-                AuditEvent.entity_type == "form_instance",
-                AuditEvent.entity_id == str(context.instance.id),
                 AuditEvent.field == item.oid,
+                or_(
+                    (AuditEvent.entity_type == "form_instance")
+                    & (AuditEvent.entity_id == str(context.instance.id)),
+                    (AuditEvent.entity_type == "data_query")
+                    & AuditEvent.entity_id.in_(query_ids(context.instance)),
+                ),
             )
             .order_by(AuditEvent.seq)
         ).all()

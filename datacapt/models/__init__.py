@@ -25,6 +25,7 @@ from datacapt.models.entry import (
 )
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
+from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.studies import Site, Study
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
@@ -42,6 +43,11 @@ __all__ = [
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",
+    "Query",
+    "QueryMessage",
+    "QueryOrigin",
+    "QueryState",
+    "QueryStep",
     "RecoveryCode",
     "Site",
     "Study",

@@ -19,6 +19,7 @@ from datacapt.resources.design import (
     VersionsResource,
 )
 from datacapt.resources.entry import FormEntryResource, VisitResource
+from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
@@ -33,6 +34,8 @@ __all__ = [
     "DesignResource",
     "FormDesignResource",
     "FormEntryResource",
+    "QueriesResource",
+    "QueryResource",
     "Resource",
     "Root",
     "ScheduleResource",

@@ -9,6 +9,7 @@ from datacapt.models import Study
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
+from datacapt.resources.queries import QueriesResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
 
@@ -22,6 +23,7 @@ class StudyResource(Resource):
         "sites": SitesResource,
         "subjects": SubjectsResource,
         "design": DesignResource,
+        "queries": QueriesResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

@@ -20,6 +20,7 @@ from datacapt.i18n import _
 from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
+from datacapt.queries.summary import open_queries_by_subject
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
 from datacapt.studies.services import site_summaries
 from datacapt.subjects import contacts
@@ -58,6 +59,9 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "sites": sites,
         "filters": {"q": search, "site": chosen.code if chosen else "", "status": raw_status},
         "enrol_sites": enrolment_sites(request, context),
+        "open_queries": open_queries_by_subject(
+            request.dbsession, [subject.id for subject, _site in page.items]
+        ),
     }
 
 

@@ -52,6 +52,8 @@ def test_the_administrator_changes_a_role_and_its_sites(
         expect(member_page.get_by_role("heading", name="Your studies")).to_be_visible()
         member_page.goto(f"{live_url}/acme/demo/")
         expect(member_page.locator(".roles")).to_contain_text("Investigator")
-        expect(member_page.locator("table.data tbody tr")).to_have_count(2)
+        expect(
+            member_page.locator("section[aria-labelledby=site-table] table.data tbody tr")
+        ).to_have_count(2)
     finally:
         other.close()

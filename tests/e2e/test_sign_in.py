@@ -28,7 +28,7 @@ def test_coordinator_signs_in_switches_to_french_and_sees_only_her_site(page: Pa
     page.get_by_role("link", name=re.compile("Demonstration study")).first.click()
     expect(page).to_have_url(f"{live_url}/acme/demo/")
     expect(page.get_by_role("heading", name="Vos rôles")).to_be_visible()
-    sites = page.locator("table.data tbody tr")
+    sites = page.locator("section[aria-labelledby=site-table] table.data tbody tr")
     expect(sites).to_have_count(1)
     expect(sites.first).to_contain_text("par01")
     expect(page.get_by_text("ber01")).to_have_count(0)

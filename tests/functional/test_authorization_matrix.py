@@ -16,6 +16,8 @@ from datacapt.resources import (
     DesignResource,
     FormDesignResource,
     FormEntryResource,
+    QueriesResource,
+    QueryResource,
     Resource,
     Root,
     ScheduleResource,
@@ -29,7 +31,7 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
-from tests.factories import build_world, csrf_token, login
+from tests.factories import add_queries, build_world, csrf_token, login
 
 LOGIN = "login"  # a 303 to the sign-in page, with came_from
 SITE_STAFF = ("investigator", "sub_investigator", "coordinator")  # restricted to par01
@@ -101,6 +103,8 @@ PLACES = {
         "own": "/acme/demo/subjects/par01-0001/screening/demographics/",
         "other": "/acme/demo/subjects/ber01-0001/screening/demographics/",
     },
+    QueriesResource: {"": "/acme/demo/queries/"},
+    QueryResource: {"own": "/acme/demo/queries/1/", "other": "/acme/demo/queries/2/"},
 }
 
 POST_BODIES = {
@@ -132,6 +136,14 @@ def subject_action(outcome: Any) -> dict[str, dict[str, Any]]:
         "own": outcomes(**hidden, site_staff=outcome, others=403),
         "other": outcomes(**hidden, site_staff=404, others=403),
     }
+
+
+def query_raiser(outcome: Any) -> dict[str, dict[str, Any]]:
+    """Raising, closing, re-opening queries: monitors and data managers, at every site."""
+    table = subject_action(403)
+    for variant in table.values():
+        variant.update(monitor=outcome, data_manager=outcome)
+    return table
 
 
 #: What a study administrator gets from each designer view when the request carries no form
@@ -261,6 +273,20 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (FormEntryResource, "save", "POST"): subject_action(303),
     (FormEntryResource, "history", "GET"): subject_read(404),
     (FormEntryResource, "remove", "POST"): subject_action(404),
+    # Queries: whoever reads a subject reads its queries; monitors and data managers raise,
+    # close and re-open them; site staff answer. (A POST without a message: 422.)
+    (FormEntryResource, "queries", "GET"): subject_read(200),
+    (FormEntryResource, "raise-query", "POST"): query_raiser(422),
+    (QueriesResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (QueriesResource, "export", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (QueriesResource, "metrics", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (QueriesResource, "close", "POST"): {
+        "": outcomes(admins=403, study_admin=403, site_staff=422, others=422)
+    },
+    (QueryResource, "", "GET"): subject_read(200),
+    (QueryResource, "answer", "POST"): subject_action(422),
+    (QueryResource, "close", "POST"): query_raiser(422),
+    (QueryResource, "reopen", "POST"): query_raiser(422),
 }
 
 
@@ -309,6 +335,7 @@ def check(testapp, method: str, url: str, body: dict[str, str], token: str) -> A
 @pytest.mark.parametrize("role", ROLES)
 def test_authorization_matrix(testapp, dbsession, registry, role):
     world = build_world(dbsession, registry)
+    add_queries(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -444,7 +444,9 @@ def test_member_pages_cost_the_same_for_many_members(
     for number in range(3):
         create_site(dbsession, world.study, f"x{number:02d}", f"Extra {number}")
     for number in range(25):
-        user = make_user(dbsession, registry, f"member{number}@example.org", password="lantern quiet harbour")
+        user = make_user(
+            dbsession, registry, f"member{number}@example.org", password="lantern quiet harbour"
+        )
         role = list(StudyRole)[number % len(StudyRole)]
         sites = [world.sites["par01"], world.sites["ber01"]] if number % 2 else None
         grant_study_role(dbsession, user, world.study, role, sites)

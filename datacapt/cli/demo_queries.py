@@ -1,0 +1,75 @@
+"""The demo's queries, so a newcomer meets the feature: par01-0001's demographics are entered
+with a BMI that fires a warning check (an automatic query), and the monitor asks about the
+height. Only done when that form was never entered, so running the demo again changes nothing.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.config import get_app_settings
+from datacapt.entry import services as entry
+from datacapt.models import FormInstance, Study, Subject, User
+from datacapt.queries import services as queries
+
+
+def ensure_demo_queries(
+    dbsession: Session, env_registry: object, study: Study, coordinator: User, monitor: User
+) -> None:
+    subject = dbsession.scalar(
+        select(Subject).where(Subject.study_id == study.id, Subject.label == "par01-0001")
+    )
+    design = entry.published_design(dbsession, study)
+    if subject is None or design is None:
+        return
+    entered = dbsession.scalar(
+        select(FormInstance.id).where(
+            FormInstance.subject_id == subject.id, FormInstance.form == "demographics"
+        )
+    )
+    if entered is not None:
+        return
+    write = partial(audit.record, dbsession)
+    form = next(f for f in design.definition.forms if f.name == "demographics")
+    scope = entry.EntryScope(
+        study=study,
+        subject=subject,
+        visit="screening",
+        visit_repeat=1,
+        form=form,
+        form_repeat=1,
+        version_number=design.number,
+        actor_id=coordinator.id,
+        write=partial(write, actor_id=coordinator.id),
+        secret=get_app_settings(env_registry).secret,
+    )
+    saved = entry.save_form(
+        dbsession,
+        scope,
+        design.definition,
+        entry.EntryRequest(
+            {
+                "sex": ["1"],
+                "birth_date": ["14/03/1961"],
+                "height_cm": ["158"],
+                "weight_kg": ["104.0"],
+            },
+            {},
+            False,
+            "",
+            None,
+        ),
+        missing_codes=set(),
+    )
+    assert saved.instance is not None
+    queries.raise_query(
+        dbsession,
+        saved.instance,
+        "I.HEIGHT_CM",
+        "158 cm looks low next to the screening note (about 1.70 m). Please check the source.",
+        queries.Actor(monitor.id, partial(write, actor_id=monitor.id)),
+    )

@@ -1,0 +1,68 @@
+"""Answering a query by correcting the value: a save of the form that changes that one item,
+with the answer as the reason for the change (audited like any other change)."""
+
+from __future__ import annotations
+
+from pyramid.request import Request
+
+from datacapt.design.definition import Item, ItemType
+from datacapt.entry import services as entry
+from datacapt.entry.views import entry_scope
+from datacapt.i18n import _
+from datacapt.models import FormStatus
+from datacapt.queries.services import QueryRefused
+from datacapt.resources import FormEntryResource
+
+#: Items whose value an answer can replace with one typed or chosen value.
+CORRECTABLE = {
+    ItemType.TEXT,
+    ItemType.LONG_TEXT,
+    ItemType.SINGLE_CHOICE,
+    ItemType.YES_NO,
+    ItemType.TRUE_FALSE,
+    ItemType.SLIDER,
+}
+
+
+def correctable(item: Item | None) -> bool:
+    return item is not None and item.type in CORRECTABLE
+
+
+def correct_value(
+    request: Request, form: FormEntryResource, item: Item, raw: str, reason: str, lock: int | None
+) -> None:
+    """Save ``raw`` as the item's new value, every other value as it is; raise QueryRefused
+    (nothing saved) when the value is refused or the form was saved since the page was shown."""
+    instance = form.instance
+    assert instance is not None
+    rows = entry.stored_values(request.dbsession, instance)
+    posted = entry.posted_from_stored(form.form, rows)
+    posted[item.name] = [raw]
+    names = {block.oid: block.name for block in entry.form_items(form.form)}
+    missing = {
+        names[oid]: row.missing_code
+        for oid, row in rows.items()
+        if row.missing_code and oid in names and oid != item.oid
+    }
+    try:
+        entry.save_form(
+            request.dbsession,
+            entry_scope(form, request),
+            form.visit_node.design.definition,
+            entry.EntryRequest(
+                posted=posted,
+                missing=missing,
+                complete=instance.status is FormStatus.COMPLETE,
+                reason=reason,
+                lock=lock,
+            ),
+            missing_codes={code for code, _label in form.study.missing_codes},
+        )
+    except entry.SaveRefused as refused:
+        message = refused.errors.get(item.name) or next(iter(refused.errors.values()))
+        raise QueryRefused("value", message) from None
+    except entry.StaleForm:
+        raise QueryRefused(
+            "value",
+            _("The form was saved by someone else since you opened it. Reload, then answer."),
+        ) from None

@@ -1,0 +1,70 @@
+"""What the form page shows of queries: per item (and for the whole form) how many are open,
+answered and closed. One grouped query per form page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pyramid.request import Request
+from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy.orm import Session
+
+from datacapt.models import FormInstance, Query, QueryState
+from datacapt.permissions import Permission
+
+
+@dataclass
+class Counts:
+    open: int = 0
+    answered: int = 0
+    closed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.open + self.answered + self.closed
+
+
+def counts_by_item(request: Request, instance: FormInstance | None) -> dict[str | None, Counts]:
+    """Item OID (None: the whole form) → counts of its queries by state."""
+    found: dict[str | None, Counts] = {}
+    if instance is None:
+        return found
+    rows = request.dbsession.execute(
+        select(Query.item_oid, Query.state, func.count())
+        .where(Query.form_instance_id == instance.id)
+        .group_by(Query.item_oid, Query.state)
+    )
+    for oid, state, number in rows:
+        counts = found.setdefault(oid, Counts())
+        setattr(counts, QueryState(state).value, number)
+    return found
+
+
+def form_queries(request: Request, context: Any) -> dict[str, Any]:
+    """The ``queries`` part of the form page's ``entry``: counts, the panel's address, and
+    whether this user may raise queries here."""
+    return {
+        "counts": counts_by_item(request, context.instance),
+        "url": request.resource_path(context, "@@queries"),
+        "can_raise": context.instance is not None
+        and bool(request.has_permission(Permission.RAISE_QUERY, context)),
+    }
+
+
+def query_ids(instance: FormInstance) -> Select[tuple[str]]:
+    """The ids of a form instance's queries as the audit trail names them (for its history)."""
+    return select(cast(Query.id, String)).where(Query.form_instance_id == instance.id)
+
+
+def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
+    """Subject id → queries not closed, from the status rows (one query for a page)."""
+    if not subject_ids:
+        return {}
+    return dict(
+        dbsession.execute(
+            select(FormInstance.subject_id, func.sum(FormInstance.open_queries))
+            .where(FormInstance.subject_id.in_(subject_ids), FormInstance.open_queries > 0)
+            .group_by(FormInstance.subject_id)
+        ).all()
+    )

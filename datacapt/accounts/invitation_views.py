@@ -223,19 +223,19 @@ def invitation_answer(context: Root, request: Request) -> Any:
             return _accept_page(request, invitation, token, errors={error.field: error.message})
         return redirect(request, study_url)
     name = " ".join(request.POST.get("name", "").split())[: MAX_NAME_LENGTH + 1]
-    password = request.POST.get("password", "")[: MAX_PASSWORD_LENGTH + 1]
+    password = request.POST.get("new_password", "")[: MAX_PASSWORD_LENGTH + 1]
     errors = {}
     if not name:
         errors["name"] = _("Enter your name.")
-    if password != request.POST.get("confirm", "")[: MAX_PASSWORD_LENGTH + 1]:
-        errors["confirm"] = _("The two passwords differ.")
+    if password != request.POST.get("confirm_password", "")[: MAX_PASSWORD_LENGTH + 1]:
+        errors["confirm_password"] = _("The two passwords differ: type the same one twice.")
     if not errors:
         try:
             user = invitations.join(
                 request.dbsession, request.registry, invitation, name, password, write
             )
-        except ValidationError as error:
-            errors[error.field] = error.message
+        except ValidationError as error:  # the policy speaks of "password": the field's name
+            errors["new_password" if error.field == "password" else error.field] = error.message
     if errors:
         request.response.status_int = 422
         return _accept_page(request, invitation, token, name=name, errors=errors)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +28,19 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def mailed_link(mailbox: Mailbox, address: str, pattern: str, timeout: float = 10.0) -> str:
+    """The first link matching ``pattern`` in a mail to ``address`` (waiting for the job)."""
+    link = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in mailbox.messages():
+            found = link.search(message.get_content()) if message["To"] == address else None
+            if found:
+                return found.group(0)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {address} within {timeout} s")
 
 
 @pytest.fixture(scope="session")

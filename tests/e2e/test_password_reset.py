@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import time
-
 from playwright.sync_api import Page, expect
 
 from datacapt.cli.demo import DEMO_PASSWORD
 from tests.conftest import Mailbox
+from tests.e2e.conftest import mailed_link
 from tests.e2e.test_sign_in import sign_in
 
 EMAIL = "sponsor@acme.example"  # no other browser test signs in as the sponsor
 NEW_PASSWORD = "seven purple owls read the protocol"
-LINK = re.compile(r"http://\S+/reset-password\?token=[\w-]+")
-
-
-def mailed_link(mailbox: Mailbox, address: str, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in mailbox.messages():
-            if message["To"] == address:
-                return LINK.search(message.get_content()).group(0)
-        time.sleep(0.1)
-    raise AssertionError(f"no mail to {address} within {timeout} s")
+LINK = r"http://\S+/reset-password\?token=[\w-]+"
 
 
 def test_forgotten_password_is_reset_through_the_mailed_link(
@@ -35,7 +23,7 @@ def test_forgotten_password_is_reset_through_the_mailed_link(
     page.get_by_role("button", name="Send me a link").click()
     expect(page.get_by_text("If an account uses this address")).to_be_visible()
 
-    page.goto(mailed_link(live_mailbox, EMAIL))
+    page.goto(mailed_link(live_mailbox, EMAIL, LINK))
     expect(page).to_have_url(f"{live_url}/reset-password")  # the token left the address bar
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
 

@@ -48,8 +48,8 @@ def stranger(testapp) -> webtest.TestApp:
 
 def join(app, link, name="Noa Newcomer", password=NEW_PASSWORD, confirm=None):
     form = app.get(link).forms["invitation-form"]
-    form["name"], form["password"] = name, password
-    form["confirm"] = password if confirm is None else confirm
+    form["name"], form["new_password"] = name, password
+    form["confirm_password"] = password if confirm is None else confirm
     return form.submit(status="*")
 
 
@@ -103,7 +103,11 @@ def test_join_refuses_bad_input_and_saves_nothing(testapp, world, dbsession, mai
     app = stranger(testapp)
     link = link_in(mailbox)
     assert "Use at least 12 characters." in join(app, link, password="short").text
-    assert "The two passwords differ." in join(app, link, confirm="something else entirely").text
+    assert "The two passwords differ" in join(app, link, confirm="something else entirely").text
+    common = join(app, link, password="password1234")
+    assert "most common passwords" in common.text
+    personal = join(app, link, password="newcomer@example.org")
+    assert personal.status_int == 422
     assert "Enter your name." in join(app, link, name="   ").text
     assert join(app, link, password="x" * 500).status_int == 422
     assert dbsession.scalar(select(User).where(User.email == "newcomer@example.org")) is None
@@ -155,7 +159,8 @@ def test_a_withdrawn_invitation_no_longer_opens(testapp, world, dbsession, mailb
     form.submit("step", value="revoke").follow()
     response = stranger(testapp).get(link_in(mailbox), status=410)
     assert "withdrawn" in response.text
-    stale["name"], stale["password"], stale["confirm"] = "Noa", NEW_PASSWORD, NEW_PASSWORD
+    stale["name"], stale["new_password"] = "Noa", NEW_PASSWORD
+    stale["confirm_password"] = NEW_PASSWORD
     assert "withdrawn" in stale.submit(status=410).text
     assert dbsession.scalar(select(User).where(User.email == "newcomer@example.org")) is None
     assert "Withdrawn" in testapp.get("/acme/demo/@@invitations").text

@@ -229,7 +229,7 @@ def change_role(context: StudyResource, request: Request) -> Response:
     key = whole_number(request.POST.get("assignment")) or 0
     try:
         choice = _posted_choice(request, context)
-        roles.change_role(
+        changed = roles.change_role(
             request.dbsession,
             request.identity,
             context.study,
@@ -249,7 +249,7 @@ def change_role(context: StudyResource, request: Request) -> Response:
             errors={key: {error.field: error.message}},
             values={key: _posted_values(request)},
         )
-    _flash(request, _("The role was changed."))
+    _flash(request, _("The role was changed.") if changed else _("Nothing changed."))
     return _member_answer(request, context, user_id, focus=f"a{key}-change")
 
 

@@ -22,7 +22,7 @@ from datacapt.accounts import roles
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import Site, StudyRoleAssignment, User
-from datacapt.permissions import ROLE_LABELS, Permission, StudyRole
+from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.resources import StudyResource, TenantResource
 from datacapt.validation import MAX_EMAIL_LENGTH, ValidationError, whole_number
 
@@ -66,8 +66,8 @@ def _study_data(
     values: dict[int, dict[str, Any]] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """What the page and a member fragment need: ``errors`` and ``values`` by assignment id
-    (0: the grant form, -user id: a member as a whole)."""
+    """What the page and a member fragment need: ``errors`` and posted ``values`` by
+    assignment id (0: the grant form), so each form shows its own."""
     identity = request.identity
     sites = _sites(request, context)
     grantable = roles.grantable_study_roles(identity, context.study)
@@ -83,7 +83,6 @@ def _study_data(
             if roles.may_manage(identity, context.study, a)
         },
         "role_labels": ROLE_LABELS,
-        "all_roles": list(StudyRole),
         "errors": errors or {},
         "values": values or {},
         "swap_member": False,
@@ -229,7 +228,7 @@ def change_role(context: StudyResource, request: Request) -> Response:
     key = whole_number(request.POST.get("assignment")) or 0
     try:
         choice = _posted_choice(request, context)
-        roles.change_role(
+        changed = roles.change_role(
             request.dbsession,
             request.identity,
             context.study,
@@ -249,7 +248,7 @@ def change_role(context: StudyResource, request: Request) -> Response:
             errors={key: {error.field: error.message}},
             values={key: _posted_values(request)},
         )
-    _flash(request, _("The role was changed."))
+    _flash(request, _("The role was changed.") if changed else _("Nothing changed."))
     return _member_answer(request, context, user_id, focus=f"a{key}-change")
 
 

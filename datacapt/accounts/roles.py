@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from datacapt.i18n import _
@@ -396,15 +397,6 @@ def grant_role(
     _refuse_unless_allowed(actor, study, choice)
     if any(site.study_id != study.id for site in choice.sites or ()):
         raise ValidationError("sites", _("Choose sites of this study."))
-    existing = dbsession.scalar(
-        select(StudyRoleAssignment.id).where(
-            StudyRoleAssignment.study_id == study.id,
-            StudyRoleAssignment.user_id == user.id,
-            StudyRoleAssignment.role == choice.role,
-        )
-    )
-    if existing is not None:
-        raise ValidationError("role", _("This person already holds this role."))
     assignment = StudyRoleAssignment(
         tenant_id=study.tenant_id,
         study_id=study.id,
@@ -412,8 +404,7 @@ def grant_role(
         role=choice.role,
         sites=[StudyRoleSite(site_id=site.id, study_id=study.id) for site in choice.sites or ()],
     )
-    dbsession.add(assignment)
-    dbsession.flush()
+    _save_once(dbsession, lambda: dbsession.add(assignment), "role")
     write(
         tenant_id=study.tenant_id,
         study_id=study.id,
@@ -423,6 +414,18 @@ def grant_role(
         new=_described(user.id, choice.role, _codes(choice.sites)),
     )
     return assignment
+
+
+def _save_once(dbsession: Session, change: Callable[[], None], field: str) -> None:
+    """Make ``change`` in a savepoint: a role someone already holds (the unique constraint
+    says so, also when a concurrent request granted it a moment ago) is a clear refusal, and
+    the transaction stays usable."""
+    try:
+        with dbsession.begin_nested():
+            change()
+            dbsession.flush()
+    except IntegrityError:
+        raise ValidationError(field, _("This person already holds this role.")) from None
 
 
 def _check_current(assignment: StudyRoleAssignment | None, expected: str) -> StudyRoleAssignment:
@@ -439,8 +442,9 @@ def change_role(
     expected: str,
     choice: RoleChoice,
     write: Write,
-) -> StudyRoleAssignment:
-    """Change an assignment's role and sites in place (its id, and its history, stay)."""
+) -> bool:
+    """Change an assignment's role and sites in place (its id, and its history, stay);
+    False if there was nothing to change."""
     assignment = _check_current(assignment, expected)
     before = view_of(assignment)
     if not may_manage(actor, study, before):
@@ -449,25 +453,21 @@ def change_role(
         _refuse_own_admin_role(actor, assignment)
     _refuse_unless_allowed(actor, study, choice)
     if before.role == choice.role and before.site_ids == choice.site_ids:
-        return assignment
-    if choice.role != assignment.role and dbsession.scalar(
-        select(StudyRoleAssignment.id).where(
-            StudyRoleAssignment.study_id == study.id,
-            StudyRoleAssignment.user_id == assignment.user_id,
-            StudyRoleAssignment.role == choice.role,
-        )
-    ):
-        raise ValidationError("role", _("This person already holds this role."))
+        return False
     codes = _site_codes_by_id(dbsession, study)
     old_codes = None if before.site_ids is None else sorted(codes[s] for s in before.site_ids)
-    assignment.role = choice.role
     wanted = choice.site_ids or frozenset()
-    kept = [row for row in assignment.sites if row.site_id in wanted]
-    present = {row.site_id for row in kept}
-    assignment.sites = kept + [
-        StudyRoleSite(site_id=site_id, study_id=study.id) for site_id in sorted(wanted - present)
-    ]
-    dbsession.flush()
+
+    def apply() -> None:
+        assignment.role = choice.role
+        kept = [row for row in assignment.sites if row.site_id in wanted]
+        present = {row.site_id for row in kept}
+        assignment.sites = kept + [
+            StudyRoleSite(site_id=site_id, study_id=study.id)
+            for site_id in sorted(wanted - present)
+        ]
+
+    _save_once(dbsession, apply, "role")
     write(
         tenant_id=study.tenant_id,
         study_id=study.id,
@@ -477,7 +477,7 @@ def change_role(
         old=_described(assignment.user_id, before.role, old_codes),
         new=_described(assignment.user_id, choice.role, _codes(choice.sites)),
     )
-    return assignment
+    return True
 
 
 def revoke_role(
@@ -516,19 +516,10 @@ def revoke_role(
 def grant_tenant_admin(
     dbsession: Session, tenant: Tenant, user: User, write: Write
 ) -> TenantRoleAssignment:
-    if dbsession.scalar(
-        select(TenantRoleAssignment.id).where(
-            TenantRoleAssignment.tenant_id == tenant.id,
-            TenantRoleAssignment.user_id == user.id,
-            TenantRoleAssignment.role == TenantRole.TENANT_ADMIN,
-        )
-    ):
-        raise ValidationError("member", _("This person already holds this role."))
     assignment = TenantRoleAssignment(
         tenant_id=tenant.id, user_id=user.id, role=TenantRole.TENANT_ADMIN
     )
-    dbsession.add(assignment)
-    dbsession.flush()
+    _save_once(dbsession, lambda: dbsession.add(assignment), "member")
     write(
         tenant_id=tenant.id,
         action="role.granted",

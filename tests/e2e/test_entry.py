@@ -51,7 +51,8 @@ def test_a_coordinator_enrols_and_fills_demographics(page: Page, live_url: str):
     expect(summary).to_contain_text("This date does not exist.")
     expect(page.get_by_label("Weight")).to_have_value("60.0")  # nothing typed was lost
     page.get_by_label("Date of birth (required)").fill("28/02/1980")
-    page.get_by_role("button", name="Save", exact=True).click()
+    with page.expect_navigation():  # saved: HX-Redirect reloads the form (wait, or act on the old)
+        page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#status")).to_contain_text("Saved.")
     expect(page.locator(".form-meta")).to_contain_text("Complete")
 
@@ -61,7 +62,8 @@ def test_a_coordinator_enrols_and_fills_demographics(page: Page, live_url: str):
     settled(page)
     expect(page.locator(".error-summary")).to_contain_text("give the reason")
     page.get_by_label("Reason for change").fill("Weighed again with shoes off")
-    page.get_by_role("button", name="Save", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#status")).to_contain_text("Saved.")
 
     weight = page.locator("#block-I\\.WEIGHT_KG")

@@ -178,6 +178,34 @@ def test_a_role_and_its_sites_are_changed_in_place(testapp, world, dbsession):
     assert json.loads(last.new_value)["sites"] is None
 
 
+def test_a_change_into_a_role_already_held_is_refused(testapp, world, dbsession):
+    grant_study_role(dbsession, world.users["monitor"], world.study, StudyRole.AUDITOR)
+    dbsession.flush()
+    app = signed_in(testapp, world, "tenant_admin")
+    monitor = dbsession.scalar(
+        select(StudyRoleAssignment).where(
+            StudyRoleAssignment.user_id == world.users["monitor"].id,
+            StudyRoleAssignment.role == StudyRole.MONITOR,
+        )
+    )
+    form = app.get(STUDY + "@@members").forms[f"a{monitor.id}-form"]
+    form["scope"] = "sites"
+    check_sites(form, "par01")
+    form["role"] = "auditor"
+    refused = form.submit(headers=HTMX, status=422)
+    error = refused.html.find(id=f"a{monitor.id}-role-error")
+    assert "This person already holds this role." in error.text
+    assert refused.html.find(id=f"a{monitor.id}-site-par01").has_attr("checked")  # kept
+    dbsession.expire_all()
+    kept = dbsession.get(StudyRoleAssignment, monitor.id)
+    assert kept.role is StudyRole.MONITOR
+    assert events(dbsession, "role.changed") == []
+    form["role"] = "monitor"
+    form["scope"] = "study"
+    same = form.submit(headers=HTMX)
+    assert same.html.find(id="status").text.strip() == "Nothing changed."
+
+
 def test_a_replayed_change_is_refused_and_shows_how_things_stand(testapp, world, dbsession):
     app = signed_in(testapp, world, "tenant_admin")
     monitor = assignment_of(dbsession, world, "monitor")
@@ -395,6 +423,8 @@ def test_administrators_of_the_organisation_are_granted_and_revoked(app, testapp
     assert event.entity_type == "tenant_role" and event.study_id is None
     assert json.loads(event.new_value) == {"user_id": monitor_id, "role": "tenant_admin"}
 
+    replayed = answer.submit(headers=HTMX, status=422)
+    assert "This person already holds this role." in replayed.html.find(id=f"{member}-error").text
     revoke = granted.forms[0]
     revoked = revoke.submit(headers=HTMX)
     assert "Not an administrator" in revoked.html.find(id=member).text

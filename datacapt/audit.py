@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -176,12 +176,28 @@ def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:
     )
 
 
+def record_changes(
+    write: Callable[..., AuditEvent],
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    **event: Any,
+) -> list[AuditEvent]:
+    """One event per field whose value changed (``field``, its old → new), through ``write``
+    (:func:`record` or :func:`record_request` with the session or request bound)."""
+    return [
+        write(field=name, old=old.get(name), new=value, **event)
+        for name, value in new.items()
+        if old.get(name) != value
+    ]
+
+
 @dataclass(frozen=True)
 class ChainReport:
     chain: int
     count: int
     broken: AuditEvent | None  # the first event whose link or hash does not match
     problem: str | None = None
+    head: str = GENESIS  # the hash of the last event verified: worth keeping outside the database
 
     @property
     def intact(self) -> bool:
@@ -214,7 +230,7 @@ def verify(dbsession: Session, chain: int) -> ChainReport:
         if chain_hash(previous, event) != event.hash:
             return ChainReport(chain, count, event, "its content does not match its hash")
         previous = event.hash
-    return ChainReport(chain, count, None)
+    return ChainReport(chain, count, None, head=previous)
 
 
 def includeme(config: Configurator) -> None:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from datacapt.cli import admin, demo, operations, subjects
+from datacapt.cli import admin, audit, demo, operations, subjects
 from datacapt.cli.bootstrap import CommandError, load_environment
 
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_parsers(commands)
     demo.add_parsers(commands)
     subjects.add_parsers(commands)
+    audit.add_parsers(commands)
     return parser
 
 

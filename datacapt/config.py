@@ -38,6 +38,7 @@ DEFAULT_INCLUDES = (
     "datacapt.subjects",
     "datacapt.design",
     "datacapt.entry",
+    "datacapt.audit_trail",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -22,7 +22,7 @@ from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.request import Request
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from datacapt.models import AuditEvent
@@ -56,7 +56,7 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical(event: AuditEvent) -> str:
+def canonical(event: AuditEvent | Row[Any]) -> str:
     """The event as the chain hashes it: JSON, fixed key order, times in UTC to the microsecond."""
     values: dict[str, Any] = {}
     for name in HASHED_FIELDS:
@@ -65,7 +65,7 @@ def canonical(event: AuditEvent) -> str:
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
-def chain_hash(previous: str, event: AuditEvent) -> str:
+def chain_hash(previous: str, event: AuditEvent | Row[Any]) -> str:
     return hashlib.sha256((previous + canonical(event)).encode("utf-8")).hexdigest()
 
 
@@ -208,27 +208,38 @@ def chains(dbsession: Session) -> list[int]:
     return list(dbsession.scalars(select(AuditEvent.chain).distinct().order_by(AuditEvent.chain)))
 
 
-def _events(dbsession: Session, chain: int) -> Iterator[AuditEvent]:
+#: What verification reads: plain rows, lighter than ORM objects over millions of events.
+_VERIFIED_COLUMNS = [
+    getattr(AuditEvent, name) for name in ("id", *HASHED_FIELDS, "prev_hash", "hash")
+]
+
+
+def _events(dbsession: Session, chain: int) -> Iterator[Row[Any]]:
+    """The chain in order, streamed (a server-side cursor on PostgreSQL), 1,000 rows a fetch."""
     statement = (
-        select(AuditEvent)
+        select(*_VERIFIED_COLUMNS)
         .where(AuditEvent.chain == chain)
         .order_by(AuditEvent.seq)
         .execution_options(yield_per=1000)
     )
-    yield from dbsession.scalars(statement)
+    yield from dbsession.execute(statement)
 
 
 def verify(dbsession: Session, chain: int) -> ChainReport:
     """Walk one chain in order, recomputing every hash; stop at the first broken link."""
     previous, count = GENESIS, 0
+
+    def broken(row: Row[Any], problem: str) -> ChainReport:
+        return ChainReport(chain, count, dbsession.get(AuditEvent, row.id), problem)
+
     for event in _events(dbsession, chain):
         count += 1
         if event.seq != count:
-            return ChainReport(chain, count, event, f"sequence {event.seq} where {count} was due")
+            return broken(event, f"sequence {event.seq} where {count} was due")
         if event.prev_hash != previous:
-            return ChainReport(chain, count, event, "does not follow the previous event")
+            return broken(event, "does not follow the previous event")
         if chain_hash(previous, event) != event.hash:
-            return ChainReport(chain, count, event, "its content does not match its hash")
+            return broken(event, "its content does not match its hash")
         previous = event.hash
     return ChainReport(chain, count, None, head=previous)
 

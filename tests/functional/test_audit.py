@@ -153,29 +153,32 @@ def altered(name: str, value):
     return "x" if not value else value[:-1] + ("y" if value[-1] == "x" else "x")
 
 
-def tamper(dbsession, victim: AuditEvent, how: str, field: str) -> AuditEvent | None:
+def tamper(dbsession, victim: AuditEvent, how: str, field: str, distance: int) -> AuditEvent | None:
     """Alter one stored event; return the event verify must name (None: the tail is gone, which
     only a head kept outside the database reveals)."""
-    chain = victim.chain
-    later = dbsession.scalar(
-        select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == victim.seq + 1)
-    )
-    earlier = dbsession.scalar(
-        select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == victim.seq - 1)
-    )
+
+    def at(seq: int) -> AuditEvent | None:
+        return dbsession.scalar(
+            select(AuditEvent).where(AuditEvent.chain == victim.chain, AuditEvent.seq == seq)
+        )
+
     with triggers_off(dbsession):
         if how == "edit":
             setattr(victim, field, altered(field, getattr(victim, field)))
             return victim
         if how == "delete":
+            later = at(victim.seq + 1)
             dbsession.delete(victim)
             return later
-        # swap: the victim and the event before it exchange places in the chain
-        victim_seq = victim.seq
+        # swap: the victim and an earlier event of its chain exchange places; walking the
+        # chain meets the victim first, in the earlier event's place
+        earlier = at(victim.seq - 1 - distance % (victim.seq - 1))
+        victim_seq, earlier_seq = victim.seq, earlier.seq
         victim.seq = -1
         dbsession.flush()
-        earlier.seq, victim.seq = victim_seq, victim_seq - 1
+        earlier.seq = victim_seq
         dbsession.flush()
+        victim.seq = earlier_seq
         return victim
 
 
@@ -186,10 +189,11 @@ def tamper(dbsession, victim: AuditEvent, how: str, field: str) -> AuditEvent | 
     events=EVENTS,
     victim=st.integers(min_value=0),
     how=st.sampled_from(["edit", "delete", "swap"]),
+    distance=st.integers(min_value=0),
     field=st.sampled_from(ALTERABLE),
 )
 def test_any_sequence_verifies_and_any_single_alteration_is_found(
-    dbsession, events, victim, how, field
+    dbsession, events, victim, how, field, distance
 ):
     nested = dbsession.begin_nested()
     tenants = [create_tenant(dbsession, f"prop-{n}", f"Property {n}") for n in range(3)]
@@ -214,7 +218,7 @@ def test_any_sequence_verifies_and_any_single_alteration_is_found(
         assert report.count == 1 + sum(1 for e in recorded if e.chain == tenant.id)
         heads[tenant.id] = report.head
     target = recorded[victim % len(recorded)]
-    named = tamper(dbsession, target, how, field)
+    named = tamper(dbsession, target, how, field, distance)
     dbsession.expire_all()
     report = audit.verify(dbsession, target.chain)
     if named is None:  # the last event deleted: the chain is whole, but its head has moved

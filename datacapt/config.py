@@ -44,6 +44,7 @@ DEFAULT_INCLUDES = (
     "datacapt.design",
     "datacapt.entry",
     "datacapt.queries",
+    "datacapt.audit_trail",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

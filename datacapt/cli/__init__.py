@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from datacapt.cli import admin, demo, keys, operations, two_factor
+from datacapt.cli import admin, audit, demo, keys, operations, two_factor
 from datacapt.cli.bootstrap import CommandError, load_environment
 
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parsers(commands)
     keys.add_parsers(commands)
     two_factor.add_parsers(commands)
+    audit.add_parsers(commands)
     return parser
 
 

@@ -22,6 +22,8 @@ class AuditEvent(Base):
         UniqueConstraint("chain", "seq"),
         Index("ix_audit_event_tenant_id_occurred_at", "tenant_id", "occurred_at"),
         Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        # A study's trail, newest first, by keyset: never a walk through the tenant's chain.
+        Index("ix_audit_event_study_id_seq", "study_id", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -30,7 +32,7 @@ class AuditEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # from the database clock
     tenant_id: Mapped[int | None] = mapped_column()
     actor_id: Mapped[int | None] = mapped_column()
-    study_id: Mapped[int | None] = mapped_column(index=True)
+    study_id: Mapped[int | None] = mapped_column()
     site_id: Mapped[int | None] = mapped_column()
     subject_id: Mapped[int | None] = mapped_column(index=True)
     action: Mapped[str] = mapped_column(String(60))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
 from datacapt.i18n import _
 from datacapt.models import Site, Study, Subject, Tenant
 from datacapt.resources import RESERVED_NAMES
@@ -27,7 +31,19 @@ def find_site(dbsession: Session, study: Study, code: str) -> Site | None:
     return dbsession.scalar(select(Site).where(Site.study_id == study.id, Site.code == code))
 
 
-def create_tenant(dbsession: Session, slug: str, name: str) -> Tenant:
+#: Writes one audit event: :func:`datacapt.audit.record` bound to a session, or
+#: :func:`datacapt.audit.record_request` bound to a request (which adds actor, request id, IP).
+AuditWriter = Callable[..., Any]
+
+
+def _writer(dbsession: Session, write: AuditWriter | None) -> AuditWriter:
+    """The command line and the demo act without a signed-in user: a system event."""
+    return write or partial(audit.record, dbsession)
+
+
+def create_tenant(
+    dbsession: Session, slug: str, name: str, write: AuditWriter | None = None
+) -> Tenant:
     slug = clean_code("slug", slug)
     if slug in RESERVED_NAMES:
         raise ValidationError("slug", _("This name is reserved; choose another."))
@@ -37,10 +53,19 @@ def create_tenant(dbsession: Session, slug: str, name: str) -> Tenant:
     tenant = Tenant(slug=slug, name=name)
     dbsession.add(tenant)
     dbsession.flush()
+    _writer(dbsession, write)(
+        tenant_id=tenant.id,
+        action="tenant.created",
+        entity_type="tenant",
+        entity_id=tenant.id,
+        new={"slug": slug, "name": name},
+    )
     return tenant
 
 
-def create_study(dbsession: Session, tenant: Tenant, code: str, title: str) -> Study:
+def create_study(
+    dbsession: Session, tenant: Tenant, code: str, title: str, write: AuditWriter | None = None
+) -> Study:
     code = clean_code("code", code)
     title = clean_text("title", title, 300)
     if find_study(dbsession, tenant, code) is not None:
@@ -48,10 +73,20 @@ def create_study(dbsession: Session, tenant: Tenant, code: str, title: str) -> S
     study = Study(tenant_id=tenant.id, code=code, title=title)
     dbsession.add(study)
     dbsession.flush()
+    _writer(dbsession, write)(
+        tenant_id=tenant.id,
+        study_id=study.id,
+        action="study.created",
+        entity_type="study",
+        entity_id=study.id,
+        new={"code": code, "title": title},
+    )
     return study
 
 
-def create_site(dbsession: Session, study: Study, code: str, name: str) -> Site:
+def create_site(
+    dbsession: Session, study: Study, code: str, name: str, write: AuditWriter | None = None
+) -> Site:
     code = clean_code("code", code)
     name = clean_text("name", name, 200)
     if find_site(dbsession, study, code) is not None:
@@ -59,6 +94,15 @@ def create_site(dbsession: Session, study: Study, code: str, name: str) -> Site:
     site = Site(tenant_id=study.tenant_id, study_id=study.id, code=code, name=name)
     dbsession.add(site)
     dbsession.flush()
+    _writer(dbsession, write)(
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        site_id=site.id,
+        action="site.created",
+        entity_type="site",
+        entity_id=site.id,
+        new={"code": code, "name": name},
+    )
     return site
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pyramid.request import Request
@@ -125,15 +126,15 @@ def save_settings(context: StudyResource, request: Request) -> Any:
     study = context.study
     old = {"subject_id_pattern": study.subject_id_pattern, "missing_codes": study.missing_codes}
     study.subject_id_pattern, study.missing_codes = pattern, codes
-    audit.record_request(
-        request,
+    audit.record_changes(
+        partial(audit.record_request, request),
+        old,
+        {"subject_id_pattern": pattern, "missing_codes": codes},
         tenant_id=study.tenant_id,
         study_id=study.id,
         action="study.settings_changed",
         entity_type="study",
         entity_id=study.id,
-        old=old,
-        new={"subject_id_pattern": pattern, "missing_codes": codes},
     )
     request.session.flash(request.localizer.translate(_("The settings were saved.")))
     return redirect(request, request.resource_url(context, "@@settings"))

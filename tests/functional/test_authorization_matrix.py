@@ -184,6 +184,20 @@ DESIGN_VIEWS = {
     (VersionResource, "", "GET"): 200,
 }
 
+
+def auditors_only() -> dict[str, dict[str, Any]]:
+    """A study's audit trail: its (unrestricted) auditors; whoever else sees the study gets 403,
+    administrators included (their own page is the tenant's trail)."""
+    return {
+        "": {**outcomes(admins=403, study_admin=403, site_staff=403, others=403), "auditor": 200}
+    }
+
+
+def tenant_admins_only() -> dict[str, dict[str, Any]]:
+    """A tenant's audit trail: its administrators; members of its studies get 403."""
+    return {"": outcomes(study_admin=403, site_staff=403, others=403)}
+
+
 #: (resource type, view name, method) → variant → role → outcome.
 EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "", "GET"): {"": everyone(200, anonymous=LOGIN)},
@@ -247,6 +261,10 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (StudyResource, "settings", "POST"): {
         "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
     },
+    (TenantResource, "audit", "GET"): tenant_admins_only(),
+    (TenantResource, "audit-export", "GET"): tenant_admins_only(),
+    (StudyResource, "audit", "GET"): auditors_only(),
+    (StudyResource, "audit-export", "GET"): auditors_only(),
     (SitesResource, "", "GET"): {"": outcomes()},
     (SiteResource, "", "GET"): {"own": outcomes(), "other": outcomes(site_staff=404)},
     (SubjectsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},

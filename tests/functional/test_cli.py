@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import webtest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 from datacapt.cli import main
 from datacapt.config import configure
@@ -116,7 +117,7 @@ def test_grants_by_the_operator_are_audited(datacapt, cli_database):
                 AuditEvent.action, AuditEvent.entity_type, AuditEvent.actor_id, AuditEvent.new_value
             )
             .join(Tenant, Tenant.id == AuditEvent.tenant_id)
-            .where(Tenant.slug == "audited")
+            .where(Tenant.slug == "audited", AuditEvent.action.like("role.%"))
             .order_by(AuditEvent.seq)
         ).all()
     engine.dispose()
@@ -398,3 +399,63 @@ def test_an_operator_resets_a_lost_authenticator(datacapt, cli_database):
         )
     engine.dispose()
     assert reasons == ["Phone lost, ticket 42"]
+
+
+def behind_the_triggers(url: str, statement: str, **params) -> None:
+    """A database superuser editing the trail: triggers off, the row changed, triggers back on."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+            connection.execute(text(statement), params)
+        else:
+            triggers = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            audit_triggers = [(n, sql) for n, sql in triggers if "audit_event" in sql]
+            for name, _sql in audit_triggers:
+                connection.execute(text(f'DROP TRIGGER "{name}"'))
+            connection.execute(text(statement), params)
+            for _name, sql in audit_triggers:
+                connection.execute(text(sql))
+    engine.dispose()
+
+
+def test_audit_verify_walks_every_chain_and_names_a_tampered_event(datacapt, cli_database):
+    assert datacapt("tenant", "create", "verified", "Verified")[0] == 0
+    assert datacapt("study", "create", "verified", "v1", "Verified study")[0] == 0
+    assert datacapt("site", "create", "verified", "v1", "par01", "Paris")[0] == 0
+    code, out, err = datacapt("audit", "verify")
+    assert (code, err) == (0, "")
+    assert "chain 0 (platform):" in out
+    assert re.search(r"chain \d+ \(verified\): 3 events, intact; head [0-9a-f]{64}", out)
+
+    tenant_id = count(cli_database, select(Tenant.id).where(Tenant.slug == "verified"))
+    study_event = count(
+        cli_database,
+        select(AuditEvent.id).where(
+            AuditEvent.chain == tenant_id, AuditEvent.action == "study.created"
+        ),
+    )
+    original = count(cli_database, select(AuditEvent.new_value).where(AuditEvent.id == study_event))
+    forge = "UPDATE audit_event SET new_value = :value WHERE id = :id"
+    behind_the_triggers(
+        cli_database, forge, value='{"code": "v1", "title": "Forged"}', id=study_event
+    )
+    try:
+        code, out, _err = datacapt("audit", "verify", "--tenant", "verified")
+        assert code == 1
+        assert out.strip() == (
+            f"chain {tenant_id} (verified): BROKEN at seq 2 (event id {study_event}, "
+            "study.created): its content does not match its hash; 2 events read"
+        )
+        assert datacapt("audit", "verify")[0] == 1
+    finally:
+        behind_the_triggers(cli_database, forge, value=original, id=study_event)
+    assert datacapt("audit", "verify", "--tenant", "verified")[0] == 0
+
+
+def test_audit_verify_refuses_an_unknown_tenant(datacapt):
+    code, out, err = datacapt("audit", "verify", "--tenant", "no-such-tenant")
+    assert (code, out) == (2, "")
+    assert err == "datacapt: error: no tenant 'no-such-tenant'\n"

@@ -50,6 +50,7 @@ def test_defaults():
         "datacapt.design",
         "datacapt.entry",
         "datacapt.queries",
+        "datacapt.audit_trail",
     )
 
 

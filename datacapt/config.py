@@ -38,6 +38,7 @@ DEFAULT_INCLUDES = (
     "datacapt.subjects",
     "datacapt.design",
     "datacapt.entry",
+    "datacapt.review",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

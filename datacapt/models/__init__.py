@@ -15,10 +15,15 @@ from datacapt.models.entry import (
     FormInstance,
     FormStatus,
     ItemValue,
+    LockState,
+    ReviewStatus,
+    SdvStatus,
+    SignatureState,
     VisitInstance,
     WarningKind,
 )
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
@@ -30,8 +35,15 @@ __all__ = [
     "FormStatus",
     "ItemValue",
     "JobState",
+    "LockState",
     "LoginAttempt",
     "OutboxJob",
+    "ReviewStatus",
+    "SdvStatus",
+    "Signature",
+    "SignatureScope",
+    "SignatureState",
+    "SignedForm",
     "Site",
     "Study",
     "StudyRoleAssignment",

@@ -49,6 +49,7 @@ def test_defaults():
         "datacapt.subjects",
         "datacapt.design",
         "datacapt.entry",
+        "datacapt.review",
     )
 
 

@@ -30,6 +30,11 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_REDIS_URL": "datacapt.redis_url",
     "DATACAPT_SECRET": "datacapt.secret",
     "DATACAPT_ENCRYPTION_KEYS": "datacapt.encryption_keys",
+    "DATACAPT_MAIL_HOST": "mail.host",
+    "DATACAPT_MAIL_PORT": "mail.port",
+    "DATACAPT_MAIL_USERNAME": "mail.username",
+    "DATACAPT_MAIL_PASSWORD": "mail.password",
+    "DATACAPT_MAIL_SENDER": "mail.default_sender",
 }
 
 DEFAULT_INCLUDES = (
@@ -52,6 +57,7 @@ CORE_INCLUDES = (
     "datacapt.templating",
     "datacapt.resources",
     "datacapt.errors",
+    "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32
 
@@ -68,6 +74,7 @@ class AppSettings:
     secret: str
     cookie_secure: bool
     session_idle_timeout: int
+    session_absolute_timeout: int
     default_timezone: str
     argon2_time_cost: int
     argon2_memory_cost: int
@@ -151,6 +158,9 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
         secret=secret,
         cookie_secure=asbool(settings.get("datacapt.cookie_secure", True)),
         session_idle_timeout=_int(settings, "datacapt.session_idle_timeout", 1800, minimum=60),
+        session_absolute_timeout=_int(
+            settings, "datacapt.session_absolute_timeout", 12 * 3600, minimum=300
+        ),
         default_timezone=timezone,
         argon2_time_cost=_int(settings, "datacapt.argon2_time_cost", 3, minimum=1),
         argon2_memory_cost=_int(settings, "datacapt.argon2_memory_cost", 65536, minimum=8),

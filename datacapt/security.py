@@ -7,8 +7,6 @@ knows about a particular view.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -23,6 +21,7 @@ from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 from sqlalchemy import select
 
 from datacapt import permissions as perms
+from datacapt.accounts import sessions
 from datacapt.config import get_app_settings
 from datacapt.models import (
     Study,
@@ -33,9 +32,6 @@ from datacapt.models import (
     User,
 )
 from datacapt.permissions import StudyRole, TenantRole
-
-SESSION_USER = "auth.user_id"
-SESSION_FINGERPRINT = "auth.fingerprint"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -87,6 +83,7 @@ class Identity:
     user: User
     study_roles: list[StudyMembership] = field(default_factory=list)
     tenant_roles: list[TenantMembership] = field(default_factory=list)
+    session_id: int | None = None  # the server-side session this request belongs to
 
     @cached_property
     def principals(self) -> list[str]:
@@ -139,12 +136,6 @@ class Identity:
         return sorted(found.items())
 
 
-def session_fingerprint(user: User, secret: str) -> str:
-    """Ties a session to the password it was opened with: changing it ends every session."""
-    material = (user.password_hash or "").encode()
-    return hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()[:32]
-
-
 def load_identity(dbsession: Any, user: User) -> Identity:
     role_rows = dbsession.execute(
         select(
@@ -195,16 +186,13 @@ class SecurityPolicy:
         self.identity_cache = RequestLocalCache(self._load_identity)
 
     def _load_identity(self, request: Request) -> Identity | None:
-        user_id = request.session.get(SESSION_USER)
-        if not isinstance(user_id, int):
+        found = sessions.current(request)
+        if found is None:
             return None
-        user = request.dbsession.get(User, user_id)
-        if user is None or not user.is_active:
-            return None
-        secret = get_app_settings(request.registry).secret
-        if request.session.get(SESSION_FINGERPRINT) != session_fingerprint(user, secret):
-            return None
-        return load_identity(request.dbsession, user)
+        row, user = found
+        identity = load_identity(request.dbsession, user)
+        identity.session_id = row.id
+        return identity
 
     def identity(self, request: Request) -> Identity | None:
         return self.identity_cache.get_or_create(request)
@@ -219,18 +207,19 @@ class SecurityPolicy:
         return self.helper.permits(context, principals, permission)
 
     def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
-        """Start a fresh session for ``userid``; the old one (and its CSRF token) is discarded,
-        so a session id planted before sign-in is worthless after it."""
-        user = request.dbsession.get(User, userid)
-        secret = get_app_settings(request.registry).secret
+        """Start a fresh session for ``userid``; the old cookie session (and its CSRF token) is
+        discarded, so a session planted before sign-in is worthless after it."""
         request.session.invalidate()
-        request.session[SESSION_USER] = userid
-        request.session[SESSION_FINGERPRINT] = session_fingerprint(user, secret)
+        sessions.open_session(request, request.dbsession.get(User, userid))
         request.session.new_csrf_token()
         self.identity_cache.clear(request)
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        """End the server-side session (if any) and discard the cookie session."""
+        found = sessions.current(request)
+        if found is not None:
+            sessions.end(found[0], kw.get("reason", sessions.EndReason.SIGNED_OUT))
         request.session.invalidate()
         self.identity_cache.clear(request)
         return []

@@ -10,9 +10,13 @@ Services come from the environment:
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from alembic.config import Config as AlembicConfig
 from pyramid.paster import get_appsettings
 from pyramid.registry import Registry
 from pyramid.router import Router
+from pyramid_mailer.interfaces import IMailer
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -184,3 +189,25 @@ def query_counter(engine: Engine) -> Iterator[list[str]]:
     event.listen(engine, "before_cursor_execute", count)
     yield statements
     event.remove(engine, "before_cursor_execute", count)
+
+
+@dataclass
+class Mailbox:
+    """The mail the app sent during one test (written to a folder of its own)."""
+
+    folder: Path
+
+    def messages(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for path in sorted(self.folder.glob("*.eml"))
+        ]
+
+
+@pytest.fixture
+def mailbox(registry: Registry, tmp_path: Path) -> Iterator[Mailbox]:
+    mailer = registry.getUtility(IMailer).smtp_mailer
+    original = mailer.directory
+    mailer.directory = tmp_path / "mail"
+    yield Mailbox(mailer.directory)
+    mailer.directory = original

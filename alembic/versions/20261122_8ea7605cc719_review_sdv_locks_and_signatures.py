@@ -2,7 +2,7 @@
 electronic signatures with the forms they cover.
 
 Revision ID: 8ea7605cc719
-Revises: 9291efc3467c
+Revises: 096d0a314b1b
 Create Date: 2026-11-22 05:30:37.916672
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '8ea7605cc719'
-down_revision: str | None = '9291efc3467c'
+down_revision: str | None = '096d0a314b1b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

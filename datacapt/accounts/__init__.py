@@ -1,7 +1,9 @@
-"""Accounts: sign-in and sign-out, language and personal preferences."""
+"""Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, language and
+personal preferences."""
 
 from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    config.scan(".views")
+    for module in (".views", ".two_factor_views", ".session_views", ".policy_views"):
+        config.scan(module)

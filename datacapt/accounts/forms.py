@@ -48,3 +48,24 @@ class PreferencesForm:
     @classmethod
     def parse(cls, data: Mapping[str, str]) -> PreferencesForm:
         return cls(language=data.get("language", "")[:10], timezone=data.get("timezone", "")[:64])
+
+
+#: Longer than any TOTP or recovery code; anything longer is refused before any work.
+MAX_CODE_LENGTH = 40
+
+
+@dataclass
+class CodeForm:
+    """An authenticator code (or a recovery code, where one is accepted)."""
+
+    code: str = ""
+    errors: dict[str, TranslationString] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, str]) -> CodeForm:
+        form = cls(code=" ".join(data.get("code", "").split())[: MAX_CODE_LENGTH + 1])
+        if not form.code:
+            form.errors["code"] = _("Enter the code.")
+        elif len(form.code) > MAX_CODE_LENGTH:
+            form.errors["code"] = _("This code is not valid, or it was used already.")
+        return form

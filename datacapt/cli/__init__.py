@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from datacapt.cli import admin, demo, operations, subjects
+from datacapt.cli import admin, demo, keys, operations, two_factor
 from datacapt.cli.bootstrap import CommandError, load_environment
 
 
@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     operations.add_parsers(commands)
     admin.add_parsers(commands)
     demo.add_parsers(commands)
-    subjects.add_parsers(commands)
+    keys.add_parsers(commands)
+    two_factor.add_parsers(commands)
     return parser
 
 

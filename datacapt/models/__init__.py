@@ -3,10 +3,13 @@ on ``Base.metadata`` (alembic's autogenerate relies on it)."""
 
 from datacapt.models.accounts import (
     LoginAttempt,
+    RecoveryCode,
     StudyRoleAssignment,
     StudyRoleSite,
     TenantRoleAssignment,
+    TotpSecret,
     User,
+    UserSession,
 )
 from datacapt.models.audit import AuditEvent
 from datacapt.models.design import StudyVersion, VersionState
@@ -38,6 +41,7 @@ __all__ = [
     "LockState",
     "LoginAttempt",
     "OutboxJob",
+    "RecoveryCode",
     "ReviewStatus",
     "SdvStatus",
     "Signature",
@@ -54,7 +58,9 @@ __all__ = [
     "SubjectStatus",
     "Tenant",
     "TenantRoleAssignment",
+    "TotpSecret",
     "User",
+    "UserSession",
     "VersionState",
     "VisitInstance",
     "WarningKind",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     String,
     UniqueConstraint,
     func,
@@ -33,6 +35,9 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when a TOTP authenticator is confirmed; kept on the user row because every sign-in
+    #: and every signature asks, and it must cost no query.
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"
@@ -102,3 +107,56 @@ class LoginAttempt(Base):
     account_key: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(45))
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class TotpSecret(Base):
+    """A user's TOTP secret, sealed with AES-GCM like personal data (the user id is bound as
+    associated data). ``confirmed_at`` is empty while enrolment waits for a first code."""
+
+    __tablename__ = "totp_secret"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last time step whose code was accepted: a code is never accepted twice.
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code, stored as a keyed hash; shown once, when generated."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in session, kept on the server so it can be listed and ended.
+
+    The browser's cookie carries a random token; only its SHA-256 is stored, so a copy of the
+    table opens no session. A session ends by sign-out, by its owner, by a password change, or
+    by the idle and absolute timeouts (checked on every request).
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_id_ended_at", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    #: A keyed digest of the password hash the session was opened (or last confirmed) with:
+    #: whatever path changes a password, the sessions opened with the old one stop working.
+    password_stamp: Mapped[str] = mapped_column(String(32))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(30))

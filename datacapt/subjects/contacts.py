@@ -9,22 +9,20 @@ settings and :func:`rekey` re-seals the rows still under an older one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pyramid.registry import Registry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datacapt.config import get_app_settings
+from datacapt import sealing
 from datacapt.i18n import _
 from datacapt.models import Subject, SubjectContact
 from datacapt.validation import EMAIL_PATTERN, ValidationError
 
-NONCE_BYTES = 12
+#: The contact details do not open: unknown key, or tampered with.
+ContactUnreadable = sealing.Unreadable
 
 
 @dataclass(frozen=True)
@@ -36,10 +34,6 @@ class Contact:
     @property
     def empty(self) -> bool:
         return not (self.name or self.email or self.phone)
-
-
-class ContactUnreadable(Exception):
-    """The ciphertext does not open: unknown key, or tampered with."""
 
 
 def clean_contact(name: str, email: str, phone: str) -> Contact:
@@ -66,31 +60,22 @@ def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Sess
         if existing is not None:
             dbsession.delete(existing)
         return
-    key_id, key = get_app_settings(registry).encryption_keys[0]
-    nonce = os.urandom(NONCE_BYTES)
     plaintext = json.dumps(asdict(contact), ensure_ascii=False).encode()
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _associated(subject.id))
+    sealed = sealing.seal(registry, plaintext, _associated(subject.id))
     row = existing or SubjectContact(subject_id=subject.id, tenant_id=subject.tenant_id)
-    row.key_id, row.nonce, row.ciphertext = key_id, nonce, ciphertext
+    row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
     row.updated_at = datetime.now(UTC)
     dbsession.add(row)
 
 
 def open_row(registry: Registry, row: SubjectContact) -> Contact:
-    keys = dict(get_app_settings(registry).encryption_keys)
-    key = keys.get(row.key_id)
-    if key is None:
-        raise ContactUnreadable(f"no key {row.key_id!r} configured")
-    try:
-        plaintext = AESGCM(key).decrypt(row.nonce, row.ciphertext, _associated(row.subject_id))
-    except InvalidTag:
-        raise ContactUnreadable("the sealed contact details do not match their subject") from None
-    return Contact(**json.loads(plaintext))
+    sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
+    return Contact(**json.loads(sealing.unseal(registry, sealed, _associated(row.subject_id))))
 
 
 def rekey(registry: Registry, dbsession: Session) -> int:
     """Re-seal every row not under the current key; the number of rows re-sealed."""
-    current = get_app_settings(registry).encryption_keys[0][0]
+    current = sealing.current_key_id(registry)
     count = 0
     for row in dbsession.scalars(select(SubjectContact).where(SubjectContact.key_id != current)):
         subject = dbsession.get(Subject, row.subject_id)

@@ -202,6 +202,21 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "language", "POST"): {"": everyone(303)},
     (Root, "preferences", "GET"): {"": everyone(200, anonymous=LOGIN)},
     (Root, "preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    # Second sign-in steps: without a pending sign-in, back to the password step.
+    (Root, "login-code", "GET"): {"": everyone(303)},
+    (Root, "login-code", "POST"): {"": everyone(303)},
+    (Root, "login-enrol", "GET"): {"": everyone(303)},
+    (Root, "login-enrol", "POST"): {"": everyone(303)},
+    (Root, "two-factor", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "two-factor", "POST"): {"": everyone(400, anonymous=LOGIN)},
+    (Root, "sessions", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "sessions", "POST"): {"": everyone(400, anonymous=LOGIN)},
+    (TenantResource, "security", "GET"): {
+        "": outcomes(study_admin=403, site_staff=403, others=403)
+    },
+    (TenantResource, "security", "POST"): {
+        "": outcomes(admins=303, study_admin=403, site_staff=403, others=403)
+    },
     (TenantResource, "", "GET"): {"": outcomes()},
     (StudyResource, "", "GET"): {"": outcomes()},
     (StudyResource, "settings", "GET"): {"": outcomes(site_staff=403, others=403)},

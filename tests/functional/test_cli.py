@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select
 
 from datacapt.cli import main
 from datacapt.config import configure
-from datacapt.models import StudyRoleAssignment, Subject, Tenant, User
+from datacapt.models import AuditEvent, StudyRoleAssignment, Subject, Tenant, User
 from tests.conftest import TEST_REDIS_URL, TESTING_INI, app_settings, create_database
 from tests.factories import login
 
@@ -315,10 +315,45 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
     current = get_appsettings(str(TESTING_INI))["datacapt.encryption_keys"]
     fresh = base64.urlsafe_b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"rotated:{fresh} {current}")
-    code, out, _ = datacapt("subjects", "rekey")
+    code, out, _ = datacapt("keys", "rekey")
     assert code == 0 and "1 contact record(s) re-sealed" in out
     engine = create_engine(cli_database)
     with engine.connect() as connection:
         keys = connection.execute(select(SubjectContact.key_id)).scalars().all()
     engine.dispose()
     assert keys == ["rotated"]
+
+
+def test_an_operator_resets_a_lost_authenticator(datacapt, cli_database):
+    from tests.functional.test_two_factor import set_up
+
+    assert datacapt("demo")[0] == 0
+    app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
+    login(app, "coordinator@acme.example", "Demo-password-2026")
+    set_up(app)
+    app.reset()
+    assert login(app, "coordinator@acme.example", "Demo-password-2026").location.endswith(
+        "/login-code"
+    )
+    with pytest.raises(SystemExit) as refused:  # argparse: --reason is required
+        datacapt("two-factor", "reset", "coordinator@acme.example")
+    assert refused.value.code == 2
+    code, out, _ = datacapt(
+        "two-factor", "reset", "coordinator@acme.example", "--reason", "Phone lost, ticket 42"
+    )
+    assert code == 0 and "two-factor authentication reset" in out
+    code, _out, err = datacapt("two-factor", "reset", "coordinator@acme.example", "--reason", "x")
+    assert code == 2 and "no authenticator" in err
+    app.reset()
+    assert login(app, "coordinator@acme.example", "Demo-password-2026").location.endswith("/")
+    engine = create_engine(cli_database)
+    with engine.connect() as connection:
+        reasons = (
+            connection.execute(
+                select(AuditEvent.reason).where(AuditEvent.action == "user.two_factor_reset")
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert reasons == ["Phone lost, ticket 42"]

@@ -1,0 +1,68 @@
+"""Audit events about a person's account (sign-in, two-factor, sessions, passwords).
+
+A user may belong to several tenants, and each tenant's trail must be complete on its own
+without showing another tenant anything: an account event is written into the chain of every
+tenant the user belongs to (scoped to the tenant, no study), or into the platform chain when they
+belong to none yet. No e-mail address ever enters the text: the account is its user id, or, for an
+address that matches no account, a keyed pseudonym of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.request import Request
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.models import StudyRoleAssignment, TenantRoleAssignment, User
+
+
+def tenant_ids_of(dbsession: Session, user_id: int) -> list[int]:
+    statement = union(
+        select(TenantRoleAssignment.tenant_id).where(TenantRoleAssignment.user_id == user_id),
+        select(StudyRoleAssignment.tenant_id).where(StudyRoleAssignment.user_id == user_id),
+    )
+    return sorted(dbsession.scalars(statement))
+
+
+def record_for_user(
+    dbsession: Session,
+    user: User | None,
+    action: str,
+    *,
+    actor_id: int | None = None,
+    entity_id: str | None = None,
+    **fields: Any,
+) -> None:
+    """Record ``action`` about ``user`` (None: an address that matches no account, named by
+    ``entity_id``) in each chain the user belongs to."""
+    tenant_ids: list[int | None] = [None]
+    if user is not None:
+        tenant_ids = list(tenant_ids_of(dbsession, user.id)) or [None]
+        entity_id = str(user.id)
+    for tenant_id in tenant_ids:
+        audit.record(
+            dbsession,
+            tenant_id=tenant_id,
+            actor_id=actor_id,
+            action=action,
+            entity_type="user",
+            entity_id=entity_id,
+            **fields,
+        )
+
+
+def record_account_event(request: Request, user: User | None, action: str, **fields: Any) -> None:
+    """:func:`record_for_user` from a request; the actor is the user themself unless given."""
+    if user is not None:
+        fields.setdefault("actor_id", user.id)
+    record_for_user(
+        request.dbsession,
+        user,
+        action,
+        request_id=request.request_id,
+        ip=request.client_addr,
+        **fields,
+    )

@@ -9,6 +9,7 @@ from pyramid.i18n import TranslationString
 from pyramid.request import Request
 
 from datacapt import audit
+from datacapt.accounts import two_factor
 from datacapt.accounts.passwords import verify_password
 from datacapt.accounts.services import check_throttle, record_attempt
 from datacapt.db import keep_writes
@@ -30,7 +31,7 @@ class CredentialCheck:
 
 def two_factor_enrolled(request: Request) -> bool:
     """Whether the signer must also give a TOTP code."""
-    return False
+    return two_factor.is_enrolled(request.identity.user)
 
 
 def check_signing_credentials(request: Request, password: str, code: str) -> CredentialCheck:
@@ -47,6 +48,10 @@ def check_signing_credentials(request: Request, password: str, code: str) -> Cre
     errors: dict[str, TranslationString] = {}
     if not verify_password(request.registry, user.password_hash, password):
         errors["password"] = _("This is not your password.")
+    elif two_factor.is_enrolled(user) and not two_factor.verify_code(
+        request.dbsession, request.registry, user, code.strip()
+    ):
+        errors["code"] = _("This code is not valid. Enter the current code.")
     record_attempt(request.dbsession, request.registry, user.email, ip, succeeded=not errors)
     if errors:
         audit.record_request(
@@ -54,7 +59,7 @@ def check_signing_credentials(request: Request, password: str, code: str) -> Cre
             tenant_id=request.context.tenant.id,
             study_id=request.context.study.id,
             action="signature.credentials_refused",
-            entity_type="user_account",
+            entity_type="user",
             entity_id=user.id,
         )
         keep_writes(request)

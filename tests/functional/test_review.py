@@ -392,6 +392,8 @@ def test_investigator_signs_with_the_password_and_the_signature_shows_its_meanin
     token = coordinator.get(DEMOGRAPHICS).forms["entry-form"]["csrf_token"].value
     coordinator.post(DEMOGRAPHICS + "@@save", {"csrf_token": token, "height_cm": "150"}, status=403)
     assert "✍" in coordinator.get(SUBJECT).text
+    shown = coordinator.get(DEMOGRAPHICS).html.select_one(".signatures li").text
+    assert "Signed" in shown and signature.signer_name in shown and signature.meaning in shown
     [signed] = events(dbsession, "signature.signed")
     assert signed.new_value.count(signature.content_hash) == 1
 
@@ -417,7 +419,9 @@ def test_unlocking_a_signed_form_breaks_its_signature_visibly(
     assert broken.reason == "Query on weight"
     [signature] = dbsession.scalars(select(Signature)).all()
     assert signature.broken_at is not None and signature.broken_event_id == broken.id
-    assert "Signature invalidated" in coordinator.get(DEMOGRAPHICS).text
+    shown = coordinator.get(DEMOGRAPHICS).html.select_one(".signatures li.broken").text
+    assert "Signature invalidated" in shown and world.users["investigator"].name in shown
+    assert "I approve the data in this form." in shown
     assert enter(coordinator, weight_kg="74.0").status_int == 303
     assert not services.intact(dbsession, signature)
     assert chain_intact(dbsession, world)
@@ -485,3 +489,26 @@ def test_an_other_sites_subject_cannot_be_signed_or_locked(investigator, manager
     investigator.get("/acme/demo/subjects/ber01-0001/@@sign", status=404)
     token = manager.get(SITE + "@@locking").text  # no subject with data: nothing to choose
     assert "No subject of this site has data yet." in token
+
+
+def test_an_enrolled_investigator_also_gives_a_fresh_authenticator_code(
+    coordinator, investigator, dbsession
+):
+    from tests.functional.test_two_factor import code_at, set_up
+
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    secret, _codes = set_up(investigator)
+    form = investigator.get(DEMOGRAPHICS + "@@sign").forms["sign-form"]
+    form["password"] = PASSWORD
+    form["code"] = "000000" if code_at(secret) != "000000" else "111111"
+    refused = form.submit(status=422)
+    assert "This code is not valid." in refused.html.find(id="field-code-error").text
+    form = refused.forms["sign-form"]
+    form["password"], form["code"] = PASSWORD, code_at(secret, 1)
+    assert form.submit().status_int == 303
+    assert instance_of(dbsession).signature_state is SignatureState.SIGNED
+    enter(coordinator, VITALS, systolic="120", diastolic="80")
+    form = investigator.get(VITALS + "@@sign").forms["sign-form"]
+    form["password"], form["code"] = PASSWORD, code_at(secret, 1)  # the same code again
+    assert form.submit(status=422).status_int == 422
+    assert instance_of(dbsession, "vital_signs").signature_state is SignatureState.UNSIGNED

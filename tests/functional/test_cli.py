@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select
 
 from datacapt.cli import main
 from datacapt.config import configure
-from datacapt.models import AuditEvent, StudyRoleAssignment, Subject, Tenant, User
+from datacapt.models import AuditEvent, ItemValue, StudyRoleAssignment, Subject, Tenant, User
 from tests.conftest import TEST_REDIS_URL, TESTING_INI, app_settings, create_database
 from tests.factories import login
 
@@ -173,9 +173,12 @@ def test_demo_is_idempotent_and_prints_the_logins(datacapt, cli_database):
     assert "coordinator@acme.example" in first and "Demo-password-2026" in first
     subjects = count(cli_database, select(func.count()).select_from(Subject))
     users = count(cli_database, select(func.count()).select_from(User))
+    values = count(cli_database, select(func.count()).select_from(ItemValue))
+    assert values == 6  # two forms of par01-0001, for monitors to verify
     assert datacapt("demo") == (0, first, "")
     assert count(cli_database, select(func.count()).select_from(Subject)) == subjects
     assert count(cli_database, select(func.count()).select_from(User)) == users
+    assert count(cli_database, select(func.count()).select_from(ItemValue)) == values
 
     app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
     login(app, "coordinator@acme.example", "Demo-password-2026")

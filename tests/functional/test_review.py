@@ -4,6 +4,8 @@ must, and every step is in the audit trail."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import webtest
 from sqlalchemy import select, update
@@ -512,3 +514,54 @@ def test_an_enrolled_investigator_also_gives_a_fresh_authenticator_code(
     form["password"], form["code"] = PASSWORD, code_at(secret, 1)  # the same code again
     assert form.submit(status=422).status_int == 422
     assert instance_of(dbsession, "vital_signs").signature_state is SignatureState.UNSIGNED
+
+
+# --- the SDV requirement of the design ---------------------------------------------------------
+
+
+def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_version(
+    app, coordinator, monitor, dbsession, world
+):
+    from datacapt.design import services as design
+
+    admin = user_app(app, world, "study_admin")
+    page = admin.get("/acme/demo/design/forms/vital_signs/")
+    form = page.forms["form-settings"]
+    form["sdv"] = "targeted"
+    refused = form.submit(status=422)
+    assert "Choose the questions to verify." in refused.html.find(id="field-sdv_items-error").text
+    form = admin.get("/acme/demo/design/forms/vital_signs/").forms["form-settings"]
+    form["sdv"] = "targeted"
+    for field in form.fields["sdv_items"]:
+        field.checked = field._value == "systolic"
+    assert form.submit().status_int == 303
+    dbsession.expire_all()
+    version = design.draft(dbsession, world.study)
+    vitals = design.definition_of(version).form("vital_signs")
+    assert (vitals.sdv.value, vitals.sdv_items) == ("targeted", ["systolic"])
+    [changed] = events(dbsession, "design.form_changed")
+    assert '"sdv": "targeted"' in changed.new_value
+
+    enter(coordinator, VITALS, systolic="120", diastolic="80")  # saved with version 1: 100 %
+    assert {
+        o
+        for o, r in rows_of(dbsession, instance_of(dbsession, "vital_signs")).items()
+        if r.sdv_required
+    } == {"I.SYSTOLIC", "I.DIASTOLIC"}
+    design.publish(
+        dbsession,
+        world.study,
+        version,
+        actor_id=None,
+        reason="Targeted SDV of vital signs",
+        expected_lock=version.lock_version,
+        write=partial(audit.record, dbsession),
+    )
+    dbsession.flush()
+    enter(coordinator, VITALS, systolic="121")  # saved with version 2: targeted
+    instance = instance_of(dbsession, "vital_signs")
+    required = {o for o, r in rows_of(dbsession, instance).items() if r.sdv_required}
+    assert required == {"I.SYSTOLIC"} and instance.version_number == 2
+    monitor.get(VITALS).forms["verify-form"].submit("all")
+    assert instance_of(dbsession, "vital_signs").sdv_status is SdvStatus.VERIFIED
+    assert [e.field for e in events(dbsession, "sdv.verified")] == ["I.SYSTOLIC"]

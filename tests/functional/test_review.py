@@ -172,10 +172,15 @@ def test_a_change_after_sdv_resets_only_the_changed_value(coordinator, monitor, 
     history = monitor.get(
         DEMOGRAPHICS + "@@history", {"item": "I.HEIGHT_CM"}, headers={"HX-Request": "true"}
     )
-    assert [row.find_all("td")[2].text.strip() for row in history.html.select("tbody tr")][:3] == [
-        "blank",
-        "awaiting",
-        "180",
+    cells = [
+        [td.text.strip() for td in row.find_all("td")[2:5]]
+        for row in history.html.select("tbody tr")
+    ]
+    assert cells == [
+        ["Value", "blank", "180"],
+        ["Source verified", "awaiting", "verified"],
+        ["Value", "180", "181"],
+        ["SDV reset by a change", "verified", "changed"],
     ]
 
 

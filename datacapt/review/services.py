@@ -344,7 +344,7 @@ def lock(dbsession: Session, actor: Actor, instances: list[FormInstance], reason
     if blocked:
         raise Refused(
             _(
-                "${count} form(s) still have open queries: close them before locking.",
+                "Forms with open queries: ${count}. Close the queries before locking.",
                 mapping={"count": len(blocked)},
             )
         )

@@ -146,8 +146,16 @@ def verify(context: Context, request: Request) -> Response:
         )
     except services.Refused as refused:
         return _refused(request, context, refused.message)
-    message = _("${count} value(s) verified.", mapping={"count": count})
-    return _done(request, context, message if count else _("Nothing was awaiting verification."))
+    if not count:
+        return _done(request, context, _("Nothing was awaiting verification."))
+    message = request.localizer.pluralize(
+        "${count} value verified.",
+        "${count} values verified.",
+        count,
+        domain="datacapt",
+        mapping={"count": count},
+    )
+    return _done(request, context, message)
 
 
 @view_config(
@@ -214,7 +222,14 @@ def data_state(context: Context, request: Request) -> Response:
             count = services.unlock(dbsession, actor, chosen, reason, write)
     except services.Refused as refused:
         return _refused(request, context, refused.message)
-    return _done(request, context, _("${count} form(s) changed.", mapping={"count": count}))
+    message = request.localizer.pluralize(
+        "${count} form changed.",
+        "${count} forms changed.",
+        count,
+        domain="datacapt",
+        mapping={"count": count},
+    )
+    return _done(request, context, message)
 
 
 # --- signatures ------------------------------------------------------------------------------
@@ -345,7 +360,13 @@ def sign(context: Context, request: Request) -> Response:
         )
     except services.Refused as refused:
         return _sign_refused(request, context, {"subject": refused.message})
-    message = _("${count} signature(s) recorded.", mapping={"count": len(signatures)})
+    message = request.localizer.pluralize(
+        "${count} signature recorded.",
+        "${count} signatures recorded.",
+        len(signatures),
+        domain="datacapt",
+        mapping={"count": len(signatures)},
+    )
     return _done(request, context, message)
 
 

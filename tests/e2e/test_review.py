@@ -33,16 +33,16 @@ def test_monitor_verifies_data_manager_locks_investigator_signs(browser: Browser
     expect(systolic).to_contain_text("Awaiting SDV")
     systolic.get_by_label("Verified against source").check()
     monitor.get_by_role("button", name="Verify the ticked values").press("Enter")
-    expect(monitor.locator("#status")).to_contain_text("1 value(s) verified.")
+    expect(monitor.locator("#status")).to_contain_text("1 value verified.")
     expect(monitor.locator("#sdv-I\\.SYSTOLIC")).to_contain_text("Verified")
     monitor.get_by_role("button", name="Verify everything awaiting here").click()
-    expect(monitor.locator("#status")).to_contain_text("2 value(s) verified.")
+    expect(monitor.locator("#status")).to_contain_text("2 values verified.")
     expect(monitor.locator(".form-meta")).to_contain_text("Verified")
 
     manager = as_user(browser, live_url, "data-manager@acme.example")
     manager.goto(live_url + FORM)
     manager.get_by_role("button", name="Lock", exact=True).click()
-    expect(manager.locator("#status")).to_contain_text("1 form(s) changed.")
+    expect(manager.locator("#status")).to_contain_text("1 form changed.")
     expect(manager.locator(".form-meta")).to_contain_text("Locked")
 
     investigator = as_user(browser, live_url, "investigator@acme.example")
@@ -56,7 +56,7 @@ def test_monitor_verifies_data_manager_locks_investigator_signs(browser: Browser
     expect(investigator.locator("#field-password-error")).to_contain_text("not your password")
     investigator.get_by_label("Your password").fill("Demo-password-2026")
     investigator.get_by_label("Your password").press("Enter")
-    expect(investigator.locator("#status")).to_contain_text("1 signature(s) recorded.")
+    expect(investigator.locator("#status")).to_contain_text("1 signature recorded.")
     signature = investigator.locator(".signatures li").first
     expect(signature).to_contain_text("Signed")
     expect(signature).to_contain_text("Dr Inès Martin")

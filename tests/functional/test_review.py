@@ -173,7 +173,7 @@ def test_a_change_after_sdv_resets_only_the_changed_value(coordinator, monitor, 
         DEMOGRAPHICS + "@@history", {"item": "I.HEIGHT_CM"}, headers={"HX-Request": "true"}
     )
     cells = [
-        [td.text.strip() for td in row.find_all("td")[2:5]]
+        [td.text.strip() for td in [*row.find_all("td")[5:6], *row.find_all("td")[2:4]]]
         for row in history.html.select("tbody tr")
     ]
     assert cells == [

@@ -45,6 +45,7 @@ DEFAULT_INCLUDES = (
     "datacapt.entry",
     "datacapt.queries",
     "datacapt.audit_trail",
+    "datacapt.review",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

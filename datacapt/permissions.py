@@ -21,7 +21,7 @@ import enum
 from collections.abc import Iterable
 from functools import lru_cache
 
-from pyramid.authorization import Allow, Authenticated
+from pyramid.authorization import Allow, Authenticated, Deny, Everyone
 
 from datacapt.i18n import _
 
@@ -196,3 +196,28 @@ def site_acl(study_id: int, site_id: int) -> tuple[ACE, ...]:
         for role, permissions in STUDY_ROLE_PERMISSIONS.items()
         if _only(permissions, Scope.SITE)
     )
+
+
+#: What a form's state takes away from everyone, whatever their role (DESIGN §2: these denials
+#: sit on the form node, before the grants it inherits). Frozen: no entry, queries go on;
+#: locked: nothing changes, not even verification, review or queries (signing still may: sites
+#: sign what data management locked); signed: no entry.
+_FROZEN = (Permission.ENTER_DATA,)
+_LOCKED = (
+    Permission.ENTER_DATA,
+    Permission.RAISE_QUERY,
+    Permission.ANSWER_QUERY,
+    Permission.VERIFY_SOURCE,
+    Permission.REVIEW_DATA,
+)
+
+
+@lru_cache(maxsize=16)
+def form_state_acl(lock_state: str, signed: bool) -> tuple[ACE, ...]:
+    """Denials for a form in ``lock_state`` ("open", "frozen", "locked"), signed or not."""
+    denied: tuple[Permission, ...] = ()
+    if lock_state == "locked":
+        denied = _LOCKED
+    elif lock_state == "frozen" or signed:
+        denied = _FROZEN
+    return ((Deny, Everyone, denied),) if denied else ()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
@@ -15,9 +16,12 @@ from datacapt.accounts.services import create_user, find_user, grant_study_role,
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import demo_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
+from datacapt.config import get_app_settings
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
+from datacapt.entry import services as entry
 from datacapt.models import (
+    FormInstance,
     Study,
     StudyRoleAssignment,
     Subject,
@@ -152,6 +156,7 @@ def load_demo(dbsession: Session, env: Environment) -> None:
                     )
                 )
     dbsession.flush()
+    _ensure_entered_data(dbsession, env, study)
     ensure_demo_queries(
         dbsession,
         env.registry,
@@ -159,6 +164,49 @@ def load_demo(dbsession: Session, env: Environment) -> None:
         find_user(dbsession, "coordinator@acme.example"),
         find_user(dbsession, "monitor@acme.example"),
     )
+
+
+#: Values saved for the first subject of par01, so monitors have forms to verify, data managers
+#: forms to lock and investigators a casebook to sign.
+DEMO_VALUES = {
+    ("screening", "vital_signs"): {"systolic": "128", "diastolic": "82", "heart_rate": "71"},
+    ("baseline", "vital_signs"): {"systolic": "131", "diastolic": "85", "heart_rate": "68"},
+}
+
+
+def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> None:
+    """Some saved forms, entered as the Paris coordinator, unless the subject has data already."""
+    subject = dbsession.scalar(
+        select(Subject).where(Subject.study_id == study.id, Subject.label == "par01-0001")
+    )
+    design = entry.published_design(dbsession, study)
+    coordinator = find_user(dbsession, "coordinator@acme.example")
+    if subject is None or design is None or coordinator is None:
+        return
+    if exists(dbsession, FormInstance, subject_id=subject.id):
+        return
+    forms = {form.name: form for form in design.definition.forms}
+    for (visit, form), values in DEMO_VALUES.items():
+        scope = entry.EntryScope(
+            study=study,
+            subject=subject,
+            visit=visit,
+            visit_repeat=1,
+            form=forms[form],
+            form_repeat=1,
+            version_number=design.number,
+            actor_id=coordinator.id,
+            write=partial(audit.record, dbsession, actor_id=coordinator.id),
+            secret=get_app_settings(env.registry).secret,
+        )
+        request = entry.EntryRequest(
+            posted={name: [value] for name, value in values.items()},
+            missing={},
+            complete=True,
+            reason="",
+            lock=None,
+        )
+        entry.save_form(dbsession, scope, design.definition, request, missing_codes=set())
 
 
 def demo(env: Environment, args: argparse.Namespace) -> int:

@@ -20,10 +20,13 @@ from datacapt.design.definition import (
     NAME_PATTERN,
     Block,
     Definition,
+    Form,
     Item,
     ItemType,
     Range,
+    SdvRequirement,
     Validation,
+    form_blocks,
 )
 from datacapt.expressions import (
     ExpressionError,
@@ -318,6 +321,19 @@ def _schedule(definition: Definition) -> Iterator[Problem]:
         yield Problem("", "schedule", _("Add at least one visit to the schedule."))
 
 
+def _sdv(form: Form) -> Iterator[Problem]:
+    names = {block.name for block in form_blocks(form) if isinstance(block, Item)}
+    unknown = [name for name in form.sdv_items if name not in names]
+    if unknown:
+        yield Problem(
+            form.oid,
+            "sdv_items",
+            _("No question of this form is named “${name}”.", mapping={"name": unknown[0]}),
+        )
+    if form.sdv is SdvRequirement.TARGETED and not form.sdv_items:
+        yield Problem(form.oid, "sdv_items", _("Choose the questions to verify."))
+
+
 def check_definition(definition: Definition) -> list[Problem]:
     """Every problem of the design, blocking ones and warnings."""
     problems: list[Problem] = []
@@ -329,6 +345,7 @@ def check_definition(definition: Definition) -> list[Problem]:
     for form in definition.forms:
         if not form.title.get(definition.default_language):
             problems.append(Problem(form.oid, "title", _("Give a title in the default language.")))
+        problems.extend(_sdv(form))
     for _form, item in definition.items():
         problems.extend(_item(definition, item))
     problems.extend(_expressions(definition))

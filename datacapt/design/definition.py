@@ -58,6 +58,14 @@ class Validation(enum.StrEnum):
     REGEX = "regex"  # Item.pattern; Item.pattern_name names a known pattern (postal codes ...)
 
 
+class SdvRequirement(enum.StrEnum):
+    """How much of a form monitors verify against the source (OpenClinica's SDV requirement)."""
+
+    ALL = "all"  # 100 %
+    NONE = "none"  # not required
+    TARGETED = "targeted"  # only the items listed in ``Form.sdv_items``
+
+
 class Severity(enum.StrEnum):
     INFO = "info"
     WARNING = "warning"  # shown, kept, turned into a query by monitoring
@@ -181,6 +189,8 @@ class Form:
     title: Text
     sections: list[Section] = field(default_factory=list)
     repeating: bool = False  # the whole form repeats within a visit (log form)
+    sdv: SdvRequirement = SdvRequirement.ALL
+    sdv_items: list[str] = field(default_factory=list)  # item names, for targeted SDV
 
 
 @dataclass

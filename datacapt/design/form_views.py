@@ -21,11 +21,14 @@ from datacapt.design import editing
 from datacapt.design.checks import check_expression, symbols
 from datacapt.design.definition import (
     Block,
+    Form,
     Item,
     ItemType,
+    SdvRequirement,
     Severity,
     Static,
     Validation,
+    form_blocks,
     to_json,
 )
 from datacapt.design.forms import (
@@ -90,15 +93,33 @@ def _reply(request: Request, context: FormDesignResource, errors: dict[str, Any]
     return response
 
 
+def _settings(form: Form) -> dict[str, Any]:
+    return {
+        "title": form.title,
+        "repeating": form.repeating,
+        "sdv": form.sdv.value,
+        "sdv_items": list(form.sdv_items),
+    }
+
+
 @view_config(context=FormDesignResource, name="settings", request_method="POST", permission=DESIGN)
 def form_settings(context: FormDesignResource, request: Request) -> Response:
     definition = context.design.definition
     titled = read_titled(request.POST, definition, required=True)
     if titled.errors:
         return _reply(request, context, titled.errors)
-    old = {"title": context.form.title, "repeating": context.form.repeating}
+    sdv = request.POST.get("sdv", SdvRequirement.ALL.value)
+    if sdv not in SdvRequirement.__members__.values():
+        return _reply(request, context, {"sdv": _("Choose one of the offered requirements.")})
+    names = {block.name for block in form_blocks(context.form) if isinstance(block, Item)}
+    targeted = [name for name in request.POST.getall("sdv_items") if name in names]
+    if sdv == SdvRequirement.TARGETED and not targeted:
+        return _reply(request, context, {"sdv_items": _("Choose the questions to verify.")})
+    old = _settings(context.form)
     context.form.title = titled.value
     context.form.repeating = request.POST.get("repeating") == "1"
+    context.form.sdv = SdvRequirement(sdv)
+    context.form.sdv_items = targeted if sdv == SdvRequirement.TARGETED else []
     save(
         request,
         context,
@@ -106,7 +127,7 @@ def form_settings(context: FormDesignResource, request: Request) -> Response:
         action="design.form_changed",
         element=context.form.oid,
         old=old,
-        new={"title": context.form.title, "repeating": context.form.repeating},
+        new=_settings(context.form),
     )
     return _after_save(request, context)
 

@@ -29,6 +29,8 @@ from datacapt.models import (
     FormInstance,
     FormStatus,
     ItemValue,
+    LockState,
+    SignatureState,
     Study,
     StudyVersion,
     Subject,
@@ -38,6 +40,7 @@ from datacapt.models import (
 )
 from datacapt.queries.automatic import follow_warnings
 from datacapt.queries.services import Actor
+from datacapt.review import services as review
 
 MAX_REASON = 2000
 _DEFINITIONS: dict[tuple[int, str], Definition] = {}
@@ -157,6 +160,18 @@ class StaleForm(Exception):
     def __init__(self, instance: FormInstance) -> None:
         super().__init__("stale form")
         self.instance = instance
+
+
+class FormClosed(Exception):
+    """The form is frozen, locked or signed: it takes no entry (the ACL says so first; this is
+    the same rule where no request is involved)."""
+
+
+def is_closed(instance: FormInstance | None) -> bool:
+    return instance is not None and (
+        instance.lock_state is not LockState.OPEN
+        or instance.signature_state is SignatureState.SIGNED
+    )
 
 
 @dataclass
@@ -433,6 +448,8 @@ def save_form(
         )
     target = stored_target(state, missing)
     visit, instance = _instance(dbsession, scope, request.lock)
+    if is_closed(instance):
+        raise FormClosed()
     current = {
         oid: Stored(row.value, row.missing_code)
         for oid, row in stored_values(dbsession, instance).items()
@@ -508,6 +525,16 @@ def save_form(
         row.value_number, row.value_date = _typed_columns(change.item, change.new.value)
         row.audit_event_id, row.updated_at, row.updated_by_id = event.id, now, scope.actor_id
         dbsession.add(row)
+        rows[change.item.oid] = row
+    review.values_changed(
+        dbsession,
+        instance,
+        scope.form,
+        rows,
+        {change.item.oid for change in changes},
+        scope.write,
+        _event_scope(scope, instance),
+    )
     instance.open_warnings = _sync_warnings(
         dbsession, instance, _warnings(state, definition.default_language)
     )
@@ -518,17 +545,19 @@ def save_form(
     return SaveResult(instance, changes)
 
 
+def _event_scope(scope: EntryScope, instance: FormInstance) -> dict[str, Any]:
+    return {
+        "tenant_id": scope.study.tenant_id,
+        "study_id": scope.study.id,
+        "site_id": scope.subject.site_id,
+        "subject_id": scope.subject.id,
+        "entity_type": "form_instance",
+        "entity_id": instance.id,
+    }
+
+
 def _event(scope: EntryScope, instance: FormInstance, action: str, **details: Any) -> Any:
-    return scope.write(
-        tenant_id=scope.study.tenant_id,
-        study_id=scope.study.id,
-        site_id=scope.subject.site_id,
-        subject_id=scope.subject.id,
-        action=action,
-        entity_type="form_instance",
-        entity_id=instance.id,
-        **details,
-    )
+    return scope.write(**_event_scope(scope, instance), action=action, **details)
 
 
 def changes_since(

@@ -6,7 +6,7 @@ import json
 from functools import partial
 from typing import Any
 
-from pyramid.httpexceptions import HTTPConflict, HTTPNotFound
+from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
@@ -25,6 +25,7 @@ from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitIns
 from datacapt.permissions import Permission
 from datacapt.queries.summary import form_queries, query_ids
 from datacapt.resources import FormEntryResource, VisitResource
+from datacapt.review import services as review
 from datacapt.validation import whole_number
 
 FORM_PAGE = "entry/form.jinja2"
@@ -122,6 +123,18 @@ def entry_scope(context: FormEntryResource, request: Request) -> services.EntryS
     )
 
 
+def _subject_event(context: FormEntryResource) -> dict[str, Any]:
+    subject = context.subject
+    return {
+        "tenant_id": subject.tenant_id,
+        "study_id": subject.study_id,
+        "site_id": subject.site_id,
+        "subject_id": subject.id,
+        "entity_type": "form_instance",
+        "entity_id": context.instance.id if context.instance else None,
+    }
+
+
 def _language(request: Request, context: FormEntryResource) -> str:
     definition = context.visit_node.design.definition
     if request.locale_name in definition.languages:
@@ -150,6 +163,7 @@ def _page(
     conflict: list[dict[str, Any]] | None = None,
     reason: str = "",
     complete: bool | None = None,
+    rows: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     instance = context.instance
     definition = context.visit_node.design.definition
@@ -169,6 +183,12 @@ def _page(
             "history": request.resource_path(context, "@@history"),
             "masked": masked,
             "queries": form_queries(request, context),
+            "sdv": {
+                "rows": services.stored_values(request.dbsession, instance)
+                if rows is None
+                else rows,
+                "can_verify": request.has_permission(Permission.VERIFY_SOURCE, context),
+            },
         },
         "errors": errors or {},
         "conflict": conflict,
@@ -200,6 +220,7 @@ def _saved_page(request: Request, context: FormEntryResource, **extra: Any) -> d
         context,
         _state(request, context, posted),
         missing=_saved_missing(rows, context),
+        rows=rows,
         **extra,
     )
 
@@ -271,6 +292,8 @@ def save(context: FormEntryResource, request: Request) -> Response:
         return _render(request, data, 422)
     except services.StaleForm:
         return _conflict(request, context, posted, missing)
+    except services.FormClosed:
+        raise HTTPForbidden() from None
     message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
     request.session.flash(request.localizer.translate(message))
     if request.POST.get("next") == "1":
@@ -351,12 +374,16 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
             .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(
                 AuditEvent.chain == context.study.tenant_id,
-                AuditEvent.field == item.oid,
                 or_(
                     (AuditEvent.entity_type == "form_instance")
-                    & (AuditEvent.entity_id == str(context.instance.id)),
+                    & (AuditEvent.entity_id == str(context.instance.id))
+                    & or_(
+                        AuditEvent.field == item.oid,
+                        AuditEvent.action.in_(review.FORM_STATE_ACTIONS),
+                    ),
                     (AuditEvent.entity_type == "data_query")
-                    & AuditEvent.entity_id.in_(query_ids(context.instance)),
+                    & AuditEvent.entity_id.in_(query_ids(context.instance))
+                    & (AuditEvent.field == item.oid),
                 ),
             )
             .order_by(AuditEvent.seq)
@@ -407,6 +434,13 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
         old=old.value,
         new=FormStatus.REMOVED.value,
         reason=reason,
+    )
+    review.break_signatures(
+        request.dbsession,
+        instance,
+        partial(audit.record_request, request),
+        _subject_event(context),
+        _("The signed data changed."),
     )
     request.session.flash(request.localizer.translate(_("The row was removed.")))
     return redirect(request, request.resource_url(context.visit_node))

@@ -20,12 +20,17 @@ from datacapt.models.entry import (
     FormInstance,
     FormStatus,
     ItemValue,
+    LockState,
+    ReviewStatus,
+    SdvStatus,
+    SignatureState,
     VisitInstance,
     WarningKind,
 )
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
+from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
@@ -39,6 +44,7 @@ __all__ = [
     "InvitationStatus",
     "ItemValue",
     "JobState",
+    "LockState",
     "LoginAttempt",
     "OutboxJob",
     "PasswordResetRequest",
@@ -49,6 +55,12 @@ __all__ = [
     "QueryState",
     "QueryStep",
     "RecoveryCode",
+    "ReviewStatus",
+    "SdvStatus",
+    "Signature",
+    "SignatureScope",
+    "SignatureState",
+    "SignedForm",
     "Site",
     "Study",
     "StudyRoleAssignment",

@@ -22,7 +22,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +36,35 @@ class FormStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
     REMOVED = "removed"  # a log row taken out, with a reason (never deleted)
+
+
+class SdvStatus(enum.StrEnum):
+    """Source data verification of a form, from its items' verification marks."""
+
+    NOT_REQUIRED = "not_required"
+    AWAITING = "awaiting"
+    VERIFIED = "verified"
+    CHANGED = "changed"  # a verified value changed since: to verify again
+
+
+class ReviewStatus(enum.StrEnum):
+    """The data manager's / medical review stamp, separate from SDV."""
+
+    AWAITING = "awaiting"
+    REVIEWED = "reviewed"
+    CHANGED = "changed"
+
+
+class LockState(enum.StrEnum):
+    OPEN = "open"
+    FROZEN = "frozen"  # no entry; queries still possible
+    LOCKED = "locked"  # no entry, no queries
+
+
+class SignatureState(enum.StrEnum):
+    UNSIGNED = "unsigned"
+    SIGNED = "signed"
+    BROKEN = "broken"  # a signature covering it was invalidated
 
 
 class VisitInstance(Base):
@@ -62,6 +93,7 @@ class FormInstance(Base):
         ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
         Index("ix_form_instance_study_id_subject_id", "study_id", "subject_id"),
         Index("ix_form_instance_study_id_site_id_status", "study_id", "site_id", "status"),
+        Index("ix_form_instance_site_id_sdv_status", "site_id", "sdv_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +114,29 @@ class FormInstance(Base):
     #: Raised by every save; a save naming an older value is refused (409), never merged.
     lock_version: Mapped[int] = mapped_column(default=1)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    #: Monitoring state, kept here so dashboards and the ACL read it without another query.
+    sdv_status: Mapped[SdvStatus] = mapped_column(
+        string_enum(SdvStatus, "sdv_status", 20),
+        default=SdvStatus.NOT_REQUIRED,
+        server_default=SdvStatus.NOT_REQUIRED.value,
+    )
+    review_status: Mapped[ReviewStatus] = mapped_column(
+        string_enum(ReviewStatus, "review_status", 20),
+        default=ReviewStatus.AWAITING,
+        server_default=ReviewStatus.AWAITING.value,
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    lock_state: Mapped[LockState] = mapped_column(
+        string_enum(LockState, "lock_state", 20),
+        default=LockState.OPEN,
+        server_default=LockState.OPEN.value,
+    )
+    signature_state: Mapped[SignatureState] = mapped_column(
+        string_enum(SignatureState, "signature_state", 20),
+        default=SignatureState.UNSIGNED,
+        server_default=SignatureState.UNSIGNED.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -104,6 +159,12 @@ class ItemValue(Base):
     audit_event_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: Whether the design (of the version the form was saved with) asks to verify this item.
+    sdv_required: Mapped[bool] = mapped_column(default=True, server_default=true())
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: The value changed after it was verified ("changed since verified").
+    sdv_changed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class WarningKind(enum.StrEnum):

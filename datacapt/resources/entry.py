@@ -11,12 +11,13 @@ from functools import cached_property
 
 from sqlalchemy import select
 
+from datacapt import permissions as perms
 from datacapt.design.definition import Form, Visit, text_in
 from datacapt.entry.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
 from datacapt.entry.services import PublishedDesign
 from datacapt.i18n import _
-from datacapt.models import FormInstance, VisitInstance
-from datacapt.permissions import Permission
+from datacapt.models import FormInstance, SignatureState, VisitInstance
+from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import StudyChild
 
 
@@ -80,6 +81,16 @@ class FormEntryResource(StudyChild):
         self.subject, self.site = parent.subject, parent.site
         self.form, self.repeat, self.instance = form, repeat, instance
         self.__name__ = f"{form.name}-{repeat}" if is_log(form) else form.name
+
+    def __acl__(self) -> tuple[ACE, ...]:
+        """Frozen, locked and signed forms refuse what their state forbids (read from the row
+        already loaded)."""
+        if self.instance is None:
+            return ()
+        return perms.form_state_acl(
+            self.instance.lock_state.value,
+            self.instance.signature_state is SignatureState.SIGNED,
+        )
 
     @property
     def title(self) -> object:

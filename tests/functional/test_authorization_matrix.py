@@ -146,6 +146,26 @@ def query_raiser(outcome: Any) -> dict[str, dict[str, Any]]:
     return table
 
 
+def only(holder: str, outcome: Any, *, site: bool = True) -> dict[str, dict[str, Any]]:
+    """A monitoring action below a subject: only ``holder`` gets ``outcome``; whoever else sees
+    the subject is refused (403). ``site`` says whether the holder is restricted to par01."""
+    hidden = {"admins": 404, "study_admin": 404}
+    own = outcomes(**hidden, site_staff=403, others=403)
+    other = outcomes(**hidden, site_staff=404, others=403)
+    own[holder] = outcome
+    other[holder] = 404 if site else outcome
+    return {"own": own, "other": other}
+
+
+def site_only(holder: str, outcome: Any, *, site: bool = True) -> dict[str, dict[str, Any]]:
+    """A monitoring screen or bulk action of a site: as :func:`only`, but administrators see
+    the site (403 rather than 404)."""
+    table = only(holder, outcome, site=site)
+    for variant in table.values():
+        variant.update(dict.fromkeys(("system_admin", "tenant_admin", "study_admin"), 403))
+    return table
+
+
 #: What a study administrator gets from each designer view when the request carries no form
 #: data (the draft's lock missing → 409, unknown element → 404, validation → 422).
 DESIGN_VIEWS = {
@@ -305,6 +325,26 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (QueryResource, "answer", "POST"): subject_action(422),
     (QueryResource, "close", "POST"): query_raiser(422),
     (QueryResource, "reopen", "POST"): query_raiser(422),
+    # Monitoring. Without form data: no value ticked → 422, no action → 404, a form or visit
+    # not entered yet → 404, no subject chosen or no password → 422.
+    (FormEntryResource, "verify", "POST"): only("monitor", 422, site=False),
+    (FormEntryResource, "review", "POST"): only("data_manager", 303, site=False),
+    (FormEntryResource, "data-state", "POST"): only("data_manager", 404, site=False),
+    (FormEntryResource, "sign", "GET"): only("investigator", 404),
+    (FormEntryResource, "sign", "POST"): only("investigator", 404),
+    (VisitResource, "verify", "POST"): only("monitor", 422, site=False),
+    (VisitResource, "data-state", "POST"): only("data_manager", 404, site=False),
+    (VisitResource, "sign", "GET"): only("investigator", 200),
+    (VisitResource, "sign", "POST"): only("investigator", 422),
+    (SubjectResource, "data-state", "POST"): only("data_manager", 404, site=False),
+    (SubjectResource, "sign", "GET"): only("investigator", 200),
+    (SubjectResource, "sign", "POST"): only("investigator", 422),
+    (SiteResource, "sdv", "GET"): site_only("monitor", 200, site=False),
+    (SiteResource, "verify", "POST"): site_only("monitor", 422, site=False),
+    (SiteResource, "locking", "GET"): site_only("data_manager", 200, site=False),
+    (SiteResource, "data-state", "POST"): site_only("data_manager", 404, site=False),
+    (SiteResource, "sign", "GET"): site_only("investigator", 200),
+    (SiteResource, "sign", "POST"): site_only("investigator", 422),
 }
 
 

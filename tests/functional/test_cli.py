@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from datacapt.cli import main
 from datacapt.config import configure
-from datacapt.models import AuditEvent, Query, StudyRoleAssignment, Subject, Tenant, User
+from datacapt.models import AuditEvent, ItemValue, Query, StudyRoleAssignment, Subject, Tenant, User
 from tests.conftest import TEST_REDIS_URL, TESTING_INI, app_settings, create_database
 from tests.factories import login
 
@@ -214,10 +214,13 @@ def test_demo_is_idempotent_and_prints_the_logins(datacapt, cli_database):
     users = count(cli_database, select(func.count()).select_from(User))
     queries = count(cli_database, select(func.count()).select_from(Query))
     assert queries == 2  # an automatic one (BMI) and the monitor's (height)
+    values = count(cli_database, select(func.count()).select_from(ItemValue))
+    assert values == 11  # vital signs twice (6) and demographics (5) of par01-0001
     assert datacapt("demo") == (0, first, "")
     assert count(cli_database, select(func.count()).select_from(Query)) == queries
     assert count(cli_database, select(func.count()).select_from(Subject)) == subjects
     assert count(cli_database, select(func.count()).select_from(User)) == users
+    assert count(cli_database, select(func.count()).select_from(ItemValue)) == values
 
     app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
     login(app, "coordinator@acme.example", "Demo-password-2026")

@@ -51,6 +51,7 @@ def test_defaults():
         "datacapt.entry",
         "datacapt.queries",
         "datacapt.audit_trail",
+        "datacapt.review",
     )
 
 

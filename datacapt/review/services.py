@@ -1,0 +1,586 @@
+"""The rules of monitoring a form's data: SDV marks, the review stamp, freeze / lock / unlock and
+electronic signatures, and what a change of the data undoes.
+
+Every operation takes a list of form instances and is all or nothing: it checks the whole
+selection first, then writes. Its cost in queries does not grow with the number of forms or
+items (bulk UPDATEs, audit events written together by :func:`datacapt.audit.record_many`), so a
+monitor verifying a whole visit or an investigator signing twenty casebooks waits no longer than
+for one form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pyramid.i18n import TranslationString
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.design.definition import Form, Item, ItemType, SdvRequirement
+from datacapt.i18n import _
+from datacapt.models import (
+    FormInstance,
+    FormStatus,
+    ItemValue,
+    LockState,
+    ReviewStatus,
+    SdvStatus,
+    Signature,
+    SignatureScope,
+    SignatureState,
+    SignedForm,
+)
+
+MAX_REASON = 2000
+#: Form-level events the item history shows in line with the value changes.
+FORM_STATE_ACTIONS = (
+    "review.done",
+    "review.reset",
+    "data.frozen",
+    "data.locked",
+    "data.unlocked",
+    "signature.signed",
+    "signature.broken",
+)
+
+
+class Refused(Exception):
+    """Nothing was done; the message says why."""
+
+    def __init__(self, message: TranslationString) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and where from: what every audit event of an operation carries."""
+
+    user_id: int
+    request_id: str | None = None
+    ip: str | None = None
+
+
+def _event(actor: Actor, instance: FormInstance, action: str, **details: Any) -> dict[str, Any]:
+    return {
+        "tenant_id": instance.tenant_id,
+        "study_id": instance.study_id,
+        "site_id": instance.site_id,
+        "subject_id": instance.subject_id,
+        "actor_id": actor.user_id,
+        "request_id": actor.request_id,
+        "ip": actor.ip,
+        "action": action,
+        "entity_type": "form_instance",
+        "entity_id": instance.id,
+        **details,
+    }
+
+
+def _open(instances: Iterable[FormInstance]) -> list[FormInstance]:
+    return [i for i in instances if i.status is not FormStatus.REMOVED]
+
+
+# --- SDV -------------------------------------------------------------------------------------
+
+
+def sdv_required(form: Form, item: Item) -> bool:
+    """Whether the design asks monitors to verify ``item`` (calculated values have no source)."""
+    if item.type is ItemType.CALCULATED or form.sdv is SdvRequirement.NONE:
+        return False
+    return form.sdv is SdvRequirement.ALL or item.name in form.sdv_items
+
+
+def _to_verify(row: ItemValue) -> bool:
+    """A value monitors must verify: required, and holding something (or emptied since)."""
+    return row.sdv_required and (
+        row.value is not None or row.missing_code is not None or row.sdv_changed
+    )
+
+
+def sdv_status(rows: Iterable[ItemValue]) -> SdvStatus:
+    targets = [row for row in rows if _to_verify(row)]
+    if not targets:
+        return SdvStatus.NOT_REQUIRED
+    if all(row.verified_at is not None for row in targets):
+        return SdvStatus.VERIFIED
+    if any(row.sdv_changed and row.verified_at is None for row in targets):
+        return SdvStatus.CHANGED
+    return SdvStatus.AWAITING
+
+
+def _rows(dbsession: Session, instances: list[FormInstance]) -> dict[int, list[ItemValue]]:
+    found: dict[int, list[ItemValue]] = {i.id: [] for i in instances}
+    if instances:
+        for row in dbsession.scalars(
+            select(ItemValue).where(ItemValue.form_instance_id.in_(list(found)))
+        ):
+            found[row.form_instance_id].append(row)
+    return found
+
+
+def _set_column(
+    dbsession: Session, instances: list[FormInstance], column: str, values: dict[int, Any]
+) -> None:
+    """One UPDATE per distinct value (not per form), keeping the loaded objects in step."""
+    by_value: dict[Any, list[int]] = {}
+    for instance in instances:
+        if getattr(instance, column) != values[instance.id]:
+            by_value.setdefault(values[instance.id], []).append(instance.id)
+    for value, ids in by_value.items():
+        dbsession.execute(
+            update(FormInstance)
+            .where(FormInstance.id.in_(ids))
+            .values({column: value})
+            .execution_options(synchronize_session="evaluate")
+        )
+
+
+def _refuse_locked(instances: list[FormInstance]) -> None:
+    if any(i.lock_state is LockState.LOCKED for i in instances):
+        raise Refused(_("Locked forms cannot change: unlock them first."))
+
+
+def verify(
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    items: set[str] | None = None,
+    *,
+    hidden: set[str] = frozenset(),  # type: ignore[assignment]
+) -> int:
+    """Mark the values awaiting SDV as verified (only ``items``, by OID, if given; never the
+    ``hidden`` ones, which the monitor cannot see); the number marked. One audit event per
+    value."""
+    instances = _open(instances)
+    _refuse_locked(instances)
+    rows = _rows(dbsession, instances)
+    marked: list[tuple[FormInstance, ItemValue]] = [
+        (instance, row)
+        for instance in instances
+        for row in rows[instance.id]
+        if _to_verify(row)
+        and row.verified_at is None
+        and (items is None or row.item_oid in items)
+        and row.item_oid not in hidden
+    ]
+    if marked:
+        _mark_verified(dbsession, actor, marked)
+    _set_column(
+        dbsession, instances, "sdv_status", {i.id: sdv_status(rows[i.id]) for i in instances}
+    )
+    return len(marked)
+
+
+def _mark_verified(
+    dbsession: Session, actor: Actor, marked: list[tuple[FormInstance, ItemValue]]
+) -> None:
+    audit.record_many(
+        dbsession,
+        [
+            _event(
+                actor,
+                instance,
+                "sdv.verified",
+                field=row.item_oid,
+                old="changed" if row.sdv_changed else "awaiting",
+                new="verified",
+            )
+            for instance, row in marked
+        ],
+    )
+    now = datetime.now(UTC)
+    dbsession.execute(
+        update(ItemValue)
+        .where(ItemValue.id.in_([row.id for _i, row in marked]))
+        .values(verified_at=now, verified_by_id=actor.user_id, sdv_changed=False)
+        .execution_options(synchronize_session="evaluate")
+    )
+
+
+def review(dbsession: Session, actor: Actor, instances: list[FormInstance]) -> int:
+    """Stamp the forms as reviewed by data management; the number stamped."""
+    instances = _open(instances)
+    _refuse_locked(instances)
+    stamped = [i for i in instances if i.review_status is not ReviewStatus.REVIEWED]
+    if not stamped:
+        return 0
+    audit.record_many(
+        dbsession,
+        [
+            _event(actor, i, "review.done", field=None, old=i.review_status.value, new="reviewed")
+            for i in stamped
+        ],
+    )
+    now = datetime.now(UTC)
+    dbsession.execute(
+        update(FormInstance)
+        .where(FormInstance.id.in_([i.id for i in stamped]))
+        .values(review_status=ReviewStatus.REVIEWED, reviewed_at=now, reviewed_by_id=actor.user_id)
+        .execution_options(synchronize_session="evaluate")
+    )
+    return len(stamped)
+
+
+# --- after a change of the data ----------------------------------------------------------------
+
+
+def values_changed(
+    dbsession: Session,
+    instance: FormInstance,
+    form: Form,
+    rows: dict[str, ItemValue],
+    changed: set[str],
+    write: Callable[..., Any],
+    event: dict[str, Any],
+) -> None:
+    """What a save undoes, in its transaction: the SDV of each changed value that was verified
+    ("changed since verified"), the review stamp, and the signatures covering the form.
+    ``rows`` are the form's values after the save, by OID; ``event`` the scope of its audit
+    events (tenant, study, site, subject)."""
+    items = {block.oid: block for block in _form_items(form)}
+    for oid, row in rows.items():
+        item = items.get(oid)
+        row.sdv_required = item is not None and sdv_required(form, item)
+        if oid in changed and row.verified_at is not None:
+            row.verified_at, row.verified_by_id, row.sdv_changed = None, None, True
+            write(**event, action="sdv.reset", field=oid, old="verified", new="changed")
+    instance.sdv_status = sdv_status(rows.values())
+    if not changed:
+        return
+    if instance.review_status is ReviewStatus.REVIEWED:
+        instance.review_status = ReviewStatus.CHANGED
+        write(**event, action="review.reset", old="reviewed", new="changed")
+    break_signatures(dbsession, instance, write, event, _("The signed data changed."))
+
+
+def _form_items(form: Form) -> list[Item]:
+    return [
+        block
+        for section in form.sections
+        for sub in section.subsections
+        for block in sub.blocks
+        if isinstance(block, Item)
+    ]
+
+
+def break_signatures(
+    dbsession: Session,
+    instance: FormInstance,
+    write: Callable[..., Any],
+    event: dict[str, Any],
+    reason: TranslationString | str,
+) -> list[Signature]:
+    """Invalidate every valid signature whose content includes ``instance``: its own, its
+    visit's and its casebook's. They are kept, marked broken, and the forms they covered show
+    "signature invalidated" unless another valid signature still covers them."""
+    covering = dbsession.scalars(
+        select(Signature).where(
+            Signature.subject_id == instance.subject_id,
+            Signature.broken_at.is_(None),
+            or_(
+                Signature.scope == SignatureScope.CASEBOOK,
+                and_(
+                    Signature.scope == SignatureScope.VISIT,
+                    Signature.visit_instance_id == instance.visit_instance_id,
+                ),
+                Signature.id.in_(
+                    select(SignedForm.signature_id).where(
+                        SignedForm.form_instance_id == instance.id
+                    )
+                ),
+            ),
+        )
+    ).all()
+    if not covering:
+        return []
+    now = datetime.now(UTC)
+    for signature in covering:
+        recorded = write(
+            **{**event, "entity_type": "signature", "entity_id": signature.id},
+            action="signature.broken",
+            field=str(instance.id),
+            old="signed",
+            new="broken",
+            reason=str(reason),
+        )
+        signature.broken_at, signature.broken_event_id = now, recorded.id
+    dbsession.flush()
+    ids = [s.id for s in covering]
+    covered = select(SignedForm.form_instance_id).where(SignedForm.signature_id.in_(ids))
+    still = (
+        select(SignedForm.form_instance_id)
+        .join(Signature, Signature.id == SignedForm.signature_id)
+        .where(Signature.broken_at.is_(None), SignedForm.form_instance_id.in_(covered))
+    )
+    dbsession.execute(
+        update(FormInstance)
+        .where(FormInstance.id.in_(covered), FormInstance.id.not_in(still))
+        .values(signature_state=SignatureState.BROKEN)
+        .execution_options(synchronize_session="fetch")
+    )
+    return list(covering)
+
+
+# --- freeze, lock, unlock --------------------------------------------------------------------
+
+
+def freeze(
+    dbsession: Session, actor: Actor, instances: list[FormInstance], reason: str = ""
+) -> int:
+    """No more entry; queries go on. Locked forms stay locked."""
+    return _move(dbsession, actor, instances, LockState.FROZEN, "data.frozen", reason)
+
+
+def lock(dbsession: Session, actor: Actor, instances: list[FormInstance], reason: str = "") -> int:
+    """Nothing changes any more. Refused while a form of the selection has open queries."""
+    blocked = [i for i in _open(instances) if i.open_queries > 0]
+    if blocked:
+        raise Refused(
+            _(
+                "Forms with open queries: ${count}. Close the queries before locking.",
+                mapping={"count": len(blocked)},
+            )
+        )
+    return _move(dbsession, actor, instances, LockState.LOCKED, "data.locked", reason)
+
+
+def unlock(
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    reason: str,
+    write: Callable[..., Any],
+) -> int:
+    """Open frozen, locked or signed forms for correction again, with a reason. A signature on
+    such a form is invalidated: what it covered may now change."""
+    reason = reason.strip()[:MAX_REASON]
+    if not reason:
+        raise Refused(_("Give the reason for unlocking."))
+    instances = _open(instances)
+    count = _move(dbsession, actor, instances, LockState.OPEN, "data.unlocked", reason)
+    for instance in instances:
+        if instance.signature_state is SignatureState.SIGNED:
+            event = {
+                "tenant_id": instance.tenant_id,
+                "study_id": instance.study_id,
+                "site_id": instance.site_id,
+                "subject_id": instance.subject_id,
+                "entity_type": "form_instance",
+                "entity_id": instance.id,
+            }
+            break_signatures(dbsession, instance, write, event, reason)
+            count += 1
+    return count
+
+
+def _move(
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    target: LockState,
+    action: str,
+    reason: str,
+) -> int:
+    instances = _open(instances)
+    if target is LockState.FROZEN:
+        moving = [i for i in instances if i.lock_state is LockState.OPEN]
+    else:
+        moving = [i for i in instances if i.lock_state is not target]
+    if not moving:
+        return 0
+    audit.record_many(
+        dbsession,
+        [
+            _event(
+                actor,
+                i,
+                action,
+                field="lock_state",
+                old=i.lock_state.value,
+                new=target.value,
+                reason=reason.strip()[:MAX_REASON] or None,
+            )
+            for i in moving
+        ],
+    )
+    _set_column(dbsession, moving, "lock_state", {i.id: target for i in moving})
+    return len(moving)
+
+
+# --- signatures ------------------------------------------------------------------------------
+
+
+def signed_content(
+    scope: SignatureScope,
+    anchor: dict[str, int | None],
+    forms: list[FormInstance],
+    rows: dict[int, list[ItemValue]],
+) -> str:
+    """The canonical text a signature's hash is taken of: the scope and, for each form holding
+    data, its ids, design version and every value or missing-data code by item OID (``rows``:
+    the values by form instance id)."""
+    listed = []
+    for instance in sorted(forms, key=lambda i: i.id):
+        values = sorted(
+            [row.item_oid, row.value, row.missing_code]
+            for row in rows[instance.id]
+            if row.value is not None or row.missing_code is not None
+        )
+        if values:
+            listed.append(
+                {
+                    "form_instance": instance.id,
+                    "subject": instance.subject_id,
+                    "visit": [instance.visit, instance.visit_repeat],
+                    "form": [instance.form, instance.repeat],
+                    "version": instance.version_number,
+                    "items": values,
+                }
+            )
+    document = {"scope": scope.value, **anchor, "forms": listed}
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignTarget:
+    """What one signature covers: a form, a visit or a whole casebook of one subject."""
+
+    scope: SignatureScope
+    subject_id: int
+    visit_instance_id: int | None = None
+    form_instance_id: int | None = None
+
+    @property
+    def anchor(self) -> dict[str, int | None]:
+        return {
+            "subject_id": self.subject_id,
+            "visit_instance_id": self.visit_instance_id,
+            "form_instance_id": self.form_instance_id,
+        }
+
+
+def scope_forms(
+    dbsession: Session, targets: list[SignTarget]
+) -> dict[SignTarget, list[FormInstance]]:
+    """The forms in each target that hold data (those a signature covers). One query."""
+    found: dict[SignTarget, list[FormInstance]] = {t: [] for t in targets}
+    if not targets:
+        return found
+    with_data = select(ItemValue.form_instance_id).where(
+        or_(ItemValue.value.is_not(None), ItemValue.missing_code.is_not(None))
+    )
+    instances = dbsession.scalars(
+        select(FormInstance).where(
+            FormInstance.subject_id.in_({t.subject_id for t in targets}),
+            FormInstance.status != FormStatus.REMOVED,
+            FormInstance.id.in_(with_data),
+        )
+    ).all()
+    for target in targets:
+        found[target] = [
+            i
+            for i in instances
+            if i.subject_id == target.subject_id
+            and target.visit_instance_id in (None, i.visit_instance_id)
+            and target.form_instance_id in (None, i.id)
+        ]
+    return found
+
+
+def sign(
+    dbsession: Session,
+    actor: Actor,
+    targets: list[SignTarget],
+    *,
+    signer_name: str,
+    meaning: str,
+) -> list[Signature]:
+    """Sign every target with one credential check (done by the caller): all or nothing, in a
+    number of queries that does not grow with the targets."""
+    forms = scope_forms(dbsession, targets)
+    if not targets or any(not forms[t] for t in targets):
+        raise Refused(_("There is no data to sign yet."))
+    covered = [i for t in targets for i in forms[t]]
+    rows = _rows(dbsession, covered)
+    hashes = {t: _hash(signed_content(t.scope, t.anchor, forms[t], rows)) for t in targets}
+    first = {t: forms[t][0] for t in targets}  # tenant, study, site and subject of the target
+    events = audit.record_many(
+        dbsession,
+        [
+            _event(
+                actor,
+                first[t],
+                "signature.signed",
+                entity_type="form_instance" if t.form_instance_id else "subject",
+                entity_id=t.form_instance_id or t.subject_id,
+                field=t.scope.value,
+                new={"meaning": meaning, "hash": hashes[t], "forms": [i.id for i in forms[t]]},
+            )
+            for t in targets
+        ],
+    )
+    now = datetime.now(UTC)
+    dbsession.execute(
+        insert(Signature),
+        [
+            {
+                "tenant_id": first[t].tenant_id,
+                "study_id": first[t].study_id,
+                "site_id": first[t].site_id,
+                "subject_id": t.subject_id,
+                "scope": t.scope,
+                "visit_instance_id": t.visit_instance_id,
+                "form_instance_id": t.form_instance_id,
+                "signer_id": actor.user_id,
+                "signer_name": signer_name,
+                "meaning": meaning,
+                "content_hash": hashes[t],
+                "signed_at": now,
+                "audit_event_id": event.id,
+            }
+            for t, event in zip(targets, events, strict=True)
+        ],
+    )
+    by_event = {
+        signature.audit_event_id: signature
+        for signature in dbsession.scalars(
+            select(Signature).where(Signature.audit_event_id.in_([e.id for e in events]))
+        )
+    }
+    signatures = [by_event[e.id] for e in events]
+    dbsession.execute(
+        insert(SignedForm),
+        [
+            {"signature_id": signature.id, "form_instance_id": instance.id}
+            for t, signature in zip(targets, signatures, strict=True)
+            for instance in forms[t]
+        ],
+    )
+    _set_column(
+        dbsession, covered, "signature_state", {i.id: SignatureState.SIGNED for i in covered}
+    )
+    return signatures
+
+
+def intact(dbsession: Session, signature: Signature) -> bool:
+    """Whether the content a signature covered still hashes to what was signed."""
+    target = SignTarget(
+        signature.scope,
+        signature.subject_id,
+        signature.visit_instance_id,
+        signature.form_instance_id,
+    )
+    forms = scope_forms(dbsession, [target])[target]
+    content = signed_content(target.scope, target.anchor, forms, _rows(dbsession, forms))
+    return _hash(content) == signature.content_hash

@@ -1,0 +1,450 @@
+"""Monitoring actions on forms, visits, casebooks and sites: verify, review, freeze / lock /
+unlock, sign; the SDV screen, the locking screen and batch signing of a site."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from datacapt import audit
+from datacapt.entry.casebook import is_log, visit_key
+from datacapt.entry.services import published_design
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
+from datacapt.models import FormInstance, FormStatus, SdvStatus, SignatureScope, Subject
+from datacapt.permissions import Permission
+from datacapt.resources import FormEntryResource, SiteResource, SubjectResource, VisitResource
+from datacapt.review import services
+from datacapt.review.credentials import check_signing_credentials, two_factor_enrolled
+from datacapt.validation import whole_number
+
+Context = FormEntryResource | VisitResource | SubjectResource | SiteResource
+MEANINGS = {
+    SignatureScope.FORM: _("I approve the data in this form."),
+    SignatureScope.VISIT: _("I approve the data in this visit."),
+    SignatureScope.CASEBOOK: _("I approve the data in this casebook."),
+}
+SDV_FILTERS = {
+    "pending": (SdvStatus.AWAITING, SdvStatus.CHANGED),
+    "awaiting": (SdvStatus.AWAITING,),
+    "changed": (SdvStatus.CHANGED,),
+    "verified": (SdvStatus.VERIFIED,),
+}
+SDV_SCREEN_ROWS = 200
+
+
+def _actor(request: Request) -> services.Actor:
+    return services.Actor(request.identity.user.id, request.request_id, request.client_addr)
+
+
+def _subject_ids(request: Request, context: SiteResource) -> list[int]:
+    """The subjects of this site chosen in the posted form (labels)."""
+    labels = request.POST.getall("subject")
+    if not labels:
+        return []
+    return list(
+        request.dbsession.scalars(
+            select(Subject.id).where(Subject.site_id == context.site.id, Subject.label.in_(labels))
+        )
+    )
+
+
+def instances(request: Request, context: Context) -> list[FormInstance]:
+    """The form instances an action on ``context`` applies to (one query at most)."""
+    where: list[Any]
+    if isinstance(context, FormEntryResource):
+        return [context.instance] if context.instance is not None else []
+    if isinstance(context, VisitResource):
+        if context.instance is None:
+            return []
+        where = [FormInstance.visit_instance_id == context.instance.id]
+    elif isinstance(context, SubjectResource):
+        where = [FormInstance.subject_id == context.subject.id]
+    else:
+        ids = [whole_number(value) for value in request.POST.getall("form")]
+        where = [FormInstance.site_id == context.site.id]
+        if ids:
+            where.append(FormInstance.id.in_([i for i in ids if i is not None]))
+        else:
+            where.append(FormInstance.subject_id.in_(_subject_ids(request, context)))
+    return list(
+        request.dbsession.scalars(
+            select(FormInstance)
+            .where(FormInstance.study_id == context.study.id, *where)
+            .order_by(FormInstance.id)
+        )
+    )
+
+
+def _back(request: Request, context: Context) -> str:
+    came_from = request.POST.get("came_from", "")
+    if came_from.startswith(request.resource_path(context)):
+        return came_from  # a page of this node (a filtered SDV screen), never elsewhere
+    return request.resource_url(context)
+
+
+def _refused(request: Request, context: Context, message: object, status: int = 422) -> Response:
+    response = render_to_response(
+        "review/refused.jinja2",
+        {"message": message, "back": _back(request, context)},
+        request=request,
+    )
+    response.status_int = status
+    return response
+
+
+def _done(request: Request, context: Context, message: object) -> Response:
+    request.session.flash(request.localizer.translate(message))
+    return redirect(request, _back(request, context))
+
+
+def _hidden_items(request: Request, context: Context) -> set[str]:
+    """Personal-data items the user does not see, so cannot verify (their OIDs)."""
+    if request.has_permission(Permission.VIEW_PII, context):
+        return set()
+    design = published_design(request.dbsession, context.study)
+    if design is None:
+        return set()
+    return {item.oid for _form, item in design.definition.items() if item.identifier}
+
+
+# --- SDV and review --------------------------------------------------------------------------
+
+
+@view_config(
+    context=FormEntryResource,
+    name="verify",
+    request_method="POST",
+    permission=Permission.VERIFY_SOURCE,
+)
+@view_config(
+    context=VisitResource, name="verify", request_method="POST", permission=Permission.VERIFY_SOURCE
+)
+@view_config(
+    context=SiteResource, name="verify", request_method="POST", permission=Permission.VERIFY_SOURCE
+)
+def verify(context: Context, request: Request) -> Response:
+    """Verify the chosen items of a form, or everything awaiting in the form, visit or the
+    forms chosen on the SDV screen."""
+    chosen = None if request.POST.get("all") == "1" else set(request.POST.getall("item"))
+    if chosen is not None and not chosen:
+        return _refused(request, context, _("Tick the values you verified."))
+    try:
+        count = services.verify(
+            request.dbsession,
+            _actor(request),
+            instances(request, context),
+            chosen,
+            hidden=_hidden_items(request, context),
+        )
+    except services.Refused as refused:
+        return _refused(request, context, refused.message)
+    if not count:
+        return _done(request, context, _("Nothing was awaiting verification."))
+    message = request.localizer.pluralize(
+        "${count} value verified.",
+        "${count} values verified.",
+        count,
+        domain="datacapt",
+        mapping={"count": count},
+    )
+    return _done(request, context, message)
+
+
+@view_config(
+    context=FormEntryResource,
+    name="review",
+    request_method="POST",
+    permission=Permission.REVIEW_DATA,
+)
+def review(context: FormEntryResource, request: Request) -> Response:
+    try:
+        count = services.review(request.dbsession, _actor(request), instances(request, context))
+    except services.Refused as refused:
+        return _refused(request, context, refused.message)
+    return _done(request, context, _("Reviewed.") if count else _("Nothing to review."))
+
+
+# --- freeze, lock, unlock --------------------------------------------------------------------
+
+
+@view_config(
+    context=FormEntryResource,
+    name="data-state",
+    request_method="POST",
+    permission=Permission.FREEZE_DATA,
+)
+@view_config(
+    context=VisitResource,
+    name="data-state",
+    request_method="POST",
+    permission=Permission.FREEZE_DATA,
+)
+@view_config(
+    context=SubjectResource,
+    name="data-state",
+    request_method="POST",
+    permission=Permission.FREEZE_DATA,
+)
+@view_config(
+    context=SiteResource,
+    name="data-state",
+    request_method="POST",
+    permission=Permission.FREEZE_DATA,
+)
+def data_state(context: Context, request: Request) -> Response:
+    """Freeze, lock or unlock (with a reason) the forms of a form, visit, casebook, or of the
+    subjects chosen at a site."""
+    action = request.POST.get("action")
+    if action not in ("freeze", "lock", "unlock"):
+        raise HTTPNotFound()
+    if action != "freeze" and not request.has_permission(Permission.LOCK_DATA, context):
+        raise HTTPForbidden()
+    chosen = instances(request, context)
+    if not chosen:
+        return _refused(request, context, _("There is no data here yet."))
+    reason = request.POST.get("state-reason", "")
+    actor, dbsession = _actor(request), request.dbsession
+    try:
+        if action == "freeze":
+            count = services.freeze(dbsession, actor, chosen, reason)
+        elif action == "lock":
+            count = services.lock(dbsession, actor, chosen, reason)
+        else:
+            write = partial(audit.record_request, request)
+            count = services.unlock(dbsession, actor, chosen, reason, write)
+    except services.Refused as refused:
+        return _refused(request, context, refused.message)
+    message = request.localizer.pluralize(
+        "${count} form changed.",
+        "${count} forms changed.",
+        count,
+        domain="datacapt",
+        mapping={"count": count},
+    )
+    return _done(request, context, message)
+
+
+# --- signatures ------------------------------------------------------------------------------
+
+
+def _targets(request: Request, context: Context) -> list[services.SignTarget]:
+    if isinstance(context, SiteResource):
+        return [
+            services.SignTarget(SignatureScope.CASEBOOK, subject_id)
+            for subject_id in _subject_ids(request, context)
+        ]
+    subject_id = context.subject.id
+    if isinstance(context, SubjectResource):
+        return [services.SignTarget(SignatureScope.CASEBOOK, subject_id)]
+    if context.instance is None:
+        raise HTTPNotFound()
+    if isinstance(context, VisitResource):
+        return [services.SignTarget(SignatureScope.VISIT, subject_id, context.instance.id)]
+    return [services.SignTarget(SignatureScope.FORM, subject_id, None, context.instance.id)]
+
+
+def _scope(context: Context) -> SignatureScope:
+    if isinstance(context, FormEntryResource):
+        return SignatureScope.FORM
+    if isinstance(context, VisitResource):
+        return SignatureScope.VISIT
+    return SignatureScope.CASEBOOK
+
+
+def _site_subjects(request: Request, context: SiteResource) -> list[Subject]:
+    """The subjects of the site holding data, for batch signing."""
+    with_forms = select(FormInstance.subject_id).where(
+        FormInstance.site_id == context.site.id, FormInstance.status != FormStatus.REMOVED
+    )
+    return list(
+        request.dbsession.scalars(
+            select(Subject)
+            .where(Subject.site_id == context.site.id, Subject.id.in_(with_forms))
+            .order_by(Subject.label)
+        )
+    )
+
+
+def _sign_page(
+    request: Request, context: Context, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    scope = _scope(context)
+    data: dict[str, Any] = {
+        "scope": scope.value,
+        "meaning": MEANINGS[scope],
+        "signer": request.identity.user.name,
+        "two_factor": two_factor_enrolled(request),
+        "errors": errors or {},
+        "batch": isinstance(context, SiteResource),
+        "subjects": [],
+        "chosen": set(request.POST.getall("subject")),
+        "covered": [],
+    }
+    if isinstance(context, SiteResource):
+        data["subjects"] = _site_subjects(request, context)
+    else:
+        targets = _targets(request, context)
+        data["covered"] = services.scope_forms(request.dbsession, targets)[targets[0]]
+    return data
+
+
+@view_config(
+    context=FormEntryResource,
+    name="sign",
+    request_method=("GET", "HEAD"),
+    renderer="review/sign.jinja2",
+    permission=Permission.SIGN,
+)
+@view_config(
+    context=VisitResource,
+    name="sign",
+    request_method=("GET", "HEAD"),
+    renderer="review/sign.jinja2",
+    permission=Permission.SIGN,
+)
+@view_config(
+    context=SubjectResource,
+    name="sign",
+    request_method=("GET", "HEAD"),
+    renderer="review/sign.jinja2",
+    permission=Permission.SIGN,
+)
+@view_config(
+    context=SiteResource,
+    name="sign",
+    request_method=("GET", "HEAD"),
+    renderer="review/sign.jinja2",
+    permission=Permission.SIGN,
+)
+def sign_page(context: Context, request: Request) -> dict[str, Any]:
+    return _sign_page(request, context)
+
+
+@view_config(
+    context=FormEntryResource, name="sign", request_method="POST", permission=Permission.SIGN
+)
+@view_config(context=VisitResource, name="sign", request_method="POST", permission=Permission.SIGN)
+@view_config(
+    context=SubjectResource, name="sign", request_method="POST", permission=Permission.SIGN
+)
+@view_config(context=SiteResource, name="sign", request_method="POST", permission=Permission.SIGN)
+def sign(context: Context, request: Request) -> Response:
+    """Sign with the password (and code) entered again: one check for every casebook chosen."""
+    targets = _targets(request, context)
+    if not targets:
+        return _sign_refused(request, context, {"subject": _("Choose at least one subject.")})
+    check = check_signing_credentials(
+        request, request.POST.get("password", ""), request.POST.get("code", "")
+    )
+    if not check.ok:
+        response = _sign_refused(request, context, check.errors, 429 if check.wait_seconds else 422)
+        if check.wait_seconds:
+            response.headers["Retry-After"] = str(check.wait_seconds)
+        return response
+    meaning = request.localizer.translate(MEANINGS[_scope(context)])
+    try:
+        signatures = services.sign(
+            request.dbsession,
+            _actor(request),
+            targets,
+            signer_name=request.identity.user.name,
+            meaning=meaning,
+        )
+    except services.Refused as refused:
+        return _sign_refused(request, context, {"subject": refused.message})
+    message = request.localizer.pluralize(
+        "${count} signature recorded.",
+        "${count} signatures recorded.",
+        len(signatures),
+        domain="datacapt",
+        mapping={"count": len(signatures)},
+    )
+    return _done(request, context, message)
+
+
+def _sign_refused(
+    request: Request, context: Context, errors: dict[str, Any], status: int = 422
+) -> Response:
+    response = render_to_response(
+        "review/sign.jinja2", _sign_page(request, context, errors), request=request
+    )
+    response.status_int = status
+    return response
+
+
+# --- the site's screens ----------------------------------------------------------------------
+
+
+@page_view(SiteResource, "review/sdv.jinja2", Permission.VERIFY_SOURCE, name="sdv")
+def sdv_screen(context: SiteResource, request: Request) -> dict[str, Any]:
+    """The forms of the site awaiting SDV (or changed since verified), oldest change first."""
+    chosen = request.GET.get("status", "pending")
+    statuses = SDV_FILTERS.get(chosen, SDV_FILTERS["pending"])
+    where = [
+        FormInstance.study_id == context.study.id,
+        FormInstance.site_id == context.site.id,
+        FormInstance.sdv_status.in_(statuses),
+        FormInstance.status != FormStatus.REMOVED,
+    ]
+    for name in ("visit", "form"):
+        if request.GET.get(name):
+            where.append(getattr(FormInstance, name) == request.GET[name])
+    rows = request.dbsession.execute(
+        select(FormInstance, Subject.label)
+        .join(Subject, Subject.id == FormInstance.subject_id)
+        .where(*where)
+        .order_by(FormInstance.updated_at, FormInstance.id)
+        .limit(SDV_SCREEN_ROWS + 1)
+    ).all()
+    return {
+        "rows": rows[:SDV_SCREEN_ROWS],
+        "links": _form_links(request, context, rows),
+        "more": len(rows) > SDV_SCREEN_ROWS,
+        "filters": {
+            "status": chosen if chosen in SDV_FILTERS else "pending",
+            "visit": request.GET.get("visit", ""),
+            "form": request.GET.get("form", ""),
+        },
+    }
+
+
+def _form_links(request: Request, context: SiteResource, rows: Any) -> dict[int, str]:
+    design = published_design(request.dbsession, context.study)
+    logs = {f.name for f in design.definition.forms if is_log(f)} if design else set()
+    subjects = request.resource_path(context.study_node, "subjects")
+    return {
+        instance.id: "/".join(
+            (
+                subjects,
+                label,
+                visit_key(instance.visit, instance.visit_repeat),
+                f"{instance.form}-{instance.repeat}" if instance.form in logs else instance.form,
+                "",
+            )
+        )
+        for instance, label in rows
+    }
+
+
+@page_view(SiteResource, "review/locking.jinja2", Permission.FREEZE_DATA, name="locking")
+def locking_screen(context: SiteResource, request: Request) -> dict[str, Any]:
+    """The subjects of the site with their forms' states, to freeze, lock or unlock in bulk."""
+    subjects = _site_subjects(request, context)
+    forms: dict[int, list[FormInstance]] = {subject.id: [] for subject in subjects}
+    if subjects:
+        for instance in request.dbsession.scalars(
+            select(FormInstance).where(
+                FormInstance.site_id == context.site.id,
+                FormInstance.status != FormStatus.REMOVED,
+            )
+        ):
+            forms.setdefault(instance.subject_id, []).append(instance)
+    return {"subjects": subjects, "states": forms}

@@ -177,8 +177,11 @@ def query_list(context: QueriesResource, request: Request) -> dict[str, Any]:
     }
 
 
-def _node(context: QueriesResource, query: Query) -> QueryResource:
-    return QueryResource(context, query)
+def _node(
+    context: QueriesResource, query: Query, instance: FormInstance | None = None
+) -> QueryResource:
+    """The query's node; with its form ``instance``, the form's state denials apply too."""
+    return QueryResource(context, query, instance)
 
 
 @view_config(
@@ -191,18 +194,20 @@ def close_selected(context: QueriesResource, request: Request) -> Response:
     """Bulk close: the queries ticked on the list that this user may close, with one reason."""
     numbers = [int(n) for n in request.POST.getall("query") if n.isascii() and n.isdigit()][:500]
     sites = _visible_sites(request, context)
-    chosen = list(
-        request.dbsession.scalars(
-            select(Query).where(
-                Query.study_id == context.study.id,
-                Query.number.in_(numbers),
-                Query.site_id.in_([site.id for site in sites]),
-                Query.state != QueryState.CLOSED,
-            )
+    chosen = request.dbsession.execute(
+        select(Query, FormInstance)
+        .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
+        .where(
+            Query.study_id == context.study.id,
+            Query.number.in_(numbers),
+            Query.site_id.in_([site.id for site in sites]),
+            Query.state != QueryState.CLOSED,
         )
-    )
+    ).all()
     closable = [
-        q for q in chosen if request.has_permission(Permission.RAISE_QUERY, _node(context, q))
+        query
+        for query, instance in chosen
+        if request.has_permission(Permission.RAISE_QUERY, _node(context, query, instance))
     ]
     errors: dict[str, Any] = {}
     body = ""

@@ -1,7 +1,8 @@
 """The study's queries: ``queries/`` (the list) → ``{number}/`` (one query and its thread).
 
 A query is loaded through its study's id, and its ACL is its site's: a user restricted to other
-sites gets a 404, exactly as for the subject the query is about.
+sites gets a 404, exactly as for the subject the query is about. Its form's state comes first:
+a locked form's queries can be neither answered, closed nor re-opened, as on the form itself.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from sqlalchemy import select
 
 from datacapt import permissions as perms
 from datacapt.i18n import _
-from datacapt.models import Query
+from datacapt.models import FormInstance, Query
+from datacapt.models.entry import SignatureState
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import StudyChild
 
@@ -26,24 +28,32 @@ class QueriesResource(StudyChild):
     def __getitem__(self, key: str) -> QueryResource:
         if not (key.isascii() and key.isdigit()) or len(key) > 9:
             raise KeyError(key)
-        query = self.dbsession.scalar(
-            select(Query).where(Query.study_id == self.study.id, Query.number == int(key))
-        )
-        if query is None:
+        found = self.dbsession.execute(
+            select(Query, FormInstance)
+            .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
+            .where(Query.study_id == self.study.id, Query.number == int(key))
+        ).first()
+        if found is None:
             raise KeyError(key)
-        return QueryResource(self, query)
+        return QueryResource(self, *found)
 
 
 class QueryResource(StudyChild):
     view_permission = Permission.VIEW_SUBJECT
 
-    def __init__(self, parent: StudyChild, query: Query) -> None:
+    def __init__(self, parent: StudyChild, query: Query, instance: FormInstance | None) -> None:
         super().__init__(parent)
-        self.query = query
+        self.query, self.instance = query, instance
         self.__name__ = str(query.number)
 
     def __acl__(self) -> tuple[ACE, ...]:
-        return perms.site_acl(self.study.id, self.query.site_id)
+        state: tuple[ACE, ...] = ()
+        if self.instance is not None:
+            state = perms.form_state_acl(
+                self.instance.lock_state.value,
+                self.instance.signature_state is SignatureState.SIGNED,
+            )
+        return state + tuple(perms.site_acl(self.study.id, self.query.site_id))
 
     @property
     def title(self) -> object:

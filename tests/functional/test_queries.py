@@ -401,3 +401,29 @@ def test_the_database_keeps_every_query_and_message(coordinator, monitor, dbsess
         dbsession.execute(text(statement))
     nested.rollback()
     assert len(queries_of(dbsession, instance_of(dbsession))) == 1
+
+
+def test_a_locked_forms_queries_are_frozen_with_it(coordinator, monitor, dbsession):
+    """Locking takes queries away too (as on the form page): no answer, close or re-open
+    through the query's own page, nor through the list's bulk close."""
+    from datacapt.models.entry import LockState
+
+    save_demographics(coordinator)
+    raise_on_height(monitor)
+    answer = coordinator.get(HEIGHT).forms  # forms shown before the lock
+    close = monitor.get(HEIGHT).forms
+    bulk = monitor.get("/acme/demo/queries/").forms["bulk-close"]
+    instance = instance_of(dbsession)
+    [query] = queries_of(dbsession, instance)
+    instance.lock_state = LockState.LOCKED
+    dbsession.flush()
+    stale = answer[f"q{query.number}-answer"]
+    stale["message"] = "Answering a locked form."
+    stale.submit(status=403)
+    stale = close[f"q{query.number}-close"]
+    stale["message"] = "Closing a locked form."
+    stale.submit(status=403)
+    bulk.get("query", index=0).checked = True
+    bulk["message"] = "Closing in bulk."
+    bulk.submit(status=422)
+    assert [q.state for q in queries_of(dbsession, instance_of(dbsession))] == [QueryState.OPEN]

@@ -27,6 +27,12 @@ TARGETS = st.sampled_from(["I.HEIGHT_CM", "I.WEIGHT_KG", None])
 STEPS = st.sampled_from([QueryStep.ANSWERED, QueryStep.CLOSED, QueryStep.REOPENED])
 
 
+#: What a person can send: requests carrying NUL are refused before any view (400).
+MESSAGES = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=40).filter(
+    str.strip
+)
+
+
 class QueryLoop(RuleBasedStateMachine):
     dbsession = None
     world = None
@@ -81,7 +87,7 @@ class QueryLoop(RuleBasedStateMachine):
             )
         )
 
-    @rule(item=TARGETS, message=st.text(min_size=1, max_size=40).filter(str.strip))
+    @rule(item=TARGETS, message=MESSAGES)
     def raise_query(self, item, message):
         services.raise_query(self.dbsession, self.instance, item, message.strip(), self.monitor)
 

@@ -1,5 +1,7 @@
-"""The query loop in a real browser: the monitor raises a query on a field, the coordinator
-answers by correcting the value (the answer is the reason), the monitor closes it."""
+"""The review loop in a real browser: the monitor raises a query on a field, the coordinator
+answers by correcting the value (the answer is the reason), the monitor closes it and verifies
+the form, the data manager locks it, the investigator signs it with the password; the history
+tells the whole story."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ def open_form_as(page: Page, live_url: str, email: str) -> None:
     page.goto(live_url + FORM)
 
 
-def test_monitor_raises_coordinator_corrects_monitor_closes(page: Page, live_url: str):
+def test_query_answer_close_verify_lock_sign(page: Page, live_url: str):
     open_form_as(page, live_url, "coordinator@acme.example")
     page.get_by_role("group", name="Sex (required)").get_by_label("Male", exact=True).check()
     page.get_by_label("Height").fill("175")
@@ -72,3 +74,25 @@ def test_monitor_raises_coordinator_corrects_monitor_closes(page: Page, live_url
     history = page.locator("#block-I\\.HEIGHT_CM .history")
     expect(history).to_contain_text("Transcription error, corrected from the chart.")
     expect(history).to_contain_text("Query: Closed")
+
+    page.get_by_role("button", name="Verify everything awaiting here").click()
+    expect(page.locator(".form-meta")).to_contain_text("Verified")
+    sign_out(page)
+
+    open_form_as(page, live_url, "data-manager@acme.example")
+    page.get_by_role("button", name="Lock", exact=True).click()
+    expect(page.locator(".form-meta")).to_contain_text("Locked")
+    sign_out(page)
+
+    open_form_as(page, live_url, "investigator@acme.example")
+    expect(page.get_by_role("button", name="Save", exact=True)).to_have_count(0)
+    page.get_by_role("link", name="Sign this form").click()
+    page.get_by_label("Your password").fill("Demo-password-2026")
+    page.get_by_role("button", name="Sign").click()
+    expect(page.locator("#status")).to_contain_text("1 signature recorded.")
+    expect(page.locator(".form-meta")).to_contain_text("Signed")
+    page.locator("#block-I\\.HEIGHT_CM details.history-toggle summary").click()
+    settled(page)
+    history = page.locator("#block-I\\.HEIGHT_CM .history")
+    for step in ("Transcription error", "Query: Closed", "Source verified", "Locked", "Signed"):
+        expect(history).to_contain_text(step)

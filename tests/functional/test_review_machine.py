@@ -1,14 +1,13 @@
-"""A stateful property test of monitoring: saves, SDV, review, freeze / lock / unlock and
-signatures in any order, on the vital signs of three visits of one subject, checked against a
-model after every step.
+"""A stateful property test of monitoring: saves, queries (raise, answer, close), SDV,
+review, freeze / lock / unlock and signatures in any order, on the vital signs of three visits
+of one subject, checked against a model after every step.
 
-Invariants: a frozen, locked or signed form refuses writes and keeps its values; every value
-change is audited and the tenant's chain verifies; a verified value is the value that was
-verified (a change resets SDV); a valid signature's content still hashes to what was signed (a
-change breaks it) and the forms' signature state agrees with their signatures.
-
-The machine is written to be extended: the queries half adds its rules (raise, answer, close)
-on the same ``forms``, and :meth:`ReviewMachine.set_open_queries` stands in until then.
+Invariants: a frozen, locked or signed form refuses writes and keeps its values; a locked form
+takes no query step and locks only without open queries; every value change and every query
+step is audited and the tenant's chain verifies; a form's open-query count is its queries'; a
+verified value is the value that was verified (a change resets SDV); a valid signature's content
+still hashes to what was signed (a change breaks it) and the forms' signature state agrees with
+their signatures.
 """
 
 from __future__ import annotations
@@ -28,21 +27,30 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from datacapt import audit
+from datacapt import permissions as perms
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,
     FormInstance,
     LockState,
+    Query,
+    QueryMessage,
+    QueryState,
+    QueryStep,
     Signature,
     SignatureState,
     SignedForm,
     Study,
     Subject,
 )
+from datacapt.permissions import Permission
+from datacapt.queries import services as queries
 from datacapt.review import services as review
 from tests.factories import build_world
 
 VISITS = ("screening", "baseline", "week4")
+ANSWERED, CLOSED, REOPENED = QueryStep.ANSWERED, QueryStep.CLOSED, QueryStep.REOPENED
+ANSWER_QUERY = Permission.ANSWER_QUERY
 SYSTOLIC = st.integers(min_value=100, max_value=180).map(str)
 
 
@@ -185,6 +193,7 @@ def test_monitoring_state_machine(dbsession, registry, world):
             except review.Refused:
                 assert any(i.open_queries for i in chosen)
                 return
+            assert not any(i.open_queries for i in chosen), "locked with open queries"
             for instance in chosen:
                 self.forms[instance.visit].lock = LockState.LOCKED
 
@@ -199,13 +208,36 @@ def test_monitoring_state_machine(dbsession, registry, world):
             if chosen:
                 self.forms[visit].lock = LockState.OPEN
 
-        @rule(visit=st.sampled_from(VISITS), count=st.integers(0, 2))
-        def set_open_queries(self, visit: str, count: int) -> None:
-            """Stands in for the queries half's rules: only the counter matters to locking."""
-            instance = self.instance(visit)
-            if instance is not None:
-                instance.open_queries = count
-                dbsession.flush()
+        def may(self, permission: Permission, instance: FormInstance) -> bool:
+            """What the form node's ACL lets anyone do in the form's state (the views ask it)."""
+            signed = instance.signature_state is SignatureState.SIGNED
+            denials = perms.form_state_acl(instance.lock_state.value, signed)
+            return not any(permission in denied for _deny, _who, denied in denials)
+
+        @rule(pick=st.integers(0, 2), item=st.sampled_from(["I.SYSTOLIC", None]))
+        def raise_query(self, pick: int, item: str | None) -> None:
+            """The monitor raises a query on one of the forms entered so far."""
+            open_ = [i for i in self.instances() if self.may(Permission.RAISE_QUERY, i)]
+            if open_:
+                actor = queries.Actor(monitor, self.write(monitor))
+                instance = open_[pick % len(open_)]
+                queries.raise_query(dbsession, instance, item, "Please check the source.", actor)
+
+        @rule(pick=st.integers(0, 5), step=st.sampled_from([ANSWERED, CLOSED, REOPENED]))
+        def move_query(self, pick: int, step: QueryStep) -> None:
+            """Site staff answer, the monitor closes or re-opens, one of the queries that can
+            take that step on a form whose state allows it."""
+            permission = ANSWER_QUERY if step is ANSWERED else Permission.RAISE_QUERY
+            allowed = {i.id for i in self.instances() if self.may(permission, i)}
+            candidates = [
+                q
+                for q in dbsession.scalars(select(Query).order_by(Query.id))
+                if q.form_instance_id in allowed and queries.can_take(q, step)
+            ]
+            if candidates:
+                who = site_user if step is ANSWERED else monitor
+                query = candidates[pick % len(candidates)]
+                queries.move(dbsession, query, step, "Done.", queries.Actor(who, self.write(who)))
 
         @rule(scope=st.sampled_from(["form", "visit", "casebook"]), visit=st.sampled_from(VISITS))
         def sign(self, scope: str, visit: str) -> None:
@@ -256,6 +288,21 @@ def test_monitoring_state_machine(dbsession, registry, world):
             )
             assert changes == self.value_changes + self.baseline_changes
             assert audit.verify(dbsession, tenant_id).intact
+
+        @invariant()
+        def query_counts_are_the_queries_and_every_step_is_audited(self) -> None:
+            for instance in self.instances():
+                not_closed = dbsession.scalar(
+                    select(func.count()).where(
+                        Query.form_instance_id == instance.id, Query.state != QueryState.CLOSED
+                    )
+                )
+                assert instance.open_queries == not_closed
+            steps = dbsession.scalar(select(func.count()).select_from(QueryMessage))
+            audited = dbsession.scalar(
+                select(func.count()).where(AuditEvent.entity_type == "data_query")
+            )
+            assert audited == steps
 
         @invariant()
         def valid_signatures_cover_unchanged_content(self) -> None:

@@ -32,6 +32,7 @@ from datacapt.accounts.services import (
     record_attempt,
     set_password,
 )
+from datacapt.accounts.views import wait_message
 from datacapt.db import keep_writes
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
@@ -102,15 +103,7 @@ def change_password(context: Root, request: Request) -> Any:
     # Guessing the current password from a borrowed session counts as failed sign-ins.
     throttle = check_throttle(request.dbsession, request.registry, user.email, ip)
     if throttle.blocked:
-        minutes = _wait_minutes(request, throttle)
-        alert = request.localizer.pluralize(
-            "Too many failed sign-in attempts. Wait ${minutes} minute, then try again.",
-            "Too many failed sign-in attempts. Wait ${minutes} minutes, then try again.",
-            minutes,
-            domain="datacapt",
-            mapping={"minutes": minutes},
-        )
-        return _refused(request, form, 429, alert)
+        return _refused(request, form, 429, wait_message(request, throttle))
     correct = verify_password(request.registry, user.password_hash, form.current_password)
     record_attempt(request.dbsession, request.registry, user.email, ip, succeeded=correct)
     if not correct:

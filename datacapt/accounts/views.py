@@ -16,6 +16,7 @@ from datacapt.accounts import signin, two_factor
 from datacapt.accounts.events import record_account_event
 from datacapt.accounts.forms import CodeForm, LoginForm, PreferencesForm
 from datacapt.accounts.services import (
+    Throttle,
     account_key,
     authenticate,
     check_throttle,
@@ -57,12 +58,18 @@ def _throttled(request: Request, email: str) -> object | None:
     throttle = check_throttle(request.dbsession, request.registry, email, _ip(request))
     if not throttle.blocked:
         return None
-    request.response.headers["Retry-After"] = str(throttle.wait_seconds)
     user = find_user(request.dbsession, email)
     record_account_event(
         request, user, "user.sign_in_throttled", actor_id=None, entity_id=_pseudonym(request, email)
     )
     keep_writes(request)
+    return wait_message(request, throttle)
+
+
+def wait_message(request: Request, throttle: Throttle) -> str:
+    """Answer 429 with Retry-After: how long to wait before trying a password again."""
+    request.response.status_int = 429
+    request.response.headers["Retry-After"] = str(throttle.wait_seconds)
     minutes = math.ceil(throttle.wait_seconds / 60)
     return request.localizer.pluralize(
         "Too many failed sign-in attempts. Wait ${minutes} minute, then try again.",

@@ -79,7 +79,8 @@ def database_now(dbsession: Session) -> datetime:
     return value.astimezone(UTC)
 
 
-def _lock_chain(dbsession: Session, chain: int) -> None:
+def lock_chain(dbsession: Session, chain: int) -> None:
+    """Serialise writers of ``chain`` until the transaction ends (PostgreSQL)."""
     if dbsession.get_bind().dialect.name == "postgresql":
         dbsession.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, :chain)"),
@@ -95,6 +96,35 @@ def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return value.replace("\x00", "\\u0000")
+
+
+def chained_event(
+    chain: int, seq: int, previous: str, occurred_at: datetime, **fields: Any
+) -> AuditEvent:
+    """Event number ``seq`` of ``chain``, linked to and hashed over ``previous``: what
+    :func:`record` appends, and what a bulk loader (``bench/generate.py``) must write the same."""
+    event = AuditEvent(
+        chain=chain,
+        seq=seq,
+        occurred_at=occurred_at,
+        tenant_id=fields.get("tenant_id"),
+        actor_id=fields.get("actor_id"),
+        study_id=fields.get("study_id"),
+        site_id=fields.get("site_id"),
+        subject_id=fields.get("subject_id"),
+        action=fields["action"],
+        entity_type=fields["entity_type"],
+        entity_id=_text(str(fields["entity_id"])),
+        field=_text(fields.get("field")),
+        old_value=_text(fields.get("old")),
+        new_value=_text(fields.get("new")),
+        reason=_text(fields.get("reason")),
+        request_id=fields.get("request_id"),
+        ip=fields.get("ip"),
+        prev_hash=previous,
+    )
+    event.hash = chain_hash(previous, event)
+    return event
 
 
 def record(
@@ -117,19 +147,14 @@ def record(
 ) -> AuditEvent:
     """Append one event to its tenant's chain, in the caller's transaction."""
     chain = tenant_id or 0
-    _lock_chain(dbsession, chain)
+    lock_chain(dbsession, chain)
     dbsession.flush()  # earlier events of this transaction must be visible to the query below
-    last = dbsession.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, previous = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    event = AuditEvent(
-        chain=chain,
-        seq=seq,
-        occurred_at=database_now(dbsession),
+    seq, previous = last_link(dbsession, chain)
+    event = chained_event(
+        chain,
+        seq + 1,
+        previous,
+        database_now(dbsession),
         tenant_id=tenant_id,
         actor_id=actor_id,
         study_id=study_id,
@@ -137,19 +162,29 @@ def record(
         subject_id=subject_id,
         action=action,
         entity_type=entity_type,
-        entity_id=_text(str(entity_id)),
-        field=_text(field),
-        old_value=_text(old),
-        new_value=_text(new),
-        reason=_text(reason),
+        entity_id=entity_id,
+        field=field,
+        old=old,
+        new=new,
+        reason=reason,
         request_id=request_id,
         ip=ip,
-        prev_hash=previous,
     )
-    event.hash = chain_hash(previous, event)
     dbsession.add(event)
     dbsession.flush()
     return event
+
+
+def last_link(dbsession: Session, chain: int) -> tuple[int, str]:
+    """The sequence number and hash of the chain's last event (0 and the genesis hash if none).
+    Call it holding the chain's lock (:func:`lock_chain`)."""
+    last = dbsession.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return (last.seq, last.hash) if last else (0, GENESIS)
 
 
 def record_request(request: Request, **event: Any) -> AuditEvent:

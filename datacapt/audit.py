@@ -22,7 +22,7 @@ from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.request import Request
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from datacapt.models import AuditEvent
@@ -50,6 +50,7 @@ HASHED_FIELDS = (
 )
 #: Serialises writers of all chains on PostgreSQL: key = this constant + the chain number.
 LOCK_NAMESPACE = 0x0A0D17
+_LINKS = "datacapt.audit.links"  # key in the connection's info, see _links_written
 
 
 def _timestamp(value: datetime) -> str:
@@ -147,9 +148,13 @@ def record(
 ) -> AuditEvent:
     """Append one event to its tenant's chain, in the caller's transaction."""
     chain = tenant_id or 0
-    lock_chain(dbsession, chain)
-    dbsession.flush()  # earlier events of this transaction must be visible to the query below
-    seq, previous = last_link(dbsession, chain)
+    links = _links_written(dbsession.connection())
+    if chain in links:
+        seq, previous = links[chain]
+    else:
+        lock_chain(dbsession, chain)
+        dbsession.flush()  # earlier events of this transaction must be visible to the query
+        seq, previous = last_link(dbsession, chain)
     event = chained_event(
         chain,
         seq + 1,
@@ -172,7 +177,25 @@ def record(
     )
     dbsession.add(event)
     dbsession.flush()
+    links[chain] = (event.seq, event.hash)
     return event
+
+
+def _links_written(connection: Connection) -> dict[int, tuple[int, str]]:
+    """The last link this transaction appended to each chain, so that a save writing fifty
+    events locks and reads its chain once instead of fifty times.
+
+    The chain's lock (PostgreSQL) or the database write lock (SQLite) is held until the
+    transaction ends, so nobody else can append meanwhile. What is remembered is valid only at
+    the savepoint level where it was written: a new transaction or a savepoint begun, released
+    or rolled back since makes :func:`record` lock and read the chain again. Code appending
+    events without :func:`record` must do so in a transaction of its own.
+    """
+    level = (connection.get_transaction(), connection.get_nested_transaction())
+    remembered = connection.info.get(_LINKS)
+    if remembered is None or remembered[0] is not level[0] or remembered[1] is not level[1]:
+        remembered = connection.info[_LINKS] = (*level, {})
+    return remembered[2]
 
 
 def last_link(dbsession: Session, chain: int) -> tuple[int, str]:

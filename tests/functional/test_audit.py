@@ -68,6 +68,37 @@ def test_time_comes_from_the_database_clock(dbsession, tenants):
     assert recorded.occurred_at.tzinfo is not None
 
 
+def test_a_transaction_reads_its_chain_once_however_many_events_it_writes(
+    dbsession, tenants, query_counter
+):
+    event(dbsession, tenants[0], 1)
+    query_counter.clear()
+    for number in range(2, 12):
+        event(dbsession, tenants[0], number)
+    reads = [s for s in query_counter if "ORDER BY audit_event.seq DESC" in s]
+    locks = [s for s in query_counter if "pg_advisory_xact_lock" in s]
+    assert reads == [] and locks == []
+    assert len(query_counter) == 10 * 2, "\n".join(query_counter)  # the clock, the insert
+    event(dbsession, tenants[1], 1)  # another chain is read and locked for itself
+    assert len([s for s in query_counter if "ORDER BY audit_event.seq DESC" in s]) == 1
+    assert audit.verify(dbsession, tenants[0].id).count == 11
+
+
+def test_after_a_savepoint_rolled_back_the_chain_continues_from_what_was_kept(dbsession, tenants):
+    acme = tenants[0]
+    event(dbsession, acme, 1)
+    savepoint = dbsession.begin_nested()
+    event(dbsession, acme, 2)
+    savepoint.rollback()
+    kept = event(dbsession, acme, 3)
+    inner = dbsession.begin_nested()
+    event(dbsession, acme, 4)
+    inner.commit()
+    last = event(dbsession, acme, 5)
+    assert (kept.seq, last.seq) == (2, 4)
+    assert audit.verify(dbsession, acme.id).intact
+
+
 @pytest.mark.parametrize(
     "statement",
     [

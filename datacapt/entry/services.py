@@ -431,10 +431,8 @@ def save_form(
         )
     target = stored_target(state, missing)
     visit, instance = _instance(dbsession, scope, request.lock)
-    current = {
-        oid: Stored(row.value, row.missing_code)
-        for oid, row in stored_values(dbsession, instance).items()
-    }
+    rows = stored_values(dbsession, instance)  # none for an instance made below
+    current = {oid: Stored(row.value, row.missing_code) for oid, row in rows.items()}
     items = {item.oid: item for item in form_items(scope.form)}
     changes = [
         Change(items[oid], current.get(oid, Stored()), new)
@@ -488,9 +486,8 @@ def save_form(
             new=status.value,
             reason=reason or None,
         )
-    rows = stored_values(dbsession, instance)
-    for change in changes:
-        event = _event(
+    events = [  # first: each event reads the database clock, which would flush rows one by one
+        _event(
             scope,
             instance,
             "entry.value_changed",
@@ -499,6 +496,9 @@ def save_form(
             new=_audited(change.item, change.new, scope.secret),
             reason=reason or None,
         )
+        for change in changes
+    ]
+    for change, event in zip(changes, events, strict=True):
         row = rows.get(change.item.oid) or ItemValue(
             tenant_id=instance.tenant_id, form_instance_id=instance.id, item_oid=change.item.oid
         )

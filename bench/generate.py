@@ -287,13 +287,20 @@ class Writer:
         audit.lock_chain(dbsession, self.setup.tenant_id)
         self.seq, self.previous = audit.last_link(dbsession, self.setup.tenant_id)
 
-    def event(self, event_id: int, request_id: str, actor_id: int, **fields: Any) -> int:
+    def event(
+        self,
+        event_id: int,
+        request_id: str,
+        actor_id: int,
+        at: datetime | None = None,
+        **fields: Any,
+    ) -> int:
         self.seq += 1
         made = audit.chained_event(
             self.setup.tenant_id,
             self.seq,
             self.previous,
-            next(self.clock),
+            at or next(self.clock),
             tenant_id=self.setup.tenant_id,
             actor_id=actor_id,
             study_id=self.setup.study.id,
@@ -403,12 +410,14 @@ class Writer:
             new=status.value,
             **scope,
         )
+        saved = next(self.clock)  # the values of one save share one reading of the clock
         for oid, new in changes:
             item = items[oid]
             event_id = self.event(
                 next(event_ids),
                 request_id,
                 actor,
+                saved,
                 action="entry.value_changed",
                 field=oid,
                 old=entry._audited(item, entry.Stored(), self.setup.secret),
@@ -601,6 +610,18 @@ def finish_sites(dbsession: Session, planned: Sequence[Plan]) -> None:
         )
 
 
+def analyse(registry: Any) -> None:
+    """Fresh planner statistics for the tables just filled, as autovacuum would soon gather
+    (without them PostgreSQL plans for the empty tables it last saw)."""
+    engine = registry["db.engine"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "ANALYZE subject, visit_instance, form_instance, item_value, entry_warning,"
+                " audit_event"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.generate", description=__doc__.split("\n")[0]
@@ -627,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     setup = generate(env.registry, options)
     generated = time.perf_counter() - began
+    analyse(env.registry)
     with transaction_scope(env.registry) as dbsession:
         report = audit.verify(dbsession, setup.tenant_id)
     verified = time.perf_counter() - began - generated

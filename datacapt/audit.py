@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -147,38 +147,34 @@ def record(
     ip: str | None = None,
 ) -> AuditEvent:
     """Append one event to its tenant's chain, in the caller's transaction."""
-    chain = tenant_id or 0
+    fields = dict(locals())
+    del fields["dbsession"]
+    return record_many(dbsession, [fields])[0]
+
+
+def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append the events of one action (a save changing fifty values) to their tenants' chains,
+    in the caller's transaction: one reading of the database clock, which they share, and one
+    batch of inserts. Each event takes :func:`record`'s keyword arguments."""
     links = _links_written(dbsession.connection())
-    if chain in links:
-        seq, previous = links[chain]
-    else:
-        lock_chain(dbsession, chain)
+    heads = {}
+    for chain in sorted({event["tenant_id"] or 0 for event in events} - links.keys()):
+        lock_chain(dbsession, chain)  # in a fixed order, so two writers never deadlock
         dbsession.flush()  # earlier events of this transaction must be visible to the query
-        seq, previous = last_link(dbsession, chain)
-    event = chained_event(
-        chain,
-        seq + 1,
-        previous,
-        database_now(dbsession),
-        tenant_id=tenant_id,
-        actor_id=actor_id,
-        study_id=study_id,
-        site_id=site_id,
-        subject_id=subject_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        field=field,
-        old=old,
-        new=new,
-        reason=reason,
-        request_id=request_id,
-        ip=ip,
-    )
-    dbsession.add(event)
+        heads[chain] = last_link(dbsession, chain)
+    heads = {**links, **heads}
+    occurred_at = database_now(dbsession)
+    made = []
+    for fields in events:
+        chain = fields["tenant_id"] or 0
+        seq, previous = heads[chain]
+        event = chained_event(chain, seq + 1, previous, occurred_at, **fields)
+        heads[chain] = (event.seq, event.hash)
+        made.append(event)
+    dbsession.add_all(made)
     dbsession.flush()
-    links[chain] = (event.seq, event.hash)
-    return event
+    links.update(heads)
+    return made
 
 
 def _links_written(connection: Connection) -> dict[int, tuple[int, str]]:
@@ -188,8 +184,8 @@ def _links_written(connection: Connection) -> dict[int, tuple[int, str]]:
     The chain's lock (PostgreSQL) or the database write lock (SQLite) is held until the
     transaction ends, so nobody else can append meanwhile. What is remembered is valid only at
     the savepoint level where it was written: a new transaction or a savepoint begun, released
-    or rolled back since makes :func:`record` lock and read the chain again. Code appending
-    events without :func:`record` must do so in a transaction of its own.
+    or rolled back since makes :func:`record_many` lock and read the chain again. Code
+    appending events otherwise must do so in a transaction of its own.
     """
     level = (connection.get_transaction(), connection.get_nested_transaction())
     remembered = connection.info.get(_LINKS)
@@ -212,14 +208,18 @@ def last_link(dbsession: Session, chain: int) -> tuple[int, str]:
 
 def record_request(request: Request, **event: Any) -> AuditEvent:
     """:func:`record` with the request's actor, request id and client address."""
+    return record_request_many(request, [event])[0]
+
+
+def record_request_many(request: Request, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """:func:`record_many` with the request's actor, request id and client address."""
     identity = request.identity
-    return record(
-        request.dbsession,
-        actor_id=identity.user.id if identity is not None else None,
-        request_id=request.request_id,
-        ip=request.client_addr,
-        **event,
-    )
+    context = {
+        "actor_id": identity.user.id if identity is not None else None,
+        "request_id": request.request_id,
+        "ip": request.client_addr,
+    }
+    return record_many(request.dbsession, [{**context, **event} for event in events])
 
 
 def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:

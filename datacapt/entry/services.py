@@ -195,6 +195,7 @@ class EntryScope:
     version_number: int
     actor_id: int | None
     write: Any  # audit writer: record(**event)
+    write_many: Any  # audit writer of one action's events: record_many([event, ...])
     secret: str  # keys the fingerprints of personal values in the audit trail
 
 
@@ -486,18 +487,20 @@ def save_form(
             new=status.value,
             reason=reason or None,
         )
-    events = [  # first: each event reads the database clock, which would flush rows one by one
-        _event(
-            scope,
-            instance,
-            "entry.value_changed",
-            field=change.item.oid,
-            old=_audited(change.item, change.old, scope.secret),
-            new=_audited(change.item, change.new, scope.secret),
-            reason=reason or None,
-        )
-        for change in changes
-    ]
+    events = scope.write_many(  # one batch, at one reading of the clock, before the rows
+        [
+            _event_fields(
+                scope,
+                instance,
+                "entry.value_changed",
+                field=change.item.oid,
+                old=_audited(change.item, change.old, scope.secret),
+                new=_audited(change.item, change.new, scope.secret),
+                reason=reason or None,
+            )
+            for change in changes
+        ]
+    )
     for change, event in zip(changes, events, strict=True):
         row = rows.get(change.item.oid) or ItemValue(
             tenant_id=instance.tenant_id, form_instance_id=instance.id, item_oid=change.item.oid
@@ -516,7 +519,13 @@ def save_form(
 
 
 def _event(scope: EntryScope, instance: FormInstance, action: str, **details: Any) -> Any:
-    return scope.write(
+    return scope.write(**_event_fields(scope, instance, action, **details))
+
+
+def _event_fields(
+    scope: EntryScope, instance: FormInstance, action: str, **details: Any
+) -> dict[str, Any]:
+    return dict(
         tenant_id=scope.study.tenant_id,
         study_id=scope.study.id,
         site_id=scope.subject.site_id,

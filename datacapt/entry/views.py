@@ -117,6 +117,7 @@ def _scope(context: FormEntryResource, request: Request) -> services.EntryScope:
         version_number=visit.design.number,
         actor_id=request.identity.user.id,
         write=partial(audit.record_request, request),
+        write_many=partial(audit.record_request_many, request),
         secret=get_app_settings(request.registry).secret,
     )
 

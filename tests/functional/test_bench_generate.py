@@ -41,7 +41,8 @@ ENTRY = Entry(
 
 def _through_services(dbsession, setup, actor_id):
     site = setup.sites[0]
-    write = partial(audit.record, dbsession, actor_id=actor_id, request_id="r" * 32)
+    request = {"actor_id": actor_id, "request_id": "r" * 32}
+    write = partial(audit.record, dbsession, **request)
     subject = enrol(dbsession, setup.study, site, "s001-0001", actor_id=actor_id, write=write)
     change_status(subject, SubjectStatus.INCLUDED, reason="", on=None, write=write)
     form = setup.definition.forms[0]
@@ -55,10 +56,11 @@ def _through_services(dbsession, setup, actor_id):
         version_number=setup.version_number,
         actor_id=actor_id,
         write=write,
+        write_many=lambda events: audit.record_many(dbsession, [e | request for e in events]),
         secret=setup.secret,
     )
-    request = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None)
-    entry.save_form(dbsession, scope, setup.definition, request, missing_codes={"NK", "NA"})
+    typed = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None)
+    entry.save_form(dbsession, scope, setup.definition, typed, missing_codes={"NK", "NA"})
     dbsession.flush()
     return subject.id
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from datacapt.design.definition import Definition, Form, Item, ItemType, from_json
@@ -501,14 +501,7 @@ def save_form(
             for change in changes
         ]
     )
-    for change, event in zip(changes, events, strict=True):
-        row = rows.get(change.item.oid) or ItemValue(
-            tenant_id=instance.tenant_id, form_instance_id=instance.id, item_oid=change.item.oid
-        )
-        row.value, row.missing_code = change.new.value, change.new.missing
-        row.value_number, row.value_date = _typed_columns(change.item, change.new.value)
-        row.audit_event_id, row.updated_at, row.updated_by_id = event.id, now, scope.actor_id
-        dbsession.add(row)
+    _store_values(dbsession, instance, rows, changes, events, now, scope.actor_id)
     instance.open_warnings = _sync_warnings(
         dbsession, instance, _warnings(state, definition.default_language)
     )
@@ -516,6 +509,46 @@ def save_form(
     instance.updated_at, instance.updated_by_id = now, scope.actor_id  # also raises the lock
     dbsession.flush()
     return SaveResult(instance, changes)
+
+
+def _store_values(
+    dbsession: Session,
+    instance: FormInstance,
+    rows: dict[str, ItemValue],
+    changes: list[Change],
+    events: list[Any],
+    now: datetime,
+    actor_id: int | None,
+) -> None:
+    """New rows for values entered the first time; the changed ones updated in one batch (one
+    round trip, where the ORM would send one UPDATE per row)."""
+    updates = []
+    for change, event in zip(changes, events, strict=True):
+        number, day = _typed_columns(change.item, change.new.value)
+        columns = {
+            "value": change.new.value,
+            "missing_code": change.new.missing,
+            "value_number": number,
+            "value_date": day,
+            "audit_event_id": event.id,
+            "updated_at": now,
+            "updated_by_id": actor_id,
+        }
+        row = rows.get(change.item.oid)
+        if row is None:
+            dbsession.add(
+                ItemValue(
+                    tenant_id=instance.tenant_id,
+                    form_instance_id=instance.id,
+                    item_oid=change.item.oid,
+                    **columns,
+                )
+            )
+        else:
+            updates.append({"id": row.id, **columns})
+            dbsession.expire(row)  # the batch below bypasses the loaded row
+    if updates:
+        dbsession.execute(update(ItemValue), updates)
 
 
 def _event(scope: EntryScope, instance: FormInstance, action: str, **details: Any) -> Any:

@@ -115,3 +115,16 @@ def bench_definition(forms: int, items: int) -> Definition:
     return Definition(
         default_language="en", languages=["en"], forms=all_forms, schedule=Schedule(visits=visits)
     )
+
+
+def item_kind(item: Item) -> str:
+    """The kind of value ``item`` takes (``PATTERN``'s names), for load scenarios to fill it."""
+    if item.type is ItemType.SINGLE_CHOICE:
+        return "choice"
+    if item.type is ItemType.YES_NO:
+        return "yes_no"
+    return {
+        Validation.INTEGER: "integer",
+        Validation.NUMBER: "number",
+        Validation.DATE: "date",
+    }.get(item.validation, "text")  # type: ignore[arg-type]

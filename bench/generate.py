@@ -579,7 +579,7 @@ def generate(registry: Any, options: Options, out: Any = sys.stdout) -> Setup:
     began = time.perf_counter()
     with transaction_scope(registry) as dbsession:
         setup = make_setup(dbsession, registry, options)
-    print(f"setup through the services: {time.perf_counter() - began:.1f} s", file=out)
+    print(f"setup through the services: {time.perf_counter() - began:.1f} s", file=out, flush=True)
     rng = random.Random(options.seed)
     codes = [code for code, _label in setup.study.missing_codes]
     expected = options.subjects * (1 + options.items * len(setup.definition.forms) // 5)
@@ -595,7 +595,11 @@ def generate(registry: Any, options: Options, out: Any = sys.stdout) -> Setup:
             rows += writer.flush(dbsession)
             finish_sites(dbsession, planned[: start + SUBJECTS_PER_BATCH])
         done = min(start + SUBJECTS_PER_BATCH, len(planned))
-        print(f"  {done} subjects, {rows} rows, {time.perf_counter() - began:.0f} s", file=out)
+        print(
+            f"  {done} subjects, {rows} rows, {time.perf_counter() - began:.0f} s",
+            file=out,
+            flush=True,
+        )
     return setup
 
 

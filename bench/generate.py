@@ -3,9 +3,10 @@
 The tenant, study, sites, users and the published design are made through the services, as an
 administrator would. Subjects and their entered data are then written in bulk, with exactly the
 rows the services write (enrolment and status changes, visit and form instances, values with
-their typed copies and missing codes, warnings, and one audit event per change, chained and
-hashed by :func:`datacapt.audit.chained_event`): each form is evaluated by the same evaluator a
-save runs, and its rows are built by the entry services' own helpers. The generated trail is
+their typed copies, missing codes and SDV marks, warnings and the system queries they open, and
+one audit event per change, chained and hashed by :func:`datacapt.audit.chained_event`): each
+form is evaluated by the same evaluator a save runs, and its rows are built by the services' own
+helpers. The generated trail is
 verified at the end. ``tests/functional/test_bench_generate.py`` proves the rows equal those of
 the services.
 
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table, func, select, text, update
@@ -45,13 +47,22 @@ from datacapt.models import (
     FormInstance,
     FormStatus,
     ItemValue,
+    Query,
+    QueryMessage,
+    QueryOrigin,
+    QueryState,
+    QueryStep,
+    SdvStatus,
     Site,
     Study,
     Subject,
     SubjectStatus,
     VisitInstance,
+    WarningKind,
 )
 from datacapt.permissions import StudyRole
+from datacapt.queries.automatic import _opens_a_query
+from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
 
 PASSWORD = "Bench-password-2026"  # noqa: S105 - benchmark accounts on a benchmark database
@@ -262,6 +273,8 @@ class Rows:
     form_instance: list[dict[str, Any]] = field(default_factory=list)
     item_value: list[dict[str, Any]] = field(default_factory=list)
     entry_warning: list[dict[str, Any]] = field(default_factory=list)
+    data_query: list[dict[str, Any]] = field(default_factory=list)
+    query_message: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> Iterable[tuple[Table, list[dict[str, Any]]]]:
         yield AuditEvent.__table__, self.audit_event  # type: ignore[misc]
@@ -270,6 +283,8 @@ class Rows:
         yield FormInstance.__table__, self.form_instance  # type: ignore[misc]
         yield ItemValue.__table__, self.item_value  # type: ignore[misc]
         yield EntryWarning.__table__, self.entry_warning  # type: ignore[misc]
+        yield Query.__table__, self.data_query  # type: ignore[misc]
+        yield QueryMessage.__table__, self.query_message  # type: ignore[misc]
 
 
 class Writer:
@@ -281,11 +296,19 @@ class Writer:
         self.clock = clock
         self.rows = Rows()
         self.seq, self.previous = 0, audit.GENESIS
+        self.query_number = 0
 
     def start(self, dbsession: Session) -> None:
-        """Hold the chain (until the transaction ends) and continue from its last event."""
+        """Hold the chain (until the transaction ends) and continue from its last event; number
+        queries after the study's last one, as ``queries.services.raise_query`` does."""
         audit.lock_chain(dbsession, self.setup.tenant_id)
         self.seq, self.previous = audit.last_link(dbsession, self.setup.tenant_id)
+        self.query_number = (
+            dbsession.scalar(
+                select(func.max(Query.number)).where(Query.study_id == self.setup.study.id)
+            )
+            or 0
+        )
 
     def event(
         self,
@@ -411,6 +434,7 @@ class Writer:
             **scope,
         )
         saved = next(self.clock)  # the values of one save share one reading of the clock
+        values = []
         for oid, new in changes:
             item = items[oid]
             event_id = self.event(
@@ -425,7 +449,7 @@ class Writer:
                 **scope,
             )
             number, day = entry._typed_columns(item, new.value)
-            self.rows.item_value.append(
+            values.append(
                 {
                     "tenant_id": subject["tenant_id"],
                     "form_instance_id": instance_id,
@@ -437,22 +461,19 @@ class Writer:
                     "audit_event_id": event_id,
                     "updated_at": started,
                     "updated_by_id": actor,
+                    "sdv_required": sdv_required(form, item),
                 }
             )
-        warnings = entry._warnings(state, self.setup.definition.default_language)
-        for item, kind, check, message in warnings:
-            self.rows.entry_warning.append(
-                {
-                    "tenant_id": subject["tenant_id"],
-                    "form_instance_id": instance_id,
-                    "item_oid": item.oid,
-                    "kind": kind.value,
-                    "check_oid": check,
-                    "message": message,
-                    "raised_at": started,
-                    "resolved_at": None,
-                }
-            )
+        self.rows.item_value.extend(values)
+        sdv = sdv_status(
+            SimpleNamespace(**row, sdv_changed=False, verified_at=None)  # type: ignore[misc]
+            for row in values
+        )
+        warnings = self.warnings(subject, instance_id, state, started)
+        queries = sum(
+            self.system_query(subject, instance_id, warning, request_id, actor)
+            for warning in warnings
+        )
         self.rows.form_instance.append(
             {
                 "id": instance_id,
@@ -467,15 +488,113 @@ class Writer:
                 "repeat": 1,
                 "status": status.value,
                 "version_number": self.setup.version_number,
-                "open_queries": 0,
+                "open_queries": queries,
                 "open_warnings": len(warnings),
-                "lock_version": 2,  # created, then updated once by the same save
+                "sdv_status": sdv.value,
+                # created; flushed once more when the save sets the SDV status (the queries of
+                # the review services autoflush it); then updated by the save itself
+                "lock_version": 2 if sdv is SdvStatus.NOT_REQUIRED else 3,
                 "status_reason": None,
                 "created_at": started,
                 "updated_at": started,
                 "updated_by_id": actor,
             }
         )
+
+    def warnings(
+        self, subject: dict[str, Any], instance_id: int, state: Any, at: datetime
+    ) -> list[dict[str, Any]]:
+        """The save's warnings (one per item, kind and check, as ``_sync_warnings`` keeps)."""
+        found = entry._warnings(state, self.setup.definition.default_language)
+        kept = {
+            (item.oid, kind, check): (item, kind, check, message)
+            for item, kind, check, message in found
+        }
+        ids = self.ids.take(EntryWarning.__table__, len(kept))  # type: ignore[arg-type]
+        rows = [
+            {
+                "id": next(ids),
+                "tenant_id": subject["tenant_id"],
+                "form_instance_id": instance_id,
+                "item_oid": item.oid,
+                "kind": kind.value,
+                "check_oid": check,
+                "message": message,
+                "raised_at": at,
+                "resolved_at": None,
+            }
+            for item, kind, check, message in kept.values()
+        ]
+        self.rows.entry_warning.extend(rows)
+        return rows
+
+    def system_query(
+        self,
+        subject: dict[str, Any],
+        instance_id: int,
+        warning: dict[str, Any],
+        request_id: str,
+        actor: int,
+    ) -> bool:
+        """``queries.automatic.follow_warnings`` for a new warning: the system query it opens,
+        if it opens one (``raise_query``: the query, its first message, its event)."""
+        kind = WarningKind(warning["kind"])
+        probe = EntryWarning(
+            kind=kind, item_oid=warning["item_oid"], check_oid=warning["check_oid"]
+        )
+        if not _opens_a_query(self.setup.definition, probe):
+            return False
+        query_id = next(self.ids.take(Query.__table__, 1))  # type: ignore[arg-type]
+        event_id = next(self.ids.take(AuditEvent.__table__, 1))  # type: ignore[arg-type]
+        self.query_number += 1
+        now = next(self.clock)
+        self.rows.data_query.append(
+            {
+                "id": query_id,
+                "tenant_id": subject["tenant_id"],
+                "study_id": subject["study_id"],
+                "number": self.query_number,
+                "site_id": subject["site_id"],
+                "subject_id": subject["id"],
+                "form_instance_id": instance_id,
+                "item_oid": warning["item_oid"],
+                "origin": QueryOrigin.SYSTEM.value,
+                "warning_id": warning["id"],
+                "state": QueryState.OPEN.value,
+                "raised_at": now,
+                "raised_by_id": None,
+                "answered_at": None,
+                "closed_at": None,
+                "updated_at": now,
+            }
+        )
+        self.rows.query_message.append(
+            {
+                "tenant_id": subject["tenant_id"],
+                "query_id": query_id,
+                "step": QueryStep.RAISED.value,
+                "state": QueryState.OPEN.value,
+                "body": warning["message"],
+                "corrected": False,
+                "author_id": None,
+                "created_at": now,
+            }
+        )
+        self.event(
+            event_id,
+            request_id,
+            actor,
+            now,
+            site_id=subject["site_id"],
+            subject_id=subject["id"],
+            action=f"query.{QueryStep.RAISED.value}",
+            entity_type="data_query",
+            entity_id=query_id,
+            field=warning["item_oid"],
+            new=QueryState.OPEN.value,
+            reason=warning["message"],
+        )
+        return True
 
     def flush(self, dbsession: Session) -> int:
         """Write the rows gathered so far; the number written."""
@@ -622,7 +741,7 @@ def analyse(registry: Any) -> None:
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 "ANALYZE subject, visit_instance, form_instance, item_value, entry_warning,"
-                " audit_event"
+                " data_query, query_message, audit_event"
             )
 
 

@@ -16,6 +16,8 @@ from datacapt.models import (
     EntryWarning,
     FormInstance,
     ItemValue,
+    Query,
+    QueryMessage,
     Subject,
     SubjectStatus,
     VisitInstance,
@@ -88,6 +90,9 @@ def _rows(dbsession, model, subject_id, *skip):
             FormInstance, FormInstance.id == EntryWarning.form_instance_id
         )
         statement = statement.where(FormInstance.subject_id == subject_id)
+    elif model is QueryMessage:
+        statement = select(QueryMessage).join(Query, Query.id == QueryMessage.query_id)
+        statement = statement.where(Query.subject_id == subject_id)
     else:
         column = model.id if model is Subject else model.subject_id
         statement = select(model).where(column == subject_id)
@@ -117,6 +122,8 @@ def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsess
         (FormInstance, ("subject_id", "visit_instance_id")),
         (ItemValue, ("form_instance_id", "audit_event_id")),
         (EntryWarning, ("form_instance_id",)),
+        (Query, ("subject_id", "form_instance_id", "warning_id", "number")),
+        (QueryMessage, ("query_id",)),
     ):
         expected = _rows(dbsession, model, by_services, *skip)
         assert expected, model
@@ -135,7 +142,8 @@ def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsess
         ]
 
     expected = trail(by_services, "s001-0001")
-    assert len(expected) == 2 + 1 + 9 - 1  # enrolled, included, started, 8 values
+    # enrolled, included, started, 8 values, a query raised by each of the 2 warnings
+    assert len(expected) == 2 + 1 + 9 - 1 + 2
     assert trail(in_bulk, "s001-0002") == expected
     values = {row.item_oid: row for row in dbsession.scalars(select(ItemValue))}
     for row in values.values():

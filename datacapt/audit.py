@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.request import Request
-from sqlalchemy import Row, and_, insert, or_, select, text
+from sqlalchemy import Connection, Row, and_, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from datacapt.models import AuditEvent
@@ -50,6 +50,7 @@ HASHED_FIELDS = (
 )
 #: Serialises writers of all chains on PostgreSQL: key = this constant + the chain number.
 LOCK_NAMESPACE = 0x0A0D17
+_LINKS = "datacapt.audit.links"  # key in the connection's info, see _links_written
 
 
 def _timestamp(value: datetime) -> str:
@@ -79,7 +80,8 @@ def database_now(dbsession: Session) -> datetime:
     return value.astimezone(UTC)
 
 
-def _lock_chain(dbsession: Session, chain: int) -> None:
+def lock_chain(dbsession: Session, chain: int) -> None:
+    """Serialise writers of ``chain`` until the transaction ends (PostgreSQL)."""
     if dbsession.get_bind().dialect.name == "postgresql":
         dbsession.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, :chain)"),
@@ -95,6 +97,35 @@ def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return value.replace("\x00", "\\u0000")
+
+
+def chained_event(
+    chain: int, seq: int, previous: str, occurred_at: datetime, **fields: Any
+) -> AuditEvent:
+    """Event number ``seq`` of ``chain``, linked to and hashed over ``previous``: what
+    :func:`record` appends, and what a bulk loader (``bench/generate.py``) must write the same."""
+    event = AuditEvent(
+        chain=chain,
+        seq=seq,
+        occurred_at=occurred_at,
+        tenant_id=fields.get("tenant_id"),
+        actor_id=fields.get("actor_id"),
+        study_id=fields.get("study_id"),
+        site_id=fields.get("site_id"),
+        subject_id=fields.get("subject_id"),
+        action=fields["action"],
+        entity_type=fields["entity_type"],
+        entity_id=_text(str(fields["entity_id"])),
+        field=_text(fields.get("field")),
+        old_value=_text(fields.get("old")),
+        new_value=_text(fields.get("new")),
+        reason=_text(fields.get("reason")),
+        request_id=fields.get("request_id"),
+        ip=fields.get("ip"),
+        prev_hash=previous,
+    )
+    event.hash = chain_hash(previous, event)
+    return event
 
 
 def record(
@@ -116,127 +147,105 @@ def record(
     ip: str | None = None,
 ) -> AuditEvent:
     """Append one event to its tenant's chain, in the caller's transaction."""
-    chain = tenant_id or 0
-    _lock_chain(dbsession, chain)
-    dbsession.flush()  # earlier events of this transaction must be visible to the query below
+    fields = dict(locals())
+    del fields["dbsession"]
+    return record_many(dbsession, [fields])[0]
+
+
+def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append the events of one action (a save changing fifty values) to their tenants' chains,
+    in the caller's transaction: one reading of the database clock, which they share, and a
+    fixed number of statements whatever their number (one INSERT, one read back of the new
+    rows: SQLite cannot return the ids of a batch in order). Each event takes :func:`record`'s
+    keyword arguments."""
+    links = _links_written(dbsession.connection())
+    heads = {}
+    for chain in sorted({event["tenant_id"] or 0 for event in events} - links.keys()):
+        lock_chain(dbsession, chain)  # in a fixed order, so two writers never deadlock
+        dbsession.flush()  # earlier events of this transaction must be visible to the query
+        heads[chain] = last_link(dbsession, chain)
+    heads = {**links, **heads}
+    occurred_at = database_now(dbsession)
+    made = []
+    for fields in events:
+        chain = fields["tenant_id"] or 0
+        seq, previous = heads[chain]
+        event = chained_event(chain, seq + 1, previous, occurred_at, **fields)
+        heads[chain] = (event.seq, event.hash)
+        made.append(event)
+    links.update(heads)
+    if not made:
+        return []
+    columns = [*HASHED_FIELDS, "prev_hash", "hash"]
+    dbsession.execute(
+        insert(AuditEvent), [{name: getattr(e, name) for name in columns} for e in made]
+    )
+    stored = dbsession.scalars(
+        select(AuditEvent).where(
+            or_(
+                *(
+                    and_(AuditEvent.chain == chain, AuditEvent.seq.between(first, last))
+                    for chain, (first, last) in _seq_ranges(made).items()
+                )
+            )
+        )
+    ).all()
+    by_link = {(e.chain, e.seq): e for e in stored}
+    return [by_link[(e.chain, e.seq)] for e in made]
+
+
+def _seq_ranges(events: list[AuditEvent]) -> dict[int, tuple[int, int]]:
+    """Per chain, the first and last sequence numbers among ``events``."""
+    ranges: dict[int, tuple[int, int]] = {}
+    for event in events:
+        first, _last = ranges.get(event.chain, (event.seq, event.seq))
+        ranges[event.chain] = (first, event.seq)
+    return ranges
+
+
+def _links_written(connection: Connection) -> dict[int, tuple[int, str]]:
+    """The last link this transaction appended to each chain, so that a save writing fifty
+    events locks and reads its chain once instead of fifty times.
+
+    The chain's lock (PostgreSQL) or the database write lock (SQLite) is held until the
+    transaction ends, so nobody else can append meanwhile. What is remembered is valid only at
+    the savepoint level where it was written: a new transaction or a savepoint begun, released
+    or rolled back since makes :func:`record_many` lock and read the chain again. Code
+    appending events otherwise must do so in a transaction of its own.
+    """
+    level = (connection.get_transaction(), connection.get_nested_transaction())
+    remembered = connection.info.get(_LINKS)
+    if remembered is None or remembered[0] is not level[0] or remembered[1] is not level[1]:
+        remembered = connection.info[_LINKS] = (*level, {})
+    return remembered[2]
+
+
+def last_link(dbsession: Session, chain: int) -> tuple[int, str]:
+    """The sequence number and hash of the chain's last event (0 and the genesis hash if none).
+    Call it holding the chain's lock (:func:`lock_chain`)."""
     last = dbsession.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.chain == chain)
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
-    seq, previous = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    event = AuditEvent(
-        chain=chain,
-        seq=seq,
-        occurred_at=database_now(dbsession),
-        tenant_id=tenant_id,
-        actor_id=actor_id,
-        study_id=study_id,
-        site_id=site_id,
-        subject_id=subject_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=_text(str(entity_id)),
-        field=_text(field),
-        old_value=_text(old),
-        new_value=_text(new),
-        reason=_text(reason),
-        request_id=request_id,
-        ip=ip,
-        prev_hash=previous,
-    )
-    event.hash = chain_hash(previous, event)
-    dbsession.add(event)
-    dbsession.flush()
-    return event
-
-
-def record_many(dbsession: Session, events: list[dict[str, Any]]) -> list[AuditEvent]:
-    """Append several events (each as :func:`record` takes them) to their chains at a fixed
-    cost in queries, for bulk operations: one lock, one read of the chain head and one clock
-    read per chain, one multi-row INSERT, and one read back of the stored events (SQLite cannot
-    return the new ids of a batch in order)."""
-    written: list[AuditEvent] = []
-    now = database_now(dbsession) if events else None
-    heads: dict[int, tuple[int, str]] = {}
-    for details in events:
-        chain = details.get("tenant_id") or 0
-        if chain not in heads:
-            _lock_chain(dbsession, chain)
-            dbsession.flush()
-            last = dbsession.execute(
-                select(AuditEvent.seq, AuditEvent.hash)
-                .where(AuditEvent.chain == chain)
-                .order_by(AuditEvent.seq.desc())
-                .limit(1)
-            ).first()
-            heads[chain] = (last.seq, last.hash) if last else (0, GENESIS)
-        seq, previous = heads[chain]
-        event = AuditEvent(
-            chain=chain,
-            seq=seq + 1,
-            occurred_at=now,
-            tenant_id=details.get("tenant_id"),
-            actor_id=details.get("actor_id"),
-            study_id=details.get("study_id"),
-            site_id=details.get("site_id"),
-            subject_id=details.get("subject_id"),
-            action=details["action"],
-            entity_type=details["entity_type"],
-            entity_id=_text(str(details["entity_id"])),
-            field=_text(details.get("field")),
-            old_value=_text(details.get("old")),
-            new_value=_text(details.get("new")),
-            reason=_text(details.get("reason")),
-            request_id=details.get("request_id"),
-            ip=details.get("ip"),
-            prev_hash=previous,
-        )
-        event.hash = chain_hash(previous, event)
-        heads[chain] = (seq + 1, event.hash)
-        written.append(event)
-    if not written:
-        return []
-    columns = [*HASHED_FIELDS, "prev_hash", "hash"]
-    dbsession.execute(
-        insert(AuditEvent), [{name: getattr(e, name) for name in columns} for e in written]
-    )
-    stored = dbsession.scalars(
-        select(AuditEvent)
-        .where(
-            or_(
-                *(
-                    and_(AuditEvent.chain == chain, AuditEvent.seq > first, AuditEvent.seq <= last)
-                    for chain, (first, last) in _ranges(written).items()
-                )
-            )
-        )
-        .order_by(AuditEvent.chain, AuditEvent.seq)
-    ).all()
-    by_key = {(e.chain, e.seq): e for e in stored}
-    return [by_key[(e.chain, e.seq)] for e in written]
-
-
-def _ranges(events: list[AuditEvent]) -> dict[int, tuple[int, int]]:
-    """Per chain: the sequence number before the first event written, and the last one."""
-    ranges: dict[int, tuple[int, int]] = {}
-    for event in events:
-        first, _last = ranges.get(event.chain, (event.seq - 1, event.seq))
-        ranges[event.chain] = (first, event.seq)
-    return ranges
+    return (last.seq, last.hash) if last else (0, GENESIS)
 
 
 def record_request(request: Request, **event: Any) -> AuditEvent:
     """:func:`record` with the request's actor, request id and client address."""
+    return record_request_many(request, [event])[0]
+
+
+def record_request_many(request: Request, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """:func:`record_many` with the request's actor, request id and client address."""
     identity = request.identity
-    return record(
-        request.dbsession,
-        actor_id=identity.user.id if identity is not None else None,
-        request_id=request.request_id,
-        ip=request.client_addr,
-        **event,
-    )
+    context = {
+        "actor_id": identity.user.id if identity is not None else None,
+        "request_id": request.request_id,
+        "ip": request.client_addr,
+    }
+    return record_many(request.dbsession, [{**context, **event} for event in events])
 
 
 def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:

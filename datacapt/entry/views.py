@@ -119,6 +119,7 @@ def entry_scope(context: FormEntryResource, request: Request) -> services.EntryS
         version_number=visit.design.number,
         actor_id=request.identity.user.id,
         write=partial(audit.record_request, request),
+        write_many=partial(audit.record_request_many, request),
         secret=get_app_settings(request.registry).secret,
     )
 
@@ -164,7 +165,10 @@ def _page(
     reason: str = "",
     complete: bool | None = None,
     rows: dict[str, Any] | None = None,
+    evaluation: bool = False,
 ) -> dict[str, Any]:
+    """What the form's templates read. For an ``evaluation`` (answered while typing, touching
+    no field) the query badges and SDV marks are left out: they cost queries and show nowhere."""
     instance = context.instance
     definition = context.visit_node.design.definition
     can_enter = request.has_permission(Permission.ENTER_DATA, context)
@@ -182,13 +186,7 @@ def _page(
             "missing": missing,
             "history": request.resource_path(context, "@@history"),
             "masked": masked,
-            "queries": form_queries(request, context),
-            "sdv": {
-                "rows": services.stored_values(request.dbsession, instance)
-                if rows is None
-                else rows,
-                "can_verify": request.has_permission(Permission.VERIFY_SOURCE, context),
-            },
+            **({} if evaluation else _monitoring(request, context, rows)),
         },
         "errors": errors or {},
         "conflict": conflict,
@@ -199,6 +197,21 @@ def _page(
         "next_form": next_form(context),
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
+    }
+
+
+def _monitoring(
+    request: Request, context: FormEntryResource, rows: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The query badges and SDV marks beside the fields."""
+    return {
+        "queries": form_queries(request, context),
+        "sdv": {
+            "rows": services.stored_values(request.dbsession, context.instance)
+            if rows is None
+            else rows,
+            "can_verify": request.has_permission(Permission.VERIFY_SOURCE, context),
+        },
     }
 
 
@@ -253,7 +266,9 @@ def evaluate(context: FormEntryResource, request: Request) -> Response:
     """While typing: branching, calculations and checks, sent back out of band (no input is
     replaced, nothing is saved)."""
     posted, missing = _posted(request, context)
-    data = _page(request, context, _state(request, context, posted), missing=missing)
+    data = _page(
+        request, context, _state(request, context, posted), missing=missing, evaluation=True
+    )
     response = render_to_response("ecrf/_evaluation.jinja2", data, request=request)
     response.headers["HX-Trigger"] = json.dumps({"datacapt:form-state": form_state(data["state"])})
     return response

@@ -67,6 +67,7 @@ def test_a_coordinator_enrols_and_fills_demographics(page: Page, live_url: str):
     expect(page.locator("#status")).to_contain_text("Saved.")
 
     weight = page.locator("#block-I\\.WEIGHT_KG")
+    page.wait_for_load_state()  # the saved page came by HX-Redirect: htmx must be running
     weight.locator("summary", has_text="History").click()
     history = weight.locator(".history")
     expect(history.locator("tbody tr")).to_have_count(2)

@@ -71,6 +71,40 @@ def test_time_comes_from_the_database_clock(dbsession, tenants):
     assert recorded.occurred_at.tzinfo is not None
 
 
+def test_a_transaction_reads_its_chain_once_however_many_events_it_writes(
+    dbsession, tenants, query_counter
+):
+    event(dbsession, tenants[0], 1)
+    query_counter.clear()
+    for number in range(2, 12):
+        event(dbsession, tenants[0], number)
+    reads = [s for s in query_counter if "ORDER BY audit_event.seq DESC" in s]
+    locks = [s for s in query_counter if "pg_advisory_xact_lock" in s]
+    assert reads == [] and locks == []
+    # the clock, the insert, the read back of the stored row
+    assert len(query_counter) == 10 * 3, "\n".join(query_counter)
+    # another chain, untouched in this transaction (tenants' creation wrote to theirs), is read
+    # and locked for itself
+    audit.record(dbsession, tenant_id=None, action="test.changed", entity_type="thing", entity_id=1)
+    assert len([s for s in query_counter if "ORDER BY audit_event.seq DESC" in s]) == 1
+    assert audit.verify(dbsession, tenants[0].id).count == 12  # with the tenant's creation
+
+
+def test_after_a_savepoint_rolled_back_the_chain_continues_from_what_was_kept(dbsession, tenants):
+    acme = tenants[0]
+    event(dbsession, acme, 1)
+    savepoint = dbsession.begin_nested()
+    event(dbsession, acme, 2)
+    savepoint.rollback()
+    kept = event(dbsession, acme, 3)
+    inner = dbsession.begin_nested()
+    event(dbsession, acme, 4)
+    inner.commit()
+    last = event(dbsession, acme, 5)
+    assert (kept.seq, last.seq) == (3, 5)  # seq 1: the tenant's creation
+    assert audit.verify(dbsession, acme.id).intact
+
+
 @pytest.mark.parametrize(
     "statement",
     [

@@ -1,0 +1,331 @@
+"""``python -m bench.run -c bench/bench.ini``: the ceiling and every scenario in one go, one table.
+
+The database must hold a generated study (``python -m bench.generate``). The bare view and the
+app are served in turn by gunicorn with the production settings (``gunicorn.conf.py``), locust
+drives them headless from this machine, and each scenario is given beside the ceiling measured
+in the same run. ``--scenarios form,save`` runs some only (the ceiling is always measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import exists, select
+
+from bench.design import item_kind
+from bench.generate import PASSWORD, coordinator_email, monitor_email
+from bench.server import ROOT, serving
+from datacapt.cli.bootstrap import load_environment
+from datacapt.db import transaction_scope
+from datacapt.entry.services import form_items, published_design
+from datacapt.models import (
+    Site,
+    StudyRoleAssignment,
+    StudyRoleSite,
+    Subject,
+    User,
+    VisitInstance,
+)
+from datacapt.studies.services import find_study, find_tenant
+
+SCENARIOS = ("form", "save", "dashboard", "dashboard-filtered", "mixed")
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+SUBJECTS_PER_ACCOUNT = 300
+CSRF = re.compile(r"X-CSRF-Token\W+([0-9a-f]{20,})")
+
+
+# --- what the simulated users use ------------------------------------------------------------
+
+
+def sign_in(base: str, email: str) -> dict[str, str]:
+    """A session signed in through the login form: its cookie and CSRF token."""
+    http = requests.Session()
+    page = http.get(f"{base}/login", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if token is None:
+        raise RuntimeError("no CSRF token on the login page")
+    signed = http.post(
+        f"{base}/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if signed.status_code != 303:
+        raise RuntimeError(f"sign-in of {email} answered {signed.status_code}")
+    home = http.get(f"{base}/", timeout=30)
+    fresh = CSRF.search(home.text)
+    if fresh is None:
+        raise RuntimeError("no CSRF token after sign-in")
+    return {
+        "cookie": f"datacapt_session={http.cookies['datacapt_session']}",
+        "csrf": fresh.group(1),
+    }
+
+
+def make_plan(registry: Any, tenant_slug: str, study_code: str, base: str) -> dict[str, Any]:
+    """Accounts signed in, the subjects each coordinator may open, forms never entered to save."""
+    with transaction_scope(registry) as dbsession:
+        tenant = find_tenant(dbsession, tenant_slug)
+        study = find_study(dbsession, tenant, study_code) if tenant else None
+        if study is None:
+            raise SystemExit(f"no study {tenant_slug}/{study_code}: run python -m bench.generate")
+        definition = published_design(dbsession, study).definition
+        visits = definition.schedule.visits
+        forms = {form.name: form for form in definition.forms}
+        last = visits[-1]
+        not_there = ~exists().where(
+            VisitInstance.subject_id == Subject.id, VisitInstance.visit == last.name
+        )
+        coordinators = []
+        number = 1
+        while True:
+            user = dbsession.scalar(
+                select(User).where(User.email == coordinator_email(tenant_slug, number))
+            )
+            if user is None:
+                break
+            site_ids = list(
+                dbsession.scalars(
+                    select(StudyRoleSite.site_id)
+                    .join(
+                        StudyRoleAssignment, StudyRoleAssignment.id == StudyRoleSite.study_role_id
+                    )
+                    .where(StudyRoleAssignment.user_id == user.id)
+                )
+            )
+            at_sites = select(Subject.label).where(
+                Subject.study_id == study.id, Subject.site_id.in_(site_ids)
+            )
+            coordinators.append(
+                {
+                    "email": user.email,
+                    "sites": list(
+                        dbsession.scalars(select(Site.code).where(Site.id.in_(site_ids)))
+                    ),
+                    "subjects": list(
+                        dbsession.scalars(at_sites.order_by(Subject.id).limit(SUBJECTS_PER_ACCOUNT))
+                    ),
+                    "targets": [
+                        {"subject": label, "visit": last.name}
+                        for label in dbsession.scalars(
+                            at_sites.where(not_there).order_by(Subject.id.desc()).limit(120)
+                        )
+                    ],
+                }
+            )
+            number += 1
+        monitors = [
+            {"email": monitor_email(tenant_slug, n)}
+            for n in range(1, 6)
+            if dbsession.scalar(select(User.id).where(User.email == monitor_email(tenant_slug, n)))
+        ]
+        sites = list(dbsession.scalars(select(Site.code).where(Site.study_id == study.id)))
+    for account in (*coordinators, *monitors):
+        account.update(sign_in(base, account["email"]))
+    return {
+        "tenant": tenant_slug,
+        "study": study_code,
+        "sites": sites,
+        "coordinators": coordinators,
+        "monitors": monitors,
+        "read_visit": visits[0].name,
+        "read_forms": visits[0].forms,
+        "save_form": last.forms[0],
+        "mixed_form": last.forms[1],
+        "items": [
+            {"name": item.name, "kind": item_kind(item)}
+            for item in form_items(forms[last.forms[0]])
+        ],
+    }
+
+
+# --- running locust ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    requests: int
+    failures: int
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+
+
+def locust(
+    scenario: str, base: str, plan_path: str, users: int, seconds: int, out: Path
+) -> list[Figures]:
+    """One headless locust run; the figures of each request name and of all together."""
+    prefix = out / scenario
+    environment = os.environ | {"BENCH_SCENARIO": scenario, "BENCH_PLAN": plan_path}
+    subprocess.run(  # noqa: S603 - our locust, our arguments
+        [
+            str(Path(sys.executable).with_name("locust")),
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--host",
+            base,
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 10)),
+            "-t",
+            f"{seconds}s",
+            "--stop-timeout",
+            "10",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        env=environment,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as stats:
+        return [
+            Figures(
+                row["Name"],
+                int(row["Request Count"]),
+                int(row["Failure Count"]),
+                float(row["Requests/s"]),
+                float(row["50%"]),
+                float(row["95%"]),
+                float(row["99%"]),
+            )
+            for row in csv.DictReader(stats)
+        ]
+
+
+def measured(figures: list[Figures], mixed: bool) -> list[Figures]:
+    """What a scenario reports: its requests (not the set-up ones), and for the mixed workload
+    every kind of request and all of them together."""
+    named = [f for f in figures if f.name != "Aggregated" and not f.name.startswith("setup:")]
+    if not mixed:
+        return named
+    total = next(f for f in figures if f.name == "Aggregated")
+    return [*named, Figures("mixed workload, all requests", *_values(total))]
+
+
+def _values(figures: Figures) -> tuple[int, int, float, float, float, float]:
+    return (
+        figures.requests,
+        figures.failures,
+        figures.rps,
+        figures.p50,
+        figures.p95,
+        figures.p99,
+    )
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+def table(ceiling: Figures, users: int, rows: list[tuple[str, int, Figures]]) -> str:
+    """Markdown: each line's figures, its cost in bare requests (ceiling req/s ÷ req/s at the
+    same concurrency; not for the mixed workload, whose rate is set by think times) and its
+    latencies as multiples of the bare view's."""
+
+    def ratio(value: float, bare: float) -> str:
+        return f"{value / bare:.1f}" if value and bare else "–"
+
+    lines = [
+        "| scenario | users | requests | errors | req/s | p50 ms | p95 ms | p99 ms "
+        "| cost × bare | p50 × bare | p95 × bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, count, f in [("ceiling", users, ceiling), *rows]:
+        cost = "–" if scenario == "mixed" else ratio(ceiling.rps, f.rps)
+        lines.append(
+            f"| {f.name} | {count} | {f.requests} | {f.failures} | {f.rps:.0f} | {f.p50:.0f} "
+            f"| {f.p95:.0f} | {f.p99:.0f} | {cost} | {ratio(f.p50, ceiling.p50)} "
+            f"| {ratio(f.p95, ceiling.p95)} |"
+        )
+    return "\n".join(lines)
+
+
+def commit() -> str:
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or "unknown"
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("-c", "--config", default=str(ROOT / "bench" / "bench.ini"))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--tenant", default="bench")
+    parser.add_argument("--study", default="big")
+    parser.add_argument("--users", type=int, default=8, help="concurrent users per scenario")
+    parser.add_argument("--seconds", type=int, default=30, help="length of each scenario")
+    parser.add_argument("--mixed-users", type=int, default=1000)
+    parser.add_argument("--mixed-seconds", type=int, default=120)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--port", type=int, default=6602, help="the app's; the ceiling's is -1")
+    args = parser.parse_args(argv)
+    chosen = [name for name in args.scenarios.split(",") if name]
+    unknown = set(chosen) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    config = str(Path(args.config).resolve())
+    began = datetime.now(UTC)
+    loads = [load_average()]
+    with tempfile.TemporaryDirectory(prefix="datacapt-bench-") as scratch:
+        out = Path(scratch)
+        plan_path = str(out / "plan.json")
+        with serving(["bench.ceiling:app"], args.port - 1, args.workers, "/hello") as base:
+            ceiling = measured(
+                locust("ceiling", base, plan_path, args.users, args.seconds, out), False
+            )[0]
+        rows: list[tuple[str, int, Figures]] = []
+        if chosen:
+            env = load_environment(config)
+            with serving(["--paste", config], args.port, args.workers, "/login") as base:
+                plan = make_plan(env.registry, args.tenant, args.study, base)
+                Path(plan_path).write_text(json.dumps(plan), encoding="utf-8")
+                for scenario in chosen:
+                    mixed = scenario == "mixed"
+                    users = args.mixed_users if mixed else args.users
+                    seconds = args.mixed_seconds if mixed else args.seconds
+                    figures = locust(scenario, base, plan_path, users, seconds, out)
+                    rows += [(scenario, users, f) for f in measured(figures, mixed)]
+                    loads.append(load_average())
+            env.registry["db.engine"].dispose()
+    print(
+        f"{began:%Y-%m-%d %H:%M} UTC, commit {commit()}, {os.cpu_count()} cores "
+        f"({platform.processor() or platform.machine()}), {args.workers} gunicorn sync workers, "
+        f"PostgreSQL; load average (1/5/15 min) before and after each scenario: "
+        + " → ".join(loads)
+    )
+    print(f"ceiling and single scenarios: {args.users} users without think time, {args.seconds} s")
+    print(table(ceiling, args.users, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The benchmark's bulk loader writes what the services write: same rows, same audit events, a
+chain that verifies. (The loader lives in ``bench/``; only this equivalence is tested.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from sqlalchemy import select
+
+from bench.generate import Entry, Options, Writer, clock, make_setup
+from datacapt import audit
+from datacapt.entry import services as entry
+from datacapt.models import (
+    AuditEvent,
+    EntryWarning,
+    FormInstance,
+    ItemValue,
+    Query,
+    QueryMessage,
+    Subject,
+    SubjectStatus,
+    VisitInstance,
+)
+from datacapt.subjects.services import change_status, enrol
+
+#: Out of the soft range, firing the warning check, a missing-data code, a hidden item.
+ENTRY = Entry(
+    posted={
+        "f01_i01": ["250"],
+        "f01_i03": ["70"],
+        "f01_i04": ["03/02/2026"],
+        "f01_i05": ["2"],
+        "f01_i06": ["120"],
+        "f01_i07": ["12.5"],
+        "f01_i08": ["0"],
+        "f01_i09": ["shown only for yes"],
+    },
+    missing={"f01_i02": "NK"},
+    complete=True,
+)
+
+
+def _through_services(dbsession, setup, actor_id):
+    site = setup.sites[0]
+    request = {"actor_id": actor_id, "request_id": "r" * 32}
+    write = partial(audit.record, dbsession, **request)
+    subject = enrol(dbsession, setup.study, site, "s001-0001", actor_id=actor_id, write=write)
+    change_status(subject, SubjectStatus.INCLUDED, reason="", on=None, write=write)
+    form = setup.definition.forms[0]
+    scope = entry.EntryScope(
+        study=setup.study,
+        subject=subject,
+        visit="screening",
+        visit_repeat=1,
+        form=form,
+        form_repeat=1,
+        version_number=setup.version_number,
+        actor_id=actor_id,
+        write=write,
+        write_many=lambda events: audit.record_many(dbsession, [e | request for e in events]),
+        secret=setup.secret,
+    )
+    typed = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None)
+    entry.save_form(dbsession, scope, setup.definition, typed, missing_codes={"NK", "NA"})
+    dbsession.flush()
+    return subject.id
+
+
+def _in_bulk(dbsession, setup):
+    writer = Writer(dbsession.connection(), setup, clock(datetime.now(UTC), timedelta(seconds=1)))
+    writer.start(dbsession)
+    subject = writer.enrol(setup.sites[0], "s001-0002", SubjectStatus.INCLUDED, None, None)
+    visit = writer.visit(subject, "screening")
+    writer.save(subject, visit, setup.definition.forms[0], ENTRY)
+    writer.flush(dbsession)
+    return subject["id"]
+
+
+def _rows(dbsession, model, subject_id, *skip):
+    """A subject's rows without what differs by nature (ids, times, the subject's own label)."""
+    ignored = {"id", "created_at", "updated_at", "raised_at", "label", *skip}
+    if model is ItemValue:
+        statement = select(ItemValue).join(
+            FormInstance, FormInstance.id == ItemValue.form_instance_id
+        )
+        statement = statement.where(FormInstance.subject_id == subject_id)
+    elif model is EntryWarning:
+        statement = select(EntryWarning).join(
+            FormInstance, FormInstance.id == EntryWarning.form_instance_id
+        )
+        statement = statement.where(FormInstance.subject_id == subject_id)
+    elif model is QueryMessage:
+        statement = select(QueryMessage).join(Query, Query.id == QueryMessage.query_id)
+        statement = statement.where(Query.subject_id == subject_id)
+    else:
+        column = model.id if model is Subject else model.subject_id
+        statement = select(model).where(column == subject_id)
+    return sorted(
+        (
+            {
+                column.key: getattr(row, column.key)
+                for column in model.__table__.columns
+                if column.key not in ignored
+            }
+            for row in dbsession.scalars(statement)
+        ),
+        key=repr,
+    )
+
+
+def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsession, registry):
+    setup = make_setup(dbsession, registry, Options(subjects=2, forms=4, items=9, sites=1))
+    actor_id = setup.coordinators[setup.sites[0].id]
+    by_services = _through_services(dbsession, setup, actor_id)
+    in_bulk = _in_bulk(dbsession, setup)
+    dbsession.expire_all()
+
+    for model, skip in (
+        (Subject, ()),
+        (VisitInstance, ("subject_id",)),
+        (FormInstance, ("subject_id", "visit_instance_id")),
+        (ItemValue, ("form_instance_id", "audit_event_id")),
+        (EntryWarning, ("form_instance_id",)),
+        (Query, ("subject_id", "form_instance_id", "warning_id", "number")),
+        (QueryMessage, ("query_id",)),
+    ):
+        expected = _rows(dbsession, model, by_services, *skip)
+        assert expected, model
+        assert _rows(dbsession, model, in_bulk, *skip) == expected, model
+
+    def trail(subject_id, label):
+        """The subject's events, without what differs by nature (its id, label, times)."""
+        events = dbsession.scalars(
+            select(AuditEvent).where(AuditEvent.subject_id == subject_id).order_by(AuditEvent.seq)
+        )
+        kept = set(audit.HASHED_FIELDS) - {"seq", "occurred_at", "subject_id", "entity_id"}
+        return [
+            {name: getattr(event, name) for name in kept - {"request_id", "new_value"}}
+            | {"new_value": (event.new_value or "").replace(label, "LABEL")}
+            for event in events
+        ]
+
+    expected = trail(by_services, "s001-0001")
+    # enrolled, included, started, 8 values, a query raised by each of the 2 warnings
+    assert len(expected) == 2 + 1 + 9 - 1 + 2
+    assert trail(in_bulk, "s001-0002") == expected
+    values = {row.item_oid: row for row in dbsession.scalars(select(ItemValue))}
+    for row in values.values():
+        event = dbsession.get(AuditEvent, row.audit_event_id)
+        assert event.field == row.item_oid and event.action == "entry.value_changed"
+    assert audit.verify(dbsession, setup.tenant_id).intact

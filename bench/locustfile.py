@@ -101,7 +101,9 @@ class Entering:
                 response.failure(f"save: {response.status_code}")
                 self.lock = None
                 return
-            self.lock = str(int(self.lock) + 1) if self.lock else "2"
+            # a save raises the lock by one; the first one of a form may raise it twice (the SDV
+            # status it sets is flushed before the form's own update): read it from the page then
+            self.lock = str(int(self.lock) + 1) if self.lock else None
 
 
 def _account(kind: str, number: int) -> dict[str, Any]:

@@ -3,13 +3,16 @@ chain that verifies. (The loader lives in ``bench/``; only this equivalence is t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import pytest
 from sqlalchemy import select
 
 from bench.generate import Entry, Options, Writer, clock, make_setup
 from datacapt import audit
+from datacapt.design.definition import SdvRequirement
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,
@@ -18,6 +21,7 @@ from datacapt.models import (
     ItemValue,
     Query,
     QueryMessage,
+    SdvStatus,
     Subject,
     SubjectStatus,
     VisitInstance,
@@ -109,8 +113,13 @@ def _rows(dbsession, model, subject_id, *skip):
     )
 
 
-def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsession, registry):
+@pytest.mark.parametrize("sdv", [SdvRequirement.ALL, SdvRequirement.NONE])
+def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsession, registry, sdv):
+    """With SDV required the save also sets the form's SDV status (and raises its lock once more
+    on the way); without, neither."""
     setup = make_setup(dbsession, registry, Options(subjects=2, forms=4, items=9, sites=1))
+    forms = setup.definition.forms
+    setup.definition = replace(setup.definition, forms=[replace(forms[0], sdv=sdv), *forms[1:]])
     actor_id = setup.coordinators[setup.sites[0].id]
     by_services = _through_services(dbsession, setup, actor_id)
     in_bulk = _in_bulk(dbsession, setup)
@@ -128,6 +137,9 @@ def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsess
         expected = _rows(dbsession, model, by_services, *skip)
         assert expected, model
         assert _rows(dbsession, model, in_bulk, *skip) == expected, model
+
+    awaiting = SdvStatus.AWAITING if sdv is SdvRequirement.ALL else SdvStatus.NOT_REQUIRED
+    assert {row.sdv_status for row in dbsession.scalars(select(FormInstance))} == {awaiting}
 
     def trail(subject_id, label):
         """The subject's events, without what differs by nature (its id, label, times)."""

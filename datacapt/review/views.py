@@ -3,6 +3,7 @@ unlock, sign; the SDV screen, the locking screen and batch signing of a site."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from datacapt import audit
 from datacapt.entry.casebook import is_log, visit_key
 from datacapt.entry.services import published_design
-from datacapt.htmx import page_view, redirect
+from datacapt.htmx import READ, page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, FormStatus, SdvStatus, SignatureScope, Subject
 from datacapt.permissions import Permission
@@ -38,6 +39,21 @@ SDV_FILTERS = {
     "verified": (SdvStatus.VERIFIED,),
 }
 SDV_SCREEN_ROWS = 200
+
+
+#: The nodes whose forms a monitoring action takes at once: a form, a visit, a casebook, a site.
+EVERY_SCOPE = (FormEntryResource, VisitResource, SubjectResource, SiteResource)
+
+
+def views_on(contexts: tuple[type, ...], **settings: Any) -> Callable[[Any], Any]:
+    """One view registered on several kinds of node (``view_config`` on each)."""
+
+    def register(view: Any) -> Any:
+        for context in contexts:
+            view_config(context=context, _depth=1, **settings)(view)
+        return view
+
+    return register
 
 
 def _actor(request: Request) -> services.Actor:
@@ -118,17 +134,11 @@ def _hidden_items(request: Request, context: Context) -> set[str]:
 # --- SDV and review --------------------------------------------------------------------------
 
 
-@view_config(
-    context=FormEntryResource,
+@views_on(
+    (FormEntryResource, VisitResource, SiteResource),
     name="verify",
     request_method="POST",
     permission=Permission.VERIFY_SOURCE,
-)
-@view_config(
-    context=VisitResource, name="verify", request_method="POST", permission=Permission.VERIFY_SOURCE
-)
-@view_config(
-    context=SiteResource, name="verify", request_method="POST", permission=Permission.VERIFY_SOURCE
 )
 def verify(context: Context, request: Request) -> Response:
     """Verify the chosen items of a form, or everything awaiting in the form, visit or the
@@ -175,30 +185,7 @@ def review(context: FormEntryResource, request: Request) -> Response:
 # --- freeze, lock, unlock --------------------------------------------------------------------
 
 
-@view_config(
-    context=FormEntryResource,
-    name="data-state",
-    request_method="POST",
-    permission=Permission.FREEZE_DATA,
-)
-@view_config(
-    context=VisitResource,
-    name="data-state",
-    request_method="POST",
-    permission=Permission.FREEZE_DATA,
-)
-@view_config(
-    context=SubjectResource,
-    name="data-state",
-    request_method="POST",
-    permission=Permission.FREEZE_DATA,
-)
-@view_config(
-    context=SiteResource,
-    name="data-state",
-    request_method="POST",
-    permission=Permission.FREEZE_DATA,
-)
+@views_on(EVERY_SCOPE, name="data-state", request_method="POST", permission=Permission.FREEZE_DATA)
 def data_state(context: Context, request: Request) -> Response:
     """Freeze, lock or unlock (with a reason) the forms of a form, visit, casebook, or of the
     subjects chosen at a site."""
@@ -296,31 +283,10 @@ def _sign_page(
     return data
 
 
-@view_config(
-    context=FormEntryResource,
+@views_on(
+    EVERY_SCOPE,
     name="sign",
-    request_method=("GET", "HEAD"),
-    renderer="review/sign.jinja2",
-    permission=Permission.SIGN,
-)
-@view_config(
-    context=VisitResource,
-    name="sign",
-    request_method=("GET", "HEAD"),
-    renderer="review/sign.jinja2",
-    permission=Permission.SIGN,
-)
-@view_config(
-    context=SubjectResource,
-    name="sign",
-    request_method=("GET", "HEAD"),
-    renderer="review/sign.jinja2",
-    permission=Permission.SIGN,
-)
-@view_config(
-    context=SiteResource,
-    name="sign",
-    request_method=("GET", "HEAD"),
+    request_method=READ,
     renderer="review/sign.jinja2",
     permission=Permission.SIGN,
 )
@@ -328,14 +294,7 @@ def sign_page(context: Context, request: Request) -> dict[str, Any]:
     return _sign_page(request, context)
 
 
-@view_config(
-    context=FormEntryResource, name="sign", request_method="POST", permission=Permission.SIGN
-)
-@view_config(context=VisitResource, name="sign", request_method="POST", permission=Permission.SIGN)
-@view_config(
-    context=SubjectResource, name="sign", request_method="POST", permission=Permission.SIGN
-)
-@view_config(context=SiteResource, name="sign", request_method="POST", permission=Permission.SIGN)
+@views_on(EVERY_SCOPE, name="sign", request_method="POST", permission=Permission.SIGN)
 def sign(context: Context, request: Request) -> Response:
     """Sign with the password (and code) entered again: one check for every casebook chosen."""
     targets = _targets(request, context)

@@ -10,7 +10,6 @@ from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from datacapt import audit
 from datacapt.accounts import invitations, roles, signin
@@ -18,9 +17,10 @@ from datacapt.accounts.passwords import MAX_PASSWORD_LENGTH
 from datacapt.accounts.services import find_user
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import LANGUAGES, _
-from datacapt.models import Invitation, InvitationStatus, Site, Study, Tenant
+from datacapt.models import Invitation, InvitationStatus, Study, Tenant
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.resources import Root, StudyResource
+from datacapt.studies.services import study_sites
 from datacapt.validation import ValidationError
 
 LIST = "accounts/invitations.jinja2"
@@ -31,15 +31,9 @@ MAX_NAME_LENGTH = 200
 # --- a study's invitations --------------------------------------------------------------------
 
 
-def _study_sites(request: Request, study: Study) -> list[Site]:
-    return list(
-        request.dbsession.scalars(select(Site).where(Site.study_id == study.id).order_by(Site.code))
-    )
-
-
 def _list(request: Request, context: StudyResource, **form: Any) -> dict[str, Any]:
     study = context.study
-    sites = _study_sites(request, study)
+    sites = study_sites(request.dbsession, study)
     return {
         "invitations": invitations.study_invitations(request.dbsession, study),
         "now": invitations.now(),
@@ -121,7 +115,7 @@ def _invite(context: StudyResource, request: Request, write: Any) -> Any:
         "language": post.get("language", ""),
         "errors": {},
     }
-    sites = _study_sites(request, context.study)
+    sites = study_sites(request.dbsession, context.study)
     try:
         choice = roles.read_choice(form["role"], form["scope"], form["chosen"], sites)
         invitations.invite(

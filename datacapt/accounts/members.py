@@ -15,7 +15,6 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from datacapt import audit
 from datacapt.accounts import roles
@@ -24,6 +23,7 @@ from datacapt.i18n import _
 from datacapt.models import Site, StudyRoleAssignment, User
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.resources import StudyResource, TenantResource
+from datacapt.studies.services import study_sites
 from datacapt.validation import MAX_EMAIL_LENGTH, ValidationError, whole_number
 
 STUDY_PAGE = "accounts/study_members.jinja2"
@@ -50,11 +50,7 @@ def _flash(request: Request, message: Any) -> None:
 
 
 def _sites(request: Request, context: StudyResource) -> list[Site]:
-    return list(
-        request.dbsession.scalars(
-            select(Site).where(Site.study_id == context.study.id).order_by(Site.code)
-        )
-    )
+    return study_sites(request.dbsession, context.study)
 
 
 def _study_data(

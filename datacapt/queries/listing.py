@@ -38,6 +38,7 @@ from datacapt.pagination import page_number, paginate
 from datacapt.permissions import Permission
 from datacapt.queries import services
 from datacapt.resources import QueriesResource, QueryResource
+from datacapt.studies.services import study_sites
 
 QUERIES_PER_PAGE = 50
 #: The age filter's choices: raised more than this many days ago.
@@ -86,10 +87,7 @@ def read_filters(request: Request, sites: Sequence[Site]) -> Filters:
 
 def _visible_sites(request: Request, context: QueriesResource) -> list[Site]:
     visible = request.identity.visible_site_ids(context.study)
-    statement = select(Site).where(Site.study_id == context.study.id).order_by(Site.code)
-    if visible is not None:
-        statement = statement.where(Site.id.in_(visible))
-    return list(request.dbsession.scalars(statement))
+    return study_sites(request.dbsession, context.study, visible)
 
 
 def _statement(context: QueriesResource, sites: Sequence[Site], filters: Filters) -> Select[Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,6 +29,16 @@ def find_study(dbsession: Session, tenant: Tenant, code: str) -> Study | None:
 
 def find_site(dbsession: Session, study: Study, code: str) -> Site | None:
     return dbsession.scalar(select(Site).where(Site.study_id == study.id, Site.code == code))
+
+
+def study_sites(
+    dbsession: Session, study: Study, site_ids: Collection[int] | None = None
+) -> list[Site]:
+    """The study's sites by code; with ``site_ids``, only those (None: every site)."""
+    statement = select(Site).where(Site.study_id == study.id).order_by(Site.code)
+    if site_ids is not None:
+        statement = statement.where(Site.id.in_(site_ids))
+    return list(dbsession.scalars(statement))
 
 
 #: Writes one audit event: :func:`datacapt.audit.record` bound to a session, or

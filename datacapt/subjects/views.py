@@ -22,7 +22,7 @@ from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.queries.summary import open_queries_by_subject
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
-from datacapt.studies.services import site_summaries
+from datacapt.studies.services import site_summaries, study_sites
 from datacapt.subjects import contacts
 from datacapt.subjects.services import (
     STATUS_LABELS,
@@ -67,9 +67,7 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
 
 def enrolment_sites(request: Request, context: SubjectsResource) -> list[Site]:
     """The sites of the study where this user may enrol subjects."""
-    sites = request.dbsession.scalars(
-        select(Site).where(Site.study_id == context.study.id).order_by(Site.code)
-    )
+    sites = study_sites(request.dbsession, context.study)
     parent = SitesResource(context.study_node)
     return [
         site

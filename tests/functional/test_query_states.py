@@ -27,10 +27,11 @@ TARGETS = st.sampled_from(["I.HEIGHT_CM", "I.WEIGHT_KG", None])
 STEPS = st.sampled_from([QueryStep.ANSWERED, QueryStep.CLOSED, QueryStep.REOPENED])
 
 
-#: What a person can send: requests carrying NUL are refused before any view (400).
-MESSAGES = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=40).filter(
-    str.strip
-)
+#: What a person can send: text a browser can encode (no lone surrogates), without NUL, which
+#: is refused before any view (400).
+MESSAGES = st.text(
+    st.characters(codec="utf-8", blacklist_characters="\x00"), min_size=1, max_size=40
+).filter(str.strip)
 
 
 class QueryLoop(RuleBasedStateMachine):

@@ -38,7 +38,7 @@ from datacapt.cli.bootstrap import load_environment
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.design import services as design_services
-from datacapt.design.definition import Definition, Form, Item, ItemType, Validation
+from datacapt.design.definition import Definition, Form, Item, ItemType, Validation, form_items
 from datacapt.design.runtime import evaluate_form
 from datacapt.entry import services as entry
 from datacapt.models import (
@@ -214,7 +214,7 @@ def form_entry(form: Form, complete: bool, codes: Sequence[str], rng: random.Ran
     """Complete forms have every item (or a missing-data code); forms in progress lack some."""
     posted: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
-    for item in entry.form_items(form):
+    for item in form_items(form):
         if not complete and not item.required and rng.random() < 0.25:
             continue
         if item.missing_codes_allowed and rng.random() < 0.03:
@@ -412,7 +412,7 @@ class Writer:
         if state.errors or state.blocking_checks:
             raise ValueError(f"generated data refused on {form.name}: {state.errors}")
         target = entry.stored_target(state, data.missing)
-        items = {item.oid: item for item in entry.form_items(form)}
+        items = {item.oid: item for item in form_items(form)}
         changes = [(oid, new) for oid, new in target.items() if new != entry.Stored()]
         status = FormStatus.COMPLETE if data.complete else FormStatus.IN_PROGRESS
         actor, request_id = subject["created_by_id"], uuid.uuid4().hex

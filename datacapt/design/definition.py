@@ -227,9 +227,8 @@ class Definition:
 
     def items(self) -> Iterator[tuple[Form, Item]]:
         for form in self.forms:
-            for block in form_blocks(form):
-                if isinstance(block, Item):
-                    yield form, block
+            for item in form_items(form):
+                yield form, item
 
     def item(self, name: str) -> Item | None:
         return next((item for _form, item in self.items() if item.name == name), None)
@@ -253,6 +252,11 @@ def form_blocks(form: Form) -> Iterator[Block]:
     for section in form.sections:
         for subsection in section.subsections:
             yield from subsection.blocks
+
+
+def form_items(form: Form) -> list[Item]:
+    """The form's questions, in page order (static text left out)."""
+    return [block for block in form_blocks(form) if isinstance(block, Item)]
 
 
 def text_in(text: Text, language: str, default_language: str) -> str:

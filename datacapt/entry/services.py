@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from datacapt.design.definition import Definition, Form, Item, ItemType, from_json
+from datacapt.design.definition import Definition, Form, Item, ItemType, form_items, from_json
 from datacapt.design.runtime import FormState, evaluate_form
 from datacapt.design.values import Typed, typed
 from datacapt.i18n import _
@@ -358,16 +358,6 @@ def _new_state(
     }:  # this form's own values come from the request, not from the database
         here.pop(name, None)
     return evaluate_form(scope.form, request.posted, others=here, visits=visits)
-
-
-def form_items(form: Form) -> list[Item]:
-    return [
-        block
-        for section in form.sections
-        for sub in section.subsections
-        for block in sub.blocks
-        if isinstance(block, Item)
-    ]
 
 
 def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored]:

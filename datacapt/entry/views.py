@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from datacapt import audit
 from datacapt.config import get_app_settings
-from datacapt.design.definition import Form
+from datacapt.design.definition import Form, form_items
 from datacapt.design.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import services
 from datacapt.entry.casebook import cells, form_key, is_log
@@ -149,7 +149,7 @@ def _state(request: Request, context: FormEntryResource, posted: dict[str, list[
     here, visits = services.context_values(
         everything, context.visit_node.name, context.visit_node.repeat
     )
-    for block in services.form_items(context.form):
+    for block in form_items(context.form):
         here.pop(block.name, None)
     return evaluate_form(context.form, posted, others=here, visits=visits)
 
@@ -174,7 +174,7 @@ def _page(
     can_enter = request.has_permission(Permission.ENTER_DATA, context)
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
-        masked = {item.name for item in services.form_items(context.form) if item.identifier}
+        masked = {item.name for item in form_items(context.form) if item.identifier}
     return {
         "definition": definition,
         "language": _language(request, context),
@@ -216,7 +216,7 @@ def _monitoring(
 
 
 def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str, str]:
-    by_oid = {item.oid: item.name for item in services.form_items(context.form)}
+    by_oid = {item.oid: item.name for item in form_items(context.form)}
     return {
         by_oid[oid]: row.missing_code
         for oid, row in rows.items()
@@ -246,7 +246,7 @@ def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
 def _posted(
     request: Request, context: FormEntryResource
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    names = [item.name for item in services.form_items(context.form)]
+    names = [item.name for item in form_items(context.form)]
     posted = {name: request.POST.getall(name) for name in names if name in request.POST}
     missing = {
         name: request.POST.get(f"missing-{name}", "")
@@ -337,7 +337,7 @@ def _conflict(
     context.instance = instance
     rows = services.stored_values(request.dbsession, instance)
     mine = evaluate_form(context.form, posted)
-    items = {item.oid: item for item in services.form_items(context.form)}
+    items = {item.oid: item for item in form_items(context.form)}
     yours = services.stored_target(mine, missing)
     differences = []
     for oid, typed_in, saved in services.changes_since(request.dbsession, instance, yours):
@@ -377,9 +377,7 @@ def _conflict(
 def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     """Every value an item had and every step of its queries, in one line of time: who, when,
     old → new, reason, from the audit trail."""
-    item = next(
-        (i for i in services.form_items(context.form) if i.oid == request.GET.get("item")), None
-    )
+    item = next((i for i in form_items(context.form) if i.oid == request.GET.get("item")), None)
     if item is None:
         raise HTTPNotFound()
     events = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pyramid.request import Request
 
-from datacapt.design.definition import Item, ItemType
+from datacapt.design.definition import Item, ItemType, form_items
 from datacapt.entry import services as entry
 from datacapt.entry.views import entry_scope
 from datacapt.i18n import _
@@ -38,7 +38,7 @@ def correct_value(
     rows = entry.stored_values(request.dbsession, instance)
     posted = entry.posted_from_stored(form.form, rows)
     posted[item.name] = [raw]
-    names = {block.oid: block.name for block in entry.form_items(form.form)}
+    names = {block.oid: block.name for block in form_items(form.form)}
     missing = {
         names[oid]: row.missing_code
         for oid, row in rows.items()

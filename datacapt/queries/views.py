@@ -16,8 +16,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from datacapt import audit
-from datacapt.design.definition import Item
-from datacapt.entry import services as entry
+from datacapt.design.definition import Item, form_items
 from datacapt.entry.casebook import form_key, visit_key
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
@@ -48,7 +47,7 @@ def _item(form: FormEntryResource, oid: str | None) -> Item | None:
     """The item named by ``oid`` (None or "": the whole form); 404 for an unknown one."""
     if not oid:
         return None
-    found = next((i for i in entry.form_items(form.form) if i.oid == oid), None)
+    found = next((i for i in form_items(form.form) if i.oid == oid), None)
     if found is None:
         raise HTTPNotFound()
     return found

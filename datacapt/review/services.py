@@ -22,7 +22,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.design.definition import Form, Item, ItemType, SdvRequirement
+from datacapt.design.definition import Form, Item, ItemType, SdvRequirement, form_items
 from datacapt.i18n import _
 from datacapt.models import (
     FormInstance,
@@ -244,7 +244,7 @@ def values_changed(
     ("changed since verified"), the review stamp, and the signatures covering the form.
     ``rows`` are the form's values after the save, by OID; ``event`` the scope of its audit
     events (tenant, study, site, subject)."""
-    items = {block.oid: block for block in _form_items(form)}
+    items = {block.oid: block for block in form_items(form)}
     for oid, row in rows.items():
         item = items.get(oid)
         row.sdv_required = item is not None and sdv_required(form, item)
@@ -258,16 +258,6 @@ def values_changed(
         instance.review_status = ReviewStatus.CHANGED
         write(**event, action="review.reset", old="reviewed", new="changed")
     break_signatures(dbsession, instance, write, event, _("The signed data changed."))
-
-
-def _form_items(form: Form) -> list[Item]:
-    return [
-        block
-        for section in form.sections
-        for sub in section.subsections
-        for block in sub.blocks
-        if isinstance(block, Item)
-    ]
 
 
 def break_signatures(

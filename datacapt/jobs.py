@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., None]
 JOBS: dict[str, JobFunction] = {}
+#: Jobs the worker asks for on its own, at most this often (without arguments).
+PERIODIC: dict[str, timedelta] = {}
 MAX_ATTEMPTS = 5
 SWEEP_AFTER = timedelta(seconds=30)
 #: The worker process's registry, set by ``datacapt worker`` before it starts working.
@@ -44,13 +46,16 @@ class JobContext:
     dbsession: Session
 
 
-def job(name: str) -> Callable[[JobFunction], JobFunction]:
-    """Register a job function under a stable name: ``fn(ctx: JobContext, **arguments)``."""
+def job(name: str, every: timedelta | None = None) -> Callable[[JobFunction], JobFunction]:
+    """Register a job function under a stable name: ``fn(ctx: JobContext, **arguments)``;
+    ``every``: the worker also runs it that often."""
 
     def register(function: JobFunction) -> JobFunction:
         if JOBS.get(name, function) is not function:
             raise ValueError(f"job {name!r} is registered twice")
         JOBS[name] = function
+        if every is not None:
+            PERIODIC[name] = every
         return function
 
     return register
@@ -154,8 +159,12 @@ class OutboxWorker(SimpleWorker):
     """An RQ worker that also sweeps the outbox during its maintenance.
 
     A simple (non-forking) worker: jobs share the process's database pool safely, and the
-    worker stays one process to supervise.
+    worker stays one process to supervise. It also asks for the periodic jobs (``PERIODIC``).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.periodic_due: dict[str, datetime] = {}
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -163,6 +172,21 @@ class OutboxWorker(SimpleWorker):
             sent = sweep(WORKER_REGISTRY)
             if sent:
                 log.info("outbox sweep sent %s pending job(s)", sent)
+            schedule_periodic(WORKER_REGISTRY, self.periodic_due)
+
+
+def schedule_periodic(registry: Registry, due: dict[str, datetime]) -> list[str]:
+    """Ask for the periodic jobs whose time has come (``due``: name -> next time, kept by the
+    caller between calls); the names asked for."""
+    now = datetime.now(UTC)
+    names = [name for name in sorted(PERIODIC) if due.get(name, now) <= now]
+    if names:
+        with transaction_scope(registry) as dbsession:
+            for name in names:
+                enqueue_after_commit(dbsession, name)
+        for name in names:
+            due[name] = now + PERIODIC[name]
+    return names
 
 
 @job("datacapt.probe")

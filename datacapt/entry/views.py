@@ -386,7 +386,7 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
             select(AuditEvent, User.name)
             .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(
-                AuditEvent.chain == context.study.tenant_id,
+                AuditEvent.subject_id == context.subject.id,
                 or_(
                     (AuditEvent.entity_type == "form_instance")
                     & (AuditEvent.entity_id == str(context.instance.id))
@@ -399,7 +399,7 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
                     & (AuditEvent.field == item.oid),
                 ),
             )
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         ).all()
     return {
         "item": item,

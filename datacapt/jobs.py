@@ -172,21 +172,29 @@ class OutboxWorker(SimpleWorker):
             sent = sweep(WORKER_REGISTRY)
             if sent:
                 log.info("outbox sweep sent %s pending job(s)", sent)
-            schedule_periodic(WORKER_REGISTRY, self.periodic_due)
+            try:
+                schedule_periodic(self.queues[0], self.periodic_due)
+            except RedisError:
+                log.warning("periodic jobs could not reach Redis; the next maintenance retries")
 
 
-def schedule_periodic(registry: Registry, due: dict[str, datetime]) -> list[str]:
-    """Ask for the periodic jobs whose time has come (``due``: name -> next time, kept by the
-    caller between calls); the names asked for."""
+def schedule_periodic(rq_queue: Queue, due: dict[str, datetime]) -> list[str]:
+    """Queue the periodic jobs whose time has come (``due``: name -> next time, kept by the
+    caller between calls); the names queued. No outbox row: a missed turn is the next one."""
     now = datetime.now(UTC)
     names = [name for name in sorted(PERIODIC) if due.get(name, now) <= now]
-    if names:
-        with transaction_scope(registry) as dbsession:
-            for name in names:
-                enqueue_after_commit(dbsession, name)
-        for name in names:
-            due[name] = now + PERIODIC[name]
+    for name in names:
+        rq_queue.enqueue(run_periodic_job, name)
+        due[name] = now + PERIODIC[name]
     return names
+
+
+def run_periodic_job(name: str) -> None:
+    """The RQ entry point of a periodic job, in its own transaction, inside ``datacapt worker``."""
+    if WORKER_REGISTRY is None:
+        raise RuntimeError("datacapt jobs run in `datacapt worker`, which sets the registry")
+    with transaction_scope(WORKER_REGISTRY) as dbsession:
+        JOBS[name](JobContext(WORKER_REGISTRY, dbsession))
 
 
 @job("datacapt.probe")

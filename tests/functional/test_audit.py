@@ -13,8 +13,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from datacapt import audit
-from datacapt.models import AuditCheckpointHead, AuditEvent
+from datacapt import audit, jobs
+from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.studies.services import create_tenant
 
 
@@ -413,3 +413,21 @@ def test_legacy_tenant_chains_still_verify(dbsession):
     dbsession.execute(insert(AuditEvent), [{name: getattr(made, name) for name in columns}])
     report = audit.verify(dbsession, "7")
     assert report.intact and report.count == 1 and report.head == made.hash
+
+
+class RunAtOnce:
+    """A queue that runs what it is given at once (RQ's ``is_async=False``, without Redis)."""
+
+    def enqueue(self, function, *args):
+        function(*args)
+
+
+def test_the_worker_checkpoints_the_trail_every_ten_minutes(
+    registry, connection, dbsession, tenants, monkeypatch
+):
+    monkeypatch.setattr(jobs, "WORKER_REGISTRY", registry)
+    due: dict = {}
+    assert "datacapt.audit.checkpoint" in jobs.schedule_periodic(RunAtOnce(), due)
+    assert jobs.schedule_periodic(RunAtOnce(), due) == []  # not again before its time
+    [made] = dbsession.scalars(select(AuditCheckpoint)).all()
+    assert made.chains == 2  # the two tenants' creations

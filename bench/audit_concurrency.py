@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from bench.audit_trail import fresh_database
 from datacapt import audit
 
-TENANT, STUDY, VALUES, WORK = 7, 1, 50, 0.02
+TENANT, STUDY, VALUES, WORK = 7, 1, 50, 0.1
 
 
 def save(dbsession: Session, subject_id: int | None) -> None:

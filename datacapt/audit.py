@@ -539,8 +539,8 @@ def verify_checkpoints(
     return CheckpointReport(count, root=last.root if last else GENESIS), seen
 
 
-def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[tuple[Any, ...]]:
-    """The events, by chain then seq, as plain tuples (a server-side cursor on PostgreSQL): the
+def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[Row[Any]]:
+    """The events, by chain then seq, as plain rows (a server-side cursor on PostgreSQL): the
     hashed fields with the time already in canonical text, then prev_hash, hash, id."""
     if _is_postgresql(dbsession):
         utc = func.timezone("UTC", AuditEvent.occurred_at)
@@ -554,12 +554,12 @@ def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[tuple[A
     statement = select(*columns).where(*where).order_by(AuditEvent.chain, AuditEvent.seq)
     result = dbsession.connection().execute(statement.execution_options(yield_per=5000))
     for partition in result.partitions():
-        yield from map(tuple, partition)
+        yield from partition
 
 
 def _walk(
     chain: str,
-    rows: Iterable[tuple[Any, ...]],
+    rows: Iterable[Row[Any]],
     seen: Mapping[int, tuple[str, int]],
     load: Callable[[int], AuditEvent | None],
 ) -> ChainReport:

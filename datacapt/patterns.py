@@ -17,7 +17,7 @@ MAX_PATTERN = 500
 MAX_MATCHED = 1000
 """The longest text matched against a pattern: what a pattern checks (codes, identifiers, postal
 codes, phone numbers) is short, and a cap keeps each match cheap whatever the pattern."""
-_MEMORY = 1 << 20  # per compiled pattern; a pattern needing more is refused
+_MEMORY = 1 << 20  # per compiled pattern (a pattern needing more is refused), 128 MiB in all
 
 
 class PatternError(ValueError):
@@ -34,7 +34,7 @@ def _options() -> re2.Options:
 _OPTIONS = _options()
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=128)
 def compile_pattern(pattern: str) -> re2._Regexp:
     """``pattern`` compiled once per process (forms evaluate it on every keystroke)."""
     if len(pattern) > MAX_PATTERN:

@@ -210,7 +210,8 @@ def _item(definition: Definition, item: Item) -> Iterator[Problem]:
         yield Problem(item.oid, "slider", _("The slider's minimum must be below its maximum."))
     if item.validation is Validation.REGEX and not item.pattern:
         yield Problem(item.oid, "pattern", _("Give the pattern values must match."))
-    if item.pattern and (reason := pattern_problem(item.pattern)) is not None:
+    uses_pattern = item.validation in (Validation.REGEX, Validation.PHONE)
+    if uses_pattern and item.pattern and (reason := pattern_problem(item.pattern)) is not None:
         yield Problem(
             item.oid,
             "pattern",

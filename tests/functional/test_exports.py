@@ -1,0 +1,215 @@
+"""Exports as a data manager or an operator takes them: the values as entered, read back by an
+independent reader (the csv module, openpyxl), personal data left out, formulas neutralised,
+filters honoured, refusals clear, and every export audited with its SHA-256."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import create_engine, select
+
+from datacapt.exports.options import Coded, ExportFormat, ExportOptions
+from datacapt.exports.services import ExportRefused, export
+from datacapt.models import AuditEvent, FormInstance, ItemValue, Subject
+from datacapt.models.entry import LockState
+from tests.factories import build_world, login
+
+SUBJECT = "/acme/demo/subjects/par01-0001/"
+TERM = '=HYPERLINK("http://evil.example";"Céphalée łagodna")'  # a spreadsheet would run it
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    return build_world(dbsession, registry)
+
+
+@pytest.fixture
+def entered(testapp, world):
+    """Demographics and an adverse-event row of par01-0001, entered through the forms."""
+    login(testapp, world.users["coordinator"].email)
+    form = testapp.get(SUBJECT + "screening/demographics/").forms["entry-form"]
+    for name, value in {
+        "initials": "JM",
+        "birth_date": "31/01/1980",
+        "sex": "2",
+        "pregnant": "0",
+        "height_cm": "165",
+        "weight_kg": "61.5",
+    }.items():
+        form[name] = value
+    form.submit()
+    visit = testapp.get(SUBJECT).forms["add-visit-form"]
+    visit["visit"] = "unscheduled"
+    page = visit.submit().follow()
+    row = page.forms[next(k for k, f in page.forms.items() if "form" in f.fields)].submit()
+    entry = row.follow().forms["entry-form"]
+    entry["ae_term"], entry["ae_start"], entry["ae_serious"] = TERM, "02/03/2026", "1"
+    entry["ae_severity"] = "2"
+    entry.submit()
+    return testapp
+
+
+def stored(dbsession):
+    """(form, item OID) → stored text, from the database itself."""
+    rows = dbsession.execute(
+        select(FormInstance.form, ItemValue.item_oid, ItemValue.value)
+        .join(FormInstance, FormInstance.id == ItemValue.form_instance_id)
+        .join(Subject, Subject.id == FormInstance.subject_id)
+        .where(Subject.label == "par01-0001")
+    ).all()
+    return {(form, oid): value for form, oid, value in rows}
+
+
+def read_zip(path: Path) -> dict[str, list[dict[str, str]]]:
+    with zipfile.ZipFile(path) as archive:
+        return {
+            name: list(csv.DictReader(io.TextIOWrapper(archive.open(name), "utf-8-sig")))
+            for name in archive.namelist()
+        }
+
+
+def run(dbsession, world, tmp_path, name="export", **options):
+    target = tmp_path / name
+    result = export(dbsession, world.study, ExportOptions(**options), target, actor_id=None)
+    return target, result
+
+
+def test_csv_holds_every_value_as_stored_without_personal_data(entered, dbsession, world, tmp_path):
+    target, result = run(dbsession, world, tmp_path, format=ExportFormat.CSV, coded=Coded.BOTH)
+    files = read_zip(target)
+    assert set(files) == {
+        "values.csv",
+        "codebook.csv",
+        *(
+            f"forms/{name}.csv"
+            for name in ("consent", "demographics", "vital_signs", "adverse_events")
+        ),
+    }
+    values = files["values.csv"]
+    database = stored(dbsession)
+    exported = {(row["form"], row["item"]): row for row in values}
+    assert ("demographics", "initials") not in exported  # personal data never leaves this way
+    assert not any("JM" in str(row) for rows in files.values() for row in rows)
+    assert exported[("demographics", "birth_date")]["value"] == "1980-01-31"
+    assert exported[("demographics", "sex")]["value_label"] == "Female"
+    assert exported[("adverse_events", "ae_severity")]["value_label"] == "Moderate"
+    assert exported[("adverse_events", "ae_term")]["value"] == "'" + TERM
+    kept = {(f, o): v for (f, o), v in database.items() if o != "I.INITIALS"}
+    assert len(values) == len(kept) == result.values
+    for row in values:
+        if row["item"] != "ae_term":
+            oid = "I." + row["item"].upper()
+            assert kept[(row["form"], oid)] == row["value"]
+        assert row["site"] == "par01"
+        assert datetime.fromisoformat(row["updated_at"]).utcoffset().total_seconds() == 0
+        assert row["updated_by"] == world.users["coordinator"].email
+    table = files["forms/demographics.csv"]
+    assert [row["weight_kg"] for row in table] == ["61.5"]
+    assert "initials" not in table[0]
+    codebook = {row["item"]: row for row in files["codebook.csv"]}
+    assert codebook["ae_severity"]["codes"] == "1=Mild; 2=Moderate; 3=Severe"
+    assert "initials" not in codebook
+
+
+def test_the_same_data_gives_the_same_bytes_and_each_export_is_audited(
+    entered, dbsession, world, tmp_path
+):
+    first, result = run(dbsession, world, tmp_path, "a.zip", format=ExportFormat.CSV)
+    second, again = run(dbsession, world, tmp_path, "b.zip", format=ExportFormat.CSV)
+    assert first.read_bytes() == second.read_bytes()
+    assert result.sha256 == again.sha256 == hashlib.sha256(first.read_bytes()).hexdigest()
+    events = dbsession.scalars(select(AuditEvent).where(AuditEvent.action == "data.exported")).all()
+    assert len(events) == 2
+    assert result.sha256 in events[0].new_value and "61.5" not in events[0].new_value
+
+
+def test_filters_choose_sites_forms_and_states(entered, dbsession, world, tmp_path):
+    berlin, result = run(
+        dbsession, world, tmp_path, "ber.zip", format=ExportFormat.CSV, sites=("ber01",)
+    )
+    assert result.values == 0 and read_zip(berlin)["values.csv"] == []
+    only, _ = run(
+        dbsession, world, tmp_path, "ae.zip", format=ExportFormat.CSV, forms=("adverse_events",)
+    )
+    files = read_zip(only)
+    assert {row["form"] for row in files["values.csv"]} == {"adverse_events"}
+    assert "forms/demographics.csv" not in files
+    _locked, result = run(
+        dbsession,
+        world,
+        tmp_path,
+        "lk.zip",
+        format=ExportFormat.CSV,
+        lock_states=(LockState.LOCKED,),
+    )
+    assert result.values == 0
+    labels, _ = run(
+        dbsession, world, tmp_path, "lb.zip", format=ExportFormat.CSV, coded=Coded.LABELS
+    )
+    rows = read_zip(labels)["values.csv"]
+    assert next(r for r in rows if r["item"] == "ae_serious")["value"] == "Yes"
+    assert "value_label" not in rows[0]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"sites": ("zzz01",)}, "no site zzz01 in study demo"),
+        ({"forms": ("labs",)}, "no form labs in study demo"),
+        ({"visits": ("week_99",)}, "no visit week_99 in study demo"),
+    ],
+)
+def test_unknown_names_are_refused(world, dbsession, tmp_path, options, message):
+    with pytest.raises(ExportRefused, match=message):
+        run(dbsession, world, tmp_path, format=ExportFormat.CSV, **options)
+
+
+def test_excel_has_typed_cells_a_sheet_per_form_and_a_codebook(entered, dbsession, world, tmp_path):
+    target, _ = run(dbsession, world, tmp_path, "x.xlsx", format=ExportFormat.XLSX)
+    workbook = openpyxl.load_workbook(target, read_only=True)
+    assert workbook.sheetnames == [
+        "consent",
+        "demographics",
+        "vital_signs",
+        "adverse_events",
+        "codebook",
+    ]
+    header, *rows = workbook["demographics"].iter_rows(values_only=True)
+    row = dict(zip(header, rows[0], strict=True))
+    assert row["weight_kg"] == 61.5 and row["height_cm"] == 165
+    assert row["birth_date"].date().isoformat() == "1980-01-31"
+    assert "initials" not in header
+    header, *rows = workbook["adverse_events"].iter_rows(values_only=True)
+    assert dict(zip(header, rows[0], strict=True))["ae_term"] == TERM  # a string cell, never run
+    codebook = [r[1] for r in workbook["codebook"].iter_rows(min_row=2, values_only=True)]
+    assert "ae_term" in codebook and "initials" not in codebook
+
+
+def test_an_operator_exports_from_the_command_line(datacapt, cli_database, tmp_path):
+    assert datacapt("demo")[0] == 0
+    target = tmp_path / "demo.zip"
+    code, out, _ = datacapt("export", "acme", "demo", "--format", "csv", "-o", str(target))
+    assert code == 0
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    assert out.strip().endswith(f"sha256 {digest}")
+    assert len(read_zip(target)["values.csv"]) == 11  # the demo's values
+    engine = create_engine(cli_database)
+    with engine.connect() as connection:
+        audited = connection.scalar(
+            select(AuditEvent.new_value).where(AuditEvent.action == "data.exported")
+        )
+    engine.dispose()
+    assert digest in audited
+    again = datacapt("export", "acme", "demo", "--format", "csv", "-o", str(target))
+    assert again[0] == 2 and "exists (add --force to replace it)" in again[2]
+    refused = datacapt(
+        "export", "acme", "demo", "--format", "xlsx", "-o", str(tmp_path / "x"), "--site", "nowhere"
+    )
+    assert refused == (2, "", "datacapt: error: no site nowhere in study demo\n")

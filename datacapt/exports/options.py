@@ -43,4 +43,5 @@ class ExportOptions:
             "statuses": [status.value for status in self.statuses],
             "lock_states": [state.value for state in self.lock_states],
             "coded": self.coded.value,
+            "bom": self.bom,
         }

@@ -4,18 +4,31 @@ who took which data (the options and the SHA-256 of the file, never a value)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from pyramid.registry import Registry
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.exports import csv_zip, xlsx
-from datacapt.exports.options import ExportFormat, ExportOptions
+from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, FormRecord, catalogue, form_records
-from datacapt.models import Study
+from datacapt.jobs import enqueue_after_commit
+from datacapt.models import DataExport, Study
+from datacapt.models.entry import FormStatus, LockState
+from datacapt.models.exports import ExportState
 from datacapt.studies.services import study_sites
+
+RUN_EXPORT = "exports.run"
+#: How long a finished export can be downloaded.
+KEPT_FOR = timedelta(days=7)
+#: The newest exports a study's page lists.
+LISTED = 20
 
 Writer = Callable[[Path, Catalogue, Iterable[FormRecord], ExportOptions], int]
 WRITERS: dict[ExportFormat, Writer] = {
@@ -92,3 +105,63 @@ def export(
         request_id=request_id,
     )
     return ExportResult(count, size, sha256)
+
+
+def options_of(described: Mapping[str, Any]) -> ExportOptions:
+    """The options back from what :meth:`ExportOptions.describe` stored."""
+    return ExportOptions(
+        format=ExportFormat(described["format"]),
+        sites=tuple(described["sites"]),
+        forms=tuple(described["forms"]),
+        visits=tuple(described["visits"]),
+        statuses=tuple(FormStatus(status) for status in described["statuses"]),
+        lock_states=tuple(LockState(state) for state in described["lock_states"]),
+        coded=Coded(described["coded"]),
+        bom=bool(described["bom"]),
+    )
+
+
+def export_path(registry: Registry, row: DataExport) -> Path:
+    """Where an export's file lives: the configured folder, outside the web root."""
+    folder: Path = registry["exports.folder"]
+    suffix = SUFFIXES[ExportFormat(row.options["format"])]
+    return folder / str(row.tenant_id) / f"export-{row.id}{suffix}"
+
+
+def request_export(
+    dbsession: Session, study: Study, options: ExportOptions, requested_by_id: int
+) -> DataExport:
+    """The export's row, and its job once the transaction commits."""
+    selection(dbsession, study, options)  # refuse now what the job would refuse later
+    row = DataExport(
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        requested_by_id=requested_by_id,
+        options=options.describe(),
+        state=ExportState.QUEUED,
+    )
+    dbsession.add(row)
+    dbsession.flush()
+    enqueue_after_commit(dbsession, RUN_EXPORT, export_id=row.id)
+    return row
+
+
+def recent_exports(dbsession: Session, study: Study) -> list[DataExport]:
+    return list(
+        dbsession.scalars(
+            select(DataExport)
+            .where(DataExport.study_id == study.id)
+            .order_by(DataExport.id.desc())
+            .limit(LISTED)
+        )
+    )
+
+
+def downloadable(registry: Registry, row: DataExport) -> Path | None:
+    """The file of a finished export that has not expired, if it is still there."""
+    if row.state is not ExportState.DONE or row.expires_at is None:
+        return None
+    if row.expires_at <= datetime.now(UTC):
+        return None
+    path = export_path(registry, row)
+    return path if path.is_file() else None

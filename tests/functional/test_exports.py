@@ -8,16 +8,17 @@ import csv
 import hashlib
 import io
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
+import webtest
 from sqlalchemy import create_engine, select
 
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.services import ExportRefused, export
-from datacapt.models import AuditEvent, FormInstance, ItemValue, Subject
+from datacapt.models import AuditEvent, DataExport, ExportState, FormInstance, ItemValue, Subject
 from datacapt.models.entry import LockState
 from tests.factories import build_world, login
 
@@ -213,3 +214,95 @@ def test_an_operator_exports_from_the_command_line(datacapt, cli_database, tmp_p
         "export", "acme", "demo", "--format", "xlsx", "-o", str(tmp_path / "x"), "--site", "nowhere"
     )
     assert refused == (2, "", "datacapt: error: no site nowhere in study demo\n")
+
+
+# --- the Exports page ---------------------------------------------------------------------
+
+EXPORTS = "/acme/demo/exports/"
+
+
+def signed_in(app, world, role):
+    other = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(other, world.users[role].email)
+    return other
+
+
+def test_a_data_manager_exports_from_the_page_and_downloads_the_file(
+    entered, app, world, dbsession
+):
+    manager = signed_in(app, world, "data_manager")
+    assert 'href="/acme/demo/exports/"' in manager.get("/acme/demo/").text
+    form = manager.get(EXPORTS).forms["export-form"]
+    form["format"], form["coded"] = "csv", "both"
+    page = form.submit().follow()
+    (row,) = page.html.select("#export-list tbody tr")
+    assert "Ready" in row.text and "hx-get" not in str(row)  # finished: no more polling
+    link = row.find("a", string="Download")["href"]
+    download = manager.get(link)
+    assert download.headers["Content-Disposition"].startswith('attachment; filename="demo-export-')
+    assert download.headers["Cache-Control"] == "no-store"
+    archive = io.BytesIO(download.body)
+    with zipfile.ZipFile(archive) as files:
+        values = list(csv.DictReader(io.TextIOWrapper(files.open("values.csv"), "utf-8")))
+    assert {row["item"] for row in values} >= {"weight_kg", "ae_term"}
+    assert "initials" not in {row["item"] for row in values}
+    actions = dbsession.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("data.%")).order_by(AuditEvent.seq)
+    ).all()
+    assert actions == ["data.exported", "data.downloaded"]
+
+
+def test_the_export_form_says_what_is_wrong_next_to_the_field(world, app):
+    manager = signed_in(app, world, "data_manager")
+    token = manager.get(EXPORTS).forms["export-form"]["csrf_token"].value
+    refused = manager.post(
+        EXPORTS + "@@start",
+        {"csrf_token": token, "format": "sas9", "site": "zzz01"},
+        status=422,
+    )
+    assert (
+        refused.html.find(id="field-format")
+        .find(class_="field-error")
+        .text.strip()
+        .endswith("Choose a format.")
+    )
+    assert "Choose among the options offered." in refused.html.find(id="field-site").text
+    assert "No export yet." in refused.text
+    htmx = manager.post(
+        EXPORTS + "@@start",
+        {"csrf_token": token, "format": "xlsx"},
+        headers={"HX-Request": "true"},
+        status=204,
+    )
+    assert htmx.headers["HX-Redirect"] == EXPORTS
+
+
+@pytest.mark.parametrize(
+    "role", ["coordinator", "monitor", "sponsor_viewer", "study_admin", "foreign"]
+)
+def test_only_data_managers_of_the_study_reach_exports(world, app, dbsession, role):
+    manager = signed_in(app, world, "data_manager")
+    form = manager.get(EXPORTS).forms["export-form"]
+    form["format"] = "csv"
+    form.submit()
+    mine = f"{EXPORTS}{dbsession.scalar(select(DataExport.id))}/"
+    manager.get(mine + "@@download", status=200)
+    other = signed_in(app, world, role)
+    other.get(EXPORTS, status=404)
+    other.get(mine + "@@download", status=404)
+    other.get(mine + "@@row", status=404)
+
+
+def test_a_download_ends_when_the_export_expires(world, app, dbsession):
+    manager = signed_in(app, world, "data_manager")
+    form = manager.get(EXPORTS).forms["export-form"]
+    form["format"] = "xlsx"
+    form.submit()
+    export = dbsession.scalar(select(DataExport))
+    assert export.state is ExportState.DONE and export.expires_at is not None
+    fragment = manager.get(EXPORTS + f"{export.id}/@@row", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith("<tr") and "Download" in fragment.text
+    export.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    dbsession.flush()
+    manager.get(EXPORTS + f"{export.id}/@@download", status=404)
+    manager.get(EXPORTS + f"{export.id + 1000}/@@download", status=404)

@@ -6,7 +6,6 @@ that could run as a formula neutralised."""
 from __future__ import annotations
 
 import csv
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -14,13 +13,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from datacapt.exports import tables
+from datacapt.exports import archive, tables
 from datacapt.exports.cells import neutralised
 from datacapt.exports.options import ExportOptions
-from datacapt.exports.source import Catalogue, Column, FormRecord, StoredValue
-
-#: A fixed time for the zip's entries, so the same data gives the same bytes.
-ENTRY_TIME = (1980, 1, 1, 0, 0, 0)
+from datacapt.exports.source import Column, StoredValue, StudyData
 
 
 def _render(stored: StoredValue, column: Column) -> str | None:
@@ -29,6 +25,13 @@ def _render(stored: StoredValue, column: Column) -> str | None:
 
 def _cells(row: list[Any]) -> list[str]:
     return ["" if cell is None else neutralised(str(cell)) for cell in row]
+
+
+def write_csv(path: Path, rows: Iterable[list[Any]], *, bom: bool = False) -> None:
+    """A small CSV file in one go (listings beside the data)."""
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerows(_cells(row) for row in rows)
 
 
 class _Table:
@@ -45,10 +48,9 @@ class _Table:
         self.writer.writerow(_cells(row))
 
 
-def write(
-    target: Path, found: Catalogue, records: Iterable[FormRecord], options: ExportOptions
-) -> int:
+def write(target: Path, data: StudyData) -> int:
     """Write the zip to ``target``; the number of values written."""
+    found, options = data.catalogue, data.options
     count = 0
     with tempfile.TemporaryDirectory(prefix="datacapt-export-") as scratch, ExitStack() as stack:
         folder = Path(scratch)
@@ -57,24 +59,20 @@ def write(
         forms = {name: _Table(stack, folder, f"forms/{name}.csv", options) for name in found.forms}
         for name, table in forms.items():
             table.write(tables.form_header(found.forms[name], options))
-        codebook = _Table(stack, folder, "codebook.csv", options)
-        codebook.write(tables.CODEBOOK_HEADER)
-        for row in tables.codebook_rows(found):
-            codebook.write(row)
-        for record in records:
+        write_csv(
+            folder / "codebook.csv",
+            [tables.CODEBOOK_HEADER, *tables.codebook_rows(found)],
+            bom=options.bom,
+        )
+        for record in data.records():
             columns = found.forms[record.form]
             for row in tables.long_rows(record, columns, options, _render):
                 values.write(row)
                 count += 1
             forms[record.form].write(tables.form_row(record, columns, options, _render))
         stack.close()
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for table in (values, *forms.values(), codebook):
-                info = zipfile.ZipInfo(table.name, ENTRY_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with (
-                    table.path.open("rb") as source,
-                    archive.open(info, "w", force_zip64=True) as sink,
-                ):
-                    shutil.copyfileobj(source, sink)
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+            for table in (values, *forms.values()):
+                archive.add(zipped, table.name, table.path)
+            archive.add(zipped, "codebook.csv", folder / "codebook.csv")
     return count

@@ -11,6 +11,9 @@ from datacapt.models.entry import FormStatus, LockState
 class ExportFormat(enum.StrEnum):
     CSV = "csv"  # a zip: values (long), one table per form, the codebook
     XLSX = "xlsx"  # one workbook: a sheet per form, the codebook
+    SAS = "sas"  # a zip: an XPORT v5 file per form, the variable map, the codebook
+    SPSS = "spss"  # the same with .sav files
+    STATA = "stata"  # the same with .dta (118) files
 
 
 class Coded(enum.StrEnum):

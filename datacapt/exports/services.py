@@ -4,7 +4,7 @@ who took which data (the options and the SHA-256 of the file, never a value)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.exports import csv_zip, xlsx
+from datacapt.exports import csv_zip, statistical, xlsx
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
-from datacapt.exports.source import Catalogue, FormRecord, catalogue, form_records
+from datacapt.exports.source import Catalogue, StudyData, catalogue
 from datacapt.jobs import enqueue_after_commit
 from datacapt.models import DataExport, Study
 from datacapt.models.entry import FormStatus, LockState
@@ -30,13 +30,16 @@ KEPT_FOR = timedelta(days=7)
 #: The newest exports a study's page lists.
 LISTED = 20
 
-Writer = Callable[[Path, Catalogue, Iterable[FormRecord], ExportOptions], int]
+Writer = Callable[[Path, StudyData], int]
 WRITERS: dict[ExportFormat, Writer] = {
     ExportFormat.CSV: csv_zip.write,
     ExportFormat.XLSX: xlsx.write,
+    ExportFormat.SAS: statistical.writer("sas"),
+    ExportFormat.SPSS: statistical.writer("spss"),
+    ExportFormat.STATA: statistical.writer("stata"),
 }
-#: The file name ending of each format.
-SUFFIXES = {ExportFormat.CSV: ".zip", ExportFormat.XLSX: ".xlsx"}
+#: The file name ending of each format: a zip, but for the one-file Excel workbook.
+SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}
 
 
 class ExportRefused(ValueError):
@@ -88,10 +91,11 @@ def export(
 ) -> ExportResult:
     """Write the study's data to ``target`` in ``options.format``; audited in the caller's
     transaction."""
-    found = selection(dbsession, study, options)
-    count = WRITERS[options.format](
-        target, found, form_records(dbsession, study, options, found), options
-    )
+    data = StudyData(dbsession, study, options, selection(dbsession, study, options))
+    try:
+        count = WRITERS[options.format](target, data)
+    except statistical.Unwritable as refusal:
+        raise ExportRefused(str(refusal)) from None
     size, sha256 = _digest(target)
     audit.record(
         dbsession,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import groupby
 
 from sqlalchemy import select
@@ -117,6 +117,18 @@ class StoredValue:
     updated_at: datetime | None
     updated_by: str | None
 
+    @property
+    def as_number(self) -> Decimal | None:
+        """The value as a number: its typed copy, or its canonical text (a calculation's
+        result is stored as text); None for a text that is not a number."""
+        if self.number is not None or self.text is None:
+            return self.number
+        try:
+            number = Decimal(self.text)
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
+
 
 @dataclass(frozen=True)
 class FormRecord:
@@ -191,3 +203,20 @@ def form_records(
             row.item_oid: StoredValue(*row[10:16]) for row in (first, *rest) if row.item_oid in kept
         }
         yield FormRecord(*first[1:9], values=values)
+
+
+@dataclass
+class StudyData:
+    """What a writer reads: the catalogue of what is exported, and the records of its forms
+    (of all of them, or of some, for formats that write one form at a time)."""
+
+    dbsession: Session
+    study: Study
+    options: ExportOptions
+    catalogue: Catalogue
+
+    def records(self, forms: list[str] | None = None) -> Iterator[FormRecord]:
+        wanted = self.catalogue
+        if forms is not None:
+            wanted = Catalogue({name: self.catalogue.forms[name] for name in forms})
+        return form_records(self.dbsession, self.study, self.options, wanted)

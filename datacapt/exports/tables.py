@@ -18,11 +18,11 @@ KEYS = ["subject", "site", "visit", "visit_repeat"]
 STATE = ["form_status", "lock_state"]
 
 
-def _keys(record: FormRecord) -> list[Any]:
+def keys_of(record: FormRecord) -> list[Any]:
     return [record.subject, record.site, record.visit, record.visit_repeat]
 
 
-def _state(record: FormRecord) -> list[Any]:
+def state_of(record: FormRecord) -> list[Any]:
     return [record.status.value, record.lock_state.value]
 
 
@@ -66,14 +66,14 @@ def long_rows(
             continue
         label = [_label(stored, column)] if options.coded is Coded.BOTH else []
         yield [
-            *_keys(record),
+            *keys_of(record),
             record.form,
             record.form_repeat,
             column.item.name,
             _value(stored, column, options, render),
             *label,
             stored.missing_code,
-            *_state(record),
+            *state_of(record),
             iso_timestamp(stored.updated_at),
             stored.updated_by,
         ]
@@ -93,7 +93,7 @@ def form_header(columns: list[Column], options: ExportOptions) -> list[str]:
 def form_row(
     record: FormRecord, columns: list[Column], options: ExportOptions, render: Render
 ) -> list[Any]:
-    row = [*_keys(record), record.form_repeat, *_state(record)]
+    row = [*keys_of(record), record.form_repeat, *state_of(record)]
     for column in columns:
         stored = record.values.get(column.item.oid)
         row.append(None if stored is None else _value(stored, column, options, render))

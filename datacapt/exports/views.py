@@ -28,6 +28,9 @@ ROW = "exports/_row.jinja2"
 FORMAT_LABELS = {
     ExportFormat.CSV: _("CSV (zip: values, a table per form, codebook)"),
     ExportFormat.XLSX: _("Excel workbook (a sheet per form, codebook)"),
+    ExportFormat.SAS: _("SAS transport, XPORT v5 (zip: a dataset per form, codebook)"),
+    ExportFormat.SPSS: _("SPSS .sav (zip: a dataset per form, codebook)"),
+    ExportFormat.STATA: _("Stata .dta (zip: a dataset per form, codebook)"),
 }
 CODED_LABELS = {
     Coded.CODES: _("Codes"),

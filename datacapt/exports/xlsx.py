@@ -15,8 +15,7 @@ import xlsxwriter
 
 from datacapt.design.definition import ItemType, Validation
 from datacapt.exports import tables
-from datacapt.exports.options import ExportOptions
-from datacapt.exports.source import Catalogue, Column, FormRecord, StoredValue
+from datacapt.exports.source import Column, StoredValue, StudyData
 
 SHEET_NAME_LIMIT = 31
 ILLEGAL_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
@@ -42,17 +41,16 @@ def sheet_names(names: Iterable[str]) -> dict[str, str]:
 def _render(stored: StoredValue, column: Column) -> Any:
     item = column.item
     numeric = item.validation in NUMERIC or item.type in (ItemType.SLIDER, ItemType.CALCULATED)
-    if numeric and stored.number is not None:
-        return stored.number
+    if numeric and stored.as_number is not None:
+        return stored.as_number
     if item.validation is Validation.DATE and stored.day is not None:
         return stored.day
     return stored.text
 
 
-def write(
-    target: Path, found: Catalogue, records: Iterable[FormRecord], options: ExportOptions
-) -> int:
+def write(target: Path, data: StudyData) -> int:
     """Write the workbook to ``target``; the number of values written."""
+    found, options = data.catalogue, data.options
     workbook = xlsxwriter.Workbook(
         str(target),
         {
@@ -74,7 +72,7 @@ def write(
     for number, row in enumerate(tables.codebook_rows(found), start=1):
         codebook.write_row(number, 0, row)
     count = 0
-    for record in records:
+    for record in data.records():
         columns = found.forms[record.form]
         sheet = sheets[record.form]
         for position, cell in enumerate(tables.form_row(record, columns, options, _render)):

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
+import pandas
+import pyreadstat
 import pytest
 import webtest
 from sqlalchemy import create_engine, select
@@ -46,15 +48,20 @@ def entered(testapp, world):
     }.items():
         form[name] = value
     form.submit()
+    add_adverse_event(testapp, TERM, serious="1", severity="2")
+    return testapp
+
+
+def add_adverse_event(testapp, term: str, serious: str, severity: str = "") -> None:
+    """An unscheduled visit with an adverse-event row, through the casebook's forms."""
     visit = testapp.get(SUBJECT).forms["add-visit-form"]
     visit["visit"] = "unscheduled"
     page = visit.submit().follow()
     row = page.forms[next(k for k, f in page.forms.items() if "form" in f.fields)].submit()
     entry = row.follow().forms["entry-form"]
-    entry["ae_term"], entry["ae_start"], entry["ae_serious"] = TERM, "02/03/2026", "1"
-    entry["ae_severity"] = "2"
+    entry["ae_term"], entry["ae_start"], entry["ae_serious"] = term, "02/03/2026", serious
+    entry["ae_severity"] = severity
     entry.submit()
-    return testapp
 
 
 def stored(dbsession):
@@ -306,3 +313,48 @@ def test_a_download_ends_when_the_export_expires(world, app, dbsession):
     dbsession.flush()
     manager.get(EXPORTS + f"{export.id}/@@download", status=404)
     manager.get(EXPORTS + f"{export.id + 1000}/@@download", status=404)
+
+
+# --- SAS, SPSS, Stata ---------------------------------------------------------------------
+
+
+def unzipped(path: Path, folder: Path) -> Path:
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(folder)
+    return folder
+
+
+def test_sas_spss_and_stata_hold_the_values_typed_and_labelled(entered, dbsession, world, tmp_path):
+    database = stored(dbsession)
+    read = {
+        "sas": lambda p: pyreadstat.read_xport(p),
+        "spss": lambda p: pyreadstat.read_sav(p),
+        "stata": lambda p: (pandas.read_stata(p, convert_categoricals=False), None),
+    }
+    for kind, (suffix, demographics, weight, birth) in {
+        "sas": (".xpt", "DEMOGRAP", "WEIGHT_K", "BIRTH_DA"),
+        "spss": (".sav", "demographics", "weight_kg", "birth_date"),
+        "stata": (".dta", "demographics", "weight_kg", "birth_date"),
+    }.items():
+        target, result = run(dbsession, world, tmp_path, f"{kind}.zip", format=ExportFormat(kind))
+        folder = unzipped(target, tmp_path / kind)
+        frame, meta = read[kind](str(folder / "forms" / (demographics + suffix)))
+        row = frame.iloc[0]
+        assert row[weight] == float(database[("demographics", "I.WEIGHT_KG")]) == 61.5
+        assert str(row[birth])[:10] == database[("demographics", "I.BIRTH_DATE")] == "1980-01-31"
+        assert "initials" not in " ".join(frame.columns).lower()
+        variables = list(csv.DictReader((folder / "variables.csv").open(encoding="utf-8")))
+        assert any(v["item"] == "weight_kg" and v["variable"] == weight for v in variables)
+        assert result.values == len([k for k in database if k[1] != "I.INITIALS"])
+        if meta is not None:
+            assert meta.column_names_to_labels[weight] == "Weight"
+    _, meta = pyreadstat.read_sav(str(tmp_path / "spss" / "forms" / "demographics.sav"))
+    assert meta.variable_value_labels["sex"] == {1.0: "Male", 2.0: "Female"}
+
+
+def test_sas_refuses_a_text_it_cannot_hold_whole(world, testapp, dbsession, tmp_path):
+    login(testapp, world.users["coordinator"].email)
+    add_adverse_event(testapp, "é" * 150, serious="0")
+    with pytest.raises(ExportRefused, match="longer than 200 bytes"):
+        run(dbsession, world, tmp_path, "long.zip", format=ExportFormat.SAS)
+    run(dbsession, world, tmp_path, "long-spss.zip", format=ExportFormat.SPSS)

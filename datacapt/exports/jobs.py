@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+from sqlalchemy import update
 
 from datacapt.exports import services
 from datacapt.jobs import JobContext, job
 from datacapt.models import DataExport, Study
 from datacapt.models.exports import ExportState
+
+
+def progress_reporter(ctx: JobContext, export_id: int) -> Callable[[int], None] | None:
+    """Progress written at once on a connection of its own, so the page sees it while the job's
+    transaction is still open. Not on SQLite: its one writer at a time is the job itself."""
+    engine = ctx.registry["db.engine"]
+    if engine.dialect.name == "sqlite":
+        return None
+
+    def report(percent: int) -> None:
+        with engine.connect() as connection, connection.begin():
+            connection.execute(
+                update(DataExport)
+                .where(DataExport.id == export_id)
+                .values(state=ExportState.RUNNING, progress=percent)
+            )
+
+    report(0)
+    return report
 
 
 @job(services.RUN_EXPORT)

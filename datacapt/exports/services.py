@@ -88,10 +88,13 @@ def export(
     *,
     actor_id: int | None,
     request_id: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write the study's data to ``target`` in ``options.format``; audited in the caller's
-    transaction."""
+    transaction. ``progress`` is told the percentage of forms written as it grows."""
     data = StudyData(dbsession, study, options, selection(dbsession, study, options))
+    if progress is not None:
+        data.progress = progress
     try:
         count = WRITERS[options.format](target, data)
     except statistical.Unwritable as refusal:

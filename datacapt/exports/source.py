@@ -3,13 +3,14 @@ their values, streamed from the database a form at a time in a stable order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import groupby
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from datacapt.design.definition import Definition, Item, ItemType, form_items, from_json, text_in
@@ -145,39 +146,62 @@ class FormRecord:
     values: dict[str, StoredValue]
 
 
+def _selected(
+    query: Select[Any], study: Study, options: ExportOptions, forms: list[str]
+) -> Select[Any]:
+    """``query`` over form instances narrowed to what the options select."""
+    query = query.join(Subject, Subject.id == FormInstance.subject_id).join(
+        Site, Site.id == FormInstance.site_id
+    )
+    query = query.where(
+        FormInstance.study_id == study.id,
+        Subject.study_id == study.id,
+        FormInstance.status != FormStatus.REMOVED,
+        FormInstance.form.in_(forms),
+    )
+    if options.sites:
+        query = query.where(Site.code.in_(options.sites))
+    if options.visits:
+        query = query.where(FormInstance.visit.in_(options.visits))
+    if options.statuses:
+        query = query.where(FormInstance.status.in_(options.statuses))
+    if options.lock_states:
+        query = query.where(FormInstance.lock_state.in_(options.lock_states))
+    return query
+
+
+def count_forms(dbsession: Session, study: Study, options: ExportOptions, wanted: Catalogue) -> int:
+    """How many forms an export writes: what its progress counts against."""
+    query = _selected(select(func.count(FormInstance.id)), study, options, list(wanted.forms))
+    return dbsession.scalar(query) or 0
+
+
 def form_records(
     dbsession: Session, study: Study, options: ExportOptions, wanted: Catalogue
 ) -> Iterator[FormRecord]:
     """The selected forms, subject by subject, streamed; only the catalogue's items' values."""
+    columns = select(
+        FormInstance.id,
+        Subject.label,
+        Site.code,
+        FormInstance.visit,
+        FormInstance.visit_repeat,
+        FormInstance.form,
+        FormInstance.repeat,
+        FormInstance.status,
+        FormInstance.lock_state,
+        ItemValue.item_oid,
+        ItemValue.value,
+        ItemValue.value_number,
+        ItemValue.value_date,
+        ItemValue.missing_code,
+        ItemValue.updated_at,
+        User.email,
+    ).select_from(FormInstance)
     query = (
-        select(
-            FormInstance.id,
-            Subject.label,
-            Site.code,
-            FormInstance.visit,
-            FormInstance.visit_repeat,
-            FormInstance.form,
-            FormInstance.repeat,
-            FormInstance.status,
-            FormInstance.lock_state,
-            ItemValue.item_oid,
-            ItemValue.value,
-            ItemValue.value_number,
-            ItemValue.value_date,
-            ItemValue.missing_code,
-            ItemValue.updated_at,
-            User.email,
-        )
-        .join(Subject, Subject.id == FormInstance.subject_id)
-        .join(Site, Site.id == FormInstance.site_id)
+        _selected(columns, study, options, list(wanted.forms))
         .outerjoin(ItemValue, ItemValue.form_instance_id == FormInstance.id)
         .outerjoin(User, User.id == ItemValue.updated_by_id)
-        .where(
-            FormInstance.study_id == study.id,
-            Subject.study_id == study.id,
-            FormInstance.status != FormStatus.REMOVED,
-            FormInstance.form.in_(list(wanted.forms)),
-        )
         .order_by(
             Subject.label,
             FormInstance.visit_instance_id,
@@ -188,14 +212,6 @@ def form_records(
         )
         .execution_options(yield_per=BATCH)
     )
-    if options.sites:
-        query = query.where(Site.code.in_(options.sites))
-    if options.visits:
-        query = query.where(FormInstance.visit.in_(options.visits))
-    if options.statuses:
-        query = query.where(FormInstance.status.in_(options.statuses))
-    if options.lock_states:
-        query = query.where(FormInstance.lock_state.in_(options.lock_states))
     kept = {column.item.oid for column in wanted.columns()}
     for _instance, rows in groupby(dbsession.execute(query), key=lambda row: row[0]):
         first, *rest = list(rows)
@@ -214,9 +230,21 @@ class StudyData:
     study: Study
     options: ExportOptions
     catalogue: Catalogue
+    #: Told the share of the forms written so far (0-100), as the writer reads them.
+    progress: Callable[[int], None] = field(default=lambda percent: None)
+    #: Records read so far, against :func:`count_forms`.
+    read: int = 0
+    total: int = 0
 
     def records(self, forms: list[str] | None = None) -> Iterator[FormRecord]:
+        if not self.total:
+            self.total = count_forms(self.dbsession, self.study, self.options, self.catalogue)
         wanted = self.catalogue
         if forms is not None:
             wanted = Catalogue({name: self.catalogue.forms[name] for name in forms})
-        return form_records(self.dbsession, self.study, self.options, wanted)
+        step = max(1, self.total // 100)
+        for record in form_records(self.dbsession, self.study, self.options, wanted):
+            self.read += 1
+            if self.read % step == 0:
+                self.progress(min(99, 100 * self.read // self.total))
+            yield record

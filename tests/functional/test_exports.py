@@ -306,7 +306,8 @@ def test_a_download_ends_when_the_export_expires(world, app, dbsession):
     form["format"] = "xlsx"
     form.submit()
     export = dbsession.scalar(select(DataExport))
-    assert export.state is ExportState.DONE and export.expires_at is not None
+    assert export.state is ExportState.DONE and export.progress == 100
+    assert export.expires_at is not None
     fragment = manager.get(EXPORTS + f"{export.id}/@@row", headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith("<tr") and "Download" in fragment.text
     export.expires_at = datetime.now(UTC) - timedelta(seconds=1)
@@ -358,3 +359,10 @@ def test_sas_refuses_a_text_it_cannot_hold_whole(world, testapp, dbsession, tmp_
     with pytest.raises(ExportRefused, match="longer than 200 bytes"):
         run(dbsession, world, tmp_path, "long.zip", format=ExportFormat.SAS)
     run(dbsession, world, tmp_path, "long-spss.zip", format=ExportFormat.SPSS)
+
+
+def test_progress_is_told_as_the_forms_are_written(entered, dbsession, world, tmp_path):
+    told: list[int] = []
+    options = ExportOptions(format=ExportFormat.CSV)
+    export(dbsession, world.study, options, tmp_path / "p.zip", actor_id=None, progress=told.append)
+    assert told == [50, 99]  # two forms filled; 100 is the finished export's, not the writer's

@@ -8,7 +8,7 @@ re-chaining them would rewrite every hash and destroy the evidence; verification
 they are. Append-only triggers guard the two checkpoint tables as they guard the events.
 
 Revision ID: 5c1f0a9d2e7b
-Revises: 8ea7605cc719
+Revises: 3baefb7da8ec
 Create Date: 2026-12-03 21:30:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '5c1f0a9d2e7b'
-down_revision: str | None = '8ea7605cc719'
+down_revision: str | None = '3baefb7da8ec'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -27,6 +27,7 @@ from datacapt.models.entry import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.models.exports import DataExport, ExportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
@@ -39,7 +40,9 @@ __all__ = [
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
+    "DataExport",
     "EntryWarning",
+    "ExportState",
     "FormInstance",
     "FormStatus",
     "Invitation",

@@ -79,6 +79,7 @@ def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
     from datetime import UTC, datetime
 
     import pytest
+    from alembic.script import ScriptDirectory
     from sqlalchemy import Integer, column, insert, table, text
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm import Session
@@ -88,9 +89,11 @@ def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
 
     url = create_database("legacy", tmp_path)
     engine = make_engine({"sqlalchemy.url": url})
+    config = AlembicConfig(str(TESTING_INI), ini_section="alembic")
+    before = ScriptDirectory.from_config(config).get_revision("5c1f0a9d2e7b").down_revision
     try:
         with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "8ea7605cc719")
+            command.upgrade(alembic_config(connection), before)
         previous, rows = audit.GENESIS, []
         for seq in (1, 2):  # hashed as the per-tenant chain did: the chain a number
             values = dict.fromkeys(audit.HASHED_FIELDS)
@@ -129,6 +132,6 @@ def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
         with engine.begin() as connection, pytest.raises(DBAPIError, match="append-only"):
             connection.execute(text("DELETE FROM audit_event"))
         with engine.begin() as connection, pytest.raises(RuntimeError, match="per-subject"):
-            command.downgrade(alembic_config(connection), "8ea7605cc719")
+            command.downgrade(alembic_config(connection), before)
     finally:
         engine.dispose()

@@ -165,6 +165,7 @@ def sweep(registry: Registry, now: datetime | None = None) -> int:
             .where(OutboxJob.state == JobState.PENDING, OutboxJob.retry_at <= now)
             .order_by(OutboxJob.retry_at, OutboxJob.id)
             .limit(1000)
+            .with_for_update(skip_locked=True)  # a job running now is not due
         ).all()
         for row in due:
             row.retry_at = next_retry(row, now)

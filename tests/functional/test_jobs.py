@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -187,11 +188,17 @@ def test_a_pending_job_is_retried_within_seconds_and_backs_off(database_url, con
     assert waits[0] <= 6 and waits == sorted(waits) and waits[-1] == 60
 
 
-def test_the_worker_sweeps_every_few_seconds(mode_app):
-    """RQ's worker blocks ~7 minutes on an empty queue before its maintenance: ours wakes at
-    every sweep interval."""
-    worker = jobs.OutboxWorker(["datacapt-test"], connection=Redis())
+def test_the_worker_sweeps_every_few_seconds():
+    """RQ's worker blocks ~7 minutes (its ttl less 15 s) on an empty queue before its
+    maintenance: ours wakes at every sweep interval, and sweeps then."""
+    worker = jobs.OutboxWorker.__new__(jobs.OutboxWorker)  # its state, without a Redis
+    worker.worker_ttl, worker.maintenance_interval = 420, 600
+    worker.last_cleaned_at = datetime.now(UTC)
     assert worker.dequeue_timeout == jobs.SWEEP_INTERVAL.total_seconds() == 5
+    assert worker.should_run_maintenance_tasks  # never swept yet
+    worker.swept_at = time.monotonic()
+    assert not worker.should_run_maintenance_tasks
+    worker.swept_at -= worker.sweep_interval
     assert worker.should_run_maintenance_tasks
 
 

@@ -14,8 +14,7 @@ from typing import Any
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
-from pyramid.events import NewRequest, NewResponse
-from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.events import NewResponse
 from pyramid.request import Request, RequestLocalCache
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 from sqlalchemy import select
@@ -225,17 +224,6 @@ class SecurityPolicy:
         return []
 
 
-class ForbiddenCharacters(HTTPBadRequest):
-    """A form value holds a NUL character: no text field can, and PostgreSQL cannot store it."""
-
-
-def reject_nul_characters(event: NewRequest) -> None:
-    request = event.request
-    for value in (*request.GET.values(), *request.POST.values()):
-        if isinstance(value, str) and "\x00" in value:
-            raise ForbiddenCharacters()
-
-
 def add_security_headers(event: NewResponse) -> None:
     response = event.response
     for name, value in SECURITY_HEADERS.items():
@@ -266,4 +254,3 @@ def includeme(config: Configurator) -> None:
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.add_subscriber(add_security_headers, NewResponse)
-    config.add_subscriber(reject_nul_characters, NewRequest)

@@ -99,7 +99,7 @@ def change_password(context: Root, request: Request) -> Any:
     if form.errors:
         return _refused(request, form)
     user = request.identity.user
-    ip = request.client_addr or "unknown"
+    ip = request.client_address or "unknown"
     # Guessing the current password from a borrowed session counts as failed sign-ins.
     throttle = check_throttle(request.dbsession, request.registry, user.email, ip)
     if throttle.blocked:
@@ -170,7 +170,7 @@ def forgot_password(context: Root, request: Request) -> Any:
     form = ForgotPasswordForm.parse(request.POST)
     if form.errors:
         return _refused(request, form)
-    ip = request.client_addr or "unknown"
+    ip = request.client_address or "unknown"
     throttle = check_request_throttle(request.dbsession, request.registry, form.email, ip)
     if throttle.blocked:
         minutes = _wait_minutes(request, throttle)

@@ -54,7 +54,7 @@ def open_session(request: Request, user: User) -> UserSession:
         user_id=user.id,
         created_at=now,
         last_seen_at=now,
-        ip=request.client_addr,
+        ip=request.client_address,
         user_agent=(request.user_agent or "")[:USER_AGENT_LENGTH] or None,
         password_stamp=password_stamp(get_app_settings(request.registry), user),
     )

@@ -87,4 +87,4 @@ def check_second_factor(request: Request, user: User, code: str) -> str | None:
 
 
 def _ip(request: Request) -> str:
-    return request.client_addr or "unknown"
+    return request.client_address or "unknown"

@@ -81,7 +81,7 @@ def wait_message(request: Request, throttle: Throttle) -> str:
 
 
 def _ip(request: Request) -> str:
-    return request.client_addr or "unknown"
+    return request.client_address or "unknown"
 
 
 def _pseudonym(request: Request, email: str) -> str:

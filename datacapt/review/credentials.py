@@ -38,7 +38,7 @@ def check_signing_credentials(request: Request, password: str, code: str) -> Cre
     """Check the signer's password (and code); a failure counts towards the sign-in throttle and
     is audited, and both are committed although the answer is an error."""
     user = request.identity.user
-    ip = request.client_addr or ""
+    ip = request.client_address or ""
     throttle = check_throttle(request.dbsession, request.registry, user.email, ip)
     if throttle.blocked:
         return CredentialCheck(

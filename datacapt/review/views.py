@@ -57,7 +57,7 @@ def views_on(contexts: tuple[type, ...], **settings: Any) -> Callable[[Any], Any
 
 
 def _actor(request: Request) -> services.Actor:
-    return services.Actor(request.identity.user.id, request.request_id, request.client_addr)
+    return services.Actor(request.identity.user.id, request.request_id, request.client_address)
 
 
 def _subject_ids(request: Request, context: SiteResource) -> list[int]:

@@ -7,7 +7,7 @@ ranges, a repeating adverse-event log, and a schedule with windows.
 
 from __future__ import annotations
 
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     Alias,
     Choice,
     Definition,

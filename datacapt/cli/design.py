@@ -10,8 +10,9 @@ from datacapt import audit
 from datacapt.cli.bootstrap import CommandError, Environment
 from datacapt.cli.lookup import study_of
 from datacapt.db import transaction_scope
-from datacapt.design import services, transfer
-from datacapt.design.interchange import InterchangeError
+from datacapt.design import services
+from datacapt.design.interchange import transfer
+from datacapt.design.interchange.findings import InterchangeError
 
 
 def _read(path: str) -> bytes:

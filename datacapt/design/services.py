@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.design.checks import Problem, blocking, check_definition
-from datacapt.design.definition import Definition, from_json, to_json
+from datacapt.ecrf.checks import Problem, blocking, check_definition
+from datacapt.ecrf.definition import Definition, from_json, to_json
 from datacapt.models import Study, StudyVersion, VersionState
 
 AuditWriter = Callable[..., Any]

@@ -9,8 +9,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from datacapt.design import services, transfer
-from datacapt.design.interchange import InterchangeError
+from datacapt.design import services
+from datacapt.design.interchange import transfer
+from datacapt.design.interchange.findings import InterchangeError
 from datacapt.design.views import DESIGN, require_draft, writer
 from datacapt.htmx import page_view
 from datacapt.i18n import _

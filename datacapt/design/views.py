@@ -13,10 +13,10 @@ from pyramid.view import view_config
 
 from datacapt import audit
 from datacapt.design import editing, services
-from datacapt.design.checks import check_definition
-from datacapt.design.definition import Definition
 from datacapt.design.diff import diff
 from datacapt.design.forms import Reader, read_languages, read_titled
+from datacapt.ecrf.checks import check_definition
+from datacapt.ecrf.definition import Definition
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.permissions import Permission

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from pyramid.i18n import TranslationString
 
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Block,
     Definition,

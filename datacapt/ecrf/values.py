@@ -15,7 +15,7 @@ from typing import Any
 
 from pyramid.i18n import TranslationString
 
-from datacapt.design.definition import Item, ItemType, Range, Validation
+from datacapt.ecrf.definition import Item, ItemType, Range, Validation
 from datacapt.i18n import _
 
 MAX_TEXT = 4000

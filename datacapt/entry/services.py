@@ -21,9 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from datacapt.design.definition import Definition, Form, Item, ItemType, form_items, from_json
-from datacapt.design.runtime import FormState, evaluate_form
-from datacapt.design.values import Typed, typed
+from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items, from_json
+from datacapt.ecrf.runtime import FormState, evaluate_form
+from datacapt.ecrf.values import Typed, typed
 from datacapt.i18n import _
 from datacapt.models import (
     EntryWarning,

@@ -15,10 +15,10 @@ from sqlalchemy import or_, select
 
 from datacapt import audit
 from datacapt.config import get_app_settings
-from datacapt.design.definition import Form, form_items
-from datacapt.design.runtime import FormState, evaluate_form, form_state
+from datacapt.ecrf.casebook import cells, form_key, is_log
+from datacapt.ecrf.definition import Form, form_items
+from datacapt.ecrf.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import services
-from datacapt.entry.casebook import cells, form_key, is_log
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitInstance

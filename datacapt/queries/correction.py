@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pyramid.request import Request
 
-from datacapt.design.definition import Item, ItemType, form_items
+from datacapt.ecrf.definition import Item, ItemType, form_items
 from datacapt.entry import services as entry
 from datacapt.entry.views import entry_scope
 from datacapt.i18n import _

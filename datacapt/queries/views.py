@@ -16,8 +16,8 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from datacapt import audit
-from datacapt.design.definition import Item, form_items
-from datacapt.entry.casebook import form_key, visit_key
+from datacapt.ecrf.casebook import form_key, visit_key
+from datacapt.ecrf.definition import Item, form_items
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Query, QueryMessage, QueryStep, Subject, User

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from datacapt.design import services
-from datacapt.design.definition import Definition, Form
+from datacapt.ecrf.definition import Definition, Form
 from datacapt.i18n import _
 from datacapt.models import StudyVersion
 from datacapt.permissions import Permission

@@ -15,7 +15,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from datacapt import audit
-from datacapt.entry.casebook import is_log, visit_key
+from datacapt.ecrf.casebook import is_log, visit_key
 from datacapt.entry.services import published_design
 from datacapt.htmx import READ, page_view, redirect
 from datacapt.i18n import _

@@ -39,17 +39,6 @@ class LoginForm:
         return form
 
 
-@dataclass
-class PreferencesForm:
-    language: str
-    timezone: str
-    errors: dict[str, TranslationString] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, data: Mapping[str, str]) -> PreferencesForm:
-        return cls(language=data.get("language", "")[:10], timezone=data.get("timezone", "")[:64])
-
-
 #: Longer than any TOTP or recovery code; anything longer is refused before any work.
 MAX_CODE_LENGTH = 40
 

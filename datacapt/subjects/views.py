@@ -13,7 +13,7 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from datacapt import audit
-from datacapt.entry.casebook import UNSCHEDULED, casebook, visit_key
+from datacapt.ecrf.casebook import UNSCHEDULED, casebook, visit_key
 from datacapt.entry.services import new_visit_instance
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _

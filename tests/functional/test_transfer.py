@@ -8,8 +8,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from datacapt.design import redcap, services
-from datacapt.design.definition import ItemType
+from datacapt.design import services
+from datacapt.design.interchange import redcap_reader as redcap
+from datacapt.ecrf.definition import ItemType
 from datacapt.models import AuditEvent
 from tests.factories import build_world, login
 

@@ -45,6 +45,8 @@ def test_defaults():
     assert settings.cookie_secure is True
     assert settings.includes == (
         "datacapt.accounts",
+        "datacapt.signin",
+        "datacapt.members",
         "datacapt.studies",
         "datacapt.subjects",
         "datacapt.design",

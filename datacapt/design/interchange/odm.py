@@ -88,7 +88,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from datacapt.design.definition import ItemType, Validation, Widget
+from datacapt.ecrf.definition import ItemType, Validation, Widget
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

@@ -5,7 +5,7 @@ whatever can be mapped is, and everything else becomes a :class:`Finding` — un
 attributes by kind, vendor extension namespaces one finding each, expressions that cannot be
 translated quoted with their context. Only a file that is not ODM metadata at all raises
 :class:`InterchangeError`. The mapping and Datacapt's own ``datacapt:`` aliases are described in
-:mod:`datacapt.design.odm`; choices made for files from other systems:
+:mod:`datacapt.design.interchange.odm`; choices made for files from other systems:
 
 * A definition ODM shares (an ItemGroupDef in several forms, an ItemDef in several groups)
   becomes one copy per use, since Datacapt's names and OIDs are unique: the first keeps the
@@ -35,8 +35,15 @@ from typing import cast, get_args
 
 from lxml import etree
 
-from datacapt.design import odm
-from datacapt.design.definition import (
+from datacapt.design.interchange import odm
+from datacapt.design.interchange.findings import (
+    Finding,
+    FindingLevel,
+    ImportResult,
+    InterchangeError,
+    variable_name,
+)
+from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Alias,
     Block,
@@ -56,13 +63,6 @@ from datacapt.design.definition import (
     Validation,
     Visit,
     Widget,
-)
-from datacapt.design.interchange import (
-    Finding,
-    FindingLevel,
-    ImportResult,
-    InterchangeError,
-    variable_name,
 )
 from datacapt.expressions import ExpressionError, parse
 

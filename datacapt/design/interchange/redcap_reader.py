@@ -35,8 +35,16 @@ from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any, Literal
 
-from datacapt.design.checks import check_expression, symbols
-from datacapt.design.definition import (
+from datacapt.design.interchange.findings import (
+    Finding,
+    FindingLevel,
+    ImportResult,
+    InterchangeError,
+    oid_part,
+    variable_name,
+)
+from datacapt.ecrf.checks import check_expression, symbols
+from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Block,
     Choice,
@@ -55,14 +63,6 @@ from datacapt.design.definition import (
     Validation,
     form_blocks,
     text_in,
-)
-from datacapt.design.interchange import (
-    Finding,
-    FindingLevel,
-    ImportResult,
-    InterchangeError,
-    oid_part,
-    variable_name,
 )
 from datacapt.expressions import ExpressionError, Symbols, parse, references, to_text
 

@@ -8,9 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datacapt.design import odm_export, odm_import, redcap, services
-from datacapt.design.definition import Definition
-from datacapt.design.interchange import Finding, ImportResult
+from datacapt.design import services
+from datacapt.design.interchange import odm_reader as odm_import
+from datacapt.design.interchange import odm_writer as odm_export
+from datacapt.design.interchange import redcap_reader as redcap
+from datacapt.design.interchange.findings import Finding, ImportResult
+from datacapt.ecrf.definition import Definition
 from datacapt.models import Study, StudyVersion
 
 FORMATS = ("redcap", "odm")

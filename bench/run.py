@@ -31,7 +31,7 @@ from bench.server import ROOT, serving
 from datacapt.cli.bootstrap import load_environment
 from datacapt.db import transaction_scope
 from datacapt.ecrf.definition import form_items
-from datacapt.entry.services import published_design
+from datacapt.ecrf.versions import published_design
 from datacapt.models import (
     Site,
     StudyRoleAssignment,

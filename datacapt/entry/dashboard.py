@@ -13,7 +13,7 @@ from pyramid.request import Request
 from sqlalchemy import exists, select
 
 from datacapt.ecrf.casebook import is_log
-from datacapt.entry.services import published_design
+from datacapt.ecrf.versions import published_design
 from datacapt.htmx import page_view
 from datacapt.models import FormInstance, FormStatus, Subject, SubjectStatus
 from datacapt.pagination import page_number

@@ -7,7 +7,6 @@ from pyramid.request import Request
 
 from datacapt.ecrf.definition import Item, ItemType, form_items
 from datacapt.entry import services as entry
-from datacapt.entry.views import entry_scope
 from datacapt.i18n import _
 from datacapt.models import FormStatus
 from datacapt.queries.services import QueryRefused
@@ -47,7 +46,7 @@ def correct_value(
     try:
         entry.save_form(
             request.dbsession,
-            entry_scope(form, request),
+            entry.entry_scope(form, request),
             form.visit_node.design.definition,
             entry.EntryRequest(
                 posted=posted,

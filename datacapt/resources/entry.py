@@ -14,7 +14,7 @@ from sqlalchemy import select
 from datacapt import permissions as perms
 from datacapt.ecrf.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
 from datacapt.ecrf.definition import Form, Visit, text_in
-from datacapt.entry.services import PublishedDesign
+from datacapt.ecrf.versions import PublishedDesign
 from datacapt.i18n import _
 from datacapt.models import FormInstance, SignatureState, VisitInstance
 from datacapt.permissions import ACE, Permission

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from datacapt import audit
 from datacapt.ecrf.casebook import is_log, visit_key
-from datacapt.entry.services import published_design
+from datacapt.ecrf.versions import published_design
 from datacapt.htmx import READ, page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, FormStatus, SdvStatus, SignatureScope, Subject

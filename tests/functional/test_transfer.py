@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from datacapt.design.interchange import redcap_reader as redcap
+from datacapt.design.interchange import redcap_reader, redcap_writer
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import ItemType
 from datacapt.models import AuditEvent
@@ -98,10 +98,10 @@ def test_a_redcap_export_reads_back_with_what_redcap_can_hold(admin, dbsession, 
     response = admin.get(DESIGN + "@@export", {"format": "redcap", "version": "1"})
     assert response.content_type == "text/csv"
     original = versions.definition_of(versions.version(dbsession, world.study, 1))
-    _text, findings = redcap.write_dictionary(original)
+    _text, findings = redcap_writer.write_dictionary(original)
     assert any("consent_copy" in f.where or "I.CONSENT_COPY" in f.where for f in findings)
     read_back = {
-        i.name: i.type for _f, i in redcap.read_dictionary(response.body).definition.items()
+        i.name: i.type for _f, i in redcap_reader.read_dictionary(response.body).definition.items()
     }
     expected = {item.name: item.type for _form, item in original.items()}
     expected["consent_copy"] = ItemType.MULTIPLE_CHOICE  # REDCap has no acknowledgement

@@ -25,15 +25,13 @@ Decisions a reader must know:
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
-from typing import Any, Literal
+from typing import Any
 
 from datacapt.design.interchange.findings import (
     Finding,
@@ -42,6 +40,26 @@ from datacapt.design.interchange.findings import (
     InterchangeError,
     oid_part,
     variable_name,
+)
+from datacapt.design.interchange.redcap import (
+    COLUMNS,
+    DEFAULT_SLIDER,
+    FORCE_MINMAX,
+    HEADER,
+    LANGUAGE,
+    PATTERNS,
+    RANGED,
+    Bound,
+    Row,
+    charlimit,
+    counted,
+    expression_error,
+    from_html,
+    listed,
+    matrix_ready,
+    prettified,
+    renamed,
+    today_check,
 )
 from datacapt.ecrf.checks import check_expression, symbols
 from datacapt.ecrf.definition import (
@@ -55,72 +73,26 @@ from datacapt.ecrf.definition import (
     ItemType,
     Range,
     Section,
-    Severity,
     Slider,
     Static,
     SubSection,
     Text,
     Validation,
     form_blocks,
-    text_in,
 )
 from datacapt.expressions import ExpressionError, Symbols, parse, references, to_text
 
 # Choice lists of large dictionaries (organisms, countries) are long cells; the limit is global.
 csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
 
-LANGUAGE = "en"  # a dictionary holds one language; REDCap keeps translations elsewhere
-
-#: The header REDCap 13+ writes; columns are read by position whatever their names.
-HEADER = (
-    "Variable / Field Name",
-    "Form Name",
-    "Section Header",
-    "Field Type",
-    "Field Label",
-    "Choices, Calculations, OR Slider Labels",
-    "Field Note",
-    "Text Validation Type OR Show Slider Number",
-    "Text Validation Min",
-    "Text Validation Max",
-    "Identifier?",
-    "Branching Logic (Show field only if...)",
-    "Required Field?",
-    "Custom Alignment",
-    "Question Number (surveys only)",
-    "Matrix Group Name",
-    "Matrix Ranking?",
-    "Field Annotation",
-)
-
-#: REDCap validation types that are patterns here, keyed by REDCap's name. They follow REDCap's
-#: own (table redcap_validation_types) where it is right, and the real format where REDCap's is
-#: looser (French postal codes have 5 digits, Canadian ones never use D F I O Q U, SSNs never
-#: start with 000, 666 or 9). Written for Python and JavaScript alike (no inline flags).
-PATTERNS: dict[str, str] = {
-    "alpha_only": r"^[A-Za-z]+$",
-    "mrn_10d": r"^[0-9]{10}$",
-    "mrn_generic": r"^[A-Za-z0-9_-]+$",
-    "vmrn": r"^[0-9]{4,9}$",
-    "ssn": r"^(?!000|666|9)[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}$",
-    "zipcode": r"^[0-9]{5}(-[0-9]{4})?$",
-    "postalcode_australia": r"^[0-9]{4}$",
-    "postalcode_canada": (
-        r"^[ABCEGHJ-NPRSTVXYabceghj-nprstvxy][0-9][ABCEGHJ-NPRSTV-Zabceghj-nprstv-z] ?"
-        r"[0-9][ABCEGHJ-NPRSTV-Zabceghj-nprstv-z][0-9]$"
-    ),
-    "postalcode_french": r"^(0[1-9]|[1-8][0-9]|9[0-8])[0-9]{3}$",
-    "postalcode_germany": r"^(0[1-9]|[1-9][0-9])[0-9]{3}$",
-    "phone_australia": r"^(\(0[2-8]\)|0[2-8])( ?[0-9]){8}$",
-}
 #: REDCap's "phone": North American numbers only (NANP area code and exchange, optional ext.).
 NANP_PHONE_PATTERN = (
     r"^(?:\(?([2-9]1[02-9]|[2-9][02-8]1|[2-9][02-8][02-9])\)?)\s*(?:[.-]\s*)?"
     r"([2-9]1[02-9]|[2-9][02-9]1|[2-9][02-9]{2})\s*(?:[.-]\s*)?([0-9]{4})"
     r"(?:\s*(?:#|x\.?|ext\.?|extension)\s*([0-9]+))?$"
 )
+
 DATE_FORMATS = ("dmy", "mdy", "ymd")
-DEFAULT_SLIDER = Slider()  # REDCap's slider: 0 to 100 when min/max are empty
 
 
 def _validation_types() -> dict[str, dict[str, Any]]:
@@ -159,6 +131,7 @@ def _validation_types() -> dict[str, dict[str, Any]]:
 
 
 VALIDATION_TYPES = _validation_types()
+
 #: Names older REDCap versions wrote, still accepted by its dictionary upload.
 LEGACY_VALIDATIONS = {
     "int": "integer",
@@ -167,20 +140,14 @@ LEGACY_VALIDATIONS = {
     "datetime": "datetime_ymd",
     "datetime_seconds": "datetime_seconds_ymd",
 }
-#: Validations REDCap gives a min/max to (others ignore the columns).
-RANGED = {
-    Validation.INTEGER,
-    Validation.NUMBER,
-    Validation.DATE,
-    Validation.DATETIME,
-    Validation.TIME,
-}
 
 FIELD_TYPES = frozenset(
     {"text", "notes", "calc", "dropdown", "radio", "checkbox", "yesno", "truefalse", "file"}
     | {"slider", "descriptive"}
 )
+
 _INPUTS = FIELD_TYPES - {"descriptive"}
+
 #: Columns only some field types use; a value elsewhere is ignored with a finding.
 TYPE_COLUMNS: dict[str, frozenset[str]] = {
     "choices": frozenset({"calc", "dropdown", "radio", "checkbox", "slider"}),
@@ -194,104 +161,14 @@ TYPE_COLUMNS: dict[str, frozenset[str]] = {
 }
 
 _ACTION_TAG = re.compile(r"(?<!\S)@[A-Z][A-Z0-9_-]*[A-Z0-9]")
-_CHARLIMIT = re.compile(r"""@CHARLIMIT\s*=\s*["']?([0-9]+)["']?""")
-_FORCE_MINMAX = re.compile(r"@FORCE-MINMAX\b")
+
 _APPLIED_TAGS = {"@CHARLIMIT", "@FORCE-MINMAX"}
-_TAG = re.compile(r"<(?:/?[A-Za-z][^<>]*|!--.*?--)>", re.DOTALL)
+
 _SLASHED_DATE = re.compile(r"([0-9]{1,4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,4})")
+
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+
 _TODAY = frozenset({"today", "now"})
-_BRACKET_OR_STRING = re.compile(r"""'[^']*'|"[^"]*"|\[([^\[\]()]*)""")
-_LISTED = 10  # names quoted in a summary finding before "…"
-
-Bound = Literal["min", "max"]
-
-
-# --- text: REDCap's HTML-capable cells ------------------------------------------------------
-
-
-class _HTMLText(HTMLParser):
-    """HTML as plain text or as Markdown (emphasis, links, breaks, lists, headings)."""
-
-    BLOCKS = frozenset({"p", "div", "ul", "ol", "table", "tr", "blockquote", "center", "hr"})
-    EMPHASIS = {"b": "**", "strong": "**", "i": "*", "em": "*"}
-
-    def __init__(self, markdown: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.markdown = markdown
-        self.parts: list[str] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-        elif tag == "li":
-            self.parts.append("\n- " if self.markdown else "\n")
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n" + ("#" * int(tag[1]) + " " if self.markdown else ""))
-        elif self.markdown and tag in self.EMPHASIS:
-            self.parts.append(self.EMPHASIS[tag])
-        elif self.markdown and tag == "a":
-            self.links.append(dict(attrs).get("href") or "")
-            self.parts.append("[")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.BLOCKS or re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n")
-        elif self.markdown and tag in self.EMPHASIS:
-            self.parts.append(self.EMPHASIS[tag])
-        elif self.markdown and tag == "a" and self.links:
-            href = self.links.pop()
-            self.parts.append(f"]({href})" if href else "]")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(re.sub(r"\s+", " ", data))
-
-    def text(self) -> str:
-        self.close()
-        text = re.sub(r" *\n *", "\n", "".join(self.parts))
-        return re.sub(r"\n{3,}", "\n\n", text)
-
-
-def _normalized(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def _from_html(raw: str, markdown: bool) -> tuple[str, bool]:
-    """A cell's text, and whether HTML tags were removed. Entities are always decoded, as REDCap
-    shows them decoded; the result is stripped and has "\\n" line breaks."""
-    if not _TAG.search(raw):
-        return _normalized(html.unescape(raw)), False
-    parser = _HTMLText(markdown)
-    parser.feed(raw)
-    return _normalized(parser.text()), True
-
-
-def plain_text(raw: str) -> str:
-    """A label, note, choice or section header as the plain text it shows."""
-    return _from_html(raw, markdown=False)[0]
-
-
-def markdown_text(raw: str) -> str:
-    """A descriptive field's label as Markdown."""
-    return _from_html(raw, markdown=True)[0]
-
-
-def _cell(text: str, read: Callable[[str], str], *, pipes: bool = False) -> str:
-    """The cell that reads back as ``text``: HTML-escaped only when REDCap would otherwise take
-    part of it as HTML; a "|" that would split a choice list becomes "&#124;"."""
-    if read(text) == text and not (pipes and "|" in text):
-        return text
-    escaped = html.escape(text, quote=False)
-    return escaped.replace("|", "&#124;") if pipes else escaped
-
-
-def prettified(name: str) -> str:
-    """A form title from its name: "inclusion_criteria" → "Inclusion criteria"."""
-    words = " ".join(name.replace("_", " ").split())
-    return words[:1].upper() + words[1:]
 
 
 def _quoted(text: str, limit: int = 80) -> str:
@@ -299,77 +176,6 @@ def _quoted(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def _counted(things: list[str], noun: str) -> str:
-    return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
-
-
-def _listed(names: list[str]) -> str:
-    shown = ", ".join(names[:_LISTED])
-    return shown + (", …" if len(names) > _LISTED else "")
-
-
-def _renamed(text: str, names: Mapping[str, str]) -> str:
-    """``text`` with its references to renamed fields changed, before parsing: the old names
-    are not valid names, so the parser would refuse them."""
-    if not names:
-        return text
-
-    def swap(found: re.Match[str]) -> str:
-        name = found.group(1)
-        return f"[{names[name]}" if name in names else found.group(0)
-
-    return _BRACKET_OR_STRING.sub(swap, text)
-
-
-def _expression_error(error: ExpressionError) -> str:
-    if error.position is None:
-        return error.message
-    return f"{error.message} (line {error.position.line}, column {error.position.column})"
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Row:
-    """One dictionary row; cells other than texts and annotation are stripped."""
-
-    line: int
-    name: str
-    form: str
-    section: str
-    type: str
-    label: str
-    choices: str
-    note: str
-    validation: str
-    min: str
-    max: str
-    identifier: str
-    logic: str
-    required: str
-    alignment: str
-    question: str
-    matrix: str
-    ranking: str
-    annotation: str
-
-    @classmethod
-    def of(cls, line: int, cells: list[str]) -> _Row:
-        values = dict(zip(COLUMNS, cells, strict=True))
-        for column in COLUMNS:
-            if column not in ("label", "choices", "note", "logic", "section", "annotation"):
-                values[column] = values[column].strip()
-        values["type"] = values["type"].lower()
-        return cls(line=line, **values)
-
-    @property
-    def where(self) -> str:
-        return f"line {self.line}, field {self.name}" if self.name else f"line {self.line}"
-
-
-#: Our names for the columns, in REDCap's order: the fields of a row after its line number.
-COLUMNS = tuple(column.name for column in fields(_Row))[1:]
 COLUMN_TITLES = dict(zip(COLUMNS, HEADER, strict=True))
 
 
@@ -422,8 +228,8 @@ def _records(text: str) -> tuple[list[tuple[int, list[str]]], list[Finding]]:
     )
 
 
-def _rows(records: list[tuple[int, list[str]]], findings: list[Finding]) -> list[_Row]:
-    rows: list[_Row] = []
+def _rows(records: list[tuple[int, list[str]]], findings: list[Finding]) -> list[Row]:
+    rows: list[Row] = []
     filled = [(line, cells) for line, cells in records if any(c.strip() for c in cells)]
     (header_line, header), *body = filled
     width = len(header)
@@ -440,7 +246,7 @@ def _rows(records: list[tuple[int, list[str]]], findings: list[Finding]) -> list
                 message += f", {_quoted(' | '.join(extra))} beyond column {len(COLUMNS)} ignored"
             findings.append(Finding(f"line {line}", message, FindingLevel.WARNING))
         padded = (cells + [""] * len(COLUMNS))[: len(COLUMNS)]
-        rows.append(_Row.of(line, padded))
+        rows.append(Row.of(line, padded))
     return rows
 
 
@@ -466,9 +272,9 @@ class _Reader:
 
     # - which rows become blocks, under which names
 
-    def select(self, rows: list[_Row]) -> list[tuple[_Row, str]]:
-        kept: list[tuple[_Row, str]] = []
-        orphan: _Row | None = None  # a left-out row whose section header must not be lost
+    def select(self, rows: list[Row]) -> list[tuple[Row, str]]:
+        kept: list[tuple[Row, str]] = []
+        orphan: Row | None = None  # a left-out row whose section header must not be lost
         for row in rows:
             name = self._name(row)
             if name is None:
@@ -483,7 +289,7 @@ class _Reader:
         self._lose_header(orphan)
         return kept
 
-    def _carry_header(self, orphan: _Row, row: _Row) -> None:
+    def _carry_header(self, orphan: Row, row: Row) -> None:
         if row.form == orphan.form and not row.section.strip():
             row.section = orphan.section
             message = f"section header of the left-out field {orphan.name} starts here instead"
@@ -491,12 +297,12 @@ class _Reader:
         else:
             self._lose_header(orphan)
 
-    def _lose_header(self, orphan: _Row | None) -> None:
+    def _lose_header(self, orphan: Row | None) -> None:
         if orphan is not None:
             message = f"section header {_quoted(orphan.section)} left out with its field"
             self.note(orphan.where, message)
 
-    def _name(self, row: _Row) -> str | None:
+    def _name(self, row: Row) -> str | None:
         """The variable name the row is imported under, or None when it is left out."""
         problem = self._left_out(row)
         if problem:
@@ -516,7 +322,7 @@ class _Reader:
         return name
 
     @staticmethod
-    def _left_out(row: _Row) -> str | None:
+    def _left_out(row: Row) -> str | None:
         if not row.name:
             return "a field without a variable name: left out"
         if not row.form:
@@ -532,7 +338,7 @@ class _Reader:
 
     # - the definition
 
-    def definition(self, kept: list[tuple[_Row, str]]) -> Definition:
+    def definition(self, kept: list[tuple[Row, str]]) -> Definition:
         layouts: dict[str, _Layout] = {}
         previous = ""
         for row, name in kept:
@@ -586,7 +392,7 @@ class _Reader:
             message = f"{what}: {problem.message.interpolate()} (kept, to be corrected)"
             self.note(self.places[oid], message)
 
-    def _record_identifier(self, kept: list[tuple[_Row, str]]) -> None:
+    def _record_identifier(self, kept: list[tuple[Row, str]]) -> None:
         first = next((row for row, _name in kept if row.type != "descriptive"), None)
         if first is not None:
             message = (
@@ -595,7 +401,7 @@ class _Reader:
             )
             self.note(first.where, message, FindingLevel.INFO)
 
-    def _form_name(self, row: _Row) -> str:
+    def _form_name(self, row: Row) -> str:
         if NAME_PATTERN.match(row.form):
             return row.form
         if row.form not in self.form_renames:
@@ -603,7 +409,7 @@ class _Reader:
             self.note(row.where, f"{row.form!r} is not a REDCap form name: imported as {name}")
         return self.form_renames[row.form]
 
-    def _header(self, row: _Row) -> Text | None:
+    def _header(self, row: Row) -> Text | None:
         if not row.section.strip():
             return None
         title = self._plain(row, "section", row.section)
@@ -612,7 +418,7 @@ class _Reader:
             return None
         return {LANGUAGE: title}
 
-    def _ranking(self, row: _Row) -> None:
+    def _ranking(self, row: Row) -> None:
         if row.ranking.lower() == "y" and row.matrix and row.matrix not in self.ranked:
             self.ranked.add(row.matrix)
             message = (
@@ -624,7 +430,7 @@ class _Reader:
     def _check_matrices(self, form: Form) -> None:
         for section in form.sections:
             for subsection in section.subsections:
-                if subsection.matrix is not None and not _matrix_ready(subsection):
+                if subsection.matrix is not None and not matrix_ready(subsection):
                     message = (
                         "a matrix holds radio or checkbox fields sharing their choices; "
                         "these differ: shown as a matrix all the same"
@@ -640,25 +446,21 @@ class _Reader:
         for key, message in messages.items():
             names = self.summaries.get(key, [])
             if names:
-                self.note(
-                    _counted(names, "field"), f"{message}: {_listed(names)}", FindingLevel.INFO
-                )
+                self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for tag, names in sorted(self.summaries.items()):
             if tag.startswith("@"):
                 message = f"action tag {tag} kept in the annotation but not applied by Datacapt"
-                self.note(
-                    _counted(names, "field"), f"{message}: {_listed(names)}", FindingLevel.INFO
-                )
+                self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for event, names in sorted(self.events.items()):
             message = (
                 f"logic refers to the event [{event}], which a dictionary cannot define: add a "
-                f"visit named {event} before publication (used by {_listed(names)})"
+                f"visit named {event} before publication (used by {listed(names)})"
             )
             self.note(f"event {event}", message, FindingLevel.INFO)
 
     # - one block
 
-    def _block(self, row: _Row, name: str) -> Block:
+    def _block(self, row: Row, name: str) -> Block:
         self._ignored_columns(row)
         self._action_tags(row, name)
         if row.alignment:
@@ -667,7 +469,7 @@ class _Reader:
             self.summarize("question", name)
         show_if = self._expression(row, row.logic, "branching logic", name)
         if row.type == "descriptive":
-            content, had_html = _from_html(row.label, markdown=True)
+            content, had_html = from_html(row.label, markdown=True)
             if had_html:
                 self.note(row.where, "HTML of the text reduced to Markdown", FindingLevel.INFO)
             return Static(oid=f"T.{oid_part(name)}", content={LANGUAGE: content}, show_if=show_if)
@@ -685,7 +487,7 @@ class _Reader:
         values.update(getattr(self, f"_type_{row.type}")(row, name))
         return Item(**values)
 
-    def _ignored_columns(self, row: _Row) -> None:
+    def _ignored_columns(self, row: Row) -> None:
         for column, types in TYPE_COLUMNS.items():
             value = getattr(row, column)
             if value.strip() and row.type not in types:
@@ -695,18 +497,18 @@ class _Reader:
                 )
                 self.note(row.where, message, FindingLevel.INFO)
 
-    def _plain(self, row: _Row, column: str, raw: str) -> str:
-        text, had_html = _from_html(raw, markdown=False)
+    def _plain(self, row: Row, column: str, raw: str) -> str:
+        text, had_html = from_html(raw, markdown=False)
         if had_html:
             message = f"HTML removed from the {column}, kept as text: {_quoted(raw)}"
             self.note(row.where, message, FindingLevel.INFO)
         return text
 
-    def _text(self, row: _Row, column: str, raw: str) -> Text:
+    def _text(self, row: Row, column: str, raw: str) -> Text:
         text = self._plain(row, column, raw)
         return {LANGUAGE: text} if text else {}
 
-    def _flag(self, row: _Row, column: str) -> bool:
+    def _flag(self, row: Row, column: str) -> bool:
         value = getattr(row, column).lower()
         if value in ("", "n", "no", "0"):
             return False
@@ -715,19 +517,19 @@ class _Reader:
             self.note(row.where, message)
         return True
 
-    def _action_tags(self, row: _Row, name: str) -> None:
+    def _action_tags(self, row: Row, name: str) -> None:
         for tag in dict.fromkeys(_ACTION_TAG.findall(row.annotation)):
             if tag not in _APPLIED_TAGS:
                 self.summarize(tag, name)
 
-    def _expression(self, row: _Row, raw: str, what: str, name: str) -> str | None:
+    def _expression(self, row: Row, raw: str, what: str, name: str) -> str | None:
         source = raw.strip()
         if not source:
             return None
         try:
-            expression = parse(_renamed(source, self.renames))
+            expression = parse(renamed(source, self.renames))
         except ExpressionError as error:
-            message = f"{what} left out, it does not parse ({_expression_error(error)}): {source}"
+            message = f"{what} left out, it does not parse ({expression_error(error)}): {source}"
             self.note(row.where, message)
             return None
         for visit in sorted({ref.visit for ref in references(expression) if ref.visit}):
@@ -736,7 +538,7 @@ class _Reader:
 
     # - field types: the Item attributes each sets
 
-    def _type_text(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_text(self, row: Row, name: str) -> dict[str, Any]:
         values: dict[str, Any] = {"type": ItemType.TEXT}
         validation = row.validation
         if validation in LEGACY_VALIDATIONS:
@@ -751,16 +553,16 @@ class _Reader:
         values.update(self._ranges(row, name, values))
         return values
 
-    def _type_notes(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_notes(self, row: Row, name: str) -> dict[str, Any]:
         return {"type": ItemType.LONG_TEXT}
 
-    def _type_calc(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_calc(self, row: Row, name: str) -> dict[str, Any]:
         calculation = self._expression(row, row.choices, "calculation", name)
         if not row.choices.strip():
             self.note(row.where, "calculated field without a calculation")
         return {"type": ItemType.CALCULATED, "calculation": calculation}
 
-    def _type_dropdown(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_dropdown(self, row: Row, name: str) -> dict[str, Any]:
         widget = "dropdown"
         if row.validation == "autocomplete":
             widget = "autocomplete"
@@ -769,26 +571,26 @@ class _Reader:
             self.note(row.where, message, FindingLevel.INFO)
         return {"type": ItemType.SINGLE_CHOICE, "widget": widget, "choices": self._choices(row)}
 
-    def _type_radio(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_radio(self, row: Row, name: str) -> dict[str, Any]:
         return {"type": ItemType.SINGLE_CHOICE, "widget": "radio", "choices": self._choices(row)}
 
-    def _type_checkbox(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_checkbox(self, row: Row, name: str) -> dict[str, Any]:
         return {"type": ItemType.MULTIPLE_CHOICE, "choices": self._choices(row)}
 
-    def _type_yesno(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_yesno(self, row: Row, name: str) -> dict[str, Any]:
         return {"type": ItemType.YES_NO}
 
-    def _type_truefalse(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_truefalse(self, row: Row, name: str) -> dict[str, Any]:
         return {"type": ItemType.TRUE_FALSE}
 
-    def _type_file(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_file(self, row: Row, name: str) -> dict[str, Any]:
         if row.validation not in ("", "signature"):
             message = f"validation {row.validation!r} does not apply to a file: ignored"
             self.note(row.where, message, FindingLevel.INFO)
         kind = "signature" if row.validation == "signature" else "file"
         return {"type": ItemType.FILE, "file_kind": kind}
 
-    def _type_slider(self, row: _Row, name: str) -> dict[str, Any]:
+    def _type_slider(self, row: Row, name: str) -> dict[str, Any]:
         labels = [self._text(row, "slider label", part) for part in row.choices.split("|")]
         if len(labels) > 3:
             message = f"a slider has 3 labels at most: {_quoted(row.choices)} cut to the first 3"
@@ -807,7 +609,7 @@ class _Reader:
         )
         return {"type": ItemType.SLIDER, "slider": slider}
 
-    def _slider_bound(self, row: _Row, bound: Bound, default: int) -> int:
+    def _slider_bound(self, row: Row, bound: Bound, default: int) -> int:
         value = getattr(row, bound)
         if not value:
             return default
@@ -816,7 +618,7 @@ class _Reader:
         self.note(row.where, f"slider {bound} {value!r} is not a whole number: {default} used")
         return default
 
-    def _choices(self, row: _Row) -> list[Choice]:
+    def _choices(self, row: Row) -> list[Choice]:
         """REDCap's "code, label | code, label": split on "|" then on the first comma."""
         choices: list[Choice] = []
         for part in row.choices.split("|"):
@@ -842,7 +644,7 @@ class _Reader:
 
     # - ranges
 
-    def _ranges(self, row: _Row, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    def _ranges(self, row: Row, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Min/max as a soft range (REDCap warns and saves), or a hard one with @FORCE-MINMAX;
         a "today" bound on a date as an edit check of the same strength."""
         if not (row.min or row.max):
@@ -852,7 +654,7 @@ class _Reader:
             message = f"min/max ({row.min!r}, {row.max!r}) ignored: REDCap uses them only for "
             self.note(row.where, message + "numbers, dates and times")
             return {}
-        forced = bool(_FORCE_MINMAX.search(row.annotation))
+        forced = bool(FORCE_MINMAX.search(row.annotation))
         bounds: dict[str, str | None] = {}
         checks: list[EditCheck] = []
         for bound in ("min", "max"):
@@ -871,7 +673,7 @@ class _Reader:
             result["hard_range" if forced else "soft_range"] = kept
         return result
 
-    def _bound(self, row: _Row, bound: Bound, raw: str, values: Mapping[str, Any]) -> str | None:
+    def _bound(self, row: Row, bound: Bound, raw: str, values: Mapping[str, Any]) -> str | None:
         """A bound as the definition keeps it: a number with ".", an ISO date or time."""
         validation = values["validation"]
         if validation in (Validation.INTEGER, Validation.NUMBER):
@@ -886,12 +688,6 @@ class _Reader:
             message = f"{bound} {raw!r} read as {value}{_day_order(raw, values)}"
             self.note(row.where, message, FindingLevel.INFO)
         return value
-
-
-def charlimit(annotation: str) -> int | None:
-    """The @CHARLIMIT=N of an annotation: the item's maximum length."""
-    found = _CHARLIMIT.search(annotation)
-    return int(found.group(1)) if found and int(found.group(1)) > 0 else None
 
 
 def _slider_labels(labels: list[Text]) -> tuple[Text, Text, Text]:
@@ -989,19 +785,6 @@ class _Layout:
         return reopened
 
 
-def today_check(name: str, bound: Bound, forced: bool) -> EditCheck:
-    """The edit check a "today" bound of a date becomes (recognised again on export)."""
-    operator, message = (
-        (">", "The date is after today.") if bound == "max" else ("<", "The date is before today.")
-    )
-    return EditCheck(
-        oid=f"EC.{oid_part(name)}.{bound.upper()}",
-        condition=to_text(parse(f"[{name}] {operator} today")),
-        message={LANGUAGE: message},
-        severity=Severity.BLOCKING if forced else Severity.WARNING,
-    )
-
-
 def read_dictionary(data: bytes) -> ImportResult:
     """A definition from a REDCap data dictionary (CSV), with findings on what was not mapped.
 
@@ -1017,405 +800,3 @@ def read_dictionary(data: bytes) -> ImportResult:
     if not rows:
         findings.append(Finding("file", "the dictionary has no fields", FindingLevel.WARNING))
     return ImportResult(definition=definition, findings=findings)
-
-
-# --- writing ---------------------------------------------------------------------------------
-
-
-def redcap_validation(item: Item) -> tuple[str, str | None]:
-    """REDCap's validation type for a text item, and what it loses (None when nothing)."""
-    validation = item.validation
-    if validation is None:
-        return "", None
-    if validation is Validation.NUMBER:
-        return _number_validation(item)
-    if validation is Validation.DATE:
-        return f"date_{item.date_format or 'ymd'}", None
-    if validation is Validation.DATETIME:
-        seconds = "seconds_" if item.with_seconds else ""
-        return f"datetime_{seconds}{item.date_format or 'ymd'}", None
-    if validation is Validation.TIME:
-        return ("time_hh_mm_ss" if item.with_seconds else "time"), None
-    if validation is Validation.PHONE and item.pattern_name != "phone":
-        return "", "REDCap's phone validation accepts North American numbers only: left out"
-    if validation is Validation.REGEX:
-        return _pattern_validation(item)
-    simple = {
-        Validation.INTEGER: "integer",
-        Validation.EMAIL: "email",
-        Validation.PHONE: "phone",
-        Validation.TIME_MM_SS: "time_mm_ss",
-    }
-    if validation in simple:
-        return simple[validation], None
-    return "", f"REDCap has no {validation} validation: written as text without one"
-
-
-def _number_validation(item: Item) -> tuple[str, str | None]:
-    comma = "_comma_decimal" if item.decimal_comma else ""
-    if item.decimals is None:
-        return f"number{comma}", None
-    if 1 <= item.decimals <= 4:
-        return f"number_{item.decimals}dp{comma}", None
-    if item.decimals == 0:
-        return "integer", "a number without decimals is an integer in REDCap"
-    return f"number{comma}", f"REDCap fixes 1 to 4 decimals, not {item.decimals}: any accepted"
-
-
-def _pattern_validation(item: Item) -> tuple[str, str | None]:
-    name = item.pattern_name
-    if name not in PATTERNS:
-        return "", f"REDCap takes no custom pattern ({item.pattern!r}) in a dictionary: left out"
-    if item.pattern != PATTERNS[name]:
-        return name, f"REDCap's {name} validation applies its own pattern, not {item.pattern!r}"
-    return name, None
-
-
-class _Writer:
-    """One export: the rows of a definition, and findings on what they cannot carry."""
-
-    def __init__(self, definition: Definition) -> None:
-        self.definition = definition
-        self.language = definition.default_language
-        self.findings: list[Finding] = []
-        self.exported_checks: set[int] = set()  # ids of edit checks written as "today" bounds
-        self.names = self._names()
-        self.renames = {
-            item.name: self.names[id(item)]
-            for _form, item in definition.items()
-            if self.names[id(item)] != item.name
-        }
-
-    def note(self, where: str, message: str, level: FindingLevel = FindingLevel.WARNING) -> None:
-        self.findings.append(Finding(where, message, level))
-
-    def text(self, text: Text) -> str:
-        return text_in(text, self.language, self.language)
-
-    def _names(self) -> dict[int, str]:
-        """REDCap variable names by block; items keep theirs, descriptive fields take their
-        OID's, and any clash or invalid name gets a unique valid one."""
-        blocks = [block for form in self.definition.forms for block in form_blocks(form)]
-        names: dict[int, str] = {}
-        used: set[str] = set()
-        for block in sorted(blocks, key=lambda block: isinstance(block, Static)):
-            wanted = block.name if isinstance(block, Item) else block.oid.removeprefix("T.").lower()
-            name = wanted if NAME_PATTERN.match(wanted) else variable_name(wanted)
-            unique, number = name, 2
-            while unique in used:
-                unique, number = f"{name[:90]}_{number}", number + 1
-            if unique != wanted:
-                message = f"written as {unique}: {wanted!r} is not a free REDCap variable name"
-                self.note(block.oid, message, FindingLevel.INFO)
-            used.add(unique)
-            names[id(block)] = unique
-        return names
-
-    # - the whole definition
-
-    def rows(self) -> Iterator[list[str]]:
-        self._definition_findings()
-        for form in self.definition.forms:
-            yield from self._form_rows(form)
-
-    def _definition_findings(self) -> None:
-        if self.language != LANGUAGE:
-            message = (
-                f"texts written in {self.language}: a dictionary does not say its language, "
-                f"so they read back as {LANGUAGE}"
-            )
-            self.note("languages", message, FindingLevel.INFO)
-        others = [lang for lang in self.definition.languages if lang != self.language]
-        if others:
-            message = (
-                f"texts in {', '.join(others)} not exported: a dictionary holds one language "
-                "(REDCap's Multi-Language Management imports translations)"
-            )
-            self.note("languages", message)
-        schedule = self.definition.schedule
-        if schedule.visits:
-            names = [visit.name for visit in schedule.visits]
-            message = f"{_counted(names, 'visit')} not exported (a dictionary has no events): "
-            self.note("schedule", message + _listed(names) + "; define them as REDCap events")
-        if schedule.unscheduled_allowed or schedule.unscheduled_forms:
-            self.note("schedule", "unscheduled visits and their forms not exported")
-        first = next((b for form in self.definition.forms for b in form_blocks(form)), None)
-        if first is not None and not (isinstance(first, Item) and first.type is ItemType.TEXT):
-            message = (
-                "REDCap takes the first field as the record identifier: put a text field first"
-            )
-            self.note(first.oid, message)
-
-    def _form_rows(self, form: Form) -> Iterator[list[str]]:
-        name = form.name
-        if not NAME_PATTERN.match(name):
-            name = variable_name(name)
-            self.note(form.oid, f"form written as {name}: {form.name!r} is no REDCap form name")
-        if self.text(form.title) != prettified(name):
-            message = f"form title {self.text(form.title)!r} not exported: a dictionary names forms"
-            self.note(form.oid, message + f" only ({name})")
-        if form.repeating:
-            self.note(form.oid, "repeating form: make the instrument repeating in REDCap's setup")
-        if next(form_blocks(form), None) is None:
-            self.note(form.oid, "form without fields not exported: REDCap needs at least one")
-        started = False
-        for section in form.sections:
-            header = self.text(section.title)
-            blocks = [block for sub in section.subsections for block in sub.blocks]
-            self._section_findings(section, header, started, bool(blocks))
-            cell = _cell(header, plain_text)
-            previous: SubSection | None = None
-            for subsection in section.subsections:
-                self._subsection_findings(subsection, previous)
-                for block in subsection.blocks:
-                    yield self._row(name, block, cell, subsection.matrix)
-                    cell = ""
-                previous = subsection if subsection.blocks else previous
-            started = started or bool(blocks)
-
-    def _section_findings(self, section: Section, header: str, started: bool, filled: bool) -> None:
-        if section.show_if:
-            message = f"section condition {section.show_if!r} not exported: REDCap has none"
-            self.note(section.oid, message + " (give it to each field)")
-        if header and not filled:
-            self.note(section.oid, f"section {header!r} has no field to carry it: not exported")
-        elif not header and started and filled:
-            message = "untitled section joined to the previous one: REDCap starts sections at "
-            self.note(section.oid, message + "headers", FindingLevel.INFO)
-
-    def _subsection_findings(self, subsection: SubSection, previous: SubSection | None) -> None:
-        where = subsection.oid
-        if subsection.title:
-            self.note(where, f"sub-section title {self.text(subsection.title)!r} not exported")
-        if subsection.show_if:
-            message = f"sub-section condition {subsection.show_if!r} not exported: REDCap has "
-            self.note(where, message + "none (give it to each field)")
-        if subsection.repeating:
-            message = "repeating sub-section not exported as such: REDCap repeats whole forms"
-            self.note(where, message)
-        if previous is not None and subsection.blocks and previous.matrix == subsection.matrix:
-            what = f"matrix groups {subsection.matrix}" if subsection.matrix else "sub-sections"
-            self.note(
-                where, f"adjacent {what} joined: REDCap cannot tell them apart", FindingLevel.INFO
-            )
-        if subsection.matrix and not _matrix_ready(subsection):
-            message = "REDCap accepts in a matrix only radio or checkbox fields with the same "
-            self.note(where, message + "choices: the upload will refuse this group")
-
-    # - one row
-
-    def _row(self, form: str, block: Block, header: str, matrix: str | None) -> list[str]:
-        cells = dict.fromkeys(COLUMNS, "")
-        cells.update(name=self.names[id(block)], form=form, section=header, matrix=matrix or "")
-        cells["logic"] = self._expression(block.show_if, block.oid, "branching logic")
-        if isinstance(block, Static):
-            cells.update(type="descriptive", label=_cell(self.text(block.content), markdown_text))
-        else:
-            self._item_cells(block, cells)
-        return [cells[column] for column in COLUMNS]
-
-    def _item_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["label"] = _cell(self.text(item.label), plain_text)
-        cells["note"] = _cell(self.text(item.help), plain_text)
-        cells["identifier"] = "y" if item.identifier else ""
-        cells["required"] = "y" if item.required else ""
-        forced = None
-        if item.type is ItemType.TEXT:
-            forced = self._text_cells(item, cells)
-        else:
-            getattr(self, f"_{item.type.value}_cells")(item, cells)
-        cells["annotation"] = self._annotation(item, forced)
-        self._lost(item)
-
-    def _text_cells(self, item: Item, cells: dict[str, str]) -> bool | None:
-        cells["type"] = "text"
-        cells["validation"], problem = redcap_validation(item)
-        if problem:
-            self.note(item.oid, problem)
-        return self._ranges(item, cells)
-
-    def _long_text_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["type"] = "notes"
-
-    def _calculated_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["type"] = "calc"
-        cells["choices"] = self._expression(item.calculation, item.oid, "calculation")
-        if not item.calculation:
-            self.note(item.oid, "calculated item without a calculation: REDCap needs one")
-
-    def _single_choice_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["type"] = "radio" if item.widget in (None, "radio") else "dropdown"
-        cells["validation"] = "autocomplete" if item.widget == "autocomplete" else ""
-        cells["choices"] = self._choices(item)
-
-    def _multiple_choice_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells.update(type="checkbox", choices=self._choices(item))
-
-    def _yes_no_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["type"] = "yesno"
-
-    def _true_false_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["type"] = "truefalse"
-
-    def _file_cells(self, item: Item, cells: dict[str, str]) -> None:
-        cells["type"] = "file"
-        cells["validation"] = "signature" if item.file_kind == "signature" else ""
-
-    def _acknowledgement_cells(self, item: Item, cells: dict[str, str]) -> None:
-        label = _cell(self.text(item.label), plain_text, pipes=True)
-        cells.update(type="checkbox", choices=f"1, {label}")
-        message = "an acknowledgement is written as a checkbox with one choice (1): it reads "
-        self.note(item.oid, message + "back as a multiple choice")
-
-    def _slider_cells(self, item: Item, cells: dict[str, str]) -> None:
-        slider = item.slider or DEFAULT_SLIDER
-        labels = [
-            _cell(self.text(text), plain_text, pipes=True)
-            for text in (slider.left, slider.middle, slider.right)
-        ]
-        cells["type"] = "slider"
-        cells["choices"] = " | ".join(labels) if any(labels) else ""
-        cells["validation"] = "number" if slider.show_number else ""
-        cells["min"] = str(slider.min) if slider.min != DEFAULT_SLIDER.min else ""
-        cells["max"] = str(slider.max) if slider.max != DEFAULT_SLIDER.max else ""
-
-    def _choices(self, item: Item) -> str:
-        parts = []
-        for choice in item.choices:
-            code = choice.code
-            if not code or code != code.strip() or "," in code or "|" in code:
-                message = f"choice code {code!r} cannot be written (empty, spaces, ',' or '|'): "
-                self.note(item.oid, message + "left out")
-                continue
-            parts.append(f"{code}, {_cell(self.text(choice.label), plain_text, pipes=True)}")
-        return " | ".join(parts)
-
-    def _expression(self, text: str | None, where: str, what: str) -> str:
-        if not text:
-            return ""
-        try:
-            expression = parse(_renamed(text, self.renames))
-        except ExpressionError as error:
-            message = f"{what} does not parse ({_expression_error(error)}): written as it is"
-            self.note(where, message)
-            return text
-        return to_text(expression)
-
-    # - ranges, action tags and what a dictionary cannot hold
-
-    def _ranges(self, item: Item, cells: dict[str, str]) -> bool | None:
-        """Fill min/max; whether REDCap must refuse values out of them (@FORCE-MINMAX), None
-        when there are none (the annotation's tag is then left as it is)."""
-        hard, soft = item.hard_range, item.soft_range
-        if item.validation not in RANGED:
-            if hard or soft:
-                self.note(item.oid, "range not exported: REDCap ranges numbers, dates and times")
-            return None
-        written = hard or soft
-        if hard and soft:
-            forced = bool(_FORCE_MINMAX.search(item.annotation or ""))
-            written = hard if forced else soft
-            lost = "soft" if forced else "hard"
-            self.note(item.oid, f"the {lost} range not exported: REDCap has one range per field")
-        todays = self._today_checks(item)
-        if written is None:
-            forced = any(check.severity is Severity.BLOCKING for check in todays.values())
-        else:
-            forced = written is hard
-        for bound in ("min", "max"):
-            value = getattr(written, bound) if written else None
-            check = todays.get(bound)
-            if (
-                value is None
-                and check is not None
-                and check == today_check(item.name, bound, forced)
-            ):
-                value = "today"
-                self.exported_checks.add(id(check))
-            cells[bound] = value or ""
-        return forced if cells["min"] or cells["max"] else None
-
-    def _today_checks(self, item: Item) -> dict[str, EditCheck]:
-        """The edit checks that are a "today" bound read from REDCap, by bound."""
-        if not NAME_PATTERN.match(item.name):
-            return {}
-        found: dict[str, EditCheck] = {}
-        for check in item.edit_checks:
-            for bound in ("min", "max"):
-                if check in (today_check(item.name, bound, forced) for forced in (False, True)):
-                    found.setdefault(bound, check)
-        return found
-
-    def _annotation(self, item: Item, forced: bool | None) -> str:
-        """The annotation, with @FORCE-MINMAX and @CHARLIMIT agreeing with the item."""
-        annotation = item.annotation or ""
-        if forced is not None and bool(_FORCE_MINMAX.search(annotation)) != forced:
-            annotation = _with_tag(annotation, _FORCE_MINMAX, "@FORCE-MINMAX" if forced else None)
-            message = "@FORCE-MINMAX " + ("added: the range is hard" if forced else "removed")
-            self.note(item.oid, message, FindingLevel.INFO)
-        if charlimit(annotation) != item.max_length:
-            tag = f"@CHARLIMIT={item.max_length}" if item.max_length else None
-            annotation = _with_tag(annotation, _CHARLIMIT, tag)
-            self.note(
-                item.oid, f"annotation's @CHARLIMIT set to {tag or 'none'}", FindingLevel.INFO
-            )
-        return annotation
-
-    def _lost(self, item: Item) -> None:
-        """What the item holds and no dictionary column can."""
-        if item.units:
-            message = f"units {item.units!r} not exported: REDCap has no units column (give "
-            self.note(item.oid, message + "them in the label or the field note)")
-        if item.missing_codes_allowed:
-            message = "missing data codes not exported: REDCap sets them for the whole project"
-            self.note(item.oid, message)
-        for alias in item.aliases:
-            self.note(item.oid, f"alias {alias.context} {alias.name!r} not exported")
-        for check in item.edit_checks:
-            if id(check) not in self.exported_checks:
-                message = f"edit check {check.condition!r} not exported: REDCap keeps data "
-                self.note(check.oid, message + "quality rules apart from the dictionary")
-        if item.type is not ItemType.TEXT and item.validation is not None:
-            self.note(item.oid, f"{item.validation} validation of a {item.type} item not exported")
-        if item.type is not ItemType.TEXT and (item.hard_range or item.soft_range):
-            self.note(item.oid, f"range of a {item.type} item not exported")
-        if item.type is not ItemType.CALCULATED and item.calculation:
-            self.note(item.oid, f"calculation of a {item.type} item not exported")
-        if item.choices and item.type not in (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE):
-            message = f"choices of a {item.type} item not exported: REDCap's are fixed"
-            self.note(item.oid, message)
-
-
-def _with_tag(annotation: str, pattern: re.Pattern[str], tag: str | None) -> str:
-    kept = pattern.sub("", annotation).strip()
-    return " ".join(part for part in (kept, tag) if part)
-
-
-def _matrix_ready(subsection: SubSection) -> bool:
-    """Whether REDCap takes the group as a matrix: radio or checkbox fields, same choices."""
-    shapes = {
-        (block.type, block.widget, tuple((c.code, tuple(c.label.items())) for c in block.choices))
-        if isinstance(block, Item)
-        else None
-        for block in subsection.blocks
-    }
-    return len(shapes) == 1 and all(
-        shape is not None
-        and shape[0] in (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE)
-        and shape[1] in (None, "radio")
-        for shape in shapes
-    )
-
-
-def write_dictionary(definition: Definition) -> tuple[str, list[Finding]]:
-    """The REDCap data dictionary (CSV text) of a definition, and what it could not carry.
-
-    One row per item or static in order; a section's title heads its first field, a matrix
-    sub-section names its fields' matrix group. The text is to be encoded as UTF-8.
-    """
-    writer = _Writer(definition)
-    buffer = io.StringIO(newline="")
-    output = csv.writer(buffer)
-    output.writerow(HEADER)
-    output.writerows(writer.rows())
-    return buffer.getvalue(), writer.findings

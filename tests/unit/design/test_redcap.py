@@ -20,15 +20,9 @@ from datacapt.design.interchange.findings import (
     ImportResult,
     InterchangeError,
 )
-from datacapt.design.interchange.redcap_reader import (
-    COLUMNS,
-    HEADER,
-    NANP_PHONE_PATTERN,
-    PATTERNS,
-    read_dictionary,
-    today_check,
-    write_dictionary,
-)
+from datacapt.design.interchange.redcap import COLUMNS, HEADER, PATTERNS, today_check
+from datacapt.design.interchange.redcap_reader import NANP_PHONE_PATTERN, read_dictionary
+from datacapt.design.interchange.redcap_writer import write_dictionary
 from datacapt.ecrf.definition import (
     Alias,
     Choice,

@@ -1,4 +1,4 @@
-"""Parsing what the accounts forms post, with an error per field."""
+"""Parsing what the sign-in and password forms post, with an error per field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The accounts' background jobs."""
+"""Sign-in's background jobs: mailing a password reset link."""
 
 from __future__ import annotations
 

@@ -33,8 +33,6 @@ from datacapt.signin.forms import CodeForm, LoginForm
 
 LOGIN = "accounts/login.jinja2"
 LOGIN_CODE = "accounts/login_code.jinja2"
-PREFERENCES = "accounts/preferences.jinja2"
-LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 
 def _login_failed(request: Request, form: LoginForm, status: int, alert: object) -> dict[str, Any]:

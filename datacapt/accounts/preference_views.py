@@ -9,7 +9,7 @@ from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from datacapt.accounts.forms import PreferencesForm
+from datacapt.accounts.preference_form import PreferencesForm
 from datacapt.accounts.services import set_preferences
 from datacapt.config import get_app_settings
 from datacapt.errors import safe_came_from

@@ -51,13 +51,17 @@ HEADER = (
 #: REDCap validation types that are patterns here, keyed by REDCap's name. They follow REDCap's
 #: own (table redcap_validation_types) where it is right, and the real format where REDCap's is
 #: looser (French postal codes have 5 digits, Canadian ones never use D F I O Q U, SSNs never
-#: start with 000, 666 or 9). Written for Python and JavaScript alike (no inline flags).
+#: start with 000, 666 or 9). Written for RE2 and JavaScript alike (no inline flags, no
+#: look-arounds).
 PATTERNS: dict[str, str] = {
     "alpha_only": r"^[A-Za-z]+$",
     "mrn_10d": r"^[0-9]{10}$",
     "mrn_generic": r"^[A-Za-z0-9_-]+$",
     "vmrn": r"^[0-9]{4,9}$",
-    "ssn": r"^(?!000|666|9)[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}$",
+    "ssn": (
+        r"^(00[1-9]|0[1-9][0-9]|[1-5][0-9]{2}|6[0-57-9][0-9]|66[0-57-9]|[78][0-9]{2})-"
+        r"(0[1-9]|[1-9][0-9])-(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})$"
+    ),
     "zipcode": r"^[0-9]{5}(-[0-9]{4})?$",
     "postalcode_australia": r"^[0-9]{4}$",
     "postalcode_canada": (

@@ -30,7 +30,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from datacapt.design.interchange.findings import (
@@ -81,6 +80,7 @@ from datacapt.ecrf.definition import (
     form_blocks,
 )
 from datacapt.expressions import ExpressionError, Symbols, parse, references, to_text
+from datacapt.numbers import NumberError, parse_number
 
 # Choice lists of large dictionaries (organisms, countries) are long cells; the limit is global.
 csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
@@ -701,9 +701,10 @@ def _slider_labels(labels: list[Text]) -> tuple[Text, Text, Text]:
 
 def _number(raw: str) -> str | None:
     try:
-        return raw if Decimal(raw).is_finite() else None
-    except InvalidOperation:
+        parse_number(raw)
+    except NumberError:
         return None
+    return raw
 
 
 def _clock(raw: str) -> str | None:

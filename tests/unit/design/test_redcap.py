@@ -43,11 +43,12 @@ from datacapt.ecrf.definition import (
     form_blocks,
 )
 from datacapt.expressions import parse
+from datacapt.patterns import matches, pattern_problem
+from tests.conftest import REFERENCE_DATA
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "redcap"
+DATA = REFERENCE_DATA / "redcap"
 VALIDATION_TYPES_FILE = DATA / "validation-types-1" / "dictionary.csv"
 ISARIC_FILE = DATA / "isaric-ccpuk-hantavirus-dictionary.csv"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found in {DATA}")
 csv.field_size_limit(1 << 24)
 
 
@@ -117,7 +118,6 @@ def isaric() -> ImportResult:
     return read_dictionary(ISARIC_FILE.read_bytes())
 
 
-@needs_data
 def test_validation_types_file(validation_types: ImportResult) -> None:
     definition = validation_types.definition
     assert [form.name for form in definition.forms] == ["form_1"]
@@ -214,7 +214,6 @@ def test_every_redcap_validation_type_is_expected() -> None:
     assert len(VALIDATIONS) == 36
 
 
-@needs_data
 @pytest.mark.parametrize(
     "row",
     [row for row in VALIDATION_ROWS if row[3] not in ("sql", "descriptive", "calc")],
@@ -236,7 +235,6 @@ def test_field_and_validation_types_map(validation_types: ImportResult, row: lis
         ]
 
 
-@needs_data
 def test_calc_and_descriptive_fields(validation_types: ImportResult) -> None:
     definition = validation_types.definition
     calculated = item(definition, "f_calculated")
@@ -247,7 +245,6 @@ def test_calc_and_descriptive_fields(validation_types: ImportResult) -> None:
     assert static.content == {"en": "Descriptive Text"}
 
 
-@needs_data
 @pytest.mark.parametrize("row", [row for row in VALIDATION_ROWS if row[7]], ids=lambda row: row[0])
 def test_export_restores_each_validation_type(
     validation_types: ImportResult, row: list[str]
@@ -258,7 +255,6 @@ def test_export_restores_each_validation_type(
     assert written[row[0]][7] == row[7]
 
 
-@needs_data
 def test_isaric_forms_and_blocks(isaric: ImportResult) -> None:
     definition = isaric.definition
     names = list(dict.fromkeys(row[1] for row in ISARIC_ROWS))
@@ -289,7 +285,6 @@ def test_isaric_forms_and_blocks(isaric: ImportResult) -> None:
     assert len(titled) == sum(1 for row in ISARIC_ROWS if row[2].strip()) == 35
 
 
-@needs_data
 def test_isaric_choices_match_the_file(isaric: ImportResult) -> None:
     definition = isaric.definition
     choice_rows = [row for row in ISARIC_ROWS if row[3] in ("radio", "dropdown", "checkbox")]
@@ -309,7 +304,6 @@ def test_isaric_choices_match_the_file(isaric: ImportResult) -> None:
     ]
 
 
-@needs_data
 def test_isaric_expressions(isaric: ImportResult) -> None:
     definition = isaric.definition
     logic_rows = [row for row in ISARIC_ROWS if row[11].strip()]
@@ -332,7 +326,6 @@ def test_isaric_expressions(isaric: ImportResult) -> None:
     assert item(definition, "medi_route").show_if
 
 
-@needs_data
 def test_isaric_ranges_notes_and_tags(isaric: ImportResult) -> None:
     definition = isaric.definition
     enrolment = item(definition, "pres_enrolmentdate")
@@ -355,7 +348,6 @@ def test_isaric_ranges_notes_and_tags(isaric: ImportResult) -> None:
     assert len(noted) == sum(1 for row in ISARIC_ROWS if row[6].strip()) == 5
 
 
-@needs_data
 def test_isaric_html_and_file_level_findings(isaric: ImportResult) -> None:
     definition = isaric.definition
     assert item(definition, "consent_options").label == {
@@ -379,7 +371,6 @@ def test_isaric_html_and_file_level_findings(isaric: ImportResult) -> None:
     assert isaric.ok
 
 
-@needs_data
 @pytest.mark.parametrize("path", [VALIDATION_TYPES_FILE, ISARIC_FILE], ids=lambda p: p.stem)
 def test_reference_files_round_trip(path: Path) -> None:
     first = read_dictionary(path.read_bytes())
@@ -557,6 +548,11 @@ NANP_SAMPLES = (
 )
 
 
+def test_every_pattern_runs_in_re2() -> None:
+    assert {name: pattern_problem(p) for name, p in PATTERNS.items()} == dict.fromkeys(PATTERNS)
+    assert pattern_problem(NANP_PHONE_PATTERN) is None
+
+
 @pytest.mark.parametrize(
     ("pattern", "value", "valid"),
     [
@@ -569,7 +565,7 @@ NANP_SAMPLES = (
     + [(NANP_PHONE_PATTERN, v, False) for v in NANP_SAMPLES[1]],
 )
 def test_validation_patterns(pattern: str, value: str, valid: bool) -> None:
-    assert bool(re.fullmatch(pattern, value)) is valid
+    assert matches(pattern, value) is valid
 
 
 def test_every_pattern_has_samples() -> None:

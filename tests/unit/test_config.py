@@ -54,6 +54,7 @@ def test_defaults():
         "datacapt.queries",
         "datacapt.audit_trail",
         "datacapt.review",
+        "datacapt.exports",
     )
 
 

@@ -40,6 +40,8 @@ ENVIRONMENT_OVERRIDES = {
 
 DEFAULT_INCLUDES = (
     "datacapt.accounts",
+    "datacapt.signin",
+    "datacapt.members",
     "datacapt.studies",
     "datacapt.subjects",
     "datacapt.design",

@@ -9,11 +9,11 @@ from pyramid.i18n import TranslationString
 from pyramid.request import Request
 
 from datacapt import audit
-from datacapt.accounts import two_factor
 from datacapt.accounts.passwords import verify_password
 from datacapt.accounts.services import check_throttle, record_attempt
 from datacapt.db import keep_writes
 from datacapt.i18n import _
+from datacapt.signin import two_factor
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import editing
-from datacapt.design.definition import (
+from datacapt.design.diff import ChangeKind, diff
+from datacapt.ecrf.definition import (
     DefinitionFormatError,
     Item,
     ItemType,
@@ -20,7 +21,6 @@ from datacapt.design.definition import (
     from_json,
     to_json,
 )
-from datacapt.design.diff import ChangeKind, diff
 
 
 def test_json_round_trip_of_the_demo_design():

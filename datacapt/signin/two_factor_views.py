@@ -15,9 +15,7 @@ from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from datacapt.accounts import signin, two_factor
 from datacapt.accounts.events import record_account_event
-from datacapt.accounts.forms import MAX_CODE_LENGTH, CodeForm
 from datacapt.accounts.passwords import MAX_PASSWORD_LENGTH, verify_password
 from datacapt.db import keep_writes
 from datacapt.htmx import page_view, redirect
@@ -25,6 +23,9 @@ from datacapt.i18n import _
 from datacapt.models import User
 from datacapt.permissions import Permission
 from datacapt.resources import Root
+from datacapt.signin import flow as signin
+from datacapt.signin import two_factor
+from datacapt.signin.forms import MAX_CODE_LENGTH, CodeForm
 from datacapt.validation import ValidationError
 
 TWO_FACTOR = "accounts/two_factor.jinja2"

@@ -17,9 +17,9 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from datacapt import audit
-from datacapt.accounts import roles
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
+from datacapt.members import roles
 from datacapt.models import Site, StudyRoleAssignment, User
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.resources import StudyResource, TenantResource

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from pyramid.i18n import TranslationString
 
-from datacapt.design.definition import Block, EditCheck, Form, Item, ItemType
-from datacapt.design.values import Parsed, Typed, parse_value
+from datacapt.ecrf.definition import Block, EditCheck, Form, Item, ItemType
+from datacapt.ecrf.values import Parsed, Typed, parse_value
 from datacapt.expressions import ExpressionError, MappingContext, evaluate, is_true, parse
 from datacapt.i18n import _
 from datacapt.numbers import NumberError, plain

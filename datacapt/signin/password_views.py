@@ -11,20 +11,8 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED, forget
 from pyramid.view import view_config
 
-from datacapt.accounts import sessions
 from datacapt.accounts.events import record_account_event
-from datacapt.accounts.forms import ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm
-from datacapt.accounts.jobs import MAIL_RESET_LINK
-from datacapt.accounts.mails import send_password_changed
 from datacapt.accounts.passwords import estimate_strength, verify_password
-from datacapt.accounts.reset import (
-    TokenCheck,
-    TokenState,
-    check_request_throttle,
-    check_token,
-    consume_token,
-    record_request,
-)
 from datacapt.accounts.services import (
     Throttle,
     check_throttle,
@@ -32,7 +20,6 @@ from datacapt.accounts.services import (
     record_attempt,
     set_password,
 )
-from datacapt.accounts.views import wait_message
 from datacapt.db import keep_writes
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
@@ -40,6 +27,19 @@ from datacapt.jobs import enqueue_after_commit
 from datacapt.models import User
 from datacapt.permissions import Permission
 from datacapt.resources import Root
+from datacapt.signin import sessions
+from datacapt.signin.forms import ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm
+from datacapt.signin.jobs import MAIL_RESET_LINK
+from datacapt.signin.mails import send_password_changed
+from datacapt.signin.reset import (
+    TokenCheck,
+    TokenState,
+    check_request_throttle,
+    check_token,
+    consume_token,
+    record_request,
+)
+from datacapt.signin.views import wait_message
 from datacapt.validation import ValidationError
 
 CHANGE = "accounts/password.jinja2"

@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-from datacapt.design.definition import Definition
+from datacapt.ecrf.definition import Definition
 
 
 class FindingLevel(enum.StrEnum):

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datacapt.design import odm_export, odm_import, redcap, services
-from datacapt.design.definition import Definition
-from datacapt.design.interchange import Finding, ImportResult
+from datacapt.design import services
+from datacapt.design.interchange import odm_reader, odm_writer, redcap_reader, redcap_writer
+from datacapt.design.interchange.findings import Finding, ImportResult
+from datacapt.ecrf.definition import Definition
 from datacapt.models import Study, StudyVersion
 
 FORMATS = ("redcap", "odm")
@@ -28,16 +29,16 @@ class Export:
 def read(format_name: str, data: bytes) -> ImportResult:
     """Parse a file; raises InterchangeError when nothing in it can be read."""
     if format_name == "redcap":
-        return redcap.read_dictionary(data)
-    return odm_import.read_metadata(data)
+        return redcap_reader.read_dictionary(data)
+    return odm_reader.read_metadata(data)
 
 
 def write(format_name: str, definition: Definition, study: Study, number: int) -> Export:
     stem = f"{study.code}-v{number}"
     if format_name == "redcap":
-        text, findings = redcap.write_dictionary(definition)
+        text, findings = redcap_writer.write_dictionary(definition)
         return Export(text.encode("utf-8"), f"{stem}-dictionary.csv", "text/csv", findings)
-    content = odm_export.write_metadata(
+    content = odm_writer.write_metadata(
         definition,
         study_oid=f"ST.{study.code.upper()}",
         study_name=study.title,

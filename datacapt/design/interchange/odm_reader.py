@@ -5,7 +5,7 @@ whatever can be mapped is, and everything else becomes a :class:`Finding` — un
 attributes by kind, vendor extension namespaces one finding each, expressions that cannot be
 translated quoted with their context. Only a file that is not ODM metadata at all raises
 :class:`InterchangeError`. The mapping and Datacapt's own ``datacapt:`` aliases are described in
-:mod:`datacapt.design.odm`; choices made for files from other systems:
+:mod:`datacapt.design.interchange.odm`; choices made for files from other systems:
 
 * A definition ODM shares (an ItemGroupDef in several forms, an ItemDef in several groups)
   becomes one copy per use, since Datacapt's names and OIDs are unique: the first keeps the
@@ -29,14 +29,32 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast, get_args
 
 from lxml import etree
 
-from datacapt.design import odm
-from datacapt.design.definition import (
+from datacapt.design.interchange import odm
+from datacapt.design.interchange.findings import (
+    Finding,
+    FindingLevel,
+    ImportResult,
+    InterchangeError,
+    variable_name,
+)
+from datacapt.design.interchange.odm_expressions import (
+    IDENTIFIER,
+    INFO,
+    WARNING,
+    ExpressionReading,
+    Pending,
+    Scope,
+    UntranslatableError,
+    literal_text,
+    show_if_of,
+)
+from datacapt.design.interchange.odm_report import NotKeptReport
+from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Alias,
     Block,
@@ -57,19 +75,9 @@ from datacapt.design.definition import (
     Visit,
     Widget,
 )
-from datacapt.design.interchange import (
-    Finding,
-    FindingLevel,
-    ImportResult,
-    InterchangeError,
-    variable_name,
-)
 from datacapt.expressions import ExpressionError, parse
 from datacapt.patterns import pattern_problem
 
-INFO, WARNING = FindingLevel.INFO, FindingLevel.WARNING
-IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 INTEGER = re.compile(r"-?[0-9]+\Z")
 WIDGETS = get_args(Widget)
 
@@ -100,23 +108,6 @@ MAPPED_ATTRIBUTES: dict[str, frozenset[str]] = {
     }.items()
 }
 
-#: Why an element kind is not kept, for the findings; others are "not part of a design".
-NOT_KEPT: dict[str, str] = {
-    "ItemDef": "not referenced by any item group",
-    "ItemGroupDef": "not referenced by any form",
-    "CodeList": "not used by any item",
-    "ConditionDef": "not used by any reference",
-    "MethodDef": "not used by any item",
-    "MeasurementUnit": "not used by any item",
-    "Presentation": "presentation hints are not read",
-    "ArchiveLayout": "archived layouts (PDF) are not read",
-    "ImputationMethod": "imputation methods are not read",
-    "Role": "item roles are not read",
-    "Include": "metadata included from another version is not read",
-    "ClinicalData": "only study metadata is read",
-    "AdminData": "only study metadata is read",
-    "ReferenceData": "only study metadata is read",
-}
 
 #: ODM DataTypes Datacapt does not hold as such: (level, what becomes of them).
 DATA_TYPE_NOTES: dict[str, tuple[FindingLevel, str]] = {
@@ -132,29 +123,6 @@ DATA_TYPE_NOTES: dict[str, tuple[FindingLevel, str]] = {
     "durationDatetime": (WARNING, "an ISO 8601 duration is read as free text"),
     "intervalDatetime": (WARNING, "an ISO 8601 interval is read as free text"),
 }
-
-XPATH_TEST = re.compile(
-    r"""(?:\.\./|/)*
-    (?:StudyEventData\[\s*@StudyEventOID\s*=\s*(?P<q0>['"])(?P<event>.*?)(?P=q0)\s*\]/)?
-    (?:FormData\[\s*@FormOID\s*=\s*(?P<q1>['"])(?P<form>.*?)(?P=q1)\s*\]/)?
-    (?:ItemGroupData\[\s*@ItemGroupOID\s*=\s*(?P<q2>['"])(?P<group>.*?)(?P=q2)\s*\]/)?
-    ItemData\[\s*@ItemOID\s*=\s*(?P<q3>['"])(?P<item>.*?)(?P=q3)\s*\]
-    \[\s*@Value\s*(?P<op>!=|<=|>=|=|<|>)\s*
-    (?:(?P<q4>['"])(?P<value>.*?)(?P=q4)|(?P<number>-?[0-9]+(?:\.[0-9]+)?))\s*\]""",
-    re.VERBOSE,
-)
-XPATH_WORD = re.compile(r"\s+|and\b|or\b|not\s*\(|\(|\)")
-OPENEDC_TOKEN = re.compile(
-    r"""\s+|(?P<string>"[^"]*"|'[^']*')|(?P<number>[0-9]+(?:\.[0-9]+)?)
-    |(?P<op>==|!=|<=|>=|&&|\|\||[-+*/^()<>!])""",
-    re.VERBOSE,
-)
-OPENEDC_OPERATORS = {"==": "=", "!=": "<>", "&&": "and", "||": "or", "!": "not"}
-SIMPLE_COMPARISON = re.compile(r"""(\[[a-z][a-z0-9_]*\]) (=|<>) ('[^']*'|"[^"]*"|-?[0-9.]+)\Z""")
-
-
-class UntranslatableError(ValueError):
-    """An expression outside what the translators read; its message says why."""
 
 
 def read_metadata(data: bytes, version_oid: str | None = None) -> ImportResult:
@@ -217,36 +185,6 @@ def _base_name(name: str | None, oid: str) -> str:
     return variable_name(oid)
 
 
-def _literal(value: str, numeric: bool) -> str:
-    if numeric and NUMBER.match(value):
-        return value
-    if "'" not in value:
-        return f"'{value}'"
-    if '"' not in value:
-        return f'"{value}"'
-    raise UntranslatableError(f"a value with both kinds of quotes: {value}")
-
-
-def _show_if(exception: str) -> str:
-    """The show_if of a translated ODM exception condition: a simple comparison is flipped
-    (``=`` ↔ ``<>``, the same for blanks), anything else negated."""
-    match = SIMPLE_COMPARISON.match(exception)
-    if match:
-        reference, operator, value = match.groups()
-        return f"{reference} {'<>' if operator == '=' else '='} {value}"
-    return odm.negate(exception)
-
-
-def _render(parts: Iterable[str]) -> str:
-    """Tokens joined with single spaces, none inside parentheses."""
-    text = ""
-    for part in parts:
-        if text and not text.endswith("(") and part != ")":
-            text += " "
-        text += part
-    return text
-
-
 class _Oids:
     """OIDs handed out on import: the file's own OIDs are kept (the first user of a shared
     definition gets it), copies and generated ones get a numbered suffix."""
@@ -271,14 +209,6 @@ class _Oids:
 
 
 @dataclass
-class _Scope:
-    """Where an expression is read: which form and item group it belongs to."""
-
-    form_oid: str | None = None
-    group_oid: str | None = None
-
-
-@dataclass
 class _FormPlace:
     form: Form
     section_marker: str | None = None
@@ -295,20 +225,7 @@ class _ItemPlan:
     where: str
 
 
-@dataclass
-class _Pending:
-    """An expression to translate once every item has its name: a ConditionDef or MethodDef
-    reference, or the FormalExpressions of a RangeCheck."""
-
-    oid: str
-    scope: _Scope
-    where: str
-    apply: Callable[[str, bool], None]  # (expression, is it in Datacapt's own language)
-    defs: str = "ConditionDef"
-    expressions: list[etree._Element] | None = None
-
-
-class _Reader:
+class _Reader(ExpressionReading, NotKeptReport):
     """One import: the definition is built in passes (forms, schedule, then expressions, which
     need every item's name), and whatever was not read is reported at the end."""
 
@@ -340,7 +257,7 @@ class _Reader:
         self.first_item: dict[str, Item] = {}
         self.data_types: dict[int, str] = {}
         self.plans: list[_ItemPlan] = []
-        self.pending: list[_Pending] = []
+        self.pending: list[Pending] = []
         self.copies: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.form_conditions: dict[str, list[str | None]] = defaultdict(list)
         self.visit_names: dict[str, str] = {}
@@ -550,7 +467,7 @@ class _Reader:
             if group is None:
                 self.note(f"FormDef {oid}", f"ItemGroupRef to missing ItemGroupDef {group_oid}")
                 continue
-            self.read_group(place, ref, group, _Scope(oid, group_oid))
+            self.read_group(place, ref, group, Scope(oid, group_oid))
 
     def section_for(self, place: _FormPlace, marker: str | None, marks: dict[str, str]) -> Section:
         """The section a group goes in: Datacapt's own marker, else one section per form."""
@@ -570,7 +487,7 @@ class _Reader:
         return section
 
     def read_group(
-        self, place: _FormPlace, ref: etree._Element, group: etree._Element, scope: _Scope
+        self, place: _FormPlace, ref: etree._Element, group: etree._Element, scope: Scope
     ) -> None:
         self.use(group)
         where = f"ItemGroupDef {scope.group_oid}"
@@ -602,21 +519,21 @@ class _Reader:
             subsection.blocks.append(block)
 
     def expect_condition(
-        self, ref: etree._Element, target: Block | SubSection, scope: _Scope, where: str
+        self, ref: etree._Element, target: Block | SubSection, scope: Scope, where: str
     ) -> None:
         condition = ref.get("CollectionExceptionConditionOID")
         if not condition:
             return
 
         def apply(expression: str, native: bool) -> None:
-            target.show_if = odm.negate(expression) if native else _show_if(expression)
+            target.show_if = odm.negate(expression) if native else show_if_of(expression)
 
-        self.pending.append(_Pending(condition, scope, where, apply))
+        self.pending.append(Pending(condition, scope, where, apply))
 
     # --- items -----------------------------------------------------------------------------
 
     def read_block(
-        self, place: _FormPlace, ref: etree._Element, item_def: etree._Element, scope: _Scope
+        self, place: _FormPlace, ref: etree._Element, item_def: etree._Element, scope: Scope
     ) -> Block:
         self.use(item_def)
         def_oid = item_def.get("OID", "")
@@ -642,7 +559,7 @@ class _Reader:
         ref: etree._Element,
         oid: str,
         marks: dict[str, str],
-        scope: _Scope,
+        scope: Scope,
     ) -> Item:
         where = f"ItemDef {item_def.get('OID')}"
         name = item_def.get("Name")
@@ -732,7 +649,7 @@ class _Reader:
         item: Item,
         item_def: etree._Element,
         unit_oid: str | None,
-        scope: _Scope,
+        scope: Scope,
         where: str,
     ) -> None:
         data_type = self.data_types[id(item)]
@@ -803,7 +720,7 @@ class _Reader:
         )
         reference = f"[{item.name}]"
         try:
-            literals = [_literal(value, numeric) for value in values]
+            literals = [literal_text(value, numeric) for value in values]
         except UntranslatableError as error:
             self.note(where, f"RangeCheck {comparator} not read: {error}")
             return
@@ -821,7 +738,7 @@ class _Reader:
         expressions: list[etree._Element],
         soft: bool,
         message: Text,
-        scope: _Scope,
+        scope: Scope,
         where: str,
     ) -> None:
         """A range check given as an expression the value must satisfy: flagged when false."""
@@ -829,7 +746,7 @@ class _Reader:
         def apply(expression: str, native: bool) -> None:
             self.add_check(item, odm.negate(expression), soft, message, "expression")
 
-        self.pending.append(_Pending("", scope, where, apply, "RangeCheck", expressions))
+        self.pending.append(Pending("", scope, where, apply, "RangeCheck", expressions))
 
     def add_check(
         self, item: Item, condition: str, soft: bool, message: Text, described: str
@@ -946,7 +863,7 @@ class _Reader:
         except ExpressionError as error:
             self.note(where, f"expression {text!r} kept as written, but it does not parse: {error}")
 
-    def expect_method(self, ref: etree._Element, item: Item, scope: _Scope) -> None:
+    def expect_method(self, ref: etree._Element, item: Item, scope: Scope) -> None:
         method = ref.get("MethodOID")
         if not method:
             return
@@ -955,7 +872,7 @@ class _Reader:
             item.calculation = expression
 
         self.pending.append(
-            _Pending(method, scope, f"ItemRef {ref.get('ItemOID')}", apply, "MethodDef")
+            Pending(method, scope, f"ItemRef {ref.get('ItemOID')}", apply, "MethodDef")
         )
 
     def finish_items(self) -> None:
@@ -1051,297 +968,3 @@ class _Reader:
             visit.window_before, visit.window_after = int(window[0]), int(window[1])
         self.leftover(marks, where)
         definition.schedule.visits.append(visit)
-
-    # --- expressions -----------------------------------------------------------------------
-
-    def resolve(self) -> None:
-        """Translate the conditions and computations now that every item has its name."""
-        self.identifiers = self.known_identifiers()
-        self.expect_form_conditions()
-        for pending in self.pending:
-            if pending.expressions is not None:
-                expressions, what = pending.expressions, "RangeCheck"
-            else:
-                found = (self.conditions if pending.defs == "ConditionDef" else self.methods).get(
-                    pending.oid
-                )
-                if found is None:
-                    self.note(pending.where, f"{pending.defs} {pending.oid} is missing: ignored")
-                    continue
-                self.use(found)
-                self.use_description(found)
-                if (
-                    pending.defs == "MethodDef"
-                    and found.get("Type", "Computation") != "Computation"
-                ):
-                    self.note(
-                        f"MethodDef {pending.oid}",
-                        f"a method of Type {found.get('Type')} is not read: only computations",
-                    )
-                    continue
-                expressions = self.children(found, "FormalExpression")
-                what = f"{pending.defs} {pending.oid}"
-            self.translate_into(pending, expressions, what)
-
-    def use_description(self, element: etree._Element) -> None:
-        description = self.child(element, "Description")
-        if description is not None:
-            self.text(description)
-
-    def translate_into(
-        self, pending: _Pending, expressions: list[etree._Element], what: str
-    ) -> None:
-        attempts = []
-        for expression in sorted(
-            expressions, key=lambda e: e.get("Context") != odm.DATACAPT_CONTEXT
-        ):
-            self.use(expression)
-            context = expression.get("Context", "")
-            text = (expression.text or "").strip()
-            try:
-                translated = self.translate(context, text, pending.scope)
-            except UntranslatableError as error:
-                attempts.append(f"{context or 'no context'}: {text!r} ({error})")
-                continue
-            if context == odm.DATACAPT_CONTEXT:
-                self.check_parses(translated, what)
-            pending.apply(translated, context == odm.DATACAPT_CONTEXT)
-            return
-        outcome = (
-            "the item stays an input item"
-            if pending.defs == "MethodDef"
-            else "no condition is kept"
-        )
-        self.note(
-            what,
-            f"expression not translated for {pending.where}: "
-            f"{'; '.join(attempts) or 'no FormalExpression'}; {outcome}",
-        )
-
-    def translate(self, context: str, text: str, scope: _Scope) -> str:
-        """An ODM FormalExpression in Datacapt's language, checked by its parser."""
-        if not text:
-            raise UntranslatableError("empty")
-        if context == odm.DATACAPT_CONTEXT:
-            return text
-        lowered = context.lower()
-        if lowered == "xpath":
-            translated = self.from_xpath(text, scope)
-        elif lowered == "openedc":
-            translated = self.from_openedc(text, scope)
-        elif not context:
-            try:
-                translated = self.from_xpath(text, scope)
-            except UntranslatableError:
-                translated = self.from_openedc(text, scope)
-        else:
-            raise UntranslatableError(f"unknown expression language {context!r}")
-        try:
-            parse(translated)
-        except ExpressionError as error:
-            raise UntranslatableError(f"{translated!r} does not parse: {error.message}") from None
-        return translated
-
-    def find_item(
-        self,
-        item_oid: str,
-        scope: _Scope,
-        form_oid: str | None = None,
-        group_oid: str | None = None,
-    ) -> Item:
-        """The copy of an ItemDef an expression means: in the named (or the expression's) form,
-        preferably in the named (or the expression's) group; else the first copy."""
-        place = self.places.get(form_oid or scope.form_oid or "")
-        copies = place.items.get(item_oid, []) if place is not None else []
-        wanted = group_oid or scope.group_oid
-        for copy_group, item in copies:
-            if copy_group == wanted:
-                return item
-        if copies:
-            return copies[0][1]
-        if item_oid in self.first_item:
-            return self.first_item[item_oid]
-        raise UntranslatableError(f"item {item_oid} is not in any form")
-
-    def value_literal(self, item: Item | None, value: str, quoted: bool) -> str:
-        """A compared value: ODM's boolean true/false are Datacapt's yes/no codes 1/0."""
-        if item is not None and self.data_types.get(id(item)) == "boolean":
-            value = {"true": "1", "false": "0"}.get(value.lower(), value)
-        return _literal(value, numeric=not quoted)
-
-    def from_xpath(self, text: str, scope: _Scope) -> str:
-        """The XPath of CDISC's examples: ItemData value tests joined by and/or/not()."""
-        tokens, position = [], 0
-        while position < len(text):
-            test = XPATH_TEST.match(text, position)
-            if test:
-                tokens.append(self.xpath_test(test, scope))
-                position = test.end()
-                continue
-            word = XPATH_WORD.match(text, position)
-            if not word:
-                raise UntranslatableError(
-                    f"unsupported XPath at {text[position : position + 30]!r}"
-                )
-            position = word.end()
-            token = word.group().strip()
-            if token:
-                tokens += ["not", "("] if token.startswith("not") else [token]
-        return _render(tokens)
-
-    def xpath_test(self, test: re.Match[str], scope: _Scope) -> str:
-        item = self.find_item(test["item"], scope, test["form"], test["group"])
-        reference = f"[{item.name}]"
-        if test["event"]:
-            visit = self.visit_names.get(test["event"])
-            if visit is None:
-                raise UntranslatableError(f"event {test['event']} is not a visit")
-            reference = f"[{visit}]{reference}"
-        operator = "<>" if test["op"] == "!=" else test["op"]
-        quoted = test["value"] is not None
-        value = test["value"] if quoted else test["number"]
-        return f"{reference} {operator} {self.value_literal(item, value, quoted=quoted)}"
-
-    def known_identifiers(self) -> re.Pattern[str] | None:
-        """OpenEDC names items by OID, by Name, or as ``<ItemGroupOID>-<ItemOID>``."""
-        known: dict[str, tuple[str, str | None]] = {}
-        for oid, group in self.groups.items():
-            for ref in self.children(group, "ItemRef"):
-                known[f"{oid}-{ref.get('ItemOID')}"] = (ref.get("ItemOID", ""), oid)
-        for oid, item_def in self.item_defs.items():
-            name = item_def.get("Name", "")
-            if IDENTIFIER.match(name):
-                known.setdefault(name, (oid, None))
-        for oid in self.item_defs:
-            known[oid] = (oid, None)
-        self.identifier_targets = known
-        if not known:
-            return None
-        alternatives = "|".join(re.escape(key) for key in sorted(known, key=len, reverse=True))
-        return re.compile(rf"(?:{alternatives})(?![A-Za-z0-9_.])")
-
-    def from_openedc(self, text: str, scope: _Scope) -> str:
-        """OpenEDC's JavaScript-like conditions and computations."""
-        tokens, position, last_item = [], 0, None
-        while position < len(text):
-            identifier = self.identifiers.match(text, position) if self.identifiers else None
-            if identifier:
-                item_oid, group = self.identifier_targets[identifier.group()]
-                last_item = self.find_item(item_oid, scope, group_oid=group)
-                tokens.append(f"[{last_item.name}]")
-                position = identifier.end()
-                continue
-            token = OPENEDC_TOKEN.match(text, position)
-            if not token:
-                raise UntranslatableError(
-                    f"unknown name or sign at {text[position : position + 30]!r}"
-                )
-            position = token.end()
-            if token["string"]:
-                value = token["string"][1:-1]
-                tokens.append(self.value_literal(last_item, value, quoted=True))
-            elif token["number"]:
-                tokens.append(token["number"])
-            elif token["op"]:
-                tokens.append(OPENEDC_OPERATORS.get(token["op"], token["op"]))
-        return _render(tokens)
-
-    def expect_form_conditions(self) -> None:
-        """A FormRef condition holds for a form's every section when each visit lists the form
-        under that one condition; Datacapt has no per-visit form condition."""
-        for form_oid, conditions in self.form_conditions.items():
-            distinct = set(conditions)
-            if distinct == {None}:
-                continue
-            where = f"FormRef {form_oid}"
-            if len(distinct) > 1:
-                self.note(where, "the form's visits differ in its condition: no condition kept")
-                continue
-            (condition,) = distinct
-            apply = self.section_conditions(self.places[form_oid].form, where)
-            self.pending.append(_Pending(condition or "", _Scope(form_oid), where, apply))
-
-    def section_conditions(self, form: Form, where: str) -> Callable[[str, bool], None]:
-        def apply(expression: str, native: bool) -> None:
-            show_if = odm.negate(expression) if native else _show_if(expression)
-            for section in form.sections:
-                section.show_if = (
-                    show_if if section.show_if is None else f"({section.show_if}) and ({show_if})"
-                )
-            self.note(where, "the form's condition is kept on each of its sections", INFO)
-
-        return apply
-
-    # --- what was not kept -----------------------------------------------------------------
-
-    def report(self) -> None:
-        for (kind, oid), copies in self.copies.items():
-            if len(copies) > 1:
-                self.note(
-                    f"{kind} {oid}",
-                    f"used {len(copies)} times: each use is a copy ({', '.join(copies)})",
-                    INFO,
-                )
-        self.report_elements()
-        by_tag: dict[str, list[str]] = defaultdict(list)
-        for (tag, attribute), count in self.unmapped_attributes.items():
-            by_tag[tag].append(f"{attribute} ×{count}")
-        for tag, attributes in by_tag.items():
-            self.note(tag, f"attributes not kept: {', '.join(attributes)}", INFO)
-        self.report_namespaces()
-
-    def report_elements(self) -> None:
-        """One finding per kind of ODM element not read, with a few examples."""
-        missed: dict[str, list[str]] = defaultdict(list)
-
-        def walk(element: etree._Element) -> None:
-            for child in element:
-                if not isinstance(child.tag, str) or child in self.skipped:
-                    continue
-                name = etree.QName(child)
-                if name.namespace != (self.ns or None):
-                    continue
-                if child in self.used:
-                    walk(child)
-                    continue
-                kind = name.localname
-                if kind in ("Alias", "Description"):
-                    kind = f"{etree.QName(element).localname}/{kind}"
-                label = child.get("OID") or child.get("Context") or ""
-                missed[kind].append(label)
-
-        walk(self.root)
-        for kind, labels in missed.items():
-            why = NOT_KEPT.get(kind, "not part of a Datacapt design")
-            examples = ", ".join(label for label in labels[:5] if label)
-            more = f": {examples}{', …' if len(labels) > 5 else ''}" if examples else ""
-            self.note(kind, f"{len(labels)} not kept ({why}){more}")
-
-    def report_namespaces(self) -> None:
-        """One finding per extension namespace, naming the elements and attributes seen."""
-        seen: dict[str, tuple[str, set[str], set[str]]] = {}
-        standard = {self.ns, odm.XML_NS, odm.XSI_NS}
-        for element in self.root.iter():
-            if not isinstance(element.tag, str):
-                continue
-            name = etree.QName(element)
-            if name.namespace not in standard and name.namespace:
-                entry = seen.setdefault(name.namespace, (element.prefix or "", set(), set()))
-                entry[1].add(name.localname)
-            for attribute in element.attrib:
-                attribute_name = etree.QName(attribute)
-                if attribute_name.namespace and attribute_name.namespace not in standard:
-                    prefix = next(
-                        (p for p, uri in element.nsmap.items() if uri == attribute_name.namespace),
-                        "",
-                    )
-                    entry = seen.setdefault(attribute_name.namespace, (prefix or "", set(), set()))
-                    entry[2].add(attribute_name.localname)
-        for namespace, (prefix, elements, attributes) in seen.items():
-            parts = [f"elements {', '.join(sorted(elements))}"] if elements else []
-            parts += [f"attributes {', '.join(sorted(attributes))}"] if attributes else []
-            label = f" ({prefix}:)" if prefix else ""
-            self.note(
-                f"namespace {namespace}",
-                f"extension{label} ignored: {'; '.join(parts)}",
-            )

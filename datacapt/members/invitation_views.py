@@ -12,14 +12,15 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from datacapt import audit
-from datacapt.accounts import invitations, roles, signin
 from datacapt.accounts.passwords import MAX_PASSWORD_LENGTH
 from datacapt.accounts.services import find_user
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import LANGUAGES, _
+from datacapt.members import invitations, roles
 from datacapt.models import Invitation, InvitationStatus, Study, Tenant
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.resources import Root, StudyResource
+from datacapt.signin import flow as signin
 from datacapt.studies.services import study_sites
 from datacapt.validation import ValidationError
 

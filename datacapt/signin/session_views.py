@@ -8,13 +8,13 @@ from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from datacapt.accounts import sessions
 from datacapt.accounts.events import record_account_event
 from datacapt.config import get_app_settings
 from datacapt.htmx import page_view, redirect
 from datacapt.models import UserSession
 from datacapt.permissions import Permission
 from datacapt.resources import Root
+from datacapt.signin import sessions
 
 SESSIONS = "accounts/sessions.jinja2"
 

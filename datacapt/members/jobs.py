@@ -1,33 +1,16 @@
-"""The accounts' background jobs."""
+"""The members' background jobs: mailing an invitation's link."""
 
 from __future__ import annotations
 
 import secrets
 
-from datacapt.accounts import invitations
-from datacapt.accounts.invitations import MAIL_INVITATION
-from datacapt.accounts.mails import send_password_reset
-from datacapt.accounts.reset import issue_token
 from datacapt.i18n import _
 from datacapt.jobs import JobContext, job
 from datacapt.mail import send_mail_in
+from datacapt.members import invitations
+from datacapt.members.invitations import MAIL_INVITATION
 from datacapt.models import Invitation, InvitationStatus, Study, User
 from datacapt.permissions import ROLE_LABELS
-
-MAIL_RESET_LINK = "accounts.mail_reset_link"
-
-
-@job(MAIL_RESET_LINK)
-def send_password_reset_link(
-    ctx: JobContext, user_id: int | None, locale: str, application_url: str
-) -> None:
-    """Make a reset token and mail its link. Queued for unknown addresses too (``user_id``
-    None, nothing to do) so that asking takes the same time whether the account exists."""
-    user = ctx.dbsession.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
-        return
-    token = issue_token(ctx.dbsession, user)
-    send_password_reset(ctx.dbsession, user, token, locale=locale, application_url=application_url)
 
 
 @job(MAIL_INVITATION)

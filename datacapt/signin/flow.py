@@ -16,10 +16,10 @@ from pyramid.request import Request
 from pyramid.security import remember
 from sqlalchemy import select
 
-from datacapt.accounts import two_factor
 from datacapt.accounts.events import record_account_event, tenant_ids_of
 from datacapt.accounts.services import record_attempt
 from datacapt.models import Tenant, User
+from datacapt.signin import two_factor
 
 PENDING = "auth.pending"
 PENDING_SECONDS = 300

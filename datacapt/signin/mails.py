@@ -1,4 +1,4 @@
-"""The accounts' mails: what each one says, in the recipient's language (see datacapt.mail)."""
+"""Sign-in's mails (password reset and change), in the recipient's language (see datacapt.mail)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 from pyramid.request import Request
 from sqlalchemy.orm import Session
 
-from datacapt.accounts.reset import TOKEN_LIFETIME
 from datacapt.i18n import _
 from datacapt.mail import send_mail, send_mail_in
 from datacapt.models import User
+from datacapt.signin.reset import TOKEN_LIFETIME
 
 PASSWORD_CHANGED_SUBJECT = _("Your password was changed")
 PASSWORD_RESET_SUBJECT = _("Reset your Datacapt password")

@@ -14,7 +14,7 @@ from typing import Any
 
 from pyramid.i18n import TranslationString
 
-from datacapt.design.definition import Item, ItemType, Range, Validation
+from datacapt.ecrf.definition import Item, ItemType, Range, Validation
 from datacapt.i18n import _
 from datacapt.numbers import NumberError, parse_number
 from datacapt.patterns import MAX_MATCHED, PatternError, compile_pattern, matches

@@ -1,4 +1,4 @@
-"""Parsing what the accounts forms post, with an error per field."""
+"""Parsing what the sign-in and password forms post, with an error per field."""
 
 from __future__ import annotations
 
@@ -37,17 +37,6 @@ class LoginForm:
             # Refused before hashing: an enormous password must not cost the server anything.
             form.errors["password"] = _("The e-mail address or password is incorrect.")
         return form
-
-
-@dataclass
-class PreferencesForm:
-    language: str
-    timezone: str
-    errors: dict[str, TranslationString] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, data: Mapping[str, str]) -> PreferencesForm:
-        return cls(language=data.get("language", "")[:10], timezone=data.get("timezone", "")[:64])
 
 
 #: Longer than any TOTP or recovery code; anything longer is refused before any work.

@@ -15,7 +15,7 @@ from decimal import InvalidOperation
 
 from pyramid.i18n import TranslationString
 
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Block,
     Definition,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from datacapt.design.definition import Definition, Form, Visit
+from datacapt.ecrf.definition import Definition, Form, Visit
 from datacapt.models import FormInstance, FormStatus, VisitInstance
 
 UNSCHEDULED = "unscheduled"

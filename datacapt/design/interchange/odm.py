@@ -1,8 +1,8 @@
-"""CDISC ODM 1.3.2 study metadata: what the importer (:mod:`.odm_import`) and the exporter
-(:mod:`.odm_export`) share, starting with how a design is written in ODM.
+"""CDISC ODM 1.3.2 study metadata: what the importer (:mod:`.odm_reader`) and the exporter
+(:mod:`.odm_writer`) share, starting with how a design is written in ODM.
 
-Reading is :func:`.odm_import.read_metadata` (tolerant: any ODM 1.3 metadata, with findings for
-what is not kept); writing is :func:`.odm_export.write_metadata` (strict: the document is
+Reading is :func:`.odm_reader.read_metadata` (tolerant: any ODM 1.3 metadata, with findings for
+what is not kept); writing is :func:`.odm_writer.write_metadata` (strict: the document is
 validated against the shipped XSD before it is returned).
 
 Standard ODM carries most of a design:
@@ -88,7 +88,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from datacapt.design.definition import ItemType, Validation, Widget
+from datacapt.ecrf.definition import ItemType, Validation, Widget
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

@@ -2,9 +2,9 @@
 
 Strict: the document follows the schema's element order and is validated against the shipped
 XSD before it is returned; an invalid document is a bug and raises
-:class:`~datacapt.design.odm.OdmSchemaError`. What ODM has no element for is carried in
-``datacapt:`` aliases (see :mod:`datacapt.design.odm`), so that reading the document back gives
-the same definition.
+:class:`~datacapt.design.interchange.odm.OdmSchemaError`. What ODM has no element for is
+carried in ``datacapt:`` aliases (see :mod:`datacapt.design.interchange.odm`), so that reading
+the document back gives the same definition.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from datacapt.design import odm
-from datacapt.design.definition import (
+from datacapt.design.interchange import odm
+from datacapt.ecrf.definition import (
     Choice,
     Definition,
     Form,

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datacapt.accounts import roles
 from datacapt.accounts.services import create_user, find_user
 from datacapt.i18n import LANGUAGES, _
 from datacapt.jobs import enqueue_after_commit
+from datacapt.members import roles
 from datacapt.models import (
     Invitation,
     InvitationStatus,
@@ -36,7 +36,7 @@ from datacapt.security import Identity, load_identity
 from datacapt.validation import ValidationError, clean_email
 
 LIFETIME = timedelta(days=7)
-#: The job that makes the link and mails it (:mod:`datacapt.accounts.jobs`).
+#: The job that makes the link and mails it (:mod:`datacapt.members.jobs`).
 MAIL_INVITATION = "accounts.mail_invitation"
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 Write = Callable[..., Any]

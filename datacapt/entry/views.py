@@ -7,15 +7,15 @@ from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
+from pyramid.registry import Registry
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import or_, select
 
-from datacapt import audit
-from datacapt.config import get_app_settings
-from datacapt.design.definition import Form, form_items
+from datacapt import audit, personal_values
+from datacapt.design.definition import Form, Item, form_items
 from datacapt.design.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import services
 from datacapt.entry.casebook import cells, form_key, is_log
@@ -120,7 +120,6 @@ def entry_scope(context: FormEntryResource, request: Request) -> services.EntryS
         actor_id=request.identity.user.id,
         write=partial(audit.record_request, request),
         write_many=partial(audit.record_request_many, request),
-        secret=get_app_settings(request.registry).secret,
     )
 
 
@@ -401,12 +400,40 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
             )
             .order_by(AuditEvent.seq)
         ).all()
+    keys = (
+        request.registry
+        if item.identifier and request.has_permission(Permission.VIEW_PII, context)
+        else None
+    )
     return {
         "item": item,
-        "events": events,
+        "events": [
+            (event, author, *_history_values(keys, context, item, event))
+            for event, author in events
+        ],
         "language": _language(request, context),
         "definition": context.visit_node.design.definition,
     }
+
+
+def _history_values(
+    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent
+) -> tuple[str | None, str | None]:
+    """An event's old and new values as this viewer may see them: personal data opened with
+    ``keys`` (given to those holding VIEW_PII), left sealed (shown as "personal data") for the
+    others."""
+    values = (event.old_value, event.new_value)
+    if keys is None:
+        return values
+    opened = [
+        personal_values.open_audited(
+            keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+        )
+        if personal_values.is_audited(value)
+        else None
+        for value in values
+    ]
+    return (opened[0] or values[0], opened[1] or values[1])
 
 
 @view_config(

@@ -57,9 +57,11 @@ class Owner:
 
     @property
     def associated(self) -> bytes:
-        return (
-            f"datacapt:item-value:{self.subject_id}:{self.form_instance_id}:{self.item_oid}"
-        ).encode()
+        return _associated(self.subject_id, self.form_instance_id, self.item_oid)
+
+
+def _associated(subject_id: int, form_instance_id: int, item_oid: str) -> bytes:
+    return f"datacapt:item-value:{subject_id}:{form_instance_id}:{item_oid}".encode()
 
 
 def keys(registry: Registry | None) -> Registry:
@@ -103,8 +105,8 @@ def stored_columns(registry: Registry, owner: Owner, value: str | None) -> dict[
     }
 
 
-#: The same columns for a value that is not personal data.
 def plain_columns(value: str | None) -> dict[str, Any]:
+    """The same columns for a value that is not personal data."""
     return {"value": value, **dict.fromkeys(SEALED_COLUMNS)}
 
 
@@ -112,9 +114,9 @@ def open_value(registry: Registry, subject_id: int, row: Any) -> str | None:
     """The plain value of a row (an ItemValue or a row with the same columns)."""
     if row.sealed_value is None:
         return row.value
-    owner = Owner(0, subject_id, row.form_instance_id, row.item_oid)
     sealed = sealing.Sealed(row.sealed_key_id, row.sealed_nonce, row.sealed_value)
-    return sealing.unseal(registry, sealed, owner.associated).decode()
+    associated = _associated(subject_id, row.form_instance_id, row.item_oid)
+    return sealing.unseal(registry, sealed, associated).decode()
 
 
 def open_rows(dbsession: Session, subject_ids: dict[int, int], rows: Iterable[ItemValue]) -> None:
@@ -124,7 +126,8 @@ def open_rows(dbsession: Session, subject_ids: dict[int, int], rows: Iterable[It
     registry = None
     for row in rows:
         if row.sealed_value is not None and row.value is None:
-            registry = registry or registry_of(dbsession)
+            if registry is None:
+                registry = registry_of(dbsession)
             plain = open_value(registry, subject_ids[row.form_instance_id], row)
             set_committed_value(row, "value", plain)
 
@@ -158,13 +161,9 @@ def open_audited(
     except (ValueError, binascii.Error):
         return None
     nonce, ciphertext = raw[: sealing.NONCE_BYTES], raw[sealing.NONCE_BYTES :]
-    owner = Owner(0, subject_id, form_instance_id, item_oid)
+    associated = b"datacapt:audit:" + _associated(subject_id, form_instance_id, item_oid)
     try:
-        plain = sealing.unseal(
-            registry,
-            sealing.Sealed(key_id, nonce, ciphertext),
-            b"datacapt:audit:" + owner.associated,
-        )
+        plain = sealing.unseal(registry, sealing.Sealed(key_id, nonce, ciphertext), associated)
     except sealing.Unreadable:
         return None
     return plain.decode()

@@ -561,3 +561,17 @@ def test_changing_ones_own_role_into_another_data_role_is_told(testapp, world, d
     assert sorted(m["To"] for m in mailbox.messages()) == sorted(
         [world.users["study_admin"].email, "newcomer@example.org"]
     )
+
+
+def test_without_study_administrators_the_other_organisation_administrators_are_told(
+    testapp, world, dbsession, mailbox
+):
+    dbsession.delete(assignment_of(dbsession, world, "study_admin"))
+    other = make_user(dbsession, testapp.app.registry, "second-admin@example.org")
+    grant_tenant_role(dbsession, other, world.tenant, TenantRole.TENANT_ADMIN)
+    dbsession.flush()
+    admin = world.users["tenant_admin"]
+    grant_by_form(signed_in(testapp, world, "tenant_admin"), admin.email, "monitor")
+    (reported,) = events(dbsession, "role.self_granted")
+    assert json.loads(reported.new_value)["notified"] == [other.id]
+    assert [m["To"] for m in mailbox.messages()] == ["second-admin@example.org"]

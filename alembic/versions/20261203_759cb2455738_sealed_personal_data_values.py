@@ -6,7 +6,7 @@ revision (``datacapt keys seal-items``): sealing needs the encryption keys, whic
 app's settings and environment, not to a migration script.
 
 Revision ID: 759cb2455738
-Revises: 8ea7605cc719
+Revises: 3baefb7da8ec
 Create Date: 2026-12-03 21:03:35.447541
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "759cb2455738"
-down_revision: str | None = "8ea7605cc719"
+down_revision: str | None = "3baefb7da8ec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

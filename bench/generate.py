@@ -35,7 +35,6 @@ from bench.design import bench_definition
 from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role
 from datacapt.cli.bootstrap import load_environment
-from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.design import services as design_services
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, Validation, form_items
@@ -61,6 +60,7 @@ from datacapt.models import (
     WarningKind,
 )
 from datacapt.permissions import StudyRole
+from datacapt.personal_values import Owner
 from datacapt.queries.automatic import _opens_a_query
 from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
@@ -95,7 +95,7 @@ class Setup:
     coordinators: dict[int, int]  # site id → the coordinator entering its data
     definition: Definition
     version_number: int
-    secret: str
+    registry: Any  # its keys seal personal data
 
 
 # --- made through the services ----------------------------------------------------------------
@@ -151,7 +151,7 @@ def make_setup(dbsession: Session, registry: Any, options: Options) -> Setup:
         coordinators,
         definition,
         version,
-        get_app_settings(registry).secret,
+        registry,
     )
 
 
@@ -433,6 +433,10 @@ class Writer:
             **scope,
         )
         saved = next(self.clock)  # the values of one save share one reading of the clock
+
+        def owner(oid: str) -> Owner:
+            return Owner(subject["tenant_id"], subject["id"], instance_id, oid)
+
         values = []
         for oid, new in changes:
             item = items[oid]
@@ -443,19 +447,16 @@ class Writer:
                 saved,
                 action="entry.value_changed",
                 field=oid,
-                old=entry._audited(item, entry.Stored(), self.setup.secret),
-                new=entry._audited(item, new, self.setup.secret),
+                old=None,
+                new=entry.audited_value(self.setup.registry, item, new, owner(oid)),
                 **scope,
             )
-            number, day = entry._typed_columns(item, new.value)
             values.append(
                 {
                     "tenant_id": subject["tenant_id"],
                     "form_instance_id": instance_id,
                     "item_oid": oid,
-                    "value": new.value,
-                    "value_number": number,
-                    "value_date": day,
+                    **entry.value_columns(self.setup.registry, owner(oid), item, new.value),
                     "missing_code": new.missing,
                     "audit_event_id": event_id,
                     "updated_at": started,

@@ -166,9 +166,12 @@ def connection(engine: Engine, registry: Registry) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def dbsession(connection: Connection) -> Iterator[Session]:
-    """For arranging and checking data; ``flush()`` makes it visible to the app's requests."""
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+def dbsession(connection: Connection, registry: Registry) -> Iterator[Session]:
+    """For arranging and checking data; ``flush()`` makes it visible to the app's requests.
+    Like the app's sessions it carries the registry (the keys sealing personal data)."""
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", info={"registry": registry}
+    )
     yield session
     session.close()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from pyramid.registry import Registry
 from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session
 
+from datacapt import personal_values
 from datacapt.audit_trail.forms import Filters
 from datacapt.db import transaction_scope
 from datacapt.models import (
@@ -35,6 +36,9 @@ PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 #: What replaces the values of events about subjects for viewers who may not see clinical data.
 MASKED = "(clinical data: see the study's audit trail)"
+#: What replaces a personal-data value for viewers without VIEW_PII (or kept only as a
+#: fingerprint, before values were sealed).
+PERSONAL_HIDDEN = "(personal data: hidden)"
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
@@ -70,6 +74,9 @@ class Scope:
     tenant_id: int
     study_id: int | None = None
     mask_clinical: bool = False
+    #: The keys, when the viewer may see personal data (``VIEW_PII`` on the study): the values
+    #: of personal-data items are opened; without them they are hidden.
+    personal_keys: Registry | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -77,13 +84,37 @@ class Entry:
     event: AuditEvent
     actor: str | None  # the user's name, joined at read time (never stored in the trail)
     masked: bool
+    personal_keys: Registry | None = None
 
     @property
     def values(self) -> tuple[str | None, str | None, str | None]:
         """Old value, new value, reason, as this viewer may see them."""
         if self.masked:
             return MASKED, MASKED, MASKED
-        return self.event.old_value, self.event.new_value, self.event.reason
+        event = self.event
+        return self._shown(event.old_value), self._shown(event.new_value), event.reason
+
+    @property
+    def personal(self) -> bool:
+        """Whether the event holds a personal-data value (opened or hidden)."""
+        return any(
+            personal_values.is_audited(v) for v in (self.event.old_value, self.event.new_value)
+        )
+
+    def _shown(self, value: str | None) -> str | None:
+        if not personal_values.is_audited(value):
+            return value
+        event = self.event
+        opened = None
+        if self.personal_keys is not None and event.subject_id and event.field:
+            opened = personal_values.open_audited(
+                self.personal_keys,
+                value or "",
+                event.subject_id,
+                int(event.entity_id or 0),
+                event.field,
+            )
+        return PERSONAL_HIDDEN if opened is None else opened
 
 
 @dataclass(frozen=True)
@@ -126,7 +157,9 @@ def statement(scope: Scope, filters: Filters, subject_id: int | None = None) -> 
 
 def _entries(rows: list[Row[Any]], scope: Scope) -> list[Entry]:
     return [
-        Entry(event, name, scope.mask_clinical and event.subject_id is not None)
+        Entry(
+            event, name, scope.mask_clinical and event.subject_id is not None, scope.personal_keys
+        )
         for event, name in rows
     ]
 

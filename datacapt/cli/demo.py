@@ -16,7 +16,6 @@ from datacapt.accounts.services import create_user, find_user, grant_study_role,
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import demo_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
-from datacapt.config import get_app_settings
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
 from datacapt.ecrf import versions
@@ -198,7 +197,6 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
             version_number=design.number,
             actor_id=coordinator.id,
             write=partial(audit.record, dbsession, actor_id=coordinator.id),
-            secret=get_app_settings(env.registry).secret,
         )
         request = entry.EntryRequest(
             posted={name: [value] for name, value in values.items()},

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.config import get_app_settings
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import FormInstance, Study, Subject, User
@@ -46,7 +45,6 @@ def ensure_demo_queries(
         version_number=design.number,
         actor_id=coordinator.id,
         write=partial(write, actor_id=coordinator.id),
-        secret=get_app_settings(env_registry).secret,
     )
     saved = entry.save_form(
         dbsession,

@@ -16,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from alembic import command
 from datacapt import jobs
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
+from datacapt.cli.keys import seal_plain_values
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
+from datacapt.entry import personal
 from datacapt.models import JobState, OutboxJob
 
 
@@ -26,8 +28,13 @@ def alembic_config(env: Environment) -> AlembicConfig:
 
 
 def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
+    """Migrate, then seal the personal-data values left in plain text (a migration script
+    holds no encryption key)."""
     command.upgrade(alembic_config(env), "head")
     print("database is at the latest revision")
+    sealed = seal_plain_values(env)
+    if sealed:
+        print(f"{sealed} personal-data value(s) sealed")
     return 0
 
 
@@ -59,6 +66,12 @@ def _check_database(env: Environment) -> str:
         current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
         raise CommandError(f"database at revision {current}, code expects {head}: run db upgrade")
+    with transaction_scope(env.registry) as dbsession:
+        plain = personal.count_plain(dbsession)
+    if plain:
+        raise CommandError(
+            f"{plain} personal-data value(s) stored in plain text: run keys seal-items"
+        )
     return f"database: ok ({engine.dialect.name}, revision {current})"
 
 

@@ -8,8 +8,6 @@ form instance, which is also the status row dashboards read, in the same transac
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,13 +16,13 @@ from functools import partial
 from typing import Any
 
 from pyramid.i18n import TranslationString
+from pyramid.registry import Registry
 from pyramid.request import Request
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from datacapt import audit
-from datacapt.config import get_app_settings
+from datacapt import audit, personal_values
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form
 from datacapt.ecrf.values import Typed, typed
@@ -63,10 +61,13 @@ class Stored:
 
 
 def stored_values(dbsession: Session, instance: FormInstance | None) -> dict[str, ItemValue]:
-    """The saved values of a form instance, by item OID."""
+    """The saved values of a form instance, by item OID (personal data opened, in memory)."""
     if instance is None:
         return {}
-    rows = dbsession.scalars(select(ItemValue).where(ItemValue.form_instance_id == instance.id))
+    rows = dbsession.scalars(
+        select(ItemValue).where(ItemValue.form_instance_id == instance.id)
+    ).all()
+    personal_values.open_rows(dbsession, {instance.id: instance.subject_id}, rows)
     return {row.item_oid: row for row in rows}
 
 
@@ -78,18 +79,31 @@ def subject_values(
     items = {item.oid: item for _form, item in definition.items()}
     found: dict[tuple[str, int], dict[str, Typed]] = {}
     rows = dbsession.execute(
-        select(FormInstance.visit, FormInstance.visit_repeat, ItemValue.item_oid, ItemValue.value)
+        select(
+            FormInstance.visit,
+            FormInstance.visit_repeat,
+            ItemValue.form_instance_id,
+            ItemValue.item_oid,
+            ItemValue.value,
+            ItemValue.sealed_key_id,
+            ItemValue.sealed_nonce,
+            ItemValue.sealed_value,
+        )
         .join(ItemValue, ItemValue.form_instance_id == FormInstance.id)
         .where(
             FormInstance.subject_id == subject.id,
             FormInstance.status != FormStatus.REMOVED,
-            ItemValue.value.is_not(None),
+            or_(ItemValue.value.is_not(None), ItemValue.sealed_value.is_not(None)),
         )
     )
-    for visit, repeat, oid, value in rows:
-        item = items.get(oid)
+    for row in rows:
+        item = items.get(row.item_oid)
         if item is not None:
-            found.setdefault((visit, repeat), {})[item.name] = typed(item, value)
+            value = row.value
+            if row.sealed_value is not None:
+                registry = personal_values.registry_of(dbsession)
+                value = personal_values.open_value(registry, subject.id, row)
+            found.setdefault((row.visit, row.visit_repeat), {})[item.name] = typed(item, value)
     return found
 
 
@@ -188,7 +202,6 @@ class EntryScope:
     version_number: int
     actor_id: int | None
     write: Any  # audit writer: record(**event)
-    secret: str  # keys the fingerprints of personal values in the audit trail
     #: Audit writer of one action's events in one batch: record_many([event, ...]).
     write_many: Any = None
 
@@ -213,22 +226,23 @@ def entry_scope(context: FormEntryResource, request: Request) -> EntryScope:
         actor_id=request.identity.user.id,
         write=partial(audit.record_request, request),
         write_many=partial(audit.record_request_many, request),
-        secret=get_app_settings(request.registry).secret,
     )
 
 
-def _fingerprint(secret: str, value: str | None) -> str | None:
-    """Personal values never enter the audit trail's text; a keyed fingerprint shows whether
-    they changed, and to what a known value corresponds."""
-    if value is None:
-        return None
-    return "pii:" + hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def _audited(item: Item, stored: Stored, secret: str) -> str | None:
+def audited_value(
+    registry: Registry | None, item: Item, stored: Stored, owner: personal_values.Owner
+) -> str | None:
+    """An item's value as the audit trail records it: personal data only sealed (see
+    :mod:`datacapt.personal_values`)."""
     if stored.missing:
         return f"missing:{stored.missing}"
-    return _fingerprint(secret, stored.value) if item.identifier else stored.value
+    if item.identifier:
+        return personal_values.audited(personal_values.keys(registry), owner, stored.value)
+    return stored.value
+
+
+def _owner(scope: EntryScope, instance: FormInstance, item: Item) -> personal_values.Owner:
+    return personal_values.Owner(scope.study.tenant_id, scope.subject.id, instance.id, item.oid)
 
 
 def _missing_codes(
@@ -257,7 +271,10 @@ def _missing_codes(
 
 def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date | None]:
     """The typed copies kept beside the canonical text, for queries and exports (the column
-    holds 28 integer digits; larger numbers keep only their text)."""
+    holds 28 integer digits; larger numbers keep only their text). Personal data has none: its
+    value is only kept sealed."""
+    if item.identifier:
+        return None, None
     result = typed(item, value)
     if isinstance(result, Decimal):
         return (result if in_range(result) else None), None
@@ -480,6 +497,7 @@ def save_form(
             new=status.value,
             reason=reason or None,
         )
+    registry = dbsession.info.get("registry")
     events = scope.write_all(  # one batch, at one reading of the clock, before the rows
         [
             _event_fields(
@@ -487,14 +505,18 @@ def save_form(
                 instance,
                 "entry.value_changed",
                 field=change.item.oid,
-                old=_audited(change.item, change.old, scope.secret),
-                new=_audited(change.item, change.new, scope.secret),
+                old=audited_value(
+                    registry, change.item, change.old, _owner(scope, instance, change.item)
+                ),
+                new=audited_value(
+                    registry, change.item, change.new, _owner(scope, instance, change.item)
+                ),
                 reason=reason or None,
             )
             for change in changes
         ]
     )
-    _store_values(dbsession, instance, rows, changes, events, now, scope.actor_id)
+    _store_values(dbsession, scope, instance, rows, changes, events, now)
     review.values_changed(
         dbsession,
         instance,
@@ -514,29 +536,45 @@ def save_form(
     return SaveResult(instance, changes)
 
 
+def value_columns(
+    registry: Registry | None, owner: personal_values.Owner, item: Item, value: str | None
+) -> dict[str, Any]:
+    """The ``item_value`` columns holding ``value``: sealed for personal data, plain otherwise,
+    with the typed copies."""
+    number, day = _typed_columns(item, value)
+    if item.identifier:
+        text = personal_values.stored_columns(personal_values.keys(registry), owner, value)
+    else:
+        text = personal_values.plain_columns(value)
+    return {**text, "value_number": number, "value_date": day}
+
+
 def _store_values(
     dbsession: Session,
+    scope: EntryScope,
     instance: FormInstance,
     rows: dict[str, ItemValue],
     changes: list[Change],
     events: list[Any],
     now: datetime,
-    actor_id: int | None,
 ) -> None:
     """New rows for values entered the first time; the changed ones updated in one batch (one
     round trip, where the ORM would send one UPDATE per row). ``rows`` ends up holding every
-    value as stored, for what follows the save in the same transaction (SDV, signatures)."""
+    value as stored, for what follows the save in the same transaction (SDV, signatures);
+    personal data is sealed in the database and plain only in memory."""
     updates = []
     for change, event in zip(changes, events, strict=True):
-        number, day = _typed_columns(change.item, change.new.value)
         columns = {
-            "value": change.new.value,
+            **value_columns(
+                dbsession.info.get("registry"),
+                _owner(scope, instance, change.item),
+                change.item,
+                change.new.value,
+            ),
             "missing_code": change.new.missing,
-            "value_number": number,
-            "value_date": day,
             "audit_event_id": event.id,
             "updated_at": now,
-            "updated_by_id": actor_id,
+            "updated_by_id": scope.actor_id,
         }
         row = rows.get(change.item.oid)
         if row is None:
@@ -551,6 +589,8 @@ def _store_values(
             updates.append({"id": row.id, **columns})
             for key, value in columns.items():  # the batch below bypasses the loaded row
                 set_committed_value(row, key, value)
+            if change.item.identifier:  # in memory only: a new row would insert it
+                set_committed_value(row, "value", change.new.value)
     if updates:
         dbsession.execute(update(ItemValue), updates)
 

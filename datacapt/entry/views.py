@@ -7,20 +7,21 @@ from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
+from pyramid.registry import Registry
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt import audit
+from datacapt import audit, personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
-from datacapt.ecrf.definition import Form, form_items
+from datacapt.ecrf.definition import Form, Item, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import changes, log_rows, services
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import FormInstance, FormStatus
+from datacapt.models import AuditEvent, FormInstance, FormStatus
 from datacapt.permissions import Permission
 from datacapt.queries.summary import form_queries
 from datacapt.resources import FormEntryResource, VisitResource
@@ -302,12 +303,40 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     if item is None:
         raise HTTPNotFound()
     events = changes.item_history(request.dbsession, context.study, context.instance, item)
+    keys = (
+        request.registry
+        if item.identifier and request.has_permission(Permission.VIEW_PII, context)
+        else None
+    )
     return {
         "item": item,
-        "events": events,
+        "events": [
+            (event, author, *_history_values(keys, context, item, event))
+            for event, author in events
+        ],
         "language": _language(request, context),
         "definition": context.visit_node.design.definition,
     }
+
+
+def _history_values(
+    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent
+) -> tuple[str | None, str | None]:
+    """An event's old and new values as this viewer may see them: personal data opened with
+    ``keys`` (given to those holding VIEW_PII), left sealed (shown as "personal data") for the
+    others."""
+    values = (event.old_value, event.new_value)
+    if keys is None:
+        return values
+    opened = [
+        personal_values.open_audited(
+            keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+        )
+        if personal_values.is_audited(value)
+        else None
+        for value in values
+    ]
+    return (opened[0] or values[0], opened[1] or values[1])
 
 
 @view_config(

@@ -37,6 +37,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from datacapt.accounts import data_access
 from datacapt.i18n import _
 from datacapt.models import (
     Site,
@@ -413,7 +414,23 @@ def grant_role(
         entity_id=assignment.id,
         new=_described(user.id, choice.role, _codes(choice.sites)),
     )
+    _report_if_self_granted(dbsession, actor, study, assignment, write)
     return assignment
+
+
+def _report_if_self_granted(
+    dbsession: Session,
+    actor: Actor,
+    study: Study,
+    assignment: StudyRoleAssignment,
+    write: Write,
+) -> None:
+    """Someone giving themselves a role that sees subject data is told to the study's
+    administrators (see :mod:`datacapt.accounts.data_access`)."""
+    if actor is not None and data_access.is_self_grant(
+        actor.user.id, assignment.user_id, assignment.role
+    ):
+        data_access.report_self_grant(dbsession, study, actor.user, assignment, write)
 
 
 def _save_once(dbsession: Session, change: Callable[[], None], field: str) -> None:
@@ -477,6 +494,7 @@ def change_role(
         old=_described(assignment.user_id, before.role, old_codes),
         new=_described(assignment.user_id, choice.role, _codes(choice.sites)),
     )
+    _report_if_self_granted(dbsession, actor, study, assignment, write)
     return True
 
 

@@ -21,7 +21,7 @@ from pyramid.i18n import TranslationString
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from datacapt import audit
+from datacapt import audit, personal_values
 from datacapt.ecrf.definition import Form, Item, ItemType, SdvRequirement, form_items
 from datacapt.i18n import _
 from datacapt.models import (
@@ -100,7 +100,10 @@ def sdv_required(form: Form, item: Item) -> bool:
 def _to_verify(row: ItemValue) -> bool:
     """A value monitors must verify: required, and holding something (or emptied since)."""
     return row.sdv_required and (
-        row.value is not None or row.missing_code is not None or row.sdv_changed
+        row.value is not None
+        or row.sealed_value is not None
+        or row.missing_code is not None
+        or row.sdv_changed
     )
 
 
@@ -116,11 +119,15 @@ def sdv_status(rows: Iterable[ItemValue]) -> SdvStatus:
 
 
 def _rows(dbsession: Session, instances: list[FormInstance]) -> dict[int, list[ItemValue]]:
+    """The values of ``instances`` by instance id, personal data opened (signatures hash the
+    values themselves)."""
     found: dict[int, list[ItemValue]] = {i.id: [] for i in instances}
     if instances:
-        for row in dbsession.scalars(
+        rows = dbsession.scalars(
             select(ItemValue).where(ItemValue.form_instance_id.in_(list(found)))
-        ):
+        ).all()
+        personal_values.open_rows(dbsession, {i.id: i.subject_id for i in instances}, rows)
+        for row in rows:
             found[row.form_instance_id].append(row)
     return found
 
@@ -468,7 +475,11 @@ def scope_forms(
     if not targets:
         return found
     with_data = select(ItemValue.form_instance_id).where(
-        or_(ItemValue.value.is_not(None), ItemValue.missing_code.is_not(None))
+        or_(
+            ItemValue.value.is_not(None),
+            ItemValue.sealed_value.is_not(None),
+            ItemValue.missing_code.is_not(None),
+        )
     )
     instances = dbsession.scalars(
         select(FormInstance).where(

@@ -9,6 +9,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from datacapt import audit
+from datacapt.accounts import data_access
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.permissions import Permission
@@ -55,6 +56,9 @@ def study_home(context: StudyResource, request: Request) -> dict[str, Any]:
         "subject_total": sum(summary.subjects for summary in sites),
         "roles": request.identity.roles_in_study(context.study.id),
         "site_codes": site_codes,
+        "admin_access": data_access.administrators_with_data_roles(
+            request.dbsession, context.study
+        ),
     }
 
 

@@ -63,7 +63,6 @@ def _through_services(dbsession, setup, actor_id):
         actor_id=actor_id,
         write=write,
         write_many=lambda events: audit.record_many(dbsession, [e | request for e in events]),
-        secret=setup.secret,
     )
     typed = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None)
     entry.save_form(dbsession, scope, setup.definition, typed, missing_codes={"NK", "NA"})

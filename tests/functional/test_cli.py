@@ -347,16 +347,59 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
     form = app.get("/acme/demo/subjects/par01-0001/@@contact").forms["contact-form"]
     form["contact-name"] = "Ana Sousa"
     form.submit()
+    save_initials(app, "AS")
     current = get_appsettings(str(TESTING_INI))["datacapt.encryption_keys"]
     fresh = base64.urlsafe_b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"rotated:{fresh} {current}")
     code, out, _ = datacapt("keys", "rekey")
     assert code == 0 and "1 contact record(s) re-sealed" in out
+    assert "1 personal-data value(s) re-sealed" in out  # the demo's initials
     engine = create_engine(cli_database)
     with engine.connect() as connection:
         keys = connection.execute(select(SubjectContact.key_id)).scalars().all()
     engine.dispose()
     assert keys == ["rotated"]
+    monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"{current} rotated:{fresh}")
+    assert datacapt("keys", "rekey")[0] == 0  # back under the key the other tests hold
+
+
+def save_initials(app, initials):
+    """Enter the demo subject's initials (personal data), with a reason if the form is done."""
+    form = app.get("/acme/demo/subjects/par01-0001/screening/demographics/").forms["entry-form"]
+    form["initials"] = initials
+    if "reason" in form.fields:
+        form["reason"] = "Initials entered"
+    assert form.submit().status_int == 303
+
+
+def test_check_refuses_personal_values_in_plain_text_until_they_are_sealed(datacapt, cli_database):
+    assert datacapt("demo")[0] == 0
+    app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
+    login(app, "coordinator@acme.example", "Demo-password-2026")
+    save_initials(app, "JM")
+    engine = create_engine(cli_database)
+    with engine.begin() as connection:  # as stored before sealing existed
+        connection.execute(
+            text(
+                "UPDATE item_value SET value = 'JM', sealed_key_id = NULL, sealed_nonce = NULL,"
+                " sealed_value = NULL, value_fingerprint = NULL WHERE item_oid = 'I.INITIALS'"
+            )
+        )
+    engine.dispose()
+    code, _out, err = datacapt("check")
+    assert code == 2 and "personal-data value(s) stored in plain text" in err
+    code, out, _ = datacapt("db", "upgrade")  # seals them after migrating
+    assert code == 0 and "1 personal-data value(s) sealed" in out
+    assert datacapt("check")[0] == 0
+    assert datacapt("keys", "seal-items")[1] == "0 personal-data value(s) sealed\n"
+    plain = count(
+        cli_database,
+        select(func.count())
+        .select_from(ItemValue)
+        .where(ItemValue.item_oid == "I.INITIALS")
+        .where(ItemValue.value.is_not(None)),
+    )
+    assert plain == 0
 
 
 def test_an_operator_resets_a_lost_authenticator(datacapt, cli_database):

@@ -282,7 +282,6 @@ def _berlin_query(world, dbsession):
         version_number=design.number,
         actor_id=None,
         write=partial(audit.record, dbsession),
-        secret="s" * 32,
     )
     result = entry.save_form(
         dbsession,

@@ -56,7 +56,6 @@ class QueryLoop(RuleBasedStateMachine):
             version_number=design.number,
             actor_id=self.world.users["coordinator"].id,
             write=self.write,
-            secret="s" * 32,
         )
         self.monitor = services.Actor(self.world.users["monitor"].id, self.write)
         self.site = services.Actor(self.world.users["coordinator"].id, self.write)

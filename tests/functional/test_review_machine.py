@@ -128,7 +128,6 @@ def test_monitoring_state_machine(dbsession, registry, world):
                 version_number=design.number,
                 actor_id=site_user,
                 write=self.write(site_user),
-                secret="machine",
             )
             request = entry.EntryRequest(
                 posted={"systolic": [systolic], "diastolic": ["70"]},

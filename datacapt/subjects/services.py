@@ -164,10 +164,12 @@ def subjects_page(
     site_id: int | None = None,
     status: SubjectStatus | None = None,
     where: Sequence[ColumnElement[bool]] = (),
-) -> Page[tuple[Subject, Site]]:
-    """One page of the study's subjects at the given sites (None: all), with their site."""
+    columns: Sequence[Any] = (Subject, Site),
+) -> Page[Any]:
+    """One page of the study's subjects at the given sites (None: all), with their site (or the
+    ``columns`` a page shows, as rows)."""
     statement = (
-        select(Subject, Site)
+        select(*columns)
         .join(Site, (Site.id == Subject.site_id) & (Site.study_id == Subject.study_id))
         .where(Subject.study_id == study.id)
         .order_by(Subject.label)

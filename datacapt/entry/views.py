@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 
 from datacapt import audit
 from datacapt.config import get_app_settings
+from datacapt.design.compiled_form import compiled_form
 from datacapt.design.definition import Form, form_items
 from datacapt.design.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import services
@@ -175,7 +176,7 @@ def _page(
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
         masked = {item.name for item in form_items(context.form) if item.identifier}
-    return {
+    data = {
         "definition": definition,
         "language": _language(request, context),
         "state": state,
@@ -198,6 +199,9 @@ def _page(
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
     }
+    version_id = context.visit_node.design.version_id
+    data["compiled"] = None if evaluation else compiled_form(request, version_id, data)
+    return data
 
 
 def _monitoring(

@@ -23,6 +23,7 @@ from datacapt.studies.services import site_summaries
 from datacapt.subjects.services import STATUS_LABELS, subjects_page
 
 ROWS_PER_PAGE = 100
+MAX_LABEL = 40  # Subject.label
 #: What a cell shows of a form's status row: read as plain rows, never as ORM objects.
 CELL_COLUMNS = (
     FormInstance.subject_id,
@@ -55,6 +56,11 @@ def columns(definition: Any) -> list[Column]:
         for name in visit.forms
         if name in forms
     ]
+
+
+def keyset_after(raw: str | None) -> str | None:
+    """The ``after`` parameter of a "next" link: the last subject label of the page before."""
+    return raw if raw and len(raw) <= MAX_LABEL else None
 
 
 @page_view(SubjectsResource, "entry/dashboard.jinja2", Permission.LIST_SUBJECTS, name="dashboard")
@@ -91,6 +97,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         status=subject_status,
         where=conditions,
         columns=(Subject.id, Subject.label, Subject.status),
+        after=keyset_after(request.GET.get("after")),
     )
     cells: dict[tuple[int, str, str], list[Any]] = {}
     subject_ids = [subject.id for subject in page.items]

@@ -165,9 +165,10 @@ def subjects_page(
     status: SubjectStatus | None = None,
     where: Sequence[ColumnElement[bool]] = (),
     columns: Sequence[Any] = (Subject, Site),
+    after: str | None = None,
 ) -> Page[Any]:
     """One page of the study's subjects at the given sites (None: all), with their site (or the
-    ``columns`` a page shows, as rows)."""
+    ``columns`` a page shows, as rows); ``after``: the last label of the page before."""
     statement = (
         select(*columns)
         .join(Site, (Site.id == Subject.site_id) & (Site.study_id == Subject.study_id))
@@ -185,4 +186,4 @@ def subjects_page(
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(Subject.label.ilike(f"%{escaped}%", escape="\\"))
-    return paginate(dbsession, statement, number, size)
+    return paginate(dbsession, statement, number, size, key=Subject.label, after=after)

@@ -146,7 +146,9 @@ def _language(request: Request, context: FormEntryResource) -> str:
 
 def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
     definition = context.visit_node.design.definition
-    everything = services.subject_values(request.dbsession, definition, context.subject)
+    everything = services.subject_values(
+        request.dbsession, definition, context.subject, context.form
+    )
     here, visits = services.context_values(
         everything, context.visit_node.name, context.visit_node.repeat
     )

@@ -52,8 +52,9 @@ def load_path(request: Request, reserved: frozenset[str]) -> None:
 
 
 def forget_path(event: ContextFound) -> None:
-    """Views and jobs that traverse again see the database, not rows read before they wrote."""
-    event.request.__dict__.pop(ATTRIBUTE, None)
+    """Views that traverse again query the database, not rows read before they wrote (and do
+    not load the request's path a second time)."""
+    event.request.__dict__[ATTRIBUTE] = {}
 
 
 def _query(dbsession: Any, names: list[str]) -> PathRows:

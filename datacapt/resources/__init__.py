@@ -20,6 +20,7 @@ from datacapt.resources.design import (
     VersionsResource,
 )
 from datacapt.resources.entry import FormEntryResource, VisitResource
+from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
@@ -34,6 +35,8 @@ __all__ = [
     "RESERVED_NAMES",
     "DesignFormsResource",
     "DesignResource",
+    "ExportResource",
+    "ExportsResource",
     "FormDesignResource",
     "FormEntryResource",
     "QueriesResource",

@@ -11,6 +11,7 @@ from datacapt.models import Study
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
+from datacapt.resources.exports import ExportsResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.sites import SitesResource
@@ -27,6 +28,7 @@ class StudyResource(Resource):
         "subjects": SubjectsResource,
         "design": DesignResource,
         "queries": QueriesResource,
+        "exports": ExportsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

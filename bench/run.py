@@ -172,7 +172,11 @@ def locust(
 ) -> list[Figures]:
     """One headless locust run; the figures of each request name and of all together."""
     prefix = out / scenario
-    environment = os.environ | {"BENCH_SCENARIO": scenario, "BENCH_PLAN": plan_path}
+    environment = os.environ | {
+        "BENCH_SCENARIO": scenario,
+        "BENCH_PLAN": plan_path,
+        "PYTHONPATH": str(ROOT),  # the locustfile imports bench.design
+    }
     subprocess.run(  # noqa: S603 - our locust, our arguments
         [
             str(Path(sys.executable).with_name("locust")),

@@ -4,6 +4,7 @@ enter data with, its definition parsed once per process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,6 +56,18 @@ def definition_of(study_version: StudyVersion) -> Definition:
 class PublishedDesign:
     number: int
     definition: Definition  # shared and cached: read it, never change it
+    version_id: int = 0  # the published version's row: what is compiled from it is keyed by it
+
+
+def latest_published_id(study_id: Any) -> Any:
+    """The id of a study's latest published version, as a (correlated) scalar subquery."""
+    return (
+        select(StudyVersion.id)
+        .where(StudyVersion.study_id == study_id, StudyVersion.state == VersionState.PUBLISHED)
+        .order_by(StudyVersion.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
@@ -66,15 +79,23 @@ def published_design(dbsession: Session, study: Study) -> PublishedDesign | None
         .order_by(StudyVersion.number.desc())
         .limit(1)
     ).first()
+    return design_of(dbsession, tuple(row) if row is not None else None)
+
+
+def design_of(
+    dbsession: Session, row: tuple[int, int, str | None] | None
+) -> PublishedDesign | None:
+    """The design of a published version's (id, number, content hash), parsed once per process."""
     if row is None:
         return None
-    key = (row.id, row.content_hash or "")
+    version_id, number, content_hash = row
+    key = (version_id, content_hash or "")
     definition = _DEFINITIONS.get(key)
     if definition is None:
         document = dbsession.scalar(
-            select(StudyVersion.definition).where(StudyVersion.id == row.id)
+            select(StudyVersion.definition).where(StudyVersion.id == version_id)
         )
         if len(_DEFINITIONS) >= 64:
             _DEFINITIONS.clear()
         definition = _DEFINITIONS[key] = from_json(document)
-    return PublishedDesign(row.number, definition)
+    return PublishedDesign(number, definition, version_id)

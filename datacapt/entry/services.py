@@ -26,6 +26,8 @@ from datacapt import audit, personal_values
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form
 from datacapt.ecrf.values import Typed, typed
+from datacapt.expressions import ExpressionError, parse
+from datacapt.expressions.references import references
 from datacapt.i18n import _
 from datacapt.models import (
     EntryWarning,
@@ -47,6 +49,7 @@ from datacapt.review import services as review
 from datacapt.subjects.services import new_visit_instance
 
 MAX_REASON = 2000
+_ITEMS_READ: dict[tuple[int, str | None], tuple[Definition, dict[str, Item]]] = {}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -72,13 +75,16 @@ def stored_values(dbsession: Session, instance: FormInstance | None) -> dict[str
 
 
 def subject_values(
-    dbsession: Session, definition: Definition, subject: Subject
+    dbsession: Session, definition: Definition, subject: Subject, form: Form | None = None
 ) -> dict[tuple[str, int], dict[str, Typed]]:
-    """Every value of the subject, typed, by (visit, repeat) then item name: what expressions
-    read across forms and visits. One query."""
-    items = {item.oid: item for _form, item in definition.items()}
+    """The values of the subject, typed, by (visit, repeat) then item name: what expressions
+    read across forms and visits. With ``form``, only those its expressions read (none: no
+    query at all); else every one. One query at most."""
+    items = _items_read(definition, form)
     found: dict[tuple[str, int], dict[str, Typed]] = {}
-    rows = dbsession.execute(
+    if not items:
+        return found
+    statement = (
         select(
             FormInstance.visit,
             FormInstance.visit_repeat,
@@ -96,7 +102,9 @@ def subject_values(
             or_(ItemValue.value.is_not(None), ItemValue.sealed_value.is_not(None)),
         )
     )
-    for row in rows:
+    if form is not None:
+        statement = statement.where(ItemValue.item_oid.in_(sorted(items)))
+    for row in dbsession.execute(statement):
         item = items.get(row.item_oid)
         if item is not None:
             value = row.value
@@ -105,6 +113,47 @@ def subject_values(
                 value = personal_values.open_value(registry, subject.id, row)
             found.setdefault((row.visit, row.visit_repeat), {})[item.name] = typed(item, value)
     return found
+
+
+def _items_read(definition: Definition, form: Form | None) -> dict[str, Item]:
+    """By OID, the items whose stored values ``form``'s expressions may read (every item of the
+    design without a form, or when an expression does not parse). Depends on the published
+    version only: computed once per process."""
+    key = (id(definition), form.oid if form is not None else None)
+    cached = _ITEMS_READ.get(key)
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    items = {item.oid: item for _form, item in definition.items()}
+    names = _names_read_elsewhere(form) if form is not None else None
+    if names is not None:
+        items = {oid: item for oid, item in items.items() if item.name in names}
+    if len(_ITEMS_READ) >= 1024:
+        _ITEMS_READ.clear()
+    _ITEMS_READ[key] = (definition, items)
+    return items
+
+
+def _names_read_elsewhere(form: Form) -> frozenset[str] | None:
+    """The names ``form``'s expressions read from other forms or visits (None: unknown)."""
+    own = {item.name for item in form_items(form)}
+    texts: list[str | None] = []
+    for section in form.sections:
+        texts.append(section.show_if)
+        for subsection in section.subsections:
+            texts.append(subsection.show_if)
+            for block in subsection.blocks:
+                texts.append(block.show_if)
+                if isinstance(block, Item):
+                    texts.append(block.calculation)
+                    texts.extend(check.condition for check in block.edit_checks)
+    names: set[str] = set()
+    for text in filter(None, texts):
+        try:
+            found = references(parse(text))
+        except ExpressionError:
+            return None
+        names.update(r.field for r in found if r.visit is not None or r.field not in own)
+    return frozenset(names)
 
 
 def context_values(
@@ -344,7 +393,7 @@ def _instance(
 def _new_state(
     dbsession: Session, scope: EntryScope, definition: Definition, request: EntryRequest
 ) -> FormState:
-    everything = subject_values(dbsession, definition, scope.subject)
+    everything = subject_values(dbsession, definition, scope.subject, scope.form)
     here, visits = context_values(everything, scope.visit, scope.visit_repeat)
     for name in {
         item.name for item in form_items(scope.form)

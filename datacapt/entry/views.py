@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from datacapt import audit, personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
+from datacapt.ecrf.compiled_form import compiled_form
 from datacapt.ecrf.definition import Form, Item, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import changes, log_rows, services
@@ -89,7 +90,9 @@ def _language(request: Request, context: FormEntryResource) -> str:
 
 def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
     definition = context.visit_node.design.definition
-    everything = services.subject_values(request.dbsession, definition, context.subject)
+    everything = services.subject_values(
+        request.dbsession, definition, context.subject, context.form
+    )
     here, visits = services.context_values(
         everything, context.visit_node.name, context.visit_node.repeat
     )
@@ -119,7 +122,7 @@ def _page(
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
         masked = {item.name for item in form_items(context.form) if item.identifier}
-    return {
+    data = {
         "definition": definition,
         "language": _language(request, context),
         "state": state,
@@ -142,6 +145,9 @@ def _page(
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
     }
+    version_id = context.visit_node.design.version_id
+    data["compiled"] = None if evaluation else compiled_form(request, version_id, data)
+    return data
 
 
 def _monitoring(

@@ -19,6 +19,7 @@ from datacapt.i18n import _
 from datacapt.models import FormInstance, SignatureState, VisitInstance
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import StudyChild
+from datacapt.resources.path import UNKNOWN, known
 
 
 class VisitResource(StudyChild):
@@ -58,6 +59,8 @@ class VisitResource(StudyChild):
             raise KeyError(key)
         instance = None
         if self.instance is not None:
+            instance = known(self.request, "form", self.instance.id, form.name, parsed[1])
+        if self.instance is not None and instance is UNKNOWN:
             instance = self.dbsession.scalar(
                 select(FormInstance).where(
                     FormInstance.visit_instance_id == self.instance.id,

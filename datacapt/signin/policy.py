@@ -12,7 +12,7 @@ from pyramid.authorization import ACLHelper, Everyone
 from pyramid.request import Request, RequestLocalCache
 
 from datacapt.models import User
-from datacapt.security import Identity, load_identity
+from datacapt.security import Identity, identity_of, roles_query
 from datacapt.signin import sessions
 
 
@@ -24,11 +24,22 @@ class SecurityPolicy:
         self.identity_cache = RequestLocalCache(self._load_identity)
 
     def _load_identity(self, request: Request) -> Identity | None:
-        found = sessions.current(request)
-        if found is None:
+        """The session, its user and their roles in one query."""
+        statement = sessions.session_query(request)
+        if statement is None:
             return None
-        row, user = found
-        identity = load_identity(request.dbsession, user)
+        roles = roles_query()
+        rows = request.dbsession.execute(
+            statement.outerjoin(roles, roles.c.user_id == User.id).add_columns(
+                *(column for column in roles.c if column.key != "user_id")
+            )
+        ).all()
+        if not rows:
+            return None
+        row, user = rows[0][0], rows[0][1]
+        if not sessions.standing(request, row, user):
+            return None
+        identity = identity_of(user, rows)
         identity.session_id = row.id
         return identity
 

@@ -14,7 +14,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from pyramid.request import Request
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from datacapt.config import AppSettings, get_app_settings
@@ -73,20 +73,32 @@ def _expiry(settings: AppSettings, row: UserSession, now: datetime) -> str | Non
     return None
 
 
-def current(request: Request) -> tuple[UserSession, User] | None:
-    """The session the request's cookie names, with its user, if it still stands (one query).
-    A session found timed out is ended on the spot."""
+def session_query(request: Request) -> Select[tuple[UserSession, User]] | None:
+    """The statement finding the open session the request's cookie names, with its user (None:
+    the cookie names none). The security policy adds the user's roles to it."""
     token = request.session.get(SESSION_KEY)
     if not isinstance(token, str):
         return None
-    found = request.dbsession.execute(
+    return (
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
-    ).first()
-    if found is None:
+    )
+
+
+def current(request: Request) -> tuple[UserSession, User] | None:
+    """The session the request's cookie names, with its user, if it still stands (one query).
+    A session found timed out is ended on the spot."""
+    statement = session_query(request)
+    found = request.dbsession.execute(statement).first() if statement is not None else None
+    if found is None or not standing(request, found[0], found[1]):
         return None
-    row, user = found
+    return found[0], found[1]
+
+
+def standing(request: Request, row: UserSession, user: User) -> bool:
+    """Whether a found session still stands; one timed out, of a disabled account or from before
+    a password change is ended on the spot. A standing one is touched at most once a minute."""
     now = datetime.now(UTC)
     settings = get_app_settings(request.registry)
     reason = _expiry(settings, row, now)
@@ -98,10 +110,10 @@ def current(request: Request) -> tuple[UserSession, User] | None:
         reason = EndReason.CREDENTIALS_CHANGED
     if reason is not None:
         row.ended_at, row.end_reason = now, reason
-        return None
+        return False
     if now - row.last_seen_at > TOUCH_INTERVAL:
         row.last_seen_at = now
-    return row, user
+    return True
 
 
 def end(row: UserSession, reason: str) -> None:

@@ -148,10 +148,13 @@ def subjects_page(
     site_id: int | None = None,
     status: SubjectStatus | None = None,
     where: Sequence[ColumnElement[bool]] = (),
-) -> Page[tuple[Subject, Site]]:
-    """One page of the study's subjects at the given sites (None: all), with their site."""
+    columns: Sequence[Any] = (Subject, Site),
+    after: str | None = None,
+) -> Page[Any]:
+    """One page of the study's subjects at the given sites (None: all), with their site (or the
+    ``columns`` a page shows, as rows); ``after``: the last label of the page before."""
     statement = (
-        select(Subject, Site)
+        select(*columns)
         .join(Site, (Site.id == Subject.site_id) & (Site.study_id == Subject.study_id))
         .where(Subject.study_id == study.id)
         .order_by(Subject.label)
@@ -167,7 +170,7 @@ def subjects_page(
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(Subject.label.ilike(f"%{escaped}%", escape="\\"))
-    return paginate(dbsession, statement, number, size)
+    return paginate(dbsession, statement, number, size, key=Subject.label, after=after)
 
 
 def new_visit_instance(

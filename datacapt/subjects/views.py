@@ -70,16 +70,19 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "sites": sites,
         "filters": {"q": search, "site": chosen.code if chosen else "", "status": raw_status},
-        "enrol_sites": enrolment_sites(request, context),
+        "enrol_sites": enrolment_sites(request, context, sites),
         "open_queries": services.open_queries_by_subject(
             request.dbsession, [subject.id for subject, _site in page.items]
         ),
     }
 
 
-def enrolment_sites(request: Request, context: SubjectsResource) -> list[Site]:
-    """The sites of the study where this user may enrol subjects."""
-    sites = study_sites(request.dbsession, context.study)
+def enrolment_sites(
+    request: Request, context: SubjectsResource, visible: list[Site] | None = None
+) -> list[Site]:
+    """The sites of the study where this user may enrol subjects (among ``visible``, the sites
+    they see, when the caller has them: one cannot enrol where one cannot see)."""
+    sites = study_sites(request.dbsession, context.study) if visible is None else visible
     parent = SitesResource(context.study_node)
     return [
         site

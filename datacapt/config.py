@@ -59,6 +59,7 @@ CORE_INCLUDES = (
     "datacapt.templating",
     "datacapt.resources",
     "datacapt.errors",
+    "datacapt.conflicts",
     "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32

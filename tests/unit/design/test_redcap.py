@@ -44,6 +44,7 @@ from datacapt.design.redcap import (
     write_dictionary,
 )
 from datacapt.expressions import parse
+from datacapt.patterns import matches, pattern_problem
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "redcap"
 VALIDATION_TYPES_FILE = DATA / "validation-types-1" / "dictionary.csv"
@@ -558,6 +559,11 @@ NANP_SAMPLES = (
 )
 
 
+def test_every_pattern_runs_in_re2() -> None:
+    assert {name: pattern_problem(p) for name, p in PATTERNS.items()} == dict.fromkeys(PATTERNS)
+    assert pattern_problem(NANP_PHONE_PATTERN) is None
+
+
 @pytest.mark.parametrize(
     ("pattern", "value", "valid"),
     [
@@ -570,7 +576,7 @@ NANP_SAMPLES = (
     + [(NANP_PHONE_PATTERN, v, False) for v in NANP_SAMPLES[1]],
 )
 def test_validation_patterns(pattern: str, value: str, valid: bool) -> None:
-    assert bool(re.fullmatch(pattern, value)) is valid
+    assert matches(pattern, value) is valid
 
 
 def test_every_pattern_has_samples() -> None:

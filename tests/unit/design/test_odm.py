@@ -39,8 +39,9 @@ from datacapt.design.odm_export import write_metadata
 from datacapt.design.odm_import import read_metadata
 from datacapt.expressions import parse
 from datacapt.patterns import pattern_problem
+from tests.conftest import REFERENCE_DATA
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+SHARED = REFERENCE_DATA
 ODM_FILES = SHARED / "odm"
 CDISC = ODM_FILES / "cdisc-metadata-1.3.2-multilanguage.xml"
 CDASH = ODM_FILES / "cdash-odm-1.3.2.xml"
@@ -53,7 +54,7 @@ NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
 @cache
 def official_schema() -> etree.XMLSchema:
-    """The official CDISC copy in shared/, independent of the one the product ships."""
+    """The official CDISC copy in tests/data, independent of the one the product ships."""
     parser = etree.XMLParser(no_network=True, resolve_entities=False)
     return etree.XMLSchema(etree.parse(str(SHARED / "odm-1.3.2-xsd" / "ODM1-3-2.xsd"), parser))
 

@@ -8,7 +8,7 @@ only for one answer (branching) and a warning edit check between two measures.
 
 from __future__ import annotations
 
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     Choice,
     Definition,
     EditCheck,

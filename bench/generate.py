@@ -38,8 +38,8 @@ from datacapt.cli.bootstrap import load_environment
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.design import services as design_services
-from datacapt.design.definition import Definition, Form, Item, ItemType, Validation, form_items
-from datacapt.design.runtime import evaluate_form
+from datacapt.ecrf.definition import Definition, Form, Item, ItemType, Validation, form_items
+from datacapt.ecrf.runtime import evaluate_form
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,

@@ -30,8 +30,8 @@ from bench.generate import PASSWORD, coordinator_email, monitor_email
 from bench.server import ROOT, serving
 from datacapt.cli.bootstrap import load_environment
 from datacapt.db import transaction_scope
-from datacapt.design.definition import form_items
-from datacapt.entry.services import published_design
+from datacapt.ecrf.definition import form_items
+from datacapt.ecrf.versions import published_design
 from datacapt.models import (
     Site,
     StudyRoleAssignment,

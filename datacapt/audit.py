@@ -243,7 +243,7 @@ def record_request_many(request: Request, events: Sequence[Mapping[str, Any]]) -
     context = {
         "actor_id": identity.user.id if identity is not None else None,
         "request_id": request.request_id,
-        "ip": request.client_addr,
+        "ip": request.client_address,
     }
     return record_many(request.dbsession, [{**context, **event} for event in events])
 

@@ -1,4 +1,6 @@
-"""Who is asking, and may they: the security policy, sessions, CSRF and security headers.
+"""Who is asking, and may they: identities and their principals, the cookie session, CSRF and
+security headers. The policy that finds the identity of a request is sign-in's
+(:mod:`datacapt.signin.policy`).
 
 The identity (the user and every role they hold) is loaded once per request in three small
 queries and turned into principals; the resource tree's static ACLs do the rest. Nothing here
@@ -11,17 +13,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.authorization import Authenticated, Everyone
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
-from pyramid.events import NewRequest, NewResponse
-from pyramid.httpexceptions import HTTPBadRequest
-from pyramid.request import Request, RequestLocalCache
+from pyramid.events import NewResponse
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 from sqlalchemy import select
 
 from datacapt import permissions as perms
-from datacapt.accounts import sessions
 from datacapt.config import get_app_settings
 from datacapt.models import (
     Study,
@@ -178,62 +177,6 @@ def load_identity(dbsession: Any, user: User) -> Identity:
     )
 
 
-class SecurityPolicy:
-    """Session-based identity, ACL-based authorization (Pyramid 2 ``ISecurityPolicy``)."""
-
-    def __init__(self) -> None:
-        self.helper = ACLHelper()
-        self.identity_cache = RequestLocalCache(self._load_identity)
-
-    def _load_identity(self, request: Request) -> Identity | None:
-        found = sessions.current(request)
-        if found is None:
-            return None
-        row, user = found
-        identity = load_identity(request.dbsession, user)
-        identity.session_id = row.id
-        return identity
-
-    def identity(self, request: Request) -> Identity | None:
-        return self.identity_cache.get_or_create(request)
-
-    def authenticated_userid(self, request: Request) -> int | None:
-        identity = self.identity(request)
-        return identity.user.id if identity else None
-
-    def permits(self, request: Request, context: Any, permission: str) -> Any:
-        identity = self.identity(request)
-        principals = identity.principals if identity else [Everyone]
-        return self.helper.permits(context, principals, permission)
-
-    def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
-        """Start a fresh session for ``userid``; the old cookie session (and its CSRF token) is
-        discarded, so a session planted before sign-in is worthless after it."""
-        request.session.invalidate()
-        sessions.open_session(request, request.dbsession.get(User, userid))
-        request.session.new_csrf_token()
-        self.identity_cache.clear(request)
-        return []
-
-    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
-        """End the server-side session (if any) and discard the cookie session."""
-        found = sessions.current(request)
-        if found is not None:
-            sessions.end(found[0], kw.get("reason", sessions.EndReason.SIGNED_OUT))
-        request.session.invalidate()
-        self.identity_cache.clear(request)
-        return []
-
-
-class ForbiddenCharacters(HTTPBadRequest):
-    """A form value holds a NUL character: no text field can, and PostgreSQL cannot store it."""
-
-
-def reject_nul_characters(event: NewRequest) -> None:
-    request = event.request
-    for value in (*request.GET.values(), *request.POST.values()):
-        if isinstance(value, str) and "\x00" in value:
-            raise ForbiddenCharacters()
 
 
 def add_security_headers(event: NewResponse) -> None:
@@ -262,8 +205,6 @@ def includeme(config: Configurator) -> None:
             serializer=JSONSerializer(),
         )
     )
-    config.set_security_policy(SecurityPolicy())
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.add_subscriber(add_security_headers, NewResponse)
-    config.add_subscriber(reject_nul_characters, NewRequest)

@@ -15,7 +15,7 @@ from pyramid.location import lineage
 from pyramid.request import Request
 
 from datacapt.config import STATIC_DIR
-from datacapt.design.definition import text_in
+from datacapt.ecrf.definition import text_in
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, format_local
 from datacapt.permissions import ROLE_LABELS, Permission

@@ -13,11 +13,12 @@ from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role, grant_tenant_role
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import services
-from datacapt.entry.services import new_form_instance, new_visit_instance
+from datacapt.entry.services import new_form_instance
 from datacapt.models import FormStatus, Query, Site, Study, Subject, SubjectStatus, Tenant, User
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.queries import services as queries
 from datacapt.studies.services import create_site, create_study, create_tenant
+from datacapt.subjects.services import new_visit_instance
 
 PASSWORD = "correct horse battery staple"
 

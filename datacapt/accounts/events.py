@@ -63,6 +63,6 @@ def record_account_event(request: Request, user: User | None, action: str, **fie
         user,
         action,
         request_id=request.request_id,
-        ip=request.client_addr,
+        ip=request.client_address,
         **fields,
     )

@@ -19,6 +19,7 @@ from datacapt.cli.demo_queries import ensure_demo_queries
 from datacapt.config import get_app_settings
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import (
     FormInstance,
@@ -95,7 +96,7 @@ def _ensure_user(dbsession: Session, env: Environment, demo: DemoUser) -> User:
 
 def _ensure_design(dbsession: Session, study: Study) -> None:
     """Version 1 of the demo design, published, unless the study already has versions."""
-    if services.versions(dbsession, study):
+    if versions.study_versions(dbsession, study):
         return
     write = partial(audit.record, dbsession)
     draft = services.start_draft(dbsession, study, None, write)
@@ -179,7 +180,7 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
     subject = dbsession.scalar(
         select(Subject).where(Subject.study_id == study.id, Subject.label == "par01-0001")
     )
-    design = entry.published_design(dbsession, study)
+    design = versions.published_design(dbsession, study)
     coordinator = find_user(dbsession, "coordinator@acme.example")
     if subject is None or design is None or coordinator is None:
         return

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.config import get_app_settings
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import FormInstance, Study, Subject, User
 from datacapt.queries import services as queries
@@ -23,7 +24,7 @@ def ensure_demo_queries(
     subject = dbsession.scalar(
         select(Subject).where(Subject.study_id == study.id, Subject.label == "par01-0001")
     )
-    design = entry.published_design(dbsession, study)
+    design = versions.published_design(dbsession, study)
     if subject is None or design is None:
         return
     entered = dbsession.scalar(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from datacapt.accounts import two_factor
 from datacapt.cli.bootstrap import Environment, action_group
 from datacapt.db import transaction_scope
+from datacapt.signin import two_factor
 from datacapt.subjects import contacts
 
 

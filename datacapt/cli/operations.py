@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic.config import Config as AlembicConfig
@@ -45,7 +46,7 @@ def worker(env: Environment, args: argparse.Namespace) -> int:
         )
     jobs.WORKER_REGISTRY = env.registry
     worker = jobs.OutboxWorker([rq_queue], connection=rq_queue.connection)
-    worker.maintenance_interval = args.sweep_interval
+    worker.sweep_interval = args.sweep_interval
     jobs.sweep(env.registry)
     worker.work(burst=args.burst, logging_level="INFO", with_scheduler=False)
     return 0
@@ -77,11 +78,21 @@ def _check_worker(env: Environment, timeout: float) -> str:
     )
 
 
+def _check_backlog(env: Environment) -> str:
+    with transaction_scope(env.registry) as dbsession:
+        found = jobs.backlog(dbsession)
+    if not found.waiting:
+        return "outbox: no job waiting"
+    waited = int((datetime.now(UTC) - found.oldest).total_seconds())
+    return f"outbox: {found.waiting} job(s) waiting to run, the oldest for {waited}s"
+
+
 def check(env: Environment, args: argparse.Namespace) -> int:
     """Exit 0 when the database (and Redis, and with --worker the worker) answer as they should."""
     lines = []
     try:
         lines.append(_check_database(env))
+        lines.append(_check_backlog(env))
         connection = jobs.redis_connection(env.registry)
         if connection is None:
             lines.append("jobs: in-process (no Redis configured)")
@@ -111,10 +122,10 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument(
         "--sweep-interval",
-        type=int,
-        default=60,
+        default=jobs.SWEEP_INTERVAL.total_seconds(),
+        type=float,
         metavar="SECONDS",
-        help="how often pending jobs are sent again (default 60)",
+        help="how often the outbox is swept for jobs due again (default 5)",
     )
     p.set_defaults(handler=worker)
 

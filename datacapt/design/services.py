@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.counters import next_number
-from datacapt.design.checks import Problem, blocking, check_definition
-from datacapt.design.definition import Definition, from_json, to_json
+from datacapt.ecrf.checks import Problem, blocking, check_definition
+from datacapt.ecrf.definition import Definition, to_json
+from datacapt.ecrf.versions import definition_of, draft, latest_published
 from datacapt.models import Study, StudyVersion, VersionState
 
 AuditWriter = Callable[..., Any]
@@ -48,43 +49,6 @@ class NotADraft(Exception):
 @dataclass(frozen=True)
 class PublishRefused(Exception):
     problems: list[Problem]
-
-
-def versions(dbsession: Session, study: Study) -> list[StudyVersion]:
-    return list(
-        dbsession.scalars(
-            select(StudyVersion)
-            .where(StudyVersion.study_id == study.id)
-            .order_by(StudyVersion.number.desc())
-        )
-    )
-
-
-def version(dbsession: Session, study: Study, number: int) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion).where(StudyVersion.study_id == study.id, StudyVersion.number == number)
-    )
-
-
-def draft(dbsession: Session, study: Study) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion).where(
-            StudyVersion.study_id == study.id, StudyVersion.state == VersionState.DRAFT
-        )
-    )
-
-
-def latest_published(dbsession: Session, study: Study) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion)
-        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
-        .order_by(StudyVersion.number.desc())
-        .limit(1)
-    )
-
-
-def definition_of(study_version: StudyVersion) -> Definition:
-    return from_json(study_version.definition)
 
 
 def content_hash(definition: Definition) -> str:

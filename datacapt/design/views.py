@@ -13,10 +13,11 @@ from pyramid.view import view_config
 
 from datacapt import audit
 from datacapt.design import editing, services
-from datacapt.design.checks import check_definition
-from datacapt.design.definition import Definition
 from datacapt.design.diff import diff
 from datacapt.design.forms import Reader, read_languages, read_titled
+from datacapt.ecrf import versions
+from datacapt.ecrf.checks import check_definition
+from datacapt.ecrf.definition import Definition
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.permissions import Permission
@@ -187,7 +188,7 @@ def set_languages(context: DesignResource, request: Request) -> Any:
 
 def _publication(context: DesignResource) -> dict[str, Any]:
     draft_definition = context.definition
-    base = services.definition_of(context.published) if context.published else Definition()
+    base = versions.definition_of(context.published) if context.published else Definition()
     return {
         "definition": draft_definition,
         "changes": diff(base, draft_definition),
@@ -251,14 +252,14 @@ def publish(context: DesignResource, request: Request) -> Any:
 
 @page_view(VersionsResource, "design/versions.jinja2", DESIGN)
 def version_list(context: VersionsResource, request: Request) -> dict[str, Any]:
-    return {"versions": services.versions(request.dbsession, context.study)}
+    return {"versions": versions.study_versions(request.dbsession, context.study)}
 
 
 @page_view(VersionResource, "design/version.jinja2", DESIGN)
 def version_page(context: VersionResource, request: Request) -> dict[str, Any]:
     others = [
         v
-        for v in services.versions(request.dbsession, context.study)
+        for v in versions.study_versions(request.dbsession, context.study)
         if v.number != context.version.number
     ]
     against_raw = request.GET.get("against", "")
@@ -267,7 +268,7 @@ def version_page(context: VersionResource, request: Request) -> dict[str, Any]:
         against = next((v for v in others if v.number < context.version.number), None)
     changes = None
     if against is not None:
-        changes = diff(services.definition_of(against), context.definition)
+        changes = diff(versions.definition_of(against), context.definition)
     return {
         "definition": context.definition,
         "form_rows": summary(context.definition),

@@ -12,8 +12,8 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import exists, select
 
-from datacapt.entry.casebook import is_log
-from datacapt.entry.services import published_design
+from datacapt.ecrf.casebook import is_log
+from datacapt.ecrf.versions import published_design
 from datacapt.htmx import page_view
 from datacapt.models import FormInstance, FormStatus, Subject, SubjectStatus
 from datacapt.pagination import page_number

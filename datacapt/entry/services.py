@@ -14,16 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pyramid.i18n import TranslationString
+from pyramid.request import Request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from datacapt.design.definition import Definition, Form, Item, ItemType, form_items, from_json
-from datacapt.design.runtime import FormState, evaluate_form
-from datacapt.design.values import Typed, typed
+from datacapt import audit
+from datacapt.config import get_app_settings
+from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
+from datacapt.ecrf.runtime import FormState, evaluate_form
+from datacapt.ecrf.values import Typed, typed
 from datacapt.i18n import _
 from datacapt.models import (
     EntryWarning,
@@ -33,48 +37,18 @@ from datacapt.models import (
     LockState,
     SignatureState,
     Study,
-    StudyVersion,
     Subject,
-    VersionState,
     VisitInstance,
     WarningKind,
 )
 from datacapt.numbers import in_range
 from datacapt.queries.automatic import follow_warnings
 from datacapt.queries.services import Actor
+from datacapt.resources import FormEntryResource
 from datacapt.review import services as review
+from datacapt.subjects.services import new_visit_instance
 
 MAX_REASON = 2000
-_DEFINITIONS: dict[tuple[int, str], Definition] = {}
-
-
-@dataclass(frozen=True)
-class PublishedDesign:
-    number: int
-    definition: Definition  # shared and cached: read it, never change it
-
-
-def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
-    """The version sites enter data with: the latest published one, parsed once per process
-    (published versions never change; the content hash is part of the cache key)."""
-    row = dbsession.execute(
-        select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
-        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
-        .order_by(StudyVersion.number.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    key = (row.id, row.content_hash or "")
-    definition = _DEFINITIONS.get(key)
-    if definition is None:
-        document = dbsession.scalar(
-            select(StudyVersion.definition).where(StudyVersion.id == row.id)
-        )
-        if len(_DEFINITIONS) >= 64:
-            _DEFINITIONS.clear()
-        definition = _DEFINITIONS[key] = from_json(document)
-    return PublishedDesign(row.number, definition)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -234,6 +208,24 @@ class EntryScope:
         return [self.write(**event) for event in events]
 
 
+def entry_scope(context: FormEntryResource, request: Request) -> EntryScope:
+    """Where a save of the form at ``context`` goes, made by the request's user."""
+    visit = context.visit_node
+    return EntryScope(
+        study=context.study,
+        subject=context.subject,
+        visit=visit.name,
+        visit_repeat=visit.repeat,
+        form=context.form,
+        form_repeat=context.repeat,
+        version_number=visit.design.number,
+        actor_id=request.identity.user.id,
+        write=partial(audit.record_request, request),
+        write_many=partial(audit.record_request_many, request),
+        secret=get_app_settings(request.registry).secret,
+    )
+
+
 def _fingerprint(secret: str, value: str | None) -> str | None:
     """Personal values never enter the audit trail's text; a keyed fingerprint shows whether
     they changed, and to what a known value corresponds."""
@@ -283,23 +275,6 @@ def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date 
     if isinstance(result, date):
         return None, result
     return None, None
-
-
-def new_visit_instance(
-    dbsession: Session, subject: Subject, visit: str, repeat: int, actor_id: int | None
-) -> VisitInstance:
-    """A visit of ``subject`` entered for the first time (scheduled, repeated or unscheduled)."""
-    instance = VisitInstance(
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        subject_id=subject.id,
-        visit=visit,
-        repeat=repeat,
-        created_by_id=actor_id,
-    )
-    dbsession.add(instance)
-    dbsession.flush()
-    return instance
 
 
 def new_form_instance(

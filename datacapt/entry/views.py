@@ -11,22 +11,20 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from datacapt import audit
-from datacapt.config import get_app_settings
-from datacapt.design.definition import Form, form_items
-from datacapt.design.runtime import FormState, evaluate_form, form_state
-from datacapt.entry import services
-from datacapt.entry.casebook import cells, form_key, is_log
+from datacapt.ecrf.casebook import cells, form_key, is_log
+from datacapt.ecrf.definition import Form, form_items
+from datacapt.ecrf.runtime import FormState, evaluate_form, form_state
+from datacapt.entry import changes, log_rows, services
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitInstance
+from datacapt.models import FormInstance, FormStatus
 from datacapt.permissions import Permission
-from datacapt.queries.summary import form_queries, query_ids
+from datacapt.queries.summary import form_queries
 from datacapt.resources import FormEntryResource, VisitResource
-from datacapt.review import services as review
-from datacapt.validation import whole_number
+from datacapt.validation import ValidationError, whole_number
 
 FORM_PAGE = "entry/form.jinja2"
 
@@ -47,14 +45,6 @@ def visit_page(context: VisitResource, request: Request) -> dict[str, Any]:
     }
 
 
-def _visit_instance(request: Request, context: VisitResource) -> VisitInstance:
-    if context.instance is not None:
-        return context.instance
-    return services.new_visit_instance(
-        request.dbsession, context.subject, context.name, context.repeat, request.identity.user.id
-    )
-
-
 @view_config(
     context=VisitResource, name="add-row", request_method="POST", permission=Permission.ENTER_DATA
 )
@@ -63,33 +53,15 @@ def add_row(context: VisitResource, request: Request) -> Response:
     form = next((f for f in context.forms if f.name == request.POST.get("form")), None)
     if form is None or not is_log(form):
         raise HTTPNotFound()
-    visit = _visit_instance(request, context)
-    last = (
-        request.dbsession.scalar(
-            select(FormInstance.repeat)
-            .where(FormInstance.visit_instance_id == visit.id, FormInstance.form == form.name)
-            .order_by(FormInstance.repeat.desc())
-            .limit(1)
-        )
-        or 0
-    )
-    row = services.new_form_instance(
+    row = log_rows.add_row(
         request.dbsession,
         context.subject,
-        visit,
-        form.name,
-        last + 1,
-        status=FormStatus.IN_PROGRESS,
-        version_number=context.design.number,
-        actor_id=request.identity.user.id,
-    )
-    audit.record_subject(
-        request,
-        context.subject,
-        action="entry.row_added",
-        entity_type="form_instance",
-        entity_id=row.id,
-        new={"form": form.name, "row": row.repeat},
+        context.instance,
+        (context.name, context.repeat),
+        form,
+        context.design.number,
+        request.identity.user.id,
+        partial(audit.record_request, request),
     )
     return redirect(request, request.resource_url(context, form_key(form, row.repeat), ""))
 
@@ -105,35 +77,6 @@ def next_form(context: FormEntryResource) -> Form | None:
         return None
     index = names.index(context.form.name)
     return forms[index + 1] if index + 1 < len(forms) else None
-
-
-def entry_scope(context: FormEntryResource, request: Request) -> services.EntryScope:
-    visit = context.visit_node
-    return services.EntryScope(
-        study=context.study,
-        subject=context.subject,
-        visit=visit.name,
-        visit_repeat=visit.repeat,
-        form=context.form,
-        form_repeat=context.repeat,
-        version_number=visit.design.number,
-        actor_id=request.identity.user.id,
-        write=partial(audit.record_request, request),
-        write_many=partial(audit.record_request_many, request),
-        secret=get_app_settings(request.registry).secret,
-    )
-
-
-def _subject_event(context: FormEntryResource) -> dict[str, Any]:
-    subject = context.subject
-    return {
-        "tenant_id": subject.tenant_id,
-        "study_id": subject.study_id,
-        "site_id": subject.site_id,
-        "subject_id": subject.id,
-        "entity_type": "form_instance",
-        "entity_id": context.instance.id if context.instance else None,
-    }
 
 
 def _language(request: Request, context: FormEntryResource) -> str:
@@ -289,7 +232,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
     try:
         result = services.save_form(
             request.dbsession,
-            entry_scope(context, request),
+            services.entry_scope(context, request),
             context.visit_node.design.definition,
             entry,
             missing_codes={code for code, _label in context.study.missing_codes},
@@ -332,37 +275,15 @@ def _conflict(
 ) -> Response:
     """409: the form as it is now saved, with, for each difference, what was typed, what is
     saved and who saved it when, so nothing typed is lost."""
-    instance = request.dbsession.get(FormInstance, context.instance.id)
-    request.dbsession.refresh(instance)
-    context.instance = instance
-    rows = services.stored_values(request.dbsession, instance)
-    mine = evaluate_form(context.form, posted)
-    items = {item.oid: item for item in form_items(context.form)}
-    yours = services.stored_target(mine, missing)
-    differences = []
-    for oid, typed_in, saved in services.changes_since(request.dbsession, instance, yours):
-        row = rows.get(oid)
-        event = (
-            request.dbsession.get(AuditEvent, row.audit_event_id)
-            if row and row.audit_event_id
-            else None
-        )
-        author = request.dbsession.get(User, event.actor_id) if event and event.actor_id else None
-        differences.append(
-            {
-                "item": items[oid],
-                "yours": typed_in,
-                "saved": saved,
-                "by": author.name if author else None,
-                "at": event.occurred_at if event else None,
-            }
-        )
+    found = changes.conflict(request.dbsession, context.instance.id, context.form, posted, missing)
+    context.instance = found.instance
+    rows = found.rows
     data = _page(
         request,
         context,
         _state(request, context, services.posted_from_stored(context.form, rows)),
         missing=_saved_missing(rows, context),
-        conflict=differences,
+        conflict=found.differences,
     )
     return _render(request, data, 409)
 
@@ -380,27 +301,7 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     item = next((i for i in form_items(context.form) if i.oid == request.GET.get("item")), None)
     if item is None:
         raise HTTPNotFound()
-    events = []
-    if context.instance is not None:
-        events = request.dbsession.execute(
-            select(AuditEvent, User.name)
-            .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(
-                AuditEvent.chain == context.study.tenant_id,
-                or_(
-                    (AuditEvent.entity_type == "form_instance")
-                    & (AuditEvent.entity_id == str(context.instance.id))
-                    & or_(
-                        AuditEvent.field == item.oid,
-                        AuditEvent.action.in_(review.FORM_STATE_ACTIONS),
-                    ),
-                    (AuditEvent.entity_type == "data_query")
-                    & AuditEvent.entity_id.in_(query_ids(context.instance))
-                    & (AuditEvent.field == item.oid),
-                ),
-            )
-            .order_by(AuditEvent.seq)
-        ).all()
+    events = changes.item_history(request.dbsession, context.study, context.instance, item)
     return {
         "item": item,
         "events": events,
@@ -420,40 +321,24 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
     instance = context.instance
     if instance is None or not is_log(context.form) or instance.status is FormStatus.REMOVED:
         raise HTTPNotFound()
-    reason = request.POST.get("remove-reason", "").strip()[: services.MAX_REASON]
-    if not reason:
-        data = _saved_page(
-            request,
-            context,
-            errors={"remove-reason": _("Give the reason for removing this row.")},
+    try:
+        log_rows.remove_row(
+            request.dbsession,
+            context.subject,
+            instance,
+            request.POST.get("remove-reason", ""),
+            whole_number(request.POST.get("lock")),
+            partial(audit.record_request, request),
         )
+    except ValidationError as error:
+        data = _saved_page(request, context, errors={error.field: error.message})
         return _render(request, data, 422)
-    if whole_number(request.POST.get("lock")) != instance.lock_version:
+    except log_rows.RowChanged:
         raise HTTPConflict(
             _(
                 "This row was changed since you opened it. Reload the page to see "
                 "the change, then remove it again if it still must go."
             )
-        )
-    old = instance.status
-    instance.status, instance.status_reason = FormStatus.REMOVED, reason
-    audit.record_subject(
-        request,
-        context.subject,
-        action="entry.row_removed",
-        entity_type="form_instance",
-        entity_id=instance.id,
-        field="status",
-        old=old.value,
-        new=FormStatus.REMOVED.value,
-        reason=reason,
-    )
-    review.break_signatures(
-        request.dbsession,
-        instance,
-        partial(audit.record_request, request),
-        _subject_event(context),
-        _("The signed data changed."),
-    )
+        ) from None
     request.session.flash(request.localizer.translate(_("The row was removed.")))
     return redirect(request, request.resource_url(context.visit_node))

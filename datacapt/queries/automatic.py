@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from datacapt.design.definition import Definition, Severity
+from datacapt.ecrf.definition import Definition, Severity
 from datacapt.models import EntryWarning, FormInstance, Query, QueryState, QueryStep, WarningKind
 from datacapt.queries.services import AUTO_CLOSE_NOTE, Actor, move, raise_query
 

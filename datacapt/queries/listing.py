@@ -21,7 +21,7 @@ from pyramid.view import view_config
 from sqlalchemy import Select, func, select
 
 from datacapt import audit
-from datacapt.entry.services import published_design
+from datacapt.ecrf.versions import published_design
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import (

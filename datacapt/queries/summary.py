@@ -8,7 +8,6 @@ from typing import Any
 
 from pyramid.request import Request
 from sqlalchemy import Select, String, cast, func, select
-from sqlalchemy.orm import Session
 
 from datacapt.models import FormInstance, Query, QueryState
 from datacapt.permissions import Permission
@@ -55,16 +54,3 @@ def form_queries(request: Request, context: Any) -> dict[str, Any]:
 def query_ids(instance: FormInstance) -> Select[tuple[str]]:
     """The ids of a form instance's queries as the audit trail names them (for its history)."""
     return select(cast(Query.id, String)).where(Query.form_instance_id == instance.id)
-
-
-def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
-    """Subject id → queries not closed, from the status rows (one query for a page)."""
-    if not subject_ids:
-        return {}
-    return dict(
-        dbsession.execute(
-            select(FormInstance.subject_id, func.sum(FormInstance.open_queries))
-            .where(FormInstance.subject_id.in_(subject_ids), FormInstance.open_queries > 0)
-            .group_by(FormInstance.subject_id)
-        ).all()
-    )

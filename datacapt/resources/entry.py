@@ -1,4 +1,4 @@
-"""Below a subject: ``{visit}/`` → ``{form}/``, keyed as :mod:`datacapt.entry.casebook` says.
+"""Below a subject: ``{visit}/`` → ``{form}/``, keyed as :mod:`datacapt.ecrf.casebook` says.
 
 A scheduled visit or a non-log form may not have been entered yet (its instance is None); a
 repeat, an unscheduled visit and a log row exist only once added, so their keys are otherwise
@@ -12,9 +12,9 @@ from functools import cached_property
 from sqlalchemy import select
 
 from datacapt import permissions as perms
-from datacapt.design.definition import Form, Visit, text_in
-from datacapt.entry.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
-from datacapt.entry.services import PublishedDesign
+from datacapt.ecrf.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
+from datacapt.ecrf.definition import Form, Visit, text_in
+from datacapt.ecrf.versions import PublishedDesign
 from datacapt.i18n import _
 from datacapt.models import FormInstance, SignatureState, VisitInstance
 from datacapt.permissions import ACE, Permission

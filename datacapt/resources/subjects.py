@@ -7,8 +7,8 @@ from functools import cached_property
 from sqlalchemy import select
 
 from datacapt import permissions as perms
-from datacapt.entry.casebook import UNSCHEDULED, parse_key
-from datacapt.entry.services import PublishedDesign, published_design
+from datacapt.ecrf.casebook import UNSCHEDULED, parse_key
+from datacapt.ecrf.versions import PublishedDesign, published_design
 from datacapt.i18n import _
 from datacapt.models import Site, Subject, VisitInstance
 from datacapt.permissions import ACE, Permission

@@ -22,7 +22,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.design.definition import Form, Item, ItemType, SdvRequirement, form_items
+from datacapt.ecrf.definition import Form, Item, ItemType, SdvRequirement, form_items
 from datacapt.i18n import _
 from datacapt.models import (
     FormInstance,

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from datacapt.ecrf.casebook import UNSCHEDULED
+from datacapt.ecrf.definition import Definition
 from datacapt.i18n import _
-from datacapt.models import Site, Study, Subject, SubjectStatus
+from datacapt.models import FormInstance, Site, Study, Subject, SubjectStatus, VisitInstance
 from datacapt.pagination import Page, paginate
+from datacapt.studies.services import LABEL_PATTERN
 from datacapt.validation import ValidationError
 
 SUBJECTS_PER_PAGE = 50
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-PATTERN_FIELDS = {"site", "seq"}
 
 STATUS_LABELS = {
     SubjectStatus.SCREENING: _("Screening"),
@@ -40,21 +41,6 @@ TRANSITIONS = {
     SubjectStatus.WITHDRAWN: (),
 }
 NEEDS_REASON = {SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN}
-
-
-def check_pattern(pattern: str) -> str:
-    """A subject ID pattern: text with {site} and {seq} (formatted, e.g. {seq:04})."""
-    try:
-        fields = {name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name}
-        sample = pattern.format(site="par01", seq=1)
-    except (ValueError, IndexError, KeyError):
-        fields, sample = {"?"}, ""
-    if fields - PATTERN_FIELDS or "seq" not in fields or not LABEL_PATTERN.match(sample):
-        raise ValidationError(
-            "subject_id_pattern",
-            _("Use {site} and {seq} with letters, digits, '-', '_' or '.', e.g. {site}-{seq:04}."),
-        )
-    return pattern
 
 
 def site_label_pattern(pattern: str, site_code: str) -> re.Pattern[str]:
@@ -210,3 +196,70 @@ def subjects_page(
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(Subject.label.ilike(f"%{escaped}%", escape="\\"))
     return paginate(dbsession, statement, number, size)
+
+
+def new_visit_instance(
+    dbsession: Session, subject: Subject, visit: str, repeat: int, actor_id: int | None
+) -> VisitInstance:
+    """A visit of ``subject`` entered for the first time (scheduled, repeated or unscheduled)."""
+    instance = VisitInstance(
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        subject_id=subject.id,
+        visit=visit,
+        repeat=repeat,
+        created_by_id=actor_id,
+    )
+    dbsession.add(instance)
+    dbsession.flush()
+    return instance
+
+
+class VisitNotAddable(LookupError):
+    """The published schedule has no repeating visit of that name, nor allows unscheduled ones."""
+
+
+def add_visit(
+    dbsession: Session,
+    subject: Subject,
+    definition: Definition | None,
+    name: str,
+    actor_id: int | None,
+    write: Callable[..., Any],
+) -> VisitInstance:
+    """An unscheduled visit, or another occurrence of a repeating visit, audited."""
+    allowed = {v.name for v in definition.schedule.visits if v.repeating} if definition else set()
+    if definition and definition.schedule.unscheduled_allowed:
+        allowed.add(UNSCHEDULED)
+    if name not in allowed:
+        raise VisitNotAddable(name)
+    last = dbsession.scalar(
+        select(func.max(VisitInstance.repeat)).where(
+            VisitInstance.subject_id == subject.id, VisitInstance.visit == name
+        )
+    ) or (0 if name == UNSCHEDULED else 1)
+    instance = new_visit_instance(dbsession, subject, name, last + 1, actor_id)
+    write(
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        subject_id=subject.id,
+        action="entry.visit_added",
+        entity_type="visit_instance",
+        entity_id=instance.id,
+        new={"visit": name, "repeat": instance.repeat},
+    )
+    return instance
+
+
+def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
+    """Subject id → queries not closed, from the status rows (one query for a page)."""
+    if not subject_ids:
+        return {}
+    return dict(
+        dbsession.execute(
+            select(FormInstance.subject_id, func.sum(FormInstance.open_queries))
+            .where(FormInstance.subject_id.in_(subject_ids), FormInstance.open_queries > 0)
+            .group_by(FormInstance.subject_id)
+        ).all()
+    )

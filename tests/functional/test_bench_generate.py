@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bench.generate import Entry, Options, Writer, clock, make_setup
 from datacapt import audit
-from datacapt.design.definition import SdvRequirement
+from datacapt.ecrf.definition import SdvRequirement
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,

@@ -204,6 +204,25 @@ def test_check_reports_the_database(datacapt):
     assert code == 0 and "database: ok" in out
 
 
+def test_check_says_how_many_jobs_wait(datacapt, cli_database):
+    engine = create_engine(cli_database)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO job_outbox (name, arguments, state, attempts) "
+                "VALUES ('datacapt.probe', '{}', 'pending', 0), "
+                "('datacapt.probe', '{}', 'pending', 1), ('datacapt.probe', '{}', 'done', 1)"
+            )
+        )
+    try:
+        code, out, _ = datacapt("check")
+        assert code == 0 and "outbox: 2 job(s) waiting to run" in out
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM job_outbox"))
+        engine.dispose()
+
+
 def test_missing_configuration_file_is_a_clear_error(capsys):
     assert main(["-c", "/nonexistent/datacapt.ini", "check"]) == 2
     assert "configuration file not found" in capsys.readouterr().err

@@ -268,8 +268,8 @@ def _berlin_query(world, dbsession):
     """A query at ber01, made through the services (no par01-restricted user can enter there)."""
     from functools import partial
 
+    from datacapt.ecrf.versions import published_design
     from datacapt.entry import services as entry
-    from datacapt.entry.services import published_design
     from datacapt.queries import services
 
     design = published_design(dbsession, world.study)

@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import func, select
 
 from datacapt import audit
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, QueryStep
 from datacapt.queries import services
@@ -41,7 +42,7 @@ class QueryLoop(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.savepoint = self.dbsession.begin_nested()
-        design = entry.published_design(self.dbsession, self.world.study)
+        design = versions.published_design(self.dbsession, self.world.study)
         self.definition = design.definition
         form = next(f for f in self.definition.forms if f.name == "demographics")
         self.write = partial(audit.record, self.dbsession)

@@ -599,6 +599,7 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
     app, coordinator, monitor, dbsession, world
 ):
     from datacapt.design import services as design
+    from datacapt.ecrf import versions
 
     admin = user_app(app, world, "study_admin")
     page = admin.get("/acme/demo/design/forms/vital_signs/")
@@ -612,8 +613,8 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
         field.checked = field._value == "systolic"
     assert form.submit().status_int == 303
     dbsession.expire_all()
-    version = design.draft(dbsession, world.study)
-    vitals = design.definition_of(version).form("vital_signs")
+    version = versions.draft(dbsession, world.study)
+    vitals = versions.definition_of(version).form("vital_signs")
     assert (vitals.sdv.value, vitals.sdv_items) == ("targeted", ["systolic"])
     [changed] = events(dbsession, "design.form_changed")
     assert '"sdv": "targeted"' in changed.new_value

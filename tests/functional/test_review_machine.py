@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from datacapt import audit
 from datacapt import permissions as perms
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,
@@ -74,7 +75,7 @@ def test_monitoring_state_machine(dbsession, registry, world):
         world.study.id,
         world.tenant.id,
     )
-    design = entry.published_design(dbsession, world.study)
+    design = versions.published_design(dbsession, world.study)
     investigator = world.users["investigator"].id
     form = next(f for f in design.definition.forms if f.name == "vital_signs")
     monitor, manager, site_user = (

@@ -34,7 +34,7 @@ from datacapt.models import (
     VisitInstance,
 )
 from datacapt.permissions import StudyRole
-from datacapt.subjects import views as subjects_views
+from datacapt.subjects import services as subjects_services
 from tests.conftest import TEST_DATABASE_URL, app_settings, create_database, migrate
 from tests.factories import build_world, csrf_token, login, make_user
 
@@ -212,13 +212,13 @@ def test_a_number_taken_meanwhile_is_retried_and_the_next_one_given(
     coordinator, dbsession, monkeypatch
 ):
     """As if another coordinator had added visit 1 between this one's read and insert."""
-    real, calls = subjects_views.new_visit_instance, []
+    real, calls = subjects_services.new_visit_instance, []
 
     def racing(dbsession, subject, visit, repeat, actor_id):
         calls.append(repeat)
         return real(dbsession, subject, visit, 1 if len(calls) == 1 else repeat, actor_id)
 
-    monkeypatch.setattr(subjects_views, "new_visit_instance", racing)
+    monkeypatch.setattr(subjects_services, "new_visit_instance", racing)
     response = add_visit(coordinator)
     assert response.status_int == 303 and response.location.endswith("/unscheduled-2/")
     assert calls == [2, 2]
@@ -228,9 +228,9 @@ def test_a_number_taken_meanwhile_is_retried_and_the_next_one_given(
 def test_a_number_taken_at_every_attempt_is_a_clear_409_and_nothing_is_written(
     coordinator, dbsession, monkeypatch
 ):
-    real = subjects_views.new_visit_instance
+    real = subjects_services.new_visit_instance
     monkeypatch.setattr(
-        subjects_views,
+        subjects_services,
         "new_visit_instance",
         lambda dbsession, subject, visit, _repeat, actor_id: real(
             dbsession, subject, visit, 1, actor_id

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., None]
 JOBS: dict[str, JobFunction] = {}
+#: Jobs the worker asks for on its own, at most this often (without arguments).
+PERIODIC: dict[str, timedelta] = {}
 MAX_ATTEMPTS = 5
 #: The shortest and the longest wait before a pending job is sent again.
 FIRST_RETRY = timedelta(seconds=5)
@@ -51,13 +53,16 @@ class JobContext:
     dbsession: Session
 
 
-def job(name: str) -> Callable[[JobFunction], JobFunction]:
-    """Register a job function under a stable name: ``fn(ctx: JobContext, **arguments)``."""
+def job(name: str, every: timedelta | None = None) -> Callable[[JobFunction], JobFunction]:
+    """Register a job function under a stable name: ``fn(ctx: JobContext, **arguments)``;
+    ``every``: the worker also runs it that often."""
 
     def register(function: JobFunction) -> JobFunction:
         if JOBS.get(name, function) is not function:
             raise ValueError(f"job {name!r} is registered twice")
         JOBS[name] = function
+        if every is not None:
+            PERIODIC[name] = every
         return function
 
     return register
@@ -198,11 +203,15 @@ class OutboxWorker(SimpleWorker):
     RQ blocks on an empty queue for ~7 minutes between its maintenance runs: this worker wakes
     at every sweep interval instead, and runs RQ's own maintenance on RQ's schedule. A simple
     (non-forking) worker: jobs share the process's database pool safely, and the worker stays
-    one process to supervise.
+    one process to supervise. It also queues the periodic jobs (``PERIODIC``) when due.
     """
 
     sweep_interval: float = SWEEP_INTERVAL.total_seconds()
     swept_at: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.periodic_due: dict[str, datetime] = {}
 
     @property
     def dequeue_timeout(self) -> int:
@@ -223,6 +232,29 @@ class OutboxWorker(SimpleWorker):
             sent = sweep(WORKER_REGISTRY)
             if sent:
                 log.info("outbox sweep sent %s pending job(s) again", sent)
+            try:
+                schedule_periodic(self.queues[0], self.periodic_due)
+            except RedisError:
+                log.warning("periodic jobs could not reach Redis; the next maintenance retries")
+
+
+def schedule_periodic(rq_queue: Queue, due: dict[str, datetime]) -> list[str]:
+    """Queue the periodic jobs whose time has come (``due``: name -> next time, kept by the
+    caller between calls); the names queued. No outbox row: a missed turn is the next one."""
+    now = datetime.now(UTC)
+    names = [name for name in sorted(PERIODIC) if due.get(name, now) <= now]
+    for name in names:
+        rq_queue.enqueue(run_periodic_job, name)
+        due[name] = now + PERIODIC[name]
+    return names
+
+
+def run_periodic_job(name: str) -> None:
+    """The RQ entry point of a periodic job, in its own transaction, inside ``datacapt worker``."""
+    if WORKER_REGISTRY is None:
+        raise RuntimeError("datacapt jobs run in `datacapt worker`, which sets the registry")
+    with transaction_scope(WORKER_REGISTRY) as dbsession:
+        JOBS[name](JobContext(WORKER_REGISTRY, dbsession))
 
 
 @job("datacapt.probe")

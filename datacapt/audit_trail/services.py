@@ -1,7 +1,7 @@
-"""Reading the audit trail: one scope (a tenant's chain, maybe one study), filters, pages by
-sequence number, and the CSV export.
+"""Reading the audit trail: one scope (a tenant, maybe one study), filters, pages by event id,
+and the CSV export.
 
-Pages are found by keyset (``seq`` before or after a cursor) rather than OFFSET, so page 5,000
+Pages are found by keyset (``id`` before or after a cursor) rather than OFFSET, so page 5,000
 costs what page 1 costs. The export reads in batches, each in its own short transaction, up to
 the export's own event: the trail is append-only, so that bound is a consistent snapshot.
 """
@@ -38,7 +38,7 @@ MASKED = "(clinical data: see the study's audit trail)"
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
-    "seq",
+    "id",
     "occurred_at_utc",
     "occurred_at_local",
     "actor_id",
@@ -54,18 +54,20 @@ CSV_COLUMNS = (
     "new_value",
     "reason",
     "request_id",
+    "chain",
+    "seq",
 )
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose events: one tenant's chain, and within it one study or all of them.
+    """Whose events: one tenant's, and among them one study's or all of them.
 
     ``mask_clinical``: tenant administrators see who did what and when, but not the values of
     events about subjects (they see no clinical data without a study role).
     """
 
-    chain: int
+    tenant_id: int
     study_id: int | None = None
     mask_clinical: bool = False
 
@@ -87,8 +89,8 @@ class Entry:
 @dataclass(frozen=True)
 class TrailPage:
     entries: list[Entry]
-    newer: int | None  # cursor: the page of events after this seq
-    older: int | None  # cursor: the page of events before this seq
+    newer: int | None  # cursor: the page of events after this id
+    older: int | None  # cursor: the page of events before this id
 
 
 def find_subject_id(dbsession: Session, study_id: int, label: str) -> int | None:
@@ -102,7 +104,7 @@ def statement(scope: Scope, filters: Filters, subject_id: int | None = None) -> 
     query = (
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.chain == scope.chain)
+        .where(AuditEvent.tenant_id == scope.tenant_id)
     )
     conditions = {
         AuditEvent.study_id: scope.study_id or filters.study_id,
@@ -138,21 +140,21 @@ def page(
     after: int | None = None,
     size: int = PAGE_SIZE,
 ) -> TrailPage:
-    """Newest first; ``before``/``after`` a seq give the older or newer page. One query."""
+    """Newest first; ``before``/``after`` an id give the older or newer page. One query."""
     if after is not None:
         rows = dbsession.execute(
-            query.where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(size + 1)
+            query.where(AuditEvent.id > after).order_by(AuditEvent.id).limit(size + 1)
         ).all()
         shown = list(reversed(rows[:size]))
-        newer = shown[0][0].seq if len(rows) > size else None
-        older = shown[-1][0].seq if shown else None
+        newer = shown[0][0].id if len(rows) > size else None
+        older = shown[-1][0].id if shown else None
     else:
         if before is not None:
-            query = query.where(AuditEvent.seq < before)
-        rows = dbsession.execute(query.order_by(AuditEvent.seq.desc()).limit(size + 1)).all()
+            query = query.where(AuditEvent.id < before)
+        rows = dbsession.execute(query.order_by(AuditEvent.id.desc()).limit(size + 1)).all()
         shown = rows[:size]
-        newer = shown[0][0].seq if shown and before is not None else None
-        older = shown[-1][0].seq if len(rows) > size else None
+        newer = shown[0][0].id if shown and before is not None else None
+        older = shown[-1][0].id if len(rows) > size else None
     return TrailPage(_entries(shown, scope), newer=newer, older=older)
 
 
@@ -200,7 +202,7 @@ def _csv_values(entry: Entry, zone: ZoneInfo) -> tuple[object, ...]:
     occurred = event.occurred_at.astimezone(UTC)
     old, new, reason = entry.values
     return (
-        event.seq,
+        event.id,
         occurred.isoformat(timespec="microseconds"),
         occurred.astimezone(zone).isoformat(timespec="seconds"),
         event.actor_id,
@@ -216,13 +218,15 @@ def _csv_values(entry: Entry, zone: ZoneInfo) -> tuple[object, ...]:
         new,
         reason,
         event.request_id,
+        event.chain,
+        event.seq,
     )
 
 
 def export_csv(
     registry: Registry, query: Select[Any], scope: Scope, up_to: int, zone: ZoneInfo
 ) -> Iterator[bytes]:
-    """The filtered events up to seq ``up_to``, oldest first, as CSV lines (UTF-8 with a BOM so
+    """The filtered events up to id ``up_to``, oldest first, as CSV lines (UTF-8 with a BOM so
     spreadsheets read the accents). Reads ``EXPORT_BATCH`` events per short transaction, after
     the request's own transaction has committed."""
     yield "\ufeff".encode()
@@ -231,8 +235,8 @@ def export_csv(
     while True:
         with transaction_scope(registry) as dbsession:
             rows = dbsession.execute(
-                query.where(AuditEvent.seq > last, AuditEvent.seq <= up_to)
-                .order_by(AuditEvent.seq)
+                query.where(AuditEvent.id > last, AuditEvent.id <= up_to)
+                .order_by(AuditEvent.id)
                 .limit(EXPORT_BATCH)
             ).all()
             lines = [_csv_values(entry, zone) for entry in _entries(rows, scope)]

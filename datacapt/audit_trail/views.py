@@ -36,7 +36,7 @@ class Trail:
         tenant = context.tenant
         self.study = getattr(context, "study", None)
         self.scope = Scope(
-            chain=tenant.id,
+            tenant_id=tenant.id,
             study_id=self.study.id if self.study is not None else None,
             mask_clinical=self.study is None,
         )
@@ -103,11 +103,11 @@ class Trail:
             return self.page()  # type: ignore[return-value]
         event = audit.record_request(
             request,
-            tenant_id=self.scope.chain,
+            tenant_id=self.scope.tenant_id,
             study_id=self.scope.study_id,
             action="audit.export",
             entity_type="audit_trail",
-            entity_id=self.scope.study_id or self.scope.chain,
+            entity_id=self.scope.study_id or self.scope.tenant_id,
             new=self.filters.described() or None,
         )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -118,7 +118,7 @@ class Trail:
             content_type="text/csv",
             charset="utf-8",
             app_iter=services.export_csv(
-                request.registry, self.query, self.scope, event.seq - 1, request.timezone
+                request.registry, self.query, self.scope, event.id - 1, request.timezone
             ),
         )
         response.content_disposition = f'attachment; filename="{name}.csv"'

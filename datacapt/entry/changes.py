@@ -30,7 +30,7 @@ def item_history(
             select(AuditEvent, User.name)
             .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(
-                AuditEvent.chain == study.tenant_id,
+                AuditEvent.subject_id == instance.subject_id,
                 or_(
                     (AuditEvent.entity_type == "form_instance")
                     & (AuditEvent.entity_id == str(instance.id))
@@ -43,7 +43,7 @@ def item_history(
                     & (AuditEvent.field == item.oid),
                 ),
             )
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         ).all()
     )
 

@@ -13,7 +13,7 @@ from datacapt.models.accounts import (
     User,
     UserSession,
 )
-from datacapt.models.audit import AuditEvent
+from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
     EntryWarning,
@@ -37,6 +37,8 @@ from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
 
 __all__ = [
+    "AuditCheckpoint",
+    "AuditCheckpointHead",
     "AuditEvent",
     "DataExport",
     "EntryWarning",

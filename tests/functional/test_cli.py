@@ -90,7 +90,7 @@ def test_grants_by_the_operator_are_audited(datacapt, cli_database):
             )
             .join(Tenant, Tenant.id == AuditEvent.tenant_id)
             .where(Tenant.slug == "audited", AuditEvent.action.like("role.%"))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         ).all()
     engine.dispose()
     assert [(r.action, r.entity_type, r.actor_id) for r in rows] == [
@@ -418,17 +418,27 @@ def test_audit_verify_walks_every_chain_and_names_a_tampered_event(datacapt, cli
     assert datacapt("tenant", "create", "verified", "Verified")[0] == 0
     assert datacapt("study", "create", "verified", "v1", "Verified study")[0] == 0
     assert datacapt("site", "create", "verified", "v1", "par01", "Paris")[0] == 0
-    code, out, err = datacapt("audit", "verify")
+    code, out, err = datacapt("audit", "checkpoint")
     assert (code, err) == (0, "")
-    assert "chain 0 (platform):" in out
-    assert re.search(r"chain \d+ \(verified\): 3 events, intact; head [0-9a-f]{64}", out)
+    assert re.fullmatch(r"checkpoint \d+: \d+ chains, \d+ events; root [0-9a-f]{64}\n", out)
+    assert datacapt("audit", "checkpoint")[1] == (
+        "no chain moved since the last checkpoint: none written\n"
+    )
+    code, out, err = datacapt("audit", "verify", "--each")
+    assert (code, err) == (0, "")
+    assert re.search(r"chain tenant:\d+ \(verified\): 1 events, intact; head [0-9a-f]{64}", out)
+    assert re.search(r"chain study:\d+: 2 events, intact", out)  # the study, its site
+    assert re.search(r"checkpoints: \d+, intact; last root [0-9a-f]{64}", out)
 
     tenant_id = count(cli_database, select(Tenant.id).where(Tenant.slug == "verified"))
-    study_event = count(
-        cli_database,
-        select(AuditEvent.id).where(
-            AuditEvent.chain == tenant_id, AuditEvent.action == "study.created"
-        ),
+    study_event, study_id = (
+        count(
+            cli_database,
+            select(column).where(
+                AuditEvent.tenant_id == tenant_id, AuditEvent.action == "study.created"
+            ),
+        )
+        for column in (AuditEvent.id, AuditEvent.study_id)
     )
     original = count(cli_database, select(AuditEvent.new_value).where(AuditEvent.id == study_event))
     forge = "UPDATE audit_event SET new_value = :value WHERE id = :id"
@@ -438,10 +448,12 @@ def test_audit_verify_walks_every_chain_and_names_a_tampered_event(datacapt, cli
     try:
         code, out, _err = datacapt("audit", "verify", "--tenant", "verified")
         assert code == 1
-        assert out.strip() == (
-            f"chain {tenant_id} (verified): BROKEN at seq 2 (event id {study_event}, "
-            "study.created): its content does not match its hash; 2 events read"
-        )
+        assert out.splitlines() == [
+            f"chain study:{study_id}: BROKEN at seq 1 (event id {study_event}, "
+            "study.created): its content does not match its hash; 1 events read",
+            out.splitlines()[1],  # the checkpoints, intact
+            "2 chains, 2 events: 1 BROKEN",
+        ]
         assert datacapt("audit", "verify")[0] == 1
     finally:
         behind_the_triggers(cli_database, forge, value=original, id=study_event)

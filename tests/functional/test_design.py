@@ -44,7 +44,7 @@ def draft_definition(dbsession, world):
 
 def events(dbsession, action):
     """The audit events of one kind, oldest first."""
-    statement = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    statement = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     return dbsession.scalars(statement).all()
 
 
@@ -379,7 +379,7 @@ def test_a_new_draft_starts_as_a_copy_of_the_published_version(admin, dbsession,
         for e in dbsession.scalars(
             select(AuditEvent)
             .where(AuditEvent.action.like("design.draft_%"))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         )
     ][-2:] == ["design.draft_discarded", "design.draft_started"]
 

@@ -138,10 +138,10 @@ class QueryLoop(RuleBasedStateMachine):
                 .where(
                     AuditEvent.entity_type == "data_query", AuditEvent.entity_id == str(query.id)
                 )
-                .order_by(AuditEvent.seq)
+                .order_by(AuditEvent.id)
             ).all()
             assert len(events) == messages and events[-1] == query.state.value
-        assert audit.verify(self.dbsession, self.world.tenant.id).intact
+        assert all(r.intact for r in audit.verify_all(self.dbsession, self.world.tenant.id))
 
 
 def test_the_query_loop_keeps_its_invariants(dbsession, registry):

@@ -56,7 +56,7 @@ def test_a_redcap_dictionary_is_imported_into_the_draft_with_its_report(admin, d
     event = dbsession.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == "design.imported")
-        .order_by(AuditEvent.seq.desc())
+        .order_by(AuditEvent.id.desc())
     ).first()
     assert '"format": "redcap"' in event.new_value and '"forms": 10' in event.new_value
 

@@ -5,7 +5,7 @@ Counters are seeded on first use from the highest number stored; visits and subj
 open: a casebook locked before this revision is locked as a whole once locked again.
 
 Revision ID: 1f4e538bd8cc
-Revises: 3baefb7da8ec
+Revises: 5c1f0a9d2e7b
 Create Date: 2026-12-03 21:03:32.823974
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '1f4e538bd8cc'
-down_revision: str | None = '3baefb7da8ec'
+down_revision: str | None = '5c1f0a9d2e7b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

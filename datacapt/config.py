@@ -65,6 +65,7 @@ CORE_INCLUDES = (
     "datacapt.templating",
     "datacapt.resources",
     "datacapt.errors",
+    "datacapt.conflicts",
     "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32

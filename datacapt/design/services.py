@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
+from datacapt.counters import next_number
 from datacapt.ecrf.checks import Problem, blocking, check_definition
 from datacapt.ecrf.definition import Definition, to_json
 from datacapt.ecrf.versions import definition_of, draft, latest_published
@@ -31,6 +32,14 @@ class StaleDraft(Exception):
     def __init__(self, current: StudyVersion) -> None:
         super().__init__("the draft changed")
         self.current = current
+
+
+class DraftExists(Exception):
+    """The study has a draft already: there is at most one."""
+
+    def __init__(self, existing: StudyVersion) -> None:
+        super().__init__("a draft exists")
+        self.existing = existing
 
 
 class NotADraft(Exception):
@@ -60,20 +69,28 @@ def _event(
     )
 
 
+def working_draft(
+    dbsession: Session, study: Study, actor_id: int | None, write: AuditWriter
+) -> StudyVersion:
+    """The study's draft: the existing one, or a new one (for an import into the draft)."""
+    existing = draft(dbsession, study)
+    return existing if existing is not None else start_draft(dbsession, study, actor_id, write)
+
+
 def start_draft(
     dbsession: Session, study: Study, actor_id: int | None, write: AuditWriter
 ) -> StudyVersion:
-    """The study's draft: the existing one, or a new copy of the latest published version."""
+    """A new draft, a copy of the latest published version; :class:`DraftExists` when the
+    study has one already (perhaps started a moment ago by someone else).
+
+    The version number is taken first: it locks the study's counter until commit, so of two
+    people starting a draft at once the second waits, then finds the first one's draft."""
+    highest = select(func.max(StudyVersion.number)).where(StudyVersion.study_id == study.id)
+    number = next_number(dbsession, study.tenant_id, study.id, "version", highest.scalar_subquery())
     existing = draft(dbsession, study)
     if existing is not None:
-        return existing
+        raise DraftExists(existing)
     base = latest_published(dbsession, study)
-    number = (
-        dbsession.scalar(
-            select(func.max(StudyVersion.number)).where(StudyVersion.study_id == study.id)
-        )
-        or 0
-    ) + 1
     created = StudyVersion(
         tenant_id=study.tenant_id,
         study_id=study.id,

@@ -105,9 +105,17 @@ def overview(context: DesignResource, request: Request) -> dict[str, Any]:
 
 @view_config(context=DesignResource, name="start-draft", request_method="POST", permission=DESIGN)
 def start_draft(context: DesignResource, request: Request) -> Response:
-    services.start_draft(
-        request.dbsession, context.study, request.identity.user.id, writer(request)
-    )
+    try:
+        services.start_draft(
+            request.dbsession, context.study, request.identity.user.id, writer(request)
+        )
+    except services.DraftExists:
+        raise HTTPConflict(
+            _(
+                "A draft was already started, perhaps by someone else a moment ago. "
+                "Reload the page to open it."
+            )
+        ) from None
     return redirect(request, request.resource_url(context))
 
 

@@ -202,14 +202,23 @@ class StaleForm(Exception):
 
 
 class FormClosed(Exception):
-    """The form is frozen, locked or signed: it takes no entry (the ACL says so first; this is
-    the same rule where no request is involved)."""
+    """The form is frozen, locked or signed, or would be added to a visit or casebook frozen
+    or locked as a whole: it takes no entry (the ACL says so first; this is the same rule where
+    no request is involved)."""
 
 
 def is_closed(instance: FormInstance | None) -> bool:
     return instance is not None and (
         instance.lock_state is not LockState.OPEN
         or instance.signature_state is SignatureState.SIGNED
+    )
+
+
+def adds_to_closed(subject: Subject, visit: VisitInstance | None) -> bool:
+    """Whether something new under ``visit`` (or a new visit of ``subject``) would enter a
+    visit or casebook frozen or locked as a whole."""
+    return subject.lock_state is not LockState.OPEN or (
+        visit is not None and visit.lock_state is not LockState.OPEN
     )
 
 
@@ -489,7 +498,7 @@ def save_form(
         )
     target = stored_target(state, missing)
     visit, instance = _instance(dbsession, scope, request.lock)
-    if is_closed(instance):
+    if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, visit)):
         raise FormClosed()
     rows = stored_values(dbsession, instance)  # none for an instance made below
     current = {oid: Stored(row.value, row.missing_code) for oid, row in rows.items()}

@@ -32,7 +32,7 @@ from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.review import Signature, SignatureScope, SignedForm
-from datacapt.models.studies import Site, Study
+from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
 
@@ -68,6 +68,7 @@ __all__ = [
     "SignedForm",
     "Site",
     "Study",
+    "StudyCounter",
     "StudyRoleAssignment",
     "StudyRoleSite",
     "StudyVersion",

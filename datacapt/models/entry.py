@@ -82,6 +82,13 @@ class VisitInstance(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     visit: Mapped[str] = mapped_column(String(100))  # the design's visit name, or "unscheduled"
     repeat: Mapped[int] = mapped_column(default=1)
+    #: Frozen or locked as a whole: what is added to it later (a log row, a form entered for
+    #: the first time) takes no entry either. Open again as soon as a form of it is unlocked.
+    lock_state: Mapped[LockState] = mapped_column(
+        string_enum(LockState, "visit_lock_state", 20),
+        default=LockState.OPEN,
+        server_default=LockState.OPEN.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

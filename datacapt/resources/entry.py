@@ -40,6 +40,13 @@ class VisitResource(StudyChild):
         self.visit, self.instance = visit, instance
         self.__name__ = name if name != UNSCHEDULED and repeat == 1 else f"{name}-{repeat}"
 
+    def __acl__(self) -> tuple[ACE, ...]:
+        """A visit frozen or locked as a whole refuses new log rows and forms started after;
+        one not entered yet has no state of its own and takes its casebook's."""
+        if self.instance is None:
+            return ()
+        return perms.form_state_acl(self.instance.lock_state.value, False)
+
     @property
     def title(self) -> object:
         if self.visit is None:

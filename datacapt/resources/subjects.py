@@ -49,7 +49,10 @@ class SubjectResource(StudyChild):
         self.subject, self.site = subject, site
 
     def __acl__(self) -> tuple[ACE, ...]:
-        return perms.site_acl(self.study.id, self.subject.site_id)
+        """A casebook frozen or locked as a whole refuses new visits, and (inherited) new log
+        rows and forms started after; its site grants the rest."""
+        state = perms.form_state_acl(self.subject.lock_state.value, False)
+        return state + perms.site_acl(self.study.id, self.subject.site_id)
 
     @property
     def title(self) -> object:

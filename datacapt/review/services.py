@@ -35,6 +35,8 @@ from datacapt.models import (
     SignatureScope,
     SignatureState,
     SignedForm,
+    Subject,
+    VisitInstance,
 )
 
 MAX_REASON = 2000
@@ -328,14 +330,35 @@ def break_signatures(
 # --- freeze, lock, unlock --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Whole:
+    """The casebooks (subject ids) and visits (visit instance ids) an action takes as a whole,
+    besides their forms: their state then covers what is added to them later (a visit, a log
+    row, a form entered for the first time)."""
+
+    subject_ids: frozenset[int] = frozenset()
+    visit_ids: frozenset[int] = frozenset()
+
+
 def freeze(
-    dbsession: Session, actor: Actor, instances: list[FormInstance], reason: str = ""
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    reason: str = "",
+    whole: Whole = Whole(),
 ) -> int:
     """No more entry; queries go on. Locked forms stay locked."""
+    _move_whole(dbsession, actor, whole, LockState.FROZEN, "data.frozen", reason)
     return _move(dbsession, actor, instances, LockState.FROZEN, "data.frozen", reason)
 
 
-def lock(dbsession: Session, actor: Actor, instances: list[FormInstance], reason: str = "") -> int:
+def lock(
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    reason: str = "",
+    whole: Whole = Whole(),
+) -> int:
     """Nothing changes any more. Refused while a form of the selection has open queries."""
     blocked = [i for i in _open(instances) if i.open_queries > 0]
     if blocked:
@@ -345,6 +368,7 @@ def lock(dbsession: Session, actor: Actor, instances: list[FormInstance], reason
                 mapping={"count": len(blocked)},
             )
         )
+    _move_whole(dbsession, actor, whole, LockState.LOCKED, "data.locked", reason)
     return _move(dbsession, actor, instances, LockState.LOCKED, "data.locked", reason)
 
 
@@ -354,13 +378,20 @@ def unlock(
     instances: list[FormInstance],
     reason: str,
     write: Callable[..., Any],
+    whole: Whole = Whole(),
 ) -> int:
     """Open frozen, locked or signed forms for correction again, with a reason. A signature on
-    such a form is invalidated: what it covered may now change."""
+    such a form is invalidated: what it covered may now change. Their visits and casebooks are
+    no longer frozen or locked as a whole either."""
     reason = reason.strip()[:MAX_REASON]
     if not reason:
         raise Refused(_("Give the reason for unlocking."))
     instances = _open(instances)
+    around = Whole(
+        whole.subject_ids | {i.subject_id for i in instances},
+        whole.visit_ids | {i.visit_instance_id for i in instances},
+    )
+    _move_whole(dbsession, actor, around, LockState.OPEN, "data.unlocked", reason)
     count = _move(dbsession, actor, instances, LockState.OPEN, "data.unlocked", reason)
     for instance in instances:
         if instance.signature_state is SignatureState.SIGNED:
@@ -377,6 +408,68 @@ def unlock(
     return count
 
 
+def _moves(current: LockState, target: LockState) -> bool:
+    """Freezing leaves what is locked locked; the other moves apply to whatever differs."""
+    return current is LockState.OPEN if target is LockState.FROZEN else current is not target
+
+
+def _move_whole(
+    dbsession: Session, actor: Actor, whole: Whole, target: LockState, action: str, reason: str
+) -> None:
+    """Move the state of the casebooks and visits taken as a whole (audited like a form's)."""
+    rows: list[tuple[Subject | VisitInstance, int, str]] = []
+    if whole.subject_ids:
+        rows += [
+            (subject, subject.site_id, "subject")
+            for subject in dbsession.scalars(
+                select(Subject).where(Subject.id.in_(whole.subject_ids))
+            )
+        ]
+    if whole.visit_ids:
+        rows += [
+            (visit, site_id, "visit_instance")
+            for visit, site_id in dbsession.execute(
+                select(VisitInstance, Subject.site_id)
+                .join(Subject, Subject.id == VisitInstance.subject_id)
+                .where(VisitInstance.id.in_(whole.visit_ids))
+            ).all()
+        ]
+    moving = [(row, site_id, kind) for row, site_id, kind in rows if _moves(row.lock_state, target)]
+    if not moving:
+        return
+    audit.record_many(
+        dbsession,
+        [
+            {
+                "tenant_id": row.tenant_id,
+                "study_id": row.study_id,
+                "site_id": site_id,
+                "subject_id": row.id if isinstance(row, Subject) else row.subject_id,
+                "actor_id": actor.user_id,
+                "request_id": actor.request_id,
+                "ip": actor.ip,
+                "action": action,
+                "entity_type": kind,
+                "entity_id": row.id,
+                "field": "lock_state",
+                "old": row.lock_state.value,
+                "new": target.value,
+                "reason": reason.strip()[:MAX_REASON] or None,
+            }
+            for row, site_id, kind in moving
+        ],
+    )
+    for model in (Subject, VisitInstance):
+        ids = [row.id for row, _site_id, _kind in moving if isinstance(row, model)]
+        if ids:
+            dbsession.execute(
+                update(model)
+                .where(model.id.in_(ids))
+                .values(lock_state=target)
+                .execution_options(synchronize_session="evaluate")
+            )
+
+
 def _move(
     dbsession: Session,
     actor: Actor,
@@ -385,11 +478,7 @@ def _move(
     action: str,
     reason: str,
 ) -> int:
-    instances = _open(instances)
-    if target is LockState.FROZEN:
-        moving = [i for i in instances if i.lock_state is LockState.OPEN]
-    else:
-        moving = [i for i in instances if i.lock_state is not target]
+    moving = [i for i in _open(instances) if _moves(i.lock_state, target)]
     if not moving:
         return 0
     audit.record_many(

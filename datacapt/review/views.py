@@ -19,7 +19,14 @@ from datacapt.ecrf.casebook import is_log, visit_key
 from datacapt.ecrf.versions import published_design
 from datacapt.htmx import READ, page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import FormInstance, FormStatus, SdvStatus, SignatureScope, Subject
+from datacapt.models import (
+    FormInstance,
+    FormStatus,
+    SdvStatus,
+    SignatureScope,
+    Subject,
+    VisitInstance,
+)
 from datacapt.permissions import Permission
 from datacapt.resources import FormEntryResource, SiteResource, SubjectResource, VisitResource
 from datacapt.review import selection, services
@@ -72,6 +79,25 @@ def _chosen(request: Request) -> selection.Chosen:
 def instances(request: Request, context: Context) -> list[FormInstance]:
     """The form instances an action on ``context`` applies to."""
     return selection.instances(request.dbsession, context, _chosen(request))
+
+
+def _whole(request: Request, context: Context) -> services.Whole:
+    """The visit, or the casebooks with their visits, an action takes as a whole (a form, or
+    forms chosen one by one at a site, are only themselves)."""
+    if isinstance(context, VisitResource):
+        return services.Whole(visit_ids=frozenset({context.instance.id}))
+    if isinstance(context, SubjectResource):
+        subject_ids = [context.subject.id]
+    elif isinstance(context, SiteResource) and not request.POST.getall("form"):
+        subject_ids = selection.subject_ids(
+            request.dbsession, context.site, _chosen(request).subject_labels
+        )
+    else:
+        return services.Whole()
+    visits = request.dbsession.scalars(
+        select(VisitInstance.id).where(VisitInstance.subject_id.in_(subject_ids))
+    )
+    return services.Whole(frozenset(subject_ids), frozenset(visits))
 
 
 def _back(request: Request, context: Context) -> str:
@@ -173,15 +199,15 @@ def data_state(context: Context, request: Request) -> Response:
     if not chosen:
         return _refused(request, context, _("There is no data here yet."))
     reason = request.POST.get("state-reason", "")
-    actor, dbsession = _actor(request), request.dbsession
+    actor, dbsession, whole = _actor(request), request.dbsession, _whole(request, context)
     try:
         if action == "freeze":
-            count = services.freeze(dbsession, actor, chosen, reason)
+            count = services.freeze(dbsession, actor, chosen, reason, whole)
         elif action == "lock":
-            count = services.lock(dbsession, actor, chosen, reason)
+            count = services.lock(dbsession, actor, chosen, reason, whole)
         else:
             write = partial(audit.record_request, request)
-            count = services.unlock(dbsession, actor, chosen, reason, write)
+            count = services.unlock(dbsession, actor, chosen, reason, write, whole)
     except services.Refused as refused:
         return _refused(request, context, refused.message)
     message = request.localizer.pluralize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -41,6 +43,20 @@ TRANSITIONS = {
 NEEDS_REASON = {SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN}
 
 
+def site_label_pattern(pattern: str, site_code: str) -> re.Pattern[str]:
+    """The IDs the study's ``pattern`` makes at one site: its text and site code as they are,
+    ``{seq}`` any number written with at least the digits its format pads to."""
+    parts = []
+    for text, name, spec, _conversion in string.Formatter().parse(pattern):
+        parts.append(re.escape(text))
+        if name == "site":
+            parts.append(re.escape(site_code))
+        elif name == "seq":
+            width = re.fullmatch(r"0?(\d+)d?", spec or "")
+            parts.append(f"[0-9]{{{width.group(1) if width else 1},}}")
+    return re.compile("".join(parts))
+
+
 def next_label(dbsession: Session, study: Study, site: Site) -> str:
     """The next generated ID at ``site``; the site row is locked so two enrolments at the same
     moment never get the same number."""
@@ -71,6 +87,18 @@ def enrol(
             raise ValidationError(
                 "label",
                 _("Use 1 to 40 letters, digits, '-', '_' or '.', starting with a letter or digit."),
+            )
+        if not site_label_pattern(study.subject_id_pattern, site.code).fullmatch(label):
+            # The same answer whether or not another site holds this ID: it tells nothing.
+            raise ValidationError(
+                "label",
+                _(
+                    "Subject IDs at ${site} follow the study's pattern, like ${example}.",
+                    mapping={
+                        "site": site.code,
+                        "example": study.subject_id_pattern.format(site=site.code, seq=1),
+                    },
+                ),
             )
         taken = dbsession.scalar(
             select(Subject.id).where(Subject.study_id == study.id, Subject.label == label)

@@ -266,7 +266,7 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     return {
         "contact": contact,
         "errors": {},
-        "editable": request.has_permission(Permission.ENTER_DATA, context),
+        "editable": request.has_permission(Permission.ENROL_SUBJECT, context),
     }
 
 
@@ -278,7 +278,9 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     permission=Permission.VIEW_PII,
 )
 def change_contact(context: SubjectResource, request: Request) -> Any:
-    if not request.has_permission(Permission.ENTER_DATA, context):
+    """Contact details are not casebook data: a locked casebook keeps them up to date, so
+    the right is site staff's enrolment one, which no lock takes away."""
+    if not request.has_permission(Permission.ENROL_SUBJECT, context):
         raise HTTPForbidden()
     try:
         contact = contacts.clean_contact(

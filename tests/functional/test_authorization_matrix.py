@@ -174,7 +174,7 @@ def site_only(holder: str, outcome: Any, *, site: bool = True) -> dict[str, dict
 #: data (the draft's lock missing → 409, unknown element → 404, validation → 422).
 DESIGN_VIEWS = {
     (DesignResource, "", "GET"): 200,
-    (DesignResource, "start-draft", "POST"): 303,
+    (DesignResource, "start-draft", "POST"): 409,
     (DesignResource, "discard-draft", "POST"): 409,
     (DesignResource, "add-form", "POST"): 422,
     (DesignResource, "languages", "POST"): 422,

@@ -113,6 +113,26 @@ def test_enrolment_refuses_a_taken_or_malformed_id_and_another_site(coordinator)
     assert "Choose one of your sites." in response.text
 
 
+def test_a_typed_id_follows_the_sites_pattern_and_never_tells_of_other_sites(
+    coordinator, dbsession
+):
+    def refusal(label):
+        form = coordinator.get("/acme/demo/subjects/@@enrol").forms["enrol-form"]
+        form["label"] = label
+        response = form.submit(status=422)
+        return response.html.find(id="field-label-error").get_text(" ", strip=True)
+
+    held_by_berlin, free_at_berlin = refusal("ber01-0001"), refusal("ber01-9999")
+    assert held_by_berlin == free_at_berlin
+    assert "like par01-0001" in held_by_berlin and "already" not in held_by_berlin
+    assert refusal("par01-12") == held_by_berlin  # too few digits for {seq:04}
+    labels = set(dbsession.scalars(select(Subject.label)))
+    assert "ber01-9999" not in labels and "par01-12" not in labels
+    form = coordinator.get("/acme/demo/subjects/@@enrol").forms["enrol-form"]
+    form["label"] = "par01-0042"
+    assert form.submit().location.endswith("/subjects/par01-0042/")
+
+
 def test_monitors_cannot_enrol(testapp, world):
     login(testapp, world.users["monitor"].email)
     testapp.get("/acme/demo/subjects/@@enrol", status=403)

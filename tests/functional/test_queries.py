@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 
 import pytest
 import webtest
@@ -14,9 +15,10 @@ from sqlalchemy.exc import DBAPIError
 
 from datacapt import audit
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, Subject
+from datacapt.queries import services
 from datacapt.queries.listing import safe_cell
 from datacapt.queries.services import MAX_MESSAGE
-from tests.factories import build_world, login
+from tests.factories import add_queries, build_world, login
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
@@ -426,3 +428,20 @@ def test_a_locked_forms_queries_are_frozen_with_it(coordinator, monitor, dbsessi
     bulk["message"] = "Closing in bulk."
     bulk.submit(status=422)
     assert [q.state for q in queries_of(dbsession, instance_of(dbsession))] == [QueryState.OPEN]
+
+
+def test_the_raised_by_filter_names_only_people_of_the_sites_one_sees(app, dbsession, world):
+    found = add_queries(dbsession, world)  # by the data manager, at par01 and at ber01
+    berlin = dbsession.get(FormInstance, found["ber01-0001"].form_instance_id)
+    monitor = world.users["monitor"]
+    actor = services.Actor(monitor.id, partial(audit.record, dbsession))
+    services.raise_query(dbsession, berlin, None, "Only at Berlin", actor)
+    dbsession.flush()
+
+    def raisers(role):
+        page = as_user(app, world, role).get("/acme/demo/queries/")
+        return {value for value, *_ in page.forms["query-filters"]["raiser"].options}
+
+    manager = str(world.users["data_manager"].id)
+    assert raisers("coordinator") == {"", "system", manager}
+    assert raisers("monitor") == {"", "system", manager, str(monitor.id)}

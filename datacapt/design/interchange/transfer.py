@@ -59,7 +59,7 @@ def import_into_draft(
     write_event: Any,
 ) -> StudyVersion:
     """Replace the draft's design (starting a draft if needed) with an imported one."""
-    draft = services.start_draft(dbsession, study, actor_id, write_event)
+    draft = services.working_draft(dbsession, study, actor_id, write_event)
     services.save_draft(
         dbsession,
         study,

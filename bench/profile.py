@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import webtest
-from datacapt.design.definition import form_items
 from pyramid.paster import get_app
 from sqlalchemy import event
 
@@ -27,7 +26,9 @@ from bench.design import item_kind, new_values
 from bench.generate import PASSWORD
 from datacapt.cli.bootstrap import load_environment
 from datacapt.db import transaction_scope
-from datacapt.entry.services import published_design
+from datacapt.ecrf.definition import form_items
+from datacapt.ecrf.definition import form_items
+from datacapt.ecrf.versions import published_design
 from datacapt.studies.services import find_study, find_tenant
 
 LOCK = re.compile(r'name="lock" value="(\d*)"')

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from datacapt import personal_values
-from datacapt.design.definition import from_json
+from datacapt.ecrf.definition import from_json
 from datacapt.models import FormInstance, ItemValue, StudyVersion
 
 BATCH = 500

@@ -23,7 +23,7 @@ from datacapt.accounts.services import grant_study_role
 from datacapt.config import configure
 from datacapt.db import transaction_scope
 from datacapt.design import services as design
-from datacapt.entry.services import new_form_instance, new_visit_instance
+from datacapt.entry.services import new_form_instance
 from datacapt.models import (
     AuditEvent,
     FormStatus,
@@ -35,6 +35,7 @@ from datacapt.models import (
 )
 from datacapt.permissions import StudyRole
 from datacapt.subjects import services as subjects_services
+from datacapt.subjects.services import new_visit_instance
 from tests.conftest import TEST_DATABASE_URL, app_settings, create_database, migrate
 from tests.factories import build_world, csrf_token, login, make_user
 

@@ -10,9 +10,9 @@ from sqlalchemy import select, text, update
 from datacapt import personal_values, sealing
 from datacapt.accounts.services import grant_study_role
 from datacapt.config import get_app_settings
+from datacapt.ecrf.versions import published_design
 from datacapt.entry import personal
 from datacapt.entry import services as entry
-from datacapt.entry.services import published_design
 from datacapt.models import AuditEvent, FormInstance, ItemValue, Subject
 from datacapt.permissions import StudyRole
 from tests.factories import build_world, login, make_subject

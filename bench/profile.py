@@ -27,7 +27,6 @@ from bench.generate import PASSWORD
 from datacapt.cli.bootstrap import load_environment
 from datacapt.db import transaction_scope
 from datacapt.ecrf.definition import form_items
-from datacapt.ecrf.definition import form_items
 from datacapt.ecrf.versions import published_design
 from datacapt.studies.services import find_study, find_tenant
 

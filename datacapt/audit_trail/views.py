@@ -87,7 +87,7 @@ class Trail:
         """Every showing of personal data is recorded (how many events, never the values)."""
         audit.record_request(
             self.request,
-            tenant_id=self.scope.chain,
+            tenant_id=self.scope.tenant_id,
             study_id=self.scope.study_id,
             action="audit.personal_data_shown",
             entity_type="audit_trail",

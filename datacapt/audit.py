@@ -15,16 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.request import Request
 from sqlalchemy import Connection, Row, and_, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -130,12 +130,12 @@ def chained_event(
 
 def record(
     dbsession: Session,
+    actor: Actor,
     *,
     tenant_id: int | None,
     action: str,
     entity_type: str,
     entity_id: object,
-    actor_id: int | None = None,
     study_id: int | None = None,
     site_id: int | None = None,
     subject_id: int | None = None,
@@ -143,21 +143,22 @@ def record(
     old: Any = None,
     new: Any = None,
     reason: str | None = None,
-    request_id: str | None = None,
-    ip: str | None = None,
 ) -> AuditEvent:
-    """Append one event to its tenant's chain, in the caller's transaction."""
+    """Append one event, by ``actor``, to its tenant's chain, in the caller's transaction."""
     fields = dict(locals())
-    del fields["dbsession"]
-    return record_many(dbsession, [fields])[0]
+    del fields["dbsession"], fields["actor"]
+    return record_many(dbsession, actor, [fields])[0]
 
 
-def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
-    """Append the events of one action (a save changing fifty values) to their tenants' chains,
-    in the caller's transaction: one reading of the database clock, which they share, and a
-    fixed number of statements whatever their number (one INSERT, one read back of the new
-    rows: SQLite cannot return the ids of a batch in order). Each event takes :func:`record`'s
-    keyword arguments."""
+def record_many(
+    dbsession: Session, actor: Actor, events: Sequence[Mapping[str, Any]]
+) -> list[AuditEvent]:
+    """Append the events of one action by ``actor`` (a save changing fifty values) to their
+    tenants' chains, in the caller's transaction: one reading of the database clock, which they
+    share, and a fixed number of statements whatever their number (one INSERT, one read back
+    of the new rows: SQLite cannot return the ids of a batch in order). Each event takes
+    :func:`record`'s keyword arguments."""
+    who = actor.audited()
     links = _links_written(dbsession.connection())
     heads = {}
     for chain in sorted({event["tenant_id"] or 0 for event in events} - links.keys()):
@@ -170,7 +171,7 @@ def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list
     for fields in events:
         chain = fields["tenant_id"] or 0
         seq, previous = heads[chain]
-        event = chained_event(chain, seq + 1, previous, occurred_at, **fields)
+        event = chained_event(chain, seq + 1, previous, occurred_at, **who, **fields)
         heads[chain] = (event.seq, event.hash)
         made.append(event)
     links.update(heads)
@@ -232,26 +233,11 @@ def last_link(dbsession: Session, chain: int) -> tuple[int, str]:
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 
-def record_request(request: Request, **event: Any) -> AuditEvent:
-    """:func:`record` with the request's actor, request id and client address."""
-    return record_request_many(request, [event])[0]
-
-
-def record_request_many(request: Request, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
-    """:func:`record_many` with the request's actor, request id and client address."""
-    identity = request.identity
-    context = {
-        "actor_id": identity.user.id if identity is not None else None,
-        "request_id": request.request_id,
-        "ip": request.client_addr,
-    }
-    return record_many(request.dbsession, [{**context, **event} for event in events])
-
-
-def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:
-    """:func:`record_request` for an event about one subject, scoped to its study and site."""
-    return record_request(
-        request,
+def record_subject(dbsession: Session, actor: Actor, subject: Any, **event: Any) -> AuditEvent:
+    """:func:`record` for an event about one subject, scoped to its study and site."""
+    return record(
+        dbsession,
+        actor,
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         site_id=subject.site_id,
@@ -261,18 +247,19 @@ def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:
 
 
 def record_changes(
-    write: Callable[..., AuditEvent],
+    dbsession: Session,
+    actor: Actor,
     old: Mapping[str, Any],
     new: Mapping[str, Any],
     **event: Any,
 ) -> list[AuditEvent]:
-    """One event per field whose value changed (``field``, its old → new), through ``write``
-    (:func:`record` or :func:`record_request` with the session or request bound)."""
-    return [
-        write(field=name, old=old.get(name), new=value, **event)
+    """One event per field whose value changed (``field``, its old → new), in one batch."""
+    changed = [
+        {"field": name, "old": old.get(name), "new": value, **event}
         for name, value in new.items()
         if old.get(name) != value
     ]
+    return record_many(dbsession, actor, changed) if changed else []
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ CORE_INCLUDES = (
     "datacapt.db",
     "datacapt.security",
     "datacapt.audit",
+    "datacapt.actor",
+    "datacapt.reactions",
     "datacapt.i18n",
     "datacapt.htmx",
     "datacapt.templating",

@@ -67,7 +67,7 @@ def invitations_page(context: StudyResource, request: Request) -> dict[str, Any]
     permission=Permission.MANAGE_STUDY,
 )
 def invitations_action(context: StudyResource, request: Request) -> Any:
-    write = partial(audit.record_request, request)
+    write = partial(audit.record, request.dbsession, request.actor)
     step = request.POST.get("step")
     if step == "invite":
         return _invite(context, request, write)
@@ -204,7 +204,7 @@ def invitation_answer(context: Root, request: Request) -> Any:
     if isinstance(found, dict):
         return found
     invitation = found
-    write = partial(audit.record_request, request)
+    write = partial(audit.record, request.dbsession, request.actor)
     study_url = _study_url(request, invitation)
     if request.POST.get("step") == "accept":
         identity = request.identity

@@ -33,7 +33,7 @@ TENANT_MEMBER = "accounts/tenant_member.jinja2"
 
 
 def _write(request: Request) -> roles.Write:
-    return partial(audit.record_request, request)
+    return partial(audit.record, request.dbsession, request.actor)
 
 
 def _render(request: Request, template: str, data: dict[str, Any], status: int) -> Response:

@@ -23,7 +23,7 @@ clinical permission themselves.
 command line and invitations ask it.
 
 Every grant, change and revocation is written to the audit trail through ``write`` (see
-:func:`datacapt.audit.record_request`), with user ids, role names and site codes — never names
+:func:`datacapt.audit.record`), with user ids, role names and site codes — never names
 or e-mail addresses.
 """
 
@@ -57,8 +57,8 @@ from datacapt.permissions import (
 from datacapt.security import Identity
 from datacapt.validation import MAX_EMAIL_LENGTH, ValidationError, normalize_email
 
-#: ``write(**event)`` appends an audit event (``audit.record_request`` bound to a request, or
-#: ``audit.record`` bound to a session for the command line).
+#: ``write(**event)`` appends an audit event: ``audit.record`` bound to a session and the
+#: acting :class:`datacapt.actor.Actor` (``request.actor``, or the operator's at the command line).
 Write = Callable[..., Any]
 #: ``None`` for an actor: the operator at the command line.
 Actor = Identity | None

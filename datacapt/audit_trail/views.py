@@ -101,8 +101,9 @@ class Trail:
         if self.errors:
             request.response.status_int = 422
             return self.page()  # type: ignore[return-value]
-        event = audit.record_request(
-            request,
+        event = audit.record(
+            request.dbsession,
+            request.actor,
             tenant_id=self.scope.chain,
             study_id=self.scope.study_id,
             action="audit.export",

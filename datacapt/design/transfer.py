@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.design import odm_export, odm_import, redcap, services
 from datacapt.design.definition import Definition
 from datacapt.design.interchange import Finding, ImportResult
@@ -54,11 +54,10 @@ def import_into_draft(
     *,
     format_name: str,
     data: bytes,
-    actor_id: int | None,
-    write_event: Any,
+    actor: Actor,
 ) -> StudyVersion:
     """Replace the draft's design (starting a draft if needed) with an imported one."""
-    draft = services.start_draft(dbsession, study, actor_id, write_event)
+    draft = services.start_draft(dbsession, study, actor)
     services.save_draft(
         dbsession,
         study,
@@ -74,6 +73,6 @@ def import_into_draft(
             "forms": len(result.definition.forms),
             "findings": len(result.findings),
         },
-        write=write_event,
+        actor=actor,
     )
     return draft

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
@@ -19,13 +18,13 @@ from datacapt.design.definition import Form, form_items
 from datacapt.design.runtime import FormState, evaluate_form, form_state
 from datacapt.entry import services
 from datacapt.entry.casebook import cells, form_key, is_log
+from datacapt.entry.events import FormShown, HistoryAsked
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitInstance
 from datacapt.permissions import Permission
-from datacapt.queries.summary import form_queries, query_ids
+from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
-from datacapt.review import services as review
 from datacapt.validation import whole_number
 
 FORM_PAGE = "entry/form.jinja2"
@@ -51,7 +50,7 @@ def _visit_instance(request: Request, context: VisitResource) -> VisitInstance:
     if context.instance is not None:
         return context.instance
     return services.new_visit_instance(
-        request.dbsession, context.subject, context.name, context.repeat, request.identity.user.id
+        request.dbsession, context.subject, context.name, context.repeat, request.actor
     )
 
 
@@ -81,10 +80,11 @@ def add_row(context: VisitResource, request: Request) -> Response:
         last + 1,
         status=FormStatus.IN_PROGRESS,
         version_number=context.design.number,
-        actor_id=request.identity.user.id,
+        actor=request.actor,
     )
     audit.record_subject(
-        request,
+        request.dbsession,
+        request.actor,
         context.subject,
         action="entry.row_added",
         entity_type="form_instance",
@@ -107,35 +107,6 @@ def next_form(context: FormEntryResource) -> Form | None:
     return forms[index + 1] if index + 1 < len(forms) else None
 
 
-def entry_scope(context: FormEntryResource, request: Request) -> services.EntryScope:
-    visit = context.visit_node
-    return services.EntryScope(
-        study=context.study,
-        subject=context.subject,
-        visit=visit.name,
-        visit_repeat=visit.repeat,
-        form=context.form,
-        form_repeat=context.repeat,
-        version_number=visit.design.number,
-        actor_id=request.identity.user.id,
-        write=partial(audit.record_request, request),
-        write_many=partial(audit.record_request_many, request),
-        secret=get_app_settings(request.registry).secret,
-    )
-
-
-def _subject_event(context: FormEntryResource) -> dict[str, Any]:
-    subject = context.subject
-    return {
-        "tenant_id": subject.tenant_id,
-        "study_id": subject.study_id,
-        "site_id": subject.site_id,
-        "subject_id": subject.id,
-        "entity_type": "form_instance",
-        "entity_id": context.instance.id if context.instance else None,
-    }
-
-
 def _language(request: Request, context: FormEntryResource) -> str:
     definition = context.visit_node.design.definition
     if request.locale_name in definition.languages:
@@ -144,14 +115,16 @@ def _language(request: Request, context: FormEntryResource) -> str:
 
 
 def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
-    definition = context.visit_node.design.definition
-    everything = services.subject_values(request.dbsession, definition, context.subject)
-    here, visits = services.context_values(
-        everything, context.visit_node.name, context.visit_node.repeat
+    visit = context.visit_node
+    return services.entry_state(
+        request.dbsession,
+        visit.design.definition,
+        context.subject,
+        visit.name,
+        visit.repeat,
+        context.form,
+        posted,
     )
-    for block in form_items(context.form):
-        here.pop(block.name, None)
-    return evaluate_form(context.form, posted, others=here, visits=visits)
 
 
 def _page(
@@ -203,9 +176,13 @@ def _page(
 def _monitoring(
     request: Request, context: FormEntryResource, rows: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The query badges and SDV marks beside the fields."""
+    """The SDV marks beside the fields, and what other capabilities show there
+    (:class:`FormShown`: the query badges)."""
+    shown = FormShown(request.dbsession, request.actor, request, context)
+    reactions_of(request.registry).publish(shown)
     return {
-        "queries": form_queries(request, context),
+        "queries": None,
+        **shown.shown,
         "sdv": {
             "rows": services.stored_values(request.dbsession, context.instance)
             if rows is None
@@ -289,10 +266,12 @@ def save(context: FormEntryResource, request: Request) -> Response:
     try:
         result = services.save_form(
             request.dbsession,
-            entry_scope(context, request),
+            services.form_scope(context, get_app_settings(request.registry).secret),
             context.visit_node.design.definition,
             entry,
             missing_codes={code for code, _label in context.study.missing_codes},
+            actor=request.actor,
+            reactions=reactions_of(request.registry),
         )
     except services.SaveRefused as refused:
         data = _page(
@@ -382,23 +361,17 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
         raise HTTPNotFound()
     events = []
     if context.instance is not None:
+        asked = HistoryAsked(request.dbsession, request.actor, context.instance, item.oid)
+        asked.conditions.append(
+            (AuditEvent.entity_type == "form_instance")
+            & (AuditEvent.entity_id == str(context.instance.id))
+            & (AuditEvent.field == item.oid)
+        )
+        reactions_of(request.registry).publish(asked)  # the item's queries, the form's states
         events = request.dbsession.execute(
             select(AuditEvent, User.name)
             .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(
-                AuditEvent.chain == context.study.tenant_id,
-                or_(
-                    (AuditEvent.entity_type == "form_instance")
-                    & (AuditEvent.entity_id == str(context.instance.id))
-                    & or_(
-                        AuditEvent.field == item.oid,
-                        AuditEvent.action.in_(review.FORM_STATE_ACTIONS),
-                    ),
-                    (AuditEvent.entity_type == "data_query")
-                    & AuditEvent.entity_id.in_(query_ids(context.instance))
-                    & (AuditEvent.field == item.oid),
-                ),
-            )
+            .where(AuditEvent.chain == context.study.tenant_id, or_(*asked.conditions))
             .order_by(AuditEvent.seq)
         ).all()
     return {
@@ -435,25 +408,8 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
                 "the change, then remove it again if it still must go."
             )
         )
-    old = instance.status
-    instance.status, instance.status_reason = FormStatus.REMOVED, reason
-    audit.record_subject(
-        request,
-        context.subject,
-        action="entry.row_removed",
-        entity_type="form_instance",
-        entity_id=instance.id,
-        field="status",
-        old=old.value,
-        new=FormStatus.REMOVED.value,
-        reason=reason,
-    )
-    review.break_signatures(
-        request.dbsession,
-        instance,
-        partial(audit.record_request, request),
-        _subject_event(context),
-        _("The signed data changed."),
+    services.remove_row(
+        request.dbsession, context, reason, request.actor, reactions_of(request.registry)
     )
     request.session.flash(request.localizer.translate(_("The row was removed.")))
     return redirect(request, request.resource_url(context.visit_node))

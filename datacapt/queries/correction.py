@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pyramid.request import Request
 
+from datacapt.config import get_app_settings
 from datacapt.design.definition import Item, ItemType, form_items
 from datacapt.entry import services as entry
-from datacapt.entry.views import entry_scope
 from datacapt.i18n import _
 from datacapt.models import FormStatus
 from datacapt.queries.services import QueryRefused
+from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource
 
 #: Items whose value an answer can replace with one typed or chosen value.
@@ -47,7 +48,7 @@ def correct_value(
     try:
         entry.save_form(
             request.dbsession,
-            entry_scope(form, request),
+            entry.form_scope(form, get_app_settings(request.registry).secret),
             form.visit_node.design.definition,
             entry.EntryRequest(
                 posted=posted,
@@ -57,6 +58,8 @@ def correct_value(
                 lock=lock,
             ),
             missing_codes={code for code, _label in form.study.missing_codes},
+            actor=request.actor,
+            reactions=reactions_of(request.registry),
         )
     except entry.SaveRefused as refused:
         message = refused.errors.get(item.name) or next(iter(refused.errors.values()))

@@ -6,11 +6,12 @@ import re
 import string
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.models import Site, Study, Subject, SubjectStatus
 from datacapt.pagination import Page, paginate
@@ -77,8 +78,7 @@ def enrol(
     site: Site,
     label: str | None,
     *,
-    actor_id: int | None,
-    write: Any,
+    actor: Actor,
 ) -> Subject:
     """A new subject at ``site``: with the given ID, or one made from the study's pattern."""
     if label:
@@ -101,11 +101,13 @@ def enrol(
         site_id=site.id,
         label=label,
         status=SubjectStatus.SCREENING,
-        created_by_id=actor_id,
+        created_by_id=actor.user_id,
     )
     dbsession.add(subject)
     dbsession.flush()
-    write(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=study.tenant_id,
         study_id=study.id,
         site_id=site.id,
@@ -119,12 +121,13 @@ def enrol(
 
 
 def change_status(
+    dbsession: Session,
     subject: Subject,
     status: SubjectStatus,
     *,
     reason: str,
     on: date | None,
-    write: Any,
+    actor: Actor,
 ) -> None:
     """Move ``subject`` along its life: screening → included / screen failure → completed /
     withdrawn; ends need a reason and a date."""
@@ -138,7 +141,9 @@ def change_status(
         raise ValidationError("date", _("The date cannot be in the future."))
     old = subject.status
     subject.status, subject.status_reason, subject.status_date = status, reason or None, on
-    write(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         site_id=subject.site_id,

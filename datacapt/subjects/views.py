@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -128,8 +127,7 @@ def enrol_subject(context: SubjectsResource, request: Request) -> Any:
             context.study,
             site,
             request.POST.get("label", ""),
-            actor_id=request.identity.user.id,
-            write=partial(audit.record_request, request),
+            actor=request.actor,
         )
     except ValidationError as error:
         request.response.status_int = 422
@@ -150,7 +148,12 @@ def enrol_subject(context: SubjectsResource, request: Request) -> Any:
 def _contact_event(request: Request, subject: Any, action: str) -> None:
     """Reads and changes of personal details are recorded; the details themselves never are."""
     audit.record_subject(
-        request, subject, action=action, entity_type="subject_contact", entity_id=subject.id
+        request.dbsession,
+        request.actor,
+        subject,
+        action=action,
+        entity_type="subject_contact",
+        entity_id=subject.id,
     )
 
 
@@ -220,11 +223,12 @@ def subject_status(context: SubjectResource, request: Request) -> Any:
     if not errors:
         try:
             change_status(
+                request.dbsession,
                 context.subject,
                 SubjectStatus(raw),
                 reason=request.POST.get("reason", "").strip()[:2000],
                 on=on,
-                write=partial(audit.record_request, request),
+                actor=request.actor,
             )
         except ValidationError as error:
             errors[error.field] = error.message
@@ -310,11 +314,10 @@ def add_visit(context: SubjectResource, request: Request) -> Response:
             VisitInstance.subject_id == context.subject.id, VisitInstance.visit == name
         )
     ) or (0 if name == UNSCHEDULED else 1)
-    instance = new_visit_instance(
-        request.dbsession, context.subject, name, last + 1, request.identity.user.id
-    )
+    instance = new_visit_instance(request.dbsession, context.subject, name, last + 1, request.actor)
     audit.record_subject(
-        request,
+        request.dbsession,
+        request.actor,
         context.subject,
         action="entry.visit_added",
         entity_type="visit_instance",

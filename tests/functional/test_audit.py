@@ -12,8 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.models import AuditEvent
 from datacapt.studies.services import create_tenant
+
+SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture
@@ -24,6 +27,7 @@ def tenants(dbsession):
 def event(dbsession, tenant, number, **extra):
     return audit.record(
         dbsession,
+        SYSTEM,
         tenant_id=tenant.id,
         action="test.changed",
         entity_type="thing",
@@ -85,7 +89,9 @@ def test_a_transaction_reads_its_chain_once_however_many_events_it_writes(
     assert len(query_counter) == 10 * 3, "\n".join(query_counter)
     # another chain, untouched in this transaction (tenants' creation wrote to theirs), is read
     # and locked for itself
-    audit.record(dbsession, tenant_id=None, action="test.changed", entity_type="thing", entity_id=1)
+    audit.record(
+        dbsession, SYSTEM, tenant_id=None, action="test.changed", entity_type="thing", entity_id=1
+    )
     assert len([s for s in query_counter if "ORDER BY audit_event.seq DESC" in s]) == 1
     assert audit.verify(dbsession, tenants[0].id).count == 12  # with the tenant's creation
 
@@ -234,6 +240,7 @@ def test_any_sequence_verifies_and_any_single_alteration_is_found(
     recorded = [
         audit.record(
             dbsession,
+            SYSTEM,
             tenant_id=tenants[which].id,
             action=action,
             entity_type="item",

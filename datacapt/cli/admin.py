@@ -6,12 +6,10 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datacapt import audit
 from datacapt.accounts import roles
 from datacapt.accounts.services import create_user
 from datacapt.actor import Actor
@@ -104,9 +102,7 @@ def role_grant(env: Environment, args: argparse.Namespace) -> int:
         study = study_of(dbsession, args.tenant, args.study)
         sites = [site_of(dbsession, study, code) for code in args.site or ()]
         choice = roles.RoleChoice(StudyRole(args.role), sites or None)
-        roles.grant_role(
-            dbsession, None, study, user, choice, partial(audit.record, dbsession, OPERATOR)
-        )
+        roles.grant_role(dbsession, None, study, user, choice, OPERATOR)
         where = f" at {', '.join(s.code for s in sites)}" if sites else ""
         return f"{user.email} is {args.role} in {args.tenant}/{study.code}{where}"
 
@@ -117,9 +113,7 @@ def role_grant_tenant(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
         user = user_of(dbsession, args.email)
         tenant = tenant_of(dbsession, args.tenant)
-        roles.grant_tenant_admin(
-            dbsession, tenant, user, partial(audit.record, dbsession, OPERATOR)
-        )
+        roles.grant_tenant_admin(dbsession, tenant, user, OPERATOR)
         return f"{user.email} is {args.role} of {args.tenant}"
 
     return in_transaction(env, work)

@@ -772,18 +772,21 @@ def _store_values(
 
 
 def remove_row(
-    dbsession: Session, context: FormEntryResource, reason: str, actor: Actor, reactions: Reactions
+    dbsession: Session,
+    subject: Subject,
+    instance: FormInstance,
+    reason: str,
+    actor: Actor,
+    reactions: Reactions,
 ) -> None:
     """Take a log row out (never deleted), audited with its reason; what covered its data
     reacts (:class:`FormRemoved`)."""
-    instance = context.instance
-    assert instance is not None
     old = instance.status
     instance.status, instance.status_reason = FormStatus.REMOVED, reason
     audit.record_subject(
         dbsession,
         actor,
-        context.subject,
+        subject,
         action="entry.row_removed",
         entity_type="form_instance",
         entity_id=instance.id,

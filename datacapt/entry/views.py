@@ -409,7 +409,12 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
             )
         )
     services.remove_row(
-        request.dbsession, context, reason, request.actor, reactions_of(request.registry)
+        request.dbsession,
+        context.subject,
+        instance,
+        reason,
+        request.actor,
+        reactions_of(request.registry),
     )
     request.session.flash(request.localizer.translate(_("The row was removed.")))
     return redirect(request, request.resource_url(context.visit_node))

@@ -4,6 +4,11 @@ A save is all or nothing: refused values, blocking edit checks, a missing reason
 completed form, or a stale page (409) save nothing. An accepted save writes each changed value
 with its own audit event (old → new, reason), keeps the warnings for monitoring, and updates the
 form instance, which is also the status row dashboards read, in the same transaction.
+
+It is read (:func:`read_for_save`), planned without touching the database (:func:`plan_save`)
+and applied (:func:`apply_save`), which publishes :class:`~datacapt.entry.events.FormSaved` for
+the capabilities that react to it (review, queries); the benchmark's loader writes the same plan
+in bulk.
 """
 
 from __future__ import annotations

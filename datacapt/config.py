@@ -46,6 +46,7 @@ DEFAULT_INCLUDES = (
     "datacapt.queries",
     "datacapt.audit_trail",
     "datacapt.review",
+    "datacapt.exports",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

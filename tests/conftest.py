@@ -36,6 +36,8 @@ from datacapt.config import ENVIRONMENT_OVERRIDES, configure
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = ROOT / "testing.ini"
+#: Files from other projects that tests read (their sources and licences: data/README.md).
+REFERENCE_DATA = ROOT / "tests" / "data"
 TEST_DATABASE_URL = os.environ.get("DATACAPT_TEST_DATABASE_URL", "").strip()
 TEST_REDIS_URL = os.environ.get("DATACAPT_TEST_REDIS_URL", "").strip()
 

@@ -7,6 +7,8 @@ ranges, a repeating adverse-event log, and a schedule with windows.
 
 from __future__ import annotations
 
+import copy
+
 from datacapt.design.definition import (
     Alias,
     Choice,
@@ -288,39 +290,44 @@ CONSENT = _form(
 )
 
 
+_DEMO = Definition(
+    default_language="en",
+    languages=["en", "fr"],
+    forms=[CONSENT, DEMOGRAPHICS, VITAL_SIGNS, ADVERSE_EVENTS],
+    schedule=Schedule(
+        visits=[
+            Visit(
+                "V.SCREENING",
+                "screening",
+                _text("Screening", "Sélection"),
+                day=-14,
+                window_before=7,
+                forms=["consent", "demographics", "vital_signs"],
+            ),
+            Visit(
+                "V.BASELINE",
+                "baseline",
+                _text("Baseline", "Inclusion"),
+                day=0,
+                forms=["vital_signs"],
+            ),
+            Visit(
+                "V.WEEK4",
+                "week4",
+                _text("Week 4", "Semaine 4"),
+                day=28,
+                window_before=3,
+                window_after=3,
+                forms=["vital_signs"],
+            ),
+        ],
+        unscheduled_allowed=True,
+        unscheduled_forms=["vital_signs", "adverse_events"],
+    ),
+)
+
+
 def demo_definition() -> Definition:
-    return Definition(
-        default_language="en",
-        languages=["en", "fr"],
-        forms=[CONSENT, DEMOGRAPHICS, VITAL_SIGNS, ADVERSE_EVENTS],
-        schedule=Schedule(
-            visits=[
-                Visit(
-                    "V.SCREENING",
-                    "screening",
-                    _text("Screening", "Sélection"),
-                    day=-14,
-                    window_before=7,
-                    forms=["consent", "demographics", "vital_signs"],
-                ),
-                Visit(
-                    "V.BASELINE",
-                    "baseline",
-                    _text("Baseline", "Inclusion"),
-                    day=0,
-                    forms=["vital_signs"],
-                ),
-                Visit(
-                    "V.WEEK4",
-                    "week4",
-                    _text("Week 4", "Semaine 4"),
-                    day=28,
-                    window_before=3,
-                    window_after=3,
-                    forms=["vital_signs"],
-                ),
-            ],
-            unscheduled_allowed=True,
-            unscheduled_forms=["vital_signs", "adverse_events"],
-        ),
-    )
+    """A new copy each time: callers edit it (the designer's tests, a study's draft), and the
+    module's forms must stay as the demo has them."""
+    return copy.deepcopy(_DEMO)

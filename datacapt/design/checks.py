@@ -8,11 +8,10 @@ any site enters a value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 from pyramid.i18n import TranslationString
 
@@ -38,6 +37,8 @@ from datacapt.expressions import (
     references,
 )
 from datacapt.i18n import _
+from datacapt.numbers import parse_number
+from datacapt.patterns import pattern_problem
 
 NUMERIC_VALIDATIONS = {Validation.INTEGER, Validation.NUMBER}
 TEMPORAL = {
@@ -158,7 +159,7 @@ def _names(definition: Definition) -> Iterator[Problem]:
 
 def _parse_bound(value: str, kind: ValueType) -> object:
     if kind is ValueType.NUMBER:
-        return Decimal(value)
+        return parse_number(value)
     if kind is ValueType.DATE:
         return date.fromisoformat(value)
     if kind is ValueType.DATETIME:
@@ -207,20 +208,19 @@ def _item(definition: Definition, item: Item) -> Iterator[Problem]:
         )
     if item.type is ItemType.SLIDER and item.slider and item.slider.min >= item.slider.max:
         yield Problem(item.oid, "slider", _("The slider's minimum must be below its maximum."))
-    if item.validation is Validation.REGEX:
-        try:
-            re.compile(item.pattern or "")
-        except re.error as error:
-            yield Problem(
-                item.oid,
-                "pattern",
-                _(
-                    "This pattern is not a valid regular expression: ${error}",
-                    mapping={"error": str(error)},
-                ),
-            )
-        if not item.pattern:
-            yield Problem(item.oid, "pattern", _("Give the pattern values must match."))
+    if item.validation is Validation.REGEX and not item.pattern:
+        yield Problem(item.oid, "pattern", _("Give the pattern values must match."))
+    uses_pattern = item.validation in (Validation.REGEX, Validation.PHONE)
+    if uses_pattern and item.pattern and (reason := pattern_problem(item.pattern)) is not None:
+        yield Problem(
+            item.oid,
+            "pattern",
+            _(
+                "This pattern cannot be used: ${reason}. Write a regular expression without "
+                "back-references or look-arounds (they cannot be matched in a bounded time).",
+                mapping={"reason": reason},
+            ),
+        )
     if item.decimals is not None and not 0 <= item.decimals <= 10:
         yield Problem(item.oid, "decimals", _("Use 0 to 10 decimals."))
     if item.max_length is not None and item.max_length < 1:

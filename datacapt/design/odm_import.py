@@ -65,6 +65,7 @@ from datacapt.design.interchange import (
     variable_name,
 )
 from datacapt.expressions import ExpressionError, parse
+from datacapt.patterns import pattern_problem
 
 INFO, WARNING = FindingLevel.INFO, FindingLevel.WARNING
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -871,6 +872,13 @@ class _Reader:
         item.with_seconds = self.flag(marks, odm.WITH_SECONDS)
         item.decimal_comma = self.flag(marks, odm.DECIMAL_COMMA)
         item.pattern = marks.pop(odm.PATTERN, None)
+        if item.pattern and (reason := pattern_problem(item.pattern)) is not None:
+            self.note(
+                where,
+                f"pattern {item.pattern[:100]!r} left out: it cannot be matched safely ({reason});"
+                " write one without back-references or look-arounds",
+            )
+            item.pattern = None
         item.pattern_name = marks.pop(odm.PATTERN_NAME, None)
         item.annotation = marks.pop(odm.ANNOTATION, None)
         date_format = marks.pop(odm.DATE_FORMAT, None)

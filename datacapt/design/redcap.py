@@ -31,7 +31,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -65,6 +64,7 @@ from datacapt.design.interchange import (
     variable_name,
 )
 from datacapt.expressions import ExpressionError, Symbols, parse, references, to_text
+from datacapt.numbers import NumberError, parse_number
 
 # Choice lists of large dictionaries (organisms, countries) are long cells; the limit is global.
 csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
@@ -96,13 +96,17 @@ HEADER = (
 #: REDCap validation types that are patterns here, keyed by REDCap's name. They follow REDCap's
 #: own (table redcap_validation_types) where it is right, and the real format where REDCap's is
 #: looser (French postal codes have 5 digits, Canadian ones never use D F I O Q U, SSNs never
-#: start with 000, 666 or 9). Written for Python and JavaScript alike (no inline flags).
+#: start with 000, 666 or 9). Written for RE2 and JavaScript alike (no inline flags, no
+#: look-arounds).
 PATTERNS: dict[str, str] = {
     "alpha_only": r"^[A-Za-z]+$",
     "mrn_10d": r"^[0-9]{10}$",
     "mrn_generic": r"^[A-Za-z0-9_-]+$",
     "vmrn": r"^[0-9]{4,9}$",
-    "ssn": r"^(?!000|666|9)[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}$",
+    "ssn": (
+        r"^(00[1-9]|0[1-9][0-9]|[1-5][0-9]{2}|6[0-57-9][0-9]|66[0-57-9]|[78][0-9]{2})-"
+        r"(0[1-9]|[1-9][0-9])-(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})$"
+    ),
     "zipcode": r"^[0-9]{5}(-[0-9]{4})?$",
     "postalcode_australia": r"^[0-9]{4}$",
     "postalcode_canada": (
@@ -905,9 +909,10 @@ def _slider_labels(labels: list[Text]) -> tuple[Text, Text, Text]:
 
 def _number(raw: str) -> str | None:
     try:
-        return raw if Decimal(raw).is_finite() else None
-    except InvalidOperation:
+        parse_number(raw)
+    except NumberError:
         return None
+    return raw
 
 
 def _clock(raw: str) -> str | None:

@@ -18,6 +18,7 @@ from datacapt.design.definition import Block, EditCheck, Form, Item, ItemType
 from datacapt.design.values import Parsed, Typed, parse_value
 from datacapt.expressions import ExpressionError, MappingContext, evaluate, is_true, parse
 from datacapt.i18n import _
+from datacapt.numbers import NumberError, plain
 
 #: Enough rounds for any chain of branching (each round settles at least one more block).
 MAX_ROUNDS = 50
@@ -106,8 +107,12 @@ def _calculate(item: Item, context: MappingContext) -> Parsed:
         return Parsed(None, None, error=_("This calculation could not be made."))
     if value is None or value == "" or not isinstance(value, Decimal | str | date):
         return Parsed(None, None)
-    stored = format(value, "f") if isinstance(value, Decimal) else str(value)
-    return Parsed(stored, value)
+    if not isinstance(value, Decimal):
+        return Parsed(str(value), value)
+    try:
+        return Parsed(plain(value), value)
+    except NumberError:
+        return Parsed(None, None, error=_("This calculation gives a number too large to keep."))
 
 
 def _is_blank(value: Typed) -> bool:

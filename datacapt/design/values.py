@@ -7,29 +7,33 @@ expressions compute with. Hard range checks refuse a value; soft ones only warn.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pyramid.i18n import TranslationString
 
 from datacapt.design.definition import Item, ItemType, Range, Validation
 from datacapt.i18n import _
+from datacapt.numbers import NumberError, parse_number
+from datacapt.patterns import MAX_MATCHED, PatternError, compile_pattern, matches
+from datacapt.validation import MAX_EMAIL_LENGTH
 
 MAX_TEXT = 4000
 MAX_LONG_TEXT = 20000
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-PHONE = re.compile(r"^\+?[0-9 ().\-/]{6,25}$")
-PARTIAL_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-TIME_MM_SS = re.compile(r"^[0-5]\d:[0-5]\d$")
+# Matched by RE2 (datacapt.patterns), like designers' patterns: linear time, ASCII digits only.
+EMAIL = r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}"
+PHONE = r"\+?[0-9 ().\-/]{6,25}"
+PARTIAL_DATE = r"[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?"
+TIME_MM_SS = r"[0-5][0-9]:[0-5][0-9]"
+SLIDER_NUMBER = r"-?[0-9]+"
 DATE_ORDERS = {
     "dmy": ("day", "month", "year"),
     "mdy": ("month", "day", "year"),
     "ymd": ("year", "month", "day"),
 }
-DATE_PARTS = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})$")
+DATE_PARTS = r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,4})"
 
 Typed = Decimal | str | date | datetime | time | frozenset[str] | None
 
@@ -50,13 +54,10 @@ def _refuse(message: TranslationString) -> Parsed:
 
 
 def _number(item: Item, raw: str) -> Parsed:
-    text = raw.replace(",", ".") if item.decimal_comma else raw
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return _refuse(_("Enter a number."))
-    if not number.is_finite():
-        return _refuse(_("Enter a number."))
+        number = parse_number(raw, decimal_comma=item.decimal_comma)
+    except NumberError as error:
+        return _refuse(error.message)
     if item.validation is Validation.INTEGER and number != number.to_integral_value():
         return _refuse(_("Enter a whole number."))
     exponent = number.as_tuple().exponent
@@ -73,7 +74,7 @@ def _date(item: Item, raw: str) -> Parsed:
     try:
         value = date.fromisoformat(raw)
     except ValueError:
-        match = DATE_PARTS.match(raw)
+        match = compile_pattern(DATE_PARTS).fullmatch(raw) if len(raw) <= MAX_MATCHED else None
         if match is None:
             return _refuse(
                 _("Enter a date, for example ${example}.", mapping={"example": _example(item)})
@@ -119,8 +120,19 @@ def _time(item: Item, raw: str) -> Parsed:
     return Parsed(value.isoformat(timespec="seconds" if item.with_seconds else "minutes"), value)
 
 
-def _pattern(regex: re.Pattern[str], raw: str, message: TranslationString) -> Parsed:
-    return Parsed(raw, raw) if regex.fullmatch(raw) else _refuse(message)
+def _pattern(
+    pattern: str, raw: str, message: TranslationString, limit: int = MAX_MATCHED
+) -> Parsed:
+    """``raw`` when all of it matches ``pattern``; a text over ``limit`` is refused unmatched."""
+    if len(raw) > limit:
+        return _refuse(_("Use at most ${count} characters.", mapping={"count": limit}))
+    try:
+        matched = matches(pattern, raw)
+    except PatternError:  # only a design from before patterns were checked at design time
+        return _refuse(
+            _("This question's pattern cannot be checked: ask the study's designer to correct it.")
+        )
+    return Parsed(raw, raw) if matched else _refuse(message)
 
 
 def _text(item: Item, raw: str) -> Parsed:
@@ -130,11 +142,9 @@ def _text(item: Item, raw: str) -> Parsed:
         case Validation.INTEGER | Validation.NUMBER:
             return _number(item, raw)
         case Validation.EMAIL:
-            return _pattern(EMAIL, raw, _("Enter an e-mail address."))
+            return _pattern(EMAIL, raw, _("Enter an e-mail address."), MAX_EMAIL_LENGTH)
         case Validation.PHONE:
-            if item.pattern:
-                return _pattern(re.compile(item.pattern), raw, _("Enter a phone number."))
-            return _pattern(PHONE, raw, _("Enter a phone number."))
+            return _pattern(item.pattern or PHONE, raw, _("Enter a phone number."))
         case Validation.DATE:
             return _date(item, raw)
         case Validation.DATETIME:
@@ -154,7 +164,7 @@ def _text(item: Item, raw: str) -> Parsed:
             )
         case Validation.REGEX:
             return _pattern(
-                re.compile(item.pattern or ""),
+                item.pattern or "",
                 raw,
                 _("This value does not have the expected format."),
             )
@@ -237,7 +247,11 @@ def _convert(item: Item, raw: list[str]) -> Parsed:
     if item.type is ItemType.SLIDER:
         slider_min = item.slider.min if item.slider else 0
         slider_max = item.slider.max if item.slider else 100
-        if not re.fullmatch(r"-?\d+", text) or not slider_min <= int(text) <= slider_max:
+        if (
+            len(text) > MAX_MATCHED
+            or not matches(SLIDER_NUMBER, text)
+            or not slider_min <= int(text) <= slider_max
+        ):
             return _refuse(
                 _(
                     "Choose a value between ${min} and ${max}.",

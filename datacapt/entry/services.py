@@ -48,6 +48,7 @@ from datacapt.models import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.numbers import in_range
 from datacapt.reactions import Reactions
 
 if TYPE_CHECKING:
@@ -279,7 +280,7 @@ def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date 
     holds 28 integer digits; larger numbers keep only their text)."""
     result = typed(item, value)
     if isinstance(result, Decimal):
-        return (result if abs(result) < Decimal(10) ** 28 else None), None
+        return (result if in_range(result) else None), None
     if isinstance(result, datetime):
         return None, result.date()
     if isinstance(result, date):

@@ -50,10 +50,9 @@ class MissingCode:
 Value: TypeAlias = Decimal | str | datetime | date | time | bool | Blank | MissingCode
 Moment: TypeAlias = datetime | date | time
 
-NUMBERS = Context(
-    prec=28, Emax=999_999, Emin=-999_999, traps=[InvalidOperation, DivisionByZero, Overflow]
-)
-"""Every computation runs in this context; an overflow raises instead of growing without end."""
+NUMBERS = Context(prec=28, Emax=999, Emin=-999, traps=[InvalidOperation, DivisionByZero, Overflow])
+"""Every computation runs in this context; a result of 10^1000 or more overflows, and raises
+instead of growing towards a number no form can keep (tinier results round towards zero)."""
 
 MOMENT_SHAPES: tuple[tuple[type[Moment], re.Pattern[str]], ...] = (
     (date, re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),

@@ -27,6 +27,7 @@ from datacapt.models.entry import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.models.exports import DataExport, ExportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
@@ -37,7 +38,9 @@ from datacapt.models.tenancy import Tenant
 
 __all__ = [
     "AuditEvent",
+    "DataExport",
     "EntryWarning",
+    "ExportState",
     "FormInstance",
     "FormStatus",
     "Invitation",

@@ -19,6 +19,7 @@ from datacapt.resources.design import (
     VersionsResource,
 )
 from datacapt.resources.entry import FormEntryResource, VisitResource
+from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
@@ -32,6 +33,8 @@ __all__ = [
     "RESERVED_NAMES",
     "DesignFormsResource",
     "DesignResource",
+    "ExportResource",
+    "ExportsResource",
     "FormDesignResource",
     "FormEntryResource",
     "QueriesResource",

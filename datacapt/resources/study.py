@@ -9,6 +9,7 @@ from datacapt.models import Study
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
+from datacapt.resources.exports import ExportsResource
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
@@ -24,6 +25,7 @@ class StudyResource(Resource):
         "subjects": SubjectsResource,
         "design": DesignResource,
         "queries": QueriesResource,
+        "exports": ExportsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -17,37 +16,10 @@ from sqlalchemy import create_engine, func, select, text
 from datacapt.cli import main
 from datacapt.config import configure
 from datacapt.models import AuditEvent, ItemValue, Query, StudyRoleAssignment, Subject, Tenant, User
-from tests.conftest import TEST_REDIS_URL, TESTING_INI, app_settings, create_database
+from tests.conftest import REFERENCE_DATA, TEST_REDIS_URL, TESTING_INI, app_settings
 from tests.factories import login
 
 DATACAPT = Path(sys.executable).with_name("datacapt")
-
-
-@pytest.fixture(scope="module")
-def cli_database(tmp_path_factory):
-    """A fresh database, migrated by ``datacapt db upgrade`` itself."""
-    url = create_database("cli", tmp_path_factory.mktemp("cli"))
-    os.environ["DATACAPT_DATABASE_URL"] = url
-    try:
-        assert main(["-c", str(TESTING_INI), "db", "upgrade"]) == 0
-    finally:
-        del os.environ["DATACAPT_DATABASE_URL"]
-    return url
-
-
-@pytest.fixture
-def datacapt(cli_database, monkeypatch, capsys):
-    """Run ``datacapt -c testing.ini ARGS`` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("DATACAPT_DATABASE_URL", cli_database)
-
-    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = main(["-c", str(TESTING_INI), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def count(url: str, statement) -> int:
@@ -289,7 +261,6 @@ def test_the_worker_runs_jobs_sent_by_another_process(cli_database, jobs_mode, d
 def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
     from lxml import etree
 
-    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
     assert datacapt("tenant", "create", "outbreak", "Outbreak network")[0] == 0
     assert datacapt("study", "create", "outbreak", "hanta", "Hantavirus CRF")[0] == 0
     code, out, _ = datacapt(
@@ -299,7 +270,7 @@ def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
         "hanta",
         "--format",
         "redcap",
-        str(shared / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"),
+        str(REFERENCE_DATA / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"),
     )
     assert code == 0 and "10 forms, 585 items" in out and "medi_route" in out
 
@@ -318,7 +289,7 @@ def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
         "hanta",
         "--format",
         "odm",
-        str(shared / "odm" / "cdisc-metadata-1.3.2-multilanguage.xml"),
+        str(REFERENCE_DATA / "odm" / "cdisc-metadata-1.3.2-multilanguage.xml"),
     )
     assert code == 0
     assert datacapt("study", "publish", "outbreak", "hanta", "--reason", "From ODM")[0] == 0
@@ -327,7 +298,7 @@ def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
         "study", "export", "outbreak", "hanta", "--format", "odm", "-o", str(target)
     )
     assert code == 0 and "version 1 written" in out
-    schema = etree.XMLSchema(etree.parse(str(shared / "odm-1.3.2-xsd" / "ODM1-3-2.xsd")))
+    schema = etree.XMLSchema(etree.parse(str(REFERENCE_DATA / "odm-1.3.2-xsd" / "ODM1-3-2.xsd")))
     assert schema.validate(etree.parse(str(target)))
 
     code, _, err = datacapt(
@@ -337,7 +308,7 @@ def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):
         "hanta",
         "--format",
         "odm",
-        str(shared / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"),
+        str(REFERENCE_DATA / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"),
     )
     assert code == 2
     assert "is not XML" in err or "not well-formed" in err, err

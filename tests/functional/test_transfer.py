@@ -11,9 +11,10 @@ from sqlalchemy import select
 from datacapt.design import redcap, services
 from datacapt.design.definition import ItemType
 from datacapt.models import AuditEvent
+from tests.conftest import REFERENCE_DATA
 from tests.factories import build_world, login
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = REFERENCE_DATA
 ISARIC = SHARED / "redcap" / "isaric-ccpuk-hantavirus-dictionary.csv"
 CDISC = SHARED / "odm" / "cdisc-metadata-1.3.2-multilanguage.xml"
 XSD = SHARED / "odm-1.3.2-xsd" / "ODM1-3-2.xsd"

@@ -84,7 +84,39 @@ def change(mutate):
             ),
             "I.SEX",
             "pattern",
-            "not a valid regular expression",
+            "This pattern cannot be used: missing ): (unclosed",
+        ),
+        (
+            lambda d: (
+                setattr(d.item("sex"), "type", ItemType.TEXT),
+                setattr(d.item("sex"), "validation", Validation.REGEX),
+                setattr(d.item("sex"), "pattern", r"(a+)\1b"),
+            ),
+            "I.SEX",
+            "pattern",
+            "without back-references or look-arounds",
+        ),
+        (
+            lambda d: (
+                setattr(d.item("sex"), "type", ItemType.TEXT),
+                setattr(d.item("sex"), "validation", Validation.PHONE),
+                setattr(d.item("sex"), "pattern", r"(?=[0-9])[0-9 ]+"),
+            ),
+            "I.SEX",
+            "pattern",
+            "invalid perl operator: (?=",
+        ),
+        (
+            lambda d: setattr(d.item("weight_kg"), "hard_range", Range("1_000", None)),
+            "I.WEIGHT_KG",
+            "hard_range",
+            "is not a valid bound",
+        ),
+        (
+            lambda d: setattr(d.item("weight_kg"), "soft_range", Range(None, "1E+1000000")),
+            "I.WEIGHT_KG",
+            "soft_range",
+            "is not a valid bound",
         ),
         (
             lambda d: setattr(d.item("pregnant"), "show_if", "[sex] = '3'"),

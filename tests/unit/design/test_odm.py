@@ -38,8 +38,10 @@ from datacapt.design.odm import OdmSchemaError, negate
 from datacapt.design.odm_export import write_metadata
 from datacapt.design.odm_import import read_metadata
 from datacapt.expressions import parse
+from datacapt.patterns import pattern_problem
+from tests.conftest import REFERENCE_DATA
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+SHARED = REFERENCE_DATA
 ODM_FILES = SHARED / "odm"
 CDISC = ODM_FILES / "cdisc-metadata-1.3.2-multilanguage.xml"
 CDASH = ODM_FILES / "cdash-odm-1.3.2.xml"
@@ -52,7 +54,7 @@ NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
 @cache
 def official_schema() -> etree.XMLSchema:
-    """The official CDISC copy in shared/, independent of the one the product ships."""
+    """The official CDISC copy in tests/data, independent of the one the product ships."""
     parser = etree.XMLParser(no_network=True, resolve_entities=False)
     return etree.XMLSchema(etree.parse(str(SHARED / "odm-1.3.2-xsd" / "ODM1-3-2.xsd"), parser))
 
@@ -600,6 +602,19 @@ def test_full_definition_round_trip() -> None:
     assert result.findings == []
 
 
+def test_a_pattern_re2_cannot_run_is_reported_and_left_out() -> None:
+    definition = full_definition()
+    item = definition.item("v_regex")
+    assert item is not None
+    item.pattern = r"^(?!00)([0-9])\1{4}$"
+    result = read_metadata(export(definition))
+    imported_item = result.definition.item("v_regex")
+    assert imported_item is not None and imported_item.pattern is None
+    [finding] = result.findings
+    assert finding.where == "ItemDef I.REGEX" and finding.level is FindingLevel.WARNING
+    assert "cannot be matched safely (invalid perl operator: (?!)" in finding.message
+
+
 def test_full_definition_is_plain_odm_too() -> None:
     """A reader that knows only ODM sees the visits, forms, questions, choices and ranges."""
     tree = etree.fromstring(export(full_definition()))
@@ -862,6 +877,10 @@ TEXT = st.text(CHARACTERS, min_size=1, max_size=12).map(str.strip).filter(bool)
 NAME = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
 
 
+def runs_in_re2(pattern: str) -> bool:
+    return pattern_problem(pattern) is None
+
+
 @st.composite
 def texts(draw: st.DrawFn, languages: list[str], required: bool = True) -> Text:
     """Texts by language; a required one has the default (first) language."""
@@ -923,7 +942,7 @@ def definitions(draw: st.DrawFn) -> Definition:
             date_format=optional(st.sampled_from(["dmy", "mdy", "ymd"])),
             with_seconds=draw(st.booleans()),
             decimal_comma=draw(st.booleans()),
-            pattern=optional(st.text(CHARACTERS, max_size=8)),
+            pattern=optional(st.text(CHARACTERS, max_size=8).filter(runs_in_re2)),
             pattern_name=optional(NAME),
             max_length=optional(st.integers(1, 5000)),
             choices=[Choice(code, draw(texts(languages))) for code in codes],

@@ -44,11 +44,12 @@ from datacapt.design.redcap import (
     write_dictionary,
 )
 from datacapt.expressions import parse
+from datacapt.patterns import matches, pattern_problem
+from tests.conftest import REFERENCE_DATA
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "redcap"
+DATA = REFERENCE_DATA / "redcap"
 VALIDATION_TYPES_FILE = DATA / "validation-types-1" / "dictionary.csv"
 ISARIC_FILE = DATA / "isaric-ccpuk-hantavirus-dictionary.csv"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found in {DATA}")
 csv.field_size_limit(1 << 24)
 
 
@@ -118,7 +119,6 @@ def isaric() -> ImportResult:
     return read_dictionary(ISARIC_FILE.read_bytes())
 
 
-@needs_data
 def test_validation_types_file(validation_types: ImportResult) -> None:
     definition = validation_types.definition
     assert [form.name for form in definition.forms] == ["form_1"]
@@ -215,7 +215,6 @@ def test_every_redcap_validation_type_is_expected() -> None:
     assert len(VALIDATIONS) == 36
 
 
-@needs_data
 @pytest.mark.parametrize(
     "row",
     [row for row in VALIDATION_ROWS if row[3] not in ("sql", "descriptive", "calc")],
@@ -237,7 +236,6 @@ def test_field_and_validation_types_map(validation_types: ImportResult, row: lis
         ]
 
 
-@needs_data
 def test_calc_and_descriptive_fields(validation_types: ImportResult) -> None:
     definition = validation_types.definition
     calculated = item(definition, "f_calculated")
@@ -248,7 +246,6 @@ def test_calc_and_descriptive_fields(validation_types: ImportResult) -> None:
     assert static.content == {"en": "Descriptive Text"}
 
 
-@needs_data
 @pytest.mark.parametrize("row", [row for row in VALIDATION_ROWS if row[7]], ids=lambda row: row[0])
 def test_export_restores_each_validation_type(
     validation_types: ImportResult, row: list[str]
@@ -259,7 +256,6 @@ def test_export_restores_each_validation_type(
     assert written[row[0]][7] == row[7]
 
 
-@needs_data
 def test_isaric_forms_and_blocks(isaric: ImportResult) -> None:
     definition = isaric.definition
     names = list(dict.fromkeys(row[1] for row in ISARIC_ROWS))
@@ -290,7 +286,6 @@ def test_isaric_forms_and_blocks(isaric: ImportResult) -> None:
     assert len(titled) == sum(1 for row in ISARIC_ROWS if row[2].strip()) == 35
 
 
-@needs_data
 def test_isaric_choices_match_the_file(isaric: ImportResult) -> None:
     definition = isaric.definition
     choice_rows = [row for row in ISARIC_ROWS if row[3] in ("radio", "dropdown", "checkbox")]
@@ -310,7 +305,6 @@ def test_isaric_choices_match_the_file(isaric: ImportResult) -> None:
     ]
 
 
-@needs_data
 def test_isaric_expressions(isaric: ImportResult) -> None:
     definition = isaric.definition
     logic_rows = [row for row in ISARIC_ROWS if row[11].strip()]
@@ -333,7 +327,6 @@ def test_isaric_expressions(isaric: ImportResult) -> None:
     assert item(definition, "medi_route").show_if
 
 
-@needs_data
 def test_isaric_ranges_notes_and_tags(isaric: ImportResult) -> None:
     definition = isaric.definition
     enrolment = item(definition, "pres_enrolmentdate")
@@ -356,7 +349,6 @@ def test_isaric_ranges_notes_and_tags(isaric: ImportResult) -> None:
     assert len(noted) == sum(1 for row in ISARIC_ROWS if row[6].strip()) == 5
 
 
-@needs_data
 def test_isaric_html_and_file_level_findings(isaric: ImportResult) -> None:
     definition = isaric.definition
     assert item(definition, "consent_options").label == {
@@ -380,7 +372,6 @@ def test_isaric_html_and_file_level_findings(isaric: ImportResult) -> None:
     assert isaric.ok
 
 
-@needs_data
 @pytest.mark.parametrize("path", [VALIDATION_TYPES_FILE, ISARIC_FILE], ids=lambda p: p.stem)
 def test_reference_files_round_trip(path: Path) -> None:
     first = read_dictionary(path.read_bytes())
@@ -558,6 +549,11 @@ NANP_SAMPLES = (
 )
 
 
+def test_every_pattern_runs_in_re2() -> None:
+    assert {name: pattern_problem(p) for name, p in PATTERNS.items()} == dict.fromkeys(PATTERNS)
+    assert pattern_problem(NANP_PHONE_PATTERN) is None
+
+
 @pytest.mark.parametrize(
     ("pattern", "value", "valid"),
     [
@@ -570,7 +566,7 @@ NANP_SAMPLES = (
     + [(NANP_PHONE_PATTERN, v, False) for v in NANP_SAMPLES[1]],
 )
 def test_validation_patterns(pattern: str, value: str, valid: bool) -> None:
-    assert bool(re.fullmatch(pattern, value)) is valid
+    assert matches(pattern, value) is valid
 
 
 def test_every_pattern_has_samples() -> None:

@@ -172,3 +172,49 @@ def test_values_from_other_forms_and_visits_reach_expressions():
         )
     )
     assert state["delta"].parsed.stored == "-2.5"
+
+
+def _calculated(calculation: str) -> Form:
+    return Form(
+        oid="F.X",
+        name="x",
+        title={"en": "X"},
+        sections=[
+            Section(
+                oid="S.1",
+                subsections=[
+                    SubSection(
+                        oid="G.1",
+                        blocks=[
+                            Item(
+                                oid="I.N",
+                                name="n",
+                                type=ItemType.TEXT,
+                                label={"en": "N"},
+                                validation=Validation.NUMBER,
+                            ),
+                            Item(
+                                oid="I.C",
+                                name="c",
+                                type=ItemType.CALCULATED,
+                                label={"en": "C"},
+                                calculation=calculation,
+                            ),
+                        ],
+                    )
+                ],
+            )
+        ],
+    )
+
+
+def test_a_calculation_is_written_out_only_within_bounds():
+    shown = by_name(evaluate_form(_calculated("[n]"), {"n": ["1E+150000000"]}))
+    assert "28 digits" in shown["n"].error.interpolate()
+    assert shown["c"].parsed.stored is None and shown["c"].error is None
+    scaled = by_name(evaluate_form(_calculated("[n] * 10 ^ 30"), {"n": ["1"]}))
+    assert "too large to keep" in scaled["c"].error.interpolate()
+    tiny = by_name(evaluate_form(_calculated("[n] / 3 / 10 ^ 5"), {"n": ["1"]}))
+    assert tiny["c"].parsed.stored == "0.0000033333333333333333333333"
+    literal = by_name(evaluate_form(_calculated("1" + "0" * 40), {}))
+    assert "too large to keep" in literal["c"].error.interpolate()

@@ -78,6 +78,33 @@ def test_valid_values(item, raw, stored, value):
         (text_item(Validation.REGEX, pattern=r"\d{5}"), "7501", "expected format"),
         (text_item(max_length=3), "abcd", "at most 3"),
         (text_item(), "x" * 5000, "at most 4000"),
+        (text_item(Validation.NUMBER), "1_000", "Enter a number."),
+        (text_item(Validation.INTEGER), "١٢٣", "Enter a number."),
+        (text_item(Validation.NUMBER, decimal_comma=True), "1,000.5", "Enter a number."),
+        (text_item(Validation.NUMBER), "1E+150000000", "28 digits before the decimal point"),
+        (text_item(Validation.NUMBER), "1E+1000000", "28 digits before the decimal point"),
+        (text_item(Validation.NUMBER), "-1e28", "28 digits before the decimal point"),
+        (text_item(Validation.NUMBER), "1e-29", "28 after it"),
+        (text_item(Validation.DATE, date_format="dmy"), "٣١/٠١/٢٠٢٦", "Enter a date"),
+        (text_item(Validation.PARTIAL_DATE), "٢٠٢٦", "a year and month"),
+        (text_item(Validation.TIME_MM_SS), "٠٤:٣٠", "minutes and seconds"),
+        (text_item(Validation.REGEX, pattern=r"\d{3}"), "١٢٣", "expected format"),
+        (
+            text_item(Validation.REGEX, pattern="(a+)+b", max_length=5000),
+            "a" * 1000 + "b",
+            "Use at most 1000 characters.",
+        ),
+        (
+            text_item(Validation.PHONE, pattern="[0-9 ]+", max_length=5000),
+            "1" * 1001,
+            "Use at most 1000 characters.",
+        ),
+        (
+            text_item(Validation.EMAIL),
+            "a" * 60 + "@" + "b" * 3900 + ".org",
+            "Use at most 254 characters.",
+        ),
+        (text_item(Validation.REGEX, pattern=r"(a)\1"), "aa", "pattern cannot be checked"),
     ],
 )
 def test_refused_values_say_why(item, raw, message):
@@ -133,6 +160,16 @@ def test_slider_values_stay_within_its_bounds():
     assert parse_value(slider, ["7"]).value == Decimal(7)
     assert "between 0 and 10" in parse_value(slider, ["11"]).error.interpolate()
     assert parse_value(slider, ["7.5"]).error is not None
+    assert parse_value(slider, ["٧"]).error is not None
+
+
+def test_numbers_in_bounds_are_kept_as_typed():
+    item = text_item(Validation.NUMBER)
+    largest = "9" * 28 + "." + "9" * 28
+    assert parse_value(item, [largest]).stored == largest
+    assert parse_value(item, ["1.5e3"]).value == Decimal(1500)
+    assert parse_value(item, ["-.5"]).value == Decimal("-0.5")
+    assert typed(item, "1E+999999") is None  # stored before numbers were bounded: not a value
 
 
 @given(st.lists(st.text(max_size=30), max_size=3), st.sampled_from([*list(Validation), None]))

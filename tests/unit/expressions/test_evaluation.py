@@ -275,6 +275,14 @@ def test_results_too_large_for_the_context_are_errors_not_hangs() -> None:
             evaluate(parse(text), huge)
 
 
+def test_products_beyond_any_keepable_number_are_errors() -> None:
+    """Each factor is allowed; their product overflows long before it could grow without end."""
+    product = " * ".join(["10 ^ 100"] * 10)
+    with pytest.raises(EvaluationError, match="too large"):
+        evaluate(parse(product), CONTEXT)
+    assert evaluate(parse(" * ".join(["10 ^ 99"] * 10)), CONTEXT) == Decimal("1E+990")
+
+
 def test_date_times_with_and_without_zone_are_not_compared() -> None:
     zoned = datetime(2024, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=1)))
     context = MappingContext({"zoned": zoned, "naive": datetime(2024, 3, 1, 9, 0)})

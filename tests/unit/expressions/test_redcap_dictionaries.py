@@ -1,4 +1,4 @@
-"""Real REDCap data dictionaries from ../shared/data/redcap (see its README)."""
+"""Real REDCap data dictionaries from tests/data/redcap (see its README)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from datacapt.expressions import (
     evaluate,
     parse,
 )
+from tests.conftest import REFERENCE_DATA
 
-REDCAP = Path(__file__).resolve().parents[4] / "shared" / "data" / "redcap"
+REDCAP = REFERENCE_DATA / "redcap"
 ISARIC = REDCAP / "isaric-ccpuk-hantavirus-dictionary.csv"
 VALIDATION_TYPES = REDCAP / "validation-types-1" / "dictionary.csv"
 NAME, FIELD_TYPE, CHOICES, VALIDATION, BRANCHING = 0, 3, 5, 7, 11

@@ -1,0 +1,50 @@
+"""What an export covers and how coded values are written: the same options for every format."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from datacapt.models.entry import FormStatus, LockState
+
+
+class ExportFormat(enum.StrEnum):
+    CSV = "csv"  # a zip: values (long), one table per form, the codebook
+    XLSX = "xlsx"  # one workbook: a sheet per form, the codebook
+    SAS = "sas"  # a zip: an XPORT v5 file per form, the variable map, the codebook
+    SPSS = "spss"  # the same with .sav files
+    STATA = "stata"  # the same with .dta (118) files
+
+
+class Coded(enum.StrEnum):
+    """How a choice item's value is written."""
+
+    CODES = "codes"
+    LABELS = "labels"
+    BOTH = "both"  # the code, and its label in a column of its own
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: ExportFormat
+    sites: tuple[str, ...] = ()  # site codes; empty: every site
+    forms: tuple[str, ...] = ()  # form names; empty: every form
+    visits: tuple[str, ...] = ()  # visit names; empty: every visit
+    statuses: tuple[FormStatus, ...] = ()  # e.g. complete only; removed log rows never
+    lock_states: tuple[LockState, ...] = ()  # e.g. locked only
+    coded: Coded = Coded.CODES
+    #: A UTF-8 byte-order mark, for spreadsheet programs that guess the encoding otherwise.
+    bom: bool = False
+
+    def describe(self) -> dict[str, object]:
+        """The options as the audit trail and the export's own files record them."""
+        return {
+            "format": self.format.value,
+            "sites": list(self.sites),
+            "forms": list(self.forms),
+            "visits": list(self.visits),
+            "statuses": [status.value for status in self.statuses],
+            "lock_states": [state.value for state in self.lock_states],
+            "coded": self.coded.value,
+            "bom": self.bom,
+        }

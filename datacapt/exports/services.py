@@ -1,0 +1,173 @@
+"""Running an export: check what was asked, stream the study into the chosen format, and audit
+who took which data (the options and the SHA-256 of the file, never a value)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pyramid.registry import Registry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.actor import Actor
+from datacapt.exports import csv_zip, statistical, xlsx
+from datacapt.exports.options import Coded, ExportFormat, ExportOptions
+from datacapt.exports.source import Catalogue, StudyData, catalogue
+from datacapt.jobs import enqueue_after_commit
+from datacapt.models import DataExport, Study
+from datacapt.models.entry import FormStatus, LockState
+from datacapt.models.exports import ExportState
+from datacapt.studies.services import study_sites
+
+RUN_EXPORT = "exports.run"
+#: How long a finished export can be downloaded.
+KEPT_FOR = timedelta(days=7)
+#: The newest exports a study's page lists.
+LISTED = 20
+
+Writer = Callable[[Path, StudyData], int]
+WRITERS: dict[ExportFormat, Writer] = {
+    ExportFormat.CSV: csv_zip.write,
+    ExportFormat.XLSX: xlsx.write,
+    ExportFormat.SAS: statistical.writer("sas"),
+    ExportFormat.SPSS: statistical.writer("spss"),
+    ExportFormat.STATA: statistical.writer("stata"),
+}
+#: The file name ending of each format: a zip, but for the one-file Excel workbook.
+SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}
+
+
+class ExportRefused(ValueError):
+    """The options name what the study does not have."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    values: int
+    size: int
+    sha256: str
+
+
+def selection(dbsession: Session, study: Study, options: ExportOptions) -> Catalogue:
+    """The study's catalogue narrowed to the forms asked for; refuses an unknown site, form or
+    visit by name rather than exporting nothing without a word."""
+    found = catalogue(dbsession, study)
+    known = {
+        "site": {site.code for site in study_sites(dbsession, study)},
+        "form": set(found.forms),
+        "visit": set(found.visits) | {"unscheduled"},
+    }
+    asked = {"site": options.sites, "form": options.forms, "visit": options.visits}
+    for kind, names in asked.items():
+        unknown = sorted(set(names) - known[kind])
+        if unknown:
+            raise ExportRefused(f"no {kind} {', '.join(unknown)} in study {study.code}")
+    if options.forms:
+        found.forms = {name: found.forms[name] for name in found.forms if name in options.forms}
+    return found
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return path.stat().st_size, digest.hexdigest()
+
+
+def export(
+    dbsession: Session,
+    study: Study,
+    options: ExportOptions,
+    target: Path,
+    *,
+    actor: Actor,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write the study's data to ``target`` in ``options.format``; audited in the caller's
+    transaction. ``progress`` is told the percentage of forms written as it grows."""
+    data = StudyData(dbsession, study, options, selection(dbsession, study, options))
+    if progress is not None:
+        data.progress = progress
+    try:
+        count = WRITERS[options.format](target, data)
+    except statistical.Unwritable as refusal:
+        raise ExportRefused(str(refusal)) from None
+    size, sha256 = _digest(target)
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=study.tenant_id,
+        action="data.exported",
+        entity_type="study",
+        entity_id=study.id,
+        study_id=study.id,
+        new={**options.describe(), "values": count, "size": size, "sha256": sha256},
+    )
+    return ExportResult(count, size, sha256)
+
+
+def options_of(described: Mapping[str, Any]) -> ExportOptions:
+    """The options back from what :meth:`ExportOptions.describe` stored."""
+    return ExportOptions(
+        format=ExportFormat(described["format"]),
+        sites=tuple(described["sites"]),
+        forms=tuple(described["forms"]),
+        visits=tuple(described["visits"]),
+        statuses=tuple(FormStatus(status) for status in described["statuses"]),
+        lock_states=tuple(LockState(state) for state in described["lock_states"]),
+        coded=Coded(described["coded"]),
+        bom=bool(described["bom"]),
+    )
+
+
+def export_path(registry: Registry, row: DataExport) -> Path:
+    """Where an export's file lives: the configured folder, outside the web root."""
+    folder: Path = registry["exports.folder"]
+    suffix = SUFFIXES[ExportFormat(row.options["format"])]
+    return folder / str(row.tenant_id) / f"export-{row.id}{suffix}"
+
+
+def request_export(
+    dbsession: Session, study: Study, options: ExportOptions, requested_by_id: int
+) -> DataExport:
+    """The export's row, and its job once the transaction commits."""
+    selection(dbsession, study, options)  # refuse now what the job would refuse later
+    row = DataExport(
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        requested_by_id=requested_by_id,
+        options=options.describe(),
+        state=ExportState.QUEUED,
+    )
+    dbsession.add(row)
+    dbsession.flush()
+    enqueue_after_commit(dbsession, RUN_EXPORT, export_id=row.id)
+    return row
+
+
+def recent_exports(dbsession: Session, study: Study) -> list[DataExport]:
+    return list(
+        dbsession.scalars(
+            select(DataExport)
+            .where(DataExport.study_id == study.id)
+            .order_by(DataExport.id.desc())
+            .limit(LISTED)
+        )
+    )
+
+
+def downloadable(registry: Registry, row: DataExport) -> Path | None:
+    """The file of a finished export that has not expired, if it is still there."""
+    if row.state is not ExportState.DONE or row.expires_at is None:
+        return None
+    if row.expires_at <= datetime.now(UTC):
+        return None
+    path = export_path(registry, row)
+    return path if path.is_file() else None

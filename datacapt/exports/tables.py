@@ -1,0 +1,144 @@
+"""The tables every format writes, as headers and rows of cells: the values (long), one table
+per form (wide over items, long over visits and repeats), and the codebook.
+
+Cells of stored values go through a format's ``render`` (text for CSV, typed cells for Excel);
+everything else is text or a whole number."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from datacapt.exports.cells import iso_timestamp
+from datacapt.exports.options import Coded, ExportOptions
+from datacapt.exports.source import Catalogue, Column, FormRecord, StoredValue
+
+Render = Callable[[StoredValue, Column], Any]
+KEYS = ["subject", "site", "visit", "visit_repeat"]
+STATE = ["form_status", "lock_state"]
+
+
+def keys_of(record: FormRecord) -> list[Any]:
+    return [record.subject, record.site, record.visit, record.visit_repeat]
+
+
+def state_of(record: FormRecord) -> list[Any]:
+    return [record.status.value, record.lock_state.value]
+
+
+def _value(stored: StoredValue, column: Column, options: ExportOptions, render: Render) -> Any:
+    if stored.text is None:
+        return None
+    if column.coded and options.coded is Coded.LABELS:
+        return column.decoded(stored.text)
+    return render(stored, column)
+
+
+def _label(stored: StoredValue | None, column: Column) -> str | None:
+    if stored is None or stored.text is None or not column.coded:
+        return None
+    return column.decoded(stored.text)
+
+
+def long_header(options: ExportOptions) -> list[str]:
+    label = ["value_label"] if options.coded is Coded.BOTH else []
+    return [
+        *KEYS,
+        "form",
+        "form_repeat",
+        "item",
+        "value",
+        *label,
+        "missing_code",
+        *STATE,
+        "updated_at",
+        "updated_by",
+    ]
+
+
+def long_rows(
+    record: FormRecord, columns: list[Column], options: ExportOptions, render: Render
+) -> Iterator[list[Any]]:
+    """A row per stored value, in the form's item order."""
+    for column in columns:
+        stored = record.values.get(column.item.oid)
+        if stored is None:
+            continue
+        label = [_label(stored, column)] if options.coded is Coded.BOTH else []
+        yield [
+            *keys_of(record),
+            record.form,
+            record.form_repeat,
+            column.item.name,
+            _value(stored, column, options, render),
+            *label,
+            stored.missing_code,
+            *state_of(record),
+            iso_timestamp(stored.updated_at),
+            stored.updated_by,
+        ]
+
+
+def form_header(columns: list[Column], options: ExportOptions) -> list[str]:
+    header = [*KEYS, "form_repeat", *STATE]
+    for column in columns:
+        header.append(column.item.name)
+        if column.coded and options.coded is Coded.BOTH:
+            header.append(f"{column.item.name}_label")
+        if column.item.missing_codes_allowed:
+            header.append(f"{column.item.name}_missing")
+    return header
+
+
+def form_row(
+    record: FormRecord, columns: list[Column], options: ExportOptions, render: Render
+) -> list[Any]:
+    row = [*keys_of(record), record.form_repeat, *state_of(record)]
+    for column in columns:
+        stored = record.values.get(column.item.oid)
+        row.append(None if stored is None else _value(stored, column, options, render))
+        if column.coded and options.coded is Coded.BOTH:
+            row.append(_label(stored, column))
+        if column.item.missing_codes_allowed:
+            row.append(None if stored is None else stored.missing_code)
+    return row
+
+
+CODEBOOK_HEADER = [
+    "form",
+    "item",
+    "oid",
+    "label",
+    "type",
+    "validation",
+    "units",
+    "codes",
+    "required",
+    "missing_codes_allowed",
+    "show_if",
+    "calculation",
+    "versions",
+]
+
+
+def codebook_rows(found: Catalogue) -> Iterator[list[Any]]:
+    """A row per exported item: what it asks, its type, codes and conditions, and the
+    published versions of the design that have it."""
+    for column in found.columns():
+        item = column.item
+        codes = "; ".join(f"{code}={label}" for code, label in column.code_labels().items())
+        yield [
+            column.form,
+            item.name,
+            item.oid,
+            column.label,
+            item.type.value,
+            item.validation.value if item.validation else None,
+            item.units,
+            codes if column.coded else None,
+            "yes" if item.required else "no",
+            "yes" if item.missing_codes_allowed else "no",
+            item.show_if,
+            item.calculation,
+            " ".join(str(number) for number in sorted(column.versions)),
+        ]

@@ -1,0 +1,137 @@
+"""The study's Exports page: choose what to export, follow the job, download the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.response import FileResponse, Response
+from pyramid.view import view_config
+from webob.multidict import MultiDict
+
+from datacapt import audit
+from datacapt.exports import services
+from datacapt.exports.forms import parse_options
+from datacapt.exports.options import Coded, ExportFormat, ExportOptions
+from datacapt.exports.source import catalogue
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
+from datacapt.models.entry import FormStatus, LockState
+from datacapt.models.exports import ExportState
+from datacapt.permissions import Permission
+from datacapt.resources import ExportResource, ExportsResource
+from datacapt.studies.services import study_sites
+
+PAGE = "exports/page.jinja2"
+ROW = "exports/_row.jinja2"
+FORMAT_LABELS = {
+    ExportFormat.CSV: _("CSV (zip: values, a table per form, codebook)"),
+    ExportFormat.XLSX: _("Excel workbook (a sheet per form, codebook)"),
+    ExportFormat.SAS: _("SAS transport, XPORT v5 (zip: a dataset per form, codebook)"),
+    ExportFormat.SPSS: _("SPSS .sav (zip: a dataset per form, codebook)"),
+    ExportFormat.STATA: _("Stata .dta (zip: a dataset per form, codebook)"),
+}
+CODED_LABELS = {
+    Coded.CODES: _("Codes"),
+    Coded.LABELS: _("Labels"),
+    Coded.BOTH: _("Codes and labels"),
+}
+STATUS_LABELS = {FormStatus.IN_PROGRESS: _("In progress"), FormStatus.COMPLETE: _("Complete")}
+LOCK_LABELS = {
+    LockState.OPEN: _("Open"),
+    LockState.FROZEN: _("Frozen"),
+    LockState.LOCKED: _("Locked"),
+}
+STATE_LABELS = {
+    ExportState.QUEUED: _("Waiting"),
+    ExportState.RUNNING: _("Running"),
+    ExportState.DONE: _("Ready"),
+    ExportState.FAILED: _("Failed"),
+}
+
+
+def _page(
+    context: ExportsResource,
+    request: Request,
+    errors: dict[str, Any] | None = None,
+    posted: MultiDict | None = None,
+) -> dict[str, Any]:
+    study = context.study
+    return {
+        "exports": services.recent_exports(request.dbsession, study),
+        "sites": [site.code for site in study_sites(request.dbsession, study)],
+        "form_names": list(catalogue(request.dbsession, study).forms),
+        "errors": errors or {},
+        "posted": posted if posted is not None else MultiDict({"format": "csv", "coded": "codes"}),
+        **_labels(),
+    }
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "format_labels": FORMAT_LABELS,
+        "coded_labels": CODED_LABELS,
+        "status_labels": STATUS_LABELS,
+        "lock_labels": LOCK_LABELS,
+        "state_labels": STATE_LABELS,
+    }
+
+
+@page_view(ExportsResource, PAGE, Permission.EXPORT_DATA)
+def exports_page(context: ExportsResource, request: Request) -> dict[str, Any]:
+    return _page(context, request)
+
+
+@view_config(
+    context=ExportsResource,
+    name="start",
+    request_method="POST",
+    renderer=PAGE,
+    permission=Permission.EXPORT_DATA,
+)
+def start_export(context: ExportsResource, request: Request) -> Any:
+    page = _page(context, request, posted=request.POST)
+    options, errors = parse_options(request.POST, page["sites"], page["form_names"])
+    if errors:
+        request.response.status_int = 422
+        return {**page, "errors": errors}
+    assert isinstance(options, ExportOptions)
+    services.request_export(request.dbsession, context.study, options, request.identity.user.id)
+    return redirect(request, request.resource_path(context))
+
+
+@page_view(ExportResource, ROW, Permission.EXPORT_DATA, name="row")
+def export_row(context: ExportResource, request: Request) -> dict[str, Any]:
+    """One export's row, which the page polls while its job runs."""
+    return {"export": context.export, "exports_node": context.__parent__, **_labels()}
+
+
+@view_config(
+    context=ExportResource,
+    name="download",
+    request_method="GET",
+    permission=Permission.EXPORT_DATA,
+)
+def download(context: ExportResource, request: Request) -> Response:
+    """The file, to a holder of ``EXPORT_DATA`` of this study, while it is kept; audited."""
+    export = context.export
+    path = services.downloadable(request.registry, export)
+    if path is None:
+        raise HTTPNotFound()
+    audit.record(
+        request.dbsession,
+        request.actor,
+        tenant_id=export.tenant_id,
+        study_id=export.study_id,
+        action="data.downloaded",
+        entity_type="data_export",
+        entity_id=export.id,
+        new={"sha256": export.sha256},
+    )
+    response = FileResponse(str(path), request=request, content_type="application/octet-stream")
+    response.content_disposition = (
+        f'attachment; filename="{context.study.code}-export-{export.id}{path.suffix}"'
+    )
+    response.cache_control = "no-store"
+    return response

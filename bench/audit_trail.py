@@ -1,11 +1,13 @@
-"""Audit trail at scale: verify a chain of N events, and read pages of the viewer.
+"""Audit trail at scale: verify N events in their chains, checkpoint them, read viewer pages.
 
     .venv/bin/python bench/audit_trail.py postgresql+psycopg://.../NAME [N] [--reuse]
 
 The database NAME is dropped and created; ``--reuse`` reads the events of a previous run again
 (e.g. after ``datacapt db upgrade``). Events are written in bulk with valid hashes (one by one
-would take hours for millions). A small study holds the first 1% of them (a study closed long
-ago): its pages must not walk the tenant's whole chain. Figures are printed, not asserted.
+would take hours for millions), spread over the chains of ``SUBJECTS`` subjects as saves are.
+A small study holds the first 1% of them (a study closed long ago): its pages must not walk the
+tenant's whole trail. Figures are printed, not asserted. ``datacapt audit verify`` reads the
+same database with ``DATACAPT_DATABASE_URL=URL datacapt -c testing.ini audit verify``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datacapt.audit_trail import services
 from datacapt.audit_trail.forms import Filters
 from datacapt.models import AuditEvent
 
-BIG_STUDY, SMALL_STUDY, TENANT = 1, 2, 7
+BIG_STUDY, SMALL_STUDY, TENANT, SUBJECTS = 1, 2, 7, 10_000
 
 
 def fresh_database(url: str) -> None:
@@ -47,30 +49,30 @@ def fresh_database(url: str) -> None:
 
 
 def fill(engine, count: int) -> None:
-    start, previous, batch = datetime(2026, 1, 1, tzinfo=UTC), audit.GENESIS, []
+    start, links, batch = datetime(2026, 1, 1, tzinfo=UTC), {}, []
     with engine.begin() as connection:
-        for seq in range(1, count + 1):
-            event = AuditEvent(
-                chain=TENANT,
-                seq=seq,
-                occurred_at=start + timedelta(seconds=seq),
+        for number in range(1, count + 1):
+            subject_id = number % SUBJECTS + 1
+            chain = audit.chain_of(TENANT, BIG_STUDY, subject_id)
+            seq, previous = links.get(chain, (0, audit.GENESIS))
+            event = audit.chained_event(
+                chain,
+                seq + 1,
+                previous,
+                start + timedelta(seconds=number),
                 tenant_id=TENANT,
-                actor_id=seq % 40 + 1,
-                study_id=SMALL_STUDY if seq <= count // 100 else BIG_STUDY,
-                site_id=seq % 12,
-                subject_id=seq % 5000,
+                actor_id=number % 40 + 1,
+                study_id=SMALL_STUDY if number <= count // 100 else BIG_STUDY,
+                site_id=number % 12,
+                subject_id=subject_id,
                 action="entry.value_changed",
                 entity_type="form_instance",
-                entity_id=str(seq % 20000),
+                entity_id=str(number % 20000),
                 field="SBP",
-                old_value=str(seq % 180),
-                new_value=str(seq % 170),
-                reason=None,
-                request_id=None,
-                ip=None,
-                prev_hash=previous,
+                old=str(number % 180),
+                new=str(number % 170),
             )
-            event.hash = previous = audit.chain_hash(previous, event)
+            links[chain] = (event.seq, event.hash)
             batch.append(
                 {c: getattr(event, c) for c in (*audit.HASHED_FIELDS, "prev_hash", "hash")}
             )
@@ -96,11 +98,11 @@ def timed(label: str, work, repeat: int = 1):
 def page_timings(dbsession: Session) -> None:
     cases = {
         "newest page": {},
-        "page before seq 1000": {"before": 1000},
-        "page after seq 1000": {"after": 1000},
+        "page before id 1000": {"before": 1000},
+        "page after id 1000": {"after": 1000},
     }
     for study in (BIG_STUDY, SMALL_STUDY):
-        scope = services.Scope(chain=TENANT, study_id=study)
+        scope = services.Scope(tenant_id=TENANT, study_id=study)
         for filters in (Filters(), Filters(actor_id=3, action="entry.")):
             query = services.statement(scope, filters)
             for label, cursor in cases.items():
@@ -118,9 +120,16 @@ def main(url: str, count: int, reuse: bool) -> None:
         fresh_database(url)
         timed(f"bulk insert of {count} events", lambda: fill(engine, count))
     with Session(engine) as dbsession:
-        report = timed("audit.verify (streamed)", lambda: audit.verify(dbsession, TENANT))
+        reports = timed(
+            "audit.verify_all (streamed, every chain)", lambda: list(audit.verify_all(dbsession))
+        )
         memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"  {report.count} events, intact={report.intact}; peak memory {memory:.0f} MB")
+        intact = all(report.intact for report in reports)
+        events = sum(report.count for report in reports)
+        print(f"  {len(reports)} chains, {events} events, intact={intact}; peak {memory:.0f} MB")
+        made = timed("audit.checkpoint (every head)", lambda: audit.checkpoint(dbsession))
+        print(f"  checkpoint {made.seq if made else '-'}: root {made.root if made else '-'}")
+        dbsession.commit()
         page_timings(dbsession)
     engine.dispose()
 

@@ -10,8 +10,8 @@ import re
 import time
 from collections.abc import Callable
 
-from datacapt.design.definition import Item, ItemType, Validation
-from datacapt.design.values import EMAIL, parse_value
+from datacapt.ecrf.definition import Item, ItemType, Validation
+from datacapt.ecrf.values import EMAIL, parse_value
 from datacapt.patterns import MAX_MATCHED, matches
 
 

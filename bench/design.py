@@ -8,7 +8,11 @@ only for one answer (branching) and a warning edit check between two measures.
 
 from __future__ import annotations
 
-from datacapt.design.definition import (
+import random
+from datetime import date, timedelta
+from typing import Any
+
+from datacapt.ecrf.definition import (
     Choice,
     Definition,
     EditCheck,
@@ -128,3 +132,24 @@ def item_kind(item: Item) -> str:
         Validation.NUMBER: "number",
         Validation.DATE: "date",
     }.get(item.validation, "text")  # type: ignore[arg-type]
+
+
+def new_values(items: list[dict[str, Any]], rng: random.Random) -> dict[str, str]:
+    """Valid inputs for every item of a form, different at each save."""
+    values = {}
+    for item in items:
+        kind = item["kind"]
+        if kind == "integer":
+            value = str(rng.randint(60, 180))
+        elif kind == "number":
+            value = f"{rng.uniform(2, 400):.1f}"
+        elif kind == "date":
+            value = (date(2026, 1, 1) + timedelta(days=rng.randrange(300))).strftime("%d/%m/%Y")
+        elif kind == "choice":
+            value = str(rng.randint(1, 4))
+        elif kind == "yes_no":
+            value = rng.choice("01")
+        else:
+            value = rng.choice(("stable", "improved", "unchanged", f"note {rng.randrange(999)}"))
+        values[item["name"]] = value
+    return values

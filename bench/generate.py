@@ -34,16 +34,16 @@ from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role
 from datacapt.actor import Actor
 from datacapt.cli.bootstrap import load_environment
-from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.design import services as design_services
-from datacapt.design.definition import Definition, Form, Item, ItemType, Validation, form_items
+from datacapt.ecrf.definition import Definition, Form, Item, ItemType, Validation, form_items
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,
     EntryWarning,
     FormInstance,
     ItemValue,
+    LockState,
     Query,
     QueryMessage,
     QueryOrigin,
@@ -57,6 +57,7 @@ from datacapt.models import (
     WarningKind,
 )
 from datacapt.permissions import StudyRole
+from datacapt.personal_values import Owner
 from datacapt.queries.automatic import opens_a_query
 from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
@@ -91,7 +92,7 @@ class Setup:
     coordinators: dict[int, int]  # site id → the coordinator entering its data
     definition: Definition
     version_number: int
-    secret: str
+    registry: Any  # its keys seal personal data
 
 
 # --- made through the services ----------------------------------------------------------------
@@ -147,7 +148,7 @@ def make_setup(dbsession: Session, registry: Any, options: Options) -> Setup:
         coordinators,
         definition,
         version,
-        get_app_settings(registry).secret,
+        registry,
     )
 
 
@@ -283,22 +284,20 @@ class Rows:
 
 
 class Writer:
-    """Builds the rows of enrolments and saves; events continue the tenant's chain."""
+    """Builds the rows of enrolments and saves; events start their new subjects' chains."""
 
     def __init__(self, connection: Connection, setup: Setup, clock: Iterator[datetime]) -> None:
         self.setup = setup
         self.ids = Ids(connection)
         self.clock = clock
         self.rows = Rows()
-        self.seq, self.previous = 0, audit.GENESIS
+        self.links: dict[str, tuple[int, str]] = {}  # chain -> its last seq and hash
         self.query_number = 0
         self.subject: Subject | None = None
 
     def start(self, dbsession: Session) -> None:
-        """Hold the chain (until the transaction ends) and continue from its last event; number
-        queries after the study's last one, as ``queries.services.raise_query`` does."""
-        audit.lock_chain(dbsession, self.setup.tenant_id)
-        self.seq, self.previous = audit.last_link(dbsession, self.setup.tenant_id)
+        """Number queries after the study's last one, as ``queries.services.raise_query`` does.
+        Every event is about a subject made here, so each chain starts at its genesis."""
         self.query_number = (
             dbsession.scalar(
                 select(func.max(Query.number)).where(Query.study_id == self.setup.study.id)
@@ -314,11 +313,12 @@ class Writer:
         at: datetime | None = None,
         **fields: Any,
     ) -> int:
-        self.seq += 1
+        chain = audit.chain_of(self.setup.tenant_id, self.setup.study.id, fields["subject_id"])
+        seq, previous = self.links.get(chain, (0, audit.GENESIS))
         made = audit.chained_event(
-            self.setup.tenant_id,
-            self.seq,
-            self.previous,
+            chain,
+            seq + 1,
+            previous,
             at or next(self.clock),
             **{
                 "tenant_id": self.setup.tenant_id,
@@ -328,7 +328,7 @@ class Writer:
                 "request_id": request_id,
             },
         )
-        self.previous = made.hash
+        self.links[chain] = (made.seq, made.hash)
         self.rows.audit_event.append(
             {column.key: getattr(made, column.key) for column in AuditEvent.__table__.columns}
             | {"id": event_id}
@@ -415,7 +415,6 @@ class Writer:
             form=form,
             form_repeat=1,
             version_number=self.setup.version_number,
-            secret=self.setup.secret,
         )
         plan = entry.plan_save(
             scope,
@@ -427,18 +426,24 @@ class Writer:
         actor, request_id = subject["created_by_id"], uuid.uuid4().hex
         instance_id = next(self.ids.take(FormInstance.__table__, 1))  # type: ignore[arg-type]
         event_ids = self.ids.take(AuditEvent.__table__, len(plan.events))  # type: ignore[arg-type]
-        where = entry.event_scope(scope, instance_id)
         saved = next(self.clock)  # the events of one save share one reading of the clock
         made = [
-            self.event(next(event_ids), request_id, actor, saved, **(where | event))
-            for event in plan.events
+            self.event(next(event_ids), request_id, actor, saved, **event)
+            for event in entry.recorded_events(self.setup.registry, plan, instance_id)
         ]
         values = [
             {
                 "tenant_id": subject["tenant_id"],
                 "form_instance_id": instance_id,
                 "item_oid": change.item.oid,
-                **entry.value_columns(change, event_id, saved, actor),
+                **entry.value_columns(
+                    self.setup.registry,
+                    Owner(subject["tenant_id"], subject["id"], instance_id, change.item.oid),
+                    change,
+                    event_id,
+                    saved,
+                    actor,
+                ),
                 "sdv_required": sdv_required(form, change.item),
             }
             for change, event_id in zip(plan.changes, made[-len(plan.changes) :], strict=True)
@@ -486,6 +491,7 @@ class Writer:
                 tenant_id=row["tenant_id"],
                 study_id=row["study_id"],
                 site_id=row["site_id"],
+                lock_state=LockState.OPEN,
             )
         return self.subject
 
@@ -756,15 +762,16 @@ def main(argv: list[str] | None = None) -> int:
     generated = time.perf_counter() - began
     analyse(env.registry)
     with transaction_scope(env.registry) as dbsession:
-        report = audit.verify(dbsession, setup.tenant_id)
+        reports = list(audit.verify_all(dbsession, setup.tenant_id))
     verified = time.perf_counter() - began - generated
+    broken = [report for report in reports if not report.intact]
     print(
         f"generated {options.subjects} subjects at {options.sites} sites in {generated:.0f} s; "
-        f"audit chain {'intact' if report.intact else 'BROKEN: ' + str(report.problem)} "
-        f"({report.count} events, verified in {verified:.0f} s)"
+        f"audit chains {'intact' if not broken else 'BROKEN: ' + str(broken[0].problem)} "
+        f"({sum(r.count for r in reports)} events, verified in {verified:.0f} s)"
     )
     env.registry["db.engine"].dispose()
-    return 0 if report.intact else 1
+    return 0 if not broken else 1
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ import json
 import os
 import random
 import re
-from datetime import date, timedelta
 from typing import Any
 
 from locust import FastHttpUser, between, constant, task
+
+from bench.design import new_values
 
 SCENARIO = os.environ.get("BENCH_SCENARIO", "ceiling")
 PLAN: dict[str, Any] = {}
@@ -29,27 +30,6 @@ _numbers = itertools.count()
 
 def form_path(subject: str, visit: str, form: str) -> str:
     return f"/{PLAN['tenant']}/{PLAN['study']}/subjects/{subject}/{visit}/{form}/"
-
-
-def new_values(items: list[dict[str, Any]], rng: random.Random) -> dict[str, str]:
-    """Valid inputs for every item of a form, different at each save."""
-    values = {}
-    for item in items:
-        kind = item["kind"]
-        if kind == "integer":
-            value = str(rng.randint(60, 180))
-        elif kind == "number":
-            value = f"{rng.uniform(2, 400):.1f}"
-        elif kind == "date":
-            value = (date(2026, 1, 1) + timedelta(days=rng.randrange(300))).strftime("%d/%m/%Y")
-        elif kind == "choice":
-            value = str(rng.randint(1, 4))
-        elif kind == "yes_no":
-            value = rng.choice("01")
-        else:
-            value = rng.choice(("stable", "improved", "unchanged", f"note {rng.randrange(999)}"))
-        values[item["name"]] = value
-    return values
 
 
 class Session:

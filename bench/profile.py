@@ -1,7 +1,9 @@
 """``python -m bench.profile -c bench/bench.ini --as EMAIL PATH``: where one request's time goes.
 
 Signs in through the login form (in process, WebTest), requests PATH a few times, then prints
-the SQL statements one request runs and a cProfile of it (sorted by cumulative time).
+the SQL statements one request runs and a cProfile of it (sorted by cumulative time). With
+``--save``, PATH is a form and each request saves it with new values for all its items, as the
+save scenario does.
 """
 
 from __future__ import annotations
@@ -9,15 +11,27 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import random
+import re
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import webtest
 from pyramid.paster import get_app
 from sqlalchemy import event
 
+from bench.design import item_kind, new_values
 from bench.generate import PASSWORD
 from datacapt.cli.bootstrap import load_environment
+from datacapt.db import transaction_scope
+from datacapt.ecrf.definition import form_items
+from datacapt.ecrf.versions import published_design
+from datacapt.studies.services import find_study, find_tenant
+
+LOCK = re.compile(r'name="lock" value="(\d*)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as", dest="email", required=True)
     parser.add_argument("--times", type=int, default=20)
     parser.add_argument("--lines", type=int, default=40)
+    parser.add_argument("--save", action="store_true", help="save the form PATH names")
     parser.add_argument("path")
     args = parser.parse_args(argv)
     load_environment(args.config)  # logging, and the same checks of the settings
@@ -33,27 +48,57 @@ def main(argv: list[str] | None = None) -> int:
     form = app.get("/login").forms["login-form"]
     form["email"], form["password"] = args.email, PASSWORD
     assert form.submit().status_int == 303, "sign-in refused"
-    app.get(args.path)  # warm: templates compiled, design parsed
+    request = saving(app, args.path) if args.save else lambda: app.get(args.path)
+    request()  # warm: templates compiled, design parsed
     statements: list[str] = []
     engine = app.app.registry["db.engine"]
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    app.get(args.path)
+    request()
     print(f"{len(statements)} SQL statements:")
     for statement in statements:
         print("  ", " ".join(statement.split())[:160])
     began = time.perf_counter()
     for _ in range(args.times):
-        app.get(args.path)
+        request()
     print(f"{(time.perf_counter() - began) / args.times * 1000:.1f} ms per request")
     began = time.perf_counter()
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(args.times):
-        app.get(args.path)
+        request()
     profile.disable()
     print(f"{(time.perf_counter() - began) / args.times * 1000:.1f} ms per request (profiled)")
     pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(args.lines)
     return 0
+
+
+def saving(app: webtest.TestApp, path: str) -> Callable[[], Any]:
+    """One save of the form at ``path`` per call, with new values for every item."""
+    tenant_slug, study_code, *_rest, form_name = path.strip("/").split("/")
+    with transaction_scope(app.app.registry) as dbsession:
+        tenant = find_tenant(dbsession, tenant_slug)
+        study = find_study(dbsession, tenant, study_code) if tenant else None
+        design = published_design(dbsession, study) if study else None
+        form = design.definition.form(form_name) if design else None
+        if form is None:
+            raise SystemExit(f"no form at {path}")
+        items = [{"name": item.name, "kind": item_kind(item)} for item in form_items(form)]
+    rng = random.Random(7)
+    page = app.get(path).text
+    state = {"lock": LOCK.search(page).group(1), "csrf": CSRF.search(page).group(1)}
+
+    def save() -> Any:
+        data = new_values(items, rng) | {"csrf_token": state["csrf"], "lock": state["lock"]}
+        response = app.post(path + "@@save", data, status=[303, 409])
+        if response.status_int == 409:  # a first save raises the lock twice (SDV status)
+            state["lock"] = LOCK.search(app.get(path).text).group(1)
+            return save()
+        state["lock"] = str(int(state["lock"] or 0) + 1)
+        return response
+
+    save()  # a first save of a form may raise its lock twice: the next one finds out
+    save()
+    return save
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from bench.generate import PASSWORD, coordinator_email, monitor_email
 from bench.server import ROOT, serving
 from datacapt.cli.bootstrap import load_environment
 from datacapt.db import transaction_scope
-from datacapt.design.definition import form_items
-from datacapt.entry.services import published_design
+from datacapt.ecrf.definition import form_items
+from datacapt.ecrf.versions import published_design
 from datacapt.models import (
     Site,
     StudyRoleAssignment,
@@ -172,7 +172,11 @@ def locust(
 ) -> list[Figures]:
     """One headless locust run; the figures of each request name and of all together."""
     prefix = out / scenario
-    environment = os.environ | {"BENCH_SCENARIO": scenario, "BENCH_PLAN": plan_path}
+    environment = os.environ | {
+        "BENCH_SCENARIO": scenario,
+        "BENCH_PLAN": plan_path,
+        "PYTHONPATH": str(ROOT),  # the locustfile imports bench.design
+    }
     subprocess.run(  # noqa: S603 - our locust, our arguments
         [
             str(Path(sys.executable).with_name("locust")),

@@ -60,7 +60,7 @@ def request_actor(request: Request) -> Actor:
     return Actor(
         user_id=identity.user.id if identity is not None else None,
         tenant_id=getattr(tenant, "id", None),
-        address=request.client_addr,
+        address=request.client_address,
         request_id=request.request_id,
         auth_method="session" if identity is not None else None,
         session_id=identity.session_id if identity is not None else None,

@@ -1,31 +1,63 @@
 """The audit trail API: every capability records its events here, in the transaction of the change.
 
-Each tenant has its own chain: ``hash = sha256(previous hash || canonical event)``, the time comes
-from the database clock, and writers to one chain are serialised (an advisory lock on
-PostgreSQL; SQLite takes the database write lock at BEGIN). Database triggers refuse UPDATE and
-DELETE, so rewriting history takes a superuser disabling them — and :func:`verify` then names the
-first event whose hash no longer matches.
+**Chains.** Each event belongs to the hash chain of its narrowest scope: ``subject:<id>`` (a
+subject's casebook: every save, query and review of it), else ``study:<id>`` (design, sites,
+exports), else ``tenant:<id>`` (members, roles), else ``platform`` (sign-ins, accounts). In a
+chain, ``hash = sha256(previous hash || canonical event)`` and ``seq`` counts 1, 2, 3 ... Writers
+of one chain are serialised by a transaction-long advisory lock on PostgreSQL (SQLite takes the
+database write lock at BEGIN), so two coordinators saving different subjects of one tenant never
+wait for each other; a save locks and reads its subject's chain once, whatever its number of
+values. The time comes from the database clock.
 
-No personal data goes into an event's text: callers pass ids, codes and values, never names,
-e-mail addresses or phone numbers.
+**Legacy chains.** Before this design each tenant had one chain, named by its id alone (``7``;
+``0`` for the platform). Those events are kept as they were written, as closed chains that
+:func:`verify` checks like any other: re-chaining them would have meant rewriting every hash,
+which destroys the very evidence the trail exists to keep. A chain named by digits alone hashes
+its name as a JSON number, as it was then.
+
+**Checkpoints.** A chain deleted whole, or cut short, leaves no broken link. :func:`checkpoint`
+(``datacapt audit checkpoint``, and the worker every ten minutes) records the heads that moved
+since the last checkpoint, a Merkle root over every chain's head and a hash chained to the
+previous checkpoint. :func:`verify_all` checks every chain, every checkpoint's hash and link,
+the last root, and that every head a checkpoint saw is still there, with the events since.
+
+Database triggers refuse UPDATE and DELETE on the events and the checkpoints, so rewriting
+history takes a superuser disabling them — and verification then names the first event altered,
+deleted, swapped or missing. No personal data goes into an event's text: callers pass ids, codes
+and values, never names, e-mail addresses or phone numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from pyramid.config import Configurator
-from sqlalchemy import Connection, Row, and_, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
-from datacapt.models import AuditEvent
+from datacapt.jobs import JobContext, job
+from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 
 GENESIS = "0" * 64
 #: The fields that enter the hash, in this order (names are also the canonical JSON keys).
@@ -48,9 +80,35 @@ HASHED_FIELDS = (
     "request_id",
     "ip",
 )
-#: Serialises writers of all chains on PostgreSQL: key = this constant + the chain number.
-LOCK_NAMESPACE = 0x0A0D17
+PLATFORM = "platform"
+#: ``pg_advisory_xact_lock(namespace, id)``: one namespace per kind of chain, so keys never
+#: collide; ``checkpoint`` serialises the writers of checkpoints.
+LOCK_NAMESPACES = {
+    "platform": 0x0A0D18,
+    "tenant": 0x0A0D19,
+    "study": 0x0A0D1A,
+    "subject": 0x0A0D1B,
+    "checkpoint": 0x0A0D1C,
+}
+CHECKPOINT_EVERY = timedelta(minutes=10)
 _LINKS = "datacapt.audit.links"  # key in the connection's info, see _links_written
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def chain_of(tenant_id: int | None, study_id: int | None, subject_id: int | None) -> str:
+    """The chain of an event: its narrowest scope."""
+    if subject_id is not None:
+        return f"subject:{subject_id}"
+    if study_id is not None:
+        return f"study:{study_id}"
+    if tenant_id is not None:
+        return f"tenant:{tenant_id}"
+    return PLATFORM
+
+
+def _hashed_chain(chain: str) -> str | int:
+    """A legacy chain (digits alone) was hashed with its name as a number."""
+    return int(chain) if chain.isdigit() else chain
 
 
 def _timestamp(value: datetime) -> str:
@@ -63,30 +121,77 @@ def canonical(event: AuditEvent | Row[Any]) -> str:
     for name in HASHED_FIELDS:
         value = getattr(event, name)
         values[name] = _timestamp(value) if isinstance(value, datetime) else value
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    values["chain"] = _hashed_chain(values["chain"])
+    return _ENCODE(values)
 
 
 def chain_hash(previous: str, event: AuditEvent | Row[Any]) -> str:
     return hashlib.sha256((previous + canonical(event)).encode("utf-8")).hexdigest()
 
 
-def database_now(dbsession: Session) -> datetime:
-    """The database server's clock (not the application server's), in UTC."""
-    if dbsession.get_bind().dialect.name == "postgresql":
-        value = dbsession.scalar(text("SELECT clock_timestamp()"))
-    else:
-        raw = dbsession.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
-        value = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+def _is_postgresql(dbsession: Session) -> bool:
+    return dbsession.get_bind().dialect.name == "postgresql"
+
+
+def _clock(dbsession: Session) -> ColumnElement[Any]:
+    if _is_postgresql(dbsession):
+        return func.clock_timestamp()
+    return func.strftime("%Y-%m-%d %H:%M:%f", "now")
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
 
-def lock_chain(dbsession: Session, chain: int) -> None:
-    """Serialise writers of ``chain`` until the transaction ends (PostgreSQL)."""
-    if dbsession.get_bind().dialect.name == "postgresql":
-        dbsession.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :chain)"),
-            {"namespace": LOCK_NAMESPACE, "chain": chain},
-        )
+def database_now(dbsession: Session) -> datetime:
+    """The database server's clock (not the application server's), in UTC."""
+    return _as_utc(dbsession.scalar(select(_clock(dbsession))))
+
+
+def lock_chains(dbsession: Session, chains: Iterable[str]) -> None:
+    """Serialise writers of ``chains`` until the transaction ends (PostgreSQL): one statement,
+    the locks taken in a fixed order so that two writers never deadlock on them."""
+    keys = sorted({_lock_key(chain) for chain in chains})
+    if keys and _is_postgresql(dbsession):
+        dbsession.execute(select(*(func.pg_advisory_xact_lock(*key) for key in keys)))
+
+
+def _lock_key(chain: str) -> tuple[int, int]:
+    kind, _, number = chain.partition(":")
+    return LOCK_NAMESPACES[kind], int(number or 0)
+
+
+def last_links(
+    dbsession: Session, chains: Sequence[str]
+) -> tuple[datetime, dict[str, tuple[int, str]]]:
+    """The database clock and each chain's last sequence number and hash (0 and the genesis
+    hash if it has none), in one statement. Call it holding the chains' locks."""
+    lasts = [
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+        .subquery()
+        .select()
+        for chain in chains
+    ]
+    heads = union_all(*lasts).subquery("heads")
+    one = select(literal(1).label("one")).subquery("one")
+    rows = dbsession.execute(
+        select(
+            _clock(dbsession).label("now"), heads.c.chain, heads.c.seq, heads.c.hash
+        ).select_from(one.outerjoin(heads, true()))
+    ).all()
+    found = {row.chain: (row.seq, row.hash) for row in rows if row.chain is not None}
+    return _as_utc(rows[0].now), {chain: found.get(chain, (0, GENESIS)) for chain in chains}
+
+
+def last_link(dbsession: Session, chain: str) -> tuple[int, str]:
+    """The sequence number and hash of the chain's last event (0 and the genesis hash if none).
+    Call it holding the chain's lock (:func:`lock_chains`)."""
+    return last_links(dbsession, [chain])[1][chain]
 
 
 def _text(value: Any) -> str | None:
@@ -100,10 +205,11 @@ def _text(value: Any) -> str | None:
 
 
 def chained_event(
-    chain: int, seq: int, previous: str, occurred_at: datetime, **fields: Any
+    chain: str, seq: int, previous: str, occurred_at: datetime, **fields: Any
 ) -> AuditEvent:
     """Event number ``seq`` of ``chain``, linked to and hashed over ``previous``: what
-    :func:`record` appends, and what a bulk loader (``bench/generate.py``) must write the same."""
+    :func:`record` appends, and what a bulk loader (``bench/generate.py``) must write the same.
+    ``chain`` is :func:`chain_of` the event's scope."""
     event = AuditEvent(
         chain=chain,
         seq=seq,
@@ -144,7 +250,7 @@ def record(
     new: Any = None,
     reason: str | None = None,
 ) -> AuditEvent:
-    """Append one event, by ``actor``, to its tenant's chain, in the caller's transaction."""
+    """Append one event, by ``actor``, to its chain, in the caller's transaction."""
     fields = dict(locals())
     del fields["dbsession"], fields["actor"]
     return record_many(dbsession, actor, [fields])[0]
@@ -154,57 +260,44 @@ def record_many(
     dbsession: Session, actor: Actor, events: Sequence[Mapping[str, Any]]
 ) -> list[AuditEvent]:
     """Append the events of one action by ``actor`` (a save changing fifty values) to their
-    tenants' chains, in the caller's transaction: one reading of the database clock, which they
-    share, and a fixed number of statements whatever their number (one INSERT, one read back
-    of the new rows: SQLite cannot return the ids of a batch in order). Each event takes
+    chains, in the
+    caller's transaction: one reading of the database clock, which they share, and a fixed
+    number of statements whatever their number — for chains not yet written in this
+    transaction, one to lock them (PostgreSQL) and one to read their last links with the clock;
+    else one for the clock; then one INSERT returning the stored rows. Each event takes
     :func:`record`'s keyword arguments."""
+    if not events:
+        return []
     who = actor.audited()
     links = _links_written(dbsession.connection())
-    heads = {}
-    for chain in sorted({event["tenant_id"] or 0 for event in events} - links.keys()):
-        lock_chain(dbsession, chain)  # in a fixed order, so two writers never deadlock
-        dbsession.flush()  # earlier events of this transaction must be visible to the query
-        heads[chain] = last_link(dbsession, chain)
-    heads = {**links, **heads}
-    occurred_at = database_now(dbsession)
+    placed = [
+        (chain_of(e.get("tenant_id"), e.get("study_id"), e.get("subject_id")), e) for e in events
+    ]
+    unread = sorted({chain for chain, _fields in placed} - links.keys())
+    if unread:
+        lock_chains(dbsession, unread)
+        dbsession.flush()  # earlier events of this transaction must be visible to the read
+        occurred_at, lasts = last_links(dbsession, unread)
+        links.update(lasts)
+    else:
+        occurred_at = database_now(dbsession)
     made = []
-    for fields in events:
-        chain = fields["tenant_id"] or 0
-        seq, previous = heads[chain]
+    for chain, fields in placed:
+        seq, previous = links[chain]
         event = chained_event(chain, seq + 1, previous, occurred_at, **who, **fields)
-        heads[chain] = (event.seq, event.hash)
+        links[chain] = (event.seq, event.hash)
         made.append(event)
-    links.update(heads)
-    if not made:
-        return []
     columns = [*HASHED_FIELDS, "prev_hash", "hash"]
-    dbsession.execute(
-        insert(AuditEvent), [{name: getattr(e, name) for name in columns} for e in made]
-    )
     stored = dbsession.scalars(
-        select(AuditEvent).where(
-            or_(
-                *(
-                    and_(AuditEvent.chain == chain, AuditEvent.seq.between(first, last))
-                    for chain, (first, last) in _seq_ranges(made).items()
-                )
-            )
-        )
+        # populate_existing: SQLite may give a rolled-back event's id again
+        insert(AuditEvent).returning(AuditEvent).execution_options(populate_existing=True),
+        [{name: getattr(e, name) for name in columns} for e in made],
     ).all()
     by_link = {(e.chain, e.seq): e for e in stored}
     return [by_link[(e.chain, e.seq)] for e in made]
 
 
-def _seq_ranges(events: list[AuditEvent]) -> dict[int, tuple[int, int]]:
-    """Per chain, the first and last sequence numbers among ``events``."""
-    ranges: dict[int, tuple[int, int]] = {}
-    for event in events:
-        first, _last = ranges.get(event.chain, (event.seq, event.seq))
-        ranges[event.chain] = (first, event.seq)
-    return ranges
-
-
-def _links_written(connection: Connection) -> dict[int, tuple[int, str]]:
+def _links_written(connection: Connection) -> dict[str, tuple[int, str]]:
     """The last link this transaction appended to each chain, so that a save writing fifty
     events locks and reads its chain once instead of fifty times.
 
@@ -219,18 +312,6 @@ def _links_written(connection: Connection) -> dict[int, tuple[int, str]]:
     if remembered is None or remembered[0] is not level[0] or remembered[1] is not level[1]:
         remembered = connection.info[_LINKS] = (*level, {})
     return remembered[2]
-
-
-def last_link(dbsession: Session, chain: int) -> tuple[int, str]:
-    """The sequence number and hash of the chain's last event (0 and the genesis hash if none).
-    Call it holding the chain's lock (:func:`lock_chain`)."""
-    last = dbsession.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    return (last.seq, last.hash) if last else (0, GENESIS)
 
 
 def record_subject(dbsession: Session, actor: Actor, subject: Any, **event: Any) -> AuditEvent:
@@ -262,57 +343,269 @@ def record_changes(
     return record_many(dbsession, actor, changed) if changed else []
 
 
+# --- checkpoints -------------------------------------------------------------------------------
+
+Heads = dict[str, tuple[int | None, int, str]]  # chain -> (tenant id, seq, hash)
+
+
+def merkle_root(heads: Mapping[str, tuple[int | None, int, str]]) -> str:
+    """The Merkle root over the chains' heads in chain order (RFC 6962's leaf and node
+    prefixes, an odd node carried up as is); the genesis hash for none."""
+    level = [
+        hashlib.sha256(f"\x00{chain}\n{seq}\n{head}".encode()).digest()
+        for chain, (_tenant, seq, head) in sorted(heads.items())
+    ]
+    if not level:
+        return GENESIS
+    while len(level) > 1:
+        pairs = itertools.zip_longest(level[::2], level[1::2])
+        level = [hashlib.sha256(b"\x01" + a + b).digest() if b else a for a, b in pairs]
+    return level[0].hex()
+
+
+def checkpoint_hash(checkpoint: AuditCheckpoint, moved: Heads) -> str:
+    """The checkpoint and the heads it recorded, hashed over the previous checkpoint's hash."""
+    body = {
+        "seq": checkpoint.seq,
+        "created_at": _timestamp(checkpoint.created_at),
+        "chains": checkpoint.chains,
+        "events": checkpoint.events,
+        "root": checkpoint.root,
+        "heads": [[chain, *head] for chain, head in sorted(moved.items())],
+    }
+    return hashlib.sha256((checkpoint.prev_hash + _ENCODE(body)).encode("utf-8")).hexdigest()
+
+
+def current_heads(dbsession: Session) -> Heads:
+    """Every chain's last event, one index probe per chain (a loose index scan)."""
+    rows = dbsession.execute(
+        text(
+            "WITH RECURSIVE chains(chain) AS ("
+            " SELECT min(chain) FROM audit_event"
+            " UNION ALL SELECT (SELECT min(chain) FROM audit_event WHERE chain > chains.chain)"
+            " FROM chains WHERE chains.chain IS NOT NULL)"
+            " SELECT e.chain, e.tenant_id, e.seq, e.hash FROM chains JOIN audit_event e"
+            " ON e.chain = chains.chain"
+            " AND e.seq = (SELECT max(m.seq) FROM audit_event m WHERE m.chain = chains.chain)"
+        )
+    )
+    return {chain: (tenant_id, seq, head) for chain, tenant_id, seq, head in rows}
+
+
+def recorded_heads(dbsession: Session) -> Heads:
+    """Every chain's head as the last checkpoint mentioning it saw it."""
+    rows = dbsession.execute(
+        text(
+            "SELECT h.chain, h.tenant_id, h.seq, h.hash FROM audit_checkpoint_head h"
+            " WHERE h.checkpoint_id = (SELECT max(l.checkpoint_id) FROM audit_checkpoint_head l"
+            " WHERE l.chain = h.chain)"
+        )
+    )
+    return {chain: (tenant_id, seq, head) for chain, tenant_id, seq, head in rows}
+
+
+def checkpoint(dbsession: Session) -> AuditCheckpoint | None:
+    """Record the chains' heads that moved since the last checkpoint, with a Merkle root over
+    every head ever recorded and a hash chained to the previous checkpoint; None when no head
+    moved. Reads the committed heads: saves never wait for it."""
+    lock_chains(dbsession, ["checkpoint"])
+    last = dbsession.scalars(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+    ).first()
+    recorded = recorded_heads(dbsession)
+    moved = {
+        chain: head
+        for chain, head in current_heads(dbsession).items()
+        if recorded.get(chain) != head
+    }
+    if last is not None and not moved:
+        return None
+    heads = {**recorded, **moved}
+    made = AuditCheckpoint(
+        seq=last.seq + 1 if last else 1,
+        created_at=database_now(dbsession),
+        chains=len(heads),
+        events=sum(seq for _tenant, seq, _hash in heads.values()),
+        root=merkle_root(heads),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    made.hash = checkpoint_hash(made, moved)
+    dbsession.add(made)
+    dbsession.flush()
+    if moved:
+        dbsession.execute(
+            insert(AuditCheckpointHead),
+            [
+                {"checkpoint_id": made.id, "chain": c, "tenant_id": t, "seq": s, "hash": h}
+                for c, (t, s, h) in moved.items()
+            ],
+        )
+    return made
+
+
+@job("datacapt.audit.checkpoint", every=CHECKPOINT_EVERY)
+def checkpoint_job(ctx: JobContext) -> None:
+    """The worker's periodic checkpoint."""
+    checkpoint(ctx.dbsession)
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ChainReport:
-    chain: int
+    chain: str
     count: int
-    broken: AuditEvent | None  # the first event whose link or hash does not match
-    problem: str | None = None
+    broken: AuditEvent | None = None  # the first event whose link or hash does not match
+    problem: str | None = None  # what is wrong (with no event to name: events missing at the end)
     head: str = GENESIS  # the hash of the last event verified: worth keeping outside the database
 
     @property
     def intact(self) -> bool:
-        return self.broken is None
+        return self.problem is None
 
 
-def chains(dbsession: Session) -> list[int]:
-    return list(dbsession.scalars(select(AuditEvent.chain).distinct().order_by(AuditEvent.chain)))
+@dataclass(frozen=True)
+class CheckpointReport:
+    count: int
+    root: str = GENESIS  # the last checkpoint's root
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
 
 
-#: What verification reads: plain rows, lighter than ORM objects over millions of events.
-_VERIFIED_COLUMNS = [
-    getattr(AuditEvent, name) for name in ("id", *HASHED_FIELDS, "prev_hash", "hash")
-]
+#: Per chain: the heads the checkpoints saw, seq -> (hash, checkpoint seq).
+Seen = dict[str, dict[int, tuple[str, int]]]
 
 
-def _events(dbsession: Session, chain: int) -> Iterator[Row[Any]]:
-    """The chain in order, streamed (a server-side cursor on PostgreSQL), 1,000 rows a fetch."""
-    statement = (
-        select(*_VERIFIED_COLUMNS)
-        .where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq)
-        .execution_options(yield_per=1000)
+def verify_checkpoints(
+    dbsession: Session, tenant_id: int | None = None
+) -> tuple[CheckpointReport, Seen]:
+    """Check every checkpoint's hash and link and the last one's root; return what they saw of
+    the chains (of one tenant, if given) for :func:`verify_all` to find in them."""
+    moved: dict[int, Heads] = {}
+    for row in dbsession.execute(
+        select(
+            AuditCheckpointHead.checkpoint_id,
+            AuditCheckpointHead.chain,
+            AuditCheckpointHead.tenant_id,
+            AuditCheckpointHead.seq,
+            AuditCheckpointHead.hash,
+        )
+    ):
+        moved.setdefault(row.checkpoint_id, {})[row.chain] = (row.tenant_id, row.seq, row.hash)
+    seen: Seen = {}
+    heads: Heads = {}
+    previous, count, last = GENESIS, 0, None
+    stored = (  # populate_existing: what is stored, not what this session loaded before
+        select(AuditCheckpoint)
+        .order_by(AuditCheckpoint.seq)
+        .execution_options(populate_existing=True)
     )
-    yield from dbsession.execute(statement)
-
-
-def verify(dbsession: Session, chain: int) -> ChainReport:
-    """Walk one chain in order, recomputing every hash; stop at the first broken link."""
-    previous, count = GENESIS, 0
-
-    def broken(row: Row[Any], problem: str) -> ChainReport:
-        return ChainReport(chain, count, dbsession.get(AuditEvent, row.id), problem)
-
-    for event in _events(dbsession, chain):
+    for last in dbsession.scalars(stored):
         count += 1
-        if event.seq != count:
-            return broken(event, f"sequence {event.seq} where {count} was due")
-        if event.prev_hash != previous:
-            return broken(event, "does not follow the previous event")
-        if chain_hash(previous, event) != event.hash:
-            return broken(event, "its content does not match its hash")
-        previous = event.hash
-    return ChainReport(chain, count, None, head=previous)
+        delta = moved.get(last.id, {})
+        problem = None
+        if last.seq != count:
+            problem = f"checkpoint {count} is missing (found {last.seq} in its place)"
+        elif last.prev_hash != previous:
+            problem = f"checkpoint {last.seq} does not follow the previous checkpoint"
+        elif checkpoint_hash(last, delta) != last.hash:
+            problem = f"checkpoint {last.seq} does not match its hash"
+        if problem:
+            return CheckpointReport(count - 1, problem=problem), seen
+        previous = last.hash
+        heads.update(delta)
+        for chain, (tenant, seq, head) in delta.items():
+            if tenant_id is None or tenant == tenant_id:
+                seen.setdefault(chain, {})[seq] = (head, last.seq)
+    if last is not None and merkle_root(heads) != last.root:
+        problem = f"checkpoint {last.seq}: its root does not match the heads recorded"
+        return CheckpointReport(count, problem=problem), seen
+    return CheckpointReport(count, root=last.root if last else GENESIS), seen
+
+
+def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[Row[Any]]:
+    """The events, by chain then seq, as plain rows (a server-side cursor on PostgreSQL): the
+    hashed fields with the time already in canonical text, then prev_hash, hash, id."""
+    if _is_postgresql(dbsession):
+        utc = func.timezone("UTC", AuditEvent.occurred_at)
+        stamp = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"', type_=String)
+    else:  # SQLite holds 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC
+        stamp = func.replace(AuditEvent.occurred_at, " ", "T", type_=String) + "Z"
+    columns = [
+        stamp if name == "occurred_at" else getattr(AuditEvent, name)
+        for name in (*HASHED_FIELDS, "prev_hash", "hash", "id")
+    ]
+    statement = select(*columns).where(*where).order_by(AuditEvent.chain, AuditEvent.seq)
+    result = dbsession.connection().execute(statement.execution_options(yield_per=5000))
+    for partition in result.partitions():
+        yield from partition
+
+
+def _walk(
+    chain: str,
+    rows: Iterable[Row[Any]],
+    seen: Mapping[int, tuple[str, int]],
+    load: Callable[[int], AuditEvent | None],
+) -> ChainReport:
+    """Recompute one chain's hashes in order; stop at the first event out of place."""
+    previous, count = GENESIS, 0
+    hashed_chain = _hashed_chain(chain)
+    encode, sha256, fields = _ENCODE, hashlib.sha256, HASHED_FIELDS
+    for row in rows:
+        count += 1
+        problem = None
+        if row[1] != count:
+            problem = f"sequence {row[1]} where {count} was due"
+        elif row[17] != previous:
+            problem = "does not follow the previous event"
+        else:
+            values = dict(zip(fields, row, strict=False))  # the row has more
+            values["chain"] = hashed_chain
+            if sha256((previous + encode(values)).encode()).hexdigest() != row[18]:
+                problem = "its content does not match its hash"
+            elif count in seen and seen[count][0] != row[18]:
+                problem = f"not the event checkpoint {seen[count][1]} saw"
+        if problem:
+            return ChainReport(chain, count, load(row[19]), problem)
+        previous = row[18]
+    beyond = [(seq, checkpoint) for seq, (_hash, checkpoint) in seen.items() if seq > count]
+    if beyond:
+        seq, by = max(beyond)
+        missing = f"event {count + 1}" + (f" to {seq}" if seq > count + 1 else "")
+        if count == 0:
+            problem = f"the whole chain is missing: checkpoint {by} saw {seq} events"
+        else:
+            problem = f"{missing} missing: checkpoint {by} saw it up to seq {seq}"
+        return ChainReport(chain, count, None, problem, previous)
+    return ChainReport(chain, count, head=previous)
+
+
+def verify(dbsession: Session, chain: str) -> ChainReport:
+    """Walk one chain in order, recomputing every hash; stop at the first broken link."""
+    seen = verify_checkpoints(dbsession)[1].get(chain, {})
+    rows = _stream(dbsession, AuditEvent.chain == chain)
+    return _walk(chain, rows, seen, lambda id_: dbsession.get(AuditEvent, id_))
+
+
+def verify_all(
+    dbsession: Session, tenant_id: int | None = None, seen: Seen | None = None
+) -> Iterator[ChainReport]:
+    """Every chain (of one tenant, if given) in one streamed pass, then every chain the
+    checkpoints saw that no longer exists. ``seen``: from :func:`verify_checkpoints`."""
+    if seen is None:
+        seen = verify_checkpoints(dbsession, tenant_id)[1]
+    where = [] if tenant_id is None else [AuditEvent.tenant_id == tenant_id]
+    walked = set()
+    rows = _stream(dbsession, *where)
+    for chain, group in itertools.groupby(rows, key=itemgetter(0)):
+        walked.add(chain)
+        yield _walk(chain, group, seen.get(chain, {}), lambda id_: dbsession.get(AuditEvent, id_))
+    for chain in sorted(seen.keys() - walked):
+        yield _walk(chain, (), seen[chain], lambda id_: None)
 
 
 def includeme(config: Configurator) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ ENVIRONMENT_OVERRIDES = {
 
 DEFAULT_INCLUDES = (
     "datacapt.accounts",
+    "datacapt.signin",
+    "datacapt.members",
     "datacapt.studies",
     "datacapt.subjects",
     "datacapt.design",
@@ -53,6 +56,8 @@ CORE_INCLUDES = (
     "pyramid_tm",
     "pyramid_retry",
     "datacapt.db",
+    "datacapt.client_address",
+    "datacapt.door",
     "datacapt.security",
     "datacapt.audit",
     "datacapt.actor",
@@ -62,6 +67,7 @@ CORE_INCLUDES = (
     "datacapt.templating",
     "datacapt.resources",
     "datacapt.errors",
+    "datacapt.conflicts",
     "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32
@@ -88,6 +94,8 @@ class AppSettings:
     login_max_failures_per_account: int
     login_max_failures_per_ip: int
     includes: tuple[str, ...]
+    #: Reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty: none.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     #: (key id, 32-byte key) pairs for personal data; the first one seals, all of them open.
     encryption_keys: tuple[tuple[str, bytes], ...] = ()
 
@@ -115,6 +123,14 @@ def parse_encryption_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
     if len({key_id for key_id, _ in keys}) != len(keys):
         raise ConfigurationError("datacapt.encryption_keys: a key id is used twice")
     return tuple(keys)
+
+
+def parse_trusted_proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``127.0.0.1 10.0.0.0/8 ::1``: the proxies in front of the app (see README)."""
+    try:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in aslist(raw))
+    except ValueError as error:
+        raise ConfigurationError(f"datacapt.trusted_proxies: {error}") from None
 
 
 def apply_environment(settings: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -178,6 +194,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
             settings, "datacapt.login_max_failures_per_ip", 30, minimum=1
         ),
         includes=includes,
+        trusted_proxies=parse_trusted_proxies(settings.get("datacapt.trusted_proxies") or ""),
         encryption_keys=parse_encryption_keys(settings.get("datacapt.encryption_keys") or ""),
     )
 

@@ -18,21 +18,21 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from datacapt.htmx import is_htmx, redirect
-from datacapt.i18n import _
+from datacapt.door import MalformedRequest
+from datacapt.htmx import encode_url, is_htmx, redirect
 from datacapt.resources import Resource
-from datacapt.security import ForbiddenCharacters
 
 
 def safe_came_from(value: str | None) -> str:
-    """A local path to return to after sign-in; anything else (other hosts, schemes, spaces or
-    control characters, backslashes) is '/'."""
+    """A local path to return to after sign-in, percent-encoded so a ``Location`` header can
+    carry it; anything else (other hosts, schemes, spaces or control characters, backslashes)
+    is '/'."""
     if not value or "\\" in value or any(ch.isspace() or ord(ch) < 32 for ch in value):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
         return "/"
-    return value
+    return encode_url(value)
 
 
 def login_redirect(request: Request) -> Response:
@@ -79,18 +79,10 @@ def conflict(exc: HTTPConflict, request: Request) -> Response:
     return response
 
 
-@exception_view_config(ForbiddenCharacters)
-def forbidden_characters(exc: ForbiddenCharacters, request: Request) -> Response:
-    response = render_to_response(
-        "errors/422.jinja2",
-        {
-            "message": _(
-                "The form held a character that cannot be stored (NUL). Remove it, then "
-                "send the form again."
-            )
-        },
-        request=request,
-    )
+@exception_view_config(MalformedRequest)
+def malformed_request(exc: MalformedRequest, request: Request) -> Response:
+    """Refused at the door (:mod:`datacapt.door`): say what was wrong with it."""
+    response = render_to_response("errors/422.jinja2", {"message": exc.refusal}, request=request)
     response.status_int = HTTPBadRequest.code
     return response
 

@@ -9,6 +9,7 @@ headers on 3xx responses, so navigation after an htmx POST uses ``HX-Redirect``.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from pyramid.config import Configurator
 from pyramid.events import BeforeRender, NewResponse
@@ -39,6 +40,8 @@ HTMX_CONFIG = {
 }
 #: The request methods of a view that only reads.
 READ = ("GET", "HEAD")
+#: What a URL keeps as it is; anything else (non-ASCII, spaces, quotes) is percent-encoded.
+URL_CHARACTERS = "/?#[]@!$&'()*+,;=:%~"
 PAGE_LAYOUT = "layouts/page.jinja2"
 FRAGMENT_LAYOUT = "layouts/fragment.jinja2"
 
@@ -63,8 +66,15 @@ def wants_fragment(request: Request) -> bool:
     )
 
 
+def encode_url(url: str) -> str:
+    """``url`` as a response header can carry it (HTTP headers are Latin-1, and browsers
+    expect ASCII): every other character percent-encoded as UTF-8, existing escapes kept."""
+    return quote(url, safe=URL_CHARACTERS)
+
+
 def redirect(request: Request, location: str) -> Response:
     """Navigate after a POST: a full-page ``HX-Redirect`` for htmx, a 303 otherwise."""
+    location = encode_url(location)
     if is_htmx(request):
         response = Response(status=204)
         response.headers["HX-Redirect"] = location

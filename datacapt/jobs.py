@@ -3,14 +3,17 @@
 ``enqueue_after_commit`` writes an outbox row in the caller's transaction and registers an
 after-commit hook. If the transaction aborts, neither the row nor the job exists. After the
 commit the job is handed to RQ (Redis configured) or run right here in-process (the embedded
-default). A job whose hand-over failed stays pending and the worker's sweep sends it again; a
-job runs in its own transaction that also marks its row done, so running it twice is harmless.
+default). A job still pending at its ``retry_at`` (its hand-over failed, its worker was killed,
+it raised) is sent again by the worker's sweep, which runs every few seconds and backs off: each
+retry waits as long as the job has waited so far, between 5 seconds and a minute. A job runs in
+its own transaction that also marks its row done, so running it twice is harmless.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from pyramid.registry import Registry
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt.config import get_app_settings
@@ -32,8 +35,14 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., None]
 JOBS: dict[str, JobFunction] = {}
+#: Jobs the worker asks for on its own, at most this often (without arguments).
+PERIODIC: dict[str, timedelta] = {}
 MAX_ATTEMPTS = 5
-SWEEP_AFTER = timedelta(seconds=30)
+#: The shortest and the longest wait before a pending job is sent again.
+FIRST_RETRY = timedelta(seconds=5)
+LONGEST_RETRY = timedelta(seconds=60)
+#: How often the worker sweeps the outbox for jobs due again.
+SWEEP_INTERVAL = FIRST_RETRY
 #: The worker process's registry, set by ``datacapt worker`` before it starts working.
 WORKER_REGISTRY: Registry | None = None
 
@@ -44,13 +53,16 @@ class JobContext:
     dbsession: Session
 
 
-def job(name: str) -> Callable[[JobFunction], JobFunction]:
-    """Register a job function under a stable name: ``fn(ctx: JobContext, **arguments)``."""
+def job(name: str, every: timedelta | None = None) -> Callable[[JobFunction], JobFunction]:
+    """Register a job function under a stable name: ``fn(ctx: JobContext, **arguments)``;
+    ``every``: the worker also runs it that often."""
 
     def register(function: JobFunction) -> JobFunction:
         if JOBS.get(name, function) is not function:
             raise ValueError(f"job {name!r} is registered twice")
         JOBS[name] = function
+        if every is not None:
+            PERIODIC[name] = every
         return function
 
     return register
@@ -61,7 +73,13 @@ def enqueue_after_commit(dbsession: Session, name: str, **arguments: Any) -> Out
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
     json.dumps(arguments)  # refuse what the outbox could not store, now rather than later
-    row = OutboxJob(name=name, arguments=arguments, state=JobState.PENDING, attempts=0)
+    row = OutboxJob(
+        name=name,
+        arguments=arguments,
+        state=JobState.PENDING,
+        attempts=0,
+        retry_at=datetime.now(UTC) + FIRST_RETRY,
+    )
     dbsession.add(row)
     dbsession.flush()
     registry: Registry = dbsession.info["registry"]
@@ -101,7 +119,7 @@ def dispatch(registry: Registry, job_id: int) -> None:
     try:
         rq_queue.enqueue(run_outbox_job, job_id, job_id=f"outbox-{job_id}")
     except RedisError:
-        log.warning("job %s could not reach Redis; the worker's sweep will send it", job_id)
+        log.warning("job %s could not reach Redis; the worker's sweep will send it again", job_id)
 
 
 def run_outbox_job(job_id: int) -> None:
@@ -129,40 +147,114 @@ def execute(registry: Registry, job_id: int) -> None:
             row.last_error = traceback.format_exc(limit=5)[-4000:]
             if row.attempts >= MAX_ATTEMPTS:
                 row.state = JobState.FAILED
+            else:
+                row.retry_at = next_retry(row, datetime.now(UTC))
         else:
             row.state = JobState.DONE
             row.last_error = None
         row.finished_at = datetime.now(UTC)
 
 
-def sweep(registry: Registry, older_than: timedelta = SWEEP_AFTER) -> int:
-    """Send again the pending jobs whose hand-over after commit did not happen."""
-    cutoff = datetime.now(UTC) - older_than
+def next_retry(row: OutboxJob, now: datetime) -> datetime:
+    """Wait as long again as the job has waited so far, within FIRST_RETRY … LONGEST_RETRY."""
+    waited = now - (row.created_at or now)
+    return now + min(LONGEST_RETRY, max(FIRST_RETRY, waited))
+
+
+def sweep(registry: Registry, now: datetime | None = None) -> int:
+    """Send again the pending jobs whose ``retry_at`` has passed, and push it further off."""
+    now = now or datetime.now(UTC)
     with transaction_scope(registry) as dbsession:
-        pending = dbsession.scalars(
-            select(OutboxJob.id)
-            .where(OutboxJob.state == JobState.PENDING, OutboxJob.created_at < cutoff)
-            .order_by(OutboxJob.id)
+        due = dbsession.scalars(
+            select(OutboxJob)
+            .where(OutboxJob.state == JobState.PENDING, OutboxJob.retry_at <= now)
+            .order_by(OutboxJob.retry_at, OutboxJob.id)
             .limit(1000)
+            .with_for_update(skip_locked=True)  # a job running now is not due
         ).all()
+        for row in due:
+            row.retry_at = next_retry(row, now)
+        pending = [row.id for row in due]
     for job_id in pending:
         dispatch(registry, job_id)
     return len(pending)
 
 
-class OutboxWorker(SimpleWorker):
-    """An RQ worker that also sweeps the outbox during its maintenance.
+@dataclass(frozen=True)
+class Backlog:
+    """The outbox's pending jobs: how many, and since when the oldest waits."""
 
-    A simple (non-forking) worker: jobs share the process's database pool safely, and the
-    worker stays one process to supervise.
+    waiting: int
+    oldest: datetime | None
+
+
+def backlog(dbsession: Session) -> Backlog:
+    waiting, oldest = dbsession.execute(
+        select(func.count(), func.min(OutboxJob.created_at)).where(
+            OutboxJob.state == JobState.PENDING
+        )
+    ).one()
+    return Backlog(waiting, oldest)
+
+
+class OutboxWorker(SimpleWorker):
+    """An RQ worker that also sweeps the outbox every ``sweep_interval`` seconds.
+
+    RQ blocks on an empty queue for ~7 minutes between its maintenance runs: this worker wakes
+    at every sweep interval instead, and runs RQ's own maintenance on RQ's schedule. A simple
+    (non-forking) worker: jobs share the process's database pool safely, and the worker stays
+    one process to supervise. It also queues the periodic jobs (``PERIODIC``) when due.
     """
 
+    sweep_interval: float = SWEEP_INTERVAL.total_seconds()
+    swept_at: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.periodic_due: dict[str, datetime] = {}
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return max(1, min(super().dequeue_timeout, int(self.sweep_interval)))
+
+    def _sweep_due(self) -> bool:
+        return self.swept_at is None or time.monotonic() - self.swept_at >= self.sweep_interval
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        return super().should_run_maintenance_tasks or self._sweep_due()
+
     def run_maintenance_tasks(self) -> None:
-        super().run_maintenance_tasks()
-        if WORKER_REGISTRY is not None:
+        if super().should_run_maintenance_tasks:
+            super().run_maintenance_tasks()
+        if WORKER_REGISTRY is not None and self._sweep_due():
+            self.swept_at = time.monotonic()
             sent = sweep(WORKER_REGISTRY)
             if sent:
-                log.info("outbox sweep sent %s pending job(s)", sent)
+                log.info("outbox sweep sent %s pending job(s) again", sent)
+            try:
+                schedule_periodic(self.queues[0], self.periodic_due)
+            except RedisError:
+                log.warning("periodic jobs could not reach Redis; the next maintenance retries")
+
+
+def schedule_periodic(rq_queue: Queue, due: dict[str, datetime]) -> list[str]:
+    """Queue the periodic jobs whose time has come (``due``: name -> next time, kept by the
+    caller between calls); the names queued. No outbox row: a missed turn is the next one."""
+    now = datetime.now(UTC)
+    names = [name for name in sorted(PERIODIC) if due.get(name, now) <= now]
+    for name in names:
+        rq_queue.enqueue(run_periodic_job, name)
+        due[name] = now + PERIODIC[name]
+    return names
+
+
+def run_periodic_job(name: str) -> None:
+    """The RQ entry point of a periodic job, in its own transaction, inside ``datacapt worker``."""
+    if WORKER_REGISTRY is None:
+        raise RuntimeError("datacapt jobs run in `datacapt worker`, which sets the registry")
+    with transaction_scope(WORKER_REGISTRY) as dbsession:
+        JOBS[name](JobContext(WORKER_REGISTRY, dbsession))
 
 
 @job("datacapt.probe")

@@ -1,11 +1,13 @@
-"""Offset pagination for listing pages: one COUNT and one page of rows."""
+"""Pagination for listing pages: one COUNT and one page of rows, found by offset or, when the
+previous page's last key is known (a "next" link), by keyset: the rows after that key, which
+costs the same on the last page as on the first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -41,7 +43,21 @@ def page_number(raw: Any) -> int:
     return min(max(number, 1), MAX_PAGE)
 
 
-def paginate(dbsession: Session, statement: Select[Any], number: int, size: int) -> Page[Any]:
+def paginate(
+    dbsession: Session,
+    statement: Select[Any],
+    number: int,
+    size: int,
+    *,
+    key: ColumnElement[Any] | None = None,
+    after: str | None = None,
+) -> Page[Any]:
+    """Page ``number`` of ``statement``; with ``key`` (the unique column it is ordered by) and
+    ``after`` (the last key of the page before), the page is the rows after that key."""
     total = dbsession.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = dbsession.execute(statement.limit(size).offset((number - 1) * size)).all()
+    if key is not None and after is not None and number > 1:
+        page = statement.where(key > after)
+    else:
+        page = statement.offset((number - 1) * size)
+    rows = dbsession.execute(page.limit(size)).all()
     return Page(items=list(rows), number=number, size=size, total=total or 0)

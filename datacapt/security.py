@@ -1,27 +1,27 @@
-"""Who is asking, and may they: the security policy, sessions, CSRF and security headers.
+"""Who is asking, and may they: identities and their principals, the cookie session, CSRF and
+security headers. The policy that finds the identity of a request is sign-in's
+(:mod:`datacapt.signin.policy`).
 
-The identity (the user and every role they hold) is loaded once per request in three small
-queries and turned into principals; the resource tree's static ACLs do the rest. Nothing here
+The identity (the session, its user and every role they hold) is loaded once per request in one
+query and turned into principals; the resource tree's static ACLs do the rest. Nothing here
 knows about a particular view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.authorization import Authenticated, Everyone
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
-from pyramid.events import NewRequest, NewResponse
-from pyramid.httpexceptions import HTTPBadRequest
-from pyramid.request import Request, RequestLocalCache
+from pyramid.events import NewResponse
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
-from sqlalchemy import select
+from sqlalchemy import Integer, String, Subquery, null, select, type_coerce, union_all
 
 from datacapt import permissions as perms
-from datacapt.accounts import sessions
 from datacapt.config import get_app_settings
 from datacapt.models import (
     Study,
@@ -136,11 +136,15 @@ class Identity:
         return sorted(found.items())
 
 
-def load_identity(dbsession: Any, user: User) -> Identity:
-    role_rows = dbsession.execute(
+def roles_query() -> Subquery:
+    """Every role of every user, one row per study role × site it is restricted to and one per
+    tenant role (``study_id`` NULL), as plain strings: to be joined on ``user_id``."""
+    no_text, no_id = null().cast(String), null().cast(Integer)
+    study_roles = (
         select(
+            StudyRoleAssignment.user_id,
             StudyRoleAssignment.id.label("assignment_id"),
-            StudyRoleAssignment.role,
+            type_coerce(StudyRoleAssignment.role, String).label("role"),
             Tenant.id.label("tenant_id"),
             Tenant.slug.label("tenant_slug"),
             Tenant.name.label("tenant_name"),
@@ -152,88 +156,59 @@ def load_identity(dbsession: Any, user: User) -> Identity:
         .join(Study, Study.id == StudyRoleAssignment.study_id)
         .join(Tenant, Tenant.id == Study.tenant_id)
         .outerjoin(StudyRoleSite, StudyRoleSite.study_role_id == StudyRoleAssignment.id)
-        .where(StudyRoleAssignment.user_id == user.id)
-    ).all()
-    grants: dict[int, dict[str, Any]] = {}
-    for row in role_rows:
-        fields = dict(row._mapping)
-        assignment_id, site_id = fields.pop("assignment_id"), fields.pop("site_id")
-        grant = grants.setdefault(assignment_id, {**fields, "site_ids": None})
-        if site_id is not None:
-            grant["site_ids"] = (grant["site_ids"] or frozenset()) | {site_id}
-    tenant_rows = dbsession.execute(
-        select(
-            Tenant.id.label("tenant_id"),
-            Tenant.slug.label("tenant_slug"),
-            Tenant.name.label("tenant_name"),
-            TenantRoleAssignment.role,
-        )
-        .join(TenantRoleAssignment, TenantRoleAssignment.tenant_id == Tenant.id)
-        .where(TenantRoleAssignment.user_id == user.id)
     )
+    tenant_roles = select(
+        TenantRoleAssignment.user_id,
+        no_id,
+        type_coerce(TenantRoleAssignment.role, String),
+        Tenant.id,
+        Tenant.slug,
+        Tenant.name,
+        no_id,
+        no_text,
+        no_text,
+        no_id,
+    ).join(Tenant, Tenant.id == TenantRoleAssignment.tenant_id)
+    return union_all(study_roles, tenant_roles).subquery("roles")
+
+
+def identity_of(user: User, role_rows: Iterable[Any]) -> Identity:
+    """The identity of ``user`` from rows of :func:`roles_query` (None columns: no role)."""
+    grants: dict[int, dict[str, Any]] = {}
+    tenant_roles: dict[tuple[int, str], TenantMembership] = {}
+    for row in role_rows:
+        if row.tenant_id is None:
+            continue
+        if row.study_id is None:
+            tenant_roles[row.tenant_id, row.role] = TenantMembership(
+                row.tenant_id, row.tenant_slug, row.tenant_name, TenantRole(row.role)
+            )
+            continue
+        grant = grants.setdefault(
+            row.assignment_id,
+            {
+                "tenant_id": row.tenant_id,
+                "tenant_slug": row.tenant_slug,
+                "tenant_name": row.tenant_name,
+                "study_id": row.study_id,
+                "study_code": row.study_code,
+                "study_title": row.study_title,
+                "role": StudyRole(row.role),
+                "site_ids": None,
+            },
+        )
+        if row.site_id is not None:
+            grant["site_ids"] = (grant["site_ids"] or frozenset()) | {row.site_id}
     return Identity(
         user=user,
         study_roles=[StudyMembership(**grant) for grant in grants.values()],
-        tenant_roles=[TenantMembership(**row._mapping) for row in tenant_rows],
+        tenant_roles=list(tenant_roles.values()),
     )
 
 
-class SecurityPolicy:
-    """Session-based identity, ACL-based authorization (Pyramid 2 ``ISecurityPolicy``)."""
-
-    def __init__(self) -> None:
-        self.helper = ACLHelper()
-        self.identity_cache = RequestLocalCache(self._load_identity)
-
-    def _load_identity(self, request: Request) -> Identity | None:
-        found = sessions.current(request)
-        if found is None:
-            return None
-        row, user = found
-        identity = load_identity(request.dbsession, user)
-        identity.session_id = row.id
-        return identity
-
-    def identity(self, request: Request) -> Identity | None:
-        return self.identity_cache.get_or_create(request)
-
-    def authenticated_userid(self, request: Request) -> int | None:
-        identity = self.identity(request)
-        return identity.user.id if identity else None
-
-    def permits(self, request: Request, context: Any, permission: str) -> Any:
-        identity = self.identity(request)
-        principals = identity.principals if identity else [Everyone]
-        return self.helper.permits(context, principals, permission)
-
-    def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
-        """Start a fresh session for ``userid``; the old cookie session (and its CSRF token) is
-        discarded, so a session planted before sign-in is worthless after it."""
-        request.session.invalidate()
-        sessions.open_session(request, request.dbsession.get(User, userid))
-        request.session.new_csrf_token()
-        self.identity_cache.clear(request)
-        return []
-
-    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
-        """End the server-side session (if any) and discard the cookie session."""
-        found = sessions.current(request)
-        if found is not None:
-            sessions.end(found[0], kw.get("reason", sessions.EndReason.SIGNED_OUT))
-        request.session.invalidate()
-        self.identity_cache.clear(request)
-        return []
-
-
-class ForbiddenCharacters(HTTPBadRequest):
-    """A form value holds a NUL character: no text field can, and PostgreSQL cannot store it."""
-
-
-def reject_nul_characters(event: NewRequest) -> None:
-    request = event.request
-    for value in (*request.GET.values(), *request.POST.values()):
-        if isinstance(value, str) and "\x00" in value:
-            raise ForbiddenCharacters()
+def load_identity(dbsession: Any, user: User) -> Identity:
+    roles = roles_query()
+    return identity_of(user, dbsession.execute(select(roles).where(roles.c.user_id == user.id)))
 
 
 def add_security_headers(event: NewResponse) -> None:
@@ -262,8 +237,6 @@ def includeme(config: Configurator) -> None:
             serializer=JSONSerializer(),
         )
     )
-    config.set_security_policy(SecurityPolicy())
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.add_subscriber(add_security_headers, NewResponse)
-    config.add_subscriber(reject_nul_characters, NewRequest)

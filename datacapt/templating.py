@@ -15,7 +15,8 @@ from pyramid.location import lineage
 from pyramid.request import Request
 
 from datacapt.config import STATIC_DIR
-from datacapt.design.definition import text_in
+from datacapt.ecrf.compiled_form import SLOTS
+from datacapt.ecrf.definition import text_in
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, format_local
 from datacapt.permissions import ROLE_LABELS, Permission
@@ -76,6 +77,7 @@ def includeme(config: Configurator) -> None:
             ROLE_LABELS=ROLE_LABELS,
             Permission=Permission,
             text_in=text_in,
+            ECRF_SLOTS=SLOTS,
             htmx_config=HTMX_CONFIG,
         )
         environment.filters.update(

@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import webtest
 from alembic.config import Config as AlembicConfig
@@ -165,9 +166,12 @@ def connection(engine: Engine, registry: Registry) -> Iterator[Connection]:
 
 
 @pytest.fixture
-def dbsession(connection: Connection) -> Iterator[Session]:
-    """For arranging and checking data; ``flush()`` makes it visible to the app's requests."""
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+def dbsession(connection: Connection, registry: Registry) -> Iterator[Session]:
+    """For arranging and checking data; ``flush()`` makes it visible to the app's requests.
+    Like the app's sessions it carries the registry (the keys sealing personal data)."""
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", info={"registry": registry}
+    )
     yield session
     session.close()
 
@@ -213,3 +217,13 @@ def mailbox(registry: Registry, tmp_path: Path) -> Iterator[Mailbox]:
     mailer.directory = tmp_path / "mail"
     yield Mailbox(mailer.directory)
     mailer.directory = original
+
+
+# --- hypothesis -----------------------------------------------------------------------------
+
+# CI draws the same examples on every run (DESIGN.md §9); a developer's runs explore further.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.register_profile("dev", print_blob=True)
+hypothesis.settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)

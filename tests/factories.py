@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import webtest
 from pyramid.registry import Registry
@@ -12,11 +14,25 @@ from datacapt.accounts.services import create_user, grant_study_role, grant_tena
 from datacapt.actor import Actor
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import services
-from datacapt.entry.services import new_form_instance, new_visit_instance
-from datacapt.models import FormStatus, Query, Site, Study, Subject, SubjectStatus, Tenant, User
+from datacapt.entry.services import new_form_instance
+from datacapt.exports.options import ExportFormat, ExportOptions
+from datacapt.exports.services import export_path
+from datacapt.models import (
+    DataExport,
+    ExportState,
+    FormStatus,
+    Query,
+    Site,
+    Study,
+    Subject,
+    SubjectStatus,
+    Tenant,
+    User,
+)
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.queries import services as queries
 from datacapt.studies.services import create_site, create_study, create_tenant
+from datacapt.subjects.services import new_visit_instance
 
 PASSWORD = "correct horse battery staple"
 #: Who builds the test worlds: a job, as the command line would.
@@ -169,3 +185,30 @@ def add_queries(dbsession: Session, world: World) -> dict[str, Query]:
         )
     dbsession.flush()
     return found
+
+
+#: The id of :func:`add_export`'s export, far above what a sequence gives during a test run.
+EXPORT_ID = 900001
+
+
+def add_export(dbsession: Session, registry: Registry, world: World) -> DataExport:
+    """A finished export of acme/demo by its data manager, with its file in the export folder."""
+    export = DataExport(
+        id=EXPORT_ID,
+        tenant_id=world.tenant.id,
+        study_id=world.study.id,
+        requested_by_id=world.users["data_manager"].id,
+        options=ExportOptions(format=ExportFormat.CSV).describe(),
+        state=ExportState.DONE,
+        progress=100,
+        values=0,
+        size=4,
+        sha256=hashlib.sha256(b"test").hexdigest(),
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    dbsession.add(export)
+    dbsession.flush()
+    path = export_path(registry, export)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"test")
+    return export

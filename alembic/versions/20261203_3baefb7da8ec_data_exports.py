@@ -1,7 +1,7 @@
 """Data exports: who asked for which export, its job's state and progress, its file's digest.
 
 Revision ID: 3baefb7da8ec
-Revises: 8ea7605cc719
+Revises: 5c1e7a9d2b40
 Create Date: 2026-12-03 21:27:52.353095
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '3baefb7da8ec'
-down_revision: str | None = '8ea7605cc719'
+down_revision: str | None = '5c1e7a9d2b40'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,18 +1,7 @@
-"""Accounts: sign-in (with a second factor), sign-out, sessions, two-factor set-up, passwords,
-invitations, language and personal preferences, role administration."""
+"""Accounts: users, their passwords' rules and hashing, language and personal preferences."""
 
 from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    for module in (
-        ".views",
-        ".two_factor_views",
-        ".session_views",
-        ".policy_views",
-        ".password_views",
-        ".members",
-        ".invitation_views",
-        ".jobs",
-    ):
-        config.scan(module)
+    config.scan(".preference_views")

@@ -123,8 +123,9 @@ def account_key(settings: AppSettings, email: str) -> str:
 
 def _recent_failures(
     dbsession: Session, since: datetime, criterion: ColumnElement[bool], *, reset_on_success: bool
-) -> tuple[int, datetime | None]:
-    """Failures matching ``criterion`` since ``since`` (and since the last success, if asked)."""
+) -> tuple[int, datetime | None, datetime | None]:
+    """How many failures match ``criterion`` since ``since`` (and since the last success, if
+    asked), the oldest and the latest of them."""
     after = since
     if reset_on_success:
         last_success = (
@@ -133,41 +134,50 @@ def _recent_failures(
             .scalar_subquery()
         )
         after = func.coalesce(last_success, since)
-    count, oldest = dbsession.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(
+    count, oldest, latest = dbsession.execute(
+        select(func.count(), func.min(LoginAttempt.at), func.max(LoginAttempt.at)).where(
             criterion,
             LoginAttempt.succeeded.is_(False),
             LoginAttempt.at > since,
             LoginAttempt.at > after,
         )
     ).one()
-    return count, oldest
+    return count, oldest, latest
 
 
 def check_throttle(dbsession: Session, registry: Registry, email: str, ip: str) -> Throttle:
-    """Too many failures for this account, or from this address, within the window → wait.
+    """Too many failures for this account within the window → wait out the window; too many
+    from this address → one try per ``window / limit`` seconds.
 
-    A success clears the account's count (its owner is back), never the address's: one valid
-    account must not let an address keep guessing at others.
+    An address is slowed down, never locked: many people share one (a hospital's NAT, a proxy
+    not listed in ``datacapt.trusted_proxies``), and one of them guessing must not keep the
+    others out. A success clears the account's count (its owner is back), never the
+    address's: one valid account must not let an address keep guessing at others.
     """
     settings = get_app_settings(registry)
     now = datetime.now(UTC)
     window = timedelta(seconds=settings.login_window_seconds)
     since = now - window
-    checks = (
-        (
-            LoginAttempt.account_key == account_key(settings, email),
-            settings.login_max_failures_per_account,
-            True,
-        ),
-        (LoginAttempt.ip == ip, settings.login_max_failures_per_ip, False),
+    waits = [0]
+    count, oldest, _ = _recent_failures(
+        dbsession,
+        since,
+        LoginAttempt.account_key == account_key(settings, email),
+        reset_on_success=True,
     )
-    waits = []
-    for criterion, limit, reset in checks:
-        count, oldest = _recent_failures(dbsession, since, criterion, reset_on_success=reset)
-        if count >= limit and oldest is not None:
-            waits.append(int((oldest + window - now).total_seconds()) + 1)
-    return Throttle(max(waits, default=0))
+    if count >= settings.login_max_failures_per_account and oldest is not None:
+        waits.append(_seconds_until(oldest + window, now))
+    count, _, latest = _recent_failures(
+        dbsession, since, LoginAttempt.ip == ip, reset_on_success=False
+    )
+    if count >= settings.login_max_failures_per_ip and latest is not None:
+        spacing = window / settings.login_max_failures_per_ip
+        waits.append(_seconds_until(latest + spacing, now))
+    return Throttle(max(waits))
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(0, int((moment - now).total_seconds()) + 1)
 
 
 def record_attempt(

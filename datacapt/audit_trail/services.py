@@ -1,7 +1,7 @@
-"""Reading the audit trail: one scope (a tenant's chain, maybe one study), filters, pages by
-sequence number, and the CSV export.
+"""Reading the audit trail: one scope (a tenant, maybe one study), filters, pages by event id,
+and the CSV export.
 
-Pages are found by keyset (``seq`` before or after a cursor) rather than OFFSET, so page 5,000
+Pages are found by keyset (``id`` before or after a cursor) rather than OFFSET, so page 5,000
 costs what page 1 costs. The export reads in batches, each in its own short transaction, up to
 the export's own event: the trail is append-only, so that bound is a consistent snapshot.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from pyramid.registry import Registry
 from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session
 
+from datacapt import personal_values
 from datacapt.audit_trail.forms import Filters
 from datacapt.db import transaction_scope
 from datacapt.models import (
@@ -35,10 +36,13 @@ PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 #: What replaces the values of events about subjects for viewers who may not see clinical data.
 MASKED = "(clinical data: see the study's audit trail)"
+#: What replaces a personal-data value for viewers without VIEW_PII (or kept only as a
+#: fingerprint, before values were sealed).
+PERSONAL_HIDDEN = "(personal data: hidden)"
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
-    "seq",
+    "id",
     "occurred_at_utc",
     "occurred_at_local",
     "actor_id",
@@ -54,20 +58,25 @@ CSV_COLUMNS = (
     "new_value",
     "reason",
     "request_id",
+    "chain",
+    "seq",
 )
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose events: one tenant's chain, and within it one study or all of them.
+    """Whose events: one tenant's, and among them one study's or all of them.
 
     ``mask_clinical``: tenant administrators see who did what and when, but not the values of
     events about subjects (they see no clinical data without a study role).
     """
 
-    chain: int
+    tenant_id: int
     study_id: int | None = None
     mask_clinical: bool = False
+    #: The keys, when the viewer may see personal data (``VIEW_PII`` on the study): the values
+    #: of personal-data items are opened; without them they are hidden.
+    personal_keys: Registry | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,20 +84,44 @@ class Entry:
     event: AuditEvent
     actor: str | None  # the user's name, joined at read time (never stored in the trail)
     masked: bool
+    personal_keys: Registry | None = None
 
     @property
     def values(self) -> tuple[str | None, str | None, str | None]:
         """Old value, new value, reason, as this viewer may see them."""
         if self.masked:
             return MASKED, MASKED, MASKED
-        return self.event.old_value, self.event.new_value, self.event.reason
+        event = self.event
+        return self._shown(event.old_value), self._shown(event.new_value), event.reason
+
+    @property
+    def personal(self) -> bool:
+        """Whether the event holds a personal-data value (opened or hidden)."""
+        return any(
+            personal_values.is_audited(v) for v in (self.event.old_value, self.event.new_value)
+        )
+
+    def _shown(self, value: str | None) -> str | None:
+        if not personal_values.is_audited(value):
+            return value
+        event = self.event
+        opened = None
+        if self.personal_keys is not None and event.subject_id and event.field:
+            opened = personal_values.open_audited(
+                self.personal_keys,
+                value or "",
+                event.subject_id,
+                int(event.entity_id or 0),
+                event.field,
+            )
+        return PERSONAL_HIDDEN if opened is None else opened
 
 
 @dataclass(frozen=True)
 class TrailPage:
     entries: list[Entry]
-    newer: int | None  # cursor: the page of events after this seq
-    older: int | None  # cursor: the page of events before this seq
+    newer: int | None  # cursor: the page of events after this id
+    older: int | None  # cursor: the page of events before this id
 
 
 def find_subject_id(dbsession: Session, study_id: int, label: str) -> int | None:
@@ -102,7 +135,7 @@ def statement(scope: Scope, filters: Filters, subject_id: int | None = None) -> 
     query = (
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.chain == scope.chain)
+        .where(AuditEvent.tenant_id == scope.tenant_id)
     )
     conditions = {
         AuditEvent.study_id: scope.study_id or filters.study_id,
@@ -124,7 +157,9 @@ def statement(scope: Scope, filters: Filters, subject_id: int | None = None) -> 
 
 def _entries(rows: list[Row[Any]], scope: Scope) -> list[Entry]:
     return [
-        Entry(event, name, scope.mask_clinical and event.subject_id is not None)
+        Entry(
+            event, name, scope.mask_clinical and event.subject_id is not None, scope.personal_keys
+        )
         for event, name in rows
     ]
 
@@ -138,21 +173,21 @@ def page(
     after: int | None = None,
     size: int = PAGE_SIZE,
 ) -> TrailPage:
-    """Newest first; ``before``/``after`` a seq give the older or newer page. One query."""
+    """Newest first; ``before``/``after`` an id give the older or newer page. One query."""
     if after is not None:
         rows = dbsession.execute(
-            query.where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(size + 1)
+            query.where(AuditEvent.id > after).order_by(AuditEvent.id).limit(size + 1)
         ).all()
         shown = list(reversed(rows[:size]))
-        newer = shown[0][0].seq if len(rows) > size else None
-        older = shown[-1][0].seq if shown else None
+        newer = shown[0][0].id if len(rows) > size else None
+        older = shown[-1][0].id if shown else None
     else:
         if before is not None:
-            query = query.where(AuditEvent.seq < before)
-        rows = dbsession.execute(query.order_by(AuditEvent.seq.desc()).limit(size + 1)).all()
+            query = query.where(AuditEvent.id < before)
+        rows = dbsession.execute(query.order_by(AuditEvent.id.desc()).limit(size + 1)).all()
         shown = rows[:size]
-        newer = shown[0][0].seq if shown and before is not None else None
-        older = shown[-1][0].seq if len(rows) > size else None
+        newer = shown[0][0].id if shown and before is not None else None
+        older = shown[-1][0].id if len(rows) > size else None
     return TrailPage(_entries(shown, scope), newer=newer, older=older)
 
 
@@ -200,7 +235,7 @@ def _csv_values(entry: Entry, zone: ZoneInfo) -> tuple[object, ...]:
     occurred = event.occurred_at.astimezone(UTC)
     old, new, reason = entry.values
     return (
-        event.seq,
+        event.id,
         occurred.isoformat(timespec="microseconds"),
         occurred.astimezone(zone).isoformat(timespec="seconds"),
         event.actor_id,
@@ -216,13 +251,15 @@ def _csv_values(entry: Entry, zone: ZoneInfo) -> tuple[object, ...]:
         new,
         reason,
         event.request_id,
+        event.chain,
+        event.seq,
     )
 
 
 def export_csv(
     registry: Registry, query: Select[Any], scope: Scope, up_to: int, zone: ZoneInfo
 ) -> Iterator[bytes]:
-    """The filtered events up to seq ``up_to``, oldest first, as CSV lines (UTF-8 with a BOM so
+    """The filtered events up to id ``up_to``, oldest first, as CSV lines (UTF-8 with a BOM so
     spreadsheets read the accents). Reads ``EXPORT_BATCH`` events per short transaction, after
     the request's own transaction has committed."""
     yield "\ufeff".encode()
@@ -231,8 +268,8 @@ def export_csv(
     while True:
         with transaction_scope(registry) as dbsession:
             rows = dbsession.execute(
-                query.where(AuditEvent.seq > last, AuditEvent.seq <= up_to)
-                .order_by(AuditEvent.seq)
+                query.where(AuditEvent.id > last, AuditEvent.id <= up_to)
+                .order_by(AuditEvent.id)
                 .limit(EXPORT_BATCH)
             ).all()
             lines = [_csv_values(entry, zone) for entry in _entries(rows, scope)]

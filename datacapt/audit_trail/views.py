@@ -36,9 +36,12 @@ class Trail:
         tenant = context.tenant
         self.study = getattr(context, "study", None)
         self.scope = Scope(
-            chain=tenant.id,
+            tenant_id=tenant.id,
             study_id=self.study.id if self.study is not None else None,
             mask_clinical=self.study is None,
+            personal_keys=request.registry
+            if self.study is not None and request.has_permission(Permission.VIEW_PII, context)
+            else None,
         )
         self.studies = (
             [] if self.study is not None else services.study_choices(dbsession, tenant.id)
@@ -67,8 +70,11 @@ class Trail:
                 before=whole_number(request.GET.get("before")),
                 after=whole_number(request.GET.get("after")),
             )
+        if self.scope.personal_keys is not None and any(e.personal for e in trail.entries):
+            self._record_shown(sum(e.personal for e in trail.entries))
         return {
             "trail": trail,
+            "hidden": services.PERSONAL_HIDDEN,
             "filters": self.filters,
             "errors": self.errors,
             "actors": self._actors(),
@@ -76,6 +82,19 @@ class Trail:
             "masked": self.scope.mask_clinical,
             "query": {name: value for name, value in self.filters.values.items() if value},
         }
+
+    def _record_shown(self, count: int) -> None:
+        """Every showing of personal data is recorded (how many events, never the values)."""
+        audit.record(
+            self.request.dbsession,
+            self.request.actor,
+            tenant_id=self.scope.tenant_id,
+            study_id=self.scope.study_id,
+            action="audit.personal_data_shown",
+            entity_type="audit_trail",
+            entity_id=self.scope.study_id,
+            new=str(count),
+        )
 
     def _actors(self) -> list[tuple[str, str]]:
         """The people to choose from, as (value, label); one chosen from elsewhere stays."""
@@ -104,11 +123,11 @@ class Trail:
         event = audit.record(
             request.dbsession,
             request.actor,
-            tenant_id=self.scope.chain,
+            tenant_id=self.scope.tenant_id,
             study_id=self.scope.study_id,
             action="audit.export",
             entity_type="audit_trail",
-            entity_id=self.scope.study_id or self.scope.chain,
+            entity_id=self.scope.study_id or self.scope.tenant_id,
             new=self.filters.described() or None,
         )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -119,7 +138,7 @@ class Trail:
             content_type="text/csv",
             charset="utf-8",
             app_iter=services.export_csv(
-                request.registry, self.query, self.scope, event.seq - 1, request.timezone
+                request.registry, self.query, self.scope, event.id - 1, request.timezone
             ),
         )
         response.content_disposition = f'attachment; filename="{name}.csv"'

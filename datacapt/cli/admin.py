@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datacapt.accounts import roles
 from datacapt.accounts.services import create_user
 from datacapt.actor import Actor
 from datacapt.cli import design
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.cli.lookup import site_of, study_of, tenant_of, user_of
 from datacapt.db import transaction_scope
+from datacapt.members import roles
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.studies.services import (
     create_site,

@@ -15,9 +15,9 @@ from datacapt.actor import Actor
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import demo_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
-from datacapt.config import get_app_settings
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import (
     FormInstance,
@@ -97,7 +97,7 @@ def _ensure_user(dbsession: Session, env: Environment, demo: DemoUser) -> User:
 
 def _ensure_design(dbsession: Session, study: Study) -> None:
     """Version 1 of the demo design, published, unless the study already has versions."""
-    if services.versions(dbsession, study):
+    if versions.study_versions(dbsession, study):
         return
     draft = services.start_draft(dbsession, study, DEMO)
     services.save_draft(
@@ -179,7 +179,7 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
     subject = dbsession.scalar(
         select(Subject).where(Subject.study_id == study.id, Subject.label == "par01-0001")
     )
-    design = entry.published_design(dbsession, study)
+    design = versions.published_design(dbsession, study)
     coordinator = find_user(dbsession, "coordinator@acme.example")
     if subject is None or design is None or coordinator is None:
         return
@@ -195,7 +195,6 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
             form=forms[form],
             form_repeat=1,
             version_number=design.number,
-            secret=get_app_settings(env.registry).secret,
         )
         request = entry.EntryRequest(
             posted={name: [value] for name, value in values.items()},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     Alias,
     Choice,
     Definition,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
-from datacapt.config import get_app_settings
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import FormInstance, Study, Subject, User
 from datacapt.queries import services as queries
@@ -22,7 +22,7 @@ def ensure_demo_queries(
     subject = dbsession.scalar(
         select(Subject).where(Subject.study_id == study.id, Subject.label == "par01-0001")
     )
-    design = entry.published_design(dbsession, study)
+    design = versions.published_design(dbsession, study)
     if subject is None or design is None:
         return
     entered = dbsession.scalar(
@@ -41,7 +41,6 @@ def ensure_demo_queries(
         form=form,
         form_repeat=1,
         version_number=design.number,
-        secret=get_app_settings(env_registry).secret,
     )
     saved = entry.save_form(
         dbsession,

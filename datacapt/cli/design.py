@@ -9,8 +9,10 @@ from datacapt.actor import Actor
 from datacapt.cli.bootstrap import CommandError, Environment
 from datacapt.cli.lookup import study_of
 from datacapt.db import transaction_scope
-from datacapt.design import services, transfer
-from datacapt.design.interchange import InterchangeError
+from datacapt.design import services
+from datacapt.design.interchange import transfer
+from datacapt.design.interchange.findings import InterchangeError
+from datacapt.ecrf import versions
 
 
 def _read(path: str) -> bytes:
@@ -57,9 +59,9 @@ def study_export(env: Environment, args: argparse.Namespace) -> int:
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
         found = (
-            services.version(dbsession, study, args.version)
+            versions.version(dbsession, study, args.version)
             if args.version is not None
-            else services.latest_published(dbsession, study)
+            else versions.latest_published(dbsession, study)
         )
         if found is None:
             raise CommandError(
@@ -67,7 +69,7 @@ def study_export(env: Environment, args: argparse.Namespace) -> int:
                 if args.version is not None
                 else f"{args.tenant}/{args.study} has no published version"
             )
-        export = transfer.write(args.format, services.definition_of(found), study, found.number)
+        export = transfer.write(args.format, versions.definition_of(found), study, found.number)
     Path(args.output).write_bytes(export.content)
     for finding in export.findings:
         print(finding)
@@ -78,7 +80,7 @@ def study_export(env: Environment, args: argparse.Namespace) -> int:
 def study_publish(env: Environment, args: argparse.Namespace) -> int:
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
-        draft = services.draft(dbsession, study)
+        draft = versions.draft(dbsession, study)
         if draft is None:
             raise CommandError(f"{args.tenant}/{args.study} has no draft to publish")
         try:

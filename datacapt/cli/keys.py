@@ -1,14 +1,17 @@
-"""``datacapt keys rekey``: re-seal every secret kept at rest (subjects' contact details, TOTP
-secrets) under the current key after a rotation."""
+"""``datacapt keys``: re-seal every secret kept at rest (subjects' contact details, TOTP secrets,
+personal-data item values) under the current key after a rotation, and seal the personal-data
+values still stored in plain text."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from datacapt.accounts import two_factor
+from datacapt import personal_values
 from datacapt.cli.bootstrap import Environment, action_group
 from datacapt.db import transaction_scope
+from datacapt.entry import personal
+from datacapt.signin import two_factor
 from datacapt.subjects import contacts
 
 
@@ -16,15 +19,32 @@ def rekey(env: Environment, args: argparse.Namespace) -> int:
     with transaction_scope(env.registry) as dbsession:
         contact_count = contacts.rekey(env.registry, dbsession)
         secret_count = two_factor.rekey(env.registry, dbsession)
+        value_count = personal_values.rekey(env.registry, dbsession)
     print(f"{contact_count} contact record(s) re-sealed under the current key")
     print(f"{secret_count} two-factor secret(s) re-sealed under the current key")
+    print(f"{value_count} personal-data value(s) re-sealed under the current key")
     return 0
+
+
+def seal_items(env: Environment, args: argparse.Namespace) -> int:
+    print(f"{seal_plain_values(env)} personal-data value(s) sealed")
+    return 0
+
+
+def seal_plain_values(env: Environment) -> int:
+    """Seal the personal-data values stored in plain text (also run by ``db upgrade``)."""
+    with transaction_scope(env.registry) as dbsession:
+        return personal.seal_plain(env.registry, dbsession)
 
 
 def add_parsers(commands: Any) -> None:
     keys = action_group(commands, "keys", "the keys that seal personal data and secrets")
     keys.add_parser(
         "rekey",
-        help="re-seal contact details and two-factor secrets under the first key of "
-        "datacapt.encryption_keys",
+        help="re-seal contact details, two-factor secrets and personal-data values under the "
+        "first key of datacapt.encryption_keys",
     ).set_defaults(handler=rekey)
+    keys.add_parser(
+        "seal-items",
+        help="seal the values of personal-data items still stored in plain text",
+    ).set_defaults(handler=seal_items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic.config import Config as AlembicConfig
@@ -15,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from alembic import command
 from datacapt import jobs
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
+from datacapt.cli.keys import seal_plain_values
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
+from datacapt.entry import personal
 from datacapt.models import JobState, OutboxJob
 
 
@@ -25,8 +28,13 @@ def alembic_config(env: Environment) -> AlembicConfig:
 
 
 def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
+    """Migrate, then seal the personal-data values left in plain text (a migration script
+    holds no encryption key)."""
     command.upgrade(alembic_config(env), "head")
     print("database is at the latest revision")
+    sealed = seal_plain_values(env)
+    if sealed:
+        print(f"{sealed} personal-data value(s) sealed")
     return 0
 
 
@@ -45,7 +53,7 @@ def worker(env: Environment, args: argparse.Namespace) -> int:
         )
     jobs.WORKER_REGISTRY = env.registry
     worker = jobs.OutboxWorker([rq_queue], connection=rq_queue.connection)
-    worker.maintenance_interval = args.sweep_interval
+    worker.sweep_interval = args.sweep_interval
     jobs.sweep(env.registry)
     worker.work(burst=args.burst, logging_level="INFO", with_scheduler=False)
     return 0
@@ -58,6 +66,12 @@ def _check_database(env: Environment) -> str:
         current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
         raise CommandError(f"database at revision {current}, code expects {head}: run db upgrade")
+    with transaction_scope(env.registry) as dbsession:
+        plain = personal.count_plain(dbsession)
+    if plain:
+        raise CommandError(
+            f"{plain} personal-data value(s) stored in plain text: run keys seal-items"
+        )
     return f"database: ok ({engine.dialect.name}, revision {current})"
 
 
@@ -77,11 +91,21 @@ def _check_worker(env: Environment, timeout: float) -> str:
     )
 
 
+def _check_backlog(env: Environment) -> str:
+    with transaction_scope(env.registry) as dbsession:
+        found = jobs.backlog(dbsession)
+    if not found.waiting:
+        return "outbox: no job waiting"
+    waited = int((datetime.now(UTC) - found.oldest).total_seconds())
+    return f"outbox: {found.waiting} job(s) waiting to run, the oldest for {waited}s"
+
+
 def check(env: Environment, args: argparse.Namespace) -> int:
     """Exit 0 when the database (and Redis, and with --worker the worker) answer as they should."""
     lines = []
     try:
         lines.append(_check_database(env))
+        lines.append(_check_backlog(env))
         connection = jobs.redis_connection(env.registry)
         if connection is None:
             lines.append("jobs: in-process (no Redis configured)")
@@ -111,10 +135,10 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument(
         "--sweep-interval",
-        type=int,
-        default=60,
+        default=jobs.SWEEP_INTERVAL.total_seconds(),
+        type=float,
         metavar="SECONDS",
-        help="how often pending jobs are sent again (default 60)",
+        help="how often the outbox is swept for jobs due again (default 5)",
     )
     p.set_defaults(handler=worker)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from datacapt.accounts import sessions, two_factor
 from datacapt.accounts.events import record_for_user
 from datacapt.actor import Actor
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.cli.lookup import user_of
 from datacapt.db import transaction_scope
+from datacapt.signin import sessions, two_factor
 
 
 def reset(env: Environment, args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, fields
 from typing import Any
 
-from datacapt.design.definition import Definition, Item, Static, text_in
+from datacapt.ecrf.definition import Definition, Item, Static, text_in
 
 
 class ChangeKind(enum.StrEnum):

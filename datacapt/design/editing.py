@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     Block,
     Definition,
     Form,

@@ -18,8 +18,19 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from datacapt.design import editing
-from datacapt.design.checks import check_expression, symbols
-from datacapt.design.definition import (
+from datacapt.design.forms import (
+    DATE_FORMATS,
+    MAX_CHECKS,
+    WIDGETS,
+    Reader,
+    item_form_values,
+    read_item,
+    read_static,
+    read_titled,
+)
+from datacapt.design.views import DESIGN, save
+from datacapt.ecrf.checks import check_expression, symbols
+from datacapt.ecrf.definition import (
     Block,
     Form,
     Item,
@@ -31,18 +42,7 @@ from datacapt.design.definition import (
     form_blocks,
     to_json,
 )
-from datacapt.design.forms import (
-    DATE_FORMATS,
-    MAX_CHECKS,
-    WIDGETS,
-    Reader,
-    item_form_values,
-    read_item,
-    read_static,
-    read_titled,
-)
-from datacapt.design.runtime import evaluate_form, form_state
-from datacapt.design.views import DESIGN, save
+from datacapt.ecrf.runtime import evaluate_form, form_state
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.resources import FormDesignResource

@@ -14,8 +14,9 @@ from typing import Any
 from pyramid.i18n import TranslationString
 from webob.multidict import MultiDict
 
-from datacapt.design.checks import item_problems
-from datacapt.design.definition import (
+from datacapt.design.editing import named_oid, new_oid
+from datacapt.ecrf.checks import item_problems
+from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Alias,
     Choice,
@@ -31,7 +32,6 @@ from datacapt.design.definition import (
     Validation,
     Visit,
 )
-from datacapt.design.editing import named_oid, new_oid
 from datacapt.i18n import _
 
 MAX_TEXT = 4000

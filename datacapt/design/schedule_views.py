@@ -10,9 +10,9 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from datacapt.design import editing
-from datacapt.design.definition import Visit, to_json
 from datacapt.design.forms import read_visit
 from datacapt.design.views import DESIGN, save
+from datacapt.ecrf.definition import Visit, to_json
 from datacapt.htmx import page_view, redirect
 from datacapt.resources import ScheduleResource
 

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.design.checks import Problem, blocking, check_definition
-from datacapt.design.definition import Definition, from_json, to_json
+from datacapt.counters import next_number
+from datacapt.ecrf.checks import Problem, blocking, check_definition
+from datacapt.ecrf.definition import Definition, to_json
+from datacapt.ecrf.versions import definition_of, draft, latest_published
 from datacapt.models import Study, StudyVersion, VersionState
 
 
@@ -30,6 +32,14 @@ class StaleDraft(Exception):
         self.current = current
 
 
+class DraftExists(Exception):
+    """The study has a draft already: there is at most one."""
+
+    def __init__(self, existing: StudyVersion) -> None:
+        super().__init__("a draft exists")
+        self.existing = existing
+
+
 class NotADraft(Exception):
     """Published versions are frozen."""
 
@@ -37,43 +47,6 @@ class NotADraft(Exception):
 @dataclass(frozen=True)
 class PublishRefused(Exception):
     problems: list[Problem]
-
-
-def versions(dbsession: Session, study: Study) -> list[StudyVersion]:
-    return list(
-        dbsession.scalars(
-            select(StudyVersion)
-            .where(StudyVersion.study_id == study.id)
-            .order_by(StudyVersion.number.desc())
-        )
-    )
-
-
-def version(dbsession: Session, study: Study, number: int) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion).where(StudyVersion.study_id == study.id, StudyVersion.number == number)
-    )
-
-
-def draft(dbsession: Session, study: Study) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion).where(
-            StudyVersion.study_id == study.id, StudyVersion.state == VersionState.DRAFT
-        )
-    )
-
-
-def latest_published(dbsession: Session, study: Study) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion)
-        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
-        .order_by(StudyVersion.number.desc())
-        .limit(1)
-    )
-
-
-def definition_of(study_version: StudyVersion) -> Definition:
-    return from_json(study_version.definition)
 
 
 def content_hash(definition: Definition) -> str:
@@ -101,18 +74,24 @@ def _event(
     )
 
 
+def working_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
+    """The study's draft: the existing one, or a new one (for an import into the draft)."""
+    existing = draft(dbsession, study)
+    return existing if existing is not None else start_draft(dbsession, study, actor)
+
+
 def start_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
-    """The study's draft: the existing one, or a new copy of the latest published version."""
+    """A new draft, a copy of the latest published version; :class:`DraftExists` when the
+    study has one already (perhaps started a moment ago by someone else).
+
+    The version number is taken first: it locks the study's counter until commit, so of two
+    people starting a draft at once the second waits, then finds the first one's draft."""
+    highest = select(func.max(StudyVersion.number)).where(StudyVersion.study_id == study.id)
+    number = next_number(dbsession, study.tenant_id, study.id, "version", highest.scalar_subquery())
     existing = draft(dbsession, study)
     if existing is not None:
-        return existing
+        raise DraftExists(existing)
     base = latest_published(dbsession, study)
-    number = (
-        dbsession.scalar(
-            select(func.max(StudyVersion.number)).where(StudyVersion.study_id == study.id)
-        )
-        or 0
-    ) + 1
     created = StudyVersion(
         tenant_id=study.tenant_id,
         study_id=study.id,

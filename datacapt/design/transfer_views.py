@@ -9,9 +9,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from datacapt.design import services, transfer
-from datacapt.design.interchange import InterchangeError
+from datacapt.design.interchange import transfer
+from datacapt.design.interchange.findings import InterchangeError
 from datacapt.design.views import DESIGN, require_draft
+from datacapt.ecrf import versions
 from datacapt.htmx import page_view
 from datacapt.i18n import _
 from datacapt.resources import DesignResource
@@ -96,10 +97,10 @@ def export_file(context: DesignResource, request: Request) -> Response:
     number = whole_number(request.GET.get("version"))
     if format_name not in transfer.FORMATS or number is None:
         raise HTTPNotFound()
-    found = services.version(request.dbsession, context.study, number)
+    found = versions.version(request.dbsession, context.study, number)
     if found is None:
         raise HTTPNotFound()
-    export = transfer.write(format_name, services.definition_of(found), context.study, found.number)
+    export = transfer.write(format_name, versions.definition_of(found), context.study, found.number)
     response = Response(body=export.content, content_type=export.content_type)
     response.content_disposition = f'attachment; filename="{export.filename}"'
     return response

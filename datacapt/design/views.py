@@ -11,10 +11,11 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from datacapt.design import editing, services
-from datacapt.design.checks import check_definition
-from datacapt.design.definition import Definition
 from datacapt.design.diff import diff
 from datacapt.design.forms import Reader, read_languages, read_titled
+from datacapt.ecrf import versions
+from datacapt.ecrf.checks import check_definition
+from datacapt.ecrf.definition import Definition
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.permissions import Permission
@@ -98,7 +99,15 @@ def overview(context: DesignResource, request: Request) -> dict[str, Any]:
 
 @view_config(context=DesignResource, name="start-draft", request_method="POST", permission=DESIGN)
 def start_draft(context: DesignResource, request: Request) -> Response:
-    services.start_draft(request.dbsession, context.study, request.actor)
+    try:
+        services.start_draft(request.dbsession, context.study, request.actor)
+    except services.DraftExists:
+        raise HTTPConflict(
+            _(
+                "A draft was already started, perhaps by someone else a moment ago. "
+                "Reload the page to open it."
+            )
+        ) from None
     return redirect(request, request.resource_url(context))
 
 
@@ -171,7 +180,7 @@ def set_languages(context: DesignResource, request: Request) -> Any:
 
 def _publication(context: DesignResource) -> dict[str, Any]:
     draft_definition = context.definition
-    base = services.definition_of(context.published) if context.published else Definition()
+    base = versions.definition_of(context.published) if context.published else Definition()
     return {
         "definition": draft_definition,
         "changes": diff(base, draft_definition),
@@ -234,14 +243,14 @@ def publish(context: DesignResource, request: Request) -> Any:
 
 @page_view(VersionsResource, "design/versions.jinja2", DESIGN)
 def version_list(context: VersionsResource, request: Request) -> dict[str, Any]:
-    return {"versions": services.versions(request.dbsession, context.study)}
+    return {"versions": versions.study_versions(request.dbsession, context.study)}
 
 
 @page_view(VersionResource, "design/version.jinja2", DESIGN)
 def version_page(context: VersionResource, request: Request) -> dict[str, Any]:
     others = [
         v
-        for v in services.versions(request.dbsession, context.study)
+        for v in versions.study_versions(request.dbsession, context.study)
         if v.number != context.version.number
     ]
     against_raw = request.GET.get("against", "")
@@ -250,7 +259,7 @@ def version_page(context: VersionResource, request: Request) -> dict[str, Any]:
         against = next((v for v in others if v.number < context.version.number), None)
     changes = None
     if against is not None:
-        changes = diff(services.definition_of(against), context.definition)
+        changes = diff(versions.definition_of(against), context.definition)
     return {
         "definition": context.definition,
         "form_rows": summary(context.definition),

@@ -1,7 +1,8 @@
 """The record status dashboard: subjects × forms, grouped by visit, from the status rows.
 
 Whatever the number of subjects, a page costs the same queries: the count, the page of
-subjects, and the status rows of those subjects (one indexed query on form_instance).
+subjects, and the status rows of those subjects (one indexed query on form_instance), each read
+as the few columns its cells show, never as ORM objects.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import exists, select
 
-from datacapt.entry.casebook import is_log
-from datacapt.entry.services import published_design
+from datacapt.ecrf.casebook import is_log
 from datacapt.htmx import page_view
 from datacapt.models import FormInstance, FormStatus, Subject, SubjectStatus
 from datacapt.pagination import page_number
@@ -23,6 +23,19 @@ from datacapt.studies.services import site_summaries
 from datacapt.subjects.services import STATUS_LABELS, subjects_page
 
 ROWS_PER_PAGE = 100
+MAX_LABEL = 40  # Subject.label
+#: What a cell shows of a form's status row: read as plain rows, never as ORM objects.
+CELL_COLUMNS = (
+    FormInstance.subject_id,
+    FormInstance.visit,
+    FormInstance.form,
+    FormInstance.status,
+    FormInstance.sdv_status,
+    FormInstance.review_status,
+    FormInstance.lock_state,
+    FormInstance.signature_state,
+    FormInstance.open_queries,
+)
 FORM_FILTERS = ("in_progress", "complete")
 
 
@@ -45,6 +58,11 @@ def columns(definition: Any) -> list[Column]:
     ]
 
 
+def keyset_after(raw: str | None) -> str | None:
+    """The ``after`` parameter of a "next" link: the last subject label of the page before."""
+    return raw if raw and len(raw) <= MAX_LABEL else None
+
+
 @page_view(SubjectsResource, "entry/dashboard.jinja2", Permission.LIST_SUBJECTS, name="dashboard")
 def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     visible = request.identity.visible_site_ids(context.study)
@@ -55,7 +73,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     subject_status = SubjectStatus(status) if status in SubjectStatus.__members__.values() else None
     form_status = request.GET.get("form_status", "")
     queries = request.GET.get("queries") == "1"
-    design = published_design(request.dbsession, context.study)
+    design = context.design
 
     conditions = []
     if form_status in FORM_FILTERS:
@@ -78,21 +96,21 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         site_id=chosen_site.id if chosen_site else None,
         status=subject_status,
         where=conditions,
+        columns=(Subject.id, Subject.label, Subject.status),
+        after=keyset_after(request.GET.get("after")),
     )
-    cells: dict[tuple[int, str, str], list[FormInstance]] = {}
-    subject_ids = [subject.id for subject, _site in page.items]
+    cells: dict[tuple[int, str, str], list[Any]] = {}
+    subject_ids = [subject.id for subject in page.items]
     if subject_ids and design is not None:
-        for instance in request.dbsession.scalars(
-            select(FormInstance).where(
+        for cell in request.dbsession.execute(
+            select(*CELL_COLUMNS).where(
                 FormInstance.study_id == context.study.id,
                 FormInstance.subject_id.in_(subject_ids),
                 FormInstance.visit_repeat == 1,
                 FormInstance.status != FormStatus.REMOVED,
             )
         ):
-            cells.setdefault((instance.subject_id, instance.visit, instance.form), []).append(
-                instance
-            )
+            cells.setdefault((cell.subject_id, cell.visit, cell.form), []).append(cell)
     query = {
         key: value
         for key, value in (

@@ -12,7 +12,7 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import ColumnElement
 
-from datacapt.design.definition import Definition, Form
+from datacapt.ecrf.definition import Definition, Form
 from datacapt.models import EntryWarning, FormInstance, ItemValue
 from datacapt.reactions import Event
 

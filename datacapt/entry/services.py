@@ -13,8 +13,6 @@ in bulk.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,17 +20,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import select, update
+from pyramid.registry import Registry
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from datacapt import audit
+from datacapt import audit, personal_values
 from datacapt.actor import Actor
-from datacapt.design.definition import Definition, Form, Item, ItemType, form_items, from_json
-from datacapt.design.runtime import FormState, evaluate_form
-from datacapt.design.values import Typed, typed
+from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
+from datacapt.ecrf.runtime import FormState, evaluate_form
+from datacapt.ecrf.values import Typed, typed
 from datacapt.entry.events import FormRemoved, FormSaved
-from datacapt.expressions import ExpressionError, parse, references
+from datacapt.expressions import ExpressionError, parse
+from datacapt.expressions.references import references
 from datacapt.i18n import _
 from datacapt.models import (
     EntryWarning,
@@ -42,49 +42,19 @@ from datacapt.models import (
     LockState,
     SignatureState,
     Study,
-    StudyVersion,
     Subject,
-    VersionState,
     VisitInstance,
     WarningKind,
 )
 from datacapt.numbers import in_range
 from datacapt.reactions import Reactions
+from datacapt.subjects.services import new_visit_instance
 
 if TYPE_CHECKING:
     from datacapt.resources import FormEntryResource
 
 MAX_REASON = 2000
-_DEFINITIONS: dict[tuple[int, str], Definition] = {}
-
-
-@dataclass(frozen=True)
-class PublishedDesign:
-    number: int
-    definition: Definition  # shared and cached: read it, never change it
-
-
-def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
-    """The version sites enter data with: the latest published one, parsed once per process
-    (published versions never change; the content hash is part of the cache key)."""
-    row = dbsession.execute(
-        select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
-        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
-        .order_by(StudyVersion.number.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    key = (row.id, row.content_hash or "")
-    definition = _DEFINITIONS.get(key)
-    if definition is None:
-        document = dbsession.scalar(
-            select(StudyVersion.definition).where(StudyVersion.id == row.id)
-        )
-        if len(_DEFINITIONS) >= 64:
-            _DEFINITIONS.clear()
-        definition = _DEFINITIONS[key] = from_json(document)
-    return PublishedDesign(row.number, definition)
+_ITEMS_READ: dict[tuple[int, str | None], tuple[Definition, dict[str, Item]]] = {}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -99,34 +69,96 @@ class Stored:
 
 
 def stored_values(dbsession: Session, instance: FormInstance | None) -> dict[str, ItemValue]:
-    """The saved values of a form instance, by item OID."""
+    """The saved values of a form instance, by item OID (personal data opened, in memory)."""
     if instance is None:
         return {}
-    rows = dbsession.scalars(select(ItemValue).where(ItemValue.form_instance_id == instance.id))
+    rows = dbsession.scalars(
+        select(ItemValue).where(ItemValue.form_instance_id == instance.id)
+    ).all()
+    personal_values.open_rows(dbsession, {instance.id: instance.subject_id}, rows)
     return {row.item_oid: row for row in rows}
 
 
 def subject_values(
-    dbsession: Session, definition: Definition, subject: Subject
+    dbsession: Session, definition: Definition, subject: Subject, form: Form | None = None
 ) -> dict[tuple[str, int], dict[str, Typed]]:
-    """Every value of the subject, typed, by (visit, repeat) then item name: what expressions
-    read across forms and visits. One query."""
-    items = {item.oid: item for _form, item in definition.items()}
+    """The values of the subject, typed, by (visit, repeat) then item name: what expressions
+    read across forms and visits. With ``form``, only those its expressions read (none: no
+    query at all); else every one. One query at most."""
+    items = _items_read(definition, form)
     found: dict[tuple[str, int], dict[str, Typed]] = {}
-    rows = dbsession.execute(
-        select(FormInstance.visit, FormInstance.visit_repeat, ItemValue.item_oid, ItemValue.value)
+    if not items:
+        return found
+    statement = (
+        select(
+            FormInstance.visit,
+            FormInstance.visit_repeat,
+            ItemValue.form_instance_id,
+            ItemValue.item_oid,
+            ItemValue.value,
+            ItemValue.sealed_key_id,
+            ItemValue.sealed_nonce,
+            ItemValue.sealed_value,
+        )
         .join(ItemValue, ItemValue.form_instance_id == FormInstance.id)
         .where(
             FormInstance.subject_id == subject.id,
             FormInstance.status != FormStatus.REMOVED,
-            ItemValue.value.is_not(None),
+            or_(ItemValue.value.is_not(None), ItemValue.sealed_value.is_not(None)),
         )
     )
-    for visit, repeat, oid, value in rows:
-        item = items.get(oid)
+    if form is not None:
+        statement = statement.where(ItemValue.item_oid.in_(sorted(items)))
+    for row in dbsession.execute(statement):
+        item = items.get(row.item_oid)
         if item is not None:
-            found.setdefault((visit, repeat), {})[item.name] = typed(item, value)
+            value = row.value
+            if row.sealed_value is not None:
+                registry = personal_values.registry_of(dbsession)
+                value = personal_values.open_value(registry, subject.id, row)
+            found.setdefault((row.visit, row.visit_repeat), {})[item.name] = typed(item, value)
     return found
+
+
+def _items_read(definition: Definition, form: Form | None) -> dict[str, Item]:
+    """By OID, the items whose stored values ``form``'s expressions may read (every item of the
+    design without a form, or when an expression does not parse). Depends on the published
+    version only: computed once per process."""
+    key = (id(definition), form.oid if form is not None else None)
+    cached = _ITEMS_READ.get(key)
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    items = {item.oid: item for _form, item in definition.items()}
+    names = _names_read_elsewhere(form) if form is not None else None
+    if names is not None:
+        items = {oid: item for oid, item in items.items() if item.name in names}
+    if len(_ITEMS_READ) >= 1024:
+        _ITEMS_READ.clear()
+    _ITEMS_READ[key] = (definition, items)
+    return items
+
+
+def _names_read_elsewhere(form: Form) -> frozenset[str] | None:
+    """The names ``form``'s expressions read from other forms or visits (None: unknown)."""
+    own = {item.name for item in form_items(form)}
+    texts: list[str | None] = []
+    for section in form.sections:
+        texts.append(section.show_if)
+        for subsection in section.subsections:
+            texts.append(subsection.show_if)
+            for block in subsection.blocks:
+                texts.append(block.show_if)
+                if isinstance(block, Item):
+                    texts.append(block.calculation)
+                    texts.extend(check.condition for check in block.edit_checks)
+    names: set[str] = set()
+    for text in filter(None, texts):
+        try:
+            found = references(parse(text))
+        except ExpressionError:
+            return None
+        names.update(r.field for r in found if r.visit is not None or r.field not in own)
+    return frozenset(names)
 
 
 def context_values(
@@ -175,14 +207,23 @@ class StaleForm(Exception):
 
 
 class FormClosed(Exception):
-    """The form is frozen, locked or signed: it takes no entry (the ACL says so first; this is
-    the same rule where no request is involved)."""
+    """The form is frozen, locked or signed, or would be added to a visit or casebook frozen
+    or locked as a whole: it takes no entry (the ACL says so first; this is the same rule where
+    no request is involved)."""
 
 
 def is_closed(instance: FormInstance | None) -> bool:
     return instance is not None and (
         instance.lock_state is not LockState.OPEN
         or instance.signature_state is SignatureState.SIGNED
+    )
+
+
+def adds_to_closed(subject: Subject, visit: VisitInstance | None) -> bool:
+    """Whether something new under ``visit`` (or a new visit of ``subject``) would enter a
+    visit or casebook frozen or locked as a whole."""
+    return subject.lock_state is not LockState.OPEN or (
+        visit is not None and visit.lock_state is not LockState.OPEN
     )
 
 
@@ -223,11 +264,10 @@ class EntryScope:
     form: Form
     form_repeat: int
     version_number: int
-    secret: str  # keys the fingerprints of personal values in the audit trail
     instances: tuple[VisitInstance | None, FormInstance | None] | None = None
 
 
-def form_scope(context: FormEntryResource, secret: str) -> EntryScope:
+def form_scope(context: FormEntryResource) -> EntryScope:
     """The scope of a save of the form at ``context``, with the instances traversal read."""
     visit = context.visit_node
     return EntryScope(
@@ -238,23 +278,24 @@ def form_scope(context: FormEntryResource, secret: str) -> EntryScope:
         form=context.form,
         form_repeat=context.repeat,
         version_number=visit.design.number,
-        secret=secret,
         instances=(visit.instance, context.instance),
     )
 
 
-def _fingerprint(secret: str, value: str | None) -> str | None:
-    """Personal values never enter the audit trail's text; a keyed fingerprint shows whether
-    they changed, and to what a known value corresponds."""
-    if value is None:
-        return None
-    return "pii:" + hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def _audited(item: Item, stored: Stored, secret: str) -> str | None:
+def audited_value(
+    registry: Registry | None, item: Item, stored: Stored, owner: personal_values.Owner
+) -> str | None:
+    """An item's value as the audit trail records it: personal data only sealed (see
+    :mod:`datacapt.personal_values`)."""
     if stored.missing:
         return f"missing:{stored.missing}"
-    return _fingerprint(secret, stored.value) if item.identifier else stored.value
+    if item.identifier:
+        return personal_values.audited(personal_values.keys(registry), owner, stored.value)
+    return stored.value
+
+
+def _owner(scope: EntryScope, instance_id: int, item: Item) -> personal_values.Owner:
+    return personal_values.Owner(scope.study.tenant_id, scope.subject.id, instance_id, item.oid)
 
 
 def _missing_codes(
@@ -277,7 +318,10 @@ def _missing_codes(
 
 def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date | None]:
     """The typed copies kept beside the canonical text, for queries and exports (the column
-    holds 28 integer digits; larger numbers keep only their text)."""
+    holds 28 integer digits; larger numbers keep only their text). Personal data has none: its
+    value is only kept sealed."""
+    if item.identifier:
+        return None, None
     result = typed(item, value)
     if isinstance(result, Decimal):
         return (result if in_range(result) else None), None
@@ -286,40 +330,6 @@ def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date 
     if isinstance(result, date):
         return None, result
     return None, None
-
-
-def value_columns(
-    change: Change, audit_event_id: int, now: datetime, actor_id: int | None
-) -> dict[str, Any]:
-    """The columns an item value row takes from a change: the one place a value is written
-    (a save, and the benchmark's bulk loader)."""
-    number, day = _typed_columns(change.item, change.new.value)
-    return {
-        "value": change.new.value,
-        "missing_code": change.new.missing,
-        "value_number": number,
-        "value_date": day,
-        "audit_event_id": audit_event_id,
-        "updated_at": now,
-        "updated_by_id": actor_id,
-    }
-
-
-def new_visit_instance(
-    dbsession: Session, subject: Subject, visit: str, repeat: int, actor: Actor
-) -> VisitInstance:
-    """A visit of ``subject`` entered for the first time (scheduled, repeated or unscheduled)."""
-    instance = VisitInstance(
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        subject_id=subject.id,
-        visit=visit,
-        repeat=repeat,
-        created_by_id=actor.user_id,
-    )
-    dbsession.add(instance)
-    dbsession.flush()
-    return instance
 
 
 def new_form_instance(
@@ -368,37 +378,6 @@ class SaveReads:
     everything: dict[tuple[str, int], dict[str, Typed]] = field(default_factory=dict)
 
 
-_REACHES: dict[int, tuple[Form, bool]] = {}
-
-
-def reads_other_forms(form: Form) -> bool:
-    """Whether an expression of ``form`` (a condition, a calculation, an edit check) reads a
-    value outside it: only then does a save read the subject's other values. Known once per
-    form of a cached design; an expression that does not parse counts as reaching out."""
-    known = _REACHES.get(id(form))
-    if known is not None and known[0] is form:
-        return known[1]
-    own = {item.name for item in form_items(form)}
-    texts = [section.show_if for section in form.sections]
-    texts += [sub.show_if for section in form.sections for sub in section.subsections]
-    for section in form.sections:
-        for sub in section.subsections:
-            for block in sub.blocks:
-                texts.append(block.show_if)
-                if isinstance(block, Item):
-                    texts.append(block.calculation)
-                    texts += [check.condition for check in block.edit_checks]
-    try:
-        found = {ref for text in texts if text for ref in references(parse(text))}
-        reaches = any(ref.visit is not None or ref.field not in own for ref in found)
-    except ExpressionError:
-        reaches = True
-    if len(_REACHES) >= 1024:
-        _REACHES.clear()
-    _REACHES[id(form)] = (form, reaches)
-    return reaches
-
-
 def read_for_save(dbsession: Session, scope: EntryScope, definition: Definition) -> SaveReads:
     """The reads of a save: its stored values, and when they matter, its open warnings (the
     status row counts them) and the subject's other values. One to three queries when
@@ -424,9 +403,7 @@ def read_for_save(dbsession: Session, scope: EntryScope, definition: Definition)
         instance,
         stored_values(dbsession, instance),
         warnings,
-        subject_values(dbsession, definition, scope.subject)
-        if reads_other_forms(scope.form)
-        else {},
+        subject_values(dbsession, definition, scope.subject, scope.form),
     )
 
 
@@ -544,7 +521,7 @@ def entry_state(
 ) -> FormState:
     """The state of a form of visit (``visit``, ``repeat``) for ``posted``, reading the
     subject's other values only when an expression of the form reaches them."""
-    everything = subject_values(dbsession, definition, subject) if reads_other_forms(form) else {}
+    everything = subject_values(dbsession, definition, subject, form)
     return _evaluate(form, posted, everything, visit, repeat)
 
 
@@ -572,7 +549,7 @@ def plan_save(
         )
     target = stored_target(state, missing)
     instance = reads.instance
-    if is_closed(instance):
+    if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
     current = {oid: Stored(row.value, row.missing_code) for oid, row in reads.rows.items()}
     items = {item.oid: item for item in form_items(scope.form)}
@@ -618,8 +595,8 @@ def plan_save(
         {
             "action": "entry.value_changed",
             "field": change.item.oid,
-            "old": _audited(change.item, change.old, scope.secret),
-            "new": _audited(change.item, change.new, scope.secret),
+            "old": change.old,
+            "new": change.new,
             "reason": reason,
         }
         for change in changes
@@ -656,6 +633,27 @@ def event_scope(scope: EntryScope, instance_id: int) -> dict[str, Any]:
     }
 
 
+def recorded_events(
+    registry: Registry | None, plan: SavePlan, instance_id: int
+) -> list[dict[str, Any]]:
+    """The plan's events as the audit trail records them, once the form instance is known:
+    placed on the form, a value change's states as :func:`audited_value` gives them (personal
+    data sealed to the instance)."""
+    where = event_scope(plan.scope, instance_id)
+    items = {change.item.oid: change.item for change in plan.changes}
+    recorded = []
+    for event in plan.events:
+        if event["action"] == "entry.value_changed":
+            item = items[event["field"]]
+            owner = _owner(plan.scope, instance_id, item)
+            event = event | {
+                "old": audited_value(registry, item, event["old"], owner),
+                "new": audited_value(registry, item, event["new"], owner),
+            }
+        recorded.append(where | event)
+    return recorded
+
+
 def apply_save(
     dbsession: Session, plan: SavePlan, actor: Actor, reactions: Reactions
 ) -> SaveResult:
@@ -681,8 +679,8 @@ def apply_save(
             version_number=scope.version_number,
             actor=actor,
         )
-    where = event_scope(scope, instance.id)
-    events = audit.record_many(dbsession, actor, [where | event for event in plan.events])
+    registry = dbsession.info.get("registry")
+    events = audit.record_many(dbsession, actor, recorded_events(registry, plan, instance.id))
     now = datetime.now(UTC)
     rows = dict(reads.rows)
     _store_values(
@@ -745,6 +743,34 @@ def save_form(
     return apply_save(dbsession, plan, actor, reactions)
 
 
+def value_columns(
+    registry: Registry | None,
+    owner: personal_values.Owner,
+    change: Change,
+    audit_event_id: int,
+    now: datetime,
+    actor_id: int | None,
+) -> dict[str, Any]:
+    """The ``item_value`` columns a change writes, personal data sealed, plain otherwise, with
+    the typed copies: the one place a value is written (a save, and the benchmark's bulk
+    loader)."""
+    item, value = change.item, change.new.value
+    number, day = _typed_columns(item, value)
+    if item.identifier:
+        text = personal_values.stored_columns(personal_values.keys(registry), owner, value)
+    else:
+        text = personal_values.plain_columns(value)
+    return {
+        **text,
+        "missing_code": change.new.missing,
+        "value_number": number,
+        "value_date": day,
+        "audit_event_id": audit_event_id,
+        "updated_at": now,
+        "updated_by_id": actor_id,
+    }
+
+
 def _store_values(
     dbsession: Session,
     instance: FormInstance,
@@ -756,10 +782,15 @@ def _store_values(
 ) -> None:
     """New rows for values entered the first time; the changed ones updated in one batch (one
     round trip, where the ORM would send one UPDATE per row). ``rows`` ends up holding every
-    value as stored, for what follows the save in the same transaction (SDV, signatures)."""
+    value as stored, for what follows the save in the same transaction (SDV, signatures);
+    personal data is sealed in the database and plain only in memory."""
+    registry = dbsession.info.get("registry")
     updates = []
     for change, event in zip(changes, events, strict=True):
-        columns = value_columns(change, event.id, now, actor_id)
+        owner = personal_values.Owner(
+            instance.tenant_id, instance.subject_id, instance.id, change.item.oid
+        )
+        columns = value_columns(registry, owner, change, event.id, now, actor_id)
         row = rows.get(change.item.oid)
         if row is None:
             rows[change.item.oid] = row = ItemValue(
@@ -773,6 +804,8 @@ def _store_values(
             updates.append({"id": row.id, **columns})
             for key, value in columns.items():  # the batch below bypasses the loaded row
                 set_committed_value(row, key, value)
+            if change.item.identifier:  # in memory only: a new row would insert it
+                set_committed_value(row, "value", change.new.value)
     if updates:
         dbsession.execute(update(ItemValue), updates)
 

@@ -6,26 +6,27 @@ import json
 from typing import Any
 
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
+from pyramid.registry import Registry
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from datacapt import audit
-from datacapt.config import get_app_settings
-from datacapt.design.definition import Form, form_items
-from datacapt.design.runtime import FormState, evaluate_form, form_state
-from datacapt.entry import services
-from datacapt.entry.casebook import cells, form_key, is_log
-from datacapt.entry.events import FormShown, HistoryAsked
+from datacapt import personal_values
+from datacapt.ecrf.casebook import cells, form_key, is_log
+from datacapt.ecrf.compiled_form import compiled_form
+from datacapt.ecrf.definition import Form, Item, form_items
+from datacapt.ecrf.runtime import FormState, form_state
+from datacapt.entry import changes, log_rows, services
+from datacapt.entry.events import FormShown
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import AuditEvent, FormInstance, FormStatus, User, VisitInstance
+from datacapt.models import AuditEvent, FormInstance, FormStatus
 from datacapt.permissions import Permission
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
-from datacapt.validation import whole_number
+from datacapt.validation import ValidationError, whole_number
 
 FORM_PAGE = "entry/form.jinja2"
 
@@ -46,14 +47,6 @@ def visit_page(context: VisitResource, request: Request) -> dict[str, Any]:
     }
 
 
-def _visit_instance(request: Request, context: VisitResource) -> VisitInstance:
-    if context.instance is not None:
-        return context.instance
-    return services.new_visit_instance(
-        request.dbsession, context.subject, context.name, context.repeat, request.actor
-    )
-
-
 @view_config(
     context=VisitResource, name="add-row", request_method="POST", permission=Permission.ENTER_DATA
 )
@@ -62,34 +55,14 @@ def add_row(context: VisitResource, request: Request) -> Response:
     form = next((f for f in context.forms if f.name == request.POST.get("form")), None)
     if form is None or not is_log(form):
         raise HTTPNotFound()
-    visit = _visit_instance(request, context)
-    last = (
-        request.dbsession.scalar(
-            select(FormInstance.repeat)
-            .where(FormInstance.visit_instance_id == visit.id, FormInstance.form == form.name)
-            .order_by(FormInstance.repeat.desc())
-            .limit(1)
-        )
-        or 0
-    )
-    row = services.new_form_instance(
+    row = log_rows.add_row(
         request.dbsession,
         context.subject,
-        visit,
-        form.name,
-        last + 1,
-        status=FormStatus.IN_PROGRESS,
-        version_number=context.design.number,
-        actor=request.actor,
-    )
-    audit.record_subject(
-        request.dbsession,
+        context.instance,
+        (context.name, context.repeat),
+        form,
+        context.design.number,
         request.actor,
-        context.subject,
-        action="entry.row_added",
-        entity_type="form_instance",
-        entity_id=row.id,
-        new={"form": form.name, "row": row.repeat},
     )
     return redirect(request, request.resource_url(context, form_key(form, row.repeat), ""))
 
@@ -148,7 +121,7 @@ def _page(
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
         masked = {item.name for item in form_items(context.form) if item.identifier}
-    return {
+    data = {
         "definition": definition,
         "language": _language(request, context),
         "state": state,
@@ -171,6 +144,9 @@ def _page(
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
     }
+    version_id = context.visit_node.design.version_id
+    data["compiled"] = None if evaluation else compiled_form(request, version_id, data)
+    return data
 
 
 def _monitoring(
@@ -266,7 +242,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
     try:
         result = services.save_form(
             request.dbsession,
-            services.form_scope(context, get_app_settings(request.registry).secret),
+            services.form_scope(context),
             context.visit_node.design.definition,
             entry,
             missing_codes={code for code, _label in context.study.missing_codes},
@@ -311,37 +287,15 @@ def _conflict(
 ) -> Response:
     """409: the form as it is now saved, with, for each difference, what was typed, what is
     saved and who saved it when, so nothing typed is lost."""
-    instance = request.dbsession.get(FormInstance, context.instance.id)
-    request.dbsession.refresh(instance)
-    context.instance = instance
-    rows = services.stored_values(request.dbsession, instance)
-    mine = evaluate_form(context.form, posted)
-    items = {item.oid: item for item in form_items(context.form)}
-    yours = services.stored_target(mine, missing)
-    differences = []
-    for oid, typed_in, saved in services.changes_since(request.dbsession, instance, yours):
-        row = rows.get(oid)
-        event = (
-            request.dbsession.get(AuditEvent, row.audit_event_id)
-            if row and row.audit_event_id
-            else None
-        )
-        author = request.dbsession.get(User, event.actor_id) if event and event.actor_id else None
-        differences.append(
-            {
-                "item": items[oid],
-                "yours": typed_in,
-                "saved": saved,
-                "by": author.name if author else None,
-                "at": event.occurred_at if event else None,
-            }
-        )
+    found = changes.conflict(request.dbsession, context.instance.id, context.form, posted, missing)
+    context.instance = found.instance
+    rows = found.rows
     data = _page(
         request,
         context,
         _state(request, context, services.posted_from_stored(context.form, rows)),
         missing=_saved_missing(rows, context),
-        conflict=differences,
+        conflict=found.differences,
     )
     return _render(request, data, 409)
 
@@ -359,27 +313,43 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     item = next((i for i in form_items(context.form) if i.oid == request.GET.get("item")), None)
     if item is None:
         raise HTTPNotFound()
-    events = []
-    if context.instance is not None:
-        asked = HistoryAsked(request.dbsession, request.actor, context.instance, item.oid)
-        asked.conditions.append(
-            (AuditEvent.entity_type == "form_instance")
-            & (AuditEvent.entity_id == str(context.instance.id))
-            & (AuditEvent.field == item.oid)
-        )
-        reactions_of(request.registry).publish(asked)  # the item's queries, the form's states
-        events = request.dbsession.execute(
-            select(AuditEvent, User.name)
-            .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(AuditEvent.chain == context.study.tenant_id, or_(*asked.conditions))
-            .order_by(AuditEvent.seq)
-        ).all()
+    events = changes.item_history(
+        request.dbsession, request.actor, reactions_of(request.registry), context.instance, item
+    )
+    keys = (
+        request.registry
+        if item.identifier and request.has_permission(Permission.VIEW_PII, context)
+        else None
+    )
     return {
         "item": item,
-        "events": events,
+        "events": [
+            (event, author, *_history_values(keys, context, item, event))
+            for event, author in events
+        ],
         "language": _language(request, context),
         "definition": context.visit_node.design.definition,
     }
+
+
+def _history_values(
+    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent
+) -> tuple[str | None, str | None]:
+    """An event's old and new values as this viewer may see them: personal data opened with
+    ``keys`` (given to those holding VIEW_PII), left sealed (shown as "personal data") for the
+    others."""
+    values = (event.old_value, event.new_value)
+    if keys is None:
+        return values
+    opened = [
+        personal_values.open_audited(
+            keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+        )
+        if personal_values.is_audited(value)
+        else None
+        for value in values
+    ]
+    return (opened[0] or values[0], opened[1] or values[1])
 
 
 @view_config(
@@ -393,28 +363,25 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
     instance = context.instance
     if instance is None or not is_log(context.form) or instance.status is FormStatus.REMOVED:
         raise HTTPNotFound()
-    reason = request.POST.get("remove-reason", "").strip()[: services.MAX_REASON]
-    if not reason:
-        data = _saved_page(
-            request,
-            context,
-            errors={"remove-reason": _("Give the reason for removing this row.")},
+    try:
+        log_rows.remove_row(
+            request.dbsession,
+            context.subject,
+            instance,
+            request.POST.get("remove-reason", ""),
+            whole_number(request.POST.get("lock")),
+            request.actor,
+            reactions_of(request.registry),
         )
+    except ValidationError as error:
+        data = _saved_page(request, context, errors={error.field: error.message})
         return _render(request, data, 422)
-    if whole_number(request.POST.get("lock")) != instance.lock_version:
+    except log_rows.RowChanged:
         raise HTTPConflict(
             _(
                 "This row was changed since you opened it. Reload the page to see "
                 "the change, then remove it again if it still must go."
             )
-        )
-    services.remove_row(
-        request.dbsession,
-        context.subject,
-        instance,
-        reason,
-        request.actor,
-        reactions_of(request.registry),
-    )
+        ) from None
     request.session.flash(request.localizer.translate(_("The row was removed.")))
     return redirect(request, request.resource_url(context.visit_node))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from datacapt.design.definition import Definition, Item, ItemType, form_items, from_json, text_in
+from datacapt.ecrf.definition import Definition, Item, ItemType, form_items, from_json, text_in
 from datacapt.exports.options import ExportOptions
 from datacapt.models import FormInstance, ItemValue, Site, Study, StudyVersion, Subject, User
 from datacapt.models.design import VersionState

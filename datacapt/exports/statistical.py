@@ -24,7 +24,7 @@ from typing import Any
 import pandas
 import pyreadstat
 
-from datacapt.design.definition import ItemType, Validation
+from datacapt.ecrf.definition import ItemType, Validation
 from datacapt.exports import archive, tables
 from datacapt.exports.csv_zip import write_csv
 from datacapt.exports.options import Coded, ExportOptions

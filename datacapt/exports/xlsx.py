@@ -13,7 +13,7 @@ from typing import Any
 
 import xlsxwriter
 
-from datacapt.design.definition import ItemType, Validation
+from datacapt.ecrf.definition import ItemType, Validation
 from datacapt.exports import tables
 from datacapt.exports.source import Column, StoredValue, StudyData
 

@@ -13,7 +13,7 @@ from datacapt.models.accounts import (
     User,
     UserSession,
 )
-from datacapt.models.audit import AuditEvent
+from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
     EntryWarning,
@@ -32,11 +32,13 @@ from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.review import Signature, SignatureScope, SignedForm
-from datacapt.models.studies import Site, Study
+from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
 
 __all__ = [
+    "AuditCheckpoint",
+    "AuditCheckpointHead",
     "AuditEvent",
     "DataExport",
     "EntryWarning",
@@ -66,6 +68,7 @@ __all__ = [
     "SignedForm",
     "Site",
     "Study",
+    "StudyCounter",
     "StudyRoleAssignment",
     "StudyRoleSite",
     "StudyVersion",

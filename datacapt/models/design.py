@@ -1,6 +1,6 @@
 """Study versions: the draft being designed and the published, frozen ones.
 
-The design itself is one JSON document per version (see :mod:`datacapt.design.definition`).
+The design itself is one JSON document per version (see :mod:`datacapt.ecrf.definition`).
 A trigger refuses any change to a published or discarded version (see the migration), and at
 most one draft exists per study (a partial unique index). Nothing is deleted: a discarded draft
 stays, so version numbers and the audit trail's references to them stay unambiguous.

@@ -18,12 +18,14 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     Numeric,
     String,
     Text,
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -80,6 +82,13 @@ class VisitInstance(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     visit: Mapped[str] = mapped_column(String(100))  # the design's visit name, or "unscheduled"
     repeat: Mapped[int] = mapped_column(default=1)
+    #: Frozen or locked as a whole: what is added to it later (a log row, a form entered for
+    #: the first time) takes no entry either. Open again as soon as a form of it is unlocked.
+    lock_state: Mapped[LockState] = mapped_column(
+        string_enum(LockState, "visit_lock_state", 20),
+        default=LockState.OPEN,
+        server_default=LockState.OPEN.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
@@ -145,8 +154,20 @@ class FormInstance(Base):
 
 
 class ItemValue(Base):
+    """One item's value. A personal-data item's value is only sealed (``sealed_*``, bound to the
+    subject, form instance and item) with a keyed fingerprint; its ``value`` and typed copies
+    stay NULL (see :mod:`datacapt.personal_values`)."""
+
     __tablename__ = "item_value"
-    __table_args__ = (UniqueConstraint("form_instance_id", "item_oid"),)
+    __table_args__ = (
+        UniqueConstraint("form_instance_id", "item_oid"),
+        Index(
+            "ix_item_value_value_fingerprint",
+            "value_fingerprint",
+            postgresql_where=text("value_fingerprint IS NOT NULL"),
+            sqlite_where=text("value_fingerprint IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column()
@@ -156,6 +177,11 @@ class ItemValue(Base):
     value_number: Mapped[Decimal | None] = mapped_column(Numeric(38, 10))
     value_date: Mapped[date | None] = mapped_column(Date)
     missing_code: Mapped[str | None] = mapped_column(String(10))
+    sealed_key_id: Mapped[str | None] = mapped_column(String(40))
+    sealed_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    sealed_value: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: HMAC-SHA-256 of a personal-data value (hex): equality without opening it.
+    value_fingerprint: Mapped[str | None] = mapped_column(String(64))
     audit_event_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

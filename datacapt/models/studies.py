@@ -67,3 +67,22 @@ class Site(Base):
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"
+
+
+class StudyCounter(Base):
+    """The last number a study gave to one kind of thing (``query``, ``version``).
+
+    It is taken by one atomic increment that keeps the row locked until commit (see
+    :mod:`datacapt.counters`), so two transactions never get the same number, and one that rolls
+    back gives its number back: numbers stay consecutive.
+    """
+
+    __tablename__ = "study_counter"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+    )
+
+    study_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    value: Mapped[int] = mapped_column()

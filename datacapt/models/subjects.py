@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
+from datacapt.models.entry import LockState
 from datacapt.models.types import UTCDateTime, string_enum
 
 
@@ -51,6 +52,13 @@ class Subject(Base):
     #: Why and when the status last changed (withdrawal, screen failure ...).
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_date: Mapped[date | None] = mapped_column(Date)
+    #: Frozen or locked as a whole casebook: no visit or log row may be added, no form started.
+    #: Open again as soon as a form of it is unlocked.
+    lock_state: Mapped[LockState] = mapped_column(
+        string_enum(LockState, "subject_lock_state", 20),
+        default=LockState.OPEN,
+        server_default=LockState.OPEN.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from datacapt.design.definition import Definition, Severity
+from datacapt.ecrf.definition import Definition, Severity
 from datacapt.entry.events import FormSaved
 from datacapt.models import EntryWarning, Query, QueryState, QueryStep, WarningKind
 from datacapt.queries.services import AUTO_CLOSE_NOTE, move, raise_query

@@ -1,16 +1,19 @@
-"""Answering a query by correcting the value: a save of the form that changes that one item,
-with the answer as the reason for the change (audited like any other change)."""
+"""A query's step as one use case, and answering by correcting the value: a save of the form
+that changes that one item, with the answer as the reason for the change (audited like any
+other change)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyramid.request import Request
 
-from datacapt.config import get_app_settings
-from datacapt.design.definition import Item, ItemType, form_items
+from datacapt.actor import Actor
+from datacapt.ecrf.definition import Item, ItemType, form_items
 from datacapt.entry import services as entry
 from datacapt.i18n import _
-from datacapt.models import FormStatus
-from datacapt.queries.services import QueryRefused
+from datacapt.models import FormStatus, Query, QueryStep
+from datacapt.queries.services import QueryRefused, clean_message, move
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource
 
@@ -48,7 +51,7 @@ def correct_value(
     try:
         entry.save_form(
             request.dbsession,
-            entry.form_scope(form, get_app_settings(request.registry).secret),
+            entry.form_scope(form),
             form.visit_node.design.definition,
             entry.EntryRequest(
                 posted=posted,
@@ -69,3 +72,41 @@ def correct_value(
             "value",
             _("The form was saved by someone else since you opened it. Reload, then answer."),
         ) from None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a query as posted: the step, its message, and for an answer that corrects
+    the value, the value and the form's version the page showed."""
+
+    step: QueryStep
+    message: str
+    value: str = ""
+    lock: int | None = None
+
+
+def take_step(
+    request: Request,
+    form: FormEntryResource,
+    query: Query,
+    item: Item | None,
+    posted: Step,
+    actor: Actor,
+    *,
+    may_correct: bool,
+) -> None:
+    """Move ``query`` one step; an answer with a value corrects the item too. All or nothing:
+    on QueryRefused neither the step nor the correction is saved."""
+    savepoint = request.dbsession.begin_nested()
+    try:
+        body = clean_message(posted.message)
+        move(request.dbsession, query, posted.step, body, actor, corrected=bool(posted.value))
+        if posted.value:
+            if not (correctable(item) and may_correct):
+                raise QueryRefused("value", _("This value cannot be corrected here."))
+            assert item is not None
+            correct_value(request, form, item, posted.value, body, posted.lock)
+    except QueryRefused:
+        savepoint.rollback()
+        raise
+    savepoint.commit()

@@ -21,7 +21,7 @@ from pyramid.view import view_config
 from sqlalchemy import Select, func, select
 
 from datacapt import audit
-from datacapt.entry.services import published_design
+from datacapt.ecrf.versions import published_design
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import (
@@ -128,15 +128,17 @@ def _statement(context: QueriesResource, sites: Sequence[Site], filters: Filters
     return statement
 
 
-def _raisers(request: Request, context: QueriesResource) -> list[tuple[int, str]]:
-    """The people who raised queries in the study (for the filter)."""
+def _raisers(
+    request: Request, context: QueriesResource, sites: Sequence[Site]
+) -> list[tuple[int, str]]:
+    """The people who raised queries at the sites the user sees (for the filter): as for the
+    list's rows, staff known only at other sites stay unknown."""
+    raised_here = select(Query.raised_by_id).where(
+        Query.study_id == context.study.id, Query.site_id.in_([s.id for s in sites])
+    )
     return list(
         request.dbsession.execute(
-            select(User.id, User.name)
-            .where(
-                User.id.in_(select(Query.raised_by_id).where(Query.study_id == context.study.id))
-            )
-            .order_by(User.name)
+            select(User.id, User.name).where(User.id.in_(raised_here)).order_by(User.name)
         ).all()
     )
 
@@ -159,7 +161,7 @@ def query_list(context: QueriesResource, request: Request) -> dict[str, Any]:
         "filters": filters,
         "query": filters.as_query(),
         "ages": AGES,
-        "raisers": _raisers(request, context),
+        "raisers": _raisers(request, context, sites),
         "definition": definition,
         "design_forms": definition.forms if definition else [],
         "item_labels": {item.oid: item.label for _form, item in definition.items()}

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.counters import next_number
 from datacapt.i18n import _
 from datacapt.models import (
     FormInstance,
@@ -152,10 +153,10 @@ def raise_query(
     """A new open query on an item (``item_oid``) or a whole form (None). With ``warning_id``
     it is a system query following that warning."""
     now = datetime.now(UTC)
-    number = (
-        dbsession.scalar(select(func.max(Query.number)).where(Query.study_id == instance.study_id))
-        or 0
-    ) + 1
+    highest = select(func.max(Query.number)).where(Query.study_id == instance.study_id)
+    number = next_number(
+        dbsession, instance.tenant_id, instance.study_id, "query", highest.scalar_subquery()
+    )
     system = warning_id is not None
     query = Query(
         tenant_id=instance.tenant_id,

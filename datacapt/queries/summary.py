@@ -8,7 +8,6 @@ from typing import Any
 
 from pyramid.request import Request
 from sqlalchemy import Select, String, cast, func, select
-from sqlalchemy.orm import Session
 
 from datacapt.entry.events import FormShown, HistoryAsked
 from datacapt.models import AuditEvent, FormInstance, Query, QueryState
@@ -70,17 +69,4 @@ def query_history(event: HistoryAsked) -> None:
         (AuditEvent.entity_type == "data_query")
         & AuditEvent.entity_id.in_(query_ids(event.instance))
         & (AuditEvent.field == event.item_oid)
-    )
-
-
-def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
-    """Subject id → queries not closed, from the status rows (one query for a page)."""
-    if not subject_ids:
-        return {}
-    return dict(
-        dbsession.execute(
-            select(FormInstance.subject_id, func.sum(FormInstance.open_queries))
-            .where(FormInstance.subject_id.in_(subject_ids), FormInstance.open_queries > 0)
-            .group_by(FormInstance.subject_id)
-        ).all()
     )

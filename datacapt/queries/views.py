@@ -15,14 +15,14 @@ from pyramid.traversal import find_resource
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt.design.definition import Item, form_items
-from datacapt.entry.casebook import form_key, visit_key
+from datacapt.ecrf.casebook import form_key, visit_key
+from datacapt.ecrf.definition import Item, form_items
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Query, QueryMessage, QueryStep, Subject, User
 from datacapt.permissions import Permission
 from datacapt.queries import services
-from datacapt.queries.correction import correct_value, correctable
+from datacapt.queries.correction import Step, correctable, take_step
 from datacapt.queries.summary import counts_by_item
 from datacapt.resources import FormEntryResource, QueryResource
 from datacapt.validation import whole_number
@@ -197,17 +197,17 @@ def _step(context: QueryResource, request: Request, step: QueryStep) -> Response
     item = _item(form, context.query.item_oid)
     raw = request.POST.get("message", "")
     value = request.POST.get("value", "").strip() if step is QueryStep.ANSWERED else ""
-    actor = request.actor
-    savepoint = request.dbsession.begin_nested()
     try:
-        body = services.clean_message(raw)
-        services.move(request.dbsession, context.query, step, body, actor, corrected=bool(value))
-        if value:
-            if not (correctable(item) and request.has_permission(Permission.ENTER_DATA, form)):
-                raise services.QueryRefused("value", _("This value cannot be corrected here."))
-            correct_value(request, form, item, value, body, whole_number(request.POST.get("lock")))
+        take_step(
+            request,
+            form,
+            context.query,
+            item,
+            Step(step, raw, value, whole_number(request.POST.get("lock"))),
+            request.actor,
+            may_correct=request.has_permission(Permission.ENTER_DATA, form),
+        )
     except services.QueryRefused as refused:
-        savepoint.rollback()
         form.instance = request.dbsession.get(FormInstance, context.query.form_instance_id)
         data = panel_data(
             request,
@@ -218,7 +218,6 @@ def _step(context: QueryResource, request: Request, step: QueryStep) -> Response
             failed=context.query.number,
         )
         return _panel(request, data, 422)
-    savepoint.commit()
     if value:  # the form's values changed: show the form again, as saved
         request.session.flash(request.localizer.translate(DONE[step]))
         return redirect(request, request.resource_url(form))

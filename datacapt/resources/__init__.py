@@ -8,6 +8,7 @@ of the structure. Each node's ``__acl__`` is a method computed from ids, never a
 from __future__ import annotations
 
 from pyramid.config import Configurator
+from pyramid.events import ContextFound
 
 from datacapt.resources.base import Resource, StudyChild
 from datacapt.resources.design import (
@@ -20,6 +21,7 @@ from datacapt.resources.design import (
 )
 from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.exports import ExportResource, ExportsResource
+from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
@@ -58,3 +60,4 @@ __all__ = [
 def includeme(config: Configurator) -> None:
     config.set_root_factory(Root)
     config.set_default_permission(DEFAULT_PERMISSION)
+    config.add_subscriber(forget_path, ContextFound)

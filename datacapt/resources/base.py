@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyramid.request import Request
 from sqlalchemy.orm import Session
 
 from datacapt.models import Study, Tenant
 from datacapt.permissions import ACE, Permission
+
+if TYPE_CHECKING:
+    from datacapt.resources.study import StudyResource
 
 
 class Resource:
@@ -38,4 +43,4 @@ class StudyChild(Resource):
         self.__parent__, self.request = parent, parent.request
         self.study: Study = parent.study
         self.tenant: Tenant = parent.tenant
-        self.study_node: Resource = parent.study_node
+        self.study_node: StudyResource = parent.study_node

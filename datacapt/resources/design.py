@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from datacapt.design import services
-from datacapt.design.definition import Definition, Form
+from datacapt.ecrf import versions
+from datacapt.ecrf.definition import Definition, Form
 from datacapt.i18n import _
 from datacapt.models import StudyVersion
 from datacapt.permissions import Permission
@@ -29,11 +29,11 @@ class DesignResource(StudyChild):
 
     @cached_property
     def draft(self) -> StudyVersion | None:
-        return services.draft(self.dbsession, self.study)
+        return versions.draft(self.dbsession, self.study)
 
     @cached_property
     def published(self) -> StudyVersion | None:
-        return services.latest_published(self.dbsession, self.study)
+        return versions.latest_published(self.dbsession, self.study)
 
     @property
     def working(self) -> StudyVersion | None:
@@ -42,7 +42,7 @@ class DesignResource(StudyChild):
     @cached_property
     def definition(self) -> Definition:
         working = self.working
-        return services.definition_of(working) if working is not None else Definition()
+        return versions.definition_of(working) if working is not None else Definition()
 
     def __getitem__(self, name: str) -> Resource:
         if name == "forms":
@@ -106,7 +106,7 @@ class VersionsResource(DesignChild):
 
     def __getitem__(self, key: str) -> VersionResource:
         number = whole_number(key)
-        found = services.version(self.dbsession, self.study, number) if number else None
+        found = versions.version(self.dbsession, self.study, number) if number else None
         if found is None:
             raise KeyError(key)
         return VersionResource(self, found)
@@ -124,4 +124,4 @@ class VersionResource(DesignChild):
 
     @cached_property
     def definition(self) -> Definition:
-        return services.definition_of(self.version)
+        return versions.definition_of(self.version)

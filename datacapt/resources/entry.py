@@ -1,4 +1,4 @@
-"""Below a subject: ``{visit}/`` → ``{form}/``, keyed as :mod:`datacapt.entry.casebook` says.
+"""Below a subject: ``{visit}/`` → ``{form}/``, keyed as :mod:`datacapt.ecrf.casebook` says.
 
 A scheduled visit or a non-log form may not have been entered yet (its instance is None); a
 repeat, an unscheduled visit and a log row exist only once added, so their keys are otherwise
@@ -12,13 +12,14 @@ from functools import cached_property
 from sqlalchemy import select
 
 from datacapt import permissions as perms
-from datacapt.design.definition import Form, Visit, text_in
-from datacapt.entry.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
-from datacapt.entry.services import PublishedDesign
+from datacapt.ecrf.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
+from datacapt.ecrf.definition import Form, Visit, text_in
+from datacapt.ecrf.versions import PublishedDesign
 from datacapt.i18n import _
 from datacapt.models import FormInstance, SignatureState, VisitInstance
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import StudyChild
+from datacapt.resources.path import UNKNOWN, known
 
 
 class VisitResource(StudyChild):
@@ -39,6 +40,13 @@ class VisitResource(StudyChild):
         self.visit, self.instance = visit, instance
         self.__name__ = name if name != UNSCHEDULED and repeat == 1 else f"{name}-{repeat}"
 
+    def __acl__(self) -> tuple[ACE, ...]:
+        """A visit frozen or locked as a whole refuses new log rows and forms started after;
+        one not entered yet has no state of its own and takes its casebook's."""
+        if self.instance is None:
+            return ()
+        return perms.form_state_acl(self.instance.lock_state.value, False)
+
     @property
     def title(self) -> object:
         if self.visit is None:
@@ -58,6 +66,8 @@ class VisitResource(StudyChild):
             raise KeyError(key)
         instance = None
         if self.instance is not None:
+            instance = known(self.request, "form", self.instance.id, form.name, parsed[1])
+        if self.instance is not None and instance is UNKNOWN:
             instance = self.dbsession.scalar(
                 select(FormInstance).where(
                     FormInstance.visit_instance_id == self.instance.id,

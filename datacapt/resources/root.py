@@ -10,6 +10,7 @@ from datacapt.i18n import _
 from datacapt.models import Study, Tenant
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
+from datacapt.resources.path import UNKNOWN, known, load_path
 from datacapt.resources.study import StudyResource
 
 #: Names a tenant slug may not take, because the root's own views use them.
@@ -34,7 +35,10 @@ class Root(Resource):
     def __getitem__(self, slug: str) -> TenantResource:
         if slug in RESERVED_NAMES:
             raise KeyError(slug)
-        tenant = self.dbsession.scalar(select(Tenant).where(Tenant.slug == slug))
+        load_path(self.request, RESERVED_NAMES)
+        tenant = known(self.request, "tenant", slug)
+        if tenant is UNKNOWN:
+            tenant = self.dbsession.scalar(select(Tenant).where(Tenant.slug == slug))
         if tenant is None:
             raise KeyError(slug)
         return TenantResource(self, tenant)
@@ -55,9 +59,11 @@ class TenantResource(Resource):
         return self.tenant.name
 
     def __getitem__(self, code: str) -> StudyResource:
-        study = self.dbsession.scalar(
-            select(Study).where(Study.tenant_id == self.tenant.id, Study.code == code)
-        )
+        study = known(self.request, "study", self.tenant.id, code)
+        if study is UNKNOWN:
+            study = self.dbsession.scalar(
+                select(Study).where(Study.tenant_id == self.tenant.id, Study.code == code)
+            )
         if study is None:
             raise KeyError(code)
         return StudyResource(self, study)

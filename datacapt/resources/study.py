@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from datacapt import permissions as perms
+from datacapt.ecrf.versions import PublishedDesign, design_of, published_design
 from datacapt.models import Study
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
 from datacapt.resources.exports import ExportsResource
+from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
@@ -33,6 +36,7 @@ class StudyResource(Resource):
         self.study = study
         self.tenant = parent.tenant
         self.study_node = self
+        self._published: Any = known(self.request, "published", study.id)
 
     def __acl__(self) -> tuple[ACE, ...]:
         return perms.study_acl(self.study.id)
@@ -40,6 +44,13 @@ class StudyResource(Resource):
     @property
     def title(self) -> object:
         return self.study.code
+
+    @cached_property
+    def design(self) -> PublishedDesign | None:
+        """The published design sites enter data with (None until one is published)."""
+        if self._published is UNKNOWN:
+            return published_design(self.dbsession, self.study)
+        return design_of(self.dbsession, self._published)
 
     def __getitem__(self, name: str) -> Resource:
         child = self.CHILDREN.get(name)

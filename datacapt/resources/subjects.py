@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from sqlalchemy import select
 
 from datacapt import permissions as perms
-from datacapt.entry.casebook import UNSCHEDULED, parse_key
-from datacapt.entry.services import PublishedDesign, published_design
+from datacapt.ecrf.casebook import UNSCHEDULED, parse_key
+from datacapt.ecrf.versions import PublishedDesign
 from datacapt.i18n import _
 from datacapt.models import Site, Subject, VisitInstance
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import StudyChild
 from datacapt.resources.entry import VisitResource
+from datacapt.resources.path import UNKNOWN, known
 
 
 class SubjectsResource(StudyChild):
@@ -24,12 +23,18 @@ class SubjectsResource(StudyChild):
     def title(self) -> object:
         return _("Subjects")
 
+    @property
+    def design(self) -> PublishedDesign | None:
+        return self.study_node.design
+
     def __getitem__(self, label: str) -> SubjectResource:
-        row = self.dbsession.execute(
-            select(Subject, Site)
-            .join(Site, Site.id == Subject.site_id)
-            .where(Subject.study_id == self.study.id, Subject.label == label)
-        ).first()
+        row = known(self.request, "subject", self.study.id, label)
+        if row is UNKNOWN:
+            row = self.dbsession.execute(
+                select(Subject, Site)
+                .join(Site, Site.id == Subject.site_id)
+                .where(Subject.study_id == self.study.id, Subject.label == label)
+            ).first()
         if row is None:
             raise KeyError(label)
         return SubjectResource(self, *row)
@@ -44,16 +49,19 @@ class SubjectResource(StudyChild):
         self.subject, self.site = subject, site
 
     def __acl__(self) -> tuple[ACE, ...]:
-        return perms.site_acl(self.study.id, self.subject.site_id)
+        """A casebook frozen or locked as a whole refuses new visits, and (inherited) new log
+        rows and forms started after; its site grants the rest."""
+        state = perms.form_state_acl(self.subject.lock_state.value, False)
+        return state + perms.site_acl(self.study.id, self.subject.site_id)
 
     @property
     def title(self) -> object:
         return self.subject.label
 
-    @cached_property
+    @property
     def design(self) -> PublishedDesign | None:
         """The published design sites enter data with (None until one is published)."""
-        return published_design(self.dbsession, self.study)
+        return self.study_node.design
 
     def __getitem__(self, key: str) -> VisitResource:
         design, parsed = self.design, parse_key(key)
@@ -65,13 +73,15 @@ class SubjectResource(StudyChild):
             raise KeyError(key)
         if (name == UNSCHEDULED or repeat > 1) != ("-" in key):
             raise KeyError(key)
-        instance = self.dbsession.scalar(
-            select(VisitInstance).where(
-                VisitInstance.subject_id == self.subject.id,
-                VisitInstance.visit == name,
-                VisitInstance.repeat == repeat,
+        instance = known(self.request, "visit", self.subject.id, name, repeat)
+        if instance is UNKNOWN:
+            instance = self.dbsession.scalar(
+                select(VisitInstance).where(
+                    VisitInstance.subject_id == self.subject.id,
+                    VisitInstance.visit == name,
+                    VisitInstance.repeat == repeat,
+                )
             )
-        )
         if instance is None and (name == UNSCHEDULED or repeat > 1):
             raise KeyError(key)
         return VisitResource(self, design, name, repeat, visit, instance)

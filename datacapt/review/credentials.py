@@ -9,11 +9,11 @@ from pyramid.i18n import TranslationString
 from pyramid.request import Request
 
 from datacapt import audit
-from datacapt.accounts import two_factor
 from datacapt.accounts.passwords import verify_password
 from datacapt.accounts.services import check_throttle, record_attempt
 from datacapt.db import keep_writes
 from datacapt.i18n import _
+from datacapt.signin import two_factor
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def check_signing_credentials(request: Request, password: str, code: str) -> Cre
     """Check the signer's password (and code); a failure counts towards the sign-in throttle and
     is audited, and both are committed although the answer is an error."""
     user = request.identity.user
-    ip = request.client_addr or ""
+    ip = request.client_address or ""
     throttle = check_throttle(request.dbsession, request.registry, user.email, ip)
     if throttle.blocked:
         return CredentialCheck(

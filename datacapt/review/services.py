@@ -21,9 +21,9 @@ from pyramid.i18n import TranslationString
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from datacapt import audit
+from datacapt import audit, personal_values
 from datacapt.actor import Actor
-from datacapt.design.definition import Form, Item, ItemType, SdvRequirement, form_items
+from datacapt.ecrf.definition import Form, Item, ItemType, SdvRequirement, form_items
 from datacapt.entry.events import FormRemoved, FormSaved, HistoryAsked
 from datacapt.i18n import _
 from datacapt.models import (
@@ -38,6 +38,8 @@ from datacapt.models import (
     SignatureScope,
     SignatureState,
     SignedForm,
+    Subject,
+    VisitInstance,
 )
 
 MAX_REASON = 2000
@@ -92,7 +94,10 @@ def sdv_required(form: Form, item: Item) -> bool:
 def _to_verify(row: ItemValue) -> bool:
     """A value monitors must verify: required, and holding something (or emptied since)."""
     return row.sdv_required and (
-        row.value is not None or row.missing_code is not None or row.sdv_changed
+        row.value is not None
+        or row.sealed_value is not None
+        or row.missing_code is not None
+        or row.sdv_changed
     )
 
 
@@ -108,11 +113,15 @@ def sdv_status(rows: Iterable[ItemValue]) -> SdvStatus:
 
 
 def _rows(dbsession: Session, instances: list[FormInstance]) -> dict[int, list[ItemValue]]:
+    """The values of ``instances`` by instance id, personal data opened (signatures hash the
+    values themselves)."""
     found: dict[int, list[ItemValue]] = {i.id: [] for i in instances}
     if instances:
-        for row in dbsession.scalars(
+        rows = dbsession.scalars(
             select(ItemValue).where(ItemValue.form_instance_id.in_(list(found)))
-        ):
+        ).all()
+        personal_values.open_rows(dbsession, {i.id: i.subject_id for i in instances}, rows)
+        for row in rows:
             found[row.form_instance_id].append(row)
     return found
 
@@ -332,14 +341,35 @@ def break_signatures(
 # --- freeze, lock, unlock --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Whole:
+    """The casebooks (subject ids) and visits (visit instance ids) an action takes as a whole,
+    besides their forms: their state then covers what is added to them later (a visit, a log
+    row, a form entered for the first time)."""
+
+    subject_ids: frozenset[int] = frozenset()
+    visit_ids: frozenset[int] = frozenset()
+
+
 def freeze(
-    dbsession: Session, actor: Actor, instances: list[FormInstance], reason: str = ""
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    reason: str = "",
+    whole: Whole = Whole(),
 ) -> int:
     """No more entry; queries go on. Locked forms stay locked."""
+    _move_whole(dbsession, actor, whole, LockState.FROZEN, "data.frozen", reason)
     return _move(dbsession, actor, instances, LockState.FROZEN, "data.frozen", reason)
 
 
-def lock(dbsession: Session, actor: Actor, instances: list[FormInstance], reason: str = "") -> int:
+def lock(
+    dbsession: Session,
+    actor: Actor,
+    instances: list[FormInstance],
+    reason: str = "",
+    whole: Whole = Whole(),
+) -> int:
     """Nothing changes any more. Refused while a form of the selection has open queries."""
     blocked = [i for i in _open(instances) if i.open_queries > 0]
     if blocked:
@@ -349,6 +379,7 @@ def lock(dbsession: Session, actor: Actor, instances: list[FormInstance], reason
                 mapping={"count": len(blocked)},
             )
         )
+    _move_whole(dbsession, actor, whole, LockState.LOCKED, "data.locked", reason)
     return _move(dbsession, actor, instances, LockState.LOCKED, "data.locked", reason)
 
 
@@ -357,19 +388,86 @@ def unlock(
     actor: Actor,
     instances: list[FormInstance],
     reason: str,
+    whole: Whole = Whole(),
 ) -> int:
     """Open frozen, locked or signed forms for correction again, with a reason. A signature on
-    such a form is invalidated: what it covered may now change."""
+    such a form is invalidated: what it covered may now change. Their visits and casebooks are
+    no longer frozen or locked as a whole either."""
     reason = reason.strip()[:MAX_REASON]
     if not reason:
         raise Refused(_("Give the reason for unlocking."))
     instances = _open(instances)
+    around = Whole(
+        whole.subject_ids | {i.subject_id for i in instances},
+        whole.visit_ids | {i.visit_instance_id for i in instances},
+    )
+    _move_whole(dbsession, actor, around, LockState.OPEN, "data.unlocked", reason)
     count = _move(dbsession, actor, instances, LockState.OPEN, "data.unlocked", reason)
     for instance in instances:
         if instance.signature_state is SignatureState.SIGNED:
             break_signatures(dbsession, actor, instance, reason)
             count += 1
     return count
+
+
+def _moves(current: LockState, target: LockState) -> bool:
+    """Freezing leaves what is locked locked; the other moves apply to whatever differs."""
+    return current is LockState.OPEN if target is LockState.FROZEN else current is not target
+
+
+def _move_whole(
+    dbsession: Session, actor: Actor, whole: Whole, target: LockState, action: str, reason: str
+) -> None:
+    """Move the state of the casebooks and visits taken as a whole (audited like a form's)."""
+    rows: list[tuple[Subject | VisitInstance, int, str]] = []
+    if whole.subject_ids:
+        rows += [
+            (subject, subject.site_id, "subject")
+            for subject in dbsession.scalars(
+                select(Subject).where(Subject.id.in_(whole.subject_ids))
+            )
+        ]
+    if whole.visit_ids:
+        rows += [
+            (visit, site_id, "visit_instance")
+            for visit, site_id in dbsession.execute(
+                select(VisitInstance, Subject.site_id)
+                .join(Subject, Subject.id == VisitInstance.subject_id)
+                .where(VisitInstance.id.in_(whole.visit_ids))
+            ).all()
+        ]
+    moving = [(row, site_id, kind) for row, site_id, kind in rows if _moves(row.lock_state, target)]
+    if not moving:
+        return
+    audit.record_many(
+        dbsession,
+        actor,
+        [
+            {
+                "tenant_id": row.tenant_id,
+                "study_id": row.study_id,
+                "site_id": site_id,
+                "subject_id": row.id if isinstance(row, Subject) else row.subject_id,
+                "action": action,
+                "entity_type": kind,
+                "entity_id": row.id,
+                "field": "lock_state",
+                "old": row.lock_state.value,
+                "new": target.value,
+                "reason": reason.strip()[:MAX_REASON] or None,
+            }
+            for row, site_id, kind in moving
+        ],
+    )
+    for model in (Subject, VisitInstance):
+        ids = [row.id for row, _site_id, _kind in moving if isinstance(row, model)]
+        if ids:
+            dbsession.execute(
+                update(model)
+                .where(model.id.in_(ids))
+                .values(lock_state=target)
+                .execution_options(synchronize_session="evaluate")
+            )
 
 
 def _move(
@@ -380,11 +478,7 @@ def _move(
     action: str,
     reason: str,
 ) -> int:
-    instances = _open(instances)
-    if target is LockState.FROZEN:
-        moving = [i for i in instances if i.lock_state is LockState.OPEN]
-    else:
-        moving = [i for i in instances if i.lock_state is not target]
+    moving = [i for i in _open(instances) if _moves(i.lock_state, target)]
     if not moving:
         return 0
     audit.record_many(
@@ -470,7 +564,11 @@ def scope_forms(
     if not targets:
         return found
     with_data = select(ItemValue.form_instance_id).where(
-        or_(ItemValue.value.is_not(None), ItemValue.missing_code.is_not(None))
+        or_(
+            ItemValue.value.is_not(None),
+            ItemValue.sealed_value.is_not(None),
+            ItemValue.missing_code.is_not(None),
+        )
     )
     instances = dbsession.scalars(
         select(FormInstance).where(

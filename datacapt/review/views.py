@@ -13,14 +13,21 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt.entry.casebook import is_log, visit_key
-from datacapt.entry.services import published_design
+from datacapt.ecrf.casebook import is_log, visit_key
+from datacapt.ecrf.versions import published_design
 from datacapt.htmx import READ, page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import FormInstance, FormStatus, SdvStatus, SignatureScope, Subject
+from datacapt.models import (
+    FormInstance,
+    FormStatus,
+    SdvStatus,
+    SignatureScope,
+    Subject,
+    VisitInstance,
+)
 from datacapt.permissions import Permission
 from datacapt.resources import FormEntryResource, SiteResource, SubjectResource, VisitResource
-from datacapt.review import services
+from datacapt.review import selection, services
 from datacapt.review.credentials import check_signing_credentials, two_factor_enrolled
 from datacapt.validation import whole_number
 
@@ -54,43 +61,37 @@ def views_on(contexts: tuple[type, ...], **settings: Any) -> Callable[[Any], Any
     return register
 
 
-def _subject_ids(request: Request, context: SiteResource) -> list[int]:
-    """The subjects of this site chosen in the posted form (labels)."""
-    labels = request.POST.getall("subject")
-    if not labels:
-        return []
-    return list(
-        request.dbsession.scalars(
-            select(Subject.id).where(Subject.site_id == context.site.id, Subject.label.in_(labels))
-        )
+def _chosen(request: Request) -> selection.Chosen:
+    """The forms (ids) or subjects (labels) ticked on a site's screen."""
+    ids = [whole_number(value) for value in request.POST.getall("form")]
+    return selection.Chosen(
+        form_ids=[i for i in ids if i is not None] if ids else None,
+        subject_labels=request.POST.getall("subject"),
     )
 
 
 def instances(request: Request, context: Context) -> list[FormInstance]:
-    """The form instances an action on ``context`` applies to (one query at most)."""
-    where: list[Any]
-    if isinstance(context, FormEntryResource):
-        return [context.instance] if context.instance is not None else []
+    """The form instances an action on ``context`` applies to."""
+    return selection.instances(request.dbsession, context, _chosen(request))
+
+
+def _whole(request: Request, context: Context) -> services.Whole:
+    """The visit, or the casebooks with their visits, an action takes as a whole (a form, or
+    forms chosen one by one at a site, are only themselves)."""
     if isinstance(context, VisitResource):
-        if context.instance is None:
-            return []
-        where = [FormInstance.visit_instance_id == context.instance.id]
-    elif isinstance(context, SubjectResource):
-        where = [FormInstance.subject_id == context.subject.id]
-    else:
-        ids = [whole_number(value) for value in request.POST.getall("form")]
-        where = [FormInstance.site_id == context.site.id]
-        if ids:
-            where.append(FormInstance.id.in_([i for i in ids if i is not None]))
-        else:
-            where.append(FormInstance.subject_id.in_(_subject_ids(request, context)))
-    return list(
-        request.dbsession.scalars(
-            select(FormInstance)
-            .where(FormInstance.study_id == context.study.id, *where)
-            .order_by(FormInstance.id)
+        return services.Whole(visit_ids=frozenset({context.instance.id}))
+    if isinstance(context, SubjectResource):
+        subject_ids = [context.subject.id]
+    elif isinstance(context, SiteResource) and not request.POST.getall("form"):
+        subject_ids = selection.subject_ids(
+            request.dbsession, context.site, _chosen(request).subject_labels
         )
+    else:
+        return services.Whole()
+    visits = request.dbsession.scalars(
+        select(VisitInstance.id).where(VisitInstance.subject_id.in_(subject_ids))
     )
+    return services.Whole(frozenset(subject_ids), frozenset(visits))
 
 
 def _back(request: Request, context: Context) -> str:
@@ -192,14 +193,14 @@ def data_state(context: Context, request: Request) -> Response:
     if not chosen:
         return _refused(request, context, _("There is no data here yet."))
     reason = request.POST.get("state-reason", "")
-    actor, dbsession = request.actor, request.dbsession
+    actor, dbsession, whole = request.actor, request.dbsession, _whole(request, context)
     try:
         if action == "freeze":
-            count = services.freeze(dbsession, actor, chosen, reason)
+            count = services.freeze(dbsession, actor, chosen, reason, whole)
         elif action == "lock":
-            count = services.lock(dbsession, actor, chosen, reason)
+            count = services.lock(dbsession, actor, chosen, reason, whole)
         else:
-            count = services.unlock(dbsession, actor, chosen, reason)
+            count = services.unlock(dbsession, actor, chosen, reason, whole)
     except services.Refused as refused:
         return _refused(request, context, refused.message)
     message = request.localizer.pluralize(
@@ -219,7 +220,9 @@ def _targets(request: Request, context: Context) -> list[services.SignTarget]:
     if isinstance(context, SiteResource):
         return [
             services.SignTarget(SignatureScope.CASEBOOK, subject_id)
-            for subject_id in _subject_ids(request, context)
+            for subject_id in selection.subject_ids(
+                request.dbsession, context.site, _chosen(request).subject_labels
+            )
         ]
     subject_id = context.subject.id
     if isinstance(context, SubjectResource):
@@ -239,20 +242,6 @@ def _scope(context: Context) -> SignatureScope:
     return SignatureScope.CASEBOOK
 
 
-def _site_subjects(request: Request, context: SiteResource) -> list[Subject]:
-    """The subjects of the site holding data, for batch signing."""
-    with_forms = select(FormInstance.subject_id).where(
-        FormInstance.site_id == context.site.id, FormInstance.status != FormStatus.REMOVED
-    )
-    return list(
-        request.dbsession.scalars(
-            select(Subject)
-            .where(Subject.site_id == context.site.id, Subject.id.in_(with_forms))
-            .order_by(Subject.label)
-        )
-    )
-
-
 def _sign_page(
     request: Request, context: Context, errors: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -269,7 +258,7 @@ def _sign_page(
         "covered": [],
     }
     if isinstance(context, SiteResource):
-        data["subjects"] = _site_subjects(request, context)
+        data["subjects"] = selection.site_subjects(request.dbsession, context.site)
     else:
         targets = _targets(request, context)
         data["covered"] = services.scope_forms(request.dbsession, targets)[targets[0]]
@@ -389,7 +378,7 @@ def _form_links(request: Request, context: SiteResource, rows: Any) -> dict[int,
 @page_view(SiteResource, "review/locking.jinja2", Permission.FREEZE_DATA, name="locking")
 def locking_screen(context: SiteResource, request: Request) -> dict[str, Any]:
     """The subjects of the site with their forms' states, to freeze, lock or unlock in bulk."""
-    subjects = _site_subjects(request, context)
+    subjects = selection.site_subjects(request.dbsession, context.site)
     forms: dict[int, list[FormInstance]] = {subject.id: [] for subject in subjects}
     if subjects:
         for instance in request.dbsession.scalars(

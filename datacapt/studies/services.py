@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ from datacapt.models import Site, Study, Subject, Tenant
 from datacapt.resources import RESERVED_NAMES
 from datacapt.security import Identity, StudyMembership
 from datacapt.validation import ValidationError, clean_code, clean_text
+
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+PATTERN_FIELDS = {"site", "seq"}
 
 
 def find_tenant(dbsession: Session, slug: str) -> Tenant | None:
@@ -188,3 +192,18 @@ def parse_missing_codes(text: str) -> list[list[str]]:
             "missing_codes", _("At most ${count} codes.", mapping={"count": MAX_MISSING_CODES})
         )
     return codes
+
+
+def check_pattern(pattern: str) -> str:
+    """A subject ID pattern: text with {site} and {seq} (formatted, e.g. {seq:04})."""
+    try:
+        fields = {name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name}
+        sample = pattern.format(site="par01", seq=1)
+    except (ValueError, IndexError, KeyError):
+        fields, sample = {"?"}, ""
+    if fields - PATTERN_FIELDS or "seq" not in fields or not LABEL_PATTERN.match(sample):
+        raise ValidationError(
+            "subject_id_pattern",
+            _("Use {site} and {seq} with letters, digits, '-', '_' or '.', e.g. {site}-{seq:04}."),
+        )
+    return pattern

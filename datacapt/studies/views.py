@@ -8,23 +8,18 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from datacapt import audit
+from datacapt.accounts import data_access
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.pagination import page_number
 from datacapt.permissions import Permission
-from datacapt.resources import Root, SiteResource, SitesResource, StudyResource, TenantResource
+from datacapt.resources import Root, SitesResource, StudyResource, TenantResource
 from datacapt.studies.services import (
     all_tenants,
+    check_pattern,
     parse_missing_codes,
     roles_by_study,
     site_summaries,
     visible_studies,
-)
-from datacapt.subjects.services import (
-    STATUS_LABELS,
-    SUBJECTS_PER_PAGE,
-    check_pattern,
-    subjects_page,
 )
 from datacapt.validation import ValidationError
 
@@ -60,26 +55,15 @@ def study_home(context: StudyResource, request: Request) -> dict[str, Any]:
         "subject_total": sum(summary.subjects for summary in sites),
         "roles": request.identity.roles_in_study(context.study.id),
         "site_codes": site_codes,
+        "admin_access": data_access.administrators_with_data_roles(
+            request.dbsession, context.study
+        ),
     }
 
 
 @page_view(SitesResource, "studies/sites.jinja2", Permission.VIEW_STUDY)
 def site_list(context: SitesResource, request: Request) -> dict[str, Any]:
     return {"sites": _sites(context, request)}
-
-
-@page_view(SiteResource, "studies/site.jinja2", Permission.VIEW_SITE)
-def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
-    page = None
-    if request.has_permission(Permission.VIEW_SUBJECT, context):
-        page = subjects_page(
-            request.dbsession,
-            context.study,
-            frozenset({context.site.id}),
-            page_number(request.GET.get("page")),
-            SUBJECTS_PER_PAGE,
-        )
-    return {"page": page, "status_labels": STATUS_LABELS}
 
 
 def _settings(context: StudyResource, **extra: Any) -> dict[str, Any]:

@@ -6,20 +6,22 @@ import re
 import string
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.ecrf.casebook import UNSCHEDULED
+from datacapt.ecrf.definition import Definition
 from datacapt.i18n import _
-from datacapt.models import Site, Study, Subject, SubjectStatus
+from datacapt.models import FormInstance, Site, Study, Subject, SubjectStatus, VisitInstance
 from datacapt.pagination import Page, paginate
+from datacapt.studies.services import LABEL_PATTERN
 from datacapt.validation import ValidationError
 
 SUBJECTS_PER_PAGE = 50
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-PATTERN_FIELDS = {"site", "seq"}
 
 STATUS_LABELS = {
     SubjectStatus.SCREENING: _("Screening"),
@@ -43,19 +45,18 @@ TRANSITIONS = {
 NEEDS_REASON = {SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN}
 
 
-def check_pattern(pattern: str) -> str:
-    """A subject ID pattern: text with {site} and {seq} (formatted, e.g. {seq:04})."""
-    try:
-        fields = {name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name}
-        sample = pattern.format(site="par01", seq=1)
-    except (ValueError, IndexError, KeyError):
-        fields, sample = {"?"}, ""
-    if fields - PATTERN_FIELDS or "seq" not in fields or not LABEL_PATTERN.match(sample):
-        raise ValidationError(
-            "subject_id_pattern",
-            _("Use {site} and {seq} with letters, digits, '-', '_' or '.', e.g. {site}-{seq:04}."),
-        )
-    return pattern
+def site_label_pattern(pattern: str, site_code: str) -> re.Pattern[str]:
+    """The IDs the study's ``pattern`` makes at one site: its text and site code as they are,
+    ``{seq}`` any number written with at least the digits its format pads to."""
+    parts = []
+    for text, name, spec, _conversion in string.Formatter().parse(pattern):
+        parts.append(re.escape(text))
+        if name == "site":
+            parts.append(re.escape(site_code))
+        elif name == "seq":
+            width = re.fullmatch(r"0?(\d+)d?", spec or "")
+            parts.append(f"[0-9]{{{width.group(1) if width else 1},}}")
+    return re.compile("".join(parts))
 
 
 def next_label(dbsession: Session, study: Study, site: Site) -> str:
@@ -87,6 +88,18 @@ def enrol(
             raise ValidationError(
                 "label",
                 _("Use 1 to 40 letters, digits, '-', '_' or '.', starting with a letter or digit."),
+            )
+        if not site_label_pattern(study.subject_id_pattern, site.code).fullmatch(label):
+            # The same answer whether or not another site holds this ID: it tells nothing.
+            raise ValidationError(
+                "label",
+                _(
+                    "Subject IDs at ${site} follow the study's pattern, like ${example}.",
+                    mapping={
+                        "site": site.code,
+                        "example": study.subject_id_pattern.format(site=site.code, seq=1),
+                    },
+                ),
             )
         taken = dbsession.scalar(
             select(Subject.id).where(Subject.study_id == study.id, Subject.label == label)
@@ -169,10 +182,13 @@ def subjects_page(
     site_id: int | None = None,
     status: SubjectStatus | None = None,
     where: Sequence[ColumnElement[bool]] = (),
-) -> Page[tuple[Subject, Site]]:
-    """One page of the study's subjects at the given sites (None: all), with their site."""
+    columns: Sequence[Any] = (Subject, Site),
+    after: str | None = None,
+) -> Page[Any]:
+    """One page of the study's subjects at the given sites (None: all), with their site (or the
+    ``columns`` a page shows, as rows); ``after``: the last label of the page before."""
     statement = (
-        select(Subject, Site)
+        select(*columns)
         .join(Site, (Site.id == Subject.site_id) & (Site.study_id == Subject.study_id))
         .where(Subject.study_id == study.id)
         .order_by(Subject.label)
@@ -188,4 +204,72 @@ def subjects_page(
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(Subject.label.ilike(f"%{escaped}%", escape="\\"))
-    return paginate(dbsession, statement, number, size)
+    return paginate(dbsession, statement, number, size, key=Subject.label, after=after)
+
+
+def new_visit_instance(
+    dbsession: Session, subject: Subject, visit: str, repeat: int, actor: Actor
+) -> VisitInstance:
+    """A visit of ``subject`` entered for the first time (scheduled, repeated or unscheduled)."""
+    instance = VisitInstance(
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        subject_id=subject.id,
+        visit=visit,
+        repeat=repeat,
+        created_by_id=actor.user_id,
+    )
+    dbsession.add(instance)
+    dbsession.flush()
+    return instance
+
+
+class VisitNotAddable(LookupError):
+    """The published schedule has no repeating visit of that name, nor allows unscheduled ones."""
+
+
+def add_visit(
+    dbsession: Session,
+    subject: Subject,
+    definition: Definition | None,
+    name: str,
+    actor: Actor,
+) -> VisitInstance:
+    """An unscheduled visit, or another occurrence of a repeating visit, audited."""
+    allowed = {v.name for v in definition.schedule.visits if v.repeating} if definition else set()
+    if definition and definition.schedule.unscheduled_allowed:
+        allowed.add(UNSCHEDULED)
+    if name not in allowed:
+        raise VisitNotAddable(name)
+    last = dbsession.scalar(
+        select(func.max(VisitInstance.repeat)).where(
+            VisitInstance.subject_id == subject.id, VisitInstance.visit == name
+        )
+    ) or (0 if name == UNSCHEDULED else 1)
+    instance = new_visit_instance(dbsession, subject, name, last + 1, actor)
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=subject.tenant_id,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        subject_id=subject.id,
+        action="entry.visit_added",
+        entity_type="visit_instance",
+        entity_id=instance.id,
+        new={"visit": name, "repeat": instance.repeat},
+    )
+    return instance
+
+
+def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
+    """Subject id → queries not closed, from the status rows (one query for a page)."""
+    if not subject_ids:
+        return {}
+    return dict(
+        dbsession.execute(
+            select(FormInstance.subject_id, func.sum(FormInstance.open_queries))
+            .where(FormInstance.subject_id.in_(subject_ids), FormInstance.open_queries > 0)
+            .group_by(FormInstance.subject_id)
+        ).all()
+    )

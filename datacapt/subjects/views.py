@@ -12,17 +12,15 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from datacapt import audit
-from datacapt.entry.casebook import UNSCHEDULED, casebook, visit_key
-from datacapt.entry.services import new_visit_instance
+from datacapt.ecrf.casebook import casebook, visit_key
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
-from datacapt.queries.summary import open_queries_by_subject
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
 from datacapt.studies.services import site_summaries, study_sites
-from datacapt.subjects import contacts
+from datacapt.subjects import contacts, services
 from datacapt.subjects.services import (
     STATUS_LABELS,
     SUBJECTS_PER_PAGE,
@@ -32,6 +30,20 @@ from datacapt.subjects.services import (
     subjects_page,
 )
 from datacapt.validation import ValidationError
+
+
+@page_view(SiteResource, "studies/site.jinja2", Permission.VIEW_SITE)
+def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
+    page = None
+    if request.has_permission(Permission.VIEW_SUBJECT, context):
+        page = subjects_page(
+            request.dbsession,
+            context.study,
+            frozenset({context.site.id}),
+            page_number(request.GET.get("page")),
+            SUBJECTS_PER_PAGE,
+        )
+    return {"page": page, "status_labels": STATUS_LABELS}
 
 
 @page_view(SubjectsResource, "subjects/list.jinja2", Permission.LIST_SUBJECTS)
@@ -57,16 +69,19 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "sites": sites,
         "filters": {"q": search, "site": chosen.code if chosen else "", "status": raw_status},
-        "enrol_sites": enrolment_sites(request, context),
-        "open_queries": open_queries_by_subject(
+        "enrol_sites": enrolment_sites(request, context, sites),
+        "open_queries": services.open_queries_by_subject(
             request.dbsession, [subject.id for subject, _site in page.items]
         ),
     }
 
 
-def enrolment_sites(request: Request, context: SubjectsResource) -> list[Site]:
-    """The sites of the study where this user may enrol subjects."""
-    sites = study_sites(request.dbsession, context.study)
+def enrolment_sites(
+    request: Request, context: SubjectsResource, visible: list[Site] | None = None
+) -> list[Site]:
+    """The sites of the study where this user may enrol subjects (among ``visible``, the sites
+    they see, when the caller has them: one cannot enrol where one cannot see)."""
+    sites = study_sites(request.dbsession, context.study) if visible is None else visible
     parent = SitesResource(context.study_node)
     return [
         site
@@ -255,7 +270,7 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     return {
         "contact": contact,
         "errors": {},
-        "editable": request.has_permission(Permission.ENTER_DATA, context),
+        "editable": request.has_permission(Permission.ENROL_SUBJECT, context),
     }
 
 
@@ -267,7 +282,9 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     permission=Permission.VIEW_PII,
 )
 def change_contact(context: SubjectResource, request: Request) -> Any:
-    if not request.has_permission(Permission.ENTER_DATA, context):
+    """Contact details are not casebook data: a locked casebook keeps them up to date, so
+    the right is site staff's enrolment one, which no lock takes away."""
+    if not request.has_permission(Permission.ENROL_SUBJECT, context):
         raise HTTPForbidden()
     try:
         contact = contacts.clean_contact(
@@ -301,27 +318,16 @@ def change_contact(context: SubjectResource, request: Request) -> Any:
 def add_visit(context: SubjectResource, request: Request) -> Response:
     """An unscheduled visit, or another occurrence of a repeating visit."""
     design = context.design
-    name = request.POST.get("visit", "")
-    allowed = (
-        {v.name for v in design.definition.schedule.visits if v.repeating} if design else set()
-    )
-    if design and design.definition.schedule.unscheduled_allowed:
-        allowed.add(UNSCHEDULED)
-    if name not in allowed:
-        raise HTTPNotFound()
-    last = request.dbsession.scalar(
-        select(func.max(VisitInstance.repeat)).where(
-            VisitInstance.subject_id == context.subject.id, VisitInstance.visit == name
+    try:
+        instance = services.add_visit(
+            request.dbsession,
+            context.subject,
+            design.definition if design else None,
+            request.POST.get("visit", ""),
+            request.actor,
         )
-    ) or (0 if name == UNSCHEDULED else 1)
-    instance = new_visit_instance(request.dbsession, context.subject, name, last + 1, request.actor)
-    audit.record_subject(
-        request.dbsession,
-        request.actor,
-        context.subject,
-        action="entry.visit_added",
-        entity_type="visit_instance",
-        entity_id=instance.id,
-        new={"visit": name, "repeat": instance.repeat},
+    except services.VisitNotAddable:
+        raise HTTPNotFound() from None
+    return redirect(
+        request, request.resource_url(context, visit_key(instance.visit, instance.repeat), "")
     )
-    return redirect(request, request.resource_url(context, visit_key(name, instance.repeat), ""))

@@ -14,6 +14,8 @@ import pytest
 from datacapt.permissions import StudyRole
 from datacapt.resources import (
     DesignResource,
+    ExportResource,
+    ExportsResource,
     FormDesignResource,
     FormEntryResource,
     QueriesResource,
@@ -31,7 +33,7 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
-from tests.factories import add_queries, build_world, csrf_token, login
+from tests.factories import EXPORT_ID, add_export, add_queries, build_world, csrf_token, login
 
 LOGIN = "login"  # a 303 to the sign-in page, with came_from
 SITE_STAFF = ("investigator", "sub_investigator", "coordinator")  # restricted to par01
@@ -105,6 +107,8 @@ PLACES = {
     },
     QueriesResource: {"": "/acme/demo/queries/"},
     QueryResource: {"own": "/acme/demo/queries/1/", "other": "/acme/demo/queries/2/"},
+    ExportsResource: {"": "/acme/demo/exports/"},
+    ExportResource: {"": f"/acme/demo/exports/{EXPORT_ID}/"},
 }
 
 POST_BODIES = {
@@ -170,7 +174,7 @@ def site_only(holder: str, outcome: Any, *, site: bool = True) -> dict[str, dict
 #: data (the draft's lock missing → 409, unknown element → 404, validation → 422).
 DESIGN_VIEWS = {
     (DesignResource, "", "GET"): 200,
-    (DesignResource, "start-draft", "POST"): 303,
+    (DesignResource, "start-draft", "POST"): 409,
     (DesignResource, "discard-draft", "POST"): 409,
     (DesignResource, "add-form", "POST"): 422,
     (DesignResource, "languages", "POST"): 422,
@@ -203,6 +207,16 @@ DESIGN_VIEWS = {
     (VersionsResource, "", "GET"): 200,
     (VersionResource, "", "GET"): 200,
 }
+
+
+def data_managers_only(outcome: Any) -> dict[str, dict[str, Any]]:
+    """Exports: the study's data managers; to everyone else the exports do not exist (404)."""
+    return {
+        "": {
+            **outcomes(admins=404, study_admin=404, site_staff=404, others=404),
+            "data_manager": outcome,
+        }
+    }
 
 
 def auditors_only() -> dict[str, dict[str, Any]]:
@@ -345,6 +359,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SiteResource, "data-state", "POST"): site_only("data_manager", 404, site=False),
     (SiteResource, "sign", "GET"): site_only("investigator", 200),
     (SiteResource, "sign", "POST"): site_only("investigator", 422),
+    # Exports (a POST without a format: 422).
+    (ExportsResource, "", "GET"): data_managers_only(200),
+    (ExportsResource, "start", "POST"): data_managers_only(422),
+    (ExportResource, "row", "GET"): data_managers_only(200),
+    (ExportResource, "download", "GET"): data_managers_only(200),
 }
 
 
@@ -394,6 +413,7 @@ def check(testapp, method: str, url: str, body: dict[str, str], token: str) -> A
 def test_authorization_matrix(testapp, dbsession, registry, role):
     world = build_world(dbsession, registry)
     add_queries(dbsession, world)
+    add_export(dbsession, registry, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from datacapt.design import services
-from datacapt.design.definition import Item, ItemType, Validation
+from datacapt.ecrf import versions
+from datacapt.ecrf.definition import Item, ItemType, Validation
 from datacapt.models import FormInstance, ItemValue
 from tests.factories import SETUP, build_world, csrf_token, login
 
@@ -62,8 +63,8 @@ EXTRA_ITEMS = [
 def world(dbsession, registry):
     """The demo design with the items above, published as version 2; a draft 3 started."""
     world = build_world(dbsession, registry)
-    draft = services.draft(dbsession, world.study)
-    definition = services.definition_of(draft)
+    draft = versions.draft(dbsession, world.study)
+    definition = versions.definition_of(draft)
     definition.form("demographics").sections[0].subsections[0].blocks.extend(EXTRA_ITEMS)
     services.save_draft(
         dbsession,
@@ -224,7 +225,7 @@ def new_question(admin, **fields):
     ],
 )
 def test_the_editor_refuses_a_pattern_re2_cannot_run(admin, dbsession, world, pattern, reason):
-    before = services.draft(dbsession, world.study).lock_version
+    before = versions.draft(dbsession, world.study).lock_version
     response = new_question(
         admin,
         name="postcode",
@@ -235,7 +236,7 @@ def test_the_editor_refuses_a_pattern_re2_cannot_run(admin, dbsession, world, pa
     shown = response.html.find(id="field-pattern").find_next("p").text
     assert reason in shown and "without back-references or look-arounds" in shown
     dbsession.expire_all()
-    assert services.draft(dbsession, world.study).lock_version == before
+    assert versions.draft(dbsession, world.study).lock_version == before
 
 
 def test_the_editor_refuses_a_number_bound_out_of_bounds(admin, dbsession, world):

@@ -90,7 +90,7 @@ def test_grants_by_the_operator_are_audited(datacapt, cli_database):
             )
             .join(Tenant, Tenant.id == AuditEvent.tenant_id)
             .where(Tenant.slug == "audited", AuditEvent.action.like("role.%"))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         ).all()
     engine.dispose()
     assert [(r.action, r.entity_type, r.actor_id) for r in rows] == [
@@ -202,6 +202,25 @@ def test_demo_is_idempotent_and_prints_the_logins(datacapt, cli_database):
 def test_check_reports_the_database(datacapt):
     code, out, _ = datacapt("check")
     assert code == 0 and "database: ok" in out
+
+
+def test_check_says_how_many_jobs_wait(datacapt, cli_database):
+    engine = create_engine(cli_database)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO job_outbox (name, arguments, state, attempts) "
+                "VALUES ('datacapt.probe', '{}', 'pending', 0), "
+                "('datacapt.probe', '{}', 'pending', 1), ('datacapt.probe', '{}', 'done', 1)"
+            )
+        )
+    try:
+        code, out, _ = datacapt("check")
+        assert code == 0 and "outbox: 2 job(s) waiting to run" in out
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM job_outbox"))
+        engine.dispose()
 
 
 def test_missing_configuration_file_is_a_clear_error(capsys):
@@ -328,16 +347,59 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
     form = app.get("/acme/demo/subjects/par01-0001/@@contact").forms["contact-form"]
     form["contact-name"] = "Ana Sousa"
     form.submit()
+    save_initials(app, "AS")
     current = get_appsettings(str(TESTING_INI))["datacapt.encryption_keys"]
     fresh = base64.urlsafe_b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"rotated:{fresh} {current}")
     code, out, _ = datacapt("keys", "rekey")
     assert code == 0 and "1 contact record(s) re-sealed" in out
+    assert "1 personal-data value(s) re-sealed" in out  # the demo's initials
     engine = create_engine(cli_database)
     with engine.connect() as connection:
         keys = connection.execute(select(SubjectContact.key_id)).scalars().all()
     engine.dispose()
     assert keys == ["rotated"]
+    monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"{current} rotated:{fresh}")
+    assert datacapt("keys", "rekey")[0] == 0  # back under the key the other tests hold
+
+
+def save_initials(app, initials):
+    """Enter the demo subject's initials (personal data), with a reason if the form is done."""
+    form = app.get("/acme/demo/subjects/par01-0001/screening/demographics/").forms["entry-form"]
+    form["initials"] = initials
+    if "reason" in form.fields:
+        form["reason"] = "Initials entered"
+    assert form.submit().status_int == 303
+
+
+def test_check_refuses_personal_values_in_plain_text_until_they_are_sealed(datacapt, cli_database):
+    assert datacapt("demo")[0] == 0
+    app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
+    login(app, "coordinator@acme.example", "Demo-password-2026")
+    save_initials(app, "JM")
+    engine = create_engine(cli_database)
+    with engine.begin() as connection:  # as stored before sealing existed
+        connection.execute(
+            text(
+                "UPDATE item_value SET value = 'JM', sealed_key_id = NULL, sealed_nonce = NULL,"
+                " sealed_value = NULL, value_fingerprint = NULL WHERE item_oid = 'I.INITIALS'"
+            )
+        )
+    engine.dispose()
+    code, _out, err = datacapt("check")
+    assert code == 2 and "personal-data value(s) stored in plain text" in err
+    code, out, _ = datacapt("db", "upgrade")  # seals them after migrating
+    assert code == 0 and "1 personal-data value(s) sealed" in out
+    assert datacapt("check")[0] == 0
+    assert datacapt("keys", "seal-items")[1] == "0 personal-data value(s) sealed\n"
+    plain = count(
+        cli_database,
+        select(func.count())
+        .select_from(ItemValue)
+        .where(ItemValue.item_oid == "I.INITIALS")
+        .where(ItemValue.value.is_not(None)),
+    )
+    assert plain == 0
 
 
 def test_an_operator_resets_a_lost_authenticator(datacapt, cli_database):
@@ -399,17 +461,27 @@ def test_audit_verify_walks_every_chain_and_names_a_tampered_event(datacapt, cli
     assert datacapt("tenant", "create", "verified", "Verified")[0] == 0
     assert datacapt("study", "create", "verified", "v1", "Verified study")[0] == 0
     assert datacapt("site", "create", "verified", "v1", "par01", "Paris")[0] == 0
-    code, out, err = datacapt("audit", "verify")
+    code, out, err = datacapt("audit", "checkpoint")
     assert (code, err) == (0, "")
-    assert "chain 0 (platform):" in out
-    assert re.search(r"chain \d+ \(verified\): 3 events, intact; head [0-9a-f]{64}", out)
+    assert re.fullmatch(r"checkpoint \d+: \d+ chains, \d+ events; root [0-9a-f]{64}\n", out)
+    assert datacapt("audit", "checkpoint")[1] == (
+        "no chain moved since the last checkpoint: none written\n"
+    )
+    code, out, err = datacapt("audit", "verify", "--each")
+    assert (code, err) == (0, "")
+    assert re.search(r"chain tenant:\d+ \(verified\): 1 events, intact; head [0-9a-f]{64}", out)
+    assert re.search(r"chain study:\d+: 2 events, intact", out)  # the study, its site
+    assert re.search(r"checkpoints: \d+, intact; last root [0-9a-f]{64}", out)
 
     tenant_id = count(cli_database, select(Tenant.id).where(Tenant.slug == "verified"))
-    study_event = count(
-        cli_database,
-        select(AuditEvent.id).where(
-            AuditEvent.chain == tenant_id, AuditEvent.action == "study.created"
-        ),
+    study_event, study_id = (
+        count(
+            cli_database,
+            select(column).where(
+                AuditEvent.tenant_id == tenant_id, AuditEvent.action == "study.created"
+            ),
+        )
+        for column in (AuditEvent.id, AuditEvent.study_id)
     )
     original = count(cli_database, select(AuditEvent.new_value).where(AuditEvent.id == study_event))
     forge = "UPDATE audit_event SET new_value = :value WHERE id = :id"
@@ -419,10 +491,12 @@ def test_audit_verify_walks_every_chain_and_names_a_tampered_event(datacapt, cli
     try:
         code, out, _err = datacapt("audit", "verify", "--tenant", "verified")
         assert code == 1
-        assert out.strip() == (
-            f"chain {tenant_id} (verified): BROKEN at seq 2 (event id {study_event}, "
-            "study.created): its content does not match its hash; 2 events read"
-        )
+        assert out.splitlines() == [
+            f"chain study:{study_id}: BROKEN at seq 1 (event id {study_event}, "
+            "study.created): its content does not match its hash; 1 events read",
+            out.splitlines()[1],  # the checkpoints, intact
+            "2 chains, 2 events: 1 BROKEN",
+        ]
         assert datacapt("audit", "verify")[0] == 1
     finally:
         behind_the_triggers(cli_database, forge, value=original, id=study_event)

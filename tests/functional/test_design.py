@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from datacapt.design import services
+from datacapt.ecrf import versions
 from datacapt.models import AuditEvent, StudyVersion, VersionState
 from tests.factories import build_world, csrf_token, login
 
@@ -34,16 +35,16 @@ def admin(testapp, world):
 
 def draft(dbsession, world) -> StudyVersion:
     dbsession.expire_all()
-    return services.draft(dbsession, world.study)
+    return versions.draft(dbsession, world.study)
 
 
 def draft_definition(dbsession, world):
-    return services.definition_of(draft(dbsession, world))
+    return versions.definition_of(draft(dbsession, world))
 
 
 def events(dbsession, action):
     """The audit events of one kind, oldest first."""
-    statement = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    statement = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     return dbsession.scalars(statement).all()
 
 
@@ -307,7 +308,7 @@ def test_preview_in_another_language_of_the_design(admin):
 
 def test_publication_needs_a_reason_and_a_design_without_problems(admin, dbsession, world):
     version = draft(dbsession, world)
-    definition = services.definition_of(version)
+    definition = versions.definition_of(version)
     definition.item("bmi").calculation = "round([weight_kg] / [height], 1)"
     version.definition = services.to_json(definition)
     dbsession.flush()
@@ -329,23 +330,23 @@ def test_publication_needs_a_reason_and_a_design_without_problems(admin, dbsessi
     response = form.submit()
     assert response.location.endswith("/design/versions/2/")
     dbsession.expire_all()
-    published = services.version(dbsession, world.study, 2)
+    published = versions.version(dbsession, world.study, 2)
     assert published.state is VersionState.PUBLISHED
     assert published.publish_reason == "Amendment 1: BMI with two decimals"
     assert len(published.content_hash) == 64
-    assert services.draft(dbsession, world.study) is None
+    assert versions.draft(dbsession, world.study) is None
     event = events(dbsession, "design.version_published")[-1]
     assert (event.entity_id, event.reason) == ("2", "Amendment 1: BMI with two decimals")
     assert event.actor_id == world.users["study_admin"].id
 
-    versions = admin.get(DESIGN + "versions/")
-    assert len(versions.html.select("table.data tbody tr")) == 2
+    listing = admin.get(DESIGN + "versions/")
+    assert len(listing.html.select("table.data tbody tr")) == 2
     diff = admin.get(DESIGN + "versions/2/", {"against": "1"})
     assert "calculation" in diff.html.select_one("table.changes").text
 
 
 def test_a_published_version_is_frozen_by_the_database(dbsession, world):
-    published = services.version(dbsession, world.study, 1)
+    published = versions.version(dbsession, world.study, 1)
     nested = dbsession.begin_nested()
     with pytest.raises(DBAPIError, match="frozen"):
         dbsession.execute(
@@ -371,14 +372,14 @@ def test_a_new_draft_starts_as_a_copy_of_the_published_version(admin, dbsession,
     ].submit()
     started = draft(dbsession, world)
     assert started.number == 3  # the discarded draft keeps number 2
-    assert services.version(dbsession, world.study, 2).state is VersionState.DISCARDED
-    assert started.definition == services.version(dbsession, world.study, 1).definition
+    assert versions.version(dbsession, world.study, 2).state is VersionState.DISCARDED
+    assert started.definition == versions.version(dbsession, world.study, 1).definition
     assert [
         e.action
         for e in dbsession.scalars(
             select(AuditEvent)
             .where(AuditEvent.action.like("design.draft_%"))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         )
     ][-2:] == ["design.draft_discarded", "design.draft_started"]
 
@@ -448,7 +449,7 @@ def test_read_only_when_there_is_no_draft(admin, dbsession, world):
 
 def test_designer_text_is_never_rendered_as_html(admin, dbsession, world):
     version = draft(dbsession, world)
-    definition = services.definition_of(version)
+    definition = versions.definition_of(version)
     definition.item("sex").label["en"] = '<img src=x onerror="alert(1)">Sex'
     form = definition.form("vital_signs")
     form.sections[0].subsections[0].blocks[0].content["en"] = (

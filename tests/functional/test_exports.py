@@ -254,7 +254,7 @@ def test_a_data_manager_exports_from_the_page_and_downloads_the_file(
     assert {row["item"] for row in values} >= {"weight_kg", "ae_term"}
     assert "initials" not in {row["item"] for row in values}
     actions = dbsession.scalars(
-        select(AuditEvent.action).where(AuditEvent.action.like("data.%")).order_by(AuditEvent.seq)
+        select(AuditEvent.action).where(AuditEvent.action.like("data.%")).order_by(AuditEvent.id)
     ).all()
     assert actions == ["data.exported", "data.downloaded"]
 

@@ -5,6 +5,7 @@ costs a fixed number of queries, and the dashboard's rendering shortcuts give th
 from __future__ import annotations
 
 import pytest
+import webtest
 
 from tests.factories import build_world, login
 
@@ -53,13 +54,14 @@ def test_a_save_reads_the_same_whatever_it_changes_and_writes_in_batches(
     assert len(reads(three)) == len(reads(one)), "\n".join(three)
     # events and changed rows are written in batches, on every database
     assert len(three) == len(one), "\n".join(three)
-    # identity 3, the path 6 (which reads the visit and form instances the save then uses),
-    # stored values 1 (open warnings only when the status row counts some, the subject's other
-    # values only when an expression of the form reads them), the chain's lock (PostgreSQL
-    # only), head, clock, insert and read back 4, the values' update 1, the status row 1,
-    # signatures covering the form 1 (a reaction: review)
+    # the session with its identity 1, the path 1 (which reads the visit and form instances the
+    # save then uses), the stored values 1 (open warnings only when the status row counts some,
+    # the subject's other values only those an expression of the form reads: none here), the
+    # subject's chain: its lock (PostgreSQL only), its last link with the clock, the insert
+    # returning the events 2, the values' update 1, the status row 1, signatures covering the
+    # form 1 (a reaction: review)
     chain_lock = dbsession.get_bind().dialect.name == "postgresql"
-    assert len(one) <= 17 + chain_lock, "\n".join(one)
+    assert len(one) <= 8 + chain_lock, "\n".join(one)
     clock = [s for s in three if "clock_timestamp" in s or "strftime" in s]
     assert len(clock) == 1  # the save's events share one reading of the database clock
 
@@ -73,9 +75,8 @@ def test_evaluating_while_typing_costs_a_fixed_number_of_queries(coordinator, qu
         {"height_cm": "181", "weight_kg": "80", "sex": "2", "csrf_token": token},
         headers=HTMX,
     )
-    # identity 3, the path 6; the subject's other values are not read: no expression of the
-    # form reaches them
-    assert len(query_counter) <= 9, "\n".join(query_counter)
+    # the session with its identity, the path, the subject's values
+    assert len(query_counter) <= 3, "\n".join(query_counter)
 
 
 def test_the_dashboard_links_each_cell_to_its_form_with_its_status(coordinator):
@@ -91,3 +92,103 @@ def test_the_dashboard_links_each_cell_to_its_form_with_its_status(coordinator):
     assert row.th.a["href"] == SUBJECT
     for href, _text in links:
         coordinator.get(href)  # each one opens
+
+
+# --- the cost of a page: the path in one query, the session and identity in another -----------
+
+VITALS = SUBJECT + "screening/vital_signs/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        DEMOGRAPHICS,  # a form entered
+        VITALS,  # a form not entered yet
+        SUBJECT,  # the casebook
+        "/acme/demo/subjects/",  # the subject list
+        "/acme/demo/subjects/@@dashboard",
+    ],
+)
+def test_a_hot_page_costs_six_statements_at_most(coordinator, query_counter, path):
+    save(coordinator, query_counter, height_cm="180", weight_kg="72.5")
+    coordinator.get(path)
+    query_counter.clear()
+    coordinator.get(path)
+    # the session, its user and roles 1, the path 1, and what the page shows
+    assert len(query_counter) <= 6, "\n".join(query_counter)
+    assert len([s for s in query_counter if "FROM user_session" in s]) == 1
+    assert len([s for s in query_counter if "WHERE tenant.slug" in s]) == 1
+
+
+def test_the_path_loaded_at_once_still_finds_children_only_through_their_parents(
+    coordinator, testapp, world
+):
+    # lyo01-0001 is a subject of globex/other: not found below acme/demo, whatever the path
+    testapp.get("/acme/demo/subjects/lyo01-0001/", status=404)
+    testapp.get("/acme/demo/subjects/lyo01-0001/screening/demographics/", status=404)
+    testapp.get("/acme/other/subjects/lyo01-0001/", status=404)
+    testapp.get("/globex/demo/subjects/par01-0001/", status=404)
+    testapp.get(SUBJECT + "week4-2/demographics/", status=404)  # a repeat never added
+    assert testapp.get(DEMOGRAPHICS).status_int == 200
+
+
+# --- the compiled form ------------------------------------------------------------------------
+
+
+def pages_compiled_and_not(app, monkeypatch, path, **post):
+    """The page as served (compiled form) and as the template alone renders it."""
+    from datacapt.entry import views
+
+    def served():
+        if post:
+            form = app.get(path).forms["entry-form"]
+            for name, value in post.items():
+                form[name] = value
+            return form.submit(status=422).text
+        return app.get(path).text
+
+    compiled = served()
+    monkeypatch.setattr(views, "compiled_form", lambda *args: None)
+    plain = served()
+    monkeypatch.undo()
+    return compiled, plain
+
+
+def test_the_compiled_form_is_the_html_the_template_gives(
+    app, coordinator, world, query_counter, monkeypatch
+):
+    save(coordinator, query_counter, initials="AB", height_cm="180", weight_kg="72.5", sex="2")
+    coordinator.get(DEMOGRAPHICS)  # the flash message is shown once
+    compiled, plain = pages_compiled_and_not(coordinator, monkeypatch, DEMOGRAPHICS)
+    assert "ecrf-item" in compiled and compiled == plain
+    # refused values: errors, aria-invalid, the values typed
+    compiled, plain = pages_compiled_and_not(
+        coordinator, monkeypatch, DEMOGRAPHICS, height_cm="tall", weight_kg="-3"
+    )
+    assert "has-error" in compiled and compiled == plain
+    # a monitor: read only, SDV marks to tick, query badges to raise; the personal items masked
+    # for a role that may not see them
+    for role in ("monitor", "data_manager"):
+        other = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+        login(other, world.users[role].email)
+        compiled, plain = pages_compiled_and_not(other, monkeypatch, DEMOGRAPHICS)
+        assert "ecrf-item" in compiled and compiled == plain
+
+
+def test_the_dashboard_pages_forward_by_keyset_to_the_same_rows(coordinator, dbsession, world):
+    from tests.factories import make_subject
+
+    for number in range(2, 150):
+        make_subject(dbsession, world.sites["par01"], f"par01-{number:04d}")
+    dbsession.flush()
+    first = coordinator.get("/acme/demo/subjects/@@dashboard")
+    following = first.html.find("a", rel="next")["href"]
+    assert "after=par01-0100" in following
+    by_keyset = coordinator.get(following)
+    by_offset = coordinator.get("/acme/demo/subjects/@@dashboard", {"page": "2"})
+
+    def labels(page):
+        return [th.a.text for th in page.html.select("tbody th")]
+
+    assert labels(by_keyset) == labels(by_offset) == [f"par01-{n:04d}" for n in range(101, 150)]
+    assert "Page 2 of 2" in by_keyset.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,9 +157,49 @@ def test_jobs_wait_out_a_redis_outage_and_the_sweep_sends_them(database_url, con
 
     recovered = configure(app_settings(database_url, TEST_REDIS_URL)).make_wsgi_app()
     with bound_to(recovered.registry, connection):
-        assert jobs.sweep(recovered.registry, older_than=timedelta(0)) == 1
+        assert jobs.sweep(recovered.registry) == 0  # not due yet: its dispatch may be under way
+        assert jobs.sweep(recovered.registry, now=soon(jobs.FIRST_RETRY)) == 1
         work_off(recovered.registry)
         assert RAN == ["delayed"]
+
+
+def soon(delay: timedelta) -> datetime:
+    return datetime.now(UTC) + delay + timedelta(seconds=1)
+
+
+def test_a_pending_job_is_retried_within_seconds_and_backs_off(database_url, connection):
+    """Its enqueue failed (Redis down) or its worker was killed: the sweep sends it again
+    after 5 seconds, then after as long again as it has waited, up to a minute."""
+    down = configure(app_settings(database_url, "redis://127.0.0.1:1/0")).make_wsgi_app()
+    registry = down.registry
+    with bound_to(registry, connection):
+        with transaction_scope(registry) as dbsession:
+            jobs.enqueue_after_commit(dbsession, "tests.record", value="retried")
+        [row] = outbox(registry)
+        assert row.retry_at - row.created_at <= jobs.FIRST_RETRY + timedelta(seconds=1)
+        waits = []
+        moment = row.retry_at
+        for _ in range(6):
+            assert jobs.sweep(registry, now=moment) == 1  # sent again (Redis still down)
+            next_at = outbox(registry)[0].retry_at
+            waits.append(round((next_at - moment).total_seconds()))
+            moment = next_at
+        assert jobs.sweep(registry, now=moment - timedelta(seconds=1)) == 0
+    assert waits[0] <= 6 and waits == sorted(waits) and waits[-1] == 60
+
+
+def test_the_worker_sweeps_every_few_seconds():
+    """RQ's worker blocks ~7 minutes (its ttl less 15 s) on an empty queue before its
+    maintenance: ours wakes at every sweep interval, and sweeps then."""
+    worker = jobs.OutboxWorker.__new__(jobs.OutboxWorker)  # its state, without a Redis
+    worker.worker_ttl, worker.maintenance_interval = 420, 600
+    worker.last_cleaned_at = datetime.now(UTC)
+    assert worker.dequeue_timeout == jobs.SWEEP_INTERVAL.total_seconds() == 5
+    assert worker.should_run_maintenance_tasks  # never swept yet
+    worker.swept_at = time.monotonic()
+    assert not worker.should_run_maintenance_tasks
+    worker.swept_at -= worker.sweep_interval
+    assert worker.should_run_maintenance_tasks
 
 
 def test_the_sweep_leaves_fresh_jobs_to_their_own_dispatch(mode_app):
@@ -170,6 +211,7 @@ def test_the_sweep_leaves_fresh_jobs_to_their_own_dispatch(mode_app):
                 state=JobState.PENDING,
                 attempts=0,
                 created_at=datetime.now(UTC),
+                retry_at=datetime.now(UTC) + jobs.FIRST_RETRY,
             )
         )
     assert jobs.sweep(mode_app.registry) == 0

@@ -8,12 +8,12 @@ import webtest
 from pyramid.httpexceptions import HTTPUnprocessableEntity
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from datacapt.accounts.mails import PASSWORD_CHANGED_SUBJECT as SUBJECT
 from datacapt.config import ConfigurationError, configure
 from datacapt.db import get_tm_session, transaction_scope
 from datacapt.mail import make_mailer, send_mail, send_mail_in
 from datacapt.models import User
 from datacapt.resources import Root
+from datacapt.signin.mails import PASSWORD_CHANGED_SUBJECT as SUBJECT
 
 
 def probe(context, request):

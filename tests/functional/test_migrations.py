@@ -69,3 +69,76 @@ def test_studies_that_exist_receive_the_default_missing_codes(tmp_path):
         assert [code for code, _label in codes] == ["NA", "NK", "ND", "NASK"]
     finally:
         engine.dispose()
+
+
+def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
+    """The per-subject chains migration keeps the per-tenant chains as they were written: their
+    hashes still verify, the triggers still guard the table, new events start chains of their
+    own, and downgrading is refused once they exist."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    import pytest
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import Integer, column, insert, table, text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session
+
+    from datacapt import audit
+    from datacapt.actor import Actor
+    from datacapt.models.types import UTCDateTime
+
+    url = create_database("legacy", tmp_path)
+    engine = make_engine({"sqlalchemy.url": url})
+    config = AlembicConfig(str(TESTING_INI), ini_section="alembic")
+    before = ScriptDirectory.from_config(config).get_revision("5c1f0a9d2e7b").down_revision
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), before)
+        previous, rows = audit.GENESIS, []
+        for seq in (1, 2):  # hashed as the per-tenant chain did: the chain a number
+            values = dict.fromkeys(audit.HASHED_FIELDS)
+            values |= {
+                "chain": 7,
+                "seq": seq,
+                "occurred_at": f"2026-11-0{seq}T10:00:00.000000Z",
+                "tenant_id": 7,
+                "action": "test.changed",
+                "entity_type": "thing",
+                "entity_id": str(seq),
+            }
+            canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+            digest = hashlib.sha256((previous + canonical).encode()).hexdigest()
+            stamp = datetime(2026, 11, seq, 10, tzinfo=UTC)
+            rows.append(values | {"occurred_at": stamp, "prev_hash": previous, "hash": digest})
+            previous = digest
+        then = table(  # the columns of then: the chain a number, the time as the model writes it
+            "audit_event",
+            *(column(name) for name in rows[0] if name not in ("chain", "occurred_at")),
+            column("chain", Integer),
+            column("occurred_at", UTCDateTime),
+        )
+        with engine.begin() as connection:
+            connection.execute(insert(then), rows)
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with Session(engine) as dbsession, dbsession.begin():
+            [legacy] = audit.verify_all(dbsession)
+            assert (legacy.chain, legacy.count, legacy.head) == ("7", 2, previous)
+            assert legacy.intact
+            made = audit.record(
+                dbsession,
+                Actor.system("tests"),
+                tenant_id=7,
+                study_id=1,
+                action="a",
+                entity_type="t",
+                entity_id=1,
+            )
+            assert (made.chain, made.seq) == ("study:1", 1)
+        with engine.begin() as connection, pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text("DELETE FROM audit_event"))
+        with engine.begin() as connection, pytest.raises(RuntimeError, match="per-subject"):
+            command.downgrade(alembic_config(connection), before)
+    finally:
+        engine.dispose()

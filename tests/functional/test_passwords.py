@@ -9,8 +9,8 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from datacapt.accounts.reset import MAX_REQUESTS_PER_ACCOUNT, token_hash
 from datacapt.models import AuditEvent, LoginAttempt, PasswordResetToken, User
+from datacapt.signin.reset import MAX_REQUESTS_PER_ACCOUNT, token_hash
 from tests.factories import PASSWORD, csrf_token, login, make_user
 
 NEW_PASSWORD = "violet tractor sings under the bridge"

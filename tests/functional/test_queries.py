@@ -13,10 +13,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, Subject
+from datacapt.queries import services
 from datacapt.queries.listing import safe_cell
 from datacapt.queries.services import MAX_MESSAGE
-from tests.factories import build_world, login
+from tests.factories import add_queries, build_world, login
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
@@ -67,7 +69,7 @@ def raise_on_height(client, message="Height looks wrong: please check the source
 
 def audited(dbsession, action):
     return dbsession.scalars(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     ).all()
 
 
@@ -120,7 +122,7 @@ def test_the_query_loop_monitor_raises_site_corrects_monitor_closes(
     history = monitor.get(DEMOGRAPHICS + "@@history?item=I.HEIGHT_CM").text
     for snippet in ("Transcription error", "Confirmed against the source.", "Query: Answered"):
         assert snippet in history
-    assert audit.verify(dbsession, query.tenant_id).intact
+    assert all(r.intact for r in audit.verify_all(dbsession, query.tenant_id))
 
 
 def test_htmx_steps_return_the_panel_and_the_badge_out_of_band(coordinator, monitor, dbsession):
@@ -267,8 +269,8 @@ def test_query_list_filters_and_site_isolation(
 def _berlin_query(world, dbsession, registry):
     """A query at ber01, made through the services (no par01-restricted user can enter there)."""
     from datacapt.actor import Actor
+    from datacapt.ecrf.versions import published_design
     from datacapt.entry import services as entry
-    from datacapt.entry.services import published_design
     from datacapt.queries import services
     from datacapt.reactions import reactions_of
 
@@ -282,7 +284,6 @@ def _berlin_query(world, dbsession, registry):
         form=form,
         form_repeat=1,
         version_number=design.number,
-        secret="s" * 32,
     )
     result = entry.save_form(
         dbsession,
@@ -429,3 +430,20 @@ def test_a_locked_forms_queries_are_frozen_with_it(coordinator, monitor, dbsessi
     bulk["message"] = "Closing in bulk."
     bulk.submit(status=422)
     assert [q.state for q in queries_of(dbsession, instance_of(dbsession))] == [QueryState.OPEN]
+
+
+def test_the_raised_by_filter_names_only_people_of_the_sites_one_sees(app, dbsession, world):
+    found = add_queries(dbsession, world)  # by the data manager, at par01 and at ber01
+    berlin = dbsession.get(FormInstance, found["ber01-0001"].form_instance_id)
+    monitor = world.users["monitor"]
+    actor = Actor(monitor.id)
+    services.raise_query(dbsession, berlin, None, "Only at Berlin", actor)
+    dbsession.flush()
+
+    def raisers(role):
+        page = as_user(app, world, role).get("/acme/demo/queries/")
+        return {value for value, *_ in page.forms["query-filters"]["raiser"].options}
+
+    manager = str(world.users["data_manager"].id)
+    assert raisers("coordinator") == {"", "system", manager}
+    assert raisers("monitor") == {"", "system", manager, str(monitor.id)}

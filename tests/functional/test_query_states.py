@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, QueryStep
 from datacapt.queries import services
@@ -42,7 +43,7 @@ class QueryLoop(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.savepoint = self.dbsession.begin_nested()
-        design = entry.published_design(self.dbsession, self.world.study)
+        design = versions.published_design(self.dbsession, self.world.study)
         self.definition = design.definition
         form = next(f for f in self.definition.forms if f.name == "demographics")
         self.scope = entry.EntryScope(
@@ -53,7 +54,6 @@ class QueryLoop(RuleBasedStateMachine):
             form=form,
             form_repeat=1,
             version_number=design.number,
-            secret="s" * 32,
         )
         self.monitor = Actor(self.world.users["monitor"].id)
         self.site = Actor(self.world.users["coordinator"].id)
@@ -137,10 +137,10 @@ class QueryLoop(RuleBasedStateMachine):
                 .where(
                     AuditEvent.entity_type == "data_query", AuditEvent.entity_id == str(query.id)
                 )
-                .order_by(AuditEvent.seq)
+                .order_by(AuditEvent.id)
             ).all()
             assert len(events) == messages and events[-1] == query.state.value
-        assert audit.verify(self.dbsession, self.world.tenant.id).intact
+        assert all(r.intact for r in audit.verify_all(self.dbsession, self.world.tenant.id))
 
 
 def test_the_query_loop_keeps_its_invariants(dbsession, registry):

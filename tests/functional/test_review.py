@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import webtest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from datacapt import audit
 from datacapt.actor import Actor
@@ -20,6 +20,7 @@ from datacapt.models import (
     Signature,
     SignatureState,
     Subject,
+    VisitInstance,
 )
 from datacapt.review import services
 from tests.factories import PASSWORD, build_world, login, make_subject
@@ -99,12 +100,12 @@ def rows_of(dbsession, instance):
 
 def events(dbsession, action):
     return dbsession.scalars(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     ).all()
 
 
 def chain_intact(dbsession, world):
-    return audit.verify(dbsession, world.tenant.id).intact
+    return all(r.intact for r in audit.verify_all(dbsession, world.tenant.id))
 
 
 # --- SDV -------------------------------------------------------------------------------------
@@ -341,7 +342,8 @@ def test_a_casebook_and_a_sites_subjects_lock_in_bulk(
     assert state_form(manager, SUBJECT, "lock").status_int == 303
     assert instance_of(dbsession, "vital_signs").lock_state is LockState.LOCKED
     assert instance_of(dbsession).lock_state is LockState.LOCKED
-    assert len(events(dbsession, "data.locked")) == 2
+    locked = sorted(event.entity_type for event in events(dbsession, "data.locked"))
+    assert locked == ["form_instance", "form_instance", "subject", "visit_instance"]
     state_form(manager, SUBJECT, "unlock", "Late lab results")
     make_subject(dbsession, world.sites["par01"], "par01-0002")
     dbsession.flush()
@@ -365,6 +367,75 @@ def test_a_casebook_and_a_sites_subjects_lock_in_bulk(
     form.submit("action", value="lock")
     assert len(query_counter) == one, "\n".join(query_counter)
     assert instance_of(dbsession, label="par01-0002").lock_state is LockState.LOCKED
+    states = dict(dbsession.execute(select(Subject.label, Subject.lock_state)).all())
+    assert states == {  # the chosen casebooks as a whole; ber01's and the foreign tenant's not
+        "par01-0001": LockState.LOCKED,
+        "par01-0002": LockState.LOCKED,
+        "ber01-0001": LockState.OPEN,
+        "lyo01-0001": LockState.OPEN,
+    }
+
+
+def written(dbsession):
+    """How many visits, forms and audit events there are (to prove a refusal wrote nothing)."""
+    return [
+        dbsession.scalar(select(func.count()).select_from(model))
+        for model in (VisitInstance, FormInstance, AuditEvent)
+    ]
+
+
+def add_row_form(page):
+    return page.forms[next(k for k, f in page.forms.items() if f.action.endswith("@@add-row"))]
+
+
+def test_a_locked_casebook_takes_no_new_visit_row_or_form(coordinator, manager, dbsession):
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    add_visit = coordinator.get(SUBJECT).forms["add-visit-form"]
+    add_visit["visit"] = "unscheduled"
+    visit_page = add_visit.submit().follow()
+    row = add_row_form(visit_page).submit().follow()
+    enter(coordinator, row.request.path, ae_term="Headache", ae_start="01/02/2026", ae_serious="0")
+    # The forms as the coordinator had them open before the data manager's lock.
+    add_visit = coordinator.get(SUBJECT).forms["add-visit-form"]
+    add_row = add_row_form(coordinator.get(SUBJECT + "unscheduled-1/"))
+    never_started = coordinator.get(VITALS).forms["entry-form"]
+    never_started["systolic"], never_started["diastolic"] = "120", "80"
+    not_entered_visit = coordinator.get(SUBJECT + "baseline/vital_signs/").forms["entry-form"]
+    not_entered_visit["systolic"], not_entered_visit["diastolic"] = "120", "80"
+    existing_row = coordinator.get(row.request.path).forms["entry-form"]
+    existing_row["ae_term"] = "Migraine"
+
+    assert state_form(manager, SUBJECT, "lock").status_int == 303
+    dbsession.expire_all()
+    assert dbsession.scalar(select(Subject.lock_state).where(Subject.label == "par01-0001")) is (
+        LockState.LOCKED
+    )
+    before = written(dbsession)
+    for refused in (add_visit, add_row, never_started, not_entered_visit, existing_row):
+        refused.submit(status=403)
+    assert written(dbsession) == before
+    assert "add-visit-form" not in coordinator.get(SUBJECT).forms
+    assert "Add a row" not in coordinator.get(SUBJECT + "unscheduled-1/").text
+    assert "🔒" in coordinator.get(SUBJECT).text
+
+    # Unlocking a form for correction opens its casebook again.
+    state_form(manager, DEMOGRAPHICS, "unlock", "Typing error on the height")
+    assert coordinator.get(SUBJECT).forms["add-visit-form"].submit().status_int == 303
+
+
+def test_a_frozen_visit_takes_no_new_log_row_but_its_casebook_takes_visits(
+    coordinator, manager, monitor, dbsession
+):
+    add_visit = coordinator.get(SUBJECT).forms["add-visit-form"]
+    add_visit["visit"] = "unscheduled"
+    visit_page = add_visit.submit().follow()
+    add_row_form(visit_page).submit()
+    add_row = add_row_form(coordinator.get(SUBJECT + "unscheduled-1/"))
+    assert state_form(manager, SUBJECT + "unscheduled-1/", "freeze").status_int == 303
+    before = written(dbsession)
+    add_row.submit(status=403)
+    assert written(dbsession) == before
+    assert coordinator.get(SUBJECT).forms["add-visit-form"].submit().status_int == 303
 
 
 # --- signatures ------------------------------------------------------------------------------
@@ -527,6 +598,7 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
     app, coordinator, monitor, dbsession, world
 ):
     from datacapt.design import services as design
+    from datacapt.ecrf import versions
 
     admin = user_app(app, world, "study_admin")
     page = admin.get("/acme/demo/design/forms/vital_signs/")
@@ -540,8 +612,8 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
         field.checked = field._value == "systolic"
     assert form.submit().status_int == 303
     dbsession.expire_all()
-    version = design.draft(dbsession, world.study)
-    vitals = design.definition_of(version).form("vital_signs")
+    version = versions.draft(dbsession, world.study)
+    vitals = versions.definition_of(version).form("vital_signs")
     assert (vitals.sdv.value, vitals.sdv_items) == ("targeted", ["systolic"])
     [changed] = events(dbsession, "design.form_changed")
     assert '"sdv": "targeted"' in changed.new_value

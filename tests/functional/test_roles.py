@@ -487,3 +487,91 @@ def test_member_pages_cost_the_same_for_many_members(
     page = app.get(url)
     assert "member24@example.org" in page.text
     assert len(query_counter) == baseline, "\n".join(query_counter)
+
+
+# --- administrators giving themselves access to subject data ----------------------------------
+
+
+def grant_by_form(app, email, role):
+    form = app.get(STUDY + "@@members").forms["grant-form"]
+    form["email"] = email
+    form["role"] = role
+    form["scope"] = "study"
+    assert form.submit(headers=HTMX).status_int == 200
+
+
+def test_an_administrator_granting_themselves_a_data_role_is_told_and_shown(
+    testapp, world, dbsession, mailbox
+):
+    admin = world.users["tenant_admin"]
+    grant_by_form(signed_in(testapp, world, "tenant_admin"), admin.email, "investigator")
+
+    (granted,) = events(dbsession, "role.granted")
+    (reported,) = events(dbsession, "role.self_granted")
+    assert (reported.entity_id, reported.actor_id) == (granted.entity_id, admin.id)
+    study_admin = world.users["study_admin"]
+    assert json.loads(reported.new_value) == {
+        "user_id": admin.id,
+        "role": "investigator",
+        "notified": [study_admin.id],
+    }
+    assert_no_personal_data(reported)
+    (mail,) = mailbox.messages()
+    assert mail["To"] == study_admin.email
+    assert mail["Subject"] == "An administrator gave themselves access to subject data"
+    body = mail.get_content()
+    assert admin.name in body and "Investigator" in body and "/acme/demo/" in body
+
+    page = another(testapp.app, world, "study_admin").get(STUDY)
+    notice = page.html.find(id="admin-access-title").parent
+    assert admin.name in notice.text and "Investigator" in notice.text
+    assert "(granted to themselves)" in notice.text
+
+
+def test_granting_someone_else_a_data_role_tells_nobody(testapp, world, dbsession, mailbox):
+    app = signed_in(testapp, world, "tenant_admin")
+    grant_by_form(app, "newcomer@example.org", "investigator")
+    assert events(dbsession, "role.self_granted") == [] and mailbox.messages() == []
+    assert app.get(STUDY).html.find(id="admin-access-title") is None
+
+    # Another administrator's grant to an administrator is shown, but is no self-grant.
+    other = make_user(dbsession, testapp.app.registry, "second-admin@example.org")
+    grant_tenant_role(dbsession, other, world.tenant, TenantRole.TENANT_ADMIN)
+    dbsession.flush()
+    grant_by_form(app, "second-admin@example.org", "monitor")
+    assert events(dbsession, "role.self_granted") == [] and mailbox.messages() == []
+    notice = app.get(STUDY).html.find(id="admin-access-title").parent
+    assert "Monitor" in notice.text and "(granted to themselves)" not in notice.text
+    assert world.users["tenant_admin"].name in notice.text  # the one who granted it
+
+
+def test_changing_ones_own_role_into_another_data_role_is_told(testapp, world, dbsession, mailbox):
+    admin = world.users["tenant_admin"]
+    grant_study_role(dbsession, admin, world.study, StudyRole.SPONSOR_VIEWER)
+    grant_study_role(dbsession, world.users["newcomer"], world.study, StudyRole.STUDY_ADMIN)
+    dbsession.flush()
+    mine = assignment_of(dbsession, world, "tenant_admin")
+    app = signed_in(testapp, world, "tenant_admin")
+    form = app.get(STUDY + "@@members").forms[f"a{mine.id}-form"]
+    form["role"] = "coordinator"  # from reading to entering data and personal data
+    form.submit(headers=HTMX)
+    (reported,) = events(dbsession, "role.self_granted")
+    notified = json.loads(reported.new_value)["notified"]
+    assert notified == sorted([world.users["study_admin"].id, world.users["newcomer"].id])
+    assert sorted(m["To"] for m in mailbox.messages()) == sorted(
+        [world.users["study_admin"].email, "newcomer@example.org"]
+    )
+
+
+def test_without_study_administrators_the_other_organisation_administrators_are_told(
+    testapp, world, dbsession, mailbox
+):
+    dbsession.delete(assignment_of(dbsession, world, "study_admin"))
+    other = make_user(dbsession, testapp.app.registry, "second-admin@example.org")
+    grant_tenant_role(dbsession, other, world.tenant, TenantRole.TENANT_ADMIN)
+    dbsession.flush()
+    admin = world.users["tenant_admin"]
+    grant_by_form(signed_in(testapp, world, "tenant_admin"), admin.email, "monitor")
+    (reported,) = events(dbsession, "role.self_granted")
+    assert json.loads(reported.new_value)["notified"] == [other.id]
+    assert [m["To"] for m in mailbox.messages()] == ["second-admin@example.org"]

@@ -8,8 +8,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from datacapt.design import redcap, services
-from datacapt.design.definition import ItemType
+from datacapt.design.interchange import redcap_reader, redcap_writer
+from datacapt.ecrf import versions
+from datacapt.ecrf.definition import ItemType
 from datacapt.models import AuditEvent
 from tests.conftest import REFERENCE_DATA
 from tests.factories import build_world, login
@@ -45,7 +46,7 @@ def test_a_redcap_dictionary_is_imported_into_the_draft_with_its_report(admin, d
     findings = page.html.select(".report tbody tr")
     assert any("medi_route" in row.text for row in findings)  # the file's own mistake
     dbsession.expire_all()
-    definition = services.definition_of(services.draft(dbsession, world.study))
+    definition = versions.definition_of(versions.draft(dbsession, world.study))
     assert [form.name for form in definition.forms][:3] == [
         "inclusion_criteria",
         "consent",
@@ -55,7 +56,7 @@ def test_a_redcap_dictionary_is_imported_into_the_draft_with_its_report(admin, d
     event = dbsession.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == "design.imported")
-        .order_by(AuditEvent.seq.desc())
+        .order_by(AuditEvent.id.desc())
     ).first()
     assert '"format": "redcap"' in event.new_value and '"forms": 10' in event.new_value
 
@@ -64,18 +65,18 @@ def test_an_odm_file_is_imported(admin, dbsession, world):
     page = upload(admin, "odm", CDISC)
     assert "7 form(s)" in page.text
     dbsession.expire_all()
-    definition = services.definition_of(services.draft(dbsession, world.study))
+    definition = versions.definition_of(versions.draft(dbsession, world.study))
     assert len(definition.schedule.visits) == 5
     assert "fr" in definition.languages
 
 
 def test_a_file_that_is_not_what_it_says_is_refused_and_nothing_changes(admin, dbsession, world):
-    before = services.draft(dbsession, world.study).definition
+    before = versions.draft(dbsession, world.study).definition
     page = upload(admin, "odm", ISARIC, status=422)
     assert "This file cannot be imported" in page.text
     assert page.html.find(id="field-file")["aria-invalid"] == "true"
     dbsession.expire_all()
-    assert services.draft(dbsession, world.study).definition == before
+    assert versions.draft(dbsession, world.study).definition == before
 
 
 def test_import_without_a_file_says_so(admin):
@@ -97,11 +98,11 @@ def test_a_published_version_exports_as_xsd_valid_odm(admin):
 def test_a_redcap_export_reads_back_with_what_redcap_can_hold(admin, dbsession, world):
     response = admin.get(DESIGN + "@@export", {"format": "redcap", "version": "1"})
     assert response.content_type == "text/csv"
-    original = services.definition_of(services.version(dbsession, world.study, 1))
-    _text, findings = redcap.write_dictionary(original)
+    original = versions.definition_of(versions.version(dbsession, world.study, 1))
+    _text, findings = redcap_writer.write_dictionary(original)
     assert any("consent_copy" in f.where or "I.CONSENT_COPY" in f.where for f in findings)
     read_back = {
-        i.name: i.type for _f, i in redcap.read_dictionary(response.body).definition.items()
+        i.name: i.type for _f, i in redcap_reader.read_dictionary(response.body).definition.items()
     }
     expected = {item.name: item.type for _form, item in original.items()}
     expected["consent_copy"] = ItemType.MULTIPLE_CHOICE  # REDCap has no acknowledgement

@@ -133,7 +133,7 @@ def test_a_pending_sign_in_expires(testapp, user, monkeypatch):
     testapp.reset()
     login(testapp, user.email)
     later = time.time() + 301
-    monkeypatch.setattr("datacapt.accounts.signin.time.time", lambda: later)
+    monkeypatch.setattr("datacapt.signin.flow.time.time", lambda: later)
     response = testapp.get("/login-code")
     assert response.status_int == 303
     assert "Your sign-in took too long" in response.follow().text

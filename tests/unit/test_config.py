@@ -45,6 +45,8 @@ def test_defaults():
     assert settings.cookie_secure is True
     assert settings.includes == (
         "datacapt.accounts",
+        "datacapt.signin",
+        "datacapt.members",
         "datacapt.studies",
         "datacapt.subjects",
         "datacapt.design",
@@ -52,6 +54,7 @@ def test_defaults():
         "datacapt.queries",
         "datacapt.audit_trail",
         "datacapt.review",
+        "datacapt.exports",
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pyramid.authorization import ACLHelper
 
 from datacapt import permissions as perms
-from datacapt.accounts.roles import GrantableRole, grantable_study_roles, may_grant
+from datacapt.members.roles import GrantableRole, grantable_study_roles, may_grant
 from datacapt.permissions import Permission, StudyRole, TenantRole
 from datacapt.security import Identity, StudyMembership, TenantMembership
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bench.design import bench_form
-from datacapt.design.definition import Definition
+from datacapt.ecrf.definition import Definition
 from datacapt.entry import services as entry
-from datacapt.models import FormStatus, WarningKind
+from datacapt.models import FormStatus, LockState, Subject, WarningKind
 
 DEFINITION = Definition(default_language="en", languages=["en"])
 
@@ -16,13 +16,12 @@ DEFINITION = Definition(default_language="en", languages=["en"])
 def _scope(form):
     return entry.EntryScope(
         study=None,
-        subject=None,
+        subject=Subject(lock_state=LockState.OPEN),
         visit="visit01",
         visit_repeat=1,
         form=form,
         form_repeat=1,
         version_number=1,
-        secret="s" * 32,
     )
 
 
@@ -33,7 +32,7 @@ def _plan(form, everything):
 
 
 def test_a_form_reading_only_its_own_items_needs_no_other_value():
-    assert not entry.reads_other_forms(bench_form(1, 9))
+    assert entry._names_read_elsewhere(bench_form(1, 9)) == frozenset()
 
 
 def test_an_edit_check_reading_another_visit_is_planned_with_the_value_read_there():
@@ -41,7 +40,7 @@ def test_an_edit_check_reading_another_visit_is_planned_with_the_value_read_ther
     form.sections[0].subsections[0].blocks[0].edit_checks[
         0
     ].condition = "[f01_i01] > [screening][f02_i03] + 100"
-    assert entry.reads_other_forms(form)
+    assert entry._names_read_elsewhere(form) == {"f02_i03"}
     assert _plan(form, {}).to_open == []  # nothing read: the check cannot fire
     plan = _plan(form, {("screening", 1): {"f02_i03": Decimal(20)}})
     assert [(item.oid, kind) for item, kind, _check, _message in plan.to_open] == [

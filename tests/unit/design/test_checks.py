@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from datacapt.cli.demo_design import demo_definition
-from datacapt.design.checks import blocking, check_definition
-from datacapt.design.definition import Choice, Definition, ItemType, Range, Validation, Visit
+from datacapt.ecrf.checks import blocking, check_definition
+from datacapt.ecrf.definition import Choice, Definition, ItemType, Range, Validation, Visit
 
 
 def problems_of(definition):

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import editing
-from datacapt.design.definition import (
+from datacapt.design.diff import ChangeKind, diff
+from datacapt.ecrf.definition import (
     DefinitionFormatError,
     Item,
     ItemType,
@@ -20,7 +21,6 @@ from datacapt.design.definition import (
     from_json,
     to_json,
 )
-from datacapt.design.diff import ChangeKind, diff
 
 
 def test_json_round_trip_of_the_demo_design():
@@ -193,3 +193,12 @@ def test_diff_names_added_removed_changed_and_moved_elements():
     assert (ChangeKind.ADDED, "I.WAIST") in changes
     assert (ChangeKind.ADDED, moved.oid) in changes
     assert diff(old, copy.deepcopy(old)) == []
+
+
+def test_the_demo_design_is_a_new_copy_each_time():
+    edited = demo_definition()
+    editing.delete_form(edited, "vital_signs")
+    editing.add_subsection(edited, edited.form("demographics").sections[0], {"en": "More"})
+    fresh = demo_definition()
+    assert fresh.form("vital_signs") is not None
+    assert len(fresh.form("demographics").sections[0].subsections) == 1

@@ -13,7 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from datacapt.design.definition import (
+from datacapt.design.interchange.findings import FindingLevel, ImportResult, InterchangeError
+from datacapt.design.interchange.odm import OdmSchemaError, negate
+from datacapt.design.interchange.odm_reader import read_metadata
+from datacapt.design.interchange.odm_writer import write_metadata
+from datacapt.ecrf.definition import (
     Alias,
     Choice,
     Definition,
@@ -33,10 +37,6 @@ from datacapt.design.definition import (
     Visit,
     form_blocks,
 )
-from datacapt.design.interchange import FindingLevel, ImportResult, InterchangeError
-from datacapt.design.odm import OdmSchemaError, negate
-from datacapt.design.odm_export import write_metadata
-from datacapt.design.odm_import import read_metadata
 from datacapt.expressions import parse
 from datacapt.patterns import pattern_problem
 from tests.conftest import REFERENCE_DATA

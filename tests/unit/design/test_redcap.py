@@ -14,7 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datacapt.design.definition import (
+from datacapt.design.interchange.findings import (
+    Finding,
+    FindingLevel,
+    ImportResult,
+    InterchangeError,
+)
+from datacapt.design.interchange.redcap import COLUMNS, HEADER, PATTERNS, today_check
+from datacapt.design.interchange.redcap_reader import NANP_PHONE_PATTERN, read_dictionary
+from datacapt.design.interchange.redcap_writer import write_dictionary
+from datacapt.ecrf.definition import (
     Alias,
     Choice,
     Definition,
@@ -32,16 +41,6 @@ from datacapt.design.definition import (
     Validation,
     Visit,
     form_blocks,
-)
-from datacapt.design.interchange import Finding, FindingLevel, ImportResult, InterchangeError
-from datacapt.design.redcap import (
-    COLUMNS,
-    HEADER,
-    NANP_PHONE_PATTERN,
-    PATTERNS,
-    read_dictionary,
-    today_check,
-    write_dictionary,
 )
 from datacapt.expressions import parse
 from datacapt.patterns import matches, pattern_problem

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from datacapt.cli.demo_design import demo_definition
-from datacapt.design.definition import (
+from datacapt.ecrf.definition import (
     Form,
     Item,
     ItemType,
@@ -13,7 +13,7 @@ from datacapt.design.definition import (
     SubSection,
     Validation,
 )
-from datacapt.design.runtime import evaluate_form
+from datacapt.ecrf.runtime import evaluate_form
 
 
 def demographics():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from datacapt.design.definition import Choice, Item, ItemType, Range, Slider, Validation
-from datacapt.design.values import parse_value, typed
+from datacapt.ecrf.definition import Choice, Item, ItemType, Range, Slider, Validation
+from datacapt.ecrf.values import parse_value, typed
 
 
 def text_item(validation=None, **options):

@@ -1,0 +1,79 @@
+"""Import and export of designs in the two exchange formats, for the web and the command line."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from datacapt.actor import Actor
+from datacapt.design import services
+from datacapt.design.interchange import odm_reader, odm_writer, redcap_reader, redcap_writer
+from datacapt.design.interchange.findings import Finding, ImportResult
+from datacapt.ecrf.definition import Definition
+from datacapt.models import Study, StudyVersion
+
+FORMATS = ("redcap", "odm")
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    filename: str
+    content_type: str
+    findings: list[Finding]
+
+
+def read(format_name: str, data: bytes) -> ImportResult:
+    """Parse a file; raises InterchangeError when nothing in it can be read."""
+    if format_name == "redcap":
+        return redcap_reader.read_dictionary(data)
+    return odm_reader.read_metadata(data)
+
+
+def write(format_name: str, definition: Definition, study: Study, number: int) -> Export:
+    stem = f"{study.code}-v{number}"
+    if format_name == "redcap":
+        text, findings = redcap_writer.write_dictionary(definition)
+        return Export(text.encode("utf-8"), f"{stem}-dictionary.csv", "text/csv", findings)
+    content = odm_writer.write_metadata(
+        definition,
+        study_oid=f"ST.{study.code.upper()}",
+        study_name=study.title,
+        version_oid=f"MDV.{number}",
+        version_name=f"Version {number}",
+    )
+    return Export(content, f"{stem}-odm.xml", "application/xml", [])
+
+
+def import_into_draft(
+    dbsession: Session,
+    study: Study,
+    result: ImportResult,
+    *,
+    format_name: str,
+    data: bytes,
+    actor: Actor,
+) -> StudyVersion:
+    """Replace the draft's design (starting a draft if needed) with an imported one."""
+    draft = services.working_draft(dbsession, study, actor)
+    services.save_draft(
+        dbsession,
+        study,
+        draft,
+        result.definition,
+        expected_lock=draft.lock_version,
+        action="design.imported",
+        element=None,
+        old=None,
+        new={
+            "format": format_name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "forms": len(result.definition.forms),
+            "findings": len(result.findings),
+        },
+        actor=actor,
+    )
+    return draft

@@ -1,0 +1,127 @@
+"""The door: a request whose address, query string or form cannot be read is refused with a 400
+before traversal, a view or the database sees it.
+
+Unreadable means: not UTF-8 (an overlong form, a lone surrogate, a stray ``%ff``), a form in
+another charset, a multipart body without a boundary or that does not parse, or a NUL anywhere
+(no text field can hold one, and PostgreSQL refuses it in text). Once refused, the parts that
+could not be read are blanked, so the error page and the response hooks can run safely.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.tweens import EXCVIEW
+
+from datacapt.i18n import _
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class MalformedRequest(HTTPBadRequest):
+    """The address or the form of the request cannot be read."""
+
+    refusal = _(
+        "The address or the form sent could not be read (a character that is not valid text, or "
+        "a damaged form). Go back, then try again."
+    )
+
+
+class ForbiddenCharacters(MalformedRequest):
+    """A form value holds a NUL character."""
+
+    refusal = _(
+        "The form held a character that cannot be stored (NUL). Remove it, then send the form "
+        "again."
+    )
+
+
+def _holds_nul(pairs: Iterable[tuple[str | None, Any]]) -> bool:
+    """A NUL in a name, a value or a file's name (a multipart part may have no name)."""
+    for key, value in pairs:
+        text = value if isinstance(value, str) else getattr(value, "filename", None) or ""
+        if "\x00" in (key or "") or "\x00" in text:
+            return True
+    return False
+
+
+def _check_path(request: Request) -> None:
+    try:
+        path = request.environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise MalformedRequest() from None
+    if "\x00" in path:
+        raise MalformedRequest()
+
+
+def _check_query(request: Request) -> None:
+    try:
+        pairs = request.GET.items()
+    except UnicodeError:
+        raise MalformedRequest() from None
+    if _holds_nul(pairs):
+        raise ForbiddenCharacters()
+
+
+def _charset(content_type: str) -> str:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower().replace("-", "")
+    return "utf8"
+
+
+def _check_form(request: Request) -> None:
+    if request.method != "POST" or request.content_type not in FORM_TYPES:
+        return
+    if _charset(request.headers.get("Content-Type", "")) != "utf8":
+        raise MalformedRequest()
+    try:
+        pairs = request.POST.items()
+    except (ValueError, UnicodeError, DeprecationWarning):
+        raise MalformedRequest() from None
+    if _holds_nul(pairs):
+        raise ForbiddenCharacters()
+
+
+#: Each check, and what it blanks in the WSGI environment when it refuses the request.
+CHECKS: tuple[tuple[Callable[[Request], None], dict[str, Any]], ...] = (
+    (_check_path, {"PATH_INFO": "/"}),
+    (_check_query, {"QUERY_STRING": ""}),
+    (_check_form, {"CONTENT_TYPE": "", "CONTENT_LENGTH": "0", "webob.is_body_seekable": False}),
+)
+
+
+def check(request: Request) -> None:
+    """Raise :class:`MalformedRequest` (the first problem found) unless every part of
+    ``request`` reads as text; every part that does not is blanked first."""
+    refused: MalformedRequest | None = None
+    for part, blank in CHECKS:
+        try:
+            part(request)
+        except MalformedRequest as error:
+            request.environ.update(blank)
+            if part is _check_form:
+                request.body_file_raw = io.BytesIO()
+            refused = refused or error
+    if refused is not None:
+        raise refused
+
+
+def door_tween_factory(handler: Callable[[Request], Response], registry: Registry) -> Any:
+    def door(request: Request) -> Response:
+        check(request)
+        return handler(request)
+
+    return door
+
+
+def includeme(config: Configurator) -> None:
+    config.add_tween("datacapt.door.door_tween_factory", under=EXCVIEW)

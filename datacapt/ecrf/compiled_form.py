@@ -1,0 +1,185 @@
+"""The eCRF form's HTML compiled once per published version and filled per request.
+
+Most of a form page never changes for a published version: labels, help, choices, hints, the
+missing-data menu, in the page's languages, with or without the personal items masked. The form's
+template (``templates/ecrf/_form.jinja2``) asks a :class:`Slots` object for every piece that does
+change (a value, a checked choice, whether a block is hidden, its messages, its query badge and
+SDV mark). Rendered once with a :class:`Recorder` in place of it, the template leaves a marker
+where each piece goes; the text between markers is the compiled form, kept in-process under a key
+that holds the version's id (published versions never change, so the key is never stale). Each
+request then only fills the markers by calling the same :class:`Slots` methods on its own state:
+the HTML is the template's, by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2.runtime import Macro
+from markupsafe import Markup, escape
+from pyramid.renderers import render
+from pyramid.request import Request
+
+from datacapt.ecrf.runtime import BlockState, FormState
+
+COMPILE_TEMPLATE = "ecrf/_compile.jinja2"
+MARKER = re.compile("\x00([0-9]+)\x01")
+CACHE_SIZE = 256
+_COMPILED: dict[Hashable, CompiledForm] = {}
+
+HIDDEN, CHECKED, SELECTED = Markup(" hidden"), Markup(" checked"), Markup(" selected")
+INVALID, HAS_ERROR, NOTHING = Markup(' aria-invalid="true"'), Markup(" has-error"), Markup("")
+
+
+class Slots:
+    """The pieces of the form that change per request; the template's only way to them."""
+
+    def hidden(self, node: Any) -> Markup:
+        return NOTHING if node.visible else HIDDEN
+
+    def has_error(self, state: BlockState) -> Markup:
+        return HAS_ERROR if state.error else NOTHING
+
+    def invalid(self, state: BlockState) -> Markup:
+        return INVALID if state.error else NOTHING
+
+    def checked(self, state: BlockState, code: str) -> Markup:
+        return CHECKED if code in state.raw else NOTHING
+
+    def unanswered(self, state: BlockState) -> Markup:
+        return CHECKED if not state.raw or state.raw == [""] else NOTHING
+
+    def selected(self, state: BlockState, code: str) -> Markup:
+        return SELECTED if code == (state.raw[0] if state.raw else "") else NOTHING
+
+    def current(self, state: BlockState) -> Markup:
+        return escape(state.raw[0] if state.raw else "")
+
+    def output(self, state: BlockState) -> Markup:
+        return escape(state.parsed.stored or "")
+
+    def missing(self, state: BlockState, entry: Mapping[str, Any], code: str) -> Markup:
+        return SELECTED if entry["missing"].get(state.name) == code else NOTHING
+
+    def history(self, state: BlockState, entry: Mapping[str, Any]) -> Markup:
+        return escape(entry["history"])
+
+    def messages(self, state: BlockState, macro: Macro) -> Any:
+        return macro(state.name, state)
+
+    def badge(self, state: BlockState, entry: Mapping[str, Any], macro: Macro, label: str) -> Any:
+        queries, oid = entry["queries"], state.block.oid
+        return macro(
+            state.name, oid, queries["counts"].get(oid), queries["url"], queries["can_raise"], label
+        )
+
+    def sdv(self, state: BlockState, entry: Mapping[str, Any], macro: Macro) -> Any:
+        return macro(state.block, entry["sdv"])
+
+
+SLOTS = Slots()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Stands for the request's ``entry`` in a recorded slot."""
+
+
+@dataclass(frozen=True)
+class _MacroRef:
+    """Stands for one of the request's macros in a recorded slot."""
+
+    name: str
+
+
+ENTRY = _Entry()
+Slot = tuple[str, str, str, tuple[Any, ...]]  # method, "block" or "group", OID, arguments
+
+
+class Recorder:
+    """In place of :data:`SLOTS` while compiling: each piece becomes a marker and a slot."""
+
+    def __init__(self) -> None:
+        self.slots: list[Slot] = []
+
+    def __getattr__(self, method: str) -> Any:
+        if not callable(getattr(SLOTS, method, None)):
+            raise AttributeError(method)
+
+        def record(node: Any, *args: Any) -> Markup:
+            if isinstance(node, BlockState):
+                kind, oid = "block", node.block.oid
+            else:
+                kind, oid = "group", node.oid
+            self.slots.append((method, kind, oid, tuple(_stand_in(arg) for arg in args)))
+            return Markup(f"\x00{len(self.slots) - 1}\x01")  # noqa: S704 - a marker of digits
+
+        return record
+
+
+def _stand_in(argument: Any) -> Any:
+    """What a slot keeps of an argument: the request's macros and entry are named, not kept."""
+    if isinstance(argument, Macro):
+        return _MacroRef(argument.name)
+    return ENTRY if isinstance(argument, Mapping) else argument
+
+
+@dataclass(frozen=True)
+class CompiledForm:
+    """The static text around the slots (one more than the slots) and the slots."""
+
+    texts: tuple[str, ...]
+    slots: tuple[Slot, ...]
+
+    def fill(self, state: FormState, entry: Mapping[str, Any], **macros: Macro) -> Markup:
+        """The form's HTML for this request's state, entry and macros (by their names)."""
+        groups: dict[str, Any] = {}
+        for section in state.sections:
+            groups[section.oid] = section
+            groups.update((sub.oid, sub) for sub in section.subsections)
+        nodes = {"block": state.blocks, "group": groups}
+        parts = [self.texts[0]]
+        for (method, kind, oid, args), text in zip(self.slots, self.texts[1:], strict=True):
+            values = (
+                macros[a.name] if isinstance(a, _MacroRef) else entry if a is ENTRY else a
+                for a in args
+            )
+            parts.append(getattr(SLOTS, method)(nodes[kind][oid], *values))
+            parts.append(text)
+        return Markup("".join(parts))  # noqa: S704 - the template's output and escaped pieces
+
+
+def compiled_form(
+    request: Request, version_id: int, data: Mapping[str, Any]
+) -> CompiledForm | None:
+    """The compiled form for the page ``data`` (what :func:`datacapt.entry.views._page` gives
+    the template), compiled on first use; None for a design that is not a published version."""
+    if not version_id:
+        return None
+    entry = data["entry"]
+    key = (
+        version_id,
+        data["state"].form.oid,
+        data["language"],
+        request.locale_name,
+        data["readonly"],
+        frozenset(entry["masked"]),
+        tuple(tuple(code) for code in entry["codes"]),
+        "queries" in entry,
+        "sdv" in entry,
+    )
+    found = _COMPILED.get(key)
+    if found is None:
+        recorder = Recorder()
+        html = render(COMPILE_TEMPLATE, {**data, "ecrf_recorder": recorder}, request=request)
+        pieces = MARKER.split(html)
+        texts = tuple(pieces[0::2])
+        if [int(number) for number in pieces[1::2]] != list(range(len(recorder.slots))):
+            return None  # a marker in the design's own text: render the template as it is
+        if len(_COMPILED) >= CACHE_SIZE:
+            _COMPILED.clear()
+        found = _COMPILED[key] = CompiledForm(texts, tuple(recorder.slots))
+    return found

@@ -1,0 +1,101 @@
+"""A study's versions as the kernel reads them: the draft, the published ones, and the one sites
+enter data with, its definition parsed once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datacapt.ecrf.definition import Definition, from_json
+from datacapt.models import Study, StudyVersion, VersionState
+
+_DEFINITIONS: dict[tuple[int, str], Definition] = {}
+
+
+def study_versions(dbsession: Session, study: Study) -> list[StudyVersion]:
+    return list(
+        dbsession.scalars(
+            select(StudyVersion)
+            .where(StudyVersion.study_id == study.id)
+            .order_by(StudyVersion.number.desc())
+        )
+    )
+
+
+def version(dbsession: Session, study: Study, number: int) -> StudyVersion | None:
+    return dbsession.scalar(
+        select(StudyVersion).where(StudyVersion.study_id == study.id, StudyVersion.number == number)
+    )
+
+
+def draft(dbsession: Session, study: Study) -> StudyVersion | None:
+    return dbsession.scalar(
+        select(StudyVersion).where(
+            StudyVersion.study_id == study.id, StudyVersion.state == VersionState.DRAFT
+        )
+    )
+
+
+def latest_published(dbsession: Session, study: Study) -> StudyVersion | None:
+    return dbsession.scalar(
+        select(StudyVersion)
+        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
+        .order_by(StudyVersion.number.desc())
+        .limit(1)
+    )
+
+
+def definition_of(study_version: StudyVersion) -> Definition:
+    return from_json(study_version.definition)
+
+
+@dataclass(frozen=True)
+class PublishedDesign:
+    number: int
+    definition: Definition  # shared and cached: read it, never change it
+    version_id: int = 0  # the published version's row: what is compiled from it is keyed by it
+
+
+def latest_published_id(study_id: Any) -> Any:
+    """The id of a study's latest published version, as a (correlated) scalar subquery."""
+    return (
+        select(StudyVersion.id)
+        .where(StudyVersion.study_id == study_id, StudyVersion.state == VersionState.PUBLISHED)
+        .order_by(StudyVersion.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
+    """The version sites enter data with: the latest published one, parsed once per process
+    (published versions never change; the content hash is part of the cache key)."""
+    row = dbsession.execute(
+        select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
+        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
+        .order_by(StudyVersion.number.desc())
+        .limit(1)
+    ).first()
+    return design_of(dbsession, tuple(row) if row is not None else None)
+
+
+def design_of(
+    dbsession: Session, row: tuple[int, int, str | None] | None
+) -> PublishedDesign | None:
+    """The design of a published version's (id, number, content hash), parsed once per process."""
+    if row is None:
+        return None
+    version_id, number, content_hash = row
+    key = (version_id, content_hash or "")
+    definition = _DEFINITIONS.get(key)
+    if definition is None:
+        document = dbsession.scalar(
+            select(StudyVersion.definition).where(StudyVersion.id == version_id)
+        )
+        if len(_DEFINITIONS) >= 64:
+            _DEFINITIONS.clear()
+        definition = _DEFINITIONS[key] = from_json(document)
+    return PublishedDesign(number, definition, version_id)

@@ -1,0 +1,74 @@
+"""The security policy's account side: a request's identity comes from its server-side session.
+
+Authorization itself is the resource tree's static ACLs over the identity's principals
+(:mod:`datacapt.security`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.authorization import ACLHelper, Everyone
+from pyramid.request import Request, RequestLocalCache
+
+from datacapt.models import User
+from datacapt.security import Identity, identity_of, roles_query
+from datacapt.signin import sessions
+
+
+class SecurityPolicy:
+    """Session-based identity, ACL-based authorization (Pyramid 2 ``ISecurityPolicy``)."""
+
+    def __init__(self) -> None:
+        self.helper = ACLHelper()
+        self.identity_cache = RequestLocalCache(self._load_identity)
+
+    def _load_identity(self, request: Request) -> Identity | None:
+        """The session, its user and their roles in one query."""
+        statement = sessions.session_query(request)
+        if statement is None:
+            return None
+        roles = roles_query()
+        rows = request.dbsession.execute(
+            statement.outerjoin(roles, roles.c.user_id == User.id).add_columns(
+                *(column for column in roles.c if column.key != "user_id")
+            )
+        ).all()
+        if not rows:
+            return None
+        row, user = rows[0][0], rows[0][1]
+        if not sessions.standing(request, row, user):
+            return None
+        identity = identity_of(user, rows)
+        identity.session_id = row.id
+        return identity
+
+    def identity(self, request: Request) -> Identity | None:
+        return self.identity_cache.get_or_create(request)
+
+    def authenticated_userid(self, request: Request) -> int | None:
+        identity = self.identity(request)
+        return identity.user.id if identity else None
+
+    def permits(self, request: Request, context: Any, permission: str) -> Any:
+        identity = self.identity(request)
+        principals = identity.principals if identity else [Everyone]
+        return self.helper.permits(context, principals, permission)
+
+    def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
+        """Start a fresh session for ``userid``; the old cookie session (and its CSRF token) is
+        discarded, so a session planted before sign-in is worthless after it."""
+        request.session.invalidate()
+        sessions.open_session(request, request.dbsession.get(User, userid))
+        request.session.new_csrf_token()
+        self.identity_cache.clear(request)
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        """End the server-side session (if any) and discard the cookie session."""
+        found = sessions.current(request)
+        if found is not None:
+            sessions.end(found[0], kw.get("reason", sessions.EndReason.SIGNED_OUT))
+        request.session.invalidate()
+        self.identity_cache.clear(request)
+        return []

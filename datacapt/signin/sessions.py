@@ -1,0 +1,158 @@
+"""Server-side sessions: every sign-in is a row, so a user can see their sessions and end them,
+and a password change or an administrator can end them too.
+
+The signed cookie only carries a random token (plus the CSRF token and flash messages); the
+server keeps its SHA-256 and decides on every request whether the session still stands: not
+ended, not idle longer than ``session_idle_timeout``, not older than ``session_absolute_timeout``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from pyramid.request import Request
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from datacapt.config import AppSettings, get_app_settings
+from datacapt.models import User, UserSession
+
+#: Where the cookie session keeps the token of the server-side session.
+SESSION_KEY = "auth.session"
+#: ``last_seen_at`` is written at most this often, so browsing costs no write per request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+USER_AGENT_LENGTH = 300
+
+
+class EndReason:
+    SIGNED_OUT = "signed_out"
+    ENDED_BY_USER = "ended_by_user"
+    CREDENTIALS_CHANGED = "credentials_changed"  # password changed or reset
+    IDLE = "idle"
+    EXPIRED = "expired"
+    ACCOUNT_DISABLED = "account_disabled"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def password_stamp(settings: AppSettings, user: User) -> str:
+    material = (user.password_hash or "").encode()
+    return hmac.new(settings.secret.encode(), material, hashlib.sha256).hexdigest()[:32]
+
+
+def open_session(request: Request, user: User) -> UserSession:
+    """A new session row for ``user``; its token goes into the (fresh) cookie session."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    row = UserSession(
+        token_hash=_hash(token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        ip=request.client_address,
+        user_agent=(request.user_agent or "")[:USER_AGENT_LENGTH] or None,
+        password_stamp=password_stamp(get_app_settings(request.registry), user),
+    )
+    request.dbsession.add(row)
+    request.dbsession.flush()
+    request.session[SESSION_KEY] = token
+    return row
+
+
+def _expiry(settings: AppSettings, row: UserSession, now: datetime) -> str | None:
+    """Why the session can no longer stand on time alone, if it cannot."""
+    if now - row.created_at > timedelta(seconds=settings.session_absolute_timeout):
+        return EndReason.EXPIRED
+    if now - row.last_seen_at > timedelta(seconds=settings.session_idle_timeout):
+        return EndReason.IDLE
+    return None
+
+
+def session_query(request: Request) -> Select[tuple[UserSession, User]] | None:
+    """The statement finding the open session the request's cookie names, with its user (None:
+    the cookie names none). The security policy adds the user's roles to it."""
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        return None
+    return (
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
+    )
+
+
+def current(request: Request) -> tuple[UserSession, User] | None:
+    """The session the request's cookie names, with its user, if it still stands (one query).
+    A session found timed out is ended on the spot."""
+    statement = session_query(request)
+    found = request.dbsession.execute(statement).first() if statement is not None else None
+    if found is None or not standing(request, found[0], found[1]):
+        return None
+    return found[0], found[1]
+
+
+def standing(request: Request, row: UserSession, user: User) -> bool:
+    """Whether a found session still stands; one timed out, of a disabled account or from before
+    a password change is ended on the spot. A standing one is touched at most once a minute."""
+    now = datetime.now(UTC)
+    settings = get_app_settings(request.registry)
+    reason = _expiry(settings, row, now)
+    if reason is None and not user.is_active:
+        reason = EndReason.ACCOUNT_DISABLED
+    if reason is None and not hmac.compare_digest(
+        row.password_stamp, password_stamp(settings, user)
+    ):
+        reason = EndReason.CREDENTIALS_CHANGED
+    if reason is not None:
+        row.ended_at, row.end_reason = now, reason
+        return False
+    if now - row.last_seen_at > TOUCH_INTERVAL:
+        row.last_seen_at = now
+    return True
+
+
+def end(row: UserSession, reason: str) -> None:
+    if row.ended_at is None:
+        row.ended_at, row.end_reason = datetime.now(UTC), reason
+
+
+def end_all(dbsession: Session, user: User, reason: str, *, keep: int | None = None) -> int:
+    """End every open session of ``user`` (but ``keep``); how many were ended."""
+    statement = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=datetime.now(UTC), end_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if keep is not None:
+        statement = statement.where(UserSession.id != keep)
+    return dbsession.execute(statement).rowcount
+
+
+def keep_after_password_change(request: Request) -> int:
+    """After the signed-in user changed their password: the session making the request goes on
+    (stamped with the new password, with a new CSRF token so no form shown before the change
+    can be replayed), every other one ends. How many ended."""
+    identity = request.identity
+    request.session.new_csrf_token()
+    row = request.dbsession.get(UserSession, identity.session_id)
+    row.password_stamp = password_stamp(get_app_settings(request.registry), identity.user)
+    return end_all(
+        request.dbsession, identity.user, EndReason.CREDENTIALS_CHANGED, keep=identity.session_id
+    )
+
+
+def open_sessions(dbsession: Session, user: User, settings: AppSettings) -> list[UserSession]:
+    """The user's sessions that still stand, most recently used first."""
+    now = datetime.now(UTC)
+    rows = dbsession.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    ).all()
+    return [row for row in rows if _expiry(settings, row, now) is None]

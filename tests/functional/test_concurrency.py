@@ -1,0 +1,241 @@
+"""Requests racing each other for real: threads, each with its own WSGI request and committed
+transaction, on a database of their own (the per-test rolled-back transaction would serialise
+them). On PostgreSQL they overlap; on SQLite writers take turns, and the answers must be the
+same."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import webtest
+from pyramid.router import Router
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from datacapt.accounts.services import grant_study_role
+from datacapt.config import configure
+from datacapt.db import transaction_scope
+from datacapt.design import services as design
+from datacapt.entry.services import new_form_instance
+from datacapt.models import (
+    AuditEvent,
+    FormStatus,
+    Query,
+    QueryMessage,
+    StudyVersion,
+    VersionState,
+    VisitInstance,
+)
+from datacapt.permissions import StudyRole
+from datacapt.subjects import services as subjects_services
+from datacapt.subjects.services import new_visit_instance
+from tests.conftest import TEST_DATABASE_URL, app_settings, create_database, migrate
+from tests.factories import SETUP, build_world, csrf_token, login, make_user
+
+THREADS = 8
+ROUNDS = 3
+DEMOGRAPHICS = "/acme/demo/subjects/par01-0001/screening/demographics/"
+
+
+@dataclass
+class Committed:
+    app: Router
+    study_id: int
+    monitors: list[str]
+    study_admin: str
+
+
+def drop_database(url: str) -> None:
+    if not TEST_DATABASE_URL:
+        return  # a SQLite file in the test's temporary folder
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        database = make_url(url).database
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def committed(tmp_path: Path) -> Iterator[Committed]:
+    """The demo world committed to a new database (dropped afterwards): 8 monitors, a started
+    demographics form to query, and no draft of the design."""
+    url = create_database("concurrency", tmp_path)
+    migrate(url)
+    app = configure(app_settings(url)).make_wsgi_app()
+    with transaction_scope(app.registry) as dbsession:
+        world = build_world(dbsession, app.registry)
+        monitors = [world.users["monitor"].email]
+        for number in range(2, THREADS + 1):
+            user = make_user(dbsession, app.registry, f"monitor{number}@example.org")
+            grant_study_role(dbsession, user, world.study, StudyRole.MONITOR, None)
+            monitors.append(user.email)
+        subject = world.subjects["par01-0001"]
+        visit = new_visit_instance(dbsession, subject, "screening", 1, SETUP)
+        new_form_instance(
+            dbsession,
+            subject,
+            visit,
+            "demographics",
+            1,
+            status=FormStatus.IN_PROGRESS,
+            version_number=1,
+            actor=SETUP,
+        )
+        draft = design.draft(dbsession, world.study)
+        design.discard_draft(dbsession, world.study, draft, SETUP)
+        found = Committed(app, world.study.id, monitors, world.users["study_admin"].email)
+    yield found
+    app.registry["db.engine"].dispose()
+    drop_database(url)
+
+
+def client(app: Router, email: str) -> webtest.TestApp:
+    signed_in = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    assert login(signed_in, email).status_int == 303
+    return signed_in
+
+
+def all_at_once(calls: list[Callable[[], list[Any]]]) -> list[Any]:
+    """Run each call in its own thread, released together; what they return, in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[list[Any]] = [[] for _ in calls]
+    failures: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[index] = calls[index]()
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    assert not any(thread.is_alive() for thread in threads)
+    return [result for batch in results for result in batch]
+
+
+def raising(monitor: webtest.TestApp, number: int) -> Callable[[], list[Any]]:
+    token = csrf_token(monitor)
+
+    def raise_queries() -> list[Any]:
+        answers = []
+        for round_ in range(ROUNDS):
+            message = f"Monitor {number}, round {round_}: is the height on file? ✓"
+            response = monitor.post(
+                DEMOGRAPHICS + "@@raise-query",
+                {"csrf_token": token, "item": "I.HEIGHT_CM", "message": message},
+                status="*",
+            )
+            answers.append((response.status_int, message))
+        return answers
+
+    return raise_queries
+
+
+def test_monitors_raising_queries_at_once_each_get_the_next_number(committed):
+    monitors = [client(committed.app, email) for email in committed.monitors]
+    answers = all_at_once([raising(m, n) for n, m in enumerate(monitors, start=1)])
+    assert [status for status, _message in answers] == [303] * THREADS * ROUNDS
+    with transaction_scope(committed.app.registry) as dbsession:
+        numbers = dbsession.scalars(
+            select(Query.number).where(Query.study_id == committed.study_id)
+        ).all()
+        messages = dbsession.scalars(select(QueryMessage.body)).all()
+    assert sorted(numbers) == list(range(1, THREADS * ROUNDS + 1))
+    assert sorted(messages) == sorted(message for _status, message in answers)
+
+
+def test_drafts_started_at_once_give_one_draft_and_a_clear_409_to_the_others(committed):
+    admins = [client(committed.app, committed.study_admin) for _ in range(THREADS)]
+
+    def starting(admin: webtest.TestApp) -> Callable[[], list[Any]]:
+        token = csrf_token(admin)
+        return lambda: [
+            admin.post("/acme/demo/design/@@start-draft", {"csrf_token": token}, status="*")
+        ]
+
+    responses = all_at_once([starting(admin) for admin in admins])
+    statuses = sorted(response.status_int for response in responses)
+    assert statuses == [303] + [409] * (THREADS - 1)
+    for response in responses:
+        if response.status_int == 409:
+            assert "A draft was already started" in response.text
+    with transaction_scope(committed.app.registry) as dbsession:
+        drafts = dbsession.scalars(
+            select(StudyVersion.number).where(
+                StudyVersion.study_id == committed.study_id,
+                StudyVersion.state == VersionState.DRAFT,
+            )
+        ).all()
+    assert drafts == [3]  # after version 1 published and draft 2 discarded
+
+
+# --- a unique violation: retried, then a 409 ------------------------------------------------
+
+
+@pytest.fixture
+def coordinator(app, dbsession, registry) -> webtest.TestApp:
+    world = build_world(dbsession, registry)
+    subject = world.subjects["par01-0001"]
+    new_visit_instance(dbsession, subject, "unscheduled", 1, SETUP)
+    dbsession.flush()
+    return client(app, world.users["coordinator"].email)
+
+
+def add_visit(coordinator: webtest.TestApp) -> webtest.TestResponse:
+    form = coordinator.get("/acme/demo/subjects/par01-0001/").forms["add-visit-form"]
+    form["visit"] = "unscheduled"
+    return form.submit(status="*")
+
+
+def visits_added(dbsession) -> tuple[list[int], int]:
+    repeats = dbsession.scalars(
+        select(VisitInstance.repeat).where(VisitInstance.visit == "unscheduled")
+    ).all()
+    audited = dbsession.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "entry.visit_added")
+    )
+    return sorted(repeats), audited
+
+
+def test_a_number_taken_meanwhile_is_retried_and_the_next_one_given(
+    coordinator, dbsession, monkeypatch
+):
+    """As if another coordinator had added visit 1 between this one's read and insert."""
+    real, calls = subjects_services.new_visit_instance, []
+
+    def racing(dbsession, subject, visit, repeat, actor_id):
+        calls.append(repeat)
+        return real(dbsession, subject, visit, 1 if len(calls) == 1 else repeat, actor_id)
+
+    monkeypatch.setattr(subjects_services, "new_visit_instance", racing)
+    response = add_visit(coordinator)
+    assert response.status_int == 303 and response.location.endswith("/unscheduled-2/")
+    assert calls == [2, 2]
+    assert visits_added(dbsession) == ([1, 2], 1)
+
+
+def test_a_number_taken_at_every_attempt_is_a_clear_409_and_nothing_is_written(
+    coordinator, dbsession, monkeypatch
+):
+    real = subjects_services.new_visit_instance
+    monkeypatch.setattr(
+        subjects_services,
+        "new_visit_instance",
+        lambda dbsession, subject, visit, _repeat, actor_id: real(
+            dbsession, subject, visit, 1, actor_id
+        ),
+    )
+    response = add_visit(coordinator)
+    assert response.status_int == 409
+    assert "Someone else saved the same thing at the same moment" in response.text
+    assert visits_added(dbsession) == ([1], 0)

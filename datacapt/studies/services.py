@@ -20,6 +20,9 @@ from datacapt.validation import ValidationError, clean_code, clean_text
 
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 PATTERN_FIELDS = {"site", "seq"}
+#: What a field of the pattern may carry: {site} as it is, {seq} zero-padded to at most 12
+#: digits. A width is what str.format obeys blindly: {seq:0999999999} would build a gigabyte.
+PATTERN_SPECS = {"site": re.compile(r""), "seq": re.compile(r"0?(1[0-2]|[1-9])?d?")}
 
 
 def find_tenant(dbsession: Session, slug: str) -> Tenant | None:
@@ -197,8 +200,15 @@ def parse_missing_codes(text: str) -> list[list[str]]:
 def check_pattern(pattern: str) -> str:
     """A subject ID pattern: text with {site} and {seq} (formatted, e.g. {seq:04})."""
     try:
-        fields = {name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name}
-        sample = pattern.format(site="par01", seq=1)
+        parsed = [part for part in string.Formatter().parse(pattern) if part[1] is not None]
+        fields = {name for _text, name, _spec, _conv in parsed}
+        bounded = all(
+            conversion is None
+            and name in PATTERN_SPECS
+            and PATTERN_SPECS[name].fullmatch(spec or "")
+            for _text, name, spec, conversion in parsed
+        )
+        sample = pattern.format(site="par01", seq=1) if bounded else ""
     except (ValueError, IndexError, KeyError):
         fields, sample = {"?"}, ""
     if fields - PATTERN_FIELDS or "seq" not in fields or not LABEL_PATTERN.match(sample):

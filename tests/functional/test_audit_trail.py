@@ -394,7 +394,7 @@ def test_a_site_restricted_auditor_is_refused(app, dbsession, world, registry):
 
 def test_tenant_administrators_see_every_study_but_no_clinical_values(app, dbsession, world):
     other = create_study(dbsession, world.tenant, "second", "Second study")
-    subject_event(dbsession, world, value="151", reason="confirmed with source")
+    subject_event(dbsession, world, value="151.5", reason="confirmed with source")
     audit.record(
         dbsession,
         SYSTEM,
@@ -411,7 +411,7 @@ def test_tenant_administrators_see_every_study_but_no_clinical_values(app, dbses
     assert "test.foreign" not in page.text
     clinical = next(row for row in shown if row[3] == "entry.value_changed")
     assert clinical[6:] == ["clinical data", "clinical data", "clinical data"]
-    assert "151" not in page.text and "confirmed with source" not in page.text
+    assert "151.5" not in page.text and "confirmed with source" not in page.text
     only_second = admin.get(TENANT_TRAIL, {"study": other.id})
     assert [row[3] for row in rows(only_second)] == ["study.created"]
     exported = read_csv(admin.get("/acme/@@audit-export"))

@@ -571,6 +571,17 @@ def test_audit_trail_still_verifies_after_entry(coordinator, dbsession, world):
     }
 
 
+@pytest.mark.parametrize(
+    "pattern", ["{site}-{seq:0999999999}", "{site:>999999999}-{seq}", "{site}-{seq!r}", "{site}-{}"]
+)
+def test_an_id_pattern_that_would_format_a_huge_text_is_refused(testapp, world, pattern):
+    login(testapp, world.users["study_admin"].email)
+    form = testapp.get("/acme/demo/@@settings").forms["settings-form"]
+    form["subject_id_pattern"] = pattern
+    refused = form.submit(status=422)
+    assert "Use {site} and {seq}" in refused.text
+
+
 def test_study_settings_change_the_id_pattern_and_the_missing_codes(testapp, world, dbsession):
     login(testapp, world.users["study_admin"].email)
     form = testapp.get("/acme/demo/@@settings").forms["settings-form"]

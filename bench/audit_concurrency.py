@@ -25,20 +25,22 @@ from sqlalchemy.orm import Session
 
 from bench.audit_trail import fresh_database
 from datacapt import audit
+from datacapt.actor import Actor
 
+BENCH = Actor.system("bench", user_id=1)
 TENANT, STUDY, VALUES, WORK = 7, 1, 50, 0.1
 
 
 def save(dbsession: Session, subject_id: int | None) -> None:
     audit.record_many(
         dbsession,
+        BENCH,
         [
             {
                 "tenant_id": TENANT,
                 "study_id": STUDY if subject_id is not None else None,
                 "site_id": 1,
                 "subject_id": subject_id,
-                "actor_id": 1,
                 "action": "entry.value_changed",
                 "entity_type": "form_instance",
                 "entity_id": subject_id or 0,

@@ -5,10 +5,9 @@ administrator would. Subjects and their entered data are then written in bulk, w
 rows the services write (enrolment and status changes, visit and form instances, values with
 their typed copies, missing codes and SDV marks, warnings and the system queries they open, and
 one audit event per change, chained and hashed by :func:`datacapt.audit.chained_event`): each
-form is evaluated by the same evaluator a save runs, and its rows are built by the services' own
-helpers. The generated trail is
-verified at the end. ``tests/functional/test_bench_generate.py`` proves the rows equal those of
-the services.
+save is the application's own plan (:func:`datacapt.entry.services.plan_save`), written as rows
+instead of applied. The generated trail is verified at the end.
+``tests/functional/test_bench_generate.py`` proves the rows equal those of the services.
 
 Data are entered by the site's coordinator, a form at a time, in a history that ends now.
 """
@@ -23,7 +22,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,24 +32,23 @@ from sqlalchemy.orm import Session
 from bench.design import bench_definition
 from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role
+from datacapt.actor import Actor
 from datacapt.cli.bootstrap import load_environment
 from datacapt.db import transaction_scope
 from datacapt.design import services as design_services
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, Validation, form_items
-from datacapt.ecrf.runtime import evaluate_form
 from datacapt.entry import services as entry
 from datacapt.models import (
     AuditEvent,
     EntryWarning,
     FormInstance,
-    FormStatus,
     ItemValue,
+    LockState,
     Query,
     QueryMessage,
     QueryOrigin,
     QueryState,
     QueryStep,
-    SdvStatus,
     Site,
     Study,
     Subject,
@@ -61,7 +58,7 @@ from datacapt.models import (
 )
 from datacapt.permissions import StudyRole
 from datacapt.personal_values import Owner
-from datacapt.queries.automatic import _opens_a_query
+from datacapt.queries.automatic import opens_a_query
 from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
 
@@ -156,8 +153,8 @@ def make_setup(dbsession: Session, registry: Any, options: Options) -> Setup:
 
 
 def publish_design(dbsession: Session, study: Study, definition: Definition) -> int:
-    write = partial(audit.record, dbsession)
-    draft = design_services.start_draft(dbsession, study, None, write)
+    actor = Actor.system("bench.generate")
+    draft = design_services.start_draft(dbsession, study, actor)
     design_services.save_draft(
         dbsession,
         study,
@@ -168,16 +165,15 @@ def publish_design(dbsession: Session, study: Study, definition: Definition) -> 
         element=None,
         old=None,
         new={"source": "bench.generate"},
-        write=write,
+        actor=actor,
     )
     design_services.publish(
         dbsession,
         study,
         draft,
-        actor_id=None,
+        actor=actor,
         reason="Benchmark design",
         expected_lock=draft.lock_version,
-        write=write,
     )
     return draft.number
 
@@ -297,6 +293,7 @@ class Writer:
         self.rows = Rows()
         self.links: dict[str, tuple[int, str]] = {}  # chain -> its last seq and hash
         self.query_number = 0
+        self.subject: Subject | None = None
 
     def start(self, dbsession: Session) -> None:
         """Number queries after the study's last one, as ``queries.services.raise_query`` does.
@@ -323,11 +320,13 @@ class Writer:
             seq + 1,
             previous,
             at or next(self.clock),
-            tenant_id=self.setup.tenant_id,
-            actor_id=actor_id,
-            study_id=self.setup.study.id,
-            request_id=request_id,
-            **fields,
+            **{
+                "tenant_id": self.setup.tenant_id,
+                "study_id": self.setup.study.id,
+                **fields,
+                "actor_id": actor_id,
+                "request_id": request_id,
+            },
         )
         self.links[chain] = (made.seq, made.hash)
         self.rows.audit_event.append(
@@ -406,70 +405,55 @@ class Writer:
         return row
 
     def save(self, subject: dict[str, Any], visit: dict[str, Any], form: Form, data: Entry) -> None:
-        """``entry.services.save_form`` of a form never saved before, written as rows."""
-        state = evaluate_form(form, data.posted)
-        if state.errors or state.blocking_checks:
-            raise ValueError(f"generated data refused on {form.name}: {state.errors}")
-        target = entry.stored_target(state, data.missing)
-        items = {item.oid: item for item in form_items(form)}
-        changes = [(oid, new) for oid, new in target.items() if new != entry.Stored()]
-        status = FormStatus.COMPLETE if data.complete else FormStatus.IN_PROGRESS
+        """A save of a form never saved before: planned by ``entry.services.plan_save``, as the
+        application plans it, and written as the rows ``apply_save`` and its reactions write."""
+        scope = entry.EntryScope(
+            study=self.setup.study,
+            subject=self.subject_of(subject),
+            visit=visit["visit"],
+            visit_repeat=visit["repeat"],
+            form=form,
+            form_repeat=1,
+            version_number=self.setup.version_number,
+        )
+        plan = entry.plan_save(
+            scope,
+            self.setup.definition,
+            entry.EntryRequest(data.posted, data.missing, data.complete, "", None),
+            entry.SaveReads(),
+            missing_codes={code for code, _label in self.setup.study.missing_codes},
+        )
         actor, request_id = subject["created_by_id"], uuid.uuid4().hex
         instance_id = next(self.ids.take(FormInstance.__table__, 1))  # type: ignore[arg-type]
-        event_ids = self.ids.take(AuditEvent.__table__, 1 + len(changes))  # type: ignore[arg-type]
-        scope = {
-            "site_id": subject["site_id"],
-            "subject_id": subject["id"],
-            "entity_type": "form_instance",
-            "entity_id": instance_id,
-        }
-        started = next(self.clock)
-        self.event(
-            next(event_ids),
-            request_id,
-            actor,
-            action="entry.form_started",
-            new=status.value,
-            **scope,
-        )
-        saved = next(self.clock)  # the values of one save share one reading of the clock
-
-        def owner(oid: str) -> Owner:
-            return Owner(subject["tenant_id"], subject["id"], instance_id, oid)
-
-        values = []
-        for oid, new in changes:
-            item = items[oid]
-            event_id = self.event(
-                next(event_ids),
-                request_id,
-                actor,
-                saved,
-                action="entry.value_changed",
-                field=oid,
-                old=None,
-                new=entry.audited_value(self.setup.registry, item, new, owner(oid)),
-                **scope,
-            )
-            values.append(
-                {
-                    "tenant_id": subject["tenant_id"],
-                    "form_instance_id": instance_id,
-                    "item_oid": oid,
-                    **entry.value_columns(self.setup.registry, owner(oid), item, new.value),
-                    "missing_code": new.missing,
-                    "audit_event_id": event_id,
-                    "updated_at": started,
-                    "updated_by_id": actor,
-                    "sdv_required": sdv_required(form, item),
-                }
-            )
+        event_ids = self.ids.take(AuditEvent.__table__, len(plan.events))  # type: ignore[arg-type]
+        saved = next(self.clock)  # the events of one save share one reading of the clock
+        made = [
+            self.event(next(event_ids), request_id, actor, saved, **event)
+            for event in entry.recorded_events(self.setup.registry, plan, instance_id)
+        ]
+        values = [
+            {
+                "tenant_id": subject["tenant_id"],
+                "form_instance_id": instance_id,
+                "item_oid": change.item.oid,
+                **entry.value_columns(
+                    self.setup.registry,
+                    Owner(subject["tenant_id"], subject["id"], instance_id, change.item.oid),
+                    change,
+                    event_id,
+                    saved,
+                    actor,
+                ),
+                "sdv_required": sdv_required(form, change.item),
+            }
+            for change, event_id in zip(plan.changes, made[-len(plan.changes) :], strict=True)
+        ]
         self.rows.item_value.extend(values)
         sdv = sdv_status(
             SimpleNamespace(**row, sdv_changed=False, verified_at=None)  # type: ignore[misc]
             for row in values
         )
-        warnings = self.warnings(subject, instance_id, state, started)
+        warnings = self.warnings(subject, instance_id, plan.to_open, saved)
         queries = sum(
             self.system_query(subject, instance_id, warning, request_id, actor)
             for warning in warnings
@@ -483,34 +467,39 @@ class Writer:
                 "subject_id": subject["id"],
                 "visit_instance_id": visit["id"],
                 "visit": visit["visit"],
-                "visit_repeat": 1,
+                "visit_repeat": visit["repeat"],
                 "form": form.name,
                 "repeat": 1,
-                "status": status.value,
+                "status": plan.status.value,
                 "version_number": self.setup.version_number,
                 "open_queries": queries,
-                "open_warnings": len(warnings),
+                "open_warnings": len(plan.warnings),
                 "sdv_status": sdv.value,
-                # created; flushed once more when the save sets the SDV status (the queries of
-                # the review services autoflush it); then updated by the save itself
-                "lock_version": 2 if sdv is SdvStatus.NOT_REQUIRED else 3,
+                "lock_version": 2,  # created, then updated once by the save
                 "status_reason": None,
-                "created_at": started,
-                "updated_at": started,
+                "created_at": saved,
+                "updated_at": saved,
                 "updated_by_id": actor,
             }
         )
 
+    def subject_of(self, row: dict[str, Any]) -> Subject:
+        """The subject a plan scopes its events to (not added to any session)."""
+        if self.subject is None or self.subject.id != row["id"]:
+            self.subject = Subject(
+                id=row["id"],
+                tenant_id=row["tenant_id"],
+                study_id=row["study_id"],
+                site_id=row["site_id"],
+                lock_state=LockState.OPEN,
+            )
+        return self.subject
+
     def warnings(
-        self, subject: dict[str, Any], instance_id: int, state: Any, at: datetime
+        self, subject: dict[str, Any], instance_id: int, opened: list[entry.Warning], at: datetime
     ) -> list[dict[str, Any]]:
-        """The save's warnings (one per item, kind and check, as ``_sync_warnings`` keeps)."""
-        found = entry._warnings(state, self.setup.definition.default_language)
-        kept = {
-            (item.oid, kind, check): (item, kind, check, message)
-            for item, kind, check, message in found
-        }
-        ids = self.ids.take(EntryWarning.__table__, len(kept))  # type: ignore[arg-type]
+        """The warnings a save opens (``plan.to_open``), as rows."""
+        ids = self.ids.take(EntryWarning.__table__, len(opened))  # type: ignore[arg-type]
         rows = [
             {
                 "id": next(ids),
@@ -523,7 +512,7 @@ class Writer:
                 "raised_at": at,
                 "resolved_at": None,
             }
-            for item, kind, check, message in kept.values()
+            for item, kind, check, message in opened
         ]
         self.rows.entry_warning.extend(rows)
         return rows
@@ -542,7 +531,7 @@ class Writer:
         probe = EntryWarning(
             kind=kind, item_oid=warning["item_oid"], check_oid=warning["check_oid"]
         )
-        if not _opens_a_query(self.setup.definition, probe):
+        if not opens_a_query(self.setup.definition, probe):
             return False
         query_id = next(self.ids.take(Query.__table__, 1))  # type: ignore[arg-type]
         event_id = next(self.ids.take(AuditEvent.__table__, 1))  # type: ignore[arg-type]

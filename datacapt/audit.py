@@ -40,7 +40,6 @@ from operator import itemgetter
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.request import Request
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -56,6 +55,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.jobs import JobContext, job
 from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 
@@ -236,12 +236,12 @@ def chained_event(
 
 def record(
     dbsession: Session,
+    actor: Actor,
     *,
     tenant_id: int | None,
     action: str,
     entity_type: str,
     entity_id: object,
-    actor_id: int | None = None,
     study_id: int | None = None,
     site_id: int | None = None,
     subject_id: int | None = None,
@@ -249,17 +249,18 @@ def record(
     old: Any = None,
     new: Any = None,
     reason: str | None = None,
-    request_id: str | None = None,
-    ip: str | None = None,
 ) -> AuditEvent:
-    """Append one event to its chain, in the caller's transaction."""
+    """Append one event, by ``actor``, to its chain, in the caller's transaction."""
     fields = dict(locals())
-    del fields["dbsession"]
-    return record_many(dbsession, [fields])[0]
+    del fields["dbsession"], fields["actor"]
+    return record_many(dbsession, actor, [fields])[0]
 
 
-def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
-    """Append the events of one action (a save changing fifty values) to their chains, in the
+def record_many(
+    dbsession: Session, actor: Actor, events: Sequence[Mapping[str, Any]]
+) -> list[AuditEvent]:
+    """Append the events of one action by ``actor`` (a save changing fifty values) to their
+    chains, in the
     caller's transaction: one reading of the database clock, which they share, and a fixed
     number of statements whatever their number — for chains not yet written in this
     transaction, one to lock them (PostgreSQL) and one to read their last links with the clock;
@@ -267,6 +268,7 @@ def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list
     :func:`record`'s keyword arguments."""
     if not events:
         return []
+    who = actor.audited()
     links = _links_written(dbsession.connection())
     placed = [
         (chain_of(e.get("tenant_id"), e.get("study_id"), e.get("subject_id")), e) for e in events
@@ -282,7 +284,7 @@ def record_many(dbsession: Session, events: Sequence[Mapping[str, Any]]) -> list
     made = []
     for chain, fields in placed:
         seq, previous = links[chain]
-        event = chained_event(chain, seq + 1, previous, occurred_at, **fields)
+        event = chained_event(chain, seq + 1, previous, occurred_at, **who, **fields)
         links[chain] = (event.seq, event.hash)
         made.append(event)
     columns = [*HASHED_FIELDS, "prev_hash", "hash"]
@@ -312,26 +314,11 @@ def _links_written(connection: Connection) -> dict[str, tuple[int, str]]:
     return remembered[2]
 
 
-def record_request(request: Request, **event: Any) -> AuditEvent:
-    """:func:`record` with the request's actor, request id and client address."""
-    return record_request_many(request, [event])[0]
-
-
-def record_request_many(request: Request, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
-    """:func:`record_many` with the request's actor, request id and client address."""
-    identity = request.identity
-    context = {
-        "actor_id": identity.user.id if identity is not None else None,
-        "request_id": request.request_id,
-        "ip": request.client_address,
-    }
-    return record_many(request.dbsession, [{**context, **event} for event in events])
-
-
-def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:
-    """:func:`record_request` for an event about one subject, scoped to its study and site."""
-    return record_request(
-        request,
+def record_subject(dbsession: Session, actor: Actor, subject: Any, **event: Any) -> AuditEvent:
+    """:func:`record` for an event about one subject, scoped to its study and site."""
+    return record(
+        dbsession,
+        actor,
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         site_id=subject.site_id,
@@ -341,18 +328,19 @@ def record_subject(request: Request, subject: Any, **event: Any) -> AuditEvent:
 
 
 def record_changes(
-    write: Callable[..., AuditEvent],
+    dbsession: Session,
+    actor: Actor,
     old: Mapping[str, Any],
     new: Mapping[str, Any],
     **event: Any,
 ) -> list[AuditEvent]:
-    """One event per field whose value changed (``field``, its old → new), through ``write``
-    (:func:`record` or :func:`record_request` with the session or request bound)."""
-    return [
-        write(field=name, old=old.get(name), new=value, **event)
+    """One event per field whose value changed (``field``, its old → new), in one batch."""
+    changed = [
+        {"field": name, "old": old.get(name), "new": value, **event}
         for name, value in new.items()
         if old.get(name) != value
     ]
+    return record_many(dbsession, actor, changed) if changed else []
 
 
 # --- checkpoints -------------------------------------------------------------------------------

@@ -60,6 +60,8 @@ CORE_INCLUDES = (
     "datacapt.door",
     "datacapt.security",
     "datacapt.audit",
+    "datacapt.actor",
+    "datacapt.reactions",
     "datacapt.i18n",
     "datacapt.htmx",
     "datacapt.templating",

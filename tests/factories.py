@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import webtest
 from pyramid.registry import Registry
 from sqlalchemy.orm import Session
 
-from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role, grant_tenant_role
+from datacapt.actor import Actor
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import services
 from datacapt.entry.services import new_form_instance
@@ -36,6 +35,8 @@ from datacapt.studies.services import create_site, create_study, create_tenant
 from datacapt.subjects.services import new_visit_instance
 
 PASSWORD = "correct horse battery staple"
+#: Who builds the test worlds: a job, as the command line would.
+SETUP = Actor.system("tests")
 
 
 def make_user(
@@ -84,8 +85,7 @@ RESTRICTED_TO_PAR01 = {StudyRole.INVESTIGATOR, StudyRole.SUB_INVESTIGATOR, Study
 
 def make_design(dbsession: Session, study: Study, *, draft: bool = True) -> None:
     """Version 1 (the demo design) published, and with ``draft`` a version 2 started from it."""
-    write = partial(audit.record, dbsession)
-    version = services.start_draft(dbsession, study, None, write)
+    version = services.start_draft(dbsession, study, SETUP)
     services.save_draft(
         dbsession,
         study,
@@ -96,19 +96,18 @@ def make_design(dbsession: Session, study: Study, *, draft: bool = True) -> None
         element=None,
         old=None,
         new=None,
-        write=write,
+        actor=SETUP,
     )
     services.publish(
         dbsession,
         study,
         version,
-        actor_id=None,
+        actor=SETUP,
         reason="First version",
         expected_lock=version.lock_version,
-        write=write,
     )
     if draft:
-        services.start_draft(dbsession, study, None, write)
+        services.start_draft(dbsession, study, SETUP)
 
 
 def build_world(dbsession: Session, registry: Registry) -> World:
@@ -166,11 +165,11 @@ def csrf_token(testapp: webtest.TestApp) -> str:
 def add_queries(dbsession: Session, world: World) -> dict[str, Query]:
     """A form-level query on the screening consent form of each acme subject, raised by the
     data manager: query 1 at par01, query 2 at ber01."""
-    actor = queries.Actor(world.users["data_manager"].id, partial(audit.record, dbsession))
+    actor = Actor(world.users["data_manager"].id)
     found = {}
     for label in ("par01-0001", "ber01-0001"):
         subject = world.subjects[label]
-        visit = new_visit_instance(dbsession, subject, "screening", 1, None)
+        visit = new_visit_instance(dbsession, subject, "screening", 1, SETUP)
         instance = new_form_instance(
             dbsession,
             subject,
@@ -179,7 +178,7 @@ def add_queries(dbsession: Session, world: World) -> dict[str, Query]:
             1,
             status=FormStatus.IN_PROGRESS,
             version_number=1,
-            actor_id=None,
+            actor=SETUP,
         )
         found[label] = queries.raise_query(
             dbsession, instance, None, f"Is the consent of {label} on file?", actor

@@ -23,6 +23,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.mail import send_mail_in
 from datacapt.models import (
@@ -104,12 +106,14 @@ def report_self_grant(
     study: Study,
     granter: User,
     assignment: StudyRoleAssignment,
-    write: object,
+    by: Actor,
 ) -> list[User]:
     """Audit a self-grant of a data role and mail it, after the commit, to those who must
     know; returns them."""
     told = _to_tell(dbsession, study, granter.id)
-    write(  # type: ignore[operator]
+    audit.record(
+        dbsession,
+        by,
         tenant_id=study.tenant_id,
         study_id=study.id,
         action="role.self_granted",

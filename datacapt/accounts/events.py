@@ -16,6 +16,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.models import StudyRoleAssignment, TenantRoleAssignment, User
 
 
@@ -29,10 +30,10 @@ def tenant_ids_of(dbsession: Session, user_id: int) -> list[int]:
 
 def record_for_user(
     dbsession: Session,
+    actor: Actor,
     user: User | None,
     action: str,
     *,
-    actor_id: int | None = None,
     entity_id: str | None = None,
     **fields: Any,
 ) -> None:
@@ -45,8 +46,8 @@ def record_for_user(
     for tenant_id in tenant_ids:
         audit.record(
             dbsession,
+            actor,
             tenant_id=tenant_id,
-            actor_id=actor_id,
             action=action,
             entity_type="user",
             entity_id=entity_id,
@@ -54,15 +55,10 @@ def record_for_user(
         )
 
 
-def record_account_event(request: Request, user: User | None, action: str, **fields: Any) -> None:
-    """:func:`record_for_user` from a request; the actor is the user themself unless given."""
-    if user is not None:
-        fields.setdefault("actor_id", user.id)
-    record_for_user(
-        request.dbsession,
-        user,
-        action,
-        request_id=request.request_id,
-        ip=request.client_address,
-        **fields,
-    )
+def record_account_event(
+    request: Request, user: User | None, action: str, *, by_user: bool = True, **fields: Any
+) -> None:
+    """:func:`record_for_user` from a request; the actor is the user themself (``by_user``:
+    signed in or signing in), or nobody known (a failed sign-in, a replayed link)."""
+    acting = user.id if by_user and user is not None else None
+    record_for_user(request.dbsession, request.actor.as_user(acting), user, action, **fields)

@@ -85,8 +85,9 @@ class Trail:
 
     def _record_shown(self, count: int) -> None:
         """Every showing of personal data is recorded (how many events, never the values)."""
-        audit.record_request(
-            self.request,
+        audit.record(
+            self.request.dbsession,
+            self.request.actor,
             tenant_id=self.scope.tenant_id,
             study_id=self.scope.study_id,
             action="audit.personal_data_shown",
@@ -119,8 +120,9 @@ class Trail:
         if self.errors:
             request.response.status_int = 422
             return self.page()  # type: ignore[return-value]
-        event = audit.record_request(
-            request,
+        event = audit.record(
+            request.dbsession,
+            request.actor,
             tenant_id=self.scope.tenant_id,
             study_id=self.scope.study_id,
             action="audit.export",

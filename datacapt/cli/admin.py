@@ -6,13 +6,12 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datacapt import audit
 from datacapt.accounts.services import create_user
+from datacapt.actor import Actor
 from datacapt.cli import design
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.cli.lookup import site_of, study_of, tenant_of, user_of
@@ -25,6 +24,9 @@ from datacapt.studies.services import (
     create_tenant,
 )
 from datacapt.validation import ValidationError
+
+#: The operator at the command line, who holds the database credentials.
+OPERATOR = Actor.system("operator")
 
 
 def in_transaction(env: Environment, work: Callable[[Session], str]) -> int:
@@ -100,7 +102,7 @@ def role_grant(env: Environment, args: argparse.Namespace) -> int:
         study = study_of(dbsession, args.tenant, args.study)
         sites = [site_of(dbsession, study, code) for code in args.site or ()]
         choice = roles.RoleChoice(StudyRole(args.role), sites or None)
-        roles.grant_role(dbsession, None, study, user, choice, partial(audit.record, dbsession))
+        roles.grant_role(dbsession, None, study, user, choice, OPERATOR)
         where = f" at {', '.join(s.code for s in sites)}" if sites else ""
         return f"{user.email} is {args.role} in {args.tenant}/{study.code}{where}"
 
@@ -111,7 +113,7 @@ def role_grant_tenant(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
         user = user_of(dbsession, args.email)
         tenant = tenant_of(dbsession, args.tenant)
-        roles.grant_tenant_admin(dbsession, tenant, user, partial(audit.record, dbsession))
+        roles.grant_tenant_admin(dbsession, tenant, user, OPERATOR)
         return f"{user.email} is {args.role} of {args.tenant}"
 
     return in_transaction(env, work)

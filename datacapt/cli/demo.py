@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datacapt import audit
 from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
+from datacapt.actor import Actor
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import demo_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
@@ -30,6 +29,7 @@ from datacapt.models import (
     User,
 )
 from datacapt.permissions import StudyRole, TenantRole
+from datacapt.reactions import reactions_of
 from datacapt.studies.services import (
     create_site,
     create_study,
@@ -41,6 +41,8 @@ from datacapt.studies.services import (
 
 #: Printed for anyone trying the demo; the demo is for laptops and test machines only.
 DEMO_PASSWORD = "Demo-password-2026"  # noqa: S105
+#: Who loads the demo (data are entered as the demo's coordinator).
+DEMO = Actor.system("demo")
 TENANT = ("acme", "Acme Clinical Research")
 STUDY = ("demo", "Demonstration study — hypertension follow-up")
 SITES = (("par01", "Paris University Hospital"), ("ber01", "Berlin Clinical Centre"))
@@ -97,8 +99,7 @@ def _ensure_design(dbsession: Session, study: Study) -> None:
     """Version 1 of the demo design, published, unless the study already has versions."""
     if versions.study_versions(dbsession, study):
         return
-    write = partial(audit.record, dbsession)
-    draft = services.start_draft(dbsession, study, None, write)
+    draft = services.start_draft(dbsession, study, DEMO)
     services.save_draft(
         dbsession,
         study,
@@ -109,16 +110,15 @@ def _ensure_design(dbsession: Session, study: Study) -> None:
         element=None,
         old=None,
         new={"source": "datacapt demo"},
-        write=write,
+        actor=DEMO,
     )
     services.publish(
         dbsession,
         study,
         draft,
-        actor_id=None,
+        actor=DEMO,
         expected_lock=draft.lock_version,
         reason="Initial version of the demo design",
-        write=write,
     )
 
 
@@ -195,8 +195,6 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
             form=forms[form],
             form_repeat=1,
             version_number=design.number,
-            actor_id=coordinator.id,
-            write=partial(audit.record, dbsession, actor_id=coordinator.id),
         )
         request = entry.EntryRequest(
             posted={name: [value] for name, value in values.items()},
@@ -205,7 +203,15 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
             reason="",
             lock=None,
         )
-        entry.save_form(dbsession, scope, design.definition, request, missing_codes=set())
+        entry.save_form(
+            dbsession,
+            scope,
+            design.definition,
+            request,
+            missing_codes=set(),
+            actor=Actor.system("demo", user_id=coordinator.id),
+            reactions=reactions_of(env.registry),
+        )
 
 
 def demo(env: Environment, args: argparse.Namespace) -> int:

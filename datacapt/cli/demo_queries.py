@@ -5,16 +5,15 @@ height. Only done when that form was never entered, so running the demo again ch
 
 from __future__ import annotations
 
-from functools import partial
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import FormInstance, Study, Subject, User
 from datacapt.queries import services as queries
+from datacapt.reactions import reactions_of
 
 
 def ensure_demo_queries(
@@ -33,7 +32,6 @@ def ensure_demo_queries(
     )
     if entered is not None:
         return
-    write = partial(audit.record, dbsession)
     form = next(f for f in design.definition.forms if f.name == "demographics")
     scope = entry.EntryScope(
         study=study,
@@ -43,8 +41,6 @@ def ensure_demo_queries(
         form=form,
         form_repeat=1,
         version_number=design.number,
-        actor_id=coordinator.id,
-        write=partial(write, actor_id=coordinator.id),
     )
     saved = entry.save_form(
         dbsession,
@@ -63,6 +59,8 @@ def ensure_demo_queries(
             None,
         ),
         missing_codes=set(),
+        actor=Actor.system("demo", user_id=coordinator.id),
+        reactions=reactions_of(env_registry),
     )
     assert saved.instance is not None
     queries.raise_query(
@@ -70,5 +68,5 @@ def ensure_demo_queries(
         saved.instance,
         "I.HEIGHT_CM",
         "158 cm looks low next to the screening note (about 1.70 m). Please check the source.",
-        queries.Actor(monitor.id, partial(write, actor_id=monitor.id)),
+        Actor.system("demo", user_id=monitor.id),
     )

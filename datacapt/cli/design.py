@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from functools import partial
 from pathlib import Path
 
-from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.cli.bootstrap import CommandError, Environment
 from datacapt.cli.lookup import study_of
 from datacapt.db import transaction_scope
@@ -38,15 +37,13 @@ def study_import(env: Environment, args: argparse.Namespace) -> int:
         raise CommandError(f"{args.file}: not imported (see the errors above)")
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
-        write = partial(audit.record, dbsession)
         draft = transfer.import_into_draft(
             dbsession,
             study,
             result,
             format_name=args.format,
             data=data,
-            actor_id=None,
-            write_event=write,
+            actor=Actor.system("study-import"),
         )
         number = draft.number
     forms = len(result.definition.forms)
@@ -91,10 +88,9 @@ def study_publish(env: Environment, args: argparse.Namespace) -> int:
                 dbsession,
                 study,
                 draft,
-                actor_id=None,
+                actor=Actor.system("study-publish"),
                 reason=args.reason,
                 expected_lock=draft.lock_version,
-                write=partial(audit.record, dbsession),
             )
         except services.PublishRefused as refused:
             for problem in refused.problems:

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from datacapt.actor import Actor
 from datacapt.cli.bootstrap import CommandError, Environment
 from datacapt.cli.lookup import study_of
 from datacapt.db import transaction_scope
@@ -34,7 +35,7 @@ def run(env: Environment, args: argparse.Namespace) -> int:
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
         try:
-            result = export(dbsession, study, options, target, actor_id=None)
+            result = export(dbsession, study, options, target, actor=Actor.system("export"))
         except ExportRefused as refusal:
             raise CommandError(str(refusal)) from None
     print(f"{target}: {result.values} values, {result.size} bytes, sha256 {result.sha256}")

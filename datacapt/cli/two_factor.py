@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from datacapt.accounts.events import record_for_user
+from datacapt.actor import Actor
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.cli.lookup import user_of
 from datacapt.db import transaction_scope
@@ -24,7 +25,8 @@ def reset(env: Environment, args: argparse.Namespace) -> int:
             raise CommandError(f"{args.email} has no authenticator set up")
         two_factor.disable(dbsession, user)
         ended = sessions.end_all(dbsession, user, sessions.EndReason.CREDENTIALS_CHANGED)
-        record_for_user(dbsession, user, "user.two_factor_reset", reason=reason)
+        operator = Actor.system("two-factor-reset")
+        record_for_user(dbsession, operator, user, "user.two_factor_reset", reason=reason)
     print(f"two-factor authentication reset for user {user.id}; {ended} session(s) ended")
     return 0
 

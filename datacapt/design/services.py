@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.counters import next_number
 from datacapt.ecrf.checks import Problem, blocking, check_definition
 from datacapt.ecrf.definition import Definition, to_json
 from datacapt.ecrf.versions import definition_of, draft, latest_published
 from datacapt.models import Study, StudyVersion, VersionState
-
-AuditWriter = Callable[..., Any]
 
 
 class StaleDraft(Exception):
@@ -57,9 +55,16 @@ def content_hash(definition: Definition) -> str:
 
 
 def _event(
-    write: AuditWriter, study: Study, study_version: StudyVersion, action: str, **details: Any
+    dbsession: Session,
+    actor: Actor,
+    study: Study,
+    study_version: StudyVersion,
+    action: str,
+    **details: Any,
 ) -> None:
-    write(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=study.tenant_id,
         study_id=study.id,
         action=action,
@@ -69,17 +74,13 @@ def _event(
     )
 
 
-def working_draft(
-    dbsession: Session, study: Study, actor_id: int | None, write: AuditWriter
-) -> StudyVersion:
+def working_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
     """The study's draft: the existing one, or a new one (for an import into the draft)."""
     existing = draft(dbsession, study)
-    return existing if existing is not None else start_draft(dbsession, study, actor_id, write)
+    return existing if existing is not None else start_draft(dbsession, study, actor)
 
 
-def start_draft(
-    dbsession: Session, study: Study, actor_id: int | None, write: AuditWriter
-) -> StudyVersion:
+def start_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
     """A new draft, a copy of the latest published version; :class:`DraftExists` when the
     study has one already (perhaps started a moment ago by someone else).
 
@@ -97,12 +98,13 @@ def start_draft(
         number=number,
         state=VersionState.DRAFT,
         definition=base.definition if base is not None else to_json(Definition()),
-        created_by_id=actor_id,
+        created_by_id=actor.user_id,
     )
     dbsession.add(created)
     dbsession.flush()
     _event(
-        write,
+        dbsession,
+        actor,
         study,
         created,
         "design.draft_started",
@@ -122,7 +124,7 @@ def save_draft(
     element: str | None,
     old: Any,
     new: Any,
-    write: AuditWriter,
+    actor: Actor,
 ) -> None:
     """Store ``definition`` as the draft's new content, if nobody saved since ``expected_lock``."""
     if study_version.state != VersionState.DRAFT:
@@ -131,17 +133,17 @@ def save_draft(
         raise StaleDraft(study_version)
     study_version.definition = to_json(definition)
     dbsession.flush()
-    _event(write, study, study_version, action, field=element, old=old, new=new)
+    _event(dbsession, actor, study, study_version, action, field=element, old=old, new=new)
 
 
 def discard_draft(
-    dbsession: Session, study: Study, study_version: StudyVersion, write: AuditWriter
+    dbsession: Session, study: Study, study_version: StudyVersion, actor: Actor
 ) -> None:
     if study_version.state != VersionState.DRAFT:
         raise NotADraft(study_version.number)
     study_version.state = VersionState.DISCARDED
     dbsession.flush()
-    _event(write, study, study_version, "design.draft_discarded")
+    _event(dbsession, actor, study, study_version, "design.draft_discarded")
 
 
 def publish(
@@ -149,10 +151,9 @@ def publish(
     study: Study,
     study_version: StudyVersion,
     *,
-    actor_id: int | None,
+    actor: Actor,
     reason: str,
     expected_lock: int,
-    write: AuditWriter,
 ) -> StudyVersion:
     """Freeze the draft as a published version, if its design passes every check."""
     if study_version.state != VersionState.DRAFT:
@@ -166,12 +167,13 @@ def publish(
     published_at = audit.database_now(dbsession)  # before any change: a query autoflushes
     study_version.state = VersionState.PUBLISHED  # the last write the trigger lets through
     study_version.published_at = published_at
-    study_version.published_by_id = actor_id
+    study_version.published_by_id = actor.user_id
     study_version.publish_reason = reason
     study_version.content_hash = content_hash(definition)
     dbsession.flush()
     _event(
-        write,
+        dbsession,
+        actor,
         study,
         study_version,
         "design.version_published",

@@ -11,7 +11,7 @@ from pyramid.view import view_config
 
 from datacapt.design.interchange import transfer
 from datacapt.design.interchange.findings import InterchangeError
-from datacapt.design.views import DESIGN, require_draft, writer
+from datacapt.design.views import DESIGN, require_draft
 from datacapt.ecrf import versions
 from datacapt.htmx import page_view
 from datacapt.i18n import _
@@ -84,8 +84,7 @@ def import_file(context: DesignResource, request: Request) -> dict[str, Any]:
         result,
         format_name=format_name,
         data=data,
-        actor_id=request.identity.user.id,
-        write_event=writer(request),
+        actor=request.actor,
     )
     return _page(format=format_name, result=result, imported=True)
 

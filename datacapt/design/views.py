@@ -3,7 +3,6 @@ versions and their differences."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPConflict
@@ -11,7 +10,6 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from datacapt import audit
 from datacapt.design import editing, services
 from datacapt.design.diff import diff
 from datacapt.design.forms import Reader, read_languages, read_titled
@@ -26,10 +24,6 @@ from datacapt.resources.design import DesignChild
 from datacapt.validation import whole_number
 
 DESIGN = Permission.DESIGN_STUDY
-
-
-def writer(request: Request) -> Any:
-    return partial(audit.record_request, request)
 
 
 def design_of(context: DesignResource | DesignChild) -> DesignResource:
@@ -72,7 +66,7 @@ def save(
         element=element,
         old=old,
         new=new,
-        write=writer(request),
+        actor=request.actor,
     )
 
 
@@ -106,9 +100,7 @@ def overview(context: DesignResource, request: Request) -> dict[str, Any]:
 @view_config(context=DesignResource, name="start-draft", request_method="POST", permission=DESIGN)
 def start_draft(context: DesignResource, request: Request) -> Response:
     try:
-        services.start_draft(
-            request.dbsession, context.study, request.identity.user.id, writer(request)
-        )
+        services.start_draft(request.dbsession, context.study, request.actor)
     except services.DraftExists:
         raise HTTPConflict(
             _(
@@ -122,7 +114,7 @@ def start_draft(context: DesignResource, request: Request) -> Response:
 @view_config(context=DesignResource, name="discard-draft", request_method="POST", permission=DESIGN)
 def discard_draft(context: DesignResource, request: Request) -> Response:
     draft = require_draft(request, context)
-    services.discard_draft(request.dbsession, context.study, draft, writer(request))
+    services.discard_draft(request.dbsession, context.study, draft, request.actor)
     request.session.flash(request.localizer.translate(_("The draft was discarded.")))
     return redirect(request, request.resource_url(context))
 
@@ -228,10 +220,9 @@ def publish(context: DesignResource, request: Request) -> Any:
             request.dbsession,
             context.study,
             draft,
-            actor_id=request.identity.user.id,
+            actor=request.actor,
             reason=reason,
             expected_lock=draft.lock_version,
-            write=writer(request),
         )
     except services.PublishRefused:
         request.response.status_int = 422

@@ -10,39 +10,39 @@ from typing import Any
 from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.ecrf.definition import Form, Item, form_items
 from datacapt.ecrf.runtime import evaluate_form
 from datacapt.entry import services
-from datacapt.models import AuditEvent, FormInstance, ItemValue, Study, User
-from datacapt.queries.summary import query_ids
-from datacapt.review import services as review
+from datacapt.entry.events import HistoryAsked
+from datacapt.models import AuditEvent, FormInstance, ItemValue, User
+from datacapt.reactions import Reactions
 
 
 def item_history(
-    dbsession: Session, study: Study, instance: FormInstance | None, item: Item
+    dbsession: Session,
+    actor: Actor,
+    reactions: Reactions,
+    instance: FormInstance | None,
+    item: Item,
 ) -> list[Row[tuple[AuditEvent, str | None]]]:
-    """Every event of ``item`` in the form instance and its queries, with the actor's name, in
-    the order they happened."""
+    """Every event of ``item`` in the form instance, and those the capabilities reacting to
+    :class:`HistoryAsked` add (its queries' steps, the form's review and lock states), with
+    the actor's name, in the order they happened."""
     if instance is None:
         return []
+    asked = HistoryAsked(dbsession, actor, instance, item.oid)
+    asked.conditions.append(
+        (AuditEvent.entity_type == "form_instance")
+        & (AuditEvent.entity_id == str(instance.id))
+        & (AuditEvent.field == item.oid)
+    )
+    reactions.publish(asked)
     return list(
         dbsession.execute(
             select(AuditEvent, User.name)
             .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(
-                AuditEvent.subject_id == instance.subject_id,
-                or_(
-                    (AuditEvent.entity_type == "form_instance")
-                    & (AuditEvent.entity_id == str(instance.id))
-                    & or_(
-                        AuditEvent.field == item.oid,
-                        AuditEvent.action.in_(review.FORM_STATE_ACTIONS),
-                    ),
-                    (AuditEvent.entity_type == "data_query")
-                    & AuditEvent.entity_id.in_(query_ids(instance))
-                    & (AuditEvent.field == item.oid),
-                ),
-            )
+            .where(AuditEvent.subject_id == instance.subject_id, or_(*asked.conditions))
             .order_by(AuditEvent.id)
         ).all()
     )

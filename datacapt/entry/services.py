@@ -4,6 +4,11 @@ A save is all or nothing: refused values, blocking edit checks, a missing reason
 completed form, or a stale page (409) save nothing. An accepted save writes each changed value
 with its own audit event (old → new, reason), keeps the warnings for monitoring, and updates the
 form instance, which is also the status row dashboards read, in the same transaction.
+
+It is read (:func:`read_for_save`), planned without touching the database (:func:`plan_save`)
+and applied (:func:`apply_save`), which publishes :class:`~datacapt.entry.events.FormSaved` for
+the capabilities that react to it (review, queries); the benchmark's loader writes the same plan
+in bulk.
 """
 
 from __future__ import annotations
@@ -12,20 +17,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
-from pyramid.request import Request
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit, personal_values
+from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form
 from datacapt.ecrf.values import Typed, typed
+from datacapt.entry.events import FormRemoved, FormSaved
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
 from datacapt.i18n import _
@@ -42,11 +47,11 @@ from datacapt.models import (
     WarningKind,
 )
 from datacapt.numbers import in_range
-from datacapt.queries.automatic import follow_warnings
-from datacapt.queries.services import Actor
-from datacapt.resources import FormEntryResource
-from datacapt.review import services as review
+from datacapt.reactions import Reactions
 from datacapt.subjects.services import new_visit_instance
+
+if TYPE_CHECKING:
+    from datacapt.resources import FormEntryResource
 
 MAX_REASON = 2000
 _ITEMS_READ: dict[tuple[int, str | None], tuple[Definition, dict[str, Item]]] = {}
@@ -181,7 +186,7 @@ def posted_from_stored(form: Form, values: Mapping[str, ItemValue]) -> dict[str,
     return posted
 
 
-# --- saving ----------------------------------------------------------------------------------
+# --- saving: a plan, then its application ------------------------------------------------------
 
 
 class SaveRefused(Exception):
@@ -249,7 +254,8 @@ class EntryRequest:
 
 @dataclass(frozen=True)
 class EntryScope:
-    """Where a save goes and who makes it."""
+    """Where a save goes. ``instances``: the visit and form instances as already read in this
+    transaction (by traversal), which the save then does not read again."""
 
     study: Study
     subject: Subject
@@ -258,20 +264,11 @@ class EntryScope:
     form: Form
     form_repeat: int
     version_number: int
-    actor_id: int | None
-    write: Any  # audit writer: record(**event)
-    #: Audit writer of one action's events in one batch: record_many([event, ...]).
-    write_many: Any = None
-
-    def write_all(self, events: list[dict[str, Any]]) -> list[Any]:
-        """Write one action's events: in one batch where a batch writer was given."""
-        if self.write_many is not None:
-            return self.write_many(events)
-        return [self.write(**event) for event in events]
+    instances: tuple[VisitInstance | None, FormInstance | None] | None = None
 
 
-def entry_scope(context: FormEntryResource, request: Request) -> EntryScope:
-    """Where a save of the form at ``context`` goes, made by the request's user."""
+def form_scope(context: FormEntryResource) -> EntryScope:
+    """The scope of a save of the form at ``context``, with the instances traversal read."""
     visit = context.visit_node
     return EntryScope(
         study=context.study,
@@ -281,9 +278,7 @@ def entry_scope(context: FormEntryResource, request: Request) -> EntryScope:
         form=context.form,
         form_repeat=context.repeat,
         version_number=visit.design.number,
-        actor_id=request.identity.user.id,
-        write=partial(audit.record_request, request),
-        write_many=partial(audit.record_request_many, request),
+        instances=(visit.instance, context.instance),
     )
 
 
@@ -299,21 +294,15 @@ def audited_value(
     return stored.value
 
 
-def _owner(scope: EntryScope, instance: FormInstance, item: Item) -> personal_values.Owner:
-    return personal_values.Owner(scope.study.tenant_id, scope.subject.id, instance.id, item.oid)
+def _owner(scope: EntryScope, instance_id: int, item: Item) -> personal_values.Owner:
+    return personal_values.Owner(scope.study.tenant_id, scope.subject.id, instance_id, item.oid)
 
 
 def _missing_codes(
     form: Form, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
 ) -> dict[str, str]:
     chosen: dict[str, str] = {}
-    items = {
-        block.name: block
-        for section in form.sections
-        for sub in section.subsections
-        for block in sub.blocks
-        if isinstance(block, Item)
-    }
+    items = {item.name: item for item in form_items(form)}
     for name, code in request.missing.items():
         item = items.get(name)
         if not code or item is None:
@@ -352,7 +341,7 @@ def new_form_instance(
     *,
     status: FormStatus,
     version_number: int,
-    actor_id: int | None,
+    actor: Actor,
 ) -> FormInstance:
     """A form of a visit entered for the first time; it is also the form's status row."""
     now = datetime.now(UTC)
@@ -370,15 +359,56 @@ def new_form_instance(
         version_number=version_number,
         created_at=now,
         updated_at=now,
-        updated_by_id=actor_id,
+        updated_by_id=actor.user_id,
     )
     dbsession.add(instance)
     dbsession.flush()
     return instance
 
 
-def _instance(
-    dbsession: Session, scope: EntryScope, lock: int | None
+@dataclass(frozen=True)
+class SaveReads:
+    """What a save reads before it plans: the instances, the form's stored values and open
+    warnings, and every value of the subject (what expressions read across forms)."""
+
+    visit: VisitInstance | None = None
+    instance: FormInstance | None = None
+    rows: dict[str, ItemValue] = field(default_factory=dict)
+    open_warnings: list[EntryWarning] = field(default_factory=list)
+    everything: dict[tuple[str, int], dict[str, Typed]] = field(default_factory=dict)
+
+
+def read_for_save(dbsession: Session, scope: EntryScope, definition: Definition) -> SaveReads:
+    """The reads of a save: its stored values, and when they matter, its open warnings (the
+    status row counts them) and the subject's other values. One to three queries when
+    traversal gave the instances."""
+    if scope.instances is not None:
+        visit, instance = scope.instances
+    else:
+        visit, instance = _instances(dbsession, scope)
+    warnings: list[EntryWarning] = []
+    if instance is not None and instance.open_warnings:
+        warnings = list(
+            dbsession.scalars(
+                select(EntryWarning)
+                .where(
+                    EntryWarning.form_instance_id == instance.id,
+                    EntryWarning.resolved_at.is_(None),
+                )
+                .order_by(EntryWarning.id)
+            )
+        )
+    return SaveReads(
+        visit,
+        instance,
+        stored_values(dbsession, instance),
+        warnings,
+        subject_values(dbsession, definition, scope.subject, scope.form),
+    )
+
+
+def _instances(
+    dbsession: Session, scope: EntryScope
 ) -> tuple[VisitInstance | None, FormInstance | None]:
     visit = dbsession.scalar(
         select(VisitInstance).where(
@@ -399,18 +429,6 @@ def _instance(
     return visit, instance
 
 
-def _new_state(
-    dbsession: Session, scope: EntryScope, definition: Definition, request: EntryRequest
-) -> FormState:
-    everything = subject_values(dbsession, definition, scope.subject, scope.form)
-    here, visits = context_values(everything, scope.visit, scope.visit_repeat)
-    for name in {
-        item.name for item in form_items(scope.form)
-    }:  # this form's own values come from the request, not from the database
-        here.pop(name, None)
-    return evaluate_form(scope.form, request.posted, others=here, visits=visits)
-
-
 def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored]:
     """What the save stores per item OID: hidden items are blank, a code replaces a blank."""
     target: dict[str, Stored] = {}
@@ -424,71 +442,104 @@ def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored
     return target
 
 
-def _warnings(state: FormState, language: str) -> list[tuple[Item, WarningKind, str | None, str]]:
-    """Warnings to keep for monitoring: soft ranges out, warning and info checks fired."""
-    found = []
+#: A warning kept for monitoring: the item, its kind, the check behind it, its message.
+Warning = tuple[Item, WarningKind, str | None, str]
+
+
+def _warnings(
+    state: FormState, language: str
+) -> dict[tuple[str, WarningKind, str | None], Warning]:
+    """Warnings to keep for monitoring, one per item, kind and check: soft ranges out, warning
+    and info checks fired."""
+    found: dict[tuple[str, WarningKind, str | None], Warning] = {}
     for block_state in state.items():
         item = block_state.block
         assert isinstance(item, Item)
         if not block_state.visible:
             continue
         if block_state.warning is not None:
-            found.append((item, WarningKind.SOFT_RANGE, None, block_state.warning.interpolate()))
+            message = block_state.warning.interpolate()
+            found[(item.oid, WarningKind.SOFT_RANGE, None)] = (
+                item,
+                WarningKind.SOFT_RANGE,
+                None,
+                message,
+            )
         for check in block_state.fired:
             if check.severity != "blocking":
                 message = check.message.get(language) or next(iter(check.message.values()), "")
-                found.append((item, WarningKind.EDIT_CHECK, check.oid, message))
+                found[(item.oid, WarningKind.EDIT_CHECK, check.oid)] = (
+                    item,
+                    WarningKind.EDIT_CHECK,
+                    check.oid,
+                    message,
+                )
     return found
 
 
-def _sync_warnings(
-    dbsession: Session,
-    instance: FormInstance,
-    current: list[tuple[Item, WarningKind, str | None, str]],
-) -> int:
-    """Open the new warnings, resolve those the data no longer raises; the number open."""
-    now = datetime.now(UTC)
-    open_rows = dbsession.scalars(
-        select(EntryWarning).where(
-            EntryWarning.form_instance_id == instance.id, EntryWarning.resolved_at.is_(None)
-        )
-    ).all()
-    keys = {
-        (item.oid, kind, check): (item, kind, check, message)
-        for item, kind, check, message in current
-    }
-    still = set()
-    for row in open_rows:
-        key = (row.item_oid, row.kind, row.check_oid)
-        if key in keys:
-            still.add(key)
-        else:
-            row.resolved_at = now
-    for key, (item, kind, check, message) in keys.items():
-        if key not in still:
-            dbsession.add(
-                EntryWarning(
-                    tenant_id=instance.tenant_id,
-                    form_instance_id=instance.id,
-                    item_oid=item.oid,
-                    kind=kind,
-                    check_oid=check,
-                    message=message,
-                )
-            )
-    return len(keys)
+@dataclass(frozen=True)
+class SavePlan:
+    """What a save will write, decided without writing: the changes, the audit events (without
+    the form instance's id, unknown for a form never saved), the status, the warnings to open
+    and those to resolve. ``outcome`` "write", or "nothing" (a form never started stays so), or
+    "replayed" (the same save arrived twice)."""
+
+    scope: EntryScope
+    definition: Definition
+    reads: SaveReads
+    state: FormState
+    outcome: str = "write"
+    status: FormStatus = FormStatus.IN_PROGRESS
+    changes: list[Change] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # the form's, then one a change
+    warnings: list[Warning] = field(default_factory=list)  # every warning the data now raise
+    to_open: list[Warning] = field(default_factory=list)
+    to_resolve: list[EntryWarning] = field(default_factory=list)
 
 
-def save_form(
+def _evaluate(
+    form: Form,
+    posted: Mapping[str, list[str]],
+    everything: dict[tuple[str, int], dict[str, Typed]],
+    visit: str,
+    repeat: int,
+) -> FormState:
+    here, visits = context_values(everything, visit, repeat)
+    for item in form_items(form):  # this form's own values come from the request
+        here.pop(item.name, None)
+    return evaluate_form(form, posted, others=here, visits=visits)
+
+
+def entry_state(
     dbsession: Session,
+    definition: Definition,
+    subject: Subject,
+    visit: str,
+    repeat: int,
+    form: Form,
+    posted: Mapping[str, list[str]],
+) -> FormState:
+    """The state of a form of visit (``visit``, ``repeat``) for ``posted``, reading the
+    subject's other values only when an expression of the form reaches them."""
+    everything = subject_values(dbsession, definition, subject, form)
+    return _evaluate(form, posted, everything, visit, repeat)
+
+
+def _state(scope: EntryScope, request: EntryRequest, reads: SaveReads) -> FormState:
+    return _evaluate(scope.form, request.posted, reads.everything, scope.visit, scope.visit_repeat)
+
+
+def plan_save(
     scope: EntryScope,
     definition: Definition,
     request: EntryRequest,
+    reads: SaveReads,
     *,
     missing_codes: set[str],
-) -> SaveResult:
-    """Validate and store one form; raises SaveRefused (422) or StaleForm (409)."""
-    state = _new_state(dbsession, scope, definition, request)
+) -> SavePlan:
+    """Parse, check and compare, touching no database; raises SaveRefused (422), StaleForm
+    (409) or FormClosed."""
+    state = _state(scope, request, reads)
     errors: dict[str, TranslationString] = dict(state.errors)
     missing = _missing_codes(scope.form, request, missing_codes, errors)
     for block_state, check in state.blocking_checks:
@@ -497,11 +548,10 @@ def save_form(
             TranslationString(check.message.get(definition.default_language, "")),
         )
     target = stored_target(state, missing)
-    visit, instance = _instance(dbsession, scope, request.lock)
-    if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, visit)):
+    instance = reads.instance
+    if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
-    rows = stored_values(dbsession, instance)  # none for an instance made below
-    current = {oid: Stored(row.value, row.missing_code) for oid, row in rows.items()}
+    current = {oid: Stored(row.value, row.missing_code) for oid, row in reads.rows.items()}
     items = {item.oid: item for item in form_items(scope.form)}
     changes = [
         Change(items[oid], current.get(oid, Stored()), new)
@@ -510,10 +560,10 @@ def save_form(
     ]
     if instance is not None and request.lock != instance.lock_version:
         if not errors and not changes:
-            return SaveResult(instance, replayed=True)
+            return SavePlan(scope, definition, reads, state, "replayed")
         raise StaleForm(instance)
     was_complete = instance is not None and instance.status is FormStatus.COMPLETE
-    reason = request.reason.strip()[:MAX_REASON]
+    reason = request.reason.strip()[:MAX_REASON] or None
     if was_complete and changes and not reason:
         errors["reason"] = _("This form was complete: give the reason for the change.")
     if request.complete:
@@ -526,13 +576,98 @@ def save_form(
     if errors:
         raise SaveRefused(state, errors)
     if instance is None and not changes and not request.complete:
-        return SaveResult(None)
-    now = datetime.now(UTC)
-    if visit is None:
-        visit = new_visit_instance(
-            dbsession, scope.subject, scope.visit, scope.visit_repeat, scope.actor_id
-        )
+        return SavePlan(scope, definition, reads, state, "nothing")
     status = FormStatus.COMPLETE if request.complete else FormStatus.IN_PROGRESS
+    events = []
+    if instance is None:
+        events.append({"action": "entry.form_started", "new": status.value})
+    elif instance.status is not status:
+        events.append(
+            {
+                "action": "entry.form_status_changed",
+                "field": "status",
+                "old": instance.status.value,
+                "new": status.value,
+                "reason": reason,
+            }
+        )
+    events += [
+        {
+            "action": "entry.value_changed",
+            "field": change.item.oid,
+            "old": change.old,
+            "new": change.new,
+            "reason": reason,
+        }
+        for change in changes
+    ]
+    warnings = _warnings(state, definition.default_language)
+    still = {(row.item_oid, row.kind, row.check_oid) for row in reads.open_warnings}
+    return SavePlan(
+        scope,
+        definition,
+        reads,
+        state,
+        status=status,
+        changes=changes,
+        events=events,
+        warnings=list(warnings.values()),
+        to_open=[warning for key, warning in warnings.items() if key not in still],
+        to_resolve=[
+            row
+            for row in reads.open_warnings
+            if (row.item_oid, row.kind, row.check_oid) not in warnings
+        ],
+    )
+
+
+def event_scope(scope: EntryScope, instance_id: int) -> dict[str, Any]:
+    """Where a form's events belong: its tenant, study, site, subject and the form itself."""
+    return {
+        "tenant_id": scope.study.tenant_id,
+        "study_id": scope.study.id,
+        "site_id": scope.subject.site_id,
+        "subject_id": scope.subject.id,
+        "entity_type": "form_instance",
+        "entity_id": instance_id,
+    }
+
+
+def recorded_events(
+    registry: Registry | None, plan: SavePlan, instance_id: int
+) -> list[dict[str, Any]]:
+    """The plan's events as the audit trail records them, once the form instance is known:
+    placed on the form, a value change's states as :func:`audited_value` gives them (personal
+    data sealed to the instance)."""
+    where = event_scope(plan.scope, instance_id)
+    items = {change.item.oid: change.item for change in plan.changes}
+    recorded = []
+    for event in plan.events:
+        if event["action"] == "entry.value_changed":
+            item = items[event["field"]]
+            owner = _owner(plan.scope, instance_id, item)
+            event = event | {
+                "old": audited_value(registry, item, event["old"], owner),
+                "new": audited_value(registry, item, event["new"], owner),
+            }
+        recorded.append(where | event)
+    return recorded
+
+
+def apply_save(
+    dbsession: Session, plan: SavePlan, actor: Actor, reactions: Reactions
+) -> SaveResult:
+    """Write a plan: the instances if new, the audit events in one batch, the values in one,
+    the warnings and the status row; then the reactions to :class:`FormSaved` (SDV, review,
+    signatures, system queries) in this transaction, before the one flush of the form."""
+    scope, reads = plan.scope, plan.reads
+    if plan.outcome == "replayed":
+        return SaveResult(reads.instance, replayed=True)
+    if plan.outcome == "nothing":
+        return SaveResult(None)
+    visit, instance = reads.visit, reads.instance
+    if visit is None:
+        visit = new_visit_instance(dbsession, scope.subject, scope.visit, scope.visit_repeat, actor)
     if instance is None:
         instance = new_form_instance(
             dbsession,
@@ -540,100 +675,122 @@ def save_form(
             visit,
             scope.form.name,
             scope.form_repeat,
-            status=status,
+            status=plan.status,
             version_number=scope.version_number,
-            actor_id=scope.actor_id,
-        )
-        _event(scope, instance, "entry.form_started", new=status.value)
-    elif instance.status is not status:
-        _event(
-            scope,
-            instance,
-            "entry.form_status_changed",
-            field="status",
-            old=instance.status.value,
-            new=status.value,
-            reason=reason or None,
+            actor=actor,
         )
     registry = dbsession.info.get("registry")
-    events = scope.write_all(  # one batch, at one reading of the clock, before the rows
-        [
-            _event_fields(
-                scope,
-                instance,
-                "entry.value_changed",
-                field=change.item.oid,
-                old=audited_value(
-                    registry, change.item, change.old, _owner(scope, instance, change.item)
-                ),
-                new=audited_value(
-                    registry, change.item, change.new, _owner(scope, instance, change.item)
-                ),
-                reason=reason or None,
-            )
-            for change in changes
-        ]
-    )
-    _store_values(dbsession, scope, instance, rows, changes, events, now)
-    review.values_changed(
+    events = audit.record_many(dbsession, actor, recorded_events(registry, plan, instance.id))
+    now = datetime.now(UTC)
+    rows = dict(reads.rows)
+    _store_values(
         dbsession,
         instance,
-        scope.form,
         rows,
-        {change.item.oid for change in changes},
-        scope.write,
-        _event_scope(scope, instance),
+        plan.changes,
+        events[len(events) - len(plan.changes) :],
+        now,
+        actor.user_id,
     )
-    instance.open_warnings = _sync_warnings(
-        dbsession, instance, _warnings(state, definition.default_language)
+    for row in plan.to_resolve:
+        row.resolved_at = now
+    opened = [
+        EntryWarning(
+            tenant_id=instance.tenant_id,
+            form_instance_id=instance.id,
+            item_oid=item.oid,
+            kind=kind,
+            check_oid=check,
+            message=message,
+        )
+        for item, kind, check, message in plan.to_open
+    ]
+    dbsession.add_all(opened)
+    instance.open_warnings = len(plan.warnings)
+    instance.status, instance.version_number = plan.status, scope.version_number
+    instance.updated_at, instance.updated_by_id = now, actor.user_id  # also raises the lock
+    reactions.publish(
+        FormSaved(
+            dbsession,
+            actor,
+            instance=instance,
+            form=scope.form,
+            definition=plan.definition,
+            rows=rows,
+            changed=frozenset(change.item.oid for change in plan.changes),
+            opened=opened,
+            resolved=list(plan.to_resolve),
+        )
     )
-    instance.status, instance.version_number = status, scope.version_number
-    instance.updated_at, instance.updated_by_id = now, scope.actor_id  # also raises the lock
     dbsession.flush()
-    follow_warnings(dbsession, instance, definition, Actor(scope.actor_id, scope.write))
-    return SaveResult(instance, changes)
+    return SaveResult(instance, plan.changes)
+
+
+def save_form(
+    dbsession: Session,
+    scope: EntryScope,
+    definition: Definition,
+    request: EntryRequest,
+    *,
+    missing_codes: set[str],
+    actor: Actor,
+    reactions: Reactions,
+) -> SaveResult:
+    """Validate and store one form: read, plan, apply. Raises SaveRefused (422), StaleForm
+    (409) or FormClosed, having written nothing."""
+    reads = read_for_save(dbsession, scope, definition)
+    plan = plan_save(scope, definition, request, reads, missing_codes=missing_codes)
+    return apply_save(dbsession, plan, actor, reactions)
 
 
 def value_columns(
-    registry: Registry | None, owner: personal_values.Owner, item: Item, value: str | None
+    registry: Registry | None,
+    owner: personal_values.Owner,
+    change: Change,
+    audit_event_id: int,
+    now: datetime,
+    actor_id: int | None,
 ) -> dict[str, Any]:
-    """The ``item_value`` columns holding ``value``: sealed for personal data, plain otherwise,
-    with the typed copies."""
+    """The ``item_value`` columns a change writes, personal data sealed, plain otherwise, with
+    the typed copies: the one place a value is written (a save, and the benchmark's bulk
+    loader)."""
+    item, value = change.item, change.new.value
     number, day = _typed_columns(item, value)
     if item.identifier:
         text = personal_values.stored_columns(personal_values.keys(registry), owner, value)
     else:
         text = personal_values.plain_columns(value)
-    return {**text, "value_number": number, "value_date": day}
+    return {
+        **text,
+        "missing_code": change.new.missing,
+        "value_number": number,
+        "value_date": day,
+        "audit_event_id": audit_event_id,
+        "updated_at": now,
+        "updated_by_id": actor_id,
+    }
 
 
 def _store_values(
     dbsession: Session,
-    scope: EntryScope,
     instance: FormInstance,
     rows: dict[str, ItemValue],
     changes: list[Change],
     events: list[Any],
     now: datetime,
+    actor_id: int | None,
 ) -> None:
     """New rows for values entered the first time; the changed ones updated in one batch (one
     round trip, where the ORM would send one UPDATE per row). ``rows`` ends up holding every
     value as stored, for what follows the save in the same transaction (SDV, signatures);
     personal data is sealed in the database and plain only in memory."""
+    registry = dbsession.info.get("registry")
     updates = []
     for change, event in zip(changes, events, strict=True):
-        columns = {
-            **value_columns(
-                dbsession.info.get("registry"),
-                _owner(scope, instance, change.item),
-                change.item,
-                change.new.value,
-            ),
-            "missing_code": change.new.missing,
-            "audit_event_id": event.id,
-            "updated_at": now,
-            "updated_by_id": scope.actor_id,
-        }
+        owner = personal_values.Owner(
+            instance.tenant_id, instance.subject_id, instance.id, change.item.oid
+        )
+        columns = value_columns(registry, owner, change, event.id, now, actor_id)
         row = rows.get(change.item.oid)
         if row is None:
             rows[change.item.oid] = row = ItemValue(
@@ -653,26 +810,31 @@ def _store_values(
         dbsession.execute(update(ItemValue), updates)
 
 
-def _event(scope: EntryScope, instance: FormInstance, action: str, **details: Any) -> Any:
-    return scope.write(**_event_fields(scope, instance, action, **details))
-
-
-def _event_scope(scope: EntryScope, instance: FormInstance) -> dict[str, Any]:
-    """Where a form's events belong: its tenant, study, site, subject and the form itself."""
-    return {
-        "tenant_id": scope.study.tenant_id,
-        "study_id": scope.study.id,
-        "site_id": scope.subject.site_id,
-        "subject_id": scope.subject.id,
-        "entity_type": "form_instance",
-        "entity_id": instance.id,
-    }
-
-
-def _event_fields(
-    scope: EntryScope, instance: FormInstance, action: str, **details: Any
-) -> dict[str, Any]:
-    return {**_event_scope(scope, instance), "action": action, **details}
+def remove_row(
+    dbsession: Session,
+    subject: Subject,
+    instance: FormInstance,
+    reason: str,
+    actor: Actor,
+    reactions: Reactions,
+) -> None:
+    """Take a log row out (never deleted), audited with its reason; what covered its data
+    reacts (:class:`FormRemoved`)."""
+    old = instance.status
+    instance.status, instance.status_reason = FormStatus.REMOVED, reason
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="entry.row_removed",
+        entity_type="form_instance",
+        entity_id=instance.id,
+        field="status",
+        old=old.value,
+        new=FormStatus.REMOVED.value,
+        reason=reason,
+    )
+    reactions.publish(FormRemoved(dbsession, actor, instance=instance, reason=reason))
 
 
 def changes_since(

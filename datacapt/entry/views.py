@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
@@ -14,17 +13,18 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt import audit, personal_values
+from datacapt import personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
 from datacapt.ecrf.definition import Form, Item, form_items
-from datacapt.ecrf.runtime import FormState, evaluate_form, form_state
+from datacapt.ecrf.runtime import FormState, form_state
 from datacapt.entry import changes, log_rows, services
+from datacapt.entry.events import FormShown
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus
 from datacapt.permissions import Permission
-from datacapt.queries.summary import form_queries
+from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
 from datacapt.validation import ValidationError, whole_number
 
@@ -62,8 +62,7 @@ def add_row(context: VisitResource, request: Request) -> Response:
         (context.name, context.repeat),
         form,
         context.design.number,
-        request.identity.user.id,
-        partial(audit.record_request, request),
+        request.actor,
     )
     return redirect(request, request.resource_url(context, form_key(form, row.repeat), ""))
 
@@ -89,16 +88,16 @@ def _language(request: Request, context: FormEntryResource) -> str:
 
 
 def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
-    definition = context.visit_node.design.definition
-    everything = services.subject_values(
-        request.dbsession, definition, context.subject, context.form
+    visit = context.visit_node
+    return services.entry_state(
+        request.dbsession,
+        visit.design.definition,
+        context.subject,
+        visit.name,
+        visit.repeat,
+        context.form,
+        posted,
     )
-    here, visits = services.context_values(
-        everything, context.visit_node.name, context.visit_node.repeat
-    )
-    for block in form_items(context.form):
-        here.pop(block.name, None)
-    return evaluate_form(context.form, posted, others=here, visits=visits)
 
 
 def _page(
@@ -153,9 +152,13 @@ def _page(
 def _monitoring(
     request: Request, context: FormEntryResource, rows: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The query badges and SDV marks beside the fields."""
+    """The SDV marks beside the fields, and what other capabilities show there
+    (:class:`FormShown`: the query badges)."""
+    shown = FormShown(request.dbsession, request.actor, request, context)
+    reactions_of(request.registry).publish(shown)
     return {
-        "queries": form_queries(request, context),
+        "queries": None,
+        **shown.shown,
         "sdv": {
             "rows": services.stored_values(request.dbsession, context.instance)
             if rows is None
@@ -239,10 +242,12 @@ def save(context: FormEntryResource, request: Request) -> Response:
     try:
         result = services.save_form(
             request.dbsession,
-            services.entry_scope(context, request),
+            services.form_scope(context),
             context.visit_node.design.definition,
             entry,
             missing_codes={code for code, _label in context.study.missing_codes},
+            actor=request.actor,
+            reactions=reactions_of(request.registry),
         )
     except services.SaveRefused as refused:
         data = _page(
@@ -308,7 +313,9 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     item = next((i for i in form_items(context.form) if i.oid == request.GET.get("item")), None)
     if item is None:
         raise HTTPNotFound()
-    events = changes.item_history(request.dbsession, context.study, context.instance, item)
+    events = changes.item_history(
+        request.dbsession, request.actor, reactions_of(request.registry), context.instance, item
+    )
     keys = (
         request.registry
         if item.identifier and request.has_permission(Permission.VIEW_PII, context)
@@ -363,7 +370,8 @@ def remove_row(context: FormEntryResource, request: Request) -> Response:
             instance,
             request.POST.get("remove-reason", ""),
             whole_number(request.POST.get("lock")),
-            partial(audit.record_request, request),
+            request.actor,
+            reactions_of(request.registry),
         )
     except ValidationError as error:
         data = _saved_page(request, context, errors={error.field: error.message})

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
+from datacapt.actor import Actor
 from datacapt.exports import services
 from datacapt.jobs import JobContext, job
 from datacapt.models import DataExport, Study
@@ -46,7 +47,13 @@ def run_export(ctx: JobContext, export_id: int) -> None:
     target = services.export_path(ctx.registry, row)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        result = services.export(dbsession, study, options, target, actor_id=row.requested_by_id)
+        result = services.export(
+            dbsession,
+            study,
+            options,
+            target,
+            actor=Actor.system("export", user_id=row.requested_by_id),
+        )
     except services.ExportRefused as refusal:
         row.state, row.error = ExportState.FAILED, str(refusal)
     else:

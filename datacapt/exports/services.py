@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.exports import csv_zip, statistical, xlsx
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
@@ -86,8 +87,7 @@ def export(
     options: ExportOptions,
     target: Path,
     *,
-    actor_id: int | None,
-    request_id: str | None = None,
+    actor: Actor,
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write the study's data to ``target`` in ``options.format``; audited in the caller's
@@ -102,14 +102,13 @@ def export(
     size, sha256 = _digest(target)
     audit.record(
         dbsession,
+        actor,
         tenant_id=study.tenant_id,
         action="data.exported",
         entity_type="study",
         entity_id=study.id,
-        actor_id=actor_id,
         study_id=study.id,
         new={**options.describe(), "values": count, "size": size, "sha256": sha256},
-        request_id=request_id,
     )
     return ExportResult(count, size, sha256)
 

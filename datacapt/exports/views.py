@@ -119,8 +119,9 @@ def download(context: ExportResource, request: Request) -> Response:
     path = services.downloadable(request.registry, export)
     if path is None:
         raise HTTPNotFound()
-    audit.record_request(
-        request,
+    audit.record(
+        request.dbsession,
+        request.actor,
         tenant_id=export.tenant_id,
         study_id=export.study_id,
         action="data.downloaded",

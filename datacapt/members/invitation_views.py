@@ -3,7 +3,6 @@ the page the invitation link opens, where the invitee joins (or, with an account
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPBadRequest
@@ -11,7 +10,6 @@ from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from datacapt import audit
 from datacapt.accounts.passwords import MAX_PASSWORD_LENGTH
 from datacapt.accounts.services import find_user
 from datacapt.htmx import page_view, redirect
@@ -68,10 +66,9 @@ def invitations_page(context: StudyResource, request: Request) -> dict[str, Any]
     permission=Permission.MANAGE_STUDY,
 )
 def invitations_action(context: StudyResource, request: Request) -> Any:
-    write = partial(audit.record_request, request)
     step = request.POST.get("step")
     if step == "invite":
-        return _invite(context, request, write)
+        return _invite(context, request)
     if step not in ("resend", "revoke"):
         raise HTTPBadRequest()
     invitation = _invitation_of(request, context)
@@ -83,11 +80,13 @@ def invitations_action(context: StudyResource, request: Request) -> Any:
                 context.study,
                 invitation,
                 request.application_url,
-                write,
+                request.actor,
             )
             message = _("The invitation was sent again.")
         else:
-            invitations.revoke(request.identity, context.study, invitation, write)
+            invitations.revoke(
+                request.dbsession, request.identity, context.study, invitation, request.actor
+            )
             message = _("The invitation was withdrawn.")
     except ValidationError as error:
         request.response.status_int = 409
@@ -106,7 +105,7 @@ def _invitation_of(request: Request, context: StudyResource) -> Invitation:
     return invitation
 
 
-def _invite(context: StudyResource, request: Request, write: Any) -> Any:
+def _invite(context: StudyResource, request: Request) -> Any:
     post = request.POST
     form = {
         "email": post.get("email", "")[:300],
@@ -127,7 +126,7 @@ def _invite(context: StudyResource, request: Request, write: Any) -> Any:
             choice,
             form["language"],
             request.application_url,
-            write,
+            request.actor,
         )
     except ValidationError as error:
         form["errors"] = {error.field: error.message}
@@ -205,14 +204,13 @@ def invitation_answer(context: Root, request: Request) -> Any:
     if isinstance(found, dict):
         return found
     invitation = found
-    write = partial(audit.record_request, request)
     study_url = _study_url(request, invitation)
     if request.POST.get("step") == "accept":
         identity = request.identity
         if identity is None:
             raise HTTPBadRequest()
         try:
-            invitations.accept(request.dbsession, invitation, identity.user, write)
+            invitations.accept(request.dbsession, invitation, identity.user, request.actor)
         except ValidationError as error:
             request.response.status_int = 409
             return _accept_page(request, invitation, token, errors={error.field: error.message})
@@ -227,7 +225,7 @@ def invitation_answer(context: Root, request: Request) -> Any:
     if not errors:
         try:
             user = invitations.join(
-                request.dbsession, request.registry, invitation, name, password, write
+                request.dbsession, request.registry, invitation, name, password, request.actor
             )
         except ValidationError as error:  # the policy speaks of "password": the field's name
             errors["new_password" if error.field == "password" else error.field] = error.message

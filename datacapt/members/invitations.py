@@ -13,14 +13,15 @@ token and the older links stop working at once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
 from datacapt.accounts.services import create_user, find_user
+from datacapt.actor import Actor
 from datacapt.i18n import LANGUAGES, _
 from datacapt.jobs import enqueue_after_commit
 from datacapt.members import roles
@@ -39,7 +40,6 @@ LIFETIME = timedelta(days=7)
 #: The job that makes the link and mails it (:mod:`datacapt.members.jobs`).
 MAIL_INVITATION = "accounts.mail_invitation"
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
-Write = Callable[..., Any]
 
 
 def token_hash(token: str) -> str:
@@ -68,8 +68,12 @@ def _described(invitation: Invitation, choice: roles.RoleChoice) -> dict[str, An
     return {"role": invitation.role.value, "sites": codes}
 
 
-def _event(write: Write, invitation: Invitation, action: str, **fields: Any) -> None:
-    write(
+def _event(
+    dbsession: Session, by: Actor, invitation: Invitation, action: str, **fields: Any
+) -> None:
+    audit.record(
+        dbsession,
+        by,
         tenant_id=invitation.tenant_id,
         study_id=invitation.study_id,
         action=action,
@@ -87,7 +91,7 @@ def invite(
     choice: roles.RoleChoice,
     locale: str,
     application_url: str,
-    write: Write,
+    by: Actor,
 ) -> Invitation:
     """Invite ``email`` to ``study``; the mail leaves once the transaction commits."""
     email = clean_email("email", email)
@@ -132,7 +136,7 @@ def invite(
     )
     dbsession.add(invitation)
     dbsession.flush()
-    _event(write, invitation, "invitation.sent", new=_described(invitation, choice))
+    _event(dbsession, by, invitation, "invitation.sent", new=_described(invitation, choice))
     enqueue_after_commit(
         dbsession,
         MAIL_INVITATION,
@@ -155,7 +159,7 @@ def resend(
     study: Study,
     invitation: Invitation,
     application_url: str,
-    write: Write,
+    by: Actor,
 ) -> None:
     """Send a pending (or expired) invitation again, with a new link and a new expiry."""
     _require(actor, study, invitation)
@@ -163,7 +167,7 @@ def resend(
         raise ValidationError("invitation", _("Only a waiting invitation can be sent again."))
     invitation.token_hash = None  # the old link stops working with this commit
     invitation.expires_at = now() + LIFETIME
-    _event(write, invitation, "invitation.resent")
+    _event(dbsession, by, invitation, "invitation.resent")
     enqueue_after_commit(
         dbsession,
         MAIL_INVITATION,
@@ -172,13 +176,15 @@ def resend(
     )
 
 
-def revoke(actor: Identity, study: Study, invitation: Invitation, write: Write) -> None:
+def revoke(
+    dbsession: Session, actor: Identity, study: Study, invitation: Invitation, by: Actor
+) -> None:
     _require(actor, study, invitation)
     if invitation.status is not InvitationStatus.PENDING:
         raise ValidationError("invitation", _("Only a waiting invitation can be withdrawn."))
     invitation.status = InvitationStatus.REVOKED  # the link now says it was withdrawn
     invitation.closed_at, invitation.closed_by_id = now(), actor.user.id
-    _event(write, invitation, "invitation.revoked")
+    _event(dbsession, by, invitation, "invitation.revoked")
 
 
 def find_by_token(dbsession: Session, token: str) -> Invitation | None:
@@ -187,7 +193,7 @@ def find_by_token(dbsession: Session, token: str) -> Invitation | None:
     return dbsession.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
 
 
-def accept(dbsession: Session, invitation: Invitation, user: User, write: Write) -> None:
+def accept(dbsession: Session, invitation: Invitation, user: User, by: Actor) -> None:
     """Give ``user`` the invitation's role, if its author may still grant it."""
     if invitation.status_at(now()) is not InvitationStatus.PENDING:
         raise ValidationError("invitation", _("This invitation can no longer be used."))
@@ -197,7 +203,7 @@ def accept(dbsession: Session, invitation: Invitation, user: User, write: Write)
     inviter = load_identity(dbsession, dbsession.get(User, invitation.invited_by_id))
     choice = _choice_of(dbsession, invitation)
     try:
-        roles.grant_role(dbsession, inviter, study, user, choice, write)
+        roles.grant_role(dbsession, inviter, study, user, choice, by)
     except ValidationError:
         raise ValidationError(
             "invitation",
@@ -205,7 +211,7 @@ def accept(dbsession: Session, invitation: Invitation, user: User, write: Write)
         ) from None
     invitation.status = InvitationStatus.ACCEPTED  # the link now says it was used
     invitation.closed_at, invitation.closed_by_id, invitation.user_id = now(), user.id, user.id
-    _event(write, invitation, "invitation.accepted", new={"user_id": user.id})
+    _event(dbsession, by, invitation, "invitation.accepted", new={"user_id": user.id})
 
 
 def join(
@@ -214,14 +220,14 @@ def join(
     invitation: Invitation,
     name: str,
     password: str,
-    write: Write,
+    by: Actor,
 ) -> User:
     """Create the invitee's account (the password policy applies) and accept the invitation."""
     if find_user(dbsession, invitation.email) is not None:
         raise ValidationError("invitation", _("You have an account already: sign in to accept."))
     user = create_user(dbsession, registry, invitation.email, name, password)
     user.locale = invitation.locale
-    accept(dbsession, invitation, user, write)
+    accept(dbsession, invitation, user, by)
     return user
 
 

@@ -22,9 +22,9 @@ clinical permission themselves.
 :func:`grantable_study_roles` is that rule, and the only place it is written; the views, the
 command line and invitations ask it.
 
-Every grant, change and revocation is written to the audit trail through ``write`` (see
-:func:`datacapt.audit.record_request`), with user ids, role names and site codes — never names
-or e-mail addresses.
+Every grant, change and revocation is written to the audit trail as done by ``by`` (the acting
+:class:`datacapt.actor.Actor`), with user ids, role names and site codes — never names or e-mail
+addresses. ``actor`` is whose roles the rule weighs (None: the operator at the command line).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from datacapt import audit
 from datacapt.accounts import data_access
+from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.models import (
     Site,
@@ -58,11 +60,8 @@ from datacapt.permissions import (
 from datacapt.security import Identity
 from datacapt.validation import MAX_EMAIL_LENGTH, ValidationError, normalize_email
 
-#: ``write(**event)`` appends an audit event (``audit.record_request`` bound to a request, or
-#: ``audit.record`` bound to a session for the command line).
-Write = Callable[..., Any]
-#: ``None`` for an actor: the operator at the command line.
-Actor = Identity | None
+#: Whose roles a grant is weighed against; ``None``: the operator at the command line.
+Granter = Identity | None
 
 ADMIN_ROLES = frozenset({StudyRole.STUDY_ADMIN})
 
@@ -107,14 +106,14 @@ def held_in_study(
     return frozenset(study_wide), {site: frozenset(held) for site, held in at_site.items()}
 
 
-def is_study_manager(actor: Actor, study: Study) -> bool:
+def is_study_manager(actor: Granter, study: Study) -> bool:
     """Organisation and system administrators, the operator, and unrestricted study admins."""
     if actor is None or actor.is_tenant_admin(study.tenant_id):
         return True
     return Permission.MANAGE_STUDY in held_in_study(actor, study)[0]
 
 
-def grantable_study_roles(actor: Actor, study: Study) -> dict[StudyRole, GrantableRole]:
+def grantable_study_roles(actor: Granter, study: Study) -> dict[StudyRole, GrantableRole]:
     """The study roles ``actor`` may grant in ``study``, and how far (see the module's rule)."""
     if actor is None or actor.is_tenant_admin(study.tenant_id):
         return {role: GrantableRole(role, True, None) for role in StudyRole}
@@ -137,12 +136,14 @@ def grantable_study_roles(actor: Actor, study: Study) -> dict[StudyRole, Grantab
     return found
 
 
-def may_grant(actor: Actor, study: Study, role: StudyRole, site_ids: frozenset[int] | None) -> bool:
+def may_grant(
+    actor: Granter, study: Study, role: StudyRole, site_ids: frozenset[int] | None
+) -> bool:
     grantable = grantable_study_roles(actor, study).get(role)
     return grantable is not None and grantable.allows(site_ids)
 
 
-def may_manage(actor: Actor, study: Study, assignment: AssignmentView) -> bool:
+def may_manage(actor: Granter, study: Study, assignment: AssignmentView) -> bool:
     """Whether ``actor`` may change or revoke ``assignment`` (they could have granted it)."""
     return may_grant(actor, study, assignment.role, assignment.site_ids)
 
@@ -354,7 +355,7 @@ def _described(user_id: int, role: StudyRole, site_codes: list[str] | None) -> d
     return {"user_id": user_id, "role": role.value, "sites": site_codes}
 
 
-def _refuse_unless_allowed(actor: Actor, study: Study, choice: RoleChoice) -> None:
+def _refuse_unless_allowed(actor: Granter, study: Study, choice: RoleChoice) -> None:
     grantable = grantable_study_roles(actor, study).get(choice.role)
     if grantable is None:
         raise ValidationError("role", _("You may not grant this role."))
@@ -367,7 +368,7 @@ def _refuse_unless_allowed(actor: Actor, study: Study, choice: RoleChoice) -> No
         raise ValidationError("sites", message)
 
 
-def _refuse_own_admin_role(actor: Actor, assignment: StudyRoleAssignment) -> None:
+def _refuse_own_admin_role(actor: Granter, assignment: StudyRoleAssignment) -> None:
     """Nobody takes their own administrator role away by a slip: another administrator must."""
     own = actor is not None and actor.user.id == assignment.user_id
     if own and assignment.role in ADMIN_ROLES:
@@ -388,11 +389,11 @@ def _site_codes_by_id(dbsession: Session, study: Study) -> dict[int, str]:
 
 def grant_role(
     dbsession: Session,
-    actor: Actor,
+    actor: Granter,
     study: Study,
     user: User,
     choice: RoleChoice,
-    write: Write,
+    by: Actor,
 ) -> StudyRoleAssignment:
     """Give ``user`` a role in ``study`` (``user`` must belong to the study's tenant)."""
     _refuse_unless_allowed(actor, study, choice)
@@ -406,7 +407,9 @@ def grant_role(
         sites=[StudyRoleSite(site_id=site.id, study_id=study.id) for site in choice.sites or ()],
     )
     _save_once(dbsession, lambda: dbsession.add(assignment), "role")
-    write(
+    audit.record(
+        dbsession,
+        by,
         tenant_id=study.tenant_id,
         study_id=study.id,
         action="role.granted",
@@ -414,23 +417,23 @@ def grant_role(
         entity_id=assignment.id,
         new=_described(user.id, choice.role, _codes(choice.sites)),
     )
-    _report_if_self_granted(dbsession, actor, study, assignment, write)
+    _report_if_self_granted(dbsession, actor, by, study, assignment)
     return assignment
 
 
 def _report_if_self_granted(
     dbsession: Session,
-    actor: Actor,
+    actor: Granter,
+    by: Actor,
     study: Study,
     assignment: StudyRoleAssignment,
-    write: Write,
 ) -> None:
     """Someone giving themselves a role that sees subject data is told to the study's
     administrators (see :mod:`datacapt.accounts.data_access`)."""
     if actor is not None and data_access.is_self_grant(
         actor.user.id, assignment.user_id, assignment.role
     ):
-        data_access.report_self_grant(dbsession, study, actor.user, assignment, write)
+        data_access.report_self_grant(dbsession, study, actor.user, assignment, by)
 
 
 def _save_once(dbsession: Session, change: Callable[[], None], field: str) -> None:
@@ -453,12 +456,12 @@ def _check_current(assignment: StudyRoleAssignment | None, expected: str) -> Stu
 
 def change_role(
     dbsession: Session,
-    actor: Actor,
+    actor: Granter,
     study: Study,
     assignment: StudyRoleAssignment | None,
     expected: str,
     choice: RoleChoice,
-    write: Write,
+    by: Actor,
 ) -> bool:
     """Change an assignment's role and sites in place (its id, and its history, stay);
     False if there was nothing to change."""
@@ -485,7 +488,9 @@ def change_role(
         ]
 
     _save_once(dbsession, apply, "role")
-    write(
+    audit.record(
+        dbsession,
+        by,
         tenant_id=study.tenant_id,
         study_id=study.id,
         action="role.changed",
@@ -494,17 +499,17 @@ def change_role(
         old=_described(assignment.user_id, before.role, old_codes),
         new=_described(assignment.user_id, choice.role, _codes(choice.sites)),
     )
-    _report_if_self_granted(dbsession, actor, study, assignment, write)
+    _report_if_self_granted(dbsession, actor, by, study, assignment)
     return True
 
 
 def revoke_role(
     dbsession: Session,
-    actor: Actor,
+    actor: Granter,
     study: Study,
     assignment: StudyRoleAssignment | None,
     expected: str,
-    write: Write,
+    by: Actor,
 ) -> int:
     """Take an assignment away; returns the user's id. Their next request no longer has it."""
     assignment = _check_current(assignment, expected)
@@ -517,7 +522,9 @@ def revoke_role(
     user_id, assignment_id = assignment.user_id, assignment.id
     dbsession.delete(assignment)
     dbsession.flush()
-    write(
+    audit.record(
+        dbsession,
+        by,
         tenant_id=study.tenant_id,
         study_id=study.id,
         action="role.revoked",
@@ -532,13 +539,15 @@ def revoke_role(
 
 
 def grant_tenant_admin(
-    dbsession: Session, tenant: Tenant, user: User, write: Write
+    dbsession: Session, tenant: Tenant, user: User, by: Actor
 ) -> TenantRoleAssignment:
     assignment = TenantRoleAssignment(
         tenant_id=tenant.id, user_id=user.id, role=TenantRole.TENANT_ADMIN
     )
     _save_once(dbsession, lambda: dbsession.add(assignment), "member")
-    write(
+    audit.record(
+        dbsession,
+        by,
         tenant_id=tenant.id,
         action="role.granted",
         entity_type="tenant_role",
@@ -549,7 +558,7 @@ def grant_tenant_admin(
 
 
 def revoke_tenant_admin(
-    dbsession: Session, actor: Actor, tenant: Tenant, user_id: int, write: Write
+    dbsession: Session, actor: Granter, tenant: Tenant, user_id: int, by: Actor
 ) -> None:
     """Never one's own role (by a slip), never the organisation's last administrator."""
     if actor is not None and actor.user.id == user_id:
@@ -582,7 +591,9 @@ def revoke_tenant_admin(
     assignment_id = assignment.id
     dbsession.delete(assignment)
     dbsession.flush()
-    write(
+    audit.record(
+        dbsession,
+        by,
         tenant_id=tenant.id,
         action="role.revoked",
         entity_type="tenant_role",

@@ -7,7 +7,6 @@ meanwhile) and the aria-live status region says what happened; without htmx the 
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -16,7 +15,6 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from datacapt import audit
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.members import roles
@@ -30,10 +28,6 @@ STUDY_PAGE = "accounts/study_members.jinja2"
 STUDY_MEMBER = "accounts/study_member.jinja2"
 TENANT_PAGE = "accounts/tenant_members.jinja2"
 TENANT_MEMBER = "accounts/tenant_member.jinja2"
-
-
-def _write(request: Request) -> roles.Write:
-    return partial(audit.record_request, request)
 
 
 def _render(request: Request, template: str, data: dict[str, Any], status: int) -> Response:
@@ -184,7 +178,7 @@ def grant_role(context: StudyResource, request: Request) -> Response:
                 ),
             )
         roles.grant_role(
-            request.dbsession, request.identity, context.study, user, choice, _write(request)
+            request.dbsession, request.identity, context.study, user, choice, request.actor
         )
     except ValidationError as error:
         return _grant_answer(request, context, None, {error.field: error.message}, values)
@@ -231,7 +225,7 @@ def change_role(context: StudyResource, request: Request) -> Response:
             assignment,
             request.POST.get("state", ""),
             choice,
-            _write(request),
+            request.actor,
         )
     except roles.StaleAssignment:
         return _stale(request, context, user_id)
@@ -264,7 +258,7 @@ def revoke_role(context: StudyResource, request: Request) -> Response:
             context.study,
             assignment,
             request.POST.get("state", ""),
-            _write(request),
+            request.actor,
         )
     except roles.StaleAssignment:
         return _stale(request, context, user_id)
@@ -336,7 +330,7 @@ def _tenant_member(request: Request, context: TenantResource) -> User:
 def grant_admin(context: TenantResource, request: Request) -> Response:
     user = _tenant_member(request, context)
     try:
-        roles.grant_tenant_admin(request.dbsession, context.tenant, user, _write(request))
+        roles.grant_tenant_admin(request.dbsession, context.tenant, user, request.actor)
     except ValidationError as error:
         return _tenant_answer(request, context, user.id, 422, error.message)
     _flash(request, _("The person is now an administrator of the organisation."))
@@ -353,7 +347,7 @@ def revoke_admin(context: TenantResource, request: Request) -> Response:
     user = _tenant_member(request, context)
     try:
         roles.revoke_tenant_admin(
-            request.dbsession, request.identity, context.tenant, user.id, _write(request)
+            request.dbsession, request.identity, context.tenant, user.id, request.actor
         )
     except roles.StaleAssignment:
         _flash(request, _("This person is no longer an administrator of the organisation."))

@@ -1,21 +1,23 @@
 """System queries: a warning check that fires on save opens one; when the data no longer raises
 the warning, the query is closed with a note. They follow the warnings :mod:`datacapt.entry`
-keeps (``entry_warning``): one system query per warning, linked by its id.
+keeps (``entry_warning``): one system query per warning, linked by its id. A reaction to
+:class:`~datacapt.entry.events.FormSaved`, registered in this package's ``includeme``.
 
 Soft ranges and warning-severity edit checks open queries; informational checks do not.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from datacapt.ecrf.definition import Definition, Severity
-from datacapt.models import EntryWarning, FormInstance, Query, QueryState, QueryStep, WarningKind
-from datacapt.queries.services import AUTO_CLOSE_NOTE, Actor, move, raise_query
+from datacapt.entry.events import FormSaved
+from datacapt.models import EntryWarning, Query, QueryState, QueryStep, WarningKind
+from datacapt.queries.services import AUTO_CLOSE_NOTE, move, raise_query
 
 
-def _opens_a_query(definition: Definition, warning: EntryWarning) -> bool:
+def opens_a_query(definition: Definition, warning: EntryWarning) -> bool:
+    """Whether ``warning`` opens a system query (soft ranges and warning-severity checks)."""
     if warning.kind is WarningKind.SOFT_RANGE:
         return True
     for _form, item in definition.items():
@@ -27,34 +29,31 @@ def _opens_a_query(definition: Definition, warning: EntryWarning) -> bool:
     return False
 
 
-def follow_warnings(
-    dbsession: Session, instance: FormInstance, definition: Definition, actor: Actor
-) -> None:
-    """After a save: a query for each open warning that has none, and the queries of resolved
-    warnings closed. One query finds both."""
+def follow_warnings(event: FormSaved) -> None:
+    """After a save: the queries of the warnings it resolved closed, a query for each warning
+    it opened. Nothing to read when the save changed no warning."""
+    if not event.opened and not event.resolved:
+        return
+    dbsession = event.dbsession
     dbsession.flush()
-    rows = dbsession.execute(
-        select(EntryWarning, Query)
-        .outerjoin(Query, Query.warning_id == EntryWarning.id)
-        .where(
-            EntryWarning.form_instance_id == instance.id,
-            or_(
-                and_(EntryWarning.resolved_at.is_(None), Query.id.is_(None)),
-                and_(EntryWarning.resolved_at.is_not(None), Query.state != QueryState.CLOSED),
-            ),
-        )
-        .order_by(EntryWarning.id)
-    ).all()
-    for warning, query in rows:
-        if query is None:
-            if _opens_a_query(definition, warning):
-                raise_query(
-                    dbsession,
-                    instance,
-                    warning.item_oid,
-                    warning.message,
-                    actor,
-                    warning_id=warning.id,
-                )
-        else:
-            move(dbsession, query, QueryStep.CLOSED, AUTO_CLOSE_NOTE, actor, system=True)
+    if event.resolved:
+        following = dbsession.scalars(
+            select(Query)
+            .where(
+                Query.warning_id.in_([warning.id for warning in event.resolved]),
+                Query.state != QueryState.CLOSED,
+            )
+            .order_by(Query.warning_id)
+        ).all()
+        for query in following:
+            move(dbsession, query, QueryStep.CLOSED, AUTO_CLOSE_NOTE, event.actor, system=True)
+    for warning in event.opened:
+        if opens_a_query(event.definition, warning):
+            raise_query(
+                dbsession,
+                event.instance,
+                warning.item_oid,
+                warning.message,
+                event.actor,
+                warning_id=warning.id,
+            )

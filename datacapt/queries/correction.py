@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from pyramid.request import Request
 
+from datacapt.actor import Actor
 from datacapt.ecrf.definition import Item, ItemType, form_items
 from datacapt.entry import services as entry
 from datacapt.i18n import _
 from datacapt.models import FormStatus, Query, QueryStep
-from datacapt.queries.services import Actor, QueryRefused, clean_message, move
+from datacapt.queries.services import QueryRefused, clean_message, move
+from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource
 
 #: Items whose value an answer can replace with one typed or chosen value.
@@ -49,7 +51,7 @@ def correct_value(
     try:
         entry.save_form(
             request.dbsession,
-            entry.entry_scope(form, request),
+            entry.form_scope(form),
             form.visit_node.design.definition,
             entry.EntryRequest(
                 posted=posted,
@@ -59,6 +61,8 @@ def correct_value(
                 lock=lock,
             ),
             missing_codes={code for code, _label in form.study.missing_codes},
+            actor=request.actor,
+            reactions=reactions_of(request.registry),
         )
     except entry.SaveRefused as refused:
         message = refused.errors.get(item.name) or next(iter(refused.errors.values()))

@@ -226,11 +226,8 @@ def close_selected(context: QueriesResource, request: Request) -> Response:
         return render_to_response(
             "queries/list.jinja2", data, request=request, response=request.response
         )
-    actor = services.Actor(
-        request.identity.user.id, lambda **event: audit.record_request(request, **event)
-    )
     for query in closable:
-        services.move(request.dbsession, query, QueryStep.CLOSED, body, actor)
+        services.move(request.dbsession, query, QueryStep.CLOSED, body, request.actor)
     request.session.flash(
         request.localizer.pluralize(
             "${count} query was closed.",
@@ -326,8 +323,9 @@ def export_csv(context: QueriesResource, request: Request) -> Response:
     stream is written after it ends), as plain tuples, so nothing is loaded lazily later."""
     sites = _visible_sites(request, context)
     rows = request.dbsession.execute(_statement(context, sites, read_filters(request, sites))).all()
-    audit.record_request(
-        request,
+    audit.record(
+        request.dbsession,
+        request.actor,
         tenant_id=context.study.tenant_id,
         study_id=context.study.id,
         action="query.exported",

@@ -8,16 +8,15 @@ edits the form must not make their save stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pyramid.i18n import TranslationString
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.counters import next_number
 from datacapt.i18n import _
 from datacapt.models import (
@@ -56,14 +55,6 @@ class QueryRefused(Exception):
         self.field, self.message = field, message
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts (None: the system) and the audit writer of their request."""
-
-    id: int | None
-    write: Callable[..., Any]
-
-
 def clean_message(raw: str, field: str = "message") -> str:
     """A person's text, trimmed; refused when empty or longer than :data:`MAX_MESSAGE`."""
     text = raw.replace("\r\n", "\n").strip()
@@ -100,8 +91,17 @@ def recount(dbsession: Session, instance_id: int) -> int:
     return count or 0
 
 
-def _audit(query: Query, step: QueryStep, actor: Actor, old: QueryState | None, body: str) -> None:
-    actor.write(
+def _audit(
+    dbsession: Session,
+    query: Query,
+    step: QueryStep,
+    actor: Actor,
+    old: QueryState | None,
+    body: str,
+) -> None:
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=query.tenant_id,
         study_id=query.study_id,
         site_id=query.site_id,
@@ -135,7 +135,7 @@ def _message(
             state=query.state,
             body=body,
             corrected=corrected,
-            author_id=None if system else actor.id,
+            author_id=None if system else actor.user_id,
             created_at=now,
         )
     )
@@ -170,13 +170,13 @@ def raise_query(
         warning_id=warning_id,
         state=QueryState.OPEN,
         raised_at=now,
-        raised_by_id=None if system else actor.id,
+        raised_by_id=None if system else actor.user_id,
         updated_at=now,
     )
     dbsession.add(query)
     dbsession.flush()
     _message(dbsession, query, QueryStep.RAISED, body, actor, now, system=system)
-    _audit(query, QueryStep.RAISED, actor, None, body)
+    _audit(dbsession, query, QueryStep.RAISED, actor, None, body)
     recount(dbsession, instance.id)
     return query
 
@@ -214,5 +214,5 @@ def move(
         query.answered_at = now
     query.closed_at = now if query.state is QueryState.CLOSED else None
     _message(dbsession, query, step, body, actor, now, corrected=corrected, system=system)
-    _audit(query, step, actor, old, body)
+    _audit(dbsession, query, step, actor, old, body)
     recount(dbsession, query.form_instance_id)

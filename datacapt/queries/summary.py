@@ -9,7 +9,8 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import Select, String, cast, func, select
 
-from datacapt.models import FormInstance, Query, QueryState
+from datacapt.entry.events import FormShown, HistoryAsked
+from datacapt.models import AuditEvent, FormInstance, Query, QueryState
 from datacapt.permissions import Permission
 
 
@@ -54,3 +55,18 @@ def form_queries(request: Request, context: Any) -> dict[str, Any]:
 def query_ids(instance: FormInstance) -> Select[tuple[str]]:
     """The ids of a form instance's queries as the audit trail names them (for its history)."""
     return select(cast(Query.id, String)).where(Query.form_instance_id == instance.id)
+
+
+def show_queries(event: FormShown) -> None:
+    """The query badges of a form page (a reaction to :class:`FormShown`)."""
+    event.shown["queries"] = form_queries(event.request, event.context)
+
+
+def query_history(event: HistoryAsked) -> None:
+    """The steps of the item's queries belong to its history (a reaction to
+    :class:`HistoryAsked`)."""
+    event.conditions.append(
+        (AuditEvent.entity_type == "data_query")
+        & AuditEvent.entity_id.in_(query_ids(event.instance))
+        & (AuditEvent.field == event.item_oid)
+    )

@@ -15,7 +15,6 @@ from pyramid.traversal import find_resource
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt import audit
 from datacapt.ecrf.casebook import form_key, visit_key
 from datacapt.ecrf.definition import Item, form_items
 from datacapt.htmx import page_view, redirect
@@ -35,12 +34,6 @@ DONE = {
     QueryStep.CLOSED: _("The query was closed."),
     QueryStep.REOPENED: _("The query was re-opened."),
 }
-
-
-def _actor(request: Request) -> services.Actor:
-    return services.Actor(
-        request.identity.user.id, lambda **event: audit.record_request(request, **event)
-    )
 
 
 def _item(form: FormEntryResource, oid: str | None) -> Item | None:
@@ -167,7 +160,7 @@ def raise_query(context: FormEntryResource, request: Request) -> Response:
     if context.instance is None:
         raise HTTPNotFound()  # nothing saved on this form yet: nothing to query
     services.raise_query(
-        request.dbsession, context.instance, item.oid if item else None, body, _actor(request)
+        request.dbsession, context.instance, item.oid if item else None, body, request.actor
     )
     return _after_step(request, context, item, _("The query was raised."))
 
@@ -211,7 +204,7 @@ def _step(context: QueryResource, request: Request, step: QueryStep) -> Response
             context.query,
             item,
             Step(step, raw, value, whole_number(request.POST.get("lock"))),
-            _actor(request),
+            request.actor,
             may_correct=request.has_permission(Permission.ENTER_DATA, form),
         )
     except services.QueryRefused as refused:

@@ -54,8 +54,9 @@ def check_signing_credentials(request: Request, password: str, code: str) -> Cre
         errors["code"] = _("This code is not valid. Enter the current code.")
     record_attempt(request.dbsession, request.registry, user.email, ip, succeeded=not errors)
     if errors:
-        audit.record_request(
-            request,
+        audit.record(
+            request.dbsession,
+            request.actor,
             tenant_id=request.context.tenant.id,
             study_id=request.context.study.id,
             action="signature.credentials_refused",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +22,12 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from datacapt import audit, personal_values
+from datacapt.actor import Actor
 from datacapt.ecrf.definition import Form, Item, ItemType, SdvRequirement, form_items
+from datacapt.entry.events import FormRemoved, FormSaved, HistoryAsked
 from datacapt.i18n import _
 from datacapt.models import (
+    AuditEvent,
     FormInstance,
     FormStatus,
     ItemValue,
@@ -60,24 +63,13 @@ class Refused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, and where from: what every audit event of an operation carries."""
-
-    user_id: int
-    request_id: str | None = None
-    ip: str | None = None
-
-
-def _event(actor: Actor, instance: FormInstance, action: str, **details: Any) -> dict[str, Any]:
+def _event(instance: FormInstance, action: str, **details: Any) -> dict[str, Any]:
+    """An event about a form instance, scoped to its tenant, study, site and subject."""
     return {
         "tenant_id": instance.tenant_id,
         "study_id": instance.study_id,
         "site_id": instance.site_id,
         "subject_id": instance.subject_id,
-        "actor_id": actor.user_id,
-        "request_id": actor.request_id,
-        "ip": actor.ip,
         "action": action,
         "entity_type": "form_instance",
         "entity_id": instance.id,
@@ -192,9 +184,9 @@ def _mark_verified(
 ) -> None:
     audit.record_many(
         dbsession,
+        actor,
         [
             _event(
-                actor,
                 instance,
                 "sdv.verified",
                 field=row.item_oid,
@@ -222,8 +214,9 @@ def review(dbsession: Session, actor: Actor, instances: list[FormInstance]) -> i
         return 0
     audit.record_many(
         dbsession,
+        actor,
         [
-            _event(actor, i, "review.done", field=None, old=i.review_status.value, new="reviewed")
+            _event(i, "review.done", field=None, old=i.review_status.value, new="reviewed")
             for i in stamped
         ],
     )
@@ -240,40 +233,49 @@ def review(dbsession: Session, actor: Actor, instances: list[FormInstance]) -> i
 # --- after a change of the data ----------------------------------------------------------------
 
 
-def values_changed(
-    dbsession: Session,
-    instance: FormInstance,
-    form: Form,
-    rows: dict[str, ItemValue],
-    changed: set[str],
-    write: Callable[..., Any],
-    event: dict[str, Any],
-) -> None:
-    """What a save undoes, in its transaction: the SDV of each changed value that was verified
-    ("changed since verified"), the review stamp, and the signatures covering the form.
-    ``rows`` are the form's values after the save, by OID; ``event`` the scope of its audit
-    events (tenant, study, site, subject)."""
+def values_changed(event: FormSaved) -> None:
+    """What a save undoes, in its transaction (a reaction to :class:`FormSaved`): the SDV of
+    each changed value that was verified ("changed since verified"), the review stamp, and the
+    signatures covering the form."""
+    instance, form, changed = event.instance, event.form, event.changed
     items = {block.oid: block for block in form_items(form)}
-    for oid, row in rows.items():
+    reset = []
+    for oid, row in event.rows.items():
         item = items.get(oid)
         row.sdv_required = item is not None and sdv_required(form, item)
         if oid in changed and row.verified_at is not None:
             row.verified_at, row.verified_by_id, row.sdv_changed = None, None, True
-            write(**event, action="sdv.reset", field=oid, old="verified", new="changed")
-    instance.sdv_status = sdv_status(rows.values())
+            reset.append(_event(instance, "sdv.reset", field=oid, old="verified", new="changed"))
+    instance.sdv_status = sdv_status(event.rows.values())
     if not changed:
         return
     if instance.review_status is ReviewStatus.REVIEWED:
         instance.review_status = ReviewStatus.CHANGED
-        write(**event, action="review.reset", old="reviewed", new="changed")
-    break_signatures(dbsession, instance, write, event, _("The signed data changed."))
+        reset.append(_event(instance, "review.reset", field=None, old="reviewed", new="changed"))
+    if reset:
+        audit.record_many(event.dbsession, event.actor, reset)
+    break_signatures(event.dbsession, event.actor, instance, _("The signed data changed."))
+
+
+def form_state_history(event: HistoryAsked) -> None:
+    """A form's review, lock and signature events belong to the history of each of its items
+    (a reaction to :class:`HistoryAsked`)."""
+    event.conditions.append(
+        (AuditEvent.entity_type == "form_instance")
+        & (AuditEvent.entity_id == str(event.instance.id))
+        & AuditEvent.action.in_(FORM_STATE_ACTIONS)
+    )
+
+
+def row_removed(event: FormRemoved) -> None:
+    """A log row taken out changes what the signatures covering it signed."""
+    break_signatures(event.dbsession, event.actor, event.instance, _("The signed data changed."))
 
 
 def break_signatures(
     dbsession: Session,
+    actor: Actor,
     instance: FormInstance,
-    write: Callable[..., Any],
-    event: dict[str, Any],
     reason: TranslationString | str,
 ) -> list[Signature]:
     """Invalidate every valid signature whose content includes ``instance``: its own, its
@@ -300,16 +302,25 @@ def break_signatures(
     if not covering:
         return []
     now = datetime.now(UTC)
-    for signature in covering:
-        recorded = write(
-            **{**event, "entity_type": "signature", "entity_id": signature.id},
-            action="signature.broken",
-            field=str(instance.id),
-            old="signed",
-            new="broken",
-            reason=str(reason),
-        )
-        signature.broken_at, signature.broken_event_id = now, recorded.id
+    recorded = audit.record_many(
+        dbsession,
+        actor,
+        [
+            _event(
+                instance,
+                "signature.broken",
+                entity_type="signature",
+                entity_id=signature.id,
+                field=str(instance.id),
+                old="signed",
+                new="broken",
+                reason=str(reason),
+            )
+            for signature in covering
+        ],
+    )
+    for signature, event in zip(covering, recorded, strict=True):
+        signature.broken_at, signature.broken_event_id = now, event.id
     dbsession.flush()
     ids = [s.id for s in covering]
     covered = select(SignedForm.form_instance_id).where(SignedForm.signature_id.in_(ids))
@@ -377,7 +388,6 @@ def unlock(
     actor: Actor,
     instances: list[FormInstance],
     reason: str,
-    write: Callable[..., Any],
     whole: Whole = Whole(),
 ) -> int:
     """Open frozen, locked or signed forms for correction again, with a reason. A signature on
@@ -395,15 +405,7 @@ def unlock(
     count = _move(dbsession, actor, instances, LockState.OPEN, "data.unlocked", reason)
     for instance in instances:
         if instance.signature_state is SignatureState.SIGNED:
-            event = {
-                "tenant_id": instance.tenant_id,
-                "study_id": instance.study_id,
-                "site_id": instance.site_id,
-                "subject_id": instance.subject_id,
-                "entity_type": "form_instance",
-                "entity_id": instance.id,
-            }
-            break_signatures(dbsession, instance, write, event, reason)
+            break_signatures(dbsession, actor, instance, reason)
             count += 1
     return count
 
@@ -439,15 +441,13 @@ def _move_whole(
         return
     audit.record_many(
         dbsession,
+        actor,
         [
             {
                 "tenant_id": row.tenant_id,
                 "study_id": row.study_id,
                 "site_id": site_id,
                 "subject_id": row.id if isinstance(row, Subject) else row.subject_id,
-                "actor_id": actor.user_id,
-                "request_id": actor.request_id,
-                "ip": actor.ip,
                 "action": action,
                 "entity_type": kind,
                 "entity_id": row.id,
@@ -483,9 +483,9 @@ def _move(
         return 0
     audit.record_many(
         dbsession,
+        actor,
         [
             _event(
-                actor,
                 i,
                 action,
                 field="lock_state",
@@ -607,9 +607,9 @@ def sign(
     first = {t: forms[t][0] for t in targets}  # tenant, study, site and subject of the target
     events = audit.record_many(
         dbsession,
+        actor,
         [
             _event(
-                actor,
                 first[t],
                 "signature.signed",
                 entity_type="form_instance" if t.form_instance_id else "subject",

@@ -4,7 +4,6 @@ unlock, sign; the SDV screen, the locking screen and batch signing of a site."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -14,7 +13,6 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt import audit
 from datacapt.ecrf.casebook import is_log, visit_key
 from datacapt.ecrf.versions import published_design
 from datacapt.htmx import READ, page_view, redirect
@@ -61,10 +59,6 @@ def views_on(contexts: tuple[type, ...], **settings: Any) -> Callable[[Any], Any
         return view
 
     return register
-
-
-def _actor(request: Request) -> services.Actor:
-    return services.Actor(request.identity.user.id, request.request_id, request.client_address)
 
 
 def _chosen(request: Request) -> selection.Chosen:
@@ -150,7 +144,7 @@ def verify(context: Context, request: Request) -> Response:
     try:
         count = services.verify(
             request.dbsession,
-            _actor(request),
+            request.actor,
             instances(request, context),
             chosen,
             hidden=_hidden_items(request, context),
@@ -177,7 +171,7 @@ def verify(context: Context, request: Request) -> Response:
 )
 def review(context: FormEntryResource, request: Request) -> Response:
     try:
-        count = services.review(request.dbsession, _actor(request), instances(request, context))
+        count = services.review(request.dbsession, request.actor, instances(request, context))
     except services.Refused as refused:
         return _refused(request, context, refused.message)
     return _done(request, context, _("Reviewed.") if count else _("Nothing to review."))
@@ -199,15 +193,14 @@ def data_state(context: Context, request: Request) -> Response:
     if not chosen:
         return _refused(request, context, _("There is no data here yet."))
     reason = request.POST.get("state-reason", "")
-    actor, dbsession, whole = _actor(request), request.dbsession, _whole(request, context)
+    actor, dbsession, whole = request.actor, request.dbsession, _whole(request, context)
     try:
         if action == "freeze":
             count = services.freeze(dbsession, actor, chosen, reason, whole)
         elif action == "lock":
             count = services.lock(dbsession, actor, chosen, reason, whole)
         else:
-            write = partial(audit.record_request, request)
-            count = services.unlock(dbsession, actor, chosen, reason, write, whole)
+            count = services.unlock(dbsession, actor, chosen, reason, whole)
     except services.Refused as refused:
         return _refused(request, context, refused.message)
     message = request.localizer.pluralize(
@@ -301,7 +294,7 @@ def sign(context: Context, request: Request) -> Response:
     try:
         signatures = services.sign(
             request.dbsession,
-            _actor(request),
+            request.actor,
             targets,
             signer_name=request.identity.user.name,
             meaning=meaning,

@@ -220,7 +220,7 @@ def _link_refused(request: Request, check: TokenCheck) -> dict[str, Any]:
             request,
             request.dbsession.get(User, check.token.user_id),
             "user.password_reset_refused",
-            actor_id=None,
+            by_user=False,
             new=check.state.value,
         )
         keep_writes(request)

@@ -31,8 +31,9 @@ def save_security(context: TenantResource, request: Request) -> Any:
     tenant = context.tenant
     required = request.POST.get("two_factor_required") == "yes"
     if required != tenant.two_factor_required:
-        audit.record_request(
-            request,
+        audit.record(
+            request.dbsession,
+            request.actor,
             tenant_id=tenant.id,
             action="tenant.changed",
             entity_type="tenant",

@@ -56,7 +56,7 @@ def _throttled(request: Request, email: str) -> object | None:
         return None
     user = find_user(request.dbsession, email)
     record_account_event(
-        request, user, "user.sign_in_throttled", actor_id=None, entity_id=_pseudonym(request, email)
+        request, user, "user.sign_in_throttled", by_user=False, entity_id=_pseudonym(request, email)
     )
     keep_writes(request)
     return wait_message(request, throttle)
@@ -108,7 +108,7 @@ def login(context: Root, request: Request) -> Any:
             request,
             find_user(request.dbsession, form.email),
             "user.sign_in_failed",
-            actor_id=None,
+            by_user=False,
             entity_id=_pseudonym(request, form.email),
             new={"step": "password"},
         )
@@ -166,7 +166,7 @@ def login_code(context: Root, request: Request) -> Any:
             request.dbsession, request.registry, user.email, _ip(request), succeeded=False
         )
         record_account_event(
-            request, user, "user.sign_in_failed", actor_id=None, new={"step": "code"}
+            request, user, "user.sign_in_failed", by_user=False, new={"step": "code"}
         )
         keep_writes(request)
         request.response.status_int = 422

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.models import Site, Study, Subject, Tenant
 from datacapt.resources import RESERVED_NAMES
@@ -48,19 +47,11 @@ def study_sites(
     return list(dbsession.scalars(statement))
 
 
-#: Writes one audit event: :func:`datacapt.audit.record` bound to a session, or
-#: :func:`datacapt.audit.record_request` bound to a request (which adds actor, request id, IP).
-AuditWriter = Callable[..., Any]
+#: Who creates tenants, studies and sites unless told: the operator's command line.
+SETUP = Actor.system("setup")
 
 
-def _writer(dbsession: Session, write: AuditWriter | None) -> AuditWriter:
-    """The command line and the demo act without a signed-in user: a system event."""
-    return write or partial(audit.record, dbsession)
-
-
-def create_tenant(
-    dbsession: Session, slug: str, name: str, write: AuditWriter | None = None
-) -> Tenant:
+def create_tenant(dbsession: Session, slug: str, name: str, actor: Actor = SETUP) -> Tenant:
     slug = clean_code("slug", slug)
     if slug in RESERVED_NAMES:
         raise ValidationError("slug", _("This name is reserved; choose another."))
@@ -70,7 +61,9 @@ def create_tenant(
     tenant = Tenant(slug=slug, name=name)
     dbsession.add(tenant)
     dbsession.flush()
-    _writer(dbsession, write)(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=tenant.id,
         action="tenant.created",
         entity_type="tenant",
@@ -81,7 +74,7 @@ def create_tenant(
 
 
 def create_study(
-    dbsession: Session, tenant: Tenant, code: str, title: str, write: AuditWriter | None = None
+    dbsession: Session, tenant: Tenant, code: str, title: str, actor: Actor = SETUP
 ) -> Study:
     code = clean_code("code", code)
     title = clean_text("title", title, 300)
@@ -90,7 +83,9 @@ def create_study(
     study = Study(tenant_id=tenant.id, code=code, title=title)
     dbsession.add(study)
     dbsession.flush()
-    _writer(dbsession, write)(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=tenant.id,
         study_id=study.id,
         action="study.created",
@@ -102,7 +97,7 @@ def create_study(
 
 
 def create_site(
-    dbsession: Session, study: Study, code: str, name: str, write: AuditWriter | None = None
+    dbsession: Session, study: Study, code: str, name: str, actor: Actor = SETUP
 ) -> Site:
     code = clean_code("code", code)
     name = clean_text("name", name, 200)
@@ -111,7 +106,9 @@ def create_site(
     site = Site(tenant_id=study.tenant_id, study_id=study.id, code=code, name=name)
     dbsession.add(site)
     dbsession.flush()
-    _writer(dbsession, write)(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=study.tenant_id,
         study_id=study.id,
         site_id=site.id,

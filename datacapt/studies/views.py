@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from pyramid.request import Request
@@ -111,7 +110,8 @@ def save_settings(context: StudyResource, request: Request) -> Any:
     old = {"subject_id_pattern": study.subject_id_pattern, "missing_codes": study.missing_codes}
     study.subject_id_pattern, study.missing_codes = pattern, codes
     audit.record_changes(
-        partial(audit.record_request, request),
+        request.dbsession,
+        request.actor,
         old,
         {"subject_id_pattern": pattern, "missing_codes": codes},
         tenant_id=study.tenant_id,

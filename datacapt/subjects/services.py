@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.ecrf.casebook import UNSCHEDULED
 from datacapt.ecrf.definition import Definition
 from datacapt.i18n import _
@@ -77,8 +79,7 @@ def enrol(
     site: Site,
     label: str | None,
     *,
-    actor_id: int | None,
-    write: Any,
+    actor: Actor,
 ) -> Subject:
     """A new subject at ``site``: with the given ID, or one made from the study's pattern."""
     if label:
@@ -113,11 +114,13 @@ def enrol(
         site_id=site.id,
         label=label,
         status=SubjectStatus.SCREENING,
-        created_by_id=actor_id,
+        created_by_id=actor.user_id,
     )
     dbsession.add(subject)
     dbsession.flush()
-    write(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=study.tenant_id,
         study_id=study.id,
         site_id=site.id,
@@ -131,12 +134,13 @@ def enrol(
 
 
 def change_status(
+    dbsession: Session,
     subject: Subject,
     status: SubjectStatus,
     *,
     reason: str,
     on: date | None,
-    write: Any,
+    actor: Actor,
 ) -> None:
     """Move ``subject`` along its life: screening → included / screen failure → completed /
     withdrawn; ends need a reason and a date."""
@@ -150,7 +154,9 @@ def change_status(
         raise ValidationError("date", _("The date cannot be in the future."))
     old = subject.status
     subject.status, subject.status_reason, subject.status_date = status, reason or None, on
-    write(
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         site_id=subject.site_id,
@@ -202,7 +208,7 @@ def subjects_page(
 
 
 def new_visit_instance(
-    dbsession: Session, subject: Subject, visit: str, repeat: int, actor_id: int | None
+    dbsession: Session, subject: Subject, visit: str, repeat: int, actor: Actor
 ) -> VisitInstance:
     """A visit of ``subject`` entered for the first time (scheduled, repeated or unscheduled)."""
     instance = VisitInstance(
@@ -211,7 +217,7 @@ def new_visit_instance(
         subject_id=subject.id,
         visit=visit,
         repeat=repeat,
-        created_by_id=actor_id,
+        created_by_id=actor.user_id,
     )
     dbsession.add(instance)
     dbsession.flush()
@@ -227,8 +233,7 @@ def add_visit(
     subject: Subject,
     definition: Definition | None,
     name: str,
-    actor_id: int | None,
-    write: Callable[..., Any],
+    actor: Actor,
 ) -> VisitInstance:
     """An unscheduled visit, or another occurrence of a repeating visit, audited."""
     allowed = {v.name for v in definition.schedule.visits if v.repeating} if definition else set()
@@ -241,8 +246,10 @@ def add_visit(
             VisitInstance.subject_id == subject.id, VisitInstance.visit == name
         )
     ) or (0 if name == UNSCHEDULED else 1)
-    instance = new_visit_instance(dbsession, subject, name, last + 1, actor_id)
-    write(
+    instance = new_visit_instance(dbsession, subject, name, last + 1, actor)
+    audit.record(
+        dbsession,
+        actor,
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         site_id=subject.site_id,

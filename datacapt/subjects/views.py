@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -143,8 +142,7 @@ def enrol_subject(context: SubjectsResource, request: Request) -> Any:
             context.study,
             site,
             request.POST.get("label", ""),
-            actor_id=request.identity.user.id,
-            write=partial(audit.record_request, request),
+            actor=request.actor,
         )
     except ValidationError as error:
         request.response.status_int = 422
@@ -165,7 +163,12 @@ def enrol_subject(context: SubjectsResource, request: Request) -> Any:
 def _contact_event(request: Request, subject: Any, action: str) -> None:
     """Reads and changes of personal details are recorded; the details themselves never are."""
     audit.record_subject(
-        request, subject, action=action, entity_type="subject_contact", entity_id=subject.id
+        request.dbsession,
+        request.actor,
+        subject,
+        action=action,
+        entity_type="subject_contact",
+        entity_id=subject.id,
     )
 
 
@@ -235,11 +238,12 @@ def subject_status(context: SubjectResource, request: Request) -> Any:
     if not errors:
         try:
             change_status(
+                request.dbsession,
                 context.subject,
                 SubjectStatus(raw),
                 reason=request.POST.get("reason", "").strip()[:2000],
                 on=on,
-                write=partial(audit.record_request, request),
+                actor=request.actor,
             )
         except ValidationError as error:
             errors[error.field] = error.message
@@ -320,8 +324,7 @@ def add_visit(context: SubjectResource, request: Request) -> Response:
             context.subject,
             design.definition if design else None,
             request.POST.get("visit", ""),
-            request.identity.user.id,
-            partial(audit.record_request, request),
+            request.actor,
         )
     except services.VisitNotAddable:
         raise HTTPNotFound() from None

@@ -14,8 +14,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from datacapt import audit, jobs
+from datacapt.actor import Actor
 from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.studies.services import create_tenant
+
+SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture
@@ -26,6 +29,7 @@ def tenants(dbsession):
 def event(dbsession, tenant, number, **extra):
     return audit.record(
         dbsession,
+        SYSTEM,
         tenant_id=tenant.id,
         action="test.changed",
         entity_type="thing",
@@ -57,7 +61,7 @@ def test_each_event_joins_the_chain_of_its_narrowest_scope(dbsession, tenants):
     event(dbsession, acme, 4, study_id=5)
     event(dbsession, globex, 1)
     platform = audit.record(
-        dbsession, tenant_id=None, action="test.changed", entity_type="thing", entity_id=1
+        dbsession, SYSTEM, tenant_id=None, action="test.changed", entity_type="thing", entity_id=1
     )
     reports = {report.chain: report for report in audit.verify_all(dbsession)}
     assert {chain: (r.count, r.intact) for chain, r in reports.items()} == {
@@ -109,19 +113,19 @@ def test_a_save_of_fifty_values_writes_its_chain_in_a_few_statements(
     returning the rows (SQLite needs no lock statement: BEGIN IMMEDIATE took the database)."""
     postgresql = dbsession.get_bind().dialect.name == "postgresql"
     query_counter.clear()
-    made = audit.record_many(dbsession, saved_values(tenants[0], 50, 50))
+    made = audit.record_many(dbsession, SYSTEM, saved_values(tenants[0], 50, 50))
     assert [e.seq for e in made] == list(range(1, 51)) and all(e.id for e in made)
     locks = [s for s in query_counter if "pg_advisory_xact_lock" in s]
     assert len(locks) == (1 if postgresql else 0)
     assert len(query_counter) == (3 if postgresql else 2), "\n".join(query_counter)
     # the chain is held and known until the transaction ends: the clock and the INSERT
     query_counter.clear()
-    more = audit.record_many(dbsession, saved_values(tenants[0], 50, 2))
+    more = audit.record_many(dbsession, SYSTEM, saved_values(tenants[0], 50, 2))
     assert [e.seq for e in more] == [51, 52]
     assert len(query_counter) == 2, "\n".join(query_counter)
     # another subject's chain is locked and read for itself
     query_counter.clear()
-    audit.record_many(dbsession, saved_values(tenants[0], 51, 2))
+    audit.record_many(dbsession, SYSTEM, saved_values(tenants[0], 51, 2))
     assert len([s for s in query_counter if "pg_advisory_xact_lock" in s]) == (
         1 if postgresql else 0
     )
@@ -131,16 +135,16 @@ def test_a_save_of_fifty_values_writes_its_chain_in_a_few_statements(
 def test_writers_of_different_subjects_do_not_wait_for_each_other(dbsession, engine, tenants):
     """This transaction holds subject 50's chain; another may write subject 51's at once, and
     waits for 50's (PostgreSQL; SQLite has one writer at a time, by BEGIN IMMEDIATE)."""
-    audit.record_many(dbsession, saved_values(tenants[0], 50, 1))
+    audit.record_many(dbsession, SYSTEM, saved_values(tenants[0], 50, 1))
     if dbsession.get_bind().dialect.name != "postgresql":
         assert dbsession.connection().in_transaction()
         return
     with Session(engine) as other:
         other.execute(text("SET LOCAL lock_timeout = '200ms'"))
-        assert audit.record_many(other, saved_values(tenants[0], 51, 3))[-1].seq == 3
+        assert audit.record_many(other, SYSTEM, saved_values(tenants[0], 51, 3))[-1].seq == 3
         nested = other.begin_nested()
         with pytest.raises(DBAPIError, match="lock timeout"):
-            audit.record_many(other, saved_values(tenants[0], 50, 1))
+            audit.record_many(other, SYSTEM, saved_values(tenants[0], 50, 1))
         nested.rollback()
         other.rollback()
 
@@ -326,6 +330,7 @@ def alter_and_verify(dbsession, events, checkpoint_after, victim, how, field, di
         recorded.append(
             audit.record(
                 dbsession,
+                SYSTEM,
                 tenant_id=None if tenant is None else tenants[tenant].id,
                 action=action,
                 entity_type="item",

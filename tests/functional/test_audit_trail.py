@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from datacapt import audit
 from datacapt.accounts.services import grant_study_role
+from datacapt.actor import Actor
 from datacapt.audit_trail.forms import parse_filters
 from datacapt.audit_trail.services import MASKED, spreadsheet_safe
 from datacapt.models import AuditEvent, Study
@@ -25,6 +26,8 @@ EXPORT = "/acme/demo/@@audit-export"
 TENANT_TRAIL = "/acme/@@audit"
 HTMX = {"HX-Request": "true"}
 PARIS = ZoneInfo("Europe/Paris")
+
+SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture
@@ -47,10 +50,13 @@ def auditor(app, world):
     return sign_in(app, world, "auditor")
 
 
-def subject_event(dbsession, world, value="120", reason="typo", label="par01-0001", **extra):
+def subject_event(
+    dbsession, world, value="120", reason="typo", label="par01-0001", actor_id=None, **extra
+):
     subject = world.subjects[label]
     return audit.record(
         dbsession,
+        Actor(actor_id or world.users["coordinator"].id),
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         site_id=subject.site_id,
@@ -62,7 +68,7 @@ def subject_event(dbsession, world, value="120", reason="typo", label="par01-000
         old="110",
         new=value,
         reason=reason,
-        **{"actor_id": world.users["coordinator"].id, **extra},
+        **extra,
     )
 
 
@@ -237,6 +243,7 @@ def add_events(dbsession, world, count, **extra):
     for number in range(count):
         audit.record(
             dbsession,
+            SYSTEM,
             tenant_id=world.tenant.id,
             study_id=world.study.id,
             action="test.numbered",
@@ -350,6 +357,7 @@ def test_a_study_trail_holds_only_that_studys_events(auditor, dbsession, world):
     other = create_study(dbsession, world.tenant, "second", "Second study")
     audit.record(
         dbsession,
+        SYSTEM,
         tenant_id=world.tenant.id,
         study_id=other.id,
         action="test.elsewhere",
@@ -358,6 +366,7 @@ def test_a_study_trail_holds_only_that_studys_events(auditor, dbsession, world):
     )
     audit.record(
         dbsession,
+        SYSTEM,
         tenant_id=world.foreign_tenant.id,
         action="test.foreign",
         entity_type="thing",
@@ -388,6 +397,7 @@ def test_tenant_administrators_see_every_study_but_no_clinical_values(app, dbses
     subject_event(dbsession, world, value="151.5", reason="confirmed with source")
     audit.record(
         dbsession,
+        SYSTEM,
         tenant_id=world.foreign_tenant.id,
         action="test.foreign",
         entity_type="t",

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 from sqlalchemy import select
 
 from bench.generate import Entry, Options, Writer, clock, make_setup
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.ecrf.definition import SdvRequirement
 from datacapt.entry import services as entry
 from datacapt.models import (
@@ -26,6 +26,7 @@ from datacapt.models import (
     SubjectStatus,
     VisitInstance,
 )
+from datacapt.reactions import reactions_of
 from datacapt.subjects.services import change_status, enrol
 
 #: Out of the soft range, firing the warning check, a missing-data code, a hidden item.
@@ -45,12 +46,11 @@ ENTRY = Entry(
 )
 
 
-def _through_services(dbsession, setup, actor_id):
+def _through_services(dbsession, registry, setup, actor_id):
     site = setup.sites[0]
-    request = {"actor_id": actor_id, "request_id": "r" * 32}
-    write = partial(audit.record, dbsession, **request)
-    subject = enrol(dbsession, setup.study, site, "s001-0001", actor_id=actor_id, write=write)
-    change_status(subject, SubjectStatus.INCLUDED, reason="", on=None, write=write)
+    actor = Actor(actor_id, request_id="r" * 32)
+    subject = enrol(dbsession, setup.study, site, "s001-0001", actor=actor)
+    change_status(dbsession, subject, SubjectStatus.INCLUDED, reason="", on=None, actor=actor)
     form = setup.definition.forms[0]
     scope = entry.EntryScope(
         study=setup.study,
@@ -60,12 +60,17 @@ def _through_services(dbsession, setup, actor_id):
         form=form,
         form_repeat=1,
         version_number=setup.version_number,
-        actor_id=actor_id,
-        write=write,
-        write_many=lambda events: audit.record_many(dbsession, [e | request for e in events]),
     )
     typed = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None)
-    entry.save_form(dbsession, scope, setup.definition, typed, missing_codes={"NK", "NA"})
+    entry.save_form(
+        dbsession,
+        scope,
+        setup.definition,
+        typed,
+        missing_codes={"NK", "NA"},
+        actor=actor,
+        reactions=reactions_of(registry),
+    )
     dbsession.flush()
     return subject.id
 
@@ -120,7 +125,7 @@ def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsess
     forms = setup.definition.forms
     setup.definition = replace(setup.definition, forms=[replace(forms[0], sdv=sdv), *forms[1:]])
     actor_id = setup.coordinators[setup.sites[0].id]
-    by_services = _through_services(dbsession, setup, actor_id)
+    by_services = _through_services(dbsession, registry, setup, actor_id)
     in_bulk = _in_bulk(dbsession, setup)
     dbsession.expire_all()
 

@@ -4,17 +4,14 @@ save endpoints."""
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 from sqlalchemy import func, select
 
-from datacapt import audit
 from datacapt.design import services
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import Item, ItemType, Validation
 from datacapt.models import FormInstance, ItemValue
-from tests.factories import build_world, csrf_token, login
+from tests.factories import SETUP, build_world, csrf_token, login
 
 DESIGN = "/acme/demo/design/"
 FORM = DESIGN + "forms/demographics/"
@@ -66,7 +63,6 @@ EXTRA_ITEMS = [
 def world(dbsession, registry):
     """The demo design with the items above, published as version 2; a draft 3 started."""
     world = build_world(dbsession, registry)
-    write = partial(audit.record, dbsession)
     draft = versions.draft(dbsession, world.study)
     definition = versions.definition_of(draft)
     definition.form("demographics").sections[0].subsections[0].blocks.extend(EXTRA_ITEMS)
@@ -80,18 +76,17 @@ def world(dbsession, registry):
         element=None,
         old=None,
         new=None,
-        write=write,
+        actor=SETUP,
     )
     services.publish(
         dbsession,
         world.study,
         draft,
-        actor_id=None,
+        actor=SETUP,
         reason="Bounded input",
         expected_lock=draft.lock_version,
-        write=write,
     )
-    services.start_draft(dbsession, world.study, None, write)
+    services.start_draft(dbsession, world.study, SETUP)
     dbsession.flush()
     return world
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from pyramid.router import Router
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from datacapt import audit
 from datacapt.accounts.services import grant_study_role
 from datacapt.config import configure
 from datacapt.db import transaction_scope
@@ -37,7 +35,7 @@ from datacapt.permissions import StudyRole
 from datacapt.subjects import services as subjects_services
 from datacapt.subjects.services import new_visit_instance
 from tests.conftest import TEST_DATABASE_URL, app_settings, create_database, migrate
-from tests.factories import build_world, csrf_token, login, make_user
+from tests.factories import SETUP, build_world, csrf_token, login, make_user
 
 THREADS = 8
 ROUNDS = 3
@@ -77,7 +75,7 @@ def committed(tmp_path: Path) -> Iterator[Committed]:
             grant_study_role(dbsession, user, world.study, StudyRole.MONITOR, None)
             monitors.append(user.email)
         subject = world.subjects["par01-0001"]
-        visit = new_visit_instance(dbsession, subject, "screening", 1, None)
+        visit = new_visit_instance(dbsession, subject, "screening", 1, SETUP)
         new_form_instance(
             dbsession,
             subject,
@@ -86,10 +84,10 @@ def committed(tmp_path: Path) -> Iterator[Committed]:
             1,
             status=FormStatus.IN_PROGRESS,
             version_number=1,
-            actor_id=None,
+            actor=SETUP,
         )
         draft = design.draft(dbsession, world.study)
-        design.discard_draft(dbsession, world.study, draft, partial(audit.record, dbsession))
+        design.discard_draft(dbsession, world.study, draft, SETUP)
         found = Committed(app, world.study.id, monitors, world.users["study_admin"].email)
     yield found
     app.registry["db.engine"].dispose()
@@ -188,7 +186,7 @@ def test_drafts_started_at_once_give_one_draft_and_a_clear_409_to_the_others(com
 def coordinator(app, dbsession, registry) -> webtest.TestApp:
     world = build_world(dbsession, registry)
     subject = world.subjects["par01-0001"]
-    new_visit_instance(dbsession, subject, "unscheduled", 1, None)
+    new_visit_instance(dbsession, subject, "unscheduled", 1, SETUP)
     dbsession.flush()
     return client(app, world.users["coordinator"].email)
 

@@ -22,7 +22,7 @@ from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.services import ExportRefused, export
 from datacapt.models import AuditEvent, DataExport, ExportState, FormInstance, ItemValue, Subject
 from datacapt.models.entry import LockState
-from tests.factories import build_world, login
+from tests.factories import SETUP, build_world, login
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 TERM = '=HYPERLINK("http://evil.example";"Céphalée łagodna")'  # a spreadsheet would run it
@@ -85,7 +85,7 @@ def read_zip(path: Path) -> dict[str, list[dict[str, str]]]:
 
 def run(dbsession, world, tmp_path, name="export", **options):
     target = tmp_path / name
-    result = export(dbsession, world.study, ExportOptions(**options), target, actor_id=None)
+    result = export(dbsession, world.study, ExportOptions(**options), target, actor=SETUP)
     return target, result
 
 
@@ -364,5 +364,5 @@ def test_sas_refuses_a_text_it_cannot_hold_whole(world, testapp, dbsession, tmp_
 def test_progress_is_told_as_the_forms_are_written(entered, dbsession, world, tmp_path):
     told: list[int] = []
     options = ExportOptions(format=ExportFormat.CSV)
-    export(dbsession, world.study, options, tmp_path / "p.zip", actor_id=None, progress=told.append)
+    export(dbsession, world.study, options, tmp_path / "p.zip", actor=SETUP, progress=told.append)
     assert told == [50, 99]  # two forms filled; 100 is the finished export's, not the writer's

@@ -85,6 +85,7 @@ def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
     from sqlalchemy.orm import Session
 
     from datacapt import audit
+    from datacapt.actor import Actor
     from datacapt.models.types import UTCDateTime
 
     url = create_database("legacy", tmp_path)
@@ -126,7 +127,13 @@ def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
             assert (legacy.chain, legacy.count, legacy.head) == ("7", 2, previous)
             assert legacy.intact
             made = audit.record(
-                dbsession, tenant_id=7, study_id=1, action="a", entity_type="t", entity_id=1
+                dbsession,
+                Actor.system("tests"),
+                tenant_id=7,
+                study_id=1,
+                action="a",
+                entity_type="t",
+                entity_id=1,
             )
             assert (made.chain, made.seq) == ("study:1", 1)
         with engine.begin() as connection, pytest.raises(DBAPIError, match="append-only"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import partial
 
 import pytest
 import webtest
@@ -14,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, Subject
 from datacapt.queries import services
 from datacapt.queries.listing import safe_cell
@@ -238,10 +238,12 @@ def test_soft_ranges_open_queries_too(coordinator, dbsession):
 # --- the list ---------------------------------------------------------------------------------
 
 
-def test_query_list_filters_and_site_isolation(app, world, coordinator, monitor, dbsession):
+def test_query_list_filters_and_site_isolation(
+    app, world, coordinator, monitor, dbsession, registry
+):
     save_demographics(coordinator)
     raise_on_height(monitor, message="Paris query")
-    _berlin_query(world, dbsession)
+    _berlin_query(world, dbsession, registry)
     everything = monitor.get("/acme/demo/queries/")
     assert {"par01-0001", "ber01-0001"} <= {
         span.text for span in everything.html.select("table.queries span.code")
@@ -264,13 +266,13 @@ def test_query_list_filters_and_site_isolation(app, world, coordinator, monitor,
     assert "No query matches." in monitor.get("/acme/demo/queries/", {"form": "consent"})
 
 
-def _berlin_query(world, dbsession):
+def _berlin_query(world, dbsession, registry):
     """A query at ber01, made through the services (no par01-restricted user can enter there)."""
-    from functools import partial
-
+    from datacapt.actor import Actor
     from datacapt.ecrf.versions import published_design
     from datacapt.entry import services as entry
     from datacapt.queries import services
+    from datacapt.reactions import reactions_of
 
     design = published_design(dbsession, world.study)
     form = next(f for f in design.definition.forms if f.name == "demographics")
@@ -282,8 +284,6 @@ def _berlin_query(world, dbsession):
         form=form,
         form_repeat=1,
         version_number=design.number,
-        actor_id=None,
-        write=partial(audit.record, dbsession),
     )
     result = entry.save_form(
         dbsession,
@@ -291,8 +291,10 @@ def _berlin_query(world, dbsession):
         design.definition,
         entry.EntryRequest({"sex": ["2"], "pregnant": ["0"]}, {}, False, "", None),
         missing_codes=set(),
+        actor=Actor.system("tests"),
+        reactions=reactions_of(registry),
     )
-    actor = services.Actor(world.users["data_manager"].id, partial(audit.record, dbsession))
+    actor = Actor(world.users["data_manager"].id)
     query = services.raise_query(dbsession, result.instance, "I.SEX", "Berlin query", actor)
     dbsession.flush()
     return query
@@ -434,7 +436,7 @@ def test_the_raised_by_filter_names_only_people_of_the_sites_one_sees(app, dbses
     found = add_queries(dbsession, world)  # by the data manager, at par01 and at ber01
     berlin = dbsession.get(FormInstance, found["ber01-0001"].form_instance_id)
     monitor = world.users["monitor"]
-    actor = services.Actor(monitor.id, partial(audit.record, dbsession))
+    actor = Actor(monitor.id)
     services.raise_query(dbsession, berlin, None, "Only at Berlin", actor)
     dbsession.flush()
 

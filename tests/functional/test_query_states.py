@@ -7,8 +7,6 @@ step of every query is one message and one audit event, and the audit chain veri
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -16,10 +14,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import func, select
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, QueryStep
 from datacapt.queries import services
+from datacapt.reactions import reactions_of
 from tests.factories import build_world
 
 #: Heights: 135 and 215 leave the soft range (a system query); 175 is normal.
@@ -38,6 +38,7 @@ MESSAGES = st.text(
 class QueryLoop(RuleBasedStateMachine):
     dbsession = None
     world = None
+    registry = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,7 +46,6 @@ class QueryLoop(RuleBasedStateMachine):
         design = versions.published_design(self.dbsession, self.world.study)
         self.definition = design.definition
         form = next(f for f in self.definition.forms if f.name == "demographics")
-        self.write = partial(audit.record, self.dbsession)
         self.scope = entry.EntryScope(
             study=self.world.study,
             subject=self.world.subjects["par01-0001"],
@@ -54,11 +54,9 @@ class QueryLoop(RuleBasedStateMachine):
             form=form,
             form_repeat=1,
             version_number=design.number,
-            actor_id=self.world.users["coordinator"].id,
-            write=self.write,
         )
-        self.monitor = services.Actor(self.world.users["monitor"].id, self.write)
-        self.site = services.Actor(self.world.users["coordinator"].id, self.write)
+        self.monitor = Actor(self.world.users["monitor"].id)
+        self.site = Actor(self.world.users["coordinator"].id)
         self.instance = self.save("175", reason="").instance
         self.known: set[int] = set()
 
@@ -79,6 +77,8 @@ class QueryLoop(RuleBasedStateMachine):
                 lock,
             ),
             missing_codes=set(),
+            actor=self.site,
+            reactions=reactions_of(self.registry),
         )
 
     def queries(self) -> list[Query]:
@@ -146,6 +146,7 @@ class QueryLoop(RuleBasedStateMachine):
 def test_the_query_loop_keeps_its_invariants(dbsession, registry):
     QueryLoop.world = build_world(dbsession, registry)
     QueryLoop.dbsession = dbsession
+    QueryLoop.registry = registry
     run_state_machine_as_test(
         QueryLoop,
         settings=settings(

@@ -4,13 +4,12 @@ must, and every step is in the audit trail."""
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 import webtest
 from sqlalchemy import func, select, update
 
 from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.models import (
     AuditEvent,
     FormInstance,
@@ -629,10 +628,9 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
         dbsession,
         world.study,
         version,
-        actor_id=None,
+        actor=Actor.system("tests"),
         reason="Targeted SDV of vital signs",
         expected_lock=version.lock_version,
-        write=partial(audit.record, dbsession),
     )
     dbsession.flush()
     enter(coordinator, VITALS, systolic="121")  # saved with version 2: targeted

@@ -13,7 +13,6 @@ their signatures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -28,6 +27,7 @@ from sqlalchemy import func, select
 
 from datacapt import audit
 from datacapt import permissions as perms
+from datacapt.actor import Actor
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import (
@@ -46,6 +46,7 @@ from datacapt.models import (
 )
 from datacapt.permissions import Permission
 from datacapt.queries import services as queries
+from datacapt.reactions import reactions_of
 from datacapt.review import services as review
 from tests.factories import build_world
 
@@ -107,11 +108,8 @@ def test_monitoring_state_machine(dbsession, registry, world):
         def instances(self, visits: tuple[str, ...] = VISITS) -> list[FormInstance]:
             return [i for i in (self.instance(v) for v in visits) if i is not None]
 
-        def actor(self, user_id: int) -> review.Actor:
-            return review.Actor(user_id)
-
-        def write(self, user_id: int):  # type: ignore[no-untyped-def]
-            return partial(audit.record, dbsession, actor_id=user_id)
+        def actor(self, user_id: int) -> Actor:
+            return Actor(user_id)
 
         # --- rules -----------------------------------------------------------------------
 
@@ -126,8 +124,6 @@ def test_monitoring_state_machine(dbsession, registry, world):
                 form=form,
                 form_repeat=1,
                 version_number=design.number,
-                actor_id=site_user,
-                write=self.write(site_user),
             )
             request = entry.EntryRequest(
                 posted={"systolic": [systolic], "diastolic": ["70"]},
@@ -139,7 +135,15 @@ def test_monitoring_state_machine(dbsession, registry, world):
             model = self.forms[visit]
             closed = entry.is_closed(instance)
             try:
-                entry.save_form(dbsession, scope, design.definition, request, missing_codes=set())
+                entry.save_form(
+                    dbsession,
+                    scope,
+                    design.definition,
+                    request,
+                    missing_codes=set(),
+                    actor=self.actor(site_user),
+                    reactions=reactions_of(registry),
+                )
             except entry.FormClosed:
                 assert closed, "an open form refused a save"
                 return
@@ -201,7 +205,7 @@ def test_monitoring_state_machine(dbsession, registry, world):
         def unlock(self, visit: str, reason: str) -> None:
             chosen = self.instances((visit,))
             try:
-                review.unlock(dbsession, self.actor(manager), chosen, reason, self.write(manager))
+                review.unlock(dbsession, self.actor(manager), chosen, reason)
             except review.Refused:
                 assert not reason
                 return
@@ -219,7 +223,7 @@ def test_monitoring_state_machine(dbsession, registry, world):
             """The monitor raises a query on one of the forms entered so far."""
             open_ = [i for i in self.instances() if self.may(Permission.RAISE_QUERY, i)]
             if open_:
-                actor = queries.Actor(monitor, self.write(monitor))
+                actor = self.actor(monitor)
                 instance = open_[pick % len(open_)]
                 queries.raise_query(dbsession, instance, item, "Please check the source.", actor)
 
@@ -237,7 +241,7 @@ def test_monitoring_state_machine(dbsession, registry, world):
             if candidates:
                 who = site_user if step is ANSWERED else monitor
                 query = candidates[pick % len(candidates)]
-                queries.move(dbsession, query, step, "Done.", queries.Actor(who, self.write(who)))
+                queries.move(dbsession, query, step, "Done.", self.actor(who))
 
         @rule(scope=st.sampled_from(["form", "visit", "casebook"]), visit=st.sampled_from(VISITS))
         def sign(self, scope: str, visit: str) -> None:

@@ -15,11 +15,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "datacapt"
 NOT_CAPABILITIES = {"ecrf", "resources", "models", "expressions", "cli"}
 #: May import no capability (the top-level modules are the core and are added below).
 FOUNDATIONS = {"ecrf", "resources", "models", "expressions"}
-#: Imports that still close a cycle, being taken apart elsewhere: entry imports queries (a save
-#: raises automatic queries; the form shows query badges) while queries' correction saves through
-#: entry. It goes when a save becomes a plan the queries react to through the reactions registry:
-#: delete the entry then (the test fails if it stays once it closes no cycle).
-KNOWN_CYCLE_IMPORTS: set[tuple[str, str]] = {("entry", "queries")}
+#: Imports that still close a cycle, being taken apart elsewhere (the test fails if one stays
+#: once it closes no cycle). None: queries and review react to a save through the reactions
+#: registry, and entry imports neither.
+KNOWN_CYCLE_IMPORTS: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.design import services
 from datacapt.design.interchange import odm_reader, odm_writer, redcap_reader, redcap_writer
 from datacapt.design.interchange.findings import Finding, ImportResult
@@ -55,11 +55,10 @@ def import_into_draft(
     *,
     format_name: str,
     data: bytes,
-    actor_id: int | None,
-    write_event: Any,
+    actor: Actor,
 ) -> StudyVersion:
     """Replace the draft's design (starting a draft if needed) with an imported one."""
-    draft = services.working_draft(dbsession, study, actor_id, write_event)
+    draft = services.working_draft(dbsession, study, actor)
     services.save_draft(
         dbsession,
         study,
@@ -75,6 +74,6 @@ def import_into_draft(
             "forms": len(result.definition.forms),
             "findings": len(result.findings),
         },
-        write=write_event,
+        actor=actor,
     )
     return draft

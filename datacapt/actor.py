@@ -1,0 +1,71 @@
+"""Who acts: one shape for every service and every audit event, from a request or from a job.
+
+A request builds its actor once (``request.actor``); the command line and the workers say
+``Actor.system("name")``. Services take the actor and hand it to :mod:`datacapt.audit`, which
+writes what an event keeps of it (the user, the request id, the client address).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, on behalf of whom, from where, and how they were authenticated.
+
+    ``user_id`` None is the system (a job, a command, a check firing on save); ``name`` then
+    says which. ``on_behalf_of`` is the user a person or a job acts for, when not themself.
+    """
+
+    user_id: int | None
+    on_behalf_of: int | None = None
+    tenant_id: int | None = None
+    address: str | None = None
+    request_id: str | None = None
+    auth_method: str | None = None  # "session" for a signed-in person, "system" for a job
+    session_id: int | None = None
+    name: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def system(
+        cls, name: str, *, user_id: int | None = None, tenant_id: int | None = None
+    ) -> Actor:
+        """A job or a command; ``user_id`` when it acts for a known account (a demo loader
+        entering data as the site's coordinator)."""
+        return cls(user_id=user_id, tenant_id=tenant_id, auth_method="system", name=name)
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
+
+    def as_user(self, user_id: int | None) -> Actor:
+        """The same request or job acting as another account (the system on a person's save)."""
+        return replace(self, user_id=user_id)
+
+    def audited(self) -> dict[str, Any]:
+        """What an audit event keeps of who acted."""
+        return {"actor_id": self.user_id, "request_id": self.request_id, "ip": self.address}
+
+
+def request_actor(request: Request) -> Actor:
+    """The actor of a request: the signed-in user (or nobody yet), its id and address."""
+    identity = request.identity
+    tenant = getattr(getattr(request, "context", None), "tenant", None)
+    return Actor(
+        user_id=identity.user.id if identity is not None else None,
+        tenant_id=getattr(tenant, "id", None),
+        address=request.client_address,
+        request_id=request.request_id,
+        auth_method="session" if identity is not None else None,
+        session_id=identity.session_id if identity is not None else None,
+    )
+
+
+def includeme(config: Configurator) -> None:
+    config.add_request_method(request_actor, "actor", reify=True)

@@ -1,0 +1,66 @@
+"""What data entry publishes for other capabilities to react to (:mod:`datacapt.reactions`).
+
+Review resets SDV and breaks signatures, queries follow the warnings: each registers its
+reaction in its own ``includeme``, and entry knows none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyramid.request import Request
+from sqlalchemy import ColumnElement
+
+from datacapt.ecrf.definition import Definition, Form
+from datacapt.models import EntryWarning, FormInstance, ItemValue
+from datacapt.reactions import Event
+
+#: Declared order of the reactions to a save: what the data undoes first, then the queries.
+REVIEW_ORDER = 10
+QUERIES_ORDER = 20
+
+
+@dataclass(frozen=True)
+class FormSaved(Event):
+    """A save was written (not yet flushed): its values, warnings and form status row.
+
+    ``rows`` holds every value of the form as now stored, by item OID; ``changed`` the OIDs
+    whose value or missing-data code changed; ``opened`` the warnings this save raised and
+    ``resolved`` those it no longer raises."""
+
+    instance: FormInstance
+    form: Form
+    definition: Definition
+    rows: dict[str, ItemValue]
+    changed: frozenset[str]
+    opened: list[EntryWarning] = field(default_factory=list)
+    resolved: list[EntryWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FormShown(Event):
+    """A form's page is rendered with its monitoring marks: capabilities add, by name, what
+    they show beside the fields (``queries``: the query badges)."""
+
+    request: Request
+    context: Any  # the form's FormEntryResource
+    shown: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HistoryAsked(Event):
+    """An item's history is read: capabilities add the conditions selecting their own audit
+    events about it (a query's steps, a form's review and lock states)."""
+
+    instance: FormInstance
+    item_oid: str
+    conditions: list[ColumnElement[bool]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FormRemoved(Event):
+    """A log row was taken out (its data no longer count); ``reason`` is the one given."""
+
+    instance: FormInstance
+    reason: str

@@ -1,0 +1,52 @@
+"""The save's plan is decided from what was read, without a database: the same plan the
+application applies and the benchmark's loader writes in bulk."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bench.design import bench_form
+from datacapt.ecrf.definition import Definition
+from datacapt.entry import services as entry
+from datacapt.models import FormStatus, LockState, Subject, WarningKind
+
+DEFINITION = Definition(default_language="en", languages=["en"])
+
+
+def _scope(form):
+    return entry.EntryScope(
+        study=None,
+        subject=Subject(lock_state=LockState.OPEN),
+        visit="visit01",
+        visit_repeat=1,
+        form=form,
+        form_repeat=1,
+        version_number=1,
+    )
+
+
+def _plan(form, everything):
+    request = entry.EntryRequest({"f01_i01": ["150"], "f01_i03": ["60"]}, {}, False, "", None)
+    reads = entry.SaveReads(everything=everything)
+    return entry.plan_save(_scope(form), DEFINITION, request, reads, missing_codes=set())
+
+
+def test_a_form_reading_only_its_own_items_needs_no_other_value():
+    assert entry._names_read_elsewhere(bench_form(1, 9)) == frozenset()
+
+
+def test_an_edit_check_reading_another_visit_is_planned_with_the_value_read_there():
+    form = bench_form(1, 9)
+    form.sections[0].subsections[0].blocks[0].edit_checks[
+        0
+    ].condition = "[f01_i01] > [screening][f02_i03] + 100"
+    assert entry._names_read_elsewhere(form) == {"f02_i03"}
+    assert _plan(form, {}).to_open == []  # nothing read: the check cannot fire
+    plan = _plan(form, {("screening", 1): {"f02_i03": Decimal(20)}})
+    assert [(item.oid, kind) for item, kind, _check, _message in plan.to_open] == [
+        ("I.F01.I01", WarningKind.EDIT_CHECK)
+    ]
+    assert plan.status is FormStatus.IN_PROGRESS
+    assert [event["action"] for event in plan.events] == ["entry.form_started"] + [
+        "entry.value_changed"
+    ] * len(plan.changes)

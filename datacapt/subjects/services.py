@@ -118,13 +118,10 @@ def enrol(
     )
     dbsession.add(subject)
     dbsession.flush()
-    audit.record(
+    audit.record_subject(
         dbsession,
         actor,
-        tenant_id=study.tenant_id,
-        study_id=study.id,
-        site_id=site.id,
-        subject_id=subject.id,
+        subject,
         action="subject.enrolled",
         entity_type="subject",
         entity_id=subject.id,
@@ -247,13 +244,10 @@ def add_visit(
         )
     ) or (0 if name == UNSCHEDULED else 1)
     instance = new_visit_instance(dbsession, subject, name, last + 1, actor)
-    audit.record(
+    audit.record_subject(
         dbsession,
         actor,
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        subject_id=subject.id,
+        subject,
         action="entry.visit_added",
         entity_type="visit_instance",
         entity_id=instance.id,

@@ -193,7 +193,11 @@ def _save(manager, **fields):
     form = manager.get(EXPORTS).forms["export-form"]
     form["format"] = "xlsx"
     for name, value in fields.items():
-        form[name] = value
+        if isinstance(value, list):  # a group of checkboxes
+            for box in form.fields[name]:
+                box.checked = box._value in value
+        else:
+            form[name] = value
     form.action = EXPORTS + "@@save-definition"
     return form.submit(status="*")
 
@@ -355,5 +359,5 @@ def test_a_definition_does_not_outlive_its_owner_s_permission(world, dbsession, 
     dbsession.expire_all()
     assert dbsession.scalar(select(DataExport)) is None
     assert dbsession.get(ExportDefinition, definition.id).next_run_at == datetime(
-        2026, 12, 8, 7, 0, tzinfo=UTC
-    )
+        2026, 12, 7, 7, 0, tzinfo=UTC
+    )  # the slot passed without an export

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -46,12 +47,14 @@ def big(cli_database):
     """A generated study (tenant ``bench``, study ``big``) in the command line's database, and
     its data manager."""
     registry = configure(app_settings(cli_database)).registry
-    setup = generate(registry, Options(subjects=120, forms=3, items=12, sites=2), out=io.StringIO())
+    setup = generate(registry, Options(subjects=300, forms=3, items=12, sites=2), out=io.StringIO())
     with transaction_scope(registry) as dbsession:
         study = dbsession.get(Study, setup.study.id)
         manager = create_user(dbsession, registry, "dm@bench.example", "Data Manager", PASSWORD)
         grant_study_role(dbsession, manager, study, StudyRole.DATA_MANAGER)
         made = Big(study.id, manager.id, next(iter(setup.coordinators.values())))
+    # Files of an earlier run's exports with the same numbers go: each run's database is new.
+    shutil.rmtree(registry["exports.folder"] / str(setup.tenant_id), ignore_errors=True)
     registry["db.engine"].dispose()
     return made
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -62,6 +63,12 @@ WEEKDAY_LABELS = (
 )
 
 
+@cache
+def _timezone_options() -> list[tuple[str, str]]:
+    """The zones a saved export's schedule may use (read from the system once)."""
+    return [(zone, zone) for zone in timezone_choices()]
+
+
 def _page(
     context: ExportsResource,
     request: Request,
@@ -76,7 +83,7 @@ def _page(
         "exports": services.recent_exports(request.dbsession, study),
         "definitions": definitions.definitions_of(request.dbsession, study),
         "editing": editing,
-        "timezone_options": [(zone, zone) for zone in timezone_choices()],
+        "timezone_options": _timezone_options(),
         "weekday_options": [
             (str(number), request.localizer.translate(label))
             for number, label in enumerate(WEEKDAY_LABELS)

@@ -12,12 +12,16 @@ from pyramid.view import view_config
 from datacapt.exports import definitions
 from datacapt.exports.definition_forms import parse_definition, posted_from
 from datacapt.exports.services import ExportRefused
+from datacapt.exports.source import catalogue
 from datacapt.exports.views import PAGE, _page
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import ExportDefinition
 from datacapt.permissions import Permission
 from datacapt.resources import ExportsResource
+from datacapt.studies.services import study_sites
+
+NAME_TAKEN = _("A saved export of this study already has this name.")
 
 
 def _definition(context: ExportsResource, request: Request) -> ExportDefinition:
@@ -40,8 +44,10 @@ def _refused(
 
 
 def _parsed(context: ExportsResource, request: Request) -> tuple[Any, dict[str, Any]]:
-    page = _page(context, request)
-    return parse_definition(request.POST, page["sites"], page["form_names"])
+    study = context.study
+    sites = [site.code for site in study_sites(request.dbsession, study)]
+    forms = list(catalogue(request.dbsession, study).forms)
+    return parse_definition(request.POST, sites, forms)
 
 
 @view_config(
@@ -53,8 +59,6 @@ def _parsed(context: ExportsResource, request: Request) -> tuple[Any, dict[str, 
 )
 def save_definition(context: ExportsResource, request: Request) -> Any:
     parsed, errors = _parsed(context, request)
-    if parsed is not None and definitions.name_taken(request.dbsession, context.study, parsed[0]):
-        errors = {"name": _("A saved export of this study already has this name.")}
     if errors:
         return _refused(context, request, errors)
     name, options, schedule = parsed
@@ -69,6 +73,8 @@ def save_definition(context: ExportsResource, request: Request) -> Any:
             schedule=schedule,
             application_url=request.application_url,
         )
+    except definitions.NameTaken:
+        return _refused(context, request, {"name": NAME_TAKEN})
     except ExportRefused as refusal:
         return _refused(context, request, {"format": str(refusal)})
     return redirect(request, request.resource_path(context))
@@ -92,10 +98,6 @@ def edit_definition_form(context: ExportsResource, request: Request) -> dict[str
 def change_definition(context: ExportsResource, request: Request) -> Any:
     definition = _definition(context, request)
     parsed, errors = _parsed(context, request)
-    if parsed is not None and definitions.name_taken(
-        request.dbsession, context.study, parsed[0], but=definition
-    ):
-        errors = {"name": _("A saved export of this study already has this name.")}
     if errors:
         return _refused(context, request, errors, editing=definition)
     name, options, schedule = parsed
@@ -109,6 +111,8 @@ def change_definition(context: ExportsResource, request: Request) -> Any:
             options=options,
             schedule=schedule,
         )
+    except definitions.NameTaken:
+        return _refused(context, request, {"name": NAME_TAKEN}, editing=definition)
     except ExportRefused as refusal:
         return _refused(context, request, {"format": str(refusal)}, editing=definition)
     return redirect(request, request.resource_path(context))

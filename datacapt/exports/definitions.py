@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 DUE_BATCH = 100
 
 
+class NameTaken(ValueError):
+    """Another saved export of the study has this name."""
+
+
 @dataclass(frozen=True)
 class Schedule:
     """When a definition runs on its own; ``every`` None: only when someone runs it."""
@@ -151,6 +155,8 @@ def save_definition(
     now: datetime | None = None,
 ) -> ExportDefinition:
     """A new definition, owned by ``owner_id``; its options are checked against the study now."""
+    if name_taken(dbsession, study, name):
+        raise NameTaken(name)
     selection(dbsession, study, options)
     definition = ExportDefinition(
         tenant_id=study.tenant_id,
@@ -176,6 +182,8 @@ def change_definition(
     schedule: Schedule,
     now: datetime | None = None,
 ) -> ExportDefinition:
+    if name_taken(dbsession, study, name, but=definition):
+        raise NameTaken(name)
     selection(dbsession, study, options)
     before = describe(definition)
     _apply(definition, name, options, schedule, now or datetime.now(UTC))

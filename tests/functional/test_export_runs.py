@@ -54,7 +54,7 @@ READERS = {
 
 
 def exported(dbsession, world, tmp_path, kind: ExportFormat, stamp: datetime, name: str) -> Path:
-    target = tmp_path / name
+    target = tmp_path / (name + services.SUFFIXES[kind])
     options = ExportOptions(format=kind, stamp=stamp)
     services.export(dbsession, world.study, options, target, actor=SETUP)
     return target

@@ -85,6 +85,8 @@ def test_a_data_manager_exports_csv_excel_and_sas_with_a_progress_bar_and_downlo
     transport.value.save_as(tmp_path / "sas.zip")
     with zipfile.ZipFile(tmp_path / "sas.zip") as files:
         files.extractall(tmp_path / "sas")
-    vitals = pandas.read_sas(tmp_path / "sas" / "forms" / "VITAL_SI.xpt", format="xport")
+    vitals = pandas.read_sas(
+        tmp_path / "sas" / "forms" / "VITAL_SI.xpt", format="xport", encoding="utf-8"
+    )
     assert {128.0, 131.0} <= set(vitals["SYSTOLIC"].dropna())  # the demo's, as entered
     assert "systolic" in (tmp_path / "sas" / "codebook.csv").read_text(encoding="utf-8")

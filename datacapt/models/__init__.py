@@ -27,7 +27,7 @@ from datacapt.models.entry import (
     VisitInstance,
     WarningKind,
 )
-from datacapt.models.exports import DataExport, ExportState
+from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
@@ -42,6 +42,8 @@ __all__ = [
     "AuditEvent",
     "DataExport",
     "EntryWarning",
+    "Every",
+    "ExportDefinition",
     "ExportState",
     "FormInstance",
     "FormStatus",

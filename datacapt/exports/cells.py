@@ -4,7 +4,9 @@ without ambiguity."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 #: A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -17,6 +19,11 @@ def neutralised(text: str) -> str:
     if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def text_cells(row: Iterable[Any]) -> list[str]:
+    """A row of a CSV file: every cell as text, empty for None, neutralised."""
+    return ["" if cell is None else neutralised(str(cell)) for cell in row]
 
 
 def iso_timestamp(moment: datetime | None) -> str:

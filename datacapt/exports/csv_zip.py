@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from datacapt.exports import archive, tables
-from datacapt.exports.cells import neutralised
+from datacapt.exports.cells import text_cells
 from datacapt.exports.options import ExportOptions
 from datacapt.exports.source import Column, StoredValue, StudyData
 
@@ -23,15 +23,11 @@ def _render(stored: StoredValue, column: Column) -> str | None:
     return stored.text
 
 
-def _cells(row: list[Any]) -> list[str]:
-    return ["" if cell is None else neutralised(str(cell)) for cell in row]
-
-
 def write_csv(path: Path, rows: Iterable[list[Any]], *, bom: bool = False) -> None:
     """A small CSV file in one go (listings beside the data)."""
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerows(_cells(row) for row in rows)
+        writer.writerows(text_cells(row) for row in rows)
 
 
 class _Table:
@@ -45,7 +41,7 @@ class _Table:
         self.writer = csv.writer(handle, lineterminator="\r\n")
 
     def write(self, row: list[Any]) -> None:
-        self.writer.writerow(_cells(row))
+        self.writer.writerow(text_cells(row))
 
 
 def write(target: Path, data: StudyData) -> int:

@@ -79,7 +79,8 @@ def r_vector(values: list[str]) -> str:
 
 
 def r_named(pairs: list[tuple[str, str]]) -> str:
-    return "c(" + ", ".join(f"{r_string(k)} = {r_string(v)}" for k, v in pairs) + ")"
+    """A named character vector, a name a line."""
+    return "c(\n    " + ",\n    ".join(f"{r_string(k)} = {r_string(v)}" for k, v in pairs) + "\n  )"
 
 
 class FormReader:
@@ -120,11 +121,11 @@ class FormReader:
             f"labels = {r_named(self.labels)}",
         ]
         if self.factors:
-            factors = ", ".join(
+            factors = ",\n    ".join(
                 f"{r_string(name)} = list(levels = {r_vector(levels)}, labels = {r_vector(labels)})"
                 for name, levels, labels in self.factors
             )
-            arguments.append(f"factors = list({factors})")
+            arguments.append(f"factors = list(\n    {factors}\n  )")
         for argument in ("dates", "datetimes", "numbers"):
             names = getattr(self, argument)
             if names:

@@ -554,51 +554,51 @@ class RParser:
     arguments, assignments, indexing, functions, if, for and blocks."""
 
     BINARY = {"<-", "=", "==", "&&", "||", "+", "-", "*", "/", "$", "<", ">"}
+    END = ("end", "")
 
     def __init__(self, source: str) -> None:
         self.items = tokens(source)
         self.at = 0
 
-    def peek(self, skip_newlines: bool = False) -> tuple[str, str] | None:
-        at = self.at
-        while skip_newlines and at < len(self.items) and self.items[at][0] == "newline":
-            at += 1
-        return self.items[at] if at < len(self.items) else None
+    def peek(self, skip_newlines: bool = False) -> tuple[str, str]:
+        if skip_newlines:
+            self.skip_newlines()
+        return self.items[self.at] if self.at < len(self.items) else self.END
+
+    def skip_newlines(self) -> None:
+        while self.at < len(self.items) and self.items[self.at][0] == "newline":
+            self.at += 1
 
     def take(self, text: str | None = None, skip_newlines: bool = True) -> tuple[str, str]:
-        while skip_newlines and self.peek() and self.peek()[0] == "newline":
-            self.at += 1
-        token = self.peek()
-        assert token is not None, "R: unexpected end"
+        token = self.peek(skip_newlines)
+        assert token != self.END, "R: unexpected end"
         assert text is None or token[1] == text, f"R: expected {text!r}, found {token[1]!r}"
         self.at += 1
         return token
 
     def program(self) -> list[object]:
         statements = []
-        while self.peek(skip_newlines=True) is not None:
+        while self.peek(skip_newlines=True) != self.END:
             statements.append(self.expression(inside=False))
         return statements
 
     def expression(self, inside: bool) -> object:
-        left = self.unary(inside)
-        while True:
-            token = self.peek(skip_newlines=inside)
-            if token is None or token[1] not in self.BINARY:
-                return left
-            self.take(skip_newlines=inside)
-            right = self.unary(True)
+        left = self.unary()
+        while (token := self.peek(skip_newlines=inside))[1] in self.BINARY:
+            self.take()
+            right = self.unary()
             left = ("assign" if token[1] == "<-" else token[1], left, right)
+        return left
 
-    def unary(self, inside: bool) -> object:
+    def unary(self) -> object:
         if self.peek(skip_newlines=True)[1] == "!":
             self.take("!")
-            return ("not", self.unary(inside))
-        return self.postfix(inside)
+            return ("not", self.unary())
+        return self.postfix()
 
-    def postfix(self, inside: bool) -> object:
+    def postfix(self) -> object:
         value = self.primary()
-        while (token := self.peek()) is not None and token[1] in ("(", "[[", "::"):
+        while (token := self.peek())[1] in ("(", "[[", "::"):
             if token[1] == "::":
                 self.take("::")
                 value = f"{value}::{self.take()[1]}"
@@ -615,25 +615,17 @@ class RParser:
         found: list[tuple[str | None, object]] = []
         while self.peek(skip_newlines=True)[1] != ")":
             name = None
-            following = self.items[self.at + 1] if self.at + 1 < len(self.items) else None
-            if (
-                self.peek(skip_newlines=True)[0] in ("name", "string")
-                and following
-                and following[1] == "="
-            ):
-                name = self.take()[1].strip('"')
-                self.take("=")
-            elif self.peek(skip_newlines=True)[0] == "name":
-                start = self.at
+            kind, text = self.peek()
+            following = self.items[self.at + 1] if self.at + 1 < len(self.items) else self.END
+            if kind in ("name", "string") and following[1] == "=":
                 self.take()
-                if self.peek(skip_newlines=True)[1] == "=":
-                    name = self.items[start][1]
-                    self.take("=")
-                else:
-                    self.at = start
+                name = self.unescape(text[1:-1]) if kind == "string" else text
+                self.take("=")
             found.append((name, self.expression(True)))
             if self.peek(skip_newlines=True)[1] == ",":
                 self.take(",")
+            else:
+                assert self.peek()[1] == ")", f"R: expected ',' or ')', found {self.peek()[1]!r}"
         self.take(")")
         return found
 

@@ -7,13 +7,14 @@ column per item (and its label and missing-data code beside it). Types follow
 :mod:`.datatypes`: numbers with decimals travel as strings (``decimal``, so nothing is rounded),
 dates and times as ISO 8601 text, yes/no answers as booleans; a missing value is ``null``.
 
-Rows are written one at a time as the database streams them; the number of records, which the
-specification puts before them, is counted first with one query per form.
+Rows are written one at a time as the database streams them, to a scratch file first: the number
+of records, which the specification puts before them, is then the number written.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -29,7 +30,7 @@ from datacapt.exports import archive, tables
 from datacapt.exports.csv_zip import write_csv
 from datacapt.exports.datatypes import KEY_COLUMNS, DataType, data_type
 from datacapt.exports.options import ExportOptions
-from datacapt.exports.source import Catalogue, Column, StoredValue, StudyData, count_forms
+from datacapt.exports.source import Column, StoredValue, StudyData
 from datacapt.exports.statistical import NotANumber
 from datacapt.models import FormInstance, Tenant
 
@@ -148,19 +149,27 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _write_form(handle: TextIO, data: StudyData, form: str, ndjson: bool, created: datetime) -> int:
+def _write_form(path: Path, data: StudyData, form: str, ndjson: bool, created: datetime) -> int:
+    """The form's dataset at ``path``. Its rows go to a scratch file first, one at a time, so
+    that ``records``, which comes before them, is the number written."""
     columns = data.catalogue.forms[form]
-    records = count_forms(data.dbsession, data.study, data.options, Catalogue({form: columns}))
-    header = _dumps(_header(data, form, records, created))
-    handle.write(header + "\n" if ndjson else header[:-1] + ',"rows":[')
     render = renderer(data.options)
-    count = 0
-    for number, record in enumerate(data.records([form])):
-        row = _dumps(tables.form_row(record, columns, data.options, render))
-        handle.write(row + "\n" if ndjson else ("," if number else "") + "\n" + row)
-        count += len(record.values)
-    if not ndjson:
-        handle.write("\n]}\n")
+    records = count = 0
+    scratch = path.with_suffix(".rows")
+    with scratch.open("w", encoding="utf-8", newline="\n") as rows:
+        for record in data.records([form]):
+            row = _dumps(tables.form_row(record, columns, data.options, render))
+            rows.write(row + "\n" if ndjson else ("," if records else "") + "\n" + row)
+            records += 1
+            count += len(record.values)
+    header = _dumps(_header(data, form, records, created))
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(header + "\n" if ndjson else header[:-1] + ',"rows":[')
+        with scratch.open(encoding="utf-8", newline="\n") as rows:
+            shutil.copyfileobj(rows, handle)
+        if not ndjson:
+            handle.write("\n]}\n")
+    scratch.unlink()
     return count
 
 
@@ -176,8 +185,7 @@ def writer(ndjson: bool) -> Callable[[Path, StudyData], int]:
             written = []
             for form in data.catalogue.forms:
                 path = folder / f"{form}{suffix}"
-                with path.open("w", encoding="utf-8", newline="\n") as handle:
-                    count += _write_form(handle, data, form, ndjson, created)
+                count += _write_form(path, data, form, ndjson, created)
                 written.append(path)
             write_csv(
                 folder / "codebook.csv",

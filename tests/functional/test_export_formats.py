@@ -18,6 +18,8 @@ from pathlib import Path
 import jsonschema
 import pandas
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from datacapt.design import services as design
@@ -36,6 +38,7 @@ from datacapt.ecrf.definition import (
 from datacapt.entry.services import new_form_instance
 from datacapt.exports.csv_wide import NAME_LIMIT
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
+from datacapt.exports.r_script import r_string
 from datacapt.exports.services import export
 from datacapt.models import AuditEvent, FormInstance, FormStatus, ItemValue, Subject
 from datacapt.subjects.services import new_visit_instance
@@ -778,6 +781,12 @@ def read_zip_csv(path: Path) -> dict[str, list[dict[str, str]]]:
             for name in archive.namelist()
             if name.endswith(".csv")
         }
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",))))
+def test_any_text_becomes_an_r_string_that_reads_back_the_same(text):
+    ((kind, literal),) = tokens(r_string(text))
+    assert kind == "string" and RParser.unescape(literal[1:-1]) == text
 
 
 def test_the_r_grammar_check_fails_on_broken_r():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 #: A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
@@ -26,8 +27,10 @@ def text_cells(row: Iterable[Any]) -> list[str]:
     return ["" if cell is None else neutralised(str(cell)) for cell in row]
 
 
+@lru_cache(maxsize=4096)
 def iso_timestamp(moment: datetime | None) -> str:
-    """ISO 8601 in UTC with its offset, to the second: ``2026-12-03T14:05:09+00:00``."""
+    """ISO 8601 in UTC with its offset, to the second: ``2026-12-03T14:05:09+00:00``. Kept
+    for the times last seen: the values of one save share theirs."""
     if moment is None:
         return ""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -4,8 +4,10 @@ without ambiguity."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 #: A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -18,6 +20,11 @@ def neutralised(text: str) -> str:
     if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def text_cells(row: Iterable[Any]) -> list[str]:
+    """A row of a CSV file: every cell as text, empty for None, neutralised."""
+    return ["" if cell is None else neutralised(str(cell)) for cell in row]
 
 
 @lru_cache(maxsize=4096)

@@ -15,6 +15,10 @@ class ExportFormat(enum.StrEnum):
     SAS = "sas"  # a zip: an XPORT v5 file per form, the variable map, the codebook
     SPSS = "spss"  # the same with .sav files
     STATA = "stata"  # the same with .dta (118) files
+    CSV_WIDE = "csv-wide"  # a zip: a row per subject, a column per visit, form and item
+    R = "r"  # the CSV zip with a script that reads it into R with types, labels and factors
+    DATASET_JSON = "dataset-json"  # a zip: a CDISC Dataset-JSON 1.1 file per form, codebook
+    DATASET_NDJSON = "dataset-ndjson"  # the same in Dataset-JSON's NDJSON representation
 
 
 class Coded(enum.StrEnum):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.exports import csv_zip, statistical, xlsx
+from datacapt.exports import csv_wide, csv_zip, dataset_json, r_script, statistical, xlsx
 from datacapt.exports.deterministic import snapshot_second
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
@@ -39,6 +39,10 @@ WRITERS: dict[ExportFormat, Writer] = {
     ExportFormat.SAS: statistical.writer("sas"),
     ExportFormat.SPSS: statistical.writer("spss"),
     ExportFormat.STATA: statistical.writer("stata"),
+    ExportFormat.CSV_WIDE: csv_wide.write,
+    ExportFormat.R: r_script.write,
+    ExportFormat.DATASET_JSON: dataset_json.writer(ndjson=False),
+    ExportFormat.DATASET_NDJSON: dataset_json.writer(ndjson=True),
 }
 #: The file name ending of each format: a zip, but for the one-file Excel workbook.
 SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}

@@ -7,6 +7,7 @@ everything else is text or a whole number."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from datacapt.exports.cells import iso_timestamp
@@ -90,15 +91,34 @@ def long_rows(
         ]
 
 
-def form_header(columns: list[Column], options: ExportOptions) -> list[str]:
-    header = [*KEYS, "form_repeat", *STATE]
+#: The key and state fields that start every per-form table.
+FORM_KEYS = [*KEYS, "form_repeat", *STATE]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a per-form table: a key or state field, or what it holds of an item
+    (``role`` "value", "label" or "missing")."""
+
+    name: str
+    column: Column | None = None
+    role: str = "key"
+
+
+def form_fields(columns: list[Column], options: ExportOptions) -> list[Field]:
+    """The per-form table's columns, in order: :func:`form_row` fills them."""
+    found = [Field(name) for name in FORM_KEYS]
     for column in columns:
-        header.append(column.item.name)
+        found.append(Field(column.item.name, column, "value"))
         if column.coded and options.coded is Coded.BOTH:
-            header.append(f"{column.item.name}_label")
+            found.append(Field(f"{column.item.name}_label", column, "label"))
         if column.item.missing_codes_allowed:
-            header.append(f"{column.item.name}_missing")
-    return header
+            found.append(Field(f"{column.item.name}_missing", column, "missing"))
+    return found
+
+
+def form_header(columns: list[Column], options: ExportOptions) -> list[str]:
+    return [field.name for field in form_fields(columns, options)]
 
 
 def form_row(

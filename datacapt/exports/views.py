@@ -33,6 +33,12 @@ FORMAT_LABELS = {
     ExportFormat.SAS: _("SAS transport, XPORT v5 (zip: a dataset per form, codebook)"),
     ExportFormat.SPSS: _("SPSS .sav (zip: a dataset per form, codebook)"),
     ExportFormat.STATA: _("Stata .dta (zip: a dataset per form, codebook)"),
+    ExportFormat.CSV_WIDE: _(
+        "Wide CSV (zip: a row per subject, a column per visit, form and item)"
+    ),
+    ExportFormat.R: _("R (zip: the CSV tables and a script reading them with labels and factors)"),
+    ExportFormat.DATASET_JSON: _("CDISC Dataset-JSON 1.1 (zip: a dataset per form, codebook)"),
+    ExportFormat.DATASET_NDJSON: _("CDISC Dataset-JSON 1.1 as NDJSON (zip: a dataset per form)"),
 }
 CODED_LABELS = {
     Coded.CODES: _("Codes"),

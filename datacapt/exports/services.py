@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.exports import csv_zip, statistical, xlsx
+from datacapt.exports import csv_zip, pdf, statistical, xlsx
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
 from datacapt.jobs import enqueue_after_commit
@@ -38,6 +38,7 @@ WRITERS: dict[ExportFormat, Writer] = {
     ExportFormat.SAS: statistical.writer("sas"),
     ExportFormat.SPSS: statistical.writer("spss"),
     ExportFormat.STATA: statistical.writer("stata"),
+    ExportFormat.PDF: pdf.write,
 }
 #: The file name ending of each format: a zip, but for the one-file Excel workbook.
 SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}
@@ -93,6 +94,7 @@ def export(
     """Write the study's data to ``target`` in ``options.format``; audited in the caller's
     transaction. ``progress`` is told the percentage of forms written as it grows."""
     data = StudyData(dbsession, study, options, selection(dbsession, study, options))
+    data.actor = actor
     if progress is not None:
         data.progress = progress
     try:
@@ -124,6 +126,7 @@ def options_of(described: Mapping[str, Any]) -> ExportOptions:
         lock_states=tuple(LockState(state) for state in described["lock_states"]),
         coded=Coded(described["coded"]),
         bom=bool(described["bom"]),
+        audit_trail=bool(described.get("audit_trail", False)),
     )
 
 

@@ -31,6 +31,7 @@ FORMAT_LABELS = {
     ExportFormat.SAS: _("SAS transport, XPORT v5 (zip: a dataset per form, codebook)"),
     ExportFormat.SPSS: _("SPSS .sav (zip: a dataset per form, codebook)"),
     ExportFormat.STATA: _("Stata .dta (zip: a dataset per form, codebook)"),
+    ExportFormat.PDF: _("PDF casebooks, PDF/A (zip: one per subject, codebook)"),
 }
 CODED_LABELS = {
     Coded.CODES: _("Codes"),

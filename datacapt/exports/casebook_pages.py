@@ -317,11 +317,5 @@ class Pages:
                 words.moment(signature.broken_at) if signature.broken_at else None,
             )
             for signature in signatures
-            if signature.scope is scope
-            and anchor
-            in {
-                SignatureScope.CASEBOOK: None,
-                SignatureScope.VISIT: signature.visit_instance_id,
-                SignatureScope.FORM: signature.form_instance_id,
-            }[scope]
+            if signature.scope is scope and signature.anchor == anchor
         ]

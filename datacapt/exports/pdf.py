@@ -55,6 +55,8 @@ OPTION_LABELS = {
     "audit_trail": _("Audit trail"),
 }
 NOT_FOR_CASEBOOKS = {"coded", "bom"}
+#: Where the template's "Page X of Y" takes the page counters.
+PAGE, PAGES = "[page]", "[pages]"
 
 
 def css_string(text: str) -> str:
@@ -63,11 +65,11 @@ def css_string(text: str) -> str:
     return '"' + escaped.replace("\n", "\\a ") + '"'
 
 
-def page_counter(wording: Wording) -> Markup:
-    """The CSS ``content`` of "Page X of Y" in the study's language."""
-    words = wording.translate("Page %(number)s of %(pages)s")
-    before, _number, rest = words.partition("%(number)s")
-    middle, _pages, after = rest.partition("%(pages)s")
+def page_counter(words: str) -> Markup:
+    """``Page [page] of [pages]`` (in any language) as the CSS ``content`` of a page's margin,
+    the markers becoming the page counters."""
+    before, _page, rest = str(words).partition(PAGE)
+    middle, _pages, after = rest.partition(PAGES)
     parts = [css_string(before), "counter(page)", css_string(middle), "counter(pages)"]
     return Markup(" ".join([*parts, css_string(after)]))  # noqa: S704 (escaped above)
 
@@ -131,6 +133,8 @@ class Renderer:
             extensions=["jinja2.ext.i18n"],
         )
         environment.install_gettext_callables(wording.translate, wording.plural, newstyle=True)
+        environment.filters["page_counter"] = page_counter
+        environment.globals.update(PAGE=PAGE, PAGES=PAGES)
         self.template = environment.get_template(TEMPLATE)
         self.fetcher = URLFetcher(allowed_protocols=())
         self.fonts = FontConfiguration()
@@ -139,10 +143,9 @@ class Renderer:
             font_config=self.fonts,
             url_fetcher=self.fetcher,
         )
-        self.counter = page_counter(wording)
 
     def write(self, casebook: Casebook, target: Path) -> None:
-        html = self.template.render(casebook=casebook, page_counter=self.counter)
+        html = self.template.render(casebook=casebook)
         self.html(string=html, url_fetcher=self.fetcher).write_pdf(
             target,
             stylesheets=[self.stylesheet],

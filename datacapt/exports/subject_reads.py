@@ -18,7 +18,6 @@ from datacapt.models import (
     Query,
     QueryMessage,
     Signature,
-    SignedForm,
     Site,
     Study,
     Subject,
@@ -72,7 +71,7 @@ class Thread:
     messages: list[Message] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SignatureRecord:
     scope: SignatureScope
     visit_instance_id: int | None
@@ -81,8 +80,15 @@ class SignatureRecord:
     meaning: str
     signed_at: datetime
     broken_at: datetime | None
-    #: The form instances it covers.
-    forms: set[int] = field(default_factory=set)
+
+    @property
+    def anchor(self) -> int | None:
+        """What it signs in its scope: a form instance, a visit instance, or (None) the
+        whole casebook."""
+        return {
+            SignatureScope.FORM: self.form_instance_id,
+            SignatureScope.VISIT: self.visit_instance_id,
+        }.get(self.scope)
 
 
 @dataclass(frozen=True)
@@ -193,8 +199,6 @@ def _threads(dbsession: Session, subject_id: int) -> dict[int, list[Thread]]:
 def _signatures(dbsession: Session, subject_id: int) -> list[SignatureRecord]:
     rows = dbsession.execute(
         select(
-            Signature.id,
-            SignedForm.form_instance_id,
             Signature.scope,
             Signature.visit_instance_id,
             Signature.form_instance_id,
@@ -203,16 +207,10 @@ def _signatures(dbsession: Session, subject_id: int) -> list[SignatureRecord]:
             Signature.signed_at,
             Signature.broken_at,
         )
-        .outerjoin(SignedForm, SignedForm.signature_id == Signature.id)
         .where(Signature.subject_id == subject_id)
         .order_by(Signature.signed_at, Signature.id)
     )
-    found: dict[int, SignatureRecord] = {}
-    for signature_id, covered, *details in rows:
-        record = found.setdefault(signature_id, SignatureRecord(*details))
-        if covered is not None:
-            record.forms.add(covered)
-    return list(found.values())
+    return [SignatureRecord(*row) for row in rows]
 
 
 def _changes(dbsession: Session, subject_id: int) -> dict[tuple[int, str], list[Change]]:

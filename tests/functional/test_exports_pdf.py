@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import event, select
 
 from datacapt.actor import Actor
@@ -35,6 +36,7 @@ entered = exports_tests.entered
 GERMAN_TERM = "Übelkeit, größere Müdigkeit"
 POLISH_QUESTION = "Proszę sprawdzić wagę — źródło?"
 MEANING = "I approve the data in this form."
+PDFAID = "http://www.aiim.org/pdfa/ns/id/"
 
 
 def casebooks(path: Path) -> dict[str, str]:
@@ -179,8 +181,10 @@ def test_a_casebook_is_archival_pdf_with_its_fonts_embedded(monitored, dbsession
     metadata = subprocess.run(
         ["pdfinfo", "-meta", str(casebook)], capture_output=True, text=True, check=True
     ).stdout
-    assert re.search(r"<pdfaid:part>\s*2\s*</pdfaid:part>", metadata)
-    assert re.search(r"<pdfaid:conformance>\s*B\s*</pdfaid:conformance>", metadata)
+    xmp = etree.fromstring(metadata.strip().encode("utf-8"))
+    (declared,) = [node for node in xmp.iter() if node.get(f"{{{PDFAID}}}part")]
+    assert declared.get(f"{{{PDFAID}}}part") == "2"
+    assert declared.get(f"{{{PDFAID}}}conformance") == "B"
     fonts = subprocess.run(
         ["pdffonts", str(casebook)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]

@@ -213,8 +213,8 @@ def test_the_audit_trail_option_adds_each_values_changes(entered, dbsession, wor
     assert "JM" not in words.split()  # the initials' changes are not shown either
 
 
-def test_the_site_option_narrows_the_zip(entered, dbsession, world, tmp_path):
-    add_queries(dbsession, world)  # a consent form at each site
+def test_the_site_option_narrows_the_zip(dbsession, world, tmp_path):
+    add_queries(dbsession, world)  # a consent form at each site, with a query
     everything, _ = run(dbsession, world, tmp_path, "all.zip", format=ExportFormat.PDF)
     assert set(casebooks(everything)) == {"par01/par01-0001.pdf", "ber01/ber01-0001.pdf"}
     berlin, result = run(
@@ -226,7 +226,7 @@ def test_the_site_option_narrows_the_zip(entered, dbsession, world, tmp_path):
     assert "Is the consent of ber01-0001 on file?" in flat(text)
 
 
-def test_progress_is_told_once_a_casebook_is_written(entered, dbsession, world, tmp_path):
+def test_progress_is_told_once_a_casebook_is_written(dbsession, world, tmp_path):
     add_queries(dbsession, world)
     told: list[int] = []
     options = ExportOptions(format=ExportFormat.PDF)

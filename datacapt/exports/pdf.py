@@ -90,10 +90,17 @@ def _zone(dbsession: Session) -> ZoneInfo:
 
 
 def _exporter(dbsession: Session, actor: Actor | None, wording: Wording) -> str:
-    user = dbsession.get(User, actor.user_id) if actor and actor.user_id else None
-    if user is not None:
-        return f"{user.name} <{user.email}>"
+    """Who exported: the person, or the system (and the person it acted for, if any)."""
+    person_id = actor.user_id or actor.on_behalf_of if actor else None
+    user = dbsession.get(User, person_id) if person_id else None
+    person = f"{user.name} <{user.email}>" if user else None
+    if actor and actor.user_id and person:
+        return person
     name = actor.name if actor and actor.name else "datacapt"
+    if person:
+        return wording.translate(
+            _("the system (${name}) for ${person}", mapping={"name": name, "person": person})
+        )
     return wording.translate(_("the system (${name})", mapping={"name": name}))
 
 

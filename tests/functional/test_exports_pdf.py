@@ -234,6 +234,16 @@ def test_progress_is_told_once_a_casebook_is_written(dbsession, world, tmp_path)
     assert len(told) == 2 and told == sorted(told) and told[-1] == 99
 
 
+def test_the_cover_names_whom_the_system_exported_for(dbsession, world, tmp_path):
+    add_queries(dbsession, world)
+    manager = world.users["data_manager"]
+    scheduled = Actor.system("schedule", on_behalf_of=manager.id)
+    options = ExportOptions(format=ExportFormat.PDF, sites=("par01",))
+    export(dbsession, world.study, options, tmp_path / "s.zip", actor=scheduled)
+    (text,) = casebooks(tmp_path / "s.zip").values()
+    assert f"Exported by the system (schedule) for {manager.name} <{manager.email}>" in flat(text)
+
+
 def test_a_subjects_reads_do_not_grow_with_its_forms(monitored, dbsession, world):
     def statements() -> int:
         counted = []

@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CATALOG := datacapt/locale/datacapt.pot
 
-.PHONY: run test install chromium lint messages
+.PHONY: run test install chromium pdf-libraries pdf-tools lint messages
 
 $(BIN)/datacapt: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,12 @@ $(BIN)/datacapt: setup.cfg pyproject.toml
 
 install: $(BIN)/datacapt
 
-run: $(BIN)/datacapt
+run: $(BIN)/datacapt pdf-libraries
 	$(BIN)/datacapt -c $(CONFIG) db upgrade
 	$(BIN)/datacapt -c $(CONFIG) demo
 	$(BIN)/datacapt -c $(CONFIG) serve
 
-test: $(BIN)/datacapt chromium
+test: $(BIN)/datacapt chromium pdf-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
@@ -34,6 +34,23 @@ chromium:
 		echo "Installing Debian's chromium for the end-to-end tests"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# WeasyPrint (the PDF casebooks) needs Pango and a font covering Polish, German and French.
+PDF_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# The PDF tests read the casebooks back with poppler's pdftotext, pdfinfo and pdffonts.
+PDF_TOOLS := $(PDF_LIBRARIES) poppler-utils
+
+pdf-libraries:
+	@dpkg -s $(PDF_LIBRARIES) >/dev/null 2>&1 || { \
+		echo "Installing Debian's $(PDF_LIBRARIES) for the PDF casebooks"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_LIBRARIES) >/dev/null; }
+
+pdf-tools:
+	@dpkg -s $(PDF_TOOLS) >/dev/null 2>&1 || { \
+		echo "Installing Debian's $(PDF_TOOLS) for the PDF casebooks and their tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_TOOLS) >/dev/null; }
 
 lint: $(BIN)/datacapt
 	$(BIN)/ruff check datacapt tests alembic/env.py

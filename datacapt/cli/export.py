@@ -31,6 +31,7 @@ def run(env: Environment, args: argparse.Namespace) -> int:
         lock_states=tuple(LockState(state) for state in args.lock),
         coded=Coded(args.codes),
         bom=args.bom,
+        audit_trail=args.audit,
     )
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
@@ -63,4 +64,7 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--lock", action="append", default=[], choices=[s.value for s in LockState])
     p.add_argument("--codes", default="codes", choices=[c.value for c in Coded])
     p.add_argument("--bom", action="store_true", help="start CSV files with a UTF-8 BOM")
+    p.add_argument(
+        "--audit", action="store_true", help="PDF casebooks: each value's audit trail under it"
+    )
     p.set_defaults(handler=run)

@@ -70,6 +70,7 @@ def posted_from(options: dict[str, Any], definition: Any) -> MultiDict:
             fields.add(field, value)
     for value in options.get("lock_states", []):
         fields.add("lock", value)
-    if options.get("bom"):
-        fields["bom"] = "1"
+    for flag in ("bom", "audit_trail"):
+        if options.get(flag):
+            fields[flag] = "1"
     return fields

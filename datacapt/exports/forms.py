@@ -49,6 +49,7 @@ def parse_options(
             lock_states=tuple(LockState(s) for s in locks),
             coded=Coded(coded),
             bom=post.get("bom") == "1",
+            audit_trail=post.get("audit_trail") == "1",
         ),
         {},
     )

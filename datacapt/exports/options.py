@@ -19,6 +19,7 @@ class ExportFormat(enum.StrEnum):
     R = "r"  # the CSV zip with a script that reads it into R with types, labels and factors
     DATASET_JSON = "dataset-json"  # a zip: a CDISC Dataset-JSON 1.1 file per form, codebook
     DATASET_NDJSON = "dataset-ndjson"  # the same in Dataset-JSON's NDJSON representation
+    PDF = "pdf"  # a zip: a casebook (PDF/A-2b) per subject, the codebook
 
 
 class Coded(enum.StrEnum):
@@ -43,6 +44,8 @@ class ExportOptions:
     #: The snapshot time that files' headers carry (workbook properties, SAS/SPSS/Stata
     #: headers), so a rerun gives the same bytes; not a choice, hence not in ``describe()``.
     stamp: datetime | None = None
+    #: PDF casebooks: each value's audit trail (who, when, old → new, reason) under it.
+    audit_trail: bool = False
 
     def describe(self) -> dict[str, object]:
         """The options as the audit trail and the export's own files record them."""
@@ -55,4 +58,5 @@ class ExportOptions:
             "lock_states": [state.value for state in self.lock_states],
             "coded": self.coded.value,
             "bom": self.bom,
+            "audit_trail": self.audit_trail,
         }

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.exports import csv_wide, csv_zip, dataset_json, r_script, statistical, xlsx
+from datacapt.exports import csv_wide, csv_zip, dataset_json, pdf, r_script, statistical, xlsx
 from datacapt.exports.deterministic import snapshot_second
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
@@ -43,6 +43,7 @@ WRITERS: dict[ExportFormat, Writer] = {
     ExportFormat.R: r_script.write,
     ExportFormat.DATASET_JSON: dataset_json.writer(ndjson=False),
     ExportFormat.DATASET_NDJSON: dataset_json.writer(ndjson=True),
+    ExportFormat.PDF: pdf.write,
 }
 #: The file name ending of each format: a zip, but for the one-file Excel workbook.
 SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}
@@ -101,6 +102,7 @@ def export(
     if options.stamp is None:
         options = replace(options, stamp=snapshot_second(datetime.now(UTC)))
     data = StudyData(dbsession, study, options, selection(dbsession, study, options))
+    data.actor = actor
     if progress is not None:
         data.progress = progress
     try:
@@ -132,6 +134,7 @@ def options_of(described: Mapping[str, Any]) -> ExportOptions:
         lock_states=tuple(LockState(state) for state in described["lock_states"]),
         coded=Coded(described["coded"]),
         bom=bool(described["bom"]),
+        audit_trail=bool(described.get("audit_trail", False)),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import DateTime, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Item, ItemType, form_items, from_json, text_in
 from datacapt.exports.options import ExportOptions
 from datacapt.models import FormInstance, ItemValue, Site, Study, StudyVersion, Subject, User
@@ -252,6 +253,8 @@ class StudyData:
     #: Records read so far, against :func:`count_forms`.
     read: int = 0
     total: int = 0
+    #: Who exports (the PDF casebooks name them on their cover).
+    actor: Actor | None = None
 
     def records(self, forms: list[str] | None = None) -> Iterator[FormRecord]:
         if not self.total:

@@ -39,6 +39,7 @@ FORMAT_LABELS = {
     ExportFormat.R: _("R (zip: the CSV tables and a script reading them with labels and factors)"),
     ExportFormat.DATASET_JSON: _("CDISC Dataset-JSON 1.1 (zip: a dataset per form, codebook)"),
     ExportFormat.DATASET_NDJSON: _("CDISC Dataset-JSON 1.1 as NDJSON (zip: a dataset per form)"),
+    ExportFormat.PDF: _("PDF casebooks, PDF/A (zip: one per subject, codebook)"),
 }
 CODED_LABELS = {
     Coded.CODES: _("Codes"),

@@ -22,6 +22,8 @@ def run(env: Environment, args: argparse.Namespace) -> int:
         raise CommandError(f"{target} exists (add --force to replace it)")
     if not target.parent.is_dir():
         raise CommandError(f"no folder {target.parent}")
+    if args.odm_transactional and args.format != ExportFormat.ODM:
+        raise CommandError("--odm-transactional goes with --format odm")
     options = ExportOptions(
         format=ExportFormat(args.format),
         sites=tuple(args.site),
@@ -31,6 +33,7 @@ def run(env: Environment, args: argparse.Namespace) -> int:
         lock_states=tuple(LockState(state) for state in args.lock),
         coded=Coded(args.codes),
         bom=args.bom,
+        odm_transactional=args.odm_transactional,
     )
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
@@ -63,4 +66,9 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--lock", action="append", default=[], choices=[s.value for s in LockState])
     p.add_argument("--codes", default="codes", choices=[c.value for c in Coded])
     p.add_argument("--bom", action="store_true", help="start CSV files with a UTF-8 BOM")
+    p.add_argument(
+        "--odm-transactional",
+        action="store_true",
+        help="ODM: every value change from the audit trail, not the values now",
+    )
     p.set_defaults(handler=run)

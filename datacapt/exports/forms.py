@@ -49,6 +49,7 @@ def parse_options(
             lock_states=tuple(LockState(s) for s in locks),
             coded=Coded(coded),
             bom=post.get("bom") == "1",
+            odm_transactional=kind == ExportFormat.ODM and post.get("odm_transactional") == "1",
         ),
         {},
     )

@@ -14,6 +14,7 @@ class ExportFormat(enum.StrEnum):
     SAS = "sas"  # a zip: an XPORT v5 file per form, the variable map, the codebook
     SPSS = "spss"  # the same with .sav files
     STATA = "stata"  # the same with .dta (118) files
+    ODM = "odm"  # one CDISC ODM 1.3.2 XML file: metadata, admin data and clinical data
 
 
 class Coded(enum.StrEnum):
@@ -35,6 +36,8 @@ class ExportOptions:
     coded: Coded = Coded.CODES
     #: A UTF-8 byte-order mark, for spreadsheet programs that guess the encoding otherwise.
     bom: bool = False
+    #: ODM: every value change from the audit trail (a Transactional file), not the values now.
+    odm_transactional: bool = False
 
     def describe(self) -> dict[str, object]:
         """The options as the audit trail and the export's own files record them."""
@@ -47,4 +50,5 @@ class ExportOptions:
             "lock_states": [state.value for state in self.lock_states],
             "coded": self.coded.value,
             "bom": self.bom,
+            "odm_transactional": self.odm_transactional,
         }

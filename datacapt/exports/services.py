@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.exports import csv_zip, statistical, xlsx
+from datacapt.exports import csv_zip, odm, statistical, xlsx
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
 from datacapt.jobs import enqueue_after_commit
@@ -38,9 +38,11 @@ WRITERS: dict[ExportFormat, Writer] = {
     ExportFormat.SAS: statistical.writer("sas"),
     ExportFormat.SPSS: statistical.writer("spss"),
     ExportFormat.STATA: statistical.writer("stata"),
+    ExportFormat.ODM: odm.write,
 }
-#: The file name ending of each format: a zip, but for the one-file Excel workbook.
-SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}
+#: The file name ending of each format: a zip, but for the one-file formats.
+ONE_FILE = {ExportFormat.XLSX: ".xlsx", ExportFormat.ODM: ".xml"}
+SUFFIXES = {kind: ONE_FILE.get(kind, ".zip") for kind in ExportFormat}
 
 
 class ExportRefused(ValueError):
@@ -124,6 +126,7 @@ def options_of(described: Mapping[str, Any]) -> ExportOptions:
         lock_states=tuple(LockState(state) for state in described["lock_states"]),
         coded=Coded(described["coded"]),
         bom=bool(described["bom"]),
+        odm_transactional=bool(described.get("odm_transactional", False)),
     )
 
 

@@ -144,6 +144,9 @@ class FormRecord:
     status: FormStatus
     lock_state: LockState
     values: dict[str, StoredValue]
+    #: The form instance's id and the study version it was last saved with.
+    instance_id: int = 0
+    version: int = 0
 
 
 def _selected(
@@ -197,6 +200,7 @@ def form_records(
         ItemValue.missing_code,
         ItemValue.updated_at,
         User.email,
+        FormInstance.version_number,
     ).select_from(FormInstance)
     query = (
         _selected(columns, study, options, list(wanted.forms))
@@ -218,7 +222,9 @@ def form_records(
         values = {
             row.item_oid: StoredValue(*row[10:16]) for row in (first, *rest) if row.item_oid in kept
         }
-        yield FormRecord(*first[1:9], values=values)
+        yield FormRecord(
+            *first[1:9], values=values, instance_id=first[0], version=first.version_number
+        )
 
 
 @dataclass

@@ -31,6 +31,7 @@ FORMAT_LABELS = {
     ExportFormat.SAS: _("SAS transport, XPORT v5 (zip: a dataset per form, codebook)"),
     ExportFormat.SPSS: _("SPSS .sav (zip: a dataset per form, codebook)"),
     ExportFormat.STATA: _("Stata .dta (zip: a dataset per form, codebook)"),
+    ExportFormat.ODM: _("CDISC ODM 1.3.2 XML (metadata, users and sites, clinical data)"),
 }
 CODED_LABELS = {
     Coded.CODES: _("Codes"),

@@ -307,6 +307,7 @@ def test_the_snapshot_holds_every_value_and_missing_code_as_the_database(
     personal = {key for key in database if key[5] == "I.INITIALS"}
     assert personal and not personal & set(exported)  # personal data never leaves this way
     assert b"JM" not in target.read_bytes()
+    assert GERMAN_POLISH.encode() in target.read_bytes()  # UTF-8, not character references
     assert set(exported) == set(database) - personal
     assert result.values == len(exported)
     items = {item.oid: item for _form, item in _all_items()}

@@ -168,8 +168,9 @@ def publish_diary(dbsession, study) -> None:
 
 @pytest.fixture
 def casebook(entered, app, world, dbsession):
-    """The exports' study with a second adverse-event row in its visit (de/pl text), a weight corrected with
-    a reason, a heart rate not known, demographics signed, and under version 2 a diary."""
+    """The exports' study with a second adverse-event row in its visit (de/pl text), a weight
+    corrected with a reason, a heart rate not known, demographics signed, and under version 2
+    a diary."""
     visit = entered.get(SUBJECT + "unscheduled-1/")
     row = visit.forms[next(k for k, f in visit.forms.items() if "form" in f.fields)].submit()
     entry = row.follow().forms["entry-form"]

@@ -111,6 +111,8 @@ class FormLayout:
     #: ItemGroupOID → its ItemOIDs, in the form's order.
     groups: dict[str, list[str]]
     items: frozenset[str] = frozenset()
+    #: The groups that repeat: a log form's row holds one of each (ItemGroupRepeatKey 1).
+    repeating_groups: frozenset[str] = frozenset()
 
     def group_of(self, item_oid: str) -> str | None:
         return next((oid for oid, items in self.groups.items() if item_oid in items), None)
@@ -189,6 +191,7 @@ def _read_layout(version: Version) -> None:
             form.get("Repeating") == "Yes",
             {oid: groups[oid] for oid in refs},
             frozenset(oid for group in refs for oid in groups[group]),
+            frozenset(repeating.intersection(refs)),
         )
 
 
@@ -356,6 +359,13 @@ class ClinicalData:
         _element(signature, "SignatureRef", SignatureOID=refs.signature(signed.meaning))
         _element(signature, "DateTimeStamp", refs.moment(signed.signed_at))
 
+    def _group_keys(self, layout: FormLayout, group_oid: str) -> dict[str, str | None]:
+        return {
+            "ItemGroupOID": group_oid,
+            "ItemGroupRepeatKey": "1" if group_oid in layout.repeating_groups else None,
+            "TransactionType": self.upsert,
+        }
+
     def _values(
         self,
         form: etree._Element,
@@ -374,9 +384,7 @@ class ClinicalData:
                 if column is None or (stored.text is None and stored.missing_code is None):
                     continue
                 if group is None:
-                    group = _element(
-                        form, "ItemGroupData", ItemGroupOID=group_oid, TransactionType=self.upsert
-                    )
+                    group = _element(form, "ItemGroupData", **self._group_keys(layout, group_oid))
                 if stored.missing_code is not None:
                     item_data = etree.SubElement(
                         group, ITEM_DATA, {"ItemOID": item_oid, "IsNull": "Yes"}
@@ -408,9 +416,7 @@ class ClinicalData:
         count = 0
         placed = self.writer.placed(layout, record.form, {c.item_oid for c in exported})
         for group_oid, item_oids in placed:
-            group = _element(
-                form, "ItemGroupData", ItemGroupOID=group_oid, TransactionType=self.upsert
-            )
+            group = _element(form, "ItemGroupData", **self._group_keys(layout, group_oid))
             for change in exported:
                 if change.item_oid in item_oids:
                     self._change(group, columns[change.item_oid].item, record, change)

@@ -324,6 +324,8 @@ def test_the_snapshot_holds_every_value_and_missing_code_as_the_database(
     assert by_item["I.ONSET"] == "2026-02"  # a partialDate
     assert by_item["I.SYMPTOMS"] == "1|3"
     assert by_item["I.NOTES"] == DIARY_NOTES
+    rows = root.iterfind(".//odm:FormData[@FormOID='F.ADVERSE_EVENTS']/odm:ItemGroupData", NS)
+    assert {row.get("ItemGroupRepeatKey") for row in rows} == {"1"}  # one group in each row
     terms = {
         key[2:5:2]: value for key, (value, _m, _v) in exported.items() if key[5] == "I.AE_TERM"
     }

@@ -169,7 +169,8 @@ def published_versions(dbsession: Session, study: Study) -> dict[int, Version]:
 def _read_layout(version: Version) -> None:
     """The OIDs of the version's visits, forms and groups. A log form (a repeating group) is
     filled a row at a time, each row a form instance with its own status, lock and signature:
-    its FormDef says Repeating="Yes", and each row is a FormData with its FormRepeatKey."""
+    its FormDef says Repeating="Yes", each row is a FormData with its FormRepeatKey, and the
+    repeating group in it has ItemGroupRepeatKey 1."""
     metadata = version.study.find(_tag("MetaDataVersion"))
     groups = {
         group.get("OID"): [ref.get("ItemOID") for ref in group.iterfind(_tag("ItemRef"))]

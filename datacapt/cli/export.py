@@ -22,6 +22,8 @@ def run(env: Environment, args: argparse.Namespace) -> int:
         raise CommandError(f"{target} exists (add --force to replace it)")
     if not target.parent.is_dir():
         raise CommandError(f"no folder {target.parent}")
+    if args.odm_transactional and args.format != ExportFormat.ODM:
+        raise CommandError("--odm-transactional goes with --format odm")
     options = ExportOptions(
         format=ExportFormat(args.format),
         sites=tuple(args.site),
@@ -32,6 +34,7 @@ def run(env: Environment, args: argparse.Namespace) -> int:
         coded=Coded(args.codes),
         bom=args.bom,
         audit_trail=args.audit,
+        odm_transactional=args.odm_transactional,
     )
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
@@ -66,5 +69,10 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--bom", action="store_true", help="start CSV files with a UTF-8 BOM")
     p.add_argument(
         "--audit", action="store_true", help="PDF casebooks: each value's audit trail under it"
+    )
+    p.add_argument(
+        "--odm-transactional",
+        action="store_true",
+        help="ODM: every value change from the audit trail, not the values now",
     )
     p.set_defaults(handler=run)

@@ -70,7 +70,7 @@ def posted_from(options: dict[str, Any], definition: Any) -> MultiDict:
             fields.add(field, value)
     for value in options.get("lock_states", []):
         fields.add("lock", value)
-    for flag in ("bom", "audit_trail"):
+    for flag in ("bom", "audit_trail", "odm_transactional"):
         if options.get(flag):
             fields[flag] = "1"
     return fields

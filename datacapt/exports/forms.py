@@ -50,6 +50,7 @@ def parse_options(
             coded=Coded(coded),
             bom=post.get("bom") == "1",
             audit_trail=post.get("audit_trail") == "1",
+            odm_transactional=kind == ExportFormat.ODM and post.get("odm_transactional") == "1",
         ),
         {},
     )

@@ -20,6 +20,7 @@ class ExportFormat(enum.StrEnum):
     DATASET_JSON = "dataset-json"  # a zip: a CDISC Dataset-JSON 1.1 file per form, codebook
     DATASET_NDJSON = "dataset-ndjson"  # the same in Dataset-JSON's NDJSON representation
     PDF = "pdf"  # a zip: a casebook (PDF/A-2b) per subject, the codebook
+    ODM = "odm"  # one CDISC ODM 1.3.2 XML file: metadata, admin data and clinical data
 
 
 class Coded(enum.StrEnum):
@@ -46,6 +47,8 @@ class ExportOptions:
     stamp: datetime | None = None
     #: PDF casebooks: each value's audit trail (who, when, old → new, reason) under it.
     audit_trail: bool = False
+    #: ODM: every value change from the audit trail (a Transactional file), not the values now.
+    odm_transactional: bool = False
 
     def describe(self) -> dict[str, object]:
         """The options as the audit trail and the export's own files record them."""
@@ -59,4 +62,5 @@ class ExportOptions:
             "coded": self.coded.value,
             "bom": self.bom,
             "audit_trail": self.audit_trail,
+            "odm_transactional": self.odm_transactional,
         }

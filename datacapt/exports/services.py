@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.exports import csv_wide, csv_zip, dataset_json, pdf, r_script, statistical, xlsx
+from datacapt.exports import (
+    csv_wide,
+    csv_zip,
+    dataset_json,
+    odm,
+    pdf,
+    r_script,
+    statistical,
+    xlsx,
+)
 from datacapt.exports.deterministic import snapshot_second
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
@@ -44,9 +53,11 @@ WRITERS: dict[ExportFormat, Writer] = {
     ExportFormat.DATASET_JSON: dataset_json.writer(ndjson=False),
     ExportFormat.DATASET_NDJSON: dataset_json.writer(ndjson=True),
     ExportFormat.PDF: pdf.write,
+    ExportFormat.ODM: odm.write,
 }
-#: The file name ending of each format: a zip, but for the one-file Excel workbook.
-SUFFIXES = {kind: ".xlsx" if kind is ExportFormat.XLSX else ".zip" for kind in ExportFormat}
+#: The file name ending of each format: a zip, but for the one-file formats.
+ONE_FILE = {ExportFormat.XLSX: ".xlsx", ExportFormat.ODM: ".xml"}
+SUFFIXES = {kind: ONE_FILE.get(kind, ".zip") for kind in ExportFormat}
 
 
 class ExportRefused(ValueError):
@@ -135,6 +146,7 @@ def options_of(described: Mapping[str, Any]) -> ExportOptions:
         coded=Coded(described["coded"]),
         bom=bool(described["bom"]),
         audit_trail=bool(described.get("audit_trail", False)),
+        odm_transactional=bool(described.get("odm_transactional", False)),
     )
 
 

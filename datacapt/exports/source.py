@@ -147,6 +147,9 @@ class FormRecord:
     status: FormStatus
     lock_state: LockState
     values: dict[str, StoredValue]
+    #: The form instance's id and the study version it was last saved with.
+    instance_id: int = 0
+    version: int = 0
 
 
 def _selected(
@@ -209,6 +212,7 @@ def form_records(
         ItemValue.missing_code,
         type_coerce(ItemValue.updated_at, DateTime(timezone=True)),
         User.email,
+        FormInstance.version_number,
     ).select_from(FormInstance)
     query = (
         _selected(columns, study, options, list(wanted.forms))
@@ -236,7 +240,14 @@ def form_records(
                         times = {None: None}
                     times[row[14]] = _utc(row[14])
                 values[row[9]] = StoredValue(*row[10:14], times[row[14]], row[15])
-        yield FormRecord(*first[1:7], FormStatus(first[7]), LockState(first[8]), values=values)
+        yield FormRecord(
+            *first[1:7],
+            FormStatus(first[7]),
+            LockState(first[8]),
+            values=values,
+            instance_id=first[0],
+            version=first[16],
+        )
 
 
 @dataclass

@@ -40,6 +40,7 @@ FORMAT_LABELS = {
     ExportFormat.DATASET_JSON: _("CDISC Dataset-JSON 1.1 (zip: a dataset per form, codebook)"),
     ExportFormat.DATASET_NDJSON: _("CDISC Dataset-JSON 1.1 as NDJSON (zip: a dataset per form)"),
     ExportFormat.PDF: _("PDF casebooks, PDF/A (zip: one per subject, codebook)"),
+    ExportFormat.ODM: _("CDISC ODM 1.3.2 XML (metadata, users and sites, clinical data)"),
 }
 CODED_LABELS = {
     Coded.CODES: _("Codes"),

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pyreadstat
 import pytest
+from lxml import etree
 from sqlalchemy import select
 
 from datacapt.db import transaction_scope
@@ -68,6 +69,9 @@ def header_times(path: Path, folder: Path) -> set[datetime]:
     written: UTC)."""
     if path.suffix == ".xlsx":
         return {openpyxl.load_workbook(path, read_only=True).properties.created}
+    if path.suffix == ".xml":  # ODM: the root's CreationDateTime
+        created = etree.parse(str(path)).getroot().get("CreationDateTime")
+        return {datetime.fromisoformat(created).astimezone(UTC).replace(tzinfo=None)}
     with zipfile.ZipFile(path) as archive:
         archive.extractall(folder)
     found = set()

@@ -10,9 +10,9 @@ PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CATALOG := datacapt/locale/datacapt.pot
 
-.PHONY: run test install chromium lint messages
+.PHONY: run test install chromium cairo lint messages
 
-$(BIN)/datacapt: setup.cfg pyproject.toml
+$(BIN)/datacapt: setup.cfg pyproject.toml | cairo
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
@@ -34,6 +34,13 @@ chromium:
 		echo "Installing Debian's chromium for the end-to-end tests"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Reports rasterise their SVG charts to PNG with cairosvg, which loads Debian's libcairo2.
+cairo:
+	@ldconfig -p | grep -q 'libcairo\.so\.2 ' || { \
+		echo "Installing Debian's libcairo2 for the reports' PNG charts"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 >/dev/null; }
 
 lint: $(BIN)/datacapt
 	$(BIN)/ruff check datacapt tests alembic/env.py

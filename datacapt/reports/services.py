@@ -15,7 +15,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, extract, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from datacapt.ecrf.casebook import is_log
@@ -57,16 +68,21 @@ class Figures:
 
     #: (site id, subject status, quarter hour since 1970 UTC) → subjects
     subjects: Counter[tuple[int, str, int]] = field(default_factory=Counter)
-    #: (site id, visit, form, first instance?, status, SDV, signature) → form instances
-    forms: Counter[tuple[int, str, str, bool, str, str, str]] = field(default_factory=Counter)
+    #: (site id, visit, form, status, SDV, signature) → form instances
+    forms: Counter[tuple[int, str, str, str, str, str]] = field(default_factory=Counter)
+    #: the same, counting only each visit's and form's first occurrence (no repeats, no rows)
+    first_forms: Counter[tuple[int, str, str, str, str, str]] = field(default_factory=Counter)
     #: (site id, age label) → queries not closed
     queries: Counter[tuple[int, str]] = field(default_factory=Counter)
 
 
 def _quarter_hour(column: Any, dialect: str) -> ColumnElement[int]:
+    """The quarter hour of a UTC time, counted from 1970; written without bound parameters so
+    PostgreSQL sees the grouped expression and the selected one as the same."""
+    quarter = literal_column(str(QUARTER_HOUR))
     if dialect == "postgresql":
-        return cast(func.floor(extract("epoch", column) / QUARTER_HOUR), BigInteger)
-    return cast(func.strftime("%s", column), Integer) / QUARTER_HOUR
+        return cast(func.floor(extract("epoch", column) / quarter), BigInteger)
+    return cast(func.strftime(literal_column("'%s'"), column), Integer) / quarter
 
 
 def _subject_conditions(scope: Scope) -> list[ColumnElement[bool]]:
@@ -85,14 +101,19 @@ def _of_subjects_in_scope(column: Any, scope: Scope) -> list[ColumnElement[bool]
     return [column.in_(select(Subject.id).where(*_subject_conditions(scope)))]
 
 
-def _age(now: datetime) -> ColumnElement[str]:
-    """The age label of a query raised at ``Query.raised_at``, in whole days before ``now``."""
-    whens = [
-        (Query.raised_at > now - timedelta(days=last + 1), label)
-        for label, _first, last in AGES
-        if last is not None
-    ]
-    return case(*whens, else_=AGES[-1][0])
+def _counted_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _ages(now: datetime) -> list[ColumnElement[int]]:
+    """A count per age of :data:`AGES`: queries raised within its days before ``now``."""
+    counts = []
+    for _label, first, last in AGES:
+        conditions = [Query.raised_at <= now - timedelta(days=first)] if first else []
+        if last is not None:
+            conditions.append(Query.raised_at > now - timedelta(days=last + 1))
+        counts.append(_counted_if(and_(*conditions)) if conditions else func.count())
+    return counts
 
 
 def figures(dbsession: Session, scope: Scope, now: datetime) -> Figures:
@@ -107,18 +128,17 @@ def figures(dbsession: Session, scope: Scope, now: datetime) -> Figures:
         .group_by(Subject.site_id, Subject.status, quarter)
     ):
         found.subjects[site_id, SubjectStatus(status).value, int(hour)] += count
-    first = and_(FormInstance.visit_repeat == 1, FormInstance.repeat == 1)
     form_columns = (
         FormInstance.site_id,
         FormInstance.visit,
         FormInstance.form,
-        case((first, True), else_=False),
         FormInstance.status,
         FormInstance.sdv_status,
         FormInstance.signature_state,
     )
-    for *key, count in dbsession.execute(
-        select(*form_columns, func.count())
+    first = and_(FormInstance.visit_repeat == 1, FormInstance.repeat == 1)
+    for site_id, visit, form, status, sdv, signature, count, firsts in dbsession.execute(
+        select(*form_columns, func.count(), _counted_if(first))
         .where(
             FormInstance.study_id == scope.study.id,
             FormInstance.site_id.in_(scope.site_ids),
@@ -127,28 +147,28 @@ def figures(dbsession: Session, scope: Scope, now: datetime) -> Figures:
         )
         .group_by(*form_columns)
     ):
-        site_id, visit, form, is_first, status, sdv, signature = key
-        found.forms[
+        key = (
             site_id,
             visit,
             form,
-            bool(is_first),
             FormStatus(status).value,
             SdvStatus(sdv).value,
             SignatureState(signature).value,
-        ] += count
-    age = _age(now)
-    for site_id, label, count in dbsession.execute(
-        select(Query.site_id, age, func.count())
+        )
+        found.forms[key] += count
+        found.first_forms[key] += int(firsts or 0)
+    for site_id, *counts in dbsession.execute(
+        select(Query.site_id, *_ages(now))
         .where(
             Query.study_id == scope.study.id,
             Query.site_id.in_(scope.site_ids),
             Query.state != QueryState.CLOSED,
             *_of_subjects_in_scope(Query.subject_id, scope),
         )
-        .group_by(Query.site_id, age)
+        .group_by(Query.site_id)
     ):
-        found.queries[site_id, label] += count
+        for (label, _first, _last), count in zip(AGES, counts, strict=True):
+            found.queries[site_id, label] += int(count or 0)
     return found
 
 
@@ -196,8 +216,8 @@ def completion(found: Figures, definition: Any, subjects: int) -> dict[str, Comp
     not started, counting each form once per subject (the visit's first occurrence)."""
     log_forms = {form.name for form in definition.forms if is_log(form)}
     started: Counter[tuple[str, str]] = Counter()
-    for (_site, visit, form, first, status, _sdv, _sign), count in found.forms.items():
-        if first and form not in log_forms:
+    for (_site, visit, form, status, _sdv, _sign), count in found.first_forms.items():
+        if form not in log_forms:
             started[visit, status] += count
     result = {}
     for visit in definition.schedule.visits:
@@ -212,15 +232,15 @@ def completion(found: Figures, definition: Any, subjects: int) -> dict[str, Comp
 
 
 def forms_by_site(found: Figures, position: int) -> dict[int, Counter[str]]:
-    """Form instances per site by one of their states: ``position`` 5 is SDV, 6 signature."""
+    """Form instances per site by one of their states: ``position`` 4 is SDV, 5 signature."""
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     for key, count in found.forms.items():
         counts[key[0]][key[position]] += count
     return counts
 
 
-SDV = 5
-SIGNATURE = 6
+SDV = 4
+SIGNATURE = 5
 
 
 def queries_by_site(found: Figures) -> dict[int, Counter[str]]:

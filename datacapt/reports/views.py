@@ -17,6 +17,7 @@ from pyramid.view import view_config
 from datacapt import audit
 from datacapt.htmx import READ, page_view
 from datacapt.i18n import _
+from datacapt.models import Site
 from datacapt.permissions import Permission
 from datacapt.reports import services
 from datacapt.reports.files import FORMATS, content
@@ -26,14 +27,14 @@ from datacapt.resources import ReportsResource
 from datacapt.studies.services import study_sites
 
 
-def _visible_sites(context: ReportsResource, request: Request) -> list[Any]:
+def _visible_sites(context: ReportsResource, request: Request) -> list[Site]:
     return study_sites(
         request.dbsession, context.study, request.identity.visible_site_ids(context.study)
     )
 
 
 def _figures(
-    context: ReportsResource, request: Request, sites: list[Any], filters: Filters
+    context: ReportsResource, request: Request, sites: list[Site], filters: Filters
 ) -> services.Figures:
     scope = services.Scope(
         context.study,
@@ -44,13 +45,13 @@ def _figures(
     return services.figures(request.dbsession, scope, datetime.now(UTC))
 
 
-def _reports(context: ReportsResource, request: Request, filters: Filters) -> list[Report]:
-    sites = _visible_sites(context, request)
-    shown = [filters.site] if filters.site else sites
+def _reports(
+    context: ReportsResource, request: Request, sites: list[Site], filters: Filters
+) -> list[Report]:
     design = context.study_node.design
     return reports(
         _figures(context, request, sites, filters),
-        shown,
+        [filters.site] if filters.site else sites,
         design.definition if design else None,
         request.timezone,
         request.locale_name,
@@ -76,7 +77,7 @@ def reports_page(context: ReportsResource, request: Request) -> dict[str, Any]:
     if errors:
         request.response.status_int = 422
     return {
-        "reports": _reports(context, request, filters),
+        "reports": _reports(context, request, sites, filters),
         "site_options": [(site.code, site_label(site)) for site in sites],
         "filters": filters,
         "errors": errors,
@@ -95,7 +96,8 @@ def download(context: ReportsResource, request: Request) -> Response:
     """One report as a file: ``report`` (its name) and ``format`` (svg, png, csv), with the
     page's filters. Audited, as every file that leaves the system."""
     name, file_format = request.GET.get("report", ""), request.GET.get("format", "")
-    filters, errors = parse_filters(request.GET, _visible_sites(context, request), request.timezone)
+    sites = _visible_sites(context, request)
+    filters, errors = parse_filters(request.GET, sites, request.timezone)
     if name not in NAMES:
         errors["report"] = _("Choose a report from the list.")
     if file_format not in FORMATS:
@@ -103,7 +105,7 @@ def download(context: ReportsResource, request: Request) -> Response:
     if errors:
         message = " ".join(request.localizer.translate(text) for text in errors.values())
         return Response(message, status=400, content_type="text/plain", charset="utf-8")
-    report = next(r for r in _reports(context, request, filters) if r.name == name)
+    report = next(r for r in _reports(context, request, sites, filters) if r.name == name)
     audit.record(
         request.dbsession,
         request.actor,

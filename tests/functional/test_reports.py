@@ -36,7 +36,7 @@ from tests.factories import SETUP, build_world, login, make_subject
 
 REPORTS = "/acme/demo/reports/"
 HTMX = {"HX-Request": "true"}
-SITES = ("par01", "ber01")
+SITES = ("ber01", "par01")  # as the reports list them: by code
 SCR, INC, FAIL = SubjectStatus.SCREENING, SubjectStatus.INCLUDED, SubjectStatus.SCREEN_FAILURE
 #: (subject, days before today it was enrolled, status); the first two come from build_world.
 SUBJECTS = (

@@ -76,13 +76,15 @@ class Figures:
     queries: Counter[tuple[int, str]] = field(default_factory=Counter)
 
 
-def _quarter_hour(column: Any, dialect: str) -> ColumnElement[int]:
-    """The quarter hour of a UTC time, counted from 1970; written without bound parameters so
-    PostgreSQL sees the grouped expression and the selected one as the same."""
+def quarter_hour(column: Any, dialect: str) -> ColumnElement[int]:
+    """The quarter hour of a UTC time, counted from 1970, as a whole number. Written with the
+    plain SQL operator (SQLAlchemy's ``/`` would divide integers as decimals on SQLite) and
+    without bound parameters, so PostgreSQL sees the grouped expression and the selected one as
+    the same."""
     quarter = literal_column(str(QUARTER_HOUR))
     if dialect == "postgresql":
-        return cast(func.floor(extract("epoch", column) / quarter), BigInteger)
-    return cast(func.strftime(literal_column("'%s'"), column), Integer) / quarter
+        return cast(func.floor(extract("epoch", column).op("/")(quarter)), BigInteger)
+    return cast(func.strftime(literal_column("'%s'"), column), Integer).op("/")(quarter)
 
 
 def _subject_conditions(scope: Scope) -> list[ColumnElement[bool]]:
@@ -121,7 +123,7 @@ def figures(dbsession: Session, scope: Scope, now: datetime) -> Figures:
     found = Figures()
     if not scope.site_ids:
         return found
-    quarter = _quarter_hour(Subject.created_at, dbsession.get_bind().dialect.name)
+    quarter = quarter_hour(Subject.created_at, dbsession.get_bind().dialect.name)
     for site_id, status, hour, count in dbsession.execute(
         select(Subject.site_id, Subject.status, quarter, func.count())
         .where(*_subject_conditions(scope))

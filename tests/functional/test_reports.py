@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import webtest
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from datacapt.actor import Actor
 from datacapt.cli.demo_design import demo_definition
@@ -30,8 +30,10 @@ from datacapt.models import (
     SubjectStatus,
     VisitInstance,
 )
+from datacapt.models.types import UTCDateTime
 from datacapt.queries import services as queries
 from datacapt.reports.charts import SVG_NS
+from datacapt.reports.services import QUARTER_HOUR, quarter_hour
 from tests.factories import SETUP, build_world, login, make_subject
 
 REPORTS = "/acme/demo/reports/"
@@ -439,3 +441,13 @@ def test_times_are_days_in_the_readers_zone(app, world, dbsession, registry):
     assert tokyo.isoformat() in [row[0] for row in rows]
     assert late.date().isoformat() not in [row[0] for row in rows]
     assert isinstance(date.fromisoformat(rows[0][0]), date)
+
+
+@pytest.mark.parametrize("seconds", [0, 899, 900, 7 * 3600 + 7 * 60 + 30])
+def test_enrolments_are_grouped_by_wholequarter_hours(dbsession, seconds):
+    """Subjects enrolled within the same quarter hour make one group, whatever the database."""
+    moment = datetime(2026, 12, 3, tzinfo=UTC) + timedelta(seconds=seconds)
+    column = literal(moment, UTCDateTime())
+    found = dbsession.scalar(select(quarter_hour(column, dbsession.get_bind().dialect.name)))
+    assert found == int(moment.timestamp()) // QUARTER_HOUR
+    assert isinstance(found, int)

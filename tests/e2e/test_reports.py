@@ -25,7 +25,7 @@ def test_monitor_filters_the_reports_and_downloads_them(page: Page, live_url: st
     expect(page.get_by_role("img", name=re.compile("Source data verification"))).to_be_visible()
     expect(page.locator("#table-sdv tbody tr")).to_have_count(2)
 
-    page.get_by_label("Site").select_option("par01")
+    page.get_by_label("Site", exact=True).select_option("par01")
     settled(page)
     expect(page).to_have_url(re.compile(r"/acme/demo/reports/\?site=par01"))
     expect(page.locator("#table-sdv tbody tr")).to_have_count(1)

@@ -14,7 +14,7 @@ from datacapt.i18n import _
 from datacapt.models import Site, SubjectStatus
 from datacapt.reports import services
 from datacapt.reports.charts import Series, bar_chart, line_chart
-from datacapt.reports.services import AGES, SDV_STATES, SIGNATURE_STATES, Figures
+from datacapt.reports.services import AGES, SDV_STATES, SIGNATURE_STATES, Figures, Period
 
 
 class Share(float):
@@ -23,6 +23,19 @@ class Share(float):
 
 Cell = str | int | date | Share
 Translate = Callable[[Any], str]
+PERIOD_COLUMNS = {Period.DAY: _("Date"), Period.WEEK: _("Week of"), Period.MONTH: _("Month of")}
+PERIOD_DESCRIPTIONS = {
+    Period.DAY: _(
+        "Subjects enrolled by the end of each day with an enrolment, per site and in all."
+    ),
+    Period.WEEK: _(
+        "Subjects enrolled by the end of each week (from Monday) with an enrolment, per site and "
+        "in all."
+    ),
+    Period.MONTH: _(
+        "Subjects enrolled by the end of each month with an enrolment, per site and in all."
+    ),
+}
 NAMES = ("enrolment", "screen-failures", "completion", "queries", "sdv", "signatures")
 
 
@@ -79,7 +92,7 @@ def reports(
 ) -> list[Report]:
     """Every report, in the order the page shows them."""
     site_ids = [site.id for site in sites]
-    days, cumulative = services.enrolment(found, site_ids, zone)
+    period, days, cumulative = services.enrolment(found, site_ids, zone)
     lines = [Series(site_label(site), tuple(cumulative[site.id])) for site in sites]
     totals = tuple(sum(values) for values in zip(*cumulative.values(), strict=True)) if days else ()
     if len(sites) > 1:
@@ -87,13 +100,11 @@ def reports(
     enrolment = Report(
         "enrolment",
         translate(_("Enrolment over time")),
-        translate(
-            _("Subjects enrolled by the end of each day with an enrolment, per site and in all.")
-        ),
+        translate(PERIOD_DESCRIPTIONS[period]),
         True,
         days,
         lines,
-        [translate(_("Date")), *(line.label for line in lines)],
+        [translate(PERIOD_COLUMNS[period]), *(line.label for line in lines)],
         [[day, *(line.values[i] for line in lines)] for i, day in enumerate(days)],
     )
 

@@ -8,6 +8,7 @@ a sum of these groups, made in Python for the reader's zone and the design's sch
 
 from __future__ import annotations
 
+import enum
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -177,24 +178,51 @@ def figures(dbsession: Session, scope: Scope, now: datetime) -> Figures:
 # --- sums ------------------------------------------------------------------------------------
 
 
+class Period(enum.StrEnum):
+    """How enrolments are added up over time: by day over two months at most, by week (from
+    Monday) over a year at most, else by month, so a chart and its table stay readable."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+def period_for(first: date, last: date) -> Period:
+    span = (last - first).days
+    return Period.DAY if span <= 62 else Period.WEEK if span <= 366 else Period.MONTH
+
+
+def period_start(day: date, period: Period) -> date:
+    if period is Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period is Period.MONTH:
+        return day.replace(day=1)
+    return day
+
+
 def enrolment(
     found: Figures, site_ids: Iterable[int], zone: ZoneInfo
-) -> tuple[list[date], dict[int, list[int]]]:
-    """The days (in ``zone``) on which subjects were enrolled, and for each site the number
-    enrolled by the end of each of those days (cumulative)."""
+) -> tuple[Period, list[date], dict[int, list[int]]]:
+    """The periods (days, weeks or months in ``zone``, by their first day) in which subjects
+    were enrolled, and for each site the number enrolled by the end of each (cumulative)."""
     per_day: Counter[tuple[int, date]] = Counter()
     for (site_id, _status, quarter), count in found.subjects.items():
         day = datetime.fromtimestamp(quarter * QUARTER_HOUR, UTC).astimezone(zone).date()
         per_day[site_id, day] += count
-    days = sorted({day for _site, day in per_day})
+    days = {day for _site, day in per_day}
+    period = period_for(min(days), max(days)) if days else Period.DAY
+    per_period: Counter[tuple[int, date]] = Counter()
+    for (site_id, day), count in per_day.items():
+        per_period[site_id, period_start(day, period)] += count
+    starts = sorted({start for _site, start in per_period})
     cumulative: dict[int, list[int]] = {}
     for site_id in site_ids:
         running, values = 0, []
-        for day in days:
-            running += per_day[site_id, day]
+        for start in starts:
+            running += per_period[site_id, start]
             values.append(running)
         cumulative[site_id] = values
-    return days, cumulative
+    return period, starts, cumulative
 
 
 def subjects_by_site(found: Figures, status: str | None = None) -> Counter[int]:

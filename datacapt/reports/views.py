@@ -63,8 +63,8 @@ def display(value: Cell, locale: str) -> str:
     """A table cell as the page shows it, in the reader's language."""
     if isinstance(value, Share):
         return format_percent(value, "#,##0.0%", locale=locale)
-    if isinstance(value, int):
-        return format_decimal(value, locale=locale)
+    if isinstance(value, int):  # small counts need no grouping: spare Babel the work
+        return str(value) if -1000 < value < 1000 else format_decimal(value, locale=locale)
     if isinstance(value, str):
         return value
     return format_date(value, "dd MMM yyyy", locale=locale)

@@ -451,3 +451,25 @@ def test_enrolments_are_grouped_by_wholequarter_hours(dbsession, seconds):
     found = dbsession.scalar(select(quarter_hour(column, dbsession.get_bind().dialect.name)))
     assert found == int(moment.timestamp()) // QUARTER_HOUR
     assert isinstance(found, int)
+
+
+def test_a_long_enrolment_is_added_up_by_week_then_by_month(monitor, world, dbsession, registry):
+    zone = zone_of(registry)
+    for days_ago, column, first_day in (
+        (200, "Week of", lambda day: day.weekday() == 0),
+        (500, "Month of", lambda day: day.day == 1),
+    ):
+        world.subjects["par01-0002"].created_at = noon(days_ago)
+        dbsession.flush()
+        header, rows = csv_table(monitor, "enrolment")
+        assert header[0] == column
+        starts = [date.fromisoformat(row[0]) for row in rows]
+        assert all(first_day(start) for start in starts) and starts == sorted(set(starts))
+        enrolled = {
+            noon(d if label != "par01-0002" else days_ago).astimezone(zone).date()
+            for label, d, _s in SUBJECTS
+        }
+        assert len(starts) == len({max(s for s in starts if s <= day) for day in enrolled})
+        assert rows[-1][-1] == len(SUBJECTS)  # all sites, by the end
+        _svg, values = marks(monitor, "enrolment")
+        assert len(values) == len(rows) * (len(rows[0]) - 1)

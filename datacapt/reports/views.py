@@ -76,13 +76,15 @@ def reports_page(context: ReportsResource, request: Request) -> dict[str, Any]:
     filters, errors = parse_filters(request.GET, sites, request.timezone)
     if errors:
         request.response.status_int = 422
+    shown = _reports(context, request, sites, filters)
+    locale = request.locale_name
     return {
-        "reports": _reports(context, request, sites, filters),
+        "reports": shown,
+        "cells": {r.name: [[display(v, locale) for v in row] for row in r.rows] for r in shown},
         "site_options": [(site.code, site_label(site)) for site in sites],
         "filters": filters,
         "errors": errors,
         "query": filters.as_query() if not errors else {},
-        "display": display,
     }
 
 

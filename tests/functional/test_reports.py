@@ -309,8 +309,14 @@ def test_the_csv_files_hold_the_tables(monitor, registry, dbsession):
     assert len(events) == len(expected)  # every file that leaves is in the audit trail
 
 
-def test_csv_cells_cannot_run_as_formulas(monitor, world, dbsession):
+def test_site_names_are_escaped_in_the_page_and_cannot_run_as_formulas(monitor, world, dbsession):
     world.sites["ber01"].code = "=ber01"
+    world.sites["ber01"].name = "<b>Berlin</b>"
+    dbsession.flush()
+    page = monitor.get(REPORTS)
+    assert "<b>Berlin" not in page.text and "&lt;b&gt;Berlin" in page.text
+    assert page.html.find("table", id="table-sdv").find("b") is None
+    world.sites["ber01"].name = "Berlin"
     dbsession.flush()
     response = monitor.get(REPORTS + "@@download", {"report": "sdv", "format": "csv"})
     rows = list(csv.reader(io.StringIO(response.body.decode("utf-8-sig"))))

@@ -10,9 +10,9 @@ PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CATALOG := datacapt/locale/datacapt.pot
 
-.PHONY: run test install chromium pdf-libraries pdf-tools lint messages
+.PHONY: run test install run-packages test-packages lint messages
 
-$(BIN)/datacapt: setup.cfg pyproject.toml
+$(BIN)/datacapt: setup.cfg pyproject.toml | run-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
@@ -20,37 +20,33 @@ $(BIN)/datacapt: setup.cfg pyproject.toml
 
 install: $(BIN)/datacapt
 
-run: $(BIN)/datacapt pdf-libraries
+run: $(BIN)/datacapt
 	$(BIN)/datacapt -c $(CONFIG) db upgrade
 	$(BIN)/datacapt -c $(CONFIG) demo
 	$(BIN)/datacapt -c $(CONFIG) serve
 
-test: $(BIN)/datacapt chromium pdf-tools
+test: $(BIN)/datacapt test-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the end-to-end tests"; \
-		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian's packages the app needs (cairo: the reports' PNG charts; Pango and DejaVu: the PDF
+# casebooks), and those the tests add (Chromium for the browser tests, which Playwright cannot
+# download here; poppler to read the casebooks back).
+RUN_PACKAGES := libcairo2 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
 
-# WeasyPrint (the PDF casebooks) needs Pango and a font covering Polish, German and French.
-PDF_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
-# The PDF tests read the casebooks back with poppler's pdftotext, pdfinfo and pdffonts.
-PDF_TOOLS := $(PDF_LIBRARIES) poppler-utils
-
-pdf-libraries:
-	@dpkg -s $(PDF_LIBRARIES) >/dev/null 2>&1 || { \
-		echo "Installing Debian's $(PDF_LIBRARIES) for the PDF casebooks"; \
+# Installs those of the packages $(1) that are not installed yet.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	[ -z "$$missing" ] || { echo "Installing Debian's" $$missing; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_LIBRARIES) >/dev/null; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
+endef
 
-pdf-tools:
-	@dpkg -s $(PDF_TOOLS) >/dev/null 2>&1 || { \
-		echo "Installing Debian's $(PDF_TOOLS) for the PDF casebooks and their tests"; \
-		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_TOOLS) >/dev/null; }
+run-packages:
+	$(call apt_install,$(RUN_PACKAGES))
+
+test-packages:
+	$(call apt_install,$(TEST_PACKAGES))
 
 lint: $(BIN)/datacapt
 	$(BIN)/ruff check datacapt tests alembic/env.py

@@ -23,6 +23,7 @@ from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
+from datacapt.resources.reports import ReportsResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
@@ -41,6 +42,7 @@ __all__ = [
     "FormEntryResource",
     "QueriesResource",
     "QueryResource",
+    "ReportsResource",
     "Resource",
     "Root",
     "ScheduleResource",

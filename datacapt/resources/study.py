@@ -14,6 +14,7 @@ from datacapt.resources.design import DesignResource
 from datacapt.resources.exports import ExportsResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
+from datacapt.resources.reports import ReportsResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
 
@@ -29,6 +30,7 @@ class StudyResource(Resource):
         "design": DesignResource,
         "queries": QueriesResource,
         "exports": ExportsResource,
+        "reports": ReportsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

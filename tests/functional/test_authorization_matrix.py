@@ -20,6 +20,7 @@ from datacapt.resources import (
     FormEntryResource,
     QueriesResource,
     QueryResource,
+    ReportsResource,
     Resource,
     Root,
     ScheduleResource,
@@ -109,6 +110,7 @@ PLACES = {
     QueryResource: {"own": "/acme/demo/queries/1/", "other": "/acme/demo/queries/2/"},
     ExportsResource: {"": "/acme/demo/exports/"},
     ExportResource: {"": f"/acme/demo/exports/{EXPORT_ID}/"},
+    ReportsResource: {"": "/acme/demo/reports/"},
 }
 
 POST_BODIES = {
@@ -370,6 +372,13 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (ExportsResource, "definition", "POST"): data_managers_only(404),
     (ExportsResource, "run-definition", "POST"): data_managers_only(404),
     (ExportsResource, "delete-definition", "POST"): data_managers_only(404),
+    # Reports: whoever reads the study's subjects, narrowed to their sites (a download that
+    # names no report: 400).
+    (ReportsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (ReportsResource, "summary", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (ReportsResource, "download", "GET"): {
+        "": outcomes(admins=403, study_admin=403, site_staff=400, others=400)
+    },
 }
 
 

@@ -50,6 +50,7 @@ DEFAULT_INCLUDES = (
     "datacapt.audit_trail",
     "datacapt.review",
     "datacapt.exports",
+    "datacapt.imports",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

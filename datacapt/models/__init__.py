@@ -28,6 +28,7 @@ from datacapt.models.entry import (
     WarningKind,
 )
 from datacapt.models.exports import DataExport, ExportState
+from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
@@ -41,10 +42,13 @@ __all__ = [
     "AuditCheckpointHead",
     "AuditEvent",
     "DataExport",
+    "DataImport",
     "EntryWarning",
     "ExportState",
     "FormInstance",
     "FormStatus",
+    "ImportFormat",
+    "ImportState",
     "Invitation",
     "InvitationStatus",
     "ItemValue",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pyramid.i18n import TranslationString
 from sqlalchemy import select
@@ -47,8 +48,6 @@ class Run:
     reason: str
     #: A confirmed run: when its dry run began (a form saved since is refused); None: dry run.
     checked_at: datetime | None = None
-    #: Rows the caller goes on using, kept in the session between subjects.
-    kept: tuple[object, ...] = ()
 
     @property
     def confirmed(self) -> bool:
@@ -64,11 +63,12 @@ def run(
     """Import ``cells`` as :mod:`this module <datacapt.imports.planning>` says; the report."""
     report = Report()
     for label, group in _subjects(cells, report):
+        loaded = set(work.dbsession.identity_map.keys())
         with work.dbsession.begin_nested() as savepoint:
             _subject(work, label, group, report)
             if not work.confirmed:
                 savepoint.rollback()
-        _forget(work)
+        _forget(work.dbsession, loaded)
         progress()
     return report
 
@@ -104,13 +104,13 @@ def _subjects(cells: Iterable[Cell | Refusal], report: Report) -> Iterator[tuple
         yield label, group
 
 
-def _forget(work: Run) -> None:
-    """Drop what the subject loaded from the session (all of it is written or rolled back), so
-    memory holds one subject at a time."""
-    dbsession = work.dbsession
+def _forget(dbsession: Session, loaded: set[Any]) -> None:
+    """Drop from the session what a subject's import loaded there (all of it written, or
+    rolled back), so that memory holds one subject at a time; what the caller had loaded
+    before stays."""
     dbsession.flush()
-    for instance in list(dbsession.identity_map.values()):
-        if instance is not work.study and not any(instance is row for row in work.kept):
+    for key, instance in list(dbsession.identity_map.items()):
+        if key not in loaded:
             dbsession.expunge(instance)
 
 

@@ -51,9 +51,11 @@ class _Column:
     status: bool = False  # the form's ``_complete`` column
 
 
-def _columns(header: list[str], definition: Definition) -> dict[int, _Column]:
-    """Which item (or checkbox code, or form status) each column holds; Unreadable naming the
-    columns the study's design does not have."""
+def _columns(header: list[str], definition: Definition) -> dict[int, _Column | None]:
+    """Which item (or checkbox code, or form status) each column holds; None for a column the
+    study's design does not have (REDCap exports every field, those left out of the design
+    too: such a column refuses only the rows that fill it). Unreadable when no column is the
+    design's."""
     found: dict[str, _Column] = {}
     forms = {form.name for form in definition.forms}
     for form, item in definition.items():
@@ -62,8 +64,7 @@ def _columns(header: list[str], definition: Definition) -> dict[int, _Column]:
             for choice in item.choices:
                 column = f"{item.name}{CHECKBOX}{code_column(choice.code)}"
                 found[column] = _Column(form.name, item.name, choice.code)
-    columns: dict[int, _Column] = {}
-    unknown = []
+    columns: dict[int, _Column | None] = {}
     for index, name in enumerate(header[1:], start=1):
         if name in (EVENT, GROUP, INSTRUMENT, INSTANCE, *IGNORED):
             continue
@@ -72,16 +73,11 @@ def _columns(header: list[str], definition: Definition) -> dict[int, _Column]:
             columns[index] = _Column(form_name, "", status=True)
         elif name.endswith(TIMESTAMP) and design_name(name.removesuffix(TIMESTAMP)) in forms:
             continue
-        elif design_name(name) in found or name in found:
-            columns[index] = found.get(name) or found[design_name(name)]
         else:
-            unknown.append(name)
-    if unknown:
+            columns[index] = found.get(name) or found.get(design_name(name))
+    if not any(columns.values()):
         raise Unreadable(
-            _(
-                "The columns ${columns} are not fields of the study's design.",
-                mapping={"columns": ", ".join(unknown[:10])},
-            )
+            _("No column of this file is a field of the study's design: is it a REDCap export?")
         )
     return columns
 
@@ -109,7 +105,7 @@ def read(raw: BinaryIO, definition: Definition) -> Iterator[Cell | Refusal]:
         if len(row) != len(header):
             yield Refusal(line, _("The row does not have as many cells as the header."))
             continue
-        yield from _row(line, row, columns, place)
+        yield from _row(line, row, header, columns, place)
 
 
 def _cell(row: list[str], place: dict[str, int], name: str) -> str:
@@ -117,7 +113,11 @@ def _cell(row: list[str], place: dict[str, int], name: str) -> str:
 
 
 def _row(
-    line: int, row: list[str], columns: dict[int, _Column], place: dict[str, int]
+    line: int,
+    row: list[str],
+    header: list[str],
+    columns: dict[int, _Column | None],
+    place: dict[str, int],
 ) -> Iterator[Cell | Refusal]:
     """The cells of one record row: its values by form, checkboxes gathered into one value."""
     instance = whole(_cell(row, place, INSTANCE))
@@ -133,7 +133,16 @@ def _row(
     status: dict[str, bool] = {}
     for index, column in columns.items():
         text = row[index].strip()
-        if not text or (instrument is not None and column.form != instrument):
+        if text and column is None:
+            yield Refusal(
+                line,
+                _(
+                    "Column ${column} is not a field of the study's design.",
+                    mapping={"column": header[index]},
+                ),
+            )
+            continue
+        if not text or column is None or (instrument is not None and column.form != instrument):
             continue
         if column.status:
             status[column.form] = text == "2"

@@ -154,7 +154,6 @@ def _run(
         reactions,
         reason_of(row),
         checked_at=checked_at,
-        kept=(row,),
     )
     path = import_path(registry, row)
     with path.open("rb") as raw:

@@ -23,7 +23,7 @@ PRINTED = 50
 
 def _print_report(report: dict[str, Any]) -> None:
     print(
-        f"{report['rows']} rows: {report['subjects_created']} subjects enrolled, "
+        f"{report['rows']} values read: {report['subjects_created']} subjects enrolled, "
         f"{report['forms_created']} forms started, {report['forms_changed']} forms changed, "
         f"{report['values_changed']} values set or changed, {report['refused']} rows refused"
     )

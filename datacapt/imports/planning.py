@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
 from datacapt.ecrf.casebook import UNSCHEDULED, is_log, visit_forms
-from datacapt.ecrf.definition import Definition, Form, ItemType, form_items
+from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.versions import PublishedDesign
 from datacapt.entry import services as entry
 from datacapt.i18n import _
@@ -83,6 +83,9 @@ def _subjects(cells: Iterable[Cell | Refusal], report: Report) -> Iterator[tuple
         if isinstance(cell, Refusal):
             report.refuse(cell.line, cell.message)
             continue
+        if not cell.subject:
+            report.refuse(cell.line, _("The row names no subject."), _where(cell))
+            continue
         if cell.subject != label:
             if group:
                 yield label, group
@@ -134,9 +137,6 @@ def _where(cell: Cell) -> str:
 
 def _subject(work: Run, label: str, cells: list[Cell], report: Report) -> None:
     dbsession, study = work.dbsession, work.study
-    if not label:
-        _refuse_all(report, cells, _("The row names no subject."))
-        return
     sites = {cell.site for cell in cells if cell.site}
     row = dbsession.execute(
         select(Subject, Site.code)
@@ -237,6 +237,15 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
                 ),
                 _where(cell),
             )
+        elif item.name in given:
+            report.refuse(
+                cell.line,
+                _(
+                    "Item ${item} is given twice for this form (also on line ${line}).",
+                    mapping={"item": item.name, "line": given[item.name].line},
+                ),
+                _where(cell),
+            )
         elif item.type is not ItemType.CALCULATED and (cell.value or cell.missing):
             given[item.name] = cell  # a calculation is the save's, never the file's
     if not given:
@@ -292,7 +301,8 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
             report.refuse(cell.line, text, _where(cell))
         return
     except entry.FormClosed:
-        _refuse_all(report, given.values(), _("The form is frozen, locked or signed."))
+        if not _same_as_stored(given, items, reads):
+            _refuse_all(report, given.values(), _("The form is frozen, locked or signed."))
         return
     except entry.StaleForm:
         _refuse_all(report, given.values(), _("The form was changed meanwhile (409)."))
@@ -307,3 +317,14 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
     for change in plan.changes:
         cell = given.get(change.item.name, first)
         report.changed(cell.line, _form_place(cell), change.item, change.old, change.new)
+
+
+def _same_as_stored(given: dict[str, Cell], items: dict[str, Item], reads: entry.SaveReads) -> bool:
+    """Whether the file only repeats what a closed form holds (re-importing an export of a
+    study with locked forms changes nothing, and is not refused for it)."""
+    for name, cell in given.items():
+        row = reads.rows.get(items[name].oid)
+        stored = (row.value, row.missing_code) if row is not None else (None, None)
+        if stored != (cell.value or None, None if cell.value else cell.missing):
+            return False
+    return True

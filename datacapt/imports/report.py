@@ -37,7 +37,7 @@ def message(text: TranslationString | str) -> dict[str, Any]:
 
 @dataclass
 class Report:
-    rows: int = 0
+    rows: int = 0  # values read (a REDCap row holds many), refused rows included
     subjects_created: int = 0
     forms_created: int = 0
     forms_changed: int = 0

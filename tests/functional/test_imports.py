@@ -37,6 +37,7 @@ from datacapt.models import (
     ImportFormat,
     ImportState,
     ItemValue,
+    LockState,
     Study,
     Subject,
     VisitInstance,
@@ -264,6 +265,21 @@ def test_a_form_changed_after_the_dry_run_refuses_the_file(entered, dbsession, r
     (refusal,) = row.report["refusals"]
     assert refusal["line"] == 2 and "(409)" in refusal["text"]
     assert values_of(dbsession, world.study) == stored  # ber01-0001 was not written either
+
+
+def test_a_locked_form_refuses_a_change_but_not_its_own_values(entered, dbsession, registry):
+    world = entered
+    instance = dbsession.scalar(select(FormInstance).where(FormInstance.form == "vital_signs"))
+    instance.lock_state = LockState.LOCKED
+    dbsession.flush()
+    same = (LONG_HEADER + "par01-0001,par01,screening,1,vital_signs,1,heart_rate,64,\r\n").encode()
+    row = dry_run(dbsession, registry, world, same, ImportFormat.CSV, "same.csv")
+    assert row.state is ImportState.READY and row.report["values_changed"] == 0
+    other = same.replace(b",64,", b",65,")
+    row = dry_run(dbsession, registry, world, other, ImportFormat.CSV, "other.csv")
+    (refusal,) = row.report["refusals"]
+    assert row.state is ImportState.REFUSED and refusal["line"] == 2
+    assert refusal["text"] == "The form is frozen, locked or signed."
 
 
 # --- the page -----------------------------------------------------------------------------
@@ -510,7 +526,7 @@ def test_odm_with_an_unknown_oid_or_a_doctype_is_refused(world, dbsession, regis
     bad = ODM_SUBJECT.format(subject="par01-0001", systolic="131").replace("I.DIASTOLIC", "I.DBP")
     row = dry_run(dbsession, registry, world, odm_file(bad), ImportFormat.ODM, "bad.xml")
     (refusal,) = row.report["refusals"]
-    assert row.state is ImportState.REFUSED and refusal["line"] == 10
+    assert row.state is ImportState.REFUSED and refusal["line"] == 11
     assert refusal["mapping"] == {"attribute": "ItemOID", "oid": "I.DBP"}
     entity = b'<?xml version="1.0"?><!DOCTYPE ODM [<!ENTITY x "y">]><ODM xmlns="http://www.cdisc.org/ns/odm/v1.3">&x;</ODM>'
     with pytest.raises(Unreadable):

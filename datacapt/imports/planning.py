@@ -307,8 +307,8 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
     except entry.StaleForm:
         _refuse_all(report, given.values(), _("The form was changed meanwhile (409)."))
         return
-    if plan.outcome != "write":
-        return
+    if plan.outcome != "write" or not plan.events:
+        return  # the file repeats what the form holds: the form is not touched
     entry.apply_save(work.dbsession, plan, work.actor, work.reactions)
     if instance is None:
         report.forms_created += 1

@@ -184,8 +184,9 @@ def check(
 ) -> Report | None:
     """The dry run: every row read, planned and saved inside a savepoint rolled back; the
     report kept on the row (READY without a refusal, else REFUSED). None: the file could not
-    be read (FAILED, with the reason)."""
-    row.checked_at, row.state = datetime.now(UTC), ImportState.CHECKING
+    be read (FAILED, with the reason). The row is written only at the end: until then the
+    progress is written to it from another connection."""
+    started = datetime.now(UTC)
     try:
         report = _run(
             dbsession,
@@ -200,8 +201,9 @@ def check(
     except Unreadable as unreadable:
         row.state, row.error = ImportState.FAILED, unreadable.message.interpolate()
         row.report = {"error": message(unreadable.message)}
-        row.finished_at = datetime.now(UTC)
+        row.checked_at = row.finished_at = datetime.now(UTC)
         return None
+    row.checked_at = started
     _finish(row, report, ImportState.REFUSED if report.refused else ImportState.READY)
     return report
 

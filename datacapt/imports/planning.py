@@ -297,8 +297,12 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
         plan = entry.plan_save(scope, definition, request, reads, missing_codes=codes)
     except entry.SaveRefused as refused:
         for name, text in refused.errors.items():
-            cell = given.get(name.removeprefix("missing-"), first)
-            report.refuse(cell.line, text, _where(cell))
+            item = name.removeprefix("missing-")
+            cell = given.get(item)
+            if cell is not None:
+                report.refuse(cell.line, text, _where(cell))
+            else:  # an item the file leaves as the form holds it (required to complete)
+                report.refuse(first.line, text, f"{_form_place(first)} / {item}")
         return
     except entry.FormClosed:
         if not _same_as_stored(given, items, reads):

@@ -55,6 +55,7 @@ def test_defaults():
         "datacapt.audit_trail",
         "datacapt.review",
         "datacapt.exports",
+        "datacapt.imports",
     )
 
 

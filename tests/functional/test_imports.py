@@ -224,12 +224,14 @@ def test_a_bad_row_refuses_the_whole_file_with_its_line(entered, dbsession, regi
         + "ber01-0001,ber01,week9,1,vital_signs,1,systolic,120,\r\n"  # no such visit
         + "par01-0002,,screening,1,vital_signs,1,systolic,120,\r\n"  # unknown, no site
         + "par01-0003,par01,screening,1,demographics,1,height_cm,400,\r\n"  # out of range
+        + "PAR-3,par01,screening,1,demographics,1,height_cm,170,\r\n"  # not the study's IDs
     ).encode()
     before, stored = counts(dbsession), values_of(dbsession, world.study)
     row = dry_run(dbsession, registry, world, content, ImportFormat.CSV, "bad.csv")
     assert row.state is ImportState.REFUSED
     refused = {r["line"]: r for r in row.report["refusals"]}
-    assert sorted(refused) == [3, 4, 5, 6, 7]
+    assert sorted(refused) == [3, 4, 5, 6, 7, 8]
+    assert refused[8]["mapping"] == {"site": "par01", "example": "par01-0001"}
     assert "diastolic" in refused[3]["where"]
     assert refused[4]["mapping"] == {"item": "pulse", "form": "vital_signs"}
     assert refused[5]["mapping"] == {"visit": "week9"}
@@ -325,6 +327,25 @@ def test_a_data_manager_checks_then_confirms_and_each_value_shows_the_import(
     )
     last = history.html.select(".history-table tbody tr")[-1].text
     assert "120" in last and "125" in last and "import change.csv" in last
+
+
+def test_the_report_polls_while_its_job_runs(world, app, dbsession, registry):
+    row = services.receive(
+        dbsession,
+        registry,
+        world.study,
+        source=io.BytesIO(LONG_HEADER.encode()),
+        file_name="slow.csv",
+        kind=ImportFormat.CSV,
+        requested_by_id=world.users["data_manager"].id,
+    )
+    row.state, row.progress = ImportState.CHECKING, 40
+    dbsession.flush()
+    client = signed_in(app, world, "data_manager")
+    fragment = client.get(f"{IMPORTS}{row.id}/@@report", headers={"HX-Request": "true"})
+    block = fragment.html.find(id="import-report")
+    assert block["hx-get"] == f"{IMPORTS}{row.id}/@@report"
+    assert block.find("progress")["value"] == "40" and "confirm-form" not in fragment.text
 
 
 def token(client) -> str:

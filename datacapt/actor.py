@@ -34,11 +34,23 @@ class Actor:
 
     @classmethod
     def system(
-        cls, name: str, *, user_id: int | None = None, tenant_id: int | None = None
+        cls,
+        name: str,
+        *,
+        user_id: int | None = None,
+        tenant_id: int | None = None,
+        on_behalf_of: int | None = None,
     ) -> Actor:
-        """A job or a command; ``user_id`` when it acts for a known account (a demo loader
-        entering data as the site's coordinator)."""
-        return cls(user_id=user_id, tenant_id=tenant_id, auth_method="system", name=name)
+        """A job or a command; ``user_id`` when it acts as a known account (a demo loader
+        entering data as the site's coordinator, an export its requester asked for),
+        ``on_behalf_of`` when the system acts by itself for someone (a scheduled export)."""
+        return cls(
+            user_id=user_id,
+            on_behalf_of=on_behalf_of,
+            tenant_id=tenant_id,
+            auth_method="system",
+            name=name,
+        )
 
     @property
     def is_system(self) -> bool:
@@ -50,7 +62,12 @@ class Actor:
 
     def audited(self) -> dict[str, Any]:
         """What an audit event keeps of who acted."""
-        return {"actor_id": self.user_id, "request_id": self.request_id, "ip": self.address}
+        return {
+            "actor_id": self.user_id,
+            "on_behalf_of_id": self.on_behalf_of,
+            "request_id": self.request_id,
+            "ip": self.address,
+        }
 
 
 def request_actor(request: Request) -> Actor:

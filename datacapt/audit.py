@@ -80,6 +80,8 @@ HASHED_FIELDS = (
     "request_id",
     "ip",
 )
+#: Hashed after those, and only when set: events written before it existed keep their hashes.
+HASHED_WHEN_SET = "on_behalf_of_id"
 PLATFORM = "platform"
 #: ``pg_advisory_xact_lock(namespace, id)``: one namespace per kind of chain, so keys never
 #: collide; ``checkpoint`` serialises the writers of checkpoints.
@@ -122,6 +124,9 @@ def canonical(event: AuditEvent | Row[Any]) -> str:
         value = getattr(event, name)
         values[name] = _timestamp(value) if isinstance(value, datetime) else value
     values["chain"] = _hashed_chain(values["chain"])
+    on_behalf_of = getattr(event, HASHED_WHEN_SET)
+    if on_behalf_of is not None:
+        values[HASHED_WHEN_SET] = on_behalf_of
     return _ENCODE(values)
 
 
@@ -228,6 +233,7 @@ def chained_event(
         reason=_text(fields.get("reason")),
         request_id=fields.get("request_id"),
         ip=fields.get("ip"),
+        on_behalf_of_id=fields.get("on_behalf_of_id"),
         prev_hash=previous,
     )
     event.hash = chain_hash(previous, event)
@@ -287,7 +293,7 @@ def record_many(
         event = chained_event(chain, seq + 1, previous, occurred_at, **who, **fields)
         links[chain] = (event.seq, event.hash)
         made.append(event)
-    columns = [*HASHED_FIELDS, "prev_hash", "hash"]
+    columns = [*HASHED_FIELDS, HASHED_WHEN_SET, "prev_hash", "hash"]
     stored = dbsession.scalars(
         # populate_existing: SQLite may give a rolled-back event's id again
         insert(AuditEvent).returning(AuditEvent).execution_options(populate_existing=True),
@@ -529,7 +535,8 @@ def verify_checkpoints(
 
 def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[Row[Any]]:
     """The events, by chain then seq, as plain rows (a server-side cursor on PostgreSQL): the
-    hashed fields with the time already in canonical text, then prev_hash, hash, id."""
+    hashed fields with the time already in canonical text, then prev_hash, hash, id and the
+    field hashed only when set."""
     if _is_postgresql(dbsession):
         utc = func.timezone("UTC", AuditEvent.occurred_at)
         stamp = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"', type_=String)
@@ -537,7 +544,7 @@ def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[Row[Any
         stamp = func.replace(AuditEvent.occurred_at, " ", "T", type_=String) + "Z"
     columns = [
         stamp if name == "occurred_at" else getattr(AuditEvent, name)
-        for name in (*HASHED_FIELDS, "prev_hash", "hash", "id")
+        for name in (*HASHED_FIELDS, "prev_hash", "hash", "id", HASHED_WHEN_SET)
     ]
     statement = select(*columns).where(*where).order_by(AuditEvent.chain, AuditEvent.seq)
     result = dbsession.connection().execute(statement.execution_options(yield_per=5000))
@@ -565,6 +572,8 @@ def _walk(
         else:
             values = dict(zip(fields, row, strict=False))  # the row has more
             values["chain"] = hashed_chain
+            if row[20] is not None:
+                values[HASHED_WHEN_SET] = row[20]
             if sha256((previous + encode(values)).encode()).hexdigest() != row[18]:
                 problem = "its content does not match its hash"
             elif count in seen and seen[count][0] != row[18]:

@@ -4,10 +4,13 @@
   visitor cannot tell an existing tenant or study from a missing one.
 * Signed in, but not allowed even to see the node: 404, exactly as if it did not exist.
 * Signed in, allowed to see the node but not to do this: 403.
+* Anything unexpected: our own page in the user's language with a short reference, and the
+  traceback in the log under the request's id; never the server's bare 500.
 """
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode, urlsplit
 
 from pyramid.config import Configurator
@@ -20,7 +23,10 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 
 from datacapt.door import MalformedRequest
 from datacapt.htmx import encode_url, is_htmx, redirect
+from datacapt.i18n import _
 from datacapt.resources import Resource
+
+log = logging.getLogger(__name__)
 
 
 def safe_came_from(value: str | None) -> str:
@@ -91,6 +97,27 @@ def malformed_request(exc: MalformedRequest, request: Request) -> Response:
 def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
     """A form from an expired session, or replayed: say so instead of a bare 400."""
     return render_error(request, HTTPBadRequest.code)
+
+
+@exception_view_config(Exception)
+def unexpected(exc: Exception, request: Request) -> Response:
+    """What no other view handles. The user gets a reference to quote (the start of the
+    request's id), the log the traceback under the whole id. pyramid_tm still aborts the
+    transaction and pyramid_retry still retries a retryable error: both look at
+    ``request.exception``, which this view leaves set."""
+    reference = request.request_id[:8]
+    log.error("unexpected error in request %s", request.request_id, exc_info=exc)
+    try:
+        response = render_to_response(
+            "errors/500.jinja2", {"reference": reference}, request=request
+        )
+    except Exception:  # the page itself failed (a broken database connection): plain words
+        log.exception("the error page failed too in request %s", request.request_id)
+        message = _("Something went wrong on our side. Reference: ${reference}")
+        text = request.localizer.translate(message, mapping={"reference": reference})
+        response = Response(text, content_type="text/plain", charset="utf-8")
+    response.status_int = 500
+    return response
 
 
 def includeme(config: Configurator) -> None:

@@ -1,7 +1,7 @@
 """Data imports: the file a data manager uploaded, its dry run's report, its confirmation.
 
 Revision ID: 6d2a9c41e8b7
-Revises: 1f4e538bd8cc
+Revises: 4ca5939eef4b
 Create Date: 2026-12-04 00:25:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '6d2a9c41e8b7'
-down_revision: str | None = '1f4e538bd8cc'
+down_revision: str | None = '4ca5939eef4b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

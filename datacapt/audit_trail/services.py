@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pyramid.registry import Registry
 from sqlalchemy import Row, Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from datacapt import personal_values
 from datacapt.audit_trail.forms import Filters
@@ -60,6 +60,8 @@ CSV_COLUMNS = (
     "request_id",
     "chain",
     "seq",
+    "on_behalf_of_id",
+    "on_behalf_of",
 )
 
 
@@ -85,6 +87,7 @@ class Entry:
     actor: str | None  # the user's name, joined at read time (never stored in the trail)
     masked: bool
     personal_keys: Registry | None = None
+    on_behalf_of: str | None = None  # the name of the person the actor acted for
 
     @property
     def values(self) -> tuple[str | None, str | None, str | None]:
@@ -131,10 +134,13 @@ def find_subject_id(dbsession: Session, study_id: int, label: str) -> int | None
 
 
 def statement(scope: Scope, filters: Filters, subject_id: int | None = None) -> Select[Any]:
-    """The filtered events of ``scope`` with their actor's name; unordered, unlimited."""
+    """The filtered events of ``scope`` with the names of their actor and of whom it acted
+    for; unordered, unlimited."""
+    behalf = aliased(User)
     query = (
-        select(AuditEvent, User.name)
+        select(AuditEvent, User.name, behalf.name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
+        .outerjoin(behalf, behalf.id == AuditEvent.on_behalf_of_id)
         .where(AuditEvent.tenant_id == scope.tenant_id)
     )
     conditions = {
@@ -158,9 +164,13 @@ def statement(scope: Scope, filters: Filters, subject_id: int | None = None) -> 
 def _entries(rows: list[Row[Any]], scope: Scope) -> list[Entry]:
     return [
         Entry(
-            event, name, scope.mask_clinical and event.subject_id is not None, scope.personal_keys
+            event,
+            name,
+            scope.mask_clinical and event.subject_id is not None,
+            scope.personal_keys,
+            for_name,
         )
-        for event, name in rows
+        for event, name, for_name in rows
     ]
 
 
@@ -253,6 +263,8 @@ def _csv_values(entry: Entry, zone: ZoneInfo) -> tuple[object, ...]:
         event.request_id,
         event.chain,
         event.seq,
+        event.on_behalf_of_id,
+        entry.on_behalf_of,
     )
 
 

@@ -10,7 +10,17 @@ import argparse
 import sys
 from typing import NoReturn
 
-from datacapt.cli import admin, audit, demo, export, imports, keys, operations, two_factor
+from datacapt.cli import (
+    admin,
+    audit,
+    demo,
+    export,
+    export_runs,
+    imports,
+    keys,
+    operations,
+    two_factor,
+)
 from datacapt.cli.bootstrap import CommandError, load_environment
 
 
@@ -43,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     two_factor.add_parsers(commands)
     audit.add_parsers(commands)
     export.add_parsers(commands)
+    export_runs.add_parsers(commands)
     imports.add_parsers(commands)
     return parser
 

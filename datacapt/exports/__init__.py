@@ -17,4 +17,5 @@ def includeme(config: Configurator) -> None:
     folder = (config.get_settings().get("datacapt.export_folder") or "").strip()
     config.registry["exports.folder"] = Path(folder) if folder else PROJECT_DIR / "var" / "exports"
     config.scan(".views")
+    config.scan(".definition_views")
     config.scan(".jobs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 #: A cell starting with one of these is a formula (or becomes one) in spreadsheet programs.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -19,8 +20,10 @@ def neutralised(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def iso_timestamp(moment: datetime | None) -> str:
-    """ISO 8601 in UTC with its offset, to the second: ``2026-12-03T14:05:09+00:00``."""
+    """ISO 8601 in UTC with its offset, to the second: ``2026-12-03T14:05:09+00:00``. Kept
+    for the times last seen: the values of one save share theirs."""
     if moment is None:
         return ""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()

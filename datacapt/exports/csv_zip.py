@@ -14,17 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from datacapt.exports import archive, tables
-from datacapt.exports.cells import neutralised
+from datacapt.exports.cells import FORMULA_STARTS, neutralised
 from datacapt.exports.options import ExportOptions
 from datacapt.exports.source import Column, StoredValue, StudyData
+
+#: The first characters ``neutralised`` looks at, as a set for a quick test per cell.
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def _render(stored: StoredValue, column: Column) -> str | None:
     return stored.text
 
 
-def _cells(row: list[Any]) -> list[str]:
-    return ["" if cell is None else neutralised(str(cell)) for cell in row]
+def _clean(cell: Any) -> Any:
+    """A cell that cannot run as a formula; the csv module writes None as empty."""
+    if type(cell) is str and cell[:1] in FORMULA_FIRST:
+        return neutralised(cell)
+    return cell
+
+
+def _cells(row: list[Any]) -> list[Any]:
+    return [_clean(cell) for cell in row]
 
 
 def write_csv(path: Path, rows: Iterable[list[Any]], *, bom: bool = False) -> None:
@@ -45,7 +55,8 @@ class _Table:
         self.writer = csv.writer(handle, lineterminator="\r\n")
 
     def write(self, row: list[Any]) -> None:
-        self.writer.writerow(_cells(row))
+        """A row whose cells are already clean."""
+        self.writer.writerow(row)
 
 
 def write(target: Path, data: StudyData) -> int:
@@ -55,10 +66,10 @@ def write(target: Path, data: StudyData) -> int:
     with tempfile.TemporaryDirectory(prefix="datacapt-export-") as scratch, ExitStack() as stack:
         folder = Path(scratch)
         values = _Table(stack, folder, "values.csv", options)
-        values.write(tables.long_header(options))
+        values.write(_cells(tables.long_header(options)))
         forms = {name: _Table(stack, folder, f"forms/{name}.csv", options) for name in found.forms}
         for name, table in forms.items():
-            table.write(tables.form_header(found.forms[name], options))
+            table.write(_cells(tables.form_header(found.forms[name], options)))
         write_csv(
             folder / "codebook.csv",
             [tables.CODEBOOK_HEADER, *tables.codebook_rows(found)],
@@ -66,10 +77,10 @@ def write(target: Path, data: StudyData) -> int:
         )
         for record in data.records():
             columns = found.forms[record.form]
-            for row in tables.long_rows(record, columns, options, _render):
+            for row in tables.long_rows(record, columns, options, _render, _clean):
                 values.write(row)
                 count += 1
-            forms[record.form].write(tables.form_row(record, columns, options, _render))
+            forms[record.form].write(tables.form_row(record, columns, options, _render, _clean))
         stack.close()
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
             for table in (values, *forms.values()):

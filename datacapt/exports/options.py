@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from datacapt.models.entry import FormStatus, LockState
 
@@ -35,6 +36,9 @@ class ExportOptions:
     coded: Coded = Coded.CODES
     #: A UTF-8 byte-order mark, for spreadsheet programs that guess the encoding otherwise.
     bom: bool = False
+    #: The snapshot time that files' headers carry (workbook properties, SAS/SPSS/Stata
+    #: headers), so a rerun gives the same bytes; not a choice, hence not in ``describe()``.
+    stamp: datetime | None = None
 
     def describe(self) -> dict[str, object]:
         """The options as the audit trail and the export's own files record them."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.exports import csv_zip, statistical, xlsx
+from datacapt.exports.deterministic import snapshot_second
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
 from datacapt.jobs import enqueue_after_commit
@@ -91,7 +92,10 @@ def export(
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write the study's data to ``target`` in ``options.format``; audited in the caller's
-    transaction. ``progress`` is told the percentage of forms written as it grows."""
+    transaction. ``progress`` is told the percentage of forms written as it grows. Files'
+    header times are ``options.stamp`` (the export's snapshot time), the clock's if unset."""
+    if options.stamp is None:
+        options = replace(options, stamp=snapshot_second(datetime.now(UTC)))
     data = StudyData(dbsession, study, options, selection(dbsession, study, options))
     if progress is not None:
         data.progress = progress
@@ -135,9 +139,17 @@ def export_path(registry: Registry, row: DataExport) -> Path:
 
 
 def request_export(
-    dbsession: Session, study: Study, options: ExportOptions, requested_by_id: int
+    dbsession: Session,
+    study: Study,
+    options: ExportOptions,
+    requested_by_id: int,
+    *,
+    application_url: str | None = None,
+    definition_id: int | None = None,
 ) -> DataExport:
-    """The export's row, and its job once the transaction commits."""
+    """The export's row, and its job once the transaction commits. The row records the time
+    of the request as the snapshot's, which every run of it writes into the files' headers.
+    With ``application_url`` the requester is mailed when it is ready (or failed)."""
     selection(dbsession, study, options)  # refuse now what the job would refuse later
     row = DataExport(
         tenant_id=study.tenant_id,
@@ -145,10 +157,12 @@ def request_export(
         requested_by_id=requested_by_id,
         options=options.describe(),
         state=ExportState.QUEUED,
+        snapshot_at=snapshot_second(datetime.now(UTC)),
+        definition_id=definition_id,
     )
     dbsession.add(row)
     dbsession.flush()
-    enqueue_after_commit(dbsession, RUN_EXPORT, export_id=row.id)
+    enqueue_after_commit(dbsession, RUN_EXPORT, export_id=row.id, application_url=application_url)
     return row
 
 

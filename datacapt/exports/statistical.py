@@ -27,6 +27,7 @@ import pyreadstat
 from datacapt.ecrf.definition import ItemType, Validation
 from datacapt.exports import archive, tables
 from datacapt.exports.csv_zip import write_csv
+from datacapt.exports.deterministic import set_header_time
 from datacapt.exports.options import Coded, ExportOptions
 from datacapt.exports.source import Column, FormRecord, StudyData
 
@@ -245,6 +246,8 @@ def _write_form(
         }
     dates = [v.name for v in variables if v.kind == "date"]
     dialect.write(frame, path, labels, path.stem, dates, **more)
+    if data.options.stamp is not None:
+        set_header_time(path, data.options.stamp)
     return count
 
 

@@ -14,8 +14,14 @@ from datacapt.exports.options import Coded, ExportOptions
 from datacapt.exports.source import Catalogue, Column, FormRecord, StoredValue
 
 Render = Callable[[StoredValue, Column], Any]
+#: What a format does to a cell that could hold text from users (CSV neutralises formulas).
+Clean = Callable[[Any], Any]
 KEYS = ["subject", "site", "visit", "visit_repeat"]
 STATE = ["form_status", "lock_state"]
+
+
+def _kept(cell: Any) -> Any:
+    return cell
 
 
 def keys_of(record: FormRecord) -> list[Any]:
@@ -57,25 +63,30 @@ def long_header(options: ExportOptions) -> list[str]:
 
 
 def long_rows(
-    record: FormRecord, columns: list[Column], options: ExportOptions, render: Render
+    record: FormRecord,
+    columns: list[Column],
+    options: ExportOptions,
+    render: Render,
+    clean: Clean = _kept,
 ) -> Iterator[list[Any]]:
-    """A row per stored value, in the form's item order."""
+    """A row per stored value, in the form's item order; ``clean`` is given each text cell
+    (the form's own cells once, not once per value)."""
+    head = [clean(cell) for cell in (*keys_of(record), record.form, record.form_repeat)]
+    state = state_of(record)
+    both = options.coded is Coded.BOTH
     for column in columns:
         stored = record.values.get(column.item.oid)
         if stored is None:
             continue
-        label = [_label(stored, column)] if options.coded is Coded.BOTH else []
         yield [
-            *keys_of(record),
-            record.form,
-            record.form_repeat,
+            *head,
             column.item.name,
-            _value(stored, column, options, render),
-            *label,
-            stored.missing_code,
-            *state_of(record),
+            clean(_value(stored, column, options, render)),
+            *([clean(_label(stored, column))] if both else []),
+            clean(stored.missing_code),
+            *state,
             iso_timestamp(stored.updated_at),
-            stored.updated_by,
+            clean(stored.updated_by),
         ]
 
 
@@ -91,16 +102,22 @@ def form_header(columns: list[Column], options: ExportOptions) -> list[str]:
 
 
 def form_row(
-    record: FormRecord, columns: list[Column], options: ExportOptions, render: Render
+    record: FormRecord,
+    columns: list[Column],
+    options: ExportOptions,
+    render: Render,
+    clean: Clean = _kept,
 ) -> list[Any]:
-    row = [*keys_of(record), record.form_repeat, *state_of(record)]
+    row = [clean(cell) for cell in keys_of(record)]
+    row += [record.form_repeat, *state_of(record)]
+    both = options.coded is Coded.BOTH
     for column in columns:
         stored = record.values.get(column.item.oid)
-        row.append(None if stored is None else _value(stored, column, options, render))
-        if column.coded and options.coded is Coded.BOTH:
-            row.append(_label(stored, column))
+        row.append(None if stored is None else clean(_value(stored, column, options, render)))
+        if column.coded and both:
+            row.append(clean(_label(stored, column)))
         if column.item.missing_codes_allowed:
-            row.append(None if stored is None else stored.missing_code)
+            row.append(None if stored is None else clean(stored.missing_code))
     return row
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -11,14 +12,15 @@ from pyramid.view import view_config
 from webob.multidict import MultiDict
 
 from datacapt import audit
-from datacapt.exports import services
+from datacapt.exports import definitions, services
 from datacapt.exports.forms import parse_options
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
+from datacapt.exports.retry import NotRetryable, retry_export, retryable
 from datacapt.exports.source import catalogue
 from datacapt.htmx import page_view, redirect
-from datacapt.i18n import _
+from datacapt.i18n import _, request_timezone, timezone_choices
 from datacapt.models.entry import FormStatus, LockState
-from datacapt.models.exports import ExportState
+from datacapt.models.exports import Every, ExportState
 from datacapt.permissions import Permission
 from datacapt.resources import ExportResource, ExportsResource
 from datacapt.studies.services import study_sites
@@ -49,6 +51,22 @@ STATE_LABELS = {
     ExportState.DONE: _("Ready"),
     ExportState.FAILED: _("Failed"),
 }
+EVERY_LABELS = {Every.DAY: _("Every day"), Every.WEEK: _("Every week")}
+WEEKDAY_LABELS = (
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+)
+
+
+@cache
+def _timezone_options() -> list[tuple[str, str]]:
+    """The zones a saved export's schedule may use (read from the system once)."""
+    return [(zone, zone) for zone in timezone_choices()]
 
 
 def _page(
@@ -56,14 +74,25 @@ def _page(
     request: Request,
     errors: dict[str, Any] | None = None,
     posted: MultiDict | None = None,
+    editing: Any = None,
 ) -> dict[str, Any]:
     study = context.study
+    fresh = MultiDict({"format": "csv", "coded": "codes", "hour": "7"})
+    fresh["timezone"] = request_timezone(request).key
     return {
         "exports": services.recent_exports(request.dbsession, study),
+        "definitions": definitions.definitions_of(request.dbsession, study),
+        "editing": editing,
+        "timezone_options": _timezone_options(),
+        "weekday_options": [
+            (str(number), request.localizer.translate(label))
+            for number, label in enumerate(WEEKDAY_LABELS)
+        ],
+        "hour_options": [(str(hour), f"{hour:02d}:00") for hour in range(24)],
         "sites": [site.code for site in study_sites(request.dbsession, study)],
         "form_names": list(catalogue(request.dbsession, study).forms),
         "errors": errors or {},
-        "posted": posted if posted is not None else MultiDict({"format": "csv", "coded": "codes"}),
+        "posted": posted if posted is not None else fresh,
         **_labels(),
     }
 
@@ -75,6 +104,9 @@ def _labels() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "lock_labels": LOCK_LABELS,
         "state_labels": STATE_LABELS,
+        "every_labels": EVERY_LABELS,
+        "weekday_labels": WEEKDAY_LABELS,
+        "retryable": retryable,
     }
 
 
@@ -97,7 +129,13 @@ def start_export(context: ExportsResource, request: Request) -> Any:
         request.response.status_int = 422
         return {**page, "errors": errors}
     assert isinstance(options, ExportOptions)
-    services.request_export(request.dbsession, context.study, options, request.identity.user.id)
+    services.request_export(
+        request.dbsession,
+        context.study,
+        options,
+        request.identity.user.id,
+        application_url=request.application_url,
+    )
     return redirect(request, request.resource_path(context))
 
 
@@ -105,6 +143,30 @@ def start_export(context: ExportsResource, request: Request) -> Any:
 def export_row(context: ExportResource, request: Request) -> dict[str, Any]:
     """One export's row, which the page polls while its job runs."""
     return {"export": context.export, "exports_node": context.__parent__, **_labels()}
+
+
+@view_config(
+    context=ExportResource,
+    name="retry",
+    request_method="POST",
+    renderer=PAGE,
+    permission=Permission.EXPORT_DATA,
+)
+def retry(context: ExportResource, request: Request) -> Any:
+    """Run a failed or stuck export again, for the same snapshot (the same bytes)."""
+    exports_node = context.__parent__
+    try:
+        retry_export(
+            request.dbsession,
+            context.export,
+            request.actor,
+            application_url=request.application_url,
+        )
+    except NotRetryable:
+        request.response.status_int = 409
+        message = _("This export is finished or still running: there is nothing to retry.")
+        return {**_page(exports_node, request), "errors": {"retry": message}}
+    return redirect(request, request.resource_path(exports_node))
 
 
 @view_config(

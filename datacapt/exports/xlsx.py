@@ -15,6 +15,7 @@ import xlsxwriter
 
 from datacapt.ecrf.definition import ItemType, Validation
 from datacapt.exports import tables
+from datacapt.exports.deterministic import snapshot_second
 from datacapt.exports.source import Column, StoredValue, StudyData
 
 SHEET_NAME_LIMIT = 31
@@ -60,6 +61,9 @@ def write(target: Path, data: StudyData) -> int:
             "strings_to_numbers": False,
         },
     )
+    if options.stamp is not None:  # else XlsxWriter writes the clock's time
+        created = snapshot_second(options.stamp).replace(tzinfo=None)
+        workbook.set_properties({"created": created})
     day_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     bold = workbook.add_format({"bold": True})
     names = sheet_names(found.forms)

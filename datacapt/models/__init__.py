@@ -27,7 +27,7 @@ from datacapt.models.entry import (
     VisitInstance,
     WarningKind,
 )
-from datacapt.models.exports import DataExport, ExportState
+from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
@@ -44,6 +44,8 @@ __all__ = [
     "DataExport",
     "DataImport",
     "EntryWarning",
+    "Every",
+    "ExportDefinition",
     "ExportState",
     "FormInstance",
     "FormStatus",

@@ -49,6 +49,8 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(36))
     ip: Mapped[str | None] = mapped_column(String(45))
+    #: The person a job or another person acted for (a scheduled export: its owner).
+    on_behalf_of_id: Mapped[int | None] = mapped_column()
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

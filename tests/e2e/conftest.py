@@ -50,11 +50,17 @@ def live_mailbox(tmp_path_factory) -> Mailbox:
 
 
 @pytest.fixture(scope="session")
-def live_url(tmp_path_factory, live_mailbox: Mailbox) -> Iterator[str]:
-    """The app on its own committed database with the demo loaded, on 127.0.0.1."""
+def live_database(tmp_path_factory) -> str:
+    """The live server's database (for a test to play the worker's part in it)."""
     url = create_database("live", tmp_path_factory.mktemp("live"))
     migrate(url)
-    settings = app_settings(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_url(live_database: str, live_mailbox: Mailbox) -> Iterator[str]:
+    """The app on its own committed database with the demo loaded, on 127.0.0.1."""
+    settings = app_settings(live_database)
     settings["mail.top_level_directory"] = str(live_mailbox.folder)
     app = configure(settings).make_wsgi_app()
     with transaction_scope(app.registry) as dbsession:

@@ -44,7 +44,14 @@ def test_every_event_of_a_save_and_its_reactions_carries_the_requests_actor(
 def test_a_job_acts_as_the_system_unless_it_acts_for_an_account():
     job = Actor.system("nightly-export")
     assert job.is_system and job.auth_method == "system" and job.name == "nightly-export"
-    assert job.audited() == {"actor_id": None, "request_id": None, "ip": None}
+    assert job.audited() == {
+        "actor_id": None,
+        "on_behalf_of_id": None,
+        "request_id": None,
+        "ip": None,
+    }
+    scheduled = Actor.system("scheduled-export", on_behalf_of=5)
+    assert scheduled.is_system and scheduled.audited()["on_behalf_of_id"] == 5
     demo = Actor.system("demo", user_id=7)
     assert not demo.is_system and demo.audited()["actor_id"] == 7
     assert job.as_user(3).name == "nightly-export" and job.as_user(3).user_id == 3

@@ -209,6 +209,7 @@ def test_verify_notices_a_deleted_event(dbsession, tenants):
 #: Every column that enters the hash, plus the two hashes themselves.
 ALTERABLE = (
     *(name for name in audit.HASHED_FIELDS if name not in ("chain", "seq")),
+    audit.HASHED_WHEN_SET,
     "prev_hash",
     "hash",
 )
@@ -330,7 +331,8 @@ def alter_and_verify(dbsession, events, checkpoint_after, victim, how, field, di
         recorded.append(
             audit.record(
                 dbsession,
-                SYSTEM,
+                # every other event by the system for someone: hashed when set, altered or not
+                Actor.system("tests", on_behalf_of=number if number % 2 else None),
                 tenant_id=None if tenant is None else tenants[tenant].id,
                 action=action,
                 entity_type="item",

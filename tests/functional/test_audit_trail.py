@@ -426,3 +426,27 @@ def test_tenant_administrators_see_every_study_but_no_clinical_values(app, dbses
     assert "Choose a study from the list." in refused.html.find(id="field-study-error").get_text()
     export = dbsession.scalars(select(AuditEvent).where(AuditEvent.action == "audit.export")).one()
     assert (export.chain, export.study_id) == (f"tenant:{world.tenant.id}", None)
+
+
+def test_what_the_system_did_for_someone_names_them_and_verifies(auditor, dbsession, world):
+    """A job acting by itself for a person (a scheduled export for its owner): the trail says
+    "system", for whom, in the page and the CSV, and that name is part of the hash."""
+    owner = world.users["coordinator"]
+    recorded = audit.record(
+        dbsession,
+        Actor.system("export", on_behalf_of=owner.id),
+        tenant_id=world.tenant.id,
+        action="data.exported",
+        entity_type="study",
+        entity_id=world.study.id,
+        study_id=world.study.id,
+    )
+    assert (recorded.actor_id, recorded.on_behalf_of_id) == (None, owner.id)
+    assert f'"on_behalf_of_id":{owner.id}' in audit.canonical(recorded)
+    assert audit.verify(dbsession, recorded.chain).intact
+
+    row = auditor.get(TRAIL).html.find("td", string=str(recorded.id)).parent
+    assert " ".join(row.find_all("td")[2].stripped_strings) == "system for Camille Coordinator"
+    exported = read_csv(auditor.get(EXPORT))
+    mine = next(line for line in exported if line["id"] == str(recorded.id))
+    assert (mine["actor"], mine["on_behalf_of"]) == ("", "Camille Coordinator")

@@ -377,6 +377,12 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (ExportsResource, "start", "POST"): data_managers_only(422),
     (ExportResource, "row", "GET"): data_managers_only(200),
     (ExportResource, "download", "GET"): data_managers_only(200),
+    (ExportResource, "retry", "POST"): data_managers_only(409),  # done: nothing to retry
+    (ExportsResource, "save-definition", "POST"): data_managers_only(422),
+    (ExportsResource, "definition", "GET"): data_managers_only(404),  # no id: no definition
+    (ExportsResource, "definition", "POST"): data_managers_only(404),
+    (ExportsResource, "run-definition", "POST"): data_managers_only(404),
+    (ExportsResource, "delete-definition", "POST"): data_managers_only(404),
     # Imports (a POST without a file: 422; confirming an import whose dry run refused rows: 409).
     (ImportsResource, "", "GET"): data_managers_only(200),
     (ImportsResource, "upload", "POST"): data_managers_only(422),

@@ -50,6 +50,8 @@ DEFAULT_INCLUDES = (
     "datacapt.audit_trail",
     "datacapt.review",
     "datacapt.exports",
+    "datacapt.reports",
+    "datacapt.imports",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -46,6 +46,7 @@ class Permission(enum.StrEnum):
     MANAGE_STUDY = "manage_study"
     DESIGN_STUDY = "design_study"
     EXPORT_DATA = "export_data"
+    IMPORT_DATA = "import_data"
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     # Site-scoped
     VIEW_SITE = "view_site"
@@ -75,6 +76,7 @@ PERMISSION_SCOPES = {
     Permission.MANAGE_STUDY: Scope.STUDY,
     Permission.DESIGN_STUDY: Scope.STUDY,
     Permission.EXPORT_DATA: Scope.STUDY,
+    Permission.IMPORT_DATA: Scope.STUDY,
     Permission.VIEW_AUDIT_TRAIL: Scope.STUDY,
 }
 
@@ -120,7 +122,8 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
     StudyRole.COORDINATOR: frozenset(_SITE_STAFF),
     StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE}),
     StudyRole.DATA_MANAGER: frozenset(
-        _READ | {P.RAISE_QUERY, P.REVIEW_DATA, P.FREEZE_DATA, P.LOCK_DATA, P.EXPORT_DATA}
+        _READ
+        | {P.RAISE_QUERY, P.REVIEW_DATA, P.FREEZE_DATA, P.LOCK_DATA, P.EXPORT_DATA, P.IMPORT_DATA}
     ),
     StudyRole.SPONSOR_VIEWER: frozenset(_READ),
     StudyRole.AUDITOR: frozenset(_READ | {P.VIEW_AUDIT_TRAIL}),

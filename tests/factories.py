@@ -17,10 +17,14 @@ from datacapt.design import services
 from datacapt.entry.services import new_form_instance
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import export_path
+from datacapt.imports.report import Report
 from datacapt.models import (
     DataExport,
+    DataImport,
     ExportState,
     FormStatus,
+    ImportFormat,
+    ImportState,
     Query,
     Site,
     Study,
@@ -212,3 +216,32 @@ def add_export(dbsession: Session, registry: Registry, world: World) -> DataExpo
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"test")
     return export
+
+
+#: The id of :func:`add_import`'s import, far above what a sequence gives during a test run.
+IMPORT_ID = 900002
+
+
+def add_import(dbsession: Session, world: World) -> DataImport:
+    """An import of acme/demo by its data manager whose dry run refused its rows (so it cannot
+    be confirmed)."""
+    report = Report(rows=1, refused=1)
+    report.refuse(2, "No visit week9 in the study's design.", "par01-0001 / week9 / vital_signs")
+    data_import = DataImport(
+        id=IMPORT_ID,
+        tenant_id=world.tenant.id,
+        study_id=world.study.id,
+        requested_by_id=world.users["data_manager"].id,
+        file_name="values.csv",
+        format=ImportFormat.CSV,
+        size=4,
+        sha256=hashlib.sha256(b"test").hexdigest(),
+        state=ImportState.REFUSED,
+        progress=100,
+        report=report.as_json(),
+        rows=1,
+        refused=1,
+    )
+    dbsession.add(data_import)
+    dbsession.flush()
+    return data_import

@@ -10,7 +10,17 @@ import argparse
 import sys
 from typing import NoReturn
 
-from datacapt.cli import admin, audit, demo, export, export_runs, keys, operations, two_factor
+from datacapt.cli import (
+    admin,
+    audit,
+    demo,
+    export,
+    export_runs,
+    imports,
+    keys,
+    operations,
+    two_factor,
+)
 from datacapt.cli.bootstrap import CommandError, load_environment
 
 
@@ -44,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parsers(commands)
     export.add_parsers(commands)
     export_runs.add_parsers(commands)
+    imports.add_parsers(commands)
     return parser
 
 

@@ -28,6 +28,7 @@ from datacapt.models.entry import (
     WarningKind,
 )
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
+from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
@@ -41,12 +42,15 @@ __all__ = [
     "AuditCheckpointHead",
     "AuditEvent",
     "DataExport",
+    "DataImport",
     "EntryWarning",
     "Every",
     "ExportDefinition",
     "ExportState",
     "FormInstance",
     "FormStatus",
+    "ImportFormat",
+    "ImportState",
     "Invitation",
     "InvitationStatus",
     "ItemValue",

@@ -21,6 +21,7 @@ from datacapt.resources.design import (
 )
 from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.exports import ExportResource, ExportsResource
+from datacapt.resources.imports import ImportResource, ImportsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.reports import ReportsResource
@@ -40,6 +41,8 @@ __all__ = [
     "ExportsResource",
     "FormDesignResource",
     "FormEntryResource",
+    "ImportResource",
+    "ImportsResource",
     "QueriesResource",
     "QueryResource",
     "ReportsResource",

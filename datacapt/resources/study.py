@@ -12,6 +12,7 @@ from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
 from datacapt.resources.exports import ExportsResource
+from datacapt.resources.imports import ImportsResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.reports import ReportsResource
@@ -31,6 +32,7 @@ class StudyResource(Resource):
         "queries": QueriesResource,
         "exports": ExportsResource,
         "reports": ReportsResource,
+        "imports": ImportsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

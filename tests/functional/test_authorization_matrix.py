@@ -18,6 +18,8 @@ from datacapt.resources import (
     ExportsResource,
     FormDesignResource,
     FormEntryResource,
+    ImportResource,
+    ImportsResource,
     QueriesResource,
     QueryResource,
     ReportsResource,
@@ -34,7 +36,16 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
-from tests.factories import EXPORT_ID, add_export, add_queries, build_world, csrf_token, login
+from tests.factories import (
+    EXPORT_ID,
+    IMPORT_ID,
+    add_export,
+    add_import,
+    add_queries,
+    build_world,
+    csrf_token,
+    login,
+)
 
 LOGIN = "login"  # a 303 to the sign-in page, with came_from
 SITE_STAFF = ("investigator", "sub_investigator", "coordinator")  # restricted to par01
@@ -111,6 +122,8 @@ PLACES = {
     ExportsResource: {"": "/acme/demo/exports/"},
     ExportResource: {"": f"/acme/demo/exports/{EXPORT_ID}/"},
     ReportsResource: {"": "/acme/demo/reports/"},
+    ImportsResource: {"": "/acme/demo/imports/"},
+    ImportResource: {"": f"/acme/demo/imports/{IMPORT_ID}/"},
 }
 
 POST_BODIES = {
@@ -212,7 +225,7 @@ DESIGN_VIEWS = {
 
 
 def data_managers_only(outcome: Any) -> dict[str, dict[str, Any]]:
-    """Exports: the study's data managers; to everyone else the exports do not exist (404)."""
+    """Exports and imports: the study's data managers; to everyone else they do not exist (404)."""
     return {
         "": {
             **outcomes(admins=404, study_admin=404, site_staff=404, others=404),
@@ -379,6 +392,12 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (ReportsResource, "download", "GET"): {
         "": outcomes(admins=403, study_admin=403, site_staff=400, others=400)
     },
+    # Imports (a POST without a file: 422; confirming an import whose dry run refused rows: 409).
+    (ImportsResource, "", "GET"): data_managers_only(200),
+    (ImportsResource, "upload", "POST"): data_managers_only(422),
+    (ImportResource, "", "GET"): data_managers_only(200),
+    (ImportResource, "report", "GET"): data_managers_only(200),
+    (ImportResource, "confirm", "POST"): data_managers_only(409),
 }
 
 
@@ -429,6 +448,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     world = build_world(dbsession, registry)
     add_queries(dbsession, world)
     add_export(dbsession, registry, world)
+    add_import(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -55,6 +55,8 @@ def test_defaults():
         "datacapt.audit_trail",
         "datacapt.review",
         "datacapt.exports",
+        "datacapt.reports",
+        "datacapt.imports",
     )
 
 

@@ -62,6 +62,12 @@ def test_sponsor_viewer_reads_without_personal_data_or_writes():
     assert not granted & {P.VIEW_PII, P.ENTER_DATA, P.RAISE_QUERY, P.EXPORT_DATA, P.SIGN}
 
 
+def test_only_data_managers_import_data():
+    holders = {r for r, granted in STUDY_ROLE_PERMISSIONS.items() if P.IMPORT_DATA in granted}
+    assert holders == {StudyRole.DATA_MANAGER}
+    assert P.IMPORT_DATA.scope is Scope.STUDY
+
+
 def test_only_auditors_see_the_audit_trail():
     holders = {r for r, granted in STUDY_ROLE_PERMISSIONS.items() if P.VIEW_AUDIT_TRAIL in granted}
     assert holders == {StudyRole.AUDITOR}

@@ -1,5 +1,10 @@
 """What every export reads: the study's items across its published versions, and its forms with
-their values, streamed from the database a form at a time in a stable order."""
+their values, streamed from the database a form at a time in a stable order.
+
+Values are read as they are now, or as the audit trail says they were at ``options.as_of``: the
+latest ``entry.value_changed`` event of each (form, item) up to then, picked in the database by
+a window function (PostgreSQL and SQLite alike), with the form's status and lock state of that
+moment from its own events; forms created later are absent, forms removed later present."""
 
 from __future__ import annotations
 
@@ -10,14 +15,48 @@ from decimal import Decimal, InvalidOperation
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from pyramid.registry import Registry
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
-from datacapt.ecrf.definition import Definition, Item, ItemType, form_items, from_json, text_in
+from datacapt import personal_values
+from datacapt.ecrf.definition import (
+    Definition,
+    Item,
+    ItemType,
+    Validation,
+    form_items,
+    from_json,
+    text_in,
+)
+from datacapt.ecrf.values import typed
 from datacapt.exports.options import ExportOptions
-from datacapt.models import FormInstance, ItemValue, Site, Study, StudyVersion, Subject, User
+from datacapt.models import (
+    AuditEvent,
+    FormInstance,
+    ItemValue,
+    Site,
+    Study,
+    StudyVersion,
+    Subject,
+    User,
+)
 from datacapt.models.design import VersionState
 from datacapt.models.entry import FormStatus, LockState
+from datacapt.models.types import UTCDateTime
+from datacapt.numbers import in_range
 
 #: Rows fetched per round trip; the database cursor streams the rest.
 BATCH = 2000
@@ -30,6 +69,9 @@ CHOICE_TYPES = frozenset(
         ItemType.ACKNOWLEDGEMENT,
     }
 )
+DATED = frozenset({Validation.DATE, Validation.DATETIME, Validation.PARTIAL_DATE})
+#: What the audit trail records for a missing-data code in place of a value.
+MISSING_PREFIX = "missing:"
 BOOLEAN_LABELS = {
     ItemType.YES_NO: {"1": "Yes", "0": "No"},
     ItemType.TRUE_FALSE: {"1": "True", "0": "False"},
@@ -54,6 +96,11 @@ class Column:
     def coded(self) -> bool:
         return self.item.type in CHOICE_TYPES
 
+    @property
+    def dated(self) -> bool:
+        """A date, a date and time or a partial date: what date shifting moves."""
+        return self.item.type is ItemType.TEXT and self.item.validation in DATED
+
     def code_labels(self) -> dict[str, str]:
         fixed = BOOLEAN_LABELS.get(self.item.type)
         if fixed is not None:
@@ -70,32 +117,35 @@ class Column:
 class Catalogue:
     """The forms and their items over every published version (the latest's order first, then
     what only earlier versions had, so data saved under an earlier version still has a column).
-    Personal-data items are left out: clinical exports never carry them."""
+    Personal-data items are left out unless asked for (``personal``), by those allowed."""
 
     forms: dict[str, list[Column]] = field(default_factory=dict)
     visits: list[str] = field(default_factory=list)
+    #: Personal-data items kept, and dates shifted per subject: what the codebook tells.
+    personal: bool = False
+    dates_shifted: bool = False
 
     def columns(self) -> Iterator[Column]:
         for columns in self.forms.values():
             yield from columns
 
 
-def catalogue(dbsession: Session, study: Study) -> Catalogue:
+def catalogue(dbsession: Session, study: Study, *, personal: bool = False) -> Catalogue:
     versions = dbsession.execute(
         select(StudyVersion.number, StudyVersion.definition)
         .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
         .order_by(StudyVersion.number.desc())
     ).all()
-    found = Catalogue()
+    found = Catalogue(personal=personal)
     by_oid: dict[str, Column] = {}
-    personal: set[str] = set()
+    left_out: set[str] = set()
     for number, document in versions:
         definition: Definition = from_json(document)
         for form in definition.forms:
             columns = found.forms.setdefault(form.name, [])
             for item in form_items(form):
-                if item.identifier:
-                    personal.add(item.oid)
+                if item.identifier and not personal:
+                    left_out.add(item.oid)
                 column = by_oid.get(item.oid)
                 if column is None:
                     column = by_oid[item.oid] = Column(form.name, item, definition.default_language)
@@ -105,7 +155,7 @@ def catalogue(dbsession: Session, study: Study) -> Catalogue:
             v.name for v in definition.schedule.visits if v.name not in found.visits
         )
     for name, columns in found.forms.items():
-        found.forms[name] = [column for column in columns if column.item.oid not in personal]
+        found.forms[name] = [column for column in columns if column.item.oid not in left_out]
     return found
 
 
@@ -144,29 +194,74 @@ class FormRecord:
     status: FormStatus
     lock_state: LockState
     values: dict[str, StoredValue]
+    subject_id: int | None = None  # what a subject's date shift is derived from
+
+
+def _state_at(
+    study: Study, as_of: datetime, name: str, current: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """A form's ``status`` or ``lock_state`` at ``as_of``, from its events: what the last one
+    until then set, else what the first one after found, else what it is now."""
+    concerned = [
+        AuditEvent.study_id == study.id,
+        AuditEvent.entity_type == "form_instance",
+        AuditEvent.entity_id == cast(FormInstance.id, String),
+    ]
+    if name == "status":
+        concerned.append(or_(AuditEvent.field == name, AuditEvent.action == "entry.form_started"))
+    else:
+        concerned.append(AuditEvent.field == name)
+    before = (
+        select(AuditEvent.new_value)
+        .where(*concerned, AuditEvent.occurred_at <= as_of)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    after = (
+        select(AuditEvent.old_value)
+        .where(*concerned, AuditEvent.occurred_at > as_of)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return type_coerce(func.coalesce(before, after, cast(current, String)), current.type)
+
+
+def _states(study: Study, options: ExportOptions) -> tuple[ColumnElement[Any], ...]:
+    """The form's status and lock state as exported: now, or at ``options.as_of``."""
+    if options.as_of is None:
+        return FormInstance.status, FormInstance.lock_state
+    return (
+        _state_at(study, options.as_of, "status", FormInstance.status),
+        _state_at(study, options.as_of, "lock_state", FormInstance.lock_state),
+    )
 
 
 def _selected(
     query: Select[Any], study: Study, options: ExportOptions, forms: list[str]
 ) -> Select[Any]:
     """``query`` over form instances narrowed to what the options select."""
+    status, lock_state = _states(study, options)
     query = query.join(Subject, Subject.id == FormInstance.subject_id).join(
         Site, Site.id == FormInstance.site_id
     )
     query = query.where(
         FormInstance.study_id == study.id,
         Subject.study_id == study.id,
-        FormInstance.status != FormStatus.REMOVED,
+        status != FormStatus.REMOVED,
         FormInstance.form.in_(forms),
     )
+    if options.as_of is not None:
+        query = query.where(FormInstance.created_at <= options.as_of)
     if options.sites:
         query = query.where(Site.code.in_(options.sites))
     if options.visits:
         query = query.where(FormInstance.visit.in_(options.visits))
     if options.statuses:
-        query = query.where(FormInstance.status.in_(options.statuses))
+        query = query.where(status.in_(options.statuses))
     if options.lock_states:
-        query = query.where(FormInstance.lock_state.in_(options.lock_states))
+        query = query.where(lock_state.in_(options.lock_states))
     return query
 
 
@@ -176,49 +271,154 @@ def count_forms(dbsession: Session, study: Study, options: ExportOptions, wanted
     return dbsession.scalar(query) or 0
 
 
+def _typed_copies(item: Item, text: str | None) -> tuple[Decimal | None, date | None]:
+    """The typed copies a save keeps beside a value's text (none for personal data)."""
+    if item.identifier:
+        return None, None
+    value = typed(item, text)
+    if isinstance(value, Decimal):
+        return (value if in_range(value) else None), None
+    if isinstance(value, datetime):
+        return None, value.date()
+    if isinstance(value, date):
+        return None, value
+    return None, None
+
+
+def _value_columns(
+    query: Select[Any], study: Study, options: ExportOptions, kept: set[str]
+) -> Select[Any]:
+    """``query`` joined to the values of its forms: the stored rows, or at ``options.as_of``
+    the last value event of each item until then (with the row's own time when the row still
+    holds that event's value, so an export as of now is the export of now)."""
+    if options.as_of is None:
+        return (
+            query.add_columns(
+                ItemValue.item_oid,
+                ItemValue.value,
+                ItemValue.value_number,
+                ItemValue.value_date,
+                ItemValue.missing_code,
+                ItemValue.updated_at,
+                User.email,
+                ItemValue.sealed_key_id,
+                ItemValue.sealed_nonce,
+                ItemValue.sealed_value,
+            )
+            .outerjoin(ItemValue, ItemValue.form_instance_id == FormInstance.id)
+            .outerjoin(User, User.id == ItemValue.updated_by_id)
+        )
+    latest = func.row_number().over(
+        partition_by=(AuditEvent.entity_id, AuditEvent.field),
+        order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
+    )
+    events = (
+        select(
+            AuditEvent.id,
+            AuditEvent.entity_id,
+            AuditEvent.field,
+            AuditEvent.new_value,
+            AuditEvent.occurred_at,
+            AuditEvent.actor_id,
+            latest.label("rank"),
+        )
+        .where(
+            AuditEvent.study_id == study.id,
+            AuditEvent.entity_type == "form_instance",
+            AuditEvent.action == "entry.value_changed",
+            AuditEvent.occurred_at <= options.as_of,
+            AuditEvent.field.in_(sorted(kept)),
+        )
+        .subquery("events")
+    )
+    same = ItemValue.audit_event_id == events.c.id
+    changed_at = case((same, ItemValue.updated_at), else_=events.c.occurred_at)
+    changed_by = case((same, ItemValue.updated_by_id), else_=events.c.actor_id)
+    return (
+        query.add_columns(
+            events.c.field.label("item_oid"),
+            events.c.new_value.label("value"),
+            *(null().label(name) for name in ("value_number", "value_date", "missing_code")),
+            type_coerce(changed_at, UTCDateTime()).label("updated_at"),
+            User.email,
+            *(null().label(name) for name in ("sealed_key_id", "sealed_nonce", "sealed_value")),
+        )
+        .outerjoin(
+            events,
+            and_(events.c.entity_id == cast(FormInstance.id, String), events.c.rank == 1),
+        )
+        .outerjoin(
+            ItemValue,
+            and_(
+                ItemValue.form_instance_id == FormInstance.id,
+                ItemValue.item_oid == events.c.field,
+            ),
+        )
+        .outerjoin(User, User.id == changed_by)
+    )
+
+
+def _stored(
+    row: Any, column: Column, options: ExportOptions, registry: Registry | None
+) -> StoredValue:
+    """A value of a row of :func:`form_records`' query, personal data opened."""
+    if options.as_of is None:
+        text = row.value
+        if row.sealed_value is not None:
+            text = personal_values.open_value(personal_values.keys(registry), row.subject_id, row)
+        return StoredValue(text, *row[12:17])
+    text, missing = row.value, None
+    if text is not None and column.item.missing_codes_allowed and text.startswith(MISSING_PREFIX):
+        text, missing = None, text[len(MISSING_PREFIX) :]
+    elif column.item.identifier and personal_values.is_audited(text):
+        assert text is not None
+        text = personal_values.open_audited(
+            personal_values.keys(registry), text, row.subject_id, row.form_instance_id, row.item_oid
+        )
+    return StoredValue(text, *_typed_copies(column.item, text), missing, *row[15:17])
+
+
 def form_records(
     dbsession: Session, study: Study, options: ExportOptions, wanted: Catalogue
 ) -> Iterator[FormRecord]:
     """The selected forms, subject by subject, streamed; only the catalogue's items' values."""
+    status, lock_state = _states(study, options)
     columns = select(
-        FormInstance.id,
+        FormInstance.id.label("form_instance_id"),
         Subject.label,
         Site.code,
         FormInstance.visit,
         FormInstance.visit_repeat,
         FormInstance.form,
         FormInstance.repeat,
-        FormInstance.status,
-        FormInstance.lock_state,
-        ItemValue.item_oid,
-        ItemValue.value,
-        ItemValue.value_number,
-        ItemValue.value_date,
-        ItemValue.missing_code,
-        ItemValue.updated_at,
-        User.email,
+        status.label("status"),
+        lock_state.label("lock_state"),
+        FormInstance.subject_id,
     ).select_from(FormInstance)
+    by_oid = {column.item.oid: column for column in wanted.columns()}
     query = (
-        _selected(columns, study, options, list(wanted.forms))
-        .outerjoin(ItemValue, ItemValue.form_instance_id == FormInstance.id)
-        .outerjoin(User, User.id == ItemValue.updated_by_id)
+        _value_columns(
+            _selected(columns, study, options, list(wanted.forms)), study, options, set(by_oid)
+        )
         .order_by(
             Subject.label,
             FormInstance.visit_instance_id,
             FormInstance.form,
             FormInstance.repeat,
             FormInstance.id,
-            ItemValue.id,
+            "item_oid",
         )
         .execution_options(yield_per=BATCH)
     )
-    kept = {column.item.oid for column in wanted.columns()}
+    registry = dbsession.info.get("registry")
     for _instance, rows in groupby(dbsession.execute(query), key=lambda row: row[0]):
         first, *rest = list(rows)
         values = {
-            row.item_oid: StoredValue(*row[10:16]) for row in (first, *rest) if row.item_oid in kept
+            row.item_oid: _stored(row, by_oid[row.item_oid], options, registry)
+            for row in (first, *rest)
+            if row.item_oid in by_oid
         }
-        yield FormRecord(*first[1:9], values=values)
+        yield FormRecord(*first[1:9], values=values, subject_id=first.subject_id)
 
 
 @dataclass
@@ -235,6 +435,8 @@ class StudyData:
     #: Records read so far, against :func:`count_forms`.
     read: int = 0
     total: int = 0
+    #: What moves a record's dates (``options.shift_dates``, see :mod:`.shifting`).
+    shift: Callable[[FormRecord], FormRecord] | None = None
 
     def records(self, forms: list[str] | None = None) -> Iterator[FormRecord]:
         if not self.total:
@@ -242,8 +444,10 @@ class StudyData:
         wanted = self.catalogue
         if forms is not None:
             wanted = Catalogue({name: self.catalogue.forms[name] for name in forms})
+        shift = self.shift
         step = max(1, self.total // 100)
-        for record in form_records(self.dbsession, self.study, self.options, wanted):
+        for found in form_records(self.dbsession, self.study, self.options, wanted):
+            record = shift(found) if shift is not None else found
             self.read += 1
             if self.read % step == 0:
                 self.progress(min(99, 100 * self.read // self.total))

@@ -209,12 +209,16 @@ DESIGN_VIEWS = {
 }
 
 
-def data_managers_only(outcome: Any) -> dict[str, dict[str, Any]]:
-    """Exports: the study's data managers; to everyone else the exports do not exist (404)."""
+def export_readers(outcome: Any, *, read_only: Any = None) -> dict[str, dict[str, Any]]:
+    """Exports: the study's data managers get ``outcome``; its monitors and sponsor viewers see
+    them read-only (``read_only``, else ``outcome``); to everyone else they do not exist (404)."""
+    readers = outcome if read_only is None else read_only
     return {
         "": {
             **outcomes(admins=404, study_admin=404, site_staff=404, others=404),
             "data_manager": outcome,
+            "monitor": readers,
+            "sponsor_viewer": readers,
         }
     }
 
@@ -359,11 +363,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SiteResource, "data-state", "POST"): site_only("data_manager", 404, site=False),
     (SiteResource, "sign", "GET"): site_only("investigator", 200),
     (SiteResource, "sign", "POST"): site_only("investigator", 422),
-    # Exports (a POST without a format: 422).
-    (ExportsResource, "", "GET"): data_managers_only(200),
-    (ExportsResource, "start", "POST"): data_managers_only(422),
-    (ExportResource, "row", "GET"): data_managers_only(200),
-    (ExportResource, "download", "GET"): data_managers_only(200),
+    # Exports (a POST without a format: 422); monitors and sponsor viewers read them.
+    (ExportsResource, "", "GET"): export_readers(200),
+    (ExportsResource, "start", "POST"): export_readers(422, read_only=403),
+    (ExportResource, "row", "GET"): export_readers(200),
+    (ExportResource, "download", "GET"): export_readers(200),
 }
 
 

@@ -21,7 +21,7 @@ from datacapt.exports import shifting
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.services import options_of
 from datacapt.models import AuditEvent, DataExport, ExportState, FormInstance, Study
-from datacapt.models.entry import FormStatus
+from datacapt.models.entry import FormStatus, LockState
 from datacapt.permissions import StudyRole
 from tests.factories import build_world, csrf_token, login, make_user
 from tests.functional.test_exports import (
@@ -88,15 +88,24 @@ def remove_first_adverse_event(testapp) -> None:
 
 
 def test_as_of_gives_the_data_as_the_audit_trail_says_they_were(
-    entered, dbsession, world, tmp_path
+    entered, app, dbsession, world, tmp_path
 ):
     first, _ = run(dbsession, world, tmp_path, "first.zip", format=ExportFormat.CSV)
     then = last_event_time(dbsession)
     change_demographics(entered)
     remove_first_adverse_event(entered)
     add_adverse_event(entered, "Nausea", serious="0")  # created after the moment asked
-    statuses = dict(dbsession.execute(select(FormInstance.form, FormInstance.status)).all())
-    assert statuses["demographics"] is FormStatus.COMPLETE
+    manager = signed_in(app, world, "data_manager")
+    manager.post(
+        SUBJECT + "screening/demographics/@@data-state",
+        {"csrf_token": csrf_token(manager), "action": "lock", "state-reason": "Cleaned"},
+    )
+    demographics = dbsession.execute(
+        select(FormInstance.status, FormInstance.lock_state).where(
+            FormInstance.form == "demographics"
+        )
+    ).one()
+    assert tuple(demographics) == (FormStatus.COMPLETE, LockState.LOCKED)
 
     now, _ = run(dbsession, world, tmp_path, "now.zip", format=ExportFormat.CSV)
     current = read_zip(now)["values.csv"]
@@ -128,6 +137,17 @@ def test_as_of_gives_the_data_as_the_audit_trail_says_they_were(
         statuses=(FormStatus.COMPLETE,),
     )
     assert read_zip(filtered)["values.csv"] == []  # nothing was complete then
+    for moment, expected in ((then, set()), (None, {"demographics"})):
+        locked, _ = run(
+            dbsession,
+            world,
+            tmp_path,
+            "locked.zip",
+            format=ExportFormat.CSV,
+            as_of=moment,
+            lock_states=(LockState.LOCKED,),
+        )
+        assert {row["form"] for row in read_zip(locked)["values.csv"]} == expected
 
     later = datetime.now(UTC) + timedelta(days=30)
     future, _ = run(dbsession, world, tmp_path, "future.zip", format=ExportFormat.CSV, as_of=later)
@@ -295,7 +315,9 @@ def test_personal_data_only_for_who_may_see_it_and_never_a_sponsor(entered, app,
         rows = list(csv.DictReader(io.TextIOWrapper(archive.open("values.csv"), "utf-8")))
     assert {"initials": "JM"}.items() <= {r["item"]: r["value"] for r in rows}.items()
     downloaded = dbsession.scalars(
-        select(AuditEvent.new_value).where(AuditEvent.action == "data.downloaded")
+        select(AuditEvent.new_value)
+        .where(AuditEvent.action == "data.downloaded")
+        .order_by(AuditEvent.id)
     ).all()
     assert '"personal": true' in downloaded[-1] and "JM" not in downloaded[-1]
 

@@ -358,24 +358,41 @@ def _value_columns(
     )
 
 
-def _stored(
-    row: Any, column: Column, options: ExportOptions, registry: Registry | None
-) -> StoredValue:
-    """A value of a row of :func:`form_records`' query, personal data opened."""
+def _value_reader(
+    options: ExportOptions, registry: Registry | None, by_oid: dict[str, Column]
+) -> Callable[[Any], StoredValue]:
+    """What makes a :class:`StoredValue` of a row of :func:`form_records`' query: the row's
+    columns as they are (the common case, kept lean), with personal data opened, or the value
+    an audit event recorded (``options.as_of``)."""
+    if options.as_of is None and not options.personal:
+        return lambda row: StoredValue(*row[11:17])
     if options.as_of is None:
-        text = row.value
-        if row.sealed_value is not None:
-            text = personal_values.open_value(personal_values.keys(registry), row.subject_id, row)
-        return StoredValue(text, *row[12:17])
-    text, missing = row.value, None
-    if text is not None and column.item.missing_codes_allowed and text.startswith(MISSING_PREFIX):
-        text, missing = None, text[len(MISSING_PREFIX) :]
-    elif column.item.identifier and personal_values.is_audited(text):
-        assert text is not None
-        text = personal_values.open_audited(
-            personal_values.keys(registry), text, row.subject_id, row.form_instance_id, row.item_oid
-        )
-    return StoredValue(text, *_typed_copies(column.item, text), missing, *row[15:17])
+
+        def opened(row: Any) -> StoredValue:
+            text = row.value
+            if row.sealed_value is not None:
+                keys = personal_values.keys(registry)
+                text = personal_values.open_value(keys, row.subject_id, row)
+            return StoredValue(text, *row[12:17])
+
+        return opened
+
+    def recorded(row: Any) -> StoredValue:
+        item = by_oid[row.item_oid].item
+        text, missing = row.value, None
+        if text is not None and item.missing_codes_allowed and text.startswith(MISSING_PREFIX):
+            text, missing = None, text[len(MISSING_PREFIX) :]
+        elif text is not None and item.identifier and personal_values.is_audited(text):
+            text = personal_values.open_audited(
+                personal_values.keys(registry),
+                text,
+                row.subject_id,
+                row.form_instance_id,
+                row.item_oid,
+            )
+        return StoredValue(text, *_typed_copies(item, text), missing, *row[15:17])
+
+    return recorded
 
 
 def form_records(
@@ -410,14 +427,10 @@ def form_records(
         )
         .execution_options(yield_per=BATCH)
     )
-    registry = dbsession.info.get("registry")
+    read = _value_reader(options, dbsession.info.get("registry"), by_oid)
     for _instance, rows in groupby(dbsession.execute(query), key=lambda row: row[0]):
         first, *rest = list(rows)
-        values = {
-            row.item_oid: _stored(row, by_oid[row.item_oid], options, registry)
-            for row in (first, *rest)
-            if row.item_oid in by_oid
-        }
+        values = {row.item_oid: read(row) for row in (first, *rest) if row.item_oid in by_oid}
         yield FormRecord(*first[1:9], values=values, subject_id=first.subject_id)
 
 

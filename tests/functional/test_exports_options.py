@@ -75,7 +75,7 @@ def said(rows):
 def change_demographics(testapp) -> None:
     """Weight changed, height replaced by a missing-data code, the form completed."""
     form = testapp.get(SUBJECT + "screening/demographics/").forms["entry-form"]
-    form["weight_kg"], form["height_cm"], form["missing-height_cm"] = "70", "", "NK"
+    form["weight_kg"], form["height_cm"], form["missing-height_cm"] = "70.5", "", "NK"
     form["complete"].checked = True
     assert form.submit().status_int in (200, 303)
 
@@ -243,6 +243,7 @@ def test_personal_data_items_when_asked_for(entered, dbsession, world, tmp_path)
         "pii-then.zip",
         format=ExportFormat.CSV,
         personal=True,
+        coded=Coded.BOTH,
         as_of=datetime.now(UTC) + timedelta(hours=1),
     )  # opened from the audit trail's sealed copy
     assert past.read_bytes() == target.read_bytes()
@@ -290,7 +291,7 @@ def test_every_option_on_the_page(entered, app, world, dbsession, registry):
     assert row.options["shift_dates"] is True and row.options["visits"] == ["screening"]
     assert row.options["personal"] is False and row.state is ExportState.DONE
     page = manager.get(EXPORTS)
-    assert "Dates shifted" in page.text and "As of 30 Nov 2026" in page.text
+    assert "Dates shifted" in page.text and "As of Nov 30, 2026, 6:00" in page.text
 
 
 def both_roles(dbsession, world, role: str) -> None:

@@ -24,11 +24,13 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     null,
     or_,
     select,
     type_coerce,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from datacapt import personal_values
@@ -41,7 +43,6 @@ from datacapt.ecrf.definition import (
     from_json,
     text_in,
 )
-from datacapt.ecrf.values import typed
 from datacapt.exports.options import ExportOptions
 from datacapt.models import (
     AuditEvent,
@@ -70,6 +71,8 @@ CHOICE_TYPES = frozenset(
     }
 )
 DATED = frozenset({Validation.DATE, Validation.DATETIME, Validation.PARTIAL_DATE})
+NUMERIC = frozenset({Validation.INTEGER, Validation.NUMBER})
+DAYS = frozenset({Validation.DATE, Validation.DATETIME})
 #: What the audit trail records for a missing-data code in place of a value.
 MISSING_PREFIX = "missing:"
 BOOLEAN_LABELS = {
@@ -197,63 +200,80 @@ class FormRecord:
     subject_id: int | None = None  # what a subject's date shift is derived from
 
 
-def _state_at(
-    study: Study, as_of: datetime, name: str, current: ColumnElement[Any]
-) -> ColumnElement[Any]:
-    """A form's ``status`` or ``lock_state`` at ``as_of``, from its events: what the last one
-    until then set, else what the first one after found, else what it is now."""
-    concerned = [
-        AuditEvent.study_id == study.id,
-        AuditEvent.entity_type == "form_instance",
-        AuditEvent.entity_id == cast(FormInstance.id, String),
-    ]
-    if name == "status":
-        concerned.append(or_(AuditEvent.field == name, AuditEvent.action == "entry.form_started"))
-    else:
-        concerned.append(AuditEvent.field == name)
-    before = (
-        select(AuditEvent.new_value)
-        .where(*concerned, AuditEvent.occurred_at <= as_of)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    after = (
-        select(AuditEvent.old_value)
-        .where(*concerned, AuditEvent.occurred_at > as_of)
-        .order_by(AuditEvent.occurred_at, AuditEvent.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return type_coerce(func.coalesce(before, after, cast(current, String)), current.type)
+STATE_FIELDS = ("status", "lock_state")
 
 
-def _states(study: Study, options: ExportOptions) -> tuple[ColumnElement[Any], ...]:
-    """The form's status and lock state as exported: now, or at ``options.as_of``."""
-    if options.as_of is None:
-        return FormInstance.status, FormInstance.lock_state
+def _state_events(study: Study, as_of: datetime, before: bool) -> Any:
+    """Each form's last status and lock-state event until ``as_of`` (its new value), or its
+    first one after (its old value), ranked 1 by a window function."""
+    kind = case(
+        (AuditEvent.action == "entry.form_started", literal("status")), else_=AuditEvent.field
+    )
+    when = AuditEvent.occurred_at <= as_of if before else AuditEvent.occurred_at > as_of
+    order = (
+        (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        if before
+        else (AuditEvent.occurred_at, AuditEvent.id)
+    )
     return (
-        _state_at(study, options.as_of, "status", FormInstance.status),
-        _state_at(study, options.as_of, "lock_state", FormInstance.lock_state),
+        select(
+            AuditEvent.entity_id,
+            kind.label("kind"),
+            (AuditEvent.new_value if before else AuditEvent.old_value).label("state"),
+            func.row_number()
+            .over(partition_by=(AuditEvent.entity_id, kind), order_by=order)
+            .label("rank"),
+        )
+        .where(
+            AuditEvent.study_id == study.id,
+            AuditEvent.entity_type == "form_instance",
+            or_(AuditEvent.field.in_(STATE_FIELDS), AuditEvent.action == "entry.form_started"),
+            when,
+        )
+        .subquery("before" if before else "after")
     )
 
 
 def _selected(
     query: Select[Any], study: Study, options: ExportOptions, forms: list[str]
-) -> Select[Any]:
-    """``query`` over form instances narrowed to what the options select."""
-    status, lock_state = _states(study, options)
+) -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """``query`` over form instances narrowed to what the options select, and the forms'
+    status and lock state as exported: now, or at ``options.as_of`` (what the last event until
+    then set, else what the first one after found, else what it is now)."""
     query = query.join(Subject, Subject.id == FormInstance.subject_id).join(
         Site, Site.id == FormInstance.site_id
     )
+    status: ColumnElement[Any] = FormInstance.status
+    lock_state: ColumnElement[Any] = FormInstance.lock_state
+    if options.as_of is not None:
+        found = {}
+        for before in (True, False):
+            events = _state_events(study, options.as_of, before)
+            for name in STATE_FIELDS:
+                ranked = events.alias(f"{name}_{'before' if before else 'after'}")
+                query = query.outerjoin(
+                    ranked,
+                    and_(
+                        ranked.c.entity_id == cast(FormInstance.id, String),
+                        ranked.c.kind == name,
+                        ranked.c.rank == 1,
+                    ),
+                )
+                found[name, before] = ranked.c.state
+        status, lock_state = (
+            type_coerce(
+                func.coalesce(found[name, True], found[name, False], cast(current, String)),
+                current.type,
+            )
+            for name, current in zip(STATE_FIELDS, (status, lock_state), strict=True)
+        )
+        query = query.where(FormInstance.created_at <= options.as_of)
     query = query.where(
         FormInstance.study_id == study.id,
         Subject.study_id == study.id,
         status != FormStatus.REMOVED,
         FormInstance.form.in_(forms),
     )
-    if options.as_of is not None:
-        query = query.where(FormInstance.created_at <= options.as_of)
     if options.sites:
         query = query.where(Site.code.in_(options.sites))
     if options.visits:
@@ -262,26 +282,29 @@ def _selected(
         query = query.where(status.in_(options.statuses))
     if options.lock_states:
         query = query.where(lock_state.in_(options.lock_states))
-    return query
+    return query, status, lock_state
 
 
 def count_forms(dbsession: Session, study: Study, options: ExportOptions, wanted: Catalogue) -> int:
     """How many forms an export writes: what its progress counts against."""
-    query = _selected(select(func.count(FormInstance.id)), study, options, list(wanted.forms))
+    query = _selected(select(func.count(FormInstance.id)), study, options, list(wanted.forms))[0]
     return dbsession.scalar(query) or 0
 
 
 def _typed_copies(item: Item, text: str | None) -> tuple[Decimal | None, date | None]:
-    """The typed copies a save keeps beside a value's text (none for personal data)."""
-    if item.identifier:
+    """The typed copies a save keeps beside a canonical text (see ``entry.services``): a number
+    for numbers and sliders, a day for dates and date-times, none for personal data. Read
+    straight from the canonical form, which is what a save wrote."""
+    if text is None or item.identifier:
         return None, None
-    value = typed(item, text)
-    if isinstance(value, Decimal):
-        return (value if in_range(value) else None), None
-    if isinstance(value, datetime):
-        return None, value.date()
-    if isinstance(value, date):
-        return None, value
+    try:
+        if item.type is ItemType.SLIDER or item.validation in NUMERIC:
+            number = Decimal(text)
+            return (number if in_range(number) else None), None
+        if item.validation in DAYS:
+            return None, date.fromisoformat(text[:10])
+    except (InvalidOperation, ValueError):
+        pass
     return None, None
 
 
@@ -399,7 +422,6 @@ def form_records(
     dbsession: Session, study: Study, options: ExportOptions, wanted: Catalogue
 ) -> Iterator[FormRecord]:
     """The selected forms, subject by subject, streamed; only the catalogue's items' values."""
-    status, lock_state = _states(study, options)
     columns = select(
         FormInstance.id.label("form_instance_id"),
         Subject.label,
@@ -408,15 +430,14 @@ def form_records(
         FormInstance.visit_repeat,
         FormInstance.form,
         FormInstance.repeat,
-        status.label("status"),
-        lock_state.label("lock_state"),
-        FormInstance.subject_id,
     ).select_from(FormInstance)
+    selected, status, lock_state = _selected(columns, study, options, list(wanted.forms))
+    selected = selected.add_columns(
+        status.label("status"), lock_state.label("lock_state"), FormInstance.subject_id
+    )
     by_oid = {column.item.oid: column for column in wanted.columns()}
     query = (
-        _value_columns(
-            _selected(columns, study, options, list(wanted.forms)), study, options, set(by_oid)
-        )
+        _value_columns(selected, study, options, set(by_oid))
         .order_by(
             Subject.label,
             FormInstance.visit_instance_id,
@@ -427,6 +448,10 @@ def form_records(
         )
         .execution_options(yield_per=BATCH)
     )
+    if options.as_of is not None and dbsession.get_bind().dialect.name == "postgresql":
+        # Every row is read: plan for the whole result (hash joins over the ranked events),
+        # not for the first rows a cursor usually wants (nested loops over them).
+        dbsession.execute(sql_text("SET LOCAL cursor_tuple_fraction = 1"))
     read = _value_reader(options, dbsession.info.get("registry"), by_oid)
     for _instance, rows in groupby(dbsession.execute(query), key=lambda row: row[0]):
         first, *rest = list(rows)

@@ -44,7 +44,8 @@ def offset(registry: Registry, study_id: int, subject_id: int) -> int:
 
 
 def _partial(text: str, by: timedelta) -> str:
-    """A partial date keeps its precision: the middle of its month or year is moved."""
+    """A partial date keeps its precision: the middle of its month or year is moved (a year
+    alone therefore stays what it is: no offset takes its middle out of it)."""
     parts = text.split("-")
     if len(parts) == 3:
         return (date.fromisoformat(text) + by).isoformat()

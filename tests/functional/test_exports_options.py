@@ -17,9 +17,11 @@ from sqlalchemy import create_engine, func, select
 
 from datacapt.accounts.services import grant_study_role
 from datacapt.config import get_app_settings
+from datacapt.ecrf.definition import Item, ItemType, Validation
 from datacapt.exports import shifting
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.services import options_of
+from datacapt.exports.source import Column
 from datacapt.models import AuditEvent, DataExport, ExportState, FormInstance, Study
 from datacapt.models.entry import FormStatus, LockState
 from datacapt.permissions import StudyRole
@@ -217,6 +219,25 @@ def test_offsets_come_from_the_secret(registry, world):
         assert [shifting.offset(registry, world.study.id, s) for s in range(1, 30)] != mine
     finally:
         object.__setattr__(settings, "secret", original)
+
+
+@pytest.mark.parametrize(
+    ("validation", "text", "days", "expected"),
+    [
+        (Validation.DATETIME, "2026-03-01T23:30:00", 1, "2026-03-02T23:30:00"),
+        (Validation.PARTIAL_DATE, "2026-03-31", -31, "2026-02-28"),
+        (Validation.PARTIAL_DATE, "2026-03", 20, "2026-04"),  # the middle of the month moves
+        (Validation.PARTIAL_DATE, "2026-03", -14, "2026-03"),
+        (Validation.PARTIAL_DATE, "2026", shifting.MAX_DAYS, "2026"),  # a year stays a year
+        (Validation.PARTIAL_DATE, "2026", -shifting.MAX_DAYS, "2026"),
+        (Validation.DATE, "not a date", 5, "not a date"),
+    ],
+)
+def test_every_kind_of_date_shifts_at_its_own_precision(validation, text, days, expected):
+    item = Item(oid="I.X", name="x", type=ItemType.TEXT, label={"en": "X"}, validation=validation)
+    column = Column("f", item, "en")
+    assert column.dated
+    assert shifting.shifted_text(column, text, timedelta(days=days)) == expected
 
 
 def test_personal_data_items_when_asked_for(entered, dbsession, world, tmp_path):

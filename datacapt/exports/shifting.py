@@ -72,11 +72,13 @@ def _moved(stored: StoredValue, column: Column, by: timedelta) -> StoredValue:
     text = stored.text
     if column.dated and text is not None:
         text = shifted_text(column, text, by)
-    return replace(
-        stored,
-        text=text,
-        day=stored.day + by if stored.day is not None else None,
-        updated_at=stored.updated_at + by if stored.updated_at is not None else None,
+    return StoredValue(
+        text,
+        stored.number,
+        stored.day + by if stored.day is not None else None,
+        stored.missing_code,
+        stored.updated_at + by if stored.updated_at is not None else None,
+        stored.updated_by,
     )
 
 

@@ -47,6 +47,7 @@ class Permission(enum.StrEnum):
     DESIGN_STUDY = "design_study"
     EXPORT_DATA = "export_data"
     IMPORT_DATA = "import_data"
+    VIEW_EXPORTS = "view_exports"
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     # Site-scoped
     VIEW_SITE = "view_site"
@@ -77,6 +78,7 @@ PERMISSION_SCOPES = {
     Permission.DESIGN_STUDY: Scope.STUDY,
     Permission.EXPORT_DATA: Scope.STUDY,
     Permission.IMPORT_DATA: Scope.STUDY,
+    Permission.VIEW_EXPORTS: Scope.STUDY,
     Permission.VIEW_AUDIT_TRAIL: Scope.STUDY,
 }
 
@@ -120,14 +122,24 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
     StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN}),
     StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF),
     StudyRole.COORDINATOR: frozenset(_SITE_STAFF),
-    StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE}),
+    StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_EXPORTS}),
     StudyRole.DATA_MANAGER: frozenset(
         _READ
-        | {P.RAISE_QUERY, P.REVIEW_DATA, P.FREEZE_DATA, P.LOCK_DATA, P.EXPORT_DATA, P.IMPORT_DATA}
+        | {
+            P.RAISE_QUERY,
+            P.REVIEW_DATA,
+            P.FREEZE_DATA,
+            P.LOCK_DATA,
+            P.EXPORT_DATA,
+            P.IMPORT_DATA,
+            P.VIEW_EXPORTS,
+        }
     ),
-    StudyRole.SPONSOR_VIEWER: frozenset(_READ),
+    StudyRole.SPONSOR_VIEWER: frozenset(_READ | {P.VIEW_EXPORTS}),
     StudyRole.AUDITOR: frozenset(_READ | {P.VIEW_AUDIT_TRAIL}),
 }
+#: Roles that never receive personal data in an export, whatever else their holder may hold.
+NEVER_PERSONAL_DATA = frozenset({StudyRole.SPONSOR_VIEWER})
 TENANT_ADMIN_PERMISSIONS = frozenset(
     {P.VIEW_TENANT, P.MANAGE_TENANT, P.VIEW_STUDY, P.MANAGE_STUDY, P.VIEW_SITE}
 )

@@ -4,16 +4,34 @@ the operator runs it (the same code and audit as every export)."""
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from datacapt.actor import Actor
 from datacapt.cli.bootstrap import CommandError, Environment
 from datacapt.cli.lookup import study_of
+from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
+from datacapt.exports.forms import parse_as_of
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.services import SUFFIXES, ExportRefused, export
 from datacapt.models.entry import FormStatus, LockState
+
+
+def _as_of(env: Environment, text: str | None) -> datetime | None:
+    """``--as-of``, read in the configured zone (``datacapt.default_timezone``) unless it
+    carries its offset."""
+    if text is None:
+        return None
+    zone = ZoneInfo(get_app_settings(env.registry).default_timezone)
+    try:
+        return parse_as_of(text, zone)
+    except ValueError:
+        raise CommandError(
+            f"--as-of {text!r}: give a date and time, e.g. 2026-11-30T18:00 or with its offset"
+        ) from None
 
 
 def run(env: Environment, args: argparse.Namespace) -> int:
@@ -35,6 +53,9 @@ def run(env: Environment, args: argparse.Namespace) -> int:
         bom=args.bom,
         audit_trail=args.audit,
         odm_transactional=args.odm_transactional,
+        as_of=_as_of(env, args.as_of),
+        shift_dates=args.shift_dates,
+        personal=args.personal,
     )
     with transaction_scope(env.registry) as dbsession:
         study = study_of(dbsession, args.tenant, args.study)
@@ -49,7 +70,7 @@ def run(env: Environment, args: argparse.Namespace) -> int:
 def add_parsers(commands: Any) -> None:
     p = commands.add_parser(
         "export",
-        help="write a study's clinical data to a file (personal-data items left out)",
+        help="write a study's clinical data to a file (personal-data items left out unless asked)",
         description="Formats: "
         + ", ".join(f"{f.value} ({SUFFIXES[f]})" for f in ExportFormat)
         + ". Repeat --site, --form, --visit, --status or --lock to choose several.",
@@ -74,5 +95,21 @@ def add_parsers(commands: Any) -> None:
         "--odm-transactional",
         action="store_true",
         help="ODM: every value change from the audit trail, not the values now",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="DATETIME",
+        help="the data as the audit trail says they were then: 2026-11-30T18:00 (in the "
+        "configured time zone) or with its offset (2026-11-30T18:00+01:00)",
+    )
+    p.add_argument(
+        "--shift-dates",
+        action="store_true",
+        help="move each subject's dates by a number of days of its own (de-identified sets)",
+    )
+    p.add_argument(
+        "--personal",
+        action="store_true",
+        help="include the personal-data items (audited as an export holding personal data)",
     )
     p.set_defaults(handler=run)

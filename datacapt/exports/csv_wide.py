@@ -82,7 +82,7 @@ def observed_repeats(data: StudyData) -> dict[tuple[str, str], tuple[int, int]]:
         data.study,
         data.options,
         list(data.catalogue.forms),
-    ).group_by(FormInstance.visit, FormInstance.form)
+    )[0].group_by(FormInstance.visit, FormInstance.form)
     return {(visit, form): (vr, fr) for visit, form, vr, fr in data.dbsession.execute(query)}
 
 

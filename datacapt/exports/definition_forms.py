@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import tzinfo
 from typing import Any
 
 from pyramid.i18n import TranslationString
@@ -26,10 +27,19 @@ def _number(post: MultiDict, name: str, top: int, errors: dict[str, Any]) -> int
 
 
 def parse_definition(
-    post: MultiDict, sites: Collection[str], forms: Collection[str]
+    post: MultiDict,
+    sites: Collection[str],
+    forms: Collection[str],
+    visits: Collection[str],
+    *,
+    zone: tzinfo,
+    personal_allowed: bool,
 ) -> tuple[tuple[str, ExportOptions, Schedule] | None, dict[str, TranslationString]]:
-    """(name, options, schedule), or the errors by field name."""
-    options, errors = parse_options(post, sites, forms)
+    """(name, options, schedule), or the errors by field name (the options as
+    :func:`~datacapt.exports.forms.parse_options` reads them)."""
+    options, errors = parse_options(
+        post, sites, forms, visits, zone=zone, personal_allowed=personal_allowed
+    )
     name = " ".join(post.get("name", "").split())
     if not name:
         errors["name"] = _("Name the saved export.")
@@ -65,12 +75,19 @@ def posted_from(options: dict[str, Any], definition: Any) -> MultiDict:
             "timezone": definition.timezone,
         }
     )
-    for field, key in (("site", "sites"), ("form", "forms"), ("status", "statuses")):
+    for field, key in (
+        ("site", "sites"),
+        ("form", "forms"),
+        ("visit", "visits"),
+        ("status", "statuses"),
+    ):
         for value in options.get(key, []):
             fields.add(field, value)
     for value in options.get("lock_states", []):
         fields.add("lock", value)
-    for flag in ("bom", "audit_trail", "odm_transactional"):
+    if options.get("as_of"):  # ISO with its offset, which the form reads back as it is
+        fields["as_of"] = options["as_of"]
+    for flag in ("bom", "audit_trail", "odm_transactional", "shift_dates", "personal"):
         if options.get(flag):
             fields[flag] = "1"
     return fields

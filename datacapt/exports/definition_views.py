@@ -13,9 +13,9 @@ from datacapt.exports import definitions
 from datacapt.exports.definition_forms import parse_definition, posted_from
 from datacapt.exports.services import ExportRefused
 from datacapt.exports.source import catalogue
-from datacapt.exports.views import PAGE, _page
+from datacapt.exports.views import PAGE, _page, may_take_personal_data
 from datacapt.htmx import page_view, redirect
-from datacapt.i18n import _
+from datacapt.i18n import _, request_timezone
 from datacapt.models import ExportDefinition
 from datacapt.permissions import Permission
 from datacapt.resources import ExportsResource
@@ -46,8 +46,15 @@ def _refused(
 def _parsed(context: ExportsResource, request: Request) -> tuple[Any, dict[str, Any]]:
     study = context.study
     sites = [site.code for site in study_sites(request.dbsession, study)]
-    forms = list(catalogue(request.dbsession, study).forms)
-    return parse_definition(request.POST, sites, forms)
+    found = catalogue(request.dbsession, study)
+    return parse_definition(
+        request.POST,
+        sites,
+        list(found.forms),
+        list(dict.fromkeys([*found.visits, "unscheduled"])),
+        zone=request_timezone(request),
+        personal_allowed=may_take_personal_data(request, context),
+    )
 
 
 @view_config(

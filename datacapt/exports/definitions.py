@@ -26,7 +26,7 @@ from datacapt.exports.schedule import next_run
 from datacapt.exports.services import ExportRefused, options_of, request_export, selection
 from datacapt.models import DataExport, ExportDefinition, Study, User
 from datacapt.models.exports import Every
-from datacapt.permissions import Permission, study_acl
+from datacapt.permissions import NEVER_PERSONAL_DATA, Permission, study_acl
 from datacapt.security import load_identity
 
 log = logging.getLogger(__name__)
@@ -227,15 +227,27 @@ def run_definition(
     return row
 
 
-def may_export(dbsession: Session, user: User, study: Study) -> bool:
-    """Whether ``user`` still holds the permission to export ``study``'s data."""
+def may_export(dbsession: Session, user: User, study: Study, *, personal: bool = False) -> bool:
+    """Whether ``user`` still holds the permission to export ``study``'s data, and, for an
+    export with personal data, still may take it as the page allows it (``VIEW_PII`` across the
+    study, and no role that never receives personal data)."""
     if not user.is_active:
         return False
-    principals = set(load_identity(dbsession, user).principals)
-    return any(
-        principal in principals and Permission.EXPORT_DATA in permissions
-        for _allow, principal, permissions in study_acl(study.id)
-    )
+    identity = load_identity(dbsession, user)
+    principals = set(identity.principals)
+
+    def holds(permission: Permission) -> bool:
+        return any(
+            principal in principals and permission in permissions
+            for _allow, principal, permissions in study_acl(study.id)
+        )
+
+    if not holds(Permission.EXPORT_DATA):
+        return False
+    if not personal:
+        return True
+    roles = {grant.role for grant in identity.roles_in_study(study.id)}
+    return not roles & NEVER_PERSONAL_DATA and holds(Permission.VIEW_PII)
 
 
 def run_due(dbsession: Session, now: datetime | None = None) -> list[DataExport]:
@@ -265,7 +277,7 @@ def run_due(dbsession: Session, now: datetime | None = None) -> list[DataExport]
         owner = dbsession.get(User, definition.owner_id)
         assert study is not None  # foreign keys keep them
         assert owner is not None
-        if not may_export(dbsession, owner, study):
+        if not may_export(dbsession, owner, study, personal=definition.options.get("personal")):
             log.warning(
                 "export definition %s skipped: its owner may no longer export", definition.id
             )

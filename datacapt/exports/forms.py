@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pyramid.i18n import TranslationString
@@ -22,10 +23,24 @@ def _chosen(
     return picked
 
 
+def parse_as_of(text: str, zone: tzinfo) -> datetime | None:
+    """A moment typed as ``2026-11-30T18:00`` (in ``zone``) or with its offset; raises
+    ValueError for anything else."""
+    moment = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
 def parse_options(
-    post: MultiDict, sites: Collection[str], forms: Collection[str]
+    post: MultiDict,
+    sites: Collection[str],
+    forms: Collection[str],
+    visits: Collection[str],
+    *,
+    zone: tzinfo,
+    personal_allowed: bool,
 ) -> tuple[ExportOptions | None, dict[str, TranslationString]]:
-    """The options, or the errors by field name."""
+    """The options, or the errors by field name. ``as_of`` is read in the user's ``zone``;
+    personal data only for those who may see it (``personal_allowed``)."""
     errors: dict[str, Any] = {}
     formats = {f.value for f in ExportFormat}
     kind = post.get("format", "")
@@ -36,8 +51,21 @@ def parse_options(
         errors["coded"] = _("Choose among the options offered.")
     picked_sites = _chosen(post, "site", sites, errors)
     picked_forms = _chosen(post, "form", forms, errors)
+    picked_visits = _chosen(post, "visit", visits, errors)
     statuses = _chosen(post, "status", {FormStatus.IN_PROGRESS, FormStatus.COMPLETE}, errors)
     locks = _chosen(post, "lock", {s.value for s in LockState}, errors)
+    as_of = None
+    if post.get("as_of", "").strip():
+        try:
+            as_of = parse_as_of(post["as_of"], zone)
+        except ValueError:
+            errors["as_of"] = _("Enter a date and time, for example 2026-11-30 18:00.")
+    personal = post.get("personal") == "1"
+    if personal and not personal_allowed:
+        errors["personal"] = _(
+            "Your role in this study does not give access to personal data: "
+            "export without the personal-data items."
+        )
     if errors:
         return None, errors
     return (
@@ -45,12 +73,16 @@ def parse_options(
             format=ExportFormat(kind),
             sites=picked_sites,
             forms=picked_forms,
+            visits=picked_visits,
             statuses=tuple(FormStatus(s) for s in statuses),
             lock_states=tuple(LockState(s) for s in locks),
             coded=Coded(coded),
             bom=post.get("bom") == "1",
             audit_trail=post.get("audit_trail") == "1",
             odm_transactional=kind == ExportFormat.ODM and post.get("odm_transactional") == "1",
+            as_of=as_of,
+            shift_dates=post.get("shift_dates") == "1",
+            personal=personal,
         ),
         {},
     )

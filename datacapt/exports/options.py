@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from datacapt.models.entry import FormStatus, LockState
 
@@ -49,6 +49,14 @@ class ExportOptions:
     audit_trail: bool = False
     #: ODM: every value change from the audit trail (a Transactional file), not the values now.
     odm_transactional: bool = False
+    #: The data as the audit trail says it was at this moment (aware); None: as it is now. A
+    #: plain option, so a run kept with its ``as_of`` gives the same data when run again.
+    as_of: datetime | None = None
+    #: Every date of a subject moved by the subject's own whole number of days (de-identified
+    #: sets): intervals within a subject are kept, the real dates are not.
+    shift_dates: bool = False
+    #: Personal-data (identifier) items included: only for those who may see personal data.
+    personal: bool = False
 
     def describe(self) -> dict[str, object]:
         """The options as the audit trail and the export's own files record them."""
@@ -63,4 +71,7 @@ class ExportOptions:
             "bom": self.bom,
             "audit_trail": self.audit_trail,
             "odm_transactional": self.odm_transactional,
+            "as_of": self.as_of.astimezone(UTC).isoformat() if self.as_of else None,
+            "shift_dates": self.shift_dates,
+            "personal": self.personal,
         }

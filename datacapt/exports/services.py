@@ -23,6 +23,7 @@ from datacapt.exports import (
     odm,
     pdf,
     r_script,
+    shifting,
     statistical,
     xlsx,
 )
@@ -33,6 +34,7 @@ from datacapt.jobs import enqueue_after_commit
 from datacapt.models import DataExport, Study
 from datacapt.models.entry import FormStatus, LockState
 from datacapt.models.exports import ExportState
+from datacapt.personal_values import registry_of
 from datacapt.studies.services import study_sites
 
 RUN_EXPORT = "exports.run"
@@ -74,7 +76,8 @@ class ExportResult:
 def selection(dbsession: Session, study: Study, options: ExportOptions) -> Catalogue:
     """The study's catalogue narrowed to the forms asked for; refuses an unknown site, form or
     visit by name rather than exporting nothing without a word."""
-    found = catalogue(dbsession, study)
+    found = catalogue(dbsession, study, personal=options.personal)
+    found.dates_shifted = options.shift_dates
     known = {
         "site": {site.code for site in study_sites(dbsession, study)},
         "form": set(found.forms),
@@ -116,6 +119,8 @@ def export(
     data.actor = actor
     if progress is not None:
         data.progress = progress
+    if options.shift_dates:
+        data.shift = shifting.shifter(registry_of(dbsession), study.id, data.catalogue)
     try:
         count = WRITERS[options.format](target, data)
     except statistical.Unwritable as refusal:
@@ -135,19 +140,29 @@ def export(
 
 
 def options_of(described: Mapping[str, Any]) -> ExportOptions:
-    """The options back from what :meth:`ExportOptions.describe` stored."""
+    """The options back from what :meth:`ExportOptions.describe` stored; a key an older row
+    lacks takes its default."""
+    as_of = described.get("as_of")
     return ExportOptions(
         format=ExportFormat(described["format"]),
-        sites=tuple(described["sites"]),
-        forms=tuple(described["forms"]),
-        visits=tuple(described["visits"]),
-        statuses=tuple(FormStatus(status) for status in described["statuses"]),
-        lock_states=tuple(LockState(state) for state in described["lock_states"]),
-        coded=Coded(described["coded"]),
-        bom=bool(described["bom"]),
+        sites=tuple(described.get("sites", ())),
+        forms=tuple(described.get("forms", ())),
+        visits=tuple(described.get("visits", ())),
+        statuses=tuple(FormStatus(status) for status in described.get("statuses", ())),
+        lock_states=tuple(LockState(state) for state in described.get("lock_states", ())),
+        coded=Coded(described.get("coded", Coded.CODES.value)),
+        bom=bool(described.get("bom", False)),
+        as_of=datetime.fromisoformat(as_of) if as_of else None,
+        shift_dates=bool(described.get("shift_dates", False)),
+        personal=bool(described.get("personal", False)),
         audit_trail=bool(described.get("audit_trail", False)),
         odm_transactional=bool(described.get("odm_transactional", False)),
     )
+
+
+def holds_personal_data(row: DataExport) -> bool:
+    """Whether an export was asked with its personal-data items (older rows: never)."""
+    return bool(row.options.get("personal", False))
 
 
 def export_path(registry: Registry, row: DataExport) -> Path:

@@ -1,5 +1,10 @@
 """What every export reads: the study's items across its published versions, and its forms with
-their values, streamed from the database a form at a time in a stable order."""
+their values, streamed from the database a form at a time in a stable order.
+
+Values are read as they are now, or as the audit trail says they were at ``options.as_of``: the
+latest ``entry.value_changed`` event of each (form, item) up to then, picked in the database by
+a window function (PostgreSQL and SQLite alike), with the form's status and lock state of that
+moment from its own events; forms created later are absent, forms removed later present."""
 
 from __future__ import annotations
 
@@ -11,15 +16,51 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Select, String, func, select, type_coerce
+from pyramid.registry import Registry
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from datacapt import personal_values
 from datacapt.actor import Actor
-from datacapt.ecrf.definition import Definition, Item, ItemType, form_items, from_json, text_in
+from datacapt.ecrf.definition import (
+    Definition,
+    Item,
+    ItemType,
+    Validation,
+    form_items,
+    from_json,
+    text_in,
+)
 from datacapt.exports.options import ExportOptions
-from datacapt.models import FormInstance, ItemValue, Site, Study, StudyVersion, Subject, User
+from datacapt.models import (
+    AuditEvent,
+    FormInstance,
+    ItemValue,
+    Site,
+    Study,
+    StudyVersion,
+    Subject,
+    User,
+)
 from datacapt.models.design import VersionState
 from datacapt.models.entry import FormStatus, LockState
+from datacapt.models.types import UTCDateTime
+from datacapt.numbers import in_range
 
 #: Rows fetched per round trip; the database cursor streams the rest.
 BATCH = 2000
@@ -32,6 +73,11 @@ CHOICE_TYPES = frozenset(
         ItemType.ACKNOWLEDGEMENT,
     }
 )
+DATED = frozenset({Validation.DATE, Validation.DATETIME, Validation.PARTIAL_DATE})
+NUMERIC = frozenset({Validation.INTEGER, Validation.NUMBER})
+DAYS = frozenset({Validation.DATE, Validation.DATETIME})
+#: What the audit trail records for a missing-data code in place of a value.
+MISSING_PREFIX = "missing:"
 BOOLEAN_LABELS = {
     ItemType.YES_NO: {"1": "Yes", "0": "No"},
     ItemType.TRUE_FALSE: {"1": "True", "0": "False"},
@@ -56,6 +102,11 @@ class Column:
     def coded(self) -> bool:
         return self.item.type in CHOICE_TYPES
 
+    @property
+    def dated(self) -> bool:
+        """A date, a date and time or a partial date: what date shifting moves."""
+        return self.item.type is ItemType.TEXT and self.item.validation in DATED
+
     def code_labels(self) -> dict[str, str]:
         fixed = BOOLEAN_LABELS.get(self.item.type)
         if fixed is not None:
@@ -72,32 +123,35 @@ class Column:
 class Catalogue:
     """The forms and their items over every published version (the latest's order first, then
     what only earlier versions had, so data saved under an earlier version still has a column).
-    Personal-data items are left out: clinical exports never carry them."""
+    Personal-data items are left out unless asked for (``personal``), by those allowed."""
 
     forms: dict[str, list[Column]] = field(default_factory=dict)
     visits: list[str] = field(default_factory=list)
+    #: Personal-data items kept, and dates shifted per subject: what the codebook tells.
+    personal: bool = False
+    dates_shifted: bool = False
 
     def columns(self) -> Iterator[Column]:
         for columns in self.forms.values():
             yield from columns
 
 
-def catalogue(dbsession: Session, study: Study) -> Catalogue:
+def catalogue(dbsession: Session, study: Study, *, personal: bool = False) -> Catalogue:
     versions = dbsession.execute(
         select(StudyVersion.number, StudyVersion.definition)
         .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
         .order_by(StudyVersion.number.desc())
     ).all()
-    found = Catalogue()
+    found = Catalogue(personal=personal)
     by_oid: dict[str, Column] = {}
-    personal: set[str] = set()
+    left_out: set[str] = set()
     for number, document in versions:
         definition: Definition = from_json(document)
         for form in definition.forms:
             columns = found.forms.setdefault(form.name, [])
             for item in form_items(form):
-                if item.identifier:
-                    personal.add(item.oid)
+                if item.identifier and not personal:
+                    left_out.add(item.oid)
                 column = by_oid.get(item.oid)
                 if column is None:
                     column = by_oid[item.oid] = Column(form.name, item, definition.default_language)
@@ -107,7 +161,7 @@ def catalogue(dbsession: Session, study: Study) -> Catalogue:
             v.name for v in definition.schedule.visits if v.name not in found.visits
         )
     for name, columns in found.forms.items():
-        found.forms[name] = [column for column in columns if column.item.oid not in personal]
+        found.forms[name] = [column for column in columns if column.item.oid not in left_out]
     return found
 
 
@@ -147,22 +201,84 @@ class FormRecord:
     status: FormStatus
     lock_state: LockState
     values: dict[str, StoredValue]
+    subject_id: int | None = None  # what a subject's date shift is derived from
     #: The form instance's id and the study version it was last saved with.
     instance_id: int = 0
     version: int = 0
 
 
+STATE_FIELDS = ("status", "lock_state")
+
+
+def _state_events(study: Study, as_of: datetime, before: bool) -> Any:
+    """Each form's last status and lock-state event until ``as_of`` (its new value), or its
+    first one after (its old value), ranked 1 by a window function."""
+    kind = case(
+        (AuditEvent.action == "entry.form_started", literal("status")), else_=AuditEvent.field
+    )
+    when = AuditEvent.occurred_at <= as_of if before else AuditEvent.occurred_at > as_of
+    order = (
+        (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        if before
+        else (AuditEvent.occurred_at, AuditEvent.id)
+    )
+    return (
+        select(
+            AuditEvent.entity_id,
+            kind.label("kind"),
+            (AuditEvent.new_value if before else AuditEvent.old_value).label("state"),
+            func.row_number()
+            .over(partition_by=(AuditEvent.entity_id, kind), order_by=order)
+            .label("rank"),
+        )
+        .where(
+            AuditEvent.study_id == study.id,
+            AuditEvent.entity_type == "form_instance",
+            or_(AuditEvent.field.in_(STATE_FIELDS), AuditEvent.action == "entry.form_started"),
+            when,
+        )
+        .subquery("before" if before else "after")
+    )
+
+
 def _selected(
     query: Select[Any], study: Study, options: ExportOptions, forms: list[str]
-) -> Select[Any]:
-    """``query`` over form instances narrowed to what the options select."""
+) -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """``query`` over form instances narrowed to what the options select, and the forms'
+    status and lock state as exported: now, or at ``options.as_of`` (what the last event until
+    then set, else what the first one after found, else what it is now)."""
     query = query.join(Subject, Subject.id == FormInstance.subject_id).join(
         Site, Site.id == FormInstance.site_id
     )
+    status: ColumnElement[Any] = FormInstance.status
+    lock_state: ColumnElement[Any] = FormInstance.lock_state
+    if options.as_of is not None:
+        found = {}
+        for before in (True, False):
+            events = _state_events(study, options.as_of, before)
+            for name in STATE_FIELDS:
+                ranked = events.alias(f"{name}_{'before' if before else 'after'}")
+                query = query.outerjoin(
+                    ranked,
+                    and_(
+                        ranked.c.entity_id == cast(FormInstance.id, String),
+                        ranked.c.kind == name,
+                        ranked.c.rank == 1,
+                    ),
+                )
+                found[name, before] = ranked.c.state
+        status, lock_state = (
+            type_coerce(
+                func.coalesce(found[name, True], found[name, False], cast(current, String)),
+                current.type,
+            )
+            for name, current in zip(STATE_FIELDS, (status, lock_state), strict=True)
+        )
+        query = query.where(FormInstance.created_at <= options.as_of)
     query = query.where(
         FormInstance.study_id == study.id,
         Subject.study_id == study.id,
-        FormInstance.status != FormStatus.REMOVED,
+        status != FormStatus.REMOVED,
         FormInstance.form.in_(forms),
     )
     if options.sites:
@@ -170,22 +286,162 @@ def _selected(
     if options.visits:
         query = query.where(FormInstance.visit.in_(options.visits))
     if options.statuses:
-        query = query.where(FormInstance.status.in_(options.statuses))
+        query = query.where(status.in_(options.statuses))
     if options.lock_states:
-        query = query.where(FormInstance.lock_state.in_(options.lock_states))
-    return query
+        query = query.where(lock_state.in_(options.lock_states))
+    return query, status, lock_state
 
 
 def count_forms(dbsession: Session, study: Study, options: ExportOptions, wanted: Catalogue) -> int:
     """How many forms an export writes: what its progress counts against."""
-    query = _selected(select(func.count(FormInstance.id)), study, options, list(wanted.forms))
+    query = _selected(select(func.count(FormInstance.id)), study, options, list(wanted.forms))[0]
     return dbsession.scalar(query) or 0
 
 
-def _utc(moment: datetime) -> datetime:
-    """A stored time as the aware UTC time the model gives (read raw for speed: the values of
-    one save share their time, so the caller converts each distinct time once)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _typed_copies(item: Item, text: str | None) -> tuple[Decimal | None, date | None]:
+    """The typed copies a save keeps beside a canonical text (see ``entry.services``): a number
+    for numbers and sliders, a day for dates and date-times, none for personal data. Read
+    straight from the canonical form, which is what a save wrote."""
+    if text is None or item.identifier:
+        return None, None
+    try:
+        if item.type is ItemType.SLIDER or item.validation in NUMERIC:
+            number = Decimal(text)
+            return (number if in_range(number) else None), None
+        if item.validation in DAYS:
+            return None, date.fromisoformat(text[:10])
+    except (InvalidOperation, ValueError):
+        pass
+    return None, None
+
+
+def _value_columns(
+    query: Select[Any], study: Study, options: ExportOptions, kept: set[str]
+) -> Select[Any]:
+    """``query`` joined to the values of its forms: the stored rows, or at ``options.as_of``
+    the last value event of each item until then (with the row's own time when the row still
+    holds that event's value, so an export as of now is the export of now)."""
+    if options.as_of is None:
+        return (
+            query.add_columns(
+                ItemValue.item_oid,
+                ItemValue.value,
+                ItemValue.value_number,
+                ItemValue.value_date,
+                ItemValue.missing_code,
+                # raw: each distinct time is converted once (see _Times), not once per value
+                type_coerce(ItemValue.updated_at, DateTime(timezone=True)).label("updated_at"),
+                User.email,
+                ItemValue.sealed_key_id,
+                ItemValue.sealed_nonce,
+                ItemValue.sealed_value,
+            )
+            .outerjoin(ItemValue, ItemValue.form_instance_id == FormInstance.id)
+            .outerjoin(User, User.id == ItemValue.updated_by_id)
+        )
+    latest = func.row_number().over(
+        partition_by=(AuditEvent.entity_id, AuditEvent.field),
+        order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
+    )
+    events = (
+        select(
+            AuditEvent.id,
+            AuditEvent.entity_id,
+            AuditEvent.field,
+            AuditEvent.new_value,
+            AuditEvent.occurred_at,
+            AuditEvent.actor_id,
+            latest.label("rank"),
+        )
+        .where(
+            AuditEvent.study_id == study.id,
+            AuditEvent.entity_type == "form_instance",
+            AuditEvent.action == "entry.value_changed",
+            AuditEvent.occurred_at <= options.as_of,
+            AuditEvent.field.in_(sorted(kept)),
+        )
+        .subquery("events")
+    )
+    same = ItemValue.audit_event_id == events.c.id
+    changed_at = case((same, ItemValue.updated_at), else_=events.c.occurred_at)
+    changed_by = case((same, ItemValue.updated_by_id), else_=events.c.actor_id)
+    return (
+        query.add_columns(
+            events.c.field.label("item_oid"),
+            events.c.new_value.label("value"),
+            *(null().label(name) for name in ("value_number", "value_date", "missing_code")),
+            type_coerce(changed_at, UTCDateTime()).label("updated_at"),
+            User.email,
+            *(null().label(name) for name in ("sealed_key_id", "sealed_nonce", "sealed_value")),
+        )
+        .outerjoin(
+            events,
+            and_(events.c.entity_id == cast(FormInstance.id, String), events.c.rank == 1),
+        )
+        .outerjoin(
+            ItemValue,
+            and_(
+                ItemValue.form_instance_id == FormInstance.id,
+                ItemValue.item_oid == events.c.field,
+            ),
+        )
+        .outerjoin(User, User.id == changed_by)
+    )
+
+
+class _Times:
+    """Stored times as the aware UTC times the model gives, each distinct one converted once:
+    the values of one save share their time, and this runs for every value exported."""
+
+    def __init__(self) -> None:
+        self.known: dict[datetime | None, datetime | None] = {None: None}
+
+    def __call__(self, moment: datetime | None) -> datetime | None:
+        known = self.known.get(moment)
+        if known is None and moment is not None:
+            if len(self.known) > BATCH:
+                self.known = {None: None}
+            utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            known = self.known[moment] = utc
+        return known
+
+
+def _value_reader(
+    options: ExportOptions, registry: Registry | None, by_oid: dict[str, Column]
+) -> Callable[[Any], StoredValue]:
+    """What makes a :class:`StoredValue` of a row of :func:`form_records`' query: the row's
+    columns as they are (the common case, kept lean), with personal data opened, or the value
+    an audit event recorded (``options.as_of``)."""
+    times = _Times()
+    if options.as_of is None and not options.personal:
+        return lambda row: StoredValue(*row[11:15], times(row[15]), row[16])
+    if options.as_of is None:
+
+        def opened(row: Any) -> StoredValue:
+            text = row.value
+            if row.sealed_value is not None:
+                keys = personal_values.keys(registry)
+                text = personal_values.open_value(keys, row.subject_id, row)
+            return StoredValue(text, *row[12:15], times(row[15]), row[16])
+
+        return opened
+
+    def recorded(row: Any) -> StoredValue:
+        item = by_oid[row.item_oid].item
+        text, missing = row.value, None
+        if text is not None and item.missing_codes_allowed and text.startswith(MISSING_PREFIX):
+            text, missing = None, text[len(MISSING_PREFIX) :]
+        elif text is not None and item.identifier and personal_values.is_audited(text):
+            text = personal_values.open_audited(
+                personal_values.keys(registry),
+                text,
+                row.subject_id,
+                row.form_instance_id,
+                row.item_oid,
+            )
+        return StoredValue(text, *_typed_copies(item, text), missing, times(row[15]), row[16])
+
+    return recorded
 
 
 def form_records(
@@ -193,60 +449,53 @@ def form_records(
 ) -> Iterator[FormRecord]:
     """The selected forms, subject by subject, streamed; only the catalogue's items' values.
 
-    Read as plain rows on the session's connection (no ORM loading, statuses and times
-    converted once per form rather than once per value): this loop runs for every value."""
+    Read as plain rows on the session's connection (no ORM loading; statuses converted once
+    per form, times once per distinct time): this loop runs for every value."""
     columns = select(
-        FormInstance.id,
+        FormInstance.id.label("form_instance_id"),
         Subject.label,
         Site.code,
         FormInstance.visit,
         FormInstance.visit_repeat,
         FormInstance.form,
         FormInstance.repeat,
-        type_coerce(FormInstance.status, String),
-        type_coerce(FormInstance.lock_state, String),
-        ItemValue.item_oid,
-        ItemValue.value,
-        ItemValue.value_number,
-        ItemValue.value_date,
-        ItemValue.missing_code,
-        type_coerce(ItemValue.updated_at, DateTime(timezone=True)),
-        User.email,
-        FormInstance.version_number,
     ).select_from(FormInstance)
+    selected, status, lock_state = _selected(columns, study, options, list(wanted.forms))
+    selected = selected.add_columns(
+        type_coerce(status, String).label("status"),
+        type_coerce(lock_state, String).label("lock_state"),
+        FormInstance.subject_id,
+    )
+    by_oid = {column.item.oid: column for column in wanted.columns()}
     query = (
-        _selected(columns, study, options, list(wanted.forms))
-        .outerjoin(ItemValue, ItemValue.form_instance_id == FormInstance.id)
-        .outerjoin(User, User.id == ItemValue.updated_by_id)
+        _value_columns(selected, study, options, set(by_oid))
+        .add_columns(FormInstance.version_number)
         .order_by(
             Subject.label,
             FormInstance.visit_instance_id,
             FormInstance.form,
             FormInstance.repeat,
             FormInstance.id,
-            ItemValue.id,
+            "item_oid",
         )
+        .execution_options(yield_per=BATCH)
     )
-    kept = {column.item.oid for column in wanted.columns()}
-    rows = dbsession.connection().execute(query.execution_options(yield_per=BATCH))
-    times: dict[datetime | None, datetime | None] = {None: None}
-    for _instance, group in groupby(rows, key=itemgetter(0)):
+    if options.as_of is not None and dbsession.get_bind().dialect.name == "postgresql":
+        # Every row is read: plan for the whole result (hash joins over the ranked events),
+        # not for the first rows a cursor usually wants (nested loops over them).
+        dbsession.execute(sql_text("SET LOCAL cursor_tuple_fraction = 1"))
+    read = _value_reader(options, dbsession.info.get("registry"), by_oid)
+    for _instance, group in groupby(dbsession.connection().execute(query), key=itemgetter(0)):
         first, *rest = group
-        values = {}
-        for row in (first, *rest):
-            if row[9] in kept:
-                if row[14] not in times:
-                    if len(times) > BATCH:
-                        times = {None: None}
-                    times[row[14]] = _utc(row[14])
-                values[row[9]] = StoredValue(*row[10:14], times[row[14]], row[15])
+        values = {row[10]: read(row) for row in (first, *rest) if row[10] in by_oid}
         yield FormRecord(
             *first[1:7],
-            FormStatus(first[7]),
-            LockState(first[8]),
+            FormStatus(first.status),
+            LockState(first.lock_state),
             values=values,
+            subject_id=first.subject_id,
             instance_id=first[0],
-            version=first[16],
+            version=first.version_number,
         )
 
 
@@ -264,6 +513,8 @@ class StudyData:
     #: Records read so far, against :func:`count_forms`.
     read: int = 0
     total: int = 0
+    #: What moves a record's dates (``options.shift_dates``, see :mod:`.shifting`).
+    shift: Callable[[FormRecord], FormRecord] | None = None
     #: Who exports (the PDF casebooks name them on their cover).
     actor: Actor | None = None
 
@@ -273,8 +524,10 @@ class StudyData:
         wanted = self.catalogue
         if forms is not None:
             wanted = Catalogue({name: self.catalogue.forms[name] for name in forms})
+        shift = self.shift
         step = max(1, self.total // 100)
-        for record in form_records(self.dbsession, self.study, self.options, wanted):
+        for found in form_records(self.dbsession, self.study, self.options, wanted):
+            record = shift(found) if shift is not None else found
             self.read += 1
             if self.read % step == 0:
                 self.progress(min(99, 100 * self.read // self.total))

@@ -155,12 +155,15 @@ CODEBOOK_HEADER = [
     "show_if",
     "calculation",
     "versions",
+    "personal_data",
+    "dates_shifted",
 ]
 
 
 def codebook_rows(found: Catalogue) -> Iterator[list[Any]]:
-    """A row per exported item: what it asks, its type, codes and conditions, and the
-    published versions of the design that have it."""
+    """A row per exported item: what it asks, its type, codes and conditions, the published
+    versions of the design that have it, whether it is personal data, and whether its dates are
+    shifted per subject (by how much is never told)."""
     for column in found.columns():
         item = column.item
         codes = "; ".join(f"{code}={label}" for code, label in column.code_labels().items())
@@ -178,4 +181,6 @@ def codebook_rows(found: Catalogue) -> Iterator[list[Any]]:
             item.show_if,
             item.calculation,
             " ".join(str(number) for number in sorted(column.versions)),
+            "yes" if item.identifier else "no",
+            "yes" if found.dates_shifted and column.dated else "no",
         ]

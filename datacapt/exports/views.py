@@ -21,8 +21,9 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _, request_timezone, timezone_choices
 from datacapt.models.entry import FormStatus, LockState
 from datacapt.models.exports import Every, ExportState
-from datacapt.permissions import Permission
+from datacapt.permissions import NEVER_PERSONAL_DATA, Permission
 from datacapt.resources import ExportResource, ExportsResource
+from datacapt.resources.base import StudyChild
 from datacapt.studies.services import study_sites
 
 PAGE = "exports/page.jinja2"
@@ -77,6 +78,15 @@ def _timezone_options() -> list[tuple[str, str]]:
     return [(zone, zone) for zone in timezone_choices()]
 
 
+def may_take_personal_data(request: Request, context: StudyChild) -> bool:
+    """Whether the requester may have personal-data items in an export: who sees personal data
+    study-wide (``VIEW_PII``), and never a sponsor viewer, whatever else they hold."""
+    roles = {grant.role for grant in request.identity.roles_in_study(context.study.id)}
+    return not roles & NEVER_PERSONAL_DATA and bool(
+        request.has_permission(Permission.VIEW_PII, context.study_node)
+    )
+
+
 def _page(
     context: ExportsResource,
     request: Request,
@@ -87,6 +97,7 @@ def _page(
     study = context.study
     fresh = MultiDict({"format": "csv", "coded": "codes", "hour": "7"})
     fresh["timezone"] = request_timezone(request).key
+    found = catalogue(request.dbsession, study)
     return {
         "exports": services.recent_exports(request.dbsession, study),
         "definitions": definitions.definitions_of(request.dbsession, study),
@@ -98,7 +109,11 @@ def _page(
         ],
         "hour_options": [(str(hour), f"{hour:02d}:00") for hour in range(24)],
         "sites": [site.code for site in study_sites(request.dbsession, study)],
-        "form_names": list(catalogue(request.dbsession, study).forms),
+        "form_names": list(found.forms),
+        "visit_names": list(dict.fromkeys([*found.visits, "unscheduled"])),
+        "may_start": request.has_permission(Permission.EXPORT_DATA, context),
+        "may_take_personal": may_take_personal_data(request, context),
+        "zone": request_timezone(request).key,
         "errors": errors or {},
         "posted": posted if posted is not None else fresh,
         **_labels(),
@@ -115,10 +130,11 @@ def _labels() -> dict[str, Any]:
         "every_labels": EVERY_LABELS,
         "weekday_labels": WEEKDAY_LABELS,
         "retryable": retryable,
+        "export_as_of": lambda export: services.options_of(export.options).as_of,
     }
 
 
-@page_view(ExportsResource, PAGE, Permission.EXPORT_DATA)
+@page_view(ExportsResource, PAGE, Permission.VIEW_EXPORTS)
 def exports_page(context: ExportsResource, request: Request) -> dict[str, Any]:
     return _page(context, request)
 
@@ -132,7 +148,14 @@ def exports_page(context: ExportsResource, request: Request) -> dict[str, Any]:
 )
 def start_export(context: ExportsResource, request: Request) -> Any:
     page = _page(context, request, posted=request.POST)
-    options, errors = parse_options(request.POST, page["sites"], page["form_names"])
+    options, errors = parse_options(
+        request.POST,
+        page["sites"],
+        page["form_names"],
+        page["visit_names"],
+        zone=request_timezone(request),
+        personal_allowed=page["may_take_personal"],
+    )
     if errors:
         request.response.status_int = 422
         return {**page, "errors": errors}
@@ -147,10 +170,15 @@ def start_export(context: ExportsResource, request: Request) -> Any:
     return redirect(request, request.resource_path(context))
 
 
-@page_view(ExportResource, ROW, Permission.EXPORT_DATA, name="row")
+@page_view(ExportResource, ROW, Permission.VIEW_EXPORTS, name="row")
 def export_row(context: ExportResource, request: Request) -> dict[str, Any]:
     """One export's row, which the page polls while its job runs."""
-    return {"export": context.export, "exports_node": context.__parent__, **_labels()}
+    return {
+        "export": context.export,
+        "exports_node": context.__parent__,
+        "may_take_personal": may_take_personal_data(request, context),
+        **_labels(),
+    }
 
 
 @view_config(
@@ -181,11 +209,14 @@ def retry(context: ExportResource, request: Request) -> Any:
     context=ExportResource,
     name="download",
     request_method="GET",
-    permission=Permission.EXPORT_DATA,
+    permission=Permission.VIEW_EXPORTS,
 )
 def download(context: ExportResource, request: Request) -> Response:
-    """The file, to a holder of ``EXPORT_DATA`` of this study, while it is kept; audited."""
+    """The file, to a holder of ``VIEW_EXPORTS`` of this study, while it is kept; audited. An
+    export holding personal data is not there (404) for who may not take personal data."""
     export = context.export
+    if services.holds_personal_data(export) and not may_take_personal_data(request, context):
+        raise HTTPNotFound()
     path = services.downloadable(request.registry, export)
     if path is None:
         raise HTTPNotFound()
@@ -197,7 +228,7 @@ def download(context: ExportResource, request: Request) -> Response:
         action="data.downloaded",
         entity_type="data_export",
         entity_id=export.id,
-        new={"sha256": export.sha256},
+        new={"sha256": export.sha256, "personal": services.holds_personal_data(export)},
     )
     response = FileResponse(str(path), request=request, content_type="application/octet-stream")
     response.content_disposition = (

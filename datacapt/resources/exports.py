@@ -1,7 +1,8 @@
 """A study's exports: ``exports/`` (the page) → ``{id}/`` (one export and its file).
 
 An export is loaded through its study's id, so another study's or tenant's export number is a
-404; who may see exports at all is the study-wide ``EXPORT_DATA``."""
+404; who may see exports at all is the study-wide ``VIEW_EXPORTS`` (starting one takes
+``EXPORT_DATA``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from datacapt.resources.base import StudyChild
 
 class ExportsResource(StudyChild):
     __name__ = "exports"
-    view_permission = Permission.EXPORT_DATA
+    view_permission = Permission.VIEW_EXPORTS
 
     @property
     def title(self) -> object:
@@ -35,7 +36,7 @@ class ExportsResource(StudyChild):
 
 
 class ExportResource(StudyChild):
-    view_permission = Permission.EXPORT_DATA
+    view_permission = Permission.VIEW_EXPORTS
 
     def __init__(self, parent: ExportsResource, export: DataExport) -> None:
         super().__init__(parent)

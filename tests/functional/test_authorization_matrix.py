@@ -225,11 +225,25 @@ DESIGN_VIEWS = {
 
 
 def data_managers_only(outcome: Any) -> dict[str, dict[str, Any]]:
-    """Exports and imports: the study's data managers; to everyone else they do not exist (404)."""
+    """Imports: the study's data managers; to everyone else they do not exist (404)."""
     return {
         "": {
             **outcomes(admins=404, study_admin=404, site_staff=404, others=404),
             "data_manager": outcome,
+        }
+    }
+
+
+def export_readers(outcome: Any, *, read_only: Any = None) -> dict[str, dict[str, Any]]:
+    """Exports: the study's data managers get ``outcome``; its monitors and sponsor viewers see
+    them read-only (``read_only``, else ``outcome``); to everyone else they do not exist (404)."""
+    readers = outcome if read_only is None else read_only
+    return {
+        "": {
+            **outcomes(admins=404, study_admin=404, site_staff=404, others=404),
+            "data_manager": outcome,
+            "monitor": readers,
+            "sponsor_viewer": readers,
         }
     }
 
@@ -374,17 +388,19 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SiteResource, "data-state", "POST"): site_only("data_manager", 404, site=False),
     (SiteResource, "sign", "GET"): site_only("investigator", 200),
     (SiteResource, "sign", "POST"): site_only("investigator", 422),
-    # Exports (a POST without a format: 422).
-    (ExportsResource, "", "GET"): data_managers_only(200),
-    (ExportsResource, "start", "POST"): data_managers_only(422),
-    (ExportResource, "row", "GET"): data_managers_only(200),
-    (ExportResource, "download", "GET"): data_managers_only(200),
-    (ExportResource, "retry", "POST"): data_managers_only(409),  # done: nothing to retry
-    (ExportsResource, "save-definition", "POST"): data_managers_only(422),
-    (ExportsResource, "definition", "GET"): data_managers_only(404),  # no id: no definition
-    (ExportsResource, "definition", "POST"): data_managers_only(404),
-    (ExportsResource, "run-definition", "POST"): data_managers_only(404),
-    (ExportsResource, "delete-definition", "POST"): data_managers_only(404),
+    # Exports (a POST without a format: 422); monitors and sponsor viewers read them.
+    (ExportsResource, "", "GET"): export_readers(200),
+    (ExportsResource, "start", "POST"): export_readers(422, read_only=403),
+    (ExportResource, "row", "GET"): export_readers(200),
+    (ExportResource, "download", "GET"): export_readers(200),
+    (ExportResource, "retry", "POST"): export_readers(409, read_only=403),  # done: nothing to retry
+    (ExportsResource, "save-definition", "POST"): export_readers(422, read_only=403),
+    (ExportsResource, "definition", "GET"): export_readers(
+        404, read_only=403
+    ),  # no id: no definition
+    (ExportsResource, "definition", "POST"): export_readers(404, read_only=403),
+    (ExportsResource, "run-definition", "POST"): export_readers(404, read_only=403),
+    (ExportsResource, "delete-definition", "POST"): export_readers(404, read_only=403),
     # Reports: whoever reads the study's subjects, narrowed to their sites (a download that
     # names no report: 400).
     (ReportsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},

@@ -284,10 +284,8 @@ def test_the_export_form_says_what_is_wrong_next_to_the_field(world, app):
     assert htmx.headers["HX-Redirect"] == EXPORTS
 
 
-@pytest.mark.parametrize(
-    "role", ["coordinator", "monitor", "sponsor_viewer", "study_admin", "foreign"]
-)
-def test_only_data_managers_of_the_study_reach_exports(world, app, dbsession, role):
+@pytest.mark.parametrize("role", ["coordinator", "auditor", "study_admin", "foreign"])
+def test_only_readers_of_the_studys_exports_reach_them(world, app, dbsession, role):
     manager = signed_in(app, world, "data_manager")
     form = manager.get(EXPORTS).forms["export-form"]
     form["format"] = "csv"

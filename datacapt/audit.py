@@ -306,8 +306,11 @@ def record_many(
         links[chain] = (row["seq"], row["hash"])
         made.append(row)
     stored = dbsession.scalars(
-        # populate_existing: SQLite may give a rolled-back event's id again
-        insert(AuditEvent).returning(AuditEvent).execution_options(populate_existing=True),
+        # populate_existing: SQLite may give a rolled-back event's id again; render_nulls: one
+        # statement for the batch (the ORM would otherwise send one per pattern of NULLs)
+        insert(AuditEvent)
+        .returning(AuditEvent)
+        .execution_options(populate_existing=True, render_nulls=True),
         made,
     ).all()
     by_link = {(e.chain, e.seq): e for e in stored}

@@ -209,35 +209,54 @@ def _text(value: Any) -> str | None:
     return value.replace("\x00", "\\u0000")
 
 
+def chained_row(
+    chain: str,
+    seq: int,
+    previous: str,
+    occurred_at: datetime,
+    stamp: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The columns of event number ``seq`` of ``chain``, linked to and hashed over
+    ``previous`` (``stamp``: ``occurred_at`` as the hash writes it, when the caller has it for a
+    batch sharing one time). ``chain`` is :func:`chain_of` the event's scope."""
+    row = {
+        "chain": chain,
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "tenant_id": fields.get("tenant_id"),
+        "actor_id": fields.get("actor_id"),
+        "study_id": fields.get("study_id"),
+        "site_id": fields.get("site_id"),
+        "subject_id": fields.get("subject_id"),
+        "action": fields["action"],
+        "entity_type": fields["entity_type"],
+        "entity_id": _text(str(fields["entity_id"])),
+        "field": _text(fields.get("field")),
+        "old_value": _text(fields.get("old")),
+        "new_value": _text(fields.get("new")),
+        "reason": _text(fields.get("reason")),
+        "request_id": fields.get("request_id"),
+        "ip": fields.get("ip"),
+        HASHED_WHEN_SET: fields.get(HASHED_WHEN_SET),
+    }
+    hashed = {name: row[name] for name in HASHED_FIELDS}  # canonical(), from the columns
+    hashed["chain"] = _hashed_chain(chain)
+    hashed["occurred_at"] = stamp if stamp is not None else _timestamp(occurred_at)
+    if row[HASHED_WHEN_SET] is not None:
+        hashed[HASHED_WHEN_SET] = row[HASHED_WHEN_SET]
+    row["prev_hash"] = previous
+    row["hash"] = hashlib.sha256((previous + _ENCODE(hashed)).encode("utf-8")).hexdigest()
+    return row
+
+
 def chained_event(
     chain: str, seq: int, previous: str, occurred_at: datetime, **fields: Any
 ) -> AuditEvent:
     """Event number ``seq`` of ``chain``, linked to and hashed over ``previous``: what
     :func:`record` appends, and what a bulk loader (``bench/generate.py``) must write the same.
     ``chain`` is :func:`chain_of` the event's scope."""
-    event = AuditEvent(
-        chain=chain,
-        seq=seq,
-        occurred_at=occurred_at,
-        tenant_id=fields.get("tenant_id"),
-        actor_id=fields.get("actor_id"),
-        study_id=fields.get("study_id"),
-        site_id=fields.get("site_id"),
-        subject_id=fields.get("subject_id"),
-        action=fields["action"],
-        entity_type=fields["entity_type"],
-        entity_id=_text(str(fields["entity_id"])),
-        field=_text(fields.get("field")),
-        old_value=_text(fields.get("old")),
-        new_value=_text(fields.get("new")),
-        reason=_text(fields.get("reason")),
-        request_id=fields.get("request_id"),
-        ip=fields.get("ip"),
-        on_behalf_of_id=fields.get("on_behalf_of_id"),
-        prev_hash=previous,
-    )
-    event.hash = chain_hash(previous, event)
-    return event
+    return AuditEvent(**chained_row(chain, seq, previous, occurred_at, **fields))
 
 
 def record(
@@ -287,20 +306,23 @@ def record_many(
         links.update(lasts)
     else:
         occurred_at = database_now(dbsession)
+    stamp = _timestamp(occurred_at)
     made = []
     for chain, fields in placed:
         seq, previous = links[chain]
-        event = chained_event(chain, seq + 1, previous, occurred_at, **who, **fields)
-        links[chain] = (event.seq, event.hash)
-        made.append(event)
-    columns = [*HASHED_FIELDS, HASHED_WHEN_SET, "prev_hash", "hash"]
+        row = chained_row(chain, seq + 1, previous, occurred_at, stamp, **who, **fields)
+        links[chain] = (row["seq"], row["hash"])
+        made.append(row)
     stored = dbsession.scalars(
-        # populate_existing: SQLite may give a rolled-back event's id again
-        insert(AuditEvent).returning(AuditEvent).execution_options(populate_existing=True),
-        [{name: getattr(e, name) for name in columns} for e in made],
+        # populate_existing: SQLite may give a rolled-back event's id again; render_nulls: one
+        # statement for the batch (the ORM would otherwise send one per pattern of NULLs)
+        insert(AuditEvent)
+        .returning(AuditEvent)
+        .execution_options(populate_existing=True, render_nulls=True),
+        made,
     ).all()
     by_link = {(e.chain, e.seq): e for e in stored}
-    return [by_link[(e.chain, e.seq)] for e in made]
+    return [by_link[(row["chain"], row["seq"])] for row in made]
 
 
 def _links_written(connection: Connection) -> dict[str, tuple[int, str]]:

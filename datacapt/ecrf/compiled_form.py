@@ -8,14 +8,17 @@ SDV mark). Rendered once with a :class:`Recorder` in place of it, the template l
 where each piece goes; the text between markers is the compiled form, kept in-process under a key
 that holds the version's id (published versions never change, so the key is never stale). Each
 request then only fills the markers by calling the same :class:`Slots` methods on its own state:
-the HTML is the template's, by construction.
+the HTML is the template's, by construction. The pieces a macro fills (messages, query badges,
+SDV marks) take the same few shapes on every page: each is kept per slot and state as a request
+first rendered it (a badge with its form's address stood in), so a quiet form fills with no macro
+call.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2.runtime import Macro
@@ -127,12 +130,74 @@ def _stand_in(argument: Any) -> Any:
     return ENTRY if isinstance(argument, Mapping) else argument
 
 
+#: Stands for the form's query-panel address in a memoised badge (no URL or text holds it).
+URL_STAND_IN = "\x02url\x03"
+
+
+def _quiet_messages(state: BlockState, entry: Mapping[str, Any]) -> Hashable | None:
+    """Messages with nothing to say depend on the item alone (``messages`` in the template)."""
+    return None if state.visible and (state.error or state.warning or state.fired) else ()
+
+
+def _sdv_states(state: BlockState, entry: Mapping[str, Any]) -> Hashable:
+    """What an SDV mark shows of its row (``review/_marks.jinja2``'s ``item_mark`` reads no more):
+    whether there is one, verified, changed since, and whether this user may tick it."""
+    sdv = entry["sdv"]
+    row = sdv["rows"].get(state.block.oid)
+    if not (
+        row is not None
+        and row.sdv_required
+        and (row.value is not None or row.missing_code is not None or row.sdv_changed)
+    ):
+        return ()
+    return bool(row.verified_at), bool(row.sdv_changed), bool(sdv["can_verify"])
+
+
+def _badge_counts(state: BlockState, entry: Mapping[str, Any]) -> Hashable:
+    """What a query badge shows besides the form's address: its item's counts, whether this
+    user may raise a query."""
+    queries = entry["queries"]
+    counts = queries["counts"].get(state.block.oid)
+    found = None if counts is None else (counts.open, counts.answered, counts.closed)
+    return found, bool(queries["can_raise"])
+
+
+def _badge_address(entry: Mapping[str, Any]) -> str:
+    return entry["queries"]["url"]
+
+
+def _badge_stand_in(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {**entry, "queries": {**entry["queries"], "url": URL_STAND_IN}}
+
+
+@dataclass(frozen=True)
+class Memoised:
+    """A piece filled by a macro, kept once per state instead of rendered per request."""
+
+    #: What the piece's text depends on besides its slot (None: too much to keep, render it).
+    key: Callable[[BlockState, Mapping[str, Any]], Hashable | None]
+    #: For a piece carrying text of the request's own (an address): that text, and the entry
+    #: with :data:`URL_STAND_IN` in its place.
+    carried: Callable[[Mapping[str, Any]], str] | None = None
+    stand_in: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+
+
+MEMOISED = {
+    "messages": Memoised(_quiet_messages),
+    "sdv": Memoised(_sdv_states),
+    "badge": Memoised(_badge_counts, _badge_address, _badge_stand_in),
+}
+
+
 @dataclass(frozen=True)
 class CompiledForm:
-    """The static text around the slots (one more than the slots) and the slots."""
+    """The static text around the slots (one more than the slots) and the slots; ``memo``
+    keeps the macro-filled pieces by slot and state as a request first rendered them (None:
+    a piece that must be rendered each time)."""
 
     texts: tuple[str, ...]
     slots: tuple[Slot, ...]
+    memo: dict[tuple[int, Hashable], str | None] = field(default_factory=dict, compare=False)
 
     def fill(self, state: FormState, entry: Mapping[str, Any], **macros: Macro) -> Markup:
         """The form's HTML for this request's state, entry and macros (by their names)."""
@@ -141,15 +206,49 @@ class CompiledForm:
             groups[section.oid] = section
             groups.update((sub.oid, sub) for sub in section.subsections)
         nodes = {"block": state.blocks, "group": groups}
+        memo, carried = self.memo, {}
         parts = [self.texts[0]]
-        for (method, kind, oid, args), text in zip(self.slots, self.texts[1:], strict=True):
-            values = (
-                macros[a.name] if isinstance(a, _MacroRef) else entry if a is ENTRY else a
-                for a in args
-            )
-            parts.append(getattr(SLOTS, method)(nodes[kind][oid], *values))
+        for index, ((method, kind, oid, args), text) in enumerate(
+            zip(self.slots, self.texts[1:], strict=True)
+        ):
+            node = nodes[kind][oid]
+            memoised = MEMOISED.get(method)
+            key = (index, memoised.key(node, entry)) if memoised is not None else None
+            piece = memo.get(key) if key is not None and key[1] is not None else None
+            if piece is None:
+                values = [
+                    macros[a.name] if isinstance(a, _MacroRef) else entry if a is ENTRY else a
+                    for a in args
+                ]
+                piece = str(getattr(SLOTS, method)(node, *values))
+                if key is not None and key[1] is not None and key not in memo:
+                    memo[key] = self._kept(memoised, method, node, entry, values, piece)
+            elif memoised is not None and memoised.carried is not None:
+                if method not in carried:
+                    carried[method] = str(escape(memoised.carried(entry)))
+                piece = piece.replace(URL_STAND_IN, carried[method])
+            parts.append(piece)
             parts.append(text)
         return Markup("".join(parts))  # noqa: S704 - the template's output and escaped pieces
+
+    @staticmethod
+    def _kept(
+        memoised: Memoised,
+        method: str,
+        node: Any,
+        entry: Mapping[str, Any],
+        values: list[Any],
+        piece: str,
+    ) -> str | None:
+        """What to keep of a piece just rendered: itself; for a piece carrying the request's own
+        text, its rendering with the stand-in, if putting the text back gives this very piece
+        (else None: rendered each time)."""
+        if memoised.carried is None or memoised.stand_in is None:
+            return piece
+        other = memoised.stand_in(entry)
+        kept = str(getattr(SLOTS, method)(node, *(other if v is entry else v for v in values)))
+        back = kept.replace(URL_STAND_IN, str(escape(memoised.carried(entry))))
+        return kept if back == piece and URL_STAND_IN in kept else None
 
 
 def compiled_form(

@@ -3,14 +3,21 @@
 Whatever the number of subjects, a page costs the same queries: the count, the page of
 subjects, and the status rows of those subjects (one indexed query on form_instance), each read
 as the few columns its cells show, never as ORM objects.
+
+A page has 2,000 cells but only a few kinds of them (a status, its monitoring marks, a number of
+queries): the view names each cell's kind, the template renders each kind once, and each row's
+cells are joined from those pieces (:meth:`DashboardRow.cells`), not rendered one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup, escape
 from pyramid.request import Request
+from pyramid.traversal import quote_path_segment
 from sqlalchemy import exists, select
 
 from datacapt.ecrf.casebook import is_log
@@ -56,6 +63,80 @@ def columns(definition: Any) -> list[Column]:
         for name in visit.forms
         if name in forms
     ]
+
+
+@dataclass(frozen=True)
+class CellKind:
+    """What a kind of cell shows: a log's number of rows, or a form's status with, when it was
+    started, its status row (for the monitoring marks) and open queries."""
+
+    log_rows: int | None = None
+    status: str = "not_started"
+    instance: Any = None  # a status row (CELL_COLUMNS) of this kind
+    queries: int = 0
+
+
+NOT_STARTED = ("form", "not_started")
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    """A subject's row: its label, status and casebook's path, and per column the link's tail
+    (below the path) and the kind of its cell."""
+
+    label: str
+    status: SubjectStatus
+    path: str
+    cells: Sequence[tuple[str, Hashable]]
+
+    def cells_html(self, shown: Mapping[Hashable, tuple[str, str]]) -> Markup:
+        """The row's cells, from each kind's link text and what follows the link, as rendered
+        once by the template."""
+        path = escape(self.path)
+        return Markup(  # noqa: S704 - escaped path, URL-safe tails and rendered pieces
+            "".join(
+                f'<td><a href="{path}{tail}">{shown[kind][0]}</a>{shown[kind][1]}</td>'
+                for tail, kind in self.cells
+            )
+        )
+
+
+def dashboard_rows(
+    base: str,
+    subjects: Sequence[Any],
+    table: Sequence[Column],
+    cells: Mapping[tuple[int, str, str], list[Any]],
+) -> tuple[list[DashboardRow], dict[Hashable, CellKind]]:
+    """The rows of a page (``base``: the subjects' path) and the kinds of their cells."""
+    tails = [str(escape(f"{c.visit}/" if c.log else f"{c.visit}/{c.form}/")) for c in table]
+    kinds: dict[Hashable, CellKind] = {NOT_STARTED: CellKind()}
+    rows = []
+    for subject in subjects:
+        row_cells = []
+        for column, tail in zip(table, tails, strict=True):
+            found = cells.get((subject.id, column.visit, column.form))
+            if column.log:
+                kind: Hashable = ("log", len(found) if found else 0)
+                if kind not in kinds:
+                    kinds[kind] = CellKind(log_rows=kind[1])
+            elif found:
+                cell = found[0]
+                kind = (
+                    cell.status,
+                    cell.sdv_status,
+                    cell.review_status,
+                    cell.lock_state,
+                    cell.signature_state,
+                    cell.open_queries,
+                )
+                if kind not in kinds:
+                    kinds[kind] = CellKind(None, cell.status.value, cell, cell.open_queries)
+            else:
+                kind = NOT_STARTED
+            row_cells.append((tail, kind))
+        path = f"{base}{quote_path_segment(subject.label)}/"
+        rows.append(DashboardRow(subject.label, subject.status, path, row_cells))
+    return rows, kinds
 
 
 def keyset_after(raw: str | None) -> str | None:
@@ -111,6 +192,8 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
             )
         ):
             cells.setdefault((cell.subject_id, cell.visit, cell.form), []).append(cell)
+    table = columns(design.definition) if design else []
+    rows, kinds = dashboard_rows(request.resource_path(context), page.items, table, cells)
     query = {
         key: value
         for key, value in (
@@ -124,9 +207,10 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     return {
         "design": design,
         "definition": design.definition if design else None,
-        "columns": columns(design.definition) if design else [],
+        "columns": table,
         "page": page,
-        "cells": cells,
+        "rows": rows,
+        "kinds": kinds,
         "sites": [summary.site for summary in sites],
         "filters": {
             "site": request.GET.get("site", ""),

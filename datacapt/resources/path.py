@@ -17,7 +17,7 @@ from typing import Any
 from pyramid.events import ContextFound
 from pyramid.request import Request
 from pyramid.traversal import split_path_info
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import aliased
 
 from datacapt.ecrf.casebook import parse_key
@@ -57,48 +57,69 @@ def forget_path(event: ContextFound) -> None:
     event.request.__dict__[ATTRIBUTE] = {}
 
 
-def _query(dbsession: Any, names: list[str]) -> PathRows:
-    """One statement: tenant → study (→ its latest published version) → subject and site →
-    visit → form, each joined through its parent's id and the key the path gives it."""
-    slug = names[0]
+#: The statement for each depth of path (tenant; + study; + subject; + visit; + form), built
+#: once: SQLAlchemy then neither rebuilds it nor recomputes its cache key per request.
+_STATEMENTS: dict[int, Select[Any]] = {}
+
+
+def _statement(depth: int) -> Select[Any]:
+    """The statement loading a path ``depth`` levels deep, its keys as bound parameters."""
+    found = _STATEMENTS.get(depth)
+    if found is not None:
+        return found
     columns: list[Any] = [Tenant]
-    statement: Select[Any] = select(Tenant).where(Tenant.slug == slug)
+    statement: Select[Any] = select(Tenant).where(Tenant.slug == bindparam("slug"))
     version = aliased(StudyVersion)
-    code = names[1] if len(names) > 1 else None
-    label = names[3] if len(names) > 3 and names[2] == "subjects" else None
-    visit_key = parse_key(names[4]) if label is not None and len(names) > 4 else None
-    form_key = parse_key(names[5]) if visit_key is not None and len(names) > 5 else None
-    if code is not None:
+    if depth > 1:
         columns += [Study, version.id, version.number, version.content_hash]
         statement = statement.outerjoin(
-            Study, and_(Study.tenant_id == Tenant.id, Study.code == code)
+            Study, and_(Study.tenant_id == Tenant.id, Study.code == bindparam("code"))
         ).outerjoin(version, version.id == latest_published_id(Study.id))
-    if label is not None:
+    if depth > 2:
         columns += [Subject, Site]
         statement = statement.outerjoin(
-            Subject, and_(Subject.study_id == Study.id, Subject.label == label)
+            Subject, and_(Subject.study_id == Study.id, Subject.label == bindparam("label"))
         ).outerjoin(Site, Site.id == Subject.site_id)
-    if visit_key is not None:
+    if depth > 3:
         columns.append(VisitInstance)
         statement = statement.outerjoin(
             VisitInstance,
             and_(
                 VisitInstance.subject_id == Subject.id,
-                VisitInstance.visit == visit_key[0],
-                VisitInstance.repeat == visit_key[1],
+                VisitInstance.visit == bindparam("visit"),
+                VisitInstance.repeat == bindparam("visit_repeat"),
             ),
         )
-    if form_key is not None:
+    if depth > 4:
         columns.append(FormInstance)
         statement = statement.outerjoin(
             FormInstance,
             and_(
                 FormInstance.visit_instance_id == VisitInstance.id,
-                FormInstance.form == form_key[0],
-                FormInstance.repeat == form_key[1],
+                FormInstance.form == bindparam("form"),
+                FormInstance.repeat == bindparam("form_repeat"),
             ),
         )
-    found = dbsession.execute(statement.with_only_columns(*columns)).first()
+    found = _STATEMENTS[depth] = statement.with_only_columns(*columns)
+    return found
+
+
+def _query(dbsession: Any, names: list[str]) -> PathRows:
+    """One statement: tenant → study (→ its latest published version) → subject and site →
+    visit → form, each joined through its parent's id and the key the path gives it."""
+    slug = names[0]
+    code = names[1] if len(names) > 1 else None
+    label = names[3] if len(names) > 3 and names[2] == "subjects" else None
+    visit_key = parse_key(names[4]) if label is not None and len(names) > 4 else None
+    form_key = parse_key(names[5]) if visit_key is not None and len(names) > 5 else None
+    keys = {"slug": slug, "code": code, "label": label}
+    if visit_key is not None:
+        keys["visit"], keys["visit_repeat"] = visit_key
+    if form_key is not None:
+        keys["form"], keys["form_repeat"] = form_key
+    depth = 1 + sum(key is not None for key in (code, label, visit_key, form_key))
+    parameters = {name: value for name, value in keys.items() if value is not None}
+    found = dbsession.execute(_statement(depth), parameters).first()
     rows: PathRows = {("tenant", slug): found[0] if found else None}
     if found is None or code is None:
         return rows

@@ -242,7 +242,9 @@ def values_changed(event: FormSaved) -> None:
     reset = []
     for oid, row in event.rows.items():
         item = items.get(oid)
-        row.sdv_required = item is not None and sdv_required(form, item)
+        required = item is not None and sdv_required(form, item)
+        if row.sdv_required != required:  # an unchanged row stays clean: the flush skips it
+            row.sdv_required = required
         if oid in changed and row.verified_at is not None:
             row.verified_at, row.verified_by_id, row.sdv_changed = None, None, True
             reset.append(_event(instance, "sdv.reset", field=oid, old="verified", new="changed"))

@@ -6,14 +6,27 @@ Authorization itself is the resource tree's static ACLs over the identity's prin
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Everyone
 from pyramid.request import Request, RequestLocalCache
+from sqlalchemy import Select
 
 from datacapt.models import User
 from datacapt.security import Identity, identity_of, roles_query
 from datacapt.signin import sessions
+
+
+@cache
+def identity_statement() -> Select[Any]:
+    """The session's statement joined to its user's roles; built once."""
+    roles = roles_query()
+    return (
+        sessions.session_statement()
+        .outerjoin(roles, roles.c.user_id == User.id)
+        .add_columns(*(column for column in roles.c if column.key != "user_id"))
+    )
 
 
 class SecurityPolicy:
@@ -25,15 +38,10 @@ class SecurityPolicy:
 
     def _load_identity(self, request: Request) -> Identity | None:
         """The session, its user and their roles in one query."""
-        statement = sessions.session_query(request)
-        if statement is None:
+        parameters = sessions.session_parameters(request)
+        if parameters is None:
             return None
-        roles = roles_query()
-        rows = request.dbsession.execute(
-            statement.outerjoin(roles, roles.c.user_id == User.id).add_columns(
-                *(column for column in roles.c if column.key != "user_id")
-            )
-        ).all()
+        rows = request.dbsession.execute(identity_statement(), parameters).all()
         if not rows:
             return None
         row, user = rows[0][0], rows[0][1]

@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from pyramid.request import Request
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from datacapt.config import AppSettings, get_app_settings
@@ -73,24 +74,33 @@ def _expiry(settings: AppSettings, row: UserSession, now: datetime) -> str | Non
     return None
 
 
-def session_query(request: Request) -> Select[tuple[UserSession, User]] | None:
-    """The statement finding the open session the request's cookie names, with its user (None:
-    the cookie names none). The security policy adds the user's roles to it."""
-    token = request.session.get(SESSION_KEY)
-    if not isinstance(token, str):
-        return None
+@cache
+def session_statement() -> Select[tuple[UserSession, User]]:
+    """The statement finding an open session by its token's hash (bound as ``token_hash``),
+    with its user; built once. The security policy adds the user's roles to it."""
     return (
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
+        .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None))
     )
+
+
+def session_parameters(request: Request) -> dict[str, str] | None:
+    """The parameters of :func:`session_statement` for the session the request's cookie names
+    (None: it names none)."""
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        return None
+    return {"token_hash": _hash(token)}
 
 
 def current(request: Request) -> tuple[UserSession, User] | None:
     """The session the request's cookie names, with its user, if it still stands (one query).
     A session found timed out is ended on the spot."""
-    statement = session_query(request)
-    found = request.dbsession.execute(statement).first() if statement is not None else None
+    parameters = session_parameters(request)
+    found = None
+    if parameters is not None:
+        found = request.dbsession.execute(session_statement(), parameters).first()
     if found is None or not standing(request, found[0], found[1]):
         return None
     return found[0], found[1]

@@ -175,6 +175,41 @@ def test_the_compiled_form_is_the_html_the_template_gives(
         assert "ecrf-item" in compiled and compiled == plain
 
 
+def test_the_pieces_kept_from_earlier_pages_follow_each_page_s_own_state(
+    app, coordinator, dbsession, world, query_counter, monkeypatch
+):
+    from tests.factories import make_subject
+
+    save(coordinator, query_counter, initials="AB", height_cm="180", weight_kg="72.5", sex="2")
+    coordinator.get(DEMOGRAPHICS)  # the flash message is shown once
+    monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(monitor, world.users["monitor"].email)
+    compiled, plain = pages_compiled_and_not(monitor, monkeypatch, DEMOGRAPHICS)
+    assert compiled == plain  # the quiet pieces are now kept
+    # a query raised on one item, another item verified: their badge and mark change
+    panel = monitor.get(DEMOGRAPHICS + "@@queries?item=I.HEIGHT_CM").forms["raise-query"]
+    panel["message"] = "Height looks wrong: please check the source."
+    assert panel.submit().status_int in (200, 303)
+    verify = monitor.get(DEMOGRAPHICS).forms["verify-form"]
+    monitor.post(
+        DEMOGRAPHICS + "@@verify", [("csrf_token", verify["csrf_token"].value), ("item", "I.SEX")]
+    )
+    monitor.get(DEMOGRAPHICS)  # the flash messages are shown once
+    for client in (monitor, coordinator):
+        compiled, plain = pages_compiled_and_not(client, monkeypatch, DEMOGRAPHICS)
+        assert "1 open query" in compiled and "Verified" in compiled and compiled == plain
+    # another subject's form: the badges kept carry this page's own address
+    make_subject(dbsession, world.sites["par01"], "par01-0002")
+    dbsession.flush()
+    other = "/acme/demo/subjects/par01-0002/screening/demographics/"
+    form = coordinator.get(other).forms["entry-form"]
+    form["height_cm"] = "170"
+    assert form.submit().status_int == 303
+    compiled, plain = pages_compiled_and_not(monitor, monkeypatch, other)
+    assert "par01-0002/screening/demographics/@@queries" in compiled and compiled == plain
+    assert "par01-0001" not in compiled.split('id="entry"')[1].split("</form>")[0]
+
+
 def test_the_dashboard_pages_forward_by_keyset_to_the_same_rows(coordinator, dbsession, world):
     from tests.factories import make_subject
 

@@ -7,6 +7,8 @@ that field and the command line can print it on one line.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from pyramid.i18n import TranslationString
 
@@ -69,3 +71,39 @@ def clean_email(field: str, value: str) -> str:
     if len(value) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(value):
         raise ValidationError(field, _("Enter a valid e-mail address."))
     return value
+
+
+def _day(raw: str) -> date | None:
+    """A calendar day; years outside 1900-2999 are typing errors (and would overflow in UTC)."""
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 2999 else None
+
+
+def _start_of(day: date, zone: tzinfo) -> datetime:
+    """Midnight of ``day`` in the reader's zone, as a UTC time."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def day_range(
+    values: Mapping[str, str], zone: tzinfo, errors: dict[str, TranslationString]
+) -> tuple[datetime | None, datetime | None]:
+    """The days typed in the filters ``since`` and ``until`` (both inclusive, in the reader's
+    ``zone``) as UTC bounds: from the first midnight, up to (excluding) the midnight after the
+    last day. A value that is not a day, or an end before the start, gets its message in
+    ``errors`` and is not applied."""
+    days: dict[str, date | None] = {}
+    for name in ("since", "until"):
+        days[name] = _day(values[name]) if values[name] else None
+        if values[name] and days[name] is None:
+            errors[name] = _("Enter a date (YYYY-MM-DD) between 1900 and 2999.")
+    since, until = days["since"], days["until"]
+    if since and until and since > until:
+        errors["until"] = _("The end date must not be before the start date.")
+        until = None
+    return (
+        _start_of(since, zone) if since else None,
+        _start_of(until + timedelta(days=1), zone) if until else None,
+    )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pyramid.i18n import TranslationString
 
 from datacapt.i18n import _
-from datacapt.validation import whole_number
+from datacapt.validation import day_range, whole_number
 
 #: Action names are dotted lower-case words (``subject.enrolled``); a prefix selects a family.
 ACTION_PATTERN = re.compile(r"^[a-z0-9_.]{1,60}$")
@@ -33,20 +33,6 @@ class Filters:
     def described(self) -> dict[str, Any]:
         """What the filters were, for the export's own audit event (ids and codes only)."""
         return {name: value for name, value in self.values.items() if value}
-
-
-def _day(raw: str) -> date | None:
-    """A calendar day; years outside 1900-2999 are typing errors (and would overflow in UTC)."""
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return day if 1900 <= day.year <= 2999 else None
-
-
-def _start_of(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight of ``day`` in the reader's zone, as a UTC time."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def parse_filters(
@@ -72,21 +58,15 @@ def parse_filters(
         study_id = whole_number(values["study"])
         if study_id not in study_ids:
             errors["study"] = _("Choose a study from the list.")
-    days: dict[str, date | None] = {}
-    for name in ("since", "until"):
-        days[name] = _day(values[name]) if values[name] else None
-        if values[name] and days[name] is None:
-            errors[name] = _("Enter a date (YYYY-MM-DD) between 1900 and 2999.")
-    if days["since"] and days["until"] and days["since"] > days["until"]:
-        errors["until"] = _("The end date must not be before the start date.")
+    since, until = day_range(values, zone, errors)
     filters = Filters(
         actor_id=actor_id,
         action=values["action"],
         entity_type=values["entity"],
         study_id=study_id,
         subject_label=values["subject"],
-        since=_start_of(days["since"], zone) if days["since"] else None,
-        until=_start_of(days["until"] + timedelta(days=1), zone) if days["until"] else None,
+        since=since,
+        until=until,
         values=values,
     )
     return filters, errors

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from pyramid.i18n import TranslationString
 
 from datacapt.i18n import _
 from datacapt.models import Site
+from datacapt.validation import day_range
 
 FIELDS = ("site", "since", "until")
 
@@ -29,20 +30,6 @@ class Filters:
         return {name: value for name, value in self.values.items() if value}
 
 
-def _day(raw: str) -> date | None:
-    """A calendar day; years outside 1900-2999 are typing errors (and would overflow in UTC)."""
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return day if 1900 <= day.year <= 2999 else None
-
-
-def _start_of(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight of ``day`` in the reader's zone, as a UTC time."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-
 def parse_filters(
     params: Mapping[str, Any], sites: Sequence[Site], zone: ZoneInfo
 ) -> tuple[Filters, dict[str, TranslationString]]:
@@ -53,20 +40,12 @@ def parse_filters(
     site = next((site for site in sites if site.code == values["site"]), None)
     if values["site"] and site is None:
         errors["site"] = _("Choose a site from the list.")
-    days: dict[str, date | None] = {}
-    for name in ("since", "until"):
-        days[name] = _day(values[name]) if values[name] else None
-        if values[name] and days[name] is None:
-            errors[name] = _("Enter a date (YYYY-MM-DD) between 1900 and 2999.")
-    since, until = days["since"], days["until"]
-    if since and until and since > until:
-        errors["until"] = _("The end date must not be before the start date.")
-        until = None
+    since, until = day_range(values, zone, errors)
     return (
         Filters(
             site=site,
-            since=_start_of(since, zone) if since else None,
-            until=_start_of(until + timedelta(days=1), zone) if until else None,
+            since=since,
+            until=until,
             values=values,
         ),
         errors,

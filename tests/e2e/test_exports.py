@@ -50,7 +50,7 @@ def test_a_data_manager_exports_csv_excel_and_sas_with_a_progress_bar_and_downlo
     workbook = openpyxl.load_workbook(tmp_path / "vitals.xlsx", read_only=True)
     assert workbook.sheetnames == ["vital_signs", "codebook"]
 
-    page.get_by_label("CSV (zip").check()
+    page.get_by_role("radio", name="CSV (zip: values").check()
     page.get_by_role("button", name="Start the export").click()
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Ready")

@@ -588,6 +588,9 @@ def test_the_summary_counts_enrolment_against_the_target(app, monitor, world, db
     text = summary_text(monitor)
     assert f"{len(SUBJECTS)} of {sum(TARGETS.values())} enrolled" in text
     assert "No enrolment target" not in text
+    # and each site's page says its own
+    site_page = monitor.get("/acme/demo/sites/par01/")
+    assert site_page.html.select_one("#site-target dd").text == str(TARGETS["par01"])
     # a coordinator of Paris sees Paris against its own target
     coordinator = as_user(app, world, "coordinator")
     paris = len(subjects_in(("par01",)))

@@ -22,6 +22,7 @@ from datacapt.studies.services import (
     create_site,
     create_study,
     create_tenant,
+    set_site_target,
 )
 from datacapt.validation import ValidationError
 
@@ -87,8 +88,19 @@ def study_create(env: Environment, args: argparse.Namespace) -> int:
 def site_create(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
         study = study_of(dbsession, args.tenant, args.study)
-        site = create_site(dbsession, study, args.code, args.name)
-        return f"site {site.code} created in {args.tenant}/{study.code}"
+        site = create_site(dbsession, study, args.code, args.name, target=args.target)
+        target = f" (target {site.target_enrolment})" if site.target_enrolment else ""
+        return f"site {site.code} created in {args.tenant}/{study.code}{target}"
+
+    return in_transaction(env, work)
+
+
+def site_set_target(env: Environment, args: argparse.Namespace) -> int:
+    def work(dbsession: Session) -> str:
+        site = site_of(dbsession, study_of(dbsession, args.tenant, args.study), args.site)
+        set_site_target(dbsession, site, "" if args.target == "none" else args.target)
+        target = site.target_enrolment or "none"
+        return f"site {site.code} of {args.tenant}/{args.study}: enrolment target {target}"
 
     return in_transaction(env, work)
 
@@ -148,7 +160,14 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("study")
     p.add_argument("code", help="short code, e.g. par01")
     p.add_argument("name")
+    p.add_argument("--target", metavar="N", help="the number of subjects the site means to enrol")
     p.set_defaults(handler=site_create)
+    p = site.add_parser("set-target", help="set or change a site's enrolment target")
+    p.add_argument("tenant")
+    p.add_argument("study")
+    p.add_argument("site", help="the site's code")
+    p.add_argument("target", metavar="N", help="subjects to enrol (at least 1), or none")
+    p.set_defaults(handler=site_set_target)
 
     role = action_group(commands, "role", "grant roles")
     p = role.add_parser("grant", help="grant a study role, optionally restricted to sites")

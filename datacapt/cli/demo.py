@@ -37,6 +37,7 @@ from datacapt.studies.services import (
     find_site,
     find_study,
     find_tenant,
+    set_site_target,
 )
 
 #: Printed for anyone trying the demo; the demo is for laptops and test machines only.
@@ -46,6 +47,8 @@ DEMO = Actor.system("demo")
 TENANT = ("acme", "Acme Clinical Research")
 STUDY = ("demo", "Demonstration study — hypertension follow-up")
 SITES = (("par01", "Paris University Hospital"), ("ber01", "Berlin Clinical Centre"))
+#: Subjects each site means to enrol: the enrolment report draws them as target lines.
+TARGETS = {"par01": 12, "ber01": 8}
 SUBJECTS = {
     "par01": (
         SubjectStatus.INCLUDED,
@@ -129,6 +132,9 @@ def load_demo(dbsession: Session, env: Environment) -> None:
         code: find_site(dbsession, study, code) or create_site(dbsession, study, code, name)
         for code, name in SITES
     }
+    for code, site in sites.items():
+        if site.target_enrolment is None:
+            set_site_target(dbsession, site, str(TARGETS[code]), DEMO)
     for demo in USERS:
         user = _ensure_user(dbsession, env, demo)
         is_study_role = demo.role in StudyRole.__members__.values()

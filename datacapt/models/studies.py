@@ -63,6 +63,9 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: The {seq} of the next generated subject ID at this site (taken under a row lock).
     next_subject_number: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: How many subjects the site means to enrol (at least 1), drawn on the enrolment report;
+    #: None while the sponsor has not set one.
+    target_enrolment: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

@@ -3,8 +3,9 @@
 Each chart is a standalone SVG document (it is inlined in the page, downloaded as a file and
 rasterised to PNG from the same text). It names itself (``<title>``, ``<desc>``, ``role="img"``)
 and every number it draws is one mark (``class="mark"``) carrying its value in ``data-value``
-and a ``<title>`` a screen reader or a pointer reads. Series differ by fill pattern or line dash
-as well as by colour, and the table beside the chart carries the same numbers.
+and a ``<title>`` a screen reader or a pointer reads; a series' target is a dashed horizontal
+line (``class="target"``) carrying its value the same way. Series differ by fill pattern or
+line dash as well as by colour, and the table beside the chart carries the same numbers.
 """
 
 from __future__ import annotations
@@ -33,14 +34,17 @@ MAX_LABEL = 22
 FONT = {"font-family": "sans-serif", "font-size": "12", "fill": "#222"}
 COLOURS = ("#1f5f9e", "#d9822b", "#4c9a2a", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
+TARGET_DASH = "10 5"
 
 
 @dataclass(frozen=True)
 class Series:
-    """One named row of numbers, a value per category (or per date)."""
+    """One named row of numbers, a value per category (or per date), and the number it aims
+    at (line charts draw it)."""
 
     label: str
     values: tuple[int, ...]
+    target: int | None = None
 
 
 def axis(highest: float) -> tuple[int, int]:
@@ -202,9 +206,13 @@ def line_chart(
     description: str,
     dates: Sequence[date],
     series: Sequence[Series],
+    target_label: str = "Target",
 ) -> str:
-    """Lines over time: a point per date and series (placed by its day), joined per series."""
-    places = _legend_places([one.label for one in series])
+    """Lines over time: a point per date and series (placed by its day), joined per series,
+    and each series' target (if any) as a thin dashed line across, in the series' colour."""
+    targeted = any(one.target is not None for one in series)
+    labels = [one.label for one in series] + ([target_label] if targeted else [])
+    places = _legend_places(labels)
     top_y = TOP + max(_legend_height(places), LEGEND_HEIGHT)
     bottom = top_y + LINE_HEIGHT
     svg = _document(name, title, description, bottom + AXIS_HEIGHT)
@@ -217,20 +225,37 @@ def line_chart(
         }
         for index in range(len(series))
     ]
+    target_style = {"stroke-width": "1.5", "stroke-dasharray": TARGET_DASH, "stroke-opacity": "0.8"}
     _legend(
         svg,
-        [one.label for one in series],
-        [{k: v for k, v in style.items() if k != "fill"} for style in styles],
+        labels,
+        [{k: v for k, v in style.items() if k != "fill"} for style in styles]
+        + ([{"stroke": "#222", **target_style}] if targeted else []),
         places,
     )
     left, right = 48, WIDTH - RIGHT
-    top, step = axis(max((max(s.values, default=0) for s in series), default=0))
+    top, step = axis(max((max((*s.values, s.target or 0)) for s in series), default=0))
     for tick in range(0, top + 1, step):
         y = bottom - tick * (bottom - top_y) / top
         svg.append(S.line(x1=str(left), y1=_number(y), x2=str(right), y2=_number(y), stroke="#ddd"))
         svg.append(
             S.text(str(tick), x=str(left - 6), y=_number(y + 4), **{**FONT, "text-anchor": "end"})
         )
+    for one, style in zip(series, styles, strict=True):
+        if one.target is not None:
+            y = _number(bottom - one.target * (bottom - top_y) / top)
+            svg.append(
+                S.line(
+                    S.title(f"{one.label}, {target_label}: {one.target}"),
+                    x1=str(left),
+                    y1=y,
+                    x2=str(right),
+                    y2=y,
+                    stroke=style["stroke"],
+                    **target_style,
+                    **{"class": "target", "data-value": str(one.target)},
+                )
+            )
     if not dates:
         return etree.tostring(svg, encoding="unicode")
     first, span = dates[0], max((dates[-1] - dates[0]).days, 1)

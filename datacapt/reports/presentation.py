@@ -49,10 +49,19 @@ class Report:
     series: Sequence[Series]
     columns: Sequence[str]
     rows: Sequence[Sequence[Cell]]
+    target_label: str = "Target"  # what a line chart's legend calls the targets
 
     def svg(self) -> str:
-        draw = line_chart if self.line else bar_chart
-        return draw(self.name, self.title, self.description, self.categories, self.series)
+        if self.line:
+            return line_chart(
+                self.name,
+                self.title,
+                self.description,
+                self.categories,
+                self.series,
+                self.target_label,
+            )
+        return bar_chart(self.name, self.title, self.description, self.categories, self.series)
 
 
 def site_label(site: Site) -> str:
@@ -82,6 +91,25 @@ def _by_site(
     )
 
 
+def _target_rows(lines: Sequence[Series], label: str, translate: Translate) -> list[list[Cell]]:
+    """Under the enrolment table, when a line has a target: each line's target, and the share
+    of it enrolled by the last date (blank for a line without one)."""
+    if all(line.target is None for line in lines):
+        return []
+    return [
+        [label, *(line.target if line.target is not None else "" for line in lines)],
+        [
+            translate(_("Share of target")),
+            *(
+                Share((line.values[-1] if line.values else 0) / line.target)
+                if line.target is not None
+                else ""
+                for line in lines
+            ),
+        ],
+    ]
+
+
 def reports(
     found: Figures,
     sites: Sequence[Site],
@@ -93,10 +121,14 @@ def reports(
     """Every report, in the order the page shows them."""
     site_ids = [site.id for site in sites]
     period, days, cumulative = services.enrolment(found, site_ids, zone)
-    lines = [Series(site_label(site), tuple(cumulative[site.id])) for site in sites]
+    lines = [
+        Series(site_label(site), tuple(cumulative[site.id]), site.target_enrolment)
+        for site in sites
+    ]
     totals = tuple(sum(values) for values in zip(*cumulative.values(), strict=True)) if days else ()
     if len(sites) > 1:
-        lines.append(Series(translate(_("All sites")), totals))
+        lines.append(Series(translate(_("All sites")), totals, services.total_target(sites)))
+    target_label = translate(_("Target"))
     enrolment = Report(
         "enrolment",
         translate(_("Enrolment over time")),
@@ -105,7 +137,9 @@ def reports(
         days,
         lines,
         [translate(PERIOD_COLUMNS[period]), *(line.label for line in lines)],
-        [[day, *(line.values[i] for line in lines)] for i, day in enumerate(days)],
+        [[day, *(line.values[i] for line in lines)] for i, day in enumerate(days)]
+        + _target_rows(lines, target_label, translate),
+        target_label,
     )
 
     subjects = services.subjects_by_site(found)

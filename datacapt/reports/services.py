@@ -38,6 +38,7 @@ from datacapt.models import (
     QueryState,
     SdvStatus,
     SignatureState,
+    Site,
     Study,
     Subject,
     SubjectStatus,
@@ -280,6 +281,13 @@ def queries_by_site(found: Figures) -> dict[int, Counter[str]]:
     return counts
 
 
+def total_target(sites: Collection[Site]) -> int | None:
+    """The target of ``sites`` together: the sum of theirs, when every one has one (with one
+    missing the total would claim a goal nobody set)."""
+    known = [site.target_enrolment for site in sites if site.target_enrolment is not None]
+    return sum(known) if known and len(known) == len(sites) else None
+
+
 @dataclass(frozen=True)
 class Summary:
     """What the study's home page shows of the reports."""
@@ -288,9 +296,10 @@ class Summary:
     screen_failures: int
     open_queries: int
     awaiting_sdv: int
+    target: int | None = None
 
 
-def summary(found: Figures) -> Summary:
+def summary(found: Figures, target: int | None = None) -> Summary:
     sdv: Counter[str] = Counter()
     for key, count in found.forms.items():
         sdv[key[SDV]] += count
@@ -299,6 +308,7 @@ def summary(found: Figures) -> Summary:
         screen_failures=sum(subjects_by_site(found, SubjectStatus.SCREEN_FAILURE.value).values()),
         open_queries=sum(found.queries.values()),
         awaiting_sdv=sdv[SdvStatus.AWAITING.value] + sdv[SdvStatus.CHANGED.value],
+        target=target,
     )
 
 

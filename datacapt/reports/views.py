@@ -129,6 +129,8 @@ def download(context: ReportsResource, request: Request) -> Response:
 
 @page_view(ReportsResource, "reports/_summary.jinja2", Permission.LIST_SUBJECTS, name="summary")
 def summary(context: ReportsResource, request: Request) -> dict[str, Any]:
-    """Enrolled subjects, open queries and forms awaiting verification, for the study's home."""
+    """Enrolled subjects (against the target of the sites one sees, if set), open queries and
+    forms awaiting verification, for the study's home."""
     sites = _visible_sites(context, request)
-    return {"summary": services.summary(_figures(context, request, sites, Filters()))}
+    found = _figures(context, request, sites, Filters())
+    return {"summary": services.summary(found, services.total_target(sites))}

@@ -16,7 +16,7 @@ from datacapt.i18n import _
 from datacapt.models import Site, Study, Subject, Tenant
 from datacapt.resources import RESERVED_NAMES
 from datacapt.security import Identity, StudyMembership
-from datacapt.validation import ValidationError, clean_code, clean_text
+from datacapt.validation import ValidationError, clean_code, clean_text, whole_number
 
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 PATTERN_FIELDS = {"site", "seq"}
@@ -96,14 +96,36 @@ def create_study(
     return study
 
 
+def clean_target(text: str | None) -> int | None:
+    """A site's enrolment target as written: a whole number of at least 1, or nothing."""
+    if text is None or not text.strip():
+        return None
+    target = whole_number(text.strip())
+    if not target:
+        raise ValidationError("target", _("Write a whole number of subjects, at least 1."))
+    return target
+
+
 def create_site(
-    dbsession: Session, study: Study, code: str, name: str, actor: Actor = SETUP
+    dbsession: Session,
+    study: Study,
+    code: str,
+    name: str,
+    actor: Actor = SETUP,
+    target: str | None = None,
 ) -> Site:
     code = clean_code("code", code)
     name = clean_text("name", name, 200)
+    target_enrolment = clean_target(target)
     if find_site(dbsession, study, code) is not None:
         raise ValidationError("code", _("This code is already used in this study."))
-    site = Site(tenant_id=study.tenant_id, study_id=study.id, code=code, name=name)
+    site = Site(
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        code=code,
+        name=name,
+        target_enrolment=target_enrolment,
+    )
     dbsession.add(site)
     dbsession.flush()
     audit.record(
@@ -115,8 +137,33 @@ def create_site(
         action="site.created",
         entity_type="site",
         entity_id=site.id,
-        new={"code": code, "name": name},
+        new={
+            "code": code,
+            "name": name,
+            **({"target_enrolment": target_enrolment} if target_enrolment else {}),
+        },
     )
+    return site
+
+
+def set_site_target(
+    dbsession: Session, site: Site, target: str | None, actor: Actor = SETUP
+) -> Site:
+    """Set (or, with nothing, remove) the number of subjects a site means to enrol."""
+    old, site.target_enrolment = site.target_enrolment, clean_target(target)
+    if site.target_enrolment != old:
+        audit.record(
+            dbsession,
+            actor,
+            tenant_id=site.tenant_id,
+            study_id=site.study_id,
+            site_id=site.id,
+            action="site.target_changed",
+            entity_type="site",
+            entity_id=site.id,
+            old={"target_enrolment": old},
+            new={"target_enrolment": site.target_enrolment},
+        )
     return site
 
 

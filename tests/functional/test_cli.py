@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,8 +15,18 @@ import webtest
 from sqlalchemy import create_engine, func, select, text
 
 from datacapt.cli import main
+from datacapt.cli.demo import TARGETS
 from datacapt.config import configure
-from datacapt.models import AuditEvent, ItemValue, Query, StudyRoleAssignment, Subject, Tenant, User
+from datacapt.models import (
+    AuditEvent,
+    ItemValue,
+    Query,
+    Site,
+    StudyRoleAssignment,
+    Subject,
+    Tenant,
+    User,
+)
 from tests.conftest import REFERENCE_DATA, TEST_REDIS_URL, TESTING_INI, app_settings
 from tests.factories import login
 
@@ -154,6 +165,60 @@ def test_a_refused_command_leaves_nothing_half_created(datacapt, cli_database):
     )
 
 
+def target_of(url: str, code: str, tenant: str = "targets") -> int | None:
+    return count(
+        url,
+        select(Site.target_enrolment)
+        .join(Tenant, Tenant.id == Site.tenant_id)
+        .where(Tenant.slug == tenant, Site.code == code),
+    )
+
+
+def test_a_site_enrolment_target_is_set_changed_and_audited(datacapt, cli_database):
+    datacapt("tenant", "create", "targets", "Targets")
+    datacapt("study", "create", "targets", "st", "Study")
+    code, out, _ = datacapt("site", "create", "targets", "st", "tg1", "Site one", "--target", "30")
+    assert code == 0 and "(target 30)" in out
+    assert target_of(cli_database, "tg1") == 30
+    assert datacapt("site", "create", "targets", "st", "tg2", "Site two")[0] == 0
+    assert target_of(cli_database, "tg2") is None
+    for site, target in (("tg1", "45"), ("tg2", "12"), ("tg2", "none")):
+        code, out, _ = datacapt("site", "set-target", "targets", "st", site, target)
+        assert code == 0 and out.strip().endswith(f"enrolment target {target}")
+    assert target_of(cli_database, "tg1") == 45 and target_of(cli_database, "tg2") is None
+    # the same target again changes nothing, so it is not audited again
+    assert datacapt("site", "set-target", "targets", "st", "tg1", "45")[0] == 0
+    for bad in ("0", "-3", "twelve", "1.5", "²"):
+        code, _, err = datacapt("site", "set-target", "targets", "st", "tg1", bad)
+        assert code == 2 and err.count("\n") == 1
+        assert "target: Write a whole number of subjects, at least 1." in err
+        code, _, err = datacapt("site", "create", "targets", "st", "tg3", "Three", "--target", bad)
+        assert code == 2 and "target: Write a whole number" in err
+    assert target_of(cli_database, "tg1") == 45
+    assert count(cli_database, select(func.count()).where(Site.code == "tg3")) == 0
+    code, _, err = datacapt("site", "set-target", "targets", "st", "nope", "5")
+    assert code == 2 and "no site 'nope'" in err
+    engine = create_engine(cli_database)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(AuditEvent.action, AuditEvent.old_value, AuditEvent.new_value)
+            .join(Tenant, Tenant.id == AuditEvent.tenant_id)
+            .where(Tenant.slug == "targets", AuditEvent.entity_type == "site")
+            .order_by(AuditEvent.id)
+        ).all()
+    engine.dispose()
+    assert [row.action for row in rows] == ["site.created", "site.created"] + [
+        "site.target_changed"
+    ] * 3
+    assert '"target_enrolment": 30' in rows[0].new_value
+    changes = [(row.old_value, row.new_value) for row in rows[2:]]
+    assert [tuple(json.loads(value)["target_enrolment"] for value in pair) for pair in changes] == [
+        (30, 45),
+        (None, 12),
+        (12, None),
+    ]
+
+
 def test_user_create_checks_the_password(datacapt, cli_database):
     code, _, err = datacapt(
         "user",
@@ -189,6 +254,9 @@ def test_demo_is_idempotent_and_prints_the_logins(datacapt, cli_database):
     values = count(cli_database, select(func.count()).select_from(ItemValue))
     assert values == 11  # vital signs twice (6) and demographics (5) of par01-0001
     assert datacapt("demo") == (0, first, "")
+    # its sites have targets, so the enrolment report draws them
+    assert target_of(cli_database, "par01", "acme") == TARGETS["par01"]
+    assert target_of(cli_database, "ber01", "acme") == TARGETS["ber01"]
     assert count(cli_database, select(func.count()).select_from(Query)) == queries
     assert count(cli_database, select(func.count()).select_from(Subject)) == subjects
     assert count(cli_database, select(func.count()).select_from(User)) == users

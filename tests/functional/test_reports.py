@@ -39,6 +39,8 @@ from tests.factories import SETUP, build_world, login, make_subject
 REPORTS = "/acme/demo/reports/"
 HTMX = {"HX-Request": "true"}
 SITES = ("ber01", "par01")  # as the reports list them: by code
+#: The labels of the enrolment table's rows under the dates, when a site has a target.
+TARGET_ROWS = ("Target", "Share of target")
 SCR, INC, FAIL = SubjectStatus.SCREENING, SubjectStatus.INCLUDED, SubjectStatus.SCREEN_FAILURE
 #: (subject, days before today it was enrolled, status); the first two come from build_world.
 SUBJECTS = (
@@ -149,7 +151,31 @@ def subjects_in(sites=SITES, since: int | None = None, until: int | None = None)
     ]
 
 
-def expected_tables(zone: ZoneInfo, sites=SITES, since=None, until=None) -> dict[str, list]:
+def target_rows(sites, subjects, targets) -> list[list]:
+    """The enrolment table's last rows when a site has a target: each line's target and the
+    share of it enrolled (blank without a target); the total only if every site has one."""
+    if not any(code in targets for code in sites):
+        return []
+    enrolled = [sum(1 for label, _d, _s in subjects if label[:5] == code) for code in sites]
+    goals = [targets.get(code) for code in sites]
+    if len(sites) > 1:
+        total = sum(goals) if None not in goals else None
+        enrolled, goals = [*enrolled, sum(enrolled)], [*goals, total]
+    return [
+        [TARGET_ROWS[0], *(goal if goal else "" for goal in goals)],
+        [
+            TARGET_ROWS[1],
+            *(
+                f"{100 * n / goal:.1f}" if goal else ""
+                for n, goal in zip(enrolled, goals, strict=True)
+            ),
+        ],
+    ]
+
+
+def expected_tables(
+    zone: ZoneInfo, sites=SITES, since=None, until=None, targets=None
+) -> dict[str, list]:
     subjects = subjects_in(sites, since, until)
     labels = {label for label, _days, _status in subjects}
     forms = [row for row in FORMS if row[0] in labels]
@@ -164,6 +190,7 @@ def expected_tables(zone: ZoneInfo, sites=SITES, since=None, until=None) -> dict
             for code in sites
         ]
         enrolment.append([day.isoformat(), *row, *([sum(row)] if len(sites) > 1 else [])])
+    enrolment += target_rows(sites, subjects, targets or {})
     failures = []
     for code in sites:
         total = sum(1 for label, _d, _s in subjects if label[:5] == code)
@@ -215,6 +242,8 @@ def zone_of(registry) -> ZoneInfo:
 def key_of(text: str) -> str:
     """A row header as the tests name it: a site's code, a visit's name, an ISO date."""
     text = " ".join(text.split())
+    if text in TARGET_ROWS:
+        return text
     for visit in demo_definition().schedule.visits:
         if text == visit.title["en"]:
             return visit.name
@@ -226,6 +255,8 @@ def key_of(text: str) -> str:
 
 def number(text: str) -> int | str:
     text = text.strip().replace(",", "")
+    if not text:
+        return ""
     return f"{float(text[:-1]):.1f}" if text.endswith("%") else int(text)
 
 
@@ -246,7 +277,7 @@ def csv_table(app, name: str, **filters) -> tuple[list[str], list[list]]:
     parsed = []
     for row in rows[1:]:
         head = row[0] if name == "enrolment" else key_of(row[0])
-        parsed.append([head, *(cell if "." in cell else int(cell) for cell in row[1:])])
+        parsed.append([head, *(cell if "." in cell or not cell else int(cell) for cell in row[1:])])
     return rows[0], parsed
 
 
@@ -407,6 +438,8 @@ def test_the_study_home_shows_the_summary_and_links_to_reports(monitor):
 def test_reports_cost_the_same_statements_whatever_the_study_size(
     monitor, world, dbsession, query_counter
 ):
+    set_targets(world, dbsession, TARGETS)  # read with the sites: no statement of their own
+
     def statements() -> list[str]:
         monitor.get(REPORTS)
         query_counter.clear()
@@ -430,6 +463,7 @@ def test_reports_cost_the_same_statements_whatever_the_study_size(
     # and the numbers are those of the larger study
     completion = html_table(monitor.get(REPORTS), "completion")
     assert completion[0][1] == expected_tables(ZoneInfo("UTC"))["completion"][0][1] + 2 * 50
+    assert target_marks(monitor) == [*(TARGETS[code] for code in SITES), sum(TARGETS.values())]
 
 
 def test_times_are_days_in_the_readers_zone(app, world, dbsession, registry):
@@ -479,3 +513,85 @@ def test_a_long_enrolment_is_added_up_by_week_then_by_month(monitor, world, dbse
         assert rows[-1][-1] == len(SUBJECTS)  # all sites, by the end
         _svg, values = marks(monitor, "enrolment")
         assert len(values) == len(rows) * (len(rows[0]) - 1)
+
+
+# --- enrolment targets ------------------------------------------------------------------------
+
+#: Subjects each fixture site means to enrol (par01 has 4 subjects, ber01 3).
+TARGETS = {"par01": 10, "ber01": 8}
+
+
+def set_targets(world, dbsession, targets) -> None:
+    for code, site in world.sites.items():
+        site.target_enrolment = targets.get(code)
+    dbsession.flush()
+
+
+def target_marks(app, **filters) -> list[int]:
+    """The values of the enrolment chart's target lines, each also named in its title."""
+    svg, _values = marks(app, "enrolment", **filters)
+    found = svg.xpath("//s:*[@class='target']", namespaces={"s": SVG_NS})
+    for mark in found:
+        assert mark.get("stroke-dasharray")
+        assert mark.find(f"{{{SVG_NS}}}title").text.endswith(": " + mark.get("data-value"))
+    return [int(mark.get("data-value")) for mark in found]
+
+
+def summary_text(app) -> str:
+    return " ".join(app.get(REPORTS + "@@summary").html.find(id="report-summary").text.split())
+
+
+def test_each_site_target_is_a_dashed_line_and_a_row_of_the_tables(
+    monitor, world, dbsession, registry
+):
+    set_targets(world, dbsession, TARGETS)
+    expected = expected_tables(zone_of(registry), targets=TARGETS)["enrolment"]
+    assert [row[0] for row in expected[-2:]] == list(TARGET_ROWS)
+    # a line per site, by code, and the study's (their sum) on the line of all sites
+    assert target_marks(monitor) == [*(TARGETS[code] for code in SITES), sum(TARGETS.values())]
+    assert html_table(monitor.get(REPORTS), "enrolment") == expected
+    _header, parsed = csv_table(monitor, "enrolment")
+    assert parsed == expected
+    # the points of the lines are still one per number of the dates' rows
+    _svg, values = marks(monitor, "enrolment")
+    dates = expected[:-2]
+    assert values == [v for column in zip(*[row[1:] for row in dates], strict=True) for v in column]
+    # one site chosen: its target only
+    assert target_marks(monitor, site="ber01") == [TARGETS["ber01"]]
+    page = monitor.get(REPORTS, {"site": "ber01"})
+    assert (
+        html_table(page, "enrolment")
+        == expected_tables(zone_of(registry), sites=("ber01",), targets=TARGETS)["enrolment"]
+    )
+
+
+def test_without_every_site_target_the_study_has_none(monitor, world, dbsession, registry):
+    only_berlin = {"ber01": TARGETS["ber01"]}
+    set_targets(world, dbsession, only_berlin)
+    assert target_marks(monitor) == [TARGETS["ber01"]]
+    expected = expected_tables(zone_of(registry), targets=only_berlin)["enrolment"]
+    assert expected[-1][2:] == ["", ""]  # neither Paris nor all sites have a share
+    assert html_table(monitor.get(REPORTS), "enrolment") == expected
+    assert "No enrolment target is set for this study." in summary_text(monitor)
+    set_targets(world, dbsession, {})
+    assert target_marks(monitor) == []
+    assert (
+        html_table(monitor.get(REPORTS), "enrolment")
+        == expected_tables(zone_of(registry))["enrolment"]
+    )
+    svg, _values = marks(monitor, "enrolment")
+    assert "Target" not in etree.tostring(svg, encoding="unicode")  # nor in the legend
+
+
+def test_the_summary_counts_enrolment_against_the_target(app, monitor, world, dbsession):
+    set_targets(world, dbsession, TARGETS)
+    text = summary_text(monitor)
+    assert f"{len(SUBJECTS)} of {sum(TARGETS.values())} enrolled" in text
+    assert "No enrolment target" not in text
+    # and each site's page says its own
+    site_page = monitor.get("/acme/demo/sites/par01/")
+    assert site_page.html.select_one("#site-target dd").text == str(TARGETS["par01"])
+    # a coordinator of Paris sees Paris against its own target
+    coordinator = as_user(app, world, "coordinator")
+    paris = len(subjects_in(("par01",)))
+    assert f"{paris} of {TARGETS['par01']} enrolled" in summary_text(coordinator)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import (
     ExportRefused,
     export,
     export_path,
+    known_subjects,
     options_of,
     selection,
 )
@@ -109,6 +110,22 @@ def test_an_unknown_subject_is_refused_by_name(world, dbsession, tmp_path):
             format=ExportFormat.CSV,
             subjects=("par01-0001", "zzz", "par01-0009"),
         )
+
+
+def test_the_labels_asked_are_looked_up_in_one_query(world, dbsession):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = dbsession.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = known_subjects(dbsession, world.study, ("par01-0001", "ber01-0001", "lyo01-0001"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert found == {"par01-0001", "ber01-0001"}  # another study's subject is not this one's
+    assert len(statements) == 1
 
 
 def test_the_page_exports_the_subjects_typed_and_refuses_an_unknown_one(

@@ -45,6 +45,7 @@ def run(env: Environment, args: argparse.Namespace) -> int:
     options = ExportOptions(
         format=ExportFormat(args.format),
         sites=tuple(args.site),
+        subjects=tuple(dict.fromkeys(args.subject)),
         forms=tuple(args.form),
         visits=tuple(args.visit),
         statuses=tuple(FormStatus(status) for status in args.status),
@@ -73,7 +74,7 @@ def add_parsers(commands: Any) -> None:
         help="write a study's clinical data to a file (personal-data items left out unless asked)",
         description="Formats: "
         + ", ".join(f"{f.value} ({SUFFIXES[f]})" for f in ExportFormat)
-        + ". Repeat --site, --form, --visit, --status or --lock to choose several.",
+        + ". Repeat --site, --subject, --form, --visit, --status or --lock to choose several.",
     )
     p.add_argument("tenant", metavar="TENANT", help="the tenant's slug")
     p.add_argument("study", metavar="STUDY", help="the study's code")
@@ -81,6 +82,7 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.add_argument("--site", action="append", default=[], metavar="CODE")
+    p.add_argument("--subject", action="append", default=[], metavar="LABEL")
     p.add_argument("--form", action="append", default=[], metavar="NAME")
     p.add_argument("--visit", action="append", default=[], metavar="NAME")
     statuses = [s.value for s in FormStatus if s is not FormStatus.REMOVED]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import tzinfo
 from typing import Any
 
@@ -32,13 +32,20 @@ def parse_definition(
     forms: Collection[str],
     visits: Collection[str],
     *,
+    known_subjects: Callable[[Collection[str]], Collection[str]],
     zone: tzinfo,
     personal_allowed: bool,
 ) -> tuple[tuple[str, ExportOptions, Schedule] | None, dict[str, TranslationString]]:
     """(name, options, schedule), or the errors by field name (the options as
     :func:`~datacapt.exports.forms.parse_options` reads them)."""
     options, errors = parse_options(
-        post, sites, forms, visits, zone=zone, personal_allowed=personal_allowed
+        post,
+        sites,
+        forms,
+        visits,
+        known_subjects=known_subjects,
+        zone=zone,
+        personal_allowed=personal_allowed,
     )
     name = " ".join(post.get("name", "").split())
     if not name:
@@ -85,6 +92,8 @@ def posted_from(options: dict[str, Any], definition: Any) -> MultiDict:
             fields.add(field, value)
     for value in options.get("lock_states", []):
         fields.add("lock", value)
+    if options.get("subjects"):
+        fields["subjects"] = " ".join(options["subjects"])
     if options.get("as_of"):  # ISO with its offset, which the form reads back as it is
         fields["as_of"] = options["as_of"]
     for flag in ("bom", "audit_trail", "odm_transactional", "shift_dates", "personal"):

@@ -3,6 +3,7 @@ an optional schedule), run one again with a click, edit it, delete it; all audit
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -11,7 +12,7 @@ from pyramid.view import view_config
 
 from datacapt.exports import definitions
 from datacapt.exports.definition_forms import parse_definition, posted_from
-from datacapt.exports.services import ExportRefused
+from datacapt.exports.services import ExportRefused, known_subjects
 from datacapt.exports.source import catalogue
 from datacapt.exports.views import PAGE, _page, may_take_personal_data
 from datacapt.htmx import page_view, redirect
@@ -52,6 +53,7 @@ def _parsed(context: ExportsResource, request: Request) -> tuple[Any, dict[str, 
         sites,
         list(found.forms),
         list(dict.fromkeys([*found.visits, "unscheduled"])),
+        known_subjects=partial(known_subjects, request.dbsession, study),
         zone=request_timezone(request),
         personal_allowed=may_take_personal_data(request, context),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -23,6 +24,28 @@ def _chosen(
     return picked
 
 
+def subject_labels(text: str) -> tuple[str, ...]:
+    """The labels typed apart by spaces, commas or new lines, each once, in the order typed."""
+    return tuple(dict.fromkeys(label for label in re.split(r"[\s,]+", text) if label))
+
+
+def _subjects(
+    post: MultiDict,
+    known_subjects: Callable[[Collection[str]], Collection[str]],
+    errors: dict[str, Any],
+) -> tuple[str, ...]:
+    labels = subject_labels(post.get("subjects", ""))
+    if not labels:
+        return labels
+    known = known_subjects(labels)
+    unknown = [label for label in labels if label not in known]
+    if unknown:
+        errors["subjects"] = _(
+            "No subject ${labels} in this study.", mapping={"labels": ", ".join(unknown)}
+        )
+    return labels
+
+
 def parse_as_of(text: str, zone: tzinfo) -> datetime | None:
     """A moment typed as ``2026-11-30T18:00`` (in ``zone``) or with its offset; raises
     ValueError for anything else."""
@@ -36,11 +59,13 @@ def parse_options(
     forms: Collection[str],
     visits: Collection[str],
     *,
+    known_subjects: Callable[[Collection[str]], Collection[str]],
     zone: tzinfo,
     personal_allowed: bool,
 ) -> tuple[ExportOptions | None, dict[str, TranslationString]]:
-    """The options, or the errors by field name. ``as_of`` is read in the user's ``zone``;
-    personal data only for those who may see it (``personal_allowed``)."""
+    """The options, or the errors by field name. ``known_subjects`` tells which of the labels
+    typed are the study's subjects; ``as_of`` is read in the user's ``zone``; personal data
+    only for those who may see it (``personal_allowed``)."""
     errors: dict[str, Any] = {}
     formats = {f.value for f in ExportFormat}
     kind = post.get("format", "")
@@ -50,6 +75,7 @@ def parse_options(
     if coded not in {c.value for c in Coded}:
         errors["coded"] = _("Choose among the options offered.")
     picked_sites = _chosen(post, "site", sites, errors)
+    picked_subjects = _subjects(post, known_subjects, errors)
     picked_forms = _chosen(post, "form", forms, errors)
     picked_visits = _chosen(post, "visit", visits, errors)
     statuses = _chosen(post, "status", {FormStatus.IN_PROGRESS, FormStatus.COMPLETE}, errors)
@@ -72,6 +98,7 @@ def parse_options(
         ExportOptions(
             format=ExportFormat(kind),
             sites=picked_sites,
+            subjects=picked_subjects,
             forms=picked_forms,
             visits=picked_visits,
             statuses=tuple(FormStatus(s) for s in statuses),

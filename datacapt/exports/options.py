@@ -35,6 +35,7 @@ class Coded(enum.StrEnum):
 class ExportOptions:
     format: ExportFormat
     sites: tuple[str, ...] = ()  # site codes; empty: every site
+    subjects: tuple[str, ...] = ()  # subject labels; empty: every subject
     forms: tuple[str, ...] = ()  # form names; empty: every form
     visits: tuple[str, ...] = ()  # visit names; empty: every visit
     statuses: tuple[FormStatus, ...] = ()  # e.g. complete only; removed log rows never
@@ -63,6 +64,7 @@ class ExportOptions:
         return {
             "format": self.format.value,
             "sites": list(self.sites),
+            "subjects": list(self.subjects),
             "forms": list(self.forms),
             "visits": list(self.visits),
             "statuses": [status.value for status in self.statuses],

@@ -48,6 +48,7 @@ PDF_VARIANT = "pdf/a-2b"
 OPTION_LABELS = {
     "format": _("Format"),
     "sites": _("Sites"),
+    "subjects": _("Subjects"),
     "forms": _("Forms"),
     "visits": _("Visits"),
     "statuses": _("Form status"),

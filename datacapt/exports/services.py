@@ -4,7 +4,7 @@ who took which data (the options and the SHA-256 of the file, never a value)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +31,7 @@ from datacapt.exports.deterministic import snapshot_second
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.source import Catalogue, StudyData, catalogue
 from datacapt.jobs import enqueue_after_commit
-from datacapt.models import DataExport, Study
+from datacapt.models import DataExport, Study, Subject
 from datacapt.models.entry import FormStatus, LockState
 from datacapt.models.exports import ExportState
 from datacapt.personal_values import registry_of
@@ -73,17 +73,37 @@ class ExportResult:
     sha256: str
 
 
+def known_subjects(dbsession: Session, study: Study, labels: Collection[str]) -> set[str]:
+    """Which of ``labels`` are the study's subjects: one query for the labels asked, however
+    many subjects the study has."""
+    if not labels:
+        return set()
+    return set(
+        dbsession.scalars(
+            select(Subject.label).where(
+                Subject.study_id == study.id, Subject.label.in_(set(labels))
+            )
+        )
+    )
+
+
 def selection(dbsession: Session, study: Study, options: ExportOptions) -> Catalogue:
-    """The study's catalogue narrowed to the forms asked for; refuses an unknown site, form or
-    visit by name rather than exporting nothing without a word."""
+    """The study's catalogue narrowed to the forms asked for; refuses an unknown site, subject,
+    form or visit by name rather than exporting nothing without a word."""
     found = catalogue(dbsession, study, personal=options.personal)
     found.dates_shifted = options.shift_dates
     known = {
         "site": {site.code for site in study_sites(dbsession, study)},
+        "subject": known_subjects(dbsession, study, options.subjects),
         "form": set(found.forms),
         "visit": set(found.visits) | {"unscheduled"},
     }
-    asked = {"site": options.sites, "form": options.forms, "visit": options.visits}
+    asked = {
+        "site": options.sites,
+        "subject": options.subjects,
+        "form": options.forms,
+        "visit": options.visits,
+    }
     for kind, names in asked.items():
         unknown = sorted(set(names) - known[kind])
         if unknown:
@@ -146,6 +166,7 @@ def options_of(described: Mapping[str, Any]) -> ExportOptions:
     return ExportOptions(
         format=ExportFormat(described["format"]),
         sites=tuple(described.get("sites", ())),
+        subjects=tuple(described.get("subjects", ())),
         forms=tuple(described.get("forms", ())),
         visits=tuple(described.get("visits", ())),
         statuses=tuple(FormStatus(status) for status in described.get("statuses", ())),

@@ -283,6 +283,8 @@ def _selected(
     )
     if options.sites:
         query = query.where(Site.code.in_(options.sites))
+    if options.subjects:
+        query = query.where(Subject.label.in_(options.subjects))
     if options.visits:
         query = query.where(FormInstance.visit.in_(options.visits))
     if options.statuses:

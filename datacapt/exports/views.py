@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -153,6 +153,7 @@ def start_export(context: ExportsResource, request: Request) -> Any:
         page["sites"],
         page["form_names"],
         page["visit_names"],
+        known_subjects=partial(services.known_subjects, request.dbsession, context.study),
         zone=request_timezone(request),
         personal_allowed=page["may_take_personal"],
     )

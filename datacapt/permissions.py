@@ -54,6 +54,7 @@ class Permission(enum.StrEnum):
     VIEW_SUBJECT = "view_subject"
     ENROL_SUBJECT = "enrol_subject"
     VIEW_PII = "view_pii"
+    CHANGE_CONTACT = "change_contact"
     ENTER_DATA = "enter_data"
     RAISE_QUERY = "raise_query"
     ANSWER_QUERY = "answer_query"
@@ -113,7 +114,15 @@ ROLE_LABELS = {
 
 P = Permission
 _READ = {P.VIEW_STUDY, P.VIEW_SITE, P.LIST_SUBJECTS, P.VIEW_SUBJECT}
-_SITE_STAFF = _READ | {P.ENROL_SUBJECT, P.VIEW_PII, P.ENTER_DATA, P.ANSWER_QUERY}
+#: Site staff enrol, see personal data and keep a subject's contact details (``CHANGE_CONTACT``:
+#: seeing and enrolling at once, which no casebook lock takes away).
+_SITE_STAFF = _READ | {
+    P.ENROL_SUBJECT,
+    P.VIEW_PII,
+    P.CHANGE_CONTACT,
+    P.ENTER_DATA,
+    P.ANSWER_QUERY,
+}
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
 #: no clinical data unless they also hold a study role.
@@ -201,6 +210,17 @@ def study_acl(study_id: int) -> tuple[ACE, ...]:
         if navigation:
             entries.append((Allow, restricted_study_role(study_id, role), navigation))
     return tuple(entries)
+
+
+@lru_cache(maxsize=4096)
+def some_site_acl(study_id: int, permission: Permission) -> tuple[ACE, ...]:
+    """Grants ``permission`` on a study-wide node to the site-restricted holders of a role that
+    has it: for a bulk action whose view then keeps only the objects of their sites."""
+    return tuple(
+        (Allow, restricted_study_role(study_id, role), (permission,))
+        for role, permissions in STUDY_ROLE_PERMISSIONS.items()
+        if permission in permissions
+    )
 
 
 @lru_cache(maxsize=4096)

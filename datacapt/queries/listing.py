@@ -188,10 +188,14 @@ def _node(
     context=QueriesResource,
     name="close",
     request_method="POST",
-    permission=Permission.LIST_SUBJECTS,
+    permission=Permission.RAISE_QUERY,
 )
 def close_selected(context: QueriesResource, request: Request) -> Response:
-    """Bulk close: the queries ticked on the list that this user may close, with one reason."""
+    """Bulk close: the queries ticked on the list that this user may close, with one reason.
+
+    ``RAISE_QUERY`` on the list says the user closes queries somewhere in the study; each
+    ticked query is still checked on its own node, so the queries of sites the user may not
+    touch (or of forms whose state refuses it) are skipped."""
     numbers = [int(n) for n in request.POST.getall("query") if n.isascii() and n.isdigit()][:500]
     sites = _visible_sites(request, context)
     chosen = request.dbsession.execute(

@@ -21,6 +21,11 @@ class QueriesResource(StudyChild):
     __name__ = "queries"
     view_permission = Permission.VIEW_STUDY
 
+    def __acl__(self) -> tuple[ACE, ...]:
+        """Closing queries in bulk is open to whoever may close queries at a site of the study;
+        the view then keeps only the queries each of them may close."""
+        return perms.some_site_acl(self.study.id, Permission.RAISE_QUERY)
+
     @property
     def title(self) -> object:
         return _("Queries")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
@@ -180,27 +180,18 @@ def review(context: FormEntryResource, request: Request) -> Response:
 # --- freeze, lock, unlock --------------------------------------------------------------------
 
 
-@views_on(EVERY_SCOPE, name="data-state", request_method="POST", permission=Permission.FREEZE_DATA)
-def data_state(context: Context, request: Request) -> Response:
-    """Freeze, lock or unlock (with a reason) the forms of a form, visit, casebook, or of the
-    subjects chosen at a site."""
-    action = request.POST.get("action")
-    if action not in ("freeze", "lock", "unlock"):
-        raise HTTPNotFound()
-    if action != "freeze" and not request.has_permission(Permission.LOCK_DATA, context):
-        raise HTTPForbidden()
+def _change_state(
+    request: Request, context: Context, change: Callable[..., int]
+) -> Response:
+    """Apply ``change`` (freeze, lock or unlock, with a reason) to the forms of a form, visit,
+    casebook, or of the subjects chosen at a site."""
     chosen = instances(request, context)
     if not chosen:
         return _refused(request, context, _("There is no data here yet."))
     reason = request.POST.get("state-reason", "")
     actor, dbsession, whole = request.actor, request.dbsession, _whole(request, context)
     try:
-        if action == "freeze":
-            count = services.freeze(dbsession, actor, chosen, reason, whole)
-        elif action == "lock":
-            count = services.lock(dbsession, actor, chosen, reason, whole)
-        else:
-            count = services.unlock(dbsession, actor, chosen, reason, whole)
+        count = change(dbsession, actor, chosen, reason, whole)
     except services.Refused as refused:
         return _refused(request, context, refused.message)
     message = request.localizer.pluralize(
@@ -211,6 +202,43 @@ def data_state(context: Context, request: Request) -> Response:
         mapping={"count": count},
     )
     return _done(request, context, message)
+
+
+# One view per action of the "data-state" form, each under the permission it needs, so the
+# authorization matrix sees each refused; an unknown action finds no view (404).
+
+
+@views_on(
+    EVERY_SCOPE,
+    name="data-state",
+    request_method="POST",
+    request_param="action=freeze",
+    permission=Permission.FREEZE_DATA,
+)
+def freeze(context: Context, request: Request) -> Response:
+    return _change_state(request, context, services.freeze)
+
+
+@views_on(
+    EVERY_SCOPE,
+    name="data-state",
+    request_method="POST",
+    request_param="action=lock",
+    permission=Permission.LOCK_DATA,
+)
+def lock(context: Context, request: Request) -> Response:
+    return _change_state(request, context, services.lock)
+
+
+@views_on(
+    EVERY_SCOPE,
+    name="data-state",
+    request_method="POST",
+    request_param="action=unlock",
+    permission=Permission.LOCK_DATA,
+)
+def unlock(context: Context, request: Request) -> Response:
+    return _change_state(request, context, services.unlock)
 
 
 # --- signatures ------------------------------------------------------------------------------

@@ -270,7 +270,7 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     return {
         "contact": contact,
         "errors": {},
-        "editable": request.has_permission(Permission.ENROL_SUBJECT, context),
+        "editable": request.has_permission(Permission.CHANGE_CONTACT, context),
     }
 
 
@@ -279,13 +279,11 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     name="contact",
     request_method="POST",
     renderer="subjects/_contact.jinja2",
-    permission=Permission.VIEW_PII,
+    permission=Permission.CHANGE_CONTACT,
 )
 def change_contact(context: SubjectResource, request: Request) -> Any:
     """Contact details are not casebook data: a locked casebook keeps them up to date, so
-    the right is site staff's enrolment one, which no lock takes away."""
-    if not request.has_permission(Permission.ENROL_SUBJECT, context):
-        raise HTTPForbidden()
+    the right is its own (site staff's), which no lock takes away."""
     try:
         contact = contacts.clean_contact(
             request.POST.get("contact-name", ""),

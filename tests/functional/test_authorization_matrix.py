@@ -362,30 +362,46 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (QueriesResource, "export", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (QueriesResource, "metrics", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (QueriesResource, "close", "POST"): {
-        "": outcomes(admins=403, study_admin=403, site_staff=422, others=422)
+        "": {
+            **outcomes(admins=403, study_admin=403, site_staff=403, others=403),
+            "monitor": 422,
+            "data_manager": 422,
+        }
     },
     (QueryResource, "", "GET"): subject_read(200),
     (QueryResource, "answer", "POST"): subject_action(422),
     (QueryResource, "close", "POST"): query_raiser(422),
     (QueryResource, "reopen", "POST"): query_raiser(422),
-    # Monitoring. Without form data: no value ticked → 422, no action → 404, a form or visit
-    # not entered yet → 404, no subject chosen or no password → 422.
+    # Monitoring. Without form data: no value ticked → 422, a form or visit not entered yet →
+    # 404, no subject chosen or no password → 422. Freezing, locking and unlocking are one view
+    # each (the form's ``action``), each under its own permission; the data manager (who holds
+    # both) freezes the screening visit with its queried consent form (303), cannot lock it
+    # with a query open nor unlock it without a reason (422), and finds no data on a form not
+    # entered yet or with no subject chosen (422).
     (FormEntryResource, "verify", "POST"): only("monitor", 422, site=False),
     (FormEntryResource, "review", "POST"): only("data_manager", 303, site=False),
-    (FormEntryResource, "data-state", "POST"): only("data_manager", 404, site=False),
+    (FormEntryResource, "data-state?action=freeze", "POST"): only("data_manager", 422, site=False),
+    (FormEntryResource, "data-state?action=lock", "POST"): only("data_manager", 422, site=False),
+    (FormEntryResource, "data-state?action=unlock", "POST"): only("data_manager", 422, site=False),
     (FormEntryResource, "sign", "GET"): only("investigator", 404),
     (FormEntryResource, "sign", "POST"): only("investigator", 404),
     (VisitResource, "verify", "POST"): only("monitor", 422, site=False),
-    (VisitResource, "data-state", "POST"): only("data_manager", 404, site=False),
+    (VisitResource, "data-state?action=freeze", "POST"): only("data_manager", 303, site=False),
+    (VisitResource, "data-state?action=lock", "POST"): only("data_manager", 422, site=False),
+    (VisitResource, "data-state?action=unlock", "POST"): only("data_manager", 422, site=False),
     (VisitResource, "sign", "GET"): only("investigator", 200),
     (VisitResource, "sign", "POST"): only("investigator", 422),
-    (SubjectResource, "data-state", "POST"): only("data_manager", 404, site=False),
+    (SubjectResource, "data-state?action=freeze", "POST"): only("data_manager", 303, site=False),
+    (SubjectResource, "data-state?action=lock", "POST"): only("data_manager", 422, site=False),
+    (SubjectResource, "data-state?action=unlock", "POST"): only("data_manager", 422, site=False),
     (SubjectResource, "sign", "GET"): only("investigator", 200),
     (SubjectResource, "sign", "POST"): only("investigator", 422),
     (SiteResource, "sdv", "GET"): site_only("monitor", 200, site=False),
     (SiteResource, "verify", "POST"): site_only("monitor", 422, site=False),
     (SiteResource, "locking", "GET"): site_only("data_manager", 200, site=False),
-    (SiteResource, "data-state", "POST"): site_only("data_manager", 404, site=False),
+    (SiteResource, "data-state?action=freeze", "POST"): site_only("data_manager", 422, site=False),
+    (SiteResource, "data-state?action=lock", "POST"): site_only("data_manager", 422, site=False),
+    (SiteResource, "data-state?action=unlock", "POST"): site_only("data_manager", 422, site=False),
     (SiteResource, "sign", "GET"): site_only("investigator", 200),
     (SiteResource, "sign", "POST"): site_only("investigator", 422),
     # Exports (a POST without a format: 422); monitors and sponsor viewers read them.
@@ -429,7 +445,11 @@ def registered_views(registry) -> set[tuple[type, str, str]]:
         if isinstance(methods, str):
             methods = (methods,)
         method = "GET" if "GET" in methods else methods[0]
-        found.add((view["context"], view["name"], method))
+        name = view["name"]
+        params = view["request_param"]  # one view per value of a form field: the URL carries it
+        if params:
+            name += "?" + "&".join([params] if isinstance(params, str) else sorted(params))
+        found.add((view["context"], name, method))
     return found
 
 

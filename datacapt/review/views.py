@@ -180,9 +180,7 @@ def review(context: FormEntryResource, request: Request) -> Response:
 # --- freeze, lock, unlock --------------------------------------------------------------------
 
 
-def _change_state(
-    request: Request, context: Context, change: Callable[..., int]
-) -> Response:
+def _change_state(request: Request, context: Context, change: Callable[..., int]) -> Response:
     """Apply ``change`` (freeze, lock or unlock, with a reason) to the forms of a form, visit,
     casebook, or of the subjects chosen at a site."""
     chosen = instances(request, context)

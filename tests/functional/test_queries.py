@@ -13,12 +13,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from datacapt import audit
+from datacapt.accounts.services import grant_study_role
 from datacapt.actor import Actor
 from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, Subject
+from datacapt.permissions import StudyRole
 from datacapt.queries import services
 from datacapt.queries.listing import safe_cell
 from datacapt.queries.services import MAX_MESSAGE
-from tests.factories import add_queries, build_world, login
+from tests.factories import add_queries, build_world, login, make_user
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
@@ -326,9 +328,28 @@ def test_site_staff_cannot_bulk_close(coordinator, monitor, dbsession):
     coordinator.post(
         "/acme/demo/queries/@@close",
         {"query": str(query.number), "message": "x", "csrf_token": token},
-        status=422,
+        status=403,
     )
     assert queries_of(dbsession, instance_of(dbsession))[0].state is QueryState.OPEN
+
+
+def test_a_site_restricted_monitor_bulk_closes_only_at_its_sites(app, world, dbsession, registry):
+    """The list grants bulk close to a monitor restricted to par01; ber01's query is skipped."""
+    queries = add_queries(dbsession, world)
+    user = make_user(dbsession, registry, "par01-monitor@example.org")
+    grant_study_role(dbsession, user, world.study, StudyRole.MONITOR, [world.sites["par01"]])
+    dbsession.flush()
+    client = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    assert login(client, user.email).status_int == 303
+    token = client.get("/acme/demo/queries/").forms["bulk-close"]["csrf_token"].value
+    numbers = {label: str(query.number) for label, query in queries.items()}
+    only_berlin = {"query": numbers["ber01-0001"], "message": "Done.", "csrf_token": token}
+    client.post("/acme/demo/queries/@@close", only_berlin, status=422)
+    both = {**only_berlin, "query": [numbers["par01-0001"], numbers["ber01-0001"]]}
+    client.post("/acme/demo/queries/@@close", both, status=303)
+    dbsession.expire_all()
+    assert queries["par01-0001"].state is QueryState.CLOSED
+    assert queries["ber01-0001"].state is QueryState.OPEN
 
 
 def test_csv_export_streams_neutralises_formulas_and_carries_no_names(

@@ -334,6 +334,16 @@ def test_only_data_management_freezes_and_locks(coordinator, monitor, dbsession)
     assert instance_of(dbsession).lock_state is LockState.OPEN
 
 
+def test_an_unknown_state_action_is_not_found(coordinator, manager, dbsession):
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    token = manager.get(DEMOGRAPHICS).forms["data-state-form"]["csrf_token"].value
+    for action in ("delete", ""):
+        manager.post(
+            DEMOGRAPHICS + "@@data-state", {"csrf_token": token, "action": action}, status=404
+        )
+    assert instance_of(dbsession).lock_state is LockState.OPEN
+
+
 def test_a_casebook_and_a_sites_subjects_lock_in_bulk(
     app, coordinator, manager, dbsession, world, query_counter
 ):

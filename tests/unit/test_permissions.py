@@ -122,3 +122,18 @@ def test_anonymous_gets_nothing_anywhere():
     for permission in Permission:
         assert not allowed(sites[1], anonymous, permission)
     assert allowed(study, [Everyone, Authenticated], P.SIGNED_IN)
+
+
+def test_changing_contact_details_is_for_who_enrols_and_sees_personal_data():
+    for role, granted in STUDY_ROLE_PERMISSIONS.items():
+        both = {P.ENROL_SUBJECT, P.VIEW_PII} <= granted
+        assert (P.CHANGE_CONTACT in granted) is both, role
+
+
+def test_a_site_wide_grant_on_a_study_node_reaches_only_restricted_holders_of_it():
+    study, _sites = tree()
+    queries = node(perms.some_site_acl(7, P.RAISE_QUERY), study)
+    assert allowed(queries, principals(StudyRole.MONITOR, sites={1}), P.RAISE_QUERY)
+    assert not allowed(study, principals(StudyRole.MONITOR, sites={1}), P.RAISE_QUERY)
+    assert not allowed(queries, principals(StudyRole.COORDINATOR, sites={1}), P.RAISE_QUERY)
+    assert not allowed(queries, principals(StudyRole.MONITOR, sites={1}), P.VERIFY_SOURCE)

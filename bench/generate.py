@@ -34,6 +34,7 @@ from datacapt import audit
 from datacapt.accounts.services import create_user, grant_study_role
 from datacapt.actor import Actor
 from datacapt.cli.bootstrap import load_environment
+from datacapt.clock import installation_today
 from datacapt.db import transaction_scope
 from datacapt.design import services as design_services
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, Validation, form_items
@@ -419,7 +420,14 @@ class Writer:
         plan = entry.plan_save(
             scope,
             self.setup.definition,
-            entry.EntryRequest(data.posted, data.missing, data.complete, "", None),
+            entry.EntryRequest(
+                data.posted,
+                data.missing,
+                data.complete,
+                "",
+                None,
+                installation_today(self.setup.registry),
+            ),
             entry.SaveReads(),
             missing_codes={code for code, _label in self.setup.study.missing_codes},
         )

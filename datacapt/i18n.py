@@ -6,7 +6,7 @@ Times are stored in UTC and shown in the user's zone (the configured default oth
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -15,6 +15,7 @@ from pyramid.config import Configurator
 from pyramid.i18n import TranslationStringFactory
 from pyramid.request import Request
 
+from datacapt.clock import today_in
 from datacapt.config import get_app_settings
 
 _ = TranslationStringFactory("datacapt")
@@ -56,6 +57,11 @@ def request_timezone(request: Request) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def request_today(request: Request) -> date:
+    """Today where the user is (their zone, else the installation's)."""
+    return today_in(request.timezone)
+
+
 def format_local(request: Request, value: datetime | None, format: str = "medium") -> str:
     """A UTC time, in the request's zone and language."""
     if value is None:
@@ -67,3 +73,4 @@ def includeme(config: Configurator) -> None:
     config.add_translation_dirs("datacapt:locale/")
     config.set_locale_negotiator(negotiate_locale)
     config.add_request_method(request_timezone, "timezone", reify=True)
+    config.add_request_method(request_today, "today", reify=True)

@@ -15,6 +15,7 @@ from datacapt.actor import Actor
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import demo_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
+from datacapt.clock import installation_today
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
 from datacapt.ecrf import versions
@@ -192,6 +193,7 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
     if exists(dbsession, FormInstance, subject_id=subject.id):
         return
     forms = {form.name: form for form in design.definition.forms}
+    today = installation_today(env.registry)
     for (visit, form), values in DEMO_VALUES.items():
         scope = entry.EntryScope(
             study=study,
@@ -208,6 +210,7 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
             complete=True,
             reason="",
             lock=None,
+            today=today,
         )
         entry.save_form(
             dbsession,

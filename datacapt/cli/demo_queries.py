@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
+from datacapt.clock import installation_today
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
 from datacapt.models import FormInstance, Study, Subject, User
@@ -57,6 +58,7 @@ def ensure_demo_queries(
             False,
             "",
             None,
+            installation_today(env_registry),
         ),
         missing_codes=set(),
         actor=Actor.system("demo", user_id=coordinator.id),

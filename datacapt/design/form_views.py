@@ -529,7 +529,7 @@ def _preview(context: FormDesignResource, request: Request, posted: dict[str, li
     return {
         "definition": definition,
         "form": context.form,
-        "state": evaluate_form(context.form, posted),
+        "state": evaluate_form(context.form, posted, today=request.today),
         "language": language,
     }
 

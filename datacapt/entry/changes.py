@@ -4,7 +4,7 @@ from the audit trail), and for a stale save what others saved since the page was
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, or_, select
@@ -64,12 +64,13 @@ def conflict(
     form: Form,
     posted: dict[str, list[str]],
     missing: dict[str, str],
+    today: date,
 ) -> Conflict:
     instance = dbsession.get(FormInstance, instance_id)
     assert instance is not None
     dbsession.refresh(instance)
     rows = services.stored_values(dbsession, instance)
-    mine = evaluate_form(form, posted)
+    mine = evaluate_form(form, posted, today=today)
     items = {item.oid: item for item in form_items(form)}
     yours = services.stored_target(mine, missing)
     differences = []

@@ -250,6 +250,7 @@ class EntryRequest:
     complete: bool
     reason: str
     lock: int | None  # the instance's lock_version the page showed (None: a new instance)
+    today: date  # the date expressions read as today(), where whoever saves is
 
 
 @dataclass(frozen=True)
@@ -503,11 +504,12 @@ def _evaluate(
     everything: dict[tuple[str, int], dict[str, Typed]],
     visit: str,
     repeat: int,
+    today: date,
 ) -> FormState:
     here, visits = context_values(everything, visit, repeat)
     for item in form_items(form):  # this form's own values come from the request
         here.pop(item.name, None)
-    return evaluate_form(form, posted, others=here, visits=visits)
+    return evaluate_form(form, posted, others=here, visits=visits, today=today)
 
 
 def entry_state(
@@ -518,15 +520,24 @@ def entry_state(
     repeat: int,
     form: Form,
     posted: Mapping[str, list[str]],
+    *,
+    today: date,
 ) -> FormState:
-    """The state of a form of visit (``visit``, ``repeat``) for ``posted``, reading the
-    subject's other values only when an expression of the form reaches them."""
+    """The state of a form of visit (``visit``, ``repeat``) for ``posted`` on ``today``,
+    reading the subject's other values only when an expression of the form reaches them."""
     everything = subject_values(dbsession, definition, subject, form)
-    return _evaluate(form, posted, everything, visit, repeat)
+    return _evaluate(form, posted, everything, visit, repeat, today)
 
 
 def _state(scope: EntryScope, request: EntryRequest, reads: SaveReads) -> FormState:
-    return _evaluate(scope.form, request.posted, reads.everything, scope.visit, scope.visit_repeat)
+    return _evaluate(
+        scope.form,
+        request.posted,
+        reads.everything,
+        scope.visit,
+        scope.visit_repeat,
+        request.today,
+    )
 
 
 def plan_save(

@@ -97,6 +97,7 @@ def _state(request: Request, context: FormEntryResource, posted: dict[str, list[
         visit.repeat,
         context.form,
         posted,
+        today=request.today,
     )
 
 
@@ -238,6 +239,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
         complete=request.POST.get("complete") == "1",
         reason=request.POST.get("reason", ""),
         lock=whole_number(request.POST.get("lock")),
+        today=request.today,
     )
     try:
         result = services.save_form(
@@ -287,7 +289,9 @@ def _conflict(
 ) -> Response:
     """409: the form as it is now saved, with, for each difference, what was typed, what is
     saved and who saved it when, so nothing typed is lost."""
-    found = changes.conflict(request.dbsession, context.instance.id, context.form, posted, missing)
+    found = changes.conflict(
+        request.dbsession, context.instance.id, context.form, posted, missing, request.today
+    )
     context.instance = found.instance
     rows = found.rows
     data = _page(

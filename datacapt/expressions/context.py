@@ -29,7 +29,9 @@ class MappingContext:
     """A context over plain mappings, for tests and previews.
 
     A field absent from the mapping is blank (not entered yet), and so is every field of a visit
-    absent from ``visits``. A checkbox field holds the frozenset of its ticked codes.
+    absent from ``visits``. A checkbox field holds the frozenset of its ticked codes. ``today``
+    is given by the caller, in the zone of whoever enters the data (the server's own date may
+    already be another day); without it ``today()`` cannot be evaluated.
     """
 
     __slots__ = ("_today", "_values", "_visits")
@@ -56,7 +58,9 @@ class MappingContext:
         return BLANK if stored is None else stored
 
     def today(self) -> date:
-        return self._today or date.today()
+        if self._today is None:
+            raise EvaluationError("today() has no date here.")
+        return self._today
 
 
 def _ticked(stored: Stored, option: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pyramid.i18n import TranslationString
@@ -46,6 +46,7 @@ class Run:
     actor: Actor
     reactions: Reactions
     reason: str
+    today: date  # what expressions read as today(): the installation's date
     #: A confirmed run: when its dry run began (a form saved since is refused); None: dry run.
     checked_at: datetime | None = None
 
@@ -291,6 +292,7 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
         complete=complete,
         reason=work.reason,
         lock=instance.lock_version if instance is not None else None,
+        today=work.today,
     )
     codes = {code for code, _label in work.study.missing_codes}
     try:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.clock import installation_today
 from datacapt.ecrf.definition import Definition
 from datacapt.ecrf.versions import published_design
 from datacapt.i18n import _
@@ -153,6 +154,7 @@ def _run(
         actor,
         reactions,
         reason_of(row),
+        installation_today(registry),
         checked_at=checked_at,
     )
     path = import_path(registry, row)

@@ -59,6 +59,7 @@ def correct_value(
                 complete=instance.status is FormStatus.COMPLETE,
                 reason=reason,
                 lock=lock,
+                today=request.today,
             ),
             missing_codes={code for code, _label in form.study.missing_codes},
             actor=request.actor,

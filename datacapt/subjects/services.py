@@ -137,17 +137,18 @@ def change_status(
     *,
     reason: str,
     on: date | None,
+    today: date,
     actor: Actor,
 ) -> None:
     """Move ``subject`` along its life: screening → included / screen failure → completed /
-    withdrawn; ends need a reason and a date."""
+    withdrawn; ends need a reason and a date, not after ``today`` (the date where the user is)."""
     if status not in TRANSITIONS[subject.status]:
         raise ValidationError("status", _("This status cannot follow the current one."))
     if status in NEEDS_REASON and not reason:
         raise ValidationError("reason", _("Give the reason."))
     if status in NEEDS_REASON and on is None:
         raise ValidationError("date", _("Give the date."))
-    if on is not None and on > date.today():
+    if on is not None and on > today:
         raise ValidationError("date", _("The date cannot be in the future."))
     old = subject.status
     subject.status, subject.status_reason, subject.status_date = status, reason or None, on

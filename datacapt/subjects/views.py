@@ -243,6 +243,7 @@ def subject_status(context: SubjectResource, request: Request) -> Any:
                 SubjectStatus(raw),
                 reason=request.POST.get("reason", "").strip()[:2000],
                 on=on,
+                today=request.today,
                 actor=request.actor,
             )
         except ValidationError as error:

@@ -4,7 +4,7 @@ chain that verifies. (The loader lives in ``bench/``; only this equivalence is t
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -29,6 +29,8 @@ from datacapt.models import (
 from datacapt.reactions import reactions_of
 from datacapt.subjects.services import change_status, enrol
 
+#: The date expressions and status rules read as today.
+TODAY = date(2026, 6, 15)
 #: Out of the soft range, firing the warning check, a missing-data code, a hidden item.
 ENTRY = Entry(
     posted={
@@ -50,7 +52,9 @@ def _through_services(dbsession, registry, setup, actor_id):
     site = setup.sites[0]
     actor = Actor(actor_id, request_id="r" * 32)
     subject = enrol(dbsession, setup.study, site, "s001-0001", actor=actor)
-    change_status(dbsession, subject, SubjectStatus.INCLUDED, reason="", on=None, actor=actor)
+    change_status(
+        dbsession, subject, SubjectStatus.INCLUDED, reason="", on=None, today=TODAY, actor=actor
+    )
     form = setup.definition.forms[0]
     scope = entry.EntryScope(
         study=setup.study,
@@ -61,7 +65,7 @@ def _through_services(dbsession, registry, setup, actor_id):
         form_repeat=1,
         version_number=setup.version_number,
     )
-    typed = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None)
+    typed = entry.EntryRequest(ENTRY.posted, ENTRY.missing, ENTRY.complete, "", None, TODAY)
     entry.save_form(
         dbsession,
         scope,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,7 @@ def save(dbsession, registry, study, label, visit, form_name, values, *, repeat=
         complete=complete,
         reason="",
         lock=reads.instance.lock_version if reads.instance else None,
+        today=date(2026, 6, 15),
     )
     plan = entry.plan_save(scope, definition, request, reads, missing_codes=set())
     entry.apply_save(dbsession, plan, SETUP, reactions_of(registry))

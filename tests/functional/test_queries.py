@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 import webtest
@@ -291,7 +292,9 @@ def _berlin_query(world, dbsession, registry):
         dbsession,
         scope,
         design.definition,
-        entry.EntryRequest({"sex": ["2"], "pregnant": ["0"]}, {}, False, "", None),
+        entry.EntryRequest(
+            {"sex": ["2"], "pregnant": ["0"]}, {}, False, "", None, date(2026, 6, 15)
+        ),
         missing_codes=set(),
         actor=Actor.system("tests"),
         reactions=reactions_of(registry),

@@ -7,6 +7,8 @@ step of every query is one message and one audit event, and the audit chain veri
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -75,6 +77,7 @@ class QueryLoop(RuleBasedStateMachine):
                 False,
                 reason,
                 lock,
+                date(2026, 6, 15),
             ),
             missing_codes=set(),
             actor=self.site,

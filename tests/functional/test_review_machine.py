@@ -13,6 +13,7 @@ their signatures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -131,6 +132,7 @@ def test_monitoring_state_machine(dbsession, registry, world):
                 complete=False,
                 reason="",
                 lock=instance.lock_version if instance is not None else None,
+                today=date(2026, 6, 15),
             )
             model = self.forms[visit]
             closed = entry.is_closed(instance)

@@ -3,6 +3,7 @@ application applies and the benchmark's loader writes in bulk."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from bench.design import bench_form
@@ -26,7 +27,9 @@ def _scope(form):
 
 
 def _plan(form, everything):
-    request = entry.EntryRequest({"f01_i01": ["150"], "f01_i03": ["60"]}, {}, False, "", None)
+    request = entry.EntryRequest(
+        {"f01_i01": ["150"], "f01_i03": ["60"]}, {}, False, "", None, date(2026, 6, 15)
+    )
     reads = entry.SaveReads(everything=everything)
     return entry.plan_save(_scope(form), DEFINITION, request, reads, missing_codes=set())
 

@@ -301,5 +301,11 @@ def test_values_a_context_should_not_give_are_errors() -> None:
             evaluate(parse(text), context)
 
 
-def test_today_defaults_to_the_current_date() -> None:
-    assert evaluate(parse("today"), MappingContext({})) == date.today()
+def test_today_is_the_date_the_caller_gives() -> None:
+    given = date(2026, 12, 5)
+    assert evaluate(parse("today"), MappingContext({}, today=given)) == given
+
+
+def test_today_without_a_date_is_an_error_not_the_servers_date() -> None:
+    with pytest.raises(EvaluationError):
+        evaluate(parse("today"), MappingContext({}))

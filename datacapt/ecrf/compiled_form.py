@@ -252,15 +252,16 @@ class CompiledForm:
 
 
 def compiled_form(
-    request: Request, version_id: int, data: Mapping[str, Any]
+    request: Request, version: tuple[int, str], data: Mapping[str, Any]
 ) -> CompiledForm | None:
     """The compiled form for the page ``data`` (what :func:`datacapt.entry.views._page` gives
-    the template), compiled on first use; None for a design that is not a published version."""
-    if not version_id:
+    the template) of ``version`` (its row id and content hash), compiled on first use; None for
+    a design that is not a published version."""
+    if not version[0]:
         return None
     entry = data["entry"]
     key = (
-        version_id,
+        version,
         data["state"].form.oid,
         data["language"],
         request.locale_name,

@@ -57,6 +57,7 @@ class PublishedDesign:
     number: int
     definition: Definition  # shared and cached: read it, never change it
     version_id: int = 0  # the published version's row: what is compiled from it is keyed by it
+    content_hash: str = ""  # with the row: a row id a rolled-back publication freed comes back
 
 
 def latest_published_id(study_id: Any) -> Any:
@@ -98,4 +99,4 @@ def design_of(
         if len(_DEFINITIONS) >= 64:
             _DEFINITIONS.clear()
         definition = _DEFINITIONS[key] = from_json(document)
-    return PublishedDesign(number, definition, version_id)
+    return PublishedDesign(number, definition, version_id, content_hash or "")

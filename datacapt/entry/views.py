@@ -145,8 +145,9 @@ def _page(
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
     }
-    version_id = context.visit_node.design.version_id
-    data["compiled"] = None if evaluation else compiled_form(request, version_id, data)
+    design = context.visit_node.design
+    version = (design.version_id, design.content_hash)
+    data["compiled"] = None if evaluation else compiled_form(request, version, data)
     return data
 
 

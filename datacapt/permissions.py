@@ -114,8 +114,9 @@ ROLE_LABELS = {
 
 P = Permission
 _READ = {P.VIEW_STUDY, P.VIEW_SITE, P.LIST_SUBJECTS, P.VIEW_SUBJECT}
-#: Site staff enrol, see personal data and keep a subject's contact details (``CHANGE_CONTACT``:
-#: seeing and enrolling at once, which no casebook lock takes away).
+#: Site staff enrol, see personal data and keep a subject's contact details: ``CHANGE_CONTACT``
+#: goes to exactly the roles that both enrol and see personal data, and no casebook lock takes
+#: it away (contact details are not casebook data).
 _SITE_STAFF = _READ | {
     P.ENROL_SUBJECT,
     P.VIEW_PII,

@@ -129,13 +129,14 @@ def _ensure_design(dbsession: Session, study: Study) -> None:
 def load_demo(dbsession: Session, env: Environment) -> None:
     tenant = find_tenant(dbsession, TENANT[0]) or create_tenant(dbsession, *TENANT)
     study = find_study(dbsession, tenant, STUDY[0]) or create_study(dbsession, tenant, *STUDY)
-    sites = {
-        code: find_site(dbsession, study, code) or create_site(dbsession, study, code, name)
-        for code, name in SITES
-    }
-    for code, site in sites.items():
-        if site.target_enrolment is None:
+    sites = {}
+    for code, name in SITES:
+        site = find_site(dbsession, study, code)
+        if site is None:  # a new site is created with its target: one audited act
+            site = create_site(dbsession, study, code, name, target=str(TARGETS[code]))
+        elif site.target_enrolment is None:  # a demo loaded before sites had targets
             set_site_target(dbsession, site, str(TARGETS[code]), DEMO)
+        sites[code] = site
     for demo in USERS:
         user = _ensure_user(dbsession, env, demo)
         is_study_role = demo.role in StudyRole.__members__.values()

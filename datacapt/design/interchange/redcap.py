@@ -152,8 +152,17 @@ def from_html(raw: str, markdown: bool) -> tuple[str, bool]:
     if not TAG.search(raw):
         return normalized(html.unescape(raw)), False
     parser = HTMLText(markdown)
-    parser.feed(raw)
+    parser.feed(_unopened(raw))
     return normalized(parser.text()), True
+
+
+def _unopened(raw: str) -> str:
+    """``raw`` with every "<" after its last ">" written as ``&lt;``: such a "<" opens no tag
+    (the parser gives it back as text either way), but Python 3.11's HTMLParser scans on from
+    each one to the end of the cell, so a cell of "<a <a <a …" or "<!--<!--…" took time growing
+    with the square of its length (4.8 s for 24,000 characters)."""
+    end = raw.rfind(">")
+    return raw[: end + 1] + raw[end + 1 :].replace("<", "&lt;")
 
 
 def plain_text(raw: str) -> str:

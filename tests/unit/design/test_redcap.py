@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from datacapt.design.interchange import redcap
 from datacapt.design.interchange.findings import (
     Finding,
     FindingLevel,
@@ -881,3 +882,19 @@ def test_random_bytes_give_a_result_or_an_interchange_error(data: bytes) -> None
         return
     assert isinstance(result, ImportResult)
     assert isinstance(result.definition, Definition)
+
+
+@given(st.text(alphabet="<>ab!- /", max_size=40))
+def test_a_lt_no_tag_can_follow_is_text_before_the_parser_sees_it(raw):
+    """Every "<" after the cell's last ">" opens nothing: written as &lt; (read back as "<"),
+    the parser no longer rescans the rest of the cell from each one (quadratic time)."""
+    end = raw.rfind(">")
+    escaped = redcap._unopened(raw)
+    assert escaped[: end + 1] == raw[: end + 1]
+    assert "<" not in escaped[end + 1 :]
+    assert escaped[end + 1 :].replace("&lt;", "<") == raw[end + 1 :]
+
+
+def test_unclosed_tags_and_comments_stay_text():
+    assert redcap.markdown_text("<b>x</b> a < b <a <a") == "**x** a < b <a <a"
+    assert redcap.plain_text("<i>y</i><!--<!--") == "y<!--<!--"  # as the parser gave it

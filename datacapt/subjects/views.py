@@ -97,7 +97,10 @@ def _enrol_page(request: Request, context: SubjectsResource, **extra: Any) -> di
         "site_options": [(site.code, f"{site.code} — {site.name}") for site in sites],
         "errors": {},
         "values": {},
-        "pattern": context.study.subject_id_pattern,
+        # what the pattern makes, not the pattern's own braces: "par01-0001"
+        "example_id": context.study.subject_id_pattern.format(
+            site=sites[0].code if sites else "", seq=1
+        ),
         **extra,
     }
 

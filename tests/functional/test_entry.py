@@ -86,7 +86,10 @@ def events(dbsession, action):
 
 
 def test_enrolment_gives_the_next_id_of_the_site_and_seals_the_contact(coordinator, dbsession):
-    form = coordinator.get("/acme/demo/subjects/@@enrol").forms["enrol-form"]
+    page = coordinator.get("/acme/demo/subjects/@@enrol")
+    hint = page.html.find(id="field-label-help").text
+    assert "made like par01-0001" in hint and "{" not in hint  # an example, not the pattern
+    form = page.forms["enrol-form"]
     assert [o[0] for o in form["site"].options] == ["par01"]  # only her site
     fill(form, **{"contact-name": "Jeanne Martin", "contact-email": "Jeanne@Example.org"})
     response = form.submit()

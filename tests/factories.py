@@ -14,6 +14,7 @@ from datacapt.accounts.services import create_user, grant_study_role, grant_tena
 from datacapt.actor import Actor
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import services
+from datacapt.ecrf.definition import Definition
 from datacapt.entry.services import new_form_instance
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import export_path
@@ -28,6 +29,7 @@ from datacapt.models import (
     Query,
     Site,
     Study,
+    StudyVersion,
     Subject,
     SubjectStatus,
     Tenant,
@@ -87,14 +89,15 @@ class World:
 RESTRICTED_TO_PAR01 = {StudyRole.INVESTIGATOR, StudyRole.SUB_INVESTIGATOR, StudyRole.COORDINATOR}
 
 
-def make_design(dbsession: Session, study: Study, *, draft: bool = True) -> None:
-    """Version 1 (the demo design) published, and with ``draft`` a version 2 started from it."""
-    version = services.start_draft(dbsession, study, SETUP)
+def publish_definition(
+    dbsession: Session, study: Study, version: StudyVersion, definition: Definition, reason: str
+) -> None:
+    """Save ``definition`` into the draft ``version`` as an import would, then publish it."""
     services.save_draft(
         dbsession,
         study,
         version,
-        demo_definition(),
+        definition,
         expected_lock=version.lock_version,
         action="design.imported",
         element=None,
@@ -103,13 +106,14 @@ def make_design(dbsession: Session, study: Study, *, draft: bool = True) -> None
         actor=SETUP,
     )
     services.publish(
-        dbsession,
-        study,
-        version,
-        actor=SETUP,
-        reason="First version",
-        expected_lock=version.lock_version,
+        dbsession, study, version, actor=SETUP, reason=reason, expected_lock=version.lock_version
     )
+
+
+def make_design(dbsession: Session, study: Study, *, draft: bool = True) -> None:
+    """Version 1 (the demo design) published, and with ``draft`` a version 2 started from it."""
+    version = services.start_draft(dbsession, study, SETUP)
+    publish_definition(dbsession, study, version, demo_definition(), "First version")
     if draft:
         services.start_draft(dbsession, study, SETUP)
 

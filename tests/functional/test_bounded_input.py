@@ -11,7 +11,7 @@ from datacapt.design import services
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import Item, ItemType, Validation
 from datacapt.models import FormInstance, ItemValue
-from tests.factories import SETUP, build_world, csrf_token, login
+from tests.factories import SETUP, build_world, csrf_token, login, publish_definition
 
 DESIGN = "/acme/demo/design/"
 FORM = DESIGN + "forms/demographics/"
@@ -66,26 +66,7 @@ def world(dbsession, registry):
     draft = versions.draft(dbsession, world.study)
     definition = versions.definition_of(draft)
     definition.form("demographics").sections[0].subsections[0].blocks.extend(EXTRA_ITEMS)
-    services.save_draft(
-        dbsession,
-        world.study,
-        draft,
-        definition,
-        expected_lock=draft.lock_version,
-        action="design.imported",
-        element=None,
-        old=None,
-        new=None,
-        actor=SETUP,
-    )
-    services.publish(
-        dbsession,
-        world.study,
-        draft,
-        actor=SETUP,
-        reason="Bounded input",
-        expected_lock=draft.lock_version,
-    )
+    publish_definition(dbsession, world.study, draft, definition, "Bounded input")
     services.start_draft(dbsession, world.study, SETUP)
     dbsession.flush()
     return world

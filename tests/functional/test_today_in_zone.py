@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from datacapt import clock
-from datacapt.design import services
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import Item, ItemType
 from datacapt.models import ItemValue, SubjectStatus
-from tests.factories import SETUP, build_world, csrf_token, login
+from tests.factories import build_world, csrf_token, login, publish_definition
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
@@ -43,21 +42,7 @@ def world(dbsession, registry):
     draft = versions.draft(dbsession, world.study)
     definition = versions.definition_of(draft)
     definition.form("demographics").sections[0].subsections[0].blocks.append(ENTERED_ON)
-    services.save_draft(
-        dbsession,
-        world.study,
-        draft,
-        definition,
-        expected_lock=draft.lock_version,
-        action="design.imported",
-        element=None,
-        old=None,
-        new=None,
-        actor=SETUP,
-    )
-    services.publish(
-        dbsession, world.study, draft, actor=SETUP, reason="Today", expected_lock=draft.lock_version
-    )
+    publish_definition(dbsession, world.study, draft, definition, "Today")
     dbsession.flush()
     return world
 

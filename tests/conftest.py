@@ -221,9 +221,14 @@ def mailbox(registry: Registry, tmp_path: Path) -> Iterator[Mailbox]:
 
 # --- hypothesis -----------------------------------------------------------------------------
 
-# CI draws the same examples on every run (DESIGN.md §9); a developer's runs explore further.
+# CI draws the same examples on every run (DESIGN.md §9); a developer's runs explore further;
+# a nightly run (HYPOTHESIS_PROFILE=nightly) explores ten times as far, with a new seed each
+# night that a failure prints (print_blob) so it can be replayed with @reproduce_failure.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 hypothesis.settings.register_profile("dev", print_blob=True)
+hypothesis.settings.register_profile(
+    "nightly", max_examples=1000, deadline=None, database=None, print_blob=True
+)
 hypothesis.settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 )

@@ -284,16 +284,28 @@ def from_json(data: dict[str, Any]) -> Definition:
     return _load(Definition, data, "definition")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _dump(value: Any) -> Any:
-    if is_dataclass(value):
-        return {f.name: _dump(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, list):
+    """Dispatched on the exact type, field names read once per class: a design with a hundred
+    thousand choices is dumped in linear time without asking ``is_dataclass`` of each string."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is list:
         return [_dump(v) for v in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: _dump(v) for k, v in value.items()}
-    return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        if isinstance(value, enum.Enum):
+            return value.value
+        if not is_dataclass(kind):
+            return value
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return {name: _dump(getattr(value, name)) for name in names}
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

@@ -612,12 +612,14 @@ class _Reader(ExpressionReading, NotKeptReport):
             code_list, "EnumeratedItem"
         )
         choices: list[Choice] = []
+        codes: set[str] = set()
         for entry in _ordered(entries):
             self.use(entry)
             code = entry.get("CodedValue", "")
-            if any(choice.code == code for choice in choices):
+            if code in codes:
                 self.note(f"CodeList {list_oid}", f"code {code!r} listed twice: kept once")
                 continue
+            codes.add(code)
             label = self.text(self.child(entry, "Decode")) or {self.default_language: code}
             choices.append(Choice(code=code, label=label))
         return choices

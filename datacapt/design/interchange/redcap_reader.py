@@ -621,6 +621,7 @@ class _Reader:
     def _choices(self, row: Row) -> list[Choice]:
         """REDCap's "code, label | code, label": split on "|" then on the first comma."""
         choices: list[Choice] = []
+        codes: set[str] = set()
         for part in row.choices.split("|"):
             if not part.strip():
                 continue
@@ -632,9 +633,10 @@ class _Reader:
                 self.note(row.where, message)
             if not code:
                 self.note(row.where, f"choice {_quoted(part)} has no code: left out")
-            elif any(choice.code == code for choice in choices):
+            elif code in codes:
                 self.note(row.where, f"choice code {code!r} given twice: the second left out")
             else:
+                codes.add(code)
                 choices.append(
                     Choice(code=code, label={LANGUAGE: self._plain(row, "choice", label)})
                 )

@@ -326,6 +326,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     },
     (TenantResource, "audit", "GET"): tenant_admins_only(),
     (TenantResource, "audit-export", "GET"): tenant_admins_only(),
+    # Worklists: whoever reads the study's subjects; @@worklist names its list after it.
+    (StudyResource, "worklists", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (StudyResource, "worklist", "GET"): {
+        "": outcomes(admins=403, study_admin=403, site_staff=404, others=404)
+    },
     (StudyResource, "audit", "GET"): auditors_only(),
     (StudyResource, "audit-export", "GET"): auditors_only(),
     (SitesResource, "", "GET"): {"": outcomes()},

@@ -11,7 +11,7 @@ A worklist names the permission it serves, so a user sees the worklists of what 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -49,6 +49,8 @@ class Worklist:
     statement: Callable[[Scope], Select[Any]]
     template: str  # the table of a page of rows
     order: int = 100
+    #: What the template shows of a page of rows, when it is more than the rows themselves.
+    shown: Callable[[Scope, Sequence[Any]], Sequence[Any]] | None = None
 
 
 @dataclass

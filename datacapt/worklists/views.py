@@ -6,6 +6,7 @@ one statement counting every worklist at once, and for a list one count and one 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -108,6 +109,8 @@ def worklist_page(context: StudyResource, request: Request) -> dict[str, Any]:
         page_number(request.GET.get("page")),
         ROWS_PER_PAGE,
     )
+    if worklist.shown is not None:
+        page = replace(page, items=list(worklist.shown(scope, page.items)))
     definition = scope.definition
     logs = {form.name for form in definition.forms if is_log(form)} if definition else set()
     subjects = request.resource_path(context, "subjects")

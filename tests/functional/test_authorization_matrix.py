@@ -354,6 +354,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "add-visit", "POST"): subject_action(404),
     (VisitResource, "", "GET"): subject_read(200),
     (VisitResource, "add-row", "POST"): subject_action(404),
+    (VisitResource, "visit-date", "POST"): subject_action(422),  # no date: 422
     (FormEntryResource, "", "GET"): subject_read(200),
     (FormEntryResource, "evaluate", "POST"): subject_action(200),
     (FormEntryResource, "save", "POST"): subject_action(303),

@@ -33,6 +33,10 @@ FORMS = (
 )
 
 
+#: What site staff at par01 see: its consent in progress, its open query, no visit overdue.
+SITE_WORK = {"Forms to complete": 1, "Overdue visits": 0, "Open queries to answer": 1}
+
+
 @pytest.fixture
 def world(dbsession, registry):
     world = build_world(dbsession, registry)
@@ -94,11 +98,11 @@ def counts(client: webtest.TestApp) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("coordinator", {"Forms to complete": 1, "Open queries to answer": 1}),
-        ("sub_investigator", {"Forms to complete": 1, "Open queries to answer": 1}),
+        ("coordinator", {**SITE_WORK}),
+        ("sub_investigator", {**SITE_WORK}),
         (
             "investigator",
-            {"Forms to complete": 1, "Open queries to answer": 1, "Forms awaiting signature": 2},
+            {**SITE_WORK, "Forms awaiting signature": 2},
         ),
         ("monitor", {"Forms awaiting SDV": 2, "Answered queries to close": 1}),
         ("data_manager", {"Answered queries to close": 1, "Forms ready to lock": 2}),
@@ -123,6 +127,7 @@ def test_worklists_follow_permissions_and_sites_not_role_names(app, world, dbses
     client = as_user(app, "both@example.org")
     assert counts(client) == {
         "Forms to complete": 1,  # par01's consent; ber01's is not theirs to enter
+        "Overdue visits": 0,
         "Open queries to answer": 1,
         "Forms awaiting SDV": 1,  # ber01's demographics; par01's is not theirs to verify
         "Answered queries to close": 1,

@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import pytest
 import webtest
+from sqlalchemy import select
 
 from datacapt.accounts.services import grant_study_role
 from datacapt.actor import Actor
 from datacapt.entry.services import new_form_instance
-from datacapt.models import FormStatus, LockState, QueryStep, SdvStatus, SignatureState
+from datacapt.models import (
+    FormStatus,
+    LockState,
+    QueryStep,
+    SdvStatus,
+    SignatureState,
+    VisitInstance,
+)
 from datacapt.permissions import StudyRole
 from datacapt.queries import services as queries
 from datacapt.subjects.services import new_visit_instance
@@ -67,10 +75,7 @@ def world(dbsession, registry):
 
 
 def _screening(dbsession, subject):
-    from sqlalchemy import select
-
-    from datacapt.models import VisitInstance
-
+    """The subject's screening visit, which add_queries entered."""
     return dbsession.scalar(
         select(VisitInstance).where(
             VisitInstance.subject_id == subject.id, VisitInstance.visit == "screening"

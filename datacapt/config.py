@@ -52,6 +52,7 @@ DEFAULT_INCLUDES = (
     "datacapt.exports",
     "datacapt.reports",
     "datacapt.imports",
+    "datacapt.worklists",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -15,7 +15,7 @@ from pyramid.i18n import TranslationString
 from webob.multidict import MultiDict
 
 from datacapt.design.editing import named_oid, new_oid
-from datacapt.ecrf.checks import item_problems
+from datacapt.ecrf.checks import ANCHOR_PROBLEMS, item_problems
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Alias,
@@ -25,6 +25,7 @@ from datacapt.ecrf.definition import (
     Item,
     ItemType,
     Range,
+    Schedule,
     Severity,
     Slider,
     Static,
@@ -32,6 +33,7 @@ from datacapt.ecrf.definition import (
     Validation,
     Visit,
 )
+from datacapt.ecrf.timing import anchor_problem
 from datacapt.i18n import _
 
 MAX_TEXT = 4000
@@ -313,6 +315,7 @@ def read_visit(post: MultiDict, definition: Definition, existing: Visit | None) 
         window_after=reader.number("window-after", low=0, high=3650) or 0,
         repeating=reader.flag("repeating"),
         forms=existing.forms if existing else [],
+        anchor=reader.optional("anchor", 100),
     )
     if not visit.title.get(definition.default_language):
         reader.errors[f"title-{definition.default_language}"] = _(
@@ -321,6 +324,10 @@ def read_visit(post: MultiDict, definition: Definition, existing: Visit | None) 
     taken = {v.name for v in definition.schedule.visits if v is not existing}
     if visit.name in taken:
         reader.errors["name"] = _("Another visit has this name.")
+    others = [v for v in definition.schedule.visits if v is not existing]
+    problem = anchor_problem(Schedule([*others, visit]), visit)
+    if problem is not None:
+        reader.errors["anchor"] = ANCHOR_PROBLEMS[problem]
     return Parsed(visit, reader.errors)
 
 

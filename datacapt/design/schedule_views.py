@@ -40,6 +40,7 @@ def _visit_values(visit: Visit | None) -> dict[str, str]:
         "window-before": str(visit.window_before),
         "window-after": str(visit.window_after),
         "repeating": "1" if visit.repeating else "",
+        "anchor": visit.anchor or "",
     }
     values.update({f"title-{lang}": text for lang, text in visit.title.items()})
     return values

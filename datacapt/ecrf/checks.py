@@ -27,6 +27,7 @@ from datacapt.ecrf.definition import (
     Validation,
     form_blocks,
 )
+from datacapt.ecrf.timing import anchor_problem
 from datacapt.expressions import (
     ExpressionError,
     FieldInfo,
@@ -300,6 +301,14 @@ def _expressions(definition: Definition) -> Iterator[Problem]:
     yield from _calculation_cycles(definition)
 
 
+#: Why a visit cannot count from the visit it names (see :func:`timing.anchor_problem`).
+ANCHOR_PROBLEMS = {
+    "unknown": _("Count from another visit of the schedule."),
+    "unscheduled": _("Count from a visit planned on a day, and not repeating."),
+    "cycle": _("Visits cannot count from each other in a circle."),
+}
+
+
 def _schedule(definition: Definition) -> Iterator[Problem]:
     forms = {form.name for form in definition.forms}
     scheduled: set[str] = set(definition.schedule.unscheduled_forms)
@@ -308,6 +317,9 @@ def _schedule(definition: Definition) -> Iterator[Problem]:
             yield Problem(visit.oid, "title", _("Give a title in the default language."))
         if visit.window_before < 0 or visit.window_after < 0:
             yield Problem(visit.oid, "window", _("Windows are numbers of days, 0 or more."))
+        problem = anchor_problem(definition.schedule, visit)
+        if problem is not None:
+            yield Problem(visit.oid, "anchor", ANCHOR_PROBLEMS[problem])
         for name in visit.forms:
             if name not in forms:
                 yield Problem(

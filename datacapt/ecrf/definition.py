@@ -203,6 +203,9 @@ class Visit:
     window_after: int = 0
     repeating: bool = False
     forms: list[str] = field(default_factory=list)  # form names, in order
+    #: The visit whose actual date its day counts from (its own day subtracted); None: day 0,
+    #: the subject's inclusion date.
+    anchor: str | None = None
 
 
 @dataclass

@@ -6,3 +6,4 @@ from pyramid.config import Configurator
 def includeme(config: Configurator) -> None:
     config.scan(".views")
     config.scan(".dashboard")
+    config.scan(".visit_dates")

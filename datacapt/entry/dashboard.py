@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from pyramid.request import Request
 from pyramid.traversal import quote_path_segment
-from sqlalchemy import exists, select
+from sqlalchemy import exists, false, select
 
 from datacapt.ecrf.casebook import is_log
 from datacapt.htmx import page_view
@@ -28,6 +28,7 @@ from datacapt.permissions import Permission
 from datacapt.resources import SubjectsResource
 from datacapt.studies.services import site_summaries
 from datacapt.subjects.services import STATUS_LABELS, subjects_page
+from datacapt.subjects.visit_dates import has_overdue_visit
 
 ROWS_PER_PAGE = 100
 MAX_LABEL = 40  # Subject.label
@@ -168,6 +169,9 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         conditions.append(
             exists().where(FormInstance.subject_id == Subject.id, FormInstance.open_queries > 0)
         )
+    overdue_column = (
+        has_overdue_visit(design.definition.schedule, request.today) if design else false()
+    )
     page = subjects_page(
         request.dbsession,
         context.study,
@@ -177,7 +181,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         site_id=chosen_site.id if chosen_site else None,
         status=subject_status,
         where=conditions,
-        columns=(Subject.id, Subject.label, Subject.status),
+        columns=(Subject.id, Subject.label, Subject.status, overdue_column.label("overdue")),
         after=keyset_after(request.GET.get("after")),
     )
     cells: dict[tuple[int, str, str], list[Any]] = {}
@@ -192,6 +196,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
             )
         ):
             cells.setdefault((cell.subject_id, cell.visit, cell.form), []).append(cell)
+    overdue = {subject.label for subject in page.items if subject.overdue}
     table = columns(design.definition) if design else []
     rows, kinds = dashboard_rows(request.resource_path(context), page.items, table, cells)
     query = {
@@ -220,4 +225,5 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         },
         "query": query,
         "status_labels": STATUS_LABELS,
+        "overdue": overdue,
     }

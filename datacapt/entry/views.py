@@ -26,6 +26,7 @@ from datacapt.models import AuditEvent, FormInstance, FormStatus
 from datacapt.permissions import Permission
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
+from datacapt.subjects import visit_dates
 from datacapt.validation import ValidationError, whole_number
 
 FORM_PAGE = "entry/form.jinja2"
@@ -40,10 +41,19 @@ def visit_page(context: VisitResource, request: Request) -> dict[str, Any]:
                 select(FormInstance).where(FormInstance.visit_instance_id == context.instance.id)
             )
         )
+    schedule = context.design.definition.schedule
+    timing = visit_dates.visit_timing(
+        request.dbsession, context.subject, schedule, context.name, context.repeat
+    )
     return {
         "definition": context.design.definition,
         "cells": cells(context.design.definition, context.name, instances),
         "can_enter": request.has_permission(Permission.ENTER_DATA, context),
+        "timing": timing,
+        "overdue": timing is not None
+        and visit_dates.is_overdue(context.subject.status, timing, request.today),
+        "errors": {},
+        "values": {},
     }
 
 

@@ -82,6 +82,8 @@ class VisitInstance(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     visit: Mapped[str] = mapped_column(String(100))  # the design's visit name, or "unscheduled"
     repeat: Mapped[int] = mapped_column(default=1)
+    #: The day the visit took place (a calendar day where it took place), once recorded.
+    visit_date: Mapped[date | None] = mapped_column(Date)
     #: Frozen or locked as a whole: what is added to it later (a log row, a form entered for
     #: the first time) takes no entry either. Open again as soon as a form of it is unlocked.
     lock_state: Mapped[LockState] = mapped_column(

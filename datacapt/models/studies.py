@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    ForeignKeyConstraint,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
@@ -42,6 +50,8 @@ class Study(Base):
     missing_codes: Mapped[list[list[str]]] = mapped_column(
         JSON, default=lambda: [list(pair) for pair in DEFAULT_MISSING_CODES]
     )
+    #: A visit date outside its window is refused (True) or saved with a warning (False).
+    visit_window_blocking: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

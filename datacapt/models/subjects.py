@@ -52,6 +52,8 @@ class Subject(Base):
     #: Why and when the status last changed (withdrawal, screen failure ...).
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_date: Mapped[date | None] = mapped_column(Date)
+    #: Day 0 of the visit schedule, set when the subject is included.
+    included_on: Mapped[date | None] = mapped_column(Date)
     #: Frozen or locked as a whole casebook: no visit or log row may be added, no form started.
     #: Open again as soon as a form of it is unlocked.
     lock_state: Mapped[LockState] = mapped_column(

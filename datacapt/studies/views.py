@@ -72,6 +72,7 @@ def _settings(context: StudyResource, **extra: Any) -> dict[str, Any]:
         "values": {
             "subject_id_pattern": study.subject_id_pattern,
             "missing_codes": "\n".join(f"{code}, {label}" for code, label in study.missing_codes),
+            "visit_window_blocking": "1" if study.visit_window_blocking else "",
         },
         "errors": {},
         **extra,
@@ -91,7 +92,8 @@ def settings_page(context: StudyResource, request: Request) -> dict[str, Any]:
     permission=Permission.MANAGE_STUDY,
 )
 def save_settings(context: StudyResource, request: Request) -> Any:
-    """The subject ID pattern and the missing-data codes sites may use."""
+    """The subject ID pattern, the missing-data codes sites may use, and whether a visit date
+    outside its window is refused."""
     pattern = request.POST.get("subject_id_pattern", "").strip()[:60]
     errors: dict[str, Any] = {}
     codes: list[list[str]] = []
@@ -107,13 +109,23 @@ def save_settings(context: StudyResource, request: Request) -> Any:
         request.response.status_int = 422
         return _settings(context, errors=errors, values=request.POST)
     study = context.study
-    old = {"subject_id_pattern": study.subject_id_pattern, "missing_codes": study.missing_codes}
+    blocking = request.POST.get("visit_window_blocking") == "1"
+    old = {
+        "subject_id_pattern": study.subject_id_pattern,
+        "missing_codes": study.missing_codes,
+        "visit_window_blocking": study.visit_window_blocking,
+    }
     study.subject_id_pattern, study.missing_codes = pattern, codes
+    study.visit_window_blocking = blocking
     audit.record_changes(
         request.dbsession,
         request.actor,
         old,
-        {"subject_id_pattern": pattern, "missing_codes": codes},
+        {
+            "subject_id_pattern": pattern,
+            "missing_codes": codes,
+            "visit_window_blocking": blocking,
+        },
         tenant_id=study.tenant_id,
         study_id=study.id,
         action="study.settings_changed",

@@ -152,6 +152,8 @@ def change_status(
         raise ValidationError("date", _("The date cannot be in the future."))
     old = subject.status
     subject.status, subject.status_reason, subject.status_date = status, reason or None, on
+    if status is SubjectStatus.INCLUDED:
+        subject.included_on = on or today  # day 0 of the visit schedule
     audit.record(
         dbsession,
         actor,
@@ -167,6 +169,20 @@ def change_status(
         new=status.value,
         reason=reason or None,
     )
+    if status is SubjectStatus.INCLUDED:
+        audit.record(
+            dbsession,
+            actor,
+            tenant_id=subject.tenant_id,
+            study_id=subject.study_id,
+            site_id=subject.site_id,
+            subject_id=subject.id,
+            action="subject.included",
+            entity_type="subject",
+            entity_id=subject.id,
+            field="included_on",
+            new=subject.included_on.isoformat(),
+        )
 
 
 def subjects_page(

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from datacapt import audit
 from datacapt.ecrf.casebook import casebook, visit_key
+from datacapt.ecrf.timing import Timing
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
@@ -20,7 +21,7 @@ from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
 from datacapt.studies.services import site_summaries, study_sites
-from datacapt.subjects import contacts, services
+from datacapt.subjects import contacts, services, visit_dates
 from datacapt.subjects.services import (
     STATUS_LABELS,
     SUBJECTS_PER_PAGE,
@@ -178,6 +179,7 @@ def _contact_event(request: Request, subject: Any, action: str) -> None:
 def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
     design = context.design
     rows = []
+    timings: dict[str, Timing] = {}
     if design is not None:
         visits = list(
             request.dbsession.scalars(
@@ -190,6 +192,7 @@ def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> d
             )
         )
         rows = casebook(design.definition, visits, forms)
+        timings = visit_dates.subject_timings(design.definition.schedule, context.subject, visits)
     has_contact = request.dbsession.scalar(
         select(func.count())
         .select_from(SubjectContact)
@@ -199,6 +202,12 @@ def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> d
         "status_labels": STATUS_LABELS,
         "definition": design.definition if design else None,
         "casebook": rows,
+        "timings": timings,
+        "overdue": {
+            name
+            for name, timing in timings.items()
+            if visit_dates.is_overdue(context.subject.status, timing, request.today)
+        },
         "next_statuses": TRANSITIONS[context.subject.status],
         "has_contact": bool(has_contact),
         "contact": None,

@@ -326,6 +326,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     },
     (TenantResource, "audit", "GET"): tenant_admins_only(),
     (TenantResource, "audit-export", "GET"): tenant_admins_only(),
+    # Worklists: whoever reads the study's subjects; @@worklist names its list after it.
+    (StudyResource, "worklists", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (StudyResource, "worklist", "GET"): {
+        "": outcomes(admins=403, study_admin=403, site_staff=404, others=404)
+    },
     (StudyResource, "audit", "GET"): auditors_only(),
     (StudyResource, "audit-export", "GET"): auditors_only(),
     (SitesResource, "", "GET"): {"": outcomes()},
@@ -349,6 +354,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "add-visit", "POST"): subject_action(404),
     (VisitResource, "", "GET"): subject_read(200),
     (VisitResource, "add-row", "POST"): subject_action(404),
+    (VisitResource, "visit-date", "POST"): subject_action(422),  # no date: 422
     (FormEntryResource, "", "GET"): subject_read(200),
     (FormEntryResource, "evaluate", "POST"): subject_action(200),
     (FormEntryResource, "save", "POST"): subject_action(303),

@@ -16,7 +16,8 @@ from pyramid.request import Request
 
 from datacapt.config import STATIC_DIR
 from datacapt.ecrf.compiled_form import SLOTS
-from datacapt.ecrf.definition import text_in
+from datacapt.ecrf.definition import Item, text_in
+from datacapt.ecrf.values import shown
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, format_local
 from datacapt.permissions import ROLE_LABELS, Permission
@@ -55,6 +56,12 @@ def translated(context: Any, text: dict[str, str], definition: Any) -> str:
     return text_in(text, context["request"].locale_name, definition.default_language)
 
 
+def item_value(value: str | None, item: Item) -> str:
+    """``{{ stored|item_value(item) }}``: a stored value as the item's form shows it (a date in
+    the item's own order), wherever it is shown again (history, conflicts)."""
+    return shown(item, value)
+
+
 MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
@@ -85,6 +92,7 @@ def includeme(config: Configurator) -> None:
             localize=localize,
             lineage_trail=lineage_trail,
             tr=translated,
+            item_value=item_value,
             markdown=markdown,
         )
 

@@ -93,6 +93,29 @@ def _example(item: Item) -> str:
     return {"dmy": "31/01/2026", "mdy": "01/31/2026"}.get(item.date_format or "", "2026-01-31")
 
 
+def shown_date(stored: str, order: str | None) -> str:
+    """A stored date as the item shows and takes it back: ``15/03/1970`` (dmy), ``03/15/1970``
+    (mdy) or ISO."""
+    pieces = stored.split("-")
+    if not (len(pieces) == 3 and all(piece.isdigit() for piece in pieces)):
+        return stored
+    parts = dict(zip(("year", "month", "day"), pieces, strict=True))
+    separator = "-" if (order or "ymd") == "ymd" else "/"
+    return separator.join(parts[key] for key in DATE_ORDERS[order or "ymd"])
+
+
+def shown(item: Item, stored: str | None) -> str:
+    """A stored (canonical) value as the item's input shows it, so that saving the form again
+    without a change stores the same value: dates in the item's order, date-times with a space."""
+    if stored is None:
+        return ""
+    if item.validation is Validation.DATE:
+        return shown_date(stored, item.date_format)
+    if item.validation is Validation.DATETIME:
+        return stored.replace("T", " ")
+    return stored
+
+
 def _datetime(item: Item, raw: str) -> Parsed:
     try:
         value = datetime.fromisoformat(raw.replace(" ", "T"))

@@ -1,0 +1,51 @@
+"""Dates as people read and type them: each date item in its own order on every page that
+shows it, timestamps that no reader takes for another day, a picker and a "Today" button, and
+partial dates (unknown day or month) where the design allows them."""
+
+from __future__ import annotations
+
+import pytest
+import webtest
+
+from tests.factories import build_world, login
+from tests.functional.test_entry import DEMOGRAPHICS, HTMX, entry_form, fill, values_of
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    return build_world(dbsession, registry)
+
+
+@pytest.fixture
+def coordinator(testapp, world):
+    assert login(testapp, world.users["coordinator"].email).status_int == 303
+    return testapp
+
+
+def test_a_date_comes_back_in_the_order_it_was_typed(coordinator, dbsession):
+    page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.find(id="item-birth_date")["placeholder"] == "DD/MM/YYYY"
+    fill(entry_form(page), birth_date="15/03/1970", height_cm="180").submit()
+    assert values_of(dbsession)["I.BIRTH_DATE"].value == "1970-03-15"
+    again = coordinator.get(DEMOGRAPHICS)
+    assert again.html.find(id="item-birth_date")["value"] == "15/03/1970"
+    resaved = fill(entry_form(again), height_cm="181").submit()
+    assert resaved.status_int == 303
+    assert values_of(dbsession)["I.BIRTH_DATE"].value == "1970-03-15"
+
+
+def test_the_history_and_a_conflict_show_dates_in_the_items_order(app, world, dbsession):
+    first = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    second = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(first, world.users["coordinator"].email)
+    login(second, world.users["investigator"].email)
+    fill(entry_form(first.get(DEMOGRAPHICS)), birth_date="15/03/1970").submit()
+    stale = entry_form(second.get(DEMOGRAPHICS))
+    fill(entry_form(first.get(DEMOGRAPHICS)), birth_date="16/03/1970").submit()
+    history = first.get(DEMOGRAPHICS + "@@history", {"item": "I.BIRTH_DATE"}, headers=HTMX)
+    cells = [td.text.strip() for td in history.html.select("tbody tr")[-1].find_all("td")]
+    assert cells[2:4] == ["15/03/1970", "16/03/1970"]
+    conflict = fill(stale, birth_date="17/03/1970").submit(status=409)
+    table = conflict.html.find(id="conflict").text
+    assert "17/03/1970" in table and "16/03/1970" in table and "1970-03" not in table
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,7 +20,7 @@ from datacapt.ecrf.compiled_form import SLOTS
 from datacapt.ecrf.definition import Item, text_in
 from datacapt.ecrf.values import shown
 from datacapt.htmx import HTMX_CONFIG
-from datacapt.i18n import LANGUAGES, format_local
+from datacapt.i18n import LANGUAGES, as_utc, format_local, zone_label
 from datacapt.permissions import ROLE_LABELS, Permission
 
 
@@ -37,9 +38,17 @@ def static_url(context: Any, name: str) -> str:
 
 
 @pass_context
-def datetime_filter(context: Any, value: Any, format: str = "medium") -> str:
-    """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language."""
-    return format_local(context["request"], value, format)
+def datetime_filter(context: Any, value: datetime | None) -> Markup:
+    """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language, one
+    format on every page (``03 Dec 2026 14:05``), the zone and its offset on hover."""
+    if value is None:
+        return Markup("")
+    request: Request = context["request"]
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        as_utc(value).isoformat(),
+        zone_label(request.timezone, value),
+        format_local(request, value),
+    )
 
 
 @pass_context

@@ -4,9 +4,15 @@ partial dates (unknown day or month) where the design allows them."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 import pytest
 import webtest
+from sqlalchemy import select
 
+from datacapt.models import AuditEvent
 from tests.factories import build_world, login
 from tests.functional.test_entry import DEMOGRAPHICS, HTMX, entry_form, fill, values_of
 
@@ -49,3 +55,37 @@ def test_the_history_and_a_conflict_show_dates_in_the_items_order(app, world, db
     table = conflict.html.find(id="conflict").text
     assert "17/03/1970" in table and "16/03/1970" in table and "1970-03" not in table
 
+
+FRENCH_MONTHS = [
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+]
+
+
+def test_a_timestamp_is_unambiguous_in_the_readers_language_and_zone(coordinator, world, dbsession):
+    user = world.users["coordinator"]
+    user.locale, user.timezone = "fr", "Asia/Kolkata"  # no summer time: always UTC+05:30
+    dbsession.flush()
+    fill(entry_form(coordinator.get(DEMOGRAPHICS)), height_cm="180").submit()
+    event = dbsession.scalars(select(AuditEvent).where(AuditEvent.field == "I.HEIGHT_CM")).one()
+    history = coordinator.get(DEMOGRAPHICS + "@@history", {"item": "I.HEIGHT_CM"}, headers=HTMX)
+    moment = history.html.select_one("tbody tr td time")
+    occurred = event.occurred_at.replace(tzinfo=event.occurred_at.tzinfo or UTC)
+    local = occurred.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert moment["datetime"] == occurred.astimezone(UTC).isoformat()
+    assert moment["title"] == "Asia/Kolkata (UTC+05:30)"
+    month = FRENCH_MONTHS[local.month - 1]
+    assert moment.text == f"{local:%d} {month} {local:%Y} {local:%H:%M}"
+    subject = coordinator.get("/acme/demo/subjects/")
+    added = subject.html.select_one("table.data tbody td time")
+    assert re.fullmatch(r"\d\d [a-zéû.]+ \d{4} \d\d:\d\d", added.text)

@@ -5,13 +5,14 @@ partial dates (unknown day or month) where the design allows them."""
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import webtest
 from sqlalchemy import select
 
+from datacapt import clock
 from datacapt.models import AuditEvent
 from tests.factories import build_world, login
 from tests.functional.test_entry import DEMOGRAPHICS, HTMX, entry_form, fill, values_of
@@ -89,3 +90,21 @@ def test_a_timestamp_is_unambiguous_in_the_readers_language_and_zone(coordinator
     subject = coordinator.get("/acme/demo/subjects/")
     added = subject.html.select_one("table.data tbody td time")
     assert re.fullmatch(r"\d\d [a-zéû.]+ \d{4} \d\d:\d\d", added.text)
+
+
+def test_a_date_item_offers_a_calendar_and_today_where_the_user_is(
+    coordinator, world, dbsession, monkeypatch
+):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 4, 23, 30, tzinfo=UTC))
+    page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.find(id="entry-form")["data-today"] == "2026-12-05"  # 00:30 in Paris
+    tools = page.html.find(id="item-birth_date").find_next_sibling(class_="date-tools")
+    assert tools["data-date-for"] == "item-birth_date" and tools["data-date-format"] == "dmy"
+    assert tools.find("input", type="date").get("name") is None  # only the item's input is sent
+    assert tools.find("button", class_="date-today").text.startswith("Today")
+    assert page.html.find(id="item-height_cm").find_next_sibling(class_="date-tools") is None
+    user = world.users["coordinator"]
+    user.timezone = "America/New_York"
+    dbsession.flush()
+    page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.find(id="entry-form")["data-today"] == "2026-12-04"  # 18:30 in New York

@@ -53,3 +53,36 @@ def test_today_and_the_calendar_write_the_date_in_the_items_order(page: Page, li
     moment = row.locator("time")
     expect(moment).to_have_attribute("title", re.compile(r"^Europe/Paris \(UTC\+0[12]:00\)$"))
     expect(moment).to_have_text(re.compile(r"^\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d$"))
+
+
+def test_a_designer_allows_partial_dates_and_the_preview_takes_uk_unk(page: Page, live_url: str):
+    sign_in(page, live_url, "study-admin@acme.example")
+    expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
+    page.goto(f"{live_url}/acme/demo/design/")
+    start = page.get_by_role("button", name="Start a new draft")
+    if start.count():  # another test of the session may have started it
+        start.click()
+    expect(page.get_by_text(re.compile(r"You are editing draft version \d+\."))).to_be_visible()
+    page.goto(f"{live_url}/acme/demo/design/forms/demographics/")
+    page.get_by_role("link", name="Edit birth_date").click()
+    settled(page)
+    page.get_by_label("Dates may be partial").check()
+    page.get_by_role("button", name="Save the question").click()
+    settled(page)
+    expect(page.locator("#status")).to_contain_text("Saved.")
+
+    page.get_by_role("link", name="Preview this form as sites will see it").click()
+    birth = page.get_by_label("Date of birth (required)")
+    expect(page.locator("#block-I\\.BIRTH_DATE")).to_contain_text("for example UK/03/1970")
+    birth.fill("UK/03/1970")
+    with page.expect_response(lambda response: "@@preview" in response.url):
+        birth.press("Tab")
+    settled(page)
+    expect(birth).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#item-birth_date-message")).to_have_text("")
+    birth.fill("15/UNK/1970")
+    with page.expect_response(lambda response: "@@preview" in response.url):
+        birth.press("Tab")
+    settled(page)
+    expect(page.locator("#item-birth_date-message")).to_contain_text("the day is unknown too")
+    expect(birth).to_have_attribute("aria-invalid", "true")

@@ -4,7 +4,10 @@ partial dates (unknown day or month) where the design allows them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import zipfile
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,8 +16,14 @@ import webtest
 from sqlalchemy import select
 
 from datacapt import clock
+from datacapt.ecrf import versions
+from datacapt.ecrf.definition import Item, ItemType, Range, form_items
+from datacapt.exports.options import ExportFormat, ExportOptions
+from datacapt.exports.services import export
 from datacapt.models import AuditEvent
-from tests.factories import build_world, login
+from tests.factories import SETUP, build_world, login, publish_definition
+from tests.functional.test_design import FORM as DESIGN_FORM
+from tests.functional.test_design import editor_form
 from tests.functional.test_entry import DEMOGRAPHICS, HTMX, entry_form, fill, values_of
 
 
@@ -108,3 +117,112 @@ def test_a_date_item_offers_a_calendar_and_today_where_the_user_is(
     dbsession.flush()
     page = coordinator.get(DEMOGRAPHICS)
     assert page.html.find(id="entry-form")["data-today"] == "2026-12-04"  # 18:30 in New York
+
+
+@pytest.fixture
+def partial_world(dbsession, registry):
+    """The demo design with a date of birth that may be partial and is expected from 1950,
+    published as version 2."""
+    world = build_world(dbsession, registry)
+    draft = versions.draft(dbsession, world.study)
+    definition = versions.definition_of(draft)
+    birth = next(i for i in form_items(definition.form("demographics")) if i.name == "birth_date")
+    birth.partial_dates = True
+    birth.soft_range = Range("1950-01-01", None)
+    definition.form("demographics").sections[0].subsections[0].blocks.append(YEARS_AFTER_1950)
+    publish_definition(dbsession, world.study, draft, definition, "Partial dates")
+    dbsession.flush()
+    return world
+
+
+YEARS_AFTER_1950 = Item(
+    oid="I.AFTER_1950",
+    name="after_1950",
+    type=ItemType.CALCULATED,
+    label={"en": "Years after 1950"},
+    calculation="datediff('1950-01-01', [birth_date], 'y')",
+)
+
+
+def test_a_partial_date_is_typed_stored_shown_and_exported_at_its_precision(
+    testapp, partial_world, dbsession, tmp_path
+):
+    login(testapp, partial_world.users["coordinator"].email)
+    page = testapp.get(DEMOGRAPHICS)
+    assert "UK/03/1970" in page.html.find(id="block-I.BIRTH_DATE").text  # the hint
+    saved = fill(entry_form(page), birth_date="uk/03/1970", sex="1", height_cm="180").submit()
+    assert saved.status_int == 303
+    assert values_of(dbsession)["I.BIRTH_DATE"].value == "1970-03"
+    assert values_of(dbsession)["I.BIRTH_DATE"].value_date is None  # no single day
+    assert "I.AFTER_1950" not in values_of(dbsession)  # expressions: a partial date is missing
+    again = testapp.get(DEMOGRAPHICS)
+    assert again.html.find(id="item-birth_date")["value"] == "UK/03/1970"
+    fill(entry_form(again), birth_date="UK/UNK/1970").submit()
+    assert values_of(dbsession)["I.BIRTH_DATE"].value == "1970"
+    history = testapp.get(DEMOGRAPHICS + "@@history", {"item": "I.BIRTH_DATE"}, headers=HTMX)
+    cells = [td.text.strip() for td in history.html.select("tbody tr")[-1].find_all("td")]
+    assert cells[2:4] == ["UK/03/1970", "UK/UNK/1970"]
+
+    fill(entry_form(testapp.get(DEMOGRAPHICS)), birth_date="15/03/1970").submit()
+    assert values_of(dbsession)["I.AFTER_1950"].value is not None  # a whole date calculates
+    fill(entry_form(testapp.get(DEMOGRAPHICS)), birth_date="UK/UNK/1970").submit()
+    for typed, message in (
+        ("15/UNK/1970", "the day is unknown too"),
+        ("UK/13/1970", "This date does not exist."),
+        ("UK/UNK/UK", "four digits"),
+        ("UK/03/1899", "01/01/1900 or more"),  # the whole month is before the minimum
+    ):
+        refused = fill(entry_form(testapp.get(DEMOGRAPHICS)), birth_date=typed).submit(status=422)
+        assert message in refused.html.find(id="item-birth_date-message").text
+    assert values_of(dbsession)["I.BIRTH_DATE"].value == "1970"
+
+    target = tmp_path / "export"
+    export(
+        dbsession, partial_world.study, ExportOptions(format=ExportFormat.CSV), target, actor=SETUP
+    )
+    with zipfile.ZipFile(target) as archive:
+        rows = csv.DictReader(io.TextIOWrapper(archive.open("values.csv"), "utf-8-sig"))
+        exported = {row["item"]: row["value"] for row in rows}
+    assert exported["birth_date"] == "1970"
+
+
+def test_a_whole_date_is_required_where_the_item_takes_no_partial_date(coordinator):
+    form = fill(entry_form(coordinator.get(DEMOGRAPHICS)), birth_date="UK/03/1970")
+    refused = form.submit(status=422)
+    assert "needs the whole date" in refused.html.find(id="item-birth_date-message").text
+
+
+def test_a_designer_lets_a_date_item_take_partial_dates_and_the_preview_accepts_them(
+    testapp, world, dbsession
+):
+    login(testapp, world.users["study_admin"].email)
+    page = testapp.get(DESIGN_FORM + "@@block", {"oid": "I.BIRTH_DATE"})
+    form = editor_form(page)
+    assert not form["partial-dates"].checked
+    form["partial-dates"] = True
+    assert form.submit().status_int == 303
+    dbsession.expire_all()
+    draft = versions.definition_of(versions.draft(dbsession, world.study))
+    assert draft.item("birth_date").partial_dates is True
+    [event] = dbsession.scalars(
+        select(AuditEvent).where(AuditEvent.action == "design.block_changed")
+    ).all()
+    assert '"partial_dates": true' in event.new_value
+    preview = testapp.get(DESIGN_FORM + "@@preview").forms["preview-form"]
+    checked = fill(preview, birth_date="UK/03/1970").submit()
+    assert checked.html.find(id="item-birth_date").get("aria-invalid") is None
+    assert checked.html.find(id="item-birth_date")["value"] == "UK/03/1970"
+
+
+def test_a_query_thread_words_a_date_in_the_items_order(testapp, partial_world, dbsession):
+    login(testapp, partial_world.users["coordinator"].email)
+    fill(entry_form(testapp.get(DEMOGRAPHICS)), birth_date="15/03/1940", height_cm="180").submit()
+    panel = testapp.get(DEMOGRAPHICS + "@@queries", {"item": "I.BIRTH_DATE"})
+    thread = panel.html.select_one(".thread")
+    assert "Expected 01/01/1950 or more." in thread.text  # raised by the soft range
+    assert re.fullmatch(r"Europe/Paris \(UTC\+0[12]:00\)", thread.select_one("time")["title"])
+    answer = next(f for name, f in panel.forms.items() if str(name).endswith("-answer"))
+    answer["message"] = "Misread the year."
+    answer["value"] = "15/03/1954"
+    assert answer.submit().status_int in (200, 303)
+    assert values_of(dbsession)["I.BIRTH_DATE"].value == "1954-03-15"

@@ -8,8 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.support import Translations
+from lxml import etree
 from pyramid.i18n import Localizer
 
+from datacapt.cli.demo_design import demo_definition
+from datacapt.design.interchange.odm_reader import read_metadata
+from datacapt.design.interchange.odm_writer import write_metadata
 from datacapt.ecrf.definition import Item, ItemType, Validation
 from datacapt.ecrf.values import parse_value, partial_date_bounds, shown, typed
 from datacapt.exports.datatypes import DataType, data_type
@@ -106,3 +110,17 @@ def test_the_pdf_casebook_words_a_partial_date_as_the_form_shows_it():
     assert words.value(date_item("dmy"), "1970-03") == "UK/03/1970"
     assert words.value(date_item("mdy"), "1970") == "UNK/UK/1970"
     assert words.audited(date_item("dmy"), "1970-03-15") == "15/03/1970"
+
+
+def test_an_odm_design_keeps_the_partial_date_option_as_partialdate():
+    definition = demo_definition()
+    definition.item("birth_date").partial_dates = True
+    document = write_metadata(
+        definition, study_oid="ST.1", study_name="Demo", version_oid="MDV.1", version_name="1"
+    )
+    item_def = etree.fromstring(document).find(".//{*}ItemDef[@OID='I.BIRTH_DATE']")
+    assert item_def.get("DataType") == "partialDate"
+    back = read_metadata(document).definition.item("birth_date")
+    assert back.validation is Validation.DATE and back.partial_dates is True
+    assert back.date_format == "dmy"
+    assert read_metadata(document).definition.item("ae_start").partial_dates is False

@@ -18,7 +18,7 @@ from pyramid.request import Request
 from datacapt.config import STATIC_DIR
 from datacapt.ecrf.compiled_form import SLOTS
 from datacapt.ecrf.definition import Item, text_in
-from datacapt.ecrf.values import shown
+from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, as_utc, format_local, zone_label
 from datacapt.permissions import ROLE_LABELS, Permission
@@ -93,6 +93,7 @@ def includeme(config: Configurator) -> None:
             ROLE_LABELS=ROLE_LABELS,
             Permission=Permission,
             text_in=text_in,
+            input_hint=input_hint,
             ECRF_SLOTS=SLOTS,
             htmx_config=HTMX_CONFIG,
         )

@@ -147,6 +147,23 @@ def shown_date(stored: str, order: str | None) -> str:
     return separator.join(parts[key] for key in DATE_ORDERS[order or "ymd"])
 
 
+#: What an input shows while empty: the format its item is typed in.
+INPUT_HINTS = {
+    Validation.DATETIME: "YYYY-MM-DD HH:MM",
+    Validation.TIME: "HH:MM",
+    Validation.TIME_MM_SS: "MM:SS",
+    Validation.PARTIAL_DATE: "YYYY[-MM[-DD]]",
+}
+DATE_HINTS = {"dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY", "ymd": "YYYY-MM-DD"}
+
+
+def input_hint(item: Item) -> str | None:
+    """The placeholder of the item's input wherever it is typed (form, query correction)."""
+    if item.validation is Validation.DATE:
+        return DATE_HINTS[item.date_format or "ymd"]
+    return INPUT_HINTS.get(item.validation) if item.validation else None
+
+
 def shown(item: Item, stored: str | None) -> str:
     """A stored (canonical) value as the item's input shows it, so that saving the form again
     without a change stores the same value: dates in the item's order, date-times with a space."""

@@ -223,6 +223,8 @@ def test_a_query_thread_words_a_date_in_the_items_order(testapp, partial_world, 
     assert re.fullmatch(r"Europe/Paris \(UTC\+0[12]:00\)", thread.select_one("time")["title"])
     answer = next(f for name, f in panel.forms.items() if str(name).endswith("-answer"))
     answer["message"] = "Misread the year."
+    value = panel.html.find("input", attrs={"name": "value"})
+    assert value["placeholder"] == "DD/MM/YYYY"  # typed as in the form
     answer["value"] = "15/03/1954"
     assert answer.submit().status_int in (200, 303)
     assert values_of(dbsession)["I.BIRTH_DATE"].value == "1954-03-15"

@@ -6,7 +6,7 @@ Times are stored in UTC and shown in the user's zone (the configured default oth
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -62,11 +62,32 @@ def request_today(request: Request) -> date:
     return today_in(request.timezone)
 
 
-def format_local(request: Request, value: datetime | None, format: str = "medium") -> str:
-    """A UTC time, in the request's zone and language."""
+#: Day, month's name, year, 24-hour time: read the same way in every language (``03 Dec 2026
+#: 14:05``, ``03 déc. 2026 14:05``), where ``12/3/26`` is 3 December to some and 12 March to others.
+MOMENT_PATTERN = "dd MMM yyyy HH:mm"
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC time (SQLite hands back naive UTC times)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def zone_label(zone: ZoneInfo, value: datetime) -> str:
+    """The zone a time is shown in, with its offset then: ``Europe/Paris (UTC+01:00)``."""
+    offset = as_utc(value).astimezone(zone).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{zone.key} (UTC{sign}{hours:02}:{rest:02})"
+
+
+def format_local(request: Request, value: datetime | None) -> str:
+    """A UTC time, in the request's zone and language: ``03 Dec 2026 14:05``."""
     if value is None:
         return ""
-    return format_datetime(value, format, tzinfo=request.timezone, locale=request.locale_name)
+    return format_datetime(
+        as_utc(value), MOMENT_PATTERN, tzinfo=request.timezone, locale=request.locale_name
+    )
 
 
 def includeme(config: Configurator) -> None:

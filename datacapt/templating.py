@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -16,9 +17,10 @@ from pyramid.request import Request
 
 from datacapt.config import STATIC_DIR
 from datacapt.ecrf.compiled_form import SLOTS
-from datacapt.ecrf.definition import text_in
+from datacapt.ecrf.definition import Item, text_in
+from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
-from datacapt.i18n import LANGUAGES, format_local
+from datacapt.i18n import LANGUAGES, as_utc, format_local, zone_label
 from datacapt.permissions import ROLE_LABELS, Permission
 
 
@@ -36,9 +38,17 @@ def static_url(context: Any, name: str) -> str:
 
 
 @pass_context
-def datetime_filter(context: Any, value: Any, format: str = "medium") -> str:
-    """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language."""
-    return format_local(context["request"], value, format)
+def datetime_filter(context: Any, value: datetime | None) -> Markup:
+    """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language, one
+    format on every page (``03 Dec 2026 14:05``), the zone and its offset on hover."""
+    if value is None:
+        return Markup("")
+    request: Request = context["request"]
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        as_utc(value).isoformat(),
+        zone_label(request.timezone, value),
+        format_local(request, value),
+    )
 
 
 @pass_context
@@ -53,6 +63,12 @@ def localize(context: Any, value: Any) -> str:
 def translated(context: Any, text: dict[str, str], definition: Any) -> str:
     """A design text in the reader's language, else the design's default language."""
     return text_in(text, context["request"].locale_name, definition.default_language)
+
+
+def item_value(value: str | None, item: Item) -> str:
+    """``{{ stored|item_value(item) }}``: a stored value as the item's form shows it (a date in
+    the item's own order), wherever it is shown again (history, conflicts)."""
+    return shown(item, value)
 
 
 MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -77,6 +93,7 @@ def includeme(config: Configurator) -> None:
             ROLE_LABELS=ROLE_LABELS,
             Permission=Permission,
             text_in=text_in,
+            input_hint=input_hint,
             ECRF_SLOTS=SLOTS,
             htmx_config=HTMX_CONFIG,
         )
@@ -85,6 +102,7 @@ def includeme(config: Configurator) -> None:
             localize=localize,
             lineage_trail=lineage_trail,
             tr=translated,
+            item_value=item_value,
             markdown=markdown,
         )
 

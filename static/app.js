@@ -55,6 +55,34 @@
     each(state.valid, function (element) { element.removeAttribute("aria-invalid"); });
   });
 
+  // Date items: a calendar and a "Today" button write the date in the item's own order
+  // (data-date-format), "today" being the user's day as the server says it (data-today).
+  var DATE_ORDERS = { dmy: ["d", "m", "y"], mdy: ["m", "d", "y"], ymd: ["y", "m", "d"] };
+  function writeDate(tools, iso) {
+    var input = tools && document.getElementById(tools.dataset.dateFor);
+    if (!input || !/^\d{4}-\d{2}-\d{2}$/.test(iso || "")) { return; }
+    var pieces = iso.split("-");
+    var parts = { y: pieces[0], m: pieces[1], d: pieces[2] };
+    var format = DATE_ORDERS[tools.dataset.dateFormat] ? tools.dataset.dateFormat : "ymd";
+    input.value = DATE_ORDERS[format].map(function (key) { return parts[key]; })
+      .join(format === "ymd" ? "-" : "/");
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".date-today");
+    if (!button) { return; }
+    var holder = button.closest("[data-today]");
+    writeDate(button.closest(".date-tools"), holder && holder.dataset.today);
+  });
+  // The calendar's own change never reaches htmx: the text input's change (written above) does.
+  document.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!picker.classList || !picker.classList.contains("date-picker")) { return; }
+    event.stopPropagation();
+    writeDate(picker.closest(".date-tools"), picker.value);
+  }, true);
+
   // Buttons that destroy something ask first (data-confirm), with or without htmx.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }  // htmx took it: htmx:confirm below asks

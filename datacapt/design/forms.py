@@ -233,6 +233,7 @@ def read_item(post: MultiDict, definition: Definition, existing: Item | None) ->
         decimals=reader.number("decimals", low=0, high=10),
         date_format=reader.choice("date-format", DATE_FORMATS),  # type: ignore[arg-type]
         with_seconds=reader.flag("with-seconds"),
+        partial_dates=validation == Validation.DATE.value and reader.flag("partial-dates"),
         decimal_comma=reader.flag("decimal-comma"),
         pattern=reader.optional("pattern", 500),
         pattern_name=existing.pattern_name if existing else None,
@@ -370,6 +371,7 @@ def item_form_values(item: Item | None, languages: list[str]) -> Mapping[str, st
         ("identifier", item.identifier),
         ("missing-codes", item.missing_codes_allowed),
         ("with-seconds", item.with_seconds),
+        ("partial-dates", item.partial_dates),
         ("decimal-comma", item.decimal_comma),
     ):
         values[flag] = "1" if on else ""

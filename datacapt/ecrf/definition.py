@@ -50,7 +50,7 @@ class Validation(enum.StrEnum):
     NUMBER = "number"  # Item.decimals: exact number of decimals, or None for any
     EMAIL = "email"
     PHONE = "phone"
-    DATE = "date"  # Item.date_format: how it is shown and typed
+    DATE = "date"  # Item.date_format: how it is shown and typed; Item.partial_dates
     DATETIME = "datetime"  # Item.with_seconds
     TIME = "time"  # HH:MM, or HH:MM:SS with Item.with_seconds
     TIME_MM_SS = "time_mm_ss"  # a duration in minutes and seconds
@@ -134,6 +134,7 @@ class Item:
     decimals: int | None = None
     date_format: DateFormat | None = None
     with_seconds: bool = False
+    partial_dates: bool = False  # a DATE item takes an unknown day or month (UK/03/1970)
     decimal_comma: bool = False
     pattern: str | None = None
     pattern_name: str | None = None

@@ -175,7 +175,8 @@ def evaluate_form(
         block = state.block
         if not (state.visible and isinstance(block, Item)):
             continue
-        state.missing = block.required and _is_blank(state.parsed.value) and not state.error
+        blank = _is_blank(state.parsed.value) and state.parsed.stored is None  # partial: kept
+        state.missing = block.required and blank and not state.error
         if state.parsed.error is None and not _is_blank(state.parsed.value):
             state.fired = [c for c in block.edit_checks if _fires(c, context)]
     return FormState(

@@ -33,7 +33,12 @@ DATE_ORDERS = {
     "mdy": ("month", "day", "year"),
     "ymd": ("year", "month", "day"),
 }
-DATE_PARTS = r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,4})"
+DATE_PARTS = (
+    r"([0-9]{1,4}|[Uu][Nn]?[Kk])[/.\-]([0-9]{1,2}|[Uu][Nn]?[Kk])[/.\-]([0-9]{1,4}|[Uu][Nn]?[Kk])"
+)
+#: How a person writes an unknown day or month (either is taken for either).
+UNKNOWN = frozenset({"UK", "UNK"})
+UNKNOWN_DAY, UNKNOWN_MONTH = "UK", "UNK"
 
 Typed = Decimal | str | date | datetime | time | frozenset[str] | None
 
@@ -70,27 +75,105 @@ def _number(item: Item, raw: str) -> Parsed:
 
 
 def _date(item: Item, raw: str) -> Parsed:
-    """ISO (2026-01-31) always; also the item's display order with / - or . separators."""
+    """ISO (2026-01-31) always; also the item's display order with / - or . separators. Where
+    the item allows partial dates, UK/UNK stand for an unknown day or month (``UK/03/1970``) and
+    ISO 8601's reduced precision (``1970-03``, ``1970``) is what is stored."""
     try:
         value = date.fromisoformat(raw)
     except ValueError:
+        if item.partial_dates and len(raw) <= MAX_MATCHED and matches(PARTIAL_DATE, raw):
+            return _partial_date(raw)
         match = compile_pattern(DATE_PARTS).fullmatch(raw) if len(raw) <= MAX_MATCHED else None
         if match is None:
             return _refuse(
                 _("Enter a date, for example ${example}.", mapping={"example": _example(item)})
             )
         parts = dict(zip(DATE_ORDERS[item.date_format or "ymd"], match.groups(), strict=True))
+        unknown = {key for key, part in parts.items() if part.upper() in UNKNOWN}
+        if unknown and not item.partial_dates:
+            return _refuse(_("This question needs the whole date."))
+        if len(parts["year"]) != 4 or "year" in unknown:
+            return _refuse(_("Write the year with four digits."))
+        if "month" in unknown and "day" not in unknown:
+            return _refuse(_("When the month is unknown, the day is unknown too (UK/UNK)."))
+        if unknown:
+            known = parts["year"] if "month" in unknown else f"{parts['year']}-{parts['month']:0>2}"
+            return _partial_date(known)
         try:
             value = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
         except ValueError:
             return _refuse(_("This date does not exist."))
-        if len(parts["year"]) != 4:
-            return _refuse(_("Write the year with four digits."))
     return Parsed(value.isoformat(), value)
+
+
+def _partial_date(text: str) -> Parsed:
+    """A year, or a year and month (ISO 8601 reduced precision). Its typed value is None:
+    expressions read a partial date as a missing value (see ``datacapt.expressions``)."""
+    if len(text) == 10:  # a whole date ISO refused: 1970-02-30
+        return _refuse(_("This date does not exist."))
+    if len(text) == 7 and not 1 <= int(text[5:]) <= 12:
+        return _refuse(_("This date does not exist."))
+    return Parsed(text, None)
 
 
 def _example(item: Item) -> str:
     return {"dmy": "31/01/2026", "mdy": "01/31/2026"}.get(item.date_format or "", "2026-01-31")
+
+
+def is_partial_date(item: Item, stored: str | None) -> bool:
+    """A stored date with an unknown day or month (``1970-03`` or ``1970``)."""
+    return item.validation is Validation.DATE and stored is not None and len(stored) in (4, 7)
+
+
+def partial_date_bounds(stored: str) -> tuple[date, date]:
+    """The first and last day a partial date may be: what ranges compare and lists sort by."""
+    year = int(stored[:4])
+    if len(stored) == 4:
+        return date(year, 1, 1), date(year, 12, 31)
+    month = int(stored[5:7])
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, 1), date.fromordinal(following.toordinal() - 1)
+
+
+def shown_date(stored: str, order: str | None) -> str:
+    """A stored date as the item shows and takes it back: ``15/03/1970`` (dmy), ``03/15/1970``
+    (mdy) or ISO; an unknown day or month as UK/UNK (``UK/03/1970``, ``UK/UNK/1970``)."""
+    pieces = stored.split("-")
+    if not (1 <= len(pieces) <= 3 and all(piece.isdigit() for piece in pieces)):
+        return stored
+    year, month, day = (pieces + [UNKNOWN_MONTH, UNKNOWN_DAY][len(pieces) - 1 :])[:3]
+    parts = {"day": day, "month": month, "year": year}
+    separator = "-" if (order or "ymd") == "ymd" else "/"
+    return separator.join(parts[key] for key in DATE_ORDERS[order or "ymd"])
+
+
+#: What an input shows while empty: the format its item is typed in.
+INPUT_HINTS = {
+    Validation.DATETIME: "YYYY-MM-DD HH:MM",
+    Validation.TIME: "HH:MM",
+    Validation.TIME_MM_SS: "MM:SS",
+    Validation.PARTIAL_DATE: "YYYY[-MM[-DD]]",
+}
+DATE_HINTS = {"dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY", "ymd": "YYYY-MM-DD"}
+
+
+def input_hint(item: Item) -> str | None:
+    """The placeholder of the item's input wherever it is typed (form, query correction)."""
+    if item.validation is Validation.DATE:
+        return DATE_HINTS[item.date_format or "ymd"]
+    return INPUT_HINTS.get(item.validation) if item.validation else None
+
+
+def shown(item: Item, stored: str | None) -> str:
+    """A stored (canonical) value as the item's input shows it, so that saving the form again
+    without a change stores the same value: dates in the item's order, date-times with a space."""
+    if stored is None:
+        return ""
+    if item.validation is Validation.DATE:
+        return shown_date(stored, item.date_format)
+    if item.validation is Validation.DATETIME:
+        return stored.replace("T", " ")
+    return stored
 
 
 def _datetime(item: Item, raw: str) -> Parsed:
@@ -172,13 +255,21 @@ def _text(item: Item, raw: str) -> Parsed:
 
 
 def _bounded(parsed: Parsed, item: Item) -> Parsed:
-    """Apply the hard (refuse) and soft (warn) ranges to a valid typed value."""
-    if parsed.error or not isinstance(parsed.value, Decimal | date | datetime | time):
+    """Apply the hard (refuse) and soft (warn) ranges to a valid typed value; a partial date
+    is out of range only when none of the days it may be is within."""
+    partial = parsed.error is None and is_partial_date(item, parsed.stored)
+    if not partial and (
+        parsed.error or not isinstance(parsed.value, Decimal | date | datetime | time)
+    ):
         return parsed
     for bounds, hard in ((item.hard_range, True), (item.soft_range, False)):
-        if bounds is None or _within(parsed.value, bounds):
+        if bounds is None or (
+            _overlaps(partial_date_bounds(parsed.stored or ""), bounds)
+            if partial
+            else _within(parsed.value, bounds)
+        ):
             continue
-        message = _range_message(bounds)
+        message = _range_message(item, bounds)
         if hard:
             return _refuse(message)
         return Parsed(parsed.stored, parsed.value, warning=message)
@@ -202,14 +293,22 @@ def _within(value: Any, bounds: Range) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def _range_message(bounds: Range) -> TranslationString:
-    if bounds.min is not None and bounds.max is not None:
-        return _(
-            "Expected between ${min} and ${max}.", mapping={"min": bounds.min, "max": bounds.max}
-        )
-    if bounds.min is not None:
-        return _("Expected ${min} or more.", mapping={"min": bounds.min})
-    return _("Expected ${max} or less.", mapping={"max": bounds.max})
+def _overlaps(days: tuple[date, date], bounds: Range) -> bool:
+    first, last = days
+    return (bounds.min is None or last >= date.fromisoformat(bounds.min)) and (
+        bounds.max is None or first <= date.fromisoformat(bounds.max)
+    )
+
+
+def _range_message(item: Item, bounds: Range) -> TranslationString:
+    """The bounds as the item shows values: a date in its own order."""
+    low = shown(item, bounds.min) if bounds.min is not None else None
+    high = shown(item, bounds.max) if bounds.max is not None else None
+    if low is not None and high is not None:
+        return _("Expected between ${min} and ${max}.", mapping={"min": low, "max": high})
+    if low is not None:
+        return _("Expected ${min} or more.", mapping={"min": low})
+    return _("Expected ${max} or less.", mapping={"max": high})
 
 
 def _choices(item: Item, raw: list[str]) -> Parsed:

@@ -29,7 +29,7 @@ from datacapt import audit, personal_values
 from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form
-from datacapt.ecrf.values import Typed, typed
+from datacapt.ecrf.values import Typed, shown, typed
 from datacapt.entry.events import FormRemoved, FormSaved
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
@@ -181,7 +181,7 @@ def posted_from_stored(form: Form, values: Mapping[str, ItemValue]) -> dict[str,
                     posted[block.name] = (
                         row.value.split("|")
                         if block.type is ItemType.MULTIPLE_CHOICE
-                        else [row.value]
+                        else [shown(block, row.value)]
                     )
     return posted
 

@@ -31,7 +31,8 @@ class DataType(enum.StrEnum):
 
 def data_type(column: Column, options: ExportOptions) -> DataType:
     """What the item's exported value is. Coded answers written as labels are text; partial
-    dates, durations (mm:ss) and multiple choices stay text; a calculation is a number."""
+    dates (and dates of items that allow them), durations (mm:ss) and multiple choices stay
+    text; a calculation is a number."""
     item = column.item
     if column.coded and options.coded is Coded.LABELS:
         return DataType.STRING
@@ -41,6 +42,8 @@ def data_type(column: Column, options: ExportOptions) -> DataType:
         return DataType.INTEGER
     if item.type is ItemType.CALCULATED or item.validation is Validation.NUMBER:
         return DataType.DECIMAL
+    if item.partial_dates and item.validation is Validation.DATE:
+        return DataType.STRING  # 1970-03: ISO 8601 reduced precision, no date type holds it
     if item.type is ItemType.TEXT and item.validation in TEMPORAL:
         return DataType(TEMPORAL[item.validation])
     return DataType.STRING

@@ -56,11 +56,10 @@ def _partial(text: str, by: timedelta) -> str:
 
 
 def shifted_text(column: Column, text: str, by: timedelta) -> str:
-    """A dated item's canonical text moved by ``by``; a text that is no date stays as it is."""
+    """A dated item's canonical text moved by ``by`` (a date's, whole or partial, through
+    :func:`_partial`); a text that is no date stays as it is."""
     validation = column.item.validation
     try:
-        if validation is Validation.DATE:
-            return (date.fromisoformat(text) + by).isoformat()
         if validation is Validation.DATETIME:
             return (datetime.fromisoformat(text) + by).isoformat()
         return _partial(text, by)

@@ -135,7 +135,7 @@ def _kind(column: Column, options: ExportOptions) -> str:
         ItemType.CALCULATED,
     ):
         return "number"
-    if item.validation is Validation.DATE:
+    if item.validation is Validation.DATE and not item.partial_dates:
         return "date"
     numeric_codes = item.type is not ItemType.MULTIPLE_CHOICE and all(
         re.fullmatch(r"-?\d+", code) for code in column.code_labels()

@@ -5,13 +5,14 @@ the item's own order, decimal commas where the item takes them, missing-data cod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from pyramid.i18n import Localizer, TranslationString
 
 from datacapt.ecrf.definition import Item, ItemType, Text, Validation, text_in
+from datacapt.ecrf.values import shown_date
 from datacapt.exports.source import CHOICE_TYPES
 from datacapt.i18n import _
 
@@ -24,20 +25,6 @@ BOOLEAN_LABELS = {
 MISSING = "missing:"
 #: What stands for no value.
 BLANK = "—"
-
-
-def shown_date(text: str, order: str | None) -> str:
-    """An ISO date in the item's order: ``31/01/1980`` (dmy), ``01/31/1980`` (mdy), or ISO."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return text
-    parts = {"day": f"{day.day:02}", "month": f"{day.month:02}", "year": f"{day.year:04}"}
-    if order == "dmy":
-        return "/".join((parts["day"], parts["month"], parts["year"]))
-    if order == "mdy":
-        return "/".join((parts["month"], parts["day"], parts["year"]))
-    return day.isoformat()
 
 
 @dataclass(frozen=True)

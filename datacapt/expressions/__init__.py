@@ -4,6 +4,10 @@ REDCap-compatible text (``[weight] > 100 and [sex] = '1'``) is parsed by a lark 
 immutable tree (:func:`parse`, cached), checked against the study when a version is published
 (:func:`check`), and evaluated on the server by a whitelist interpreter (:func:`evaluate`).
 Nothing is ever handed to Python's own evaluation.
+
+A partial date (a date item's ``UK/03/1970``, stored ``1970-03``) reaches expressions as a
+missing value: ``[onset] = ''`` is true and ``datediff([onset], ...)`` is blank, as for a date
+not given, because no single day can stand for it.
 """
 
 from __future__ import annotations

@@ -312,7 +312,7 @@ def test_every_option_on_the_page(entered, app, world, dbsession, registry):
     assert row.options["shift_dates"] is True and row.options["visits"] == ["screening"]
     assert row.options["personal"] is False and row.state is ExportState.DONE
     page = manager.get(EXPORTS)
-    assert "Dates shifted" in page.text and "As of Nov 30, 2026, 6:00" in page.text
+    assert "Dates shifted" in page.text and "As of 30 Nov 2026 18:00" in page.html.text
 
 
 def both_roles(dbsession, world, role: str) -> None:

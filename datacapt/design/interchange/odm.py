@@ -66,6 +66,7 @@ on ItemDef
 ``datacapt:missing-codes``          ``yes``
 ``datacapt:date-format``            ``dmy``/``mdy``/``ymd``
 ``datacapt:with-seconds``           ``yes``
+``datacapt:partial-dates``          ``yes``: a date item that takes UK/UNK (DataType partialDate)
 ``datacapt:decimal-comma``          ``yes``
 ``datacapt:pattern``                the regular expression
 ``datacapt:pattern-name``           the named pattern
@@ -122,6 +123,7 @@ IDENTIFIER = "datacapt:identifier"
 MISSING_CODES = "datacapt:missing-codes"
 DATE_FORMAT = "datacapt:date-format"
 WITH_SECONDS = "datacapt:with-seconds"
+PARTIAL_DATES = "datacapt:partial-dates"
 DECIMAL_COMMA = "datacapt:decimal-comma"
 PATTERN = "datacapt:pattern"
 PATTERN_NAME = "datacapt:pattern-name"

@@ -789,6 +789,7 @@ class _Reader(ExpressionReading, NotKeptReport):
         item.identifier = self.flag(marks, odm.IDENTIFIER)
         item.missing_codes_allowed = self.flag(marks, odm.MISSING_CODES)
         item.with_seconds = self.flag(marks, odm.WITH_SECONDS)
+        item.partial_dates = self.flag(marks, odm.PARTIAL_DATES)
         item.decimal_comma = self.flag(marks, odm.DECIMAL_COMMA)
         item.pattern = marks.pop(odm.PATTERN, None)
         if item.pattern and (reason := pattern_problem(item.pattern)) is not None:

@@ -92,6 +92,8 @@ def _data_type(item: Item) -> str:
         return "base64Binary"
     if item.type is ItemType.SLIDER:
         return "integer"
+    if item.validation is Validation.DATE and item.partial_dates:
+        return "partialDate"  # its values may be 1970-03 or 1970
     return VALIDATION_DATA_TYPES.get(item.validation, "text")
 
 
@@ -462,6 +464,7 @@ class _Writer:
         self.flag(item_def, odm.MISSING_CODES, item.missing_codes_allowed)
         self.alias(item_def, odm.DATE_FORMAT, item.date_format)
         self.flag(item_def, odm.WITH_SECONDS, item.with_seconds)
+        self.flag(item_def, odm.PARTIAL_DATES, item.partial_dates)
         self.flag(item_def, odm.DECIMAL_COMMA, item.decimal_comma)
         self.alias(item_def, odm.PATTERN, item.pattern)
         self.alias(item_def, odm.PATTERN_NAME, item.pattern_name)

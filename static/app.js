@@ -55,6 +55,22 @@
     each(state.valid, function (element) { element.removeAttribute("aria-invalid"); });
   });
 
+  // An expression's check answers about the text it was sent: when the text was edited while it
+  // ran, its answer is stale and is dropped (the edit starts a check of its own).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var field = event.detail.elt;
+    if (field.hasAttribute && field.hasAttribute("data-expression-check")) {
+      field.dataset.checking = field.value;
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var field = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (field && field.hasAttribute && field.hasAttribute("data-expression-check")
+        && field.value !== field.dataset.checking) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   // Buttons that destroy something ask first (data-confirm), with or without htmx.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }  // htmx took it: htmx:confirm below asks

@@ -1,0 +1,67 @@
+"""The designer's everyday trips in a real browser: saving while an expression is checked,
+leaving with unsaved changes, placing questions, reading the outline."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, Route, expect
+
+from tests.e2e.test_designer import settled
+from tests.e2e.test_sign_in import sign_in
+
+FORM = "/acme/demo/design/forms/demographics/"
+
+
+def open_draft_form(page: Page, live_url: str) -> None:
+    """The demographics form of the study's draft (started here when there is none yet)."""
+    sign_in(page, live_url, "study-admin@acme.example")
+    expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
+    page.goto(f"{live_url}/acme/demo/design/")
+    start = page.get_by_role("button", name="Start a new draft")
+    if start.count():
+        start.click()
+        expect(page.get_by_text("You are editing draft version")).to_be_visible()
+    page.goto(f"{live_url}{FORM}")
+    expect(page.get_by_role("heading", name="Form demographics — Demographics")).to_be_visible()
+
+
+def test_save_goes_through_while_an_expression_is_checked(page: Page, live_url: str):
+    open_draft_form(page, live_url)
+    held: list[Route] = []
+    page.route("**/@@check-expression", lambda route: held.append(route))  # held until released
+
+    page.get_by_role("link", name="Edit initials").click()
+    settled(page)
+    condition = page.locator("#field-show_if")
+    condition.fill("[sex] = '2'")
+    # Clicking Save leaves the field: its check starts and is still running when the click lands.
+    with page.expect_response(lambda response: response.url.endswith("@@block")):
+        page.get_by_role("button", name="Save the question").click()
+    settled(page)
+    assert held, "leaving the field started a check"
+    expect(page.locator("#status")).to_contain_text("Saved.")
+    expect(page.locator("#outline li", has_text="initials")).to_contain_text("[sex] = '2'")
+    for route in held:
+        route.continue_()
+    held.clear()
+
+    # A check answering about text edited since it was sent is dropped, and nothing typed is lost.
+    page.get_by_role("link", name="Edit initials").click()
+    settled(page)
+    condition = page.locator("#field-show_if")
+    condition.fill("[sex] = '1'")
+    condition.blur()
+    page.wait_for_function("() => document.querySelector('#field-show_if.htmx-request')")
+    condition.fill("[sex] = '1' and [adutl] = '1'")
+    with page.expect_response(lambda response: "@@check-expression" in response.url):
+        held.pop().continue_()
+    settled(page)
+    expect(condition).to_have_value("[sex] = '1' and [adutl] = '1'")
+    expect(page.locator("#field-show_if-check")).not_to_contain_text("Valid expression.")
+    condition.blur()
+    page.wait_for_function("() => document.querySelector('#field-show_if.htmx-request')")
+    with page.expect_response(lambda response: "@@check-expression" in response.url):
+        held.pop().continue_()
+    settled(page)
+    expect(page.locator("#field-show_if-check")).to_contain_text("adutl")
+    expect(condition).to_have_value("[sex] = '1' and [adutl] = '1'")
+    page.unroute("**/@@check-expression")

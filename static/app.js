@@ -92,6 +92,20 @@
   document.addEventListener("submit", function (event) {
     if (event.target.dataset) { delete event.target.dataset.dirty; }
   }, true);
+  // An htmx request from outside such a form whose answer replaces it (another block's editor,
+  // a move, a link) asks the same question first; the form's own requests (save, checks) pass.
+  document.addEventListener("htmx:confirm", function (event) {
+    var dirty = document.querySelector("form[data-unsaved-warning][data-dirty]");
+    var target = event.detail.target;
+    if (!dirty || dirty.contains(event.detail.elt) || !(target && target.contains(dirty))) {
+      return;
+    }
+    if (window.confirm(dirty.getAttribute("data-unsaved-warning"))) {
+      delete dirty.dataset.dirty;
+    } else {
+      event.preventDefault();
+    }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (document.querySelector("form[data-unsaved-warning][data-dirty]")) {
       event.preventDefault();

@@ -65,3 +65,47 @@ def test_save_goes_through_while_an_expression_is_checked(page: Page, live_url: 
     expect(page.locator("#field-show_if-check")).to_contain_text("adutl")
     expect(condition).to_have_value("[sex] = '1' and [adutl] = '1'")
     page.unroute("**/@@check-expression")
+
+
+def test_leaving_unsaved_changes_asks_first(page: Page, live_url: str):
+    open_draft_form(page, live_url)
+    page.get_by_role("link", name="Edit initials").click()
+    settled(page)
+    label = page.locator("#field-label-en")
+    label.press("End")
+    label.press_sequentially(" (three letters)")
+
+    # Opening another block's editor with htmx would drop the change: asked, and refused.
+    questions: list[str] = []
+
+    def refuse(dialog) -> None:
+        questions.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.once("dialog", refuse)
+    page.get_by_role("link", name="Edit sex").click()
+    expect(page.get_by_role("heading", name="Edit question initials")).to_be_visible()
+    assert questions == ["confirm: Changes on this form are not saved. Leave anyway?"]
+    expect(label).to_have_value("Initials (three letters)")
+
+    # Asked again and accepted: the other editor opens.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("link", name="Edit sex").click()
+    settled(page)
+    expect(page.get_by_role("heading", name="Edit question sex")).to_be_visible()
+
+    # Leaving the page: the browser's own question (beforeunload), refused, so nothing is lost.
+    page.locator("#field-label-en").press("End")
+    page.locator("#field-label-en").press_sequentially("!")
+    page.once("dialog", refuse)
+    page.get_by_role("link", name="Preview this form as sites will see it").click()
+    page.wait_for_timeout(500)
+    assert questions[-1].startswith("beforeunload")
+    expect(page.locator("#field-label-en")).to_have_value("Sex!")
+
+    # Saved changes leave freely.
+    page.get_by_role("button", name="Save the question").click()
+    settled(page)
+    page.get_by_role("link", name="Preview this form as sites will see it").click()
+    expect(page.get_by_role("heading", name="Preview", exact=False).first).to_be_visible()
+    assert len(questions) == 2

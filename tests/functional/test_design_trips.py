@@ -35,3 +35,20 @@ def test_an_expression_check_disables_nothing_and_answers_only_its_message(admin
     )
     assert answer.html.find(id="field-show_if-check")
     assert not answer.html.find("textarea") and not answer.html.find("input")
+
+
+def test_the_editors_ask_before_unsaved_changes_are_left(admin):
+    message = "Changes on this form are not saved. Leave anyway?"
+    page = admin.get(FORM + "@@block", {"oid": "I.SEX"})
+    editor = page.html.select_one("#editor-panel form")
+    assert editor["data-unsaved-warning"] == message and not editor.has_attr("data-dirty")
+    assert page.html.find(id="form-settings")["data-unsaved-warning"] == message
+    group = admin.get(FORM + "@@group", {"oid": page.html.select_one(".outline-section")["id"]})
+    assert group.html.select_one("#editor-panel form")["data-unsaved-warning"] == message
+
+    # A refused save is still unsaved: the form comes back marked so, with what was typed.
+    form = page.forms[next(k for k, f in page.forms.items() if "kind" in f.fields)]
+    form["label-en"] = ""
+    refused = form.submit(headers=HTMX, status=422)
+    editor = refused.html.select_one("#editor-panel form")
+    assert editor["data-dirty"] == "1"

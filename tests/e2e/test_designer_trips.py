@@ -109,3 +109,37 @@ def test_leaving_unsaved_changes_asks_first(page: Page, live_url: str):
     page.get_by_role("link", name="Preview this form as sites will see it").click()
     expect(page.get_by_role("heading", name="Preview", exact=False).first).to_be_visible()
     assert len(questions) == 2
+
+
+def outline_names(page: Page) -> list[str]:
+    return page.locator("#outline .outline-block .block-summary > .code").all_inner_texts()
+
+
+def test_a_question_is_inserted_here_and_moved_to_a_position(page: Page, live_url: str):
+    open_draft_form(page, live_url)
+    names = outline_names(page)
+    at = names.index("sex")
+    page.get_by_role("link", name="Insert a question before sex").click()
+    settled(page)
+    editor = page.locator("#editor-panel")
+    expect(editor.get_by_role("heading", name=f"New question (position {at + 1})")).to_be_focused()
+    editor.locator("#field-name").fill("handedness")
+    editor.locator("#field-label-en").fill("Which hand does the participant write with?")
+    editor.get_by_role("button", name="Save the question").click()
+    settled(page)
+    assert outline_names(page)[at : at + 2] == ["handedness", "sex"]
+
+    position = page.get_by_label("Position of handedness")
+    position.fill("1")
+    position.press("Enter")
+    settled(page)
+    assert outline_names(page)[0] == "handedness"
+    expect(page.locator("#outline .outline-block").first).to_be_focused()  # focus follows it
+
+    position = page.get_by_label("Position of handedness")
+    position.fill("999")
+    position.press("Enter")
+    settled(page)
+    expect(page.get_by_label("Position of handedness")).to_be_focused()
+    expect(page.locator("#outline")).to_contain_text("Enter a position between 1 and")
+    assert outline_names(page)[0] == "handedness"

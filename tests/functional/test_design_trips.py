@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import build_world, csrf_token, login
-from tests.functional.test_design import FORM, HTMX
+from tests.functional.test_design import FORM, HTMX, draft_definition, editor_form, events
 
 
 @pytest.fixture
@@ -52,3 +52,56 @@ def test_the_editors_ask_before_unsaved_changes_are_left(admin):
     refused = form.submit(headers=HTMX, status=422)
     editor = refused.html.select_one("#editor-panel form")
     assert editor["data-dirty"] == "1"
+
+
+def order(dbsession, world) -> list[str]:
+    form = draft_definition(dbsession, world).form("demographics")
+    return [block.name for block in form.sections[0].subsections[0].blocks]
+
+
+def test_a_question_is_inserted_where_asked_not_only_at_the_end(admin, dbsession, world):
+    assert order(dbsession, world)[:3] == ["initials", "birth_date", "sex"]
+    page = admin.get(FORM)
+    insert = page.html.find("a", attrs={"aria-label": "Insert a question before sex"})
+    editor = admin.get(insert["href"])
+    assert "New question (position 3)" in editor.html.find(id="editor-panel").h2.text
+    form = editor_form(editor)
+    form["type"].force_value("yes_no")
+    form = editor_form(form.submit("refresh", value="1"))  # the position survives a type change
+    assert form["position"].value == "3"
+    form["name"] = "ethnicity_known"
+    form["label-en"] = "Is the ethnicity known?"
+    assert form.submit().status_int == 303
+    assert order(dbsession, world)[:4] == ["initials", "birth_date", "ethnicity_known", "sex"]
+
+
+def test_a_block_moves_to_a_position_in_one_act(admin, dbsession, world):
+    page = admin.get(FORM)
+    place = page.forms[
+        next(
+            k
+            for k, f in page.forms.items()
+            if f.action.endswith("@@place-block") and f["oid"].value == "I.SEX"
+        )
+    ]
+    assert place["position"].value == "3"
+    place["position"] = "1"
+    response = place.submit(headers=HTMX)
+    assert response.status_int == 200 and "<html" not in response.text
+    assert order(dbsession, world)[:3] == ["sex", "initials", "birth_date"]
+    [event] = events(dbsession, "design.block_moved")
+    assert '"position": 3' in event.old_value and '"position": 1' in event.new_value
+
+    lock = response.html.find("input", attrs={"name": "lock"})["value"]
+    before = order(dbsession, world)
+    for wrong in ("0", "99", "two"):
+        refused = admin.post(
+            FORM + "@@place-block",
+            {"oid": "I.SEX", "position": wrong, "lock": lock, "csrf_token": csrf_token(admin)},
+            headers=HTMX,
+            status=422,
+        )
+        field = refused.html.find(id="field-position-I.SEX")
+        assert field["aria-invalid"] == "true" and field["value"] == wrong
+        assert "Enter a position between 1 and" in refused.text
+    assert order(dbsession, world) == before

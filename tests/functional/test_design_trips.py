@@ -105,3 +105,23 @@ def test_a_block_moves_to_a_position_in_one_act(admin, dbsession, world):
         assert field["aria-invalid"] == "true" and field["value"] == wrong
         assert "Enter a position between 1 and" in refused.text
     assert order(dbsession, world) == before
+
+
+def summary(page, oid: str) -> str:
+    return " ".join(page.html.find(id=oid).select_one(".block-summary").get_text(" ").split())
+
+
+def test_the_outline_shows_each_items_type_range_and_checks(admin):
+    page = admin.get(FORM)
+    height = summary(page, "I.HEIGHT_CM")
+    assert "height_cm Text · Whole number (cm) Height" in height
+    assert "Accepted range 50 – 250" in height and "Expected range 140 – 210" in height
+    assert "Single choice" in summary(page, "I.SEX") and "range" not in summary(page, "I.SEX")
+    assert "Accepted range ≥ 1900-01-01" in summary(page, "I.BIRTH_DATE")
+    bmi = page.html.find(id="I.BMI").select_one("ul.checks")
+    assert bmi["aria-label"] == "Edit checks of bmi"
+    assert " ".join(bmi.get_text(" ").split()) == (
+        "Warning [bmi] > 40 — BMI above 40: please confirm height and weight."
+    )
+    french = admin.get(FORM, headers={"Accept-Language": "fr"})
+    assert "IMC supérieur à 40" in summary(french, "I.BMI")

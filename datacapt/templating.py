@@ -63,6 +63,12 @@ def markdown(value: str) -> Markup:
     return Markup(MARKDOWN.render(value))  # noqa: S704 (markdown-it escapes, html is off)
 
 
+def markdown_inline(value: str) -> Markup:
+    """A label or help text: its inline Markdown (emphasis, code, links) without a paragraph,
+    so it sits in a line of text; escaped like :func:`markdown`."""
+    return Markup(MARKDOWN.renderInline(value))  # noqa: S704 (markdown-it escapes, html is off)
+
+
 def lineage_trail(context: Any) -> list[Any]:
     """The breadcrumb trail: root first, the current node last."""
     return list(reversed(list(lineage(context))))
@@ -86,6 +92,7 @@ def includeme(config: Configurator) -> None:
             lineage_trail=lineage_trail,
             tr=translated,
             markdown=markdown,
+            markdown_inline=markdown_inline,
         )
 
     config.action(None, setup, order=999)

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from datacapt.design import services
+from datacapt.ecrf import versions
 from tests.factories import build_world, csrf_token, login
-from tests.functional.test_design import FORM, HTMX, draft_definition, editor_form, events
+from tests.functional.test_design import (
+    DESIGN,
+    FORM,
+    HTMX,
+    draft,
+    draft_definition,
+    editor_form,
+    events,
+)
 
 
 @pytest.fixture
@@ -125,3 +135,34 @@ def test_the_outline_shows_each_items_type_range_and_checks(admin):
     )
     french = admin.get(FORM, headers={"Accept-Language": "fr"})
     assert "IMC supérieur à 40" in summary(french, "I.BMI")
+
+
+def test_labels_help_and_texts_read_as_markdown_in_the_outline_and_the_changes(
+    admin, dbsession, world
+):
+    version = draft(dbsession, world)
+    definition = versions.definition_of(version)
+    definition.item("sex").label["en"] = "Sex *at birth* <b>x</b>"
+    definition.item("weight_kg").help["en"] = "See the [scale](https://example.org/scale) `kg`"
+    static = definition.form("vital_signs").sections[0].subsections[0].blocks[0]
+    static.content["en"] = "**Seated** for 5 minutes:\n\n- left arm\n- [x](javascript:alert(1))"
+    version.definition = services.to_json(definition)
+    dbsession.flush()
+
+    outline = admin.get(FORM).html
+    label = outline.find(id="I.SEX").select_one(".block-label")
+    assert label.find("em").text == "at birth" and label.find("p") is None
+    assert "<b>" in label.text and label.find("b") is None  # raw HTML stays text
+    help_text = outline.find(id="I.WEIGHT_KG").select_one(".help")
+    assert help_text.find("a")["href"] == "https://example.org/scale"
+    assert help_text.find("code").text == "kg"
+    text = admin.get(FORM.replace("demographics", "vital_signs")).html.find(id=static.oid)
+    assert text.find("strong").text == "Seated" and len(text.select("li")) == 2
+    assert "javascript:" not in str(text.find_all("a"))
+
+    changes = admin.get(DESIGN + "@@publish").html.select_one("table.changes")
+    rows = {" ".join(row.get_text(" ").split()): row for row in changes.select("tbody tr")}
+    sex = next(row for text, row in rows.items() if "sex — Sex" in text)
+    assert sex.find("em").text == "at birth"
+    seated = next(row for row in rows.values() if row.find("strong"))
+    assert seated.find("strong").text == "Seated" and seated.find("ul")

@@ -16,6 +16,7 @@ from tests.functional.test_design import (
     draft_definition,
     editor_form,
     events,
+    new_question,
 )
 
 
@@ -166,3 +167,27 @@ def test_labels_help_and_texts_read_as_markdown_in_the_outline_and_the_changes(
     assert sex.find("em").text == "at birth"
     seated = next(row for row in rows.values() if row.find("strong"))
     assert seated.find("strong").text == "Seated" and seated.find("ul")
+
+
+def test_a_duplicate_item_name_says_which_form_has_it(admin, dbsession, world):
+    vital_signs = draft_definition(dbsession, world).form("vital_signs")
+    response = new_question(
+        admin,
+        vital_signs.sections[0].subsections[0].oid,
+        form_url=DESIGN + "forms/vital_signs/",
+        **{"name": "weight_kg", "type": "text", "label-en": "Weight again"},
+    )
+    assert response.status_int == 422
+    error = response.html.find(id="field-name").find_next("p", class_="field-error")
+    assert error.text.endswith("The form demographics already has an item named weight_kg.")
+
+    # A design that has one anyway (an import, an older draft) is named on the publish page.
+    version = draft(dbsession, world)
+    definition = versions.definition_of(version)
+    definition.form("vital_signs").sections[0].subsections[0].blocks[-1].name = "sex"
+    version.definition = services.to_json(definition)
+    dbsession.flush()
+    problems = admin.get(DESIGN + "@@publish").html.select_one(".problems").text
+    assert "The form demographics already has an item named sex." in problems
+    french = admin.get(DESIGN + "@@publish", headers={"Accept-Language": "fr"}).html
+    assert "demographics" in french.select_one(".problems").text

@@ -190,4 +190,7 @@ def test_a_duplicate_item_name_says_which_form_has_it(admin, dbsession, world):
     problems = admin.get(DESIGN + "@@publish").html.select_one(".problems").text
     assert "The form demographics already has an item named sex." in problems
     french = admin.get(DESIGN + "@@publish", headers={"Accept-Language": "fr"}).html
-    assert "demographics" in french.select_one(".problems").text
+    assert (
+        "Le formulaire demographics a déjà un élément nommé sex."
+        in french.select_one(".problems").text
+    )

@@ -3,6 +3,9 @@ alone, unsaved-change warnings, placing questions, a readable outline and public
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from datacapt.design import services
@@ -194,3 +197,89 @@ def test_a_duplicate_item_name_says_which_form_has_it(admin, dbsession, world):
         "Le formulaire demographics a déjà un élément nommé sex."
         in french.select_one(".problems").text
     )
+
+
+REDCAP_HEADER = [
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+]
+DATEDIFF_FORMS = {
+    "age_units": 'rounddown(datediff([dob],[enrolled],"y"))',
+    "age_signed": 'rounddown(datediff([enrolled],[dob],"y",true))',
+    "age_unsigned": 'rounddown(datediff([enrolled],[dob],"y",false))',
+    "age_format": 'rounddown(datediff([dob],[enrolled],"y","dmy"))',
+    "age_format_signed": 'rounddown(datediff([enrolled],[dob],"y","dmy",true))',
+    "days_text_date": 'datediff("31/12/2023",[enrolled],"d","dmy",true)',
+}
+
+
+def test_a_redcap_dictionary_with_each_form_of_datediff_imports_and_calculates(
+    admin, dbsession, world, tmp_path
+):
+    def row(name: str, kind: str, label: str, choices: str = "", validation: str = "") -> list:
+        return [name, "ages", "", kind, label, choices, "", validation, *[""] * 10]
+
+    rows = [
+        row("record_id", "text", "Record"),
+        row("dob", "text", "Date of birth", validation="date_dmy"),
+        row("enrolled", "text", "Enrolled on", validation="date_dmy"),
+        *(row(name, "calc", name, calculation) for name, calculation in DATEDIFF_FORMS.items()),
+    ]
+    text = io.StringIO()
+    csv.writer(text).writerows([REDCAP_HEADER, *rows])
+    dictionary = tmp_path / "ages.csv"
+    dictionary.write_text(text.getvalue(), encoding="utf-8")
+    form = admin.get(DESIGN + "@@import").forms["import-form"]
+    form["format"] = "redcap"
+    form["file"] = (dictionary.name, dictionary.read_bytes())
+    report = form.submit()
+    assert "left out" not in report.text and "does not parse" not in report.text
+    definition = draft_definition(dbsession, world)
+    assert definition.item("age_signed").calculation == (
+        "rounddown(datediff([enrolled], [dob], 'y', true))"
+    )
+    assert definition.item("age_format_signed").calculation == (
+        "rounddown(datediff([enrolled], [dob], 'y', 'dmy', true))"
+    )
+
+    preview = admin.get(DESIGN + "forms/ages/@@preview").forms["preview-form"]
+    preview["dob"] = "1980-05-17"
+    preview["enrolled"] = "2024-01-10"
+    shown = preview.submit()
+    results = {name: shown.html.find(id=f"item-{name}").text.strip() for name in DATEDIFF_FORMS}
+    assert results == {
+        "age_units": "43",
+        "age_signed": "-43",  # date2 before date1: negative, as signed asks
+        "age_unsigned": "43",
+        "age_format": "43",
+        "age_format_signed": "-43",
+        "days_text_date": "10",
+    }
+
+    checked = admin.post(
+        DESIGN + "forms/ages/@@check-expression",
+        {
+            "calculation": 'datediff([dob], "31-12-2023", "d", "dmy", true)',
+            "field": "calculation",
+            "target": "calculation",
+            "csrf_token": csrf_token(admin),
+        },
+        headers=HTMX,
+    )
+    assert "Valid expression." in checked.text

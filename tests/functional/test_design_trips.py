@@ -283,3 +283,31 @@ def test_a_redcap_dictionary_with_each_form_of_datediff_imports_and_calculates(
         headers=HTMX,
     )
     assert "Valid expression." in checked.text
+
+
+def test_missing_translations_are_listed_before_publishing(admin, dbsession, world):
+    page = admin.get(DESIGN + "@@publish")
+    assert page.html.find(id="missing-translations") is None  # the demo is in en and fr
+
+    version = draft(dbsession, world)
+    definition = versions.definition_of(version)
+    del definition.item("sex").label["fr"]
+    del definition.item("sex").choices[1].label["fr"]
+    del definition.item("weight_kg").help["fr"]
+    definition.languages.append("de")
+    definition.item("height_cm").label["de"] = "Größe"
+    version.definition = services.to_json(definition)
+    dbsession.flush()
+
+    page = admin.get(DESIGN + "@@publish")
+    section = page.html.find(id="missing-translations")
+    lines = [" ".join(li.get_text(" ").split()) for li in section.select("li.warning")]
+    assert "Warning demographics / sex not translated in fr: label, options" in lines
+    assert "Warning demographics / weight_kg not translated in fr: help" in lines
+    assert "Warning demographics / sex not translated in de: label, options" in lines
+    assert not any("height_cm not translated in de: label" in line for line in lines)
+    assert not any(" in en:" in line for line in lines)  # the default language has them all
+    assert page.forms["publish-form"]  # a warning: publishing stays possible
+
+    french = admin.get(DESIGN + "@@publish", headers={"Accept-Language": "fr"}).html
+    assert "non traduit en fr : libellé, options" in french.find(id="missing-translations").text

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from functools import reduce
-from typing import Any
 
 from datacapt.expressions.context import EvaluationContext
 from datacapt.expressions.errors import EvaluationError
@@ -183,9 +182,10 @@ def _signed(value: Value) -> bool:
     raise EvaluationError(f"datediff() is signed with 'true' or 'false', not {shown(value)}.")
 
 
-def datediff_format(options: tuple[Any, ...]) -> str | None:
+def _datediff_format(options: tuple[Value, ...]) -> str | None:
     """The date format among datediff()'s arguments after the unit, if one is given."""
-    return options[0].lower() if options and _is_date_format(options[0]) else None
+    first = options[0] if options else None
+    return first.lower() if isinstance(first, str) and first.lower() in DATE_FORMATS else None
 
 
 def _datediff_signed(options: tuple[Value, ...]) -> bool:
@@ -223,7 +223,7 @@ def _datediff(arguments: tuple[Value, ...], context: EvaluationContext) -> Value
         raise EvaluationError(
             f"datediff()'s unit is one of 'y', 'M', 'd', 'h', 'm' or 's', not {shown(unit)}."
         )
-    date_format = datediff_format(tuple(options))
+    date_format = _datediff_format(tuple(options))
     start, end = _moment(first, context, date_format), _moment(second, context, date_format)
     if start is None or end is None:
         return BLANK

@@ -183,7 +183,7 @@ def parse_moment(text: str) -> Moment | None:
 FORMATTED_DATE = re.compile(
     r"(?P<a>[0-9]{1,4})[-/.](?P<b>[0-9]{1,2})[-/.](?P<c>[0-9]{1,4})(?:[T ](?P<time>.+))?"
 )
-DATE_ORDER = {"ymd": "ymd", "mdy": "mdy", "dmy": "dmy"}
+DATE_ORDERS = frozenset({"ymd", "mdy", "dmy"})
 
 
 def parse_moment_in(text: str, date_format: str | None) -> Moment | None:
@@ -191,8 +191,8 @@ def parse_moment_in(text: str, date_format: str | None) -> Moment | None:
     other dates ('12/31/2020', '31-12-2020 08:30') in the order ``date_format`` names (ymd, mdy,
     dmy), with '-', '/' or '.' between the parts."""
     moment = parse_moment(text)
-    order = DATE_ORDER.get((date_format or "").lower())
-    if moment is not None or order is None:
+    order = (date_format or "").lower()
+    if moment is not None or order not in DATE_ORDERS:
         return moment
     match = FORMATTED_DATE.fullmatch(text.strip())
     if match is None:

@@ -79,6 +79,12 @@ def markdown(value: str) -> Markup:
     return Markup(MARKDOWN.render(value))  # noqa: S704 (markdown-it escapes, html is off)
 
 
+def markdown_inline(value: str) -> Markup:
+    """A label or help text: its inline Markdown (emphasis, code, links) without a paragraph,
+    so it sits in a line of text; escaped like :func:`markdown`."""
+    return Markup(MARKDOWN.renderInline(value))  # noqa: S704 (markdown-it escapes, html is off)
+
+
 def lineage_trail(context: Any) -> list[Any]:
     """The breadcrumb trail: root first, the current node last."""
     return list(reversed(list(lineage(context))))
@@ -104,6 +110,7 @@ def includeme(config: Configurator) -> None:
             tr=translated,
             item_value=item_value,
             markdown=markdown,
+            markdown_inline=markdown_inline,
         )
 
     config.action(None, setup, order=999)

@@ -83,6 +83,22 @@
     writeDate(picker.closest(".date-tools"), picker.value);
   }, true);
 
+  // An expression's check answers about the text it was sent: when the text was edited while it
+  // ran, its answer is stale and is dropped (the edit starts a check of its own).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var field = event.detail.elt;
+    if (field.hasAttribute && field.hasAttribute("data-expression-check")) {
+      field.dataset.checking = field.value;
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var field = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (field && field.hasAttribute && field.hasAttribute("data-expression-check")
+        && field.value !== field.dataset.checking) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   // Buttons that destroy something ask first (data-confirm), with or without htmx.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }  // htmx took it: htmx:confirm below asks
@@ -104,6 +120,20 @@
   document.addEventListener("submit", function (event) {
     if (event.target.dataset) { delete event.target.dataset.dirty; }
   }, true);
+  // An htmx request from outside such a form whose answer replaces it (another block's editor,
+  // a move, a link) asks the same question first; the form's own requests (save, checks) pass.
+  document.addEventListener("htmx:confirm", function (event) {
+    var dirty = document.querySelector("form[data-unsaved-warning][data-dirty]");
+    var target = event.detail.target;
+    if (!dirty || dirty.contains(event.detail.elt) || !(target && target.contains(dirty))) {
+      return;
+    }
+    if (window.confirm(dirty.getAttribute("data-unsaved-warning"))) {
+      delete dirty.dataset.dirty;
+    } else {
+      event.preventDefault();
+    }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (document.querySelector("form[data-unsaved-warning][data-dirty]")) {
       event.preventDefault();

@@ -25,9 +25,10 @@ class Change:
     kind: ChangeKind
     element: str  # "form", "section", "sub-section", "item", "static", "visit"
     oid: str
-    label: str
+    label: str  # a question's label and a text block's content are Markdown
     form: str | None = None  # the form's name, for elements inside one
     fields: tuple[str, ...] = ()  # the attributes that changed
+    name: str | None = None  # a question's variable name
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class _Element:
     form: str | None
     parent: str | None
     values: dict[str, Any]
+    name: str | None = None
 
 
 def _values(node: Any, skip: set[str]) -> dict[str, Any]:
@@ -69,14 +71,20 @@ def _index(definition: Definition) -> dict[str, _Element]:
                 )
                 for block in subsection.blocks:
                     if isinstance(block, Item):
-                        label = f"{block.name} — {text_in(block.label, language, language)}"
-                        kind = "item"
+                        label, kind, name = (
+                            text_in(block.label, language, language),
+                            "item",
+                            block.name,
+                        )
                     else:
                         assert isinstance(block, Static)
-                        label = text_in(block.content, language, language)[:80]
-                        kind = "static"
+                        label, kind, name = (
+                            text_in(block.content, language, language),
+                            "static",
+                            None,
+                        )
                     found[block.oid] = _Element(
-                        kind, label, form.name, subsection.oid, _values(block, {"oid"})
+                        kind, label, form.name, subsection.oid, _values(block, {"oid"}), name
                     )
     for visit in definition.schedule.visits:
         found[visit.oid] = _Element(
@@ -89,34 +97,30 @@ def _index(definition: Definition) -> dict[str, _Element]:
     return found
 
 
+def _change(kind: ChangeKind, oid: str, element: _Element, changed: tuple[str, ...] = ()) -> Change:
+    return Change(kind, element.element, oid, element.label, element.form, changed, element.name)
+
+
 def diff(old: Definition, new: Definition) -> list[Change]:
     """Changes from ``old`` to ``new``: removed elements first, then in ``new``'s order."""
     before, after = _index(old), _index(new)
     changes = [
-        Change(ChangeKind.REMOVED, element.element, oid, element.label, element.form)
+        _change(ChangeKind.REMOVED, oid, element)
         for oid, element in before.items()
         if oid not in after
     ]
     for oid, element in after.items():
         previous = before.get(oid)
         if previous is None:
-            changes.append(
-                Change(ChangeKind.ADDED, element.element, oid, element.label, element.form)
-            )
+            changes.append(_change(ChangeKind.ADDED, oid, element))
             continue
         changed = tuple(
             name for name, value in element.values.items() if previous.values.get(name) != value
         )
         if changed:
-            changes.append(
-                Change(
-                    ChangeKind.CHANGED, element.element, oid, element.label, element.form, changed
-                )
-            )
+            changes.append(_change(ChangeKind.CHANGED, oid, element, changed))
         elif previous.parent != element.parent:
-            changes.append(
-                Change(ChangeKind.MOVED, element.element, oid, element.label, element.form)
-            )
+            changes.append(_change(ChangeKind.MOVED, oid, element))
     for attribute in ("languages", "default_language"):
         if getattr(old, attribute) != getattr(new, attribute):
             changes.append(Change(ChangeKind.CHANGED, "design", "", attribute, None, (attribute,)))

@@ -163,8 +163,12 @@ def delete_subsection(form: Form, oid: str) -> None:
 # --- blocks ----------------------------------------------------------------------------------
 
 
-def add_block(subsection: SubSection, block: Block) -> None:
-    subsection.blocks.append(block)
+def add_block(subsection: SubSection, block: Block, index: int | None = None) -> None:
+    """At the end, or before the block now at ``index`` (an index past the end appends)."""
+    if index is None:
+        subsection.blocks.append(block)
+    else:
+        subsection.blocks.insert(max(index, 0), block)
 
 
 def replace_block(form: Form, oid: str, block: Block) -> None:
@@ -196,6 +200,15 @@ def move_block(form: Form, oid: str, offset: int) -> None:
         destination.append(block)
     else:
         destination.insert(0, block)
+
+
+def place_block(form: Form, oid: str, index: int) -> None:
+    """To ``index`` within its sub-section (0 is first): one act where ↑/↓ take many."""
+    place = find_block(form, oid)
+    blocks = place.subsection.blocks
+    if not 0 <= index < len(blocks):
+        raise IndexError(index)
+    blocks.insert(index, blocks.pop(place.index))
 
 
 def unique_name(definition: Definition, base: str) -> str:

@@ -289,6 +289,7 @@ def _editor(
     subsection: str,
     errors: dict[str, Any],
     values: Any,
+    position: str = "",
 ) -> dict[str, Any]:
     definition = context.design.definition
     item = block if isinstance(block, Item) else None
@@ -308,6 +309,7 @@ def _editor(
             "block": block,
             "kind": kind,
             "subsection": subsection,
+            "position": position,
             "values": filled,
             "errors": errors,
             "types": list(ItemType),
@@ -340,12 +342,23 @@ def block_editor(context: FormDesignResource, request: Request) -> Response:
             raise HTTPNotFound() from None
     kind = "static" if isinstance(block, Static) or request.GET.get("kind") == "static" else "item"
     subsection = request.GET.get("subsection", "")
-    return _render_editor(
+    data = _editor(
+        context,
         request,
-        _editor(
-            context, request, block=block, kind=kind, subsection=subsection, errors={}, values=None
-        ),
+        block=block,
+        kind=kind,
+        subsection=subsection,
+        errors={},
+        values=None,
+        position=_position(request.GET),
     )
+    return _render_editor(request, data)
+
+
+def _position(params: Any) -> str:
+    """Where a new block goes (``?position=N``, 1 is first), or "" for the end."""
+    number = whole_number(params.get("position"), 10_000)
+    return str(number) if number else ""
 
 
 @view_config(
@@ -409,6 +422,7 @@ def save_block(context: FormDesignResource, request: Request) -> Response:
             subsection=request.POST.get("subsection", ""),
             errors={},
             values=request.POST,
+            position=_position(request.POST),
         )
         return _render_editor(request, data)
     if kind == "static":
@@ -428,6 +442,7 @@ def save_block(context: FormDesignResource, request: Request) -> Response:
             subsection=request.POST.get("subsection", ""),
             errors=parsed.errors,
             values=request.POST,
+            position=_position(request.POST),
         )
         return _render_editor(request, data, status=422)
     block = parsed.value
@@ -436,7 +451,8 @@ def save_block(context: FormDesignResource, request: Request) -> Response:
         action = "design.block_changed"
     else:
         assert target is not None
-        editing.add_block(target, block)
+        position = _position(request.POST)
+        editing.add_block(target, block, int(position) - 1 if position else None)
         action = "design.block_added"
     save(
         request,
@@ -477,6 +493,35 @@ def _block_action(context: FormDesignResource, request: Request, action: str) ->
 )
 def move_block(context: FormDesignResource, request: Request) -> Response:
     return _block_action(context, request, "design.block_moved")
+
+
+@view_config(
+    context=FormDesignResource, name="place-block", request_method="POST", permission=DESIGN
+)
+def place_block(context: FormDesignResource, request: Request) -> Response:
+    """Move a block to position N of its sub-section (1 is first)."""
+    definition = context.design.definition
+    oid = request.POST.get("oid", "")
+    try:
+        place = editing.find_block(context.form, oid)
+    except editing.NotFound:
+        raise HTTPNotFound() from None
+    count = len(place.subsection.blocks)
+    number = whole_number(request.POST.get("position", "").strip(), 10_000)
+    if number is None or not 1 <= number <= count:
+        message = _("Enter a position between 1 and ${count}.", mapping={"count": count})
+        return _reply(request, context, {f"position-{oid}": message})
+    editing.place_block(context.form, oid, number - 1)
+    save(
+        request,
+        context,
+        definition,
+        action="design.block_moved",
+        element=oid,
+        old={"position": place.index + 1},
+        new={"position": number},
+    )
+    return _after_save(request, context, oid)
 
 
 @view_config(

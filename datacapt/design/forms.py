@@ -15,7 +15,7 @@ from pyramid.i18n import TranslationString
 from webob.multidict import MultiDict
 
 from datacapt.design.editing import named_oid, new_oid
-from datacapt.ecrf.checks import ANCHOR_PROBLEMS, item_problems
+from datacapt.ecrf.checks import ANCHOR_PROBLEMS, item_problems, name_taken
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Alias,
@@ -253,9 +253,9 @@ def read_item(post: MultiDict, definition: Definition, existing: Item | None) ->
         item.slider = _slider(reader)
     item.edit_checks = _checks(reader, definition, existing.edit_checks if existing else [])
     if existing is None or name != existing.name:
-        taken = {other.name for _form, other in definition.items() if other is not existing}
+        taken = {other.name: form for form, other in definition.items() if other is not existing}
         if name in taken:
-            reader.errors["name"] = _("Another item has this name.")
+            reader.errors["name"] = name_taken(name, taken[name].name)
     for problem in item_problems(definition, item):
         reader.errors.setdefault(
             _input_name(problem.where, problem.field, item, definition), problem.message

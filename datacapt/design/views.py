@@ -13,6 +13,7 @@ from pyramid.view import view_config
 from datacapt.design import editing, services
 from datacapt.design.diff import diff
 from datacapt.design.forms import Reader, read_languages, read_titled
+from datacapt.design.translations import missing_translations
 from datacapt.ecrf import versions
 from datacapt.ecrf.checks import check_definition
 from datacapt.ecrf.definition import Definition
@@ -185,6 +186,7 @@ def _publication(context: DesignResource) -> dict[str, Any]:
         "definition": draft_definition,
         "changes": diff(base, draft_definition),
         "problems": check_definition(draft_definition),
+        "untranslated": missing_translations(draft_definition),
         "errors": {},
         "reason": "",
     }

@@ -137,16 +137,15 @@ def _names(definition: Definition) -> Iterator[Problem]:
         seen_oids.add(oid)
     duplicate = {
         "form": _("Another form has this name."),
-        "item": _("Another item has this name."),
         "visit": _("Another visit has this name."),
     }
     for kind, names in (
-        ("form", [(form.oid, form.name) for form in definition.forms]),
-        ("item", [(item.oid, item.name) for _form, item in definition.items()]),
-        ("visit", [(visit.oid, visit.name) for visit in definition.schedule.visits]),
+        ("form", [(form.oid, form.name, "") for form in definition.forms]),
+        ("item", [(item.oid, item.name, form.name) for form, item in definition.items()]),
+        ("visit", [(visit.oid, visit.name, "") for visit in definition.schedule.visits]),
     ):
-        seen: set[str] = set()
-        for oid, name in names:
+        seen: dict[str, str] = {}  # a name -> the form that has it first
+        for oid, name, form_name in names:
             if not NAME_PATTERN.match(name):
                 yield Problem(
                     oid,
@@ -154,8 +153,18 @@ def _names(definition: Definition) -> Iterator[Problem]:
                     _("Use a lowercase letter, then lowercase letters, digits or underscores."),
                 )
             elif name in seen:
-                yield Problem(oid, "name", duplicate[kind])
-            seen.add(name)
+                message = name_taken(name, seen[name]) if kind == "item" else duplicate[kind]
+                yield Problem(oid, "name", message)
+            seen.setdefault(name, form_name)
+
+
+def name_taken(name: str, form_name: str) -> TranslationString:
+    """An item name is unique in the whole study (expressions name items across forms): say
+    where the other one is, so the designer can find it."""
+    return _(
+        "The form ${form} already has an item named ${name}.",
+        mapping={"form": form_name, "name": name},
+    )
 
 
 def _parse_bound(value: str, kind: ValueType) -> object:

@@ -44,6 +44,13 @@ class Text(Node):
 
 
 @dataclass(frozen=True)
+class Boolean(Node):
+    """``true`` or ``false`` written bare, as REDCap writes datediff()'s signed argument."""
+
+    value: bool
+
+
+@dataclass(frozen=True)
 class Today(Node):
     """The keyword ``today``: the context's current date."""
 

@@ -11,6 +11,7 @@ from datacapt.expressions.ast import (
     ARITHMETIC_OPERATORS,
     LOGICAL_OPERATORS,
     Binary,
+    Boolean,
     Call,
     Expression,
     If,
@@ -31,7 +32,7 @@ from datacapt.expressions.functions import (
     Parameter,
 )
 from datacapt.expressions.symbols import FieldInfo, Symbols, ValueType
-from datacapt.expressions.values import looks_numeric, parse_moment
+from datacapt.expressions.values import looks_numeric, parse_moment, parse_moment_in
 
 NUMERIC = frozenset(
     {ValueType.NUMBER, ValueType.CHOICE, ValueType.BOOLEAN, ValueType.BLANK, ValueType.ANY}
@@ -70,6 +71,8 @@ class _Checker:
                 return ValueType.TEXT if text else ValueType.BLANK
             case Today():
                 return ValueType.DATE
+            case Boolean():
+                return ValueType.BOOLEAN
             case Reference():
                 return self._reference(node)
             case Not(operand=operand):
@@ -189,12 +192,22 @@ class _Checker:
     def _call(self, name: str, arguments: tuple[Node, ...]) -> ValueType:
         function = FUNCTIONS[name]
         times: set[bool] = set()
+        date_format = next(
+            (
+                argument.value.lower()
+                for index, argument in enumerate(arguments)
+                if function.parameter(index) is Parameter.DATE_OPTION
+                and isinstance(argument, Text)
+                and argument.value.lower() in DATE_FORMATS
+            ),
+            None,
+        )
         for index, argument in enumerate(arguments):
             parameter, value_type = function.parameter(index), self.type_of(argument)
             if parameter is Parameter.NUMBER:
                 _require_number(argument, value_type)
             elif parameter is Parameter.MOMENT:
-                times.update(self._moment(name, argument, value_type))
+                times.update(self._moment(name, argument, value_type, date_format))
             elif parameter is Parameter.UNIT:
                 _literal_in(name, argument, UNIT_SECONDS, "unit", case_sensitive=True)
             elif parameter is Parameter.DATE_OPTION:
@@ -209,7 +222,9 @@ class _Checker:
             )
         return function.result
 
-    def _moment(self, name: str, argument: Node, value_type: ValueType) -> set[bool]:
+    def _moment(
+        self, name: str, argument: Node, value_type: ValueType, date_format: str | None
+    ) -> set[bool]:
         """Check a date-or-time argument; the result says whether it is a time, if known."""
         if value_type in MOMENTS:
             return {value_type is ValueType.TIME}
@@ -218,7 +233,7 @@ class _Checker:
         if isinstance(argument, Text):
             if argument.value.strip().lower() == "today":
                 return {False}
-            moment = parse_moment(argument.value)
+            moment = parse_moment_in(argument.value, date_format)
             if moment is not None:
                 return {isinstance(moment, time)}
         raise ExpressionTypeError(
@@ -247,9 +262,10 @@ def _literal_in(
     name: str, argument: Node, allowed: Collection[str], what: str, case_sensitive: bool = False
 ) -> None:
     """A literal argument must be one of ``allowed``; a computed one is checked when run."""
-    if not isinstance(argument, Number | Text):
+    if not isinstance(argument, Number | Text | Boolean):
         return
-    value = str(argument.value) if case_sensitive else str(argument.value).lower()
+    value = _shown(argument) if isinstance(argument, Boolean) else str(argument.value)
+    value = value if case_sensitive else value.lower()
     if value not in allowed:
         choices = ", ".join(f"'{choice}'" for choice in allowed)
         raise ExpressionTypeError(
@@ -289,6 +305,8 @@ def _shown(node: Node) -> str:
             return f"{number:f}"
         case Today():
             return "today"
+        case Boolean(value=flag):
+            return "true" if flag else "false"
         case Call(name=name):
             return f"{name}(…)"
     return "this value"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datacapt.expressions.ast import (
     ARITHMETIC_OPERATORS,
     Binary,
+    Boolean,
     Call,
     Expression,
     If,
@@ -52,6 +53,8 @@ def _value(node: Node, context: EvaluationContext) -> Value:
                 return normalize(context.value(visit, field, option))
             case Today():
                 return context.today()
+            case Boolean(value=flag):
+                return flag
             case Binary(operator="and", left=left, right=right):
                 return is_true(_value(left, context)) and is_true(_value(right, context))
             case Binary(operator="or", left=left, right=right):

@@ -26,7 +26,7 @@ from datacapt.expressions.values import (
     comparing_moments,
     is_blank,
     looks_numeric,
-    parse_moment,
+    parse_moment_in,
     shown,
     to_number,
 )
@@ -158,13 +158,15 @@ def _round(number: Decimal, exponent: int, mode: str) -> Decimal:
     return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
-def _moment(value: Value, context: EvaluationContext) -> Moment | None:
+def _moment(
+    value: Value, context: EvaluationContext, date_format: str | None = None
+) -> Moment | None:
     if isinstance(value, date | time):
         return value
     if isinstance(value, str):
         if value.strip().lower() == "today":
             return context.today()
-        return parse_moment(value)
+        return parse_moment_in(value, date_format)
     return None
 
 
@@ -178,6 +180,12 @@ def _signed(value: Value) -> bool:
     if isinstance(value, str) and value.lower() in SIGNED_WORDS:
         return SIGNED_WORDS[value.lower()]
     raise EvaluationError(f"datediff() is signed with 'true' or 'false', not {shown(value)}.")
+
+
+def _datediff_format(options: tuple[Value, ...]) -> str | None:
+    """The date format among datediff()'s arguments after the unit, if one is given."""
+    first = options[0] if options else None
+    return first.lower() if isinstance(first, str) and first.lower() in DATE_FORMATS else None
 
 
 def _datediff_signed(options: tuple[Value, ...]) -> bool:
@@ -215,7 +223,8 @@ def _datediff(arguments: tuple[Value, ...], context: EvaluationContext) -> Value
         raise EvaluationError(
             f"datediff()'s unit is one of 'y', 'M', 'd', 'h', 'm' or 's', not {shown(unit)}."
         )
-    start, end = _moment(first, context), _moment(second, context)
+    date_format = _datediff_format(tuple(options))
+    start, end = _moment(first, context, date_format), _moment(second, context, date_format)
     if start is None or end is None:
         return BLANK
     seconds = _seconds_between(start, end)

@@ -19,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from datacapt.expressions.ast import (
     Binary,
+    Boolean,
     Call,
     Expression,
     If,
@@ -139,6 +140,8 @@ class _Builder(Transformer[Token, Node]):
         (token,) = children
         if token.lower() == "today":
             return Today(position=_token_position(token))
+        if token.lower() in ("true", "false"):
+            return Boolean(token.lower() == "true", position=_token_position(token))
         raise ExpressionSyntaxError(
             f"'{token}' is not a value: write a field in brackets, as in [{token.lower()}], or "
             f"text in quotes, as in '{token}'.",

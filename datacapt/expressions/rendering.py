@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datacapt.expressions.ast import (
     Binary,
+    Boolean,
     Call,
     Expression,
     If,
@@ -84,6 +85,8 @@ def _atom(node: Node) -> str:
             return node.text
         case Today():
             return "today"
+        case Boolean(value=flag):
+            return "true" if flag else "false"
     raise TypeError(f"{node!r} is not a node of an expression.")
 
 

@@ -180,6 +180,30 @@ def parse_moment(text: str) -> Moment | None:
     return None
 
 
+FORMATTED_DATE = re.compile(
+    r"(?P<a>[0-9]{1,4})[-/.](?P<b>[0-9]{1,2})[-/.](?P<c>[0-9]{1,4})(?:[T ](?P<time>.+))?"
+)
+DATE_ORDERS = frozenset({"ymd", "mdy", "dmy"})
+
+
+def parse_moment_in(text: str, date_format: str | None) -> Moment | None:
+    """A moment written as text, read as REDCap's datediff() reads its dates: ISO text always;
+    other dates ('12/31/2020', '31-12-2020 08:30') in the order ``date_format`` names (ymd, mdy,
+    dmy), with '-', '/' or '.' between the parts."""
+    moment = parse_moment(text)
+    order = (date_format or "").lower()
+    if moment is not None or order not in DATE_ORDERS:
+        return moment
+    match = FORMATTED_DATE.fullmatch(text.strip())
+    if match is None:
+        return None
+    parts = dict(zip(order, (match["a"], match["b"], match["c"]), strict=True))
+    if len(parts["y"]) != 4:
+        return None
+    iso = f"{parts['y']}-{int(parts['m']):02d}-{int(parts['d']):02d}"
+    return parse_moment(f"{iso} {match['time']}" if match["time"] else iso)
+
+
 def align_moments(left: Moment, right: Moment) -> tuple[Moment, Moment] | None:
     """Two moments made comparable, a date being midnight (in the zone of the date-time it meets);
     None for a time next to a date."""

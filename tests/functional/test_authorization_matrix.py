@@ -210,6 +210,7 @@ DESIGN_VIEWS = {
     (FormDesignResource, "block", "GET"): 200,
     (FormDesignResource, "block", "POST"): 404,
     (FormDesignResource, "move-block", "POST"): 404,
+    (FormDesignResource, "place-block", "POST"): 404,
     (FormDesignResource, "duplicate-block", "POST"): 404,
     (FormDesignResource, "delete-block", "POST"): 404,
     (FormDesignResource, "check-expression", "POST"): 200,

@@ -52,10 +52,10 @@ def editor_form(page):
     return page.forms[next(k for k, f in page.forms.items() if "kind" in f.fields)]
 
 
-def new_question(admin, subsection: str, **fields):
+def new_question(admin, subsection: str, form_url: str = FORM, **fields):
     """Open the editor for a new question, choose its type (which shows that type's fields, as
     the select does with htmx), fill it, and save with a plain form post."""
-    page = admin.get(FORM + "@@block", {"subsection": subsection, "kind": "item"})
+    page = admin.get(form_url + "@@block", {"subsection": subsection, "kind": "item"})
     form = editor_form(page)
     form["type"].force_value(fields.pop("type", "text"))
     form = editor_form(form.submit("refresh", value="1"))
@@ -159,7 +159,8 @@ def test_bad_questions_are_refused_next_to_each_field(admin, dbsession, world):
     )
     assert response.status_int == 422
     html = response.html
-    assert "Another item has this name." in html.find(id="field-name").find_next("p").text
+    message = html.find(id="field-name").find_next("p").text
+    assert "The form demographics already has an item named sex." in message
     assert html.find(id="field-label-en")["aria-invalid"] == "true"
     assert 'write "code, label"' in html.find(id="field-choices-en-error").text
     assert "Line 1, column" in html.find(id="field-show_if-check").text

@@ -140,7 +140,7 @@ def change(mutate):
             lambda d: setattr(d.item("pregnant"), "name", "sex"),
             "I.PREGNANT",
             "name",
-            "Another item",
+            "The form demographics already has an item named sex.",
         ),
         (
             lambda d: setattr(d.item("pregnant"), "name", "Pregnant"),

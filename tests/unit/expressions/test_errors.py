@@ -51,7 +51,7 @@ BAD_INPUTS = [
     ("![a]", "syntax", 1, "'not'"),
     ("[a] = 1 %", "syntax", 9, "'%'"),
     ("weight > 2", "syntax", 1, "[weight]"),
-    ("datediff([a], [b], 'd', 'ymd', true)", "syntax", 32, "'true'"),
+    ("datediff([a], [b], 'd', 'ymd', yes)", "syntax", 32, "'yes'"),
     ("today()", "syntax", 1, "without parentheses"),
     ("[a] [b]", "syntax", 5, "operator"),
     ("[a] = = 1", "syntax", 7, "value"),

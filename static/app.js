@@ -91,9 +91,30 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") { return; }
-    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    var openMenus = document.querySelectorAll("details.menu[open]");
+    openMenus.forEach(function (menu) {
       menu.removeAttribute("open");
       menu.querySelector("summary").focus();
+    });
+    var header = document.querySelector(".site-header.nav-open");
+    if (header && !openMenus.length) { toggleNavigation(header, false).focus(); }
+  });
+
+  // Narrow screens: the header's menus collapse behind one button (the CSS shows it only
+  // there). Without this script the header wraps instead, so nothing is ever out of reach.
+  function toggleNavigation(header, open) {
+    var button = header.querySelector(".menu-toggle");
+    header.classList.toggle("nav-open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    return button;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var header = document.querySelector(".site-header");
+    var button = header && header.querySelector(".menu-toggle");
+    if (!button) { return; }
+    header.classList.add("collapsible");
+    button.addEventListener("click", function () {
+      toggleNavigation(header, !header.classList.contains("nav-open"));
     });
   });
 

@@ -43,7 +43,7 @@ def page_width(page: Page) -> int:
 
 
 def test_the_main_pages_fit_a_phone(phone: Page, live_url: str):
-    sign_in(phone, live_url, "coordinator@acme.example")
+    sign_in(phone, live_url, "investigator@acme.example")
     expect(phone.get_by_role("heading", name="Your studies")).to_be_visible()
     for name, path in PAGES.items():
         phone.goto(live_url + path)
@@ -54,7 +54,7 @@ def test_the_main_pages_fit_a_phone(phone: Page, live_url: str):
 
 
 def test_the_header_menu_opens_and_closes_with_the_keyboard(phone: Page, live_url: str):
-    sign_in(phone, live_url, "coordinator@acme.example")
+    sign_in(phone, live_url, "investigator@acme.example")
     expect(phone.get_by_role("heading", name="Your studies")).to_be_visible()
     phone.goto(f"{live_url}/acme/demo/")
     menu = phone.get_by_role("button", name="Menu")
@@ -67,7 +67,7 @@ def test_the_header_menu_opens_and_closes_with_the_keyboard(phone: Page, live_ur
     phone.keyboard.press("Enter")
     expect(menu).to_have_attribute("aria-expanded", "true")
     expect(studies).to_be_visible()
-    expect(user).to_have_text("Camille Coordinator")
+    expect(user).to_have_text("Dr Inès Martin")
     phone.keyboard.press("Tab")
     expect(studies).to_be_focused()
     phone.keyboard.press("Enter")
@@ -89,7 +89,7 @@ def test_the_header_menu_opens_and_closes_with_the_keyboard(phone: Page, live_ur
 
 
 def test_number_fields_ask_for_a_numeric_keypad(phone: Page, live_url: str):
-    sign_in(phone, live_url, "coordinator@acme.example")
+    sign_in(phone, live_url, "investigator@acme.example")
     expect(phone.get_by_role("heading", name="Your studies")).to_be_visible()
     phone.goto(live_url + PAGES["form entry"])
     expect(phone.get_by_label("Height")).to_have_attribute("inputmode", "numeric")

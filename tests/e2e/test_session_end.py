@@ -138,11 +138,11 @@ def test_another_user_signing_in_drops_the_pending_save(
     open_demographics_of_a_new_subject(page, live_url)
     type_and_save_after_the_end(page, live_database, email, "158")
     dialog = page.get_by_role("dialog", name="Your session has ended")
-    dialog.get_by_label("E-mail address").fill("coordinator@acme.example")
+    dialog.get_by_label("E-mail address").fill("monitor@acme.example")
     dialog.get_by_label("Password").fill(DEMO_PASSWORD)
     with page.expect_navigation():  # the page reloads under the other name
         dialog.get_by_role("button", name="Sign in").click()
-    expect(page.locator("details.user-menu summary")).to_have_text("Camille Coordinator")
+    expect(page.locator("details.user-menu summary")).to_have_text("Morgan Monitor")
     expect(page.get_by_label("Height")).to_have_value("")
     assert saved_changes(live_database, page, "I.HEIGHT_CM") == []
 

@@ -22,7 +22,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from datacapt.door import MalformedRequest
-from datacapt.htmx import encode_url, is_htmx, redirect
+from datacapt.htmx import encode_url, is_htmx, redirect, wants_fragment
 from datacapt.i18n import _
 from datacapt.resources import Resource
 
@@ -48,7 +48,22 @@ def login_redirect(request: Request) -> Response:
     else:
         came_from = request.path_qs
     query = urlencode({"came_from": safe_came_from(came_from)})
-    return redirect(request, f"{request.application_url}/login?{query}")
+    login = f"{request.application_url}/login?{query}"
+    if wants_fragment(request):
+        return session_needed(request, login)
+    return redirect(request, login)
+
+
+def session_needed(request: Request, login: str) -> Response:
+    """A part of a page asked for something that needs a session, and there is none (it ended):
+    401, so the page keeps what it sent, signs in again in place and sends it again (app.js),
+    instead of leaving for the sign-in page and losing what was typed. ``Datacapt-Sign-In``
+    names the sign-in page, for a page that cannot sign in in place."""
+    response = Response(status=401, content_type="text/plain", charset="utf-8")
+    response.text = request.localizer.translate(_("Your session has ended. Sign in again."))
+    response.headers["WWW-Authenticate"] = 'Datacapt-Session realm="Datacapt"'
+    response.headers["Datacapt-Sign-In"] = encode_url(login)
+    return response
 
 
 def render_error(request: Request, status: int) -> Response:

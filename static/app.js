@@ -149,9 +149,156 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") { return; }
-    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    var openMenus = document.querySelectorAll("details.menu[open]");
+    openMenus.forEach(function (menu) {
       menu.removeAttribute("open");
       menu.querySelector("summary").focus();
     });
+    var header = document.querySelector(".site-header.nav-open");
+    if (header && !openMenus.length) { toggleNavigation(header, false).focus(); }
+  });
+
+  // Narrow screens: the header's menus collapse behind one button (the CSS shows it only
+  // there). Without this script the header wraps instead, so nothing is ever out of reach.
+  function toggleNavigation(header, open) {
+    var button = header.querySelector(".menu-toggle");
+    header.classList.toggle("nav-open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    return button;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var header = document.querySelector(".site-header");
+    var button = header && header.querySelector(".menu-toggle");
+    if (!button) { return; }
+    header.classList.add("collapsible");
+    button.addEventListener("click", function () {
+      toggleNavigation(header, !header.classList.contains("nav-open"));
+    });
+  });
+
+  // Sessions. Two minutes before the idle timeout a dialog offers to stay signed in. A request
+  // that meets an ended session (401 with Datacapt-Sign-In) is held here, in memory only, while
+  // the user signs in again in the same dialog; then it is sent again with the new CSRF token,
+  // so nothing typed is lost. Only for the same user: if someone else signs in, what this page
+  // holds is dropped and the page reloaded under their name.
+  var WARN_BEFORE_MS = 120000;
+  var pending = [];
+  var idleTimers = [];
+  var ended = false;
+
+  function sessionDialog() { return document.getElementById("session-dialog"); }
+
+  function showPanel(dialog, name) {
+    dialog.querySelectorAll("[data-panel]").forEach(function (panel) {
+      panel.hidden = panel.dataset.panel !== name;
+    });
+    dialog.setAttribute(
+      "aria-labelledby", name === "warning" ? "session-warning-title" : "session-ended-title"
+    );
+    if (!dialog.open) { dialog.showModal(); }
+  }
+
+  function armIdleTimers() {
+    var dialog = sessionDialog();
+    idleTimers.forEach(clearTimeout);
+    idleTimers = [];
+    if (!dialog || ended) { return; }
+    var idle = Number(dialog.dataset.idleSeconds) * 1000;
+    idleTimers.push(setTimeout(function () {
+      showPanel(dialog, "warning");
+      dialog.querySelector("[data-stay-signed-in]").focus();
+    }, Math.max(0, idle - WARN_BEFORE_MS)));
+    idleTimers.push(setTimeout(signInAgain, idle));
+  }
+
+  function signInAgain() {
+    var dialog = sessionDialog();
+    ended = true;
+    idleTimers.forEach(clearTimeout);
+    showPanel(dialog, "sign-in");
+    htmx.ajax("GET", dialog.dataset.signInAgain, { target: "#sign-in-again", swap: "outerHTML" });
+  }
+
+  function sessionEnded(config, signInPage) {
+    var dialog = sessionDialog();
+    if (!dialog) {  // a page that cannot sign in in place
+      window.location.assign(signInPage);
+      return;
+    }
+    if (config && !dialog.contains(config.elt)) {
+      pending = pending.filter(function (held) { return held.elt !== config.elt; });
+      pending.push({ elt: config.elt, verb: config.verb, path: config.path, formData: config.formData });
+    }
+    signInAgain();
+  }
+
+  // Not an error to report: the session ended, and the request waits for the user to sign in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var signInPage = xhr.getResponseHeader("Datacapt-Sign-In");
+    if (xhr.status !== 401 || !signInPage) { return; }
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;
+    sessionEnded(event.detail.requestConfig, signInPage);
+  });
+
+  function renewCsrfToken(token) {
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    headers["X-CSRF-Token"] = token;
+    document.body.setAttribute("hx-headers", JSON.stringify(headers));
+    document.querySelectorAll("input[name=csrf_token]").forEach(function (input) {
+      input.value = token;
+    });
+  }
+
+  function replay(token) {
+    var held = pending;
+    pending = [];
+    held.forEach(function (request) {
+      if (!request.elt.isConnected) { return; }
+      var values = new FormData();
+      request.formData.forEach(function (value, name) {
+        values.append(name, name === "csrf_token" ? token : value);
+      });
+      htmx.ajax(request.verb, request.path, { source: request.elt, values: values });
+    });
+  }
+
+  document.addEventListener("datacapt:signed-in", function (event) {
+    var dialog = sessionDialog();
+    ended = false;
+    if (String(event.detail.user) !== document.body.dataset.user) {
+      pending = [];
+      document.querySelectorAll("form[data-dirty]").forEach(function (form) {
+        delete form.dataset.dirty;
+      });
+      window.location.reload();
+      return;
+    }
+    renewCsrfToken(event.detail.csrfToken);
+    if (dialog && dialog.open) { dialog.close(); }
+    armIdleTimers();
+    replay(event.detail.csrfToken);
+  });
+
+  // Any answer from the server restarts the idle count; “Stay signed in” also closes the dialog.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful || ended) { return; }
+    armIdleTimers();
+    var dialog = sessionDialog();
+    if (dialog && dialog.open && event.detail.elt.hasAttribute("data-stay-signed-in")) {
+      dialog.close();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", armIdleTimers);
+  // The sign-in form arrived in the dialog: focus its first field, unless its error already
+  // took the focus (focusFirstError).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var dialog = sessionDialog();
+    var active = document.activeElement;
+    if (!dialog || !dialog.contains(event.detail.elt)) { return; }
+    if (active && active !== dialog && dialog.contains(active)) { return; }
+    var field = dialog.querySelector("[data-autofocus]");
+    if (field) { field.focus(); }
   });
 })();

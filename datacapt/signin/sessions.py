@@ -126,6 +126,27 @@ def standing(request: Request, row: UserSession, user: User) -> bool:
     return True
 
 
+def touch(request: Request) -> None:
+    """Renew the signed-in user's session now (they asked to stay signed in), and reissue the
+    cookie so its own timeout restarts too."""
+    row = request.dbsession.get(UserSession, request.identity.session_id)
+    row.last_seen_at = datetime.now(UTC)
+    request.session.changed()
+
+
+def previous_user(request: Request) -> User | None:
+    """Whose session, standing or ended, the request's cookie still names: the address the
+    dialog to sign in again proposes. None when the cookie names none."""
+    parameters = session_parameters(request)
+    if parameters is None:
+        return None
+    return request.dbsession.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == parameters["token_hash"])
+    )
+
+
 def end(row: UserSession, reason: str) -> None:
     if row.ended_at is None:
         row.ended_at, row.end_reason = datetime.now(UTC), reason

@@ -26,6 +26,7 @@ from datacapt.db import keep_writes
 from datacapt.errors import safe_came_from
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
+from datacapt.models import User
 from datacapt.resources import Root
 from datacapt.signin import flow as signin
 from datacapt.signin import two_factor
@@ -85,20 +86,13 @@ def _pseudonym(request: Request, email: str) -> str:
     return "unknown:" + account_key(get_app_settings(request.registry), email)[:16]
 
 
-@view_config(
-    context=Root,
-    name="login",
-    request_method="POST",
-    renderer=LOGIN,
-    permission=NO_PERMISSION_REQUIRED,
-)
-def login(context: Root, request: Request) -> Any:
-    form = LoginForm.parse(request.POST)
-    if form.errors:
-        return _login_failed(request, form, 422, None)
+def check_password(request: Request, form: LoginForm) -> tuple[User | None, object | None]:
+    """The account the e-mail address and password open, or None and the message to show
+    (the status set to 429 or 422, the failure counted and kept although the answer is an
+    error)."""
     alert = _throttled(request, form.email)
     if alert is not None:
-        return _login_failed(request, form, 429, alert)
+        return None, alert
     user = authenticate(request.dbsession, request.registry, form.email, form.password)
     if user is None:
         record_attempt(
@@ -112,8 +106,63 @@ def login(context: Root, request: Request) -> Any:
             entity_id=_pseudonym(request, form.email),
             new={"step": "password"},
         )
-        keep_writes(request)  # the failure must count even though the answer is an error
-        return _login_failed(request, form, 422, _("The e-mail address or password is incorrect."))
+        keep_writes(request)
+        request.response.status_int = 422
+        return None, _("The e-mail address or password is incorrect.")
+    return user, None
+
+
+def check_code(request: Request, user: User, form: CodeForm) -> tuple[str | None, object | None]:
+    """The method that accepted the second factor ("totp" or "recovery_code"), or None and
+    either the message to show (throttled: 429) or a wrong code put on ``form`` (422, the
+    failure counted)."""
+    alert = _throttled(request, user.email)
+    if alert is not None:
+        return None, alert
+    method = signin.check_second_factor(request, user, form.code)
+    if method is None:
+        record_attempt(
+            request.dbsession, request.registry, user.email, _ip(request), succeeded=False
+        )
+        record_account_event(
+            request, user, "user.sign_in_failed", by_user=False, new={"step": "code"}
+        )
+        keep_writes(request)
+        request.response.status_int = 422
+        form.errors["code"] = _("This code is not valid, or it was used already.")
+    return method, None
+
+
+def flash_recovery_codes_left(request: Request, user: User) -> None:
+    """After a sign-in with a recovery code: how many are left, and where to make new ones."""
+    remaining = two_factor.remaining_recovery_codes(request.dbsession, user)
+    request.session.flash(
+        request.localizer.pluralize(
+            "You signed in with a recovery code: ${count} code is left. "
+            "Create new ones on the two-factor page.",
+            "You signed in with a recovery code: ${count} codes are left. "
+            "Create new ones on the two-factor page.",
+            remaining,
+            domain="datacapt",
+            mapping={"count": remaining},
+        )
+    )
+
+
+@view_config(
+    context=Root,
+    name="login",
+    request_method="POST",
+    renderer=LOGIN,
+    permission=NO_PERMISSION_REQUIRED,
+)
+def login(context: Root, request: Request) -> Any:
+    form = LoginForm.parse(request.POST)
+    if form.errors:
+        return _login_failed(request, form, 422, None)
+    user, alert = check_password(request, form)
+    if user is None:
+        return _login_failed(request, form, request.response.status_int, alert)
     # A correct password alone records no success: the failure count of the account must keep
     # counting wrong codes until every factor has been given.
     if two_factor.is_enrolled(user):
@@ -156,36 +205,12 @@ def login_code(context: Root, request: Request) -> Any:
         request.response.status_int = 422
         return {"form": form, "alert": None}
     user = pending.user
-    alert = _throttled(request, user.email)
-    if alert is not None:
-        request.response.status_int = 429
-        return {"form": CodeForm(), "alert": alert}
-    method = signin.check_second_factor(request, user, form.code)
+    method, alert = check_code(request, user, form)
     if method is None:
-        record_attempt(
-            request.dbsession, request.registry, user.email, _ip(request), succeeded=False
-        )
-        record_account_event(
-            request, user, "user.sign_in_failed", by_user=False, new={"step": "code"}
-        )
-        keep_writes(request)
-        request.response.status_int = 422
-        form.errors["code"] = _("This code is not valid, or it was used already.")
-        return {"form": form, "alert": None}
+        return {"form": form if alert is None else CodeForm(), "alert": alert}
     signin.complete(request, user, f"password+{method}")
     if method == "recovery_code":
-        remaining = two_factor.remaining_recovery_codes(request.dbsession, user)
-        request.session.flash(
-            request.localizer.pluralize(
-                "You signed in with a recovery code: ${count} code is left. "
-                "Create new ones on the two-factor page.",
-                "You signed in with a recovery code: ${count} codes are left. "
-                "Create new ones on the two-factor page.",
-                remaining,
-                domain="datacapt",
-                mapping={"count": remaining},
-            )
-        )
+        flash_recovery_codes_left(request, user)
     return redirect(request, request.application_url + pending.came_from)
 
 

@@ -605,3 +605,13 @@ def test_study_settings_change_the_id_pattern_and_the_missing_codes(testapp, wor
     assert enrolled.location.endswith("/subjects/P-par01-001/")
     codes = testapp.get(DEMOGRAPHICS).html.find(id="field-missing-height_cm")
     assert [o["value"] for o in codes.find_all("option")] == ["", "NK", "UNK"]
+
+
+def test_number_fields_ask_phones_for_a_numeric_keypad(coordinator):
+    page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.find(id="item-height_cm")["inputmode"] == "numeric"  # a whole number
+    assert page.html.find(id="item-weight_kg")["inputmode"] == "decimal"
+    assert not page.html.find(id="item-initials").has_attr("inputmode")
+    toggle = page.html.select_one("header .menu-toggle")
+    assert toggle["aria-expanded"] == "false"
+    assert page.html.find(id=toggle["aria-controls"]).select_one("details.user-menu")

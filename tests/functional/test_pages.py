@@ -191,15 +191,30 @@ def test_study_home_query_count_does_not_grow_with_sites(testapp, world, dbsessi
     assert len(query_counter) == baseline
 
 
-def test_anonymous_htmx_request_is_sent_to_sign_in_with_hx_redirect(testapp, world):
+def test_anonymous_htmx_request_is_told_to_sign_in_not_redirected(testapp, world):
+    """A part of a page gets 401 (the page signs in again in place), never the sign-in page."""
     response = testapp.get(
         "/acme/demo/sites/",
         headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/acme/demo/?page=2"},
-        status=204,
+        status=401,
     )
-    assert response.headers["HX-Redirect"] == (
+    assert "HX-Redirect" not in response.headers
+    assert response.headers["Datacapt-Sign-In"] == (
         "http://localhost/login?came_from=%2Facme%2Fdemo%2F%3Fpage%3D2"
     )
+
+
+def test_anonymous_boosted_navigation_goes_to_sign_in(testapp, world):
+    response = testapp.get(
+        "/acme/demo/sites/",
+        headers={
+            "HX-Request": "true",
+            "HX-Boosted": "true",
+            "HX-Current-URL": "http://localhost/acme/demo/",
+        },
+        status=204,
+    )
+    assert response.headers["HX-Redirect"] == "http://localhost/login?came_from=%2Facme%2Fdemo%2F"
 
 
 def test_forbidden_page_explains_and_offers_a_way_back(testapp, world):

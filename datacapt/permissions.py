@@ -271,3 +271,13 @@ def form_state_acl(lock_state: str, signed: bool) -> tuple[ACE, ...]:
     elif lock_state == "frozen" or signed:
         denied = _FROZEN
     return ((Deny, Everyone, denied),) if denied else ()
+
+
+def closed_by(result: object) -> object | None:
+    """The node whose state (frozen, locked, signed) refused a permission check's ``result``,
+    or None when no state but the roles refused it: the state's denial is the only ACE given to
+    Everyone that denies."""
+    ace = getattr(result, "ace", None)
+    if not result and ace and ace[0] == Deny and ace[1] == Everyone:
+        return getattr(result, "context", None)
+    return None

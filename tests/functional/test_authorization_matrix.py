@@ -378,6 +378,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     # close and re-open them; site staff answer. (A POST without a message: 422.)
     (FormEntryResource, "queries", "GET"): subject_read(200),
     (FormEntryResource, "raise-query", "POST"): query_raiser(422),
+    # Queries on a whole visit or on the subject, as on a form.
+    (VisitResource, "queries", "GET"): subject_read(200),
+    (VisitResource, "raise-query", "POST"): query_raiser(422),
+    (SubjectResource, "queries", "GET"): subject_read(200),
+    (SubjectResource, "raise-query", "POST"): query_raiser(422),
     (QueriesResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (QueriesResource, "export", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (QueriesResource, "metrics", "GET"): {"": outcomes(admins=403, study_admin=403)},

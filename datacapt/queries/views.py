@@ -195,7 +195,7 @@ def node_panel_data(
 ) -> dict[str, Any]:
     """The queries on a whole visit or on the subject, with their threads."""
     visit = node.instance if isinstance(node, VisitResource) else None
-    queries = []
+    queries: list[Query] = []
     if visit is not None or isinstance(node, SubjectResource):
         queries = services.node_queries(request.dbsession, node.subject, visit)
     threads: dict[int, list[tuple[QueryMessage, str | None]]] = {}

@@ -85,7 +85,7 @@ def _choices(request: Request) -> dict[str, Any]:
     }
 
 
-def _refused(request: Request, error: ValidationError, values: Any, **extra: Any) -> dict:
+def _refused(request: Request, error: ValidationError, values: Any, **extra: Any) -> dict[str, Any]:
     request.response.status_int = 422
     return {**_choices(request), "errors": errors_of(error), "values": values, **extra}
 

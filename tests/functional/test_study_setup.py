@@ -204,9 +204,11 @@ def test_a_study_admin_edits_a_site_and_the_change_is_audited(testapp, world, db
     assert "required" in field_error(page, "name")
     site_page = app.get("/acme/demo/sites/par01/")
     assert "France" in site_page.text and "UTC" in site_page.text
+    assert site_page.html.select_one("#edit-site")["href"] == "/acme/demo/sites/par01/@@edit"
 
 
 def test_site_staff_cannot_edit_sites(testapp, world):
     app = signed_in(testapp, world, "coordinator")
     assert "Edit" not in app.get("/acme/demo/sites/").text
+    assert app.get("/acme/demo/sites/par01/").html.select_one("#edit-site") is None
     app.get("/acme/demo/sites/par01/@@edit", status=403)

@@ -24,6 +24,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from datacapt.door import MalformedRequest
 from datacapt.htmx import encode_url, is_htmx, redirect, wants_fragment
 from datacapt.i18n import _
+from datacapt.permissions import closed_by
 from datacapt.resources import Resource
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,11 @@ def forbidden(exc: HTTPForbidden, request: Request) -> Response:
         context.view_permission, context
     ):
         return render_error(request, HTTPNotFound.code)
+    closed = closed_by(exc.result)
+    if closed is not None:  # no role is missing: the data's state refuses it
+        response = render_to_response("errors/403.jinja2", {"closed": closed}, request=request)
+        response.status_int = HTTPForbidden.code
+        return response
     return render_error(request, HTTPForbidden.code)
 
 

@@ -40,10 +40,12 @@ class Permission(enum.StrEnum):
     SIGNED_IN = "signed_in"
     VIEW_TENANT = "view_tenant"
     MANAGE_TENANT = "manage_tenant"
+    CREATE_STUDY = "create_study"
     # Study-wide
     VIEW_STUDY = "view_study"
     LIST_SUBJECTS = "list_subjects"
     MANAGE_STUDY = "manage_study"
+    CREATE_SITE = "create_site"
     DESIGN_STUDY = "design_study"
     EXPORT_DATA = "export_data"
     IMPORT_DATA = "import_data"
@@ -73,9 +75,11 @@ PERMISSION_SCOPES = {
     Permission.SIGNED_IN: Scope.TENANT,
     Permission.VIEW_TENANT: Scope.TENANT,
     Permission.MANAGE_TENANT: Scope.TENANT,
+    Permission.CREATE_STUDY: Scope.TENANT,
     Permission.VIEW_STUDY: Scope.NAVIGATION,
     Permission.LIST_SUBJECTS: Scope.NAVIGATION,
     Permission.MANAGE_STUDY: Scope.STUDY,
+    Permission.CREATE_SITE: Scope.STUDY,
     Permission.DESIGN_STUDY: Scope.STUDY,
     Permission.EXPORT_DATA: Scope.STUDY,
     Permission.IMPORT_DATA: Scope.STUDY,
@@ -150,8 +154,18 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
 }
 #: Roles that never receive personal data in an export, whatever else their holder may hold.
 NEVER_PERSONAL_DATA = frozenset({StudyRole.SPONSOR_VIEWER})
+#: Organisation administrators open studies and their sites; study administrators then keep
+#: them (``MANAGE_STUDY``: settings, site details) but open no site of their own.
 TENANT_ADMIN_PERMISSIONS = frozenset(
-    {P.VIEW_TENANT, P.MANAGE_TENANT, P.VIEW_STUDY, P.MANAGE_STUDY, P.VIEW_SITE}
+    {
+        P.VIEW_TENANT,
+        P.MANAGE_TENANT,
+        P.CREATE_STUDY,
+        P.VIEW_STUDY,
+        P.MANAGE_STUDY,
+        P.CREATE_SITE,
+        P.VIEW_SITE,
+    }
 )
 SYSTEM_ADMIN_PERMISSIONS = frozenset({P.SIGNED_IN}) | TENANT_ADMIN_PERMISSIONS
 
@@ -257,3 +271,13 @@ def form_state_acl(lock_state: str, signed: bool) -> tuple[ACE, ...]:
     elif lock_state == "frozen" or signed:
         denied = _FROZEN
     return ((Deny, Everyone, denied),) if denied else ()
+
+
+def closed_by(result: object) -> object | None:
+    """The node whose state (frozen, locked, signed) refused a permission check's ``result``,
+    or None when no state but the roles refused it: the state's denial is the only ACE given to
+    Everyone that denies."""
+    ace = getattr(result, "ace", None)
+    if not result and ace and ace[0] == Deny and ace[1] == Everyone:
+        return getattr(result, "context", None)
+    return None

@@ -7,14 +7,16 @@ that field and the command line can print it on one line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, TypeVar
 
 from pyramid.i18n import TranslationString
 
 from datacapt.i18n import _
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$|^[a-z0-9]$")
+T = TypeVar("T")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL_LENGTH = 254
 
@@ -107,3 +109,36 @@ def day_range(
         _start_of(since, zone) if since else None,
         _start_of(until + timedelta(days=1), zone) if until else None,
     )
+
+
+class FieldErrors(ValidationError):
+    """Every refused field of one form at once, so the form shows each message beside its
+    field; as a :class:`ValidationError` it carries the first (what the command line prints)."""
+
+    def __init__(self, errors: Mapping[str, TranslationString]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(field, message)
+        self.errors = dict(errors)
+
+
+class FieldChecks:
+    """Runs the checks of a form's fields, keeping each refusal instead of stopping at one."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, TranslationString] = {}
+
+    def __call__(self, check: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return check(*args)
+        except ValidationError as error:
+            self.errors.setdefault(error.field, error.message)
+            return None
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise FieldErrors(self.errors)
+
+
+def errors_of(error: ValidationError) -> dict[str, TranslationString]:
+    """The messages to show beside the fields: all of them for :class:`FieldErrors`."""
+    return error.errors if isinstance(error, FieldErrors) else {error.field: error.message}

@@ -16,7 +16,13 @@ from datacapt.cli import design
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.cli.lookup import site_of, study_of, tenant_of, user_of
 from datacapt.db import transaction_scope
+from datacapt.i18n import LANGUAGES
 from datacapt.members import roles
+from datacapt.models.studies import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_SUBJECT_ID_PATTERN,
+    DEFAULT_TIMEZONE,
+)
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.studies.services import (
     create_site,
@@ -79,7 +85,15 @@ def user_create(env: Environment, args: argparse.Namespace) -> int:
 
 def study_create(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
-        study = create_study(dbsession, tenant_of(dbsession, args.tenant), args.code, args.title)
+        study = create_study(
+            dbsession,
+            tenant_of(dbsession, args.tenant),
+            args.code,
+            args.title,
+            languages=args.language or DEFAULT_LANGUAGES,
+            timezone=args.timezone,
+            subject_id_pattern=args.pattern,
+        )
         return f"study {args.tenant}/{study.code} created"
 
     return in_transaction(env, work)
@@ -88,7 +102,15 @@ def study_create(env: Environment, args: argparse.Namespace) -> int:
 def site_create(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
         study = study_of(dbsession, args.tenant, args.study)
-        site = create_site(dbsession, study, args.code, args.name, target=args.target)
+        site = create_site(
+            dbsession,
+            study,
+            args.code,
+            args.name,
+            target=args.target,
+            country=args.country,
+            timezone=args.timezone,
+        )
         target = f" (target {site.target_enrolment})" if site.target_enrolment else ""
         return f"site {site.code} created in {args.tenant}/{study.code}{target}"
 
@@ -151,6 +173,14 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("tenant")
     p.add_argument("code", help="short code used in URLs, e.g. onc-001")
     p.add_argument("title")
+    p.add_argument(
+        "--language",
+        action="append",
+        choices=list(LANGUAGES),
+        help="a language the study is run in (repeat; default: en)",
+    )
+    p.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="IANA zone, e.g. Europe/Paris")
+    p.add_argument("--pattern", default=DEFAULT_SUBJECT_ID_PATTERN, help="subject ID pattern")
     p.set_defaults(handler=study_create)
     design.add_parsers(study)
 
@@ -161,6 +191,8 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("code", help="short code, e.g. par01")
     p.add_argument("name")
     p.add_argument("--target", metavar="N", help="the number of subjects the site means to enrol")
+    p.add_argument("--country", help="ISO 3166 alpha-2 code, e.g. FR")
+    p.add_argument("--timezone", help="IANA zone, e.g. Europe/Paris (default: the study's)")
     p.set_defaults(handler=site_create)
     p = site.add_parser("set-target", help="set or change a site's enrolment target")
     p.add_argument("tenant")

@@ -20,6 +20,7 @@ from datacapt.db import exists, transaction_scope
 from datacapt.design import services
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
+from datacapt.i18n import LANGUAGES
 from datacapt.models import (
     FormInstance,
     Study,
@@ -47,7 +48,11 @@ DEMO_PASSWORD = "Demo-password-2026"  # noqa: S105
 DEMO = Actor.system("demo")
 TENANT = ("acme", "Acme Clinical Research")
 STUDY = ("demo", "Demonstration study — hypertension follow-up")
-SITES = (("par01", "Paris University Hospital"), ("ber01", "Berlin Clinical Centre"))
+STUDY_TIMEZONE = "Europe/Paris"
+SITES = (
+    ("par01", "Paris University Hospital", "FR", "Europe/Paris"),
+    ("ber01", "Berlin Clinical Centre", "DE", "Europe/Berlin"),
+)
 #: Subjects each site means to enrol: the enrolment report draws them as target lines.
 TARGETS = {"par01": 12, "ber01": 8}
 SUBJECTS = {
@@ -128,12 +133,22 @@ def _ensure_design(dbsession: Session, study: Study) -> None:
 
 def load_demo(dbsession: Session, env: Environment) -> None:
     tenant = find_tenant(dbsession, TENANT[0]) or create_tenant(dbsession, *TENANT)
-    study = find_study(dbsession, tenant, STUDY[0]) or create_study(dbsession, tenant, *STUDY)
+    study = find_study(dbsession, tenant, STUDY[0]) or create_study(
+        dbsession, tenant, *STUDY, languages=list(LANGUAGES), timezone=STUDY_TIMEZONE
+    )
     sites = {}
-    for code, name in SITES:
+    for code, name, country, zone in SITES:
         site = find_site(dbsession, study, code)
-        if site is None:  # a new site is created with its target: one audited act
-            site = create_site(dbsession, study, code, name, target=str(TARGETS[code]))
+        if site is None:  # a new site is created with its target and place: one audited act
+            site = create_site(
+                dbsession,
+                study,
+                code,
+                name,
+                target=str(TARGETS[code]),
+                country=country,
+                timezone=zone,
+            )
         elif site.target_enrolment is None:  # a demo loaded before sites had targets
             set_site_target(dbsession, site, str(TARGETS[code]), DEMO)
         sites[code] = site
@@ -229,7 +244,7 @@ def demo(env: Environment, args: argparse.Namespace) -> int:
         load_demo(dbsession, env)
     print(
         f"Demo tenant '{TENANT[0]}', study '{STUDY[0]}' with sites "
-        f"{', '.join(code for code, _ in SITES)}. Every demo user's password: {DEMO_PASSWORD}"
+        f"{', '.join(site[0] for site in SITES)}. Every demo user's password: {DEMO_PASSWORD}"
     )
     width = max(len(u.email) for u in USERS)
     for user in USERS:

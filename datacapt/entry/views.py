@@ -23,7 +23,7 @@ from datacapt.entry.events import FormShown
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus
-from datacapt.permissions import Permission
+from datacapt.permissions import Permission, closed_by
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
 from datacapt.subjects import visit_dates
@@ -138,6 +138,7 @@ def _page(
         "state": state,
         "instance": instance,
         "readonly": not can_enter,
+        "closed_by": closed_by(can_enter),
         "entry": {
             "codes": context.study.missing_codes,
             "missing": missing,

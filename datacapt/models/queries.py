@@ -1,4 +1,5 @@
-"""Queries (discrepancy notes): a question about an item or a form, its state, and its thread.
+"""Queries (discrepancy notes): a question about an item, a form, a visit or a subject, its
+state, and its thread.
 
 A query is never deleted; each step (raised, answered, closed, re-opened) adds a message with
 who and when, and the query keeps the time of each state it reached, so the list and the metrics
@@ -51,7 +52,12 @@ class Query(Base):
     number: Mapped[int] = mapped_column()
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
-    form_instance_id: Mapped[int] = mapped_column(ForeignKey("form_instance.id"))
+    #: Where the query sits: an item (form instance + item), a whole form (no item), a whole
+    #: visit (visit instance, no form) or the subject (neither).
+    form_instance_id: Mapped[int | None] = mapped_column(ForeignKey("form_instance.id"))
+    visit_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit_instance.id"), index=True
+    )
     item_oid: Mapped[str | None] = mapped_column(String(120))  # None: about the whole form
     origin: Mapped[QueryOrigin] = mapped_column(string_enum(QueryOrigin, "query_origin", 10))
     warning_id: Mapped[int | None] = mapped_column(ForeignKey("entry_warning.id"), unique=True)

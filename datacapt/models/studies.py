@@ -29,6 +29,8 @@ DEFAULT_MISSING_CODES = (
     ("ND", "Not done"),
     ("NASK", "Not asked"),
 )
+DEFAULT_LANGUAGES = ("en",)
+DEFAULT_TIMEZONE = "UTC"
 
 
 class Study(Base):
@@ -42,6 +44,12 @@ class Study(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
+    #: The interface languages the study is run in (codes of datacapt.i18n.LANGUAGES).
+    languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_LANGUAGES))
+    #: The IANA zone the study's calendar days are counted in (its sites may have their own).
+    timezone: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_TIMEZONE, server_default=DEFAULT_TIMEZONE
+    )
     #: How subject IDs are made: {site} is the site code, {seq:04} its next number.
     subject_id_pattern: Mapped[str] = mapped_column(
         String(60), default=DEFAULT_SUBJECT_ID_PATTERN, server_default=DEFAULT_SUBJECT_ID_PATTERN
@@ -71,6 +79,10 @@ class Site(Base):
     study_id: Mapped[int] = mapped_column(index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    #: ISO 3166-1 alpha-2 code of the site's country; None while not told.
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
+    #: The site's IANA zone; None: the study's.
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     #: The {seq} of the next generated subject ID at this site (taken under a row lock).
     next_subject_number: Mapped[int] = mapped_column(default=1, server_default="1")
     #: How many subjects the site means to enrol (at least 1), drawn on the enrolment report;

@@ -33,6 +33,7 @@ from datacapt.models import (
     Site,
     Subject,
     User,
+    VisitInstance,
 )
 from datacapt.pagination import page_number, paginate
 from datacapt.permissions import Permission
@@ -96,15 +97,17 @@ def _statement(context: QueriesResource, sites: Sequence[Site], filters: Filters
             Query,
             Site.code,
             Subject.label,
-            FormInstance.visit,
-            FormInstance.visit_repeat,
+            # a form's visit, or the visit a query on a whole visit sits on (none: the subject)
+            func.coalesce(FormInstance.visit, VisitInstance.visit),
+            func.coalesce(FormInstance.visit_repeat, VisitInstance.repeat),
             FormInstance.form,
             FormInstance.repeat,
             User.name,
         )
         .join(Site, Site.id == Query.site_id)
         .join(Subject, Subject.id == Query.subject_id)
-        .join(FormInstance, FormInstance.id == Query.form_instance_id)
+        .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
+        .outerjoin(VisitInstance, VisitInstance.id == Query.visit_instance_id)
         .outerjoin(User, User.id == Query.raised_by_id)
         .where(Query.study_id == context.study.id, Query.site_id.in_([s.id for s in sites]))
         .order_by(Query.number.desc())

@@ -1,5 +1,8 @@
 """The rules of a query's life: open → answered → closed, re-opened when needed, never deleted.
 
+A query sits on an item or a whole form, or (raised by a person) on a whole visit or on the
+subject: what is missing from the source rather than wrong in a value.
+
 Every step adds a message to the thread, is audited (old state → new state, the message as the
 reason), and recounts the open queries on the form instance, the status row dashboards read, in
 the same transaction. The recount does not move the form's lock: a query raised while someone
@@ -8,6 +11,8 @@ edits the form must not make their save stale.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyramid.i18n import TranslationString
@@ -26,6 +31,8 @@ from datacapt.models import (
     QueryOrigin,
     QueryState,
     QueryStep,
+    Subject,
+    VisitInstance,
 )
 
 #: Long enough for a careful explanation, short enough to read in a thread.
@@ -141,6 +148,40 @@ def _message(
     )
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a query sits: a form instance (with an item, or none for the whole form), else a
+    visit instance, else the subject itself."""
+
+    tenant_id: int
+    study_id: int
+    site_id: int
+    subject_id: int
+    visit_instance_id: int | None = None
+    form_instance_id: int | None = None
+    item_oid: str | None = None
+
+    @classmethod
+    def of_form(cls, instance: FormInstance, item_oid: str | None) -> Place:
+        return cls(
+            instance.tenant_id,
+            instance.study_id,
+            instance.site_id,
+            instance.subject_id,
+            instance.visit_instance_id,
+            instance.id,
+            item_oid,
+        )
+
+    @classmethod
+    def of_visit(cls, subject: Subject, visit: VisitInstance) -> Place:
+        return cls(subject.tenant_id, subject.study_id, subject.site_id, subject.id, visit.id)
+
+    @classmethod
+    def of_subject(cls, subject: Subject) -> Place:
+        return cls(subject.tenant_id, subject.study_id, subject.site_id, subject.id)
+
+
 def raise_query(
     dbsession: Session,
     instance: FormInstance,
@@ -152,20 +193,31 @@ def raise_query(
 ) -> Query:
     """A new open query on an item (``item_oid``) or a whole form (None). With ``warning_id``
     it is a system query following that warning."""
+    return raise_query_at(
+        dbsession, Place.of_form(instance, item_oid), body, actor, warning_id=warning_id
+    )
+
+
+def raise_query_at(
+    dbsession: Session, place: Place, body: str, actor: Actor, *, warning_id: int | None = None
+) -> Query:
+    """A new open query at ``place`` (see :class:`Place`)."""
     now = datetime.now(UTC)
-    highest = select(func.max(Query.number)).where(Query.study_id == instance.study_id)
+    highest = select(func.max(Query.number)).where(Query.study_id == place.study_id)
     number = next_number(
-        dbsession, instance.tenant_id, instance.study_id, "query", highest.scalar_subquery()
+        dbsession, place.tenant_id, place.study_id, "query", highest.scalar_subquery()
     )
     system = warning_id is not None
     query = Query(
-        tenant_id=instance.tenant_id,
-        study_id=instance.study_id,
+        tenant_id=place.tenant_id,
+        study_id=place.study_id,
         number=number,
-        site_id=instance.site_id,
-        subject_id=instance.subject_id,
-        form_instance_id=instance.id,
-        item_oid=item_oid,
+        site_id=place.site_id,
+        subject_id=place.subject_id,
+        form_instance_id=place.form_instance_id,
+        # A form's query names its form; the visit is the form's (not the query's) to hold.
+        visit_instance_id=None if place.form_instance_id else place.visit_instance_id,
+        item_oid=place.item_oid,
         origin=QueryOrigin.SYSTEM if system else QueryOrigin.MANUAL,
         warning_id=warning_id,
         state=QueryState.OPEN,
@@ -177,8 +229,36 @@ def raise_query(
     dbsession.flush()
     _message(dbsession, query, QueryStep.RAISED, body, actor, now, system=system)
     _audit(dbsession, query, QueryStep.RAISED, actor, None, body)
-    recount(dbsession, instance.id)
+    if query.form_instance_id is not None:
+        recount(dbsession, query.form_instance_id)
     return query
+
+
+def node_queries(dbsession: Session, subject: Subject, visit: VisitInstance | None) -> list[Query]:
+    """The queries on a whole visit (``visit``), or on the subject itself (None)."""
+    statement = select(Query).where(
+        Query.subject_id == subject.id, Query.form_instance_id.is_(None)
+    )
+    if visit is None:
+        statement = statement.where(Query.visit_instance_id.is_(None))
+    else:
+        statement = statement.where(Query.visit_instance_id == visit.id)
+    return list(dbsession.scalars(statement.order_by(Query.number)))
+
+
+def open_visit_queries(dbsession: Session, visit_ids: Iterable[int]) -> int:
+    """How many queries on these whole visits are not closed (locking waits for them)."""
+    ids = list(visit_ids)
+    if not ids:
+        return 0
+    return (
+        dbsession.scalar(
+            select(func.count())
+            .select_from(Query)
+            .where(Query.visit_instance_id.in_(ids), Query.state != QueryState.CLOSED)
+        )
+        or 0
+    )
 
 
 def can_take(query: Query, step: QueryStep) -> bool:
@@ -215,4 +295,5 @@ def move(
     query.closed_at = now if query.state is QueryState.CLOSED else None
     _message(dbsession, query, step, body, actor, now, corrected=corrected, system=system)
     _audit(dbsession, query, step, actor, old, body)
-    recount(dbsession, query.form_instance_id)
+    if query.form_instance_id is not None:
+        recount(dbsession, query.form_instance_id)

@@ -1,6 +1,9 @@
 """A field's (or a form's) queries as a panel beside the form: raising, answering (optionally by
 correcting the value), closing and re-opening. Each step answers with the panel, plus the
 field's badge and the status message out of band; without htmx it navigates to the panel page.
+
+A whole visit and the subject have their panel too (shown on the visit and casebook pages), for
+what no value shows: a visit date missing in the source, a consent form copy not on file.
 """
 
 from __future__ import annotations
@@ -19,12 +22,25 @@ from datacapt.ecrf.casebook import form_key, visit_key
 from datacapt.ecrf.definition import Item, form_items
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import FormInstance, Query, QueryMessage, QueryStep, Subject, User
+from datacapt.models import (
+    FormInstance,
+    Query,
+    QueryMessage,
+    QueryStep,
+    Subject,
+    User,
+    VisitInstance,
+)
 from datacapt.permissions import Permission
 from datacapt.queries import services
 from datacapt.queries.correction import Step, correctable, take_step
 from datacapt.queries.summary import counts_by_item
-from datacapt.resources import FormEntryResource, QueryResource
+from datacapt.resources import (
+    FormEntryResource,
+    QueryResource,
+    SubjectResource,
+    VisitResource,
+)
 from datacapt.validation import whole_number
 
 PANEL = "queries/panel.jinja2"
@@ -92,7 +108,8 @@ def panel_data(
         Permission.VIEW_PII, form
     )
     return {
-        "form_node": form,
+        "node": form,
+        "scope": "item" if item else "form",
         "item": item,
         "queries": queries,
         "threads": threads,
@@ -165,6 +182,142 @@ def raise_query(context: FormEntryResource, request: Request) -> Response:
     return _after_step(request, context, item, _("The query was raised."))
 
 
+NodeContext = VisitResource | SubjectResource
+
+
+def node_panel_data(
+    request: Request,
+    node: NodeContext,
+    *,
+    errors: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    failed: int | None = None,
+) -> dict[str, Any]:
+    """The queries on a whole visit or on the subject, with their threads."""
+    visit = node.instance if isinstance(node, VisitResource) else None
+    queries: list[Query] = []
+    if visit is not None or isinstance(node, SubjectResource):
+        queries = services.node_queries(request.dbsession, node.subject, visit)
+    threads: dict[int, list[tuple[QueryMessage, str | None]]] = {}
+    if queries:
+        for message, author in request.dbsession.execute(
+            select(QueryMessage, User.name)
+            .outerjoin(User, User.id == QueryMessage.author_id)
+            .where(QueryMessage.query_id.in_([q.id for q in queries]))
+            .order_by(QueryMessage.id)
+        ):
+            threads.setdefault(message.query_id, []).append((message, author))
+    is_visit = isinstance(node, VisitResource)
+    return {
+        "node": node,
+        "scope": "visit" if is_visit else "subject",
+        "item": None,
+        "queries": queries,
+        "threads": threads,
+        "can_raise": (visit is not None or not is_visit)
+        and bool(request.has_permission(Permission.RAISE_QUERY, node)),
+        "can_answer": bool(request.has_permission(Permission.ANSWER_QUERY, node)),
+        "can_correct": False,
+        "lock": "",
+        "errors": errors or {},
+        "values": values or {},
+        "failed": failed,
+        "with_badge": False,
+        "state_labels": services.STATE_LABELS,
+        "max_message": services.MAX_MESSAGE,
+        "auto_close_note": services.AUTO_CLOSE_NOTE,
+    }
+
+
+@page_view(VisitResource, PANEL, Permission.VIEW_SUBJECT, name="queries")
+@page_view(SubjectResource, PANEL, Permission.VIEW_SUBJECT, name="queries")
+def node_queries_panel(context: NodeContext, request: Request) -> dict[str, Any]:
+    return node_panel_data(request, context)
+
+
+def _node_place(context: NodeContext) -> services.Place:
+    if isinstance(context, VisitResource):
+        if context.instance is None:
+            raise HTTPNotFound()  # a visit not entered yet: nothing to query on it
+        return services.Place.of_visit(context.subject, context.instance)
+    return services.Place.of_subject(context.subject)
+
+
+@view_config(
+    context=VisitResource,
+    name="raise-query",
+    request_method="POST",
+    permission=Permission.RAISE_QUERY,
+)
+@view_config(
+    context=SubjectResource,
+    name="raise-query",
+    request_method="POST",
+    permission=Permission.RAISE_QUERY,
+)
+def raise_node_query(context: NodeContext, request: Request) -> Response:
+    """A query on a whole visit or on the subject."""
+    place = _node_place(context)
+    try:
+        body = services.clean_message(request.POST.get("message", ""))
+    except services.QueryRefused as refused:
+        data = node_panel_data(
+            request,
+            context,
+            errors={refused.field: refused.message},
+            values={"message": request.POST.get("message", "")[: services.MAX_MESSAGE * 2]},
+        )
+        return _panel(request, data, 422)
+    services.raise_query_at(request.dbsession, place, body, request.actor)
+    return _after_node_step(request, context, _("The query was raised."))
+
+
+def _after_node_step(request: Request, node: NodeContext, message: Any) -> Response:
+    request.session.flash(request.localizer.translate(message))
+    if not request.is_htmx:
+        return redirect(request, request.resource_url(node, "@@queries"))
+    return _panel(request, node_panel_data(request, node))
+
+
+def node_of(context: QueryResource) -> NodeContext:
+    """The visit or subject node a query on a whole visit or on the subject sits on, reached
+    through the tree (so its ACL and state denials apply as on its page)."""
+    request = context.request
+    subject = request.dbsession.get(Subject, context.query.subject_id)
+    if subject is None:
+        raise HTTPNotFound()
+    path: tuple[str, ...] = ("subjects", subject.label)
+    if context.query.visit_instance_id is not None:
+        visit = request.dbsession.get(VisitInstance, context.query.visit_instance_id)
+        if visit is None:
+            raise HTTPNotFound()
+        path += (visit_key(visit.visit, visit.repeat),)
+    try:
+        node = find_resource(context.study_node, path)
+    except KeyError:
+        raise HTTPNotFound() from None
+    assert isinstance(node, VisitResource | SubjectResource)
+    return node
+
+
+def _node_step(context: QueryResource, request: Request, step: QueryStep) -> Response:
+    node = node_of(context)
+    raw = request.POST.get("message", "")
+    try:
+        body = services.clean_message(raw)
+        services.move(request.dbsession, context.query, step, body, request.actor)
+    except services.QueryRefused as refused:
+        data = node_panel_data(
+            request,
+            node,
+            errors={refused.field: refused.message},
+            values={"message": raw[: services.MAX_MESSAGE * 2]},
+            failed=context.query.number,
+        )
+        return _panel(request, data, 422)
+    return _after_node_step(request, node, DONE[step])
+
+
 def form_of(context: QueryResource) -> FormEntryResource:
     """The form node a query is about, reached through the tree (so its ACL and state denials
     apply as on the form page)."""
@@ -188,11 +341,15 @@ def form_of(context: QueryResource) -> FormEntryResource:
 
 @page_view(QueryResource, PANEL, Permission.VIEW_SUBJECT)
 def query_page(context: QueryResource, request: Request) -> dict[str, Any]:
+    if context.query.form_instance_id is None:
+        return node_panel_data(request, node_of(context))
     form = form_of(context)
     return panel_data(request, form, _item(form, context.query.item_oid))
 
 
 def _step(context: QueryResource, request: Request, step: QueryStep) -> Response:
+    if context.query.form_instance_id is None:
+        return _node_step(context, request, step)
     form = form_of(context)
     item = _item(form, context.query.item_oid)
     raw = request.POST.get("message", "")

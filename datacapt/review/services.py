@@ -41,6 +41,7 @@ from datacapt.models import (
     Subject,
     VisitInstance,
 )
+from datacapt.queries.services import open_visit_queries
 
 MAX_REASON = 2000
 #: Form-level events the item history shows in line with the value changes.
@@ -379,6 +380,14 @@ def lock(
             _(
                 "Forms with open queries: ${count}. Close the queries before locking.",
                 mapping={"count": len(blocked)},
+            )
+        )
+    on_visits = open_visit_queries(dbsession, whole.visit_ids)
+    if on_visits:
+        raise Refused(
+            _(
+                "Open queries on the visit: ${count}. Close them before locking.",
+                mapping={"count": on_visits},
             )
         )
     _move_whole(dbsession, actor, whole, LockState.LOCKED, "data.locked", reason)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,12 +15,25 @@ from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.models import Site, Study, Subject, Tenant
+from datacapt.models.studies import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_SUBJECT_ID_PATTERN,
+    DEFAULT_TIMEZONE,
+)
 from datacapt.resources import RESERVED_NAMES
 from datacapt.security import Identity, StudyMembership
-from datacapt.validation import ValidationError, clean_code, clean_text, whole_number
+from datacapt.studies.places import clean_country, clean_languages, clean_timezone
+from datacapt.validation import (
+    FieldChecks,
+    ValidationError,
+    clean_code,
+    clean_text,
+    whole_number,
+)
 
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 PATTERN_FIELDS = {"site", "seq"}
+MAX_PATTERN = 60  # the column's width
 #: What a field of the pattern may carry: {site} as it is, {seq} zero-padded to at most 12
 #: digits. A width is what str.format obeys blindly: {seq:0999999999} would build a gigabyte.
 PATTERN_SPECS = {"site": re.compile(r""), "seq": re.compile(r"0?(1[0-2]|[1-9])?d?")}
@@ -74,13 +88,30 @@ def create_tenant(dbsession: Session, slug: str, name: str, actor: Actor = SETUP
 
 
 def create_study(
-    dbsession: Session, tenant: Tenant, code: str, title: str, actor: Actor = SETUP
+    dbsession: Session,
+    tenant: Tenant,
+    code: str,
+    title: str,
+    actor: Actor = SETUP,
+    *,
+    languages: Iterable[str] = DEFAULT_LANGUAGES,
+    timezone: str = DEFAULT_TIMEZONE,
+    subject_id_pattern: str = DEFAULT_SUBJECT_ID_PATTERN,
 ) -> Study:
-    code = clean_code("code", code)
-    title = clean_text("title", title, 300)
-    if find_study(dbsession, tenant, code) is not None:
-        raise ValidationError("code", _("This code is already used in this organisation."))
-    study = Study(tenant_id=tenant.id, code=code, title=title)
+    """A new study, checked field by field (:class:`FieldErrors` names every refused one)."""
+    check = FieldChecks()
+    code = check(clean_code, "code", code)
+    values = {
+        "code": code,
+        "title": check(clean_text, "title", title, 300),
+        "languages": check(clean_languages, languages),
+        "timezone": check(clean_timezone, timezone),
+        "subject_id_pattern": check(check_pattern, (subject_id_pattern or "").strip()),
+    }
+    if code and find_study(dbsession, tenant, code) is not None:
+        check.errors.setdefault("code", _("This code is already used in this organisation."))
+    check.raise_any()
+    study = Study(tenant_id=tenant.id, **values)
     dbsession.add(study)
     dbsession.flush()
     audit.record(
@@ -91,7 +122,47 @@ def create_study(
         action="study.created",
         entity_type="study",
         entity_id=study.id,
-        new={"code": code, "title": title},
+        new=values,
+    )
+    return study
+
+
+def change_study(
+    dbsession: Session,
+    study: Study,
+    actor: Actor,
+    *,
+    title: str,
+    languages: Iterable[str],
+    timezone: str,
+    subject_id_pattern: str,
+    missing_codes: str,
+    visit_window_blocking: bool,
+) -> Study:
+    """The study's settings as a whole; one audit event per field that changed."""
+    check = FieldChecks()
+    new = {
+        "title": check(clean_text, "title", title, 300),
+        "languages": check(clean_languages, languages),
+        "timezone": check(clean_timezone, timezone),
+        "subject_id_pattern": check(check_pattern, (subject_id_pattern or "").strip()),
+        "missing_codes": check(parse_missing_codes, missing_codes),
+        "visit_window_blocking": visit_window_blocking,
+    }
+    check.raise_any()
+    old = {name: getattr(study, name) for name in new}
+    for name, value in new.items():
+        setattr(study, name, value)
+    audit.record_changes(
+        dbsession,
+        actor,
+        old,
+        new,
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        action="study.settings_changed",
+        entity_type="study",
+        entity_id=study.id,
     )
     return study
 
@@ -106,6 +177,21 @@ def clean_target(text: str | None) -> int | None:
     return target
 
 
+def _site_values(
+    check: FieldChecks,
+    name: str,
+    country: str | None,
+    timezone: str | None,
+    target: str | None,
+) -> dict[str, Any]:
+    return {
+        "name": check(clean_text, "name", name, 200),
+        "country": check(clean_country, country),
+        "timezone": check(lambda zone: clean_timezone(zone, required=False), timezone),
+        "target_enrolment": check(clean_target, target),
+    }
+
+
 def create_site(
     dbsession: Session,
     study: Study,
@@ -113,19 +199,18 @@ def create_site(
     name: str,
     actor: Actor = SETUP,
     target: str | None = None,
+    *,
+    country: str | None = None,
+    timezone: str | None = None,
 ) -> Site:
-    code = clean_code("code", code)
-    name = clean_text("name", name, 200)
-    target_enrolment = clean_target(target)
-    if find_site(dbsession, study, code) is not None:
-        raise ValidationError("code", _("This code is already used in this study."))
-    site = Site(
-        tenant_id=study.tenant_id,
-        study_id=study.id,
-        code=code,
-        name=name,
-        target_enrolment=target_enrolment,
-    )
+    """A new site; an empty country or zone is none (the site then keeps the study's zone)."""
+    check = FieldChecks()
+    code = check(clean_code, "code", code)
+    values = _site_values(check, name, country, timezone, target)
+    if code and find_site(dbsession, study, code) is not None:
+        check.errors.setdefault("code", _("This code is already used in this study."))
+    check.raise_any()
+    site = Site(tenant_id=study.tenant_id, study_id=study.id, code=code, **values)
     dbsession.add(site)
     dbsession.flush()
     audit.record(
@@ -137,11 +222,39 @@ def create_site(
         action="site.created",
         entity_type="site",
         entity_id=site.id,
-        new={
-            "code": code,
-            "name": name,
-            **({"target_enrolment": target_enrolment} if target_enrolment else {}),
-        },
+        new={"code": code, **{key: value for key, value in values.items() if value is not None}},
+    )
+    return site
+
+
+def change_site(
+    dbsession: Session,
+    site: Site,
+    actor: Actor,
+    *,
+    name: str,
+    country: str | None,
+    timezone: str | None,
+    target: str | None,
+) -> Site:
+    """A site's name, country, zone and target (its code names it in URLs and IDs: it stays)."""
+    check = FieldChecks()
+    new = _site_values(check, name, country, timezone, target)
+    check.raise_any()
+    old = {key: getattr(site, key) for key in new}
+    for key, value in new.items():
+        setattr(site, key, value)
+    audit.record_changes(
+        dbsession,
+        actor,
+        old,
+        new,
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        action="site.changed",
+        entity_type="site",
+        entity_id=site.id,
     )
     return site
 
@@ -258,7 +371,13 @@ def check_pattern(pattern: str) -> str:
         sample = pattern.format(site="par01", seq=1) if bounded else ""
     except (ValueError, IndexError, KeyError):
         fields, sample = {"?"}, ""
-    if fields - PATTERN_FIELDS or "seq" not in fields or not LABEL_PATTERN.match(sample):
+    too_long = len(pattern) > MAX_PATTERN
+    if (
+        too_long
+        or fields - PATTERN_FIELDS
+        or "seq" not in fields
+        or not LABEL_PATTERN.match(sample)
+    ):
         raise ValidationError(
             "subject_id_pattern",
             _("Use {site} and {seq} with letters, digits, '-', '_' or '.', e.g. {site}-{seq:04}."),

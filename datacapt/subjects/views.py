@@ -20,6 +20,7 @@ from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, V
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
+from datacapt.studies.places import country_name
 from datacapt.studies.services import site_summaries, study_sites
 from datacapt.subjects import contacts, services, visit_dates
 from datacapt.subjects.services import (
@@ -44,7 +45,8 @@ def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
             page_number(request.GET.get("page")),
             SUBJECTS_PER_PAGE,
         )
-    return {"page": page, "status_labels": STATUS_LABELS}
+    country = country_name(context.site.country, request.locale_name)
+    return {"page": page, "status_labels": STATUS_LABELS, "country": country}
 
 
 @page_view(SubjectsResource, "subjects/list.jinja2", Permission.LIST_SUBJECTS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -106,7 +107,13 @@ def test_creating_a_tenant_study_and_site_is_audited(dbsession, world):
         ("site.created", str(world.sites["par01"].id)),
         ("site.created", str(world.sites["ber01"].id)),
     ]
-    assert created[1][2] == '{"code": "demo", "title": "Demo study"}'
+    assert json.loads(created[1][2]) == {  # what the study is set up with, defaults included
+        "code": "demo",
+        "title": "Demo study",
+        "languages": ["en"],
+        "timezone": "UTC",
+        "subject_id_pattern": "{site}-{seq:04}",
+    }
     assert {actor for *_rest, actor in created} == {None}  # created by a command: the system
     assert all(r.intact for r in audit.verify_all(dbsession, world.tenant.id))
 

@@ -324,6 +324,26 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "": outcomes(admins=404, study_admin=404, site_staff=403, others=403)
     },
     (StudyResource, "", "GET"): {"": outcomes()},
+    # Opening studies and sites: organisation administrators; keeping them: study
+    # administrators too. (A POST without form data: 422.)
+    (TenantResource, "new-study", "GET"): {
+        "": outcomes(study_admin=403, site_staff=403, others=403)
+    },
+    (TenantResource, "new-study", "POST"): {
+        "": outcomes(admins=422, study_admin=403, site_staff=403, others=403)
+    },
+    (SitesResource, "new", "GET"): {"": outcomes(study_admin=403, site_staff=403, others=403)},
+    (SitesResource, "new", "POST"): {
+        "": outcomes(admins=422, study_admin=403, site_staff=403, others=403)
+    },
+    (SiteResource, "edit", "GET"): {
+        "own": outcomes(site_staff=403, others=403),
+        "other": outcomes(site_staff=404, others=403),
+    },
+    (SiteResource, "edit", "POST"): {
+        "own": outcomes(admins=422, study_admin=422, site_staff=403, others=403),
+        "other": outcomes(admins=422, study_admin=422, site_staff=404, others=403),
+    },
     (StudyResource, "settings", "GET"): {"": outcomes(site_staff=403, others=403)},
     (StudyResource, "settings", "POST"): {
         "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
@@ -368,6 +388,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     # close and re-open them; site staff answer. (A POST without a message: 422.)
     (FormEntryResource, "queries", "GET"): subject_read(200),
     (FormEntryResource, "raise-query", "POST"): query_raiser(422),
+    # Queries on a whole visit or on the subject, as on a form.
+    (VisitResource, "queries", "GET"): subject_read(200),
+    (VisitResource, "raise-query", "POST"): query_raiser(422),
+    (SubjectResource, "queries", "GET"): subject_read(200),
+    (SubjectResource, "raise-query", "POST"): query_raiser(422),
     (QueriesResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (QueriesResource, "export", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (QueriesResource, "metrics", "GET"): {"": outcomes(admins=403, study_admin=403)},

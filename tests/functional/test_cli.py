@@ -575,3 +575,31 @@ def test_audit_verify_refuses_an_unknown_tenant(datacapt):
     code, out, err = datacapt("audit", "verify", "--tenant", "no-such-tenant")
     assert (code, out) == (2, "")
     assert err == "datacapt: error: no tenant 'no-such-tenant'\n"
+
+
+def test_studies_and_sites_are_created_with_their_place_as_on_the_web(datacapt, cli_database):
+    datacapt("tenant", "create", "places", "Places")
+    code, _, err = datacapt("study", "create", "places", "st", "Study", "--timezone", "Mars/Base")
+    assert code == 2 and "timezone: Choose a time zone from the list" in err
+    assert datacapt(
+        "study", "create", "places", "st", "Study", "--timezone", "Europe/Paris", "--language", "fr"
+    ) == (0, "study places/st created\n", "")
+    code, _, err = datacapt("site", "create", "places", "st", "s1", "One", "--country", "ZZ")
+    assert code == 2 and "country: Choose a country from the list." in err
+    args = ("site", "create", "places", "st", "s1", "One", "--country", "fr")
+    assert datacapt(*args, "--timezone", "Europe/Paris")[0] == 0
+    place = count(
+        cli_database,
+        select(Site.country + " " + Site.timezone)
+        .join(Tenant, Tenant.id == Site.tenant_id)
+        .where(Tenant.slug == "places"),
+    )
+    assert place == "FR Europe/Paris"
+    created = count(
+        cli_database,
+        select(AuditEvent.new_value)
+        .where(AuditEvent.action == "study.created")
+        .order_by(AuditEvent.id.desc())
+        .limit(1),
+    )
+    assert '"languages": ["fr"]' in created and '"timezone": "Europe/Paris"' in created

@@ -52,6 +52,7 @@ DEFAULT_INCLUDES = (
     "datacapt.exports",
     "datacapt.reports",
     "datacapt.imports",
+    "datacapt.uploads",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -57,6 +57,7 @@ def test_defaults():
         "datacapt.exports",
         "datacapt.reports",
         "datacapt.imports",
+        "datacapt.uploads",
     )
 
 

@@ -163,7 +163,7 @@ def _files_shown(
     values = [
         s.raw[0]
         for s in state.items()
-        if s.block.type is ItemType.FILE and s.raw  # type: ignore[union-attr]
+        if isinstance(s.block, Item) and s.block.type is ItemType.FILE and s.raw
     ]
     return uploads.files_of(request.dbsession, context.instance, values)
 

@@ -29,15 +29,23 @@ VITALS = SUBJECT + "screening/vital_signs/"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
 SCAN = Item(oid="I.SCAN", name="scan", type=ItemType.FILE, label={"en": "Scan of the ECG"})
+CONSENT = Item(
+    oid="I.CONSENT_SCAN",
+    name="consent_scan",
+    type=ItemType.FILE,
+    label={"en": "Signed consent"},
+    identifier=True,
+)
 
 
 @pytest.fixture
 def world(dbsession, registry):
-    """The demo design with a file item on demographics, published as version 2."""
+    """The demo design with two file items on demographics (one of personal data), published as
+    version 2."""
     world = build_world(dbsession, registry)
     draft = versions.draft(dbsession, world.study)
     definition = versions.definition_of(draft)
-    definition.form("demographics").sections[0].subsections[0].blocks.append(SCAN)
+    definition.form("demographics").sections[0].subsections[0].blocks.extend([SCAN, CONSENT])
     publish_definition(dbsession, world.study, draft, definition, "A file item")
     services.start_draft(dbsession, world.study, SETUP)
     dbsession.flush()
@@ -236,3 +244,35 @@ def test_exports_name_each_file_and_its_sha256_never_its_bytes(
     assert row["value"] == f"ecg.pdf sha256:{record.sha256}"
     assert exported["forms/demographics.csv"][0]["scan"] == f"ecg.pdf sha256:{record.sha256}"
     assert b"%PDF" not in target.read_bytes()
+
+
+@pytest.mark.parametrize("kind", [kind for kind in ExportFormat if kind is not ExportFormat.CSV])
+def test_every_export_format_takes_a_file_item(coordinator, dbsession, world, tmp_path, kind):
+    upload(coordinator, "ecg.pdf", PDF)
+    target = tmp_path / "export"
+    result = export(dbsession, world.study, ExportOptions(format=kind), target, actor=SETUP)
+    assert result.values > 0 and target.stat().st_size > 0
+
+
+def test_a_file_of_personal_data_is_sealed_and_hidden_from_roles_without_access(
+    coordinator, app, dbsession, world
+):
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["upload-consent_scan"] = webtest.Upload("consent.pdf", PDF)
+    assert form.submit().status_int == 303
+    [record] = files(dbsession)
+    row = dbsession.scalar(select(ItemValue).where(ItemValue.item_oid == "I.CONSENT_SCAN"))
+    assert row.value is None and row.sealed_value is not None
+    assert (
+        "consent.pdf"
+        in coordinator.get(DEMOGRAPHICS).html.find(id="item-consent_scan-current").text
+    )
+    history = coordinator.get(DEMOGRAPHICS + "@@history?item=I.CONSENT_SCAN").text
+    assert "consent.pdf" in history and record.sha256 in history
+    address = f"{DEMOGRAPHICS}@@file?id={record.id}"
+    assert coordinator.get(address).body == PDF
+    monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(monitor, world.users["monitor"].email)
+    masked = monitor.get(DEMOGRAPHICS).html.find(id="block-I.CONSENT_SCAN")
+    assert "not shown to your role" in masked.text and "consent.pdf" not in masked.text
+    monitor.get(address, status=404)

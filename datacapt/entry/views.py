@@ -289,7 +289,12 @@ def save(context: FormEntryResource, request: Request) -> Response:
         raise HTTPForbidden() from None
     saved = {change.new.value for change in result.changes if change.new.value}
     uploads.settle(
-        request.dbsession, request.registry, [r for r, _v in received], result.instance, saved
+        request.dbsession,
+        request.registry,
+        [record for record, _replaced in received],
+        result.instance,
+        saved,
+        request.actor,
     )
     message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
     request.session.flash(request.localizer.translate(message))

@@ -22,6 +22,8 @@ from pyramid.settings import aslist
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
+from datacapt.actor import Actor
 from datacapt.config import PROJECT_DIR
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Subject, UploadedFile
@@ -189,12 +191,28 @@ def settle(
     received: Iterable[UploadedFile],
     instance: FormInstance | None,
     saved: set[str],
+    actor: Actor,
 ) -> None:
     """After a save: the files it received whose id is now a ``saved`` value belong to the
-    form ``instance``; any other (its item hidden by branching, say) is dropped, bytes too."""
+    form ``instance``, each with an audit event holding its SHA-256 (so the hash chain vouches
+    for the bytes, not only for the row naming them); any other (its item hidden by branching,
+    say) is dropped, bytes too."""
     for record in received:
         if instance is not None and str(record.id) in saved:
             record.form_instance_id = instance.id
+            audit.record(
+                dbsession,
+                actor,
+                tenant_id=instance.tenant_id,
+                study_id=instance.study_id,
+                site_id=instance.site_id,
+                subject_id=instance.subject_id,
+                action="entry.file_received",
+                entity_type="uploaded_file",
+                entity_id=record.id,
+                field=record.item_oid,
+                new=record.sha256,
+            )
         else:
             dbsession.delete(record)
             transaction = dbsession.info["transaction_manager"].get()

@@ -5,6 +5,7 @@ SHA-256; a refused save keeps no file."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -58,9 +59,13 @@ def coordinator(testapp, world):
     return testapp
 
 
-@pytest.fixture
-def folder(registry):
-    return upload_settings(registry).folder
+@pytest.fixture(autouse=True)
+def folder(registry, tmp_path):
+    """A folder of this test's own (created by the first file stored in it)."""
+    kept = upload_settings(registry)
+    registry["uploads.settings"] = dataclasses.replace(kept, folder=tmp_path / "uploads")
+    yield tmp_path / "uploads"
+    registry["uploads.settings"] = kept
 
 
 def blobs(folder):
@@ -92,6 +97,7 @@ def message(response):
 def test_a_file_is_stored_under_a_random_name_with_its_sha256_and_downloaded_audited(
     coordinator, dbsession, folder
 ):
+    assert not folder.exists()  # created when first needed
     before = blobs(folder)
     assert upload(coordinator, "ecg report.pdf", PDF).status_int == 303
     [record] = files(dbsession)
@@ -104,6 +110,15 @@ def test_a_file_is_stored_under_a_random_name_with_its_sha256_and_downloaded_aud
     assert record.sha256 == hashlib.sha256(PDF).hexdigest()
     [stored] = blobs(folder) - before
     assert stored.read_bytes() == PDF and "ecg" not in stored.name and len(stored.name) == 64
+    dbsession.expire_all()
+    [received] = dbsession.scalars(
+        select(AuditEvent).where(AuditEvent.action == "entry.file_received")
+    ).all()
+    assert (received.entity_id, received.field, received.new_value) == (
+        str(record.id),
+        "I.SCAN",
+        record.sha256,
+    )
     page = coordinator.get(DEMOGRAPHICS)
     current = page.html.find(id="item-scan-current")
     assert "ecg report.pdf" in current.text and record.sha256 in current.text

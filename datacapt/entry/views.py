@@ -287,7 +287,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
         return _conflict(request, context, posted, missing)
     except services.FormClosed:
         raise HTTPForbidden() from None
-    saved = {change.new.value for change in result.changes if change.new.value}
+    saved = {change.item.oid: change.new.value for change in result.changes}
     uploads.settle(
         request.dbsession,
         request.registry,

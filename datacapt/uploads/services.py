@@ -190,15 +190,15 @@ def settle(
     registry: Registry,
     received: Iterable[UploadedFile],
     instance: FormInstance | None,
-    saved: set[str],
+    saved: dict[str, str | None],
     actor: Actor,
 ) -> None:
-    """After a save: the files it received whose id is now a ``saved`` value belong to the
-    form ``instance``, each with an audit event holding its SHA-256 (so the hash chain vouches
-    for the bytes, not only for the row naming them); any other (its item hidden by branching,
-    say) is dropped, bytes too."""
+    """After a save: the files it received that are now their item's value (``saved``: the
+    values the save changed, by item OID) belong to the form ``instance``, each with an audit
+    event holding its SHA-256 (so the hash chain vouches for the bytes, not only for the row
+    naming them); any other (its item hidden by branching, say) is dropped, bytes too."""
     for record in received:
-        if instance is not None and str(record.id) in saved:
+        if instance is not None and saved.get(record.item_oid) == str(record.id):
             record.form_instance_id = instance.id
             audit.record(
                 dbsession,

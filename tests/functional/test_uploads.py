@@ -37,16 +37,23 @@ CONSENT = Item(
     label={"en": "Signed consent"},
     identifier=True,
 )
+XRAY = Item(
+    oid="I.XRAY",
+    name="xray",
+    type=ItemType.FILE,
+    label={"en": "Chest X-ray (men)"},
+    show_if="[sex] = '1'",
+)
 
 
 @pytest.fixture
 def world(dbsession, registry):
-    """The demo design with two file items on demographics (one of personal data), published as
-    version 2."""
+    """The demo design with file items on demographics (one of personal data, one shown by
+    branching), published as version 2."""
     world = build_world(dbsession, registry)
     draft = versions.draft(dbsession, world.study)
     definition = versions.definition_of(draft)
-    definition.form("demographics").sections[0].subsections[0].blocks.extend([SCAN, CONSENT])
+    definition.form("demographics").sections[0].subsections[0].blocks.extend([SCAN, CONSENT, XRAY])
     publish_definition(dbsession, world.study, draft, definition, "A file item")
     services.start_draft(dbsession, world.study, SETUP)
     dbsession.flush()
@@ -291,3 +298,18 @@ def test_a_file_of_personal_data_is_sealed_and_hidden_from_roles_without_access(
     masked = monitor.get(DEMOGRAPHICS).html.find(id="block-I.CONSENT_SCAN")
     assert "not shown to your role" in masked.text and "consent.pdf" not in masked.text
     monitor.get(address, status=404)
+
+
+def test_a_file_sent_for_a_question_hidden_by_branching_is_not_kept(coordinator, dbsession, folder):
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "2"
+    form["upload-xray"] = webtest.Upload("xray.png", PNG)
+    assert form.submit().status_int == 303
+    assert files(dbsession) == [] and blobs(folder) == set()
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    form["upload-xray"] = webtest.Upload("xray.png", PNG)
+    assert form.submit().status_int == 303
+    [record] = files(dbsession)
+    assert (record.item_oid, record.file_name) == ("I.XRAY", "xray.png")
+    assert len(blobs(folder)) == 1

@@ -137,6 +137,7 @@ def _page(
             "masked": masked,
             "files": {} if evaluation else _files_shown(request, context, state),
             "file_url": request.resource_path(context, "@@file"),
+            "file_rules": uploads.rules(request.registry),
             **({} if evaluation else _monitoring(request, context, rows)),
         },
         "errors": errors or {},

@@ -63,6 +63,22 @@ def upload_settings(registry: Registry) -> UploadSettings:
     return found
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What a file field tells before anything is sent: the ``accept`` attribute (name endings),
+    the same for people, and the largest size."""
+
+    accept: str
+    suffixes: str
+    largest: str
+
+
+def rules(registry: Registry) -> Rules:
+    settings = upload_settings(registry)
+    suffixes = [suffix for kind in settings.kinds for suffix in kind.suffixes]
+    return Rules(",".join(suffixes), ", ".join(suffixes), readable_size(settings.max_bytes))
+
+
 class Refused(Exception):
     """The file is not taken; ``message`` says why, for the field."""
 

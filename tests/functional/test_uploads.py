@@ -127,6 +127,8 @@ def test_a_file_is_stored_under_a_random_name_with_its_sha256_and_downloaded_aud
         record.sha256,
     )
     page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.find(id="item-scan")["accept"] == ".pdf,.png,.jpg,.jpeg,.txt,.csv"
+    assert "at most 64 KB" in page.html.find(id="block-I.SCAN").text
     current = page.html.find(id="item-scan-current")
     assert "ecg report.pdf" in current.text and record.sha256 in current.text
     link = current.find("a")["href"]

@@ -315,3 +315,13 @@ def test_a_file_sent_for_a_question_hidden_by_branching_is_not_kept(coordinator,
     [record] = files(dbsession)
     assert (record.item_oid, record.file_name) == ("I.XRAY", "xray.png")
     assert len(blobs(folder)) == 1
+
+
+def test_a_file_name_is_kept_as_given_and_sent_back_safely(coordinator, dbsession):
+    upload(coordinator, 'C:\\scans\\écho "final";x.pdf', PDF)
+    [record] = files(dbsession)
+    assert record.file_name == 'écho "final";x.pdf'  # the folders of the sender's disk dropped
+    response = coordinator.get(f"{DEMOGRAPHICS}@@file?id={record.id}")
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="_cho _final_;x.pdf"; ')
+    assert disposition.endswith("filename*=UTF-8''%C3%A9cho%20%22final%22%3Bx.pdf")

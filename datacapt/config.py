@@ -53,6 +53,7 @@ DEFAULT_INCLUDES = (
     "datacapt.reports",
     "datacapt.imports",
     "datacapt.worklists",
+    "datacapt.uploads",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

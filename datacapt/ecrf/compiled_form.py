@@ -61,6 +61,12 @@ class Slots:
     def current(self, state: BlockState) -> Markup:
         return escape(state.raw[0] if state.raw else "")
 
+    def file(
+        self, state: BlockState, entry: Mapping[str, Any], macro: Macro, readonly: bool
+    ) -> Any:
+        current = state.raw[0] if state.raw else ""
+        return macro(state.name, current, entry["files"].get(current), entry["file_url"], readonly)
+
     def output(self, state: BlockState) -> Markup:
         return escape(state.parsed.stored or "")
 

@@ -29,7 +29,7 @@ from datacapt import audit, personal_values
 from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form
-from datacapt.ecrf.values import Typed, shown, typed
+from datacapt.ecrf.values import Parsed, Typed, shown, typed
 from datacapt.entry.events import FormRemoved, FormSaved
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
@@ -251,6 +251,8 @@ class EntryRequest:
     reason: str
     lock: int | None  # the instance's lock_version the page showed (None: a new instance)
     today: date  # the date expressions read as today(), where whoever saves is
+    #: Item name → why the file sent for it was not taken (the item keeps its saved value).
+    refused: Mapping[str, TranslationString] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -530,7 +532,7 @@ def entry_state(
 
 
 def _state(scope: EntryScope, request: EntryRequest, reads: SaveReads) -> FormState:
-    return _evaluate(
+    state = _evaluate(
         scope.form,
         request.posted,
         reads.everything,
@@ -538,6 +540,11 @@ def _state(scope: EntryScope, request: EntryRequest, reads: SaveReads) -> FormSt
         scope.visit_repeat,
         request.today,
     )
+    for block_state in state.items():
+        message = request.refused.get(block_state.name or "")
+        if message is not None:
+            block_state.parsed = Parsed(None, None, error=message)
+    return state
 
 
 def plan_save(

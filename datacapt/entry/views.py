@@ -16,17 +16,19 @@ from sqlalchemy import select
 from datacapt import personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
-from datacapt.ecrf.definition import Form, Item, form_items
+from datacapt.ecrf.definition import Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, form_state
+from datacapt.ecrf.values import Parsed
 from datacapt.entry import changes, log_rows, services
 from datacapt.entry.events import FormShown
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import AuditEvent, FormInstance, FormStatus
+from datacapt.models import AuditEvent, FormInstance, FormStatus, UploadedFile
 from datacapt.permissions import Permission, closed_by
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
 from datacapt.subjects import visit_dates
+from datacapt.uploads import services as uploads
 from datacapt.validation import ValidationError, whole_number
 
 FORM_PAGE = "entry/form.jinja2"
@@ -144,6 +146,9 @@ def _page(
             "missing": missing,
             "history": request.resource_path(context, "@@history"),
             "masked": masked,
+            "files": {} if evaluation else _files_shown(request, context, state),
+            "file_url": request.resource_path(context, "@@file"),
+            "file_rules": uploads.rules(request.registry),
             **({} if evaluation else _monitoring(request, context, rows)),
         },
         "errors": errors or {},
@@ -155,11 +160,24 @@ def _page(
         "next_form": next_form(context),
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
+        "has_files": any(item.type is ItemType.FILE for item in form_items(context.form)),
     }
     design = context.visit_node.design
     version = (design.version_id, design.content_hash)
     data["compiled"] = None if evaluation else compiled_form(request, version, data)
     return data
+
+
+def _files_shown(
+    request: Request, context: FormEntryResource, state: FormState
+) -> dict[str, UploadedFile]:
+    """The files the form's file items hold now, by value (no query without one)."""
+    values = [
+        s.raw[0]
+        for s in state.items()
+        if isinstance(s.block, Item) and s.block.type is ItemType.FILE and s.raw
+    ]
+    return uploads.files_of(request.dbsession, context.instance, values)
 
 
 def _monitoring(
@@ -245,6 +263,7 @@ def evaluate(context: FormEntryResource, request: Request) -> Response:
 )
 def save(context: FormEntryResource, request: Request) -> Response:
     posted, missing = _posted(request, context)
+    received, refused = _received_files(request, context, posted)
     entry = services.EntryRequest(
         posted=posted,
         missing=missing,
@@ -252,6 +271,7 @@ def save(context: FormEntryResource, request: Request) -> Response:
         reason=request.POST.get("reason", ""),
         lock=whole_number(request.POST.get("lock")),
         today=request.today,
+        refused=refused,
     )
     try:
         result = services.save_form(
@@ -263,13 +283,14 @@ def save(context: FormEntryResource, request: Request) -> Response:
             actor=request.actor,
             reactions=reactions_of(request.registry),
         )
-    except services.SaveRefused as refused:
+    except services.SaveRefused as refusal:
+        _files_not_kept(refusal, received)
         data = _page(
             request,
             context,
-            refused.state,
+            refusal.state,
             missing=missing,
-            errors=refused.errors,
+            errors=refusal.errors,
             reason=entry.reason,
             complete=entry.complete,
         )
@@ -278,6 +299,15 @@ def save(context: FormEntryResource, request: Request) -> Response:
         return _conflict(request, context, posted, missing)
     except services.FormClosed:
         raise HTTPForbidden() from None
+    saved = {change.item.oid: change.new.value for change in result.changes}
+    uploads.settle(
+        request.dbsession,
+        request.registry,
+        [record for record, _replaced in received],
+        result.instance,
+        saved,
+        request.actor,
+    )
     message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
     request.session.flash(request.localizer.translate(message))
     if request.POST.get("next") == "1":
@@ -285,6 +315,59 @@ def save(context: FormEntryResource, request: Request) -> Response:
         if following is not None:
             return redirect(request, request.resource_url(context.visit_node, following.name, ""))
     return redirect(request, request.resource_url(context))
+
+
+def _received_files(
+    request: Request, context: FormEntryResource, posted: dict[str, list[str]]
+) -> tuple[list[tuple[UploadedFile, list[str]]], dict[str, Any]]:
+    """The files sent with a save, checked and stored (in its transaction), each with the value
+    it replaces, and why others were not taken, by item name. A file item's value never comes
+    from the posted text: it is the file just received, else blank if its removal is asked,
+    else the value saved."""
+    items = [item for item in form_items(context.form) if item.type is ItemType.FILE]
+    received: list[tuple[UploadedFile, list[str]]] = []
+    refused: dict[str, Any] = {}
+    if not items:
+        return received, refused
+    rows = services.stored_values(request.dbsession, context.instance)
+    for item in items:
+        row = rows.get(item.oid)
+        posted[item.name] = [row.value] if row is not None and row.value is not None else []
+        sent = request.POST.get(f"upload-{item.name}")
+        if hasattr(sent, "file") and sent.filename:
+            try:
+                record = uploads.receive(
+                    request.dbsession,
+                    request.registry,
+                    context.subject,
+                    item.oid,
+                    source=sent.file,
+                    file_name=sent.filename,
+                    uploaded_by_id=request.actor.user_id,
+                )
+            except uploads.Refused as refusal:
+                refused[item.name] = refusal.message
+            else:
+                received.append((record, posted[item.name]))
+                posted[item.name] = [str(record.id)]
+        elif request.POST.get(f"remove-{item.name}") == "1":
+            posted[item.name] = []
+    return received, refused
+
+
+def _files_not_kept(
+    refusal: services.SaveRefused, received: list[tuple[UploadedFile, list[str]]]
+) -> None:
+    """A refused save keeps none of its files: each item that received one shows its saved
+    value again, and says so next to the field."""
+    for record, saved in received:
+        block_state = refusal.state.blocks.get(record.item_oid)
+        if block_state is None or block_state.error is not None:
+            continue
+        message = _("The form was not saved, so this file was not kept: choose it again.")
+        block_state.raw = saved
+        block_state.parsed = Parsed(None, None, error=message)
+        refusal.errors.setdefault(block_state.name or "", message)
 
 
 def _render(request: Request, data: dict[str, Any], status: int) -> Response:
@@ -337,12 +420,18 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
         if item.identifier and request.has_permission(Permission.VIEW_PII, context)
         else None
     )
+    shown = [
+        (event, author, *_history_values(keys, context, item, event)) for event, author in events
+    ]
+    files = {}
+    if item.type is ItemType.FILE:
+        values = [value for row in shown for value in row[2:]]
+        files = uploads.files_of(request.dbsession, context.instance, values)
     return {
         "item": item,
-        "events": [
-            (event, author, *_history_values(keys, context, item, event))
-            for event, author in events
-        ],
+        "events": shown,
+        "files": files,
+        "file_url": request.resource_path(context, "@@file"),
         "language": _language(request, context),
         "definition": context.visit_node.design.definition,
     }

@@ -61,6 +61,7 @@ from datacapt.models.design import VersionState
 from datacapt.models.entry import FormStatus, LockState
 from datacapt.models.types import UTCDateTime
 from datacapt.numbers import in_range
+from datacapt.uploads import services as uploads
 
 #: Rows fetched per round trip; the database cursor streams the rest.
 BATCH = 2000
@@ -487,9 +488,15 @@ def form_records(
         # not for the first rows a cursor usually wants (nested loops over them).
         dbsession.execute(sql_text("SET LOCAL cursor_tuple_fraction = 1"))
     read = _value_reader(options, dbsession.info.get("registry"), by_oid)
+    file_oids = {oid for oid, column in by_oid.items() if column.item.type is ItemType.FILE}
+    files = uploads.described(dbsession, study.id) if file_oids else {}
     for _instance, group in groupby(dbsession.connection().execute(query), key=itemgetter(0)):
         first, *rest = group
         values = {row[10]: read(row) for row in (first, *rest) if row[10] in by_oid}
+        for oid in file_oids & values.keys():
+            text = values[oid].text
+            if text is not None:
+                values[oid] = values[oid]._replace(text=files.get(text, text))
         yield FormRecord(
             *first[1:7],
             FormStatus(first.status),

@@ -36,6 +36,7 @@ from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
 from datacapt.models.tenancy import Tenant
+from datacapt.models.uploads import UploadedFile
 
 __all__ = [
     "AuditCheckpoint",
@@ -84,6 +85,7 @@ __all__ = [
     "Tenant",
     "TenantRoleAssignment",
     "TotpSecret",
+    "UploadedFile",
     "User",
     "UserSession",
     "VersionState",

@@ -383,6 +383,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (FormEntryResource, "evaluate", "POST"): subject_action(200),
     (FormEntryResource, "save", "POST"): subject_action(303),
     (FormEntryResource, "history", "GET"): subject_read(404),
+    (FormEntryResource, "file", "GET"): subject_read(404),
     (FormEntryResource, "remove", "POST"): subject_action(404),
     # Queries: whoever reads a subject reads its queries; monitors and data managers raise,
     # close and re-open them; site staff answer. (A POST without a message: 422.)

@@ -58,6 +58,7 @@ def test_defaults():
         "datacapt.reports",
         "datacapt.imports",
         "datacapt.worklists",
+        "datacapt.uploads",
     )
 
 

@@ -19,15 +19,15 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas
-import pyreadstat
+from typing import TYPE_CHECKING, Any
 
 from datacapt.ecrf.definition import ItemType, Validation
 from datacapt.exports import archive, tables
 from datacapt.exports.csv_zip import write_csv
 from datacapt.exports.deterministic import set_header_time
+
+if TYPE_CHECKING:
+    import pandas
 from datacapt.exports.options import Coded, ExportOptions
 from datacapt.exports.source import Column, FormRecord, StudyData
 
@@ -57,10 +57,19 @@ class Dialect:
     write: Callable[..., None]
 
 
+def _pyreadstat() -> Any:
+    """pyreadstat, with pandas, imported on first use: together they take over a second to load,
+    which every web, job and command-line process would pay at start for the few exports that
+    write SAS, SPSS or Stata."""
+    import pyreadstat
+
+    return pyreadstat
+
+
 def _xport(
     frame: pandas.DataFrame, path: Path, labels: dict[str, str], table: str, dates: list[str]
 ) -> None:
-    pyreadstat.write_xport(
+    _pyreadstat().write_xport(
         frame,
         path,
         column_labels=labels,
@@ -78,7 +87,7 @@ def _sav(
     dates: list[str],
     **more: Any,
 ) -> None:
-    pyreadstat.write_sav(frame, path, column_labels=labels, **more)
+    _pyreadstat().write_sav(frame, path, column_labels=labels, **more)
 
 
 def _dta(
@@ -89,7 +98,7 @@ def _dta(
     dates: list[str],
     **more: Any,
 ) -> None:
-    pyreadstat.write_dta(frame, path, column_labels=labels, version=14, **more)  # format 118
+    _pyreadstat().write_dta(frame, path, column_labels=labels, version=14, **more)  # format 118
 
 
 DIALECTS = {
@@ -212,6 +221,8 @@ def variables_of(columns: list[Column], dialect: Dialect, options: ExportOptions
 def _frame(
     variables: list[Variable], records: Iterator[FormRecord], dialect: Dialect, form: str
 ) -> tuple[pandas.DataFrame, int]:
+    import pandas  # on first use, as _pyreadstat
+
     rows, count = [], 0
     for record in records:
         rows.append([variable.read(record) for variable in variables])

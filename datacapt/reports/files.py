@@ -6,8 +6,6 @@ import csv
 import io
 from datetime import date
 
-import cairosvg
-
 from datacapt.exports.cells import neutralised
 from datacapt.reports.presentation import Cell, Report, Share
 
@@ -42,6 +40,10 @@ def table_csv(report: Report) -> bytes:
 
 def chart_png(report: Report) -> bytes:
     """The chart's SVG rasterised on the server (cairo), the same drawing as the page's."""
+    # Imported here: cairosvg and cairocffi take about a second to load, which every web, job
+    # and command-line process would pay at start for the few that draw a PNG.
+    import cairosvg
+
     return cairosvg.svg2png(bytestring=report.svg().encode("utf-8"), scale=PNG_SCALE)
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from pyramid.i18n import TranslationString
 
 from datacapt.ecrf.definition import Item, ItemType, Range, Validation
 from datacapt.i18n import _
-from datacapt.numbers import NumberError, parse_number
+from datacapt.numbers import MAX_INTEGER_DIGITS, MAX_PLACES, NumberError, parse_number
 from datacapt.patterns import MAX_MATCHED, PatternError, compile_pattern, matches
 from datacapt.validation import MAX_EMAIL_LENGTH
 
@@ -34,6 +34,9 @@ DATE_ORDERS = {
     "ymd": ("year", "month", "day"),
 }
 DATE_PARTS = r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,4})"
+
+#: Room for the largest number a form accepts written with every decimal an item asks for.
+WIDE = Context(prec=MAX_INTEGER_DIGITS + MAX_PLACES + 1)
 
 Typed = Decimal | str | date | datetime | time | frozenset[str] | None
 
@@ -62,10 +65,16 @@ def _number(item: Item, raw: str) -> Parsed:
         return _refuse(_("Enter a whole number."))
     exponent = number.as_tuple().exponent
     places = max(0, -exponent) if isinstance(exponent, int) else 0
-    if item.decimals is not None and places != item.decimals:
+    if item.decimals is not None and places > item.decimals:
         return _refuse(
-            _("Enter the number with ${count} decimal(s).", mapping={"count": item.decimals})
+            _(
+                "Enter the number with at most ${count} decimal(s): ${value} has ${places}.",
+                mapping={"count": item.decimals, "value": raw, "places": places},
+            )
         )
+    if item.decimals is not None and places < item.decimals:
+        # 73 on a one-decimal item means 73.0: stored as the item writes its numbers.
+        number = number.quantize(Decimal(1).scaleb(-item.decimals), context=WIDE)
     return Parsed(str(number), number)
 
 

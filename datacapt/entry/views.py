@@ -155,19 +155,20 @@ def _monitoring(
     request: Request, context: FormEntryResource, rows: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The SDV marks beside the fields, and what other capabilities show there
-    (:class:`FormShown`: the query badges)."""
+    (:class:`FormShown`: the query badges). SDV marks are monitoring's: site staff, who cannot
+    verify or review, would only read "Awaiting SDV" under every field."""
     shown = FormShown(request.dbsession, request.actor, request, context)
     reactions_of(request.registry).publish(shown)
-    return {
-        "queries": None,
-        **shown.shown,
-        "sdv": {
+    monitoring = {"queries": None, **shown.shown}
+    can_verify = bool(request.has_permission(Permission.VERIFY_SOURCE, context))
+    if can_verify or request.has_permission(Permission.REVIEW_DATA, context):
+        monitoring["sdv"] = {
             "rows": services.stored_values(request.dbsession, context.instance)
             if rows is None
             else rows,
-            "can_verify": request.has_permission(Permission.VERIFY_SOURCE, context),
-        },
-    }
+            "can_verify": can_verify,
+        }
+    return monitoring
 
 
 def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str, str]:

@@ -1,0 +1,73 @@
+"""Everyday details of data entry as site staff and monitors meet them: numbers with their
+decimals, exclusive options, the marks and warnings beside a field, and the form's languages."""
+
+from __future__ import annotations
+
+import pytest
+import webtest
+from sqlalchemy import select
+
+from datacapt.models import FormInstance, ItemValue, Subject
+from tests.factories import build_world, login
+
+SUBJECT = "/acme/demo/subjects/par01-0001/"
+DEMOGRAPHICS = SUBJECT + "screening/demographics/"
+VITALS = SUBJECT + "screening/vital_signs/"
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    return build_world(dbsession, registry)
+
+
+@pytest.fixture
+def coordinator(testapp, world):
+    assert login(testapp, world.users["coordinator"].email).status_int == 303
+    return testapp
+
+
+def values_of(dbsession, form="demographics"):
+    dbsession.expire_all()
+    rows = dbsession.execute(
+        select(ItemValue)
+        .join(FormInstance, FormInstance.id == ItemValue.form_instance_id)
+        .join(Subject, Subject.id == FormInstance.subject_id)
+        .where(Subject.label == "par01-0001", FormInstance.form == form)
+    ).scalars()
+    return {row.item_oid: row for row in rows}
+
+
+def save(app, path, **values):
+    form = app.get(path).forms["entry-form"]
+    for name, value in values.items():
+        form[name] = value
+    return form.submit(status="*")
+
+
+# --- numbers and their decimals ----------------------------------------------------------------
+
+
+def test_a_whole_number_fills_a_one_decimal_item_and_too_many_decimals_are_refused(
+    coordinator, dbsession
+):
+    assert save(coordinator, DEMOGRAPHICS, height_cm="180", weight_kg="73").status_int == 303
+    assert values_of(dbsession)["I.WEIGHT_KG"].value == "73.0"
+    assert coordinator.get(DEMOGRAPHICS).html.find(id="item-weight_kg")["value"] == "73.0"
+    refused = save(coordinator, DEMOGRAPHICS, weight_kg="73.25")
+    assert refused.status_int == 422
+    message = refused.html.find(id="item-weight_kg-message").text
+    assert "at most 1 decimal(s): 73.25 has 2" in message
+    assert values_of(dbsession)["I.WEIGHT_KG"].value == "73.0"
+
+
+# --- monitoring marks ----------------------------------------------------------------------------
+
+
+def test_sdv_marks_show_to_monitors_and_not_to_site_staff(coordinator, app, world, dbsession):
+    assert save(coordinator, DEMOGRAPHICS, sex="1", height_cm="180").status_int == 303
+    page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.select(".sdv-mark") == []
+    assert "Awaiting SDV" not in page.html.find(id="entry-form").text  # only the form's state
+    monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(monitor, world.users["monitor"].email)
+    assert "Awaiting SDV" in monitor.get(DEMOGRAPHICS).html.find(id="sdv-I.SEX").text

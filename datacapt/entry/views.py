@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
 from pyramid.registry import Registry
 from pyramid.renderers import render_to_response
@@ -87,6 +88,14 @@ def _language(request: Request, context: FormEntryResource) -> str:
     return definition.default_language
 
 
+def _language_name(language: str, reader: str) -> str:
+    """``language`` named in the reader's language (a form shown in another than theirs)."""
+    try:
+        return Locale.parse(language).get_display_name(reader) or language
+    except (ValueError, UnknownLocaleError):
+        return language
+
+
 def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
     visit = context.visit_node
     return services.entry_state(
@@ -122,9 +131,13 @@ def _page(
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
         masked = {item.name for item in form_items(context.form) if item.identifier}
+    language = _language(request, context)
     data = {
         "definition": definition,
-        "language": _language(request, context),
+        "language": language,
+        "fallback": _language_name(language, request.locale_name)
+        if language != request.locale_name
+        else None,
         "state": state,
         "instance": instance,
         "readonly": not can_enter,

@@ -71,3 +71,15 @@ def test_sdv_marks_show_to_monitors_and_not_to_site_staff(coordinator, app, worl
     monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
     login(monitor, world.users["monitor"].email)
     assert "Awaiting SDV" in monitor.get(DEMOGRAPHICS).html.find(id="sdv-I.SEX").text
+
+
+# --- languages ---------------------------------------------------------------------------------
+
+
+def test_a_form_without_the_readers_language_says_which_language_it_falls_back_to(coordinator):
+    assert coordinator.get(DEMOGRAPHICS).html.find(id="language-fallback") is None
+    coordinator.set_cookie("datacapt_language", "fr")
+    assert coordinator.get(DEMOGRAPHICS).html.find(id="language-fallback") is None
+    coordinator.set_cookie("datacapt_language", "de")
+    notice = coordinator.get(DEMOGRAPHICS).html.find(id="language-fallback")
+    assert "Dieses Formular" in notice.text and "Englisch" in notice.text

@@ -55,6 +55,21 @@
     each(state.valid, function (element) { element.removeAttribute("aria-invalid"); });
   });
 
+  // An exclusive checkbox ("None of these") and the other options of its question untick each
+  // other. Captured before htmx's own listener, so the re-evaluation sees the boxes as left.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || !box.checked || !box.closest) { return; }
+    var group = box.closest("fieldset");
+    if (!group || !group.querySelector("input[data-exclusive]")) { return; }
+    group.querySelectorAll('input[type="checkbox"]').forEach(function (other) {
+      if (other !== box && other.name === box.name &&
+          (box.hasAttribute("data-exclusive") || other.hasAttribute("data-exclusive"))) {
+        other.checked = false;
+      }
+    });
+  }, true);
+
   // Buttons that destroy something ask first (data-confirm), with or without htmx.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }  // htmx took it: htmx:confirm below asks

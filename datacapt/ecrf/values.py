@@ -232,6 +232,15 @@ def _choices(item: Item, raw: list[str]) -> Parsed:
         return _refuse(_("Choose among the options offered."))
     if item.type is ItemType.MULTIPLE_CHOICE:
         ordered = [choice.code for choice in item.choices if choice.code in picked]
+        if len(ordered) > 1 and any(c.exclusive and c.code in ordered for c in item.choices):
+            return Parsed(
+                None,
+                None,
+                error=_(
+                    "An option you ticked excludes the others (such as “None of these”): "
+                    "tick it alone, or untick it."
+                ),
+            )
         return Parsed("|".join(ordered) or None, frozenset(ordered) if ordered else None)
     if len(picked) > 1:
         return _refuse(_("Choose one option only."))

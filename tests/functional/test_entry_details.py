@@ -7,17 +7,39 @@ import pytest
 import webtest
 from sqlalchemy import select
 
+from datacapt.ecrf import versions
+from datacapt.ecrf.definition import Choice, Item, ItemType
 from datacapt.models import FormInstance, ItemValue, Subject
-from tests.factories import build_world, login
+from tests.factories import build_world, login, publish_definition
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
 VITALS = SUBJECT + "screening/vital_signs/"
 
 
+SYMPTOMS = Item(
+    oid="I.SYMPTOMS",
+    name="symptoms",
+    type=ItemType.MULTIPLE_CHOICE,
+    label={"en": "Symptoms", "fr": "Symptômes"},
+    choices=[
+        Choice("1", {"en": "Cough", "fr": "Toux"}),
+        Choice("2", {"en": "Fever", "fr": "Fièvre"}),
+        Choice("99", {"en": "None of these", "fr": "Aucun de ceux-ci"}, exclusive=True),
+    ],
+)
+
+
 @pytest.fixture
 def world(dbsession, registry):
-    return build_world(dbsession, registry)
+    """The demo design with checkboxes (symptoms, "None of these" alone) in demographics."""
+    world = build_world(dbsession, registry)
+    draft = versions.draft(dbsession, world.study)
+    definition = versions.definition_of(draft)
+    definition.form("demographics").sections[0].subsections[0].blocks.append(SYMPTOMS)
+    publish_definition(dbsession, world.study, draft, definition, "Symptoms")
+    dbsession.flush()
+    return world
 
 
 @pytest.fixture
@@ -58,6 +80,25 @@ def test_a_whole_number_fills_a_one_decimal_item_and_too_many_decimals_are_refus
     message = refused.html.find(id="item-weight_kg-message").text
     assert "at most 1 decimal(s): 73.25 has 2" in message
     assert values_of(dbsession)["I.WEIGHT_KG"].value == "73.0"
+
+
+# --- exclusive options ----------------------------------------------------------------------------
+
+
+def test_none_of_these_is_chosen_alone_or_refused(coordinator, dbsession):
+    page = coordinator.get(DEMOGRAPHICS)
+    boxes = page.html.select('input[name="symptoms"]')
+    assert [box.has_attr("data-exclusive") for box in boxes] == [False, False, True]
+    form = page.forms["entry-form"]
+    form.set("symptoms", True, index=0)
+    form.set("symptoms", True, index=2)
+    refused = form.submit(status=422)
+    assert "excludes the others" in refused.html.find(id="item-symptoms-message").text
+    assert values_of(dbsession) == {}
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form.set("symptoms", True, index=2)
+    assert form.submit().status_int == 303
+    assert values_of(dbsession)["I.SYMPTOMS"].value == "99"
 
 
 # --- monitoring marks ----------------------------------------------------------------------------

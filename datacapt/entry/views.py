@@ -282,7 +282,9 @@ def save(context: FormEntryResource, request: Request) -> Response:
     except services.FormClosed:
         raise HTTPForbidden() from None
     message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
-    request.session.flash(request.localizer.translate(message))
+    request.session.flash(
+        " ".join(request.localizer.translate(text) for text in [message, *result.notes])
+    )
     if request.POST.get("next") == "1":
         following = next_form(context)
         if following is not None:

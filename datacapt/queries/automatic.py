@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from datacapt.ecrf.definition import Definition, Severity
 from datacapt.entry.events import FormSaved
+from datacapt.i18n import _
 from datacapt.models import EntryWarning, Query, QueryState, QueryStep, WarningKind
 from datacapt.queries.services import AUTO_CLOSE_NOTE, move, raise_query
 
@@ -47,6 +48,7 @@ def follow_warnings(event: FormSaved) -> None:
         ).all()
         for query in following:
             move(dbsession, query, QueryStep.CLOSED, AUTO_CLOSE_NOTE, event.actor, system=True)
+    raised = 0
     for warning in event.opened:
         if opens_a_query(event.definition, warning):
             raise_query(
@@ -57,3 +59,11 @@ def follow_warnings(event: FormSaved) -> None:
                 event.actor,
                 warning_id=warning.id,
             )
+            raised += 1
+    if raised:
+        event.notes.append(
+            _(
+                "Queries opened for monitoring on values to check: ${count}.",
+                mapping={"count": raised},
+            )
+        )

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import Choice, Item, ItemType
-from datacapt.models import FormInstance, ItemValue, Subject
-from tests.factories import build_world, login, publish_definition
+from datacapt.models import FormInstance, ItemValue, Query, Subject
+from tests.factories import build_world, csrf_token, login, publish_definition
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
@@ -112,6 +112,28 @@ def test_sdv_marks_show_to_monitors_and_not_to_site_staff(coordinator, app, worl
     monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
     login(monitor, world.users["monitor"].email)
     assert "Awaiting SDV" in monitor.get(DEMOGRAPHICS).html.find(id="sdv-I.SEX").text
+
+
+# --- soft ranges --------------------------------------------------------------------------------
+
+
+def test_a_soft_range_warns_while_typing_and_opens_a_query_only_on_save_saying_so(
+    coordinator, dbsession
+):
+    typed = {"systolic": "120", "diastolic": "80", "heart_rate": "130"}
+    evaluated = coordinator.post(
+        VITALS + "@@evaluate",
+        {**typed, "csrf_token": csrf_token(coordinator)},
+        headers={"HX-Request": "true"},
+    )
+    warning = evaluated.html.find(id="item-heart_rate-message").text
+    assert "Expected between 45 and 120." in warning and "opens a query" in warning
+    assert dbsession.scalar(select(Query.id)) is None  # checking is not saving
+    saved = save(coordinator, VITALS, **typed)
+    assert saved.status_int == 303
+    assert "Queries opened for monitoring on values to check: 1." in saved.follow().text
+    dbsession.expire_all()
+    assert len(dbsession.scalars(select(Query)).all()) == 1
 
 
 # --- languages ---------------------------------------------------------------------------------

@@ -282,6 +282,14 @@ def _convert(item: Item, raw: list[str]) -> Parsed:
     return Parsed(text, text)
 
 
+def holds_numbers(item: Item) -> bool:
+    """Whether the item's values are numbers people read (and, typed ones, write) with their
+    language's decimal separator; calculations may also give dates or text, left as they are."""
+    return item.type in (ItemType.CALCULATED, ItemType.SLIDER) or (
+        item.type is ItemType.TEXT and item.validation in (Validation.INTEGER, Validation.NUMBER)
+    )
+
+
 def parse_value(item: Item, raw: list[str]) -> Parsed:
     """``raw``: what the form posted for the item (several values for checkboxes)."""
     return _bounded(_convert(item, raw), item)

@@ -19,11 +19,13 @@ from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
 from datacapt.ecrf.definition import Form, Item, form_items
 from datacapt.ecrf.runtime import FormState, form_state
+from datacapt.ecrf.values import holds_numbers
 from datacapt.entry import changes, log_rows, services
 from datacapt.entry.events import FormShown
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus
+from datacapt.numbers import shown_number, typed_number
 from datacapt.permissions import Permission
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
@@ -215,8 +217,12 @@ def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
 def _posted(
     request: Request, context: FormEntryResource
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    names = [item.name for item in form_items(context.form)]
+    items = form_items(context.form)
+    names = [item.name for item in items]
     posted = {name: request.POST.getall(name) for name in names if name in request.POST}
+    for item in items:
+        if item.name in posted and holds_numbers(item) and not item.decimal_comma:
+            posted[item.name] = [typed_number(v, request.locale_name) for v in posted[item.name]]
     missing = {
         name: request.POST.get(f"missing-{name}", "")
         for name in names
@@ -345,7 +351,7 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     return {
         "item": item,
         "events": [
-            (event, author, *_history_values(keys, context, item, event))
+            (event, author, *_history_values(keys, context, item, event, request.locale_name))
             for event, author in events
         ],
         "language": _language(request, context),
@@ -354,23 +360,28 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
 
 
 def _history_values(
-    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent
+    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent, locale: str
 ) -> tuple[str | None, str | None]:
     """An event's old and new values as this viewer may see them: personal data opened with
     ``keys`` (given to those holding VIEW_PII), left sealed (shown as "personal data") for the
-    others."""
+    others; numbers with the reader's decimal separator."""
     values = (event.old_value, event.new_value)
-    if keys is None:
-        return values
-    opened = [
-        personal_values.open_audited(
-            keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+    if keys is not None:
+        opened = [
+            personal_values.open_audited(
+                keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+            )
+            if personal_values.is_audited(value)
+            else None
+            for value in values
+        ]
+        values = (opened[0] or values[0], opened[1] or values[1])
+    if holds_numbers(item):
+        values = (
+            shown_number(values[0], locale) if values[0] else values[0],
+            shown_number(values[1], locale) if values[1] else values[1],
         )
-        if personal_values.is_audited(value)
-        else None
-        for value in values
-    ]
-    return (opened[0] or values[0], opened[1] or values[1])
+    return values
 
 
 @view_config(

@@ -146,3 +146,20 @@ def test_a_form_without_the_readers_language_says_which_language_it_falls_back_t
     coordinator.set_cookie("datacapt_language", "de")
     notice = coordinator.get(DEMOGRAPHICS).html.find(id="language-fallback")
     assert "Dieses Formular" in notice.text and "Englisch" in notice.text
+
+
+def test_french_reads_and_writes_decimal_commas_and_stores_dots(coordinator, dbsession):
+    coordinator.set_cookie("datacapt_language", "fr")
+    assert save(coordinator, DEMOGRAPHICS, height_cm="180", weight_kg="72,5").status_int == 303
+    assert values_of(dbsession)["I.WEIGHT_KG"].value == "72.5"
+    assert values_of(dbsession)["I.BMI"].value == "22.4"
+    page = coordinator.get(DEMOGRAPHICS)
+    assert page.html.find(id="item-weight_kg")["value"] == "72,5"
+    assert page.html.find(id="item-bmi").text.strip() == "22,4"
+    assert save(coordinator, DEMOGRAPHICS, weight_kg="73.5").status_int == 303  # a dot too
+    history = coordinator.get(DEMOGRAPHICS + "@@history", {"item": "I.WEIGHT_KG"})
+    cells = [td.text.strip() for td in history.html.select("tbody td")]
+    assert "72,5" in cells and "73,5" in cells
+    coordinator.set_cookie("datacapt_language", "en")
+    assert coordinator.get(DEMOGRAPHICS).html.find(id="item-weight_kg")["value"] == "73.5"
+    assert save(coordinator, DEMOGRAPHICS, weight_kg="74,5").status_int == 422  # not in English

@@ -187,7 +187,7 @@ def _bounded(parsed: Parsed, item: Item) -> Parsed:
     for bounds, hard in ((item.hard_range, True), (item.soft_range, False)):
         if bounds is None or _within(parsed.value, bounds):
             continue
-        message = _range_message(bounds)
+        message = range_message(bounds)
         if hard:
             return _refuse(message)
         return Parsed(parsed.stored, parsed.value, warning=message)
@@ -211,7 +211,7 @@ def _within(value: Any, bounds: Range) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def _range_message(bounds: Range) -> TranslationString:
+def range_message(bounds: Range) -> TranslationString:
     if bounds.min is not None and bounds.max is not None:
         return _(
             "Expected between ${min} and ${max}.", mapping={"min": bounds.min, "max": bounds.max}

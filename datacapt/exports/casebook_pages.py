@@ -16,6 +16,7 @@ from datacapt.i18n import _
 from datacapt.models.entry import FormStatus, LockState, ReviewStatus, SdvStatus, SignatureState
 from datacapt.models.queries import QueryState, QueryStep
 from datacapt.models.review import SignatureScope
+from datacapt.queries.services import worded
 
 STATUS_LABELS = {FormStatus.IN_PROGRESS: _("In progress"), FormStatus.COMPLETE: _("Complete")}
 LOCK_LABELS = {LockState.FROZEN: _("Frozen"), LockState.LOCKED: _("Locked")}
@@ -299,7 +300,14 @@ class Pages:
                     words.translate(STEP_LABELS[message.step]),
                     message.author or words.translate(_("the system")),
                     words.moment(message.at),
-                    message.body,
+                    worded(
+                        message.body,
+                        message.wording,
+                        message.author is None,
+                        words.localizer,
+                        words.language,
+                        words.language,
+                    ),
                 )
                 for message in thread.messages
             ],

@@ -3,15 +3,20 @@ decimals, exclusive options, the marks and warnings beside a field, and the form
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import webtest
+from pyramid.i18n import make_localizer
 from sqlalchemy import select
 
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import Choice, Item, ItemType
-from datacapt.models import FormInstance, ItemValue, Query, Subject
+from datacapt.models import FormInstance, ItemValue, Query, QueryMessage, Subject
+from datacapt.queries.services import AUTO_CLOSE_NOTE, shown_body
 from tests.factories import build_world, csrf_token, login, publish_definition
 
+LOCALE = Path(__file__).resolve().parents[2] / "datacapt" / "locale"
 SUBJECT = "/acme/demo/subjects/par01-0001/"
 DEMOGRAPHICS = SUBJECT + "screening/demographics/"
 VITALS = SUBJECT + "screening/vital_signs/"
@@ -163,3 +168,26 @@ def test_french_reads_and_writes_decimal_commas_and_stores_dots(coordinator, dbs
     coordinator.set_cookie("datacapt_language", "en")
     assert coordinator.get(DEMOGRAPHICS).html.find(id="item-weight_kg")["value"] == "73.5"
     assert save(coordinator, DEMOGRAPHICS, weight_kg="74,5").status_int == 422  # not in English
+
+
+def test_automatic_query_texts_are_shown_in_each_readers_language(coordinator, dbsession):
+    typed = {"systolic": "120", "diastolic": "80", "heart_rate": "130"}
+    assert save(coordinator, VITALS, **typed).status_int == 303
+    assert save(coordinator, DEMOGRAPHICS, height_cm="150", weight_kg="120.0").status_int == 303
+    rate = VITALS + "@@queries?item=I.HEART_RATE"
+    bmi = DEMOGRAPHICS + "@@queries?item=I.BMI"
+    assert "Expected between 45 and 120." in coordinator.get(rate).html.select_one(".body").text
+    assert "BMI above 40" in coordinator.get(bmi).html.select_one(".body").text
+    coordinator.set_cookie("datacapt_language", "fr")
+    assert "entre 45 et 120" in coordinator.get(rate).html.select_one(".body").text
+    assert "IMC supérieur à 40" in coordinator.get(bmi).html.select_one(".body").text
+    coordinator.set_cookie("datacapt_language", "de")
+    assert "zwischen 45 und 120" in coordinator.get(rate).html.select_one(".body").text
+
+
+def test_a_query_message_kept_before_its_wording_shows_its_stored_words(registry):
+    localizer = make_localizer("fr", [str(LOCALE)])
+    old = QueryMessage(body="Expected between 45 and 120.", author_id=None, wording=None)
+    assert shown_body(old, localizer, "fr", "en") == "Expected between 45 and 120."
+    note = QueryMessage(body=AUTO_CLOSE_NOTE, author_id=None, wording=None)
+    assert shown_body(note, localizer, "fr", "en").startswith("Fermée automatiquement")

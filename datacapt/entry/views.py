@@ -7,6 +7,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
@@ -144,7 +145,10 @@ def _page(
         "instance": instance,
         "readonly": not can_enter,
         "entry": {
-            "codes": context.study.missing_codes,
+            "codes": [
+                (code, request.localizer.translate(TranslationString(label, domain="datacapt")))
+                for code, label in context.study.missing_codes
+            ],
             "missing": missing,
             "history": request.resource_path(context, "@@history"),
             "masked": masked,

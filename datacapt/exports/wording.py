@@ -75,7 +75,7 @@ class Wording:
 
     def missing(self, code: str) -> str:
         label = self.missing_codes.get(code)
-        return f"{code} — {label}" if label else code
+        return f"{code} — {self.translate(label)}" if label else code
 
     def code_labels(self, item: Item) -> dict[str, str]:
         fixed = BOOLEAN_LABELS.get(item.type)

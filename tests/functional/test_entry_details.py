@@ -191,3 +191,14 @@ def test_a_query_message_kept_before_its_wording_shows_its_stored_words(registry
     assert shown_body(old, localizer, "fr", "en") == "Expected between 45 and 120."
     note = QueryMessage(body=AUTO_CLOSE_NOTE, author_id=None, wording=None)
     assert shown_body(note, localizer, "fr", "en").startswith("Fermée automatiquement")
+
+
+def test_missing_data_codes_are_labelled_in_the_readers_language(coordinator, world, dbsession):
+    coordinator.set_cookie("datacapt_language", "fr")
+    options = coordinator.get(DEMOGRAPHICS).html.select("#field-missing-height_cm option")
+    assert "NA — Non applicable" in [option.text for option in options]
+    world.study.missing_codes = [["NA", "Not applicable"], ["LOST", "Lost in the flood"]]
+    dbsession.flush()
+    options = coordinator.get(DEMOGRAPHICS).html.select("#field-missing-height_cm option")
+    labels = [option.text for option in options]
+    assert "NA — Non applicable" in labels and "LOST — Lost in the flood" in labels  # as typed

@@ -20,6 +20,7 @@ from datacapt.ecrf.definition import text_in
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, format_local
 from datacapt.permissions import ROLE_LABELS, Permission
+from datacapt.units import shown_unit
 
 
 @lru_cache(maxsize=256)
@@ -55,6 +56,12 @@ def translated(context: Any, text: dict[str, str], definition: Any) -> str:
     return text_in(text, context["request"].locale_name, definition.default_language)
 
 
+@pass_context
+def unit(context: Any, value: str) -> str:
+    """An item's units, translated when written in words (:mod:`datacapt.units`)."""
+    return shown_unit(value, context["request"].localizer.translate)
+
+
 MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
@@ -86,6 +93,7 @@ def includeme(config: Configurator) -> None:
             lineage_trail=lineage_trail,
             tr=translated,
             markdown=markdown,
+            unit=unit,
         )
 
     config.action(None, setup, order=999)

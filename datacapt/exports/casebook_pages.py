@@ -17,6 +17,7 @@ from datacapt.models.entry import FormStatus, LockState, ReviewStatus, SdvStatus
 from datacapt.models.queries import QueryState, QueryStep
 from datacapt.models.review import SignatureScope
 from datacapt.queries.services import worded
+from datacapt.units import shown_unit
 
 STATUS_LABELS = {FormStatus.IN_PROGRESS: _("In progress"), FormStatus.COMPLETE: _("Complete")}
 LOCK_LABELS = {LockState.FROZEN: _("Frozen"), LockState.LOCKED: _("Locked")}
@@ -264,7 +265,7 @@ class Pages:
         return ValueLine(
             words.text(item.label),
             value,
-            item.units if value is not None else None,
+            shown_unit(item.units, words.translate) if value is not None and item.units else None,
             missing,
             self._sdv(reads, state.id, item.oid),
             changes,

@@ -202,3 +202,12 @@ def test_missing_data_codes_are_labelled_in_the_readers_language(coordinator, wo
     options = coordinator.get(DEMOGRAPHICS).html.select("#field-missing-height_cm option")
     labels = [option.text for option in options]
     assert "NA — Non applicable" in labels and "LOST — Lost in the flood" in labels  # as typed
+
+
+def test_units_in_words_are_translated_and_symbols_kept(coordinator):
+    coordinator.set_cookie("datacapt_language", "fr")
+    page = coordinator.get(VITALS)
+    assert page.html.select_one("#block-I\\.HEART_RATE .units").text == "(batt./min)"
+    assert page.html.select_one("#block-I\\.SYSTOLIC .units").text == "(mmHg)"
+    coordinator.set_cookie("datacapt_language", "de")
+    assert "(Schläge/min)" in coordinator.get(VITALS).html.select_one("#block-I\\.HEART_RATE").text

@@ -59,7 +59,7 @@ from datacapt.models import (
 )
 from datacapt.permissions import StudyRole
 from datacapt.personal_values import Owner
-from datacapt.queries.automatic import opens_a_query
+from datacapt.queries.automatic import opens_a_query, wording_of
 from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
 
@@ -572,6 +572,7 @@ class Writer:
                 "step": QueryStep.RAISED.value,
                 "state": QueryState.OPEN.value,
                 "body": warning["message"],
+                "wording": wording_of(self.setup.definition, probe),
                 "corrected": False,
                 "author_id": None,
                 "created_at": now,

@@ -15,6 +15,7 @@ Data are entered by the site's coordinator, a form at a time, in a history that 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -616,7 +617,12 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[column] for column in columns])
+            copy.write_row([_copied(row[column]) for column in columns])
+
+
+def _copied(value: Any) -> Any:
+    """A value as COPY takes it: JSON columns (dicts, lists) as their JSON text."""
+    return json.dumps(value) if isinstance(value, dict | list) else value
 
 
 # --- the history --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ Data are entered by the site's coordinator, a form at a time, in a history that 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -59,7 +60,7 @@ from datacapt.models import (
 )
 from datacapt.permissions import StudyRole
 from datacapt.personal_values import Owner
-from datacapt.queries.automatic import opens_a_query
+from datacapt.queries.automatic import opens_a_query, wording_of
 from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
 
@@ -572,6 +573,7 @@ class Writer:
                 "step": QueryStep.RAISED.value,
                 "state": QueryState.OPEN.value,
                 "body": warning["message"],
+                "wording": wording_of(self.setup.definition, probe),
                 "corrected": False,
                 "author_id": None,
                 "created_at": now,
@@ -615,7 +617,12 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[column] for column in columns])
+            copy.write_row([_copied(row[column]) for column in columns])
+
+
+def _copied(value: Any) -> Any:
+    """A value as COPY takes it: JSON columns (dicts, lists) as their JSON text."""
+    return json.dumps(value) if isinstance(value, dict | list) else value
 
 
 # --- the history --------------------------------------------------------------------------------

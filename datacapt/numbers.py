@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from functools import lru_cache
 
+from babel import UnknownLocaleError
+from babel.numbers import get_decimal_symbol
 from pyramid.i18n import TranslationString
 
 from datacapt.i18n import _
@@ -74,3 +77,30 @@ def plain(number: Decimal) -> str:
     if isinstance(exponent, int) and -exponent > MAX_PLACES:
         number = number.quantize(Decimal(1).scaleb(-MAX_PLACES), context=_ROUNDING)
     return format(number, "f")
+
+
+PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+"""A number as the server stores it: digits, one '.', no exponent."""
+
+
+@lru_cache(maxsize=16)
+def decimal_symbol(locale: str) -> str:
+    """The decimal separator people of ``locale`` write: ',' in French, German, Polish."""
+    try:
+        return get_decimal_symbol(locale)
+    except (ValueError, UnknownLocaleError):
+        return "."
+
+
+def shown_number(text: str, locale: str) -> str:
+    """A stored number written with ``locale``'s decimal separator (any other text as it is)."""
+    if PLAIN.fullmatch(text) is None:
+        return text
+    return text.replace(".", decimal_symbol(locale))
+
+
+def typed_number(text: str, locale: str) -> str:
+    """What someone of ``locale`` typed, with '.' for their decimal separator: both '72,5' and
+    '72.5' are read in French, German and Polish."""
+    symbol = decimal_symbol(locale)
+    return text.replace(symbol, ".") if symbol != "." else text

@@ -22,6 +22,7 @@ from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, as_utc, format_local, zone_label
 from datacapt.permissions import ROLE_LABELS, Permission
+from datacapt.units import shown_unit
 
 
 @lru_cache(maxsize=256)
@@ -71,6 +72,12 @@ def item_value(value: str | None, item: Item) -> str:
     return shown(item, value)
 
 
+@pass_context
+def unit(context: Any, value: str) -> str:
+    """An item's units, translated when written in words (:mod:`datacapt.units`)."""
+    return shown_unit(value, context["request"].localizer.translate)
+
+
 MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
@@ -111,6 +118,7 @@ def includeme(config: Configurator) -> None:
             item_value=item_value,
             markdown=markdown,
             markdown_inline=markdown_inline,
+            unit=unit,
         )
 
     config.action(None, setup, order=999)

@@ -30,8 +30,68 @@
     return data.messageError;
   }
 
-  document.addEventListener("DOMContentLoaded", focusFirstError);
-  document.addEventListener("htmx:afterSettle", focusFirstError);
+  // A refused save of a long form: focus the first field the error summary names (the summary
+  // is an alert, so it is read out all the same), not the top of the page.
+  function focusFirstRefusedField() {
+    var summary = document.querySelector("[data-focus-first-error]");
+    if (!summary) { return; }
+    summary.removeAttribute("data-focus-first-error");
+    var link = summary.querySelector('a[href^="#"]');
+    var target = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (target && target.matches("fieldset")) {
+      target = target.querySelector("input:checked, input, select, textarea");
+    }
+    (target || summary).focus();
+    if (target) { target.scrollIntoView({block: "center"}); }
+  }
+
+  // After a save the form comes back by a new page load: return to where the person was.
+  var PLACE_KEY = "datacapt:form-place";
+  document.addEventListener("submit", function (event) {
+    if (event.target.id !== "entry-form") { return; }
+    var place = {path: location.pathname, y: window.scrollY, at: Date.now()};
+    try { sessionStorage.setItem(PLACE_KEY, JSON.stringify(place)); } catch (ignore) { }
+  }, true);
+  function returnToPlace() {
+    var place = null;
+    try {
+      place = JSON.parse(sessionStorage.getItem(PLACE_KEY) || "null");
+      sessionStorage.removeItem(PLACE_KEY);
+    } catch (ignore) { }
+    if (place && place.path === location.pathname && Date.now() - place.at < 30000 &&
+        !document.querySelector("[data-focus-on-load], [data-focus-first-error]")) {
+      window.scrollTo(0, place.y);
+    }
+  }
+
+  // History out of the Tab order (one stop per question): Alt+Shift+H opens or closes the
+  // history of the question holding the focus.
+  document.addEventListener("keydown", function (event) {
+    if (!(event.altKey && event.shiftKey && event.code === "KeyH")) { return; }
+    var active = document.activeElement;
+    var item = active && active.closest && active.closest(".ecrf-item");
+    var details = item && item.querySelector("details.history-toggle");
+    if (!details) { return; }
+    event.preventDefault();
+    if (details.open) {
+      details.open = false;
+      var answer = item.querySelector("input:not([type=hidden]), select, textarea");
+      if (answer) { answer.focus(); }
+    } else {
+      details.open = true;
+      details.querySelector("summary").focus();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    returnToPlace();
+    focusFirstError();
+    focusFirstRefusedField();
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    focusFirstError();
+    focusFirstRefusedField();
+  });
   document.addEventListener("htmx:responseError", function (event) {
     announce(messageFor(event.detail.xhr.status));
   });
@@ -98,6 +158,21 @@
       event.detail.shouldSwap = false;
     }
   });
+
+  // An exclusive checkbox ("None of these") and the other options of its question untick each
+  // other. Captured before htmx's own listener, so the re-evaluation sees the boxes as left.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || !box.checked || !box.closest) { return; }
+    var group = box.closest("fieldset");
+    if (!group || !group.querySelector("input[data-exclusive]")) { return; }
+    group.querySelectorAll('input[type="checkbox"]').forEach(function (other) {
+      if (other !== box && other.name === box.name &&
+          (box.hasAttribute("data-exclusive") || other.hasAttribute("data-exclusive"))) {
+        other.checked = false;
+      }
+    });
+  }, true);
 
   // Buttons that destroy something ask first (data-confirm), with or without htmx.
   document.addEventListener("submit", function (event) {

@@ -144,6 +144,19 @@ def _choices(reader: Reader, default_language: str) -> list[Choice]:
     return list(choices.values())
 
 
+def _exclusive(reader: Reader, choices: list[Choice]) -> None:
+    """Mark the options the designer lists as chosen alone ("None of these")."""
+    codes = {code.strip() for code in reader.text("exclusive", 1000).split(",") if code.strip()}
+    unknown = codes - {choice.code for choice in choices}
+    if unknown:
+        reader.errors["exclusive"] = _(
+            "These codes are not among the choices: ${codes}.",
+            mapping={"codes": ", ".join(sorted(unknown))},
+        )
+    for choice in choices:
+        choice.exclusive = choice.code in codes
+
+
 def _range(reader: Reader, prefix: str) -> Range | None:
     low, high = reader.optional(f"{prefix}-min", 40), reader.optional(f"{prefix}-max", 40)
     return Range(low, high) if low is not None or high is not None else None
@@ -249,6 +262,8 @@ def read_item(post: MultiDict, definition: Definition, existing: Item | None) ->
     )
     if item_type in (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE):
         item.choices = _choices(reader, definition.default_language)
+    if item_type is ItemType.MULTIPLE_CHOICE:
+        _exclusive(reader, item.choices)
     if item_type is ItemType.SLIDER:
         item.slider = _slider(reader)
     item.edit_checks = _checks(reader, definition, existing.edit_checks if existing else [])
@@ -375,6 +390,7 @@ def item_form_values(item: Item | None, languages: list[str]) -> Mapping[str, st
         ("decimal-comma", item.decimal_comma),
     ):
         values[flag] = "1" if on else ""
+    values["exclusive"] = ", ".join(c.code for c in item.choices if c.exclusive)
     for prefix, bounds in (("hard", item.hard_range), ("soft", item.soft_range)):
         values[f"{prefix}-min"] = (bounds.min or "") if bounds else ""
         values[f"{prefix}-max"] = (bounds.max or "") if bounds else ""

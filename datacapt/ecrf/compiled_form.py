@@ -26,7 +26,10 @@ from markupsafe import Markup, escape
 from pyramid.renderers import render
 from pyramid.request import Request
 
+from datacapt.ecrf.definition import Item
 from datacapt.ecrf.runtime import BlockState, FormState
+from datacapt.ecrf.values import holds_numbers
+from datacapt.numbers import shown_number
 
 COMPILE_TEMPLATE = "ecrf/_compile.jinja2"
 MARKER = re.compile("\x00([0-9]+)\x01")
@@ -58,8 +61,13 @@ class Slots:
     def selected(self, state: BlockState, code: str) -> Markup:
         return SELECTED if code == (state.raw[0] if state.raw else "") else NOTHING
 
-    def current(self, state: BlockState) -> Markup:
-        return escape(state.raw[0] if state.raw else "")
+    def current(self, state: BlockState, locale: str) -> Markup:
+        """The value in its input; a number with the reader's decimal separator, which a save
+        reads back (see :func:`datacapt.numbers.typed_number`)."""
+        value = state.raw[0] if state.raw else ""
+        if isinstance(state.block, Item) and holds_numbers(state.block):
+            value = shown_number(value, locale)
+        return escape(value)
 
     def file(
         self, state: BlockState, entry: Mapping[str, Any], macro: Macro, readonly: bool
@@ -67,8 +75,8 @@ class Slots:
         current = state.raw[0] if state.raw else ""
         return macro(state.name, current, entry["files"].get(current), entry["file_url"], readonly)
 
-    def output(self, state: BlockState) -> Markup:
-        return escape(state.parsed.stored or "")
+    def output(self, state: BlockState, locale: str) -> Markup:
+        return escape(shown_number(state.parsed.stored or "", locale))
 
     def missing(self, state: BlockState, entry: Mapping[str, Any], code: str) -> Markup:
         return SELECTED if entry["missing"].get(state.name) == code else NOTHING

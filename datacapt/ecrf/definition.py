@@ -80,6 +80,7 @@ Widget = Literal["radio", "dropdown", "autocomplete"]
 class Choice:
     code: str
     label: Text
+    exclusive: bool = False  # checkboxes: "None of these", chosen alone or not at all
 
 
 @dataclass

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from pyramid.i18n import TranslationString
 
 from datacapt.ecrf.definition import Item, ItemType, Range, Validation
 from datacapt.i18n import _
-from datacapt.numbers import NumberError, parse_number
+from datacapt.numbers import MAX_INTEGER_DIGITS, MAX_PLACES, NumberError, parse_number
 from datacapt.patterns import MAX_MATCHED, PatternError, compile_pattern, matches
 from datacapt.validation import MAX_EMAIL_LENGTH
 
@@ -39,6 +39,9 @@ DATE_PARTS = (
 #: How a person writes an unknown day or month (either is taken for either).
 UNKNOWN = frozenset({"UK", "UNK"})
 UNKNOWN_DAY, UNKNOWN_MONTH = "UK", "UNK"
+
+#: Room for the largest number a form accepts written with every decimal an item asks for.
+WIDE = Context(prec=MAX_INTEGER_DIGITS + MAX_PLACES + 1)
 
 Typed = Decimal | str | date | datetime | time | frozenset[str] | None
 
@@ -67,10 +70,16 @@ def _number(item: Item, raw: str) -> Parsed:
         return _refuse(_("Enter a whole number."))
     exponent = number.as_tuple().exponent
     places = max(0, -exponent) if isinstance(exponent, int) else 0
-    if item.decimals is not None and places != item.decimals:
+    if item.decimals is not None and places > item.decimals:
         return _refuse(
-            _("Enter the number with ${count} decimal(s).", mapping={"count": item.decimals})
+            _(
+                "Enter the number with at most ${count} decimal(s): ${value} has ${places}.",
+                mapping={"count": item.decimals, "value": raw, "places": places},
+            )
         )
+    if item.decimals is not None and places < item.decimals:
+        # 73 on a one-decimal item means 73.0: stored as the item writes its numbers.
+        number = number.quantize(Decimal(1).scaleb(-item.decimals), context=WIDE)
     return Parsed(str(number), number)
 
 
@@ -269,7 +278,7 @@ def _bounded(parsed: Parsed, item: Item) -> Parsed:
             else _within(parsed.value, bounds)
         ):
             continue
-        message = _range_message(item, bounds)
+        message = range_message(item, bounds)
         if hard:
             return _refuse(message)
         return Parsed(parsed.stored, parsed.value, warning=message)
@@ -300,7 +309,7 @@ def _overlaps(days: tuple[date, date], bounds: Range) -> bool:
     )
 
 
-def _range_message(item: Item, bounds: Range) -> TranslationString:
+def range_message(item: Item, bounds: Range) -> TranslationString:
     """The bounds as the item shows values: a date in its own order."""
     low = shown(item, bounds.min) if bounds.min is not None else None
     high = shown(item, bounds.max) if bounds.max is not None else None
@@ -322,6 +331,15 @@ def _choices(item: Item, raw: list[str]) -> Parsed:
         return _refuse(_("Choose among the options offered."))
     if item.type is ItemType.MULTIPLE_CHOICE:
         ordered = [choice.code for choice in item.choices if choice.code in picked]
+        if len(ordered) > 1 and any(c.exclusive and c.code in ordered for c in item.choices):
+            return Parsed(
+                None,
+                None,
+                error=_(
+                    "An option you ticked excludes the others (such as “None of these”): "
+                    "tick it alone, or untick it."
+                ),
+            )
         return Parsed("|".join(ordered) or None, frozenset(ordered) if ordered else None)
     if len(picked) > 1:
         return _refuse(_("Choose one option only."))
@@ -361,6 +379,14 @@ def _convert(item: Item, raw: list[str]) -> Parsed:
     if item.type is ItemType.TEXT:
         return _text(item, text)
     return Parsed(text, text)
+
+
+def holds_numbers(item: Item) -> bool:
+    """Whether the item's values are numbers people read (and, typed ones, write) with their
+    language's decimal separator; calculations may also give dates or text, left as they are."""
+    return item.type in (ItemType.CALCULATED, ItemType.SLIDER) or (
+        item.type is ItemType.TEXT and item.validation in (Validation.INTEGER, Validation.NUMBER)
+    )
 
 
 def parse_value(item: Item, raw: list[str]) -> Parsed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from sqlalchemy import ColumnElement
 
@@ -27,7 +28,8 @@ class FormSaved(Event):
 
     ``rows`` holds every value of the form as now stored, by item OID; ``changed`` the OIDs
     whose value or missing-data code changed; ``opened`` the warnings this save raised and
-    ``resolved`` those it no longer raises."""
+    ``resolved`` those it no longer raises. Reactions add to ``notes`` what the person who
+    saved should be told of (a query opened on their form is never silent)."""
 
     instance: FormInstance
     form: Form
@@ -36,6 +38,7 @@ class FormSaved(Event):
     changed: frozenset[str]
     opened: list[EntryWarning] = field(default_factory=list)
     resolved: list[EntryWarning] = field(default_factory=list)
+    notes: list[TranslationString] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,7 @@ class SaveResult:
     instance: FormInstance | None  # None: nothing entered on a form never started
     changes: list[Change] = field(default_factory=list)
     replayed: bool = False  # the same save arrived twice; the second changed nothing
+    notes: list[TranslationString] = field(default_factory=list)  # from the reactions
 
 
 @dataclass(frozen=True)
@@ -727,21 +728,20 @@ def apply_save(
     instance.open_warnings = len(plan.warnings)
     instance.status, instance.version_number = plan.status, scope.version_number
     instance.updated_at, instance.updated_by_id = now, actor.user_id  # also raises the lock
-    reactions.publish(
-        FormSaved(
-            dbsession,
-            actor,
-            instance=instance,
-            form=scope.form,
-            definition=plan.definition,
-            rows=rows,
-            changed=frozenset(change.item.oid for change in plan.changes),
-            opened=opened,
-            resolved=list(plan.to_resolve),
-        )
+    saved = FormSaved(
+        dbsession,
+        actor,
+        instance=instance,
+        form=scope.form,
+        definition=plan.definition,
+        rows=rows,
+        changed=frozenset(change.item.oid for change in plan.changes),
+        opened=opened,
+        resolved=list(plan.to_resolve),
     )
+    reactions.publish(saved)
     dbsession.flush()
-    return SaveResult(instance, plan.changes)
+    return SaveResult(instance, plan.changes, notes=saved.notes)
 
 
 def save_form(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
@@ -18,12 +20,13 @@ from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
 from datacapt.ecrf.definition import Form, Item, ItemType, form_items
 from datacapt.ecrf.runtime import FormState, form_state
-from datacapt.ecrf.values import Parsed
+from datacapt.ecrf.values import Parsed, holds_numbers
 from datacapt.entry import changes, log_rows, services
 from datacapt.entry.events import FormShown
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import AuditEvent, FormInstance, FormStatus, UploadedFile
+from datacapt.numbers import shown_number, typed_number
 from datacapt.permissions import Permission, closed_by
 from datacapt.reactions import reactions_of
 from datacapt.resources import FormEntryResource, VisitResource
@@ -99,6 +102,14 @@ def _language(request: Request, context: FormEntryResource) -> str:
     return definition.default_language
 
 
+def _language_name(language: str, reader: str) -> str:
+    """``language`` named in the reader's language (a form shown in another than theirs)."""
+    try:
+        return Locale.parse(language).get_display_name(reader) or language
+    except (ValueError, UnknownLocaleError):
+        return language
+
+
 def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
     visit = context.visit_node
     return services.entry_state(
@@ -134,15 +145,22 @@ def _page(
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
         masked = {item.name for item in form_items(context.form) if item.identifier}
+    language = _language(request, context)
     data = {
         "definition": definition,
-        "language": _language(request, context),
+        "language": language,
+        "fallback": _language_name(language, request.locale_name)
+        if language != request.locale_name
+        else None,
         "state": state,
         "instance": instance,
         "readonly": not can_enter,
         "closed_by": closed_by(can_enter),
         "entry": {
-            "codes": context.study.missing_codes,
+            "codes": [
+                (code, request.localizer.translate(TranslationString(label, domain="datacapt")))
+                for code, label in context.study.missing_codes
+            ],
             "missing": missing,
             "history": request.resource_path(context, "@@history"),
             "masked": masked,
@@ -184,19 +202,20 @@ def _monitoring(
     request: Request, context: FormEntryResource, rows: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The SDV marks beside the fields, and what other capabilities show there
-    (:class:`FormShown`: the query badges)."""
+    (:class:`FormShown`: the query badges). SDV marks are monitoring's: site staff, who cannot
+    verify or review, would only read "Awaiting SDV" under every field."""
     shown = FormShown(request.dbsession, request.actor, request, context)
     reactions_of(request.registry).publish(shown)
-    return {
-        "queries": None,
-        **shown.shown,
-        "sdv": {
+    monitoring = {"queries": None, **shown.shown}
+    can_verify = bool(request.has_permission(Permission.VERIFY_SOURCE, context))
+    if can_verify or request.has_permission(Permission.REVIEW_DATA, context):
+        monitoring["sdv"] = {
             "rows": services.stored_values(request.dbsession, context.instance)
             if rows is None
             else rows,
-            "can_verify": request.has_permission(Permission.VERIFY_SOURCE, context),
-        },
-    }
+            "can_verify": can_verify,
+        }
+    return monitoring
 
 
 def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str, str]:
@@ -230,8 +249,12 @@ def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
 def _posted(
     request: Request, context: FormEntryResource
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    names = [item.name for item in form_items(context.form)]
+    items = form_items(context.form)
+    names = [item.name for item in items]
     posted = {name: request.POST.getall(name) for name in names if name in request.POST}
+    for item in items:
+        if item.name in posted and holds_numbers(item) and not item.decimal_comma:
+            posted[item.name] = [typed_number(v, request.locale_name) for v in posted[item.name]]
     missing = {
         name: request.POST.get(f"missing-{name}", "")
         for name in names
@@ -309,7 +332,9 @@ def save(context: FormEntryResource, request: Request) -> Response:
         request.actor,
     )
     message = _("Saved.") if result.changes or result.replayed else _("Nothing changed.")
-    request.session.flash(request.localizer.translate(message))
+    request.session.flash(
+        " ".join(request.localizer.translate(text) for text in [message, *result.notes])
+    )
     if request.POST.get("next") == "1":
         following = next_form(context)
         if following is not None:
@@ -421,7 +446,8 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
         else None
     )
     shown = [
-        (event, author, *_history_values(keys, context, item, event)) for event, author in events
+        (event, author, *_history_values(keys, context, item, event, request.locale_name))
+        for event, author in events
     ]
     files = {}
     if item.type is ItemType.FILE:
@@ -438,23 +464,28 @@ def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
 
 
 def _history_values(
-    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent
+    keys: Registry | None, context: FormEntryResource, item: Item, event: AuditEvent, locale: str
 ) -> tuple[str | None, str | None]:
     """An event's old and new values as this viewer may see them: personal data opened with
     ``keys`` (given to those holding VIEW_PII), left sealed (shown as "personal data") for the
-    others."""
+    others; numbers with the reader's decimal separator."""
     values = (event.old_value, event.new_value)
-    if keys is None:
-        return values
-    opened = [
-        personal_values.open_audited(
-            keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+    if keys is not None:
+        opened = [
+            personal_values.open_audited(
+                keys, value or "", context.subject.id, int(event.entity_id or 0), item.oid
+            )
+            if personal_values.is_audited(value)
+            else None
+            for value in values
+        ]
+        values = (opened[0] or values[0], opened[1] or values[1])
+    if holds_numbers(item):
+        values = (
+            shown_number(values[0], locale) if values[0] else values[0],
+            shown_number(values[1], locale) if values[1] else values[1],
         )
-        if personal_values.is_audited(value)
-        else None
-        for value in values
-    ]
-    return (opened[0] or values[0], opened[1] or values[1])
+    return values
 
 
 @view_config(

@@ -16,6 +16,8 @@ from datacapt.i18n import _
 from datacapt.models.entry import FormStatus, LockState, ReviewStatus, SdvStatus, SignatureState
 from datacapt.models.queries import QueryState, QueryStep
 from datacapt.models.review import SignatureScope
+from datacapt.queries.services import worded
+from datacapt.units import shown_unit
 
 STATUS_LABELS = {FormStatus.IN_PROGRESS: _("In progress"), FormStatus.COMPLETE: _("Complete")}
 LOCK_LABELS = {LockState.FROZEN: _("Frozen"), LockState.LOCKED: _("Locked")}
@@ -263,7 +265,7 @@ class Pages:
         return ValueLine(
             words.text(item.label),
             value,
-            item.units if value is not None else None,
+            shown_unit(item.units, words.translate) if value is not None and item.units else None,
             missing,
             self._sdv(reads, state.id, item.oid),
             changes,
@@ -299,7 +301,14 @@ class Pages:
                     words.translate(STEP_LABELS[message.step]),
                     message.author or words.translate(_("the system")),
                     words.moment(message.at),
-                    message.body,
+                    worded(
+                        message.body,
+                        message.wording,
+                        message.author is None,
+                        words.localizer,
+                        words.language,
+                        words.language,
+                    ),
                 )
                 for message in thread.messages
             ],

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +60,7 @@ class Message:
     body: str
     author: str | None  # None: the system
     at: datetime
+    wording: dict[str, Any] | None = None  # see QueryMessage.wording
 
 
 @dataclass
@@ -180,6 +182,7 @@ def _threads(dbsession: Session, subject_id: int) -> dict[int, list[Thread]]:
             QueryMessage.body,
             User.name,
             QueryMessage.created_at,
+            QueryMessage.wording,
         )
         .join(QueryMessage, QueryMessage.query_id == Query.id)
         .outerjoin(User, User.id == QueryMessage.author_id)

@@ -1,6 +1,7 @@
 """How a PDF casebook words what it shows: in the study's language, times in the study's zone
 (``03 Dec 2026 14:05 CET``), values as the form shows them (codes with their labels, dates in
-the item's own order, decimal commas where the item takes them, missing-data codes labelled)."""
+the item's own order, decimal commas where the item or the study's language takes them,
+missing-data codes labelled)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from babel.dates import format_datetime
 from pyramid.i18n import Localizer, TranslationString
 
 from datacapt.ecrf.definition import Item, ItemType, Text, Validation, text_in
-from datacapt.ecrf.values import shown_date
+from datacapt.ecrf.values import holds_numbers, shown_date
 from datacapt.exports.source import CHOICE_TYPES
 from datacapt.i18n import _
+from datacapt.numbers import shown_number
 
 BOOLEAN_LABELS = {
     ItemType.YES_NO: {"1": _("Yes"), "0": _("No")},
@@ -59,7 +61,7 @@ class Wording:
 
     def missing(self, code: str) -> str:
         label = self.missing_codes.get(code)
-        return f"{code} — {label}" if label else code
+        return f"{code} — {self.translate(label)}" if label else code
 
     def code_labels(self, item: Item) -> dict[str, str]:
         fixed = BOOLEAN_LABELS.get(item.type)
@@ -78,6 +80,8 @@ class Wording:
             return text.replace("T", " ")
         if item.decimal_comma and item.validation in (Validation.NUMBER, Validation.INTEGER):
             return text.replace(".", ",")
+        if holds_numbers(item):
+            return shown_number(text, self.language)
         return text
 
     def audited(self, item: Item, value: str | None) -> str:

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
@@ -81,6 +90,10 @@ class QueryMessage(Base):
     step: Mapped[QueryStep] = mapped_column(string_enum(QueryStep, "query_step", 10))
     state: Mapped[QueryState] = mapped_column(string_enum(QueryState, "query_message_state", 10))
     body: Mapped[str] = mapped_column(Text)
+    #: How the system words ``body`` in the reader's language: ``{"msgid", "mapping"}`` for the
+    #: interface's messages, ``{"text": {language: text}}`` for a design's check message; None for
+    #: a person's own words (and system messages from before it was kept).
+    wording: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     #: An answer that corrected the value (the change itself is in the audit trail).
     corrected: Mapped[bool] = mapped_column(default=False)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: system

@@ -23,11 +23,19 @@ from datacapt.db import Base
 from datacapt.models.types import UTCDateTime
 
 DEFAULT_SUBJECT_ID_PATTERN = "{site}-{seq:04}"
+
+
+def _(text: str) -> str:
+    """Marks a text for the catalogues (models stay free of the request's translation): the
+    default labels are stored in English and translated where they are shown."""
+    return text
+
+
 DEFAULT_MISSING_CODES = (
-    ("NA", "Not applicable"),
-    ("NK", "Not known"),
-    ("ND", "Not done"),
-    ("NASK", "Not asked"),
+    ("NA", _("Not applicable")),
+    ("NK", _("Not known")),
+    ("ND", _("Not done")),
+    ("NASK", _("Not asked")),
 )
 DEFAULT_LANGUAGES = ("en",)
 DEFAULT_TIMEZONE = "UTC"
@@ -54,7 +62,8 @@ class Study(Base):
     subject_id_pattern: Mapped[str] = mapped_column(
         String(60), default=DEFAULT_SUBJECT_ID_PATTERN, server_default=DEFAULT_SUBJECT_ID_PATTERN
     )
-    #: Missing-data codes offered beside a value: [[code, label], ...] (labels in English).
+    #: Missing-data codes offered beside a value: [[code, label], ...] (labels as the study
+    #: typed them; the default English ones are shown in the reader's language).
     missing_codes: Mapped[list[list[str]]] = mapped_column(
         JSON, default=lambda: [list(pair) for pair in DEFAULT_MISSING_CODES]
     )

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from pyramid.i18n import TranslationString
+from pyramid.i18n import Localizer, TranslationString
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.counters import next_number
+from datacapt.ecrf.definition import text_in
 from datacapt.i18n import _
 from datacapt.models import (
     FormInstance,
@@ -133,6 +135,7 @@ def _message(
     *,
     corrected: bool = False,
     system: bool = False,
+    wording: dict[str, Any] | None = None,
 ) -> None:
     dbsession.add(
         QueryMessage(
@@ -141,6 +144,7 @@ def _message(
             step=step,
             state=query.state,
             body=body,
+            wording=wording,
             corrected=corrected,
             author_id=None if system else actor.user_id,
             created_at=now,
@@ -190,16 +194,29 @@ def raise_query(
     actor: Actor,
     *,
     warning_id: int | None = None,
+    wording: dict[str, Any] | None = None,
 ) -> Query:
     """A new open query on an item (``item_oid``) or a whole form (None). With ``warning_id``
-    it is a system query following that warning."""
+    it is a system query following that warning, ``wording`` saying how to show ``body`` in
+    each reader's language (see :attr:`QueryMessage.wording`)."""
     return raise_query_at(
-        dbsession, Place.of_form(instance, item_oid), body, actor, warning_id=warning_id
+        dbsession,
+        Place.of_form(instance, item_oid),
+        body,
+        actor,
+        warning_id=warning_id,
+        wording=wording,
     )
 
 
 def raise_query_at(
-    dbsession: Session, place: Place, body: str, actor: Actor, *, warning_id: int | None = None
+    dbsession: Session,
+    place: Place,
+    body: str,
+    actor: Actor,
+    *,
+    warning_id: int | None = None,
+    wording: dict[str, Any] | None = None,
 ) -> Query:
     """A new open query at ``place`` (see :class:`Place`)."""
     now = datetime.now(UTC)
@@ -227,7 +244,7 @@ def raise_query_at(
     )
     dbsession.add(query)
     dbsession.flush()
-    _message(dbsession, query, QueryStep.RAISED, body, actor, now, system=system)
+    _message(dbsession, query, QueryStep.RAISED, body, actor, now, system=system, wording=wording)
     _audit(dbsession, query, QueryStep.RAISED, actor, None, body)
     if query.form_instance_id is not None:
         recount(dbsession, query.form_instance_id)
@@ -259,6 +276,42 @@ def open_visit_queries(dbsession: Session, visit_ids: Iterable[int]) -> int:
         )
         or 0
     )
+
+
+def shown_body(
+    message: QueryMessage, localizer: Localizer, language: str, default_language: str
+) -> str:
+    """A message's text for its reader: a system message in their language (the design's check
+    message in the form's ``language``), a person's words as written."""
+    return worded(
+        message.body,
+        message.wording,
+        message.author_id is None,
+        localizer,
+        language,
+        default_language,
+    )
+
+
+def worded(
+    body: str,
+    wording: dict[str, Any] | None,
+    system: bool,
+    localizer: Localizer,
+    language: str,
+    default_language: str,
+) -> str:
+    """``body`` as :func:`shown_body` shows it, from the message's columns."""
+    wording = wording or {}
+    if "msgid" in wording:
+        return localizer.translate(
+            TranslationString(wording["msgid"], domain="datacapt", mapping=wording.get("mapping"))
+        )
+    if isinstance(wording.get("text"), dict) and wording["text"]:
+        return text_in(wording["text"], language, default_language)
+    if system and body == AUTO_CLOSE_NOTE:
+        return localizer.translate(_("Closed automatically: the data no longer raises the check."))
+    return body
 
 
 def can_take(query: Query, step: QueryStep) -> bool:

@@ -129,7 +129,7 @@ def panel_data(
         "with_badge": with_badge,
         "state_labels": services.STATE_LABELS,
         "max_message": services.MAX_MESSAGE,
-        "auto_close_note": services.AUTO_CLOSE_NOTE,
+        "shown_body": services.shown_body,
     }
 
 

@@ -23,11 +23,10 @@ def test_a_coordinator_enrols_and_fills_demographics(page: Page, live_url: str):
     page.get_by_role("link", name="Demographics").first.click()
     expect(page.get_by_role("heading", name=re.compile("Demographics"))).to_be_visible()
 
-    # Keyboard only: type, tab past each field's history toggle, arrows for radio buttons.
+    # Keyboard only: type, one Tab to the next question, arrows for radio buttons.
     page.get_by_label("Initials").focus()
     page.keyboard.type("JM")
-    page.keyboard.press("Tab")  # the history of Initials
-    page.keyboard.press("Tab")  # the date of birth
+    page.keyboard.press("Tab")  # the date of birth (history is Alt+Shift+H, not a Tab stop)
     expect(page.get_by_label("Date of birth (required)")).to_be_focused()
     page.keyboard.type("31/02/1980")  # not a date
     sex = page.get_by_role("group", name="Sex (required)")
@@ -47,8 +46,8 @@ def test_a_coordinator_enrols_and_fills_demographics(page: Page, live_url: str):
     page.get_by_role("button", name="Save", exact=True).press("Enter")
     settled(page)
     summary = page.locator(".error-summary")
-    expect(summary).to_be_focused()
     expect(summary).to_contain_text("This date does not exist.")
+    expect(page.get_by_label("Date of birth (required)")).to_be_focused()  # the first error
     expect(page.get_by_label("Weight")).to_have_value("60.0")  # nothing typed was lost
     page.get_by_label("Date of birth (required)").fill("28/02/1980")
     with page.expect_navigation():  # saved: HX-Redirect reloads the form (wait, or act on the old)

@@ -144,6 +144,22 @@ def test_choices_are_read_as_code_label_lines_in_each_language(admin, dbsession,
     ]
 
 
+def test_an_option_is_marked_to_be_chosen_alone(admin, dbsession, world):
+    fields = {
+        "name": "symptoms",
+        "type": "multiple_choice",
+        "label-en": "Symptoms",
+        "choices-en": "1, Cough\n2, Fever\n99, None of these",
+    }
+    unknown = new_question(admin, first_subsection(dbsession, world), exclusive="98", **fields)
+    assert unknown.status_int == 422
+    assert "not among the choices: 98" in unknown.html.find(id="field-exclusive").parent.text
+    response = new_question(admin, first_subsection(dbsession, world), exclusive="99", **fields)
+    assert response.status_int == 303
+    choices = draft_definition(dbsession, world).item("symptoms").choices
+    assert [(c.code, c.exclusive) for c in choices] == [("1", False), ("2", False), ("99", True)]
+
+
 def test_bad_questions_are_refused_next_to_each_field(admin, dbsession, world):
     before = draft(dbsession, world).lock_version
     response = new_question(

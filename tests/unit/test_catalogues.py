@@ -72,3 +72,15 @@ def test_compiled_catalogue_matches_its_source(language):
         assert compiled.gettext(message.id) == message.string, (
             f"{language}: datacapt.mo is stale; run `make messages`"
         )
+
+
+def test_german_says_rueckfrage_for_a_query_everywhere():
+    """One word for one thing: a data query is a "Rückfrage" in every German message."""
+    mixed = []
+    for message in catalog("de"):
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        about_queries = any(re.search(r"\bquer(y|ies)\b", t, re.IGNORECASE) for t in ids if t)
+        if about_queries and any("Query" in s or "Rückfrage" not in s for s in strings):
+            mixed.append((ids[0], strings))
+    assert not mixed

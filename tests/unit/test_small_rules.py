@@ -86,3 +86,18 @@ def test_production_hashing_is_argon2id_with_owasp_parameters():
         parallelism=settings.argon2_parallelism,
     )
     assert hasher.hash("a long enough password").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_casebook_writes_numbers_with_its_languages_decimal_separator():
+    from zoneinfo import ZoneInfo
+
+    from datacapt.ecrf.definition import Item, ItemType, Validation
+    from datacapt.exports.wording import Wording
+
+    weight = Item("I.W", "w", ItemType.TEXT, {"en": "W"}, validation=Validation.NUMBER)
+    note = Item("I.N", "n", ItemType.TEXT, {"en": "N"})
+    french = Wording("fr", None, ZoneInfo("UTC"), {})  # type: ignore[arg-type]
+    english = Wording("en", None, ZoneInfo("UTC"), {})  # type: ignore[arg-type]
+    assert french.value(weight, "72.5") == "72,5"
+    assert english.value(weight, "72.5") == "72.5"
+    assert french.value(note, "v1.2") == "v1.2"  # free text is not a number

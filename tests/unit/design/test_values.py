@@ -26,6 +26,8 @@ def text_item(validation=None, **options):
         (text_item(Validation.INTEGER), "42", "42", Decimal(42)),
         (text_item(Validation.NUMBER), "-0.5", "-0.5", Decimal("-0.5")),
         (text_item(Validation.NUMBER, decimals=2), "1.50", "1.50", Decimal("1.50")),
+        (text_item(Validation.NUMBER, decimals=1), "73", "73.0", Decimal("73.0")),
+        (text_item(Validation.NUMBER, decimals=1), "9" * 28, "9" * 28 + ".0", Decimal("9" * 28)),
         (text_item(Validation.NUMBER, decimal_comma=True), "1,5", "1.5", Decimal("1.5")),
         (text_item(Validation.DATE), "2026-01-31", "2026-01-31", date(2026, 1, 31)),
         (
@@ -67,7 +69,7 @@ def test_valid_values(item, raw, stored, value):
         (text_item(Validation.INTEGER), "4.2", "whole number"),
         (text_item(Validation.NUMBER), "12abc", "Enter a number"),
         (text_item(Validation.NUMBER), "NaN", "Enter a number"),
-        (text_item(Validation.NUMBER, decimals=1), "72", "1 decimal"),
+        (text_item(Validation.NUMBER, decimals=1), "73.25", "at most 1 decimal(s): 73.25 has 2"),
         (text_item(Validation.DATE, date_format="dmy"), "31/02/2026", "does not exist"),
         (text_item(Validation.DATE), "tomorrow", "Enter a date"),
         (text_item(Validation.DATE, date_format="dmy"), "01/01/26", "four digits"),

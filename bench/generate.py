@@ -288,8 +288,16 @@ class Rows:
 class Writer:
     """Builds the rows of enrolments and saves; events start their new subjects' chains."""
 
-    def __init__(self, connection: Connection, setup: Setup, clock: Iterator[datetime]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        setup: Setup,
+        clock: Iterator[datetime],
+        today: date | None = None,
+    ) -> None:
         self.setup = setup
+        #: The day inclusions count from and save rules read as today, as the services take it.
+        self.today = today or installation_today(setup.registry)
         self.ids = Ids(connection)
         self.clock = clock
         self.rows = Rows()
@@ -349,7 +357,8 @@ class Writer:
             SubjectStatus.SCREEN_FAILURE: [SubjectStatus.SCREEN_FAILURE],
             SubjectStatus.WITHDRAWN: [SubjectStatus.INCLUDED, SubjectStatus.WITHDRAWN],
         }[status]
-        event_ids = self.ids.take(AuditEvent.__table__, 1 + len(path))  # type: ignore[arg-type]
+        included = SubjectStatus.INCLUDED in path
+        event_ids = self.ids.take(AuditEvent.__table__, 1 + len(path) + included)  # type: ignore[arg-type]
         scope = {"site_id": site.id, "subject_id": subject_id, "entity_type": "subject"}
         created = next(self.clock)
         self.event(
@@ -376,6 +385,17 @@ class Writer:
                 reason=reason if final else None,
                 **scope,
             )
+            if step is SubjectStatus.INCLUDED:
+                self.event(
+                    next(event_ids),
+                    uuid.uuid4().hex,
+                    actor,
+                    action="subject.included",
+                    entity_id=subject_id,
+                    field="included_on",
+                    new=(on or self.today).isoformat(),
+                    **scope,
+                )
             old = step
         row = {
             "id": subject_id,
@@ -386,6 +406,7 @@ class Writer:
             "status": status.value,
             "status_reason": reason,
             "status_date": on,
+            "included_on": (on or self.today) if included else None,
             "created_at": created,
             "created_by_id": actor,
         }
@@ -427,7 +448,7 @@ class Writer:
                 data.complete,
                 "",
                 None,
-                installation_today(self.setup.registry),
+                self.today,
             ),
             entry.SaveReads(),
             missing_codes={code for code, _label in self.setup.study.missing_codes},

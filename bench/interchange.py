@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.exports import ROOT, Run, measured
+from bench.exports import Run, measured
 from datacapt.design.interchange.redcap import HEADER
 
 TENANT, STUDY = "bench", "imports"
@@ -82,8 +82,18 @@ def main(argv: list[str] | None = None) -> int:
             ),
             measured(
                 "export ODM",
-                datacapt("study", "export", "--format", "odm", "--version", "1", "-o", str(odm))
-                + [TENANT, STUDY],
+                datacapt(
+                    "study",
+                    "export",
+                    "--format",
+                    "odm",
+                    "--version",
+                    "1",
+                    "-o",
+                    str(odm),
+                    TENANT,
+                    STUDY,
+                ),
                 odm,
             ),
             measured(

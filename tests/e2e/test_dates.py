@@ -86,3 +86,9 @@ def test_a_designer_allows_partial_dates_and_the_preview_takes_uk_unk(page: Page
     settled(page)
     expect(page.locator("#item-birth_date-message")).to_contain_text("the day is unknown too")
     expect(birth).to_have_attribute("aria-invalid", "true")
+
+    # Leave the study as the browser tests after this one expect it: no draft open.
+    page.goto(f"{live_url}/acme/demo/design/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Discard the draft").click()
+    expect(page.get_by_role("button", name="Start a new draft")).to_be_visible()

@@ -80,7 +80,8 @@ def _through_services(dbsession, registry, setup, actor_id):
 
 
 def _in_bulk(dbsession, setup):
-    writer = Writer(dbsession.connection(), setup, clock(datetime.now(UTC), timedelta(seconds=1)))
+    ticks = clock(datetime.now(UTC), timedelta(seconds=1))
+    writer = Writer(dbsession.connection(), setup, ticks, today=TODAY)
     writer.start(dbsession)
     subject = writer.enrol(setup.sites[0], "s001-0002", SubjectStatus.INCLUDED, None, None)
     visit = writer.visit(subject, "screening")
@@ -162,8 +163,9 @@ def test_the_bulk_loader_writes_the_rows_and_audit_events_of_the_services(dbsess
         ]
 
     expected = trail(by_services, "s001-0001")
-    # enrolled, included, started, 8 values, a query raised by each of the 2 warnings
-    assert len(expected) == 2 + 1 + 9 - 1 + 2
+    # enrolled, included (its status, then its day 0), started, 8 values, a query raised by
+    # each of the 2 warnings
+    assert len(expected) == 2 + 1 + 1 + 9 - 1 + 2
     assert trail(in_bulk, "s001-0002") == expected
     values = {row.item_oid: row for row in dbsession.scalars(select(ItemValue))}
     for row in values.values():

@@ -7,6 +7,9 @@ as the few columns its cells show, never as ORM objects.
 A page has 2,000 cells but only a few kinds of them (a status, its monitoring marks, a number of
 queries): the view names each cell's kind, the template renders each kind once, and each row's
 cells are joined from those pieces (:meth:`DashboardRow.cells`), not rendered one by one.
+
+Its filters are the page's query string, so a reload or a shared link shows the same view (the
+filter form, sent by htmx, pushes its URL).
 """
 
 from __future__ import annotations
@@ -154,6 +157,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     subject_status = SubjectStatus(status) if status in SubjectStatus.__members__.values() else None
     form_status = request.GET.get("form_status", "")
     queries = request.GET.get("queries") == "1"
+    search = request.GET.get("q", "").strip()[:MAX_LABEL]
     design = context.design
 
     conditions = []
@@ -174,6 +178,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         visible,
         page_number(request.GET.get("page")),
         ROWS_PER_PAGE,
+        search=search,
         site_id=chosen_site.id if chosen_site else None,
         status=subject_status,
         where=conditions,
@@ -197,6 +202,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     query = {
         key: value
         for key, value in (
+            ("q", search),
             ("site", request.GET.get("site", "")),
             ("status", status),
             ("form_status", form_status),
@@ -213,6 +219,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "kinds": kinds,
         "sites": [summary.site for summary in sites],
         "filters": {
+            "q": search,
             "site": request.GET.get("site", ""),
             "status": status,
             "form_status": form_status,

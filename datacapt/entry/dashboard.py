@@ -45,6 +45,7 @@ CELL_COLUMNS = (
     FormInstance.lock_state,
     FormInstance.signature_state,
     FormInstance.open_queries,
+    FormInstance.answered_queries,
 )
 FORM_FILTERS = ("in_progress", "complete")
 
@@ -71,12 +72,13 @@ def columns(definition: Any) -> list[Column]:
 @dataclass(frozen=True)
 class CellKind:
     """What a kind of cell shows: a log's number of rows, or a form's status with, when it was
-    started, its status row (for the monitoring marks) and open queries."""
+    started, its status row (for the monitoring marks) and open and answered queries."""
 
     log_rows: int | None = None
     status: str = "not_started"
     instance: Any = None  # a status row (CELL_COLUMNS) of this kind
     queries: int = 0
+    answered: int = 0
 
 
 NOT_STARTED = ("form", "not_started")
@@ -131,9 +133,12 @@ def dashboard_rows(
                     cell.lock_state,
                     cell.signature_state,
                     cell.open_queries,
+                    cell.answered_queries,
                 )
                 if kind not in kinds:
-                    kinds[kind] = CellKind(None, cell.status.value, cell, cell.open_queries)
+                    kinds[kind] = CellKind(
+                        None, cell.status.value, cell, cell.open_queries, cell.answered_queries
+                    )
             else:
                 kind = NOT_STARTED
             row_cells.append((tail, kind))
@@ -170,7 +175,10 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         )
     if queries:
         conditions.append(
-            exists().where(FormInstance.subject_id == Subject.id, FormInstance.open_queries > 0)
+            exists().where(
+                FormInstance.subject_id == Subject.id,
+                (FormInstance.open_queries > 0) | (FormInstance.answered_queries > 0),
+            )
         )
     page = subjects_page(
         request.dbsession,

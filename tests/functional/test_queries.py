@@ -109,13 +109,18 @@ def test_the_query_loop_monitor_raises_site_corrects_monitor_closes(
     assert query.state is QueryState.ANSWERED and query.answered_at is not None
     [change] = [e for e in audited(dbsession, "entry.value_changed") if e.old_value == "175"]
     assert (change.new_value, change.reason) == ("165", "Transcription error: source says 165.")
-    assert instance.open_queries == 1  # answered, not closed yet
+    # answered, not closed yet: the form's header no longer calls it open
+    assert (instance.open_queries, instance.answered_queries) == (0, 1)
+    header = coordinator.get(DEMOGRAPHICS).html.find(id="form-query-count")
+    assert " ".join(header.text.split()) == "✉ 1 answered query"
     close = monitor.get(HEIGHT).forms[f"q{query.number}-close"]
     close["message"] = "Confirmed against the source."
     close.submit()
     instance = instance_of(dbsession)
     [query] = queries_of(dbsession, instance)
-    assert query.state is QueryState.CLOSED and instance.open_queries == 0
+    assert query.state is QueryState.CLOSED
+    assert (instance.open_queries, instance.answered_queries) == (0, 0)
+    assert coordinator.get(DEMOGRAPHICS).html.find(id="form-query-count").text.strip() == ""
     steps = (
         [e.action for e in audited(dbsession, "query.raised")]
         + [e.action for e in audited(dbsession, "query.answered")]
@@ -383,7 +388,7 @@ def test_counts_show_on_casebook_subject_list_dashboard_and_metrics(
     raise_on_height(monitor)
     assert "1 open query" in monitor.get(SUBJECT).text
     assert "1 open query" in monitor.get("/acme/demo/subjects/").text
-    assert "1 query" in monitor.get("/acme/demo/subjects/@@dashboard", {"queries": "1"}).text
+    assert "1 open query" in monitor.get("/acme/demo/subjects/@@dashboard", {"queries": "1"}).text
     metrics = monitor.get("/acme/demo/queries/@@metrics", headers=HTMX)
     assert metrics.html.find(id="query-metrics") is not None
     assert "<dd>1</dd>" in metrics.text

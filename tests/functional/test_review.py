@@ -277,6 +277,24 @@ def state_form(testapp, url, action, reason=""):
     return form.submit("action", value=action, status="*")
 
 
+def offered(page):
+    """The freeze / lock / unlock buttons a page offers."""
+    return [b["value"] for b in page.html.select("#data-state-form button[name=action]")]
+
+
+def test_only_the_moves_that_apply_to_a_form_s_state_are_offered(coordinator, manager, dbsession):
+    assert manager.get(DEMOGRAPHICS).html.find(id="data-state-form") is None  # no data yet
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    assert offered(manager.get(DEMOGRAPHICS)) == ["freeze", "lock"]
+    state_form(manager, DEMOGRAPHICS, "freeze")
+    assert offered(manager.get(DEMOGRAPHICS)) == ["lock", "unlock"]
+    state_form(manager, DEMOGRAPHICS, "lock")
+    assert offered(manager.get(DEMOGRAPHICS)) == ["unlock"]
+    assert offered(manager.get(SUBJECT)) == ["freeze", "lock"]  # the casebook as a whole
+    state_form(manager, SUBJECT, "lock")
+    assert offered(manager.get(SUBJECT)) == ["unlock"]
+
+
 def test_a_frozen_form_refuses_entry_until_unlocked_with_a_reason(
     coordinator, manager, dbsession, world
 ):
@@ -304,8 +322,13 @@ def test_lock_is_refused_while_queries_are_open(coordinator, manager, dbsession)
     enter(coordinator, **DEMOGRAPHICS_VALUES)
     dbsession.execute(update(FormInstance).values(open_queries=1))
     dbsession.flush()
-    refused = state_form(manager, DEMOGRAPHICS, "lock")
-    assert refused.status_int == 422 and "open queries" in refused.text
+    page = manager.get(DEMOGRAPHICS)
+    assert offered(page) == ["freeze"] and "Close this form's queries to lock it." in page.text
+    token = page.forms["data-state-form"]["csrf_token"].value
+    refused = manager.post(
+        DEMOGRAPHICS + "@@data-state", {"csrf_token": token, "action": "lock"}, status=422
+    )
+    assert "open queries" in refused.text
     assert instance_of(dbsession).lock_state is LockState.OPEN
     dbsession.execute(update(FormInstance).values(open_queries=0))
     dbsession.flush()

@@ -1,0 +1,42 @@
+"""Form status rows count answered queries apart from open ones (open: not answered yet).
+
+Revision ID: 5b1e7c9d2a40
+Revises: ac400c0388de
+Create Date: 2026-12-04 03:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "5b1e7c9d2a40"
+down_revision: str | None = "ac400c0388de"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _count(state: str) -> str:
+    return (
+        "(SELECT count(*) FROM data_query"
+        " WHERE data_query.form_instance_id = form_instance.id"
+        f" AND data_query.state = '{state}')"
+    )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("form_instance", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("answered_queries", sa.Integer(), server_default="0", nullable=False)
+        )
+    op.execute(
+        "UPDATE form_instance SET"
+        f" open_queries = {_count('open')}, answered_queries = {_count('answered')}"
+        " WHERE open_queries > 0"
+    )
+
+
+def downgrade() -> None:
+    op.execute("UPDATE form_instance SET open_queries = open_queries + answered_queries")
+    with op.batch_alter_table("form_instance", schema=None) as batch_op:
+        batch_op.drop_column("answered_queries")

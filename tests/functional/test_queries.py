@@ -476,3 +476,16 @@ def test_the_raised_by_filter_names_only_people_of_the_sites_one_sees(app, dbses
     manager = str(world.users["data_manager"].id)
     assert raisers("coordinator") == {"", "system", manager}
     assert raisers("monitor") == {"", "system", manager, str(monitor.id)}
+
+
+def test_the_query_list_shows_what_each_query_asks(coordinator, monitor, dbsession):
+    save_demographics(coordinator)
+    raise_on_height(monitor, message="Height <b>175</b>? The source says 165.")
+    [query] = dbsession.scalars(select(Query)).all()
+    answer = coordinator.get(HEIGHT).forms[f"q{query.number}-answer"]
+    answer["message"] = "Checked: 175 is right."
+    answer.submit()
+    row = monitor.get("/acme/demo/queries/").html.select_one("table.queries tbody tr")
+    assert row.select_one("td.query-text").text == "Height <b>175</b>? The source says 165."
+    assert "Checked" not in row.text  # the question, not the thread
+    assert "source says" not in monitor.get("/acme/demo/queries/@@export").text

@@ -673,3 +673,19 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
     monitor.get(VITALS).forms["verify-form"].submit("all")
     assert instance_of(dbsession, "vital_signs").sdv_status is SdvStatus.VERIFIED
     assert [e.field for e in events(dbsession, "sdv.verified")] == ["I.SYSTOLIC"]
+
+
+def test_signing_a_casebook_with_forms_in_progress_names_them_before_the_signature(
+    coordinator, investigator, dbsession
+):
+    enter(coordinator, VITALS, systolic="120", diastolic="80", heart_rate="70", complete=True)
+    assert investigator.get(SUBJECT + "@@sign").html.find(id="unfinished-forms") is None
+    enter(coordinator, **DEMOGRAPHICS_VALUES)  # not ticked complete: in progress
+    page = investigator.get(SUBJECT + "@@sign")
+    warning = page.html.find(id="unfinished-forms")
+    assert warning["role"] == "alert" and "1 form is still in progress" in warning.text
+    assert [" ".join(li.text.split()) for li in warning.select("li")] == [
+        "Demographics — Screening"
+    ]
+    assert page.text.index('id="unfinished-forms"') < page.text.index('name="password"')
+    assert sign(investigator, SUBJECT, PASSWORD).status_int == 303  # a warning, not a refusal

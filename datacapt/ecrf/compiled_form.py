@@ -17,7 +17,7 @@ call.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,15 @@ class Slots:
 
     def selected(self, state: BlockState, code: str) -> Markup:
         return SELECTED if code == (state.raw[0] if state.raw else "") else NOTHING
+
+    def chosen(self, state: BlockState, choices: Sequence[tuple[str, str]], none: str) -> Markup:
+        """A read-only choice as text: the chosen options' labels, or a dash read as ``none``."""
+        texts = [text for code, text in choices if code in state.raw]
+        if texts:
+            return Markup(", ").join(texts)
+        return Markup(
+            '<span aria-hidden="true">—</span><span class="visually-hidden">{}</span>'
+        ).format(none)
 
     def current(self, state: BlockState) -> Markup:
         return escape(state.raw[0] if state.raw else "")

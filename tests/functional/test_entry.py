@@ -605,3 +605,19 @@ def test_study_settings_change_the_id_pattern_and_the_missing_codes(testapp, wor
     assert enrolled.location.endswith("/subjects/P-par01-001/")
     codes = testapp.get(DEMOGRAPHICS).html.find(id="field-missing-height_cm")
     assert [o["value"] for o in codes.find_all("option")] == ["", "NK", "UNK"]
+
+
+def test_a_read_only_form_shows_the_chosen_answers_as_text(coordinator, testapp, world):
+    fill(entry_form(coordinator.get(DEMOGRAPHICS)), sex="1", height_cm="180").submit()
+    monitor = another(testapp.app, world, "monitor")
+    page = monitor.get(DEMOGRAPHICS)
+    sex = page.html.find(id="block-I.SEX")
+    assert sex.select_one(".readonly-value").text == "Male"
+    assert sex.find("input", type="radio") is None  # no faint disabled radio to decipher
+    pregnant = page.html.find(id="block-I.PREGNANT").select_one(".readonly-value")
+    assert pregnant.select_one(".visually-hidden").text == "No answer"
+    assert page.html.find(id="item-height_cm")["value"] == "180"
+    # the same page for the site, who may still enter: the choices
+    entry = coordinator.get(DEMOGRAPHICS).html.find(id="block-I.SEX")
+    assert entry.select_one(".readonly-value") is None
+    assert [i["value"] for i in entry.select("input[type=radio]")] == ["1", "2", ""]

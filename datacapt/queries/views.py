@@ -19,7 +19,15 @@ from datacapt.ecrf.casebook import form_key, visit_key
 from datacapt.ecrf.definition import Item, form_items
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import FormInstance, Query, QueryMessage, QueryStep, Subject, User
+from datacapt.models import (
+    FormInstance,
+    ItemValue,
+    Query,
+    QueryMessage,
+    QueryStep,
+    Subject,
+    User,
+)
 from datacapt.permissions import Permission
 from datacapt.queries import services
 from datacapt.queries.correction import Step, correctable, take_step
@@ -91,7 +99,16 @@ def panel_data(
     masked = bool(item and item.identifier) and not request.has_permission(
         Permission.VIEW_PII, form
     )
+    current = None  # the item's value as saved now, read beside its queries (never personal data)
+    if instance is not None and item is not None and not item.identifier:
+        current = request.dbsession.execute(
+            select(ItemValue.value, ItemValue.missing_code).where(
+                ItemValue.form_instance_id == instance.id, ItemValue.item_oid == item.oid
+            )
+        ).first()
     return {
+        "current": current,
+        "shows_current": instance is not None and item is not None and not item.identifier,
         "form_node": form,
         "item": item,
         "queries": queries,

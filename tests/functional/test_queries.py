@@ -489,3 +489,16 @@ def test_the_query_list_shows_what_each_query_asks(coordinator, monitor, dbsessi
     assert row.select_one("td.query-text").text == "Height <b>175</b>? The source says 165."
     assert "Checked" not in row.text  # the question, not the thread
     assert "source says" not in monitor.get("/acme/demo/queries/@@export").text
+
+
+def test_the_thread_shows_the_question_s_value_now(coordinator, monitor):
+    save_demographics(coordinator)
+    panel = monitor.get(HEIGHT, headers=HTMX).html
+    assert " ".join(panel.find(id="query-current").text.split()) == "Value now: 175 cm"
+    sex = monitor.get(DEMOGRAPHICS + "@@queries?item=I.SEX").html.find(id="query-current")
+    assert " ".join(sex.text.split()) == "Value now: Male"  # the option's label, not its code
+    pregnant = monitor.get(DEMOGRAPHICS + "@@queries?item=I.PREGNANT").html
+    assert "No answer" in pregnant.find(id="query-current").text
+    initials = monitor.get(DEMOGRAPHICS + "@@queries?item=I.INITIALS").html
+    assert initials.find(id="query-current") is None  # personal data stays out of the thread
+    assert monitor.get(DEMOGRAPHICS + "@@queries").html.find(id="query-current") is None

@@ -1,4 +1,5 @@
-"""Form status rows count answered queries apart from open ones (open: not answered yet).
+"""Form status rows count, among the queries not closed, those answered (shown apart from the
+open ones).
 
 Revision ID: 5b1e7c9d2a40
 Revises: ac400c0388de
@@ -16,27 +17,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _count(state: str) -> str:
-    return (
-        "(SELECT count(*) FROM data_query"
-        " WHERE data_query.form_instance_id = form_instance.id"
-        f" AND data_query.state = '{state}')"
-    )
-
-
 def upgrade() -> None:
     with op.batch_alter_table("form_instance", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("answered_queries", sa.Integer(), server_default="0", nullable=False)
         )
     op.execute(
-        "UPDATE form_instance SET"
-        f" open_queries = {_count('open')}, answered_queries = {_count('answered')}"
-        " WHERE open_queries > 0"
+        "UPDATE form_instance SET answered_queries = (SELECT count(*) FROM data_query"
+        " WHERE data_query.form_instance_id = form_instance.id"
+        " AND data_query.state = 'answered') WHERE open_queries > 0"
     )
 
 
 def downgrade() -> None:
-    op.execute("UPDATE form_instance SET open_queries = open_queries + answered_queries")
     with op.batch_alter_table("form_instance", schema=None) as batch_op:
         batch_op.drop_column("answered_queries")

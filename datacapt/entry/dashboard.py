@@ -72,7 +72,8 @@ def columns(definition: Any) -> list[Column]:
 @dataclass(frozen=True)
 class CellKind:
     """What a kind of cell shows: a log's number of rows, or a form's status with, when it was
-    started, its status row (for the monitoring marks) and open and answered queries."""
+    started, its status row (for the monitoring marks) and open (not answered yet) and answered
+    queries."""
 
     log_rows: int | None = None
     status: str = "not_started"
@@ -137,7 +138,11 @@ def dashboard_rows(
                 )
                 if kind not in kinds:
                     kinds[kind] = CellKind(
-                        None, cell.status.value, cell, cell.open_queries, cell.answered_queries
+                        None,
+                        cell.status.value,
+                        cell,
+                        cell.open_queries - cell.answered_queries,
+                        cell.answered_queries,
                     )
             else:
                 kind = NOT_STARTED
@@ -175,10 +180,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         )
     if queries:
         conditions.append(
-            exists().where(
-                FormInstance.subject_id == Subject.id,
-                (FormInstance.open_queries > 0) | (FormInstance.answered_queries > 0),
-            )
+            exists().where(FormInstance.subject_id == Subject.id, FormInstance.open_queries > 0)
         )
     page = subjects_page(
         request.dbsession,

@@ -118,8 +118,9 @@ class FormInstance(Base):
     status: Mapped[FormStatus] = mapped_column(string_enum(FormStatus, "form_status", 20))
     #: The study version the form was last saved with.
     version_number: Mapped[int] = mapped_column()
-    #: Queries waiting for the site (open, not answered yet) and waiting for the monitor
-    #: (answered, not closed): counted apart so a page never calls an answered query open.
+    #: Queries not closed (what keeps a form from being locked), and among them those answered
+    #: (waiting for the monitor): pages show ``open_queries - answered_queries`` as open, so an
+    #: answered query is never called open.
     open_queries: Mapped[int] = mapped_column(default=0, server_default="0")
     answered_queries: Mapped[int] = mapped_column(default=0, server_default="0")
     open_warnings: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,9 +1,9 @@
 """The rules of a query's life: open → answered → closed, re-opened when needed, never deleted.
 
 Every step adds a message to the thread, is audited (old state → new state, the message as the
-reason), and recounts the open and the answered queries on the form instance, the status row
-dashboards read, in the same transaction. The recount does not move the form's lock: a query
-raised while someone edits the form must not make their save stale.
+reason), and recounts the queries not closed and the answered ones on the form instance, the
+status row dashboards read, in the same transaction. The recount does not move the form's lock:
+a query raised while someone edits the form must not make their save stale.
 """
 
 from __future__ import annotations
@@ -72,22 +72,20 @@ def clean_message(raw: str, field: str = "message") -> str:
 
 
 def recount(dbsession: Session, instance_id: int) -> None:
-    """Set the form instance's counts of open (not answered yet) and answered queries (without
+    """Set the form instance's counts of queries not closed and of answered ones (without
     raising its lock)."""
     dbsession.flush()
     found = dict(
         dbsession.execute(
             select(Query.state, func.count())
-            .where(
-                Query.form_instance_id == instance_id,
-                Query.state.in_((QueryState.OPEN, QueryState.ANSWERED)),
-            )
+            .where(Query.form_instance_id == instance_id, Query.state != QueryState.CLOSED)
             .group_by(Query.state)
         ).all()
     )
+    answered = found.get(QueryState.ANSWERED, 0)
     counts = {
-        "open_queries": found.get(QueryState.OPEN, 0),
-        "answered_queries": found.get(QueryState.ANSWERED, 0),
+        "open_queries": found.get(QueryState.OPEN, 0) + answered,
+        "answered_queries": answered,
     }
     dbsession.execute(
         update(FormInstance)

@@ -65,7 +65,7 @@ def state_actions(request: Request, context: object) -> StateActions | None:
         node: FormInstance | VisitInstance | Subject | None = context.instance
         if context.instance is not None:
             signed = context.instance.signature_state is SignatureState.SIGNED
-            blocked = context.instance.open_queries + context.instance.answered_queries > 0
+            blocked = context.instance.open_queries > 0  # not closed, answered ones included
     elif isinstance(context, VisitResource):
         node = context.instance
     elif isinstance(context, SubjectResource):

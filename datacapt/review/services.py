@@ -373,7 +373,7 @@ def lock(
     whole: Whole = Whole(),
 ) -> int:
     """Nothing changes any more. Refused while a form of the selection has open queries."""
-    blocked = [i for i in _open(instances) if i.open_queries + i.answered_queries > 0]
+    blocked = [i for i in _open(instances) if i.open_queries > 0]
     if blocked:
         raise Refused(
             _(

@@ -110,9 +110,11 @@ def test_the_query_loop_monitor_raises_site_corrects_monitor_closes(
     [change] = [e for e in audited(dbsession, "entry.value_changed") if e.old_value == "175"]
     assert (change.new_value, change.reason) == ("165", "Transcription error: source says 165.")
     # answered, not closed yet: the form's header no longer calls it open
-    assert (instance.open_queries, instance.answered_queries) == (0, 1)
+    assert (instance.open_queries, instance.answered_queries) == (1, 1)  # not closed, answered
     header = coordinator.get(DEMOGRAPHICS).html.find(id="form-query-count")
     assert " ".join(header.text.split()) == "✉ 1 answered query"
+    assert "1 answered query" in coordinator.get(SUBJECT).text  # the casebook too
+    assert "open quer" not in coordinator.get("/acme/demo/subjects/").text  # and the list
     close = monitor.get(HEIGHT).forms[f"q{query.number}-close"]
     close["message"] = "Confirmed against the source."
     close.submit()

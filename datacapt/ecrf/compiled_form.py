@@ -76,6 +76,16 @@ class Slots:
     def missing(self, state: BlockState, entry: Mapping[str, Any], code: str) -> Markup:
         return SELECTED if entry["missing"].get(state.name) == code else NOTHING
 
+    def missing_text(self, state: BlockState, entry: Mapping[str, Any], label: str) -> Markup:
+        """A read-only form's missing-data code as text (nothing when the item has none)."""
+        code = entry["missing"].get(state.name)
+        if not code:
+            return NOTHING
+        meaning = {pair[0]: pair[1] for pair in entry["codes"]}.get(code, "")
+        return Markup('<p class="missing-code readonly-value">{}: {} — {}</p>').format(
+            label, code, meaning
+        )
+
     def history(self, state: BlockState, entry: Mapping[str, Any]) -> Markup:
         return escape(entry["history"])
 

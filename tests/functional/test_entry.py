@@ -314,7 +314,9 @@ def test_warnings_are_kept_for_monitoring_until_the_data_is_corrected(coordinato
     assert instance_of(dbsession).open_warnings == 0
 
 
-def test_completing_needs_every_required_answer_or_a_missing_code(coordinator, dbsession):
+def test_completing_needs_every_required_answer_or_a_missing_code(
+    coordinator, dbsession, testapp, world
+):
     form = fill(
         entry_form(coordinator.get(DEMOGRAPHICS)),
         initials="JM",
@@ -332,6 +334,12 @@ def test_completing_needs_every_required_answer_or_a_missing_code(coordinator, d
     saved = values_of(dbsession)
     assert saved["I.HEIGHT_CM"].value is None and saved["I.HEIGHT_CM"].missing_code == "NK"
     assert instance_of(dbsession).status is FormStatus.COMPLETE
+    # read-only, the code reads as text, not as a greyed-out menu
+    page = another(testapp.app, world, "monitor").get(DEMOGRAPHICS)
+    height = page.html.find(id="block-I.HEIGHT_CM")
+    assert height.find("select") is None
+    assert height.select_one(".missing-code").text.startswith("Missing-data code: NK — ")
+    assert page.html.find(id="block-I.WEIGHT_KG").select_one(".missing-code") is None
     assert "Complete" in coordinator.get(SUBJECT).text
 
 

@@ -216,6 +216,28 @@
     }
   });
 
+  // A query thread opens beside the question it is about (the form and its queries side by
+  // side on wide screens) and takes the focus, so the reader lands in it.
+  var queryQuestion = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var badge = event.detail.elt;
+    if (badge && badge.classList && badge.classList.contains("query-badge")) {
+      queryQuestion = badge.closest(".ecrf-item, .form-meta");
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var panel = event.detail.target;
+    if (!panel || panel.id !== "query-panel") { return; }
+    panel.style.marginTop = "0px";
+    var beside = window.getComputedStyle(panel.parentElement).display === "grid";
+    if (queryQuestion && beside) {
+      var offset = queryQuestion.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+      panel.style.marginTop = Math.max(0, offset) + "px";
+    }
+    var content = document.getElementById("query-panel-content");
+    if (content) { content.focus(); }
+  });
+
   // Close an open menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

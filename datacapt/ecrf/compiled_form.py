@@ -17,7 +17,7 @@ call.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,16 @@ class Slots:
     def selected(self, state: BlockState, code: str) -> Markup:
         return SELECTED if code == (state.raw[0] if state.raw else "") else NOTHING
 
+    def chosen(self, state: BlockState, choices: Sequence[tuple[Any, ...]], none: str) -> Markup:
+        """A read-only choice as text: the chosen options' labels (``choices``: code, label and
+        what else the template keeps of each), or a dash read as ``none``."""
+        texts = [choice[1] for choice in choices if choice[0] in state.raw]
+        if texts:
+            return Markup(", ").join(texts)
+        return Markup(
+            '<span aria-hidden="true">—</span><span class="visually-hidden">{}</span>'
+        ).format(none)
+
     def current(self, state: BlockState, locale: str) -> Markup:
         """The value in its input; a number with the reader's decimal separator, which a save
         reads back (see :func:`datacapt.numbers.typed_number`)."""
@@ -80,6 +90,16 @@ class Slots:
 
     def missing(self, state: BlockState, entry: Mapping[str, Any], code: str) -> Markup:
         return SELECTED if entry["missing"].get(state.name) == code else NOTHING
+
+    def missing_text(self, state: BlockState, entry: Mapping[str, Any], label: str) -> Markup:
+        """A read-only form's missing-data code as text (nothing when the item has none)."""
+        code = entry["missing"].get(state.name)
+        if not code:
+            return NOTHING
+        meaning = {pair[0]: pair[1] for pair in entry["codes"]}.get(code, "")
+        return Markup('<p class="missing-code readonly-value">{}: {} — {}</p>').format(
+            label, code, meaning
+        )
 
     def history(self, state: BlockState, entry: Mapping[str, Any]) -> Markup:
         return escape(entry["history"])

@@ -7,6 +7,9 @@ as the few columns its cells show, never as ORM objects.
 A page has 2,000 cells but only a few kinds of them (a status, its monitoring marks, a number of
 queries): the view names each cell's kind, the template renders each kind once, and each row's
 cells are joined from those pieces (:meth:`DashboardRow.cells`), not rendered one by one.
+
+Its filters are the page's query string, so a reload or a shared link shows the same view (the
+filter form, sent by htmx, pushes its URL).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ CELL_COLUMNS = (
     FormInstance.lock_state,
     FormInstance.signature_state,
     FormInstance.open_queries,
+    FormInstance.answered_queries,
 )
 FORM_FILTERS = ("in_progress", "complete")
 
@@ -69,12 +73,14 @@ def columns(definition: Any) -> list[Column]:
 @dataclass(frozen=True)
 class CellKind:
     """What a kind of cell shows: a log's number of rows, or a form's status with, when it was
-    started, its status row (for the monitoring marks) and open queries."""
+    started, its status row (for the monitoring marks) and open (not answered yet) and answered
+    queries."""
 
     log_rows: int | None = None
     status: str = "not_started"
     instance: Any = None  # a status row (CELL_COLUMNS) of this kind
     queries: int = 0
+    answered: int = 0
 
 
 NOT_STARTED = ("form", "not_started")
@@ -129,9 +135,16 @@ def dashboard_rows(
                     cell.lock_state,
                     cell.signature_state,
                     cell.open_queries,
+                    cell.answered_queries,
                 )
                 if kind not in kinds:
-                    kinds[kind] = CellKind(None, cell.status.value, cell, cell.open_queries)
+                    kinds[kind] = CellKind(
+                        None,
+                        cell.status.value,
+                        cell,
+                        cell.open_queries - cell.answered_queries,
+                        cell.answered_queries,
+                    )
             else:
                 kind = NOT_STARTED
             row_cells.append((tail, kind))
@@ -155,6 +168,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     subject_status = SubjectStatus(status) if status in SubjectStatus.__members__.values() else None
     form_status = request.GET.get("form_status", "")
     queries = request.GET.get("queries") == "1"
+    search = request.GET.get("q", "").strip()[:MAX_LABEL]
     design = context.design
 
     conditions = []
@@ -178,6 +192,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         visible,
         page_number(request.GET.get("page")),
         ROWS_PER_PAGE,
+        search=search,
         site_id=chosen_site.id if chosen_site else None,
         status=subject_status,
         where=conditions,
@@ -202,6 +217,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     query = {
         key: value
         for key, value in (
+            ("q", search),
             ("site", request.GET.get("site", "")),
             ("status", status),
             ("form_status", form_status),
@@ -218,6 +234,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "kinds": kinds,
         "sites": [summary.site for summary in sites],
         "filters": {
+            "q": search,
             "site": request.GET.get("site", ""),
             "status": status,
             "form_status": form_status,

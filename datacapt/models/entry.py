@@ -120,7 +120,11 @@ class FormInstance(Base):
     status: Mapped[FormStatus] = mapped_column(string_enum(FormStatus, "form_status", 20))
     #: The study version the form was last saved with.
     version_number: Mapped[int] = mapped_column()
+    #: Queries not closed (what keeps a form from being locked), and among them those answered
+    #: (waiting for the monitor): pages show ``open_queries - answered_queries`` as open, so an
+    #: answered query is never called open.
     open_queries: Mapped[int] = mapped_column(default=0, server_default="0")
+    answered_queries: Mapped[int] = mapped_column(default=0, server_default="0")
     open_warnings: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Raised by every save; a save naming an older value is refused (409), never merged.
     lock_version: Mapped[int] = mapped_column(default=1)

@@ -27,6 +27,7 @@ from datacapt.i18n import _
 from datacapt.models import (
     FormInstance,
     Query,
+    QueryMessage,
     QueryOrigin,
     QueryState,
     QueryStep,
@@ -91,19 +92,32 @@ def _visible_sites(request: Request, context: QueriesResource) -> list[Site]:
     return study_sites(request.dbsession, context.study, visible)
 
 
-def _statement(context: QueriesResource, sites: Sequence[Site], filters: Filters) -> Select[Any]:
-    statement = (
-        select(
-            Query,
-            Site.code,
-            Subject.label,
-            # a form's visit, or the visit a query on a whole visit sits on (none: the subject)
-            func.coalesce(FormInstance.visit, VisitInstance.visit),
-            func.coalesce(FormInstance.visit_repeat, VisitInstance.repeat),
-            FormInstance.form,
-            FormInstance.repeat,
-            User.name,
+def _statement(
+    context: QueriesResource, sites: Sequence[Site], filters: Filters, *, text: bool = False
+) -> Select[Any]:
+    """The queries the filters keep, with where they are; with ``text``, the words they were
+    raised with too (read in the same statement, for the list; never for the export)."""
+    columns: list[Any] = [
+        Query,
+        Site.code,
+        Subject.label,
+        # a form's visit, or the visit a query on a whole visit sits on (none: the subject)
+        func.coalesce(FormInstance.visit, VisitInstance.visit),
+        func.coalesce(FormInstance.visit_repeat, VisitInstance.repeat),
+        FormInstance.form,
+        FormInstance.repeat,
+        User.name,
+    ]
+    if text:
+        columns.append(
+            select(QueryMessage.body)
+            .where(QueryMessage.query_id == Query.id, QueryMessage.step == QueryStep.RAISED)
+            .order_by(QueryMessage.id)
+            .limit(1)
+            .scalar_subquery()
         )
+    statement = (
+        select(*columns)
         .join(Site, Site.id == Query.site_id)
         .join(Subject, Subject.id == Query.subject_id)
         .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
@@ -152,7 +166,7 @@ def query_list(context: QueriesResource, request: Request) -> dict[str, Any]:
     filters = read_filters(request, sites)
     page = paginate(
         request.dbsession,
-        _statement(context, sites, filters),
+        _statement(context, sites, filters, text=True),
         page_number(request.GET.get("page")),
         QUERIES_PER_PAGE,
     )

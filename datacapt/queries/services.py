@@ -4,9 +4,9 @@ A query sits on an item or a whole form, or (raised by a person) on a whole visi
 subject: what is missing from the source rather than wrong in a value.
 
 Every step adds a message to the thread, is audited (old state → new state, the message as the
-reason), and recounts the open queries on the form instance, the status row dashboards read, in
-the same transaction. The recount does not move the form's lock: a query raised while someone
-edits the form must not make their save stale.
+reason), and recounts the queries not closed and the answered ones on the form instance, the
+status row dashboards read, in the same transaction. The recount does not move the form's lock:
+a query raised while someone edits the form must not make their save stale.
 """
 
 from __future__ import annotations
@@ -80,24 +80,32 @@ def clean_message(raw: str, field: str = "message") -> str:
     return text
 
 
-def recount(dbsession: Session, instance_id: int) -> int:
-    """Set the form instance's count of queries not closed (without raising its lock)."""
+def recount(dbsession: Session, instance_id: int) -> None:
+    """Set the form instance's counts of queries not closed and of answered ones (without
+    raising its lock)."""
     dbsession.flush()
-    count = dbsession.scalar(
-        select(func.count())
-        .select_from(Query)
-        .where(Query.form_instance_id == instance_id, Query.state != QueryState.CLOSED)
+    found = dict(
+        dbsession.execute(
+            select(Query.state, func.count())
+            .where(Query.form_instance_id == instance_id, Query.state != QueryState.CLOSED)
+            .group_by(Query.state)
+        ).all()
     )
+    answered = found.get(QueryState.ANSWERED, 0)
+    counts = {
+        "open_queries": found.get(QueryState.OPEN, 0) + answered,
+        "answered_queries": answered,
+    }
     dbsession.execute(
         update(FormInstance)
         .where(FormInstance.id == instance_id)
-        .values(open_queries=count)
+        .values(**counts)
         .execution_options(synchronize_session=False)
     )
     loaded = dbsession.identity_map.get((FormInstance, (instance_id,), None))
     if loaded is not None:
-        set_committed_value(loaded, "open_queries", count)
-    return count or 0
+        for name, count in counts.items():
+            set_committed_value(loaded, name, count)
 
 
 def _audit(

@@ -24,6 +24,7 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import (
     FormInstance,
+    ItemValue,
     Query,
     QueryMessage,
     QueryStep,
@@ -107,9 +108,18 @@ def panel_data(
     masked = bool(item and item.identifier) and not request.has_permission(
         Permission.VIEW_PII, form
     )
+    current = None  # the item's value as saved now, read beside its queries (never personal data)
+    if instance is not None and item is not None and not item.identifier:
+        current = request.dbsession.execute(
+            select(ItemValue.value, ItemValue.missing_code).where(
+                ItemValue.form_instance_id == instance.id, ItemValue.item_oid == item.oid
+            )
+        ).first()
     return {
         "node": form,
         "scope": "item" if item else "form",
+        "current": current,
+        "shows_current": instance is not None and item is not None and not item.identifier,
         "item": item,
         "queries": queries,
         "threads": threads,

@@ -1,12 +1,24 @@
-"""What pages show of signatures: every signature of a node, valid or broken, with the signer's
-printed name, the date and time, and the meaning (21 CFR Part 11 §11.50)."""
+"""What pages show of monitoring: every signature of a node, valid or broken, with the signer's
+printed name, the date and time, and the meaning (21 CFR Part 11 §11.50); and which of freeze,
+lock and unlock apply to it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pyramid.request import Request
 from sqlalchemy import select
 
-from datacapt.models import Signature, SignatureScope, SignedForm
+from datacapt.models import (
+    FormInstance,
+    LockState,
+    Signature,
+    SignatureScope,
+    SignatureState,
+    SignedForm,
+    Subject,
+    VisitInstance,
+)
 from datacapt.resources import FormEntryResource, SubjectResource, VisitResource
 
 
@@ -31,3 +43,42 @@ def signatures_of(request: Request, context: object) -> list[Signature]:
     else:
         return []
     return list(request.dbsession.scalars(query))
+
+
+@dataclass(frozen=True)
+class StateActions:
+    """Which of freeze, lock and unlock apply to a node in its present state, and whether its
+    queries not closed yet keep it from being locked (the page says so instead of a refusal)."""
+
+    freeze: bool
+    lock: bool
+    unlock: bool
+    queries_block_lock: bool = False
+
+
+def state_actions(request: Request, context: object) -> StateActions | None:
+    """What a form, a visit or a casebook can be moved to from its own state; None where there
+    is no data to freeze yet. Reads the rows the resource holds, no query."""
+    signed = False
+    blocked = False
+    if isinstance(context, FormEntryResource):
+        node: FormInstance | VisitInstance | Subject | None = context.instance
+        if context.instance is not None:
+            signed = context.instance.signature_state is SignatureState.SIGNED
+            blocked = context.instance.open_queries > 0  # not closed, answered ones included
+    elif isinstance(context, VisitResource):
+        node = context.instance
+    elif isinstance(context, SubjectResource):
+        node = context.subject
+    else:
+        return None
+    if node is None:
+        return None
+    state = node.lock_state
+    can_lock = state is not LockState.LOCKED
+    return StateActions(
+        freeze=state is LockState.OPEN,
+        lock=can_lock and not blocked,
+        unlock=state is not LockState.OPEN or signed,
+        queries_block_lock=can_lock and blocked,
+    )

@@ -288,6 +288,12 @@ def _sign_page(
     else:
         targets = _targets(request, context)
         data["covered"] = services.scope_forms(request.dbsession, targets)[targets[0]]
+        design = context.study_node.design
+        if design is not None:  # to name the forms still in progress before the signature
+            definition = design.definition
+            data["definition"] = definition
+            data["form_titles"] = {form.name: form.title for form in definition.forms}
+            data["visit_titles"] = {visit.name: visit.title for visit in definition.schedule.visits}
     return data
 
 

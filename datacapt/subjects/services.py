@@ -274,13 +274,15 @@ def add_visit(
 
 
 def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
-    """Subject id → queries not closed, from the status rows (one query for a page)."""
+    """Subject id → open queries (not answered yet), from the status rows (one query for a
+    page)."""
     if not subject_ids:
         return {}
+    unanswered = FormInstance.open_queries - FormInstance.answered_queries
     return dict(
         dbsession.execute(
-            select(FormInstance.subject_id, func.sum(FormInstance.open_queries))
-            .where(FormInstance.subject_id.in_(subject_ids), FormInstance.open_queries > 0)
+            select(FormInstance.subject_id, func.sum(unanswered))
+            .where(FormInstance.subject_id.in_(subject_ids), unanswered > 0)
             .group_by(FormInstance.subject_id)
         ).all()
     )

@@ -314,7 +314,9 @@ def test_warnings_are_kept_for_monitoring_until_the_data_is_corrected(coordinato
     assert instance_of(dbsession).open_warnings == 0
 
 
-def test_completing_needs_every_required_answer_or_a_missing_code(coordinator, dbsession):
+def test_completing_needs_every_required_answer_or_a_missing_code(
+    coordinator, dbsession, testapp, world
+):
     form = fill(
         entry_form(coordinator.get(DEMOGRAPHICS)),
         initials="JM",
@@ -332,6 +334,12 @@ def test_completing_needs_every_required_answer_or_a_missing_code(coordinator, d
     saved = values_of(dbsession)
     assert saved["I.HEIGHT_CM"].value is None and saved["I.HEIGHT_CM"].missing_code == "NK"
     assert instance_of(dbsession).status is FormStatus.COMPLETE
+    # read-only, the code reads as text, not as a greyed-out menu
+    page = another(testapp.app, world, "monitor").get(DEMOGRAPHICS)
+    height = page.html.find(id="block-I.HEIGHT_CM")
+    assert height.find("select") is None
+    assert height.select_one(".missing-code").text.startswith("Missing-data code: NK — ")
+    assert page.html.find(id="block-I.WEIGHT_KG").select_one(".missing-code") is None
     assert "Complete" in coordinator.get(SUBJECT).text
 
 
@@ -615,3 +623,19 @@ def test_number_fields_ask_phones_for_a_numeric_keypad(coordinator):
     toggle = page.html.select_one("header .menu-toggle")
     assert toggle["aria-expanded"] == "false"
     assert page.html.find(id=toggle["aria-controls"]).select_one("details.user-menu")
+
+
+def test_a_read_only_form_shows_the_chosen_answers_as_text(coordinator, testapp, world):
+    fill(entry_form(coordinator.get(DEMOGRAPHICS)), sex="1", height_cm="180").submit()
+    monitor = another(testapp.app, world, "monitor")
+    page = monitor.get(DEMOGRAPHICS)
+    sex = page.html.find(id="block-I.SEX")
+    assert sex.select_one(".readonly-value").text == "Male"
+    assert sex.find("input", type="radio") is None  # no faint disabled radio to decipher
+    pregnant = page.html.find(id="block-I.PREGNANT").select_one(".readonly-value")
+    assert pregnant.select_one(".visually-hidden").text == "No answer"
+    assert page.html.find(id="item-height_cm")["value"] == "180"
+    # the same page for the site, who may still enter: the choices
+    entry = coordinator.get(DEMOGRAPHICS).html.find(id="block-I.SEX")
+    assert entry.select_one(".readonly-value") is None
+    assert [i["value"] for i in entry.select("input[type=radio]")] == ["1", "2", ""]

@@ -109,13 +109,20 @@ def test_the_query_loop_monitor_raises_site_corrects_monitor_closes(
     assert query.state is QueryState.ANSWERED and query.answered_at is not None
     [change] = [e for e in audited(dbsession, "entry.value_changed") if e.old_value == "175"]
     assert (change.new_value, change.reason) == ("165", "Transcription error: source says 165.")
-    assert instance.open_queries == 1  # answered, not closed yet
+    # answered, not closed yet: the form's header no longer calls it open
+    assert (instance.open_queries, instance.answered_queries) == (1, 1)  # not closed, answered
+    header = coordinator.get(DEMOGRAPHICS).html.find(id="form-query-count")
+    assert " ".join(header.text.split()) == "✉ 1 answered query"
+    assert "1 answered query" in coordinator.get(SUBJECT).text  # the casebook too
+    assert "open quer" not in coordinator.get("/acme/demo/subjects/").text  # and the list
     close = monitor.get(HEIGHT).forms[f"q{query.number}-close"]
     close["message"] = "Confirmed against the source."
     close.submit()
     instance = instance_of(dbsession)
     [query] = queries_of(dbsession, instance)
-    assert query.state is QueryState.CLOSED and instance.open_queries == 0
+    assert query.state is QueryState.CLOSED
+    assert (instance.open_queries, instance.answered_queries) == (0, 0)
+    assert coordinator.get(DEMOGRAPHICS).html.find(id="form-query-count").text.strip() == ""
     steps = (
         [e.action for e in audited(dbsession, "query.raised")]
         + [e.action for e in audited(dbsession, "query.answered")]
@@ -383,7 +390,7 @@ def test_counts_show_on_casebook_subject_list_dashboard_and_metrics(
     raise_on_height(monitor)
     assert "1 open query" in monitor.get(SUBJECT).text
     assert "1 open query" in monitor.get("/acme/demo/subjects/").text
-    assert "1 query" in monitor.get("/acme/demo/subjects/@@dashboard", {"queries": "1"}).text
+    assert "1 open query" in monitor.get("/acme/demo/subjects/@@dashboard", {"queries": "1"}).text
     metrics = monitor.get("/acme/demo/queries/@@metrics", headers=HTMX)
     assert metrics.html.find(id="query-metrics") is not None
     assert "<dd>1</dd>" in metrics.text
@@ -471,3 +478,29 @@ def test_the_raised_by_filter_names_only_people_of_the_sites_one_sees(app, dbses
     manager = str(world.users["data_manager"].id)
     assert raisers("coordinator") == {"", "system", manager}
     assert raisers("monitor") == {"", "system", manager, str(monitor.id)}
+
+
+def test_the_query_list_shows_what_each_query_asks(coordinator, monitor, dbsession):
+    save_demographics(coordinator)
+    raise_on_height(monitor, message="Height <b>175</b>? The source says 165.")
+    [query] = dbsession.scalars(select(Query)).all()
+    answer = coordinator.get(HEIGHT).forms[f"q{query.number}-answer"]
+    answer["message"] = "Checked: 175 is right."
+    answer.submit()
+    row = monitor.get("/acme/demo/queries/").html.select_one("table.queries tbody tr")
+    assert row.select_one("td.query-text").text == "Height <b>175</b>? The source says 165."
+    assert "Checked" not in row.text  # the question, not the thread
+    assert "source says" not in monitor.get("/acme/demo/queries/@@export").text
+
+
+def test_the_thread_shows_the_question_s_value_now(coordinator, monitor):
+    save_demographics(coordinator)
+    panel = monitor.get(HEIGHT, headers=HTMX).html
+    assert " ".join(panel.find(id="query-current").text.split()) == "Value now: 175 cm"
+    sex = monitor.get(DEMOGRAPHICS + "@@queries?item=I.SEX").html.find(id="query-current")
+    assert " ".join(sex.text.split()) == "Value now: Male"  # the option's label, not its code
+    pregnant = monitor.get(DEMOGRAPHICS + "@@queries?item=I.PREGNANT").html
+    assert "No answer" in pregnant.find(id="query-current").text
+    initials = monitor.get(DEMOGRAPHICS + "@@queries?item=I.INITIALS").html
+    assert initials.find(id="query-current") is None  # personal data stays out of the thread
+    assert monitor.get(DEMOGRAPHICS + "@@queries").html.find(id="query-current") is None

@@ -277,6 +277,24 @@ def state_form(testapp, url, action, reason=""):
     return form.submit("action", value=action, status="*")
 
 
+def offered(page):
+    """The freeze / lock / unlock buttons a page offers."""
+    return [b["value"] for b in page.html.select("#data-state-form button[name=action]")]
+
+
+def test_only_the_moves_that_apply_to_a_form_s_state_are_offered(coordinator, manager, dbsession):
+    assert manager.get(DEMOGRAPHICS).html.find(id="data-state-form") is None  # no data yet
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    assert offered(manager.get(DEMOGRAPHICS)) == ["freeze", "lock"]
+    state_form(manager, DEMOGRAPHICS, "freeze")
+    assert offered(manager.get(DEMOGRAPHICS)) == ["lock", "unlock"]
+    state_form(manager, DEMOGRAPHICS, "lock")
+    assert offered(manager.get(DEMOGRAPHICS)) == ["unlock"]
+    assert offered(manager.get(SUBJECT)) == ["freeze", "lock"]  # the casebook as a whole
+    state_form(manager, SUBJECT, "lock")
+    assert offered(manager.get(SUBJECT)) == ["unlock"]
+
+
 def test_a_frozen_form_refuses_entry_until_unlocked_with_a_reason(
     coordinator, manager, dbsession, world
 ):
@@ -304,8 +322,13 @@ def test_lock_is_refused_while_queries_are_open(coordinator, manager, dbsession)
     enter(coordinator, **DEMOGRAPHICS_VALUES)
     dbsession.execute(update(FormInstance).values(open_queries=1))
     dbsession.flush()
-    refused = state_form(manager, DEMOGRAPHICS, "lock")
-    assert refused.status_int == 422 and "open queries" in refused.text
+    page = manager.get(DEMOGRAPHICS)
+    assert offered(page) == ["freeze"] and "Close this form's queries to lock it." in page.text
+    token = page.forms["data-state-form"]["csrf_token"].value
+    refused = manager.post(
+        DEMOGRAPHICS + "@@data-state", {"csrf_token": token, "action": "lock"}, status=422
+    )
+    assert "open queries" in refused.text
     assert instance_of(dbsession).lock_state is LockState.OPEN
     dbsession.execute(update(FormInstance).values(open_queries=0))
     dbsession.flush()
@@ -650,3 +673,19 @@ def test_the_designer_sets_targeted_sdv_and_sites_data_follows_the_published_ver
     monitor.get(VITALS).forms["verify-form"].submit("all")
     assert instance_of(dbsession, "vital_signs").sdv_status is SdvStatus.VERIFIED
     assert [e.field for e in events(dbsession, "sdv.verified")] == ["I.SYSTOLIC"]
+
+
+def test_signing_a_casebook_with_forms_in_progress_names_them_before_the_signature(
+    coordinator, investigator, dbsession
+):
+    enter(coordinator, VITALS, systolic="120", diastolic="80", heart_rate="70", complete=True)
+    assert investigator.get(SUBJECT + "@@sign").html.find(id="unfinished-forms") is None
+    enter(coordinator, **DEMOGRAPHICS_VALUES)  # not ticked complete: in progress
+    page = investigator.get(SUBJECT + "@@sign")
+    warning = page.html.find(id="unfinished-forms")
+    assert warning["role"] == "alert" and "1 form is still in progress" in warning.text
+    assert [" ".join(li.text.split()) for li in warning.select("li")] == [
+        "Demographics — Screening"
+    ]
+    assert page.text.index('id="unfinished-forms"') < page.text.index('name="password"')
+    assert sign(investigator, SUBJECT, PASSWORD).status_int == 303  # a warning, not a refusal

@@ -303,7 +303,12 @@ def test_monitoring_state_machine(dbsession, registry, world):
                         Query.form_instance_id == instance.id, Query.state != QueryState.CLOSED
                     )
                 )
-                assert instance.open_queries == not_closed
+                answered = dbsession.scalar(
+                    select(func.count()).where(
+                        Query.form_instance_id == instance.id, Query.state == QueryState.ANSWERED
+                    )
+                )
+                assert (instance.open_queries, instance.answered_queries) == (not_closed, answered)
             steps = dbsession.scalar(select(func.count()).select_from(QueryMessage))
             audited = dbsession.scalar(
                 select(func.count()).where(AuditEvent.entity_type == "data_query")

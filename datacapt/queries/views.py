@@ -19,7 +19,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from datacapt.ecrf.casebook import form_key, visit_key
-from datacapt.ecrf.definition import Item, form_items
+from datacapt.ecrf.definition import Definition, Item, form_items
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import (
@@ -63,8 +63,8 @@ def _item(form: FormEntryResource, oid: str | None) -> Item | None:
     return found
 
 
-def _language(request: Request, form: FormEntryResource) -> str:
-    definition = form.visit_node.design.definition
+def _language(request: Request, definition: Definition) -> str:
+    """The design's language the reader reads, else the design's own."""
     return (
         request.locale_name
         if request.locale_name in definition.languages
@@ -124,7 +124,7 @@ def panel_data(
         "queries": queries,
         "threads": threads,
         "definition": form.visit_node.design.definition,
-        "language": _language(request, form),
+        "language": _language(request, form.visit_node.design.definition),
         "counts": counts_by_item(request, instance).get(item.oid if item else None),
         "can_raise": instance is not None
         and bool(request.has_permission(Permission.RAISE_QUERY, form)),
@@ -218,8 +218,11 @@ def node_panel_data(
         ):
             threads.setdefault(message.query_id, []).append((message, author))
     is_visit = isinstance(node, VisitResource)
+    definition = node.design.definition
     return {
         "node": node,
+        "definition": definition,
+        "language": _language(request, definition),
         "scope": "visit" if is_visit else "subject",
         "item": None,
         "queries": queries,
@@ -236,6 +239,7 @@ def node_panel_data(
         "state_labels": services.STATE_LABELS,
         "max_message": services.MAX_MESSAGE,
         "auto_close_note": services.AUTO_CLOSE_NOTE,
+        "shown_body": services.shown_body,
     }
 
 

@@ -68,7 +68,8 @@ def test_a_coordinator_attaches_replaces_and_downloads_files(
     )
     page.get_by_role("button", name="Save", exact=True).click()
     settled(page)
-    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.get_by_label("Scan of the ECG")).to_be_focused()  # the refused field
+    expect(page.locator(".error-summary")).to_contain_text("Scan of the ECG")
     expect(page.locator("#item-scan-message")).to_contain_text("is not what its name says (.pdf)")
     expect(page.locator("#item-scan-current")).to_have_count(0)
 

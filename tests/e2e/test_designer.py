@@ -60,7 +60,9 @@ def test_a_study_admin_builds_a_form_with_branching_and_previews_it(page: Page, 
     with page.expect_response(lambda response: "@@check-expression" in response.url):
         condition.blur()
     expect(page.locator("#field-show_if-check")).to_contain_text("column")
-    page.get_by_role("button", name="Save the question").click()
+    # The refused save answers before the fix is typed, as a person sees the refusal first.
+    with page.expect_response(lambda response: response.url.endswith("/@@block")):
+        page.get_by_role("button", name="Save the question").click()
     expect(page.locator("#field-show_if-check")).to_contain_text("adutl")
     condition = page.locator("#field-show_if")
     condition.fill("[adult] = '0'")

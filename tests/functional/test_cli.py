@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import webtest
+from redis import Redis
 from sqlalchemy import create_engine, func, select, text
 
 from datacapt.cli import main
@@ -321,6 +322,9 @@ def test_the_worker_runs_jobs_sent_by_another_process(cli_database, jobs_mode, d
         "DATACAPT_DATABASE_URL": cli_database,
         "DATACAPT_REDIS_URL": TEST_REDIS_URL,
     }
+    # Jobs other tests left in the queue (no worker ran them) would come first, and a stop
+    # waits for the job running: this worker meets only what this test sends.
+    Redis.from_url(TEST_REDIS_URL).flushdb()
     worker = subprocess.Popen(
         [str(DATACAPT), "-c", str(TESTING_INI), "worker"],
         env=env,

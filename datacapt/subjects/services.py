@@ -154,13 +154,10 @@ def change_status(
     subject.status, subject.status_reason, subject.status_date = status, reason or None, on
     if status is SubjectStatus.INCLUDED:
         subject.included_on = on or today  # day 0 of the visit schedule
-    audit.record(
+    audit.record_subject(
         dbsession,
         actor,
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        subject_id=subject.id,
+        subject,
         action="subject.status_changed",
         entity_type="subject",
         entity_id=subject.id,
@@ -170,13 +167,10 @@ def change_status(
         reason=reason or None,
     )
     if status is SubjectStatus.INCLUDED:
-        audit.record(
+        audit.record_subject(
             dbsession,
             actor,
-            tenant_id=subject.tenant_id,
-            study_id=subject.study_id,
-            site_id=subject.site_id,
-            subject_id=subject.id,
+            subject,
             action="subject.included",
             entity_type="subject",
             entity_id=subject.id,

@@ -86,13 +86,10 @@ def set_visit_date(
     if old == on:
         return Dated(instance, timing, outside)
     instance.visit_date = on
-    audit.record(
+    audit.record_subject(
         dbsession,
         actor,
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        subject_id=subject.id,
+        subject,
         action="visit.dated",
         entity_type="visit_instance",
         entity_id=instance.id,

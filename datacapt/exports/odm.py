@@ -32,8 +32,8 @@ the reason for the change, and the audit event as SourceID).
 Streaming: the records are read as every format reads them; each version's ClinicalData is
 written as they come, a form at a time, to a file of its own. The head, which must define every
 user, site and meaning the data refer to, is written last, in front of them. CreationDateTime
-is the time of the latest change the file holds, not the clock, so the same data give the same
-bytes.
+is the export's snapshot time (the request's, which every rerun of that export keeps) and
+AsOfDateTime the latest change the file holds, so a rerun gives the same bytes.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ commit the job is handed to RQ (Redis configured) or run right here in-process (
 default). A job still pending at its ``retry_at`` (its hand-over failed, its worker was killed,
 it raised) is sent again by the worker's sweep, which runs every few seconds and backs off: each
 retry waits as long as the job has waited so far, between 5 seconds and a minute. A job runs in
-its own transaction that also marks its row done, so running it twice is harmless.
+its own transaction that also marks its row done, so running it twice is harmless. Without Redis
+the sweep and the periodic jobs run in a process of the deployment (``work_in_process``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from threading import Event
 from typing import Any
 
 from pyramid.registry import Registry
@@ -238,23 +240,56 @@ class OutboxWorker(SimpleWorker):
                 log.warning("periodic jobs could not reach Redis; the next maintenance retries")
 
 
-def schedule_periodic(rq_queue: Queue, due: dict[str, datetime]) -> list[str]:
-    """Queue the periodic jobs whose time has come (``due``: name -> next time, kept by the
-    caller between calls); the names queued. No outbox row: a missed turn is the next one."""
+def periodic_due(due: dict[str, datetime]) -> list[str]:
+    """The periodic jobs whose time has come (``due``: name -> next time, kept by the caller
+    between calls), their next time pushed one period off. A missed turn is the next one."""
     now = datetime.now(UTC)
     names = [name for name in sorted(PERIODIC) if due.get(name, now) <= now]
     for name in names:
-        rq_queue.enqueue(run_periodic_job, name)
         due[name] = now + PERIODIC[name]
     return names
 
 
+def schedule_periodic(rq_queue: Queue, due: dict[str, datetime]) -> list[str]:
+    """Queue the periodic jobs whose time has come; the names queued. No outbox row."""
+    names = periodic_due(due)
+    for name in names:
+        rq_queue.enqueue(run_periodic_job, name)
+    return names
+
+
+def run_periodic(registry: Registry, name: str) -> None:
+    """One turn of a periodic job, in its own transaction."""
+    with transaction_scope(registry) as dbsession:
+        JOBS[name](JobContext(registry, dbsession))
+
+
 def run_periodic_job(name: str) -> None:
-    """The RQ entry point of a periodic job, in its own transaction, inside ``datacapt worker``."""
+    """The RQ entry point of a periodic job, inside ``datacapt worker``."""
     if WORKER_REGISTRY is None:
         raise RuntimeError("datacapt jobs run in `datacapt worker`, which sets the registry")
-    with transaction_scope(WORKER_REGISTRY) as dbsession:
-        JOBS[name](JobContext(WORKER_REGISTRY, dbsession))
+    run_periodic(WORKER_REGISTRY, name)
+
+
+def work_in_process(
+    registry: Registry, *, interval: float, burst: bool = False, stop: Event | None = None
+) -> None:
+    """The worker of a deployment without Redis: every ``interval`` seconds, the pending jobs
+    due again (a job that failed, one cut short by a stop) and the periodic ones (scheduled
+    exports, audit checkpoints) run here, one after the other. ``burst``: one round. What a
+    commit asks for still runs right after it, in the process that committed."""
+    due: dict[str, datetime] = {}
+    stop = stop or Event()
+    while not stop.is_set():
+        sweep(registry)
+        for name in periodic_due(due):
+            try:
+                run_periodic(registry, name)
+            except Exception:
+                log.exception("periodic job %s failed; its next turn runs it again", name)
+        if burst:
+            return
+        stop.wait(interval)
 
 
 @job("datacapt.probe")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import UTC, datetime
+from threading import Thread
 from typing import Any
 
 from alembic.config import Config as AlembicConfig
@@ -39,18 +40,29 @@ def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
 
 
 def serve(env: Environment, args: argparse.Namespace) -> int:
+    """Without Redis (the embedded default) the served process is also its own worker: a
+    thread runs the retries and periodic jobs, so a first run needs no second command. With
+    ``--reload`` that thread lives in the process that serves, not in the one that watches."""
+    import hupper
     from pyramid.scripts.pserve import main as pserve
 
+    if jobs.queue(env.registry) is None and (not args.reload or hupper.is_active()):
+        Thread(
+            target=jobs.work_in_process,
+            args=(env.registry,),
+            kwargs={"interval": jobs.SWEEP_INTERVAL.total_seconds()},
+            name="datacapt-jobs",
+            daemon=True,
+        ).start()
     return pserve(["pserve", str(env.config_path), *(["--reload"] if args.reload else [])])
 
 
 def worker(env: Environment, args: argparse.Namespace) -> int:
     rq_queue = jobs.queue(env.registry)
     if rq_queue is None:
-        raise CommandError(
-            "no Redis configured (datacapt.redis_url / DATACAPT_REDIS_URL): "
-            "jobs already run in-process after each commit"
-        )
+        print("no Redis configured: the retries and periodic jobs run in this process")
+        jobs.work_in_process(env.registry, interval=args.sweep_interval, burst=args.burst)
+        return 0
     jobs.WORKER_REGISTRY = env.registry
     worker = jobs.OutboxWorker([rq_queue], connection=rq_queue.connection)
     worker.sweep_interval = args.sweep_interval
@@ -131,7 +143,7 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--reload", action="store_true", help="restart when the code changes")
     p.set_defaults(handler=serve)
 
-    p = commands.add_parser("worker", help="run the background job worker (needs Redis)")
+    p = commands.add_parser("worker", help="run the background job worker")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument(
         "--sweep-interval",

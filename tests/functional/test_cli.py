@@ -8,19 +8,23 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import webtest
 from redis import Redis
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 
 from datacapt.cli import main
 from datacapt.cli.demo import TARGETS
 from datacapt.config import configure
 from datacapt.models import (
+    AuditCheckpoint,
     AuditEvent,
     ItemValue,
+    JobState,
+    OutboxJob,
     Query,
     Site,
     StudyRoleAssignment,
@@ -310,12 +314,34 @@ def test_console_script_usage_errors_are_one_line():
 
 def test_the_worker_runs_jobs_sent_by_another_process(cli_database, jobs_mode, datacapt):
     """``datacapt worker`` with the same INI: the probe job of ``datacapt check --worker`` runs.
-    Without Redis the worker refuses (jobs run in-process) and the probe runs in-process."""
+    Without Redis the probe runs in-process after its commit, and the worker runs in its own
+    process what is due again and the periodic jobs."""
     if jobs_mode == "in-process":
-        code, _, err = datacapt("worker")
-        assert code == 2 and "no Redis configured" in err
         code, out, _ = datacapt("check", "--worker", "--timeout", "5")
         assert code == 0 and "probe job" in out
+        assert datacapt("tenant", "create", "worker-probe", "Worker probe")[0] == 0  # audited
+        engine = create_engine(cli_database)
+        with engine.begin() as connection:
+            waiting = connection.scalar(
+                insert(OutboxJob)
+                .values(
+                    name="datacapt.probe",
+                    arguments={},
+                    state=JobState.PENDING,
+                    attempts=1,
+                    retry_at=datetime.now(UTC) - timedelta(seconds=1),
+                )
+                .returning(OutboxJob.id)
+            )  # a job whose first run failed, due again
+            checkpoints = connection.scalar(select(func.count()).select_from(AuditCheckpoint))
+        code, out, _ = datacapt("worker", "--burst")
+        assert code == 0 and "no Redis configured" in out
+        with engine.connect() as connection:
+            state = connection.scalar(select(OutboxJob.state).where(OutboxJob.id == waiting))
+            after = connection.scalar(select(func.count()).select_from(AuditCheckpoint))
+        engine.dispose()
+        assert state == JobState.DONE
+        assert after == checkpoints + 1  # the periodic checkpoint: the trail moved since
         return
     env = {
         **os.environ,

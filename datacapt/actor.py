@@ -79,9 +79,15 @@ def request_actor(request: Request) -> Actor:
         tenant_id=getattr(tenant, "id", None),
         address=request.client_address,
         request_id=request.request_id,
-        auth_method="session" if identity is not None else None,
+        auth_method=_auth_method(identity),
         session_id=identity.session_id if identity is not None else None,
     )
+
+
+def _auth_method(identity: Any) -> str | None:
+    if identity is None:
+        return None
+    return "api_key" if identity.api_key_id is not None else "session"
 
 
 def includeme(config: Configurator) -> None:

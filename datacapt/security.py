@@ -84,6 +84,9 @@ class Identity:
     study_roles: list[StudyMembership] = field(default_factory=list)
     tenant_roles: list[TenantMembership] = field(default_factory=list)
     session_id: int | None = None  # the server-side session this request belongs to
+    api_key_id: int | None = None  # the API key this request came with
+    #: None: whatever the roles grant; else only these permissions (an API key's scope).
+    allowed: frozenset[str] | None = None
 
     @cached_property
     def principals(self) -> list[str]:

@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from datacapt.cli import (
     admin,
+    api_keys,
     audit,
     demo,
     export,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(commands)
     export_runs.add_parsers(commands)
     imports.add_parsers(commands)
+    api_keys.add_parsers(commands)
     return parser
 
 

@@ -186,6 +186,36 @@ def posted_from_stored(form: Form, values: Mapping[str, ItemValue]) -> dict[str,
     return posted
 
 
+def over_stored(
+    form: Form,
+    rows: Mapping[str, ItemValue],
+    values: Mapping[str, str],
+    missing: Mapping[str, str],
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The inputs of a save that keeps what the form holds but for ``values`` (by item name,
+    as stored: ISO dates, choices joined by ``|``; empty clears) and ``missing`` (item name →
+    missing-data code): what an import or an API call sends over the saved form."""
+    items = {item.name: item for item in form_items(form)}
+    posted = posted_from_stored(form, rows)
+    kept = {
+        item.name: code
+        for item in items.values()
+        if item.oid in rows and (code := rows[item.oid].missing_code)
+    }
+    for name, value in values.items():
+        kept.pop(name, None)
+        if not value:
+            posted.pop(name, None)
+        elif items[name].type is ItemType.MULTIPLE_CHOICE:
+            posted[name] = value.split("|")
+        else:
+            posted[name] = [value]
+    for name, code in missing.items():
+        posted.pop(name, None)
+        kept[name] = code
+    return posted, kept
+
+
 # --- saving: a plan, then its application ------------------------------------------------------
 
 

@@ -266,23 +266,12 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
             _("The form was changed since the dry run (409): check the file again."),
         )
         return
-    posted = entry.posted_from_stored(form, reads.rows)
-    missing = {
-        item.name: reads.rows[item.oid].missing_code
-        for item in items.values()
-        if item.oid in reads.rows and reads.rows[item.oid].missing_code
-    }
-    for name, cell in given.items():
-        if cell.value:
-            posted[name] = (
-                cell.value.split("|")
-                if items[name].type is ItemType.MULTIPLE_CHOICE
-                else [cell.value]
-            )
-            missing.pop(name, None)
-        else:
-            posted.pop(name, None)
-            missing[name] = cell.missing or ""
+    posted, missing = entry.over_stored(
+        form,
+        reads.rows,
+        {name: cell.value for name, cell in given.items() if cell.value},
+        {name: cell.missing or "" for name, cell in given.items() if not cell.value},
+    )
     complete = next((c.complete for c in cells if c.complete is not None), None)
     if complete is None:
         complete = instance is not None and instance.status is FormStatus.COMPLETE

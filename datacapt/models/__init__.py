@@ -13,6 +13,7 @@ from datacapt.models.accounts import (
     User,
     UserSession,
 )
+from datacapt.models.api import ApiKey
 from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
@@ -39,6 +40,7 @@ from datacapt.models.tenancy import Tenant
 from datacapt.models.uploads import UploadedFile
 
 __all__ = [
+    "ApiKey",
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",

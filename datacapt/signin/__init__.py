@@ -5,7 +5,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 
 from datacapt.config import get_app_settings
-from datacapt.signin.policy import SecurityPolicy
+from datacapt.signin.policy import SecurityPolicy, add_identity_loader
 
 
 def idle_timeout(request: Request) -> int:
@@ -15,6 +15,7 @@ def idle_timeout(request: Request) -> int:
 
 def includeme(config: Configurator) -> None:
     config.set_security_policy(SecurityPolicy())
+    config.add_directive("add_identity_loader", add_identity_loader)
     config.add_request_method(idle_timeout, "idle_timeout", reify=True)
     for module in (
         ".views",

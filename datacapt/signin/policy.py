@@ -6,16 +6,31 @@ Authorization itself is the resource tree's static ACLs over the identity's prin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Everyone
+from pyramid.config import Configurator
 from pyramid.request import Request, RequestLocalCache
+from pyramid.security import Denied
 from sqlalchemy import Select
 
 from datacapt.models import User
 from datacapt.security import Identity, identity_of, roles_query
 from datacapt.signin import sessions
+
+#: Registry key: (path prefix, loader) pairs; a request under the prefix gets its identity
+#: from the loader alone, never from the session cookie (see ``add_identity_loader``).
+IDENTITY_LOADERS = "datacapt.identity_loaders"
+IdentityLoader = Callable[[Request], Identity | None]
+
+
+def add_identity_loader(config: Configurator, prefix: str, load: IdentityLoader) -> None:
+    """Requests under ``prefix`` are authenticated by ``load`` (a capability's own credentials,
+    such as API keys): a browser's session cookie counts for nothing there, so those paths
+    need no CSRF protection."""
+    config.registry.setdefault(IDENTITY_LOADERS, []).append((prefix, load))
 
 
 @cache
@@ -37,7 +52,11 @@ class SecurityPolicy:
         self.identity_cache = RequestLocalCache(self._load_identity)
 
     def _load_identity(self, request: Request) -> Identity | None:
-        """The session, its user and their roles in one query."""
+        """The session, its user and their roles in one query; under a path another
+        capability authenticates itself (an API's keys), that capability's identity only."""
+        for prefix, load in request.registry.get(IDENTITY_LOADERS, ()):
+            if request.path_info.startswith(prefix):
+                return load(request)
         parameters = sessions.session_parameters(request)
         if parameters is None:
             return None
@@ -60,6 +79,9 @@ class SecurityPolicy:
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
         identity = self.identity(request)
+        allowed = identity.allowed if identity is not None else None
+        if allowed is not None and permission not in allowed:
+            return Denied(f"{permission} is outside this identity's scope")
         principals = identity.principals if identity else [Everyone]
         return self.helper.permits(context, principals, permission)
 

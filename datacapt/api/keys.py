@@ -31,7 +31,8 @@ from datacapt.validation import ValidationError
 KEY_PATTERN = re.compile(r"dc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 MAX_NAME = 100
 LONGEST_LIFE = timedelta(days=366)
-#: What a key may ever be allowed: reading, and with ``writes`` entering data. Never the
+#: What a key may ever be allowed: reading, and with ``writes`` entering data and starting
+#: exports. Never the
 #: personal data, and never a signature: a Part 11 signature is a person's own act.
 READS = frozenset(
     {
@@ -40,9 +41,10 @@ READS = frozenset(
         Permission.LIST_SUBJECTS,
         Permission.VIEW_SITE,
         Permission.VIEW_SUBJECT,
+        Permission.VIEW_EXPORTS,
     }
 )
-WRITES = READS | {Permission.ENTER_DATA}
+WRITES = READS | {Permission.ENTER_DATA, Permission.EXPORT_DATA}
 #: How often at most a key's ``last_used_at`` is written (a write on every read would cost).
 USE_RECORDED_EVERY = timedelta(minutes=1)
 

@@ -57,6 +57,11 @@ def invalid_request(exc: RequestValidationError, request: Request) -> Response:
     return problem(request, 400, "Bad Request", errors=errors)
 
 
+@exception_view_config(UnicodeDecodeError, path_info=API_PATHS)
+def undecodable(exc: UnicodeDecodeError, request: Request) -> Response:
+    return problem(request, 400, "Bad Request", detail="The body is not UTF-8 JSON.")
+
+
 @exception_view_config(Exception, path_info=API_PATHS)
 def unexpected(exc: Exception, request: Request) -> Response:
     log.error("unexpected API error in request %s", request.request_id, exc_info=exc)

@@ -5,17 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
-from datacapt.ecrf.casebook import casebook, form_key
+from datacapt.ecrf.casebook import casebook, form_key, visit_key
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.entry import services as entry
-from datacapt.models import FormInstance, FormStatus, Site, Study, Subject, VisitInstance
+from datacapt.exports.options import Coded, ExportFormat, ExportOptions
+from datacapt.models import (
+    DataExport,
+    FormInstance,
+    FormStatus,
+    Query,
+    QueryState,
+    Site,
+    Study,
+    Subject,
+    VisitInstance,
+)
 from datacapt.reactions import Reactions
 
 
@@ -202,3 +213,90 @@ def write_form(
     )
     plan = entry.plan_save(scope, definition, request, reads, missing_codes=missing_codes)
     return entry.apply_save(dbsession, plan, actor, reactions)
+
+
+def export_state(row: DataExport, file_url: str | None) -> dict[str, Any]:
+    """An export as the API shows it; ``file_url`` once its file can be taken."""
+
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": row.id,
+        "format": row.options["format"],
+        "state": row.state.value,
+        "progress": row.progress,
+        "size": row.size,
+        "sha256": row.sha256,
+        "created_at": iso(row.created_at),
+        "finished_at": iso(row.finished_at),
+        "expires_at": iso(row.expires_at),
+        "file": file_url,
+    }
+
+
+def export_options(body: Mapping[str, Any]) -> ExportOptions:
+    """The options a body asks for (the OpenAPI description bounds them); never personal
+    data, which no key may take."""
+    as_of = body.get("as_of")
+    return ExportOptions(
+        format=ExportFormat(body["format"]),
+        sites=tuple(body.get("sites", ())),
+        subjects=tuple(body.get("subjects", ())),
+        forms=tuple(body.get("forms", ())),
+        visits=tuple(body.get("visits", ())),
+        statuses=tuple(FormStatus(status) for status in body.get("statuses", ())),
+        coded=Coded(body.get("coded", Coded.CODES.value)),
+        as_of=datetime.fromisoformat(as_of) if as_of else None,
+        shift_dates=bool(body.get("shift_dates", False)),
+    )
+
+
+def queries(
+    dbsession: Session,
+    study: Study,
+    site_ids: frozenset[int] | None,
+    state: str | None,
+    page: Page,
+) -> dict[str, Any]:
+    """The study's queries at the sites the key may see, newest number first, where each
+    is: subject, visit, form and item (the OID; None: about the form, visit or subject)."""
+    where = [Query.study_id == study.id, _site_filter(Query.site_id, site_ids)]
+    if state is not None:
+        where.append(Query.state == QueryState(state))
+    total = dbsession.scalar(select(func.count()).select_from(Query).where(*where)) or 0
+    rows = dbsession.execute(
+        select(
+            Query,
+            Subject.label,
+            Site.code,
+            FormInstance.visit,
+            FormInstance.visit_repeat,
+            FormInstance.form,
+            FormInstance.repeat,
+        )
+        .join(Subject, Subject.id == Query.subject_id)
+        .join(Site, Site.id == Query.site_id)
+        .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
+        .where(*where)
+        .order_by(Query.number.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    ).all()
+    items = [
+        {
+            "number": query.number,
+            "state": query.state.value,
+            "origin": query.origin.value,
+            "subject": label,
+            "site": code,
+            "visit": visit_key(visit, visit_repeat) if visit else None,
+            "form": f"{form}-{repeat}" if form and repeat > 1 else form,
+            "item": query.item_oid,
+            "raised_at": query.raised_at.isoformat(),
+            "answered_at": query.answered_at.isoformat() if query.answered_at else None,
+            "closed_at": query.closed_at.isoformat() if query.closed_at else None,
+        }
+        for query, label, code, visit, visit_repeat, form, repeat in rows
+    ]
+    return page.of(items, total)

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
-from pyramid.response import Response
+from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 
 from datacapt.api import problems, services
 from datacapt.entry import services as entry
+from datacapt.exports import services as exports
 from datacapt.permissions import Permission
 from datacapt.reactions import reactions_of
 from datacapt.resources import (
+    ExportResource,
+    ExportsResource,
     FormEntryResource,
+    QueriesResource,
     SitesResource,
     StudyResource,
     SubjectResource,
@@ -35,6 +40,16 @@ ROUTES = {
     "api.form": (
         "/api/v1/studies" + STUDY + "/subjects/{subject}/{visit}/{form}",
         STUDY + "/subjects/{subject}/{visit}/{form}",
+    ),
+    "api.queries": ("/api/v1/studies" + STUDY + "/queries", STUDY + "/queries"),
+    "api.exports": ("/api/v1/studies" + STUDY + "/exports", STUDY + "/exports"),
+    "api.export": (
+        "/api/v1/studies" + STUDY + "/exports/{export}",
+        STUDY + "/exports/{export}",
+    ),
+    "api.export_file": (
+        "/api/v1/studies" + STUDY + "/exports/{export}/file",
+        STUDY + "/exports/{export}",
     ),
 }
 DEFAULTS = {"renderer": "json", "openapi": True, "require_csrf": False}
@@ -170,3 +185,76 @@ def _refused(request: Request, errors: dict[str, str]) -> Response:
     return problems.problem(
         request, 422, "Unprocessable Content", detail="Nothing was saved.", errors=errors
     )
+
+
+@view_config(
+    route_name="api.queries",
+    context=QueriesResource,
+    request_method="GET",
+    permission=Permission.LIST_SUBJECTS,
+    **DEFAULTS,
+)
+def queries(context: QueriesResource, request: Request) -> dict[str, Any]:
+    visible = request.identity.visible_site_ids(context.study)
+    state = request.GET.get("state")
+    return services.queries(request.dbsession, context.study, visible, state, _page(request))
+
+
+@view_config(
+    route_name="api.exports",
+    context=ExportsResource,
+    request_method="POST",
+    permission=Permission.EXPORT_DATA,
+    **DEFAULTS,
+)
+def request_export(context: ExportsResource, request: Request) -> Any:
+    """Start an export (a job): 202 with where to follow it."""
+    options = services.export_options(request.json_body)
+    try:
+        row = exports.request_export(
+            request.dbsession, context.study, options, request.identity.user.id
+        )
+    except exports.ExportRefused as refusal:
+        return problems.problem(request, 422, "Unprocessable Content", detail=str(refusal))
+    request.response.status = 202
+    request.response.location = request.route_url("api.export", export=row.id, **request.matchdict)
+    return services.export_state(row, None)
+
+
+@view_config(
+    route_name="api.export",
+    context=ExportResource,
+    request_method="GET",
+    permission=Permission.VIEW_EXPORTS,
+    **DEFAULTS,
+)
+def export(context: ExportResource, request: Request) -> dict[str, Any]:
+    row = context.export
+    usable = exports.downloadable(request.registry, row) is not None
+    usable = usable and not exports.holds_personal_data(row)
+    file_url = request.route_path("api.export_file", **request.matchdict) if usable else None
+    return services.export_state(row, file_url)
+
+
+@view_config(
+    route_name="api.export_file",
+    context=ExportResource,
+    request_method="GET",
+    permission=Permission.VIEW_EXPORTS,
+    openapi=True,
+    require_csrf=False,
+)
+def export_file(context: ExportResource, request: Request) -> Response:
+    """The file, while it is kept (404 after, or before it is done); audited."""
+    path = exports.take(
+        request.dbsession,
+        request.registry,
+        context.export,
+        personal_allowed=False,
+        actor=request.actor,
+    )
+    if path is None:
+        raise HTTPNotFound()
+    response = FileResponse(str(path), request=request, content_type="application/octet-stream")
+    response.content_disposition = f'attachment; filename="export-{context.export.id}{path.suffix}"'
+    return response

@@ -240,3 +240,31 @@ def downloadable(registry: Registry, row: DataExport) -> Path | None:
         return None
     path = export_path(registry, row)
     return path if path.is_file() else None
+
+
+def take(
+    dbsession: Session,
+    registry: Registry,
+    row: DataExport,
+    *,
+    personal_allowed: bool,
+    actor: Actor,
+) -> Path | None:
+    """The file to hand over, its taking audited; None when there is none to take (finished,
+    kept, and without personal data for who may not take it)."""
+    if holds_personal_data(row) and not personal_allowed:
+        return None
+    path = downloadable(registry, row)
+    if path is None:
+        return None
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=row.tenant_id,
+        study_id=row.study_id,
+        action="data.downloaded",
+        entity_type="data_export",
+        entity_id=row.id,
+        new={"sha256": row.sha256, "personal": holds_personal_data(row)},
+    )
+    return path

@@ -11,7 +11,6 @@ from pyramid.response import FileResponse, Response
 from pyramid.view import view_config
 from webob.multidict import MultiDict
 
-from datacapt import audit
 from datacapt.exports import definitions, services
 from datacapt.exports.forms import parse_options
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
@@ -216,21 +215,15 @@ def download(context: ExportResource, request: Request) -> Response:
     """The file, to a holder of ``VIEW_EXPORTS`` of this study, while it is kept; audited. An
     export holding personal data is not there (404) for who may not take personal data."""
     export = context.export
-    if services.holds_personal_data(export) and not may_take_personal_data(request, context):
-        raise HTTPNotFound()
-    path = services.downloadable(request.registry, export)
+    path = services.take(
+        request.dbsession,
+        request.registry,
+        export,
+        personal_allowed=may_take_personal_data(request, context),
+        actor=request.actor,
+    )
     if path is None:
         raise HTTPNotFound()
-    audit.record(
-        request.dbsession,
-        request.actor,
-        tenant_id=export.tenant_id,
-        study_id=export.study_id,
-        action="data.downloaded",
-        entity_type="data_export",
-        entity_id=export.id,
-        new={"sha256": export.sha256, "personal": services.holds_personal_data(export)},
-    )
     response = FileResponse(str(path), request=request, content_type="application/octet-stream")
     response.content_disposition = (
         f'attachment; filename="{context.study.code}-export-{export.id}{path.suffix}"'

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from datacapt.api import SPEC, keys
 from datacapt.api.limits import LIMIT
-from datacapt.models import ApiKey, AuditEvent, ItemValue, User
+from datacapt.models import ApiKey, AuditEvent, DataExport, ItemValue, User
 from datacapt.permissions import StudyRole
-from tests.factories import SETUP, build_world
+from tests.factories import EXPORT_ID, SETUP, add_export, add_queries, build_world
 
 BASE = "/api/v1/studies/acme/demo"
 DEMOGRAPHICS = BASE + "/subjects/par01-0001/screening/demographics"
@@ -212,19 +212,22 @@ WORLD_PATH = {
     "subject": "par01-0001",
     "visit": "screening",
     "form": "demographics",
+    "export": EXPORT_ID,
 }
 
 
 @SCHEMA.parametrize()
 @hypothesis.settings(
-    max_examples=20,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_no_input_the_description_allows_breaks_the_api(case, app, dbsession, world):
+def test_no_input_the_description_allows_breaks_the_api(case, app, dbsession, registry, world):
     """Schemathesis writes the queries and bodies; the path is the world's, so the requests
     reach the views (a random path stops at a 404 before anything is read)."""
-    issued = issue(dbsession, world)
+    if dbsession.get(DataExport, EXPORT_ID) is None:
+        add_export(dbsession, registry, world)
+    issued = issue(dbsession, world, role=StudyRole.DATA_MANAGER, sites=())
     for name in case.path_parameters or {}:
         case.path_parameters[name] = WORLD_PATH[name]
     case.call_and_validate(
@@ -252,3 +255,42 @@ def test_an_operator_issues_lists_and_revokes_keys_from_the_command_line(datacap
     assert code == 2 and "366 days" in err
     code, _, err = datacapt("api-key", "revoke", "acme", "demo", "nosuchprefix", "--reason", "x")
     assert code == 2 and "no API key" in err
+
+
+def test_a_data_manager_key_exports_and_takes_the_file(testapp, dbsession, world):
+    manager = issue(dbsession, world, role=StudyRole.DATA_MANAGER, sites=(), writes=True)
+    started = testapp.post_json(BASE + "/exports", {"format": "csv"}, headers=headers(manager))
+    assert started.status_int == 202 and started.json["state"] == "queued"
+    followed = testapp.get(started.headers["Location"], headers=headers(manager)).json
+    assert followed["state"] == "done" and followed["file"]  # in-process: run after the commit
+    taken = testapp.get(followed["file"], headers=headers(manager))
+    assert taken.body[:2] == b"PK" and hashlib.sha256(taken.body).hexdigest() == followed["sha256"]
+    assert dbsession.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "data.downloaded", AuditEvent.actor_id == manager.row.user_id
+        )
+    ).all()
+    refused = testapp.post_json(
+        BASE + "/exports", {"format": "csv", "sites": ["nowhere"]}, headers=headers(manager),
+        status=422,
+    )  # fmt: skip
+    assert "nowhere" in refused.json["detail"]
+    reader = issue(dbsession, world, role=StudyRole.DATA_MANAGER, sites=(), writes=False)
+    testapp.post_json(BASE + "/exports", {"format": "csv"}, headers=headers(reader), status=403)
+
+
+def test_a_key_lists_the_queries_of_its_sites(testapp, dbsession, world):
+    add_queries(dbsession, world)
+    issued = issue(dbsession, world, writes=False)
+    page = testapp.get(BASE + "/queries?state=open", headers=headers(issued)).json
+    assert page["total"] == 1
+    [query] = page["items"]
+    assert (query["subject"], query["visit"], query["form"]) == (
+        "par01-0001",
+        "screening",
+        "consent",
+    )
+    assert query["state"] == "open" and query["item"] is None
+    closed = testapp.get(BASE + "/queries?state=closed", headers=headers(issued)).json
+    assert closed["total"] == 0
+    testapp.get(BASE + "/queries?state=lost", headers=headers(issued), status=400)

@@ -32,9 +32,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import cast, get_args
 
+from anyascii import anyascii
 from lxml import etree
 
-from datacapt.design.interchange import odm
+from datacapt.design.interchange import odm, redcap_project
 from datacapt.design.interchange.findings import (
     Finding,
     FindingLevel,
@@ -125,10 +126,18 @@ DATA_TYPE_NOTES: dict[str, tuple[FindingLevel, str]] = {
 }
 
 
-def read_metadata(data: bytes, version_oid: str | None = None) -> ImportResult:
+def read_metadata(
+    data: bytes, version_oid: str | None = None, language: str = "en"
+) -> ImportResult:
     """The design held by the MetaDataVersion ``version_oid`` (default: the first) of an ODM
-    file, with findings for everything not kept as it was."""
-    return _Reader(_parse(data), version_oid).read()
+    file, with findings for everything not kept as it was. Texts without ``xml:lang`` are in
+    the file's most used language, else in ``language`` (the study's). A REDCap project XML is
+    read from its ``redcap:`` attributes, as its data dictionary would be."""
+    reader = _Reader(_parse(data), version_oid, language)
+    study, version = reader.select_version()
+    if redcap_project.is_project(version):
+        return redcap_project.read_project(study, version, language, reader.findings)
+    return reader.read(study, version)
 
 
 def _parse(data: bytes) -> etree._Element:
@@ -180,7 +189,7 @@ def _base_name(name: str | None, oid: str) -> str:
     """A Datacapt name from an ODM Name when it looks like an identifier, else from the OID."""
     if name and NAME_PATTERN.match(name):
         return name
-    if name and IDENTIFIER.match(name):
+    if name and IDENTIFIER.match(anyascii(name)):
         return variable_name(name)
     return variable_name(oid)
 
@@ -244,8 +253,9 @@ class _Reader(ExpressionReading, NotKeptReport):
     identifiers: re.Pattern[str] | None
     identifier_targets: dict[str, tuple[str, str | None]]
 
-    def __init__(self, root: etree._Element, version_oid: str | None) -> None:
+    def __init__(self, root: etree._Element, version_oid: str | None, language: str) -> None:
         self.root = root
+        self.language = language
         self.ns = etree.QName(root).namespace or ""
         self.version_oid = version_oid
         self.findings: list[Finding] = []
@@ -340,8 +350,7 @@ class _Reader(ExpressionReading, NotKeptReport):
 
     # --- the document ----------------------------------------------------------------------
 
-    def read(self) -> ImportResult:
-        study, version = self.select_version()
+    def read(self, study: etree._Element, version: etree._Element) -> ImportResult:
         self.index(study, version)
         protocol = self.child(version, "Protocol")
         self.read_languages(protocol)
@@ -435,7 +444,7 @@ class _Reader(ExpressionReading, NotKeptReport):
             if language := translated.get(odm.XML_LANG):
                 counts[language] += 1
         if not counts:
-            self.default_language, self.languages = "en", ["en"]
+            self.default_language, self.languages = self.language, [self.language]
             return
         top = max(counts.values())
         tied = [language for language, count in counts.items() if count == top]

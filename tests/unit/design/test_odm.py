@@ -48,7 +48,8 @@ CDASH = ODM_FILES / "cdash-odm-1.3.2.xml"
 OPENEDC = ODM_FILES / "openedc-metadata.xml"
 OPENEDC_DATA = ODM_FILES / "openedc-clinicaldata.xml"
 REDCAP = SHARED / "redcap" / "validation-types-1" / "project.xml"
-REFERENCE_FILES = [CDISC, CDASH, OPENEDC, REDCAP]
+PLAIN_FILES = [CDISC, CDASH, OPENEDC]  # a REDCap project's checkboxes are one item each
+REFERENCE_FILES = [*PLAIN_FILES, REDCAP]
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
 
@@ -305,21 +306,19 @@ def test_openedc_conditions_and_calculations() -> None:
     assert levels(result) == {FindingLevel.INFO: 2}
 
 
-def test_redcap_export_extension_namespace() -> None:
+def test_a_redcap_project_xml_is_read_from_its_redcap_attributes() -> None:
+    """REDCap's namespace holds the dictionary: no "extension ignored", a checkbox is one item
+    (tests/unit/design/test_redcap_project.py compares it with the dictionary)."""
     result = imported(REDCAP)
     definition = result.definition
-    assert len(definition.forms) == 1 and len(items(definition)) == 53
+    assert len(definition.forms) == 1 and len(items(definition)) == 48
     assert definition.languages == ["en"]  # REDCap's TranslatedTexts have no xml:lang
     assert items(definition)[0].label == {"en": "Record ID"}
-    namespace = [finding for finding in result.findings if "projectredcap.org" in finding.where]
-    assert len(namespace) == 1
-    assert namespace[0].level is FindingLevel.WARNING
-    assert "elements CustomRecordLabel" in namespace[0].message
-    assert "attributes " in namespace[0].message and "FieldType" in namespace[0].message
-    assert "ClinicalData: 1 not kept (only study metadata is read)" in messages(result)
+    assert not [finding for finding in result.findings if "projectredcap.org" in finding.where]
+    assert "the records' data are not read" in messages(result)
 
 
-@pytest.mark.parametrize("path", REFERENCE_FILES, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", PLAIN_FILES, ids=lambda path: path.stem)
 def test_counts_match_the_file(path: Path) -> None:
     """Visits, forms, sub-sections, items and choices, counted in the file with XPath: every
     reference that resolves is one object of the design (a shared definition once per use)."""

@@ -112,3 +112,24 @@ def test_a_redcap_export_reads_back_with_what_redcap_can_hold(admin, dbsession, 
 def test_export_of_a_missing_version_is_not_found(admin):
     admin.get(DESIGN + "@@export", {"format": "odm", "version": "9"}, status=404)
     admin.get(DESIGN + "@@export", {"format": "pdf", "version": "1"}, status=404)
+
+
+def test_a_file_whose_design_holds_nothing_is_refused_with_a_message(admin, dbsession, world):
+    before = versions.draft(dbsession, world.study).definition
+    form = admin.get(DESIGN + "@@import").forms["import-form"]
+    form["format"] = "redcap"
+    form["file"] = ("empty.csv", ",".join(redcap_reader.HEADER).encode() + b"\n")
+    page = form.submit(status=422)
+    assert "the file&#39;s design holds no field or text: nothing to import" in page.text
+    dbsession.expire_all()
+    assert versions.draft(dbsession, world.study).definition == before
+
+
+def test_the_command_line_refuses_an_empty_design_with_exit_2(datacapt, tmp_path):
+    assert datacapt("demo")[0] == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",".join(redcap_reader.HEADER) + "\nsql_only,f,,sql,Q,,,,,,,,,,,,,\n")
+    code, _, err = datacapt("study", "import", "acme", "demo", "--format", "redcap", str(empty))
+    assert code == 2
+    assert "holds no field or text: nothing to import" in err
+    assert "dynamic SQL field left out" in err

@@ -304,7 +304,8 @@ class _Reader(ExpressionReading, NotKeptReport):
         return element
 
     def text(self, container: etree._Element | None) -> Text:
-        """Texts by language; one without xml:lang is in the default language."""
+        """Texts by language; one without xml:lang is in the default language. Texts of other
+        systems are stripped (pretty-printed files), Datacapt's own are read as written."""
         if container is None:
             return {}
         self.use(container)
@@ -312,8 +313,12 @@ class _Reader(ExpressionReading, NotKeptReport):
         unlabelled: str | None = None
         for translated in self.children(container, "TranslatedText"):
             self.use(translated)
-            value = "".join(translated.itertext()).strip()
             language = translated.get(odm.XML_LANG)
+            value = "".join(translated.itertext())
+            if self.native and language:
+                result.setdefault(language, value)  # as typed: a title of spaces stays one
+                continue
+            value = value.strip()
             if not value:
                 continue
             if language:

@@ -502,10 +502,13 @@ class DictionaryReader:
             return Static(
                 oid=f"T.{oid_part(name)}", content={self.language: content}, show_if=show_if
             )
+        label = self._plain(row, "label", row.label)
+        if not label:
+            self.note(row.where, "the field has no label: give it one before publication")
         values: dict[str, Any] = {
             "oid": f"I.{oid_part(name)}",
             "name": name,
-            "label": {self.language: self._plain(row, "label", row.label)},
+            "label": {self.language: label},
             "help": self._text(row, "note", row.note),
             "required": self._flag(row, "required"),
             "identifier": self._flag(row, "identifier"),

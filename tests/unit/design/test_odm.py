@@ -1050,3 +1050,66 @@ def test_random_definitions_round_trip(definition: Definition) -> None:
     result = read_metadata(document)
     assert result.definition == definition
     assert result.findings == []
+
+
+def test_accented_names_are_transliterated_not_mangled() -> None:
+    document = f"""<ODM xmlns="{NS["odm"]}" FileOID="F" FileType="Snapshot"
+    CreationDateTime="2026-01-01T00:00:00"><Study OID="S"><MetaDataVersion OID="M" Name="M">
+    <Protocol><StudyEventRef StudyEventOID="E1" Mandatory="Yes"/></Protocol>
+    <StudyEventDef OID="E1" Name="Visite à J7" Repeating="No" Type="Scheduled">
+    <FormRef FormOID="F1" Mandatory="Yes"/></StudyEventDef>
+    <FormDef OID="F1" Name="Résumé" Repeating="No">
+    <ItemGroupRef ItemGroupOID="G1" Mandatory="Yes"/></FormDef>
+    <ItemGroupDef OID="G1" Name="G" Repeating="No"><ItemRef ItemOID="I1" Mandatory="No"/>
+    </ItemGroupDef><ItemDef OID="I1" Name="Größe" DataType="integer"/>
+    </MetaDataVersion></Study></ODM>""".encode()
+    definition = read_metadata(document).definition
+    assert definition.forms[0].name == "resume"
+    assert definition.schedule.visits[0].name == "visite_a_j7"
+    assert items(definition)[0].name == "grosse"
+
+
+def test_texts_without_a_language_take_the_files_or_the_studys() -> None:
+    document = f"""<ODM xmlns="{NS["odm"]}" xmlns:xml="http://www.w3.org/XML/1998/namespace"
+    FileOID="F" FileType="Snapshot" CreationDateTime="2026-01-01T00:00:00"><Study OID="S">
+    <MetaDataVersion OID="M" Name="M"><FormDef OID="F1" Name="F" Repeating="No">
+    <Description><TranslatedText>{{}}</TranslatedText></Description>
+    <ItemGroupRef ItemGroupOID="G1" Mandatory="Yes"/></FormDef>
+    <ItemGroupDef OID="G1" Name="G" Repeating="No"><ItemRef ItemOID="I1" Mandatory="No"/>
+    </ItemGroupDef><ItemDef OID="I1" Name="poids" DataType="integer"><Question>
+    <TranslatedText xml:lang="de">Gewicht</TranslatedText></Question></ItemDef>
+    </MetaDataVersion></Study></ODM>"""
+    unlabelled = document.replace('xml:lang="de"', "")
+    assert read_metadata(unlabelled.format("Poids").encode(), language="fr").definition.forms[
+        0
+    ].title == {"fr": "Poids"}
+    assert read_metadata(document.format("Größe").encode(), language="fr").definition.forms[
+        0
+    ].title == {"de": "Größe"}
+
+
+def test_a_title_of_spaces_survives_a_round_trip() -> None:
+    definition = Definition(
+        forms=[
+            Form(
+                oid="F.1",
+                name="f",
+                title={"en": "  "},
+                sections=[
+                    Section(
+                        oid="S.1",
+                        title={"en": " "},
+                        subsections=[
+                            SubSection(
+                                oid="G.1",
+                                blocks=[
+                                    Item(oid="I.1", name="a", type=ItemType.TEXT, label={"en": "A"})
+                                ],
+                            )
+                        ],
+                    )
+                ],
+            )
+        ]
+    )
+    assert read_metadata(export(definition)).definition == definition

@@ -277,3 +277,47 @@ def test_logic_that_does_not_parse_is_reported_with_its_element() -> None:
     result = read_metadata(project(item_def("a", BranchingLogic="[a] = = 1")))
     finding = next(f for f in result.findings if "does not parse" in f.message)
     assert finding.where == "ItemDef a, field a" and finding.level is FindingLevel.WARNING
+
+
+# - smaller losses ------------------------------------------------------------------------------
+
+
+def test_a_decimal_comma_validation_is_a_number_with_its_range() -> None:
+    check = '<RangeCheck Comparator="{0}" SoftHard="Soft"><CheckValue>{1}</CheckValue></RangeCheck>'
+    body = check.format("GE", "0,5") + check.format("LE", "12,75")
+    items = item_def("dose", TextValidationType="number_2dp_comma_decimal", body=body)
+    dose = blocks(read_metadata(project(items)))["dose"]
+    assert (dose.type, dose.validation, dose.decimals, dose.decimal_comma) == (
+        ItemType.TEXT,
+        Validation.NUMBER,
+        2,
+        True,
+    )
+    assert dose.soft_range == Range(min="0.5", max="12.75")
+
+
+def test_forms_keep_redcaps_names_and_titles() -> None:
+    forms = (
+        '<FormDef OID="Form.resume" Name="Résumé du séjour" redcap:FormName="resume">'
+        '<ItemGroupRef ItemGroupOID="g" Mandatory="No"/></FormDef>'
+        '<ItemGroupDef OID="g" Name="Résumé"><ItemRef ItemOID="a" Mandatory="No"/></ItemGroupDef>'
+    )
+    (form,) = read_metadata(project(item_def("a"), forms=forms)).definition.forms
+    assert (form.name, form.title) == ("resume", {"en": "Résumé du séjour"})
+
+
+def test_texts_take_the_studys_language_when_the_file_names_none() -> None:
+    result = read_metadata(project(item_def("poids", label="Poids")), language="fr")
+    assert result.definition.default_language == "fr"
+    assert blocks(result)["poids"].label == {"fr": "Poids"}
+
+
+def test_an_empty_label_is_reported_at_import() -> None:
+    result = read_metadata(project(item_def("a", label=" ")))
+    finding = next(f for f in result.findings if "no label" in f.message)
+    assert finding.where == "ItemDef a, field a"
+
+
+def test_redcaps_length_is_no_character_limit() -> None:
+    item = blocks(read_metadata(project(item_def("a"))))["a"]  # Length="999", as REDCap writes
+    assert item.max_length is None and item.annotation is None

@@ -147,8 +147,10 @@ class _Project:
     def fields(self, form_def: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
         found = []
         for group_ref in form_def.iterchildren(self.odm("ItemGroupRef")):
-            group = self.defs["ItemGroupDef"].get(group_ref.get("ItemGroupOID", ""))
+            group_oid = group_ref.get("ItemGroupOID", "")
+            group = self.defs["ItemGroupDef"].get(group_oid)
             if group is None:
+                self.note(f"FormDef {form_def.get('OID')}", f"missing ItemGroupDef {group_oid}")
                 continue
             for ref in group.iterchildren(self.odm("ItemRef")):
                 item_def = self.defs["ItemDef"].get(ref.get("ItemOID", ""))

@@ -133,3 +133,15 @@ def test_the_command_line_refuses_an_empty_design_with_exit_2(datacapt, tmp_path
     assert code == 2
     assert "holds no field or text: nothing to import" in err
     assert "dynamic SQL field left out" in err
+
+
+def test_a_redcap_project_xml_imports_as_its_dictionary(admin, dbsession, world):
+    page = upload(admin, "odm", SHARED / "redcap" / "validation-types-1" / "project.xml")
+    assert "1 form(s)" in page.text and "extension" not in page.text
+    dbsession.expire_all()
+    definition = versions.definition_of(versions.draft(dbsession, world.study))
+    checkbox = definition.item("f_checkbox")
+    assert checkbox is not None and checkbox.type is ItemType.MULTIPLE_CHOICE
+    assert [choice.code for choice in checkbox.choices] == ["0", "1", "2"]
+    assert definition.item("f_calculated").calculation == "3 + 4"
+    assert definition.item("form_1_complete") is None

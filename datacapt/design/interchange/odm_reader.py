@@ -26,11 +26,13 @@ translated quoted with their context. Only a file that is not ODM metadata at al
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import cast, get_args
+from typing import TypeVar, cast, get_args
 
 from anyascii import anyascii
 from lxml import etree
@@ -136,16 +138,46 @@ def read_metadata(
     reader = _Reader(_parse(data), version_oid, language)
     study, version = reader.select_version()
     if redcap_project.is_project(version):
-        return redcap_project.read_project(study, version, language, reader.findings)
+        return redcap_project.read_project(
+            study, version, language, reader.findings, reader.entries
+        )
     return reader.read(study, version)
 
 
-def _parse(data: bytes) -> etree._Element:
-    """The root element, read without network, DTD or entity expansion (XXE, billion laughs)."""
+T = TypeVar("T")
+
+
+def _order_number(element: etree._Element) -> str:
+    return element.get("OrderNumber", "")
+
+
+@dataclass
+class _Parsed:
+    """The document, with its plain code lists read as they were parsed (their entries' elements
+    dropped: a design of ten 10,000-code lists held 160 MB as a tree), and the languages of the
+    texts dropped with them."""
+
+    root: etree._Element
+    entries: dict[etree._Element, list[odm.CodeEntry]]
+    languages: Counter[str]
+
+
+def _parse(data: bytes) -> _Parsed:
+    """The document, read without network, DTD or entity expansion (XXE, billion laughs)."""
     if not isinstance(data, bytes):
         raise InterchangeError("an ODM file is read from bytes")
+    entries: dict[etree._Element, list[odm.CodeEntry]] = {}
+    languages: Counter[str] = Counter()
+    events = etree.iterparse(io.BytesIO(data), events=("end",), **odm.SAFE_PARSING)
     try:
-        root = etree.fromstring(data, odm.safe_parser())
+        for _event, element in events:
+            if isinstance(element.tag, str) and etree.QName(element).localname == "CodeList":
+                plain = odm.plain_entries(element)
+                if plain is not None:
+                    entries[element] = plain
+                    languages.update(lang for entry in plain for lang, _ in entry.texts if lang)
+                    del element[:]
+        root = events.root
     except etree.XMLSyntaxError as error:
         raise InterchangeError(f"not well-formed XML: {error}") from None
     if root.getroottree().docinfo.doctype:
@@ -158,13 +190,13 @@ def _parse(data: bytes) -> etree._Element:
         "http://www.cdisc.org/ns/odm/v1."
     ):
         raise InterchangeError(f"not an ODM document: the root element is {root.tag}")
-    return root
+    return _Parsed(root, entries, languages)
 
 
-def _ordered(refs: list[etree._Element]) -> list[etree._Element]:
+def _ordered(refs: list[T], number: Callable[[T], str] = _order_number) -> list[T]:
     """References in OrderNumber order when every one has a number, else in document order."""
-    numbers = [ref.get("OrderNumber", "") for ref in refs]
-    if all(INTEGER.match(number.strip()) for number in numbers):
+    numbers = [number(ref) for ref in refs]
+    if all(INTEGER.match(value.strip()) for value in numbers):
         return [
             ref
             for _number, ref in sorted(
@@ -253,8 +285,10 @@ class _Reader(ExpressionReading, NotKeptReport):
     identifiers: re.Pattern[str] | None
     identifier_targets: dict[str, tuple[str, str | None]]
 
-    def __init__(self, root: etree._Element, version_oid: str | None, language: str) -> None:
-        self.root = root
+    def __init__(self, parsed: _Parsed, version_oid: str | None, language: str) -> None:
+        self.root = root = parsed.root
+        self.entries = parsed.entries
+        self.entry_languages = parsed.languages
         self.language = language
         self.ns = etree.QName(root).namespace or ""
         self.version_oid = version_oid
@@ -309,12 +343,16 @@ class _Reader(ExpressionReading, NotKeptReport):
         if container is None:
             return {}
         self.use(container)
+        return self.texts(
+            (self.use(translated).get(odm.XML_LANG), "".join(translated.itertext()))
+            for translated in self.children(container, "TranslatedText")
+        )
+
+    def texts(self, pairs: Iterable[tuple[str | None, str]]) -> Text:
+        """(xml:lang, text) pairs as a Text (see :meth:`text`)."""
         result: Text = {}
         unlabelled: str | None = None
-        for translated in self.children(container, "TranslatedText"):
-            self.use(translated)
-            language = translated.get(odm.XML_LANG)
-            value = "".join(translated.itertext())
+        for language, value in pairs:
             if self.native and language:
                 result.setdefault(language, value)  # as typed: a title of spaces stays one
                 continue
@@ -444,7 +482,7 @@ class _Reader(ExpressionReading, NotKeptReport):
         if self.native:
             self.default_language, self.languages = default, languages
             return
-        counts: Counter[str] = Counter()
+        counts: Counter[str] = Counter(self.entry_languages)
         for translated in self.root.iter(self.q("TranslatedText")):
             if language := translated.get(odm.XML_LANG):
                 counts[language] += 1
@@ -622,21 +660,37 @@ class _Reader(ExpressionReading, NotKeptReport):
         if (external := self.child(code_list, "ExternalCodeList")) is not None:
             self.use(external)
             self.note(f"CodeList {list_oid}", "an external code list (dictionary) is not read")
-        entries = self.children(code_list, "CodeListItem") + self.children(
-            code_list, "EnumeratedItem"
-        )
+        entries = self.entries.get(code_list)
+        if entries is None:
+            entries = [
+                self.entry(element)
+                for element in self.children(code_list, "CodeListItem")
+                + self.children(code_list, "EnumeratedItem")
+            ]
         choices: list[Choice] = []
         codes: set[str] = set()
-        for entry in _ordered(entries):
-            self.use(entry)
-            code = entry.get("CodedValue", "")
-            if code in codes:
-                self.note(f"CodeList {list_oid}", f"code {code!r} listed twice: kept once")
+        for entry in _ordered(entries, lambda entry: entry.order):
+            if entry.code in codes:
+                self.note(f"CodeList {list_oid}", f"code {entry.code!r} listed twice: kept once")
                 continue
-            codes.add(code)
-            label = self.text(self.child(entry, "Decode")) or {self.default_language: code}
-            choices.append(Choice(code=code, label=label))
+            codes.add(entry.code)
+            label = self.texts(entry.texts) or {self.default_language: entry.code}
+            choices.append(Choice(code=entry.code, label=label))
         return choices
+
+    def entry(self, element: etree._Element) -> odm.CodeEntry:
+        """A code-list entry the parse kept as elements (it holds more than a code and label)."""
+        self.use(element)
+        decode = self.child(element, "Decode")
+        texts: list[tuple[str | None, str]] = []
+        if decode is not None:
+            self.use(decode)
+            for translated in self.children(decode, "TranslatedText"):
+                self.use(translated)
+                texts.append((translated.get(odm.XML_LANG), "".join(translated.itertext())))
+        return odm.CodeEntry(
+            element.get("CodedValue", ""), element.get("OrderNumber", ""), tuple(texts)
+        )
 
     def read_units(self, item: Item, item_def: etree._Element, where: str) -> str | None:
         refs = self.children(item_def, "MeasurementUnitRef")

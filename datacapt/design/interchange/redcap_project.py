@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -30,6 +31,7 @@ from datacapt.design.interchange.findings import (
     oid_part,
     variable_name,
 )
+from datacapt.design.interchange.odm import CodeEntry
 from datacapt.design.interchange.redcap import COLUMNS, Row, cell_text, counted, plain_text
 from datacapt.design.interchange.redcap_reader import LEGACY_VALIDATIONS, DictionaryReader
 from datacapt.ecrf.definition import NAME_PATTERN, Form, Schedule, Visit
@@ -88,8 +90,14 @@ class _Project:
     """One project XML: its elements by OID, read in the order REDCap wrote its forms."""
 
     def __init__(
-        self, study: etree._Element, version: etree._Element, language: str, findings: list[Finding]
+        self,
+        study: etree._Element,
+        version: etree._Element,
+        language: str,
+        findings: list[Finding],
+        entries: Mapping[etree._Element, list[CodeEntry]],
     ) -> None:
+        self.entries = entries
         self.ns = etree.QName(version).namespace or ""
         self.study = study
         self.version = version
@@ -216,14 +224,18 @@ class _Project:
             return ""
         if kind == "checkbox":
             return code_list.get(q("CheckboxChoices")) or ""
-        parts = []
-        for entry in code_list.iterchildren(self.odm("CodeListItem")):
-            decode = entry.find(f"{self.odm('Decode')}/{self.odm('TranslatedText')}")
-            label = "".join(decode.itertext()) if decode is not None else ""
-            parts.append(
-                f"{entry.get('CodedValue', '')}, {cell_text(label, plain_text, pipes=True)}"
-            )
-        return " | ".join(parts)
+        entries = self.entries.get(code_list)
+        if entries is None:
+            entries = []
+            for entry in code_list.iterchildren(self.odm("CodeListItem")):
+                decode = entry.find(f"{self.odm('Decode')}/{self.odm('TranslatedText')}")
+                label = "".join(decode.itertext()) if decode is not None else ""
+                entries.append(CodeEntry(entry.get("CodedValue", ""), "", ((None, label),)))
+        labels = (entry.texts[0][1] if entry.texts else "" for entry in entries)
+        return " | ".join(
+            f"{entry.code}, {cell_text(label, plain_text, pipes=True)}"
+            for entry, label in zip(entries, labels, strict=True)
+        )
 
     def bounds(self, item_def: etree._Element) -> tuple[str, str]:
         found = {"GE": "", "LE": ""}
@@ -304,7 +316,12 @@ class _Project:
 
 
 def read_project(
-    study: etree._Element, version: etree._Element, language: str, findings: list[Finding]
+    study: etree._Element,
+    version: etree._Element,
+    language: str,
+    findings: list[Finding],
+    entries: Mapping[etree._Element, list[CodeEntry]],
 ) -> ImportResult:
-    """The design of a REDCap project XML's MetaDataVersion; ``findings`` so far are kept."""
-    return _Project(study, version, language, findings).read()
+    """The design of a REDCap project XML's MetaDataVersion; ``findings`` so far are kept, and
+    ``entries`` are the code lists read while parsing."""
+    return _Project(study, version, language, findings, entries).read()

@@ -19,7 +19,7 @@ Differences from the dictionary that come from the file, not from reading it:
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from lxml import etree
@@ -57,6 +57,12 @@ COLUMN_ATTRIBUTES = {
     "MatrixRanking": "ranking",
     "FieldAnnotation": "annotation",
 }
+
+#: The ``redcap:`` attributes of an ItemDef read here; others are reported.
+READ_ATTRIBUTES = frozenset(
+    {"Variable", "FieldType", "TextValidationType", "Calculation", "SliderLabels", "OntologySearch"}
+    | COLUMN_ATTRIBUTES.keys()
+)
 
 PSEUDO_FIELDS = frozenset({"redcap_data_access_group", "redcap_survey_identifier"})
 
@@ -108,6 +114,7 @@ class _Project:
             if isinstance(element.tag, str) and element.get("OID"):
                 self.defs[etree.QName(element).localname].setdefault(element.get("OID"), element)
         self.left_out: list[str] = []
+        self.unread: Counter[etree.QName] = Counter()
 
     def odm(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}"
@@ -131,22 +138,48 @@ class _Project:
                     self.left_out.append(variable)
                     continue
                 rows.append(self.row(len(rows) + 1, item_def, ref, variable, form))
+                self.unread.update(
+                    name
+                    for name in map(etree.QName, item_def.attrib)
+                    if name.namespace == NS and name.localname not in READ_ATTRIBUTES
+                )
         if self.left_out:
             message = "REDCap's form status and export fields are not study items: " + ", ".join(
                 self.left_out
             )
             self.note(counted(self.left_out, "field"), message, FindingLevel.INFO)
+        self.not_read()
+        reader = DictionaryReader(self.findings, self.language)
+        kept = reader.select(rows)
+        definition = reader.definition(kept, titles=titles, schedule=self.schedule())
+        self.repeating(definition.forms, definition.schedule.visits)
+        return ImportResult(definition, self.findings)
+
+    def not_read(self) -> None:
+        """What a design does not hold, one finding each: project settings, records, and the
+        field attributes that have no place here (attachments, videos, ontologies)."""
         root = self.study.getparent()
         if root is not None and root.find(self.odm("ClinicalData")) is not None:
             message = (
                 "the records' data are not read here: import them once the design is published"
             )
             self.note("ClinicalData", message, FindingLevel.INFO)
-        reader = DictionaryReader(self.findings, self.language)
-        kept = reader.select(rows)
-        definition = reader.definition(kept, titles=titles, schedule=self.schedule())
-        self.repeating(definition.forms, definition.schedule.visits)
-        return ImportResult(definition, self.findings)
+        variables = self.study.find(self.odm("GlobalVariables"))
+        settings = sorted(
+            {
+                etree.QName(element).localname
+                for element in (variables if variables is not None else [])
+                if isinstance(element.tag, str)
+                and etree.QName(element).namespace == NS
+                and element.tag != q("RepeatingInstrumentsAndEvents")
+            }
+        )
+        if settings:
+            message = f"project settings are not part of a design: {', '.join(settings)}"
+            self.note("GlobalVariables", message, FindingLevel.INFO)
+        if self.unread:
+            listed = ", ".join(f"{name.localname} ×{count}" for name, count in self.unread.items())
+            self.note("ItemDef", f"REDCap attributes not read: {listed}")
 
     def form_name(self, form_def: etree._Element) -> str:
         oid = form_def.get("OID", "")
@@ -214,6 +247,8 @@ class _Project:
             return item_def.get(q("Calculation")) or ""
         if kind == "slider":
             return item_def.get(q("SliderLabels")) or ""
+        if kind == "text":  # a BioPortal ontology, in the dictionary's choices column
+            return item_def.get(q("OntologySearch")) or ""
         if kind not in ("dropdown", "radio", "checkbox"):
             return ""
         ref = item_def.find(self.odm("CodeListRef"))
@@ -311,6 +346,11 @@ class _Project:
             form = entry.get(q("RepeatInstrument")) or ""
             if form in by_name:
                 by_name[form].repeating = True
+                if visits:
+                    message = (
+                        f"repeats at event {event} in REDCap: repeats in every visit listing it"
+                    )
+                    self.note(f"form {form}", message, FindingLevel.INFO)
             else:
                 self.note("repeating instruments", f"form {form} has no field kept: not read")
 

@@ -102,6 +102,8 @@ def test_the_reference_xml_reports_what_is_not_a_study_item() -> None:
     assert "f_checkbox___1" not in blocks(result)
     assert "dynamic SQL field left out" in messages(result)
     assert "extension" not in messages(result)
+    assert "project settings are not part of a design: CustomRecordLabel" in messages(result)
+    assert "the records' data are not read here" in messages(result)
 
 
 # - each attribute, in the smallest file --------------------------------------------------------
@@ -168,6 +170,8 @@ def test_field_types_by_redcaps_own_names() -> None:
         + item_def("pain", "slider", SliderLabels="None | Some | Worst")
         + item_def("intro", "descriptive", "&lt;b&gt;Read&lt;/b&gt;")
         + item_def("query", "sql")
+        + item_def("film", "descriptive", VideoUrl="https://example.org/v", VideoDisplayInline="1")
+        + item_def("drug", OntologySearch="BIOPORTAL:RXNORM")
         + item_def("pick", "select", body='<CodeListRef CodeListOID="p"/>')
         + '<CodeList OID="p" Name="p" DataType="text"><CodeListItem CodedValue="a">'
         "<Decode><TranslatedText>A | or b</TranslatedText></Decode></CodeListItem></CodeList>"
@@ -181,6 +185,8 @@ def test_field_types_by_redcaps_own_names() -> None:
     )
     assert found["T.INTRO"].content == {"en": "**Read**"}
     assert "query" not in found and "dynamic SQL field left out" in messages(result)
+    assert "REDCap attributes not read: VideoUrl ×1, VideoDisplayInline ×1" in messages(result)
+    assert "'BIOPORTAL:RXNORM' ignored" in messages(result)
     assert found["pick"].widget == "dropdown"
     assert found["pick"].choices == [Choice(code="a", label={"en": "A | or b"})]
 
@@ -259,6 +265,8 @@ def test_events_arms_and_repeating_forms_and_events() -> None:
     ]
     assert result.definition.forms[0].repeating
     assert "2 arms" in messages(result)
+    assert "repeats at event baseline_arm_1 in REDCap" in messages(result)
+    assert "project settings are not part of a design" not in messages(result)
     assert "which a dictionary cannot define" not in messages(result)
 
 

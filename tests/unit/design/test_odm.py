@@ -1113,3 +1113,33 @@ def test_a_title_of_spaces_survives_a_round_trip() -> None:
         ]
     )
     assert read_metadata(export(definition)).definition == definition
+
+
+def test_code_lists_read_while_parsing_lose_nothing_for_the_report() -> None:
+    """Plain code lists are read as they are parsed (their elements dropped); a list holding
+    anything more stays a tree, so its extra attributes and elements are reported as before."""
+    document = f"""<ODM xmlns="{NS["odm"]}" xmlns:x="urn:vendor" FileOID="F" FileType="Snapshot"
+    CreationDateTime="2026-01-01T00:00:00"><Study OID="S"><MetaDataVersion OID="M" Name="M">
+    <FormDef OID="F1" Name="f" Repeating="No"><ItemGroupRef ItemGroupOID="G1" Mandatory="Yes"/>
+    </FormDef><ItemGroupDef OID="G1" Name="G" Repeating="No">
+    <ItemRef ItemOID="I1" Mandatory="No"/><ItemRef ItemOID="I2" Mandatory="No"/></ItemGroupDef>
+    <ItemDef OID="I1" Name="plain" DataType="text"><CodeListRef CodeListOID="C1"/></ItemDef>
+    <ItemDef OID="I2" Name="rich" DataType="text"><CodeListRef CodeListOID="C2"/></ItemDef>
+    <CodeList OID="C1" Name="C1" DataType="text">
+      <CodeListItem CodedValue="b" OrderNumber="2"><Decode>
+        <TranslatedText xml:lang="fr">Bé</TranslatedText></Decode></CodeListItem>
+      <CodeListItem CodedValue="a" OrderNumber="1"/></CodeList>
+    <CodeList OID="C2" Name="C2" DataType="text">
+      <CodeListItem CodedValue="y" Rank="1" x:colour="red"><Decode>
+        <TranslatedText>Oui</TranslatedText></Decode></CodeListItem></CodeList>
+    </MetaDataVersion></Study></ODM>""".encode()
+    result = read_metadata(document)
+    plain, rich = items(result.definition)
+    assert plain.choices == [
+        Choice(code="a", label={"fr": "a"}),
+        Choice(code="b", label={"fr": "Bé"}),
+    ]
+    assert rich.choices == [Choice(code="y", label={"fr": "Oui"})]
+    assert result.definition.default_language == "fr"  # the only xml:lang, in a dropped text
+    assert "CodeListItem: attributes not kept: Rank ×1" in messages(result)
+    assert "attributes colour" in messages(result)

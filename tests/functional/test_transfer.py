@@ -145,3 +145,13 @@ def test_a_redcap_project_xml_imports_as_its_dictionary(admin, dbsession, world)
     assert [choice.code for choice in checkbox.choices] == ["0", "1", "2"]
     assert definition.item("f_calculated").calculation == "3 + 4"
     assert definition.item("form_1_complete") is None
+
+
+def test_texts_of_a_file_without_languages_are_in_the_studys_language(admin, dbsession, world):
+    world.study.languages = ["fr", "en"]
+    dbsession.flush()
+    upload(admin, "redcap", SHARED / "redcap" / "validation-types-1" / "dictionary.csv")
+    dbsession.expire_all()
+    definition = versions.definition_of(versions.draft(dbsession, world.study))
+    assert definition.default_language == "fr"
+    assert definition.item("record_id").label == {"fr": "Record ID"}

@@ -22,6 +22,14 @@ translated quoted with their context. Only a file that is not ODM metadata at al
   and allowed (INFO). EQ/NE/IN/NI and FormalExpression range checks become edit checks. A check
   in another unit than the item's is not kept.
 * Texts are stripped of surrounding white space (pretty-printed files); empty ones are absent.
+  Datacapt's own files are read as written (a title of spaces stays one). Texts without
+  ``xml:lang`` are in the file's most used language, else in the importing study's.
+* A REDCap project XML (``redcap:FieldType`` on its ItemDefs) is read from REDCap's attributes
+  by :mod:`.redcap_project`, as its data dictionary would be.
+
+The file is parsed with ``iterparse``; code lists of nothing but codes and labels are read as
+they are parsed and their entries' elements dropped, so a design of long lists is not held
+twice (as a tree and as choices).
 """
 
 from __future__ import annotations

@@ -41,9 +41,6 @@ NS = "https://projectredcap.org"
 #: REDCap's own names of field types (``element_type``) → the dictionary's.
 FIELD_TYPES = {"select": "dropdown", "textarea": "notes"}
 
-#: Validation names REDCap keeps internally (``element_validation_type``) → the dictionary's.
-VALIDATIONS = {**LEGACY_VALIDATIONS, "int": "integer", "float": "number"}
-
 #: Attributes of an ItemDef → the dictionary column they fill, as they are.
 COLUMN_ATTRIBUTES = {
     "SectionHeader": "section",
@@ -194,9 +191,10 @@ class _Project:
                 self.note(f"FormDef {form_def.get('OID')}", f"missing ItemGroupDef {group_oid}")
                 continue
             for ref in group.iterchildren(self.odm("ItemRef")):
-                item_def = self.defs["ItemDef"].get(ref.get("ItemOID", ""))
+                item_oid = ref.get("ItemOID", "")
+                item_def = self.defs["ItemDef"].get(item_oid)
                 if item_def is None:
-                    self.note(f"ItemGroupDef {group.get('OID')}", "ItemRef to a missing ItemDef")
+                    self.note(f"ItemGroupDef {group_oid}", f"missing ItemDef {item_oid}")
                 else:
                     found.append((item_def, ref))
         return found
@@ -220,7 +218,8 @@ class _Project:
         if ref.get("Mandatory") == "Yes" and not cells["required"]:
             cells["required"] = "y"
         validation = item_def.get(q("TextValidationType")) or ""
-        cells["validation"] = VALIDATIONS.get(validation, validation)
+        # REDCap keeps the old names ("int", "float") as its own: no finding, unlike a dictionary
+        cells["validation"] = LEGACY_VALIDATIONS.get(validation, validation)
         cells["label"] = self.label(item_def)
         cells["choices"] = self.choices(item_def, cells["type"])
         cells["min"], cells["max"] = self.bounds(item_def)
@@ -311,7 +310,8 @@ class _Project:
                 f"StudyEventDef {oid}", f"{name!r} is not an event name: imported as {renamed}"
             )
             name = renamed
-        title = event.get(q("CustomEventLabel")) or event.get("Name") or name
+        # Name adds the arm to the event's name; a custom label is a piping template
+        title = event.get(q("EventName")) or event.get("Name") or name
         visit = Visit(oid=f"V.{oid_part(name)}", name=name, title={self.language: title.strip()})
         day, before, after = (
             event.get(q(key), "") for key in ("DayOffset", "OffsetMin", "OffsetMax")

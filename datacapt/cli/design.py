@@ -27,8 +27,10 @@ def _read(path: str) -> bytes:
 
 def study_import(env: Environment, args: argparse.Namespace) -> int:
     data = _read(args.file)
+    with transaction_scope(env.registry) as dbsession:
+        language = transfer.study_language(study_of(dbsession, args.tenant, args.study))
     try:
-        result = transfer.read(args.format, data)
+        result = transfer.read(args.format, data, language)
     except InterchangeError as error:
         raise CommandError(f"{args.file}: {error}") from None
     for finding in result.findings:

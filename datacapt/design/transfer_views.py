@@ -66,7 +66,7 @@ def import_file(context: DesignResource, request: Request) -> dict[str, Any]:
             },
         )
     try:
-        result = transfer.read(format_name, data)
+        result = transfer.read(format_name, data, transfer.study_language(context.study))
     except InterchangeError as error:
         request.response.status_int = 422
         return _page(

@@ -112,3 +112,46 @@ def test_a_redcap_export_reads_back_with_what_redcap_can_hold(admin, dbsession, 
 def test_export_of_a_missing_version_is_not_found(admin):
     admin.get(DESIGN + "@@export", {"format": "odm", "version": "9"}, status=404)
     admin.get(DESIGN + "@@export", {"format": "pdf", "version": "1"}, status=404)
+
+
+def test_a_file_whose_design_holds_nothing_is_refused_with_a_message(admin, dbsession, world):
+    before = versions.draft(dbsession, world.study).definition
+    form = admin.get(DESIGN + "@@import").forms["import-form"]
+    form["format"] = "redcap"
+    form["file"] = ("empty.csv", ",".join(redcap_reader.HEADER).encode() + b"\n")
+    page = form.submit(status=422)
+    assert "the file&#39;s design holds no field or text: nothing to import" in page.text
+    dbsession.expire_all()
+    assert versions.draft(dbsession, world.study).definition == before
+
+
+def test_the_command_line_refuses_an_empty_design_with_exit_2(datacapt, tmp_path):
+    assert datacapt("demo")[0] == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",".join(redcap_reader.HEADER) + "\nsql_only,f,,sql,Q,,,,,,,,,,,,,\n")
+    code, _, err = datacapt("study", "import", "acme", "demo", "--format", "redcap", str(empty))
+    assert code == 2
+    assert "holds no field or text: nothing to import" in err
+    assert "dynamic SQL field left out" in err
+
+
+def test_a_redcap_project_xml_imports_as_its_dictionary(admin, dbsession, world):
+    page = upload(admin, "odm", SHARED / "redcap" / "validation-types-1" / "project.xml")
+    assert "1 form(s)" in page.text and "extension" not in page.text
+    dbsession.expire_all()
+    definition = versions.definition_of(versions.draft(dbsession, world.study))
+    checkbox = definition.item("f_checkbox")
+    assert checkbox is not None and checkbox.type is ItemType.MULTIPLE_CHOICE
+    assert [choice.code for choice in checkbox.choices] == ["0", "1", "2"]
+    assert definition.item("f_calculated").calculation == "3 + 4"
+    assert definition.item("form_1_complete") is None
+
+
+def test_texts_of_a_file_without_languages_are_in_the_studys_language(admin, dbsession, world):
+    world.study.languages = ["fr", "en"]
+    dbsession.flush()
+    upload(admin, "redcap", SHARED / "redcap" / "validation-types-1" / "dictionary.csv")
+    dbsession.expire_all()
+    definition = versions.definition_of(versions.draft(dbsession, world.study))
+    assert definition.default_language == "fr"
+    assert definition.item("record_id").label == {"fr": "Record ID"}

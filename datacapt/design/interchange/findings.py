@@ -10,6 +10,8 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+from anyascii import anyascii
+
 from datacapt.ecrf.definition import Definition
 
 
@@ -50,8 +52,10 @@ def oid_part(name: str) -> str:
 
 
 def variable_name(name: str) -> str:
-    """A name expressions accept ([a-z][a-z0-9_]*) from any identifier (ODM OIDs, labels)."""
-    cleaned = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    """A name expressions accept ([a-z][a-z0-9_]*) from any identifier (ODM OIDs, labels);
+    letters of other scripts are transliterated ("Résumé" → "resume", "Анкета" → "anketa")
+    rather than dropped, so names stay readable."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", anyascii(name).lower()).strip("_")
     if not cleaned or not cleaned[0].isalpha():
         cleaned = f"v_{cleaned}"
     return cleaned[:100]

@@ -85,6 +85,7 @@ on ItemDef
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -209,17 +210,21 @@ def _not_operand(expression: str) -> str | None:
     return expression[5:-1]
 
 
+#: Reading nothing but the given bytes: no network, no DTD, no entities.
+SAFE_PARSING = {
+    "resolve_entities": False,
+    "no_network": True,
+    "huge_tree": False,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def safe_parser() -> etree.XMLParser:
     """A parser that reads nothing but the given bytes: no network, no DTD, no entities."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(**SAFE_PARSING)
 
 
 @functools.cache
@@ -234,3 +239,47 @@ def validate(document: etree._ElementTree) -> None:
     if not schema.validate(document):
         error = schema.error_log[0]
         raise OdmSchemaError(f"line {error.line}: {error.message}")
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    """A code-list entry (CodeListItem or EnumeratedItem) as the readers use it: its code, its
+    OrderNumber and its Decode's texts as (xml:lang, text) pairs."""
+
+    code: str
+    order: str
+    texts: tuple[tuple[str | None, str], ...]
+
+
+_PLAIN_ENTRY = frozenset({"CodedValue", "OrderNumber"})
+
+
+def plain_entries(code_list: etree._Element) -> list[CodeEntry] | None:
+    """The entries of a code list holding nothing but codes and their labels (every entry of
+    one kind, no other attribute or element), else None: only such a list can be read while
+    parsing and its elements dropped, with nothing lost for the report of what was not kept."""
+    namespace = etree.QName(code_list).namespace
+    prefix = f"{{{namespace}}}" if namespace else ""
+    kinds = {child.tag for child in code_list}
+    if len(kinds) != 1 or kinds - {f"{prefix}CodeListItem", f"{prefix}EnumeratedItem"}:
+        return None
+    entries = []
+    for child in code_list:
+        if set(child.attrib) - _PLAIN_ENTRY or len(child) > 1 or (child.text or "").strip():
+            return None
+        texts: list[tuple[str | None, str]] = []
+        for decode in child:
+            if decode.tag != f"{prefix}Decode" or decode.attrib or (decode.text or "").strip():
+                return None
+            for translated in decode:
+                if (
+                    translated.tag != f"{prefix}TranslatedText"
+                    or set(translated.attrib) - {XML_LANG}
+                    or len(translated)
+                ):
+                    return None
+                texts.append((translated.get(XML_LANG), translated.text or ""))
+        entries.append(
+            CodeEntry(child.get("CodedValue", ""), child.get("OrderNumber", ""), tuple(texts))
+        )
+    return entries

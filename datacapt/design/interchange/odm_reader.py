@@ -22,19 +22,30 @@ translated quoted with their context. Only a file that is not ODM metadata at al
   and allowed (INFO). EQ/NE/IN/NI and FormalExpression range checks become edit checks. A check
   in another unit than the item's is not kept.
 * Texts are stripped of surrounding white space (pretty-printed files); empty ones are absent.
+  Datacapt's own files are read as written (a title of spaces stays one). Texts without
+  ``xml:lang`` are in the file's most used language, else in the importing study's.
+* A REDCap project XML (``redcap:FieldType`` on its ItemDefs) is read from REDCap's attributes
+  by :mod:`.redcap_project`, as its data dictionary would be.
+
+The file is parsed with ``iterparse``; code lists of nothing but codes and labels are read as
+they are parsed and their entries' elements dropped, so a design of long lists is not held
+twice (as a tree and as choices).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import cast, get_args
+from typing import TypeVar, cast, get_args
 
+from anyascii import anyascii
 from lxml import etree
 
-from datacapt.design.interchange import odm
+from datacapt.design.interchange import odm, redcap_project
 from datacapt.design.interchange.findings import (
     Finding,
     FindingLevel,
@@ -125,18 +136,56 @@ DATA_TYPE_NOTES: dict[str, tuple[FindingLevel, str]] = {
 }
 
 
-def read_metadata(data: bytes, version_oid: str | None = None) -> ImportResult:
+def read_metadata(
+    data: bytes, version_oid: str | None = None, language: str = "en"
+) -> ImportResult:
     """The design held by the MetaDataVersion ``version_oid`` (default: the first) of an ODM
-    file, with findings for everything not kept as it was."""
-    return _Reader(_parse(data), version_oid).read()
+    file, with findings for everything not kept as it was. Texts without ``xml:lang`` are in
+    the file's most used language, else in ``language`` (the study's). A REDCap project XML is
+    read from its ``redcap:`` attributes, as its data dictionary would be."""
+    reader = _Reader(_parse(data), version_oid, language)
+    study, version = reader.select_version()
+    if redcap_project.is_project(version):
+        return redcap_project.read_project(
+            study, version, language, reader.findings, reader.entries
+        )
+    return reader.read(study, version)
 
 
-def _parse(data: bytes) -> etree._Element:
-    """The root element, read without network, DTD or entity expansion (XXE, billion laughs)."""
+T = TypeVar("T")
+
+
+def _order_number(element: etree._Element) -> str:
+    return element.get("OrderNumber", "")
+
+
+@dataclass
+class _Parsed:
+    """The document, with its plain code lists read as they were parsed (their entries' elements
+    dropped: a design of ten 10,000-code lists held 160 MB as a tree), and the languages of the
+    texts dropped with them."""
+
+    root: etree._Element
+    entries: dict[etree._Element, list[odm.CodeEntry]]
+    languages: Counter[str]
+
+
+def _parse(data: bytes) -> _Parsed:
+    """The document, read without network, DTD or entity expansion (XXE, billion laughs)."""
     if not isinstance(data, bytes):
         raise InterchangeError("an ODM file is read from bytes")
+    entries: dict[etree._Element, list[odm.CodeEntry]] = {}
+    languages: Counter[str] = Counter()
+    events = etree.iterparse(io.BytesIO(data), events=("end",), **odm.SAFE_PARSING)
     try:
-        root = etree.fromstring(data, odm.safe_parser())
+        for _event, element in events:
+            if isinstance(element.tag, str) and etree.QName(element).localname == "CodeList":
+                plain = odm.plain_entries(element)
+                if plain is not None:
+                    entries[element] = plain
+                    languages.update(lang for entry in plain for lang, _ in entry.texts if lang)
+                    del element[:]
+        root = events.root
     except etree.XMLSyntaxError as error:
         raise InterchangeError(f"not well-formed XML: {error}") from None
     if root.getroottree().docinfo.doctype:
@@ -149,13 +198,13 @@ def _parse(data: bytes) -> etree._Element:
         "http://www.cdisc.org/ns/odm/v1."
     ):
         raise InterchangeError(f"not an ODM document: the root element is {root.tag}")
-    return root
+    return _Parsed(root, entries, languages)
 
 
-def _ordered(refs: list[etree._Element]) -> list[etree._Element]:
+def _ordered(refs: list[T], number: Callable[[T], str] = _order_number) -> list[T]:
     """References in OrderNumber order when every one has a number, else in document order."""
-    numbers = [ref.get("OrderNumber", "") for ref in refs]
-    if all(INTEGER.match(number.strip()) for number in numbers):
+    numbers = [number(ref) for ref in refs]
+    if all(INTEGER.match(value.strip()) for value in numbers):
         return [
             ref
             for _number, ref in sorted(
@@ -180,7 +229,7 @@ def _base_name(name: str | None, oid: str) -> str:
     """A Datacapt name from an ODM Name when it looks like an identifier, else from the OID."""
     if name and NAME_PATTERN.match(name):
         return name
-    if name and IDENTIFIER.match(name):
+    if name and IDENTIFIER.match(anyascii(name)):
         return variable_name(name)
     return variable_name(oid)
 
@@ -244,8 +293,11 @@ class _Reader(ExpressionReading, NotKeptReport):
     identifiers: re.Pattern[str] | None
     identifier_targets: dict[str, tuple[str, str | None]]
 
-    def __init__(self, root: etree._Element, version_oid: str | None) -> None:
-        self.root = root
+    def __init__(self, parsed: _Parsed, version_oid: str | None, language: str) -> None:
+        self.root = root = parsed.root
+        self.entries = parsed.entries
+        self.entry_languages = parsed.languages
+        self.language = language
         self.ns = etree.QName(root).namespace or ""
         self.version_oid = version_oid
         self.findings: list[Finding] = []
@@ -294,16 +346,25 @@ class _Reader(ExpressionReading, NotKeptReport):
         return element
 
     def text(self, container: etree._Element | None) -> Text:
-        """Texts by language; one without xml:lang is in the default language."""
+        """Texts by language; one without xml:lang is in the default language. Texts of other
+        systems are stripped (pretty-printed files), Datacapt's own are read as written."""
         if container is None:
             return {}
         self.use(container)
+        return self.texts(
+            (self.use(translated).get(odm.XML_LANG), "".join(translated.itertext()))
+            for translated in self.children(container, "TranslatedText")
+        )
+
+    def texts(self, pairs: Iterable[tuple[str | None, str]]) -> Text:
+        """(xml:lang, text) pairs as a Text (see :meth:`text`)."""
         result: Text = {}
         unlabelled: str | None = None
-        for translated in self.children(container, "TranslatedText"):
-            self.use(translated)
-            value = "".join(translated.itertext()).strip()
-            language = translated.get(odm.XML_LANG)
+        for language, value in pairs:
+            if self.native and language:
+                result.setdefault(language, value)  # as typed: a title of spaces stays one
+                continue
+            value = value.strip()
             if not value:
                 continue
             if language:
@@ -340,8 +401,7 @@ class _Reader(ExpressionReading, NotKeptReport):
 
     # --- the document ----------------------------------------------------------------------
 
-    def read(self) -> ImportResult:
-        study, version = self.select_version()
+    def read(self, study: etree._Element, version: etree._Element) -> ImportResult:
         self.index(study, version)
         protocol = self.child(version, "Protocol")
         self.read_languages(protocol)
@@ -430,12 +490,12 @@ class _Reader(ExpressionReading, NotKeptReport):
         if self.native:
             self.default_language, self.languages = default, languages
             return
-        counts: Counter[str] = Counter()
+        counts: Counter[str] = Counter(self.entry_languages)
         for translated in self.root.iter(self.q("TranslatedText")):
             if language := translated.get(odm.XML_LANG):
                 counts[language] += 1
         if not counts:
-            self.default_language, self.languages = "en", ["en"]
+            self.default_language, self.languages = self.language, [self.language]
             return
         top = max(counts.values())
         tied = [language for language, count in counts.items() if count == top]
@@ -608,21 +668,37 @@ class _Reader(ExpressionReading, NotKeptReport):
         if (external := self.child(code_list, "ExternalCodeList")) is not None:
             self.use(external)
             self.note(f"CodeList {list_oid}", "an external code list (dictionary) is not read")
-        entries = self.children(code_list, "CodeListItem") + self.children(
-            code_list, "EnumeratedItem"
-        )
+        entries = self.entries.get(code_list)
+        if entries is None:
+            entries = [
+                self.entry(element)
+                for element in self.children(code_list, "CodeListItem")
+                + self.children(code_list, "EnumeratedItem")
+            ]
         choices: list[Choice] = []
         codes: set[str] = set()
-        for entry in _ordered(entries):
-            self.use(entry)
-            code = entry.get("CodedValue", "")
-            if code in codes:
-                self.note(f"CodeList {list_oid}", f"code {code!r} listed twice: kept once")
+        for entry in _ordered(entries, lambda entry: entry.order):
+            if entry.code in codes:
+                self.note(f"CodeList {list_oid}", f"code {entry.code!r} listed twice: kept once")
                 continue
-            codes.add(code)
-            label = self.text(self.child(entry, "Decode")) or {self.default_language: code}
-            choices.append(Choice(code=code, label=label))
+            codes.add(entry.code)
+            label = self.texts(entry.texts) or {self.default_language: entry.code}
+            choices.append(Choice(code=entry.code, label=label))
         return choices
+
+    def entry(self, element: etree._Element) -> odm.CodeEntry:
+        """A code-list entry the parse kept as elements (it holds more than a code and label)."""
+        self.use(element)
+        decode = self.child(element, "Decode")
+        texts: list[tuple[str | None, str]] = []
+        if decode is not None:
+            self.use(decode)
+            for translated in self.children(decode, "TranslatedText"):
+                self.use(translated)
+                texts.append((translated.get(odm.XML_LANG), "".join(translated.itertext())))
+        return odm.CodeEntry(
+            element.get("CodedValue", ""), element.get("OrderNumber", ""), tuple(texts)
+        )
 
     def read_units(self, item: Item, item_def: etree._Element, where: str) -> str | None:
         refs = self.children(item_def, "MeasurementUnitRef")

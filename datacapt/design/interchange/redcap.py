@@ -266,7 +266,7 @@ def charlimit(annotation: str) -> int | None:
     return int(found.group(1)) if found and int(found.group(1)) > 0 else None
 
 
-def today_check(name: str, bound: Bound, forced: bool) -> EditCheck:
+def today_check(name: str, bound: Bound, forced: bool, language: str = LANGUAGE) -> EditCheck:
     """The edit check a "today" bound of a date becomes (recognised again on export)."""
     operator, message = (
         (">", "The date is after today.") if bound == "max" else ("<", "The date is before today.")
@@ -274,7 +274,7 @@ def today_check(name: str, bound: Bound, forced: bool) -> EditCheck:
     return EditCheck(
         oid=f"EC.{oid_part(name)}.{bound.upper()}",
         condition=to_text(parse(f"[{name}] {operator} today")),
-        message={LANGUAGE: message},
+        message={language: message},
         severity=Severity.BLOCKING if forced else Severity.WARNING,
     )
 

@@ -71,6 +71,7 @@ from datacapt.ecrf.definition import (
     Item,
     ItemType,
     Range,
+    Schedule,
     Section,
     Slider,
     Static,
@@ -250,11 +251,12 @@ def _rows(records: list[tuple[int, list[str]]], findings: list[Finding]) -> list
     return rows
 
 
-class _Reader:
+class DictionaryReader:
     """One import: its findings, and what every row needs to know about the others."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, findings: list[Finding], language: str = LANGUAGE) -> None:
         self.findings = findings
+        self.language = language
         self.renames: dict[str, str] = {}
         self.names: set[str] = set()
         self.places: dict[str, str] = {}  # block OID -> where its row is
@@ -338,14 +340,22 @@ class _Reader:
 
     # - the definition
 
-    def definition(self, kept: list[tuple[Row, str]]) -> Definition:
+    def definition(
+        self,
+        kept: list[tuple[Row, str]],
+        titles: Mapping[str, str] | None = None,
+        schedule: Schedule | None = None,
+    ) -> Definition:
+        """The forms of the kept rows; a project XML gives the forms' titles and the schedule a
+        dictionary lacks (without them, titles come from the names and no visit is defined)."""
         layouts: dict[str, _Layout] = {}
         previous = ""
         for row, name in kept:
             form_name = self._form_name(row)
             layout = layouts.get(form_name)
             if layout is None:
-                layout = layouts[form_name] = _Layout(form_name)
+                title = (titles or {}).get(row.form, "").strip() or prettified(form_name)
+                layout = layouts[form_name] = _Layout(form_name, {self.language: title})
             elif form_name != previous:
                 message = f"form {form_name} continues after other forms: its fields are joined"
                 self.note(row.where, message, FindingLevel.INFO)
@@ -359,24 +369,39 @@ class _Reader:
         for layout in layouts.values():
             self._check_matrices(layout.form)
         definition = Definition(
-            default_language=LANGUAGE,
-            languages=[LANGUAGE],
+            default_language=self.language,
+            languages=[self.language],
             forms=[layout.form for layout in layouts.values()],
+            schedule=schedule or Schedule(),
         )
+        if schedule is not None:
+            self._schedule_forms(definition)
         self._check_expressions(definition)
         self._record_identifier(kept)
-        self._summaries()
-        self.note(
-            "schedule",
-            "a data dictionary has no events: define the visits in the designer",
-            FindingLevel.INFO,
-        )
+        self._summaries({visit.name for visit in definition.schedule.visits})
+        if schedule is None:
+            self.note(
+                "schedule",
+                "a data dictionary has no events: define the visits in the designer",
+                FindingLevel.INFO,
+            )
         return definition
+
+    def _schedule_forms(self, definition: Definition) -> None:
+        """Visits list forms by their names in the file: renamed ones follow, left-out ones go."""
+        known = {form.name for form in definition.forms}
+        for visit in definition.schedule.visits:
+            forms = [self.form_renames.get(name, name) for name in visit.forms]
+            for name in forms:
+                if name not in known:
+                    self.note(f"event {visit.name}", f"form {name} has no field kept: not listed")
+            visit.forms = [name for name in dict.fromkeys(forms) if name in known]
 
     def _check_expressions(self, definition: Definition) -> None:
         """Check the kept logic against the fields now, where the CSV line can be named, rather
         than at publication; the events it names are taken as given (see their findings)."""
-        table = replace(symbols(definition), visits=frozenset(self.events))
+        visits = self.events.keys() | {visit.name for visit in definition.schedule.visits}
+        table = replace(symbols(definition), visits=frozenset(visits))
         for form in definition.forms:
             for block in form_blocks(form):
                 texts = {"show_if": block.show_if}
@@ -416,7 +441,7 @@ class _Reader:
         if not title:
             self.note(row.where, "section header without text ignored", FindingLevel.INFO)
             return None
-        return {LANGUAGE: title}
+        return {self.language: title}
 
     def _ranking(self, row: Row) -> None:
         if row.ranking.lower() == "y" and row.matrix and row.matrix not in self.ranked:
@@ -437,7 +462,7 @@ class _Reader:
                     )
                     self.note(f"form {form.name}, matrix {subsection.matrix}", message)
 
-    def _summaries(self) -> None:
+    def _summaries(self, visits: set[str]) -> None:
         messages = {
             "alignment": "custom alignment ignored (the layout is Datacapt's)",
             "question": "survey question numbers ignored",
@@ -452,6 +477,8 @@ class _Reader:
                 message = f"action tag {tag} kept in the annotation but not applied by Datacapt"
                 self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for event, names in sorted(self.events.items()):
+            if event in visits:
+                continue
             message = (
                 f"logic refers to the event [{event}], which a dictionary cannot define: add a "
                 f"visit named {event} before publication (used by {listed(names)})"
@@ -472,11 +499,16 @@ class _Reader:
             content, had_html = from_html(row.label, markdown=True)
             if had_html:
                 self.note(row.where, "HTML of the text reduced to Markdown", FindingLevel.INFO)
-            return Static(oid=f"T.{oid_part(name)}", content={LANGUAGE: content}, show_if=show_if)
+            return Static(
+                oid=f"T.{oid_part(name)}", content={self.language: content}, show_if=show_if
+            )
+        label = self._plain(row, "label", row.label)
+        if not label:
+            self.note(row.where, "the field has no label: give it one before publication")
         values: dict[str, Any] = {
             "oid": f"I.{oid_part(name)}",
             "name": name,
-            "label": {LANGUAGE: self._plain(row, "label", row.label)},
+            "label": {self.language: label},
             "help": self._text(row, "note", row.note),
             "required": self._flag(row, "required"),
             "identifier": self._flag(row, "identifier"),
@@ -506,7 +538,7 @@ class _Reader:
 
     def _text(self, row: Row, column: str, raw: str) -> Text:
         text = self._plain(row, column, raw)
-        return {LANGUAGE: text} if text else {}
+        return {self.language: text} if text else {}
 
     def _flag(self, row: Row, column: str) -> bool:
         value = getattr(row, column).lower()
@@ -638,7 +670,7 @@ class _Reader:
             else:
                 codes.add(code)
                 choices.append(
-                    Choice(code=code, label={LANGUAGE: self._plain(row, "choice", label)})
+                    Choice(code=code, label={self.language: self._plain(row, "choice", label)})
                 )
         if not choices:
             self.note(row.where, f"a {row.type} field without choices")
@@ -662,7 +694,7 @@ class _Reader:
         for bound in ("min", "max"):
             raw = getattr(row, bound)
             if raw.lower() in _TODAY and validation is Validation.DATE:
-                checks.append(today_check(name, bound, forced))
+                checks.append(today_check(name, bound, forced, self.language))
                 self.summarize("today", name)
             elif raw.lower() in _TODAY:
                 message = f"{bound} {raw!r} left out: only a date can be bound to today"
@@ -762,8 +794,8 @@ def _moment(raw: str, order: str, validation: Validation) -> str | None:
 class _Layout:
     """A form being filled row by row: sections at headers, sub-sections at matrix changes."""
 
-    def __init__(self, name: str) -> None:
-        self.form = Form(oid=f"F.{oid_part(name)}", name=name, title={LANGUAGE: prettified(name)})
+    def __init__(self, name: str, title: Text) -> None:
+        self.form = Form(oid=f"F.{oid_part(name)}", name=name, title=title)
         self._key = oid_part(name)
         self._sections = 0
         self._subsections = 0
@@ -788,17 +820,18 @@ class _Layout:
         return reopened
 
 
-def read_dictionary(data: bytes) -> ImportResult:
+def read_dictionary(data: bytes, language: str = LANGUAGE) -> ImportResult:
     """A definition from a REDCap data dictionary (CSV), with findings on what was not mapped.
 
-    Raises :class:`InterchangeError` only when nothing can be read: not text, not CSV, or no
-    data dictionary header.
+    Texts are in ``language`` (the study's), as a dictionary names none. Raises
+    :class:`InterchangeError` only when nothing can be read: not text, not CSV, or no data
+    dictionary header.
     """
     text, findings = _decode(data)
     records, found = _records(text)
     findings.extend(found)
     rows = _rows(records, findings)
-    reader = _Reader(findings)
+    reader = DictionaryReader(findings, language)
     definition = reader.definition(reader.select(rows))
     if not rows:
         findings.append(Finding("file", "the dictionary has no fields", FindingLevel.WARNING))

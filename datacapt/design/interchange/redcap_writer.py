@@ -154,7 +154,7 @@ class _Writer:
         if self.language != LANGUAGE:
             message = (
                 f"texts written in {self.language}: a dictionary does not say its language, "
-                f"so they read back as {LANGUAGE}"
+                "so they read back in the first language of the study importing it"
             )
             self.note("languages", message, FindingLevel.INFO)
         others = [lang for lang in self.definition.languages if lang != self.language]

@@ -10,8 +10,13 @@ from sqlalchemy.orm import Session
 from datacapt.actor import Actor
 from datacapt.design import services
 from datacapt.design.interchange import odm_reader, odm_writer, redcap_reader, redcap_writer
-from datacapt.design.interchange.findings import Finding, ImportResult
-from datacapt.ecrf.definition import Definition
+from datacapt.design.interchange.findings import (
+    Finding,
+    FindingLevel,
+    ImportResult,
+    InterchangeError,
+)
+from datacapt.ecrf.definition import Definition, form_blocks
 from datacapt.models import Study, StudyVersion
 
 FORMATS = ("redcap", "odm")
@@ -26,11 +31,26 @@ class Export:
     findings: list[Finding]
 
 
-def read(format_name: str, data: bytes) -> ImportResult:
-    """Parse a file; raises InterchangeError when nothing in it can be read."""
+def read(format_name: str, data: bytes, language: str = "en") -> ImportResult:
+    """Parse a file whose texts without a language are in ``language`` (the study's first);
+    raises InterchangeError when nothing in it can be read or its design holds nothing, which
+    would replace the draft with an empty one."""
     if format_name == "redcap":
-        return redcap_reader.read_dictionary(data)
-    return odm_reader.read_metadata(data)
+        result = redcap_reader.read_dictionary(data, language)
+    else:
+        result = odm_reader.read_metadata(data, language=language)
+    if not any(True for form in result.definition.forms for _block in form_blocks(form)):
+        problems = [str(f) for f in result.findings if f.level is not FindingLevel.INFO]
+        raise InterchangeError(
+            "the file's design holds no field or text: nothing to import"
+            + (f" ({'; '.join(problems[:3])})" if problems else "")
+        )
+    return result
+
+
+def study_language(study: Study) -> str:
+    """The language a file's unlabelled texts are taken in: the study's first."""
+    return study.languages[0] if study.languages else "en"
 
 
 def write(format_name: str, definition: Definition, study: Study, number: int) -> Export:

@@ -48,7 +48,8 @@ CDASH = ODM_FILES / "cdash-odm-1.3.2.xml"
 OPENEDC = ODM_FILES / "openedc-metadata.xml"
 OPENEDC_DATA = ODM_FILES / "openedc-clinicaldata.xml"
 REDCAP = SHARED / "redcap" / "validation-types-1" / "project.xml"
-REFERENCE_FILES = [CDISC, CDASH, OPENEDC, REDCAP]
+PLAIN_FILES = [CDISC, CDASH, OPENEDC]  # a REDCap project's checkboxes are one item each
+REFERENCE_FILES = [*PLAIN_FILES, REDCAP]
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 
 
@@ -305,21 +306,19 @@ def test_openedc_conditions_and_calculations() -> None:
     assert levels(result) == {FindingLevel.INFO: 2}
 
 
-def test_redcap_export_extension_namespace() -> None:
+def test_a_redcap_project_xml_is_read_from_its_redcap_attributes() -> None:
+    """REDCap's namespace holds the dictionary: no "extension ignored", a checkbox is one item
+    (tests/unit/design/test_redcap_project.py compares it with the dictionary)."""
     result = imported(REDCAP)
     definition = result.definition
-    assert len(definition.forms) == 1 and len(items(definition)) == 53
+    assert len(definition.forms) == 1 and len(items(definition)) == 48
     assert definition.languages == ["en"]  # REDCap's TranslatedTexts have no xml:lang
     assert items(definition)[0].label == {"en": "Record ID"}
-    namespace = [finding for finding in result.findings if "projectredcap.org" in finding.where]
-    assert len(namespace) == 1
-    assert namespace[0].level is FindingLevel.WARNING
-    assert "elements CustomRecordLabel" in namespace[0].message
-    assert "attributes " in namespace[0].message and "FieldType" in namespace[0].message
-    assert "ClinicalData: 1 not kept (only study metadata is read)" in messages(result)
+    assert not [finding for finding in result.findings if "projectredcap.org" in finding.where]
+    assert "the records' data are not read" in messages(result)
 
 
-@pytest.mark.parametrize("path", REFERENCE_FILES, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", PLAIN_FILES, ids=lambda path: path.stem)
 def test_counts_match_the_file(path: Path) -> None:
     """Visits, forms, sub-sections, items and choices, counted in the file with XPath: every
     reference that resolves is one object of the design (a shared definition once per use)."""
@@ -1051,3 +1050,96 @@ def test_random_definitions_round_trip(definition: Definition) -> None:
     result = read_metadata(document)
     assert result.definition == definition
     assert result.findings == []
+
+
+def test_accented_names_are_transliterated_not_mangled() -> None:
+    document = f"""<ODM xmlns="{NS["odm"]}" FileOID="F" FileType="Snapshot"
+    CreationDateTime="2026-01-01T00:00:00"><Study OID="S"><MetaDataVersion OID="M" Name="M">
+    <Protocol><StudyEventRef StudyEventOID="E1" Mandatory="Yes"/></Protocol>
+    <StudyEventDef OID="E1" Name="Visite à J7" Repeating="No" Type="Scheduled">
+    <FormRef FormOID="F1" Mandatory="Yes"/></StudyEventDef>
+    <FormDef OID="F1" Name="Résumé" Repeating="No">
+    <ItemGroupRef ItemGroupOID="G1" Mandatory="Yes"/></FormDef>
+    <ItemGroupDef OID="G1" Name="G" Repeating="No"><ItemRef ItemOID="I1" Mandatory="No"/>
+    </ItemGroupDef><ItemDef OID="I1" Name="Größe" DataType="integer"/>
+    </MetaDataVersion></Study></ODM>""".encode()
+    definition = read_metadata(document).definition
+    assert definition.forms[0].name == "resume"
+    assert definition.schedule.visits[0].name == "visite_a_j7"
+    assert items(definition)[0].name == "grosse"
+
+
+def test_texts_without_a_language_take_the_files_or_the_studys() -> None:
+    document = f"""<ODM xmlns="{NS["odm"]}" xmlns:xml="http://www.w3.org/XML/1998/namespace"
+    FileOID="F" FileType="Snapshot" CreationDateTime="2026-01-01T00:00:00"><Study OID="S">
+    <MetaDataVersion OID="M" Name="M"><FormDef OID="F1" Name="F" Repeating="No">
+    <Description><TranslatedText>{{}}</TranslatedText></Description>
+    <ItemGroupRef ItemGroupOID="G1" Mandatory="Yes"/></FormDef>
+    <ItemGroupDef OID="G1" Name="G" Repeating="No"><ItemRef ItemOID="I1" Mandatory="No"/>
+    </ItemGroupDef><ItemDef OID="I1" Name="poids" DataType="integer"><Question>
+    <TranslatedText xml:lang="de">Gewicht</TranslatedText></Question></ItemDef>
+    </MetaDataVersion></Study></ODM>"""
+    unlabelled = document.replace('xml:lang="de"', "")
+    assert read_metadata(unlabelled.format("Poids").encode(), language="fr").definition.forms[
+        0
+    ].title == {"fr": "Poids"}
+    assert read_metadata(document.format("Größe").encode(), language="fr").definition.forms[
+        0
+    ].title == {"de": "Größe"}
+
+
+def test_a_title_of_spaces_survives_a_round_trip() -> None:
+    definition = Definition(
+        forms=[
+            Form(
+                oid="F.1",
+                name="f",
+                title={"en": "  "},
+                sections=[
+                    Section(
+                        oid="S.1",
+                        title={"en": " "},
+                        subsections=[
+                            SubSection(
+                                oid="G.1",
+                                blocks=[
+                                    Item(oid="I.1", name="a", type=ItemType.TEXT, label={"en": "A"})
+                                ],
+                            )
+                        ],
+                    )
+                ],
+            )
+        ]
+    )
+    assert read_metadata(export(definition)).definition == definition
+
+
+def test_code_lists_read_while_parsing_lose_nothing_for_the_report() -> None:
+    """Plain code lists are read as they are parsed (their elements dropped); a list holding
+    anything more stays a tree, so its extra attributes and elements are reported as before."""
+    document = f"""<ODM xmlns="{NS["odm"]}" xmlns:x="urn:vendor" FileOID="F" FileType="Snapshot"
+    CreationDateTime="2026-01-01T00:00:00"><Study OID="S"><MetaDataVersion OID="M" Name="M">
+    <FormDef OID="F1" Name="f" Repeating="No"><ItemGroupRef ItemGroupOID="G1" Mandatory="Yes"/>
+    </FormDef><ItemGroupDef OID="G1" Name="G" Repeating="No">
+    <ItemRef ItemOID="I1" Mandatory="No"/><ItemRef ItemOID="I2" Mandatory="No"/></ItemGroupDef>
+    <ItemDef OID="I1" Name="plain" DataType="text"><CodeListRef CodeListOID="C1"/></ItemDef>
+    <ItemDef OID="I2" Name="rich" DataType="text"><CodeListRef CodeListOID="C2"/></ItemDef>
+    <CodeList OID="C1" Name="C1" DataType="text">
+      <CodeListItem CodedValue="b" OrderNumber="2"><Decode>
+        <TranslatedText xml:lang="fr">Bé</TranslatedText></Decode></CodeListItem>
+      <CodeListItem CodedValue="a" OrderNumber="1"/></CodeList>
+    <CodeList OID="C2" Name="C2" DataType="text">
+      <CodeListItem CodedValue="y" Rank="1" x:colour="red"><Decode>
+        <TranslatedText>Oui</TranslatedText></Decode></CodeListItem></CodeList>
+    </MetaDataVersion></Study></ODM>""".encode()
+    result = read_metadata(document)
+    plain, rich = items(result.definition)
+    assert plain.choices == [
+        Choice(code="a", label={"fr": "a"}),
+        Choice(code="b", label={"fr": "Bé"}),
+    ]
+    assert rich.choices == [Choice(code="y", label={"fr": "Oui"})]
+    assert result.definition.default_language == "fr"  # the only xml:lang, in a dropped text
+    assert "CodeListItem: attributes not kept: Rank ×1" in messages(result)
+    assert "attributes colour" in messages(result)

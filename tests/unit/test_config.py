@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import base64
+import configparser
 
 import pytest
+from pyramid.settings import aslist
 
-from datacapt.config import ConfigurationError, apply_environment, parse_settings
+from datacapt.config import (
+    DEFAULT_INCLUDES,
+    ConfigurationError,
+    apply_environment,
+    parse_settings,
+)
+from tests.conftest import ROOT
 
 KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 BASE = {
@@ -43,23 +51,16 @@ def test_defaults():
     assert settings.default_timezone == "Europe/Paris"
     assert settings.redis_url == ""
     assert settings.cookie_secure is True
-    assert settings.includes == (
-        "datacapt.accounts",
-        "datacapt.signin",
-        "datacapt.members",
-        "datacapt.studies",
-        "datacapt.subjects",
-        "datacapt.design",
-        "datacapt.entry",
-        "datacapt.queries",
-        "datacapt.audit_trail",
-        "datacapt.review",
-        "datacapt.exports",
-        "datacapt.reports",
-        "datacapt.imports",
-        "datacapt.worklists",
-        "datacapt.uploads",
-    )
+    assert settings.includes == DEFAULT_INCLUDES
+    assert DEFAULT_INCLUDES[:2] == ("datacapt.accounts", "datacapt.signin")
+
+
+@pytest.mark.parametrize("name", ["development.ini", "testing.ini", "production.ini"])
+def test_every_configuration_includes_every_capability(name):
+    """A capability added to the defaults but forgotten in an INI would be missing there."""
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / name)
+    assert tuple(aslist(parser["app:main"]["datacapt.includes"])) == DEFAULT_INCLUDES
 
 
 @pytest.mark.parametrize(

@@ -34,3 +34,4 @@ def includeme(config: Configurator) -> None:
     config.add_subscriber(limit_keys, ContextFound)
     config.scan(".views")
     config.scan(".problems")
+    config.scan(".pages")

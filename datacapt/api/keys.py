@@ -23,8 +23,8 @@ from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.members import roles
-from datacapt.models import ApiKey, Site, Study, User
-from datacapt.permissions import Permission
+from datacapt.models import ApiKey, Site, Study, StudyRoleAssignment, StudyRoleSite, User
+from datacapt.permissions import Permission, StudyRole
 from datacapt.security import Identity
 from datacapt.validation import ValidationError
 
@@ -147,10 +147,34 @@ def revoke(dbsession: Session, row: ApiKey, *, reason: str, by: Actor) -> None:
     )
 
 
-def study_keys(dbsession: Session, study: Study) -> Sequence[ApiKey]:
-    return dbsession.scalars(
-        select(ApiKey).where(ApiKey.study_id == study.id).order_by(ApiKey.id)
+@dataclass(frozen=True)
+class Listed:
+    """A key with the role its account holds and where (None: the whole study)."""
+
+    row: ApiKey
+    role: StudyRole | None
+    site_codes: list[str] | None
+
+
+def study_keys(dbsession: Session, study: Study) -> list[Listed]:
+    rows = dbsession.execute(
+        select(ApiKey, StudyRoleAssignment.role, Site.code)
+        .outerjoin(
+            StudyRoleAssignment,
+            (StudyRoleAssignment.user_id == ApiKey.user_id)
+            & (StudyRoleAssignment.study_id == ApiKey.study_id),
+        )
+        .outerjoin(StudyRoleSite, StudyRoleSite.study_role_id == StudyRoleAssignment.id)
+        .outerjoin(Site, Site.id == StudyRoleSite.site_id)
+        .where(ApiKey.study_id == study.id)
+        .order_by(ApiKey.id.desc(), Site.code)
     ).all()
+    found: dict[int, Listed] = {}
+    for key, role, code in rows:
+        listed = found.setdefault(key.id, Listed(key, role, [] if code else None))
+        if code is not None and listed.site_codes is not None:
+            listed.site_codes.append(code)
+    return list(found.values())
 
 
 def find(dbsession: Session, study: Study, prefix: str) -> ApiKey | None:

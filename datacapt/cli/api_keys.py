@@ -45,11 +45,16 @@ def api_key_list(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
         study = study_of(dbsession, args.tenant, args.study)
         lines = []
-        for row in keys.study_keys(dbsession, study):
+        for listed in keys.study_keys(dbsession, study):
+            row = listed.row
             state = "revoked" if row.revoked_at else f"expires {row.expires_at:%Y-%m-%dT%H:%MZ}"
             used = f"{row.last_used_at:%Y-%m-%dT%H:%MZ}" if row.last_used_at else "never"
             scope = "write" if row.writes else "read"
-            lines.append(f"{row.prefix}  {scope:5}  {state}  last used {used}  {row.name}")
+            role = listed.role.value if listed.role else "-"
+            where = ",".join(listed.site_codes) if listed.site_codes else "all sites"
+            lines.append(
+                f"{row.prefix}  {scope:5}  {role} ({where})  {state}  last used {used}  {row.name}"
+            )
         return "\n".join(lines) or "no API keys"
 
     return in_transaction(env, work)

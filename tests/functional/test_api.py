@@ -21,7 +21,7 @@ from datacapt.api import SPEC, keys
 from datacapt.api.limits import LIMIT
 from datacapt.models import ApiKey, AuditEvent, DataExport, ItemValue, User
 from datacapt.permissions import StudyRole
-from tests.factories import EXPORT_ID, SETUP, add_export, add_queries, build_world
+from tests.factories import EXPORT_ID, SETUP, add_export, add_queries, build_world, login
 
 BASE = "/api/v1/studies/acme/demo"
 DEMOGRAPHICS = BASE + "/subjects/par01-0001/screening/demographics"
@@ -82,8 +82,6 @@ def test_without_a_usable_key_the_answer_is_401_and_the_same(testapp, dbsession,
 
 
 def test_a_browser_session_counts_for_nothing_under_the_api(testapp, world):
-    from tests.factories import login
-
     login(testapp, world.users["data_manager"].email)
     testapp.get(BASE, status=401)
 
@@ -294,3 +292,49 @@ def test_a_key_lists_the_queries_of_its_sites(testapp, dbsession, world):
     closed = testapp.get(BASE + "/queries?state=closed", headers=headers(issued)).json
     assert closed["total"] == 0
     testapp.get(BASE + "/queries?state=lost", headers=headers(issued), status=400)
+
+
+# --- the study's API keys page --------------------------------------------------------------
+
+
+def test_an_administrator_issues_a_key_once_and_revokes_it_with_a_reason(testapp, dbsession, world):
+    """Only roles the administrator may grant are offered (an organisation's administrator
+    may grant every one)."""
+    login(testapp, world.users["tenant_admin"].email)
+    page = testapp.get("/acme/demo/@@api-keys")
+    form = page.forms["issue-form"]
+    form["name"] = "Lab import"
+    form["role"] = "coordinator"
+    form["scope"] = "sites"
+    form.get("site", index=[f._value for f in form.fields["site"]].index("par01")).checked = True
+    form["writes"] = True
+    form["days"] = "30"
+    issued = form.submit(status=201)
+    text = issued.html.find(id="issued-key").text
+    prefix, _secret = keys.parse(text)
+    assert testapp.get(BASE, headers={"Api-Key": text}).json["code"] == "demo"
+    listed = testapp.get("/acme/demo/@@api-keys")
+    assert text not in listed.text and f"dc_{prefix}_" in listed.text  # never shown again
+    row = listed.html.find(id=f"key-{prefix}")
+    assert "par01" in row.text and "Study coordinator" in row.text
+    refused = listed.forms[f"revoke-{prefix}"].submit(status=422)  # no reason
+    assert "Say why the key is revoked." in refused.text
+    revoked = refused.forms[f"revoke-{prefix}"]
+    revoked["reason"] = "Contract ended"
+    assert "The key was revoked." in revoked.submit(status=303).follow().text
+    testapp.get(BASE, headers={"Api-Key": text}, status=401)
+
+
+def test_a_bad_key_form_is_refused_next_to_its_field(testapp, world):
+    login(testapp, world.users["study_admin"].email)
+    form = testapp.get("/acme/demo/@@api-keys").forms["issue-form"]
+    form["name"] = "Lab"
+    form["days"] = "400"
+    refused = form.submit(status=422)
+    error = refused.html.find(id="key-days-error")
+    assert error is not None and "366 days" in error.text
+
+
+def test_only_study_managers_reach_the_keys_page(testapp, world):
+    login(testapp, world.users["coordinator"].email)
+    testapp.get("/acme/demo/@@api-keys", status=403)

@@ -288,6 +288,13 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (StudyResource, "invitations", "POST"): {
         "": outcomes(admins=400, study_admin=400, site_staff=403, others=403)
     },
+    (StudyResource, "api-keys", "GET"): {"": outcomes(site_staff=403, others=403)},
+    (StudyResource, "issue-api-key", "POST"): {
+        "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
+    },
+    (StudyResource, "revoke-api-key", "POST"): {
+        "": outcomes(admins=303, study_admin=303, site_staff=403, others=403)
+    },
     (Root, "invitation", "GET"): {"": everyone(404)},
     (Root, "invitation", "POST"): {"": everyone(404)},
     (TenantResource, "security", "GET"): {

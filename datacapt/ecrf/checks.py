@@ -31,6 +31,7 @@ from datacapt.ecrf.timing import anchor_problem
 from datacapt.expressions import (
     ExpressionError,
     FieldInfo,
+    Reference,
     Symbols,
     ValueType,
     check,
@@ -249,7 +250,7 @@ def _calculation_cycles(definition: Definition) -> Iterator[Problem]:
                 found = references(parse(item.calculation))
             except ExpressionError:
                 continue  # reported by the expression check
-            depends[item.name] = {ref.field for ref in found if ref.visit is None}
+            depends[item.name] = {ref.field for ref in found if _same_record(ref)}
             oids[item.name] = item.oid
     for name, direct in depends.items():
         seen: set[str] = set()
@@ -262,6 +263,14 @@ def _calculation_cycles(definition: Definition) -> Iterator[Problem]:
             if current not in seen:
                 seen.add(current)
                 pending.extend(depends.get(current, ()))
+
+
+def _same_record(reference: Reference) -> bool:
+    """Whether a reference reads the values being entered (not another visit or repeat)."""
+    return reference.visit in (None, "event-name") and reference.instance in (
+        None,
+        "current-instance",
+    )
 
 
 def _block_expressions(block: Block, table: Symbols) -> Iterator[Problem]:

@@ -157,7 +157,11 @@ def _names_read_elsewhere(form: Form) -> frozenset[str] | None:
             found = references(parse(text))
         except ExpressionError:
             return None
-        names.update(r.field for r in found if r.visit is not None or r.field not in own)
+        names.update(
+            r.field
+            for r in found
+            if r.visit is not None or r.instance is not None or r.field not in own
+        )
     return frozenset(names)
 
 

@@ -25,11 +25,12 @@ from datacapt.expressions.errors import (
     Position,
     UnknownFunctionError,
     UnknownReferenceError,
+    UntranslatableError,
 )
 from datacapt.expressions.evaluator import evaluate
 from datacapt.expressions.parser import parse
 from datacapt.expressions.references import references, rename
-from datacapt.expressions.rendering import to_text
+from datacapt.expressions.rendering import to_redcap, to_text
 from datacapt.expressions.symbols import FieldInfo, Symbols, ValueType
 from datacapt.expressions.values import BLANK, Blank, MissingCode, Value, is_true
 
@@ -52,6 +53,7 @@ __all__ = [
     "Symbols",
     "UnknownFunctionError",
     "UnknownReferenceError",
+    "UntranslatableError",
     "Value",
     "ValueType",
     "check",
@@ -60,5 +62,6 @@ __all__ = [
     "parse",
     "references",
     "rename",
+    "to_redcap",
     "to_text",
 ]

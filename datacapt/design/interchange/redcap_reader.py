@@ -79,7 +79,7 @@ from datacapt.ecrf.definition import (
     Validation,
     form_blocks,
 )
-from datacapt.expressions import ExpressionError, Symbols, parse, references, to_text
+from datacapt.expressions import ExpressionError, Symbols, parse, references, smart, to_text
 from datacapt.numbers import NumberError, parse_number
 
 # Choice lists of large dictionaries (organisms, countries) are long cells; the limit is global.
@@ -532,7 +532,8 @@ class _Reader:
             message = f"{what} left out, it does not parse ({expression_error(error)}): {source}"
             self.note(row.where, message)
             return None
-        for visit in sorted({ref.visit for ref in references(expression) if ref.visit}):
+        named = {ref.visit for ref in references(expression) if ref.visit}
+        for visit in sorted(named - smart.EVENTS):
             self.events.setdefault(visit, []).append(name)
         return to_text(expression)
 

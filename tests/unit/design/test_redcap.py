@@ -471,16 +471,18 @@ def test_expressions_are_validated_renamed_and_events_noted() -> None:
             field("adult", "yesno", logic="[Age] >= 18"),
             field("smart", logic="[event-name] = 'baseline_arm_1'"),
             field("later", logic="[baseline_arm_1][age] > 1 AND [ghost] = '1'"),
+            field("survey", logic="[survey-url] <> ''"),
         )
     )
     definition = result.definition
     assert item(definition, "age").name == "age"
     assert any("imported as age" in f.message for f in at(result, 2))
     assert parse(item(definition, "adult").show_if or "") == parse("[age] >= 18")
-    assert item(definition, "smart").show_if is None
-    (smart,) = [f for f in at(result, 4) if "left out" in f.message]
-    assert smart.level is FindingLevel.WARNING
-    assert "[event-name] = 'baseline_arm_1'" in smart.message
+    assert item(definition, "smart").show_if == "[event-name] = 'baseline_arm_1'"
+    assert item(definition, "survey").show_if is None
+    (survey,) = [f for f in at(result, 6) if "left out" in f.message]
+    assert survey.level is FindingLevel.WARNING
+    assert "no surveys" in survey.message
     assert item(definition, "later").show_if is not None
     assert any("[ghost]" in f.message for f in at(result, 5))
     assert any(f.where == "event baseline_arm_1" for f in result.findings)

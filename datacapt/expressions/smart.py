@@ -24,7 +24,7 @@ VALUES: dict[str, ValueType] = {
     "last-event-name": ValueType.TEXT,
     "instrument-name": ValueType.TEXT,  # the form's name
     "instrument-label": ValueType.TEXT,  # the form's title
-    "user-name": ValueType.TEXT,  # who enters the data
+    "user-name": ValueType.TEXT,  # who enters the data: the address they sign in with
     "current-instance": ValueType.NUMBER,  # the repeat of the visit or form being entered
     "previous-instance": ValueType.NUMBER,
     "next-instance": ValueType.NUMBER,
@@ -52,7 +52,7 @@ LEFT_OUT: dict[str, str] = {
     "redcap-version": "it names a REDCap server",
     "redcap-version-url": "it names a REDCap server",
     "user-fullname": "personal data never enters an expression",
-    "user-email": "personal data never enters an expression",
+    "user-email": "write [user-name]: a user signs in with their e-mail address",
     "user-role-id": "roles decide permissions, never data",
     "user-role-name": "roles decide permissions, never data",
     "user-role-label": "roles decide permissions, never data",

@@ -36,6 +36,8 @@ APPLIED = frozenset(
     }
 )
 
+#: A piped reference in a tag's text: @DEFAULT='[visit][weight]'.
+PIPE = re.compile(r"\[[^\[\]]*\](?:\[[^\[\]]*\]){0,2}")
 TAG = re.compile(r"(?<![\w@])@([A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*)")
 BARE_VALUE = re.compile(r"[^\s]+")
 UNITS = ("y", "M", "d", "h", "m", "s")
@@ -72,8 +74,11 @@ class Tags:
         return self.calctext is not None or self.calcdate is not None
 
     def expressions(self) -> list[str]:
-        """Every expression the tags hold, for the checks at publication."""
+        """Every expression the tags hold (a piped reference is one), for the checks at
+        publication and to know which values a form reads."""
         found = [condition.condition for condition in self.conditions]
+        for text in (self.default, self.setvalue):
+            found += PIPE.findall(text or "")
         found += [self.calctext] if self.calctext else []
         found += list(self.calcdate[:2]) if self.calcdate else []
         for condition in self.conditions:
@@ -114,7 +119,8 @@ def action_tags(annotation: str | None) -> Tags:
     """The tags of an annotation (cached: the text is all they depend on)."""
     if not annotation or "@" not in annotation:
         return NONE
-    return _Reader(annotation).read()
+    found = _Reader(annotation).read()
+    return NONE if found == NONE else found
 
 
 class _Reader:

@@ -15,6 +15,7 @@ from decimal import InvalidOperation
 
 from pyramid.i18n import TranslationString
 
+from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Block,
@@ -286,6 +287,15 @@ def _block_expressions(block: Block, table: Symbols) -> Iterator[Problem]:
         yield from check_expression(
             edit_check.condition, table, edit_check.oid, "condition", condition=True
         )
+    tags = action_tags(block.annotation)
+    for problem in tags.problems:
+        yield Problem(
+            block.oid,
+            "annotation",
+            _("This action tag cannot be applied: ${problem}.", mapping={"problem": problem}),
+        )
+    for text in tags.expressions():
+        yield from check_expression(text, table, block.oid, "annotation", condition=False)
 
 
 def item_problems(definition: Definition, block: Block) -> list[Problem]:

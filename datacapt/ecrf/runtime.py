@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from pyramid.i18n import TranslationString
 
-from datacapt.ecrf.action_tags import NONE, Tags, action_tags
+from datacapt.ecrf.action_tags import NONE, PIPE, Tags, action_tags
 from datacapt.ecrf.definition import Block, EditCheck, Form, Item, ItemType, Validation
 from datacapt.ecrf.values import Parsed, Typed, parse_value, shown
 from datacapt.expressions import (
@@ -34,8 +34,6 @@ from datacapt.numbers import NumberError, plain
 
 #: Enough rounds for any chain of branching (each round settles at least one more block).
 MAX_ROUNDS = 50
-#: A piped reference in a tag's text: @DEFAULT='[visit][weight]'.
-PIPE = re.compile(r"\[[^\[\]]*\](?:\[[^\[\]]*\]){0,2}")
 READ_ONLY = _("This field is read-only: its value cannot be changed here.")
 
 

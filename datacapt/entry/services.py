@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
+from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.page_values import Who, choice_labels, smart_values
 from datacapt.ecrf.runtime import FormState, Page, evaluate_form
@@ -152,6 +153,7 @@ def _names_read_elsewhere(form: Form) -> frozenset[str] | None:
                 if isinstance(block, Item):
                     texts.append(block.calculation)
                     texts.extend(check.condition for check in block.edit_checks)
+                    texts.extend(action_tags(block.annotation).expressions())
     names: set[str] = set()
     for text in filter(None, texts):
         try:

@@ -60,6 +60,7 @@ from datacapt.design.interchange.redcap import (
     renamed,
     today_check,
 )
+from datacapt.ecrf.action_tags import APPLIED
 from datacapt.ecrf.checks import check_expression, symbols
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
@@ -162,7 +163,6 @@ TYPE_COLUMNS: dict[str, frozenset[str]] = {
 
 _ACTION_TAG = re.compile(r"(?<!\S)@[A-Z][A-Z0-9_-]*[A-Z0-9]")
 
-_APPLIED_TAGS = {"@CHARLIMIT", "@FORCE-MINMAX"}
 
 _SLASHED_DATE = re.compile(r"([0-9]{1,4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,4})")
 
@@ -448,7 +448,10 @@ class _Reader:
             if names:
                 self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for tag, names in sorted(self.summaries.items()):
-            if tag.startswith("@"):
+            if tag in APPLIED:
+                message = f"action tag {tag} applied by Datacapt's forms"
+                self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
+            elif tag.startswith("@"):
                 message = f"action tag {tag} kept in the annotation but not applied by Datacapt"
                 self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for event, names in sorted(self.events.items()):
@@ -519,8 +522,7 @@ class _Reader:
 
     def _action_tags(self, row: Row, name: str) -> None:
         for tag in dict.fromkeys(_ACTION_TAG.findall(row.annotation)):
-            if tag not in _APPLIED_TAGS:
-                self.summarize(tag, name)
+            self.summarize(tag, name)
 
     def _expression(self, row: Row, raw: str, what: str, name: str) -> str | None:
         source = raw.strip()

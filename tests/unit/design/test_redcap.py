@@ -364,8 +364,10 @@ def test_isaric_html_and_file_level_findings(isaric: ImportResult) -> None:
     assert len(alignment) == 1
     assert alignment[0].where == "269 fields"
     assert any(f.where == "schedule" for f in isaric.findings)
+    applied = [f.message for f in isaric.findings if "applied by Datacapt's forms" in f.message]
+    assert [message.split()[2] for message in applied] == ["@CHARLIMIT", "@HIDDEN"]
     assert levels(isaric.findings) == {
-        FindingLevel.INFO: 10,
+        FindingLevel.INFO: 11,
         FindingLevel.WARNING: 1,
         FindingLevel.ERROR: 0,
     }
@@ -454,7 +456,7 @@ def test_ranges_bounds_and_action_tags() -> None:
     assert dob.edit_checks[0].severity is Severity.BLOCKING
     assert item(definition, "count").validation is Validation.INTEGER
     assert any(f.level is FindingLevel.INFO and "'int'" in f.message for f in at(result, 11))
-    assert any("@HIDDEN" in f.message for f in result.findings)
+    assert any("@HIDDEN applied" in f.message for f in result.findings)
     text, _findings = write_dictionary(definition)
     written = {cells[0]: cells for cells in csv.reader(io.StringIO(text))}
     assert written["visit_date"][8:10] == ["2020-02-01", "today"]

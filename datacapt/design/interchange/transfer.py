@@ -38,14 +38,15 @@ def write(format_name: str, definition: Definition, study: Study, number: int) -
     if format_name == "redcap":
         text, findings = redcap_writer.write_dictionary(definition)
         return Export(text.encode("utf-8"), f"{stem}-dictionary.csv", "text/csv", findings)
-    content = odm_writer.write_metadata(
+    content, findings = odm_writer.write_metadata_report(
         definition,
         study_oid=f"ST.{study.code.upper()}",
         study_name=study.title,
         version_oid=f"MDV.{number}",
         version_name=f"Version {number}",
+        redcap_logic=True,
     )
-    return Export(content, f"{stem}-odm.xml", "application/xml", [])
+    return Export(content, f"{stem}-odm.xml", "application/xml", findings)
 
 
 def import_into_draft(

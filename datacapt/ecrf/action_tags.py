@@ -93,12 +93,6 @@ class Tags:
             tags = _merged(tags, branch.resolved(holds))
         return tags
 
-    def all_kept(self) -> list[str]:
-        kept = list(self.kept)
-        for condition in self.conditions:
-            kept += condition.then.all_kept() + condition.otherwise.all_kept()
-        return list(dict.fromkeys(kept))
-
 
 def _merged(base: Tags, more: Tags) -> Tags:
     changes = {}

@@ -28,7 +28,7 @@ from datacapt.expressions import (
     parse,
 )
 from datacapt.expressions.functions import UNIT_SECONDS, as_text
-from datacapt.expressions.values import parse_moment
+from datacapt.expressions.values import parse_moment, to_number
 from datacapt.i18n import _
 from datacapt.numbers import NumberError, plain
 
@@ -385,12 +385,7 @@ def _calcdate(arguments: tuple[str, str, str], context: MappingContext) -> Value
     """@CALCDATE(date, offset, unit): the date (or date-time) ``offset`` units later."""
     start, offset = (evaluate(parse(text), context) for text in arguments[:2])
     moment = parse_moment(start) if isinstance(start, str) else start
-    number = offset if isinstance(offset, Decimal) else None
-    if isinstance(offset, str) and offset.strip():
-        try:
-            number = Decimal(offset.strip())
-        except ArithmeticError:
-            number = None
+    number = to_number(offset)
     if not isinstance(moment, date) or number is None:
         return BLANK
     seconds = number * UNIT_SECONDS[arguments[2]]

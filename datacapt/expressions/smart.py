@@ -29,7 +29,7 @@ VALUES: dict[str, ValueType] = {
     "previous-instance": ValueType.NUMBER,
     "next-instance": ValueType.NUMBER,
     "first-instance": ValueType.NUMBER,
-    "last-instance": ValueType.NUMBER,  # the highest repeat saved so far
+    "last-instance": ValueType.NUMBER,  # the highest repeat whose values the form reads
     "is-form": ValueType.BOOLEAN,  # always true: Datacapt's forms are data entry forms
 }
 

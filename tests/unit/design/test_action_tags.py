@@ -40,7 +40,9 @@ def test_if_chooses_the_tags_of_one_branch() -> None:
 
 def test_other_tags_are_kept_and_mistakes_reported() -> None:
     tags = action_tags("@PLACEHOLDER='x' @IF([a] = 1, @NOMISSING, @HIDDEN-SURVEY) @CHARLIMIT=lots")
-    assert tags.all_kept() == ["@PLACEHOLDER", "@NOMISSING", "@HIDDEN-SURVEY"]
+    assert tags.kept == ("@PLACEHOLDER",)
+    (condition,) = tags.conditions
+    assert (condition.then.kept, condition.otherwise.kept) == (("@NOMISSING",), ("@HIDDEN-SURVEY",))
     assert tags.problems == ("@CHARLIMIT=lots is not a number of characters",)
     assert action_tags("@CALCDATE([a], 1, 'weeks')").problems
     assert action_tags("@IF([a] = 1, @HIDDEN)").problems

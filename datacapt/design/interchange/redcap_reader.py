@@ -60,7 +60,7 @@ from datacapt.design.interchange.redcap import (
     renamed,
     today_check,
 )
-from datacapt.ecrf.action_tags import APPLIED
+from datacapt.ecrf.action_tags import APPLIED, action_tags
 from datacapt.ecrf.checks import check_expression, symbols
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
@@ -379,15 +379,17 @@ class _Reader:
         table = replace(symbols(definition), visits=frozenset(self.events))
         for form in definition.forms:
             for block in form_blocks(form):
-                texts = {"show_if": block.show_if}
+                texts = [("show_if", block.show_if)]
                 if isinstance(block, Item):
-                    texts["calculation"] = block.calculation
-                for field, text in texts.items():
+                    texts.append(("calculation", block.calculation))
+                    tagged = action_tags(block.annotation).expressions()
+                    texts += [("annotation", text) for text in tagged]
+                for field, text in texts:
                     if text:
                         self._check_expression(text, table, block.oid, field)
 
     def _check_expression(self, text: str, table: Symbols, oid: str, field: str) -> None:
-        what = "branching logic" if field == "show_if" else "calculation"
+        what = {"show_if": "branching logic", "annotation": "action tag"}.get(field, "calculation")
         for problem in check_expression(text, table, oid, field, condition=field == "show_if"):
             message = f"{what}: {problem.message.interpolate()} (kept, to be corrected)"
             self.note(self.places[oid], message)
@@ -483,7 +485,7 @@ class _Reader:
             "help": self._text(row, "note", row.note),
             "required": self._flag(row, "required"),
             "identifier": self._flag(row, "identifier"),
-            "annotation": row.annotation if row.annotation.strip() else None,
+            "annotation": renamed(row.annotation, self.renames) if row.annotation.strip() else None,
             "max_length": charlimit(row.annotation),
             "show_if": show_if,
         }

@@ -466,6 +466,23 @@ def test_ranges_bounds_and_action_tags() -> None:
     assert round_trip(definition) == definition
 
 
+def test_action_tag_expressions_are_renamed_and_checked_at_import() -> None:
+    result = read_dictionary(
+        dictionary(
+            field("Age", validation="integer"),
+            field("summary", annotation="@CALCTEXT(concat([Age], [ghost])) @HIDDEN"),
+            field("later", annotation="@IF([age] > 1, @READONLY, @PLACEHOLDER='x')"),
+        )
+    )
+    summary = item(result.definition, "summary")
+    assert summary.annotation == "@CALCTEXT(concat([age], [ghost])) @HIDDEN"
+    (problem,) = [f for f in at(result, 3) if "action tag" in f.message]
+    assert "[ghost]" in problem.message and "kept, to be corrected" in problem.message
+    assert not [f for f in at(result, 4) if "action tag:" in f.message]
+    kept = [f.message for f in result.findings if "@PLACEHOLDER" in f.message]
+    assert kept and "kept in the annotation" in kept[0]
+
+
 def test_expressions_are_validated_renamed_and_events_noted() -> None:
     result = read_dictionary(
         dictionary(

@@ -140,3 +140,13 @@ def test_a_hidden_item_stays_hidden_while_typing(coordinator):
     state = json.loads(evaluated.headers["HX-Trigger"])["datacapt:form-state"]
     assert "block-I.SECRET" in state["hidden"]
     assert "block-I.SITE_NOTE" in state["shown"]
+
+
+def test_a_computed_value_follows_what_is_typed(coordinator):
+    fields = dict(entry_form(coordinator.get(DEMOGRAPHICS)).submit_fields())
+    fields["seen_on"] = "20/03/2026"
+    evaluated = coordinator.post(DEMOGRAPHICS + "@@evaluate", fields, headers=HTMX)
+    computed = evaluated.html.find(id="item-next_visit")
+    assert computed["value"] == "27/03/2026"
+    assert computed["hx-swap-oob"] == "true" and computed.has_attr("readonly")
+    assert evaluated.html.find(id="item-seen_on") is None  # what is typed is never replaced

@@ -116,7 +116,7 @@ def add_parsers(study: argparse._SubParsersAction) -> None:  # type: ignore[type
     p = study.add_parser("export", help="export a version (default: the latest published)")
     p.add_argument("tenant")
     p.add_argument("study")
-    p.add_argument("--format", required=True, choices=transfer.FORMATS)
+    p.add_argument("--format", required=True, choices=transfer.EXPORT_FORMATS)
     p.add_argument("--version", type=int, metavar="N")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.set_defaults(handler=study_export)

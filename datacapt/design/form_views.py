@@ -17,6 +17,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from datacapt import clock
 from datacapt.design import editing
 from datacapt.design.forms import (
     DATE_FORMATS,
@@ -42,7 +43,8 @@ from datacapt.ecrf.definition import (
     form_blocks,
     to_json,
 )
-from datacapt.ecrf.runtime import evaluate_form, form_state
+from datacapt.ecrf.page_values import choice_labels
+from datacapt.ecrf.runtime import Page, evaluate_form, form_state
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.resources import FormDesignResource
@@ -562,7 +564,15 @@ def check_one_expression(context: FormDesignResource, request: Request) -> dict[
 # --- preview ---------------------------------------------------------------------------------
 
 
-def _preview(context: FormDesignResource, request: Request, posted: dict[str, list[str]]) -> Any:
+def _preview(
+    context: FormDesignResource,
+    request: Request,
+    posted: dict[str, list[str]],
+    *,
+    opening: bool = False,
+) -> Any:
+    """The form as a site would see it, a new one (``opening``: filled in by its action
+    tags)."""
     definition = context.design.definition
     language = request.params.get("lang", "")
     if language not in definition.languages:
@@ -574,14 +584,23 @@ def _preview(context: FormDesignResource, request: Request, posted: dict[str, li
     return {
         "definition": definition,
         "form": context.form,
-        "state": evaluate_form(context.form, posted, today=request.today),
+        "state": evaluate_form(
+            context.form,
+            posted,
+            today=request.today,
+            page=Page(
+                labels=choice_labels(definition),
+                opening=opening,
+                now=clock.now().astimezone(request.timezone),
+            ),
+        ),
         "language": language,
     }
 
 
 @page_view(FormDesignResource, "design/preview.jinja2", DESIGN, name="preview")
 def preview(context: FormDesignResource, request: Request) -> Any:
-    return _preview(context, request, {})
+    return _preview(context, request, {}, opening=True)
 
 
 @view_config(

@@ -95,7 +95,7 @@ def import_file(context: DesignResource, request: Request) -> dict[str, Any]:
 def export_file(context: DesignResource, request: Request) -> Response:
     format_name = request.GET.get("format", "")
     number = whole_number(request.GET.get("version"))
-    if format_name not in transfer.FORMATS or number is None:
+    if format_name not in transfer.EXPORT_FORMATS or number is None:
         raise HTTPNotFound()
     found = versions.version(request.dbsession, context.study, number)
     if found is None:

@@ -15,6 +15,7 @@ from decimal import InvalidOperation
 
 from pyramid.i18n import TranslationString
 
+from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
     Block,
@@ -31,6 +32,7 @@ from datacapt.ecrf.timing import anchor_problem
 from datacapt.expressions import (
     ExpressionError,
     FieldInfo,
+    Reference,
     Symbols,
     ValueType,
     check,
@@ -249,7 +251,7 @@ def _calculation_cycles(definition: Definition) -> Iterator[Problem]:
                 found = references(parse(item.calculation))
             except ExpressionError:
                 continue  # reported by the expression check
-            depends[item.name] = {ref.field for ref in found if ref.visit is None}
+            depends[item.name] = {ref.field for ref in found if _same_record(ref)}
             oids[item.name] = item.oid
     for name, direct in depends.items():
         seen: set[str] = set()
@@ -262,6 +264,14 @@ def _calculation_cycles(definition: Definition) -> Iterator[Problem]:
             if current not in seen:
                 seen.add(current)
                 pending.extend(depends.get(current, ()))
+
+
+def _same_record(reference: Reference) -> bool:
+    """Whether a reference reads the values being entered (not another visit or repeat)."""
+    return reference.visit in (None, "event-name") and reference.instance in (
+        None,
+        "current-instance",
+    )
 
 
 def _block_expressions(block: Block, table: Symbols) -> Iterator[Problem]:
@@ -277,6 +287,15 @@ def _block_expressions(block: Block, table: Symbols) -> Iterator[Problem]:
         yield from check_expression(
             edit_check.condition, table, edit_check.oid, "condition", condition=True
         )
+    tags = action_tags(block.annotation)
+    for problem in tags.problems:
+        yield Problem(
+            block.oid,
+            "annotation",
+            _("This action tag cannot be applied: ${problem}.", mapping={"problem": problem}),
+        )
+    for text in tags.expressions():
+        yield from check_expression(text, table, block.oid, "annotation", condition=False)
 
 
 def item_problems(definition: Definition, block: Block) -> list[Problem]:

@@ -44,7 +44,12 @@ class Slots:
     """The pieces of the form that change per request; the template's only way to them."""
 
     def hidden(self, node: Any) -> Markup:
-        return NOTHING if node.visible else HIDDEN
+        """Hidden by branching, or by @HIDDEN (a block's ``concealed``)."""
+        return HIDDEN if not node.visible or getattr(node, "concealed", False) else NOTHING
+
+    def locked(self, state: BlockState, attribute: str) -> Markup:
+        """``readonly`` or ``disabled`` on an input an action tag makes read-only."""
+        return Markup(" {}").format(attribute) if state.readonly else NOTHING
 
     def has_error(self, state: BlockState) -> Markup:
         return HAS_ERROR if state.error else NOTHING

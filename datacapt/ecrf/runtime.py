@@ -7,21 +7,52 @@ Used by the designer's preview and by data entry, so a preview is exactly what s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from pyramid.i18n import TranslationString
 
-from datacapt.ecrf.definition import Block, EditCheck, Form, Item, ItemType
-from datacapt.ecrf.values import Parsed, Typed, parse_value
-from datacapt.expressions import ExpressionError, MappingContext, evaluate, is_true, parse
+from datacapt.ecrf.action_tags import NONE, PIPE, Tags, action_tags
+from datacapt.ecrf.definition import Block, EditCheck, Form, Item, ItemType, Validation
+from datacapt.ecrf.values import Parsed, Typed, parse_value, shown
+from datacapt.expressions import (
+    BLANK,
+    ExpressionError,
+    MappingContext,
+    Value,
+    evaluate,
+    is_true,
+    parse,
+)
+from datacapt.expressions.functions import UNIT_SECONDS, as_text
+from datacapt.expressions.values import parse_moment, to_number
 from datacapt.i18n import _
 from datacapt.numbers import NumberError, plain
 
 #: Enough rounds for any chain of branching (each round settles at least one more block).
 MAX_ROUNDS = 50
+READ_ONLY = _("This field is read-only: its value cannot be changed here.")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where and when a form is filled, beyond its values: what smart variables, other repeats,
+    choice labels and action tags read.
+
+    ``saved`` are the raw values of the saved form (None: a form never saved, which @DEFAULT
+    and @NOW fill in); ``opening`` says the page is being opened, when @SETVALUE sets its value
+    (never while typing or saving); ``now`` is the time where the data is entered, for @NOW.
+    """
+
+    smart: Mapping[str, Value] = field(default_factory=dict)
+    repeats: Mapping[tuple[str | None, int], Mapping[str, Typed]] = field(default_factory=dict)
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    saved: Mapping[str, list[str]] | None = None
+    opening: bool = False
+    now: datetime | None = None
 
 
 @dataclass
@@ -32,6 +63,9 @@ class BlockState:
     visible: bool = True
     fired: list[EditCheck] = field(default_factory=list)
     missing: bool = False  # required, shown, and blank
+    tags: Tags = NONE  # the item's action tags that apply
+    concealed: bool = False  # @HIDDEN: not shown, its value kept
+    readonly: bool = False  # @READONLY, or computed by a tag
 
     @property
     def name(self) -> str | None:
@@ -126,12 +160,15 @@ def evaluate_form(
     others: Mapping[str, Typed] | None = None,
     visits: Mapping[str, Mapping[str, Typed]] | None = None,
     today: date | None = None,
+    page: Page | None = None,
 ) -> FormState:
     """The state of ``form`` for the raw values ``posted`` (by variable name).
 
     ``others`` are the subject's values on other forms of the same visit, ``visits`` the values
-    at other visits, for expressions that reach them.
+    at other visits, for expressions that reach them; ``page`` what else they and the action
+    tags read.
     """
+    page = page or Page()
     states: dict[str, BlockState] = {}
     for section in form.sections:
         for subsection in section.subsections:
@@ -143,42 +180,61 @@ def evaluate_form(
                 states[block.oid] = state
 
     values: dict[str, Typed] = dict(others or {})
+
+    def context() -> MappingContext:
+        return MappingContext(
+            values,
+            visits=dict(visits or {}),
+            today=today,
+            instances=page.repeats,
+            labels=page.labels,
+            smart=page.smart,
+        )
+
+    for state in states.values():
+        if state.name is not None:
+            values[state.name] = state.parsed.value
+    _apply_tags(states, posted, page, context(), today)
+
     hidden: set[str] = set()
     section_visibility: dict[str, bool] = {}
     for _round in range(MAX_ROUNDS):
         for state in states.values():
             if state.name is not None:
                 values[state.name] = None if state.block.oid in hidden else state.parsed.value
-        context = MappingContext(values, visits=dict(visits or {}), today=today)
+        current = context()
         for state in states.values():
             if isinstance(state.block, Item) and state.block.type is ItemType.CALCULATED:
-                state.parsed = _calculate(state.block, context)
+                state.parsed = _calculate(state.block, current)
                 values[state.block.name] = state.parsed.value
-        context = MappingContext(values, visits=dict(visits or {}), today=today)
+            elif isinstance(state.block, Item) and state.tags.computed:
+                _compute(state, current)
+                values[state.block.name] = state.parsed.value
+        current = context()
         now_hidden: set[str] = set()
         for section in form.sections:
-            shown_section = _condition(section.show_if, context)
+            shown_section = _condition(section.show_if, current)
             section_visibility[section.oid] = shown_section
             for subsection in section.subsections:
-                shown_sub = shown_section and _condition(subsection.show_if, context)
+                shown_sub = shown_section and _condition(subsection.show_if, current)
                 section_visibility[subsection.oid] = shown_sub
                 for block in subsection.blocks:
-                    if not (shown_sub and _condition(block.show_if, context)):
+                    if not (shown_sub and _condition(block.show_if, current)):
                         now_hidden.add(block.oid)
         if now_hidden == hidden:
             break
         hidden = now_hidden
 
-    context = MappingContext(values, visits=dict(visits or {}), today=today)
+    current = context()
     for state in states.values():
         state.visible = state.block.oid not in hidden
         block = state.block
         if not (state.visible and isinstance(block, Item)):
             continue
         blank = _is_blank(state.parsed.value) and state.parsed.stored is None  # partial: kept
-        state.missing = block.required and blank and not state.error
+        state.missing = block.required and blank and not state.error and not state.concealed
         if state.parsed.error is None and not _is_blank(state.parsed.value):
-            state.fired = [c for c in block.edit_checks if _fires(c, context)]
+            state.fired = [c for c in block.edit_checks if _fires(c, current)]
     return FormState(
         form=form,
         sections=[
@@ -204,6 +260,143 @@ def evaluate_form(
     )
 
 
+def _apply_tags(
+    states: Mapping[str, BlockState],
+    posted: Mapping[str, list[str]],
+    page: Page,
+    context: MappingContext,
+    today: date | None,
+) -> None:
+    """The items' action tags, each @IF decided on the values as posted: hidden, read-only,
+    filled in (@DEFAULT, @NOW, @TODAY on a new form; @SETVALUE when the form opens), limited
+    in length (@CHARLIMIT)."""
+    for state in states.values():
+        item = state.block
+        if not isinstance(item, Item) or item.type is ItemType.CALCULATED:
+            continue
+        tags = action_tags(item.annotation)
+        if tags is NONE:
+            continue
+        if tags.conditions:
+            tags = tags.resolved(lambda condition: _condition(condition, context))
+        state.tags, state.concealed = tags, tags.hidden
+        state.readonly = tags.readonly or tags.computed
+        filled = _filled(item, tags, page, context, today)
+        if tags.readonly:
+            kept = filled if page.saved is None else list(page.saved.get(item.name, []))
+            sent = posted.get(item.name)
+            changed = sent is not None and _meaningful(sent) != _meaningful(kept)
+            if changed and not (page.saved is None and tags.now):
+                state.raw, state.parsed = kept, Parsed(None, None, error=READ_ONLY)
+                continue
+            state.raw = kept
+        elif filled and (
+            (page.saved is None and page.opening and not _meaningful(state.raw))
+            or (page.opening and tags.setvalue is not None)
+        ):
+            state.raw = filled
+        state.parsed = parse_value(item, state.raw)
+        if tags.charlimit and state.parsed.error is None and _too_long(state.raw, tags):
+            state.parsed = Parsed(
+                None,
+                None,
+                error=_("Use at most ${count} characters.", mapping={"count": tags.charlimit}),
+            )
+
+
+def _meaningful(raw: list[str]) -> list[str]:
+    return [value.strip() for value in raw if value.strip()]
+
+
+def _too_long(raw: list[str], tags: Tags) -> bool:
+    return any(len(value) > (tags.charlimit or 0) for value in raw)
+
+
+def _filled(
+    item: Item, tags: Tags, page: Page, context: MappingContext, today: date | None
+) -> list[str]:
+    """The raw value a tag fills the item with (@SETVALUE, then @DEFAULT, then @NOW/@TODAY),
+    or none."""
+    text = tags.setvalue if tags.setvalue is not None else tags.default
+    if text is not None:
+        piped = _piped(text, context)
+        if item.type is ItemType.MULTIPLE_CHOICE:
+            return [code.strip() for code in piped.split(",") if code.strip()]
+        return [piped] if piped else []
+    if tags.now is None:
+        return []
+    moment: date | datetime | None = page.now if tags.now == "now" else today
+    if moment is None:
+        return []
+    return [shown(item, _moment_text(item, moment))]
+
+
+def _moment_text(item: Item, moment: date | datetime | time) -> str:
+    """A date, date-time or time as the item stores it (its validation decides which)."""
+    if isinstance(moment, datetime):
+        if item.validation is Validation.DATE:
+            return moment.date().isoformat()
+        if item.validation is Validation.TIME:
+            return moment.strftime("%H:%M:%S" if item.with_seconds else "%H:%M")
+        seconds = ":%S" if item.with_seconds else ""
+        return moment.replace(tzinfo=None).strftime(f"%Y-%m-%d %H:%M{seconds}")
+    if isinstance(moment, date) and item.validation is Validation.DATETIME:
+        return f"{moment.isoformat()} 00:00"
+    return moment.isoformat()
+
+
+def _piped(text: str, context: MappingContext) -> str:
+    """``text`` with each [field] (or smart variable) replaced by its value."""
+
+    def value(found: re.Match[str]) -> str:
+        try:
+            return as_text(evaluate(parse(found.group()), context))
+        except ExpressionError:
+            return ""
+
+    return PIPE.sub(value, text)
+
+
+def _compute(state: BlockState, context: MappingContext) -> None:
+    """@CALCTEXT or @CALCDATE: the value computed, as the item's input would show it."""
+    item, tags = state.block, state.tags
+    assert isinstance(item, Item)
+    try:
+        if tags.calcdate is not None:
+            result = _calcdate(tags.calcdate, context)
+        else:
+            result = evaluate(parse(tags.calctext or ""), context)
+    except ExpressionError:
+        state.parsed = Parsed(None, None, error=_("This calculation could not be made."))
+        return
+    if result is BLANK:
+        text = ""
+    elif isinstance(result, date | time):
+        text = shown(item, _moment_text(item, result))
+    elif isinstance(result, Decimal):
+        text = plain(result)
+    else:
+        text = as_text(result)
+    state.raw = [text] if text else []
+    state.parsed = parse_value(item, state.raw)
+
+
+def _calcdate(arguments: tuple[str, str, str], context: MappingContext) -> Value:
+    """@CALCDATE(date, offset, unit): the date (or date-time) ``offset`` units later."""
+    start, offset = (evaluate(parse(text), context) for text in arguments[:2])
+    moment = parse_moment(start) if isinstance(start, str) else start
+    number = to_number(offset)
+    if not isinstance(moment, date) or number is None:
+        return BLANK
+    seconds = number * UNIT_SECONDS[arguments[2]]
+    try:
+        if isinstance(moment, datetime):
+            return moment + timedelta(seconds=float(seconds))
+        return moment + timedelta(days=int(seconds // 86400))
+    except (OverflowError, ValueError):
+        return BLANK
+
+
 def _fires(check: EditCheck, context: MappingContext) -> bool:
     try:
         return is_true(evaluate(parse(check.condition), context))
@@ -216,7 +409,7 @@ def form_state(state: FormState) -> dict[str, list[str]]:
     the inputs to mark invalid or valid (see static/app.js)."""
     groups = [(sub.oid, sub.visible) for section in state.sections for sub in section.subsections]
     groups += [(section.oid, section.visible) for section in state.sections]
-    blocks = [(oid, block.visible) for oid, block in state.blocks.items()]
+    blocks = [(oid, block.visible and not block.concealed) for oid, block in state.blocks.items()]
     return {
         "shown": [f"block-{oid}" for oid, visible in groups + blocks if visible],
         "hidden": [f"block-{oid}" for oid, visible in groups + blocks if not visible],

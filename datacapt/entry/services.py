@@ -14,7 +14,7 @@ in bulk.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
+from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
-from datacapt.ecrf.runtime import FormState, evaluate_form
+from datacapt.ecrf.page_values import Who, choice_labels, smart_values
+from datacapt.ecrf.runtime import FormState, Page, evaluate_form
 from datacapt.ecrf.values import Parsed, Typed, shown, typed
 from datacapt.entry.events import FormRemoved, FormSaved
 from datacapt.expressions import ExpressionError, parse
@@ -151,13 +153,18 @@ def _names_read_elsewhere(form: Form) -> frozenset[str] | None:
                 if isinstance(block, Item):
                     texts.append(block.calculation)
                     texts.extend(check.condition for check in block.edit_checks)
+                    texts.extend(action_tags(block.annotation).expressions())
     names: set[str] = set()
     for text in filter(None, texts):
         try:
             found = references(parse(text))
         except ExpressionError:
             return None
-        names.update(r.field for r in found if r.visit is not None or r.field not in own)
+        names.update(
+            r.field
+            for r in found
+            if r.visit is not None or r.instance is not None or r.field not in own
+        )
     return frozenset(names)
 
 
@@ -284,6 +291,8 @@ class EntryRequest:
     today: date  # the date expressions read as today(), where whoever saves is
     #: Item name → why the file sent for it was not taken (the item keeps its saved value).
     refused: Mapping[str, TranslationString] = field(default_factory=dict)
+    who: Who = field(default_factory=Who)  # for the smart variables
+    now: datetime | None = None  # the time where whoever saves is, for @NOW
 
 
 @dataclass(frozen=True)
@@ -532,44 +541,66 @@ class SavePlan:
 
 
 def _evaluate(
+    definition: Definition,
     form: Form,
     posted: Mapping[str, list[str]],
     everything: dict[tuple[str, int], dict[str, Typed]],
-    visit: str,
-    repeat: int,
+    place: tuple[str, int],
     today: date,
+    page: Page,
+    who: Who,
 ) -> FormState:
+    """The form's state at visit ``place`` (name, repeat); ``page`` gives whether it is saved,
+    opened, and when (its smart variables, repeats and labels are added here)."""
+    visit, repeat = place
     here, visits = context_values(everything, visit, repeat)
     for item in form_items(form):  # this form's own values come from the request
         here.pop(item.name, None)
-    return evaluate_form(form, posted, others=here, visits=visits, today=today)
+    repeats = {
+        (None if name == visit else name, number): values
+        for (name, number), values in everything.items()
+        if (name, number) != place
+    }
+    page = replace(
+        page,
+        smart=smart_values(definition, form, visit, repeat, everything, who),
+        repeats=repeats,
+        labels=choice_labels(definition),
+    )
+    return evaluate_form(form, posted, others=here, visits=visits, today=today, page=page)
 
 
 def entry_state(
     dbsession: Session,
     definition: Definition,
     subject: Subject,
-    visit: str,
-    repeat: int,
+    place: tuple[str, int],
     form: Form,
     posted: Mapping[str, list[str]],
     *,
     today: date,
+    page: Page,
+    who: Who,
 ) -> FormState:
-    """The state of a form of visit (``visit``, ``repeat``) for ``posted`` on ``today``,
+    """The state of a form of visit ``place`` (name, repeat) for ``posted`` on ``today``,
     reading the subject's other values only when an expression of the form reaches them."""
     everything = subject_values(dbsession, definition, subject, form)
-    return _evaluate(form, posted, everything, visit, repeat, today)
+    return _evaluate(definition, form, posted, everything, place, today, page, who)
 
 
-def _state(scope: EntryScope, request: EntryRequest, reads: SaveReads) -> FormState:
+def _state(
+    scope: EntryScope, definition: Definition, request: EntryRequest, reads: SaveReads
+) -> FormState:
+    saved = None if reads.instance is None else posted_from_stored(scope.form, reads.rows)
     state = _evaluate(
+        definition,
         scope.form,
         request.posted,
         reads.everything,
-        scope.visit,
-        scope.visit_repeat,
+        (scope.visit, scope.visit_repeat),
         request.today,
+        Page(saved=saved, now=request.now),
+        request.who,
     )
     for block_state in state.items():
         message = request.refused.get(block_state.name or "")
@@ -588,7 +619,7 @@ def plan_save(
 ) -> SavePlan:
     """Parse, check and compare, touching no database; raises SaveRefused (422), StaleForm
     (409) or FormClosed."""
-    state = _state(scope, request, reads)
+    state = _state(scope, definition, request, reads)
     errors: dict[str, TranslationString] = dict(state.errors)
     missing = _missing_codes(scope.form, request, missing_codes, errors)
     for block_state, check in state.blocking_checks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -15,11 +16,12 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from datacapt import personal_values
+from datacapt import clock, personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
 from datacapt.ecrf.definition import Form, Item, ItemType, form_items
-from datacapt.ecrf.runtime import FormState, form_state
+from datacapt.ecrf.page_values import Who
+from datacapt.ecrf.runtime import FormState, Page, form_state
 from datacapt.ecrf.values import Parsed, holds_numbers
 from datacapt.entry import changes, log_rows, services
 from datacapt.entry.events import FormShown
@@ -110,17 +112,42 @@ def _language_name(language: str, reader: str) -> str:
         return language
 
 
-def _state(request: Request, context: FormEntryResource, posted: dict[str, list[str]]) -> FormState:
+def _who(request: Request, context: FormEntryResource) -> Who:
+    """The subject, site and user the smart variables name."""
+    identity = request.identity
+    return Who(
+        record=context.subject.label,
+        site_code=context.site.code,
+        site_name=context.site.name,
+        user=identity.user.email if identity is not None else "",
+    )
+
+
+def _now(request: Request) -> datetime:
+    return clock.now().astimezone(request.timezone)
+
+
+def _state(
+    request: Request,
+    context: FormEntryResource,
+    posted: dict[str, list[str]],
+    *,
+    opening: bool = False,
+) -> FormState:
+    """The form's state for ``posted``; ``opening``: the page is being opened (action tags fill
+    a new form in, @SETVALUE sets its value)."""
     visit = context.visit_node
+    saved = None if context.instance is None else posted
     return services.entry_state(
         request.dbsession,
         visit.design.definition,
         context.subject,
-        visit.name,
-        visit.repeat,
+        (visit.name, visit.repeat),
         context.form,
         posted,
         today=request.today,
+        page=Page(saved=saved, opening=opening, now=_now(request)),
+        who=_who(request, context),
     )
 
 
@@ -234,7 +261,7 @@ def _saved_page(request: Request, context: FormEntryResource, **extra: Any) -> d
     return _page(
         request,
         context,
-        _state(request, context, posted),
+        _state(request, context, posted, opening=True),
         missing=_saved_missing(rows, context),
         rows=rows,
         **extra,
@@ -295,6 +322,8 @@ def save(context: FormEntryResource, request: Request) -> Response:
         lock=whole_number(request.POST.get("lock")),
         today=request.today,
         refused=refused,
+        who=_who(request, context),
+        now=_now(request),
     )
     try:
         result = services.save_form(

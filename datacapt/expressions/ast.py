@@ -57,7 +57,11 @@ class Today(Node):
 
 @dataclass(frozen=True)
 class Reference(Node):
-    """``[field]``, ``[field(option)]``, ``[visit][field]`` or ``[visit][field(option)]``.
+    """``[visit][field(option):modifier][instance]``, every part but the field optional.
+
+    ``visit`` is a visit name or one of REDCap's event smart variables (``event-name``,
+    ``previous-event-name``…); ``modifier`` is ``value`` or ``label``; ``instance`` is a number
+    ("2") or an instance smart variable (``current-instance``…).
 
     Also what :func:`~datacapt.expressions.references` returns: its position is ignored by
     equality and hashing, so a set of references holds each one once.
@@ -66,13 +70,29 @@ class Reference(Node):
     visit: str | None
     field: str
     option: str | None = None
+    modifier: str | None = None
+    instance: str | None = None
 
     @property
     def text(self) -> str:
         """The reference as written, which is also how the parser read it."""
         visit = "" if self.visit is None else f"[{self.visit}]"
         option = "" if self.option is None else f"({self.option})"
-        return f"{visit}[{self.field}{option}]"
+        modifier = "" if self.modifier is None else f":{self.modifier}"
+        instance = "" if self.instance is None else f"[{self.instance}]"
+        return f"{visit}[{self.field}{option}{modifier}]{instance}"
+
+
+@dataclass(frozen=True)
+class SmartVariable(Node):
+    """A REDCap smart variable standing alone, as ``[record-name]``: what it means is the
+    context's (the subject, the visit, the user, the instance)."""
+
+    name: str
+
+    @property
+    def text(self) -> str:
+        return f"[{self.name}]"
 
 
 @dataclass(frozen=True)

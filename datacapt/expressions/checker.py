@@ -7,6 +7,7 @@ from collections.abc import Collection
 from datetime import time
 from decimal import Decimal
 
+from datacapt.expressions import smart
 from datacapt.expressions.ast import (
     ARITHMETIC_OPERATORS,
     LOGICAL_OPERATORS,
@@ -19,6 +20,7 @@ from datacapt.expressions.ast import (
     Not,
     Number,
     Reference,
+    SmartVariable,
     Text,
     Today,
     Unary,
@@ -39,6 +41,9 @@ NUMERIC = frozenset(
 )
 MOMENTS = frozenset({ValueType.DATE, ValueType.DATETIME, ValueType.TIME})
 UNTYPED = frozenset({ValueType.ANY, ValueType.BLANK})
+MODIFIABLE = frozenset(
+    {ValueType.CHOICE, ValueType.MULTICHOICE, ValueType.BOOLEAN, ValueType.ANY, ValueType.BLANK}
+)
 CHECKBOX_ANSWER = FieldInfo(ValueType.CHOICE, frozenset({"0", "1"}))
 NAMES = {
     ValueType.NUMBER: "a number",
@@ -75,6 +80,8 @@ class _Checker:
                 return ValueType.BOOLEAN
             case Reference():
                 return self._reference(node)
+            case SmartVariable(name=name):
+                return smart.VALUES[name]
             case Not(operand=operand):
                 self.type_of(operand)
                 return ValueType.BOOLEAN
@@ -92,7 +99,20 @@ class _Checker:
                 raise ExpressionTypeError(f"{node!r} is not a node the checker knows.")
 
     def _reference(self, node: Reference) -> ValueType:
-        if node.visit is not None and node.visit not in self.symbols.visits:
+        info = self._field_info(node)
+        if node.modifier is not None and info.type not in MODIFIABLE:
+            raise ExpressionTypeError(
+                f"{node.text} reads the {node.modifier} of a choice, and [{node.field}] is "
+                f"{NAMES[info.type]}: write [{node.field}].",
+                node.position,
+            )
+        found = self._option_type(node, info)
+        return ValueType.TEXT if node.modifier == "label" else found
+
+    def _field_info(self, node: Reference) -> FieldInfo:
+        """The field a reference names, at a visit the study has (or a smart one)."""
+        visit = None if node.visit in smart.EVENTS else node.visit
+        if visit is not None and visit not in self.symbols.visits:
             raise UnknownReferenceError(
                 f"{node.text} names the visit '{node.visit}', which this study does not have.",
                 node.position,
@@ -105,8 +125,13 @@ class _Checker:
                 node.position,
                 "unknown-field",
             )
+        return info
+
+    def _option_type(self, node: Reference, info: FieldInfo) -> ValueType:
         if node.option is None:
             if info.type is ValueType.MULTICHOICE:
+                if node.modifier is not None:
+                    return ValueType.TEXT  # the ticked codes or labels, joined by ', '
                 example = min(info.options or {"1"}, key=_code_order)
                 raise ExpressionTypeError(
                     f"[{node.field}] is a checkbox field: name one of its options, as in "
@@ -150,6 +175,8 @@ class _Checker:
     def _check_code(self, side: Node, literal: Node) -> None:
         """``[choice] = 'code'``: the code must be one of the field's."""
         if not isinstance(side, Reference) or not isinstance(literal, Number | Text):
+            return
+        if side.modifier == "label":
             return
         info = CHECKBOX_ANSWER if side.option is not None else self.symbols.fields[side.field]
         if info.type is not ValueType.CHOICE or info.options is None:

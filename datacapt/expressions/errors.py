@@ -80,3 +80,9 @@ class EvaluationError(ExpressionError):
     """Evaluation cannot give a value; blanks and impossible arithmetic give BLANK instead."""
 
     default_code = "evaluation"
+
+
+class UntranslatableError(ExpressionError):
+    """The expression has no equivalent in another dialect (REDCap's, XPath)."""
+
+    default_code = "untranslatable"

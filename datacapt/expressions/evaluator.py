@@ -7,6 +7,9 @@ The rules for blanks, missing codes, coercions and truthiness are in
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from datacapt.expressions import smart
 from datacapt.expressions.ast import (
     ARITHMETIC_OPERATORS,
     Binary,
@@ -18,6 +21,7 @@ from datacapt.expressions.ast import (
     Not,
     Number,
     Reference,
+    SmartVariable,
     Text,
     Today,
     Unary,
@@ -49,8 +53,10 @@ def _value(node: Node, context: EvaluationContext) -> Value:
                 return number
             case Text(value=text):
                 return text or BLANK
-            case Reference(visit=visit, field=field, option=option):
-                return normalize(context.value(visit, field, option))
+            case Reference():
+                return _reference(node, context)
+            case SmartVariable(name=name):
+                return normalize(context.smart(name))
             case Today():
                 return context.today()
             case Boolean(value=flag):
@@ -84,3 +90,26 @@ def _value(node: Node, context: EvaluationContext) -> Value:
         if error.position is None and node.position is not None:
             raise error.at(node.position) from None
         raise
+
+
+def _reference(node: Reference, context: EvaluationContext) -> Value:
+    """A field's value or its options' labels, at the visit and repeat the reference names (a
+    smart variable naming them is asked of the context first); blank when there is none."""
+    visit = node.visit
+    if visit in smart.EVENTS:
+        named = normalize(context.smart(visit)) if visit != "event-name" else None
+        if named is not None and not isinstance(named, str):
+            return BLANK
+        visit = named
+    instance = None
+    if node.instance is not None:
+        written = node.instance
+        number = (
+            Decimal(written) if written.isdigit() else to_number(normalize(context.smart(written)))
+        )
+        if number is None or number < 1 or number != number.to_integral_value():
+            return BLANK
+        instance = int(number)
+    if node.modifier == "label":
+        return normalize(context.label(visit, node.field, node.option, instance))
+    return normalize(context.value(visit, node.field, node.option, instance))

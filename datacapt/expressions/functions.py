@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from functools import reduce
 
 from datacapt.expressions.context import EvaluationContext
@@ -19,6 +20,7 @@ from datacapt.expressions.symbols import ValueType
 from datacapt.expressions.values import (
     BLANK,
     NUMBERS,
+    MissingCode,
     Moment,
     Value,
     align_moments,
@@ -26,6 +28,7 @@ from datacapt.expressions.values import (
     comparing_moments,
     is_blank,
     looks_numeric,
+    parse_moment,
     parse_moment_in,
     shown,
     to_number,
@@ -40,6 +43,8 @@ UNIT_SECONDS = {
     "s": Decimal(1),
 }
 DATE_FORMATS = frozenset({"ymd", "mdy", "dmy"})
+INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+MAX_TEXT = 100_000  # characters a text function counts up to
 SIGNED_WORDS = {"true": True, "false": False}
 MAX_PLACES = 28
 TIME_DAY = date(2000, 1, 1)
@@ -49,6 +54,7 @@ class Parameter(enum.Enum):
     """What an argument must be, for the static checker."""
 
     NUMBER = "number"
+    TEXT = "text"  # any value, read as its text
     ANY = "any"
     MOMENT = "moment"  # a date, date-time or time; 'today'
     UNIT = "unit"  # one of UNIT_SECONDS
@@ -234,6 +240,130 @@ def _datediff(arguments: tuple[Value, ...], context: EvaluationContext) -> Value
     return difference if signed else difference.copy_abs()
 
 
+def as_text(value: Value) -> str:
+    """A value as the text functions read it: blank is '', a number without exponent, a
+    date or time in ISO 8601, a missing code its code, a boolean 1 or 0 (as REDCap)."""
+    if value is BLANK:
+        return ""
+    if isinstance(value, MissingCode):
+        return value.code
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, date | time):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return value
+
+
+def _text_test(test: Callable[[str, str], bool]) -> Implementation:
+    """contains(), starts_with()…: REDCap compares text without regard to case."""
+
+    def implementation(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+        haystack, needle = (as_text(argument).casefold() for argument in arguments)
+        return test(haystack, needle)
+
+    return implementation
+
+
+def _text(operation: Callable[[str], Value]) -> Implementation:
+    def implementation(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+        return _blank_if_empty(operation(as_text(arguments[0])))
+
+    return implementation
+
+
+def _blank_if_empty(value: Value) -> Value:
+    return BLANK if value == "" else value
+
+
+def _count(value: Value) -> int | None:
+    """A count of characters: a whole number, at least 0, or None."""
+    number = to_number(value)
+    if number is None or number != number.to_integral_value() or number < 0:
+        return None
+    return int(min(number, MAX_TEXT))
+
+
+def _left(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    count = _count(arguments[1])
+    return BLANK if count is None else _blank_if_empty(as_text(arguments[0])[:count])
+
+
+def _right(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    count = _count(arguments[1])
+    if count is None:
+        return BLANK
+    return _blank_if_empty(as_text(arguments[0])[-count:] if count else "")
+
+
+def _mid(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    """mid(text, start, count): ``count`` characters from ``start``, counted from 1."""
+    start, count = _count(arguments[1]), _count(arguments[2])
+    if start is None or count is None or start < 1:
+        return BLANK
+    return _blank_if_empty(as_text(arguments[0])[start - 1 : start - 1 + count])
+
+
+def _find(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    """find(needle, haystack): where the needle starts, from 1, regardless of case; 0 when
+    it is not there."""
+    needle, haystack = (as_text(argument).casefold() for argument in arguments)
+    return Decimal(haystack.find(needle) + 1)
+
+
+def _concat(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    return _blank_if_empty("".join(as_text(argument) for argument in arguments))
+
+
+def _date_part(part: str) -> Implementation:
+    """year(), month(), day() of a date, a date-time or ISO text (blank for anything else)."""
+
+    def implementation(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+        value = arguments[0]
+        moment = parse_moment(value) if isinstance(value, str) else value
+        if not isinstance(moment, date):
+            return BLANK
+        return Decimal(getattr(moment, part))
+
+    return implementation
+
+
+def _isinteger(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    value = arguments[0]
+    if isinstance(value, str):
+        return INTEGER_TEXT.fullmatch(value) is not None
+    return isinstance(value, Decimal) and value == value.to_integral_value()
+
+
+def _log(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    """log(number[, base]): the natural logarithm, or in ``base``."""
+    number = to_number(arguments[0])
+    base = to_number(arguments[1]) if len(arguments) > 1 else None
+    if number is None or (len(arguments) > 1 and base is None):
+        return BLANK
+    if base is None:
+        return calculate(lambda: NUMBERS.ln(number))
+    return calculate(lambda: NUMBERS.divide(NUMBERS.ln(number), NUMBERS.ln(base)))
+
+
+def _mod(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
+    """mod(dividend, divisor): the remainder, of the dividend's sign (as REDCap's PHP)."""
+    dividend, divisor = to_number(arguments[0]), to_number(arguments[1])
+    if dividend is None or divisor is None:
+        return BLANK
+    return calculate(lambda: NUMBERS.remainder(dividend, divisor))
+
+
+def _stdev(numbers: list[Decimal]) -> Decimal:
+    """The sample standard deviation (n − 1), as REDCap; one number has none."""
+    if len(numbers) < 2:
+        raise InvalidOperation
+    mean = _mean(numbers)
+    squares = _sum([NUMBERS.power(NUMBERS.subtract(n, mean), 2) for n in numbers])
+    return NUMBERS.sqrt(NUMBERS.divide(squares, len(numbers) - 1))
+
+
 def _isnumber(arguments: tuple[Value, ...], context: EvaluationContext) -> Value:
     value = arguments[0]
     return isinstance(value, Decimal) or (isinstance(value, str) and looks_numeric(value))
@@ -262,7 +392,8 @@ def _function(
     )
 
 
-NUMBER, ANY, MOMENT = Parameter.NUMBER, Parameter.ANY, Parameter.MOMENT
+NUMBER, TEXT, ANY, MOMENT = Parameter.NUMBER, Parameter.TEXT, Parameter.ANY, Parameter.MOMENT
+BOOLEAN = ValueType.BOOLEAN
 
 FUNCTIONS: dict[str, Function] = {
     function.name: function
@@ -283,7 +414,28 @@ FUNCTIONS: dict[str, Function] = {
         _function("mean", (NUMBER,), _aggregate(_mean), variadic=True),
         _function("median", (NUMBER,), _aggregate(_median), variadic=True),
         _function("sum", (NUMBER,), _aggregate(_sum), variadic=True),
+        _function("stdev", (NUMBER,), _aggregate(_stdev), variadic=True),
+        _function("log", (NUMBER, NUMBER), _log, required=1),
+        _function("exp", (NUMBER,), _unary(NUMBERS.exp)),
+        _function("mod", (NUMBER, NUMBER), _mod),
         _function("isblankormissingcode", (ANY,), _isblankormissingcode, result=ValueType.BOOLEAN),
         _function("isnumber", (ANY,), _isnumber, result=ValueType.BOOLEAN),
+        _function("isinteger", (ANY,), _isinteger, result=ValueType.BOOLEAN),
+        _function("contains", (TEXT, TEXT), _text_test(str.__contains__), result=BOOLEAN),
+        _function("not_contain", (TEXT, TEXT), _text_test(lambda h, n: n not in h), result=BOOLEAN),
+        _function("starts_with", (TEXT, TEXT), _text_test(str.startswith), result=BOOLEAN),
+        _function("ends_with", (TEXT, TEXT), _text_test(str.endswith), result=BOOLEAN),
+        _function("length", (TEXT,), _text(lambda text: Decimal(len(text)))),
+        _function("concat", (TEXT,), _concat, variadic=True, result=ValueType.TEXT),
+        _function("left", (TEXT, NUMBER), _left, result=ValueType.TEXT),
+        _function("right", (TEXT, NUMBER), _right, result=ValueType.TEXT),
+        _function("mid", (TEXT, NUMBER, NUMBER), _mid, result=ValueType.TEXT),
+        _function("find", (TEXT, TEXT), _find),
+        _function("trim", (TEXT,), _text(str.strip), result=ValueType.TEXT),
+        _function("upper", (TEXT,), _text(str.upper), result=ValueType.TEXT),
+        _function("lower", (TEXT,), _text(str.lower), result=ValueType.TEXT),
+        _function("year", (MOMENT,), _date_part("year")),
+        _function("month", (MOMENT,), _date_part("month")),
+        _function("day", (MOMENT,), _date_part("day")),
     )
 }

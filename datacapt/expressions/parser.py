@@ -17,6 +17,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
+from datacapt.expressions import smart
 from datacapt.expressions.ast import (
     Binary,
     Boolean,
@@ -27,6 +28,7 @@ from datacapt.expressions.ast import (
     Not,
     Number,
     Reference,
+    SmartVariable,
     Text,
     Today,
     Unary,
@@ -50,14 +52,16 @@ MAX_NODES = 500
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 OPTION = re.compile(r"[A-Za-z0-9_.-]+")
 BRACKET = re.compile(r"(?P<name>[^()]*)(?:\((?P<option>[^()]*)\))?")
-SMART_VARIABLE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[-:][A-Za-z0-9_]+)+")
+SMART_VARIABLE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+(?::[A-Za-z0-9_,-]+)?")
+BRACKETS = re.compile(r"\[[^\[\]]*\]")
+MODIFIERS = frozenset({"value", "label"})
 PARENTHESES = re.compile(r"'[^']*'|\"[^\"]*\"|\[[^\[\]]*\]|[()]")
-COMPARISONS = {"==": "=", "!=": "<>"}
+OPERATOR_SPELLINGS = {"==": "=", "!=": "<>", "&&": "and", "||": "or"}
 FUNCTION_NAMES = ", ".join(sorted([*FUNCTIONS, "if"]))
 CHARACTER_HINTS = {
-    "&": "write 'and' instead of '&&'",
-    "|": "write 'or' instead of '||'",
-    "!": "write 'not' for a negation and '<>' for 'is not equal to'",
+    "&": "write 'and' or '&&'",
+    "|": "write 'or' or '||'",
+    "!": "write 'not' or '!' before a value and '<>' or '!=' for 'is not equal to'",
 }
 
 _PARSER = Lark(
@@ -142,6 +146,8 @@ class _Builder(Transformer[Token, Node]):
             return Today(position=_token_position(token))
         if token.lower() in ("true", "false"):
             return Boolean(token.lower() == "true", position=_token_position(token))
+        if token.lower() == "null":
+            return Text("", position=_token_position(token))
         raise ExpressionSyntaxError(
             f"'{token}' is not a value: write a field in brackets, as in [{token.lower()}], or "
             f"text in quotes, as in '{token}'.",
@@ -210,7 +216,7 @@ class _Builder(Transformer[Token, Node]):
         """``a op b op c`` as left-associative binary nodes."""
         node: Node = children[0]
         for operator, operand in zip(children[1::2], children[2::2], strict=True):
-            symbol = COMPARISONS.get(operator, operator.lower())
+            symbol = OPERATOR_SPELLINGS.get(operator, operator.lower())
             node = Binary(symbol, node, operand, position=_token_position(operator))
         return node
 
@@ -222,24 +228,118 @@ def _check_arity(
         raise ArityError(arity_message(name, minimum, maximum, len(arguments)), at)
 
 
-def _reference(token: Token) -> Reference:
-    """``[field]``, ``[field(option)]`` or the same after ``[visit]``, each part checked."""
-    first_end = token.index("]") + 1
-    first, second = token[:first_end], token[first_end:]
+def _reference(token: Token) -> Node:
+    """A reference (``[visit][field(option):modifier][instance]``) or a smart variable, each
+    part checked; what is not understood is named in the error."""
     position = _token_position(token)
-    if not second:
-        field, option = _bracket(first, "field", position)
-        return Reference(None, field, option, position=position)
-    visit, visit_option = _bracket(first, "visit", position)
-    if visit_option is not None:
+    parts, offset = [], 0
+    for part in BRACKETS.findall(token):
+        parts.append((part, _shifted(position, offset)))
+        offset += len(part)
+    if len(parts) == 1 and _is_smart(parts[0][0]):
+        return _smart_variable(*parts[0])
+    instance = None
+    if len(parts) > 1 and _is_instance(parts[-1][0]):
+        instance = _instance(*parts.pop())
+    visit = None
+    if len(parts) == 2:
+        visit = _visit(*parts.pop(0))
+    if len(parts) != 1:
+        text, where = parts[-1]
+        before = "".join(part for part, _where in parts[:-1])
         raise ExpressionSyntaxError(
-            f"A visit takes no option: write [{visit}][field({visit_option})].", position
+            f"{text} after {before} is not an instance: write a repeat number, as in "
+            f"{before}[2], or one of {_listed(smart.INSTANCES)}.",
+            where,
         )
-    field_position = Position(
-        position.line, position.column + first_end, position.offset + first_end
-    )
-    field, option = _bracket(second, "field", field_position)
-    return Reference(visit, field, option, position=position)
+    field, option, modifier = _field(*parts[0])
+    return Reference(visit, field, option, modifier, instance, position=position)
+
+
+def _shifted(position: Position, offset: int) -> Position:
+    return Position(position.line, position.column + offset, position.offset + offset)
+
+
+def _listed(names: frozenset[str]) -> str:
+    return ", ".join(f"[{name}]" for name in sorted(names))
+
+
+def _is_smart(text: str) -> bool:
+    return SMART_VARIABLE.fullmatch(text[1:-1]) is not None
+
+
+def _is_instance(text: str) -> bool:
+    return text[1:-1].isdigit() or _is_smart(text)
+
+
+def _smart_variable(text: str, position: Position) -> Node:
+    name = text[1:-1]
+    if name in smart.VALUES:
+        return SmartVariable(name, position=position)
+    reason = smart.LEFT_OUT.get(name.split(":")[0])
+    if reason is not None:
+        message = f"{text} is a REDCap smart variable Datacapt does not take: {reason}."
+    else:
+        message = (
+            f"{text} is not a smart variable Datacapt knows: use one of "
+            f"{_listed(frozenset(smart.VALUES))}, or a field name."
+        )
+    raise ExpressionSyntaxError(message, position)
+
+
+def _instance(text: str, position: Position) -> str:
+    name = text[1:-1]
+    if name.isdigit():
+        if name.startswith("0"):
+            raise ExpressionSyntaxError(
+                f"Repeats are numbered from 1, without leading zeros: {text} names none.",
+                position,
+            )
+        return name
+    if name not in smart.INSTANCES:
+        raise ExpressionSyntaxError(
+            f"{text} is not an instance: write a repeat number or one of "
+            f"{_listed(smart.INSTANCES)}.",
+            position,
+        )
+    return name
+
+
+def _visit(text: str, position: Position) -> str:
+    if _is_smart(text):
+        name = text[1:-1]
+        if name not in smart.EVENTS:
+            raise ExpressionSyntaxError(
+                f"{text} does not name a visit: write a visit name or one of "
+                f"{_listed(smart.EVENTS)}.",
+                position,
+            )
+        return name
+    visit, option, modifier = _field(text, position, "visit")
+    if option is not None or modifier is not None:
+        suffix = f"({option})" if option is not None else f":{modifier}"
+        raise ExpressionSyntaxError(
+            f"A visit takes no option: write [{visit}][field{suffix}].", position
+        )
+    return visit
+
+
+def _field(
+    text: str, position: Position, kind: str = "field"
+) -> tuple[str, str | None, str | None]:
+    """The name, option code and modifier (``:value``, ``:label``) of one ``[...]``."""
+    inner, modifier = text[1:-1], None
+    if ":" in inner and kind == "field":
+        inner, modifier = inner.rsplit(":", 1)
+        if modifier not in MODIFIERS:
+            raise ExpressionSyntaxError(
+                f"':{modifier}' in {text} is not something Datacapt reads from a field: write "
+                f"{text.replace(':' + modifier, ':value')} or "
+                f"{text.replace(':' + modifier, ':label')}.",
+                position,
+            )
+    name, option = _bracket(f"[{inner}]", kind, position)
+    return name, option, modifier
 
 
 def _bracket(text: str, kind: str, position: Position) -> tuple[str, str | None]:
@@ -250,12 +350,6 @@ def _bracket(text: str, kind: str, position: Position) -> tuple[str, str | None]
     if not inner.strip():
         raise ExpressionSyntaxError(
             f"These brackets are empty: write a {kind} name between them, as in [weight].",
-            position,
-        )
-    if SMART_VARIABLE.fullmatch(name):
-        raise ExpressionSyntaxError(
-            f"{text} is a REDCap smart variable, and smart variables are not supported: refer "
-            "to fields by name.",
             position,
         )
     if match is None or not NAME.fullmatch(name):
@@ -281,7 +375,9 @@ def _bad_name(text: str, name: str, kind: str) -> str:
 
 
 VALUE_TOKENS = frozenset({"NUMBER", "STRING", "REFERENCE"})
-OPERATOR_TOKENS = frozenset({"OR", "AND", "COMPARISON", "PLUS", "MINUS", "STAR", "SLASH", "CARET"})
+OPERATOR_TOKENS = frozenset(
+    {"OR", "PIPES", "AND", "AMPERSANDS", "COMPARISON", "PLUS", "MINUS", "STAR", "SLASH", "CARET"}
+)
 
 
 def _syntax_error(text: str, error: UnexpectedInput) -> ExpressionError:

@@ -8,9 +8,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from datacapt.design.interchange import redcap_reader, redcap_writer
+from datacapt.design.interchange import odm, redcap_reader, redcap_writer
 from datacapt.ecrf import versions
 from datacapt.ecrf.definition import ItemType
+from datacapt.expressions import parse
 from datacapt.models import AuditEvent
 from tests.conftest import REFERENCE_DATA
 from tests.factories import build_world, login
@@ -93,6 +94,19 @@ def test_a_published_version_exports_as_xsd_valid_odm(admin):
     assert schema.validate(document), schema.error_log
     labels = document.xpath("//*[local-name()='Question']/*[@xml:lang='fr']/text()")
     assert "Date de naissance" in labels
+
+
+def test_an_odm_export_with_redcaps_logic_carries_it_in_redcaps_attributes(admin):
+    response = admin.get(DESIGN + "@@export", {"format": "odm-redcap", "version": "1"})
+    assert 'filename="demo-v1-odm-redcap.xml"' in response.headers["Content-Disposition"]
+    document = etree.fromstring(response.body)
+    assert odm.odm_schema(extended=True).validate(document)
+    branching = document.xpath("//@redcap:BranchingLogic", namespaces={"redcap": odm.REDCAP_NS})
+    assert branching and all(parse(text) for text in branching)
+    plain = etree.fromstring(admin.get(DESIGN + "@@export", {"format": "odm", "version": "1"}).body)
+    assert not plain.xpath("//@redcap:*", namespaces={"redcap": odm.REDCAP_NS})
+    assert plain.xpath("//*[local-name()='FormalExpression'][@Context='XPath']")
+    admin.get(DESIGN + "@@export", {"format": "odm-other", "version": "1"}, status=404)
 
 
 def test_a_redcap_export_reads_back_with_what_redcap_can_hold(admin, dbsession, world):

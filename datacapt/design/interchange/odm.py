@@ -97,6 +97,14 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XML_LANG = f"{{{XML_NS}}}lang"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "odm-1.3.2" / "ODM1-3-2.xsd"
+#: ODM 1.3.2 with the one extension a design export may carry: REDCap's logic on ItemDef.
+EXTENDED_SCHEMA_PATH = (
+    Path(__file__).parent / "schemas" / "redcap-extension" / "ODM1-3-2-redcap.xsd"
+)
+REDCAP_NS = "https://projectredcap.org"
+REDCAP_BRANCHING = f"{{{REDCAP_NS}}}BranchingLogic"
+REDCAP_CALCULATION = f"{{{REDCAP_NS}}}Calculation"
+XPATH_CONTEXT = "XPath"
 
 #: FormalExpression Context of expressions written in Datacapt's own language.
 DATACAPT_CONTEXT = "datacapt"
@@ -228,14 +236,16 @@ def safe_parser() -> etree.XMLParser:
 
 
 @functools.cache
-def odm_schema() -> etree.XMLSchema:
-    """The shipped ODM 1.3.2 schema, compiled once; its imports (xml.xsd, xmldsig) are local."""
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), safe_parser()))
+def odm_schema(extended: bool = False) -> etree.XMLSchema:
+    """The shipped ODM 1.3.2 schema (``extended``: with the REDCap extension), compiled once;
+    its imports (xml.xsd, xmldsig) are local."""
+    path = EXTENDED_SCHEMA_PATH if extended else SCHEMA_PATH
+    return etree.XMLSchema(etree.parse(str(path), safe_parser()))
 
 
-def validate(document: etree._ElementTree) -> None:
+def validate(document: etree._ElementTree, *, extended: bool = False) -> None:
     """Raise :class:`OdmSchemaError` naming the first error if the schema rejects it."""
-    schema = odm_schema()
+    schema = odm_schema(extended)
     if not schema.validate(document):
         error = schema.error_log[0]
         raise OdmSchemaError(f"line {error.line}: {error.message}")

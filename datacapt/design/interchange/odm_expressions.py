@@ -165,6 +165,8 @@ class ExpressionReading:
             if context == odm.DATACAPT_CONTEXT:
                 self.check_parses(translated, what)
             pending.apply(translated, context == odm.DATACAPT_CONTEXT)
+            for alternative in expressions:  # the same logic in other languages
+                self.use(alternative)
             return
         outcome = (
             "the item stays an input item"

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from datacapt.design.interchange import odm
+from datacapt.design.interchange.findings import Finding, FindingLevel
+from datacapt.design.interchange.odm_xpath import Target, to_xpath
 from datacapt.ecrf.definition import (
     Choice,
     Definition,
@@ -31,6 +33,7 @@ from datacapt.ecrf.definition import (
     Validation,
     Visit,
 )
+from datacapt.expressions import ExpressionError, parse, to_redcap
 
 INTEGER = re.compile(r"-?[0-9]+\Z")
 CHOICE_TYPES = (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_CHOICE)
@@ -57,15 +60,41 @@ def write_metadata(
 ) -> bytes:
     """The definition as an ODM 1.3.2 snapshot with one Study and one MetaDataVersion, valid
     against the schema (checked here, so an invalid document is never returned)."""
-    document = _Writer(definition).document(
+    return write_metadata_report(
+        definition,
+        study_oid=study_oid,
+        study_name=study_name,
+        version_oid=version_oid,
+        version_name=version_name,
+        description=description,
+    )[0]
+
+
+def write_metadata_report(
+    definition: Definition,
+    *,
+    study_oid: str,
+    study_name: str,
+    version_oid: str,
+    version_name: str,
+    description: str = "",
+    redcap_logic: bool = False,
+) -> tuple[bytes, list[Finding]]:
+    """:func:`write_metadata`, and the logic it could not write in XPath; with
+    ``redcap_logic``, each field's branching and calculation also in REDCap's syntax, in
+    REDCap's attributes (a declared extension of ODM, which the official schema alone refuses,
+    as it refuses REDCap's own files)."""
+    writer = _Writer(definition, redcap_logic=redcap_logic)
+    document = writer.document(
         study_oid=study_oid,
         study_name=study_name,
         version_oid=version_oid,
         version_name=version_name,
         description=description,
     )
-    odm.validate(document)
-    return etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    odm.validate(document, extended=redcap_logic)
+    content = etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return content, writer.findings
 
 
 def _element(
@@ -126,11 +155,19 @@ class _Parts:
 
 
 class _Writer:
-    def __init__(self, definition: Definition) -> None:
+    def __init__(self, definition: Definition, *, redcap_logic: bool = False) -> None:
         self.definition = definition
+        self.redcap_logic = redcap_logic
         self.parts = _Parts()
         self.taken = set(definition.oids())
         self.units: dict[str, str] = {}
+        self.findings: list[Finding] = []
+        self.inherited: list[str] = []  # the show_if of the section and sub-section written
+        self.targets = {
+            item.name: Target(item.oid, item.type in BOOLEAN_TYPES)
+            for _form, item in definition.items()
+        }
+        self.events = {visit.name: visit.oid for visit in definition.schedule.visits}
         for _form, item in definition.items():
             if item.units is not None and item.units not in self.units:
                 self.units[item.units] = self.new_oid(f"MU.{len(self.units) + 1}")
@@ -220,6 +257,8 @@ class _Writer:
         for form in self.definition.forms:
             self.form(form)
         version.extend(self.parts.all())
+        if self.redcap_logic:
+            etree.cleanup_namespaces(root, top_nsmap={"redcap": odm.REDCAP_NS})
         return etree.ElementTree(root)
 
     def protocol(self) -> etree._Element:
@@ -334,6 +373,7 @@ class _Writer:
             Repeating=_yes_no(subsection.repeating),
         )
         self.text(group, "Description", subsection.title)
+        self.inherited = [text for text in (section.show_if, subsection.show_if) if text]
         for order, block in enumerate(subsection.blocks, start=1):
             self.block(group, block, order)
         if first:
@@ -354,8 +394,45 @@ class _Writer:
         _element(condition, "FormalExpression", Context=odm.DATACAPT_CONTEXT).text = odm.negate(
             show_if
         )
+        self.xpath(condition, odm.negate(show_if), oid, "branching")
         self.parts.conditions.append(condition)
         return condition_oid
+
+    # --- the same logic in other dialects --------------------------------------------------
+
+    def xpath(self, parent: etree._Element, text: str, where: str, what: str) -> None:
+        """A FormalExpression in XPath beside Datacapt's, or a finding saying why not."""
+        try:
+            translated = to_xpath(parse(text), self.targets, self.events)
+        except ExpressionError as error:
+            self.untranslated(where, what, "XPath", error)
+            return
+        _element(parent, "FormalExpression", Context=odm.XPATH_CONTEXT).text = translated
+
+    def redcap(self, item_def: etree._Element, block: Item | Static) -> None:
+        """REDCap's own attributes for a field's branching (its groups' conditions joined to
+        its own) and calculation."""
+        if not self.redcap_logic:
+            return
+        conditions = [*self.inherited, *([block.show_if] if block.show_if else [])]
+        logic = {odm.REDCAP_BRANCHING: " and ".join(f"({text})" for text in conditions)}
+        if len(conditions) == 1:
+            logic[odm.REDCAP_BRANCHING] = conditions[0]
+        if isinstance(block, Item) and block.calculation:
+            logic[odm.REDCAP_CALCULATION] = block.calculation
+        for attribute, text in logic.items():
+            if not text:
+                continue
+            what = "branching" if attribute == odm.REDCAP_BRANCHING else "calculation"
+            try:
+                item_def.set(attribute, to_redcap(parse(text)))
+            except ExpressionError as error:
+                self.untranslated(block.oid, what, "REDCap's syntax", error)
+
+    def untranslated(self, where: str, what: str, dialect: str, error: ExpressionError) -> None:
+        self.findings.append(
+            Finding(where, f"{what} not written in {dialect}: {error.message}", FindingLevel.INFO)
+        )
 
     # --- items -----------------------------------------------------------------------------
 
@@ -380,6 +457,7 @@ class _Writer:
 
     def static(self, static: Static) -> None:
         item_def = _element(None, "ItemDef", OID=static.oid, Name=static.oid, DataType="text")
+        self.redcap(item_def, static)
         self.text(item_def, "Question", static.content)
         self.flag(item_def, odm.STATIC, True)
         self.parts.items.append(item_def)
@@ -395,6 +473,7 @@ class _Writer:
             Length=item.max_length if item.max_length and item.max_length > 0 else None,
             SignificantDigits=item.decimals,
         )
+        self.redcap(item_def, item)
         self.text(item_def, "Description", item.help)
         self.text(item_def, "Question", item.label)
         if item.units is not None:
@@ -433,6 +512,7 @@ class _Writer:
         method = _element(None, "MethodDef", OID=oid, Name=oid, Type="Computation")
         self.note(method, "Description", f"Calculation of {item.name}")
         _element(method, "FormalExpression", Context=odm.DATACAPT_CONTEXT).text = item.calculation
+        self.xpath(method, item.calculation, item.oid, "calculation")
         self.parts.methods.append(method)
         return oid
 

@@ -60,6 +60,7 @@ from datacapt.design.interchange.redcap import (
     renamed,
     today_check,
 )
+from datacapt.ecrf.action_tags import APPLIED, action_tags
 from datacapt.ecrf.checks import check_expression, symbols
 from datacapt.ecrf.definition import (
     NAME_PATTERN,
@@ -80,7 +81,7 @@ from datacapt.ecrf.definition import (
     Validation,
     form_blocks,
 )
-from datacapt.expressions import ExpressionError, Symbols, parse, references, to_text
+from datacapt.expressions import ExpressionError, Symbols, parse, references, smart, to_text
 from datacapt.numbers import NumberError, parse_number
 
 # Choice lists of large dictionaries (organisms, countries) are long cells; the limit is global.
@@ -163,7 +164,6 @@ TYPE_COLUMNS: dict[str, frozenset[str]] = {
 
 _ACTION_TAG = re.compile(r"(?<!\S)@[A-Z][A-Z0-9_-]*[A-Z0-9]")
 
-_APPLIED_TAGS = {"@CHARLIMIT", "@FORCE-MINMAX"}
 
 _SLASHED_DATE = re.compile(r"([0-9]{1,4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,4})")
 
@@ -404,15 +404,17 @@ class DictionaryReader:
         table = replace(symbols(definition), visits=frozenset(visits))
         for form in definition.forms:
             for block in form_blocks(form):
-                texts = {"show_if": block.show_if}
+                texts = [("show_if", block.show_if)]
                 if isinstance(block, Item):
-                    texts["calculation"] = block.calculation
-                for field, text in texts.items():
+                    texts.append(("calculation", block.calculation))
+                    tagged = action_tags(block.annotation).expressions()
+                    texts += [("annotation", text) for text in tagged]
+                for field, text in texts:
                     if text:
                         self._check_expression(text, table, block.oid, field)
 
     def _check_expression(self, text: str, table: Symbols, oid: str, field: str) -> None:
-        what = "branching logic" if field == "show_if" else "calculation"
+        what = {"show_if": "branching logic", "annotation": "action tag"}.get(field, "calculation")
         for problem in check_expression(text, table, oid, field, condition=field == "show_if"):
             message = f"{what}: {problem.message.interpolate()} (kept, to be corrected)"
             self.note(self.places[oid], message)
@@ -473,7 +475,10 @@ class DictionaryReader:
             if names:
                 self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for tag, names in sorted(self.summaries.items()):
-            if tag.startswith("@"):
+            if tag in APPLIED:
+                message = f"action tag {tag} applied by Datacapt's forms"
+                self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
+            elif tag.startswith("@"):
                 message = f"action tag {tag} kept in the annotation but not applied by Datacapt"
                 self.note(counted(names, "field"), f"{message}: {listed(names)}", FindingLevel.INFO)
         for event, names in sorted(self.events.items()):
@@ -512,7 +517,7 @@ class DictionaryReader:
             "help": self._text(row, "note", row.note),
             "required": self._flag(row, "required"),
             "identifier": self._flag(row, "identifier"),
-            "annotation": row.annotation if row.annotation.strip() else None,
+            "annotation": renamed(row.annotation, self.renames) if row.annotation.strip() else None,
             "max_length": charlimit(row.annotation),
             "show_if": show_if,
         }
@@ -551,8 +556,7 @@ class DictionaryReader:
 
     def _action_tags(self, row: Row, name: str) -> None:
         for tag in dict.fromkeys(_ACTION_TAG.findall(row.annotation)):
-            if tag not in _APPLIED_TAGS:
-                self.summarize(tag, name)
+            self.summarize(tag, name)
 
     def _expression(self, row: Row, raw: str, what: str, name: str) -> str | None:
         source = raw.strip()
@@ -564,7 +568,8 @@ class DictionaryReader:
             message = f"{what} left out, it does not parse ({expression_error(error)}): {source}"
             self.note(row.where, message)
             return None
-        for visit in sorted({ref.visit for ref in references(expression) if ref.visit}):
+        named = {ref.visit for ref in references(expression) if ref.visit}
+        for visit in sorted(named - smart.EVENTS):
             self.events.setdefault(visit, []).append(name)
         return to_text(expression)
 

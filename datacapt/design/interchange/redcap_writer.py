@@ -51,7 +51,7 @@ from datacapt.ecrf.definition import (
     form_blocks,
     text_in,
 )
-from datacapt.expressions import ExpressionError, parse, to_text
+from datacapt.expressions import ExpressionError, parse, to_redcap, to_text
 
 
 def redcap_validation(item: Item) -> tuple[str, str | None]:
@@ -333,7 +333,12 @@ class _Writer:
             message = f"{what} does not parse ({expression_error(error)}): written as it is"
             self.note(where, message)
             return text
-        return to_text(expression)
+        try:
+            return to_redcap(expression)
+        except ExpressionError as error:
+            message = f"{what} has no REDCap equivalent ({expression_error(error)}): written in "
+            self.note(where, message + "Datacapt's syntax, which REDCap will not read")
+            return to_text(expression)
 
     # - ranges, action tags and what a dictionary cannot hold
 

@@ -20,6 +20,9 @@ from datacapt.ecrf.definition import Definition, form_blocks
 from datacapt.models import Study, StudyVersion
 
 FORMATS = ("redcap", "odm")
+#: "odm-redcap": ODM with each field's logic also in REDCap's attributes, for REDCap to read (a
+#: declared extension: the official schema alone refuses those attributes, as REDCap's own files).
+EXPORT_FORMATS = (*FORMATS, "odm-redcap")
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
@@ -58,14 +61,16 @@ def write(format_name: str, definition: Definition, study: Study, number: int) -
     if format_name == "redcap":
         text, findings = redcap_writer.write_dictionary(definition)
         return Export(text.encode("utf-8"), f"{stem}-dictionary.csv", "text/csv", findings)
-    content = odm_writer.write_metadata(
+    content, findings = odm_writer.write_metadata_report(
         definition,
         study_oid=f"ST.{study.code.upper()}",
         study_name=study.title,
         version_oid=f"MDV.{number}",
         version_name=f"Version {number}",
+        redcap_logic=format_name == "odm-redcap",
     )
-    return Export(content, f"{stem}-odm.xml", "application/xml", [])
+    suffix = "odm-redcap" if format_name == "odm-redcap" else "odm"
+    return Export(content, f"{stem}-{suffix}.xml", "application/xml", findings)
 
 
 def import_into_draft(

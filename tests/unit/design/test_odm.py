@@ -911,6 +911,9 @@ def definitions(draw: st.DrawFn) -> Definition:
                     f"{reference} = '1'",
                     f"{reference} > 3 and {reference} <> ''",
                     f'not ({reference} = "a(b")',
+                    f"!({reference} = '1') || contains({reference}, 'a')",
+                    f"{reference}[2] > 1 and [user-name] <> ''",
+                    f"datediff({reference}, 'today', 'd', true) > 1 && {reference} > today",
                     f"if({reference} = 1, 2, 3) + 1",
                 ]
             )

@@ -364,8 +364,10 @@ def test_isaric_html_and_file_level_findings(isaric: ImportResult) -> None:
     assert len(alignment) == 1
     assert alignment[0].where == "269 fields"
     assert any(f.where == "schedule" for f in isaric.findings)
+    applied = [f.message for f in isaric.findings if "applied by Datacapt's forms" in f.message]
+    assert [message.split()[2] for message in applied] == ["@CHARLIMIT", "@HIDDEN"]
     assert levels(isaric.findings) == {
-        FindingLevel.INFO: 10,
+        FindingLevel.INFO: 11,
         FindingLevel.WARNING: 1,
         FindingLevel.ERROR: 0,
     }
@@ -454,7 +456,7 @@ def test_ranges_bounds_and_action_tags() -> None:
     assert dob.edit_checks[0].severity is Severity.BLOCKING
     assert item(definition, "count").validation is Validation.INTEGER
     assert any(f.level is FindingLevel.INFO and "'int'" in f.message for f in at(result, 11))
-    assert any("@HIDDEN" in f.message for f in result.findings)
+    assert any("@HIDDEN applied" in f.message for f in result.findings)
     text, _findings = write_dictionary(definition)
     written = {cells[0]: cells for cells in csv.reader(io.StringIO(text))}
     assert written["visit_date"][8:10] == ["2020-02-01", "today"]
@@ -464,6 +466,23 @@ def test_ranges_bounds_and_action_tags() -> None:
     assert round_trip(definition) == definition
 
 
+def test_action_tag_expressions_are_renamed_and_checked_at_import() -> None:
+    result = read_dictionary(
+        dictionary(
+            field("Age", validation="integer"),
+            field("summary", annotation="@CALCTEXT(concat([Age], [ghost])) @HIDDEN"),
+            field("later", annotation="@IF([age] > 1, @READONLY, @PLACEHOLDER='x')"),
+        )
+    )
+    summary = item(result.definition, "summary")
+    assert summary.annotation == "@CALCTEXT(concat([age], [ghost])) @HIDDEN"
+    (problem,) = [f for f in at(result, 3) if "action tag" in f.message]
+    assert "[ghost]" in problem.message and "kept, to be corrected" in problem.message
+    assert not [f for f in at(result, 4) if "action tag:" in f.message]
+    kept = [f.message for f in result.findings if "@PLACEHOLDER" in f.message]
+    assert kept and "kept in the annotation" in kept[0]
+
+
 def test_expressions_are_validated_renamed_and_events_noted() -> None:
     result = read_dictionary(
         dictionary(
@@ -471,16 +490,18 @@ def test_expressions_are_validated_renamed_and_events_noted() -> None:
             field("adult", "yesno", logic="[Age] >= 18"),
             field("smart", logic="[event-name] = 'baseline_arm_1'"),
             field("later", logic="[baseline_arm_1][age] > 1 AND [ghost] = '1'"),
+            field("survey", logic="[survey-url] <> ''"),
         )
     )
     definition = result.definition
     assert item(definition, "age").name == "age"
     assert any("imported as age" in f.message for f in at(result, 2))
     assert parse(item(definition, "adult").show_if or "") == parse("[age] >= 18")
-    assert item(definition, "smart").show_if is None
-    (smart,) = [f for f in at(result, 4) if "left out" in f.message]
-    assert smart.level is FindingLevel.WARNING
-    assert "[event-name] = 'baseline_arm_1'" in smart.message
+    assert item(definition, "smart").show_if == "[event-name] = 'baseline_arm_1'"
+    assert item(definition, "survey").show_if is None
+    (survey,) = [f for f in at(result, 6) if "left out" in f.message]
+    assert survey.level is FindingLevel.WARNING
+    assert "no surveys" in survey.message
     assert item(definition, "later").show_if is not None
     assert any("[ghost]" in f.message for f in at(result, 5))
     assert any(f.where == "event baseline_arm_1" for f in result.findings)

@@ -16,10 +16,13 @@ from datacapt.expressions import (
     FieldInfo,
     MappingContext,
     Symbols,
+    UntranslatableError,
     ValueType,
     check,
     evaluate,
     parse,
+    smart,
+    to_redcap,
     to_text,
 )
 from datacapt.expressions.ast import (
@@ -27,12 +30,14 @@ from datacapt.expressions.ast import (
     COMPARISON_OPERATORS,
     LOGICAL_OPERATORS,
     Binary,
+    Boolean,
     Call,
     If,
     Node,
     Not,
     Number,
     Reference,
+    SmartVariable,
     Text,
     Today,
     Unary,
@@ -49,9 +54,11 @@ OPERATORS = sorted(LOGICAL_OPERATORS | COMPARISON_OPERATORS | ARITHMETIC_OPERATO
 
 TOKENS = [
     *("[a]", "[b(1)]", "[v1][a]", "[v1][cb(-1)]", "[A]", "[event-name]", "[", "]", "[]"),
+    *("[a][2]", "[v1][a][previous-instance]", "[a:label]", "[cb(1):value]", "[survey-url]"),
+    *("[previous-event-name][a]", "[a][0]", "[a][b][c]", "null", "||", "contains", "mid"),
     *("(", ")", ",", "1", "2.5", ".5", "100", "101", "'x'", '"y"', "''", "'", '"'),
     *("and", "OR", "not", "=", "==", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "^"),
-    *("if", "datediff", "round", "sum", "min", "today", "foo", "true", "&&", "!", "%"),
+    *("if", "datediff", "round", "sum", "min", "today", "foo", "true", "&&", "!", "!=", "%"),
     *(" ", "\n", "\t"),
 ]
 
@@ -67,11 +74,16 @@ texts = (
 )
 references = st.builds(
     Reference,
-    st.none() | st.sampled_from(VISITS),
+    st.none() | st.sampled_from([*VISITS, *sorted(smart.EVENTS)]),
     st.sampled_from(FIELDS),
     st.none() | st.sampled_from(OPTIONS),
+    st.none() | st.sampled_from(["value", "label"]),
+    st.none() | st.sampled_from(["1", "2", "12", *sorted(smart.INSTANCES)]),
 )
-leaves = st.one_of(numbers, texts, references, st.just(Today()))
+smart_variables = st.sampled_from(sorted(smart.VALUES)).map(SmartVariable)
+leaves = st.one_of(
+    numbers, texts, references, smart_variables, st.booleans().map(Boolean), st.just(Today())
+)
 
 
 def calls(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
@@ -115,7 +127,17 @@ values = st.one_of(
 )
 records = st.dictionaries(st.sampled_from(FIELDS), values)
 contexts = st.builds(
-    MappingContext, records, st.dictionaries(st.sampled_from(VISITS), records), st.dates()
+    MappingContext,
+    records,
+    st.dictionaries(st.sampled_from(VISITS), records),
+    st.dates(),
+    instances=st.dictionaries(
+        st.tuples(st.none() | st.sampled_from(VISITS), st.integers(1, 3)), records
+    ),
+    labels=st.dictionaries(
+        st.sampled_from(FIELDS), st.dictionaries(st.sampled_from(OPTIONS), st.text(max_size=5))
+    ),
+    smart=st.dictionaries(st.sampled_from(sorted(smart.VALUES)), values),
 )
 studies = st.builds(
     Symbols,
@@ -195,3 +217,16 @@ def test_checking_gives_a_type_or_an_expression_error(tree: Node, study: Symbols
         assert result.position is not None
     else:
         assert isinstance(result, ValueType)
+
+
+@SETTINGS
+@given(trees)
+def test_redcap_text_parses_back_to_the_same_tree_or_names_what_redcap_lacks(tree: Node) -> None:
+    result = outcome(to_redcap, Expression("", tree))
+    if isinstance(result, ExpressionError):
+        assert isinstance(result, UntranslatableError)
+        assert "today" in result.message
+    else:
+        assert isinstance(result, str)
+        back = parse(result).root
+        assert back == tree or "'today'" in result

@@ -30,6 +30,7 @@ from datacapt.models.entry import (
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.review import Signature, SignatureScope, SignedForm
@@ -58,6 +59,9 @@ __all__ = [
     "JobState",
     "LockState",
     "LoginAttempt",
+    "Notification",
+    "NotificationChoice",
+    "NotificationKind",
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",

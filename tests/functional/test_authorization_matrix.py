@@ -20,6 +20,7 @@ from datacapt.resources import (
     FormEntryResource,
     ImportResource,
     ImportsResource,
+    NotificationResource,
     QueriesResource,
     QueryResource,
     ReportsResource,
@@ -39,8 +40,10 @@ from datacapt.resources import (
 from tests.factories import (
     EXPORT_ID,
     IMPORT_ID,
+    NOTIFICATION_ID,
     add_export,
     add_import,
+    add_notification,
     add_queries,
     build_world,
     csrf_token,
@@ -124,6 +127,7 @@ PLACES = {
     ReportsResource: {"": "/acme/demo/reports/"},
     ImportsResource: {"": "/acme/demo/imports/"},
     ImportResource: {"": f"/acme/demo/imports/{IMPORT_ID}/"},
+    NotificationResource: {"": f"/acme/notifications/{NOTIFICATION_ID}/"},
 }
 
 POST_BODIES = {
@@ -262,6 +266,9 @@ def tenant_admins_only() -> dict[str, dict[str, Any]]:
     return {"": outcomes(study_admin=403, site_staff=403, others=403)}
 
 
+#: A notification: its reader (the par01 coordinator) alone; not found for anyone else.
+OWNER_ONLY = everyone(404, anonymous=LOGIN) | {"coordinator": 303}
+
 #: (resource type, view name, method) → variant → role → outcome.
 EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "", "GET"): {"": everyone(200, anonymous=LOGIN)},
@@ -272,6 +279,12 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "language", "POST"): {"": everyone(303)},
     (Root, "preferences", "GET"): {"": everyone(200, anonymous=LOGIN)},
     (Root, "preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (Root, "notifications", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "notification-bell", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "notifications-read", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (Root, "notification-preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (NotificationResource, "read", "POST"): {"": OWNER_ONLY},
+    (NotificationResource, "open", "POST"): {"": OWNER_ONLY},
     # Second sign-in steps: without a pending sign-in, back to the password step.
     (Root, "login-code", "GET"): {"": everyone(303)},
     (Root, "login-code", "POST"): {"": everyone(303)},
@@ -521,6 +534,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_queries(dbsession, world)
     add_export(dbsession, registry, world)
     add_import(dbsession, world)
+    add_notification(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -18,6 +18,7 @@ from datacapt.cli import (
     export_runs,
     imports,
     keys,
+    notifications,
     operations,
     two_factor,
 )
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(commands)
     export_runs.add_parsers(commands)
     imports.add_parsers(commands)
+    notifications.add_parsers(commands)
     return parser
 
 

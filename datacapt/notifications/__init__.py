@@ -6,6 +6,8 @@ from pyramid.config import Configurator
 
 #: The registry key saying the capability is there (the page's header then shows the bell).
 ENABLED = "notifications.enabled"
+#: The registry key of the public address the digest's links start with.
+PUBLIC_URL = "notifications.public_url"
 
 
 def includeme(config: Configurator) -> None:
@@ -17,6 +19,9 @@ def includeme(config: Configurator) -> None:
     from datacapt.review.events import FormsVerified
 
     config.registry[ENABLED] = True
+    config.registry[PUBLIC_URL] = (
+        (config.get_settings().get("datacapt.public_url") or "").strip().rstrip("/")
+    )
     config.add_reaction(QueryRaised, reactions.query_raised, order=NOTIFICATIONS_ORDER)
     config.add_reaction(QueryMoved, reactions.query_moved, order=NOTIFICATIONS_ORDER)
     config.add_reaction(FormSaved, reactions.form_saved, order=NOTIFICATIONS_ORDER)
@@ -24,3 +29,4 @@ def includeme(config: Configurator) -> None:
     config.add_reaction(ExportFinished, reactions.export_finished, order=NOTIFICATIONS_ORDER)
     config.add_reaction(PreferencesShown, reactions.preferences_section, order=NOTIFICATIONS_ORDER)
     config.scan(".views")
+    config.scan(".digest")

@@ -56,6 +56,7 @@ DEFAULT_INCLUDES = (
     "datacapt.worklists",
     "datacapt.uploads",
     "datacapt.notifications",
+    "datacapt.messages",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

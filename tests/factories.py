@@ -26,6 +26,7 @@ from datacapt.models import (
     FormStatus,
     ImportFormat,
     ImportState,
+    MessageThread,
     Notification,
     NotificationKind,
     Query,
@@ -275,3 +276,26 @@ def add_notification(dbsession: Session, world: World) -> Notification:
     dbsession.add(notification)
     dbsession.flush()
     return notification
+
+
+#: The ids of :func:`add_threads`'s threads (par01, ber01), far above what a sequence gives.
+THREAD_IDS = {"par01": 900004, "ber01": 900005}
+
+
+def add_threads(dbsession: Session, world: World) -> None:
+    """A message thread at each acme site, started by the monitor (no message yet)."""
+    now = datetime.now(UTC)
+    for code, thread_id in THREAD_IDS.items():
+        dbsession.add(
+            MessageThread(
+                id=thread_id,
+                tenant_id=world.tenant.id,
+                study_id=world.study.id,
+                site_id=world.sites[code].id,
+                topic=f"About {code}",
+                started_by_id=world.users["monitor"].id,
+                started_at=now,
+                updated_at=now,
+            )
+        )
+    dbsession.flush()

@@ -22,6 +22,7 @@ from datacapt.resources.design import (
 from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.imports import ImportResource, ImportsResource
+from datacapt.resources.messages import MessagesResource, ThreadResource
 from datacapt.resources.notifications import NotificationResource, NotificationsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
@@ -45,6 +46,7 @@ __all__ = [
     "FormEntryResource",
     "ImportResource",
     "ImportsResource",
+    "MessagesResource",
     "NotificationResource",
     "NotificationsResource",
     "QueriesResource",
@@ -60,6 +62,7 @@ __all__ = [
     "SubjectResource",
     "SubjectsResource",
     "TenantResource",
+    "ThreadResource",
     "VersionResource",
     "VersionsResource",
     "VisitResource",

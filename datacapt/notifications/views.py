@@ -82,7 +82,6 @@ def mark_read(context: NotificationResource, request: Request) -> Any:
     services.mark_read(context.notification)
     if not request.is_htmx:
         return redirect(request, f"{request.application_url}/notifications")
-    request.dbsession.flush()
     return {
         "item": shown(context.notification, context.__parent__.tenant.slug),
         "unread": services.unread_count(request.dbsession, request.identity),

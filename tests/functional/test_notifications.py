@@ -13,6 +13,8 @@ from sqlalchemy import select
 from datacapt.accounts.services import grant_study_role
 from datacapt.models import DataExport, Notification, NotificationKind, StudyRoleAssignment
 from datacapt.permissions import StudyRole
+from datacapt.studies.services import create_study
+from datacapt.validation import FieldErrors
 from tests.factories import add_queries, build_world, login, make_user
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
@@ -278,3 +280,9 @@ def test_choices_on_the_preferences_page(coordinator, monitor, world, dbsession)
     [told] = notifications_of(dbsession, world, "coordinator")
     assert (told.in_app, told.by_mail) == (False, True)
     assert bell(coordinator) == "Notifications"  # not in the app: in the digest only
+
+
+def test_no_study_may_take_the_name_of_a_tenant_s_notifications(world, dbsession):
+    with pytest.raises(FieldErrors) as refused:
+        create_study(dbsession, world.tenant, "notifications", "Shadowed")
+    assert "reserved" in str(refused.value.errors["code"])

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.i18n import _
+from datacapt.messages.events import MessagePosted
 from datacapt.models import Message, MessageRead, MessageThread, Site, Study, User
 from datacapt.pagination import Page, paginate
 from datacapt.permissions import STUDY_ROLE_PERMISSIONS, Permission
+from datacapt.reactions import publish
 from datacapt.security import Identity
 
 MAX_TOPIC = 200
@@ -127,6 +129,7 @@ def post(dbsession: Session, actor: Actor, thread: MessageThread, body: str) -> 
     thread.updated_at = message.posted_at
     _audit(dbsession, actor, thread, message)
     mark_read(dbsession, thread, actor.user_id, message.id)
+    publish(MessagePosted(dbsession, actor, thread=thread, message=message))
     return message
 
 

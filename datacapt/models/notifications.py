@@ -25,6 +25,7 @@ class NotificationKind(enum.StrEnum):
     FORM_TO_LOCK = "form_to_lock"
     FORM_TO_SIGN = "form_to_sign"
     EXPORT_READY = "export_ready"
+    MESSAGE_POSTED = "message_posted"
 
 
 class Notification(Base):

@@ -20,6 +20,7 @@ KIND_TITLES: dict[NotificationKind, TranslationString] = {
     K.FORM_TO_LOCK: _("Forms ready to lock"),
     K.FORM_TO_SIGN: _("Forms ready to sign"),
     K.EXPORT_READY: _("Your exports, finished"),
+    K.MESSAGE_POSTED: _("Messages at your sites"),
 }
 
 
@@ -42,6 +43,8 @@ def sentence(kind: NotificationKind, parameters: dict[str, Any]) -> TranslationS
         return _("Ready to lock: ${subject}, ${where}", mapping=mapping)
     if kind is K.FORM_TO_SIGN:
         return _("Ready to sign: ${subject}, ${where}", mapping=mapping)
+    if kind is K.MESSAGE_POSTED:
+        return _("New message in a thread at ${site}", mapping=mapping)
     if parameters.get("failed"):
         return _("Export ${export} failed", mapping=mapping)
     return _("Export ${export} is ready", mapping=mapping)

@@ -7,6 +7,7 @@ from datacapt.accounts.preference_events import PreferencesShown
 from datacapt.ecrf.casebook import form_key
 from datacapt.entry.events import FormSaved
 from datacapt.exports.events import ExportFinished
+from datacapt.messages.events import MessagePosted
 from datacapt.models import FormInstance, FormStatus, NotificationKind, QueryOrigin, QueryStep
 from datacapt.notifications import services
 from datacapt.notifications.kinds import KIND_TITLES
@@ -95,6 +96,20 @@ def export_finished(event: ExportFinished) -> None:
     if people:
         about = services.export_about(event.dbsession, export)
         services.tell(event.dbsession, about, people, besides=None)
+
+
+def message_posted(event: MessagePosted) -> None:
+    """Those who message at the thread's site are told there is a new message (once until they
+    read that notification), never what it says."""
+    thread = event.thread
+    people = services.recipients(
+        event.dbsession, thread.study_id, thread.site_id, Permission.MESSAGE, K.MESSAGE_POSTED
+    )
+    people = [person for person in people if person.user_id != event.actor.user_id]
+    if people:
+        about = services.thread_about(event.dbsession, thread)
+        waiting = services.not_told_yet(event.dbsession, about, people)
+        services.tell(event.dbsession, about, waiting, besides=event.actor.user_id)
 
 
 def preferences_section(event: PreferencesShown) -> None:

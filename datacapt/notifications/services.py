@@ -24,12 +24,14 @@ from datacapt.models import (
     FormInstance,
     FormStatus,
     LockState,
+    MessageThread,
     Notification,
     NotificationChoice,
     NotificationKind,
     Query,
     SdvStatus,
     SignatureState,
+    Site,
     Study,
     StudyRoleAssignment,
     StudyRoleSite,
@@ -313,6 +315,43 @@ def export_about(dbsession: Session, export: DataExport) -> About:
         {"study": code, "export": export.id, "failed": export.state is ExportState.FAILED},
         f"/{_segment(slug)}/{_segment(code)}/exports/",
     )
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def thread_about(dbsession: Session, thread: MessageThread) -> About:
+    """A message's notification: the thread's study and site, never its topic or text (which
+    are the staff's own words)."""
+    slug, code, site = dbsession.execute(
+        select(Tenant.slug, Study.code, Site.code)
+        .join(Study, Study.tenant_id == Tenant.id)
+        .join(Site, Site.study_id == Study.id)
+        .where(Study.id == thread.study_id, Site.id == thread.site_id)
+    ).one()
+    return About(
+        thread.tenant_id,
+        thread.study_id,
+        thread.site_id,
+        K.MESSAGE_POSTED,
+        {"study": code, "site": site},
+        f"/{_segment(slug)}/{_segment(code)}/messages/{thread.id}/",
+    )
+
+
+def not_told_yet(dbsession: Session, about: About, people: list[Recipient]) -> list[Recipient]:
+    """``people`` but those with an unread notification of the same kind about the same page."""
+    told = set(
+        dbsession.scalars(
+            select(Notification.user_id).where(
+                Notification.kind == about.kind,
+                Notification.path == about.path,
+                Notification.read_at.is_(None),
+                Notification.user_id.in_([person.user_id for person in people]),
+            )
+        )
+    )
+    return [person for person in people if person.user_id not in told]
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from datacapt.accounts.services import grant_study_role
-from datacapt.models import AuditEvent, Message, MessageThread
+from datacapt.models import AuditEvent, Message, MessageThread, Notification, NotificationKind
 from datacapt.permissions import StudyRole
 from tests.factories import build_world, login, make_user
 
@@ -67,6 +67,33 @@ def test_a_monitor_and_the_site_write_to_each_other(app, world, dbsession):
     authors = [world.users["monitor"].id, world.users["coordinator"].id]
     assert [e.actor_id for e in events] == authors
     assert all("ECG" not in str(e.new_value) and "Filed" not in str(e.new_value) for e in events)
+
+
+def told(dbsession, world, role):
+    dbsession.expire_all()
+    return dbsession.scalars(
+        select(Notification).where(
+            Notification.user_id == world.users[role].id,
+            Notification.kind == NotificationKind.MESSAGE_POSTED,
+        )
+    ).all()
+
+
+def test_the_site_is_notified_of_a_message_never_of_its_words(app, world, dbsession):
+    monitor = as_user(app, world, "monitor")
+    start(monitor)
+    thread = dbsession.scalar(select(MessageThread))
+    [notification] = told(dbsession, world, "coordinator")
+    assert notification.parameters == {"study": "demo", "site": "par01"}
+    assert notification.path == f"/acme/demo/messages/{thread.id}/"
+    assert not told(dbsession, world, "coordinator_berlin")
+    assert not told(dbsession, world, "monitor")  # the author
+    coordinator = as_user(app, world, "coordinator")
+    assert "New message in a thread at par01" in coordinator.get("/notifications")
+    reply = monitor.get(f"{MESSAGES}{thread.id}/").forms["reply-form"]
+    reply["body"] = "Also the lab report."
+    reply.submit()
+    assert len(told(dbsession, world, "coordinator")) == 1  # not told again until read
 
 
 def test_another_site_neither_lists_nor_opens_a_thread(app, world, dbsession):

@@ -36,6 +36,7 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_MAIL_USERNAME": "mail.username",
     "DATACAPT_MAIL_PASSWORD": "mail.password",
     "DATACAPT_MAIL_SENDER": "mail.default_sender",
+    "DATACAPT_PUBLIC_URL": "datacapt.public_url",
 }
 
 DEFAULT_INCLUDES = (
@@ -55,6 +56,8 @@ DEFAULT_INCLUDES = (
     "datacapt.worklists",
     "datacapt.uploads",
     "datacapt.api",
+    "datacapt.notifications",
+    "datacapt.messages",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -65,6 +65,8 @@ class Permission(enum.StrEnum):
     FREEZE_DATA = "freeze_data"
     LOCK_DATA = "lock_data"
     SIGN = "sign"
+    #: Reading and writing the staff's message threads of a site.
+    MESSAGE = "message"
 
     @property
     def scope(self) -> Scope:
@@ -127,6 +129,7 @@ _SITE_STAFF = _READ | {
     P.CHANGE_CONTACT,
     P.ENTER_DATA,
     P.ANSWER_QUERY,
+    P.MESSAGE,
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
@@ -136,11 +139,14 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
     StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN}),
     StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF),
     StudyRole.COORDINATOR: frozenset(_SITE_STAFF),
-    StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_EXPORTS}),
+    StudyRole.MONITOR: frozenset(
+        _READ | {P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_EXPORTS, P.MESSAGE}
+    ),
     StudyRole.DATA_MANAGER: frozenset(
         _READ
         | {
             P.RAISE_QUERY,
+            P.MESSAGE,
             P.REVIEW_DATA,
             P.FREEZE_DATA,
             P.LOCK_DATA,
@@ -245,6 +251,19 @@ def site_acl(study_id: int, site_id: int) -> tuple[ACE, ...]:
         (Allow, site_role(study_id, site_id, role), _only(permissions, Scope.SITE))
         for role, permissions in STUDY_ROLE_PERMISSIONS.items()
         if _only(permissions, Scope.SITE)
+    )
+
+
+@lru_cache(maxsize=4096)
+def only_at_site_acl(study_id: int, site_id: int, permission: Permission) -> tuple[ACE, ...]:
+    """``permission`` on a node of one site, for its holders there alone (study-wide or
+    restricted to this site): below a node granting it to holders of some site (see
+    :func:`some_site_acl`), the holders restricted to another site are denied it here."""
+    roles = [role for role, granted in STUDY_ROLE_PERMISSIONS.items() if permission in granted]
+    return (
+        *((Allow, study_role(study_id, role), (permission,)) for role in roles),
+        *((Allow, site_role(study_id, site_id, role), (permission,)) for role in roles),
+        (Deny, Everyone, (permission,)),
     )
 
 

@@ -65,6 +65,14 @@ def reactions_of(registry: Registry) -> Reactions:
     return registry[REGISTRY_KEY]
 
 
+def publish(event: Event) -> None:
+    """Run the reactions to ``event`` of the application its session belongs to: for services
+    that hold a session rather than the registry (none run for a session of no application)."""
+    registry = event.dbsession.info.get("registry")
+    if registry is not None and REGISTRY_KEY in registry:
+        reactions_of(registry).publish(event)
+
+
 def add_reaction(
     config: Configurator, event_type: type[E], reaction: Callable[[E], None], *, order: int
 ) -> None:

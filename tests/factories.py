@@ -26,6 +26,9 @@ from datacapt.models import (
     FormStatus,
     ImportFormat,
     ImportState,
+    MessageThread,
+    Notification,
+    NotificationKind,
     Query,
     Site,
     Study,
@@ -249,3 +252,50 @@ def add_import(dbsession: Session, world: World) -> DataImport:
     dbsession.add(data_import)
     dbsession.flush()
     return data_import
+
+
+#: The id of :func:`add_notification`'s notification, far above what a sequence gives.
+NOTIFICATION_ID = 900003
+
+
+def add_notification(dbsession: Session, world: World) -> Notification:
+    """An unread notification to the par01 coordinator that query 1 was raised."""
+    notification = Notification(
+        id=NOTIFICATION_ID,
+        tenant_id=world.tenant.id,
+        study_id=world.study.id,
+        site_id=world.sites["par01"].id,
+        user_id=world.users["coordinator"].id,
+        kind=NotificationKind.QUERY_RAISED,
+        parameters={"study": "demo", "subject": "par01-0001", "where": "", "query": 1},
+        path="/acme/demo/queries/1/",
+        in_app=True,
+        by_mail=False,
+        created_at=datetime.now(UTC),
+    )
+    dbsession.add(notification)
+    dbsession.flush()
+    return notification
+
+
+#: The ids of :func:`add_threads`'s threads (par01, ber01), far above what a sequence gives.
+THREAD_IDS = {"par01": 900004, "ber01": 900005}
+
+
+def add_threads(dbsession: Session, world: World) -> None:
+    """A message thread at each acme site, started by the monitor (no message yet)."""
+    now = datetime.now(UTC)
+    for code, thread_id in THREAD_IDS.items():
+        dbsession.add(
+            MessageThread(
+                id=thread_id,
+                tenant_id=world.tenant.id,
+                study_id=world.study.id,
+                site_id=world.sites[code].id,
+                topic=f"About {code}",
+                started_by_id=world.users["monitor"].id,
+                started_at=now,
+                updated_at=now,
+            )
+        )
+    dbsession.flush()

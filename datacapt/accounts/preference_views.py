@@ -9,6 +9,7 @@ from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from datacapt.accounts.preference_events import PreferencesShown
 from datacapt.accounts.preference_form import PreferencesForm
 from datacapt.accounts.services import set_preferences
 from datacapt.config import get_app_settings
@@ -16,6 +17,7 @@ from datacapt.errors import safe_came_from
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import LANGUAGE_COOKIE, LANGUAGES, _, timezone_choices
 from datacapt.permissions import Permission
+from datacapt.reactions import reactions_of
 from datacapt.resources import Root
 from datacapt.validation import ValidationError
 
@@ -51,10 +53,14 @@ def set_language(context: Root, request: Request) -> Any:
 
 
 def _preferences(request: Request, form: PreferencesForm) -> dict[str, Any]:
+    """The page's values, with the sections other capabilities add (:class:`PreferencesShown`)."""
+    shown = PreferencesShown(request.dbsession, request.actor, request=request)
+    reactions_of(request.registry).publish(shown)
     return {
         "form": form,
         "languages": list(LANGUAGES.items()),
         "timezones": [(zone, zone) for zone in timezone_choices()],
+        "sections": shown.sections,
     }
 
 

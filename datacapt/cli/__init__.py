@@ -19,6 +19,7 @@ from datacapt.cli import (
     export_runs,
     imports,
     keys,
+    notifications,
     operations,
     two_factor,
 )
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_runs.add_parsers(commands)
     imports.add_parsers(commands)
     api_keys.add_parsers(commands)
+    notifications.add_parsers(commands)
     return parser
 
 

@@ -14,12 +14,13 @@ from pyramid.request import Request
 from sqlalchemy import ColumnElement
 
 from datacapt.ecrf.definition import Definition, Form
-from datacapt.models import EntryWarning, FormInstance, ItemValue
+from datacapt.models import EntryWarning, FormInstance, FormStatus, ItemValue
 from datacapt.reactions import Event
 
 #: Declared order of the reactions to a save: what the data undoes first, then the queries.
 REVIEW_ORDER = 10
 QUERIES_ORDER = 20
+NOTIFICATIONS_ORDER = 30
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class FormSaved(Event):
 
     ``rows`` holds every value of the form as now stored, by item OID; ``changed`` the OIDs
     whose value or missing-data code changed; ``opened`` the warnings this save raised and
-    ``resolved`` those it no longer raises. Reactions add to ``notes`` what the person who
-    saved should be told of (a query opened on their form is never silent)."""
+    ``resolved`` those it no longer raises; ``previous_status`` the form's status before the
+    save (None: a form started by it). Reactions add to ``notes`` what the person who saved
+    should be told of (a query opened on their form is never silent)."""
 
     instance: FormInstance
     form: Form
@@ -38,6 +40,7 @@ class FormSaved(Event):
     changed: frozenset[str]
     opened: list[EntryWarning] = field(default_factory=list)
     resolved: list[EntryWarning] = field(default_factory=list)
+    previous_status: FormStatus | None = None
     notes: list[TranslationString] = field(default_factory=list)
 
 

@@ -746,6 +746,7 @@ def apply_save(
     if plan.outcome == "nothing":
         return SaveResult(None)
     visit, instance = reads.visit, reads.instance
+    previous = instance.status if instance is not None else None
     if visit is None:
         visit = new_visit_instance(dbsession, scope.subject, scope.visit, scope.visit_repeat, actor)
     if instance is None:
@@ -799,6 +800,7 @@ def apply_save(
         changed=frozenset(change.item.oid for change in plan.changes),
         opened=opened,
         resolved=list(plan.to_resolve),
+        previous_status=previous,
     )
     reactions.publish(saved)
     dbsession.flush()

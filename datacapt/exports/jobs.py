@@ -12,10 +12,12 @@ from sqlalchemy import update
 
 from datacapt.actor import Actor
 from datacapt.exports import definitions, services
+from datacapt.exports.events import ExportFinished
 from datacapt.exports.mail import MAIL_EXPORT
 from datacapt.jobs import JobContext, enqueue_after_commit, job
 from datacapt.models import DataExport, Study
 from datacapt.models.exports import ExportState
+from datacapt.reactions import publish
 
 RUN_DUE_DEFINITIONS = "exports.run_due_definitions"
 #: How often the worker looks for saved definitions whose slot has come.
@@ -79,6 +81,9 @@ def run_export(ctx: JobContext, export_id: int, application_url: str | None = No
     finally:
         partial.unlink(missing_ok=True)
     row.finished_at = datetime.now(UTC)
+    publish(
+        ExportFinished(dbsession, Actor.system("export", user_id=row.requested_by_id), export=row)
+    )
     if application_url and row.requested_by_id is not None:
         enqueue_after_commit(
             dbsession, MAIL_EXPORT, export_id=row.id, application_url=application_url

@@ -31,6 +31,8 @@ from datacapt.models.entry import (
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.messages import Message, MessageRead, MessageThread
+from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.review import Signature, SignatureScope, SignedForm
@@ -60,6 +62,12 @@ __all__ = [
     "JobState",
     "LockState",
     "LoginAttempt",
+    "Message",
+    "MessageRead",
+    "MessageThread",
+    "Notification",
+    "NotificationChoice",
+    "NotificationKind",
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",

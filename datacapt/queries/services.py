@@ -36,6 +36,8 @@ from datacapt.models import (
     Subject,
     VisitInstance,
 )
+from datacapt.queries.events import QueryMoved, QueryRaised
+from datacapt.reactions import publish
 
 #: Long enough for a careful explanation, short enough to read in a thread.
 MAX_MESSAGE = 4000
@@ -256,6 +258,7 @@ def raise_query_at(
     _audit(dbsession, query, QueryStep.RAISED, actor, None, body)
     if query.form_instance_id is not None:
         recount(dbsession, query.form_instance_id)
+    publish(QueryRaised(dbsession, actor, query=query))
     return query
 
 
@@ -358,3 +361,4 @@ def move(
     _audit(dbsession, query, step, actor, old, body)
     if query.form_instance_id is not None:
         recount(dbsession, query.form_instance_id)
+    publish(QueryMoved(dbsession, actor, query=query, step=step))

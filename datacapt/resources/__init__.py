@@ -22,10 +22,12 @@ from datacapt.resources.design import (
 from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.imports import ImportResource, ImportsResource
+from datacapt.resources.messages import MessagesResource, ThreadResource
+from datacapt.resources.notifications import NotificationResource, NotificationsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.reports import ReportsResource
-from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
+from datacapt.resources.root import RESERVED_NAMES, TENANT_CHILDREN, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
 from datacapt.resources.subjects import SubjectResource, SubjectsResource
@@ -35,6 +37,7 @@ DEFAULT_PERMISSION = "datacapt:default-permission-denied"
 
 __all__ = [
     "RESERVED_NAMES",
+    "TENANT_CHILDREN",
     "DesignFormsResource",
     "DesignResource",
     "ExportResource",
@@ -43,6 +46,9 @@ __all__ = [
     "FormEntryResource",
     "ImportResource",
     "ImportsResource",
+    "MessagesResource",
+    "NotificationResource",
+    "NotificationsResource",
     "QueriesResource",
     "QueryResource",
     "ReportsResource",
@@ -56,6 +62,7 @@ __all__ = [
     "SubjectResource",
     "SubjectsResource",
     "TenantResource",
+    "ThreadResource",
     "VersionResource",
     "VersionsResource",
     "VisitResource",

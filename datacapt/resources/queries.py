@@ -72,7 +72,13 @@ class QueryResource(StudyChild):
             )
         elif self.place_state is not None:
             state = perms.form_state_acl(self.place_state.value, False)
-        return state + tuple(perms.site_acl(self.study.id, self.query.site_id))
+        # The list's bulk close grants RAISE_QUERY to the holders of any site: one query's steps
+        # take it at the query's site alone.
+        return (
+            state
+            + perms.site_acl(self.study.id, self.query.site_id)
+            + perms.only_at_site_acl(self.study.id, self.query.site_id, Permission.RAISE_QUERY)
+        )
 
     @property
     def title(self) -> object:

@@ -10,13 +10,29 @@ from datacapt.i18n import _
 from datacapt.models import Study, Tenant
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
+from datacapt.resources.notifications import NotificationsResource
 from datacapt.resources.path import UNKNOWN, known, load_path
 from datacapt.resources.study import StudyResource
 
 #: Names a tenant slug may not take, because the root's own views use them.
 RESERVED_NAMES = frozenset(
-    {"login", "logout", "static", "preferences", "language", "admin", "api", "favicon.ico"}
+    {
+        "login",
+        "logout",
+        "static",
+        "preferences",
+        "language",
+        "admin",
+        "api",
+        "favicon.ico",
+        "notifications",
+        "notifications-read",
+        "notification-bell",
+        "notification-preferences",
+    }
 )
+#: Names a study code may not take, because they are a tenant's own children.
+TENANT_CHILDREN = frozenset({"notifications"})
 
 
 class Root(Resource):
@@ -58,7 +74,9 @@ class TenantResource(Resource):
     def title(self) -> object:
         return self.tenant.name
 
-    def __getitem__(self, code: str) -> StudyResource:
+    def __getitem__(self, code: str) -> StudyResource | NotificationsResource:
+        if code in TENANT_CHILDREN:
+            return NotificationsResource(self)
         study = known(self.request, "study", self.tenant.id, code)
         if study is UNKNOWN:
             study = self.dbsession.scalar(

@@ -13,6 +13,7 @@ from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
 from datacapt.resources.exports import ExportsResource
 from datacapt.resources.imports import ImportsResource
+from datacapt.resources.messages import MessagesResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.reports import ReportsResource
@@ -33,6 +34,7 @@ class StudyResource(Resource):
         "exports": ExportsResource,
         "reports": ReportsResource,
         "imports": ImportsResource,
+        "messages": MessagesResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

@@ -42,6 +42,8 @@ from datacapt.models import (
     VisitInstance,
 )
 from datacapt.queries.services import open_visit_queries
+from datacapt.reactions import publish
+from datacapt.review.events import FormsVerified
 
 MAX_REASON = 2000
 #: Form-level events the item history shows in line with the value changes.
@@ -177,6 +179,8 @@ def verify(
     _set_column(
         dbsession, instances, "sdv_status", {i.id: sdv_status(rows[i.id]) for i in instances}
     )
+    if marked:
+        publish(FormsVerified(dbsession, actor, instances=instances))
     return len(marked)
 
 

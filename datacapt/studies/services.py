@@ -20,7 +20,7 @@ from datacapt.models.studies import (
     DEFAULT_SUBJECT_ID_PATTERN,
     DEFAULT_TIMEZONE,
 )
-from datacapt.resources import RESERVED_NAMES
+from datacapt.resources import RESERVED_NAMES, TENANT_CHILDREN
 from datacapt.security import Identity, StudyMembership
 from datacapt.studies.places import clean_country, clean_languages, clean_timezone
 from datacapt.validation import (
@@ -108,6 +108,8 @@ def create_study(
         "timezone": check(clean_timezone, timezone),
         "subject_id_pattern": check(check_pattern, (subject_id_pattern or "").strip()),
     }
+    if code in TENANT_CHILDREN:
+        check.errors.setdefault("code", _("This name is reserved; choose another."))
     if code and find_study(dbsession, tenant, code) is not None:
         check.errors.setdefault("code", _("This code is already used in this organisation."))
     check.raise_any()

@@ -20,6 +20,8 @@ from datacapt.resources import (
     FormEntryResource,
     ImportResource,
     ImportsResource,
+    MessagesResource,
+    NotificationResource,
     QueriesResource,
     QueryResource,
     ReportsResource,
@@ -32,6 +34,7 @@ from datacapt.resources import (
     SubjectResource,
     SubjectsResource,
     TenantResource,
+    ThreadResource,
     VersionResource,
     VersionsResource,
     VisitResource,
@@ -39,9 +42,13 @@ from datacapt.resources import (
 from tests.factories import (
     EXPORT_ID,
     IMPORT_ID,
+    NOTIFICATION_ID,
+    THREAD_IDS,
     add_export,
     add_import,
+    add_notification,
     add_queries,
+    add_threads,
     build_world,
     csrf_token,
     login,
@@ -124,6 +131,12 @@ PLACES = {
     ReportsResource: {"": "/acme/demo/reports/"},
     ImportsResource: {"": "/acme/demo/imports/"},
     ImportResource: {"": f"/acme/demo/imports/{IMPORT_ID}/"},
+    NotificationResource: {"": f"/acme/notifications/{NOTIFICATION_ID}/"},
+    MessagesResource: {"": "/acme/demo/messages/"},
+    ThreadResource: {
+        "own": f"/acme/demo/messages/{THREAD_IDS['par01']}/",
+        "other": f"/acme/demo/messages/{THREAD_IDS['ber01']}/",
+    },
 }
 
 POST_BODIES = {
@@ -262,6 +275,19 @@ def tenant_admins_only() -> dict[str, dict[str, Any]]:
     return {"": outcomes(study_admin=403, site_staff=403, others=403)}
 
 
+def messengers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """Staff messages: site staff at their sites, monitors and data managers everywhere; whoever
+    else sees the study is refused (403)."""
+    refused = {"sponsor_viewer": 403, "auditor": 403}
+    return {
+        "own": outcomes(admins=403, study_admin=403, site_staff=outcome, others=outcome) | refused,
+        "other": outcomes(admins=403, study_admin=403, site_staff=404, others=outcome) | refused,
+    }
+
+
+#: A notification: its reader (the par01 coordinator) alone; not found for anyone else.
+OWNER_ONLY = everyone(404, anonymous=LOGIN) | {"coordinator": 303}
+
 #: (resource type, view name, method) → variant → role → outcome.
 EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "", "GET"): {"": everyone(200, anonymous=LOGIN)},
@@ -272,6 +298,16 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "language", "POST"): {"": everyone(303)},
     (Root, "preferences", "GET"): {"": everyone(200, anonymous=LOGIN)},
     (Root, "preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (Root, "notifications", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "notification-bell", "GET"): {"": everyone(200, anonymous=LOGIN)},
+    (Root, "notifications-read", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (Root, "notification-preferences", "POST"): {"": everyone(303, anonymous=LOGIN)},
+    (NotificationResource, "read", "POST"): {"": OWNER_ONLY},
+    (NotificationResource, "open", "POST"): {"": OWNER_ONLY},
+    (MessagesResource, "", "GET"): {"": messengers(200)["own"]},
+    (MessagesResource, "start", "POST"): {"": messengers(422)["own"]},
+    (ThreadResource, "", "GET"): messengers(200),
+    (ThreadResource, "reply", "POST"): messengers(422),
     # Second sign-in steps: without a pending sign-in, back to the password step.
     (Root, "login-code", "GET"): {"": everyone(303)},
     (Root, "login-code", "POST"): {"": everyone(303)},
@@ -528,6 +564,8 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_queries(dbsession, world)
     add_export(dbsession, registry, world)
     add_import(dbsession, world)
+    add_notification(dbsession, world)
+    add_threads(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

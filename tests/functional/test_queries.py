@@ -360,6 +360,13 @@ def test_a_site_restricted_monitor_bulk_closes_only_at_its_sites(app, world, dbs
     dbsession.expire_all()
     assert queries["par01-0001"].state is QueryState.CLOSED
     assert queries["ber01-0001"].state is QueryState.OPEN
+    # nor one by one: another site's query is not found
+    one = f"/acme/demo/queries/{numbers['ber01-0001']}/"
+    client.post(one + "@@close", {"message": "Done.", "csrf_token": token}, status=404)
+    client.post(f"/acme/demo/queries/{numbers['par01-0001']}/@@reopen", only_berlin, status=303)
+    dbsession.expire_all()
+    assert queries["ber01-0001"].state is QueryState.OPEN
+    assert queries["par01-0001"].state is QueryState.OPEN
 
 
 def test_csv_export_streams_neutralises_formulas_and_carries_no_names(

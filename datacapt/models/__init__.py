@@ -27,6 +27,12 @@ from datacapt.models.entry import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.models.epro import (
+    EproOccurrence,
+    OccurrenceStatus,
+    SubjectLink,
+    SubjectSession,
+)
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
@@ -45,6 +51,7 @@ __all__ = [
     "DataExport",
     "DataImport",
     "EntryWarning",
+    "EproOccurrence",
     "Every",
     "ExportDefinition",
     "ExportState",
@@ -58,6 +65,7 @@ __all__ = [
     "JobState",
     "LockState",
     "LoginAttempt",
+    "OccurrenceStatus",
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",
@@ -81,6 +89,8 @@ __all__ = [
     "StudyVersion",
     "Subject",
     "SubjectContact",
+    "SubjectLink",
+    "SubjectSession",
     "SubjectStatus",
     "Tenant",
     "TenantRoleAssignment",

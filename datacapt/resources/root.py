@@ -12,10 +12,21 @@ from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.path import UNKNOWN, known, load_path
 from datacapt.resources.study import StudyResource
+from datacapt.resources.subject_area import SUBJECT_AREA_NAME, SubjectArea
 
 #: Names a tenant slug may not take, because the root's own views use them.
 RESERVED_NAMES = frozenset(
-    {"login", "logout", "static", "preferences", "language", "admin", "api", "favicon.ico"}
+    {
+        "login",
+        "logout",
+        "static",
+        "preferences",
+        "language",
+        "admin",
+        "api",
+        "favicon.ico",
+        SUBJECT_AREA_NAME,
+    }
 )
 
 
@@ -32,7 +43,9 @@ class Root(Resource):
     def title(self) -> object:
         return _("Home")
 
-    def __getitem__(self, slug: str) -> TenantResource:
+    def __getitem__(self, slug: str) -> TenantResource | SubjectArea:
+        if slug == SUBJECT_AREA_NAME:
+            return SubjectArea(self)
         if slug in RESERVED_NAMES:
             raise KeyError(slug)
         load_path(self.request, RESERVED_NAMES)

@@ -14,7 +14,14 @@ from pyramid.request import Request, RequestLocalCache
 from sqlalchemy import Select
 
 from datacapt.models import User
-from datacapt.security import Identity, identity_of, roles_query
+from datacapt.security import (
+    Identity,
+    SubjectIdentity,
+    identity_of,
+    in_subject_area,
+    load_subject_identity,
+    roles_query,
+)
 from datacapt.signin import sessions
 
 
@@ -36,8 +43,11 @@ class SecurityPolicy:
         self.helper = ACLHelper()
         self.identity_cache = RequestLocalCache(self._load_identity)
 
-    def _load_identity(self, request: Request) -> Identity | None:
-        """The session, its user and their roles in one query."""
+    def _load_identity(self, request: Request) -> Identity | SubjectIdentity | None:
+        """The session, its user and their roles in one query; in the subjects' area, the
+        subject session alone (a staff session there is nobody)."""
+        if in_subject_area(request):
+            return load_subject_identity(request)
         parameters = sessions.session_parameters(request)
         if parameters is None:
             return None
@@ -51,12 +61,12 @@ class SecurityPolicy:
         identity.session_id = row.id
         return identity
 
-    def identity(self, request: Request) -> Identity | None:
+    def identity(self, request: Request) -> Identity | SubjectIdentity | None:
         return self.identity_cache.get_or_create(request)
 
     def authenticated_userid(self, request: Request) -> int | None:
         identity = self.identity(request)
-        return identity.user.id if identity else None
+        return identity.user.id if isinstance(identity, Identity) else None
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
         identity = self.identity(request)

@@ -375,6 +375,8 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "status", "POST"): subject_action(422),
     (SubjectResource, "contact", "GET"): subject_action(200),
     (SubjectResource, "contact", "POST"): subject_action(303),
+    (SubjectResource, "epro-link", "GET"): subject_action(200),
+    (SubjectResource, "epro-link", "POST"): subject_action(200),
     (SubjectResource, "add-visit", "POST"): subject_action(404),
     (VisitResource, "", "GET"): subject_read(200),
     (VisitResource, "add-row", "POST"): subject_action(404),

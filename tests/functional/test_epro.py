@@ -1,0 +1,240 @@
+"""Subjects' links and questionnaires: token security, the subject session's reach, and a
+questionnaire answered over two sessions, through the pages a subject and a site use."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from datacapt.actor import Actor
+from datacapt.cli.demo_design import epro_definition
+from datacapt.ecrf.versions import draft, published_design
+from datacapt.epro import services
+from datacapt.models import (
+    AuditEvent,
+    FormInstance,
+    FormStatus,
+    ItemValue,
+    LoginAttempt,
+    OccurrenceStatus,
+    SubjectLink,
+    SubjectSession,
+)
+from datacapt.security import SUBJECT_COOKIE
+from tests.factories import SETUP, build_world, login, publish_definition
+
+STAFF = Actor.system("site", user_id=None)
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    world = build_world(dbsession, registry)
+    publish_definition(
+        dbsession, world.study, draft(dbsession, world.study), epro_definition(), "ePRO"
+    )
+    return world
+
+
+def occurrence_for(dbsession, world, label="par01-0001", *, opens=-1, closes=7):
+    now = datetime.now(UTC)
+    design = published_design(dbsession, world.study)
+    return services.schedule_occurrence(
+        dbsession,
+        world.subjects[label],
+        design.definition,
+        visit="baseline",
+        form="wellbeing",
+        opens_at=now + timedelta(days=opens),
+        closes_at=now + timedelta(days=closes),
+        actor=SETUP,
+    )
+
+
+def link_for(dbsession, world, label="par01-0001", **kw):
+    return services.hand_link(dbsession, world.subjects[label], SETUP, **kw)
+
+
+def start(testapp, token, status=303):
+    page = testapp.get(f"/p/@@start/{token}")
+    return page.forms["start-form"].submit(status=status)
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def test_a_token_is_256_random_bits_and_only_its_hash_is_stored(dbsession, world):
+    handed = link_for(dbsession, world)
+    other = link_for(dbsession, world)
+    assert len(handed.token) >= 43 and handed.token != other.token
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", handed.token)
+    row = dbsession.get(SubjectLink, handed.link.id)
+    assert row.token_hash == hashlib.sha256(handed.token.encode()).hexdigest()
+    assert handed.token not in repr(row.__dict__)
+
+
+def test_handing_a_link_is_audited_without_the_token(dbsession, world):
+    handed = link_for(dbsession, world)
+    event = dbsession.scalar(select(AuditEvent).where(AuditEvent.action == "epro.link_handed"))
+    assert event.subject_id == world.subjects["par01-0001"].id
+    assert handed.token not in f"{event.old_value}{event.new_value}{event.entity_id}"
+
+
+def test_a_get_shows_start_and_consumes_nothing(testapp, dbsession, world):
+    handed = link_for(dbsession, world)
+    for _ in range(3):
+        page = testapp.get(f"/p/@@start/{handed.token}")
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert SUBJECT_COOKIE not in testapp.cookies
+    assert dbsession.get(SubjectLink, handed.link.id).used_at is None
+    assert dbsession.scalar(select(SubjectSession)) is None
+    assert "Start" in page.text
+
+
+def test_start_exchanges_the_link_for_a_session_and_leaves_the_token_behind(
+    testapp, dbsession, world
+):
+    handed = link_for(dbsession, world)
+    response = start(testapp, handed.token)
+    assert handed.token not in response.location
+    assert response.location.endswith("/p/s/")
+    assert SUBJECT_COOKIE in testapp.cookies
+    assert testapp.cookies[SUBJECT_COOKIE] not in handed.token
+    session = dbsession.scalar(select(SubjectSession))
+    assert (
+        session.token_hash == hashlib.sha256(testapp.cookies[SUBJECT_COOKIE].encode()).hexdigest()
+    )
+    home = response.follow()
+    assert home.headers["Referrer-Policy"] == "no-referrer"
+    # the link is spent: the same answer as for a token never issued
+    again = testapp.get(f"/p/@@start/{handed.token}", status=404)
+    never = testapp.get("/p/@@start/" + "x" * 43, status=404)
+    assert again.html.find("main").text == never.html.find("main").text
+
+
+def test_bad_and_expired_links_get_the_same_answer(testapp, dbsession, world):
+    expired = link_for(dbsession, world, now=datetime.now(UTC) - timedelta(days=8))
+    old = testapp.get(f"/p/@@start/{expired.token}", status=404)
+    bad = testapp.get("/p/@@start/not-a-token", status=404)
+    assert old.html.find("main").text == bad.html.find("main").text
+    assert old.headers["Referrer-Policy"] == "no-referrer"
+    page = testapp.get(f"/p/@@start/{link_for(dbsession, world).token}")
+    form = page.forms["start-form"]
+    form["token"] = expired.token
+    assert form.submit(status=404).html.find("main").text == bad.html.find("main").text
+
+
+def test_lookups_are_rate_limited_per_address(testapp, dbsession, world, registry):
+    handed = link_for(dbsession, world)
+    limit = 30  # datacapt.login_max_failures_per_ip's default
+    for number in range(limit):
+        testapp.get(f"/p/@@start/guess{number}", status=404)
+    assert dbsession.scalar(select(LoginAttempt).where(LoginAttempt.succeeded.is_(False)))
+    testapp.get(f"/p/@@start/{handed.token}", status=429)
+
+
+# --- the session's reach -----------------------------------------------------------------------
+
+
+def test_a_subject_session_reaches_its_own_questionnaire_only(testapp, dbsession, world):
+    own = occurrence_for(dbsession, world)
+    other = occurrence_for(dbsession, world, "ber01-0001")
+    start(testapp, link_for(dbsession, world).token)
+    testapp.get(f"/p/s/{own.id}/")
+    testapp.get(f"/p/s/{other.id}/", status=404)
+    # no staff page either: the subject session is nobody there
+    testapp.get("/acme/demo/subjects/par01-0001/", status=303)
+    testapp.get("/globex/", status=303)
+    testapp.get("/acme/", status=303)
+
+
+def test_without_a_session_the_questionnaires_are_not_found(testapp, dbsession, world):
+    own = occurrence_for(dbsession, world)
+    testapp.get(f"/p/s/{own.id}/", status=404)
+    testapp.get("/p/s/", status=404)
+
+
+def test_staff_cannot_answer_through_the_subject_area(testapp, dbsession, world):
+    own = occurrence_for(dbsession, world)
+    login(testapp, "coordinator@example.org")
+    testapp.get(f"/p/s/{own.id}/", status=404)
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+
+def test_a_questionnaire_over_two_sessions(testapp, dbsession, world):
+    occurrence = occurrence_for(dbsession, world)
+    start(testapp, link_for(dbsession, world, occurrence=occurrence).token).follow()
+    page = testapp.get(f"/p/s/{occurrence.id}/")
+    form = page.forms["questionnaire-form"]
+    refused = form.submit("action", value="next", status=422)
+    assert "Please answer this question." in refused.text
+    form = refused.forms["questionnaire-form"]
+    form["pain"] = "1"
+    page = form.submit("action", value="next").follow()
+    assert "Page 2 of 2" in page.text
+    assert page.html.find(id="block-I.PAIN_SCORE").get("hidden") is None
+    page.forms["questionnaire-form"].submit("action", value="later").follow()
+    dbsession.expire_all()
+    assert dbsession.get(type(occurrence), occurrence.id).status is OccurrenceStatus.STARTED
+
+    testapp.reset()
+    page = start(testapp, link_for(dbsession, world, occurrence=occurrence).token).follow()
+    page = testapp.get(f"/p/s/{occurrence.id}/?page=1")
+    form = page.forms["questionnaire-form"]
+    form["pain_score"] = "2"
+    form["sleep"] = "1"
+    done = form.submit("action", value="submit").follow()
+    assert "Thank you" in done.text
+    dbsession.expire_all()
+    assert dbsession.get(type(occurrence), occurrence.id).status is OccurrenceStatus.COMPLETED
+    instance = dbsession.scalar(select(FormInstance).where(FormInstance.form == "wellbeing"))
+    assert instance.status is FormStatus.COMPLETE
+    values = {
+        row.item_oid: row.value
+        for row in dbsession.scalars(
+            select(ItemValue).where(ItemValue.form_instance_id == instance.id)
+        )
+    }
+    assert values == {"I.PAIN": "1", "I.PAIN_SCORE": "2", "I.SLEEP": "1"}
+    changes = dbsession.scalars(
+        select(AuditEvent).where(AuditEvent.action == "entry.value_changed")
+    ).all()
+    subject_id = world.subjects["par01-0001"].id
+    assert changes and all(e.by_subject_id == subject_id and e.actor_id is None for e in changes)
+    # staff see the answers in the casebook as usual
+    testapp.reset()
+    login(testapp, "coordinator@example.org")
+    casebook = testapp.get("/acme/demo/subjects/par01-0001/baseline/wellbeing/")
+    assert casebook.html.find("input", attrs={"name": "pain_score", "value": "2"}).has_attr(
+        "checked"
+    )
+
+
+def test_outside_its_window_a_questionnaire_is_closed(testapp, dbsession, world):
+    later = occurrence_for(dbsession, world, opens=2, closes=9)
+    start(testapp, link_for(dbsession, world).token)
+    page = testapp.get(f"/p/s/{later.id}/", status=403)
+    assert "closed" in page.text
+
+
+# --- the site's page ----------------------------------------------------------------------------
+
+
+def test_site_staff_hand_a_link_with_its_qr_code(testapp, dbsession, world):
+    login(testapp, "coordinator@example.org")
+    page = testapp.get("/acme/demo/subjects/par01-0001/@@epro-link")
+    shown = page.forms["hand-link-form"].submit()
+    url = shown.html.find(id="handed-url")["value"]
+    assert "/p/@@start/" in url
+    assert shown.html.find("img", class_="qr-code")["src"].startswith("data:image/svg+xml")
+    token = url.rsplit("/", 1)[1]
+    event = dbsession.scalar(select(AuditEvent).where(AuditEvent.action == "epro.link_handed"))
+    assert event.actor_id == world.users["coordinator"].id
+    assert token not in f"{event.new_value}"
+    # another site's subject: not found for a coordinator restricted to par01
+    testapp.get("/acme/demo/subjects/ber01-0001/@@epro-link", status=404)

@@ -14,6 +14,7 @@ from datacapt.cli import (
     admin,
     audit,
     demo,
+    epro,
     export,
     export_runs,
     imports,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     operations.add_parsers(commands)
     admin.add_parsers(commands)
     demo.add_parsers(commands)
+    epro.add_parsers(commands)
     keys.add_parsers(commands)
     two_factor.add_parsers(commands)
     audit.add_parsers(commands)

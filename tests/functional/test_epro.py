@@ -238,3 +238,17 @@ def test_site_staff_hand_a_link_with_its_qr_code(testapp, dbsession, world):
     assert token not in f"{event.new_value}"
     # another site's subject: not found for a coordinator restricted to par01
     testapp.get("/acme/demo/subjects/ber01-0001/@@epro-link", status=404)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_the_command_prints_a_fresh_link_for_the_demo_subject(datacapt):
+    assert datacapt("demo")[0] == 0
+    code, out, _err = datacapt("epro", "link", "acme", "demo", "par01-0001", "--no-qr")
+    assert code == 0
+    assert re.search(r"/p/@@start/[A-Za-z0-9_-]{43}\n", out)
+    again = datacapt("epro", "link", "acme", "demo", "par01-0001")[1]
+    assert again.split()[0] != out.split()[0] and "█" in again
+    code, _out, err = datacapt("epro", "link", "acme", "demo", "nobody-0001")
+    assert code == 2 and "no subject 'nobody-0001'" in err

@@ -279,11 +279,13 @@ def merged_answers(
     form: Form,
     instance: FormInstance | None,
     page: int,
-    posted: Mapping[str, list[str]],
+    posted: Mapping[str, list[str]] | None,
 ) -> dict[str, list[str]]:
-    """The whole form's inputs: what is saved, with this page's items as just sent (an item of
-    the page left unanswered is sent as nothing, and so is blank)."""
+    """The whole form's inputs: what is saved, with this page's items as just sent when
+    ``posted`` (an item of the page left unanswered is sent as nothing, and so is blank)."""
     answers = entry.posted_from_stored(form, entry.stored_values(dbsession, instance))
+    if posted is None:
+        return answers
     for item in page_items(form, page):
         answers[item.name] = list(posted.get(item.name, []))
     return answers

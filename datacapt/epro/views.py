@@ -154,7 +154,10 @@ def _language(request: Request, context: QuestionnaireResource) -> str:
 
 
 def _state(
-    request: Request, context: QuestionnaireResource, page: int, posted: dict[str, list[str]]
+    request: Request,
+    context: QuestionnaireResource,
+    page: int,
+    posted: dict[str, list[str]] | None,
 ) -> FormState:
     home = context.home
     instance = services.saved_form(request.dbsession, home.subject, context.occurrence)
@@ -217,7 +220,7 @@ def questionnaire(context: QuestionnaireResource, request: Request) -> Response:
     if closed is not None:
         return closed
     page = _page_number(context, request.GET.get("page"))
-    return _render(request, context, _state(request, context, page, {}), page)
+    return _render(request, context, _state(request, context, page, None), page)
 
 
 @view_config(

@@ -178,15 +178,19 @@ def test_a_questionnaire_over_two_sessions(testapp, dbsession, world):
     page = form.submit("action", value="next").follow()
     assert "Page 2 of 2" in page.text
     assert page.html.find(id="block-I.PAIN_SCORE").get("hidden") is None
-    page.forms["questionnaire-form"].submit("action", value="later").follow()
+    form = page.forms["questionnaire-form"]
+    form["pain_score"] = "2"
+    form.submit("action", value="later").follow()
     dbsession.expire_all()
     assert dbsession.get(type(occurrence), occurrence.id).status is OccurrenceStatus.STARTED
 
     testapp.reset()
     page = start(testapp, link_for(dbsession, world, occurrence=occurrence).token).follow()
+    page = testapp.get(f"/p/s/{occurrence.id}/")
+    assert page.forms["questionnaire-form"]["pain"].value == "1"  # kept from the first session
     page = testapp.get(f"/p/s/{occurrence.id}/?page=1")
+    assert page.forms["questionnaire-form"]["pain_score"].value == "2"
     form = page.forms["questionnaire-form"]
-    form["pain_score"] = "2"
     form["sleep"] = "1"
     done = form.submit("action", value="submit").follow()
     assert "Thank you" in done.text

@@ -51,8 +51,9 @@ def timezone_choices() -> list[str]:
 
 
 def request_timezone(request: Request) -> ZoneInfo:
-    user = getattr(request.identity, "user", None)
-    name = user.timezone if user is not None else None
+    identity = request.identity
+    user = getattr(identity, "user", None)
+    name = user.timezone if user is not None else getattr(identity, "timezone", None)
     if not name or not is_timezone(name):
         name = get_app_settings(request.registry).default_timezone
     return ZoneInfo(name)

@@ -29,15 +29,26 @@ from pyramid.events import NewResponse
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
-from sqlalchemy import Integer, String, Subquery, null, select, type_coerce, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    Subquery,
+    func,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from datacapt import permissions as perms
 from datacapt.config import get_app_settings
 from datacapt.htmx import SUBJECT_AREA
 from datacapt.models import (
+    Site,
     Study,
     StudyRoleAssignment,
     StudyRoleSite,
+    Subject,
     SubjectSession,
     Tenant,
     TenantRoleAssignment,
@@ -86,6 +97,7 @@ class SubjectIdentity:
     study_id: int
     subject_id: int
     expires_at: datetime
+    timezone: str  # the subject's: their site's, else their study's
 
     @cached_property
     def principals(self) -> list[str]:
@@ -111,12 +123,19 @@ def load_subject_identity(request: Request) -> SubjectIdentity | None:
     cookie = request.cookies.get(SUBJECT_COOKIE)
     if not cookie or len(cookie) > 100:
         return None
-    row = request.dbsession.scalar(
-        select(SubjectSession).where(SubjectSession.token_hash == token_hash(cookie))
-    )
-    if row is None or row.expires_at <= datetime.now(UTC):
+    found = request.dbsession.execute(
+        select(SubjectSession, func.coalesce(Site.timezone, Study.timezone))
+        .join(Subject, Subject.id == SubjectSession.subject_id)
+        .join(Site, Site.id == Subject.site_id)
+        .join(Study, Study.id == Subject.study_id)
+        .where(SubjectSession.token_hash == token_hash(cookie))
+    ).first()
+    if found is None or found[0].expires_at <= datetime.now(UTC):
         return None
-    return SubjectIdentity(row.id, row.tenant_id, row.study_id, row.subject_id, row.expires_at)
+    row, zone = found
+    return SubjectIdentity(
+        row.id, row.tenant_id, row.study_id, row.subject_id, row.expires_at, zone
+    )
 
 
 def open_subject_session(

@@ -114,6 +114,15 @@ def find_link(
     return link
 
 
+def link_open(dbsession: Session, link: SubjectLink) -> bool:
+    """Whether the questionnaire a link is bound to (if any) can be answered now: a link to one
+    not open yet says so and stays unused."""
+    if link.occurrence_id is None:
+        return True
+    occurrence = dbsession.get(EproOccurrence, link.occurrence_id)
+    return occurrence is not None and is_open(occurrence, datetime.now(UTC))
+
+
 def use_link(dbsession: Session, link: SubjectLink, actor: Actor) -> None:
     """The Start: the link is spent; the session it opens is the caller's."""
     link.used_at = datetime.now(UTC)
@@ -209,14 +218,22 @@ def occurrences_of(dbsession: Session, subject: Subject) -> list[EproOccurrence]
     )
 
 
-def mark_missed(dbsession: Session, subject: Subject, now: datetime, actor: Actor) -> None:
-    """Occurrences whose window closed before they were completed are missed."""
-    for occurrence in occurrences_of(dbsession, subject):
-        if occurrence.closes_at <= now and occurrence.status not in (
-            OccurrenceStatus.COMPLETED,
-            OccurrenceStatus.MISSED,
-        ):
-            _set_status(dbsession, subject, occurrence, OccurrenceStatus.MISSED, actor)
+#: What an occurrence may still become; once its window closed without completion: missed.
+STILL_DUE = (OccurrenceStatus.SCHEDULED, OccurrenceStatus.SENT, OccurrenceStatus.STARTED)
+
+
+def mark_missed(dbsession: Session, now: datetime, actor: Actor) -> int:
+    """Occurrences whose window closed before they were completed are missed (each change
+    audited on its subject); how many."""
+    rows = dbsession.execute(
+        select(EproOccurrence, Subject)
+        .join(Subject, Subject.id == EproOccurrence.subject_id)
+        .where(EproOccurrence.closes_at <= now, EproOccurrence.status.in_(STILL_DUE))
+        .order_by(EproOccurrence.id)
+    ).all()
+    for occurrence, subject in rows:
+        _set_status(dbsession, subject, occurrence, OccurrenceStatus.MISSED, actor)
+    return len(rows)
 
 
 def _set_status(

@@ -75,6 +75,8 @@ def start_page(context: SubjectArea, request: Request) -> Response:
     if link is None:
         keep_writes(request)
         return _unavailable(request)
+    if not services.link_open(request.dbsession, link):
+        return _closed_page(request)
     return render_to_response(
         "epro/start.jinja2",
         {"token": token, "action": request.resource_path(context, "@@start")},
@@ -96,6 +98,8 @@ def start(context: SubjectArea, request: Request) -> Response:
     if link is None:
         keep_writes(request)
         return _unavailable(request)
+    if not services.link_open(request.dbsession, link):
+        return _closed_page(request)
     request.session.invalidate()  # nothing of an earlier visitor's cookie session carries over
     target = request.resource_url(context, SUBJECT_HOME_NAME, "")
     if link.occurrence_id is not None:
@@ -208,10 +212,14 @@ def _closed(request: Request, context: QuestionnaireResource) -> Response | None
     if occurrence.status.value == "completed":
         return render_to_response("epro/done.jinja2", {}, request=request)
     if not services.is_open(occurrence, datetime.now(UTC)):
-        response = render_to_response("epro/closed.jinja2", {}, request=request)
-        response.status_int = 403
-        return response
+        return _closed_page(request)
     return None
+
+
+def _closed_page(request: Request) -> Response:
+    response = render_to_response("epro/closed.jinja2", {}, request=request)
+    response.status_int = 403
+    return response
 
 
 @view_config(context=QuestionnaireResource, request_method=READ, permission=Permission.RESPOND)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from datacapt.actor import Actor
 from datacapt.cli.demo_design import epro_definition
 from datacapt.ecrf.versions import draft, published_design
 from datacapt.epro import services
@@ -21,13 +20,12 @@ from datacapt.models import (
     ItemValue,
     LoginAttempt,
     OccurrenceStatus,
+    Subject,
     SubjectLink,
     SubjectSession,
 )
 from datacapt.security import SUBJECT_COOKIE
 from tests.factories import SETUP, build_world, login, publish_definition
-
-STAFF = Actor.system("site", user_id=None)
 
 
 @pytest.fixture
@@ -223,7 +221,81 @@ def test_outside_its_window_a_questionnaire_is_closed(testapp, dbsession, world)
     later = occurrence_for(dbsession, world, opens=2, closes=9)
     start(testapp, link_for(dbsession, world).token)
     page = testapp.get(f"/p/s/{later.id}/", status=403)
-    assert "closed" in page.text
+    assert "This questionnaire is closed" in page.text
+    assert "How are you today?" not in testapp.get("/p/s/").text
+
+
+def test_a_link_to_a_questionnaire_not_open_yet_says_it_is_closed_and_stays_unused(
+    testapp, dbsession, world
+):
+    later = occurrence_for(dbsession, world, opens=2, closes=9)
+    handed = link_for(dbsession, world, occurrence=later)
+    page = testapp.get(f"/p/@@start/{handed.token}", status=403)
+    assert "This questionnaire is closed" in page.text
+    assert dbsession.get(SubjectLink, handed.link.id).used_at is None
+    assert SUBJECT_COOKIE not in testapp.cookies
+
+
+def test_the_subject_sees_times_in_their_site_zone(testapp, dbsession, world):
+    world.sites["par01"].timezone = "America/New_York"
+    occurrence = occurrence_for(dbsession, world)
+    occurrence.closes_at = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)
+    dbsession.flush()
+    home = start(testapp, link_for(dbsession, world).token).follow()
+    assert home.html.find("main").find("time").text == "20 Dec 2026 07:00"
+
+
+def test_a_session_ends_with_its_lifetime(testapp, dbsession, world):
+    own = occurrence_for(dbsession, world)
+    start(testapp, link_for(dbsession, world).token)
+    testapp.get(f"/p/s/{own.id}/")
+    session = dbsession.scalar(select(SubjectSession))
+    session.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    dbsession.flush()
+    page = testapp.get(f"/p/s/{own.id}/", status=404)
+    assert "Ask your study team for a new link" in page.text
+
+
+def test_a_foreign_tenants_subject_session_reaches_nothing_here(testapp, dbsession, world):
+    own = occurrence_for(dbsession, world)
+    foreign = dbsession.scalar(select(Subject).where(Subject.label == "lyo01-0001"))
+    start(testapp, services.hand_link(dbsession, foreign, SETUP).token)
+    assert dbsession.scalar(select(SubjectSession)).tenant_id == world.foreign_tenant.id
+    testapp.get("/p/s/")
+    testapp.get(f"/p/s/{own.id}/", status=404)
+    testapp.post(f"/p/s/{own.id}/@@save", {"page": "0", "pain": "1"}, status=404)
+
+
+def test_a_subject_session_cannot_sign_or_enter_staff_data(testapp, dbsession, world):
+    start(testapp, link_for(dbsession, world).token)
+    csrf = testapp.get("/p/s/").html.find("body")["hx-headers"]
+    token = csrf.split('"')[3]
+    for path in (
+        "/acme/demo/subjects/par01-0001/@@sign",
+        "/acme/demo/subjects/par01-0001/screening/demographics/@@save",
+    ):
+        response = testapp.post(path, {"csrf_token": token}, status="*")
+        assert response.status_int in (303, 404)
+        assert "/login" in response.headers.get("Location", "/login")
+
+
+def test_windows_closed_unanswered_become_missed(dbsession, world):
+    late = occurrence_for(dbsession, world, opens=-9, closes=-2)
+    done = occurrence_for(dbsession, world, opens=-9, closes=-2)
+    done.status = OccurrenceStatus.COMPLETED
+    current = occurrence_for(dbsession, world)
+    assert services.mark_missed(dbsession, datetime.now(UTC), SETUP) == 1
+    assert (late.status, done.status, current.status) == (
+        OccurrenceStatus.MISSED,
+        OccurrenceStatus.COMPLETED,
+        OccurrenceStatus.SCHEDULED,
+    )
+    event = dbsession.scalar(select(AuditEvent).where(AuditEvent.action == "epro.status_changed"))
+    assert (event.entity_id, event.old_value, event.new_value) == (
+        str(late.id),
+        "scheduled",
+        "missed",
+    )
 
 
 # --- the site's page ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ What a subject answers is saved by the same service as the sites' entry
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,6 +28,7 @@ from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Form, Item
 from datacapt.ecrf.runtime import FormState
 from datacapt.entry import services as entry
+from datacapt.i18n import _
 from datacapt.models import (
     EproOccurrence,
     FormInstance,
@@ -37,6 +39,7 @@ from datacapt.models import (
 )
 from datacapt.reactions import Reactions
 from datacapt.security import new_token, token_hash
+from datacapt.validation import ValidationError, whole_number
 
 PURPOSE = "epro"
 #: How long a handed link stays valid when no questionnaire window ends it sooner.
@@ -199,6 +202,88 @@ def schedule_occurrence(
         },
     )
     return occurrence
+
+
+def questionnaires(definition: Definition) -> list[tuple[str, Form]]:
+    """(visit name, form) of every ePRO form the schedule places in a visit."""
+    forms = {form.name: form for form in definition.forms if form.epro}
+    return [
+        (visit.name, forms[name])
+        for visit in definition.schedule.visits
+        for name in visit.forms
+        if name in forms
+    ]
+
+
+class Anchor(enum.StrEnum):
+    """The day an occurrence's offset counts from."""
+
+    INCLUSION = "inclusion"
+    TODAY = "today"
+
+
+MAX_OFFSET_DAYS = 3650
+MAX_OPEN_DAYS = 365
+
+
+def schedule_from_anchor(
+    dbsession: Session,
+    subject: Subject,
+    definition: Definition,
+    zone: str,
+    *,
+    questionnaire: str,
+    anchor: str,
+    offset: str,
+    days_open: str,
+    today: date,
+    actor: Actor,
+) -> EproOccurrence:
+    """An occurrence whose window opens ``offset`` days after the anchor (the subject's
+    inclusion, or today) at the subject's midnight, open for ``days_open`` days. Raises
+    ValidationError naming the field at fault."""
+    choices = {
+        f"{visit}/{form.name}": (visit, form.name) for visit, form in questionnaires(definition)
+    }
+    if questionnaire not in choices:
+        raise ValidationError("questionnaire", _("Choose one of the offered questionnaires."))
+    if anchor == Anchor.INCLUSION and subject.included_on is None:
+        raise ValidationError("anchor", _("The subject has no inclusion date yet."))
+    if anchor not in Anchor.__members__.values():
+        raise ValidationError("anchor", _("Choose one of the offered starting days."))
+    number = _signed_days(offset, MAX_OFFSET_DAYS)
+    if number is None:
+        raise ValidationError(
+            "offset", _("Enter a whole number of days (negative: before the starting day).")
+        )
+    length = whole_number(days_open, MAX_OPEN_DAYS)
+    if not length:
+        raise ValidationError(
+            "days_open",
+            _("Enter a whole number of days from 1 to %(most)s.", mapping={"most": MAX_OPEN_DAYS}),
+        )
+    first = subject.included_on if anchor == Anchor.INCLUSION else today
+    opens, closes = window(first, number, length, zone)
+    visit, form = choices[questionnaire]
+    return schedule_occurrence(
+        dbsession,
+        subject,
+        definition,
+        visit=visit,
+        form=form,
+        opens_at=opens,
+        closes_at=closes,
+        actor=actor,
+    )
+
+
+def _signed_days(text: str, limit: int) -> int | None:
+    text = (text or "").strip()
+    negative = text.startswith("-")
+    number = whole_number(text[1:] if negative else text, limit)
+    if number is None:
+        return None
+    return -number if negative else number
 
 
 def is_open(occurrence: EproOccurrence, now: datetime) -> bool:

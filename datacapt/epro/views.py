@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import segno
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -16,6 +17,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from datacapt.actor import Actor
+from datacapt.clock import today_in
 from datacapt.db import keep_writes
 from datacapt.ecrf.runtime import FormState, form_state
 from datacapt.entry.services import SaveRefused
@@ -33,7 +35,7 @@ from datacapt.resources.subject_area import (
     SubjectHome,
 )
 from datacapt.security import open_subject_session
-from datacapt.validation import whole_number
+from datacapt.validation import ValidationError, whole_number
 
 UNAVAILABLE = "errors/subject_unavailable.jinja2"
 QUESTIONNAIRE = "epro/questionnaire.jinja2"
@@ -321,31 +323,81 @@ def _next_visible(state: FormState, context: QuestionnaireResource, page: int, s
 # --- the site hands a link ---------------------------------------------------------------------
 
 
-@page_view(SubjectResource, "epro/hand_link.jinja2", Permission.ENROL_SUBJECT, name="epro-link")
-def hand_link_page(context: SubjectResource, request: Request) -> dict[str, Any]:
+HAND_LINK = "epro/hand_link.jinja2"
+
+
+def _subject_page(request: Request, context: SubjectResource, **extra: Any) -> dict[str, Any]:
+    design = context.design
     return {
         "handed": None,
         "occurrences": services.occurrences_of(request.dbsession, context.subject),
+        "questionnaires": services.questionnaires(design.definition) if design else [],
+        "definition": design.definition if design else None,
+        "errors": {},
+        "values": {"anchor": "today", "offset": "0", "days_open": "7"},
+        **extra,
     }
+
+
+@page_view(SubjectResource, HAND_LINK, Permission.ENROL_SUBJECT, name="epro-link")
+def hand_link_page(context: SubjectResource, request: Request) -> dict[str, Any]:
+    return _subject_page(request, context)
 
 
 @view_config(
     context=SubjectResource,
     name="epro-link",
     request_method="POST",
-    renderer="epro/hand_link.jinja2",
+    renderer=HAND_LINK,
     permission=Permission.ENROL_SUBJECT,
 )
 def hand_link(context: SubjectResource, request: Request) -> dict[str, Any]:
     """A fresh one-time link and its QR code, shown once to be handed in person."""
     handed = services.hand_link(request.dbsession, context.subject, request.actor)
     url = link_url(request, handed.token)
-    return {
-        "handed": handed,
-        "url": url,
-        "qr": segno.make(url, error="m").svg_data_uri(scale=5, border=2),
-        "occurrences": services.occurrences_of(request.dbsession, context.subject),
-    }
+    return _subject_page(
+        request,
+        context,
+        handed=handed,
+        url=url,
+        qr=segno.make(url, error="m").svg_data_uri(scale=5, border=2),
+    )
+
+
+@view_config(
+    context=SubjectResource,
+    name="epro-schedule",
+    request_method="POST",
+    permission=Permission.ENROL_SUBJECT,
+)
+def schedule(context: SubjectResource, request: Request) -> Response:
+    """Schedule a questionnaire: its window from a starting day and an offset, in the
+    subject's zone (their site's, else the study's)."""
+    design = context.design
+    if design is None:
+        raise HTTPNotFound()
+    try:
+        services.schedule_from_anchor(
+            request.dbsession,
+            context.subject,
+            design.definition,
+            context.site.timezone or context.study.timezone,
+            questionnaire=request.POST.get("questionnaire", ""),
+            anchor=request.POST.get("anchor", ""),
+            offset=request.POST.get("offset", ""),
+            days_open=request.POST.get("days_open", ""),
+            today=today_in(ZoneInfo(context.site.timezone or context.study.timezone)),
+            actor=request.actor,
+        )
+    except ValidationError as error:
+        data = _subject_page(
+            request, context, errors={error.field: error.message}, values=request.POST
+        )
+        response = render_to_response(HAND_LINK, data, request=request)
+        response.status_int = 422
+        return response
+    request.session.flash(request.localizer.translate(_("The questionnaire is scheduled.")))
+    return redirect(request, request.resource_url(context, "@@epro-link"))
 
 
 def link_url(request: Request, token: str) -> str:

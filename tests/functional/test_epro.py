@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from datacapt.ecrf.versions import draft, published_design
 from datacapt.epro import services
 from datacapt.models import (
     AuditEvent,
+    EproOccurrence,
     FormInstance,
     FormStatus,
     ItemValue,
@@ -328,3 +329,33 @@ def test_the_command_prints_a_fresh_link_for_the_demo_subject(datacapt):
     assert again.split()[0] != out.split()[0] and "█" in again
     code, _out, err = datacapt("epro", "link", "acme", "demo", "nobody-0001")
     assert code == 2 and "no subject 'nobody-0001'" in err
+
+
+def test_site_staff_schedule_a_questionnaire_from_a_starting_day(testapp, dbsession, world):
+    world.sites["par01"].timezone = "America/New_York"
+    world.subjects["par01-0001"].included_on = date(2026, 3, 1)
+    dbsession.flush()
+    login(testapp, "coordinator@example.org")
+    page = testapp.get("/acme/demo/subjects/par01-0001/@@epro-link")
+    form = page.forms["schedule-form"]
+    assert form["questionnaire"].options[0][0] == "baseline/wellbeing"
+    form["anchor"] = "inclusion"
+    form["offset"] = "1 week"
+    refused = form.submit(status=422)
+    assert refused.html.find(id="field-offset")["aria-invalid"] == "true"
+    assert "Enter a whole number of days" in refused.html.find(id="field-offset-error").text
+    form = refused.forms["schedule-form"]
+    form["offset"] = "7"
+    form["days_open"] = "3"
+    form.submit().follow()
+    occurrence = dbsession.scalar(select(EproOccurrence))
+    assert (occurrence.visit, occurrence.form, occurrence.status) == (
+        "baseline",
+        "wellbeing",
+        OccurrenceStatus.SCHEDULED,
+    )
+    # 8 March 2026 at midnight in New York (UTC-5), for three days (summer time on the 8th)
+    assert occurrence.opens_at == datetime(2026, 3, 8, 5, tzinfo=UTC)
+    assert occurrence.closes_at == datetime(2026, 3, 11, 4, tzinfo=UTC)
+    shown = testapp.get("/acme/demo/subjects/par01-0001/@@epro-link")
+    assert "scheduled" in shown.html.find("table", class_="data").text

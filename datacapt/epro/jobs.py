@@ -15,3 +15,8 @@ SWEEP_EVERY = timedelta(minutes=10)
 def mark_missed_job(ctx: JobContext) -> None:
     """Questionnaires whose window closed unanswered become missed."""
     services.mark_missed(ctx.dbsession, datetime.now(UTC), Actor.system("epro-sweep"))
+
+
+@job(services.SEND_JOB)
+def send_link_job(ctx: JobContext, occurrence_id: int, application_url: str) -> None:
+    services.send_link(ctx.dbsession, ctx.registry, occurrence_id, application_url)

@@ -28,17 +28,21 @@ from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Form, Item
 from datacapt.ecrf.runtime import FormState
 from datacapt.entry import services as entry
-from datacapt.i18n import _
+from datacapt.i18n import DEFAULT_LANGUAGE, _
+from datacapt.jobs import enqueue_after_commit
+from datacapt.mail import send_mail_in
 from datacapt.models import (
     EproOccurrence,
     FormInstance,
     OccurrenceStatus,
     Study,
     Subject,
+    SubjectContact,
     SubjectLink,
 )
 from datacapt.reactions import Reactions
 from datacapt.security import new_token, token_hash
+from datacapt.subjects import contacts
 from datacapt.validation import ValidationError, whole_number
 
 PURPOSE = "epro"
@@ -319,6 +323,73 @@ def mark_missed(dbsession: Session, now: datetime, actor: Actor) -> int:
     for occurrence, subject in rows:
         _set_status(dbsession, subject, occurrence, OccurrenceStatus.MISSED, actor)
     return len(rows)
+
+
+SEND_JOB = "datacapt.epro.send_link"
+
+
+def request_sending(
+    dbsession: Session,
+    subject: Subject,
+    occurrence: EproOccurrence,
+    actor: Actor,
+    application_url: str,
+) -> None:
+    """Mail the subject a link to ``occurrence`` once this transaction commits (a job, which
+    makes the link itself: no token ever waits in the outbox)."""
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="epro.sending_requested",
+        entity_type="epro_occurrence",
+        entity_id=occurrence.id,
+    )
+    enqueue_after_commit(
+        dbsession, SEND_JOB, occurrence_id=occurrence.id, application_url=application_url
+    )
+
+
+def send_link(
+    dbsession: Session, registry: Registry, occurrence_id: int, application_url: str
+) -> bool:
+    """Mail the subject a fresh link to the occurrence, if it is still due, its window not
+    closed and the subject has an e-mail address (re-checked at sending); the mail carries no
+    health information, only the link. Whether a mail went."""
+    occurrence = dbsession.get(EproOccurrence, occurrence_id)
+    if occurrence is None or occurrence.status not in STILL_DUE:
+        return False
+    if occurrence.closes_at <= datetime.now(UTC):
+        return False
+    subject = dbsession.get(Subject, occurrence.subject_id)
+    row = dbsession.get(SubjectContact, subject.id)
+    actor = Actor.system("epro-mail", tenant_id=subject.tenant_id)
+    email = contacts.open_row(registry, row).email if row is not None else ""
+    if not email:
+        return False
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="subject.contact_viewed",
+        entity_type="subject_contact",
+        entity_id=subject.id,
+        reason="epro link mailed",
+    )
+    handed = hand_link(dbsession, subject, actor, occurrence=occurrence)
+    study = dbsession.get(Study, subject.study_id)
+    send_mail_in(
+        dbsession,
+        to=email,
+        subject=_("Your questionnaire is ready"),
+        template="mail/epro_link.jinja2",
+        application_url=application_url,
+        locale=study.languages[0] if study.languages else DEFAULT_LANGUAGE,
+        link=f"{application_url.rstrip('/')}/p/@@start/{handed.token}",
+    )
+    if occurrence.status is OccurrenceStatus.SCHEDULED:
+        _set_status(dbsession, subject, occurrence, OccurrenceStatus.SENT, actor)
+    return True
 
 
 def _set_status(

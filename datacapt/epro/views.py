@@ -400,5 +400,31 @@ def schedule(context: SubjectResource, request: Request) -> Response:
     return redirect(request, request.resource_url(context, "@@epro-link"))
 
 
+@view_config(
+    context=SubjectResource,
+    name="epro-send",
+    request_method="POST",
+    permission=Permission.ENROL_SUBJECT,
+)
+def send(context: SubjectResource, request: Request) -> Response:
+    """Mail the subject a link to one of their questionnaires (after commit, by a job)."""
+    number = whole_number(request.POST.get("occurrence"))
+    occurrence = next(
+        (o for o in services.occurrences_of(request.dbsession, context.subject) if o.id == number),
+        None,
+    )
+    if occurrence is None:
+        raise HTTPNotFound()
+    services.request_sending(
+        request.dbsession, context.subject, occurrence, request.actor, request.application_url
+    )
+    request.session.flash(
+        request.localizer.translate(
+            _("The link is being mailed to the subject, if they have an e-mail address.")
+        )
+    )
+    return redirect(request, request.resource_url(context, "@@epro-link"))
+
+
 def link_url(request: Request, token: str) -> str:
     return f"{request.application_url}/p/@@start/{token}"

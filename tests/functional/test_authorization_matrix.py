@@ -378,6 +378,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "epro-link", "GET"): subject_action(200),
     (SubjectResource, "epro-link", "POST"): subject_action(200),
     (SubjectResource, "epro-schedule", "POST"): subject_action(422),
+    (SubjectResource, "epro-send", "POST"): subject_action(404),
     (SubjectResource, "add-visit", "POST"): subject_action(404),
     (VisitResource, "", "GET"): subject_read(200),
     (VisitResource, "add-row", "POST"): subject_action(404),

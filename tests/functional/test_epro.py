@@ -21,11 +21,13 @@ from datacapt.models import (
     ItemValue,
     LoginAttempt,
     OccurrenceStatus,
+    OutboxJob,
     Subject,
     SubjectLink,
     SubjectSession,
 )
 from datacapt.security import SUBJECT_COOKIE
+from datacapt.subjects import contacts
 from tests.factories import SETUP, build_world, login, publish_definition
 
 
@@ -359,3 +361,48 @@ def test_site_staff_schedule_a_questionnaire_from_a_starting_day(testapp, dbsess
     assert occurrence.closes_at == datetime(2026, 3, 11, 4, tzinfo=UTC)
     shown = testapp.get("/acme/demo/subjects/par01-0001/@@epro-link")
     assert "scheduled" in shown.html.find("table", class_="data").text
+
+
+# --- sending by mail ----------------------------------------------------------------------------
+
+
+def send_form(page):
+    return next(form for form in page.forms.values() if form.action.endswith("@@epro-send"))
+
+
+def test_the_site_mails_a_link_after_commit_with_no_health_data(
+    testapp, dbsession, world, registry, mailbox
+):
+    subject = world.subjects["par01-0001"]
+    contacts.seal(registry, subject, contacts.Contact(email="pat@example.org"), dbsession)
+    occurrence = occurrence_for(dbsession, world)
+    login(testapp, "coordinator@example.org")
+    send_form(testapp.get("/acme/demo/subjects/par01-0001/@@epro-link")).submit().follow()
+    job = dbsession.scalar(select(OutboxJob).where(OutboxJob.name == services.SEND_JOB))
+    assert job.arguments == {"occurrence_id": occurrence.id, "application_url": "http://localhost"}
+    (mail,) = mailbox.messages()
+    assert mail["To"] == "pat@example.org"
+    assert mail["Subject"] == "Your questionnaire is ready"
+    body = mail.get_content()
+    token = re.search(r"/p/@@start/([A-Za-z0-9_-]{43})", body).group(1)
+    assert "par01" not in body and "wellbeing" not in body and "pain" not in body.lower()
+    dbsession.expire_all()
+    assert dbsession.get(EproOccurrence, occurrence.id).status is OccurrenceStatus.SENT
+    link = dbsession.scalar(select(SubjectLink).where(SubjectLink.occurrence_id == occurrence.id))
+    assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    testapp.reset()
+    page = start(testapp, token).follow()
+    assert "Page 1 of 2" in page.text  # the link leads straight to its questionnaire
+
+
+def test_no_mail_when_the_subject_has_no_address_or_the_questionnaire_is_done(
+    dbsession, world, registry, mailbox
+):
+    occurrence = occurrence_for(dbsession, world)
+    assert not services.send_link(dbsession, registry, occurrence.id, "http://localhost")
+    contacts.seal(
+        registry, world.subjects["par01-0001"], contacts.Contact(email="p@example.org"), dbsession
+    )
+    occurrence.status = OccurrenceStatus.COMPLETED
+    assert not services.send_link(dbsession, registry, occurrence.id, "http://localhost")
+    assert dbsession.scalar(select(SubjectLink)) is None

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from datacapt.cli.demo_design import epro_definition
+from datacapt.ecrf import versions
 from datacapt.ecrf.versions import draft, published_design
 from datacapt.epro import services
 from datacapt.models import (
@@ -406,3 +407,41 @@ def test_no_mail_when_the_subject_has_no_address_or_the_questionnaire_is_done(
     occurrence.status = OccurrenceStatus.COMPLETED
     assert not services.send_link(dbsession, registry, occurrence.id, "http://localhost")
     assert dbsession.scalar(select(SubjectLink)) is None
+
+
+# --- designing ------------------------------------------------------------------------------------
+
+
+def test_the_designer_marks_a_form_as_the_subjects_questionnaire(testapp, dbsession, registry):
+    world = build_world(dbsession, registry)
+    login(testapp, world.users["study_admin"].email)
+    page = testapp.get("/acme/demo/design/forms/demographics/")
+    form = page.forms["form-settings"]
+    assert not form["epro"].checked
+    form["epro"].checked = True
+    form.submit().follow()
+    saved = versions.definition_of(draft(dbsession, world.study))
+    assert saved.form("demographics").epro
+    assert not saved.form("vital_signs").epro
+    event = dbsession.scalars(
+        select(AuditEvent).where(AuditEvent.action == "design.form_changed")
+    ).all()[-1]
+    assert '"epro": true' in event.new_value and '"epro": false' in event.old_value
+
+
+def test_a_questionnaire_page_takes_a_fixed_number_of_queries(
+    testapp, dbsession, world, query_counter
+):
+    occurrence = occurrence_for(dbsession, world)
+    start(testapp, link_for(dbsession, world, occurrence=occurrence).token)
+    query_counter.clear()
+    testapp.get(f"/p/s/{occurrence.id}/")
+    empty = len(query_counter)
+    form = testapp.get(f"/p/s/{occurrence.id}/").forms["questionnaire-form"]
+    form["pain"] = "1"
+    form.submit("action", value="next")
+    query_counter.clear()
+    testapp.get(f"/p/s/{occurrence.id}/")
+    # the session with its subject's zone, the subject, the occurrence, the design, the saved
+    # form, and once it exists its values: however many questions and answers
+    assert (empty, len(query_counter)) == (5, 6), "\n".join(query_counter)

@@ -20,6 +20,7 @@ from datacapt.actor import Actor
 from datacapt.clock import today_in
 from datacapt.db import keep_writes
 from datacapt.ecrf.runtime import FormState, form_state
+from datacapt.ecrf.values import Parsed
 from datacapt.entry.services import SaveRefused
 from datacapt.epro import services
 from datacapt.htmx import READ, page_view, redirect
@@ -146,10 +147,9 @@ def home(context: SubjectHome, request: Request) -> dict[str, Any]:
 # --- a questionnaire, page by page -------------------------------------------------------------
 
 
-def _page_number(context: QuestionnaireResource, value: object) -> int:
-    number = whole_number(value) if isinstance(value, str) and value.isdigit() else None
-    last = services.pages(context.form) - 1
-    return min(max(number or 0, 0), last)
+def _page_number(context: QuestionnaireResource, value: str | None) -> int:
+    """The page asked for, within the questionnaire's (the first one if none or nonsense)."""
+    return min(whole_number(value) or 0, services.pages(context.form) - 1)
 
 
 def _language(request: Request, context: QuestionnaireResource) -> str:
@@ -268,10 +268,7 @@ def save(context: QuestionnaireResource, request: Request) -> Response:
     state = _state(request, context, page, _posted(context, request, page))
     errors: dict[str, Any] = {}
     if action in ("next", "submit"):
-        errors = {
-            name: _("Please answer this question.")
-            for name in services.unanswered_required(state, context.form, page)
-        }
+        errors = _unanswered(state, context, page)
     if not errors:
         try:
             services.save_answers(
@@ -309,6 +306,16 @@ def save(context: QuestionnaireResource, request: Request) -> Response:
         return redirect(request, request.resource_url(context.home))
     following = _next_visible(state, context, page, -1 if action == "back" else 1)
     return redirect(request, request.resource_url(context, query={"page": following}))
+
+
+def _unanswered(state: FormState, context: QuestionnaireResource, page: int) -> dict[str, Any]:
+    """The required questions of the page left blank, each said next to its field too."""
+    message = _("Please answer this question.")
+    blank = set(services.unanswered_required(state, context.form, page))
+    for block_state in state.items():
+        if block_state.name in blank:
+            block_state.parsed = Parsed(None, None, error=message)
+    return dict.fromkeys(sorted(blank), message)
 
 
 def _next_visible(state: FormState, context: QuestionnaireResource, page: int, step: int) -> int:

@@ -71,11 +71,6 @@ class SubjectHome(Resource):
     def __acl__(self) -> tuple[ACE, ...]:
         return perms.subject_acl(self.subject.tenant_id, self.subject.study_id, self.subject.id)
 
-    @property
-    def timezone(self) -> str:
-        """The zone the subject lives in: their site's, else the study's."""
-        return self.site.timezone or self.study.timezone
-
     @cached_property
     def design(self) -> PublishedDesign | None:
         return published_design(self.dbsession, self.study)

@@ -174,7 +174,10 @@ def test_a_questionnaire_over_two_sessions(testapp, dbsession, world):
     page = testapp.get(f"/p/s/{occurrence.id}/")
     form = page.forms["questionnaire-form"]
     refused = form.submit("action", value="next", status=422)
-    assert "Please answer this question." in refused.text
+    assert "Please answer this question." in refused.html.find(class_="error-summary").text
+    field = refused.html.find(id="item-pain")
+    assert field["aria-invalid"] == "true"  # and the message is next to it
+    assert "Please answer this question." in refused.html.find(id="item-pain-message").text
     form = refused.forms["questionnaire-form"]
     form["pain"] = "1"
     page = form.submit("action", value="next").follow()

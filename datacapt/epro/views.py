@@ -25,7 +25,7 @@ from datacapt.entry.services import SaveRefused
 from datacapt.epro import services
 from datacapt.htmx import READ, page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import EproOccurrence, SubjectLink
+from datacapt.models import EproOccurrence
 from datacapt.permissions import Permission
 from datacapt.reactions import reactions_of
 from datacapt.resources import SubjectResource
@@ -108,7 +108,7 @@ def start(context: SubjectArea, request: Request) -> Response:
     if link.occurrence_id is not None:
         target = request.resource_url(context, SUBJECT_HOME_NAME, str(link.occurrence_id), "")
     response = HTTPSeeOther(location=target)
-    session = open_subject_session(
+    open_subject_session(
         request,
         response,
         tenant_id=link.tenant_id,
@@ -116,17 +116,14 @@ def start(context: SubjectArea, request: Request) -> Response:
         subject_id=link.subject_id,
         link_id=link.id,
     )
-    services.use_link(request.dbsession, link, _subject_actor(request, session.subject_id, link))
-    return response
-
-
-def _subject_actor(request: Request, subject_id: int, link: SubjectLink) -> Actor:
-    return Actor.subject(
-        subject_id,
+    actor = Actor.subject(
+        link.subject_id,
         tenant_id=link.tenant_id,
         address=request.client_address,
         request_id=request.request_id,
     )
+    services.use_link(request.dbsession, link, actor)
+    return response
 
 
 @view_config(context=SubjectArea, request_method=READ, permission=NO_PERMISSION_REQUIRED)

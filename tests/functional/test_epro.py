@@ -364,7 +364,8 @@ def test_site_staff_schedule_a_questionnaire_from_a_starting_day(testapp, dbsess
     assert occurrence.opens_at == datetime(2026, 3, 8, 5, tzinfo=UTC)
     assert occurrence.closes_at == datetime(2026, 3, 11, 4, tzinfo=UTC)
     shown = testapp.get("/acme/demo/subjects/par01-0001/@@epro-link")
-    assert "scheduled" in shown.html.find("table", class_="data").text
+    row = shown.html.find("table", class_="data").find("tbody").find("tr").text
+    assert "How are you today?" in row and "scheduled" in row
 
 
 # --- sending by mail ----------------------------------------------------------------------------

@@ -47,6 +47,9 @@ def upgrade() -> None:
         sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("application_url", sa.String(length=300), nullable=True),
+        sa.Column("mails_sent", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_mailed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),

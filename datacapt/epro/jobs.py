@@ -11,10 +11,13 @@ from datacapt.jobs import JobContext, job
 SWEEP_EVERY = timedelta(minutes=10)
 
 
-@job("datacapt.epro.mark_missed", every=SWEEP_EVERY)
-def mark_missed_job(ctx: JobContext) -> None:
-    """Questionnaires whose window closed unanswered become missed."""
-    services.mark_missed(ctx.dbsession, datetime.now(UTC), Actor.system("epro-sweep"))
+@job("datacapt.epro.sweep", every=SWEEP_EVERY)
+def sweep_job(ctx: JobContext) -> None:
+    """Questionnaires whose window closed unanswered become missed; the links and reminders
+    due are queued (each mailed by its own job, after this one commits)."""
+    now = datetime.now(UTC)
+    services.mark_missed(ctx.dbsession, now, Actor.system("epro-sweep"))
+    services.send_due_mails(ctx.dbsession, now)
 
 
 @job(services.SEND_JOB)

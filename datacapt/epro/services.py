@@ -39,6 +39,7 @@ from datacapt.models import (
     Subject,
     SubjectContact,
     SubjectLink,
+    SubjectStatus,
 )
 from datacapt.reactions import Reactions
 from datacapt.security import new_token, token_hash
@@ -172,8 +173,10 @@ def schedule_occurrence(
     opens_at: datetime,
     closes_at: datetime,
     actor: Actor,
+    application_url: str | None = None,
 ) -> EproOccurrence:
-    """A questionnaire for ``subject`` to fill between ``opens_at`` and ``closes_at``."""
+    """A questionnaire for ``subject`` to fill between ``opens_at`` and ``closes_at``; with
+    ``application_url``, the worker mails the subject its link when the window opens."""
     found = definition.form(form)
     planned = next((v for v in definition.schedule.visits if v.name == visit), None)
     if found is None or not found.epro or planned is None or form not in planned.forms:
@@ -188,6 +191,7 @@ def schedule_occurrence(
         status=OccurrenceStatus.SCHEDULED,
         opens_at=opens_at,
         closes_at=closes_at,
+        application_url=application_url,
     )
     dbsession.add(occurrence)
     dbsession.flush()
@@ -242,6 +246,7 @@ def schedule_from_anchor(
     days_open: str,
     today: date,
     actor: Actor,
+    application_url: str | None = None,
 ) -> EproOccurrence:
     """An occurrence whose window opens ``offset`` days after the anchor (the subject's
     inclusion, or today) at the subject's midnight, open for ``days_open`` days. Raises
@@ -278,6 +283,7 @@ def schedule_from_anchor(
         opens_at=opens,
         closes_at=closes,
         actor=actor,
+        application_url=application_url,
     )
 
 
@@ -326,6 +332,12 @@ def mark_missed(dbsession: Session, now: datetime, actor: Actor) -> int:
 
 
 SEND_JOB = "datacapt.epro.send_link"
+#: A reminder goes when the last mail is this old and the questionnaire still not completed,
+#: at most ``MAX_REMINDERS`` times after the first mail.
+REMINDER_AFTER = timedelta(days=1)
+MAX_REMINDERS = 5
+#: Subjects who left the study are sent nothing more.
+OPTED_OUT = (SubjectStatus.WITHDRAWN, SubjectStatus.SCREEN_FAILURE, SubjectStatus.COMPLETED)
 
 
 def request_sending(
@@ -345,23 +357,62 @@ def request_sending(
         entity_type="epro_occurrence",
         entity_id=occurrence.id,
     )
+    occurrence.application_url = application_url
+    _enqueue_mail(dbsession, occurrence, datetime.now(UTC))
+
+
+def _enqueue_mail(dbsession: Session, occurrence: EproOccurrence, now: datetime) -> None:
+    occurrence.mails_sent += 1
+    occurrence.last_mailed_at = now
     enqueue_after_commit(
-        dbsession, SEND_JOB, occurrence_id=occurrence.id, application_url=application_url
+        dbsession,
+        SEND_JOB,
+        occurrence_id=occurrence.id,
+        application_url=occurrence.application_url,
     )
+
+
+def send_due_mails(dbsession: Session, now: datetime) -> int:
+    """Queue the mails due: the first link when a window opens, then a reminder a day after
+    the last mail while the questionnaire is not completed (at most five), never to a subject
+    who left the study; how many."""
+    rows = dbsession.scalars(
+        select(EproOccurrence)
+        .join(Subject, Subject.id == EproOccurrence.subject_id)
+        .where(
+            EproOccurrence.application_url.is_not(None),
+            EproOccurrence.status.in_(STILL_DUE),
+            EproOccurrence.opens_at <= now,
+            EproOccurrence.closes_at > now,
+            EproOccurrence.mails_sent <= MAX_REMINDERS,
+            Subject.status.not_in(OPTED_OUT),
+        )
+        .order_by(EproOccurrence.id)
+    ).all()
+    due = [
+        occurrence
+        for occurrence in rows
+        if occurrence.last_mailed_at is None or occurrence.last_mailed_at <= now - REMINDER_AFTER
+    ]
+    for occurrence in due:
+        _enqueue_mail(dbsession, occurrence, now)
+    return len(due)
 
 
 def send_link(
     dbsession: Session, registry: Registry, occurrence_id: int, application_url: str
 ) -> bool:
     """Mail the subject a fresh link to the occurrence, if it is still due, its window not
-    closed and the subject has an e-mail address (re-checked at sending); the mail carries no
-    health information, only the link. Whether a mail went."""
+    closed, the subject still in the study and with an e-mail address (all re-checked at
+    sending); the mail carries no health information, only the link. Whether a mail went."""
     occurrence = dbsession.get(EproOccurrence, occurrence_id)
     if occurrence is None or occurrence.status not in STILL_DUE:
         return False
     if occurrence.closes_at <= datetime.now(UTC):
         return False
     subject = dbsession.get(Subject, occurrence.subject_id)
+    if subject.status in OPTED_OUT:
+        return False
     row = dbsession.get(SubjectContact, subject.id)
     actor = Actor.system("epro-mail", tenant_id=subject.tenant_id)
     email = contacts.open_row(registry, row).email if row is not None else ""

@@ -392,6 +392,7 @@ def schedule(context: SubjectResource, request: Request) -> Response:
             days_open=request.POST.get("days_open", ""),
             today=today_in(ZoneInfo(context.site.timezone or context.study.timezone)),
             actor=request.actor,
+            application_url=request.application_url,
         )
     except ValidationError as error:
         data = _subject_page(

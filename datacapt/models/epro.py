@@ -51,6 +51,12 @@ class EproOccurrence(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Where mailed links point (the address staff scheduled it from); None: never mailed by
+    #: the worker, only handed.
+    application_url: Mapped[str | None] = mapped_column(String(300))
+    #: Links mailed so far (the first when the window opens, then reminders) and the last time.
+    mails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 

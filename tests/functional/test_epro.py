@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from datacapt.cli.demo_design import epro_definition
+from datacapt.db import transaction_scope
 from datacapt.ecrf import versions
 from datacapt.ecrf.versions import draft, published_design
 from datacapt.epro import services
@@ -26,6 +27,7 @@ from datacapt.models import (
     Subject,
     SubjectLink,
     SubjectSession,
+    SubjectStatus,
 )
 from datacapt.security import SUBJECT_COOKIE
 from datacapt.subjects import contacts
@@ -449,3 +451,64 @@ def test_a_questionnaire_page_takes_a_fixed_number_of_queries(
     # the session with its subject's zone, the subject, the occurrence, the design, the saved
     # form, and once it exists its values: however many questions and answers
     assert (empty, len(query_counter)) == (5, 6), "\n".join(query_counter)
+
+
+# --- the worker's sweep: first links and reminders -----------------------------------------------
+
+
+def mail_jobs(dbsession):
+    return [
+        job.arguments["occurrence_id"]
+        for job in dbsession.scalars(
+            select(OutboxJob).where(OutboxJob.name == services.SEND_JOB).order_by(OutboxJob.id)
+        )
+    ]
+
+
+def sweep(registry, at):
+    """The worker's sweep at ``at``, in a transaction of its own (its mails queued on commit)."""
+    with transaction_scope(registry) as session:
+        return services.send_due_mails(session, at)
+
+
+def test_the_sweep_mails_when_a_window_opens_then_reminds_daily_at_most_five_times(
+    dbsession, world, registry
+):
+    occurrence = occurrence_for(dbsession, world)
+    later = occurrence_for(dbsession, world, opens=30, closes=40)
+    handed_only = occurrence_for(dbsession, world)
+    for row in (occurrence, later):
+        row.application_url = "https://edc.example"
+    dbsession.flush()
+    now = datetime.now(UTC)
+    assert sweep(registry, now) == 1
+    assert sweep(registry, now + timedelta(hours=23)) == 0
+    for day in range(1, 8):
+        sweep(registry, now + timedelta(days=day, minutes=1))
+    assert mail_jobs(dbsession).count(occurrence.id) == 1 + services.MAX_REMINDERS
+    assert later.id not in mail_jobs(dbsession) and handed_only.id not in mail_jobs(dbsession)
+
+
+def test_reminders_stop_when_completed_or_the_subject_left_the_study(dbsession, world, registry):
+    completed = occurrence_for(dbsession, world)
+    withdrawn = occurrence_for(dbsession, world, "ber01-0001")
+    for row in (completed, withdrawn):
+        row.application_url = "https://edc.example"
+    dbsession.flush()
+    now = datetime.now(UTC)
+    assert sweep(registry, now) == 2
+    dbsession.expire_all()
+    dbsession.get(EproOccurrence, completed.id).status = OccurrenceStatus.COMPLETED
+    dbsession.get(Subject, world.subjects["ber01-0001"].id).status = SubjectStatus.WITHDRAWN
+    dbsession.flush()
+    assert sweep(registry, now + timedelta(days=2)) == 0
+    # and a mail already queued re-checks at sending
+    assert not services.send_link(dbsession, registry, withdrawn.id, "https://edc.example")
+
+
+def test_scheduling_on_the_site_page_lets_the_worker_mail_at_opening(testapp, dbsession, world):
+    login(testapp, "coordinator@example.org")
+    form = testapp.get("/acme/demo/subjects/par01-0001/@@epro-link").forms["schedule-form"]
+    form.submit().follow()
+    occurrence = dbsession.scalar(select(EproOccurrence))
+    assert occurrence.application_url == "http://localhost"

@@ -4,6 +4,7 @@ questionnaire answered over two sessions, through the pages a subject and a site
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -514,3 +515,26 @@ def test_scheduling_on_the_site_page_lets_the_worker_mail_at_opening(testapp, db
     form.submit().follow()
     occurrence = dbsession.scalar(select(EproOccurrence))
     assert occurrence.application_url == "http://localhost"
+
+
+def test_branching_is_evaluated_while_answering(testapp, dbsession, world):
+    occurrence = occurrence_for(dbsession, world)
+    start(testapp, link_for(dbsession, world, occurrence=occurrence).token)
+    page = testapp.get(f"/p/s/{occurrence.id}/")
+    token = page.forms["questionnaire-form"]["csrf_token"].value
+    answers = {"csrf_token": token, "page": "0"}
+    shown = testapp.post(
+        f"/p/s/{occurrence.id}/@@evaluate", answers | {"pain": "1"}, headers={"HX-Request": "true"}
+    )
+    hidden = testapp.post(
+        f"/p/s/{occurrence.id}/@@evaluate", answers | {"pain": "0"}, headers={"HX-Request": "true"}
+    )
+    assert (
+        "block-I.PAIN_SCORE"
+        in json.loads(shown.headers["HX-Trigger"])["datacapt:form-state"]["shown"]
+    )
+    assert (
+        "block-I.PAIN_SCORE"
+        in json.loads(hidden.headers["HX-Trigger"])["datacapt:form-state"]["hidden"]
+    )
+    assert dbsession.scalar(select(FormInstance)) is None  # nothing saved

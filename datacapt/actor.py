@@ -13,6 +13,8 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.request import Request
 
+from datacapt.security import SubjectIdentity
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -20,6 +22,8 @@ class Actor:
 
     ``user_id`` None is the system (a job, a command, a check firing on save); ``name`` then
     says which. ``on_behalf_of`` is the user a person or a job acts for, when not themself.
+    ``subject_id``: a subject acting themself through their link (no account: ``user_id``
+    None), the originator of what they enter.
     """
 
     user_id: int | None
@@ -31,6 +35,7 @@ class Actor:
     session_id: int | None = None
     name: str | None = None
     reason: str | None = None
+    subject_id: int | None = None
 
     @classmethod
     def system(
@@ -52,9 +57,28 @@ class Actor:
             name=name,
         )
 
+    @classmethod
+    def subject(
+        cls,
+        subject_id: int,
+        *,
+        tenant_id: int,
+        address: str | None = None,
+        request_id: str | None = None,
+    ) -> Actor:
+        """A subject filling their own questionnaire through a link."""
+        return cls(
+            user_id=None,
+            tenant_id=tenant_id,
+            address=address,
+            request_id=request_id,
+            auth_method="subject_link",
+            subject_id=subject_id,
+        )
+
     @property
     def is_system(self) -> bool:
-        return self.user_id is None
+        return self.user_id is None and self.subject_id is None
 
     def as_user(self, user_id: int | None) -> Actor:
         """The same request or job acting as another account (the system on a person's save)."""
@@ -67,12 +91,21 @@ class Actor:
             "on_behalf_of_id": self.on_behalf_of,
             "request_id": self.request_id,
             "ip": self.address,
+            "by_subject_id": self.subject_id,
         }
 
 
 def request_actor(request: Request) -> Actor:
-    """The actor of a request: the signed-in user (or nobody yet), its id and address."""
+    """The actor of a request: the signed-in user, or the subject of a subject session (or
+    nobody yet), its id and address."""
     identity = request.identity
+    if isinstance(identity, SubjectIdentity):
+        return Actor.subject(
+            identity.subject_id,
+            tenant_id=identity.tenant_id,
+            address=request.client_address,
+            request_id=request.request_id,
+        )
     tenant = getattr(getattr(request, "context", None), "tenant", None)
     return Actor(
         user_id=identity.user.id if identity is not None else None,

@@ -85,8 +85,8 @@ HASHED_FIELDS = (
     "request_id",
     "ip",
 )
-#: Hashed after those, and only when set: events written before it existed keep their hashes.
-HASHED_WHEN_SET = "on_behalf_of_id"
+#: Hashed after those, and only when set: events written before they existed keep their hashes.
+HASHED_WHEN_SET = ("on_behalf_of_id", "by_subject_id")
 PLATFORM = "platform"
 #: ``pg_advisory_xact_lock(namespace, id)``: one namespace per kind of chain, so keys never
 #: collide; ``checkpoint`` serialises the writers of checkpoints.
@@ -156,9 +156,10 @@ def canonical(event: AuditEvent | Row[Any]) -> str:
         value = getattr(event, name)
         values[name] = _timestamp(value) if isinstance(value, datetime) else value
     values["chain"] = _hashed_chain(values["chain"])
-    on_behalf_of = getattr(event, HASHED_WHEN_SET)
-    if on_behalf_of is not None:
-        values[HASHED_WHEN_SET] = on_behalf_of
+    for name in HASHED_WHEN_SET:
+        value = getattr(event, name)
+        if value is not None:
+            values[name] = value
     return _ENCODE(values)
 
 
@@ -270,13 +271,14 @@ def chained_row(
         "reason": _text(fields.get("reason")),
         "request_id": fields.get("request_id"),
         "ip": fields.get("ip"),
-        HASHED_WHEN_SET: fields.get(HASHED_WHEN_SET),
+        **{name: fields.get(name) for name in HASHED_WHEN_SET},
     }
     hashed = {name: row[name] for name in HASHED_FIELDS}  # canonical(), from the columns
     hashed["chain"] = _hashed_chain(chain)
     hashed["occurred_at"] = stamp if stamp is not None else _timestamp(occurred_at)
-    if row[HASHED_WHEN_SET] is not None:
-        hashed[HASHED_WHEN_SET] = row[HASHED_WHEN_SET]
+    for name in HASHED_WHEN_SET:
+        if row[name] is not None:
+            hashed[name] = row[name]
     row["prev_hash"] = previous
     row["hash"] = hashlib.sha256((previous + _ENCODE(hashed)).encode("utf-8")).hexdigest()
     return row
@@ -602,7 +604,7 @@ def verify_checkpoints(
 def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[Row[Any]]:
     """The events, by chain then seq, as plain rows (a server-side cursor on PostgreSQL): the
     hashed fields with the time already in canonical text, then prev_hash, hash, id and the
-    field hashed only when set."""
+    fields hashed only when set."""
     if _is_postgresql(dbsession):
         utc = func.timezone("UTC", AuditEvent.occurred_at)
         stamp = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"', type_=String)
@@ -610,7 +612,7 @@ def _stream(dbsession: Session, *where: ColumnElement[bool]) -> Iterator[Row[Any
         stamp = func.replace(AuditEvent.occurred_at, " ", "T", type_=String) + "Z"
     columns = [
         stamp if name == "occurred_at" else getattr(AuditEvent, name)
-        for name in (*HASHED_FIELDS, "prev_hash", "hash", "id", HASHED_WHEN_SET)
+        for name in (*HASHED_FIELDS, "prev_hash", "hash", "id", *HASHED_WHEN_SET)
     ]
     statement = select(*columns).where(*where).order_by(AuditEvent.chain, AuditEvent.seq)
     result = dbsession.connection().execute(statement.execution_options(yield_per=5000))
@@ -638,8 +640,9 @@ def _walk(
         else:
             values = dict(zip(fields, row, strict=False))  # the row has more
             values["chain"] = hashed_chain
-            if row[20] is not None:
-                values[HASHED_WHEN_SET] = row[20]
+            for offset, name in enumerate(HASHED_WHEN_SET, start=20):
+                if row[offset] is not None:
+                    values[name] = row[offset]
             if sha256((previous + encode(values)).encode()).hexdigest() != row[18]:
                 problem = "its content does not match its hash"
             elif count in seen and seen[count][0] != row[18]:

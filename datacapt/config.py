@@ -58,6 +58,7 @@ DEFAULT_INCLUDES = (
     "datacapt.api",
     "datacapt.notifications",
     "datacapt.messages",
+    "datacapt.epro",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

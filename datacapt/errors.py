@@ -4,6 +4,7 @@
   visitor cannot tell an existing tenant or study from a missing one.
 * Signed in, but not allowed even to see the node: 404, exactly as if it did not exist.
 * Signed in, allowed to see the node but not to do this: 403.
+* In the subjects' area (``/p/``): one page asking for a new link, whatever was refused.
 * Anything unexpected: our own page in the user's language with a short reference, and the
   traceback in the log under the request's id; never the server's bare 500.
 """
@@ -26,6 +27,7 @@ from datacapt.htmx import encode_url, is_htmx, redirect, wants_fragment
 from datacapt.i18n import _
 from datacapt.permissions import closed_by
 from datacapt.resources import Resource
+from datacapt.security import in_subject_area
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,18 @@ def render_error(request: Request, status: int) -> Response:
     return response
 
 
+def subject_unavailable(request: Request) -> Response:
+    """The subjects' area has no sign-in page: whatever is refused or missing there (a session
+    ended, another subject's page) is the one page that asks for a new link."""
+    response = render_to_response("errors/subject_unavailable.jinja2", {}, request=request)
+    response.status_int = HTTPNotFound.code
+    return response
+
+
 @forbidden_view_config()
 def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    if in_subject_area(request):
+        return subject_unavailable(request)
     if request.identity is None:
         return login_redirect(request)
     context = request.context
@@ -92,6 +104,8 @@ def forbidden(exc: HTTPForbidden, request: Request) -> Response:
 
 @notfound_view_config()
 def not_found(exc: HTTPNotFound, request: Request) -> Response:
+    if in_subject_area(request):
+        return subject_unavailable(request)
     if request.identity is None and not request.path_info.startswith("/static/"):
         return login_redirect(request)
     return render_error(request, HTTPNotFound.code)

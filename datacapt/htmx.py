@@ -44,6 +44,9 @@ READ = ("GET", "HEAD")
 URL_CHARACTERS = "/?#[]@!$&'()*+,;=:%~"
 PAGE_LAYOUT = "layouts/page.jinja2"
 FRAGMENT_LAYOUT = "layouts/fragment.jinja2"
+#: Full pages of the subjects' area (``/p/``): no staff header, menus or session dialog.
+SUBJECT_LAYOUT = "layouts/subject.jinja2"
+SUBJECT_AREA = "/p/"
 
 
 def page_view(context: type, template: str, permission: str, **options: Any) -> view_config:
@@ -85,7 +88,8 @@ def redirect(request: Request, location: str) -> Response:
 def choose_layout(event: BeforeRender) -> None:
     request = event.get("request")
     if request is not None and "layout" not in event:
-        event["layout"] = FRAGMENT_LAYOUT if request.wants_fragment else PAGE_LAYOUT
+        full = SUBJECT_LAYOUT if request.path_info.startswith(SUBJECT_AREA) else PAGE_LAYOUT
+        event["layout"] = FRAGMENT_LAYOUT if request.wants_fragment else full
 
 
 def add_vary(event: NewResponse) -> None:

@@ -28,8 +28,9 @@ LANGUAGE_COOKIE = "datacapt_language"
 
 def negotiate_locale(request: Request) -> str:
     identity = request.identity
-    if identity is not None and identity.user.locale in LANGUAGES:
-        return identity.user.locale
+    user = getattr(identity, "user", None)  # a subject session has no account
+    if user is not None and user.locale in LANGUAGES:
+        return user.locale
     cookie = request.cookies.get(LANGUAGE_COOKIE)
     if cookie in LANGUAGES:
         return cookie
@@ -51,7 +52,8 @@ def timezone_choices() -> list[str]:
 
 def request_timezone(request: Request) -> ZoneInfo:
     identity = request.identity
-    name = identity.user.timezone if identity is not None else None
+    user = getattr(identity, "user", None)
+    name = user.timezone if user is not None else getattr(identity, "timezone", None)
     if not name or not is_timezone(name):
         name = get_app_settings(request.registry).default_timezone
     return ZoneInfo(name)

@@ -33,6 +33,7 @@ class Scope(enum.Enum):
     NAVIGATION = "navigation"
     SITE = "site"
     STUDY = "study"
+    SUBJECT = "subject"
 
 
 class Permission(enum.StrEnum):
@@ -67,6 +68,8 @@ class Permission(enum.StrEnum):
     SIGN = "sign"
     #: Reading and writing the staff's message threads of a site.
     MESSAGE = "message"
+    #: A subject's own, through their link: no study role ever holds it.
+    RESPOND = "respond"
 
     @property
     def scope(self) -> Scope:
@@ -87,6 +90,7 @@ PERMISSION_SCOPES = {
     Permission.IMPORT_DATA: Scope.STUDY,
     Permission.VIEW_EXPORTS: Scope.STUDY,
     Permission.VIEW_AUDIT_TRAIL: Scope.STUDY,
+    Permission.RESPOND: Scope.SUBJECT,
 }
 
 
@@ -201,6 +205,11 @@ def site_role(study_id: int, site_id: int, role: StudyRole) -> str:
     return f"study:{study_id}:site:{site_id}:role:{role}"
 
 
+def subject_principal(tenant_id: int, study_id: int, subject_id: int) -> str:
+    """A subject's own session (see :class:`datacapt.security.SubjectIdentity`)."""
+    return f"subject:{tenant_id}:{study_id}:{subject_id}"
+
+
 # --- ACL entries ----------------------------------------------------------------------------
 
 
@@ -279,6 +288,11 @@ _LOCKED = (
     Permission.VERIFY_SOURCE,
     Permission.REVIEW_DATA,
 )
+
+
+def subject_acl(tenant_id: int, study_id: int, subject_id: int) -> tuple[ACE, ...]:
+    """A subject's questionnaires: that subject answers them, nobody else through this area."""
+    return ((Allow, subject_principal(tenant_id, study_id, subject_id), (Permission.RESPOND,)),)
 
 
 @lru_cache(maxsize=16)

@@ -2,6 +2,11 @@
 security headers. The policy that finds the identity of a request is sign-in's
 (:mod:`datacapt.signin.policy`).
 
+Below :data:`SUBJECT_AREA` (the pages subjects reach by link) the only identity is a subject's
+(:class:`SubjectIdentity`, from the subject session cookie): one principal naming that subject,
+never ``Authenticated`` nor any staff principal, so it holds nothing but what a questionnaire
+node grants that very subject.
+
 The identity (the session, its user and every role they hold) is loaded once per request in one
 query and turned into principals; the resource tree's static ACLs do the rest. Nothing here
 knows about a particular view.
@@ -9,8 +14,11 @@ knows about a particular view.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -18,15 +26,30 @@ from pyramid.authorization import Authenticated, Everyone
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.events import NewResponse
+from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
-from sqlalchemy import Integer, String, Subquery, null, select, type_coerce, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    Subquery,
+    func,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from datacapt import permissions as perms
 from datacapt.config import get_app_settings
+from datacapt.htmx import SUBJECT_AREA
 from datacapt.models import (
+    Site,
     Study,
     StudyRoleAssignment,
     StudyRoleSite,
+    Subject,
+    SubjectSession,
     Tenant,
     TenantRoleAssignment,
     User,
@@ -54,6 +77,100 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+
+
+#: Subjects' pages live below ``SUBJECT_AREA``, outside the staff tree: their own identity,
+#: cookie, layout and headers.
+SUBJECT_COOKIE = "datacapt_subject"
+#: How long a subject session lasts after its Start: answers are saved page by page, so an
+#: ended session loses nothing but the page being typed; a new link opens another.
+SUBJECT_SESSION_LIFETIME = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SubjectIdentity:
+    """A subject who exchanged a link for a session: they reach their own questionnaires of
+    one study, nothing else. Never enough to sign anything."""
+
+    session_id: int
+    tenant_id: int
+    study_id: int
+    subject_id: int
+    expires_at: datetime
+    timezone: str  # the subject's: their site's, else their study's
+
+    @cached_property
+    def principals(self) -> list[str]:
+        return [Everyone, perms.subject_principal(self.tenant_id, self.study_id, self.subject_id)]
+
+
+def in_subject_area(request: Request) -> bool:
+    return request.path_info.startswith(SUBJECT_AREA)
+
+
+def token_hash(token: str) -> str:
+    """How a link's token or a subject session's cookie is stored: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def load_subject_identity(request: Request) -> SubjectIdentity | None:
+    """The subject session the request's cookie names, while it lasts."""
+    cookie = request.cookies.get(SUBJECT_COOKIE)
+    if not cookie or len(cookie) > 100:
+        return None
+    found = request.dbsession.execute(
+        select(SubjectSession, func.coalesce(Site.timezone, Study.timezone))
+        .join(Subject, Subject.id == SubjectSession.subject_id)
+        .join(Site, Site.id == Subject.site_id)
+        .join(Study, Study.id == Subject.study_id)
+        .where(SubjectSession.token_hash == token_hash(cookie))
+    ).first()
+    if found is None or found[0].expires_at <= datetime.now(UTC):
+        return None
+    row, zone = found
+    return SubjectIdentity(
+        row.id, row.tenant_id, row.study_id, row.subject_id, row.expires_at, zone
+    )
+
+
+def open_subject_session(
+    request: Request,
+    response: Response,
+    *,
+    tenant_id: int,
+    study_id: int,
+    subject_id: int,
+    link_id: int,
+) -> SubjectSession:
+    """A new subject session, its cookie set on ``response`` (only its hash is stored)."""
+    cookie = new_token()
+    now = datetime.now(UTC)
+    row = SubjectSession(
+        token_hash=token_hash(cookie),
+        tenant_id=tenant_id,
+        study_id=study_id,
+        subject_id=subject_id,
+        link_id=link_id,
+        created_at=now,
+        expires_at=now + SUBJECT_SESSION_LIFETIME,
+    )
+    request.dbsession.add(row)
+    request.dbsession.flush()
+    response.set_cookie(
+        SUBJECT_COOKIE,
+        cookie,
+        max_age=int(SUBJECT_SESSION_LIFETIME.total_seconds()),
+        path=SUBJECT_AREA,
+        secure=get_app_settings(request.registry).cookie_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    return row
 
 
 @dataclass(frozen=True)
@@ -216,6 +333,8 @@ def load_identity(dbsession: Any, user: User) -> Identity:
 
 def add_security_headers(event: NewResponse) -> None:
     response = event.response
+    if in_subject_area(event.request):  # a link's token must never leave in a Referer
+        response.headers["Referrer-Policy"] = "no-referrer"
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if not event.request.path_info.startswith("/static/"):

@@ -167,13 +167,25 @@ def check_throttle(dbsession: Session, registry: Registry, email: str, ip: str) 
     )
     if count >= settings.login_max_failures_per_account and oldest is not None:
         waits.append(_seconds_until(oldest + window, now))
+    waits.append(_address_wait(dbsession, settings, ip, now))
+    return Throttle(max(waits))
+
+
+def check_address(dbsession: Session, registry: Registry, ip: str) -> Throttle:
+    """The address's part of :func:`check_throttle` alone: for a secret that names no account
+    (a subject's link), whose failures :func:`record_attempt` counts the same way."""
+    return Throttle(_address_wait(dbsession, get_app_settings(registry), ip, datetime.now(UTC)))
+
+
+def _address_wait(dbsession: Session, settings: AppSettings, ip: str, now: datetime) -> int:
+    window = timedelta(seconds=settings.login_window_seconds)
     count, _, latest = _recent_failures(
-        dbsession, since, LoginAttempt.ip == ip, reset_on_success=False
+        dbsession, now - window, LoginAttempt.ip == ip, reset_on_success=False
     )
     if count >= settings.login_max_failures_per_ip and latest is not None:
         spacing = window / settings.login_max_failures_per_ip
-        waits.append(_seconds_until(latest + spacing, now))
-    return Throttle(max(waits))
+        return _seconds_until(latest + spacing, now)
+    return 0
 
 
 def _seconds_until(moment: datetime, now: datetime) -> int:

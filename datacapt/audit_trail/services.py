@@ -62,6 +62,7 @@ CSV_COLUMNS = (
     "seq",
     "on_behalf_of_id",
     "on_behalf_of",
+    "by_subject_id",
 )
 
 
@@ -265,6 +266,7 @@ def _csv_values(entry: Entry, zone: ZoneInfo) -> tuple[object, ...]:
         event.seq,
         event.on_behalf_of_id,
         entry.on_behalf_of,
+        event.by_subject_id,
     )
 
 

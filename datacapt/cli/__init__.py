@@ -15,6 +15,7 @@ from datacapt.cli import (
     api_keys,
     audit,
     demo,
+    epro,
     export,
     export_runs,
     imports,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     operations.add_parsers(commands)
     admin.add_parsers(commands)
     demo.add_parsers(commands)
+    epro.add_parsers(commands)
     keys.add_parsers(commands)
     two_factor.add_parsers(commands)
     audit.add_parsers(commands)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,16 +14,19 @@ from sqlalchemy.orm import Session
 from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
 from datacapt.actor import Actor
 from datacapt.cli.bootstrap import Environment
-from datacapt.cli.demo_design import demo_definition
+from datacapt.cli.demo_design import epro_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
-from datacapt.clock import installation_today
+from datacapt.clock import installation_today, today_in
 from datacapt.db import exists, transaction_scope
 from datacapt.design import services
 from datacapt.ecrf import versions
 from datacapt.entry import services as entry
+from datacapt.epro import services as epro
 from datacapt.i18n import LANGUAGES
 from datacapt.models import (
+    EproOccurrence,
     FormInstance,
+    Site,
     Study,
     StudyRoleAssignment,
     Subject,
@@ -113,7 +117,7 @@ def _ensure_design(dbsession: Session, study: Study) -> None:
         dbsession,
         study,
         draft,
-        demo_definition(),
+        epro_definition(),
         expected_lock=draft.lock_version,
         action="design.imported",
         element=None,
@@ -180,6 +184,7 @@ def load_demo(dbsession: Session, env: Environment) -> None:
                 )
     dbsession.flush()
     _ensure_entered_data(dbsession, env, study)
+    _ensure_questionnaire(dbsession, env, study)
     ensure_demo_queries(
         dbsession,
         env.registry,
@@ -239,6 +244,37 @@ def _ensure_entered_data(dbsession: Session, env: Environment, study: Study) -> 
         )
 
 
+#: The demo subject who has a questionnaire to fill, open from the day the demo is loaded.
+EPRO_SUBJECT, EPRO_VISIT, EPRO_FORM, EPRO_DAYS_OPEN = "par01-0001", "baseline", "wellbeing", 14
+
+
+def _ensure_questionnaire(dbsession: Session, env: Environment, study: Study) -> None:
+    """The demo subject's questionnaire, its window counted in their site's zone from today,
+    unless they have one (or the design has none: a demo loaded before it had one)."""
+    subject = dbsession.scalar(
+        select(Subject).where(Subject.study_id == study.id, Subject.label == EPRO_SUBJECT)
+    )
+    design = versions.published_design(dbsession, study)
+    form = design.definition.form(EPRO_FORM) if design is not None else None
+    if subject is None or form is None or not form.epro:
+        return
+    if exists(dbsession, EproOccurrence, subject_id=subject.id):
+        return
+    site = dbsession.get(Site, subject.site_id)
+    zone = site.timezone or study.timezone
+    opens, closes = epro.window(today_in(ZoneInfo(zone)), 0, EPRO_DAYS_OPEN, zone)
+    epro.schedule_occurrence(
+        dbsession,
+        subject,
+        design.definition,
+        visit=EPRO_VISIT,
+        form=EPRO_FORM,
+        opens_at=opens,
+        closes_at=closes,
+        actor=DEMO,
+    )
+
+
 def demo(env: Environment, args: argparse.Namespace) -> int:
     with transaction_scope(env.registry) as dbsession:
         load_demo(dbsession, env)
@@ -250,6 +286,10 @@ def demo(env: Environment, args: argparse.Namespace) -> int:
     for user in USERS:
         scope = f" (sites: {', '.join(user.sites)})" if user.sites else ""
         print(f"  {user.email:<{width}}  {user.role}{scope}")
+    print(
+        f"Subject {EPRO_SUBJECT} has a questionnaire to fill: "
+        f"datacapt epro link {TENANT[0]} {STUDY[0]} {EPRO_SUBJECT}"
+    )
     return 0
 
 

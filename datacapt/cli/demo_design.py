@@ -19,6 +19,7 @@ from datacapt.ecrf.definition import (
     ItemType,
     Range,
     Schedule,
+    SdvRequirement,
     Section,
     Severity,
     Static,
@@ -327,7 +328,81 @@ _DEMO = Definition(
 )
 
 
+#: A questionnaire the subject fills in through their link: page 2 asks how bad the pain is
+#: only of those who said on page 1 that they have some.
+WELLBEING = Form(
+    oid="F.WELLBEING",
+    name="wellbeing",
+    title=_text("How are you today?", "Comment allez-vous aujourd’hui ?"),
+    epro=True,
+    sdv=SdvRequirement.NONE,
+    sections=[
+        Section(
+            oid="S.WELLBEING.1",
+            title=_text("Pain", "Douleur"),
+            subsections=[
+                SubSection(
+                    oid="G.WELLBEING.1",
+                    blocks=[
+                        Item(
+                            oid="I.PAIN",
+                            name="pain",
+                            type=ItemType.YES_NO,
+                            label=_text(
+                                "Did you have pain today?", "Avez-vous eu mal aujourd’hui ?"
+                            ),
+                            required=True,
+                        ),
+                    ],
+                )
+            ],
+        ),
+        Section(
+            oid="S.WELLBEING.2",
+            title=_text("Your day", "Votre journée"),
+            subsections=[
+                SubSection(
+                    oid="G.WELLBEING.2",
+                    blocks=[
+                        Item(
+                            oid="I.PAIN_SCORE",
+                            name="pain_score",
+                            type=ItemType.SINGLE_CHOICE,
+                            widget="radio",
+                            label=_text("How strong was the pain?", "Quelle était l’intensité ?"),
+                            show_if="[pain] = '1'",
+                            required=True,
+                            choices=_choices(
+                                ("1", "Mild", "Légère"),
+                                ("2", "Moderate", "Modérée"),
+                                ("3", "Severe", "Forte"),
+                            ),
+                        ),
+                        Item(
+                            oid="I.SLEEP",
+                            name="sleep",
+                            type=ItemType.SINGLE_CHOICE,
+                            widget="radio",
+                            label=_text("How did you sleep?", "Comment avez-vous dormi ?"),
+                            choices=_choices(("1", "Well", "Bien"), ("2", "Badly", "Mal")),
+                        ),
+                    ],
+                )
+            ],
+        ),
+    ],
+)
+
+
 def demo_definition() -> Definition:
     """A new copy each time: callers edit it (the designer's tests, a study's draft), and the
     module's forms must stay as the demo has them."""
     return copy.deepcopy(_DEMO)
+
+
+def epro_definition() -> Definition:
+    """The demo design with the subjects' questionnaire, filled at baseline."""
+    definition = demo_definition()
+    definition.forms.append(copy.deepcopy(WELLBEING))
+    next(v for v in definition.schedule.visits if v.name == "baseline").forms.append("wellbeing")
+    return definition

@@ -99,6 +99,7 @@ def _settings(form: Form) -> dict[str, Any]:
     return {
         "title": form.title,
         "repeating": form.repeating,
+        "epro": form.epro,
         "sdv": form.sdv.value,
         "sdv_items": list(form.sdv_items),
     }
@@ -120,6 +121,7 @@ def form_settings(context: FormDesignResource, request: Request) -> Response:
     old = _settings(context.form)
     context.form.title = titled.value
     context.form.repeating = request.POST.get("repeating") == "1"
+    context.form.epro = request.POST.get("epro") == "1"
     context.form.sdv = SdvRequirement(sdv)
     context.form.sdv_items = targeted if sdv == SdvRequirement.TARGETED else []
     save(

@@ -193,6 +193,9 @@ class Form:
     repeating: bool = False  # the whole form repeats within a visit (log form)
     sdv: SdvRequirement = SdvRequirement.ALL
     sdv_items: list[str] = field(default_factory=list)  # item names, for targeted SDV
+    #: A questionnaire the subject fills in themself through their link (ePRO): one page per
+    #: section, the same branching and calculations.
+    epro: bool = False
 
 
 @dataclass

@@ -28,6 +28,12 @@ from datacapt.models.entry import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.models.epro import (
+    EproOccurrence,
+    OccurrenceStatus,
+    SubjectLink,
+    SubjectSession,
+)
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
@@ -49,6 +55,7 @@ __all__ = [
     "DataExport",
     "DataImport",
     "EntryWarning",
+    "EproOccurrence",
     "Every",
     "ExportDefinition",
     "ExportState",
@@ -68,6 +75,7 @@ __all__ = [
     "Notification",
     "NotificationChoice",
     "NotificationKind",
+    "OccurrenceStatus",
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",
@@ -91,6 +99,8 @@ __all__ = [
     "StudyVersion",
     "Subject",
     "SubjectContact",
+    "SubjectLink",
+    "SubjectSession",
     "SubjectStatus",
     "Tenant",
     "TenantRoleAssignment",

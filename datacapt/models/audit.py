@@ -51,6 +51,9 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     #: The person a job or another person acted for (a scheduled export: its owner).
     on_behalf_of_id: Mapped[int | None] = mapped_column()
+    #: The subject who acted themself (a questionnaire filled through their link): the
+    #: originator of what they entered. No person's account acts then (``actor_id`` NULL).
+    by_subject_id: Mapped[int | None] = mapped_column()
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -13,6 +13,7 @@ from datacapt.resources.base import Resource
 from datacapt.resources.notifications import NotificationsResource
 from datacapt.resources.path import UNKNOWN, known, load_path
 from datacapt.resources.study import StudyResource
+from datacapt.resources.subject_area import SUBJECT_AREA_NAME, SubjectArea
 
 #: Names a tenant slug may not take, because the root's own views use them.
 RESERVED_NAMES = frozenset(
@@ -29,6 +30,7 @@ RESERVED_NAMES = frozenset(
         "notifications-read",
         "notification-bell",
         "notification-preferences",
+        SUBJECT_AREA_NAME,
     }
 )
 #: Names a study code may not take, because they are a tenant's own children.
@@ -48,7 +50,9 @@ class Root(Resource):
     def title(self) -> object:
         return _("Home")
 
-    def __getitem__(self, slug: str) -> TenantResource:
+    def __getitem__(self, slug: str) -> TenantResource | SubjectArea:
+        if slug == SUBJECT_AREA_NAME:
+            return SubjectArea(self)
         if slug in RESERVED_NAMES:
             raise KeyError(slug)
         load_path(self.request, RESERVED_NAMES)

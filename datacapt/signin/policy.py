@@ -17,7 +17,14 @@ from pyramid.security import Denied
 from sqlalchemy import Select
 
 from datacapt.models import User
-from datacapt.security import Identity, identity_of, roles_query
+from datacapt.security import (
+    Identity,
+    SubjectIdentity,
+    identity_of,
+    in_subject_area,
+    load_subject_identity,
+    roles_query,
+)
 from datacapt.signin import sessions
 
 #: Registry key: (path prefix, loader) pairs; a request under the prefix gets its identity
@@ -51,9 +58,12 @@ class SecurityPolicy:
         self.helper = ACLHelper()
         self.identity_cache = RequestLocalCache(self._load_identity)
 
-    def _load_identity(self, request: Request) -> Identity | None:
-        """The session, its user and their roles in one query; under a path another
+    def _load_identity(self, request: Request) -> Identity | SubjectIdentity | None:
+        """The session, its user and their roles in one query; in the subjects' area, the
+        subject session alone (a staff session there is nobody); under a path another
         capability authenticates itself (an API's keys), that capability's identity only."""
+        if in_subject_area(request):
+            return load_subject_identity(request)
         for prefix, load in request.registry.get(IDENTITY_LOADERS, ()):
             if request.path_info.startswith(prefix):
                 return load(request)
@@ -70,16 +80,16 @@ class SecurityPolicy:
         identity.session_id = row.id
         return identity
 
-    def identity(self, request: Request) -> Identity | None:
+    def identity(self, request: Request) -> Identity | SubjectIdentity | None:
         return self.identity_cache.get_or_create(request)
 
     def authenticated_userid(self, request: Request) -> int | None:
         identity = self.identity(request)
-        return identity.user.id if identity else None
+        return identity.user.id if isinstance(identity, Identity) else None
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
         identity = self.identity(request)
-        allowed = identity.allowed if identity is not None else None
+        allowed = identity.allowed if isinstance(identity, Identity) else None
         if allowed is not None and permission not in allowed:
             return Denied(f"{permission} is outside this identity's scope")
         principals = identity.principals if identity else [Everyone]

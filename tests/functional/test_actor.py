@@ -49,6 +49,7 @@ def test_a_job_acts_as_the_system_unless_it_acts_for_an_account():
         "on_behalf_of_id": None,
         "request_id": None,
         "ip": None,
+        "by_subject_id": None,
     }
     scheduled = Actor.system("scheduled-export", on_behalf_of=5)
     assert scheduled.is_system and scheduled.audited()["on_behalf_of_id"] == 5

@@ -1,0 +1,112 @@
+"""The subjects' area, outside the staff tree: ``/p/`` (a link's Start page) and ``/p/s/``
+(the questionnaires of the subject whose session the request carries).
+
+``/p/s/`` is built from the subject session alone: its subject, study and tenant come from the
+session row, and each questionnaire below it is loaded *through that subject's id*, so another
+subject's questionnaire (or another tenant's) is simply not found. Its ACL grants ``RESPOND``
+to that one subject's principal, which no staff identity holds.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy import select
+
+from datacapt import permissions as perms
+from datacapt.ecrf.definition import Form
+from datacapt.ecrf.versions import PublishedDesign, published_design
+from datacapt.i18n import _
+from datacapt.models import EproOccurrence, Site, Study, Subject
+from datacapt.permissions import ACE, Permission
+from datacapt.resources.base import Resource
+from datacapt.security import SubjectIdentity
+
+SUBJECT_AREA_NAME = "p"
+SUBJECT_HOME_NAME = "s"
+
+
+class SubjectArea(Resource):
+    """``/p/``: where links lead; its pages need no identity (the link is the credential)."""
+
+    __name__ = SUBJECT_AREA_NAME
+    view_permission = Permission.RESPOND
+
+    def __init__(self, parent: Resource) -> None:
+        self.__parent__, self.request = parent, parent.request
+
+    @property
+    def title(self) -> object:
+        return _("Questionnaires")
+
+    def __getitem__(self, key: str) -> SubjectHome:
+        identity = self.request.identity
+        if key != SUBJECT_HOME_NAME or not isinstance(identity, SubjectIdentity):
+            raise KeyError(key)
+        row = self.dbsession.execute(
+            select(Subject, Site, Study)
+            .join(Site, Site.id == Subject.site_id)
+            .join(Study, Study.id == Subject.study_id)
+            .where(
+                Subject.id == identity.subject_id,
+                Subject.study_id == identity.study_id,
+                Subject.tenant_id == identity.tenant_id,
+            )
+        ).first()
+        if row is None:
+            raise KeyError(key)
+        return SubjectHome(self, *row)
+
+
+class SubjectHome(Resource):
+    """``/p/s/``: the questionnaires of the session's subject."""
+
+    __name__ = SUBJECT_HOME_NAME
+    view_permission = Permission.RESPOND
+
+    def __init__(self, parent: SubjectArea, subject: Subject, site: Site, study: Study) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.subject, self.site, self.study = subject, site, study
+
+    def __acl__(self) -> tuple[ACE, ...]:
+        return perms.subject_acl(self.subject.tenant_id, self.subject.study_id, self.subject.id)
+
+    @cached_property
+    def design(self) -> PublishedDesign | None:
+        return published_design(self.dbsession, self.study)
+
+    def __getitem__(self, key: str) -> QuestionnaireResource:
+        if not key.isdigit():
+            raise KeyError(key)
+        occurrence = self.dbsession.scalar(
+            select(EproOccurrence).where(
+                EproOccurrence.id == int(key), EproOccurrence.subject_id == self.subject.id
+            )
+        )
+        design = self.design
+        form = design.definition.form(occurrence.form) if design and occurrence else None
+        if occurrence is None or design is None or form is None or not form.epro:
+            raise KeyError(key)
+        return QuestionnaireResource(self, occurrence, design, form)
+
+
+class QuestionnaireResource(Resource):
+    """One questionnaire occurrence of the session's subject (its grants come from above)."""
+
+    view_permission = Permission.RESPOND
+
+    def __init__(
+        self,
+        parent: SubjectHome,
+        occurrence: EproOccurrence,
+        design: PublishedDesign,
+        form: Form,
+    ) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.__name__ = str(occurrence.id)
+        self.home = parent
+        self.occurrence, self.design, self.form = occurrence, design, form
+
+    @property
+    def title(self) -> object:
+        return self.form.title

@@ -104,8 +104,16 @@ class SubjectIdentity:
         return [Everyone, perms.subject_principal(self.tenant_id, self.study_id, self.subject_id)]
 
 
+def raw_path(request: Request) -> str:
+    """The path as the server received it, undecoded: ``request.path_info`` raises on bytes
+    that are not UTF-8 (``/%ff``), which the door answers with a 400 later; telling one area
+    from another only needs its ASCII prefix."""
+    path: str = request.environ.get("PATH_INFO", "")
+    return path
+
+
 def in_subject_area(request: Request) -> bool:
-    return request.path_info.startswith(SUBJECT_AREA)
+    return raw_path(request).startswith(SUBJECT_AREA)
 
 
 def token_hash(token: str) -> str:

@@ -13,6 +13,7 @@ from pyramid.request import Request
 from redis.exceptions import RedisError
 
 from datacapt.jobs import redis_connection
+from datacapt.security import raw_path
 
 log = logging.getLogger(__name__)
 WINDOW = 60  # seconds
@@ -61,6 +62,6 @@ def limit_keys(event: ContextFound) -> None:
     """Each keyed API request counts against its key (once the context is found, where a
     refusal becomes a problem answer like any other)."""
     request = event.request
-    identity = request.identity if request.path_info.startswith("/api/") else None
+    identity = request.identity if raw_path(request).startswith("/api/") else None
     if identity is not None and identity.api_key_id is not None:
         request.registry[LIMIT].check(request, identity.api_key_id)

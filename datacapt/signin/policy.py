@@ -23,6 +23,7 @@ from datacapt.security import (
     identity_of,
     in_subject_area,
     load_subject_identity,
+    raw_path,
     roles_query,
 )
 from datacapt.signin import sessions
@@ -65,7 +66,7 @@ class SecurityPolicy:
         if in_subject_area(request):
             return load_subject_identity(request)
         for prefix, load in request.registry.get(IDENTITY_LOADERS, ()):
-            if request.path_info.startswith(prefix):
+            if raw_path(request).startswith(prefix):
                 return load(request)
         parameters = sessions.session_parameters(request)
         if parameters is None:

@@ -21,11 +21,20 @@ from typing import Any
 from markupsafe import Markup, escape
 from pyramid.request import Request
 from pyramid.traversal import quote_path_segment
-from sqlalchemy import exists, false, select
+from sqlalchemy import String, exists, false, select, type_coerce
 
 from datacapt.ecrf.casebook import is_log
 from datacapt.htmx import page_view
-from datacapt.models import FormInstance, FormStatus, Subject, SubjectStatus
+from datacapt.models import (
+    FormInstance,
+    FormStatus,
+    LockState,
+    ReviewStatus,
+    SdvStatus,
+    SignatureState,
+    Subject,
+    SubjectStatus,
+)
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SubjectsResource
@@ -35,17 +44,23 @@ from datacapt.subjects.visit_dates import has_overdue_visit
 
 ROWS_PER_PAGE = 100
 MAX_LABEL = 40  # Subject.label
-#: What a cell shows of a form's status row: read as plain rows, never as ORM objects; what
-#: follows the form names the kind of its cell.
+#: What a cell shows of a form's status row, read as plain rows on the session's connection
+#: (never as ORM objects) and its states as their text (typed once per kind of cell, not per
+#: row); what follows the form names the kind of its cell.
 CELL_COLUMNS = (
     FormInstance.subject_id,
     FormInstance.visit,
     FormInstance.form,
-    FormInstance.status,
-    FormInstance.sdv_status,
-    FormInstance.review_status,
-    FormInstance.lock_state,
-    FormInstance.signature_state,
+    *(
+        type_coerce(column, String).label(column.key)
+        for column in (
+            FormInstance.status,
+            FormInstance.sdv_status,
+            FormInstance.review_status,
+            FormInstance.lock_state,
+            FormInstance.signature_state,
+        )
+    ),
     FormInstance.open_queries,
     FormInstance.answered_queries,
 )
@@ -72,14 +87,24 @@ def columns(definition: Any) -> list[Column]:
 
 
 @dataclass(frozen=True)
+class CellState:
+    """A form's monitoring states, as ``ui.review_state`` reads them of a status row."""
+
+    sdv_status: SdvStatus
+    review_status: ReviewStatus
+    lock_state: LockState
+    signature_state: SignatureState
+
+
+@dataclass(frozen=True)
 class CellKind:
     """What a kind of cell shows: a log's number of rows, or a form's status with, when it was
-    started, its status row (for the monitoring marks) and open (not answered yet) and answered
+    started, its monitoring states (for the marks) and open (not answered yet) and answered
     queries."""
 
     log_rows: int | None = None
     status: str = "not_started"
-    instance: Any = None  # a status row (CELL_COLUMNS) of this kind
+    instance: CellState | None = None
     queries: int = 0
     answered: int = 0
 
@@ -164,8 +189,13 @@ def dashboard_table(
             if kind not in kinds:
                 kinds[kind] = CellKind(
                     None,
-                    cell.status.value,
-                    cell,
+                    cell.status,
+                    CellState(
+                        SdvStatus(cell.sdv_status),
+                        ReviewStatus(cell.review_status),
+                        LockState(cell.lock_state),
+                        SignatureState(cell.signature_state),
+                    ),
                     cell.open_queries - cell.answered_queries,
                     cell.answered_queries,
                 )
@@ -235,7 +265,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     cells: Iterable[Any] = ()
     subject_ids = [subject.id for subject in page.items]
     if subject_ids and design is not None:
-        cells = request.dbsession.execute(
+        cells = request.dbsession.connection().execute(
             select(*CELL_COLUMNS).where(
                 FormInstance.study_id == context.study.id,
                 FormInstance.subject_id.in_(subject_ids),

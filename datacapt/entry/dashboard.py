@@ -38,7 +38,7 @@ from datacapt.models import (
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SubjectsResource
-from datacapt.studies.services import site_summaries
+from datacapt.studies.services import study_sites
 from datacapt.subjects.services import STATUS_LABELS, subjects_page
 from datacapt.subjects.visit_dates import has_overdue_visit
 
@@ -224,8 +224,8 @@ def keyset_after(raw: str | None) -> str | None:
 @page_view(SubjectsResource, "entry/dashboard.jinja2", Permission.LIST_SUBJECTS, name="dashboard")
 def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     visible = request.identity.visible_site_ids(context.study)
-    sites = site_summaries(request.dbsession, context.study, visible)
-    site_by_code = {summary.site.code: summary.site for summary in sites}
+    sites = study_sites(request.dbsession, context.study, visible)
+    site_by_code = {site.code: site for site in sites}
     chosen_site = site_by_code.get(request.GET.get("site", ""))
     status = request.GET.get("status", "")
     subject_status = SubjectStatus(status) if status in SubjectStatus.__members__.values() else None
@@ -292,7 +292,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "columns": table,
         "page": page,
         "table": found,
-        "sites": [summary.site for summary in sites],
+        "sites": sites,
         "filters": {
             "q": search,
             "site": request.GET.get("site", ""),

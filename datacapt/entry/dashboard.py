@@ -265,13 +265,18 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     cells: Iterable[Any] = ()
     subject_ids = [subject.id for subject in page.items]
     if subject_ids and design is not None:
-        cells = request.dbsession.connection().execute(
-            select(*CELL_COLUMNS).where(
-                FormInstance.study_id == context.study.id,
-                FormInstance.subject_id.in_(subject_ids),
-                FormInstance.visit_repeat == 1,
-                FormInstance.status != FormStatus.REMOVED,
+        # fetched at once: iterating the cursor would fetch a row per call
+        cells = (
+            request.dbsession.connection()
+            .execute(
+                select(*CELL_COLUMNS).where(
+                    FormInstance.study_id == context.study.id,
+                    FormInstance.subject_id.in_(subject_ids),
+                    FormInstance.visit_repeat == 1,
+                    FormInstance.status != FormStatus.REMOVED,
+                )
             )
+            .all()
         )
     table = columns(design.definition) if design else []
     found = dashboard_table(request.resource_path(context), page.items, table, cells)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
 from pyramid.request import Request
 from pyramid.traversal import quote_path_segment
-from sqlalchemy import String, exists, false, select, type_coerce
+from sqlalchemy import ColumnElement, String, exists, false, select, type_coerce
 
 from datacapt.ecrf.casebook import is_log
 from datacapt.htmx import page_view
@@ -216,6 +217,25 @@ def dashboard_table(
     return DashboardTable(rows, tails, kinds)
 
 
+#: The overdue test of a published version on a day (a test per visit: a few hundred SQL
+#: elements), built once: published versions never change, and the day is in the key.
+_OVERDUE: dict[tuple[int, str, date], ColumnElement[bool]] = {}
+OVERDUE_CACHE_SIZE = 64
+
+
+def overdue_test(design: Any, today: date) -> ColumnElement[bool]:
+    """Whether a subject (correlated) has a visit overdue on ``today``, for ``design``."""
+    if not design.version_id:
+        return has_overdue_visit(design.definition.schedule, today)
+    key = (design.version_id, design.content_hash, today)
+    found = _OVERDUE.get(key)
+    if found is None:
+        if len(_OVERDUE) >= OVERDUE_CACHE_SIZE:
+            _OVERDUE.clear()
+        found = _OVERDUE[key] = has_overdue_visit(design.definition.schedule, today)
+    return found
+
+
 def keyset_after(raw: str | None) -> str | None:
     """The ``after`` parameter of a "next" link: the last subject label of the page before."""
     return raw if raw and len(raw) <= MAX_LABEL else None
@@ -246,9 +266,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         conditions.append(
             exists().where(FormInstance.subject_id == Subject.id, FormInstance.open_queries > 0)
         )
-    overdue_column = (
-        has_overdue_visit(design.definition.schedule, request.today) if design else false()
-    )
+    overdue_column = overdue_test(design, request.today) if design else false()
     page = subjects_page(
         request.dbsession,
         context.study,

@@ -219,6 +219,7 @@ def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
     merged["sqlalchemy.url"] = app_settings.database_url
     merged.setdefault("jinja2.directories", str(TEMPLATES_DIR))
     merged.setdefault("jinja2.i18n.domain", "datacapt")
+    merged.setdefault("jinja2.i18n.gettext", "datacapt.templating.TemplateGetText")
     merged.setdefault("jinja2.newstyle", "true")
     merged.setdefault("jinja2.undefined", "strict")
     merged.setdefault("jinja2.trim_blocks", "true")

@@ -14,6 +14,7 @@ from pyramid.config import Configurator
 from pyramid.i18n import TranslationString
 from pyramid.location import lineage
 from pyramid.request import Request
+from pyramid_jinja2.i18n import GetTextWrapper
 
 from datacapt.config import STATIC_DIR
 from datacapt.ecrf.compiled_form import SLOTS
@@ -90,6 +91,26 @@ def markdown_inline(value: str) -> Markup:
     """A label or help text: its inline Markdown (emphasis, code, links) without a paragraph,
     so it sits in a line of text; escaped like :func:`markdown`."""
     return Markup(MARKDOWN.renderInline(value))  # noqa: S704 (markdown-it escapes, html is off)
+
+
+class TemplateGetText(GetTextWrapper):
+    """The templates' ``_()``: each message translated once per language and kept, since a
+    process's catalogues never change (a page asks for 60–300 translations, the same ones each
+    time, and a translation string's trip through the localizer is most of each)."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(domain)
+        self._translated: dict[tuple[str, str], str] = {}
+
+    def gettext(self, message: str, mapping: dict[str, Any] | None = None) -> str:
+        if mapping:
+            return super().gettext(message, mapping)
+        localizer = self.localizer
+        key = (localizer.locale_name, message)
+        found = self._translated.get(key)
+        if found is None:
+            found = self._translated[key] = localizer.translate(message, domain=self.domain)
+        return found
 
 
 def lineage_trail(context: Any) -> list[Any]:

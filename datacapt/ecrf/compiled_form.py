@@ -221,11 +221,21 @@ class Memoised:
     stand_in: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
+#: A piece that depends on the request's entry alone (the history's address): filled once
+#: per request.
+ONCE = Memoised(lambda state, entry: None)
 MEMOISED = {
+    "history": ONCE,
     "messages": Memoised(_quiet_messages),
     "sdv": Memoised(_sdv_states),
     "badge": Memoised(_badge_counts, _badge_address, _badge_stand_in),
 }
+
+
+#: A slot made ready to fill: the :data:`SLOTS` method, whether its node is a block (else a
+#: group), its OID, its arguments, whether they name the request's entry or macros, how it is
+#: memoised and the text after it.
+Step = tuple[Callable[..., Any], bool, str, tuple[Any, ...], bool, Memoised | None, str]
 
 
 @dataclass(frozen=True)
@@ -237,46 +247,71 @@ class CompiledForm:
     texts: tuple[str, ...]
     slots: tuple[Slot, ...]
     memo: dict[tuple[int, Hashable], str | None] = field(default_factory=dict, compare=False)
+    steps: tuple[Step, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Each slot's method and what its arguments need looked up once, not per request."""
+        steps = tuple(
+            (
+                getattr(SLOTS, method),
+                kind == "block",
+                oid,
+                args,
+                any(isinstance(a, _MacroRef) or a is ENTRY for a in args),
+                MEMOISED.get(method),
+                text,
+            )
+            for (method, kind, oid, args), text in zip(self.slots, self.texts[1:], strict=True)
+        )
+        object.__setattr__(self, "steps", steps)
 
     def fill(self, state: FormState, entry: Mapping[str, Any], **macros: Macro) -> Markup:
         """The form's HTML for this request's state, entry and macros (by their names)."""
-        groups: dict[str, Any] = {}
+        blocks, groups = state.blocks, {}
         for section in state.sections:
             groups[section.oid] = section
             groups.update((sub.oid, sub) for sub in section.subsections)
-        nodes = {"block": state.blocks, "group": groups}
         memo, carried = self.memo, {}
         parts = [self.texts[0]]
-        for index, ((method, kind, oid, args), text) in enumerate(
-            zip(self.slots, self.texts[1:], strict=True)
-        ):
-            node = nodes[kind][oid]
-            memoised = MEMOISED.get(method)
+        append = parts.append
+        for index, (call, on_block, oid, args, resolve, memoised, text) in enumerate(self.steps):
+            node = blocks[oid] if on_block else groups[oid]
+            if memoised is ONCE:
+                piece = carried.get(call)
+                if piece is None:
+                    piece = carried[call] = call(node, entry)
+                append(piece)
+                append(text)
+                continue
             key = (index, memoised.key(node, entry)) if memoised is not None else None
             piece = memo.get(key) if key is not None and key[1] is not None else None
             if piece is None:
-                values = [
-                    macros[a.name] if isinstance(a, _MacroRef) else entry if a is ENTRY else a
-                    for a in args
-                ]
-                piece = str(getattr(SLOTS, method)(node, *values))
+                values = (
+                    [
+                        macros[a.name] if isinstance(a, _MacroRef) else entry if a is ENTRY else a
+                        for a in args
+                    ]
+                    if resolve
+                    else args
+                )
+                piece = call(node, *values)
                 if key is not None and key[1] is not None and key not in memo:
-                    memo[key] = self._kept(memoised, method, node, entry, values, piece)
-            elif memoised is not None and memoised.carried is not None:
-                if method not in carried:
-                    carried[method] = str(escape(memoised.carried(entry)))
-                piece = piece.replace(URL_STAND_IN, carried[method])
-            parts.append(piece)
-            parts.append(text)
+                    memo[key] = self._kept(memoised, call, node, entry, values, str(piece))
+            elif memoised.carried is not None:
+                if call not in carried:
+                    carried[call] = str(escape(memoised.carried(entry)))
+                piece = piece.replace(URL_STAND_IN, carried[call])
+            append(piece)
+            append(text)
         return Markup("".join(parts))  # noqa: S704 - the template's output and escaped pieces
 
     @staticmethod
     def _kept(
         memoised: Memoised,
-        method: str,
+        call: Callable[..., Any],
         node: Any,
         entry: Mapping[str, Any],
-        values: list[Any],
+        values: Sequence[Any],
         piece: str,
     ) -> str | None:
         """What to keep of a piece just rendered: itself; for a piece carrying the request's own
@@ -285,7 +320,7 @@ class CompiledForm:
         if memoised.carried is None or memoised.stand_in is None:
             return piece
         other = memoised.stand_in(entry)
-        kept = str(getattr(SLOTS, method)(node, *(other if v is entry else v for v in values)))
+        kept = str(call(node, *(other if v is entry else v for v in values)))
         back = kept.replace(URL_STAND_IN, str(escape(memoised.carried(entry))))
         return kept if back == piece and URL_STAND_IN in kept else None
 

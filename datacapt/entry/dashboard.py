@@ -6,7 +6,7 @@ as the few columns its cells show, never as ORM objects.
 
 A page has 2,000 cells but only a few kinds of them (a status, its monitoring marks, a number of
 queries): the view names each cell's kind, the template renders each kind once, and each row's
-cells are joined from those pieces (:meth:`DashboardRow.cells`), not rendered one by one.
+cells are joined from those pieces (:meth:`DashboardTable.body`), not rendered one by one.
 
 Its filters are the page's query string, so a reload or a shared link shows the same view (the
 filter form, sent by htmx, pushes its URL).
@@ -14,37 +14,54 @@ filter form, sent by htmx, pushes its URL).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
 from pyramid.request import Request
 from pyramid.traversal import quote_path_segment
-from sqlalchemy import exists, false, select
+from sqlalchemy import ColumnElement, String, exists, false, select, type_coerce
 
 from datacapt.ecrf.casebook import is_log
 from datacapt.htmx import page_view
-from datacapt.models import FormInstance, FormStatus, Subject, SubjectStatus
+from datacapt.models import (
+    FormInstance,
+    FormStatus,
+    LockState,
+    ReviewStatus,
+    SdvStatus,
+    SignatureState,
+    Subject,
+    SubjectStatus,
+)
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SubjectsResource
-from datacapt.studies.services import site_summaries
+from datacapt.studies.services import study_sites
 from datacapt.subjects.services import STATUS_LABELS, subjects_page
 from datacapt.subjects.visit_dates import has_overdue_visit
 
 ROWS_PER_PAGE = 100
 MAX_LABEL = 40  # Subject.label
-#: What a cell shows of a form's status row: read as plain rows, never as ORM objects.
+#: What a cell shows of a form's status row, read as plain rows on the session's connection
+#: (never as ORM objects) and its states as their text (typed once per kind of cell, not per
+#: row); what follows the form names the kind of its cell.
 CELL_COLUMNS = (
     FormInstance.subject_id,
     FormInstance.visit,
     FormInstance.form,
-    FormInstance.status,
-    FormInstance.sdv_status,
-    FormInstance.review_status,
-    FormInstance.lock_state,
-    FormInstance.signature_state,
+    *(
+        type_coerce(column, String).label(column.key)
+        for column in (
+            FormInstance.status,
+            FormInstance.sdv_status,
+            FormInstance.review_status,
+            FormInstance.lock_state,
+            FormInstance.signature_state,
+        )
+    ),
     FormInstance.open_queries,
     FormInstance.answered_queries,
 )
@@ -71,14 +88,24 @@ def columns(definition: Any) -> list[Column]:
 
 
 @dataclass(frozen=True)
+class CellState:
+    """A form's monitoring states, as ``ui.review_state`` reads them of a status row."""
+
+    sdv_status: SdvStatus
+    review_status: ReviewStatus
+    lock_state: LockState
+    signature_state: SignatureState
+
+
+@dataclass(frozen=True)
 class CellKind:
     """What a kind of cell shows: a log's number of rows, or a form's status with, when it was
-    started, its status row (for the monitoring marks) and open (not answered yet) and answered
+    started, its monitoring states (for the marks) and open (not answered yet) and answered
     queries."""
 
     log_rows: int | None = None
     status: str = "not_started"
-    instance: Any = None  # a status row (CELL_COLUMNS) of this kind
+    instance: CellState | None = None
     queries: int = 0
     answered: int = 0
 
@@ -88,69 +115,125 @@ NOT_STARTED = ("form", "not_started")
 
 @dataclass(frozen=True)
 class DashboardRow:
-    """A subject's row: its label, status and casebook's path, and per column the link's tail
-    (below the path) and the kind of its cell."""
+    """A subject's row: its label, status, casebook's path, whether a visit is overdue, and per
+    column the kind of its cell."""
 
     label: str
     status: SubjectStatus
     path: str
-    cells: Sequence[tuple[str, Hashable]]
+    overdue: bool
+    kinds: Sequence[Hashable]
 
-    def cells_html(self, shown: Mapping[Hashable, tuple[str, str]]) -> Markup:
-        """The row's cells, from each kind's link text and what follows the link, as rendered
-        once by the template."""
-        path = escape(self.path)
-        return Markup(  # noqa: S704 - escaped path, URL-safe tails and rendered pieces
-            "".join(
-                f'<td><a href="{path}{tail}">{shown[kind][0]}</a>{shown[kind][1]}</td>'
-                for tail, kind in self.cells
+
+@dataclass(frozen=True)
+class DashboardTable:
+    """The page's rows, each column's link tail (below a subject's path) and the kinds of
+    cell the rows hold."""
+
+    rows: list[DashboardRow]
+    tails: list[str]
+    kinds: dict[Hashable, CellKind]
+
+    def body(
+        self,
+        shown: Mapping[Hashable, tuple[str, str]],
+        statuses: Mapping[SubjectStatus, str],
+        overdue_mark: str,
+    ) -> Markup:
+        """The table's rows, from each kind's link text and what follows the link, each
+        subject's status in words and the overdue mark, as rendered once by the template: a
+        cell costs one lookup of its column's piece for its kind."""
+        words = {status: str(escape(text)) for status, text in statuses.items()}
+        pieces: list[dict[Hashable, str]] = [{} for _tail in self.tails]
+        html = []
+        for row in self.rows:
+            path = escape(row.path)
+            cells = []
+            for column, tail, kind in zip(pieces, self.tails, row.kinds, strict=True):
+                piece = column.get(kind)
+                if piece is None:
+                    link, after = shown[kind]
+                    piece = column[kind] = f'{tail}">{link}</a>{after}</td>'
+                cells.append(piece)
+            start = f'<td><a href="{path}'
+            mark = f" {overdue_mark}" if row.overdue else ""
+            html.append(
+                f'    <tr>\n      <th scope="row" class="subject-column"><a class="code"'
+                f' href="{path}">{escape(row.label)}</a>\n        <span class="muted">'
+                f"{words[row.status]}</span>{mark}</th>\n"
+                f"      {start + start.join(cells) if cells else ''}\n    </tr>\n"
             )
-        )
+        return Markup("".join(html))  # noqa: S704 - escaped texts, URL-safe tails, rendered pieces
 
 
-def dashboard_rows(
-    base: str,
-    subjects: Sequence[Any],
-    table: Sequence[Column],
-    cells: Mapping[tuple[int, str, str], list[Any]],
-) -> tuple[list[DashboardRow], dict[Hashable, CellKind]]:
-    """The rows of a page (``base``: the subjects' path) and the kinds of their cells."""
-    tails = [str(escape(f"{c.visit}/" if c.log else f"{c.visit}/{c.form}/")) for c in table]
-    kinds: dict[Hashable, CellKind] = {NOT_STARTED: CellKind()}
-    rows = []
-    for subject in subjects:
-        row_cells = []
-        for column, tail in zip(table, tails, strict=True):
-            found = cells.get((subject.id, column.visit, column.form))
-            if column.log:
-                kind: Hashable = ("log", len(found) if found else 0)
-                if kind not in kinds:
-                    kinds[kind] = CellKind(log_rows=kind[1])
-            elif found:
-                cell = found[0]
-                kind = (
+def dashboard_table(
+    base: str, subjects: Sequence[Any], table: Sequence[Column], cells: Iterable[Any]
+) -> DashboardTable:
+    """The table of a page (``base``: the subjects' path) from its subjects and the status rows
+    (:data:`CELL_COLUMNS`) of their forms: each status row names its cell's kind once, and a
+    cell without one is a form not started (or a log without rows)."""
+    position = {(column.visit, column.form): index for index, column in enumerate(table)}
+    blank = [("log", 0) if column.log else NOT_STARTED for column in table]
+    kinds: dict[Hashable, CellKind] = {NOT_STARTED: CellKind(), ("log", 0): CellKind(log_rows=0)}
+    found = {subject.id: list(blank) for subject in subjects}
+    for cell in cells:
+        index = position.get((cell.visit, cell.form))
+        row_kinds = found.get(cell.subject_id)
+        if index is None or row_kinds is None:
+            continue
+        if table[index].log:
+            kind: Hashable = ("log", row_kinds[index][1] + 1)
+            if kind not in kinds:
+                kinds[kind] = CellKind(log_rows=kind[1])
+        elif row_kinds[index] is NOT_STARTED:
+            kind = tuple(cell[3:])
+            if kind not in kinds:
+                kinds[kind] = CellKind(
+                    None,
                     cell.status,
-                    cell.sdv_status,
-                    cell.review_status,
-                    cell.lock_state,
-                    cell.signature_state,
-                    cell.open_queries,
+                    CellState(
+                        SdvStatus(cell.sdv_status),
+                        ReviewStatus(cell.review_status),
+                        LockState(cell.lock_state),
+                        SignatureState(cell.signature_state),
+                    ),
+                    cell.open_queries - cell.answered_queries,
                     cell.answered_queries,
                 )
-                if kind not in kinds:
-                    kinds[kind] = CellKind(
-                        None,
-                        cell.status.value,
-                        cell,
-                        cell.open_queries - cell.answered_queries,
-                        cell.answered_queries,
-                    )
-            else:
-                kind = NOT_STARTED
-            row_cells.append((tail, kind))
-        path = f"{base}{quote_path_segment(subject.label)}/"
-        rows.append(DashboardRow(subject.label, subject.status, path, row_cells))
-    return rows, kinds
+        else:
+            continue
+        row_kinds[index] = kind
+    rows = [
+        DashboardRow(
+            subject.label,
+            subject.status,
+            f"{base}{quote_path_segment(subject.label)}/",
+            bool(subject.overdue),
+            found[subject.id],
+        )
+        for subject in subjects
+    ]
+    tails = [str(escape(f"{c.visit}/" if c.log else f"{c.visit}/{c.form}/")) for c in table]
+    return DashboardTable(rows, tails, kinds)
+
+
+#: The overdue test of a published version on a day (a test per visit: a few hundred SQL
+#: elements), built once: published versions never change, and the day is in the key.
+_OVERDUE: dict[tuple[int, str, date], ColumnElement[bool]] = {}
+OVERDUE_CACHE_SIZE = 64
+
+
+def overdue_test(design: Any, today: date) -> ColumnElement[bool]:
+    """Whether a subject (correlated) has a visit overdue on ``today``, for ``design``."""
+    if not design.version_id:
+        return has_overdue_visit(design.definition.schedule, today)
+    key = (design.version_id, design.content_hash, today)
+    found = _OVERDUE.get(key)
+    if found is None:
+        if len(_OVERDUE) >= OVERDUE_CACHE_SIZE:
+            _OVERDUE.clear()
+        found = _OVERDUE[key] = has_overdue_visit(design.definition.schedule, today)
+    return found
 
 
 def keyset_after(raw: str | None) -> str | None:
@@ -161,8 +244,8 @@ def keyset_after(raw: str | None) -> str | None:
 @page_view(SubjectsResource, "entry/dashboard.jinja2", Permission.LIST_SUBJECTS, name="dashboard")
 def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     visible = request.identity.visible_site_ids(context.study)
-    sites = site_summaries(request.dbsession, context.study, visible)
-    site_by_code = {summary.site.code: summary.site for summary in sites}
+    sites = study_sites(request.dbsession, context.study, visible)
+    site_by_code = {site.code: site for site in sites}
     chosen_site = site_by_code.get(request.GET.get("site", ""))
     status = request.GET.get("status", "")
     subject_status = SubjectStatus(status) if status in SubjectStatus.__members__.values() else None
@@ -183,9 +266,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         conditions.append(
             exists().where(FormInstance.subject_id == Subject.id, FormInstance.open_queries > 0)
         )
-    overdue_column = (
-        has_overdue_visit(design.definition.schedule, request.today) if design else false()
-    )
+    overdue_column = overdue_test(design, request.today) if design else false()
     page = subjects_page(
         request.dbsession,
         context.study,
@@ -199,21 +280,24 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         columns=(Subject.id, Subject.label, Subject.status, overdue_column.label("overdue")),
         after=keyset_after(request.GET.get("after")),
     )
-    cells: dict[tuple[int, str, str], list[Any]] = {}
+    cells: Iterable[Any] = ()
     subject_ids = [subject.id for subject in page.items]
     if subject_ids and design is not None:
-        for cell in request.dbsession.execute(
-            select(*CELL_COLUMNS).where(
-                FormInstance.study_id == context.study.id,
-                FormInstance.subject_id.in_(subject_ids),
-                FormInstance.visit_repeat == 1,
-                FormInstance.status != FormStatus.REMOVED,
+        # fetched at once: iterating the cursor would fetch a row per call
+        cells = (
+            request.dbsession.connection()
+            .execute(
+                select(*CELL_COLUMNS).where(
+                    FormInstance.study_id == context.study.id,
+                    FormInstance.subject_id.in_(subject_ids),
+                    FormInstance.visit_repeat == 1,
+                    FormInstance.status != FormStatus.REMOVED,
+                )
             )
-        ):
-            cells.setdefault((cell.subject_id, cell.visit, cell.form), []).append(cell)
-    overdue = {subject.label for subject in page.items if subject.overdue}
+            .all()
+        )
     table = columns(design.definition) if design else []
-    rows, kinds = dashboard_rows(request.resource_path(context), page.items, table, cells)
+    found = dashboard_table(request.resource_path(context), page.items, table, cells)
     query = {
         key: value
         for key, value in (
@@ -230,9 +314,8 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "definition": design.definition if design else None,
         "columns": table,
         "page": page,
-        "rows": rows,
-        "kinds": kinds,
-        "sites": [summary.site for summary in sites],
+        "table": found,
+        "sites": sites,
         "filters": {
             "q": search,
             "site": request.GET.get("site", ""),
@@ -242,5 +325,4 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         },
         "query": query,
         "status_labels": STATUS_LABELS,
-        "overdue": overdue,
     }

@@ -866,7 +866,7 @@ def _store_values(
     value as stored, for what follows the save in the same transaction (SDV, signatures);
     personal data is sealed in the database and plain only in memory."""
     registry = dbsession.info.get("registry")
-    updates = []
+    updates, plain = [], []
     for change, event in zip(changes, events, strict=True):
         owner = personal_values.Owner(
             instance.tenant_id, instance.subject_id, instance.id, change.item.oid
@@ -883,12 +883,15 @@ def _store_values(
             dbsession.add(row)
         else:
             updates.append({"id": row.id, **columns})
-            for key, value in columns.items():  # the batch below bypasses the loaded row
-                set_committed_value(row, key, value)
-            if change.item.identifier:  # in memory only: a new row would insert it
-                set_committed_value(row, "value", change.new.value)
+            if change.item.identifier:
+                plain.append((row, change.new.value))
     if updates:
+        # the batch brings the loaded rows to what it writes, one row at a time (its
+        # "synchronize_session"), then a personal value is plain again in memory only (a new
+        # row would insert it)
         dbsession.execute(update(ItemValue), updates)
+    for row, value in plain:
+        set_committed_value(row, "value", value)
 
 
 def remove_row(

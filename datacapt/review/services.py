@@ -15,10 +15,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from datacapt import audit, personal_values
@@ -279,6 +280,29 @@ def row_removed(event: FormRemoved) -> None:
     break_signatures(event.dbsession, event.actor, event.instance, _("The signed data changed."))
 
 
+@cache
+def _covering() -> Select[tuple[Signature]]:
+    """The valid signatures covering a form (its own, its visit's, its casebook's), built once
+    with bound keys: every save asks, and SQLAlchemy then neither rebuilds the statement nor
+    recomputes its cache key."""
+    return select(Signature).where(
+        Signature.subject_id == bindparam("subject_id"),
+        Signature.broken_at.is_(None),
+        or_(
+            Signature.scope == SignatureScope.CASEBOOK,
+            and_(
+                Signature.scope == SignatureScope.VISIT,
+                Signature.visit_instance_id == bindparam("visit_instance_id"),
+            ),
+            Signature.id.in_(
+                select(SignedForm.signature_id).where(
+                    SignedForm.form_instance_id == bindparam("form_instance_id")
+                )
+            ),
+        ),
+    )
+
+
 def break_signatures(
     dbsession: Session,
     actor: Actor,
@@ -289,22 +313,12 @@ def break_signatures(
     visit's and its casebook's. They are kept, marked broken, and the forms they covered show
     "signature invalidated" unless another valid signature still covers them."""
     covering = dbsession.scalars(
-        select(Signature).where(
-            Signature.subject_id == instance.subject_id,
-            Signature.broken_at.is_(None),
-            or_(
-                Signature.scope == SignatureScope.CASEBOOK,
-                and_(
-                    Signature.scope == SignatureScope.VISIT,
-                    Signature.visit_instance_id == instance.visit_instance_id,
-                ),
-                Signature.id.in_(
-                    select(SignedForm.signature_id).where(
-                        SignedForm.form_instance_id == instance.id
-                    )
-                ),
-            ),
-        )
+        _covering(),
+        {
+            "subject_id": instance.subject_id,
+            "visit_instance_id": instance.visit_instance_id,
+            "form_instance_id": instance.id,
+        },
     ).all()
     if not covering:
         return []

@@ -21,7 +21,7 @@ from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
 from datacapt.studies.places import country_name
-from datacapt.studies.services import site_summaries, study_sites
+from datacapt.studies.services import study_sites
 from datacapt.subjects import contacts, services, visit_dates
 from datacapt.subjects.services import (
     STATUS_LABELS,
@@ -52,7 +52,7 @@ def site_home(context: SiteResource, request: Request) -> dict[str, Any]:
 @page_view(SubjectsResource, "subjects/list.jinja2", Permission.LIST_SUBJECTS)
 def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
     visible = request.identity.visible_site_ids(context.study)
-    sites = [summary.site for summary in site_summaries(request.dbsession, context.study, visible)]
+    sites = study_sites(request.dbsession, context.study, visible)
     chosen = next((site for site in sites if site.code == request.GET.get("site")), None)
     raw_status = request.GET.get("status", "")
     status = SubjectStatus(raw_status) if raw_status in SubjectStatus.__members__.values() else None

@@ -19,6 +19,7 @@ from datacapt.cli import (
     imports,
     keys,
     operations,
+    randomisation,
     two_factor,
 )
 from datacapt.cli.bootstrap import CommandError, load_environment
@@ -55,12 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(commands)
     export_runs.add_parsers(commands)
     imports.add_parsers(commands)
+    randomisation.add_parsers(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if not getattr(args, "environment", True):
+            return args.handler(None, args)
         env = load_environment(args.config)
         try:
             return args.handler(env, args)

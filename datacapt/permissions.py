@@ -51,6 +51,8 @@ class Permission(enum.StrEnum):
     IMPORT_DATA = "import_data"
     VIEW_EXPORTS = "view_exports"
     VIEW_AUDIT_TRAIL = "view_audit_trail"
+    MANAGE_RANDOMISATION = "manage_randomisation"
+    VIEW_ALLOCATION = "view_allocation"
     # Site-scoped
     VIEW_SITE = "view_site"
     VIEW_SUBJECT = "view_subject"
@@ -65,6 +67,7 @@ class Permission(enum.StrEnum):
     FREEZE_DATA = "freeze_data"
     LOCK_DATA = "lock_data"
     SIGN = "sign"
+    RANDOMISE = "randomise"
 
     @property
     def scope(self) -> Scope:
@@ -85,6 +88,8 @@ PERMISSION_SCOPES = {
     Permission.IMPORT_DATA: Scope.STUDY,
     Permission.VIEW_EXPORTS: Scope.STUDY,
     Permission.VIEW_AUDIT_TRAIL: Scope.STUDY,
+    Permission.MANAGE_RANDOMISATION: Scope.STUDY,
+    Permission.VIEW_ALLOCATION: Scope.STUDY,
 }
 
 
@@ -130,12 +135,23 @@ _SITE_STAFF = _READ | {
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
-#: no clinical data unless they also hold a study role.
+#: no clinical data unless they also hold a study role. Randomisation is concealed: the study
+#: administrator (who designs it and holds its lists) is the only role that sees arms
+#: (``VIEW_ALLOCATION``) in a double-blind study; site staff randomise (``RANDOMISE``) blind.
 STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
-    StudyRole.STUDY_ADMIN: frozenset({P.VIEW_STUDY, P.VIEW_SITE, P.MANAGE_STUDY, P.DESIGN_STUDY}),
-    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN}),
-    StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF),
-    StudyRole.COORDINATOR: frozenset(_SITE_STAFF),
+    StudyRole.STUDY_ADMIN: frozenset(
+        {
+            P.VIEW_STUDY,
+            P.VIEW_SITE,
+            P.MANAGE_STUDY,
+            P.DESIGN_STUDY,
+            P.MANAGE_RANDOMISATION,
+            P.VIEW_ALLOCATION,
+        }
+    ),
+    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE}),
+    StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF | {P.RANDOMISE}),
+    StudyRole.COORDINATOR: frozenset(_SITE_STAFF | {P.RANDOMISE}),
     StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_EXPORTS}),
     StudyRole.DATA_MANAGER: frozenset(
         _READ

@@ -32,6 +32,13 @@ from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
+from datacapt.models.randomisation import (
+    Environment,
+    Randomisation,
+    RandomisationDesign,
+    RandomisationMethod,
+    RandomisationSlot,
+)
 from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
@@ -45,6 +52,7 @@ __all__ = [
     "DataExport",
     "DataImport",
     "EntryWarning",
+    "Environment",
     "Every",
     "ExportDefinition",
     "ExportState",
@@ -66,6 +74,10 @@ __all__ = [
     "QueryOrigin",
     "QueryState",
     "QueryStep",
+    "Randomisation",
+    "RandomisationDesign",
+    "RandomisationMethod",
+    "RandomisationSlot",
     "RecoveryCode",
     "ReviewStatus",
     "SdvStatus",

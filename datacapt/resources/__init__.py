@@ -24,6 +24,7 @@ from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.imports import ImportResource, ImportsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
+from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.root import RESERVED_NAMES, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
@@ -45,6 +46,7 @@ __all__ = [
     "ImportsResource",
     "QueriesResource",
     "QueryResource",
+    "RandomisationResource",
     "ReportsResource",
     "Resource",
     "Root",

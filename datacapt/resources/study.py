@@ -15,6 +15,7 @@ from datacapt.resources.exports import ExportsResource
 from datacapt.resources.imports import ImportsResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
+from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
@@ -33,6 +34,7 @@ class StudyResource(Resource):
         "exports": ExportsResource,
         "reports": ReportsResource,
         "imports": ImportsResource,
+        "randomisation": RandomisationResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

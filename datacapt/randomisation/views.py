@@ -1,0 +1,322 @@
+"""The study's randomisation page, and the randomisation panel of a subject's casebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from datacapt.ecrf.definition import Definition
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import _
+from datacapt.models import Environment, Randomisation, RandomisationMethod, Site, Subject
+from datacapt.permissions import Permission
+from datacapt.randomisation import forms, services
+from datacapt.randomisation.lists import ListRefused, read_list
+from datacapt.randomisation.minimisation import MEASURES
+from datacapt.reactions import reactions_of
+from datacapt.resources import RandomisationResource, SubjectResource
+
+PAGE = "randomisation/page.jinja2"
+PANEL = "randomisation/_subject.jinja2"
+MAX_LIST_BYTES = 10 * 1024 * 1024
+METHOD_LABELS = {
+    RandomisationMethod.SIMPLE: _("Simple (a list drawn subject by subject)"),
+    RandomisationMethod.BLOCKS: _("Permuted blocks"),
+    RandomisationMethod.STRATIFIED: _("Stratified permuted blocks (one list per stratum)"),
+    RandomisationMethod.EFRON: _("Efron's biased coin"),
+    RandomisationMethod.MINIMISATION: _("Minimisation (Pocock–Simon)"),
+}
+MEASURE_LABELS = {
+    "range": _("Range"),
+    "variance": _("Variance"),
+    "sd": _("Standard deviation"),
+    "max": _("Largest distance from the mean"),
+}
+ENVIRONMENT_LABELS = {
+    Environment.TEST: _("Test"),
+    Environment.PRODUCTION: _("Production"),
+}
+
+
+def _definition(context: Any) -> Definition | None:
+    design = context.study_node.design
+    return design.definition if design else None
+
+
+def _sites(request: Request, context: Any) -> list[Site]:
+    return list(
+        request.dbsession.scalars(
+            select(Site).where(Site.study_id == context.study.id).order_by(Site.code)
+        )
+    )
+
+
+def _form_values(design: Any) -> dict[str, Any]:
+    if design is None:
+        return {
+            "method": "blocks",
+            "arms": "A\nB",
+            "ratio": "1:1",
+            "block_sizes": "4",
+            "list_length": "100",
+            "blinded": "on",
+            "p": "0.8",
+            "measure": "range",
+            "weights": "",
+            "items": [],
+        }
+    return {
+        "method": design.method.value,
+        "arms": "\n".join(f"{arm['code']} {arm['label']}" for arm in design.arms),
+        "ratio": ":".join(str(arm["ratio"]) for arm in design.arms),
+        "block_sizes": ",".join(map(str, design.block_sizes)),
+        "by_site": "on" if design.by_site else "",
+        "items": list(design.items),
+        "weights": ",".join(f"{w:g}" for w in design.weights),
+        "measure": design.measure,
+        "p": f"{design.p:g}",
+        "list_length": str(design.list_length),
+        "blinded": "on" if design.blinded else "",
+    }
+
+
+def _page(context: RandomisationResource, request: Request, **extra: Any) -> dict[str, Any]:
+    dbsession = request.dbsession
+    design = services.design_of(dbsession, context.study)
+    definition = _definition(context)
+    values = extra.pop("values", None) or _form_values(design)
+    return {
+        "design": design,
+        "arm_labels": {arm["code"]: arm["label"] for arm in design.arms} if design else {},
+        "summary": services.list_summary(dbsession, design) if design else {},
+        "randomisations": services.randomisations(dbsession, context.study),
+        "strata": services.strata(design, _sites(request, context), definition)
+        if design and definition
+        else [],
+        "items": forms.stratification_items(definition),
+        "definition": definition,
+        "values": values,
+        "errors": {},
+        "line_errors": [],
+        "method_options": [
+            (method.value, request.localizer.translate(label))
+            for method, label in METHOD_LABELS.items()
+        ],
+        "measure_options": [
+            (measure, request.localizer.translate(MEASURE_LABELS[measure])) for measure in MEASURES
+        ],
+        "environment_labels": ENVIRONMENT_LABELS,
+        **extra,
+    }
+
+
+def _refused(context: RandomisationResource, request: Request, **extra: Any) -> dict[str, Any]:
+    request.response.status_int = 422
+    return _page(context, request, **extra)
+
+
+@page_view(RandomisationResource, PAGE, Permission.MANAGE_RANDOMISATION)
+def randomisation_page(context: RandomisationResource, request: Request) -> dict[str, Any]:
+    return _page(context, request)
+
+
+def _post(name: str) -> view_config:
+    return view_config(
+        context=RandomisationResource,
+        name=name,
+        request_method="POST",
+        renderer=PAGE,
+        permission=Permission.MANAGE_RANDOMISATION,
+    )
+
+
+@_post("design")
+def save_design(context: RandomisationResource, request: Request) -> Any:
+    given, errors = forms.parse_design(
+        request.POST, _definition(context), request.POST.getall("items")
+    )
+    values = dict(request.POST) | {"items": request.POST.getall("items")}
+    if given is not None:
+        try:
+            services.save_design(request.dbsession, context.study, given, request.actor)
+        except services.Refused as refusal:
+            errors = {"method": refusal.message}
+    if errors:
+        return _refused(context, request, errors=errors, values=values)
+    request.session.flash(request.localizer.translate(_("The randomisation design was saved.")))
+    return redirect(request, request.resource_path(context, ""))
+
+
+def _design(context: RandomisationResource, request: Request) -> Any:
+    design = services.design_of(request.dbsession, context.study, lock=True)
+    if design is None:
+        raise HTTPNotFound()
+    return design
+
+
+@_post("generate")
+def generate(context: RandomisationResource, request: Request) -> Any:
+    design = _design(context, request)
+    definition = _definition(context)
+    if definition is None and design.items:
+        return _refused(context, request, errors={"generate": _("Publish the eCRF first.")})
+    try:
+        added = services.generate_lists(
+            request.dbsession, design, _sites(request, context), definition, request.actor
+        )
+    except services.Refused as refusal:
+        return _refused(context, request, errors={"generate": refusal.message})
+    request.session.flash(
+        request.localizer.translate(
+            _("${count} places were added to the lists.", mapping={"count": added})
+        )
+    )
+    return redirect(request, request.resource_path(context, ""))
+
+
+@_post("import")
+def import_list(context: RandomisationResource, request: Request) -> Any:
+    """A list from a CSV or XLSX file, replacing the environment's list, whole or not at all."""
+    design = _design(context, request)
+    environment = next((e for e in Environment if e.value == request.POST.get("environment")), None)
+    sent = request.POST.get("file")
+    errors: dict[str, Any] = {}
+    if environment is None:
+        errors["environment"] = _("Choose one of the options offered.")
+    if not hasattr(sent, "file"):
+        errors["file"] = _("Choose a CSV or XLSX file.")
+    if errors:
+        return _refused(context, request, errors=errors)
+    data = sent.file.read(MAX_LIST_BYTES + 1)
+    if len(data) > MAX_LIST_BYTES:
+        return _refused(context, request, errors={"file": _("The file is larger than 10 MB.")})
+    stratified = design.method is RandomisationMethod.STRATIFIED
+    strata = services.strata(design, _sites(request, context), _definition(context) or Definition())
+    try:
+        rows = read_list(data, sent.filename or "", {a["code"] for a in design.arms}, stratified)
+        count = services.import_list(
+            request.dbsession, design, environment, rows, strata, request.actor
+        )
+    except ListRefused as refused:
+        return _refused(
+            context,
+            request,
+            errors={"file": _("The file was refused: nothing was imported.")},
+            line_errors=refused.errors,
+        )
+    except services.Refused as refusal:
+        return _refused(context, request, errors={"file": refusal.message})
+    request.session.flash(
+        request.localizer.translate(_("${count} places were imported.", mapping={"count": count}))
+    )
+    return redirect(request, request.resource_path(context, ""))
+
+
+@_post("go-live")
+def go_live(context: RandomisationResource, request: Request) -> Any:
+    design = _design(context, request)
+    try:
+        services.go_live(request.dbsession, design, request.actor)
+    except services.Refused as refusal:
+        return _refused(context, request, errors={"go-live": refusal.message})
+    request.session.flash(
+        request.localizer.translate(_("The randomisation is live: the test list is set aside."))
+    )
+    return redirect(request, request.resource_path(context, ""))
+
+
+@_post("in-error")
+def in_error(context: RandomisationResource, request: Request) -> Any:
+    key = request.POST.get("randomisation", "")
+    found = (
+        request.dbsession.scalar(
+            select(Randomisation).where(
+                Randomisation.study_id == context.study.id, Randomisation.id == int(key)
+            )
+        )
+        if key.isascii() and key.isdigit() and len(key) < 12
+        else None
+    )
+    if found is None:
+        raise HTTPNotFound()
+    reason = request.POST.get("reason", "").strip()[:2000]
+    if not reason:
+        return _refused(context, request, errors={f"reason-{found.id}": _("Give the reason.")})
+    subject = request.dbsession.get(Subject, found.subject_id)
+    try:
+        services.mark_in_error(
+            request.dbsession, reactions_of(request.registry), found, subject, reason, request.actor
+        )
+    except services.Refused as refusal:
+        return _refused(context, request, errors={f"reason-{found.id}": refusal.message})
+    request.session.flash(request.localizer.translate(_("The randomisation was marked in error.")))
+    return redirect(request, request.resource_path(context, ""))
+
+
+# --- the subject's panel ---------------------------------------------------------------------
+
+
+def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
+    dbsession = request.dbsession
+    design = services.design_of(dbsession, context.study)
+    randomisation = services.current(dbsession, design, context.subject) if design else None
+    missing: list[services.Missing] = []
+    definition = _definition(context)
+    if design and randomisation is None and definition is not None:
+        _levels, missing = services.subject_levels(
+            dbsession, design, definition, context.subject, context.site
+        )
+    return {
+        "design": design,
+        "randomisation": randomisation,
+        "missing": missing,
+        "definition": definition,
+        "sees_arm": bool(design)
+        and (not design.blinded or request.has_permission(Permission.VIEW_ALLOCATION, context)),
+        "arm_labels": {arm["code"]: arm["label"] for arm in design.arms} if design else {},
+        "environment_labels": ENVIRONMENT_LABELS,
+        "refusal": None,
+        "announced": False,
+        **extra,
+    }
+
+
+@page_view(SubjectResource, PANEL, Permission.VIEW_SUBJECT, name="randomisation")
+def subject_panel(context: SubjectResource, request: Request) -> dict[str, Any]:
+    """The subject's randomisation (number, date, arm to whom may see it), or its button."""
+    return _panel(context, request)
+
+
+@view_config(
+    context=SubjectResource,
+    name="randomise",
+    request_method="POST",
+    renderer=PANEL,
+    permission=Permission.RANDOMISE,
+)
+def randomise(context: SubjectResource, request: Request) -> Any:
+    definition = _definition(context)
+    try:
+        if definition is None:
+            raise services.Refused(_("The study has no published eCRF yet."))
+        _randomisation, made = services.randomise(
+            request.dbsession,
+            reactions_of(request.registry),
+            context.study,
+            definition,
+            context.subject,
+            context.site,
+            request.actor,
+        )
+    except services.Refused as refusal:
+        request.response.status_int = 422
+        return _panel(context, request, refusal=refusal.message)
+    if not request.is_htmx:
+        if made:
+            request.session.flash(request.localizer.translate(_("The subject was randomised.")))
+        return redirect(request, request.resource_path(context, ""))
+    return _panel(context, request, announced=made)

@@ -68,6 +68,7 @@ class Permission(enum.StrEnum):
     LOCK_DATA = "lock_data"
     SIGN = "sign"
     RANDOMISE = "randomise"
+    UNBLIND = "unblind"
 
     @property
     def scope(self) -> Scope:
@@ -137,7 +138,8 @@ _SITE_STAFF = _READ | {
 #: The role -> permission table. Administrators run the platform and the organisation; they see
 #: no clinical data unless they also hold a study role. Randomisation is concealed: the study
 #: administrator (who designs it and holds its lists) is the only role that sees arms
-#: (``VIEW_ALLOCATION``) in a double-blind study; site staff randomise (``RANDOMISE``) blind.
+#: (``VIEW_ALLOCATION``) in a double-blind study; site staff randomise (``RANDOMISE``) blind, and
+#: only investigators may break the blind for one subject in an emergency (``UNBLIND``).
 STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
     StudyRole.STUDY_ADMIN: frozenset(
         {
@@ -149,7 +151,7 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
             P.VIEW_ALLOCATION,
         }
     ),
-    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE}),
+    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE, P.UNBLIND}),
     StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF | {P.RANDOMISE}),
     StudyRole.COORDINATOR: frozenset(_SITE_STAFF | {P.RANDOMISE}),
     StudyRole.MONITOR: frozenset(_READ | {P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_EXPORTS}),

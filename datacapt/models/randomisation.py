@@ -144,3 +144,8 @@ class Randomisation(Base):
     error_reason: Mapped[str | None] = mapped_column(Text)
     error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: Emergency unblinding: the first time the arm was revealed to a blinded person (each
+    #: reveal is audited); the subject's page shows the mark to everyone, never the arm.
+    unblinded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unblinded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    unblind_reason: Mapped[str | None] = mapped_column(Text)

@@ -23,3 +23,13 @@ class RandomisationMarkedInError(Event):
 
     subject: Subject
     randomisation: Randomisation
+
+
+@dataclass(frozen=True)
+class SubjectUnblinded(Event):
+    """A blinded person had a subject's arm revealed in an emergency (a mail to the study's
+    administrators would react to this)."""
+
+    subject: Subject
+    randomisation: Randomisation
+    reason: str

@@ -37,7 +37,11 @@ from datacapt.models import (
     Study,
     Subject,
 )
-from datacapt.randomisation.events import RandomisationMarkedInError, SubjectRandomised
+from datacapt.randomisation.events import (
+    RandomisationMarkedInError,
+    SubjectRandomised,
+    SubjectUnblinded,
+)
 from datacapt.randomisation.lists import LineError, ListRefused, ListRow
 from datacapt.randomisation.methods import Arms, block_list, efron, simple, stratum_rng
 from datacapt.randomisation.minimisation import MarginCounts, Minimisation, minimise
@@ -561,6 +565,35 @@ def mark_in_error(
         reason=reason,
     )
     reactions.publish(RandomisationMarkedInError(dbsession, actor, subject, randomisation))
+
+
+def unblind(
+    dbsession: Session,
+    reactions: Reactions,
+    randomisation: Randomisation,
+    subject: Subject,
+    reason: str,
+    actor: Actor,
+) -> None:
+    """Record an emergency unblinding (the caller has checked the person's credentials): the
+    first one marks the randomisation for everyone to see; every one is audited, with its
+    reason and the number, never the arm."""
+    if randomisation.unblinded_at is None:
+        randomisation.unblinded_at = datetime.now(UTC)
+        randomisation.unblinded_by_id = actor.user_id
+        randomisation.unblind_reason = reason
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="randomisation.unblinded",
+        entity_type="randomisation",
+        entity_id=randomisation.id,
+        field="number",
+        new=randomisation.number,
+        reason=reason,
+    )
+    reactions.publish(SubjectUnblinded(dbsession, actor, subject, randomisation, reason))
 
 
 def randomisations(dbsession: Session, study: Study) -> list[tuple[Randomisation, str, str]]:

@@ -19,6 +19,7 @@ from datacapt.randomisation.lists import ListRefused, read_list
 from datacapt.randomisation.minimisation import MEASURES
 from datacapt.reactions import reactions_of
 from datacapt.resources import RandomisationResource, SubjectResource
+from datacapt.review.credentials import check_signing_credentials, two_factor_enrolled
 
 PAGE = "randomisation/page.jinja2"
 PANEL = "randomisation/_subject.jinja2"
@@ -281,6 +282,10 @@ def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str
         "environment_labels": ENVIRONMENT_LABELS,
         "refusal": None,
         "announced": False,
+        "revealed": False,
+        "unblinding": False,
+        "errors": {},
+        "two_factor": request.identity is not None and two_factor_enrolled(request),
         **extra,
     }
 
@@ -320,3 +325,43 @@ def randomise(context: SubjectResource, request: Request) -> Any:
             request.session.flash(request.localizer.translate(_("The subject was randomised.")))
         return redirect(request, request.resource_path(context, ""))
     return _panel(context, request, announced=made)
+
+
+@view_config(
+    context=SubjectResource,
+    name="unblind",
+    request_method="POST",
+    renderer=PANEL,
+    permission=Permission.UNBLIND,
+)
+def unblind(context: SubjectResource, request: Request) -> Any:
+    """Emergency unblinding: a reason and the password (and code) entered again; the arm is
+    shown in this answer only, and the subject's page keeps a mark everyone sees."""
+    design = services.design_of(request.dbsession, context.study)
+    found = services.current(request.dbsession, design, context.subject) if design else None
+    if found is None:
+        raise HTTPNotFound()
+    reason = request.POST.get("unblind-reason", "").strip()[:2000]
+    errors: dict[str, Any] = {}
+    if not reason:
+        errors["unblind-reason"] = _("Give the reason.")
+    else:
+        check = check_signing_credentials(
+            request,
+            request.POST.get("unblind-password", ""),
+            request.POST.get("unblind-code", ""),
+            refused_action="randomisation.unblind_refused",
+        )
+        errors = {f"unblind-{name}": message for name, message in check.errors.items()}
+    if errors:
+        request.response.status_int = 422
+        return _panel(context, request, errors=errors, unblinding=True)
+    services.unblind(
+        request.dbsession,
+        reactions_of(request.registry),
+        found,
+        context.subject,
+        reason,
+        request.actor,
+    )
+    return _panel(context, request, revealed=True)

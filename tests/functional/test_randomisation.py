@@ -24,7 +24,7 @@ from datacapt.models import (
 from datacapt.randomisation import services
 from datacapt.randomisation.events import SubjectRandomised
 from datacapt.reactions import Reactions
-from tests.factories import SETUP, build_world, enter_values, login
+from tests.factories import PASSWORD, SETUP, build_world, enter_values, login
 
 PAGE = "/acme/demo/randomisation/"
 SUBJECT = "/acme/demo/subjects/par01-0001/"
@@ -359,3 +359,67 @@ def test_another_tenant_or_site_is_not_found(testapp, dbsession, registry, world
     user.post(url + "@@randomise", {"csrf_token": token}, headers=HTMX, status=404)
     user.get(PAGE, status=404)
     assert dbsession.scalar(select(func.count()).select_from(Randomisation)) == 0
+
+
+def unblinding(testapp, password, reason="Anaphylaxis: treating physician must know"):
+    panel = testapp.get(SUBJECT + "@@randomisation", headers=HTMX)
+    token = panel.html.find("input", attrs={"name": "csrf_token"})["value"]
+    body = {"csrf_token": token, "unblind-reason": reason, "unblind-password": password}
+    return testapp.post(SUBJECT + "@@unblind", body, headers=HTMX, status="*")
+
+
+def test_an_investigator_unblinds_one_subject_in_an_emergency(testapp, dbsession, registry, world):
+    designed(testapp, dbsession, registry, world)
+    complete_demographics(dbsession, registry, world)
+    randomise(as_user(testapp, world, "coordinator"))
+    row = dbsession.scalar(select(Randomisation))
+    coordinator_panel = testapp.get(SUBJECT + "@@randomisation", headers=HTMX)
+    assert coordinator_panel.html.find(id="unblind-form") is None
+
+    investigator = as_user(testapp, world, "investigator")
+    panel = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    assert panel.html.find(id="unblind-form") is not None
+    assert "Concealed" in panel.html.find(id="randomisation-arm").get_text()
+
+    no_reason = unblinding(investigator, PASSWORD, reason="")
+    assert no_reason.status_int == 422
+    assert "Give the reason" in no_reason.html.find(id="field-unblind-reason-error").get_text()
+    wrong = unblinding(investigator, "not my password")
+    assert wrong.status_int == 422
+    assert "not your password" in wrong.html.find(id="field-unblind-password-error").get_text()
+    assert "Concealed" in wrong.html.find(id="randomisation-arm").get_text()
+    dbsession.refresh(row)
+    assert row.unblinded_at is None
+
+    shown = unblinding(investigator, PASSWORD)
+    assert shown.status_int == 200
+    assert "Placebo" in shown.text or "Active" in shown.text
+    assert row.arm in shown.html.find(id="randomisation-arm").get_text()
+    dbsession.refresh(row)
+    assert row.unblinded_at is not None and row.unblinded_by_id == world.users["investigator"].id
+    actions = dbsession.execute(
+        select(AuditEvent.action, AuditEvent.new_value, AuditEvent.reason).where(
+            AuditEvent.action.like("randomisation.unblind%")
+        )
+    ).all()
+    assert [a for a, _n, _r in actions] == [
+        "randomisation.unblind_refused",
+        "randomisation.unblinded",
+    ]
+    assert actions[1][1] == row.number
+    assert actions[1][2] == "Anaphylaxis: treating physician must know"
+
+    again = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    assert "Concealed" in again.html.find(id="randomisation-arm").get_text()  # screen only
+    coordinator = as_user(testapp, world, "coordinator")
+    seen = coordinator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    marker = seen.html.find(id="randomisation-unblinded").get_text()
+    assert "Unblinded in an emergency" in marker and "Anaphylaxis" in marker
+    assert "Concealed" in seen.html.find(id="randomisation-arm").get_text()
+    token = coordinator.get(SUBJECT).html.find("input", attrs={"name": "csrf_token"})["value"]
+    coordinator.post(
+        SUBJECT + "@@unblind",
+        {"csrf_token": token, "unblind-reason": "curious", "unblind-password": PASSWORD},
+        headers=HTMX,
+        status=403,
+    )

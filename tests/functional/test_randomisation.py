@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import pytest
+import webtest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -24,7 +25,14 @@ from datacapt.models import (
 from datacapt.randomisation import services
 from datacapt.randomisation.events import SubjectRandomised
 from datacapt.reactions import Reactions
-from tests.factories import PASSWORD, SETUP, build_world, enter_values, login
+from tests.factories import (
+    PASSWORD,
+    SETUP,
+    build_world,
+    enter_values,
+    login,
+    make_subject,
+)
 
 PAGE = "/acme/demo/randomisation/"
 SUBJECT = "/acme/demo/subjects/par01-0001/"
@@ -423,3 +431,48 @@ def test_an_investigator_unblinds_one_subject_in_an_emergency(testapp, dbsession
         headers=HTMX,
         status=403,
     )
+
+
+def test_the_panel_and_the_page_cost_the_same_queries_however_many_are_randomised(
+    testapp, dbsession, registry, world, query_counter
+):
+    designed(testapp, dbsession, registry, world)
+    definition = published_design(dbsession, world.study).definition
+
+    def randomise_more(count: int) -> None:
+        for _ in range(count):
+            label = f"par01-{len(world.subjects) + 1:04d}"
+            world.subjects[label] = make_subject(dbsession, world.sites["par01"], label)
+            complete_demographics(dbsession, registry, world, label)
+            services.randomise(
+                dbsession,
+                Reactions(),
+                world.study,
+                definition,
+                world.subjects[label],
+                world.sites["par01"],
+                SETUP,
+            )
+
+    def costs() -> tuple[int, int]:
+        query_counter.clear()
+        admin.get(PAGE)
+        page = len(query_counter)
+        query_counter.clear()
+        coordinator.get(SUBJECT + "@@randomisation", headers=HTMX)
+        return page, len(query_counter)
+
+    complete_demographics(dbsession, registry, world)
+    coordinator = webtest_client(testapp)
+    randomise(as_user(coordinator, world, "coordinator"))
+    admin = as_user(webtest_client(testapp), world, "study_admin")
+    randomise_more(1)
+    few = costs()
+    randomise_more(4)
+    assert costs() == few
+    assert dbsession.scalar(select(func.count()).select_from(Randomisation)) == 6
+
+
+def webtest_client(testapp):
+    """A second browser on the same app (its own cookies)."""
+    return webtest.TestApp(testapp.app, extra_environ=testapp.extra_environ)

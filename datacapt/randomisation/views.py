@@ -16,7 +16,9 @@ from datacapt.models import Environment, Randomisation, RandomisationMethod, Sit
 from datacapt.permissions import Permission
 from datacapt.randomisation import forms, services
 from datacapt.randomisation.lists import ListRefused, read_list
+from datacapt.randomisation.methods import DesignError
 from datacapt.randomisation.minimisation import MEASURES
+from datacapt.randomisation.simulation import METHODS, Scenario, simulate
 from datacapt.reactions import reactions_of
 from datacapt.resources import RandomisationResource, SubjectResource
 from datacapt.review.credentials import check_signing_credentials, two_factor_enrolled
@@ -24,6 +26,8 @@ from datacapt.review.credentials import check_signing_credentials, two_factor_en
 PAGE = "randomisation/page.jinja2"
 PANEL = "randomisation/_subject.jinja2"
 MAX_LIST_BYTES = 10 * 1024 * 1024
+#: Simulations run in the request: subjects × trials at most (about a second on one core).
+MAX_SIMULATED = 50_000
 METHOD_LABELS = {
     RandomisationMethod.SIMPLE: _("Simple (a list drawn subject by subject)"),
     RandomisationMethod.BLOCKS: _("Permuted blocks"),
@@ -111,6 +115,8 @@ def _page(context: RandomisationResource, request: Request, **extra: Any) -> dic
             (measure, request.localizer.translate(MEASURE_LABELS[measure])) for measure in MEASURES
         ],
         "environment_labels": ENVIRONMENT_LABELS,
+        "results": [],
+        "simulated": {},
         **extra,
     }
 
@@ -256,6 +262,54 @@ def in_error(context: RandomisationResource, request: Request) -> Any:
         return _refused(context, request, errors={f"reason-{found.id}": refusal.message})
     request.session.flash(request.localizer.translate(_("The randomisation was marked in error.")))
     return redirect(request, request.resource_path(context, ""))
+
+
+@page_view(RandomisationResource, PAGE, Permission.MANAGE_RANDOMISATION, name="simulate")
+def simulate_page(context: RandomisationResource, request: Request) -> dict[str, Any]:
+    """Every method on simulated trials with the design's arms, ratio, block sizes and factors
+    (the site's and the items' numbers of levels), as ``datacapt randomisation simulate``."""
+    design = services.design_of(request.dbsession, context.study)
+    if design is None:
+        raise HTTPNotFound()
+    errors: dict[str, Any] = {}
+    numbers = {}
+    for name, default in (("subjects", 100), ("trials", 200)):
+        text = request.GET.get(name, str(default)).strip()
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_SIMULATED):
+            errors[name] = _("Give a whole number from 1 to 50000.")
+        else:
+            numbers[name] = int(text)
+    if not errors and numbers["subjects"] * numbers["trials"] > MAX_SIMULATED:
+        errors["trials"] = _("Subjects × trials must stay below 50000 here.")
+    if errors:
+        request.response.status_int = 422
+        return _page(context, request, errors=errors, simulated=request.GET)
+    definition = _definition(context)
+    levels = []
+    for factor in services.factors(design):
+        if factor == services.SITE:
+            levels.append((factor, max(1, len(_sites(request, context)))))
+        else:
+            item = definition.item(factor) if definition else None
+            levels.append((factor, max(1, len(item.choices) if item else 1)))
+    arms = services.arms_of(design)
+    try:
+        scenario = Scenario(
+            arms,
+            tuple(levels),
+            subjects=numbers["subjects"],
+            trials=numbers["trials"],
+            seed=1,
+            block_sizes=tuple(design.block_sizes),
+            minimisation_p=design.p if design.method is RandomisationMethod.MINIMISATION else 0.8,
+            measure=design.measure,
+        )
+        results = [
+            simulate(method, scenario) for method in METHODS if levels or method != "minimisation"
+        ]
+    except DesignError:
+        raise HTTPNotFound() from None
+    return _page(context, request, results=results, simulated=request.GET)
 
 
 # --- the subject's panel ---------------------------------------------------------------------

@@ -476,3 +476,28 @@ def test_the_panel_and_the_page_cost_the_same_queries_however_many_are_randomise
 def webtest_client(testapp):
     """A second browser on the same app (its own cookies)."""
     return webtest.TestApp(testapp.app, extra_environ=testapp.extra_environ)
+
+
+def test_the_page_simulates_every_method_with_the_design(testapp, dbsession, registry, world):
+    admin = designed(testapp, dbsession, registry, world)
+    form = admin.get(PAGE).forms["simulate-form"]
+    form["subjects"] = "20"
+    form["trials"] = "50"
+    page = form.submit()
+    rows = page.html.find(id="simulation-results").find("tbody").find_all("tr")
+    assert [row.th.get_text(strip=True) for row in rows] == [
+        "simple",
+        "block",
+        "stratified",
+        "efron",
+        "minimisation",
+    ]
+    stratified = [td.get_text(strip=True) for td in rows[2].find_all("td")]
+    assert float(stratified[-1]) <= 2  # blocks of 4: within a stratum never more than 2 apart
+    assert admin.get(page.request.url).html.find(id="simulation-results") == page.html.find(
+        id="simulation-results"
+    )
+    refused = admin.get(PAGE + "@@simulate?subjects=0&trials=10", status=422)
+    assert "from 1 to 50000" in refused.html.find(id="field-subjects-error").get_text()
+    too_much = admin.get(PAGE + "@@simulate?subjects=1000&trials=1000", status=422)
+    assert "below 50000" in too_much.html.find(id="field-trials-error").get_text()

@@ -25,19 +25,27 @@ from datacapt.randomisation.methods import Arms, DesignError, biased_pick, least
 MEASURES = ("range", "variance", "sd", "max")
 
 
-def imbalance(measure: str, values: Sequence[Fraction]) -> Fraction | float:
-    """The spread of ratio-adjusted counts (zero when the arms are level)."""
-    mean = sum(values, Fraction(0)) / len(values)
+def _scaled_imbalance(measure: str, values: Sequence[int]) -> int | float:
+    """The imbalance of ``values`` (ratio-adjusted counts multiplied by a common whole
+    number, so the arithmetic stays in integers) times :func:`_scale`."""
     if measure == "range":
         return max(values) - min(values)
+    total, arms = sum(values), len(values)
     if measure == "max":
-        return max(abs(value - mean) for value in values)
-    variance = sum(((value - mean) ** 2 for value in values), Fraction(0)) / len(values)
+        return max(abs(arms * value - total) for value in values)
+    squares = sum((arms * value - total) ** 2 for value in values)
+    return math.sqrt(squares) if measure == "sd" else squares
+
+
+def _scale(measure: str, arms: int, unit: int) -> Fraction | float:
+    """What :func:`_scaled_imbalance` is multiplied by, for counts multiplied by ``unit``."""
+    if measure == "range":
+        return Fraction(unit)
+    if measure == "max":
+        return Fraction(arms * unit)
     if measure == "variance":
-        return variance
-    if measure == "sd":
-        return math.sqrt(variance)
-    raise DesignError(f"unknown imbalance {measure!r}: choose one of {', '.join(MEASURES)}")
+        return Fraction(arms**3 * unit**2)
+    return arms**1.5 * unit
 
 
 @dataclass(frozen=True)
@@ -96,17 +104,24 @@ def scores(
     missing = [factor for factor in design.factors if factor not in levels]
     if missing:
         raise DesignError(f"no level given for factor {missing[0]!r}")
+    unit = math.lcm(*arms.ratio)
+    units = [unit // share for share in arms.ratio]
+    weights = [int(w) if w.denominator == 1 else w for w in design.weights]
+    at_levels = [
+        [counts.by_level.get((factor, levels[factor]), {}).get(arm, 0) for arm in arms.names]
+        for factor in design.factors
+    ]
+    scale = _scale(design.measure, len(arms.names), unit)
     result: dict[str, Fraction | float] = {}
-    for candidate in arms.names:
-        total: Fraction | float = Fraction(0)
-        for factor, weight in zip(design.factors, design.weights, strict=True):
-            at_level = counts.by_level.get((factor, levels[factor]), {})
+    for index, candidate in enumerate(arms.names):
+        total: int | float | Fraction = 0
+        for weight, at_level in zip(weights, at_levels, strict=True):
             adjusted = [
-                Fraction(at_level.get(arm, 0) + (arm == candidate), arms.share(arm))
-                for arm in arms.names
+                (count + (arm == index)) * share_unit
+                for arm, (count, share_unit) in enumerate(zip(at_level, units, strict=True))
             ]
-            total += weight * imbalance(design.measure, adjusted)
-        result[candidate] = total
+            total += weight * _scaled_imbalance(design.measure, adjusted)
+        result[candidate] = total / scale
     return result
 
 

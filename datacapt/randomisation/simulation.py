@@ -7,6 +7,7 @@ always gives the same figures, and adding a method changes no other method's fig
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -59,12 +60,13 @@ class Summary:
 
 def spread(arms: Arms, counts: Mapping[str, int]) -> Fraction:
     """Imbalance between arms relative to the ratio: max − min of ``count / share`` (for 1:1,
-    simply |nA − nB|)."""
+    simply |nA − nB|), in whole numbers until the one division."""
+    unit = math.lcm(*arms.ratio)
     adjusted = [
-        Fraction(counts.get(arm, 0), share)
+        counts.get(arm, 0) * (unit // share)
         for arm, share in zip(arms.names, arms.ratio, strict=True)
     ]
-    return max(adjusted) - min(adjusted)
+    return Fraction(max(adjusted) - min(adjusted), unit)
 
 
 def _subjects(scenario: Scenario, trial: int) -> list[dict[str, str]]:

@@ -376,7 +376,9 @@ def unblinding(testapp, password, reason="Anaphylaxis: treating physician must k
     return testapp.post(SUBJECT + "@@unblind", body, headers=HTMX, status="*")
 
 
-def test_an_investigator_unblinds_one_subject_in_an_emergency(testapp, dbsession, registry, world):
+def test_an_investigator_unblinds_one_subject_in_an_emergency(
+    testapp, dbsession, registry, world, mailbox
+):
     designed(testapp, dbsession, registry, world)
     complete_demographics(dbsession, registry, world)
     randomise(as_user(testapp, world, "coordinator"))
@@ -398,6 +400,7 @@ def test_an_investigator_unblinds_one_subject_in_an_emergency(testapp, dbsession
     assert "Concealed" in wrong.html.find(id="randomisation-arm").get_text()
     dbsession.refresh(row)
     assert row.unblinded_at is None
+    assert mailbox.messages() == []
 
     shown = unblinding(investigator, PASSWORD)
     assert shown.status_int == 200
@@ -416,6 +419,12 @@ def test_an_investigator_unblinds_one_subject_in_an_emergency(testapp, dbsession
     ]
     assert actions[1][1] == row.number
     assert actions[1][2] == "Anaphylaxis: treating physician must know"
+    mails = {message["To"]: message for message in mailbox.messages()}
+    assert sorted(mails) == ["investigator@example.org", "study-admin@example.org"]
+    body = mails["study-admin@example.org"].get_content()
+    assert "Anaphylaxis: treating physician must know" in body and row.number in body
+    assert "Placebo" not in body and "Active" not in body
+    assert "par01-0001" in mails["investigator@example.org"]["Subject"]
 
     again = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
     assert "Concealed" in again.html.find(id="randomisation-arm").get_text()  # screen only

@@ -264,8 +264,10 @@ def enter_values(
     values: dict[str, str],
     *,
     complete: bool = False,
+    reason: str = "",
 ) -> None:
-    """Values entered through the save, as a coordinator's form would send them."""
+    """Values entered through the save, as a coordinator's form would send them (a complete
+    form changes only with a ``reason``)."""
     definition = published_design(dbsession, study).definition
     form = next(f for f in definition.forms if f.name == form_name)
     scope = entry.EntryScope(study, subject, visit, 1, form, 1, 1)
@@ -274,7 +276,7 @@ def enter_values(
         posted={name: [value] for name, value in values.items()},
         missing={},
         complete=complete,
-        reason="",
+        reason=reason,
         lock=reads.instance.lock_version if reads.instance else None,
         today=date(2026, 6, 15),
     )

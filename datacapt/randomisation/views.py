@@ -320,15 +320,23 @@ def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str
     design = services.design_of(dbsession, context.study)
     randomisation = services.current(dbsession, design, context.subject) if design else None
     missing: list[services.Missing] = []
+    corrections: dict[str, tuple[str, str | None]] = {}
     definition = _definition(context)
-    if design and randomisation is None and definition is not None:
-        _levels, missing = services.subject_levels(
+    if design and definition is not None:
+        levels, missing = services.subject_levels(
             dbsession, design, definition, context.subject, context.site
         )
+        if randomisation is not None:
+            corrections = {
+                factor: (level, levels.get(factor))
+                for factor, level in randomisation.levels.items()
+                if levels.get(factor) != level
+            }
     return {
         "design": design,
         "randomisation": randomisation,
         "missing": missing,
+        "corrections": corrections,
         "definition": definition,
         "sees_arm": bool(design)
         and (not design.blinded or request.has_permission(Permission.VIEW_ALLOCATION, context)),

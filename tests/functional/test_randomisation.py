@@ -79,7 +79,7 @@ def save_design(testapp, **fields):
     return form.submit(status="*")
 
 
-def complete_demographics(dbsession, registry, world, label="par01-0001", **values):
+def complete_demographics(dbsession, registry, world, label="par01-0001", reason="", **values):
     subject = world.subjects[label]
     enter_values(
         dbsession,
@@ -90,6 +90,7 @@ def complete_demographics(dbsession, registry, world, label="par01-0001", **valu
         "demographics",
         DEMOGRAPHICS | values,
         complete=True,
+        reason=reason,
     )
     status = dbsession.scalar(
         select(FormInstance.status).where(
@@ -510,3 +511,25 @@ def test_the_page_simulates_every_method_with_the_design(testapp, dbsession, reg
     assert "from 1 to 50000" in refused.html.find(id="field-subjects-error").get_text()
     too_much = admin.get(PAGE + "@@simulate?subjects=1000&trials=1000", status=422)
     assert "below 50000" in too_much.html.find(id="field-trials-error").get_text()
+
+
+def test_a_corrected_stratum_is_shown_beside_the_original_never_re_randomised(
+    testapp, dbsession, registry, world
+):
+    designed(testapp, dbsession, registry, world)
+    complete_demographics(dbsession, registry, world)
+    coordinator = as_user(testapp, world, "coordinator")
+    number = randomise(coordinator).html.find(id="randomisation-number").get_text(strip=True)
+    panel = coordinator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    assert panel.html.find(id="randomisation-levels").get_text(strip=True) == "site=par01, sex=2"
+
+    complete_demographics(
+        dbsession, registry, world, reason="Sex entered wrongly", sex="1", pregnant=""
+    )
+    panel = coordinator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    levels = panel.html.find(id="randomisation-levels").get_text(" ", strip=True)
+    assert "site=par01, sex=2" in levels
+    assert "Corrected since" in levels and "sex 2 → 1" in levels
+    assert panel.html.find(id="randomisation-number").get_text(strip=True) == number
+    row = dbsession.scalar(select(Randomisation))
+    assert row.levels == {"site": "par01", "sex": "2"} and row.stratum == "site=par01|sex=2"

@@ -88,6 +88,8 @@ def parse_design(
     if any(name not in allowed for name in items):
         errors["items"] = _("Choose among the items offered.")
     by_site = form.get("by_site") == "on"
+    if method not in {RandomisationMethod.STRATIFIED, RandomisationMethod.MINIMISATION}:
+        by_site, items = False, []  # factors only stratify or minimise: none to wait for
     factor_count = int(by_site) + len(items)
     block_sizes: list[int] = []
     if method in {RandomisationMethod.BLOCKS, RandomisationMethod.STRATIFIED}:

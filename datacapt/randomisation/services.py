@@ -91,6 +91,9 @@ def factors(design: RandomisationDesign) -> list[str]:
 
 
 def stratum_key(design: RandomisationDesign, levels: dict[str, str]) -> str:
+    """The list a subject takes a place from: their stratum's, or the one list ``""``."""
+    if design.method is not RandomisationMethod.STRATIFIED:
+        return ""
     return "|".join(f"{factor}={levels[factor]}" for factor in factors(design))
 
 

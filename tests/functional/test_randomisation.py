@@ -533,3 +533,17 @@ def test_a_corrected_stratum_is_shown_beside_the_original_never_re_randomised(
     assert panel.html.find(id="randomisation-number").get_text(strip=True) == number
     row = dbsession.scalar(select(Randomisation))
     assert row.levels == {"site": "par01", "sex": "2"} and row.stratum == "site=par01|sex=2"
+
+
+def test_unstratified_blocks_ignore_factors_and_need_no_form(testapp, dbsession, world):
+    admin = as_user(testapp, world, "study_admin")
+    saved = save_design(admin, method="blocks", by_site=True, items=["sex"], list_length="4")
+    assert saved.status_int == 303
+    design = services.design_of(dbsession, world.study)
+    assert (design.by_site, design.items) == (False, [])
+    assert admin.get(PAGE).forms["generate-form"].submit().status_int == 303
+    coordinator = as_user(testapp, world, "coordinator")
+    number = randomise(coordinator).html.find(id="randomisation-number").get_text(strip=True)
+    assert number == "T-0001"
+    row = dbsession.scalar(select(Randomisation))
+    assert row.stratum == "" and row.levels == {}

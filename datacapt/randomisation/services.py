@@ -328,6 +328,26 @@ def list_summary(
     return {environment: found.get(environment, (0, 0)) for environment in Environment}
 
 
+def list_rows(
+    dbsession: Session, design: RandomisationDesign, environment: Environment
+) -> list[tuple[RandomisationSlot, str | None]]:
+    """The current list of ``environment`` in order, each place with the subject who took it."""
+    return [
+        (slot, label)
+        for slot, label in dbsession.execute(
+            select(RandomisationSlot, Subject.label)
+            .outerjoin(Randomisation, Randomisation.slot_id == RandomisationSlot.id)
+            .outerjoin(Subject, Subject.id == Randomisation.subject_id)
+            .where(
+                RandomisationSlot.design_id == design.id,
+                RandomisationSlot.revision == design.revision,
+                RandomisationSlot.environment == environment,
+            )
+            .order_by(RandomisationSlot.stratum, RandomisationSlot.position)
+        ).all()
+    ]
+
+
 def go_live(dbsession: Session, design: RandomisationDesign, actor: Actor) -> None:
     """Swap the test list out: from now on subjects are randomised in production."""
     if design.live_at is not None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from datacapt.ecrf.definition import Definition
+from datacapt.exports.cells import text_cells
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import Environment, Randomisation, RandomisationMethod, Site, Subject
@@ -310,6 +314,45 @@ def simulate_page(context: RandomisationResource, request: Request) -> dict[str,
     except DesignError:
         raise HTTPNotFound() from None
     return _page(context, request, results=results, simulated=request.GET)
+
+
+@view_config(
+    context=RandomisationResource,
+    name="list",
+    request_method=("GET", "HEAD"),
+    permission=Permission.MANAGE_RANDOMISATION,
+)
+def download_list(context: RandomisationResource, request: Request) -> Response:
+    """A list as CSV, in the import's columns (``number,arm,stratum``) and then where each
+    place sits and who took it: what a statistician checks, or imports elsewhere."""
+    design = services.design_of(request.dbsession, context.study)
+    environment = next((e for e in Environment if e.value == request.GET.get("environment")), None)
+    if design is None or environment is None:
+        raise HTTPNotFound()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["number", "arm", "stratum", "position", "block", "block_size", "subject"])
+    for slot, label in services.list_rows(request.dbsession, design, environment):
+        writer.writerow(
+            text_cells(
+                [
+                    slot.number,
+                    slot.arm,
+                    slot.stratum,
+                    slot.position,
+                    slot.block,
+                    slot.block_size,
+                    label,
+                ]
+            )
+        )
+    name = f"{context.study.code}-randomisation-{environment.value}.csv"
+    return Response(
+        out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        content_disposition=f'attachment; filename="{name}"',
+    )
 
 
 # --- the subject's panel ---------------------------------------------------------------------

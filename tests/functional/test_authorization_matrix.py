@@ -484,6 +484,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (RandomisationResource, "go-live", "POST"): randomisation_managers(404),
     (RandomisationResource, "in-error", "POST"): randomisation_managers(404),
     (RandomisationResource, "simulate", "GET"): randomisation_managers(404),
+    (RandomisationResource, "list", "GET"): randomisation_managers(404),
     (SubjectResource, "randomisation", "GET"): subject_read(200),
     (SubjectResource, "randomise", "POST"): subject_action(422),
     (SubjectResource, "unblind", "POST"): only("investigator", 404),  # nothing to unblind

@@ -130,11 +130,24 @@ def test_a_design_is_saved_and_its_lists_generated_for_every_stratum(
         for row in page.html.find(id="list-summary").find("tbody").find_all("tr")
     ]
     # 2 sites × 2 sexes × 10 places, in each list
-    assert rows == [["Test", "40", "0"], ["Production", "40", "0"]]
+    assert rows == [
+        ["Test", "40", "0", "Download (CSV)"],
+        ["Production", "40", "0", "Download (CSV)"],
+    ]
     test_numbers = dbsession.scalars(
         select(RandomisationSlot.number).where(RandomisationSlot.environment == Environment.TEST)
     ).all()
     assert all(number.startswith("T-") for number in test_numbers)
+    download = admin.get(PAGE + "@@list?environment=production")
+    assert download.content_type == "text/csv"
+    lines = download.text.splitlines()
+    assert lines[0] == "number,arm,stratum,position,block,block_size,subject"
+    assert len(lines) == 41
+    first = lines[1].split(",")
+    assert first[2] == "site=ber01|sex=1" and first[3] == "1" and first[5] == "4"
+    block = [line.split(",")[1] for line in lines[1:5]]
+    assert sorted(block) == ["A", "A", "B", "B"]  # a complete block holds the ratio
+    admin.get(PAGE + "@@list?environment=staging", status=404)
     events = dbsession.scalars(
         select(AuditEvent.action).where(AuditEvent.action.like("randomisation.%"))
     ).all()
@@ -288,6 +301,9 @@ def test_an_imported_list_with_a_bad_row_is_refused_whole_with_its_lines(testapp
     assert "Unknown arm" in lines[0][1] and "already on line 2" in lines[1][1]
     assert dbsession.scalar(select(func.count()).select_from(RandomisationSlot)) == 0
 
+    assert upload(admin, "list.csv", b"Number,Arm\n101,A\n=HYPERLINK(1),B\n").status_int == 303
+    download = admin.get(PAGE + "@@list?environment=test").text.splitlines()
+    assert download[2].startswith("'=HYPERLINK(1),B,")  # never a formula in a spreadsheet
     assert upload(admin, "list.csv", b"Number,Arm\n101,A\n102,B\n").status_int == 303
     workbook = Workbook()
     sheet = workbook.active

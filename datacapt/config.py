@@ -59,6 +59,7 @@ DEFAULT_INCLUDES = (
     "datacapt.notifications",
     "datacapt.messages",
     "datacapt.epro",
+    "datacapt.randomisation",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

@@ -52,6 +52,8 @@ class Permission(enum.StrEnum):
     IMPORT_DATA = "import_data"
     VIEW_EXPORTS = "view_exports"
     VIEW_AUDIT_TRAIL = "view_audit_trail"
+    MANAGE_RANDOMISATION = "manage_randomisation"
+    VIEW_ALLOCATION = "view_allocation"
     # Site-scoped
     VIEW_SITE = "view_site"
     VIEW_SUBJECT = "view_subject"
@@ -70,6 +72,8 @@ class Permission(enum.StrEnum):
     MESSAGE = "message"
     #: A subject's own, through their link: no study role ever holds it.
     RESPOND = "respond"
+    RANDOMISE = "randomise"
+    UNBLIND = "unblind"
 
     @property
     def scope(self) -> Scope:
@@ -91,6 +95,8 @@ PERMISSION_SCOPES = {
     Permission.VIEW_EXPORTS: Scope.STUDY,
     Permission.VIEW_AUDIT_TRAIL: Scope.STUDY,
     Permission.RESPOND: Scope.SUBJECT,
+    Permission.MANAGE_RANDOMISATION: Scope.STUDY,
+    Permission.VIEW_ALLOCATION: Scope.STUDY,
 }
 
 
@@ -137,12 +143,24 @@ _SITE_STAFF = _READ | {
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
-#: no clinical data unless they also hold a study role.
+#: no clinical data unless they also hold a study role. Randomisation is concealed: the study
+#: administrator (who designs it and holds its lists) is the only role that sees arms
+#: (``VIEW_ALLOCATION``) in a double-blind study; site staff randomise (``RANDOMISE``) blind, and
+#: only investigators may break the blind for one subject in an emergency (``UNBLIND``).
 STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
-    StudyRole.STUDY_ADMIN: frozenset({P.VIEW_STUDY, P.VIEW_SITE, P.MANAGE_STUDY, P.DESIGN_STUDY}),
-    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN}),
-    StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF),
-    StudyRole.COORDINATOR: frozenset(_SITE_STAFF),
+    StudyRole.STUDY_ADMIN: frozenset(
+        {
+            P.VIEW_STUDY,
+            P.VIEW_SITE,
+            P.MANAGE_STUDY,
+            P.DESIGN_STUDY,
+            P.MANAGE_RANDOMISATION,
+            P.VIEW_ALLOCATION,
+        }
+    ),
+    StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE, P.UNBLIND}),
+    StudyRole.SUB_INVESTIGATOR: frozenset(_SITE_STAFF | {P.RANDOMISE}),
+    StudyRole.COORDINATOR: frozenset(_SITE_STAFF | {P.RANDOMISE}),
     StudyRole.MONITOR: frozenset(
         _READ | {P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_EXPORTS, P.MESSAGE}
     ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import webtest
 from pyramid.registry import Registry
@@ -15,6 +15,8 @@ from datacapt.actor import Actor
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design import services
 from datacapt.ecrf.definition import Definition
+from datacapt.ecrf.versions import published_design
+from datacapt.entry import services as entry
 from datacapt.entry.services import new_form_instance
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import export_path
@@ -40,6 +42,7 @@ from datacapt.models import (
 )
 from datacapt.permissions import StudyRole, TenantRole
 from datacapt.queries import services as queries
+from datacapt.reactions import reactions_of
 from datacapt.studies.services import create_site, create_study, create_tenant
 from datacapt.subjects.services import new_visit_instance
 
@@ -298,4 +301,34 @@ def add_threads(dbsession: Session, world: World) -> None:
                 updated_at=now,
             )
         )
+
+
+def enter_values(
+    dbsession: Session,
+    registry: Registry,
+    study: Study,
+    subject: Subject,
+    visit: str,
+    form_name: str,
+    values: dict[str, str],
+    *,
+    complete: bool = False,
+    reason: str = "",
+) -> None:
+    """Values entered through the save, as a coordinator's form would send them (a complete
+    form changes only with a ``reason``)."""
+    definition = published_design(dbsession, study).definition
+    form = next(f for f in definition.forms if f.name == form_name)
+    scope = entry.EntryScope(study, subject, visit, 1, form, 1, 1)
+    reads = entry.read_for_save(dbsession, scope, definition)
+    request = entry.EntryRequest(
+        posted={name: [value] for name, value in values.items()},
+        missing={},
+        complete=complete,
+        reason=reason,
+        lock=reads.instance.lock_version if reads.instance else None,
+        today=date(2026, 6, 15),
+    )
+    plan = entry.plan_save(scope, definition, request, reads, missing_codes=set())
+    entry.apply_save(dbsession, plan, SETUP, reactions_of(registry))
     dbsession.flush()

@@ -22,6 +22,7 @@ from datacapt.cli import (
     keys,
     notifications,
     operations,
+    randomisation,
     two_factor,
 )
 from datacapt.cli.bootstrap import CommandError, load_environment
@@ -61,12 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_parsers(commands)
     api_keys.add_parsers(commands)
     notifications.add_parsers(commands)
+    randomisation.add_parsers(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if not getattr(args, "environment", True):
+            return args.handler(None, args)
         env = load_environment(args.config)
         try:
             return args.handler(env, args)

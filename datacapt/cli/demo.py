@@ -26,6 +26,7 @@ from datacapt.i18n import LANGUAGES
 from datacapt.models import (
     EproOccurrence,
     FormInstance,
+    RandomisationMethod,
     Site,
     Study,
     StudyRoleAssignment,
@@ -35,6 +36,7 @@ from datacapt.models import (
     User,
 )
 from datacapt.permissions import StudyRole, TenantRole
+from datacapt.randomisation import services as randomisation
 from datacapt.reactions import reactions_of
 from datacapt.studies.services import (
     create_site,
@@ -135,6 +137,31 @@ def _ensure_design(dbsession: Session, study: Study) -> None:
     )
 
 
+#: A double-blind minimisation on the site and the subject's sex (from Demographics): a subject
+#: is randomised from the casebook once that form is complete; numbers start T- until go-live.
+DEMO_RANDOMISATION = randomisation.DesignInput(
+    method=RandomisationMethod.MINIMISATION,
+    arms=[
+        {"code": "A", "label": "Standard care", "ratio": 1},
+        {"code": "B", "label": "New treatment", "ratio": 1},
+    ],
+    block_sizes=[],
+    by_site=True,
+    items=["sex"],
+    weights=[1.0, 1.0],
+    measure="range",
+    p=0.8,
+    list_length=100,
+    blinded=True,
+)
+
+
+def _ensure_randomisation(dbsession: Session, study: Study) -> None:
+    """The demo's randomisation design, unless the study has one."""
+    if randomisation.design_of(dbsession, study) is None:
+        randomisation.save_design(dbsession, study, DEMO_RANDOMISATION, DEMO)
+
+
 def load_demo(dbsession: Session, env: Environment) -> None:
     tenant = find_tenant(dbsession, TENANT[0]) or create_tenant(dbsession, *TENANT)
     study = find_study(dbsession, tenant, STUDY[0]) or create_study(
@@ -169,6 +196,7 @@ def load_demo(dbsession: Session, env: Environment) -> None:
             restricted = [sites[code] for code in demo.sites] or None
             grant_study_role(dbsession, user, study, StudyRole(demo.role), restricted)
     _ensure_design(dbsession, study)
+    _ensure_randomisation(dbsession, study)
     for code, statuses in SUBJECTS.items():
         for number, status in enumerate(statuses, start=1):
             label = f"{code}-{number:04d}"

@@ -41,6 +41,13 @@ from datacapt.models.messages import Message, MessageRead, MessageThread
 from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
+from datacapt.models.randomisation import (
+    Environment,
+    Randomisation,
+    RandomisationDesign,
+    RandomisationMethod,
+    RandomisationSlot,
+)
 from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
@@ -55,6 +62,7 @@ __all__ = [
     "DataExport",
     "DataImport",
     "EntryWarning",
+    "Environment",
     "EproOccurrence",
     "Every",
     "ExportDefinition",
@@ -84,6 +92,10 @@ __all__ = [
     "QueryOrigin",
     "QueryState",
     "QueryStep",
+    "Randomisation",
+    "RandomisationDesign",
+    "RandomisationMethod",
+    "RandomisationSlot",
     "RecoveryCode",
     "ReviewStatus",
     "SdvStatus",

@@ -26,6 +26,7 @@ from datacapt.resources.messages import MessagesResource, ThreadResource
 from datacapt.resources.notifications import NotificationResource, NotificationsResource
 from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
+from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.root import RESERVED_NAMES, TENANT_CHILDREN, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
@@ -51,6 +52,7 @@ __all__ = [
     "NotificationsResource",
     "QueriesResource",
     "QueryResource",
+    "RandomisationResource",
     "ReportsResource",
     "Resource",
     "Root",

@@ -16,6 +16,7 @@ from datacapt.resources.imports import ImportsResource
 from datacapt.resources.messages import MessagesResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.queries import QueriesResource
+from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
@@ -35,6 +36,7 @@ class StudyResource(Resource):
         "reports": ReportsResource,
         "imports": ImportsResource,
         "messages": MessagesResource,
+        "randomisation": RandomisationResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

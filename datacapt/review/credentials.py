@@ -34,9 +34,15 @@ def two_factor_enrolled(request: Request) -> bool:
     return two_factor.is_enrolled(request.identity.user)
 
 
-def check_signing_credentials(request: Request, password: str, code: str) -> CredentialCheck:
+def check_signing_credentials(
+    request: Request,
+    password: str,
+    code: str,
+    refused_action: str = "signature.credentials_refused",
+) -> CredentialCheck:
     """Check the signer's password (and code); a failure counts towards the sign-in throttle and
-    is audited, and both are committed although the answer is an error."""
+    is audited (as ``refused_action``: signing, unblinding...), and both are committed although
+    the answer is an error."""
     user = request.identity.user
     ip = request.client_address or ""
     throttle = check_throttle(request.dbsession, request.registry, user.email, ip)
@@ -59,7 +65,7 @@ def check_signing_credentials(request: Request, password: str, code: str) -> Cre
             request.actor,
             tenant_id=request.context.tenant.id,
             study_id=request.context.study.id,
-            action="signature.credentials_refused",
+            action=refused_action,
             entity_type="user",
             entity_id=user.id,
         )

@@ -24,6 +24,7 @@ from datacapt.resources import (
     NotificationResource,
     QueriesResource,
     QueryResource,
+    RandomisationResource,
     ReportsResource,
     Resource,
     Root,
@@ -137,6 +138,7 @@ PLACES = {
         "own": f"/acme/demo/messages/{THREAD_IDS['par01']}/",
         "other": f"/acme/demo/messages/{THREAD_IDS['ber01']}/",
     },
+    RandomisationResource: {"": "/acme/demo/randomisation/"},
 }
 
 POST_BODIES = {
@@ -260,6 +262,12 @@ def export_readers(outcome: Any, *, read_only: Any = None) -> dict[str, dict[str
             "sponsor_viewer": readers,
         }
     }
+
+
+def randomisation_managers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """The study's randomisation page: its administrators (who hold the lists); to everyone
+    else, blinded, it does not exist (404)."""
+    return {"": outcomes(admins=404, study_admin=outcome, site_staff=404, others=404)}
 
 
 def auditors_only() -> dict[str, dict[str, Any]]:
@@ -513,6 +521,20 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (ImportResource, "", "GET"): data_managers_only(200),
     (ImportResource, "report", "GET"): data_managers_only(200),
     (ImportResource, "confirm", "POST"): data_managers_only(409),
+    # Randomisation. Without a design: the design form's 422, nothing to act on (404); a
+    # subject's panel for whoever reads it, randomising (refused without a design: 422) for
+    # site staff at its site.
+    (RandomisationResource, "", "GET"): randomisation_managers(200),
+    (RandomisationResource, "design", "POST"): randomisation_managers(422),
+    (RandomisationResource, "generate", "POST"): randomisation_managers(404),
+    (RandomisationResource, "import", "POST"): randomisation_managers(404),
+    (RandomisationResource, "go-live", "POST"): randomisation_managers(404),
+    (RandomisationResource, "in-error", "POST"): randomisation_managers(404),
+    (RandomisationResource, "simulate", "GET"): randomisation_managers(404),
+    (RandomisationResource, "list", "GET"): randomisation_managers(404),
+    (SubjectResource, "randomisation", "GET"): subject_read(200),
+    (SubjectResource, "randomise", "POST"): subject_action(422),
+    (SubjectResource, "unblind", "POST"): only("investigator", 404),  # nothing to unblind
 }
 
 

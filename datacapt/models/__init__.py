@@ -14,6 +14,13 @@ from datacapt.models.accounts import (
     UserSession,
 )
 from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEvent
+from datacapt.models.calendar import (
+    Appointment,
+    AppointmentStatus,
+    Room,
+    SiteClosure,
+    SiteHours,
+)
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
     EntryWarning,
@@ -39,6 +46,8 @@ from datacapt.models.tenancy import Tenant
 from datacapt.models.uploads import UploadedFile
 
 __all__ = [
+    "Appointment",
+    "AppointmentStatus",
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
@@ -68,12 +77,15 @@ __all__ = [
     "QueryStep",
     "RecoveryCode",
     "ReviewStatus",
+    "Room",
     "SdvStatus",
     "Signature",
     "SignatureScope",
     "SignatureState",
     "SignedForm",
     "Site",
+    "SiteClosure",
+    "SiteHours",
     "Study",
     "StudyCounter",
     "StudyRoleAssignment",

@@ -1,0 +1,447 @@
+"""Booking appointments: the site's zone, its staff and rooms, the visit's window, and the rule
+that nobody (subject, staff member, room) is booked twice at once.
+
+On PostgreSQL that rule is the database's (exclusion constraints, see
+:mod:`datacapt.models.calendar`): the booking is flushed in a savepoint and a violation becomes
+the same field message SQLite gets from :func:`_check_free`, which runs the check here instead
+(SQLite's writers take turns, so the check cannot race).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.actor import Actor
+from datacapt.calendar import rules
+from datacapt.ecrf.definition import Schedule
+from datacapt.ecrf.timing import Timing
+from datacapt.i18n import _
+from datacapt.models import (
+    Appointment,
+    AppointmentStatus,
+    Room,
+    Site,
+    SiteClosure,
+    SiteHours,
+    Study,
+    StudyRoleAssignment,
+    StudyRoleSite,
+    Subject,
+    User,
+)
+from datacapt.models.calendar import EXCLUSIONS
+from datacapt.permissions import StudyRole
+from datacapt.subjects import visit_dates
+from datacapt.validation import FieldChecks, FieldErrors, ValidationError, whole_number
+
+S = AppointmentStatus
+#: Roles that see subjects at a site and so may be booked with them.
+STAFF_ROLES = (StudyRole.INVESTIGATOR, StudyRole.SUB_INVESTIGATOR, StudyRole.COORDINATOR)
+#: Where an appointment may go from each status (cancelled, no-show and done are final).
+NEXT_STATUS: dict[AppointmentStatus, tuple[AppointmentStatus, ...]] = {
+    S.PROPOSED: (S.BOOKED, S.CONFIRMED, S.CANCELLED),
+    S.BOOKED: (S.CONFIRMED, S.CANCELLED, S.NO_SHOW, S.DONE),
+    S.CONFIRMED: (S.CANCELLED, S.NO_SHOW, S.DONE),
+    S.CANCELLED: (),
+    S.NO_SHOW: (),
+    S.DONE: (),
+}
+#: The form field each double booking is reported on, and its message.
+CONFLICTS: dict[str, tuple[str, Any]] = {
+    "subject_id": ("subject", _("This subject already has an appointment at that time.")),
+    "staff_id": ("staff", _("This staff member already has an appointment at that time.")),
+    "room_id": ("room", _("This room is already booked at that time.")),
+}
+#: The longest appointment, so that a typing error does not block a room for a week.
+MAX_LENGTH = timedelta(hours=12)
+
+
+def site_zone(study: Study, site: Site) -> ZoneInfo:
+    return ZoneInfo(site.timezone or study.timezone)
+
+
+def staff_of(dbsession: Session, study: Study, site: Site) -> list[User]:
+    """The users who hold a site role in the study, everywhere or at ``site``, by name."""
+    restricted = exists().where(StudyRoleSite.study_role_id == StudyRoleAssignment.id)
+    here = exists().where(
+        StudyRoleSite.study_role_id == StudyRoleAssignment.id, StudyRoleSite.site_id == site.id
+    )
+    return list(
+        dbsession.scalars(
+            select(User)
+            .where(
+                exists().where(
+                    StudyRoleAssignment.user_id == User.id,
+                    StudyRoleAssignment.study_id == study.id,
+                    StudyRoleAssignment.role.in_(STAFF_ROLES),
+                    or_(~restricted, here),
+                )
+            )
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def rooms_of(dbsession: Session, site: Site) -> list[Room]:
+    return list(dbsession.scalars(select(Room).where(Room.site_id == site.id).order_by(Room.code)))
+
+
+def add_room(dbsession: Session, site: Site, code: str, name: str, actor: Actor) -> Room:
+    room = Room(
+        tenant_id=site.tenant_id, study_id=site.study_id, site_id=site.id, code=code, name=name
+    )
+    dbsession.add(room)
+    dbsession.flush()
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        action="room.created",
+        entity_type="room",
+        entity_id=room.id,
+        new={"code": code, "name": name},
+    )
+    return room
+
+
+def hours_of(dbsession: Session, site: Site) -> dict[str, list[str]]:
+    row = dbsession.get(SiteHours, site.id)
+    return row.hours if row is not None else rules.DEFAULT_HOURS
+
+
+def set_hours(dbsession: Session, site: Site, hours: dict[str, list[str]], actor: Actor) -> None:
+    row = dbsession.get(SiteHours, site.id)
+    old = row.hours if row is not None else None
+    if row is None:
+        row = SiteHours(site_id=site.id, tenant_id=site.tenant_id, study_id=site.study_id)
+        dbsession.add(row)
+    row.hours = hours
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        action="site.hours_changed",
+        entity_type="site",
+        entity_id=site.id,
+        old=old,
+        new=hours,
+    )
+
+
+def add_closure(
+    dbsession: Session, site: Site, starts_on: date, ends_on: date, reason: str, actor: Actor
+) -> SiteClosure:
+    closure = SiteClosure(
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+    )
+    dbsession.add(closure)
+    dbsession.flush()
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        action="site.closure_added",
+        entity_type="site_closure",
+        entity_id=closure.id,
+        new={"from": starts_on.isoformat(), "to": ends_on.isoformat(), "reason": reason},
+    )
+    return closure
+
+
+def _closures(dbsession: Session, site: Site, day: date) -> list[rules.Closure]:
+    rows = dbsession.scalars(
+        select(SiteClosure).where(
+            SiteClosure.site_id == site.id, SiteClosure.starts_on <= day, SiteClosure.ends_on >= day
+        )
+    )
+    return [rules.Closure(r.starts_on, r.ends_on, r.reason) for r in rows]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a booking happens: the study, the site and its published schedule."""
+
+    study: Study
+    site: Site
+    schedule: Schedule
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return site_zone(self.study, self.site)
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment: Appointment
+    #: The visit's window when the appointment falls outside it (the study allows it).
+    outside: Timing | None
+
+
+def _one_of(field: str, raw: str, choices: Mapping[int, Any], message: Any) -> Any:
+    """The choice whose id was sent in ``raw`` (empty: none), or a refusal."""
+    if not raw.strip():
+        return None
+    found = choices.get(whole_number(raw) or 0)
+    if found is None:
+        raise ValidationError(field, message)
+    return found
+
+
+def _time_range(form: Mapping[str, str], zone: ZoneInfo) -> tuple[datetime, datetime]:
+    check = FieldChecks()
+    day = check(_day, form.get("date", ""))
+    start = check(rules.parse_time, form.get("start", ""), "start")
+    end = check(rules.parse_time, form.get("end", ""), "end")
+    if day is None or start is None or end is None:
+        raise FieldErrors(check.errors)
+    starts = check(rules.local_instant, day, start, zone, "start")
+    ends = check(rules.local_instant, day, end, zone, "end")
+    if starts is None or ends is None:
+        raise FieldErrors(check.errors)
+    if ends <= starts:
+        raise ValidationError("end", _("The end must be after the start."))
+    if ends - starts > MAX_LENGTH:
+        raise ValidationError("end", _("An appointment lasts 12 hours at most."))
+    return starts, ends
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationError(
+            "date", _("Enter a date, for example ${example}.", mapping={"example": "2026-01-31"})
+        ) from None
+
+
+def book(
+    dbsession: Session,
+    place: Place,
+    subjects: Mapping[int, Subject],
+    form: Mapping[str, str],
+    actor: Actor,
+) -> Booked:
+    """Book the appointment described by ``form`` (subject, visit, date, start, end, staff,
+    room, status: proposed or booked) at ``place``, for one of ``subjects`` (those the user may
+    book, by id). Every refusal is a field message; audited."""
+    check = FieldChecks()
+    subject = check(
+        _one_of, "subject", form.get("subject", ""), subjects, _("Choose a subject of this site.")
+    )
+    if subject is None and "subject" not in check.errors:
+        check.errors["subject"] = _("Choose a subject of this site.")
+    visit = form.get("visit", "")
+    if visit not in {v.name for v in place.schedule.visits}:
+        check.errors["visit"] = _("Choose a visit of the schedule.")
+    staff = check(
+        _one_of,
+        "staff",
+        form.get("staff", ""),
+        {u.id: u for u in staff_of(dbsession, place.study, place.site)},
+        _("Choose a staff member of this site."),
+    )
+    room = check(
+        _one_of,
+        "room",
+        form.get("room", ""),
+        {r.id: r for r in rooms_of(dbsession, place.site)},
+        _("Choose a room of this site."),
+    )
+    status = form.get("status", S.BOOKED.value)
+    if status not in (S.PROPOSED.value, S.BOOKED.value):
+        check.errors["status"] = _("Choose proposed or booked.")
+    times = check(_time_range, form, place.zone)
+    if check.errors or subject is None or times is None:
+        raise FieldErrors(check.errors)
+    starts, ends = times
+    rules.check_open(
+        starts,
+        ends,
+        place.zone,
+        hours=hours_of(dbsession, place.site),
+        closures=_closures(dbsession, place.site, starts.astimezone(place.zone).date()),
+        country=place.site.country,
+    )
+    timing = visit_dates.visit_timing(dbsession, subject, place.schedule, visit, 1)
+    local_day = starts.astimezone(place.zone).date()
+    outside = timing if timing is not None and timing.outside(local_day) else None
+    if outside is not None and place.study.visit_window_blocking:
+        raise ValidationError("date", window_message(outside))
+    appointment = Appointment(
+        tenant_id=place.site.tenant_id,
+        study_id=place.site.study_id,
+        site_id=place.site.id,
+        subject_id=subject.id,
+        visit=visit,
+        staff_id=staff.id if staff is not None else None,
+        room_id=room.id if room is not None else None,
+        starts_at=starts,
+        ends_at=ends,
+        status=AppointmentStatus(status),
+        uid=f"{uuid.uuid4()}@datacapt",
+        created_by_id=actor.user_id,
+    )
+    _save_free(dbsession, appointment)
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="appointment.booked",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        new={
+            "visit": visit,
+            "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+            "status": status,
+            "staff_id": appointment.staff_id,
+            "room_id": appointment.room_id,
+        },
+    )
+    return Booked(appointment, outside)
+
+
+def window_message(timing: Timing, *, saved: bool = False) -> Any:
+    mapping = {
+        "earliest": timing.earliest.isoformat() if timing.earliest else "",
+        "latest": timing.latest.isoformat() if timing.latest else "",
+    }
+    if saved:
+        return _(
+            "The appointment was booked, but it is outside the visit's window, from "
+            "${earliest} to ${latest}.",
+            mapping=mapping,
+        )
+    return _(
+        "This day is outside the visit's window, from ${earliest} to ${latest}.", mapping=mapping
+    )
+
+
+def _is_postgresql(dbsession: Session) -> bool:
+    return dbsession.get_bind().dialect.name == "postgresql"
+
+
+def _save_free(dbsession: Session, appointment: Appointment) -> None:
+    """Flush ``appointment`` unless it double-books someone (a field message)."""
+    if not _is_postgresql(dbsession):
+        _check_free(dbsession, appointment)
+        dbsession.add(appointment)
+        dbsession.flush()
+        return
+    try:
+        with dbsession.begin_nested():
+            dbsession.add(appointment)
+            dbsession.flush()
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+        if constraint not in EXCLUSIONS:
+            raise
+        field, message = CONFLICTS[EXCLUSIONS[constraint]]
+        raise ValidationError(field, message) from None
+
+
+def _check_free(dbsession: Session, appointment: Appointment) -> None:
+    """What the exclusion constraints refuse, asked in one query per booked party."""
+    check = FieldChecks()
+    for column in EXCLUSIONS.values():
+        value = getattr(appointment, column)
+        if value is None:
+            continue
+        clash = dbsession.scalar(
+            select(Appointment.id)
+            .where(
+                getattr(Appointment, column) == value,
+                Appointment.status != S.CANCELLED,
+                Appointment.starts_at < appointment.ends_at,
+                Appointment.ends_at > appointment.starts_at,
+                Appointment.id != (appointment.id or 0),
+            )
+            .limit(1)
+        )
+        if clash is not None:
+            field, message = CONFLICTS[column]
+            check.errors.setdefault(field, message)
+    check.raise_any()
+
+
+def change_status(
+    dbsession: Session,
+    subject: Subject,
+    appointment: Appointment,
+    status: str,
+    actor: Actor,
+) -> None:
+    """Move ``appointment`` to ``status`` if the status it has allows it; a cancellation raises
+    the iCalendar SEQUENCE (attendees' calendars replace the event). Audited."""
+    try:
+        new = AppointmentStatus(status)
+    except ValueError:
+        raise ValidationError("status", _("Choose a status.")) from None
+    old = appointment.status
+    if new not in NEXT_STATUS[old]:
+        raise ValidationError("status", _("This appointment cannot take this status any more."))
+    appointment.status = new
+    appointment.sequence += 1
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="appointment.status_changed",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        field="status",
+        old=old.value,
+        new=new.value,
+    )
+
+
+def appointments_between(
+    dbsession: Session,
+    starts: datetime,
+    ends: datetime,
+    *,
+    site_id: int | None = None,
+    subject_id: int | None = None,
+    staff_id: int | None = None,
+) -> list[tuple[Appointment, Subject, User | None, Room | None]]:
+    """The appointments overlapping [starts, ends), with their subject, staff and room (one
+    query), filtered by whichever ids are given, in time order."""
+    filters = [
+        column == value
+        for column, value in (
+            (Appointment.site_id, site_id),
+            (Appointment.subject_id, subject_id),
+            (Appointment.staff_id, staff_id),
+        )
+        if value is not None
+    ]
+    rows = dbsession.execute(
+        select(Appointment, Subject, User, Room)
+        .join(Subject, Subject.id == Appointment.subject_id)
+        .outerjoin(User, User.id == Appointment.staff_id)
+        .outerjoin(Room, and_(Room.id == Appointment.room_id))
+        .where(Appointment.starts_at < ends, Appointment.ends_at > starts, *filters)
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]

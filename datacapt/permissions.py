@@ -65,6 +65,7 @@ class Permission(enum.StrEnum):
     FREEZE_DATA = "freeze_data"
     LOCK_DATA = "lock_data"
     SIGN = "sign"
+    BOOK_APPOINTMENT = "book_appointment"
 
     @property
     def scope(self) -> Scope:
@@ -127,6 +128,7 @@ _SITE_STAFF = _READ | {
     P.CHANGE_CONTACT,
     P.ENTER_DATA,
     P.ANSWER_QUERY,
+    P.BOOK_APPOINTMENT,
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see

@@ -1,0 +1,280 @@
+"""Calendars of a site (or of one of its staff members) and of a subject, by day, week or
+month, in the site's zone; booking an appointment and changing its status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from markupsafe import Markup
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from datacapt import clock
+from datacapt.calendar import services
+from datacapt.ecrf.definition import text_in
+from datacapt.htmx import page_view, redirect
+from datacapt.i18n import MOMENT_PATTERN, _, zone_label
+from datacapt.models import Appointment, AppointmentStatus, Room, Subject, SubjectStatus, User
+from datacapt.permissions import Permission
+from datacapt.resources import SiteResource, SubjectResource
+from datacapt.validation import ValidationError, errors_of, whole_number
+
+CALENDAR = "calendar/calendar.jinja2"
+BOOKING = "calendar/book.jinja2"
+STATUS_LABELS = {
+    AppointmentStatus.PROPOSED: _("Proposed"),
+    AppointmentStatus.BOOKED: _("Booked"),
+    AppointmentStatus.CONFIRMED: _("Confirmed"),
+    AppointmentStatus.CANCELLED: _("Cancelled"),
+    AppointmentStatus.NO_SHOW: _("No-show"),
+    AppointmentStatus.DONE: _("Done"),
+}
+#: What the buttons that move an appointment on say.
+STATUS_ACTIONS = {
+    AppointmentStatus.BOOKED: _("Book"),
+    AppointmentStatus.CONFIRMED: _("Confirm"),
+    AppointmentStatus.CANCELLED: _("Cancel"),
+    AppointmentStatus.NO_SHOW: _("No-show"),
+    AppointmentStatus.DONE: _("Done"),
+}
+VIEW_LABELS = {"day": _("Day"), "week": _("Week"), "month": _("Month")}
+#: Subjects who may still be given appointments.
+BOOKABLE = (SubjectStatus.SCREENING, SubjectStatus.INCLUDED)
+
+
+def _shown(request: Request, value: datetime, zone: ZoneInfo, pattern: str) -> Markup:
+    """A time in the site's zone (``03 Dec 2026 14:05`` or ``14:05``), the zone on hover."""
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.isoformat(),
+        zone_label(zone, value),
+        format_datetime(value, pattern, tzinfo=zone, locale=request.locale_name),
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One appointment as a calendar cell shows it."""
+
+    appointment: Appointment
+    subject: Subject
+    staff: User | None
+    room: Room | None
+    starts: Markup
+    ends: Markup
+    moment: Markup
+    visit: str
+    status: Any
+    actions: list[tuple[str, Any]]
+
+
+def _visit_titles(context: Any, request: Request) -> dict[str, str]:
+    design = context.study_node.design
+    if design is None:
+        return {}
+    definition = design.definition
+    return {
+        v.name: text_in(v.title, request.locale_name, definition.default_language)
+        for v in definition.schedule.visits
+    }
+
+
+def _calendar(
+    context: Any,
+    request: Request,
+    zone: ZoneInfo,
+    *,
+    filters: Mapping[str, int | None],
+    query: Mapping[str, Any],
+) -> dict[str, Any]:
+    view = request.GET.get("view", "week")
+    if view not in services.PERIODS:
+        view = "week"
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = clock.now().astimezone(zone).date()
+    shown = services.period(view, day)
+    starts, ends = services.local_bounds(shown.first, shown.last, zone)
+    titles = _visit_titles(context, request)
+    may_book = request.has_permission(Permission.BOOK_APPOINTMENT, context)
+    by_day: dict[date, list[Entry]] = {}
+    for appointment, subject, staff, room in services.appointments_between(
+        request.dbsession, starts, ends, **filters
+    ):
+        actions = [
+            (status.value, STATUS_ACTIONS[status])
+            for status in services.NEXT_STATUS[appointment.status]
+            if may_book
+        ]
+        entry = Entry(
+            appointment,
+            subject,
+            staff,
+            room,
+            _shown(request, appointment.starts_at, zone, "HH:mm"),
+            _shown(request, appointment.ends_at, zone, "HH:mm"),
+            _shown(request, appointment.starts_at, zone, MOMENT_PATTERN),
+            titles.get(appointment.visit, appointment.visit),
+            STATUS_LABELS[appointment.status],
+            actions,
+        )
+        by_day.setdefault(appointment.starts_at.astimezone(zone).date(), []).append(entry)
+    kept = {k: v for k, v in query.items() if v is not None}
+    here = request.resource_path(context, f"@@{request.view_name}")
+
+    def link(view: str, day: date) -> str:
+        return f"{here}?{urlencode({'view': view, 'day': day.isoformat(), **kept})}"
+
+    def book_link(day: date) -> str:
+        booking = request.resource_path(context, "@@book")
+        return f"{booking}?{urlencode({'date': day.isoformat(), **kept})}"
+
+    return {
+        "link": link,
+        "book_link": book_link,
+        "period": shown,
+        "weekdays": [format_date(day, "EEE", locale=request.locale_name) for day in shown.weeks[0]],
+        "by_day": by_day,
+        "zone": zone,
+        "today": clock.now().astimezone(zone).date(),
+        "views": VIEW_LABELS,
+        "may_book": may_book,
+    }
+
+
+def _site_staff(context: SiteResource, request: Request) -> dict[int, User]:
+    return {u.id: u for u in services.staff_of(request.dbsession, context.study, context.site)}
+
+
+@page_view(SiteResource, CALENDAR, Permission.VIEW_SUBJECT, name="calendar")
+def site_calendar(context: SiteResource, request: Request) -> dict[str, Any]:
+    """The site's appointments; ``?staff=ID``: one staff member's only."""
+    staff = _site_staff(context, request)
+    staff_id = whole_number(request.GET.get("staff"))
+    chosen = staff.get(staff_id or 0)
+    zone = services.site_zone(context.study, context.site)
+    data = _calendar(
+        context,
+        request,
+        zone,
+        filters={"site_id": context.site.id, "staff_id": chosen.id if chosen else None},
+        query={"staff": chosen.id if chosen else None},
+    )
+    return {**data, "site": context.site, "staff": staff, "chosen": chosen, "subject": None}
+
+
+@page_view(SubjectResource, CALENDAR, Permission.VIEW_SUBJECT, name="appointments")
+def subject_calendar(context: SubjectResource, request: Request) -> dict[str, Any]:
+    zone = services.site_zone(context.study, context.site)
+    data = _calendar(context, request, zone, filters={"subject_id": context.subject.id}, query={})
+    return {**data, "site": context.site, "staff": {}, "chosen": None, "subject": context.subject}
+
+
+def _bookable(request: Request, context: SiteResource) -> dict[int, Subject]:
+    return {
+        s.id: s
+        for s in request.dbsession.scalars(
+            select(Subject)
+            .where(Subject.site_id == context.site.id, Subject.status.in_(BOOKABLE))
+            .order_by(Subject.label)
+        )
+    }
+
+
+def _booking_page(
+    context: SiteResource, request: Request, values: Mapping[str, str], errors: Mapping[str, Any]
+) -> dict[str, Any]:
+    subjects = _bookable(request, context).values()
+    staff = _site_staff(context, request).values()
+    rooms = services.rooms_of(request.dbsession, context.site)
+    return {
+        "subject_choices": [(str(s.id), s.label) for s in subjects],
+        "visit_choices": list(_visit_titles(context, request).items()),
+        "staff_choices": [(str(u.id), u.name) for u in staff],
+        "room_choices": [(str(r.id), r.name) for r in rooms],
+        "zone": services.site_zone(context.study, context.site),
+        "values": values,
+        "errors": errors,
+    }
+
+
+@page_view(SiteResource, BOOKING, Permission.BOOK_APPOINTMENT, name="book")
+def booking_form(context: SiteResource, request: Request) -> dict[str, Any]:
+    """The booking form, filled from the calendar (``?date=``, ``?staff=``) or a subject's
+    page (``?subject=``)."""
+    values = {key: request.GET.get(key, "")[:40] for key in ("date", "subject", "staff", "visit")}
+    return _booking_page(context, request, values, {})
+
+
+@view_config(
+    context=SiteResource,
+    name="book",
+    request_method="POST",
+    renderer=BOOKING,
+    permission=Permission.BOOK_APPOINTMENT,
+)
+def book(context: SiteResource, request: Request) -> Any:
+    values = {
+        key: request.POST.get(key, "")[:100]
+        for key in ("subject", "visit", "date", "start", "end", "staff", "room", "status")
+    }
+    design = context.study_node.design
+    try:
+        if design is None:
+            raise ValidationError("visit", _("The study has no published schedule yet."))
+        place = services.Place(context.study, context.site, design.definition.schedule)
+        booked = services.book(
+            request.dbsession, place, _bookable(request, context), values, request.actor
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return _booking_page(context, request, values, errors_of(error))
+    message = _("The appointment was booked.")
+    if booked.outside is not None:
+        message = services.window_message(booked.outside, saved=True)
+    request.session.flash(request.localizer.translate(message))
+    return redirect(
+        request,
+        request.resource_url(context, "@@calendar", query={"day": values["date"]}),
+    )
+
+
+@view_config(
+    context=SiteResource,
+    name="appointment-status",
+    request_method="POST",
+    renderer="calendar/_refused.jinja2",
+    permission=Permission.BOOK_APPOINTMENT,
+)
+def change_status(context: SiteResource, request: Request) -> Any:
+    """``id`` (an appointment of this site, else 404) to ``status``; back to its day."""
+    appointment = request.dbsession.scalar(
+        select(Appointment).where(
+            Appointment.site_id == context.site.id,
+            Appointment.id == (whole_number(request.POST.get("id")) or 0),
+        )
+    )
+    if appointment is None:
+        raise HTTPNotFound()
+    subject = request.dbsession.get(Subject, appointment.subject_id)
+    try:
+        services.change_status(
+            request.dbsession, subject, appointment, request.POST.get("status", ""), request.actor
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return {"errors": errors_of(error)}
+    request.session.flash(request.localizer.translate(_("The appointment was changed.")))
+    zone = services.site_zone(context.study, context.site)
+    day = appointment.starts_at.astimezone(zone).date().isoformat()
+    view = request.POST.get("view", "week")
+    query = {"day": day, "view": view if view in services.PERIODS else "week"}
+    return redirect(request, request.resource_url(context, "@@calendar", query=query))

@@ -1,0 +1,171 @@
+"""The calendars as site staff use them: booking from a site's calendar (field errors in a 422
+fragment, double bookings refused on PostgreSQL and SQLite alike), the appointment shown in the
+site's zone on the site's, the staff member's and the subject's calendars, its status changed;
+other sites and tenants are not found."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import webtest
+from sqlalchemy import select
+
+from datacapt import clock
+from datacapt.calendar import services
+from datacapt.models import Appointment, AppointmentStatus, AuditEvent
+from tests.factories import SETUP, build_world, login
+
+SITE = "/acme/demo/sites/par01/"
+CALENDAR = SITE + "@@calendar"
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def now(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 6, 10, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    world = build_world(dbsession, registry)
+    site = world.sites["par01"]
+    site.timezone, site.country = "Europe/Paris", "FR"
+    services.add_room(dbsession, site, "r1", "Room 1", SETUP)
+    dbsession.flush()
+    return world
+
+
+def as_user(app, email: str) -> webtest.TestApp:
+    client = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    assert login(client, email).status_int == 303
+    return client
+
+
+@pytest.fixture
+def coordinator(app, world):
+    return as_user(app, world.users["coordinator"].email)
+
+
+def booking_form(client, day="2026-06-15"):
+    """The form as the calendar's Book link loads it into the page (htmx)."""
+    calendar = client.get(CALENDAR, {"day": day})
+    link = calendar.html.select_one(f'td[data-day="{day}"] a.book-link')
+    fragment = client.get(link["hx-get"], headers=HTMX)
+    assert "<html" not in fragment.text
+    return fragment.forms["booking-form"]
+
+
+def fill(form, world, **fields):
+    form["subject"] = str(world.subjects["par01-0001"].id)
+    form["visit"] = "screening"
+    form["start"] = "14:05"
+    form["end"] = "14:35"
+    form["staff"] = str(world.users["coordinator"].id)
+    form["room"] = form["room"].options[1][0]
+    for name, value in fields.items():
+        form[name] = value
+    return form
+
+
+def errors(page) -> dict[str, str]:
+    return {
+        p["id"].removeprefix("field-").removesuffix("-error"): " ".join(p.text.split())[2:]
+        for p in page.html.select("p.field-error")
+    }
+
+
+def test_booking_from_the_calendar_shows_it_in_the_sites_zone(coordinator, world, dbsession):
+    form = fill(booking_form(coordinator), world)
+    answer = form.submit(headers=HTMX, status=204)
+    assert answer.headers["HX-Redirect"].endswith("@@calendar?day=2026-06-15")
+    appointment = dbsession.scalar(select(Appointment))
+    assert appointment.starts_at == datetime(2026, 6, 15, 12, 5, tzinfo=UTC)
+    page = coordinator.get(CALENDAR, {"day": "2026-06-15"})
+    assert "The appointment was booked." in page.text
+    cell = page.html.select_one('td[data-day="2026-06-15"]')
+    text = " ".join(cell.text.split())
+    assert "14:05–14:35 par01-0001 Screening (Booked)" in text
+    assert "Room 1" in text and "15 Jun 2026 14:05" in text
+    assert cell.select_one("time")["title"] == "Europe/Paris (UTC+02:00)"
+
+    # the staff member's calendar, the subject's, and the month
+    mine = coordinator.get(CALENDAR, {"day": "2026-06-15", "staff": world.users["coordinator"].id})
+    assert mine.html.select("li.appointment")
+    other = coordinator.get(
+        CALENDAR, {"day": "2026-06-15", "staff": world.users["investigator"].id}
+    )
+    assert not other.html.select("li.appointment")
+    subject = coordinator.get(
+        "/acme/demo/subjects/par01-0001/@@appointments", {"view": "month", "day": "2026-06-01"}
+    )
+    assert len(subject.html.select("li.appointment")) == 1
+    assert len(subject.html.select("table.calendar-month tbody tr")) == 5
+
+    # confirmed, then cancelled: the slot is free again
+    status_form = f"appointment-status-{appointment.id}"
+    page.forms[status_form].submit("status", value="confirmed").follow()
+    dbsession.refresh(appointment)
+    assert appointment.status is AppointmentStatus.CONFIRMED
+    coordinator.get(CALENDAR, {"day": "2026-06-15"}).forms[status_form].submit(
+        "status", value="cancelled"
+    ).follow()
+    dbsession.refresh(appointment)
+    assert appointment.status is AppointmentStatus.CANCELLED
+    fill(booking_form(coordinator), world).submit(headers=HTMX, status=204)
+    actions = dbsession.scalars(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "appointment")
+    ).all()
+    assert sorted(actions) == [
+        "appointment.booked",
+        "appointment.booked",
+        "appointment.status_changed",
+        "appointment.status_changed",
+    ]
+
+
+def test_a_refused_booking_is_a_422_fragment_with_messages_beside_the_fields(coordinator, world):
+    fill(booking_form(coordinator), world).submit(headers=HTMX, status=204)
+    again = fill(booking_form(coordinator), world, start="14:30", end="15:00")
+    refused = again.submit(headers=HTMX, status=422)
+    assert "<html" not in refused.text
+    assert errors(refused) == {
+        "subject": "This subject already has an appointment at that time.",
+        "staff": "This staff member already has an appointment at that time.",
+        "room": "This room is already booked at that time.",
+    }
+    assert refused.forms["booking-form"]["start"].value == "14:30"
+
+    bad = fill(booking_form(coordinator), world, start="", end="25:00", visit="")
+    assert errors(bad.submit(headers=HTMX, status=422)) == {
+        "visit": "Choose a visit of the schedule.",
+        "start": "Enter a time, for example 14:05.",
+        "end": "Enter a time, for example 14:05.",
+    }
+    holiday = fill(booking_form(coordinator, "2026-07-14"), world)
+    assert errors(holiday.submit(headers=HTMX, status=422)) == {
+        "date": "This day is a public holiday at the site: National Day."
+    }
+
+
+def test_other_sites_and_tenants_are_not_found(app, coordinator, world, dbsession):
+    fill(booking_form(coordinator), world).submit(headers=HTMX, status=204)
+    appointment = dbsession.scalar(select(Appointment))
+    coordinator.get("/acme/demo/sites/ber01/@@calendar", status=404)
+    coordinator.get("/acme/demo/sites/ber01/@@book", status=404)
+    coordinator.get("/acme/demo/subjects/ber01-0001/@@appointments", status=404)
+    foreign = as_user(app, world.users["foreign"].email)
+    foreign.get(CALENDAR, status=404)
+    lyon = "/globex/other/sites/lyo01/@@appointment-status"
+    page = foreign.get("/globex/other/sites/lyo01/@@book")
+    csrf = page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    foreign.post(
+        lyon, {"csrf_token": csrf, "id": appointment.id, "status": "cancelled"}, status=404
+    )
+    dbsession.refresh(appointment)
+    assert appointment.status is AppointmentStatus.BOOKED
+    # a monitor reads the calendar but books nothing
+    monitor = as_user(app, world.users["monitor"].email)
+    page = monitor.get(CALENDAR, {"day": "2026-06-15"})
+    assert page.html.select("li.appointment") and not page.html.select("a.book-link")
+    monitor.get(SITE + "@@book", status=403)

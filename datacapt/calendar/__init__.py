@@ -6,4 +6,5 @@ from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
+    config.add_route("calendar_feed", "/calendar-feeds/{token}.ics")
     config.scan(".views")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -14,14 +15,18 @@ from babel.dates import format_date, format_datetime
 from markupsafe import Markup
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
+from pyramid_mailer.message import Attachment
 from sqlalchemy import select
 
 from datacapt import clock
-from datacapt.calendar import services
+from datacapt.calendar import feeds, services
 from datacapt.ecrf.definition import text_in
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import MOMENT_PATTERN, _, zone_label
+from datacapt.mail import send_mail
 from datacapt.models import Appointment, AppointmentStatus, Room, Subject, SubjectStatus, User
 from datacapt.permissions import Permission
 from datacapt.resources import SiteResource, SubjectResource
@@ -237,6 +242,7 @@ def book(context: SiteResource, request: Request) -> Any:
     except ValidationError as error:
         request.response.status_int = 422
         return _booking_page(context, request, values, errors_of(error))
+    _invite(context, request, booked.appointment)
     message = _("The appointment was booked.")
     if booked.outside is not None:
         message = services.window_message(booked.outside, saved=True)
@@ -272,9 +278,79 @@ def change_status(context: SiteResource, request: Request) -> Any:
     except ValidationError as error:
         request.response.status_int = 422
         return {"errors": errors_of(error)}
+    if appointment.status is AppointmentStatus.CANCELLED:
+        _invite(context, request, appointment)
     request.session.flash(request.localizer.translate(_("The appointment was changed.")))
     zone = services.site_zone(context.study, context.site)
     day = appointment.starts_at.astimezone(zone).date().isoformat()
     view = request.POST.get("view", "week")
     query = {"day": day, "view": view if view in services.PERIODS else "week"}
     return redirect(request, request.resource_url(context, "@@calendar", query=query))
+
+
+def _invite(context: SiteResource, request: Request, appointment: Appointment) -> None:
+    """Mail the appointment's staff member its invitation (REQUEST, or CANCEL once cancelled),
+    sent when the transaction commits."""
+    organizer = parseaddr(request.registry.settings.get("mail.default_sender", ""))[1]
+    found = feeds.invitation(
+        request.dbsession,
+        context.study,
+        context.site,
+        appointment,
+        clock.now(),
+        organizer=organizer or "calendar@datacapt.invalid",
+    )
+    if found is None:
+        return
+    staff, body = found
+    method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
+    zone = services.site_zone(context.study, context.site)
+    send_mail(
+        request,
+        to=staff,
+        subject=_("Appointment cancelled") if method == "CANCEL" else _("Appointment"),
+        template="mail/appointment.jinja2",
+        attachments=[
+            Attachment("appointment.ics", f"text/calendar; method={method}; charset=UTF-8", body)
+        ],
+        cancelled=method == "CANCEL",
+        when=format_datetime(
+            appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=staff.locale or "en"
+        ),
+        zone=zone.key,
+    )
+
+
+@view_config(
+    context=SiteResource,
+    name="calendar-feed",
+    request_method="POST",
+    renderer="calendar/_feed.jinja2",
+    permission=Permission.BOOK_APPOINTMENT,
+)
+def reset_feed(context: SiteResource, request: Request) -> dict[str, Any]:
+    """A new address for the site's feed (``scope=site``) or the user's own at the site
+    (``scope=mine``, for its staff); shown once, the former one stops working."""
+    user = None
+    if request.POST.get("scope") == "mine":
+        user = _site_staff(context, request).get(request.actor.user_id or 0)
+        if user is None:
+            raise HTTPNotFound()
+    token = feeds.reset_feed(request.dbsession, context.site, user, request.actor)
+    url = request.route_url("calendar_feed", token=token)
+    return {"url": url, "mine": user is not None}
+
+
+@view_config(
+    route_name="calendar_feed", request_method=("GET", "HEAD"), permission=NO_PERMISSION_REQUIRED
+)
+def feed(request: Request) -> Response:
+    """A feed for calendar programs, which cannot sign in: the secret address is the key."""
+    found = feeds.feed_of(request.dbsession, request.matchdict["token"])
+    if found is None:  # a plain 404 for the program, not the sign-in page people get
+        return HTTPNotFound(content_type="text/plain", body="Not found")
+    body = feeds.feed_calendar(request.dbsession, found, clock.now())
+    response = Response(body=body, content_type="text/calendar", charset="utf-8")
+    response.cache_control = "private, no-cache"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

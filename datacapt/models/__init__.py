@@ -17,6 +17,7 @@ from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEve
 from datacapt.models.calendar import (
     Appointment,
     AppointmentStatus,
+    CalendarFeed,
     Room,
     SiteClosure,
     SiteHours,
@@ -51,6 +52,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
+    "CalendarFeed",
     "DataExport",
     "DataImport",
     "EntryWarning",

@@ -129,3 +129,23 @@ class Appointment(Base):
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class CalendarFeed(Base):
+    """A secret address calendar programs subscribe to: a site's appointments (``user_id``
+    None) or one staff member's at the site. Only the token's SHA-256 is kept; resetting the
+    feed replaces the row, so the old address stops working."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (
+        ForeignKeyConstraint(["study_id", "site_id"], ["site.study_id", "site.id"]),
+        UniqueConstraint("site_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    study_id: Mapped[int] = mapped_column()
+    site_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

@@ -15,7 +15,17 @@ from datacapt.resources.study import StudyResource
 
 #: Names a tenant slug may not take, because the root's own views use them.
 RESERVED_NAMES = frozenset(
-    {"login", "logout", "static", "preferences", "language", "admin", "api", "favicon.ico"}
+    {
+        "login",
+        "logout",
+        "static",
+        "preferences",
+        "language",
+        "admin",
+        "api",
+        "favicon.ico",
+        "calendar-feeds",
+    }
 )
 
 

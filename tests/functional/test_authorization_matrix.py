@@ -450,6 +450,10 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
     },
     (SubjectResource, "appointments", "GET"): subject_read(200),
+    (SiteResource, "calendar-feed", "POST"): {
+        "own": outcomes(admins=403, study_admin=403, site_staff=200, others=403),
+        "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+    },
     (SiteResource, "sdv", "GET"): site_only("monitor", 200, site=False),
     (SiteResource, "verify", "POST"): site_only("monitor", 422, site=False),
     (SiteResource, "locking", "GET"): site_only("data_manager", 200, site=False),

@@ -1,0 +1,132 @@
+"""Calendar feeds (secret, resettable addresses of a site's or a staff member's appointments)
+and invitations (an appointment as an iCalendar REQUEST or CANCEL for its staff member)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.actor import Actor
+from datacapt.calendar import ical, services
+from datacapt.ecrf.definition import text_in
+from datacapt.ecrf.versions import published_design
+from datacapt.models import Appointment, CalendarFeed, Room, Site, Study, Subject, User
+
+#: How far back a feed reaches (calendar programs keep what they have already read).
+FEED_PAST = timedelta(days=90)
+#: How far ahead a feed reaches.
+FEED_FUTURE = timedelta(days=400)
+
+
+def _hashed(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def reset_feed(dbsession: Session, site: Site, user: User | None, actor: Actor) -> str:
+    """A new secret token for ``site``'s feed (``user``: that staff member's at the site);
+    the feed's former address stops working. Only the token's hash is stored."""
+    dbsession.execute(
+        delete(CalendarFeed).where(
+            CalendarFeed.site_id == site.id,
+            CalendarFeed.user_id.is_(None) if user is None else CalendarFeed.user_id == user.id,
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    feed = CalendarFeed(
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        user_id=user.id if user is not None else None,
+        token_hash=_hashed(token),
+    )
+    dbsession.add(feed)
+    dbsession.flush()
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=site.tenant_id,
+        study_id=site.study_id,
+        site_id=site.id,
+        action="calendar.feed_reset",
+        entity_type="calendar_feed",
+        entity_id=feed.id,
+        new={"staff_id": feed.user_id},
+    )
+    return token
+
+
+def feed_of(dbsession: Session, token: str) -> CalendarFeed | None:
+    return dbsession.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == _hashed(token)))
+
+
+def _visit_titles(dbsession: Session, study: Study) -> dict[str, str]:
+    design = published_design(dbsession, study)
+    if design is None:
+        return {}
+    definition = design.definition
+    language = definition.default_language
+    return {v.name: text_in(v.title, language, language) for v in definition.schedule.visits}
+
+
+def listed(
+    dbsession: Session,
+    study: Study,
+    site: Site,
+    rows: list[tuple[Appointment, Subject, User | None, Room | None]],
+) -> list[ical.Listed]:
+    titles = _visit_titles(dbsession, study)
+    return [
+        ical.Listed(
+            appointment,
+            subject.label,
+            titles.get(appointment.visit, appointment.visit),
+            ", ".join(part for part in (room.name if room else "", site.name) if part),
+            (staff.name, staff.email) if staff is not None else None,
+        )
+        for appointment, subject, staff, room in rows
+    ]
+
+
+def feed_calendar(dbsession: Session, feed: CalendarFeed, now: datetime) -> bytes:
+    """The feed's appointments from :data:`FEED_PAST` ago to :data:`FEED_FUTURE` ahead, in
+    UTC, named by the site's code only."""
+    site = dbsession.get_one(Site, feed.site_id)
+    study = dbsession.get_one(Study, feed.study_id)
+    rows = services.appointments_between(
+        dbsession, now - FEED_PAST, now + FEED_FUTURE, site_id=site.id, staff_id=feed.user_id
+    )
+    return ical.calendar(listed(dbsession, study, site, rows), now, name=site.code)
+
+
+def invitation(
+    dbsession: Session,
+    study: Study,
+    site: Site,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    organizer: str,
+) -> tuple[User, bytes] | None:
+    """The appointment's staff member and the REQUEST (or, cancelled, the CANCEL) that
+    tells their calendar; None without a staff member."""
+    if appointment.staff_id is None:
+        return None
+    rows = services.appointments_between(
+        dbsession,
+        appointment.starts_at,
+        appointment.ends_at,
+        subject_id=appointment.subject_id,
+        staff_id=appointment.staff_id,
+    )
+    row = next(r for r in rows if r[0].id == appointment.id)
+    method = "CANCEL" if appointment.status.value == "cancelled" else "REQUEST"
+    body = ical.calendar(
+        listed(dbsession, study, site, [row]), now, method=method, organizer=organizer
+    )
+    staff = row[2]
+    return (staff, body) if staff is not None else None

@@ -1,0 +1,176 @@
+"""iCalendar feeds and invitations, read back with the ``icalendar`` library: the instants are
+those zoneinfo gives for the site's wall-clock times, across both changes of clock in Paris
+(29 Mar 2026 02:30 does not exist and is refused; 25 Oct 2026 02:30 happens twice and is the
+first); feeds name subjects by their ID only, and a reset address stops working; invitations
+keep their UID and raise their SEQUENCE."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import webtest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from datacapt import clock
+from datacapt.calendar import feeds, services
+from datacapt.models import Appointment
+from tests.factories import SETUP, build_world, login
+
+SITE = "/acme/demo/sites/par01/"
+PARIS = ZoneInfo("Europe/Paris")
+HTMX = {"HX-Request": "true"}
+#: Wall-clock times in Paris on both sides of each change of clock.
+TIMES = [
+    ("2026-03-28", "10:00"),  # CET, UTC+1
+    ("2026-03-29", "01:30"),  # the last half hour of winter time
+    ("2026-03-29", "03:30"),  # CEST, UTC+2, just after the gap
+    ("2026-10-25", "01:30"),  # still summer time
+    ("2026-10-25", "02:30"),  # happens twice: the first, UTC+2
+    ("2026-10-25", "03:30"),  # CET again
+]
+
+
+@pytest.fixture(autouse=True)
+def now(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    world = build_world(dbsession, registry)
+    site = world.sites["par01"]
+    site.timezone, site.country = "Europe/Paris", "FR"
+    services.set_hours(
+        site=site,
+        dbsession=dbsession,
+        actor=SETUP,
+        hours={str(day): ["00:00", "23:59"] for day in range(1, 8)},
+    )
+    dbsession.flush()
+    return world
+
+
+@pytest.fixture
+def coordinator(app, world):
+    client = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    assert login(client, world.users["coordinator"].email).status_int == 303
+    return client
+
+
+def book(client, world, day: str, start: str, end: str, status: int = 204):
+    form = client.get(SITE + "@@book", {"date": day}, headers=HTMX).forms["booking-form"]
+    form["subject"] = str(world.subjects["par01-0001"].id)
+    form["visit"] = "screening"
+    form["start"], form["end"] = start, end
+    form["staff"] = str(world.users["coordinator"].id)
+    return form.submit(headers=HTMX, status=status)
+
+
+def new_address(client, scope: str) -> str:
+    calendar = client.get(SITE + "@@calendar")
+    answer = calendar.forms["feed-form"].submit("scope", value=scope, headers=HTMX)
+    return answer.html.select_one("#field-feed-url")["value"]
+
+
+def events(app, url: str) -> list:
+    """The feed read by a calendar program: no session, the address is the key."""
+    anonymous = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    answer = anonymous.get(url.removeprefix("http://localhost"))
+    assert answer.content_type == "text/calendar"
+    return Calendar.from_ical(answer.body).walk("VEVENT")
+
+
+def test_feed_instants_match_zoneinfo_across_the_changes_of_clock(app, coordinator, world):
+    for day, start in TIMES:
+        end = f"{start[:3]}{int(start[3:]) + 10}"
+        book(coordinator, world, day, start, end)
+    read = events(app, new_address(coordinator, "site"))
+    expected = [
+        datetime.fromisoformat(f"{day}T{start}").replace(tzinfo=PARIS).astimezone(UTC)
+        for day, start in TIMES
+    ]
+    assert [e.decoded("dtstart") for e in read] == expected
+    assert expected[4] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert all(e.decoded("dtstart").tzinfo is not None for e in read)
+    assert [e.decoded("dtend") - e.decoded("dtstart") for e in read] == [
+        e.decoded("dtend") - e.decoded("dtstart") for e in read[:1]
+    ] * len(TIMES)
+
+
+def test_a_time_the_clocks_skip_is_refused_in_the_form(coordinator, world):
+    refused = book(coordinator, world, "2026-03-29", "02:30", "02:45", status=422)
+    message = refused.html.select_one("#field-start-error").text
+    assert "02:30 does not exist on 2026-03-29 in Europe/Paris" in message
+
+
+def test_feeds_are_pseudonymous_per_site_or_staff_member_and_resettable(
+    app, coordinator, world, dbsession
+):
+    book(coordinator, world, "2026-03-10", "09:00", "09:30")
+    services.book(
+        dbsession,
+        services.Place(
+            world.study,
+            world.sites["par01"],
+            coordinator_schedule(dbsession, world),
+        ),
+        {world.subjects["par01-0001"].id: world.subjects["par01-0001"]},
+        {
+            "subject": str(world.subjects["par01-0001"].id),
+            "visit": "baseline",
+            "date": "2026-03-11",
+            "start": "09:00",
+            "end": "09:30",
+            "staff": str(world.users["investigator"].id),
+        },
+        SETUP,
+    )
+    site_url = new_address(coordinator, "site")
+    mine_url = new_address(coordinator, "mine")
+    site_events = events(app, site_url)
+    assert [str(e["summary"]) for e in site_events] == [
+        "par01-0001 · Screening",
+        "par01-0001 · Baseline",
+    ]
+    assert [str(e["summary"]) for e in events(app, mine_url)] == ["par01-0001 · Screening"]
+    anonymous = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    text = anonymous.get(site_url.removeprefix("http://localhost")).text
+    assert "Demo study" not in text and "demo" not in text.lower().replace("datacapt", "")
+    assert str(site_events[0]["location"]) == "Paris"
+
+    renewed = new_address(coordinator, "site")
+    anonymous.get(site_url.removeprefix("http://localhost"), status=404)
+    assert len(events(app, renewed)) == 2
+    anonymous.get("/calendar-feeds/not-a-token.ics", status=404)
+    assert feeds.feed_of(dbsession, renewed.rsplit("/", 1)[1].removesuffix(".ics")) is not None
+
+
+def coordinator_schedule(dbsession, world):
+    from datacapt.ecrf.versions import published_design
+
+    return published_design(dbsession, world.study).definition.schedule
+
+
+def test_invitations_keep_their_uid_and_raise_their_sequence(
+    coordinator, world, dbsession, mailbox
+):
+    book(coordinator, world, "2026-03-10", "09:00", "09:30")
+    appointment = dbsession.scalar(select(Appointment))
+    page = coordinator.get(SITE + "@@calendar", {"day": "2026-03-10"})
+    page.forms[f"appointment-status-{appointment.id}"].submit("status", value="cancelled")
+    sent = mailbox.messages()
+    assert [m["To"] for m in sent] == [world.users["coordinator"].email] * 2
+    invitations = []
+    for message in sent:
+        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        invitations.append(Calendar.from_ical(part.get_payload(decode=True)))
+    assert [str(c["method"]) for c in invitations] == ["REQUEST", "CANCEL"]
+    request, cancel = (c.walk("VEVENT")[0] for c in invitations)
+    assert str(request["uid"]) == str(cancel["uid"]) == appointment.uid
+    assert (request["sequence"], cancel["sequence"]) == (0, 1)
+    assert str(cancel["status"]) == "CANCELLED"
+    assert "Demo study" not in sent[0].as_string()
+    assert request.decoded("dtstart") == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)

@@ -8,3 +8,4 @@ from pyramid.config import Configurator
 def includeme(config: Configurator) -> None:
     config.add_route("calendar_feed", "/calendar-feeds/{token}.ics")
     config.scan(".views")
+    config.scan(".settings_views")

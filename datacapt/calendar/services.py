@@ -42,7 +42,14 @@ from datacapt.models import (
 from datacapt.models.calendar import EXCLUSIONS
 from datacapt.permissions import StudyRole
 from datacapt.subjects import visit_dates
-from datacapt.validation import FieldChecks, FieldErrors, ValidationError, whole_number
+from datacapt.validation import (
+    FieldChecks,
+    FieldErrors,
+    ValidationError,
+    clean_code,
+    clean_text,
+    whole_number,
+)
 
 S = AppointmentStatus
 #: Roles that see subjects at a site and so may be booked with them.
@@ -97,6 +104,13 @@ def rooms_of(dbsession: Session, site: Site) -> list[Room]:
 
 
 def add_room(dbsession: Session, site: Site, code: str, name: str, actor: Actor) -> Room:
+    """A new room of ``site`` (a code unique at the site, a name); audited."""
+    check = FieldChecks()
+    code = check(clean_code, "room_code", code) or ""
+    name = check(clean_text, "room_name", name, 200) or ""
+    if code and any(r.code == code for r in rooms_of(dbsession, site)):
+        check.errors["room_code"] = _("This code is already used at this site.")
+    check.raise_any()
     room = Room(
         tenant_id=site.tenant_id, study_id=site.study_id, site_id=site.id, code=code, name=name
     )
@@ -121,6 +135,28 @@ def hours_of(dbsession: Session, site: Site) -> dict[str, list[str]]:
     return row.hours if row is not None else rules.DEFAULT_HOURS
 
 
+def parse_hours(form: Mapping[str, str]) -> dict[str, list[str]]:
+    """Opening hours from ``hours_N_opens`` and ``hours_N_closes`` (N the ISO weekday, both
+    empty: closed that day)."""
+    check = FieldChecks()
+    hours: dict[str, list[str]] = {}
+    for day in range(1, 8):
+        opens_raw = form.get(f"hours_{day}_opens", "").strip()
+        closes_raw = form.get(f"hours_{day}_closes", "").strip()
+        if not opens_raw and not closes_raw:
+            continue
+        opens = check(rules.parse_time, opens_raw, f"hours_{day}_opens")
+        closes = check(rules.parse_time, closes_raw, f"hours_{day}_closes")
+        if opens is None or closes is None:
+            continue
+        if closes <= opens:
+            check.errors[f"hours_{day}_closes"] = _("The closing time must be after the opening.")
+            continue
+        hours[str(day)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+    check.raise_any()
+    return hours
+
+
 def set_hours(dbsession: Session, site: Site, hours: dict[str, list[str]], actor: Actor) -> None:
     row = dbsession.get(SiteHours, site.id)
     old = row.hours if row is not None else None
@@ -139,6 +175,32 @@ def set_hours(dbsession: Session, site: Site, hours: dict[str, list[str]], actor
         entity_id=site.id,
         old=old,
         new=hours,
+    )
+
+
+def parse_closure(form: Mapping[str, str]) -> tuple[date, date, str]:
+    """A closure's first and last days and its reason, from ``closure_from``, ``closure_to``
+    (empty: one day) and ``closure_reason``."""
+    check = FieldChecks()
+    starts_on = check(_day, form.get("closure_from", ""), "closure_from")
+    raw_end = form.get("closure_to", "").strip()
+    ends_on = check(_day, raw_end, "closure_to") if raw_end else starts_on
+    reason = check(clean_text, "closure_reason", form.get("closure_reason", ""), 200)
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        check.errors["closure_to"] = _("The last day cannot be before the first.")
+    if check.errors or starts_on is None or ends_on is None or reason is None:
+        raise FieldErrors(check.errors)
+    return starts_on, ends_on, reason
+
+
+def closures_from(dbsession: Session, site: Site, day: date) -> list[SiteClosure]:
+    """The site's closures that end on or after ``day``, in order."""
+    return list(
+        dbsession.scalars(
+            select(SiteClosure)
+            .where(SiteClosure.site_id == site.id, SiteClosure.ends_on >= day)
+            .order_by(SiteClosure.starts_on, SiteClosure.id)
+        )
     )
 
 
@@ -226,12 +288,12 @@ def _time_range(form: Mapping[str, str], zone: ZoneInfo) -> tuple[datetime, date
     return starts, ends
 
 
-def _day(raw: str) -> date:
+def _day(raw: str, field: str = "date") -> date:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
         raise ValidationError(
-            "date", _("Enter a date, for example ${example}.", mapping={"example": "2026-01-31"})
+            field, _("Enter a date, for example ${example}.", mapping={"example": "2026-01-31"})
         ) from None
 
 

@@ -450,6 +450,14 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
     },
     (SubjectResource, "appointments", "GET"): subject_read(200),
+    (SiteResource, "calendar-settings", "GET"): {
+        "own": outcomes(site_staff=403, others=403),
+        "other": outcomes(site_staff=404, others=403),
+    },
+    (SiteResource, "calendar-settings", "POST"): {
+        "own": outcomes(admins=422, study_admin=422, site_staff=403, others=403),
+        "other": outcomes(admins=422, study_admin=422, site_staff=404, others=403),
+    },
     (SiteResource, "calendar-feed", "POST"): {
         "own": outcomes(admins=403, study_admin=403, site_staff=200, others=403),
         "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),

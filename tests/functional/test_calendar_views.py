@@ -169,3 +169,51 @@ def test_other_sites_and_tenants_are_not_found(app, coordinator, world, dbsessio
     page = monitor.get(CALENDAR, {"day": "2026-06-15"})
     assert page.html.select("li.appointment") and not page.html.select("a.book-link")
     monitor.get(SITE + "@@book", status=403)
+
+
+def test_the_study_admin_keeps_rooms_hours_and_closures(app, world, coordinator, dbsession):
+    admin = as_user(app, world.users["study_admin"].email)
+    page = admin.get(SITE).click(linkid="calendar-settings")
+    rooms = page.forms["room-form"]
+    rooms["room_code"], rooms["room_name"] = "r1", "Another room"
+    assert errors(rooms.submit(status=422)) == {
+        "room_code": "This code is already used at this site."
+    }
+    rooms = admin.get(SITE + "@@calendar-settings").forms["room-form"]
+    rooms["room_code"], rooms["room_name"] = "scan", "Scanner"
+    saved = rooms.submit().follow()
+    assert "The room was added." in saved.text and "Scanner" in saved.text
+
+    hours = saved.forms["hours-form"]
+    assert hours["hours_1_opens"].value == "08:00" and hours["hours_6_opens"].value == ""
+    hours["hours_6_opens"], hours["hours_6_closes"] = "09:00", "08:00"
+    hours["hours_7_opens"] = "9h"
+    assert errors(hours.submit(status=422)) == {
+        "hours_6_closes": "The closing time must be after the opening.",
+        "hours_7_opens": "Enter a time, for example 14:05.",
+        "hours_7_closes": "Enter a time, for example 14:05.",
+    }
+    hours = admin.get(SITE + "@@calendar-settings").forms["hours-form"]
+    hours["hours_6_opens"], hours["hours_6_closes"] = "09:00", "12:00"
+    hours.submit().follow()
+
+    closure = admin.get(SITE + "@@calendar-settings").forms["closure-form"]
+    closure["closure_from"], closure["closure_to"] = "2026-06-16", "2026-06-15"
+    assert errors(closure.submit(status=422)) == {
+        "closure_to": "The last day cannot be before the first.",
+        "closure_reason": "This field is required.",
+    }
+    closure["closure_to"], closure["closure_reason"] = "", "Works"
+    assert "2026-06-16: Works" in closure.submit().follow().text
+
+    # the coordinator books on Saturday morning now, not on the closed Tuesday
+    fill(booking_form(coordinator, "2026-06-13"), world, start="09:00", end="09:30").submit(
+        headers=HTMX, status=204
+    )
+    refused = fill(booking_form(coordinator, "2026-06-16"), world).submit(headers=HTMX, status=422)
+    assert errors(refused) == {"date": "The site is closed on this day: Works."}
+    actions = dbsession.scalars(
+        select(AuditEvent.action).where(AuditEvent.site_id == world.sites["par01"].id)
+    ).all()
+    assert {"room.created", "site.hours_changed", "site.closure_added"} <= set(actions)
+    coordinator.get(SITE + "@@calendar-settings", status=403)

@@ -217,3 +217,25 @@ def test_the_study_admin_keeps_rooms_hours_and_closures(app, world, coordinator,
     ).all()
     assert {"room.created", "site.hours_changed", "site.closure_added"} <= set(actions)
     coordinator.get(SITE + "@@calendar-settings", status=403)
+
+
+def test_the_calendar_reads_the_same_whatever_it_shows(
+    coordinator, world, dbsession, query_counter
+):
+    """One query for the appointments with their subjects, staff and rooms: no query per
+    appointment."""
+    coordinator.get(CALENDAR, {"day": "2026-06-15"})
+
+    def count() -> int:
+        query_counter.clear()
+        coordinator.get(CALENDAR, {"day": "2026-06-15", "view": "month"})
+        return len(query_counter)
+
+    fill(booking_form(coordinator), world).submit(headers=HTMX, status=204)
+    one = count()
+    for day in ("2026-06-16", "2026-06-17", "2026-06-18", "2026-06-19"):
+        form = fill(booking_form(coordinator, day), world, staff="")
+        form["room"] = ""
+        form.submit(headers=HTMX, status=204)
+    assert count() == one
+    assert len(dbsession.scalars(select(Appointment)).all()) == 5

@@ -2,11 +2,16 @@
 those zoneinfo gives for the site's wall-clock times, across both changes of clock in Paris
 (29 Mar 2026 02:30 does not exist and is refused; 25 Oct 2026 02:30 happens twice and is the
 first); feeds name subjects by their ID only, and a reset address stops working; invitations
-keep their UID and raise their SEQUENCE."""
+keep their UID and raise their SEQUENCE. A second parser, ical.js under Node, reads the feed to
+the same instants."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +25,7 @@ from datacapt.models import Appointment
 from tests.factories import SETUP, build_world, login
 
 SITE = "/acme/demo/sites/par01/"
+ICALJS = Path(__file__).parent.parent / "data" / "icaljs"
 PARIS = ZoneInfo("Europe/Paris")
 HTMX = {"HX-Request": "true"}
 #: Wall-clock times in Paris on both sides of each change of clock.
@@ -75,25 +81,50 @@ def new_address(client, scope: str) -> str:
     return answer.html.select_one("#field-feed-url")["value"]
 
 
-def events(app, url: str) -> list:
-    """The feed read by a calendar program: no session, the address is the key."""
+def feed_text(app, url: str) -> bytes:
+    """The feed as a calendar program reads it: no session, the address is the key."""
     anonymous = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
     answer = anonymous.get(url.removeprefix("http://localhost"))
     assert answer.content_type == "text/calendar"
-    return Calendar.from_ical(answer.body).walk("VEVENT")
+    return answer.body
+
+
+def events(app, url: str) -> list:
+    return Calendar.from_ical(feed_text(app, url)).walk("VEVENT")
+
+
+def read_with_icaljs(text: bytes) -> list[dict]:
+    """The events as ical.js (Node) reads them: UID, start and end in seconds since the epoch."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.fail("Node is missing: `apt-get install nodejs` (make test does it)")
+    done = subprocess.run(
+        [node, str(ICALJS / "read_ics.cjs")],
+        input=text,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
 
 
 def test_feed_instants_match_zoneinfo_across_the_changes_of_clock(app, coordinator, world):
     for day, start in TIMES:
         end = f"{start[:3]}{int(start[3:]) + 10}"
         book(coordinator, world, day, start, end)
-    read = events(app, new_address(coordinator, "site"))
+    text = feed_text(app, new_address(coordinator, "site"))
+    read = Calendar.from_ical(text).walk("VEVENT")
     expected = [
         datetime.fromisoformat(f"{day}T{start}").replace(tzinfo=PARIS).astimezone(UTC)
         for day, start in TIMES
     ]
     assert [e.decoded("dtstart") for e in read] == expected
     assert expected[4] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    # the second parser reads the same instants and UIDs
+    second = read_with_icaljs(text)
+    assert [datetime.fromtimestamp(e["start"], UTC) for e in second] == expected
+    assert [e["uid"] for e in second] == [str(e["uid"]) for e in read]
+    assert [e["end"] - e["start"] for e in second] == [600] * len(TIMES)
     assert all(e.decoded("dtstart").tzinfo is not None for e in read)
     assert [e.decoded("dtend") - e.decoded("dtstart") for e in read] == [
         e.decoded("dtend") - e.decoded("dtstart") for e in read[:1]

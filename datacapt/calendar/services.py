@@ -297,6 +297,68 @@ def _day(raw: str, field: str = "date") -> date:
         ) from None
 
 
+@dataclass(frozen=True)
+class Slot:
+    """When and with whom: what booking and rescheduling both choose."""
+
+    starts: datetime
+    ends: datetime
+    staff_id: int | None
+    room_id: int | None
+
+    def audited(self) -> dict[str, Any]:
+        return {
+            "starts_at": self.starts.isoformat(),
+            "ends_at": self.ends.isoformat(),
+            "staff_id": self.staff_id,
+            "room_id": self.room_id,
+        }
+
+
+def _slot(dbsession: Session, place: Place, form: Mapping[str, str], check: FieldChecks) -> Any:
+    """The slot ``form`` asks for (date, start, end, staff, room), its refusals kept in
+    ``check`` (None then)."""
+    staff = check(
+        _one_of,
+        "staff",
+        form.get("staff", ""),
+        {u.id: u for u in staff_of(dbsession, place.study, place.site)},
+        _("Choose a staff member of this site."),
+    )
+    room = check(
+        _one_of,
+        "room",
+        form.get("room", ""),
+        {r.id: r for r in rooms_of(dbsession, place.site)},
+        _("Choose a room of this site."),
+    )
+    times = check(_time_range, form, place.zone)
+    if times is None or "staff" in check.errors or "room" in check.errors:
+        return None
+    return Slot(*times, staff.id if staff else None, room.id if room else None)
+
+
+def _bookable_slot(
+    dbsession: Session, place: Place, subject: Subject, visit: str, slot: Slot
+) -> Timing | None:
+    """Refuses a slot the site is closed for, or outside the visit's window when the study
+    says so; the window when the slot is outside it (a warning)."""
+    rules.check_open(
+        slot.starts,
+        slot.ends,
+        place.zone,
+        hours=hours_of(dbsession, place.site),
+        closures=_closures(dbsession, place.site, slot.starts.astimezone(place.zone).date()),
+        country=place.site.country,
+    )
+    timing = visit_dates.visit_timing(dbsession, subject, place.schedule, visit, 1)
+    local_day = slot.starts.astimezone(place.zone).date()
+    outside = timing if timing is not None and timing.outside(local_day) else None
+    if outside is not None and place.study.visit_window_blocking:
+        raise ValidationError("date", window_message(outside))
+    return outside
+
+
 def book(
     dbsession: Session,
     place: Place,
@@ -316,50 +378,23 @@ def book(
     visit = form.get("visit", "")
     if visit not in {v.name for v in place.schedule.visits}:
         check.errors["visit"] = _("Choose a visit of the schedule.")
-    staff = check(
-        _one_of,
-        "staff",
-        form.get("staff", ""),
-        {u.id: u for u in staff_of(dbsession, place.study, place.site)},
-        _("Choose a staff member of this site."),
-    )
-    room = check(
-        _one_of,
-        "room",
-        form.get("room", ""),
-        {r.id: r for r in rooms_of(dbsession, place.site)},
-        _("Choose a room of this site."),
-    )
     status = form.get("status", S.BOOKED.value)
     if status not in (S.PROPOSED.value, S.BOOKED.value):
         check.errors["status"] = _("Choose proposed or booked.")
-    times = check(_time_range, form, place.zone)
-    if check.errors or subject is None or times is None:
+    slot = _slot(dbsession, place, form, check)
+    if check.errors or subject is None or slot is None:
         raise FieldErrors(check.errors)
-    starts, ends = times
-    rules.check_open(
-        starts,
-        ends,
-        place.zone,
-        hours=hours_of(dbsession, place.site),
-        closures=_closures(dbsession, place.site, starts.astimezone(place.zone).date()),
-        country=place.site.country,
-    )
-    timing = visit_dates.visit_timing(dbsession, subject, place.schedule, visit, 1)
-    local_day = starts.astimezone(place.zone).date()
-    outside = timing if timing is not None and timing.outside(local_day) else None
-    if outside is not None and place.study.visit_window_blocking:
-        raise ValidationError("date", window_message(outside))
+    outside = _bookable_slot(dbsession, place, subject, visit, slot)
     appointment = Appointment(
         tenant_id=place.site.tenant_id,
         study_id=place.site.study_id,
         site_id=place.site.id,
         subject_id=subject.id,
         visit=visit,
-        staff_id=staff.id if staff is not None else None,
-        room_id=room.id if room is not None else None,
-        starts_at=starts,
-        ends_at=ends,
+        staff_id=slot.staff_id,
+        room_id=slot.room_id,
+        starts_at=slot.starts,
+        ends_at=slot.ends,
         status=AppointmentStatus(status),
         uid=f"{uuid.uuid4()}@datacapt",
         created_by_id=actor.user_id,
@@ -372,14 +407,50 @@ def book(
         action="appointment.booked",
         entity_type="appointment",
         entity_id=appointment.id,
-        new={
-            "visit": visit,
-            "starts_at": starts.isoformat(),
-            "ends_at": ends.isoformat(),
-            "status": status,
-            "staff_id": appointment.staff_id,
-            "room_id": appointment.room_id,
-        },
+        new={"visit": visit, "status": status, **slot.audited()},
+    )
+    return Booked(appointment, outside)
+
+
+#: The statuses of an appointment still to come, which may be moved.
+MOVABLE = (S.PROPOSED, S.BOOKED, S.CONFIRMED)
+
+
+def reschedule(
+    dbsession: Session,
+    place: Place,
+    subject: Subject,
+    appointment: Appointment,
+    form: Mapping[str, str],
+    actor: Actor,
+) -> Booked:
+    """Move ``appointment`` to the slot of ``form`` (date, start, end, staff, room) under the
+    rules of a booking; its SEQUENCE rises, so calendars replace the event. Audited old → new."""
+    if appointment.status not in MOVABLE:
+        raise ValidationError("date", _("This appointment cannot be moved any more."))
+    check = FieldChecks()
+    slot = _slot(dbsession, place, form, check)
+    if slot is None:
+        raise FieldErrors(check.errors)
+    outside = _bookable_slot(dbsession, place, subject, appointment.visit, slot)
+    old = Slot(
+        appointment.starts_at, appointment.ends_at, appointment.staff_id, appointment.room_id
+    )
+    if old == slot:
+        return Booked(appointment, outside)
+    appointment.starts_at, appointment.ends_at = slot.starts, slot.ends
+    appointment.staff_id, appointment.room_id = slot.staff_id, slot.room_id
+    appointment.sequence += 1
+    _save_free(dbsession, appointment)
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="appointment.rescheduled",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        old=old.audited(),
+        new=slot.audited(),
     )
     return Booked(appointment, outside)
 
@@ -404,12 +475,34 @@ def _is_postgresql(dbsession: Session) -> bool:
     return dbsession.get_bind().dialect.name == "postgresql"
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """What an appointment holds: its parties (by column) over a time range."""
+
+    parties: dict[str, int | None]
+    starts: datetime
+    ends: datetime
+    own_id: int
+
+
+def _claim(appointment: Appointment) -> _Claim:
+    return _Claim(
+        {column: getattr(appointment, column) for column in EXCLUSIONS.values()},
+        appointment.starts_at,
+        appointment.ends_at,
+        appointment.id or 0,
+    )
+
+
 def _save_free(dbsession: Session, appointment: Appointment) -> None:
-    """Flush ``appointment`` unless it double-books someone (a message on each field
-    concerned: on PostgreSQL, once the constraint has refused it, the same query as SQLite's
-    names them all)."""
+    """Flush ``appointment`` (new or moved) unless it double-books someone: a message on each
+    field concerned. On PostgreSQL, once the constraint has refused it, the same query as
+    SQLite's names them all (read from what it claimed, as the savepoint's rollback reverts
+    the row)."""
+    claim = _claim(appointment)
     if not _is_postgresql(dbsession):
-        _check_free(dbsession, appointment)
+        with dbsession.no_autoflush:
+            _check_free(dbsession, claim)
         dbsession.add(appointment)
         dbsession.flush()
         return
@@ -421,16 +514,15 @@ def _save_free(dbsession: Session, appointment: Appointment) -> None:
         constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
         if constraint not in EXCLUSIONS:
             raise
-        _check_free(dbsession, appointment)  # every party booked, as SQLite reports them
+        _check_free(dbsession, claim)
         field, message = CONFLICTS[EXCLUSIONS[constraint]]
         raise ValidationError(field, message) from None
 
 
-def _check_free(dbsession: Session, appointment: Appointment) -> None:
+def _check_free(dbsession: Session, claim: _Claim) -> None:
     """What the exclusion constraints refuse, asked in one query per booked party."""
     check = FieldChecks()
-    for column in EXCLUSIONS.values():
-        value = getattr(appointment, column)
+    for column, value in claim.parties.items():
         if value is None:
             continue
         clash = dbsession.scalar(
@@ -438,9 +530,9 @@ def _check_free(dbsession: Session, appointment: Appointment) -> None:
             .where(
                 getattr(Appointment, column) == value,
                 Appointment.status != S.CANCELLED,
-                Appointment.starts_at < appointment.ends_at,
-                Appointment.ends_at > appointment.starts_at,
-                Appointment.id != (appointment.id or 0),
+                Appointment.starts_at < claim.ends,
+                Appointment.ends_at > claim.starts,
+                Appointment.id != claim.own_id,
             )
             .limit(1)
         )

@@ -34,6 +34,7 @@ from datacapt.validation import ValidationError, errors_of, whole_number
 
 CALENDAR = "calendar/calendar.jinja2"
 BOOKING = "calendar/book.jinja2"
+MOVING = "calendar/reschedule.jinja2"
 STATUS_LABELS = {
     AppointmentStatus.PROPOSED: _("Proposed"),
     AppointmentStatus.BOOKED: _("Booked"),
@@ -78,6 +79,7 @@ class Entry:
     visit: str
     status: Any
     actions: list[tuple[str, Any]]
+    movable: bool
 
 
 def _visit_titles(context: Any, request: Request) -> dict[str, str]:
@@ -130,6 +132,7 @@ def _calendar(
             titles.get(appointment.visit, appointment.visit),
             STATUS_LABELS[appointment.status],
             actions,
+            may_book and appointment.status in services.MOVABLE,
         )
         by_day.setdefault(appointment.starts_at.astimezone(zone).date(), []).append(entry)
     kept = {k: v for k, v in query.items() if v is not None}
@@ -253,6 +256,85 @@ def book(context: SiteResource, request: Request) -> Any:
     )
 
 
+def _appointment(context: SiteResource, request: Request, raw: str | None) -> Appointment:
+    """An appointment of this site by its id (another site's, or none: 404)."""
+    appointment = request.dbsession.scalar(
+        select(Appointment).where(
+            Appointment.site_id == context.site.id,
+            Appointment.id == (whole_number(raw) or 0),
+        )
+    )
+    if appointment is None:
+        raise HTTPNotFound()
+    return appointment
+
+
+def _move_page(
+    context: SiteResource,
+    request: Request,
+    appointment: Appointment,
+    values: Mapping[str, str],
+    errors: Mapping[str, Any],
+) -> dict[str, Any]:
+    subject = request.dbsession.get_one(Subject, appointment.subject_id)
+    return {
+        **_booking_page(context, request, values, errors),
+        "appointment": appointment,
+        "subject": subject,
+        "visit": _visit_titles(context, request).get(appointment.visit, appointment.visit),
+    }
+
+
+@page_view(SiteResource, MOVING, Permission.BOOK_APPOINTMENT, name="reschedule")
+def reschedule_form(context: SiteResource, request: Request) -> dict[str, Any]:
+    """``?id=``: the appointment's slot, to change."""
+    appointment = _appointment(context, request, request.GET.get("id"))
+    zone = services.site_zone(context.study, context.site)
+    starts, ends = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
+    values = {
+        "date": starts.date().isoformat(),
+        "start": starts.strftime("%H:%M"),
+        "end": ends.strftime("%H:%M"),
+        "staff": str(appointment.staff_id or ""),
+        "room": str(appointment.room_id or ""),
+    }
+    return _move_page(context, request, appointment, values, {})
+
+
+@view_config(
+    context=SiteResource,
+    name="reschedule",
+    request_method="POST",
+    renderer=MOVING,
+    permission=Permission.BOOK_APPOINTMENT,
+)
+def reschedule(context: SiteResource, request: Request) -> Any:
+    appointment = _appointment(context, request, request.POST.get("id"))
+    values = {
+        key: request.POST.get(key, "")[:100] for key in ("date", "start", "end", "staff", "room")
+    }
+    design = context.study_node.design
+    subject = request.dbsession.get_one(Subject, appointment.subject_id)
+    try:
+        if design is None:
+            raise ValidationError("date", _("The study has no published schedule yet."))
+        place = services.Place(context.study, context.site, design.definition.schedule)
+        moved = services.reschedule(
+            request.dbsession, place, subject, appointment, values, request.actor
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return _move_page(context, request, appointment, values, errors_of(error))
+    _invite(context, request, appointment)
+    message = _("The appointment was moved.")
+    if moved.outside is not None:
+        message = services.window_message(moved.outside, saved=True)
+    request.session.flash(request.localizer.translate(message))
+    return redirect(
+        request, request.resource_url(context, "@@calendar", query={"day": values["date"]})
+    )
+
+
 @view_config(
     context=SiteResource,
     name="appointment-status",
@@ -262,15 +344,8 @@ def book(context: SiteResource, request: Request) -> Any:
 )
 def change_status(context: SiteResource, request: Request) -> Any:
     """``id`` (an appointment of this site, else 404) to ``status``; back to its day."""
-    appointment = request.dbsession.scalar(
-        select(Appointment).where(
-            Appointment.site_id == context.site.id,
-            Appointment.id == (whole_number(request.POST.get("id")) or 0),
-        )
-    )
-    if appointment is None:
-        raise HTTPNotFound()
-    subject = request.dbsession.get(Subject, appointment.subject_id)
+    appointment = _appointment(context, request, request.POST.get("id"))
+    subject = request.dbsession.get_one(Subject, appointment.subject_id)
     try:
         services.change_status(
             request.dbsession, subject, appointment, request.POST.get("status", ""), request.actor

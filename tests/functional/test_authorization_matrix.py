@@ -450,6 +450,13 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
     },
     (SubjectResource, "appointments", "GET"): subject_read(200),
+    **{
+        (SiteResource, "reschedule", method): {
+            "own": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+            "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+        }
+        for method in ("GET", "POST")
+    },
     (SiteResource, "calendar-settings", "GET"): {
         "own": outcomes(site_staff=403, others=403),
         "other": outcomes(site_staff=404, others=403),

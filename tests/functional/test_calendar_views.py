@@ -239,3 +239,46 @@ def test_the_calendar_reads_the_same_whatever_it_shows(
         form.submit(headers=HTMX, status=204)
     assert count() == one
     assert len(dbsession.scalars(select(Appointment)).all()) == 5
+
+
+def test_moving_an_appointment_keeps_its_rules_and_raises_its_sequence(
+    coordinator, world, dbsession
+):
+    fill(booking_form(coordinator), world).submit(headers=HTMX, status=204)
+    fill(
+        booking_form(coordinator),
+        world,
+        subject=str(world.subjects["par01-0001"].id),
+        start="16:00",
+        end="16:30",
+        visit="baseline",
+    ).submit(headers=HTMX, status=204)
+    first, second = dbsession.scalars(select(Appointment).order_by(Appointment.id)).all()
+    subject_page = coordinator.get(
+        "/acme/demo/subjects/par01-0001/@@appointments", {"day": "2026-06-15"}
+    )
+    link = subject_page.html.select_one(f"#appointment-{first.id} a")
+    form = coordinator.get(link["hx-get"], headers=HTMX).forms["reschedule-form"]
+    assert (form["date"].value, form["start"].value, form["end"].value) == (
+        "2026-06-15",
+        "14:05",
+        "14:35",
+    )
+    form["start"], form["end"] = "16:15", "16:45"
+    refused = form.submit(headers=HTMX, status=422)
+    assert errors(refused) == {
+        "subject": "This subject already has an appointment at that time.",
+        "staff": "This staff member already has an appointment at that time.",
+        "room": "This room is already booked at that time.",
+    }
+    form = refused.forms["reschedule-form"]
+    form["date"], form["start"], form["end"] = "2026-06-17", "10:00", "10:30"
+    form.submit(headers=HTMX, status=204)
+    dbsession.refresh(first)
+    assert first.starts_at == datetime(2026, 6, 17, 8, 0, tzinfo=UTC)
+    assert first.sequence == 1 and second.sequence == 0
+    event = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "appointment.rescheduled")
+    )
+    assert event.entity_id == str(first.id)
+    coordinator.get("/acme/demo/sites/ber01/@@reschedule", {"id": first.id}, status=404)

@@ -9,3 +9,4 @@ def includeme(config: Configurator) -> None:
     config.add_route("calendar_feed", "/calendar-feeds/{token}.ics")
     config.scan(".views")
     config.scan(".settings_views")
+    config.scan(".jobs")

@@ -654,3 +654,36 @@ def local_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, dat
         datetime.combine(first, datetime.min.time(), zone).astimezone(UTC),
         datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC),
     )
+
+
+#: How long before an appointment its staff member is reminded of it.
+REMINDER_LEAD = timedelta(hours=24)
+
+
+def due_reminders(
+    dbsession: Session, now: datetime
+) -> list[tuple[Appointment, Subject, User, Site, Study]]:
+    """Appointments still to come that start within :data:`REMINDER_LEAD` and whose staff
+    member has not been reminded of this start (a moved appointment is due again), with what
+    the reminder shows; each is marked reminded."""
+    rows = dbsession.execute(
+        select(Appointment, Subject, User, Site, Study)
+        .join(Subject, Subject.id == Appointment.subject_id)
+        .join(User, User.id == Appointment.staff_id)
+        .join(Site, Site.id == Appointment.site_id)
+        .join(Study, Study.id == Appointment.study_id)
+        .where(
+            Appointment.status.in_(MOVABLE),
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + REMINDER_LEAD,
+            or_(
+                Appointment.reminded_for.is_(None),
+                Appointment.reminded_for != Appointment.starts_at,
+            ),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .with_for_update(of=Appointment, skip_locked=True)
+    ).all()
+    for appointment, *_rest in rows:
+        appointment.reminded_for = appointment.starts_at
+    return [tuple(row) for row in rows]  # type: ignore[misc]

@@ -127,6 +127,9 @@ class Appointment(Base):
     uid: Mapped[str] = mapped_column(String(80), unique=True)
     #: The iCalendar SEQUENCE: raised by every change an invitation announces.
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The start its staff member was reminded of: a reminder is due again once the
+    #: appointment has moved.
+    reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

@@ -438,10 +438,15 @@ def reschedule(
     )
     if old == slot:
         return Booked(appointment, outside)
-    appointment.starts_at, appointment.ends_at = slot.starts, slot.ends
-    appointment.staff_id, appointment.room_id = slot.staff_id, slot.room_id
-    appointment.sequence += 1
-    _save_free(dbsession, appointment)
+    _save_free(
+        dbsession,
+        appointment,
+        starts_at=slot.starts,
+        ends_at=slot.ends,
+        staff_id=slot.staff_id,
+        room_id=slot.room_id,
+        sequence=appointment.sequence + 1,
+    )
     audit.record_subject(
         dbsession,
         actor,
@@ -485,30 +490,37 @@ class _Claim:
     own_id: int
 
 
-def _claim(appointment: Appointment) -> _Claim:
+def _claim(appointment: Appointment, changes: Mapping[str, Any]) -> _Claim:
+    def value(name: str) -> Any:
+        return changes[name] if name in changes else getattr(appointment, name)
+
     return _Claim(
-        {column: getattr(appointment, column) for column in EXCLUSIONS.values()},
-        appointment.starts_at,
-        appointment.ends_at,
+        {column: value(column) for column in EXCLUSIONS.values()},
+        value("starts_at"),
+        value("ends_at"),
         appointment.id or 0,
     )
 
 
-def _save_free(dbsession: Session, appointment: Appointment) -> None:
-    """Flush ``appointment`` (new or moved) unless it double-books someone: a message on each
-    field concerned. On PostgreSQL, once the constraint has refused it, the same query as
-    SQLite's names them all (read from what it claimed, as the savepoint's rollback reverts
-    the row)."""
-    claim = _claim(appointment)
+def _save_free(dbsession: Session, appointment: Appointment, **changes: Any) -> None:
+    """Flush ``appointment``, new or with ``changes`` (a move), unless it double-books
+    someone: a message on each field concerned. On PostgreSQL the changes are made inside a
+    savepoint (beginning one flushes what is pending), and once the constraint has refused
+    them the same query as SQLite's names every party booked."""
+    claim = _claim(appointment, changes)
     if not _is_postgresql(dbsession):
         with dbsession.no_autoflush:
             _check_free(dbsession, claim)
         dbsession.add(appointment)
+        for name, new in changes.items():
+            setattr(appointment, name, new)
         dbsession.flush()
         return
     try:
         with dbsession.begin_nested():
             dbsession.add(appointment)
+            for name, new in changes.items():
+                setattr(appointment, name, new)
             dbsession.flush()
     except IntegrityError as error:
         constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)

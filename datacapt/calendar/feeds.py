@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -15,7 +16,16 @@ from datacapt.actor import Actor
 from datacapt.calendar import ical, services
 from datacapt.ecrf.definition import text_in
 from datacapt.ecrf.versions import published_design
-from datacapt.models import Appointment, CalendarFeed, Room, Site, Study, Subject, User
+from datacapt.models import (
+    Appointment,
+    AppointmentStatus,
+    CalendarFeed,
+    Room,
+    Site,
+    Study,
+    Subject,
+    User,
+)
 
 #: How far back a feed reaches (calendar programs keep what they have already read).
 FEED_PAST = timedelta(days=90)
@@ -103,6 +113,15 @@ def feed_calendar(dbsession: Session, feed: CalendarFeed, now: datetime) -> byte
     return ical.calendar(listed(dbsession, study, site, rows), now, name=site.code)
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """What tells a staff member's calendar of an appointment: a REQUEST, or a CANCEL."""
+
+    staff: User
+    method: str
+    body: bytes
+
+
 def invitation(
     dbsession: Session,
     study: Study,
@@ -111,9 +130,8 @@ def invitation(
     now: datetime,
     *,
     organizer: str,
-) -> tuple[User, bytes] | None:
-    """The appointment's staff member and the REQUEST (or, cancelled, the CANCEL) that
-    tells their calendar; None without a staff member."""
+) -> Invitation | None:
+    """The appointment's invitation for its staff member (None without one)."""
     if appointment.staff_id is None:
         return None
     rows = services.appointments_between(
@@ -124,9 +142,11 @@ def invitation(
         staff_id=appointment.staff_id,
     )
     row = next(r for r in rows if r[0].id == appointment.id)
-    method = "CANCEL" if appointment.status.value == "cancelled" else "REQUEST"
+    staff = row[2]
+    if staff is None:
+        return None
+    method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
     body = ical.calendar(
         listed(dbsession, study, site, [row]), now, method=method, organizer=organizer
     )
-    staff = row[2]
-    return (staff, body) if staff is not None else None
+    return Invitation(staff, method, body)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -609,7 +609,7 @@ def appointments_between(
         select(Appointment, Subject, User, Room)
         .join(Subject, Subject.id == Appointment.subject_id)
         .outerjoin(User, User.id == Appointment.staff_id)
-        .outerjoin(Room, and_(Room.id == Appointment.room_id))
+        .outerjoin(Room, Room.id == Appointment.room_id)
         .where(Appointment.starts_at < ends, Appointment.ends_at > starts, *filters)
         .order_by(Appointment.starts_at, Appointment.id)
     )

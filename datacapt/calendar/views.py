@@ -377,20 +377,22 @@ def _invite(context: SiteResource, request: Request, appointment: Appointment) -
     )
     if found is None:
         return
-    staff, body = found
-    method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
     zone = services.site_zone(context.study, context.site)
     send_mail(
         request,
-        to=staff,
-        subject=_("Appointment cancelled") if method == "CANCEL" else _("Appointment"),
+        to=found.staff,
+        subject=_("Appointment cancelled") if found.method == "CANCEL" else _("Appointment"),
         template="mail/appointment.jinja2",
         attachments=[
-            Attachment("appointment.ics", f"text/calendar; method={method}; charset=UTF-8", body)
+            Attachment(
+                "appointment.ics",
+                f"text/calendar; method={found.method}; charset=UTF-8",
+                found.body,
+            )
         ],
-        cancelled=method == "CANCEL",
+        cancelled=found.method == "CANCEL",
         when=format_datetime(
-            appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=staff.locale or "en"
+            appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=found.staff.locale or "en"
         ),
         zone=zone.key,
     )

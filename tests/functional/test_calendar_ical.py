@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from datacapt import clock
 from datacapt.calendar import feeds, services
+from datacapt.ecrf.versions import published_design
 from datacapt.models import Appointment
 from tests.factories import SETUP, build_world, login
 
@@ -146,7 +147,7 @@ def test_feeds_are_pseudonymous_per_site_or_staff_member_and_resettable(
         services.Place(
             world.study,
             world.sites["par01"],
-            coordinator_schedule(dbsession, world),
+            published_design(dbsession, world.study).definition.schedule,
         ),
         {world.subjects["par01-0001"].id: world.subjects["par01-0001"]},
         {
@@ -177,12 +178,6 @@ def test_feeds_are_pseudonymous_per_site_or_staff_member_and_resettable(
     assert len(events(app, renewed)) == 2
     anonymous.get("/calendar-feeds/not-a-token.ics", status=404)
     assert feeds.feed_of(dbsession, renewed.rsplit("/", 1)[1].removesuffix(".ics")) is not None
-
-
-def coordinator_schedule(dbsession, world):
-    from datacapt.ecrf.versions import published_design
-
-    return published_design(dbsession, world.study).definition.schedule
 
 
 def test_invitations_keep_their_uid_and_raise_their_sequence(

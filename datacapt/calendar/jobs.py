@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 from datacapt import clock
-from datacapt.calendar import services
+from datacapt.calendar import reminders
 from datacapt.i18n import MOMENT_PATTERN, _
 from datacapt.jobs import JobContext, job
 from datacapt.mail import send_mail_in
@@ -20,7 +20,7 @@ REMIND_EVERY = timedelta(minutes=5)
 
 @job(REMIND, every=REMIND_EVERY)
 def remind(ctx: JobContext) -> None:
-    for appointment, subject, staff, site, study in services.due_reminders(
+    for appointment, subject, staff, site, study in reminders.due_reminders(
         ctx.dbsession, clock.now()
     ):
         zone = ZoneInfo(staff.timezone or site.timezone or study.timezone)

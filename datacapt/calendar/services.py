@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -613,89 +613,4 @@ def appointments_between(
         .where(Appointment.starts_at < ends, Appointment.ends_at > starts, *filters)
         .order_by(Appointment.starts_at, Appointment.id)
     )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
-
-
-#: The calendar's views: how many days each shows around the day asked for.
-PERIODS = ("day", "week", "month")
-
-
-@dataclass(frozen=True)
-class Period:
-    """The days a calendar view shows (``first`` to ``last``, whole weeks for a month), in
-    rows of a week, and the days its previous and next buttons go to."""
-
-    view: str
-    day: date
-    weeks: list[list[date]]
-    previous: date
-    following: date
-
-    @property
-    def first(self) -> date:
-        return self.weeks[0][0]
-
-    @property
-    def last(self) -> date:
-        return self.weeks[-1][-1]
-
-
-def period(view: str, day: date) -> Period:
-    """The ``view`` ("day", "week" from Monday, "month") that holds ``day``."""
-    if view == "day":
-        return Period(view, day, [[day]], day - timedelta(days=1), day + timedelta(days=1))
-    monday = day - timedelta(days=day.weekday())
-    if view == "week":
-        week = [monday + timedelta(days=n) for n in range(7)]
-        return Period(view, day, [week], day - timedelta(days=7), day + timedelta(days=7))
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    start = first - timedelta(days=first.weekday())
-    weeks = []
-    while start < following:
-        weeks.append([start + timedelta(days=n) for n in range(7)])
-        start += timedelta(days=7)
-    return Period(view, day, weeks, (first - timedelta(days=1)).replace(day=1), following)
-
-
-def local_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where ``first`` begins and the day after ``last`` begins, in ``zone``
-    (midnight always exists in the zones that change clocks at night; the rare zones that skip
-    midnight itself start the day at the instant after the gap, which astimezone gives)."""
-    return (
-        datetime.combine(first, datetime.min.time(), zone).astimezone(UTC),
-        datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC),
-    )
-
-
-#: How long before an appointment its staff member is reminded of it.
-REMINDER_LEAD = timedelta(hours=24)
-
-
-def due_reminders(
-    dbsession: Session, now: datetime
-) -> list[tuple[Appointment, Subject, User, Site, Study]]:
-    """Appointments still to come that start within :data:`REMINDER_LEAD` and whose staff
-    member has not been reminded of this start (a moved appointment is due again), with what
-    the reminder shows; each is marked reminded."""
-    rows = dbsession.execute(
-        select(Appointment, Subject, User, Site, Study)
-        .join(Subject, Subject.id == Appointment.subject_id)
-        .join(User, User.id == Appointment.staff_id)
-        .join(Site, Site.id == Appointment.site_id)
-        .join(Study, Study.id == Appointment.study_id)
-        .where(
-            Appointment.status.in_(MOVABLE),
-            Appointment.starts_at > now,
-            Appointment.starts_at <= now + REMINDER_LEAD,
-            or_(
-                Appointment.reminded_for.is_(None),
-                Appointment.reminded_for != Appointment.starts_at,
-            ),
-        )
-        .order_by(Appointment.starts_at, Appointment.id)
-        .with_for_update(of=Appointment, skip_locked=True)
-    ).all()
-    for appointment, *_rest in rows:
-        appointment.reminded_for = appointment.starts_at
     return [tuple(row) for row in rows]  # type: ignore[misc]

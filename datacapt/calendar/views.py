@@ -22,7 +22,7 @@ from pyramid_mailer.message import Attachment
 from sqlalchemy import select
 
 from datacapt import clock
-from datacapt.calendar import feeds, services
+from datacapt.calendar import feeds, periods, services
 from datacapt.ecrf.definition import text_in
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import MOMENT_PATTERN, _, zone_label
@@ -102,14 +102,14 @@ def _calendar(
     query: Mapping[str, Any],
 ) -> dict[str, Any]:
     view = request.GET.get("view", "week")
-    if view not in services.PERIODS:
+    if view not in periods.PERIODS:
         view = "week"
     try:
         day = date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
         day = clock.now().astimezone(zone).date()
-    shown = services.period(view, day)
-    starts, ends = services.local_bounds(shown.first, shown.last, zone)
+    shown = periods.period(view, day)
+    starts, ends = periods.local_bounds(shown.first, shown.last, zone)
     titles = _visit_titles(context, request)
     may_book = request.has_permission(Permission.BOOK_APPOINTMENT, context)
     by_day: dict[date, list[Entry]] = {}
@@ -359,7 +359,7 @@ def change_status(context: SiteResource, request: Request) -> Any:
     zone = services.site_zone(context.study, context.site)
     day = appointment.starts_at.astimezone(zone).date().isoformat()
     view = request.POST.get("view", "week")
-    query = {"day": day, "view": view if view in services.PERIODS else "week"}
+    query = {"day": day, "view": view if view in periods.PERIODS else "week"}
     return redirect(request, request.resource_url(context, "@@calendar", query=query))
 
 

@@ -52,18 +52,20 @@ def parse_time(raw: str, field: str) -> time:
 
 
 @lru_cache(maxsize=256)
-def _holidays(country: str, year: int) -> dict[date, str]:
+def _holidays(country: str, year: int, language: str) -> dict[date, str]:
+    """The package names holidays in English where it has no names in ``language``."""
     try:
-        return dict(holidays.country_holidays(country, years=year))
+        return dict(holidays.country_holidays(country, years=year, language=language))
     except NotImplementedError:  # a country the package does not know: no public holidays
         return {}
 
 
-def public_holiday(country: str | None, day: date) -> str | None:
-    """The name of the public holiday on ``day`` in ``country`` (ISO 3166-1), if any."""
+def public_holiday(country: str | None, day: date, language: str = "en") -> str | None:
+    """The name (in ``language`` where known) of the public holiday on ``day`` in ``country``
+    (ISO 3166-1), if any."""
     if not country:
         return None
-    return _holidays(country.upper(), day.year).get(day)
+    return _holidays(country.upper(), day.year, "en_US" if language == "en" else language).get(day)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def check_open(
     hours: dict[str, list[str]],
     closures: list[Closure],
     country: str | None,
+    language: str = "en",
 ) -> None:
     """Refuses a time range (UTC) the site is not open for, with the reason."""
     local_start, local_end = starts.astimezone(zone), ends.astimezone(zone)
@@ -91,7 +94,7 @@ def check_open(
             "date",
             _("The site is closed on this day: ${reason}.", mapping={"reason": closure.reason}),
         )
-    holiday = public_holiday(country, day)
+    holiday = public_holiday(country, day, language)
     if holiday is not None:
         raise ValidationError(
             "date",

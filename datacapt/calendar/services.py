@@ -247,6 +247,8 @@ class Place:
     study: Study
     site: Site
     schedule: Schedule
+    #: The language messages name public holidays in (the user's).
+    language: str = "en"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -350,6 +352,7 @@ def _bookable_slot(
         hours=hours_of(dbsession, place.site),
         closures=_closures(dbsession, place.site, slot.starts.astimezone(place.zone).date()),
         country=place.site.country,
+        language=place.language,
     )
     timing = visit_dates.visit_timing(dbsession, subject, place.schedule, visit, 1)
     local_day = slot.starts.astimezone(place.zone).date()

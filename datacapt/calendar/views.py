@@ -238,7 +238,9 @@ def book(context: SiteResource, request: Request) -> Any:
     try:
         if design is None:
             raise ValidationError("visit", _("The study has no published schedule yet."))
-        place = services.Place(context.study, context.site, design.definition.schedule)
+        place = services.Place(
+            context.study, context.site, design.definition.schedule, request.locale_name
+        )
         booked = services.book(
             request.dbsession, place, _bookable(request, context), values, request.actor
         )
@@ -318,7 +320,9 @@ def reschedule(context: SiteResource, request: Request) -> Any:
     try:
         if design is None:
             raise ValidationError("date", _("The study has no published schedule yet."))
-        place = services.Place(context.study, context.site, design.definition.schedule)
+        place = services.Place(
+            context.study, context.site, design.definition.schedule, request.locale_name
+        )
         moved = services.reschedule(
             request.dbsession, place, subject, appointment, values, request.actor
         )

@@ -282,3 +282,11 @@ def test_moving_an_appointment_keeps_its_rules_and_raises_its_sequence(
     )
     assert event.entity_id == str(first.id)
     coordinator.get("/acme/demo/sites/ber01/@@reschedule", {"id": first.id}, status=404)
+
+
+def test_a_public_holiday_is_named_in_the_users_language(app, world, dbsession):
+    world.users["coordinator"].locale = "fr"
+    dbsession.flush()
+    coordinator = as_user(app, world.users["coordinator"].email)
+    refused = fill(booking_form(coordinator, "2026-07-14"), world).submit(headers=HTMX, status=422)
+    assert errors(refused) == {"date": "Ce jour est férié au centre : Fête nationale."}

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pyramid.registry import Registry
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,10 @@ from datacapt.models import (
     Site,
     Study,
     Subject,
+    SubjectContact,
     User,
 )
+from datacapt.subjects import contacts
 
 #: How far back a feed reaches (calendar programs keep what they have already read).
 FEED_PAST = timedelta(days=90)
@@ -150,3 +153,54 @@ def invitation(
         listed(dbsession, study, site, [row]), now, method=method, organizer=organizer
     )
     return Invitation(staff, method, body)
+
+
+@dataclass(frozen=True)
+class SubjectInvitation:
+    """An invitation for the subject, at the e-mail of their contact details."""
+
+    address: str
+    method: str
+    body: bytes
+
+
+def subject_invitation(
+    dbsession: Session,
+    registry: Registry,
+    study: Study,
+    site: Site,
+    appointment: Appointment,
+    now: datetime,
+    *,
+    organizer: str,
+    actor: Actor,
+) -> SubjectInvitation | None:
+    """The subject's invitation (None without an e-mail on file). Their contact details are
+    opened for it, and that reading is recorded in the audit trail; the event names the
+    subject by its ID and the site, never the study."""
+    row = dbsession.get(SubjectContact, appointment.subject_id)
+    address = contacts.open_row(registry, row).email if row is not None else ""
+    if not address:
+        return None
+    subject = dbsession.get_one(Subject, appointment.subject_id)
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="subject.contact_used",
+        entity_type="subject_contact",
+        entity_id=subject.id,
+        field="email",
+        reason="appointment invitation",
+    )
+    rows = services.appointments_between(
+        dbsession, appointment.starts_at, appointment.ends_at, subject_id=subject.id
+    )
+    row_of = next(r for r in rows if r[0].id == appointment.id)
+    shown = [
+        ical.Listed(appointment, subject.label, entry.visit, entry.place)
+        for entry in listed(dbsession, study, site, [row_of])
+    ]
+    method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
+    body = ical.calendar(shown, now, method=method, organizer=organizer)
+    return SubjectInvitation(address, method, body)

@@ -232,7 +232,17 @@ def booking_form(context: SiteResource, request: Request) -> dict[str, Any]:
 def book(context: SiteResource, request: Request) -> Any:
     values = {
         key: request.POST.get(key, "")[:100]
-        for key in ("subject", "visit", "date", "start", "end", "staff", "room", "status")
+        for key in (
+            "subject",
+            "visit",
+            "date",
+            "start",
+            "end",
+            "staff",
+            "room",
+            "status",
+            "invite_subject",
+        )
     }
     design = context.study_node.design
     try:
@@ -247,6 +257,8 @@ def book(context: SiteResource, request: Request) -> Any:
     except ValidationError as error:
         request.response.status_int = 422
         return _booking_page(context, request, values, errors_of(error))
+    if values["invite_subject"] and request.has_permission(Permission.VIEW_PII, context):
+        booked.appointment.subject_invited = True
     _invite(context, request, booked.appointment)
     message = _("The appointment was booked.")
     if booked.outside is not None:
@@ -369,19 +381,24 @@ def change_status(context: SiteResource, request: Request) -> Any:
 
 def _invite(context: SiteResource, request: Request, appointment: Appointment) -> None:
     """Mail the appointment's staff member its invitation (REQUEST, or CANCEL once cancelled),
-    sent when the transaction commits."""
-    organizer = parseaddr(request.registry.settings.get("mail.default_sender", ""))[1]
+    and the subject theirs if they were invited, sent when the transaction commits."""
+    organizer = (
+        parseaddr(request.registry.settings.get("mail.default_sender", ""))[1]
+        or "calendar@datacapt.invalid"
+    )
     found = feeds.invitation(
         request.dbsession,
         context.study,
         context.site,
         appointment,
         clock.now(),
-        organizer=organizer or "calendar@datacapt.invalid",
+        organizer=organizer,
     )
+    zone = services.site_zone(context.study, context.site)
+    if appointment.subject_invited:
+        _invite_subject(context, request, appointment, organizer, zone)
     if found is None:
         return
-    zone = services.site_zone(context.study, context.site)
     send_mail(
         request,
         to=found.staff,
@@ -435,3 +452,51 @@ def feed(request: Request) -> Response:
     response.cache_control = "private, no-cache"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+def _invite_subject(
+    context: SiteResource,
+    request: Request,
+    appointment: Appointment,
+    organizer: str,
+    zone: ZoneInfo,
+) -> None:
+    """The subject's invitation, at the e-mail of their contact details: the site and the
+    time only, never the study. Without an e-mail on file the subject is not invited."""
+    found = feeds.subject_invitation(
+        request.dbsession,
+        request.registry,
+        context.study,
+        context.site,
+        appointment,
+        clock.now(),
+        organizer=organizer,
+        actor=request.actor,
+    )
+    if found is None:
+        appointment.subject_invited = False
+        request.session.flash(
+            request.localizer.translate(
+                _("The subject has no e-mail address on file: no invitation was sent to them.")
+            )
+        )
+        return
+    send_mail(
+        request,
+        to=found.address,
+        subject=_("Appointment cancelled") if found.method == "CANCEL" else _("Appointment"),
+        template="mail/subject_appointment.jinja2",
+        attachments=[
+            Attachment(
+                "appointment.ics",
+                f"text/calendar; method={found.method}; charset=UTF-8",
+                found.body,
+            )
+        ],
+        cancelled=found.method == "CANCEL",
+        when=format_datetime(
+            appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=request.locale_name
+        ),
+        zone=zone.key,
+        site=context.site.name,
+    )

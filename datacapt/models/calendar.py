@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -127,6 +128,9 @@ class Appointment(Base):
     uid: Mapped[str] = mapped_column(String(80), unique=True)
     #: The iCalendar SEQUENCE: raised by every change an invitation announces.
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The subject was sent the invitation (at the e-mail of their sealed contact details), so
+    #: a move or a cancellation is sent to them too.
+    subject_invited: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: The start its staff member was reminded of: a reminder is due again once the
     #: appointment has moved.
     reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

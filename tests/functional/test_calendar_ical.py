@@ -22,7 +22,8 @@ from sqlalchemy import select
 from datacapt import clock
 from datacapt.calendar import feeds, services
 from datacapt.ecrf.versions import published_design
-from datacapt.models import Appointment
+from datacapt.models import Appointment, AuditEvent
+from datacapt.subjects import contacts
 from tests.factories import SETUP, build_world, login
 
 SITE = "/acme/demo/sites/par01/"
@@ -200,3 +201,52 @@ def test_invitations_keep_their_uid_and_raise_their_sequence(
     assert str(cancel["status"]) == "CANCELLED"
     assert "Demo study" not in sent[0].as_string()
     assert request.decoded("dtstart") == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+
+
+def test_an_invited_subject_gets_the_site_and_the_time_only(
+    coordinator, world, dbsession, registry, mailbox
+):
+    subject = world.subjects["par01-0001"]
+    contacts.seal(registry, subject, contacts.Contact(email="pat@example.org"), dbsession)
+    dbsession.flush()
+    form = coordinator.get(SITE + "@@book", {"date": "2026-03-10"}, headers=HTMX).forms[
+        "booking-form"
+    ]
+    form["subject"], form["visit"] = str(subject.id), "screening"
+    form["start"], form["end"] = "09:00", "09:30"
+    form["invite_subject"] = True
+    form.submit(headers=HTMX, status=204)
+    appointment = dbsession.scalar(select(Appointment))
+    assert appointment.subject_invited
+    (mail,) = mailbox.messages()
+    assert mail["To"] == "pat@example.org"
+    text = mail.as_string()
+    assert "Demo study" not in text and "demo" not in mail.get_body(("plain",)).get_content()
+    assert "10 Mar 2026 09:00 (Europe/Paris) at Paris" in mail.get_body(("plain",)).get_content()
+    part = next(p for p in mail.walk() if p.get_content_type() == "text/calendar")
+    event = Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+    assert str(event["uid"]) == appointment.uid and "attendee" not in event
+    used = dbsession.scalars(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "subject_contact")
+    ).all()
+    assert used == ["subject.contact_used"]
+
+    page = coordinator.get(SITE + "@@calendar", {"day": "2026-03-10"})
+    page.forms[f"appointment-status-{appointment.id}"].submit("status", value="cancelled")
+    cancelled = mailbox.messages()[1]
+    assert cancelled["To"] == "pat@example.org"
+    assert "is cancelled" in cancelled.get_body(("plain",)).get_content()
+
+
+def test_a_subject_without_an_email_is_not_invited(coordinator, world, dbsession, mailbox):
+    form = coordinator.get(SITE + "@@book", {"date": "2026-03-10"}, headers=HTMX).forms[
+        "booking-form"
+    ]
+    form["subject"], form["visit"] = str(world.subjects["par01-0001"].id), "screening"
+    form["start"], form["end"] = "09:00", "09:30"
+    form["invite_subject"] = True
+    form.submit(headers=HTMX, status=204)
+    page = coordinator.get(SITE + "@@calendar", {"day": "2026-03-10"})
+    assert "no invitation was sent to them" in page.text
+    assert not dbsession.scalar(select(Appointment)).subject_invited
+    assert mailbox.messages() == []

@@ -40,7 +40,7 @@ def test_a_coordinator_books_an_appointment_from_the_calendar(page: Page, live_u
     expect(form).to_be_visible()
     expect(page.get_by_role("heading", name="Book an appointment")).to_be_focused()
     expect(form.get_by_label("Date")).to_have_value(day)
-    subject = form.get_by_label("Subject")
+    subject = form.get_by_label("Subject", exact=True)
     subject.select_option(index=1)
     label = subject.locator("option:checked").inner_text()
     form.get_by_label("Visit").select_option(label="Screening")

@@ -30,9 +30,10 @@ test: $(BIN)/datacapt test-packages
 
 # Debian's packages the app needs (cairo: the reports' PNG charts; Pango and DejaVu: the PDF
 # casebooks), and those the tests add (Chromium for the browser tests, which Playwright cannot
-# download here; poppler to read the casebooks back).
+# download here; poppler to read the casebooks back; Node to read the calendar feeds with a
+# second parser, ical.js, kept in tests/data/icaljs/).
 RUN_PACKAGES := libcairo2 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nodejs
 
 # Installs those of the packages $(1) that are not installed yet.
 define apt_install

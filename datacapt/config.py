@@ -60,6 +60,7 @@ DEFAULT_INCLUDES = (
     "datacapt.messages",
     "datacapt.epro",
     "datacapt.randomisation",
+    "datacapt.calendar",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

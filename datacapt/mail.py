@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message as EmailMessage
@@ -49,7 +50,7 @@ from pyramid_jinja2 import IJinja2Environment
 from pyramid_mailer import get_mailer
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import Mailer
-from pyramid_mailer.message import Message
+from pyramid_mailer.message import Attachment, Message
 from sqlalchemy.orm import Session
 
 from datacapt.config import ConfigurationError
@@ -148,6 +149,7 @@ def _deliver(
     locale: str,
     application_url: str,
     values: dict[str, Any],
+    attachments: Sequence[Attachment] = (),
 ) -> None:
     address, locale = _recipient(to, locale)
     body = render_mail(registry, template, locale, application_url, **values)
@@ -155,6 +157,7 @@ def _deliver(
         subject=_localizer(registry, locale).translate(subject),
         recipients=[address],
         body=body,
+        attachments=list(attachments),
     )
     get_mailer(registry).bind(transaction_manager=transaction_manager).send(message)
 
@@ -165,9 +168,11 @@ def send_mail(
     to: User | str,
     subject: TranslationString,
     template: str,
+    attachments: Sequence[Attachment] = (),
     **values: Any,
 ) -> None:
-    """Send a mail once ``request``'s transaction commits (see the module's docstring)."""
+    """Send a mail once ``request``'s transaction commits (see the module's docstring), with
+    ``attachments`` (an invitation's ``.ics``) if any."""
     _deliver(
         request.registry,
         request.tm,
@@ -177,6 +182,7 @@ def send_mail(
         locale=request.locale_name,
         application_url=request.application_url,
         values=values,
+        attachments=attachments,
     )
 
 

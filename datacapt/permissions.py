@@ -74,6 +74,7 @@ class Permission(enum.StrEnum):
     RESPOND = "respond"
     RANDOMISE = "randomise"
     UNBLIND = "unblind"
+    BOOK_APPOINTMENT = "book_appointment"
 
     @property
     def scope(self) -> Scope:
@@ -140,6 +141,7 @@ _SITE_STAFF = _READ | {
     P.ENTER_DATA,
     P.ANSWER_QUERY,
     P.MESSAGE,
+    P.BOOK_APPOINTMENT,
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see

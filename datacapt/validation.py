@@ -131,7 +131,8 @@ class FieldChecks:
         try:
             return check(*args)
         except ValidationError as error:
-            self.errors.setdefault(error.field, error.message)
+            for field, message in errors_of(error).items():
+                self.errors.setdefault(field, message)
             return None
 
     def raise_any(self) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from datacapt.accounts.services import create_user, find_user, grant_study_role, grant_tenant_role
 from datacapt.actor import Actor
+from datacapt.calendar import services as calendar
 from datacapt.cli.bootstrap import Environment
 from datacapt.cli.demo_design import epro_definition
 from datacapt.cli.demo_queries import ensure_demo_queries
@@ -59,6 +60,8 @@ SITES = (
     ("par01", "Paris University Hospital", "FR", "Europe/Paris"),
     ("ber01", "Berlin Clinical Centre", "DE", "Europe/Berlin"),
 )
+#: The rooms of each demo site, which appointments book.
+DEMO_ROOMS = (("c1", "Consultation room 1"), ("lab", "Sampling room"))
 #: Subjects each site means to enrol: the enrolment report draws them as target lines.
 TARGETS = {"par01": 12, "ber01": 8}
 SUBJECTS = {
@@ -183,6 +186,9 @@ def load_demo(dbsession: Session, env: Environment) -> None:
         elif site.target_enrolment is None:  # a demo loaded before sites had targets
             set_site_target(dbsession, site, str(TARGETS[code]), DEMO)
         sites[code] = site
+        if not calendar.rooms_of(dbsession, site):
+            for room_code, room_name in DEMO_ROOMS:
+                calendar.add_room(dbsession, site, room_code, room_name, DEMO)
     for demo in USERS:
         user = _ensure_user(dbsession, env, demo)
         is_study_role = demo.role in StudyRole.__members__.values()

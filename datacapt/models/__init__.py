@@ -15,6 +15,14 @@ from datacapt.models.accounts import (
 )
 from datacapt.models.api import ApiKey
 from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEvent
+from datacapt.models.calendar import (
+    Appointment,
+    AppointmentStatus,
+    CalendarFeed,
+    Room,
+    SiteClosure,
+    SiteHours,
+)
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
     EntryWarning,
@@ -56,9 +64,12 @@ from datacapt.models.uploads import UploadedFile
 
 __all__ = [
     "ApiKey",
+    "Appointment",
+    "AppointmentStatus",
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
+    "CalendarFeed",
     "DataExport",
     "DataImport",
     "EntryWarning",
@@ -98,12 +109,15 @@ __all__ = [
     "RandomisationSlot",
     "RecoveryCode",
     "ReviewStatus",
+    "Room",
     "SdvStatus",
     "Signature",
     "SignatureScope",
     "SignatureState",
     "SignedForm",
     "Site",
+    "SiteClosure",
+    "SiteHours",
     "Study",
     "StudyCounter",
     "StudyRoleAssignment",

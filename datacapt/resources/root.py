@@ -31,6 +31,7 @@ RESERVED_NAMES = frozenset(
         "notification-bell",
         "notification-preferences",
         SUBJECT_AREA_NAME,
+        "calendar-feeds",
     }
 )
 #: Names a study code may not take, because they are a tenant's own children.

@@ -487,6 +487,43 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "data-state?action=unlock", "POST"): only("data_manager", 422, site=False),
     (SubjectResource, "sign", "GET"): only("investigator", 200),
     (SubjectResource, "sign", "POST"): only("investigator", 422),
+    # Calendars: whoever reads the site's subjects; site staff book (no data: 422, no id: 404).
+    (SiteResource, "calendar", "GET"): {
+        "own": outcomes(admins=403, study_admin=403),
+        "other": outcomes(admins=403, study_admin=403, site_staff=404),
+    },
+    (SiteResource, "book", "GET"): {
+        "own": outcomes(admins=403, study_admin=403, others=403),
+        "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+    },
+    (SiteResource, "book", "POST"): {
+        "own": outcomes(admins=403, study_admin=403, site_staff=422, others=403),
+        "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+    },
+    (SiteResource, "appointment-status", "POST"): {
+        "own": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+        "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+    },
+    (SubjectResource, "appointments", "GET"): subject_read(200),
+    **{
+        (SiteResource, "reschedule", method): {
+            "own": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+            "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+        }
+        for method in ("GET", "POST")
+    },
+    (SiteResource, "calendar-settings", "GET"): {
+        "own": outcomes(site_staff=403, others=403),
+        "other": outcomes(site_staff=404, others=403),
+    },
+    (SiteResource, "calendar-settings", "POST"): {
+        "own": outcomes(admins=422, study_admin=422, site_staff=403, others=403),
+        "other": outcomes(admins=422, study_admin=422, site_staff=404, others=403),
+    },
+    (SiteResource, "calendar-feed", "POST"): {
+        "own": outcomes(admins=403, study_admin=403, site_staff=200, others=403),
+        "other": outcomes(admins=403, study_admin=403, site_staff=404, others=403),
+    },
     (SiteResource, "sdv", "GET"): site_only("monitor", 200, site=False),
     (SiteResource, "verify", "POST"): site_only("monitor", 422, site=False),
     (SiteResource, "locking", "GET"): site_only("data_manager", 200, site=False),

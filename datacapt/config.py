@@ -54,6 +54,7 @@ DEFAULT_INCLUDES = (
     "datacapt.imports",
     "datacapt.worklists",
     "datacapt.uploads",
+    "datacapt.operations",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

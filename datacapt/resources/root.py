@@ -15,7 +15,19 @@ from datacapt.resources.study import StudyResource
 
 #: Names a tenant slug may not take, because the root's own views use them.
 RESERVED_NAMES = frozenset(
-    {"login", "logout", "static", "preferences", "language", "admin", "api", "favicon.ico"}
+    {
+        "login",
+        "logout",
+        "static",
+        "preferences",
+        "language",
+        "admin",
+        "api",
+        "favicon.ico",
+        "healthz",
+        "readyz",
+        "metrics",
+    }
 )
 
 

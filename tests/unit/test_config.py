@@ -59,6 +59,7 @@ def test_defaults():
         "datacapt.imports",
         "datacapt.worklists",
         "datacapt.uploads",
+        "datacapt.operations",
     )
 
 

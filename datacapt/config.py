@@ -21,6 +21,8 @@ from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.settings import asbool, aslist
 
+from datacapt.logs import configure_structlog
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 STATIC_DIR = PROJECT_DIR / "static"
@@ -224,6 +226,7 @@ def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
     merged.setdefault("tm.commit_veto", "datacapt.db.commit_veto")
     merged.setdefault("retry.attempts", "3")
 
+    configure_structlog()
     config = Configurator(settings=merged)
     config.registry["datacapt.settings"] = app_settings
     for name in CORE_INCLUDES:

@@ -27,6 +27,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datacapt import logs
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.models import JobState, OutboxJob
@@ -130,8 +131,9 @@ def run_outbox_job(job_id: int) -> None:
 
 
 def execute(registry: Registry, job_id: int) -> None:
-    """Run one outbox job in its own transaction; record success or the error."""
-    with transaction_scope(registry) as dbsession:
+    """Run one outbox job in its own transaction; record success or the error. Every line
+    logged meanwhile carries the job's id (and, run in-process, the request's id too)."""
+    with logs.bound(job_id=job_id), transaction_scope(registry) as dbsession:
         row = dbsession.get(OutboxJob, job_id, with_for_update=True)
         if row is None or row.state != JobState.PENDING:
             return
@@ -253,7 +255,7 @@ def run_periodic_job(name: str) -> None:
     """The RQ entry point of a periodic job, in its own transaction, inside ``datacapt worker``."""
     if WORKER_REGISTRY is None:
         raise RuntimeError("datacapt jobs run in `datacapt worker`, which sets the registry")
-    with transaction_scope(WORKER_REGISTRY) as dbsession:
+    with logs.bound(job=name), transaction_scope(WORKER_REGISTRY) as dbsession:
         JOBS[name](JobContext(WORKER_REGISTRY, dbsession))
 
 

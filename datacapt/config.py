@@ -38,6 +38,7 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_MAIL_USERNAME": "mail.username",
     "DATACAPT_MAIL_PASSWORD": "mail.password",
     "DATACAPT_MAIL_SENDER": "mail.default_sender",
+    "DATACAPT_METRICS_TOKEN": "datacapt.metrics_token",
 }
 
 DEFAULT_INCLUDES = (
@@ -78,6 +79,7 @@ CORE_INCLUDES = (
     "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 24
 
 
 class ConfigurationError(Exception):
@@ -105,6 +107,8 @@ class AppSettings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     #: (key id, 32-byte key) pairs for personal data; the first one seals, all of them open.
     encryption_keys: tuple[tuple[str, bytes], ...] = ()
+    #: The bearer token a Prometheus scrape of /metrics sends; empty: /metrics does not exist.
+    metrics_token: str = ""
 
 
 def parse_encryption_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
@@ -179,6 +183,12 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigurationError(f"datacapt.default_timezone: unknown zone {timezone!r}") from None
     includes = tuple(aslist(settings.get("datacapt.includes", ""))) or DEFAULT_INCLUDES
+    metrics_token = (settings.get("datacapt.metrics_token") or "").strip()
+    if metrics_token and len(metrics_token) < MIN_METRICS_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"datacapt.metrics_token must hold at least {MIN_METRICS_TOKEN_LENGTH} characters "
+            "(or be empty, which turns /metrics off); set DATACAPT_METRICS_TOKEN"
+        )
     return AppSettings(
         database_url=database_url,
         redis_url=(settings.get("datacapt.redis_url") or "").strip(),
@@ -203,6 +213,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
         includes=includes,
         trusted_proxies=parse_trusted_proxies(settings.get("datacapt.trusted_proxies") or ""),
         encryption_keys=parse_encryption_keys(settings.get("datacapt.encryption_keys") or ""),
+        metrics_token=metrics_token,
     )
 
 

@@ -1,4 +1,5 @@
-"""What each request leaves behind: one log line (method, view, status, duration, ids).
+"""What each request leaves behind: one log line (method, view, status, duration, ids) and its
+count and latency in the metrics (:mod:`datacapt.operations.metrics`).
 
 The tween sits above every other one, so it times the whole request (the transaction's commit
 included) and sees the final status, even of an error no view handled. It binds the request's id
@@ -19,6 +20,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from datacapt import logs
+from datacapt.operations import metrics
 
 #: Where the view that answered writes its label (see :func:`view_label`).
 VIEW_KEY = "datacapt.view"
@@ -65,12 +67,15 @@ def observe_tween_factory(handler: Callable[[Request], Response], registry: Regi
             response.headers["X-Request-Id"] = request.request_id
             return response
         finally:
+            seconds = time.perf_counter() - started
+            view = request.environ.get(VIEW_KEY, NO_VIEW)
+            metrics.observe(view, request.method, status, seconds)
             log.info(
                 "request",
                 method=request.method,
-                view=request.environ.get(VIEW_KEY, NO_VIEW),
+                view=view,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
             logs.clear()
 

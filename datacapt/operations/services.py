@@ -1,4 +1,5 @@
-"""Readiness: does the database answer, does Redis answer (quickly)?
+"""Readiness (does the database answer, does Redis answer, quickly?) and the jobs' figures a
+metrics scrape reports.
 
 The database is required: without it nothing works, so the node is not ready. Redis only carries
 jobs, which wait in the outbox while it is away (:mod:`datacapt.jobs`): pages and data entry keep
@@ -8,15 +9,21 @@ jobs run in-process and Redis is simply "not configured".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pyramid.registry import Registry
 from redis import Redis
 from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from datacapt.config import get_app_settings
+from datacapt.models import JobState, OutboxJob
+from datacapt.operations.metrics import JobFigures
 
 #: Seconds a readiness probe waits for Redis: a probe must answer before the balancer gives up.
 REDIS_TIMEOUT = 0.5
@@ -96,3 +103,26 @@ def check_redis(registry: Registry) -> Check:
 
 def readiness(registry: Registry) -> Report:
     return Report(database=check_database(registry), redis=check_redis(registry))
+
+
+def job_figures(dbsession: Session, registry: Registry) -> JobFigures:
+    """The outbox's pending and failed jobs (one indexed statement) and, with Redis, RQ's queue
+    depth and failed jobs; Redis away is reported, not raised."""
+    pending, failed, oldest = dbsession.execute(
+        select(
+            func.count().filter(OutboxJob.state == JobState.PENDING),
+            func.count().filter(OutboxJob.state == JobState.FAILED),
+            func.min(OutboxJob.created_at).filter(OutboxJob.state == JobState.PENDING),
+        ).where(OutboxJob.state.in_((JobState.PENDING, JobState.FAILED)))
+    ).one()
+    waited = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    figures = JobFigures(pending=pending, failed=failed, oldest_pending_seconds=max(0.0, waited))
+    url = get_app_settings(registry).redis_url
+    if not url:
+        return figures
+    rq_queue = Queue(get_app_settings(registry).queue_name, connection=_probe_client(registry, url))
+    try:
+        depth, failed_jobs = len(rq_queue), rq_queue.failed_job_registry.count
+    except (RedisError, OSError):
+        return replace(figures, redis_up=False)
+    return replace(figures, redis_up=True, queue_depth=depth, queue_failed=failed_jobs)

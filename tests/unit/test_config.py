@@ -43,6 +43,7 @@ def test_defaults():
     assert settings.default_timezone == "Europe/Paris"
     assert settings.redis_url == ""
     assert settings.cookie_secure is True
+    assert settings.metrics_token == ""  # no /metrics unless asked for
     assert settings.includes == (
         "datacapt.accounts",
         "datacapt.signin",
@@ -75,6 +76,7 @@ def test_defaults():
         ({"datacapt.encryption_keys": "k1:c2hvcnQ="}, "32 random bytes"),
         ({"datacapt.encryption_keys": f"{KEY}"}, "ID:KEY"),
         ({"datacapt.encryption_keys": f"k1:{KEY},k1:{KEY}"}, "used twice"),
+        ({"datacapt.metrics_token": "guessable"}, "DATACAPT_METRICS_TOKEN"),
     ],
 )
 def test_bad_settings_are_explained(override, message):

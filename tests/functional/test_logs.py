@@ -3,9 +3,11 @@ logs (the id the error page quotes), and no person's data anywhere."""
 
 from __future__ import annotations
 
+import configparser
 import io
 import json
 import logging
+import pkgutil
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,6 +16,7 @@ from datacapt.accounts.services import grant_study_role
 from datacapt.exports import views as export_views
 from datacapt.logs import ConsoleFormatter, JSONFormatter
 from datacapt.permissions import StudyRole
+from tests.conftest import ROOT
 from tests.factories import build_world, login, make_user
 
 SUBJECT = "/acme/demo/subjects/par01-0001/"
@@ -149,3 +152,22 @@ def test_the_development_format_is_readable_text(testapp):
         and "view=datacapt.operations.views.healthz" in text
     )
     assert f"request_id={response.headers['X-Request-Id']}" in text
+
+
+@pytest.mark.parametrize(
+    ("ini", "formatter"), [("production.ini", JSONFormatter), ("development.ini", ConsoleFormatter)]
+)
+def test_each_ini_chooses_its_format(ini, formatter):
+    """Production logs JSON, development readable text: the class each INI's formatter names,
+    built the way ``logging.config.fileConfig`` builds it."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / ini)
+    section = parser["formatter_generic"]
+    built = pkgutil.resolve_name(section["class"])(section.get("format"), None, "%")
+    assert type(built) is formatter
+    record = logging.LogRecord("datacapt.test", logging.INFO, __file__, 1, "hello", None, None)
+    text = built.format(record)
+    if formatter is JSONFormatter:
+        assert json.loads(text)["event"] == "hello"
+    else:
+        assert "hello" in text and not text.startswith("{")

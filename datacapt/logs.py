@@ -86,6 +86,12 @@ class JSONFormatter(_Formatter):
 
 
 class ConsoleFormatter(_Formatter):
-    """Aligned ``key=value`` text without colours: for a person reading a terminal."""
+    """Aligned ``key=value`` text without colours: for a person reading a terminal. Tracebacks
+    are plain: a pretty one (rich, when installed) would print the frames' local variables,
+    people's data among them."""
 
-    renderers = (structlog.dev.ConsoleRenderer(colors=False),)
+    renderers = (
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        ),
+    )

@@ -1,7 +1,8 @@
 """Exports run by ``datacapt worker`` as a deployment runs them: a worker killed (SIGKILL) in the
 middle of an export, the export retried from the command line or sent again by the next worker's
-outbox sweep, and the retry's file the very bytes of a run that was never interrupted. Without Redis (the embedded default) the job dies in
-the process instead, and the retry runs in-process. Saved definitions from the command line."""
+outbox sweep, and the retry's file the very bytes of a run that was never interrupted. Without
+Redis (the embedded default) the job dies in the process instead, and the retry runs in-process.
+Saved definitions from the command line."""
 
 from __future__ import annotations
 
@@ -245,7 +246,7 @@ def test_a_job_whose_worker_died_is_sent_again_by_the_sweep_to_the_same_bytes(
         monkeypatch.setitem(services.WRITERS, ExportFormat.SAS, real)
         assert export_row(cli_database, export_id).state is not ExportState.DONE
         later = datetime.now(UTC) + jobs.LONGEST_RETRY + timedelta(seconds=1)
-        assert jobs.sweep(cli_registry, now=later) == 1
+        assert jobs.sweep(cli_registry, now=later) >= 1  # with jobs earlier tests left pending
         queue = jobs.queue(cli_registry)
         if queue is not None:  # Redis without PostgreSQL: a worker in this process
             monkeypatch.setattr(jobs, "WORKER_REGISTRY", cli_registry)
@@ -256,11 +257,8 @@ def test_a_job_whose_worker_died_is_sent_again_by_the_sweep_to_the_same_bytes(
     assert done.sha256 == result.sha256
     assert services.export_path(cli_registry, done).read_bytes() == target.read_bytes()
     with transaction_scope(cli_registry) as dbsession:
-        row = dbsession.scalars(
-            select(OutboxJob)
-            .where(OutboxJob.name == services.RUN_EXPORT)
-            .order_by(OutboxJob.id.desc())
-        ).first()
+        rows = dbsession.scalars(select(OutboxJob).where(OutboxJob.name == services.RUN_EXPORT))
+        [row] = [row for row in rows if row.arguments["export_id"] == export_id]
         assert row.state is JobState.DONE
 
 

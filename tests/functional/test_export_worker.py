@@ -232,7 +232,7 @@ def test_a_job_whose_worker_died_is_sent_again_by_the_sweep_to_the_same_bytes(
         try:
             done = wait_for(cli_database, export_id, {ExportState.DONE, ExportState.FAILED}, 120)
         finally:
-            worker.terminate()
+            worker.kill()  # what it did is checked below; how a worker stops is another test's
             worker.wait(timeout=30)
     else:
         real = services.WRITERS[ExportFormat.SAS]

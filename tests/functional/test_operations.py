@@ -159,6 +159,20 @@ def test_metrics_count_requests_by_view_and_status(scraped):
     app.get("/metrics", status=401)
     assert scrape(app)[refused] == before + 1
 
+    def by_method(found: dict, method: str) -> float:
+        return sum(
+            value
+            for (name, labels), value in found.items()
+            if name == "datacapt_http_requests_total" and dict(labels)["method"] == method
+        )
+
+    before = by_method(scrape(app), "other")
+    unlinted = webtest.TestApp(app.app, extra_environ=app.extra_environ, lint=False)
+    unlinted.request("/healthz", method="BREW", status="*")  # a method a client invents …
+    after = scrape(app)
+    assert by_method(after, "other") == before + 1
+    assert by_method(after, "BREW") == 0  # … makes no series of its own
+
 
 def test_metrics_report_the_jobs_waiting_and_failed(scraped, dbsession):
     dbsession.add_all(

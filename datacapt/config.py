@@ -21,6 +21,8 @@ from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.settings import asbool, aslist
 
+from datacapt.logs import configure_structlog
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 STATIC_DIR = PROJECT_DIR / "static"
@@ -37,6 +39,7 @@ ENVIRONMENT_OVERRIDES = {
     "DATACAPT_MAIL_PASSWORD": "mail.password",
     "DATACAPT_MAIL_SENDER": "mail.default_sender",
     "DATACAPT_PUBLIC_URL": "datacapt.public_url",
+    "DATACAPT_METRICS_TOKEN": "datacapt.metrics_token",
 }
 
 DEFAULT_INCLUDES = (
@@ -61,6 +64,7 @@ DEFAULT_INCLUDES = (
     "datacapt.epro",
     "datacapt.randomisation",
     "datacapt.calendar",
+    "datacapt.operations",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",
@@ -82,6 +86,7 @@ CORE_INCLUDES = (
     "datacapt.mail",
 )
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 24
 
 
 class ConfigurationError(Exception):
@@ -109,6 +114,8 @@ class AppSettings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     #: (key id, 32-byte key) pairs for personal data; the first one seals, all of them open.
     encryption_keys: tuple[tuple[str, bytes], ...] = ()
+    #: The bearer token a Prometheus scrape of /metrics sends; empty: /metrics does not exist.
+    metrics_token: str = ""
 
 
 def parse_encryption_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
@@ -183,6 +190,12 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigurationError(f"datacapt.default_timezone: unknown zone {timezone!r}") from None
     includes = tuple(aslist(settings.get("datacapt.includes", ""))) or DEFAULT_INCLUDES
+    metrics_token = (settings.get("datacapt.metrics_token") or "").strip()
+    if metrics_token and len(metrics_token) < MIN_METRICS_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"datacapt.metrics_token must hold at least {MIN_METRICS_TOKEN_LENGTH} characters "
+            "(or be empty, which turns /metrics off); set DATACAPT_METRICS_TOKEN"
+        )
     return AppSettings(
         database_url=database_url,
         redis_url=(settings.get("datacapt.redis_url") or "").strip(),
@@ -207,6 +220,7 @@ def parse_settings(settings: Mapping[str, Any]) -> AppSettings:
         includes=includes,
         trusted_proxies=parse_trusted_proxies(settings.get("datacapt.trusted_proxies") or ""),
         encryption_keys=parse_encryption_keys(settings.get("datacapt.encryption_keys") or ""),
+        metrics_token=metrics_token,
     )
 
 
@@ -231,6 +245,7 @@ def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
     merged.setdefault("tm.commit_veto", "datacapt.db.commit_veto")
     merged.setdefault("retry.attempts", "3")
 
+    configure_structlog()
     config = Configurator(settings=merged)
     config.registry["datacapt.settings"] = app_settings
     for name in CORE_INCLUDES:

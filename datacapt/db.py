@@ -58,7 +58,9 @@ def _prepare_sqlite(engine: Engine) -> None:
 
 
 def make_engine(settings: dict[str, Any]) -> Engine:
-    engine = engine_from_config(settings, prefix="sqlalchemy.")
+    """The engine; its statements' parameters (people's data) never appear in a log line or in
+    an error's text."""
+    engine = engine_from_config(settings, prefix="sqlalchemy.", hide_parameters=True)
     if engine.dialect.name == "sqlite":
         if engine.url.database not in (None, "", ":memory:"):
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datacapt import logs
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.models import JobState, OutboxJob
@@ -132,8 +133,9 @@ def run_outbox_job(job_id: int) -> None:
 
 
 def execute(registry: Registry, job_id: int) -> None:
-    """Run one outbox job in its own transaction; record success or the error."""
-    with transaction_scope(registry) as dbsession:
+    """Run one outbox job in its own transaction; record success or the error. Every line
+    logged meanwhile carries the job's id (and, run in-process, the request's id too)."""
+    with logs.bound(job_id=job_id), transaction_scope(registry) as dbsession:
         row = dbsession.get(OutboxJob, job_id, with_for_update=True)
         if row is None or row.state != JobState.PENDING:
             return
@@ -260,7 +262,7 @@ def schedule_periodic(rq_queue: Queue, due: dict[str, datetime]) -> list[str]:
 
 def run_periodic(registry: Registry, name: str) -> None:
     """One turn of a periodic job, in its own transaction."""
-    with transaction_scope(registry) as dbsession:
+    with logs.bound(job=name), transaction_scope(registry) as dbsession:
         JOBS[name](JobContext(registry, dbsession))
 
 

@@ -32,6 +32,9 @@ RESERVED_NAMES = frozenset(
         "notification-preferences",
         SUBJECT_AREA_NAME,
         "calendar-feeds",
+        "healthz",
+        "readyz",
+        "metrics",
     }
 )
 #: Names a study code may not take, because they are a tenant's own children.

@@ -16,6 +16,7 @@ from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Denied
 from sqlalchemy import Select
 
+from datacapt import logs
 from datacapt.models import User
 from datacapt.security import (
     Identity,
@@ -79,6 +80,7 @@ class SecurityPolicy:
             return None
         identity = identity_of(user, rows)
         identity.session_id = row.id
+        logs.bind(user_id=user.id)
         return identity
 
     def identity(self, request: Request) -> Identity | SubjectIdentity | None:
@@ -103,6 +105,7 @@ class SecurityPolicy:
         sessions.open_session(request, request.dbsession.get(User, userid))
         request.session.new_csrf_token()
         self.identity_cache.clear(request)
+        logs.bind(user_id=userid)
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:

@@ -328,6 +328,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (Root, "keep-alive", "POST"): {"": everyone(204, anonymous=LOGIN)},
     (Root, "sessions", "GET"): {"": everyone(200, anonymous=LOGIN)},
     (Root, "sessions", "POST"): {"": everyone(400, anonymous=LOGIN)},
+    # Probes for load balancers: public, whoever asks.
+    (Root, "healthz", "GET"): {"": everyone(200)},
+    (Root, "readyz", "GET"): {"": everyone(200)},
+    # Metrics: only with a token configured (the tests configure none).
+    (Root, "metrics", "GET"): {"": everyone(404)},
     (StudyResource, "invitations", "GET"): {"": outcomes(site_staff=403, others=403)},
     (StudyResource, "invitations", "POST"): {
         "": outcomes(admins=400, study_admin=400, site_staff=403, others=403)

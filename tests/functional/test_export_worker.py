@@ -1,7 +1,8 @@
 """Exports run by ``datacapt worker`` as a deployment runs them: a worker killed (SIGKILL) in the
-middle of an export, the export retried from the command line, and the retry's file the very
-bytes of a run that was never interrupted. Without Redis (the embedded default) the job dies in
-the process instead, and the retry runs in-process. Saved definitions from the command line."""
+middle of an export, the export retried from the command line or sent again by the next worker's
+outbox sweep, and the retry's file the very bytes of a run that was never interrupted. Without
+Redis (the embedded default) the job dies in the process instead, and the retry runs in-process.
+Saved definitions from the command line."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +22,7 @@ from redis import Redis
 from sqlalchemy import create_engine, select, text, update
 
 from bench.generate import PASSWORD, Options, generate
+from datacapt import jobs
 from datacapt.accounts.services import create_user, grant_study_role
 from datacapt.actor import Actor
 from datacapt.config import configure
@@ -26,7 +30,7 @@ from datacapt.db import transaction_scope
 from datacapt.exports import definitions, services
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.retry import STUCK_AFTER
-from datacapt.models import DataExport, ExportDefinition, ExportState, Study
+from datacapt.models import DataExport, ExportDefinition, ExportState, JobState, OutboxJob, Study
 from datacapt.models.exports import Every
 from datacapt.permissions import StudyRole
 from tests.conftest import TEST_REDIS_URL, TESTING_INI, app_settings
@@ -190,6 +194,72 @@ def test_a_killed_export_is_retried_to_the_bytes_of_an_uninterrupted_run(
     assert result.values > 1000
     assert done.sha256 == result.sha256
     assert path.read_bytes() == target.read_bytes()
+
+
+@contextmanager
+def item_values_locked(cli_database) -> Iterator[None]:
+    """Hold back the values an export reads: a job started meanwhile waits in the middle."""
+    engine = create_engine(cli_database)
+    holder = engine.connect()
+    lock = holder.begin()
+    holder.execute(text("LOCK TABLE item_value IN ACCESS EXCLUSIVE MODE"))
+    try:
+        yield
+    finally:
+        lock.rollback()
+        holder.close()
+        engine.dispose()
+
+
+def test_a_job_whose_worker_died_is_sent_again_by_the_sweep_to_the_same_bytes(
+    big, cli_database, cli_registry, jobs_mode, monkeypatch, tmp_path
+):
+    """Nobody steps in: the dead job's outbox row is still pending, the next worker's sweep
+    sends it again once due, and the file is the bytes of a run never interrupted."""
+    real_worker = jobs_mode == "redis" and cli_database.startswith("postgresql")
+    if real_worker:
+        with item_values_locked(cli_database):
+            worker = start_worker(cli_database)
+            try:
+                export_id = request(cli_registry, big)
+                wait_for(cli_database, export_id, {ExportState.RUNNING}, timeout=30)
+                worker.send_signal(signal.SIGKILL)
+                assert worker.wait(timeout=30) == -signal.SIGKILL
+            finally:
+                worker.kill()
+        assert export_row(cli_database, export_id).state is ExportState.RUNNING
+        worker = start_worker(cli_database)  # sweeps every second
+        try:
+            done = wait_for(cli_database, export_id, {ExportState.DONE, ExportState.FAILED}, 120)
+        finally:
+            worker.kill()  # what it did is checked below; how a worker stops is another test's
+            worker.wait(timeout=30)
+    else:
+        real = services.WRITERS[ExportFormat.SAS]
+
+        def dying(target, data):
+            real(target, data)
+            raise RuntimeError("the job died")
+
+        monkeypatch.setitem(services.WRITERS, ExportFormat.SAS, dying)
+        export_id = request(cli_registry, big)
+        monkeypatch.setitem(services.WRITERS, ExportFormat.SAS, real)
+        assert export_row(cli_database, export_id).state is not ExportState.DONE
+        later = datetime.now(UTC) + jobs.LONGEST_RETRY + timedelta(seconds=1)
+        assert jobs.sweep(cli_registry, now=later) >= 1  # with jobs earlier tests left pending
+        queue = jobs.queue(cli_registry)
+        if queue is not None:  # Redis without PostgreSQL: a worker in this process
+            monkeypatch.setattr(jobs, "WORKER_REGISTRY", cli_registry)
+            jobs.OutboxWorker([queue], connection=queue.connection).work(burst=True)
+        done = export_row(cli_database, export_id)
+    assert done.state is ExportState.DONE
+    target, result = reference(cli_registry, big, done, tmp_path)
+    assert done.sha256 == result.sha256
+    assert services.export_path(cli_registry, done).read_bytes() == target.read_bytes()
+    with transaction_scope(cli_registry) as dbsession:
+        rows = dbsession.scalars(select(OutboxJob).where(OutboxJob.name == services.RUN_EXPORT))
+        [row] = [row for row in rows if row.arguments["export_id"] == export_id]
+        assert row.state is JobState.DONE
 
 
 @pytest.fixture

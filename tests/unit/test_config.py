@@ -75,6 +75,7 @@ def test_every_configuration_includes_every_capability(name):
         ({"datacapt.encryption_keys": "k1:c2hvcnQ="}, "32 random bytes"),
         ({"datacapt.encryption_keys": f"{KEY}"}, "ID:KEY"),
         ({"datacapt.encryption_keys": f"k1:{KEY},k1:{KEY}"}, "used twice"),
+        ({"datacapt.metrics_token": "guessable"}, "DATACAPT_METRICS_TOKEN"),
     ],
 )
 def test_bad_settings_are_explained(override, message):

@@ -1,12 +1,14 @@
-"""Two requests writing the same unique row at the same moment.
+"""Two requests writing the same row at the same moment.
 
 Services check before they insert (an ID already used, a visit number taken, a form already
 started), but on PostgreSQL two transactions can both pass the check; the second then fails on
-the unique constraint. Running that request again is the right answer: it reads what the first
-one committed and answers as it would have (the next number, a 422 saying the ID is used, a 409
-showing what the other person saved). So a unique violation is retried (pyramid_retry, with the
-attempts of ``retry.attempts``), and only when the last attempt still meets one the person gets
-a 409 asking to try again, never a 500 that loses what they typed without a word.
+the unique constraint. Likewise two saves of one form that both read its lock version before
+either committed: the second's versioned UPDATE finds no row (the ORM's ``StaleDataError``).
+Running that request again is the right answer: it reads what the first one committed and
+answers as it would have (the next number, a 422 saying the ID is used, a 409 showing what the
+other person saved). So both are retried (pyramid_retry, with the attempts of
+``retry.attempts``), and only when the last attempt still meets one the person gets a 409 asking
+to try again, never a 500 that loses what they typed without a word.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config
 from pyramid_retry import is_last_attempt, mark_error_retryable
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from datacapt.i18n import _
 
@@ -39,6 +42,15 @@ def is_unique_violation(error: IntegrityError) -> bool:
 def integrity_error(exc: IntegrityError, request: Request) -> Response:
     if not is_unique_violation(exc):
         raise exc
+    return retried_or_conflict(exc, request)
+
+
+@exception_view_config(StaleDataError)
+def stale_data(exc: StaleDataError, request: Request) -> Response:
+    return retried_or_conflict(exc, request)
+
+
+def retried_or_conflict(exc: Exception, request: Request) -> Response:
     if not is_last_attempt(request):
         mark_error_retryable(exc)
         return Response(status=HTTPConflict.code)  # pyramid_retry discards it, runs it again

@@ -16,14 +16,17 @@ import webtest
 from pyramid.router import Router
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm.exc import StaleDataError
 
 from datacapt.accounts.services import grant_study_role
 from datacapt.config import configure
 from datacapt.db import transaction_scope
 from datacapt.design import services as design
+from datacapt.entry import services as entry_services
 from datacapt.entry.services import new_form_instance
 from datacapt.models import (
     AuditEvent,
+    FormInstance,
     FormStatus,
     Query,
     QueryMessage,
@@ -239,3 +242,43 @@ def test_a_number_taken_at_every_attempt_is_a_clear_409_and_nothing_is_written(
     assert response.status_int == 409
     assert "Someone else saved the same thing at the same moment" in response.text
     assert visits_added(dbsession) == ([1], 0)
+
+
+# --- a form saved by two people at once: the second retried, never a 500 ---------------------
+
+
+def save_demographics(coordinator: webtest.TestApp) -> webtest.TestResponse:
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["birth_date"] = "31/01/1980"
+    form["sex"] = "2"
+    return form.submit(status="*")
+
+
+def stale_first(calls: list[int], times: int) -> Callable[..., Any]:
+    """``apply_save`` as when another save committed between this one's read and its UPDATE."""
+    real = entry_services.apply_save
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) <= times:
+            raise StaleDataError("UPDATE statement on table 'form_instance' matched 0 rows")
+        return real(*args, **kwargs)
+
+    return racing
+
+
+def test_a_save_overtaken_at_its_update_is_run_again(coordinator, dbsession, monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(entry_services, "apply_save", stale_first(calls, 1))
+    response = save_demographics(coordinator)
+    assert response.status_int == 303 and len(calls) == 2
+    assert dbsession.scalar(select(func.count()).select_from(FormInstance).where(
+        FormInstance.form == "demographics")) == 1  # fmt: skip
+
+
+def test_a_save_overtaken_at_every_attempt_is_a_clear_409(coordinator, dbsession, monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(entry_services, "apply_save", stale_first(calls, 99))
+    response = save_demographics(coordinator)
+    assert response.status_int == 409 and len(calls) == 3
+    assert "Someone else saved the same thing at the same moment" in response.text

@@ -301,6 +301,7 @@ def add_threads(dbsession: Session, world: World) -> None:
                 updated_at=now,
             )
         )
+    dbsession.flush()
 
 
 def enter_values(

@@ -26,7 +26,8 @@ from datacapt import audit
 from datacapt.accounts.services import Throttle, check_address, record_attempt
 from datacapt.actor import Actor
 from datacapt.ecrf.definition import Definition, Form, Item
-from datacapt.ecrf.runtime import FormState
+from datacapt.ecrf.page_values import Who
+from datacapt.ecrf.runtime import FormState, Page
 from datacapt.entry import services as entry
 from datacapt.i18n import DEFAULT_LANGUAGE, _
 from datacapt.jobs import enqueue_after_commit
@@ -523,16 +524,21 @@ def answers_state(
     form: Form,
     answers: Mapping[str, list[str]],
     today: date,
+    *,
+    saved: bool,
 ) -> FormState:
+    """The questionnaire's state for ``answers``; ``saved``: the form was saved before (a new
+    one takes its action tags' defaults)."""
     return entry.entry_state(
         dbsession,
         definition,
         subject,
-        occurrence.visit,
-        occurrence.visit_repeat,
+        (occurrence.visit, occurrence.visit_repeat),
         form,
         answers,
         today=today,
+        page=Page(saved=answers if saved else None, now=datetime.now(UTC)),
+        who=Who(record=subject.label),
     )
 
 

@@ -173,6 +173,7 @@ def _state(
         context.form,
         answers,
         request.today,
+        saved=instance is not None,
     )
 
 

@@ -40,6 +40,7 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
+from datacapt.resources.subject_area import QuestionnaireResource, SubjectArea
 from tests.factories import (
     EXPORT_ID,
     IMPORT_ID,
@@ -103,6 +104,9 @@ def everyone(outcome: Any, anonymous: Any = None) -> dict[str, Any]:
 #: Where each resource type is found in the test world, by variant.
 PLACES = {
     Root: {"": "/"},
+    # The subjects' area: a staff session counts for nothing there (its own identity).
+    SubjectArea: {"": "/p/"},
+    QuestionnaireResource: {"": "/p/s/1/"},
     TenantResource: {"": "/acme/"},
     StudyResource: {"": "/acme/demo/"},
     SitesResource: {"": "/acme/demo/sites/"},
@@ -344,6 +348,13 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (StudyResource, "revoke-api-key", "POST"): {
         "": outcomes(admins=303, study_admin=303, site_staff=403, others=403)
     },
+    # The subjects' area answers a staff session as nobody: the same page to everyone.
+    (SubjectArea, "", "GET"): {"": everyone(404)},
+    (SubjectArea, "start", "GET"): {"": everyone(404)},
+    (SubjectArea, "start", "POST"): {"": everyone(404)},
+    (QuestionnaireResource, "", "GET"): {"": everyone(404)},
+    (QuestionnaireResource, "evaluate", "POST"): {"": everyone(404)},
+    (QuestionnaireResource, "save", "POST"): {"": everyone(404)},
     (Root, "invitation", "GET"): {"": everyone(404)},
     (Root, "invitation", "POST"): {"": everyone(404)},
     (TenantResource, "security", "GET"): {

@@ -20,8 +20,10 @@ from datacapt.models.calendar import (
     AppointmentStatus,
     CalendarFeed,
     Room,
+    SiteVideo,
     SiteClosure,
     SiteHours,
+    SubjectMailLink,
 )
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
@@ -118,6 +120,7 @@ __all__ = [
     "Site",
     "SiteClosure",
     "SiteHours",
+    "SiteVideo",
     "Study",
     "StudyCounter",
     "StudyRoleAssignment",
@@ -126,6 +129,7 @@ __all__ = [
     "Subject",
     "SubjectContact",
     "SubjectLink",
+    "SubjectMailLink",
     "SubjectSession",
     "SubjectStatus",
     "Tenant",

@@ -22,7 +22,8 @@ from pyramid_mailer.message import Attachment
 from sqlalchemy import select
 
 from datacapt import clock
-from datacapt.calendar import feeds, periods, services
+from datacapt.actor import Actor
+from datacapt.calendar import feeds, opt_out, periods, services
 from datacapt.ecrf.definition import text_in
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import MOMENT_PATTERN, _, zone_label
@@ -35,6 +36,8 @@ from datacapt.validation import ValidationError, errors_of, whole_number
 CALENDAR = "calendar/calendar.jinja2"
 BOOKING = "calendar/book.jinja2"
 MOVING = "calendar/reschedule.jinja2"
+OPT_OUT_PAGE = "calendar/opt_out.jinja2"
+OPT_OUT_ROUTE = "appointment_mail_opt_out"
 STATUS_LABELS = {
     AppointmentStatus.PROPOSED: _("Proposed"),
     AppointmentStatus.BOOKED: _("Booked"),
@@ -241,6 +244,7 @@ def book(context: SiteResource, request: Request) -> Any:
             "staff",
             "room",
             "status",
+            "video",
             "invite_subject",
         )
     }
@@ -416,6 +420,7 @@ def _invite(context: SiteResource, request: Request, appointment: Appointment) -
             appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=found.staff.locale or "en"
         ),
         zone=zone.key,
+        video=found.video,
     )
 
 
@@ -462,7 +467,16 @@ def _invite_subject(
     zone: ZoneInfo,
 ) -> None:
     """The subject's invitation, at the e-mail of their contact details: the site and the
-    time only, never the study. Without an e-mail on file the subject is not invited."""
+    time only, never the study, and the link to opt out. Without an e-mail on file (or once
+    they opted out) the subject is not invited."""
+    if opt_out.has_opted_out(request.dbsession, appointment.subject_id):
+        appointment.subject_invited = False
+        request.session.flash(
+            request.localizer.translate(
+                _("The subject asked for no more appointment e-mails: none was sent to them.")
+            )
+        )
+        return
     found = feeds.subject_invitation(
         request.dbsession,
         request.registry,
@@ -481,6 +495,8 @@ def _invite_subject(
             )
         )
         return
+    subject = request.dbsession.get_one(Subject, appointment.subject_id)
+    token = opt_out.new_token(request.dbsession, subject)
     send_mail(
         request,
         to=found.address,
@@ -499,4 +515,43 @@ def _invite_subject(
         ),
         zone=zone.key,
         site=context.site.name,
+        video=found.video,
+        opt_out=request.route_url(OPT_OUT_ROUTE, token=token),
     )
+
+
+def _opt_out_link(request: Request) -> Any:
+    """The link of the address (a page like any other unknown one when it is not one)."""
+    link = opt_out.link_of(request.dbsession, request.matchdict["token"])
+    if link is None:
+        raise HTTPNotFound()
+    return link
+
+
+@view_config(
+    route_name=OPT_OUT_ROUTE,
+    request_method="GET",
+    renderer=OPT_OUT_PAGE,
+    permission=NO_PERMISSION_REQUIRED,
+)
+def opt_out_page(request: Request) -> dict[str, Any]:
+    """What the link in a subject's mail opens: a button to confirm, so that a mail scanner
+    following links changes nothing."""
+    link = _opt_out_link(request)
+    return {"done": link.opted_out_at is not None}
+
+
+@view_config(
+    route_name=OPT_OUT_ROUTE,
+    request_method="POST",
+    renderer=OPT_OUT_PAGE,
+    permission=NO_PERMISSION_REQUIRED,
+    require_csrf=False,
+)
+def opt_out_confirmed(request: Request) -> dict[str, Any]:
+    """No session to hold a CSRF token: the secret address is the key, and all it can do is
+    stop mail."""
+    link = _opt_out_link(request)
+    actor = Actor.subject(link.subject_id, tenant_id=link.tenant_id, address=request.client_addr)
+    opt_out.opt_out(request.dbsession, link, clock.now(), actor)
+    return {"done": True}

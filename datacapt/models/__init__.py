@@ -20,9 +20,9 @@ from datacapt.models.calendar import (
     AppointmentStatus,
     CalendarFeed,
     Room,
-    SiteVideo,
     SiteClosure,
     SiteHours,
+    SiteVideo,
     SubjectMailLink,
 )
 from datacapt.models.design import StudyVersion, VersionState

@@ -520,12 +520,11 @@ def _invite_subject(
     )
 
 
-def _opt_out_link(request: Request) -> Any:
-    """The link of the address (a page like any other unknown one when it is not one)."""
-    link = opt_out.link_of(request.dbsession, request.matchdict["token"])
-    if link is None:
-        raise HTTPNotFound()
-    return link
+def _unknown_link(request: Request) -> dict[str, Any]:
+    """The page of an address that is not one, GET or POST alike: a 404 of its own, since
+    the app's would send a person without a session to the sign-in page."""
+    request.response.status_int = 404
+    return {"unknown": True, "done": False}
 
 
 @view_config(
@@ -537,8 +536,10 @@ def _opt_out_link(request: Request) -> Any:
 def opt_out_page(request: Request) -> dict[str, Any]:
     """What the link in a subject's mail opens: a button to confirm, so that a mail scanner
     following links changes nothing."""
-    link = _opt_out_link(request)
-    return {"done": link.opted_out_at is not None}
+    link = opt_out.link_of(request.dbsession, request.matchdict["token"])
+    if link is None:
+        return _unknown_link(request)
+    return {"unknown": False, "done": link.opted_out_at is not None}
 
 
 @view_config(
@@ -551,7 +552,9 @@ def opt_out_page(request: Request) -> dict[str, Any]:
 def opt_out_confirmed(request: Request) -> dict[str, Any]:
     """No session to hold a CSRF token: the secret address is the key, and all it can do is
     stop mail."""
-    link = _opt_out_link(request)
+    link = opt_out.link_of(request.dbsession, request.matchdict["token"])
+    if link is None:
+        return _unknown_link(request)
     actor = Actor.subject(link.subject_id, tenant_id=link.tenant_id, address=request.client_addr)
     opt_out.opt_out(request.dbsession, link, clock.now(), actor)
-    return {"done": True}
+    return {"unknown": False, "done": True}

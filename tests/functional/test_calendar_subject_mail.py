@@ -234,3 +234,15 @@ def test_a_video_appointment_needs_a_provider_then_carries_its_link(
     feed = client_of(app).get(url.removeprefix("http://localhost")).body
     (event,) = Calendar.from_ical(feed).walk("VEVENT")
     assert str(event["url"]) == link and link in str(event["description"])
+
+
+def test_the_reminder_is_in_the_studys_first_language(
+    coordinator, world, dbsession, registry, mailbox
+):
+    book(coordinator, world)
+    world.study.languages = ["fr", "en"]
+    dbsession.flush()
+    run(registry)
+    (mail,) = [m for m in mailbox.messages() if m["Subject"] == "Rappel de rendez-vous"]
+    assert "15 juin 2026 09:00 (Europe/Paris) à Paris" in text_of(mail)
+    assert "Pour ne plus recevoir d'e-mails de rendez-vous" in text_of(mail)

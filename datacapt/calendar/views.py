@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from datacapt import clock
 from datacapt.actor import Actor
-from datacapt.calendar import feeds, opt_out, periods, services
+from datacapt.calendar import feeds, opt_out, periods, services, video
 from datacapt.ecrf.definition import text_in
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import MOMENT_PATTERN, _, zone_label
@@ -83,6 +83,7 @@ class Entry:
     status: Any
     actions: list[tuple[str, Any]]
     movable: bool
+    video: str | None  # an eConsult's link
 
 
 def _visit_titles(context: Any, request: Request) -> dict[str, str]:
@@ -115,6 +116,7 @@ def _calendar(
     starts, ends = periods.local_bounds(shown.first, shown.last, zone)
     titles = _visit_titles(context, request)
     may_book = request.has_permission(Permission.BOOK_APPOINTMENT, context)
+    template = video.template_of(request.dbsession, context.site.id)
     by_day: dict[date, list[Entry]] = {}
     for appointment, subject, staff, room in services.appointments_between(
         request.dbsession, starts, ends, **filters
@@ -136,6 +138,7 @@ def _calendar(
             STATUS_LABELS[appointment.status],
             actions,
             may_book and appointment.status in services.MOVABLE,
+            video.link(template, appointment),
         )
         by_day.setdefault(appointment.starts_at.astimezone(zone).date(), []).append(entry)
     kept = {k: v for k, v in query.items() if v is not None}

@@ -228,7 +228,8 @@ def test_a_video_appointment_needs_a_provider_then_carries_its_link(
         event = Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
         assert str(event["url"]) == link
 
-    calendar = coordinator.get(SITE + "@@calendar")
+    calendar = coordinator.get(SITE + "@@calendar", {"day": "2026-06-15"})
+    assert calendar.html.select_one(f"#appointment-{appointment.id} a.video")["href"] == link
     answer = calendar.forms["feed-form"].submit("scope", value="site", headers=HTMX)
     url = answer.html.select_one("#field-feed-url")["value"]
     feed = client_of(app).get(url.removeprefix("http://localhost")).body

@@ -98,11 +98,11 @@ def test_an_invited_subject_is_reminded_once_again_when_moved_never_when_cancell
     run(registry)
     (mail,) = reminders(mailbox)
     assert mail["To"] == ADDRESS
-    text = text_of(mail)
+    link = opt_out_link(mail)
+    text = text_of(mail).replace(link, "")  # a random token could spell anything
     assert "15 Jun 2026 09:00 (Europe/Paris) at Paris" in text
     for private in ("Demo study", "demo", "par01-0001", "Pat", ADDRESS, "screening"):
         assert private not in text
-    assert "/appointment-mails/" in text
     reasons = dbsession.scalars(
         select(AuditEvent.reason).where(AuditEvent.action == "subject.contact_used")
     ).all()

@@ -7,6 +7,7 @@ from pyramid.config import Configurator
 
 def includeme(config: Configurator) -> None:
     config.add_route("calendar_feed", "/calendar-feeds/{token}.ics")
+    config.add_route("appointment_mail_opt_out", "/appointment-mails/{token}")
     config.scan(".views")
     config.scan(".settings_views")
     config.scan(".jobs")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.calendar import ical, services
+from datacapt.calendar import ical, services, video
 from datacapt.ecrf.definition import text_in
 from datacapt.ecrf.versions import published_design
 from datacapt.models import (
@@ -93,6 +93,7 @@ def listed(
     rows: list[tuple[Appointment, Subject, User | None, Room | None]],
 ) -> list[ical.Listed]:
     titles = _visit_titles(dbsession, study)
+    template = video.template_of(dbsession, site.id)
     return [
         ical.Listed(
             appointment,
@@ -100,6 +101,7 @@ def listed(
             titles.get(appointment.visit, appointment.visit),
             ", ".join(part for part in (room.name if room else "", site.name) if part),
             (staff.name, staff.email) if staff is not None else None,
+            video.link(template, appointment),
         )
         for appointment, subject, staff, room in rows
     ]
@@ -123,6 +125,7 @@ class Invitation:
     staff: User
     method: str
     body: bytes
+    video: str | None
 
 
 def invitation(
@@ -149,10 +152,9 @@ def invitation(
     if staff is None:
         return None
     method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
-    body = ical.calendar(
-        listed(dbsession, study, site, [row]), now, method=method, organizer=organizer
-    )
-    return Invitation(staff, method, body)
+    shown = listed(dbsession, study, site, [row])
+    body = ical.calendar(shown, now, method=method, organizer=organizer)
+    return Invitation(staff, method, body, shown[0].video)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class SubjectInvitation:
     address: str
     method: str
     body: bytes
+    video: str | None
 
 
 def subject_invitation(
@@ -175,14 +178,35 @@ def subject_invitation(
     organizer: str,
     actor: Actor,
 ) -> SubjectInvitation | None:
-    """The subject's invitation (None without an e-mail on file). Their contact details are
-    opened for it, and that reading is recorded in the audit trail; the event names the
-    subject by its ID and the site, never the study."""
-    row = dbsession.get(SubjectContact, appointment.subject_id)
-    address = contacts.open_row(registry, row).email if row is not None else ""
+    """The subject's invitation (None without an e-mail on file), opened and audited by
+    :func:`subject_address`; the event names the subject by its ID and the site, never the
+    study."""
+    subject = dbsession.get_one(Subject, appointment.subject_id)
+    address = subject_address(dbsession, registry, subject, actor, "appointment invitation")
     if not address:
         return None
-    subject = dbsession.get_one(Subject, appointment.subject_id)
+    rows = services.appointments_between(
+        dbsession, appointment.starts_at, appointment.ends_at, subject_id=subject.id
+    )
+    row_of = next(r for r in rows if r[0].id == appointment.id)
+    shown = [
+        ical.Listed(appointment, subject.label, entry.visit, entry.place, video=entry.video)
+        for entry in listed(dbsession, study, site, [row_of])
+    ]
+    method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
+    body = ical.calendar(shown, now, method=method, organizer=organizer)
+    return SubjectInvitation(address, method, body, shown[0].video)
+
+
+def subject_address(
+    dbsession: Session, registry: Registry, subject: Subject, actor: Actor, reason: str
+) -> str:
+    """The e-mail of the subject's sealed contact details ("" without one); opening them is
+    recorded in the audit trail with ``reason``."""
+    row = dbsession.get(SubjectContact, subject.id)
+    address = contacts.open_row(registry, row).email if row is not None else ""
+    if not address:
+        return ""
     audit.record_subject(
         dbsession,
         actor,
@@ -191,16 +215,6 @@ def subject_invitation(
         entity_type="subject_contact",
         entity_id=subject.id,
         field="email",
-        reason="appointment invitation",
+        reason=reason,
     )
-    rows = services.appointments_between(
-        dbsession, appointment.starts_at, appointment.ends_at, subject_id=subject.id
-    )
-    row_of = next(r for r in rows if r[0].id == appointment.id)
-    shown = [
-        ical.Listed(appointment, subject.label, entry.visit, entry.place)
-        for entry in listed(dbsession, study, site, [row_of])
-    ]
-    method = "CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST"
-    body = ical.calendar(shown, now, method=method, organizer=organizer)
-    return SubjectInvitation(address, method, body)
+    return address

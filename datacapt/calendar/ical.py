@@ -4,8 +4,9 @@ Times are written in UTC (``20261025T003000Z``): every program reads them the sa
 VTIMEZONE of our own would be one more thing for each to interpret, and the instant is what was
 booked (the site's wall-clock time is in the booking form and the calendar pages). An event
 names the subject by its pseudonymous ID and the visit only: no study, no diagnosis, no
-personal data. Its UID never changes; its SEQUENCE rises with each change announced, so
-calendar programs replace the event instead of adding one.
+personal data; an eConsult carries its video link (URL, and the description). Its UID never
+changes; its SEQUENCE rises with each change announced, so calendar programs replace the event
+instead of adding one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Listed:
     visit: str
     place: str  # the room and the site
     attendee: tuple[str, str] | None = None  # the staff member's (name, e-mail)
+    video: str | None = None  # an eConsult's link
 
 
 def event(listed: Listed, stamp: datetime, organizer: str | None = None) -> Event:
@@ -52,6 +54,9 @@ def event(listed: Listed, stamp: datetime, organizer: str | None = None) -> Even
     found.add("summary", f"{listed.subject_label} · {listed.visit}")
     found.add("location", listed.place)
     found.add("status", EVENT_STATUS[appointment.status])
+    if listed.video is not None:  # URL for the programs that read it, the text for the rest
+        found.add("url", listed.video)
+        found.add("description", listed.video)
     if organizer is not None:
         found.add("organizer", vCalAddress(f"mailto:{organizer}"))
     if listed.attendee is not None:

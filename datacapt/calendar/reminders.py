@@ -1,5 +1,6 @@
-"""Which appointments are due a reminder: those starting within a day whose staff member has
-not been reminded of that start (moving an appointment re-plans its reminder)."""
+"""Which appointments are due a reminder: those starting within a day whose staff member (or
+invited subject) has not been reminded of that start (moving an appointment re-plans its
+reminder)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from datacapt.calendar import opt_out
 from datacapt.calendar.services import MOVABLE
-from datacapt.models import Appointment, Site, Study, Subject, User
+from datacapt.models import Appointment, Site, Study, Subject, SubjectStatus, User
 
 #: How long before an appointment its staff member is reminded of it.
 REMINDER_LEAD = timedelta(hours=24)
@@ -41,4 +43,39 @@ def due_reminders(
     ).all()
     for appointment, *_rest in rows:
         appointment.reminded_for = appointment.starts_at
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+#: Subjects who are sent no more reminders (they left the study, or never entered it).
+GONE = (SubjectStatus.WITHDRAWN, SubjectStatus.SCREEN_FAILURE)
+
+
+def due_subject_reminders(
+    dbsession: Session, now: datetime
+) -> list[tuple[Appointment, Subject, Site, Study]]:
+    """Appointments still to come within :data:`REMINDER_LEAD` whose subject was invited,
+    is still in the study, has not opted out and has not been reminded of this start; each is
+    marked reminded."""
+    rows = dbsession.execute(
+        select(Appointment, Subject, Site, Study)
+        .join(Subject, Subject.id == Appointment.subject_id)
+        .join(Site, Site.id == Appointment.site_id)
+        .join(Study, Study.id == Appointment.study_id)
+        .where(
+            Appointment.subject_invited.is_(True),
+            Appointment.status.in_(MOVABLE),
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + REMINDER_LEAD,
+            or_(
+                Appointment.subject_reminded_for.is_(None),
+                Appointment.subject_reminded_for != Appointment.starts_at,
+            ),
+            Subject.status.not_in(GONE),
+            ~opt_out.opted_out_clause(Subject.id),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .with_for_update(of=Appointment, skip_locked=True)
+    ).all()
+    for appointment, *_rest in rows:
+        appointment.subject_reminded_for = appointment.starts_at
     return [tuple(row) for row in rows]  # type: ignore[misc]

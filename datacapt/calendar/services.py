@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
-from datacapt.calendar import rules
+from datacapt.calendar import rules, video
 from datacapt.ecrf.definition import Schedule
 from datacapt.ecrf.timing import Timing
 from datacapt.i18n import _
@@ -370,8 +370,9 @@ def book(
     actor: Actor,
 ) -> Booked:
     """Book the appointment described by ``form`` (subject, visit, date, start, end, staff,
-    room, status: proposed or booked) at ``place``, for one of ``subjects`` (those the user may
-    book, by id). Every refusal is a field message; audited."""
+    room, status: proposed or booked, video: an eConsult, once the site has a provider) at
+    ``place``, for one of ``subjects`` (those the user may book, by id). Every refusal is a
+    field message; audited."""
     check = FieldChecks()
     subject = check(
         _one_of, "subject", form.get("subject", ""), subjects, _("Choose a subject of this site.")
@@ -384,6 +385,11 @@ def book(
     status = form.get("status", S.BOOKED.value)
     if status not in (S.PROPOSED.value, S.BOOKED.value):
         check.errors["status"] = _("Choose proposed or booked.")
+    by_video = bool(form.get("video"))
+    if by_video and video.template_of(dbsession, place.site.id) is None:
+        check.errors["video"] = _(
+            "This site has no video provider: set its link in Rooms, hours and closures first."
+        )
     slot = _slot(dbsession, place, form, check)
     if check.errors or subject is None or slot is None:
         raise FieldErrors(check.errors)
@@ -400,6 +406,7 @@ def book(
         ends_at=slot.ends,
         status=AppointmentStatus(status),
         uid=f"{uuid.uuid4()}@datacapt",
+        video=by_video,
         created_by_id=actor.user_id,
     )
     _save_free(dbsession, appointment)
@@ -410,7 +417,7 @@ def book(
         action="appointment.booked",
         entity_type="appointment",
         entity_id=appointment.id,
-        new={"visit": visit, "status": status, **slot.audited()},
+        new={"visit": visit, "status": status, "video": by_video, **slot.audited()},
     )
     return Booked(appointment, outside)
 

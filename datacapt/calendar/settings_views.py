@@ -9,7 +9,7 @@ from babel.dates import get_day_names
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from datacapt.calendar import services
+from datacapt.calendar import services, video
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.permissions import Permission
@@ -29,6 +29,7 @@ def _page(
         for day in range(1, 8)
         for index, end in enumerate(("opens", "closes"))
     }
+    shown["video_link"] = video.template_of(request.dbsession, context.site.id) or ""
     return {
         "weekdays": [(day, names[day - 1]) for day in range(1, 8)],
         "rooms": services.rooms_of(request.dbsession, context.site),
@@ -51,8 +52,9 @@ def settings_page(context: SiteResource, request: Request) -> dict[str, Any]:
     permission=Permission.MANAGE_STUDY,
 )
 def save_settings(context: SiteResource, request: Request) -> Any:
-    """``part``: ``room`` (add one), ``hours`` (replace them) or ``closure`` (add one)."""
-    posted = {key: value[:200] for key, value in request.POST.items() if key != "csrf_token"}
+    """``part``: ``room`` (add one), ``hours`` (replace them), ``closure`` (add one) or
+    ``video`` (the provider's link template)."""
+    posted = {key: value[:400] for key, value in request.POST.items() if key != "csrf_token"}
     dbsession, site, actor = request.dbsession, context.site, request.actor
     try:
         part = posted.get("part")
@@ -67,6 +69,9 @@ def save_settings(context: SiteResource, request: Request) -> Any:
         elif part == "closure":
             services.add_closure(dbsession, site, *services.parse_closure(posted), actor)
             message = _("The closure was added.")
+        elif part == "video":
+            video.set_template(dbsession, site, posted.get("video_link", ""), actor)
+            message = _("The video provider was saved.")
         else:
             raise ValidationError("part", _("Choose what to change."))
     except ValidationError as error:

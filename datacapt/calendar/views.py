@@ -22,7 +22,8 @@ from pyramid_mailer.message import Attachment
 from sqlalchemy import select
 
 from datacapt import clock
-from datacapt.calendar import feeds, periods, services
+from datacapt.actor import Actor
+from datacapt.calendar import feeds, opt_out, periods, services, video
 from datacapt.ecrf.definition import text_in
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import MOMENT_PATTERN, _, zone_label
@@ -35,6 +36,8 @@ from datacapt.validation import ValidationError, errors_of, whole_number
 CALENDAR = "calendar/calendar.jinja2"
 BOOKING = "calendar/book.jinja2"
 MOVING = "calendar/reschedule.jinja2"
+OPT_OUT_PAGE = "calendar/opt_out.jinja2"
+OPT_OUT_ROUTE = "appointment_mail_opt_out"
 STATUS_LABELS = {
     AppointmentStatus.PROPOSED: _("Proposed"),
     AppointmentStatus.BOOKED: _("Booked"),
@@ -80,6 +83,7 @@ class Entry:
     status: Any
     actions: list[tuple[str, Any]]
     movable: bool
+    video: str | None  # an eConsult's link
 
 
 def _visit_titles(context: Any, request: Request) -> dict[str, str]:
@@ -112,6 +116,7 @@ def _calendar(
     starts, ends = periods.local_bounds(shown.first, shown.last, zone)
     titles = _visit_titles(context, request)
     may_book = request.has_permission(Permission.BOOK_APPOINTMENT, context)
+    template = video.template_of(request.dbsession, context.site.id)
     by_day: dict[date, list[Entry]] = {}
     for appointment, subject, staff, room in services.appointments_between(
         request.dbsession, starts, ends, **filters
@@ -133,6 +138,7 @@ def _calendar(
             STATUS_LABELS[appointment.status],
             actions,
             may_book and appointment.status in services.MOVABLE,
+            video.link(template, appointment),
         )
         by_day.setdefault(appointment.starts_at.astimezone(zone).date(), []).append(entry)
     kept = {k: v for k, v in query.items() if v is not None}
@@ -241,6 +247,7 @@ def book(context: SiteResource, request: Request) -> Any:
             "staff",
             "room",
             "status",
+            "video",
             "invite_subject",
         )
     }
@@ -416,6 +423,7 @@ def _invite(context: SiteResource, request: Request, appointment: Appointment) -
             appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=found.staff.locale or "en"
         ),
         zone=zone.key,
+        video=found.video,
     )
 
 
@@ -462,7 +470,16 @@ def _invite_subject(
     zone: ZoneInfo,
 ) -> None:
     """The subject's invitation, at the e-mail of their contact details: the site and the
-    time only, never the study. Without an e-mail on file the subject is not invited."""
+    time only, never the study, and the link to opt out. Without an e-mail on file (or once
+    they opted out) the subject is not invited."""
+    if opt_out.has_opted_out(request.dbsession, appointment.subject_id):
+        appointment.subject_invited = False
+        request.session.flash(
+            request.localizer.translate(
+                _("The subject asked for no more appointment e-mails: none was sent to them.")
+            )
+        )
+        return
     found = feeds.subject_invitation(
         request.dbsession,
         request.registry,
@@ -481,6 +498,8 @@ def _invite_subject(
             )
         )
         return
+    subject = request.dbsession.get_one(Subject, appointment.subject_id)
+    token = opt_out.new_token(request.dbsession, subject)
     send_mail(
         request,
         to=found.address,
@@ -499,4 +518,46 @@ def _invite_subject(
         ),
         zone=zone.key,
         site=context.site.name,
+        video=found.video,
+        opt_out=request.route_url(OPT_OUT_ROUTE, token=token),
     )
+
+
+def _unknown_link(request: Request) -> dict[str, Any]:
+    """The page of an address that is not one, GET or POST alike: a 404 of its own, since
+    the app's would send a person without a session to the sign-in page."""
+    request.response.status_int = 404
+    return {"unknown": True, "done": False}
+
+
+@view_config(
+    route_name=OPT_OUT_ROUTE,
+    request_method="GET",
+    renderer=OPT_OUT_PAGE,
+    permission=NO_PERMISSION_REQUIRED,
+)
+def opt_out_page(request: Request) -> dict[str, Any]:
+    """What the link in a subject's mail opens: a button to confirm, so that a mail scanner
+    following links changes nothing."""
+    link = opt_out.link_of(request.dbsession, request.matchdict["token"])
+    if link is None:
+        return _unknown_link(request)
+    return {"unknown": False, "done": link.opted_out_at is not None}
+
+
+@view_config(
+    route_name=OPT_OUT_ROUTE,
+    request_method="POST",
+    renderer=OPT_OUT_PAGE,
+    permission=NO_PERMISSION_REQUIRED,
+    require_csrf=False,
+)
+def opt_out_confirmed(request: Request) -> dict[str, Any]:
+    """No session to hold a CSRF token: the secret address is the key, and all it can do is
+    stop mail."""
+    link = opt_out.link_of(request.dbsession, request.matchdict["token"])
+    if link is None:
+        return _unknown_link(request)
+    actor = Actor.subject(link.subject_id, tenant_id=link.tenant_id, address=request.client_addr)
+    opt_out.opt_out(request.dbsession, link, clock.now(), actor)
+    return {"unknown": False, "done": True}

@@ -22,6 +22,8 @@ from datacapt.models.calendar import (
     Room,
     SiteClosure,
     SiteHours,
+    SiteVideo,
+    SubjectMailLink,
 )
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
@@ -118,6 +120,7 @@ __all__ = [
     "Site",
     "SiteClosure",
     "SiteHours",
+    "SiteVideo",
     "Study",
     "StudyCounter",
     "StudyRoleAssignment",
@@ -126,6 +129,7 @@ __all__ = [
     "Subject",
     "SubjectContact",
     "SubjectLink",
+    "SubjectMailLink",
     "SubjectSession",
     "SubjectStatus",
     "Tenant",

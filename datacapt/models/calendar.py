@@ -134,6 +134,10 @@ class Appointment(Base):
     #: The start its staff member was reminded of: a reminder is due again once the
     #: appointment has moved.
     reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The start the invited subject was reminded of (their reminder is planned apart).
+    subject_reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: An eConsult: held by video, at the link the site's provider template makes of the UID.
+    video: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
@@ -155,4 +159,32 @@ class CalendarFeed(Base):
     site_id: Mapped[int] = mapped_column()
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class SiteVideo(Base):
+    """A site's video provider for eConsult appointments: an https link template holding
+    ``{uid}``, filled with each appointment's stable UID."""
+
+    __tablename__ = "site_video"
+    __table_args__ = (ForeignKeyConstraint(["study_id", "site_id"], ["site.study_id", "site.id"]),)
+
+    site_id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    study_id: Mapped[int] = mapped_column()
+    link_template: Mapped[str] = mapped_column(String(300))
+
+
+class SubjectMailLink(Base):
+    """A one-click opt-out address sent in a subject's appointment mail (one per mail; only
+    the token's SHA-256 is kept). Once one is used (``opted_out_at``) the subject gets no more
+    appointment mails."""
+
+    __tablename__ = "subject_mail_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

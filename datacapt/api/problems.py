@@ -11,6 +11,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config
 from pyramid_openapi3.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+
+from datacapt.db import database_unavailable
+from datacapt.errors import RETRY_AFTER
 
 log = logging.getLogger(__name__)
 API_PATHS = r"^/api/"
@@ -60,6 +64,23 @@ def invalid_request(exc: RequestValidationError, request: Request) -> Response:
 @exception_view_config(UnicodeDecodeError, path_info=API_PATHS)
 def undecodable(exc: UnicodeDecodeError, request: Request) -> Response:
     return problem(request, 400, "Bad Request", detail="The body is not UTF-8 JSON.")
+
+
+@exception_view_config(DBAPIError, path_info=API_PATHS)
+def database_error(exc: DBAPIError, request: Request) -> Response:
+    """The database cannot be reached: 503 with ``Retry-After``, the request may be sent again
+    as it is (nothing of it was written); any other database error is unexpected."""
+    if not database_unavailable(exc):
+        return unexpected(exc, request)
+    log.warning(
+        "database unavailable in API request %s: %s", request.request_id, type(exc.orig).__name__
+    )
+    detail = "The database is unavailable; nothing was saved. Try again."
+    response = problem(
+        request, 503, "Service Unavailable", detail=detail, request_id=request.request_id[:8]
+    )
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
 
 
 @exception_view_config(Exception, path_info=API_PATHS)

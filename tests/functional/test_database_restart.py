@@ -118,21 +118,28 @@ def app(server: PrivatePostgres) -> Iterator[Router]:
 
 
 @contextmanager
-def stopped_after(engine: Engine, server: PrivatePostgres, table: str) -> Iterator[list[str]]:
-    """Stop the server right after the first statement writing ``table`` ran: the request is
-    in flight, part of its writes done in its open transaction."""
+def stopped_during_save(
+    engine: Engine, server: PrivatePostgres, moment: str
+) -> Iterator[list[str]]:
+    """Stop the server while a save is in flight: right after its first write of an item value
+    (its audit event is written already, in its open transaction), or as it commits."""
     stopped: list[str] = []
 
-    def stop(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not stopped and statement.startswith((f"INSERT INTO {table}", f"UPDATE {table}")):
+    def stop(*_args: Any) -> None:
+        if not stopped:
             server.stop()
-            stopped.append(statement)
+            stopped.append(moment)
 
-    event.listen(engine, "after_cursor_execute", stop)
+    def after_write(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(("INSERT INTO item_value", "UPDATE item_value")):
+            stop()
+
+    listener = ("commit", stop) if moment == "commit" else ("after_cursor_execute", after_write)
+    event.listen(engine, *listener)
     try:
         yield stopped
     finally:
-        event.remove(engine, "after_cursor_execute", stop)
+        event.remove(engine, *listener)
 
 
 def browser(app: Router, email: str) -> webtest.TestApp:
@@ -170,7 +177,8 @@ def assert_unavailable(response: webtest.TestResponse) -> None:
     assert response.headers["X-Request-Id"][:8] in response.text
 
 
-def test_postgresql_stopped_mid_save_fails_cleanly_and_the_app_recovers(server, app):
+@pytest.mark.parametrize("moment", ["write", "commit"])
+def test_postgresql_stopped_mid_save_fails_cleanly_and_the_app_recovers(server, app, moment):
     with transaction_scope(app.registry) as dbsession:
         email = build_world(dbsession, app.registry).users["coordinator"].email
     coordinator = browser(app, email)
@@ -179,13 +187,15 @@ def test_postgresql_stopped_mid_save_fails_cleanly_and_the_app_recovers(server, 
     assert before[0]["I.HEIGHT_CM"] == "181"
 
     form = entry(coordinator.get(DEMOGRAPHICS), height_cm="182", weight_kg="80.5")
-    with stopped_after(app.registry["db.engine"], server, "item_value") as stopped:
+    with stopped_during_save(app.registry["db.engine"], server, moment) as stopped:
         assert_unavailable(form.submit(status="*"))
-    assert stopped, "the save wrote no item value before the server stopped"
+    assert stopped == [moment]
 
     # While it is down: pages and saves get the same page, the API a problem, the probe "down".
     assert_unavailable(coordinator.get(DEMOGRAPHICS, status="*"))
     assert_unavailable(form.submit(status="*"))
+    french = coordinator.get(DEMOGRAPHICS, headers={"Accept-Language": "fr"}, status=503)
+    assert "La base de données est indisponible" in french.text  # the browser's language
     api = webtest.TestApp(app).get(
         "/api/v1/studies/acme/demo/subjects", headers={"Api-Key": "k"}, status=503
     )

@@ -39,14 +39,17 @@ DEMOGRAPHICS = "/acme/demo/subjects/par01-0001/screening/demographics/"
 class PrivatePostgres:
     """A PostgreSQL server of this test's own (``initdb`` into a temporary folder, trust
     authentication, a free port, its socket in that folder), stopped and started by the test.
-    As root (CI) it runs as the ``postgres`` account, since PostgreSQL refuses to run as root."""
+    As root (CI) it runs as the ``postgres`` account, since PostgreSQL refuses to run as root:
+    the folder is then that account's, under /tmp (pytest's own folders are root's alone), which
+    also keeps the socket's path under its 107-byte limit."""
 
     def __init__(self) -> None:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
         found = found or [path for path in [shutil.which("initdb")] if path]
         assert found, "initdb is needed by the PostgreSQL tests (apt-get install postgresql)"
         self.bin = Path(found[-1]).parent
-        self.folder = Path(tempfile.mkdtemp(prefix="datacapt-pg-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="datacapt-pg-", dir="/tmp"))
+        self.data = self.folder / "data"
         self.as_owner: list[str] = []
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
@@ -56,16 +59,19 @@ class PrivatePostgres:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        self.data = self.folder / "data"
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
-    def _run(self, program: str, *arguments: str) -> None:
+    def _run(self, program: str, *arguments: str, check: bool = True) -> None:
         subprocess.run(
             [*self.as_owner, str(self.bin / program), *arguments],
-            check=True,
+            check=check,
             stdout=subprocess.DEVNULL,
+            stderr=None if check else subprocess.DEVNULL,
             timeout=60,
         )
+
+    def create(self) -> None:
+        options = ["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]
+        self._run("initdb", "-D", str(self.data), *options)
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -78,19 +84,7 @@ class PrivatePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def remove(self) -> None:
-        subprocess.run(
-            [
-                *self.as_owner,
-                str(self.bin / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -103,6 +97,7 @@ def _version(path: str) -> int:
 def server() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres()
     try:
+        server.create()
         server.start()
         yield server
     finally:

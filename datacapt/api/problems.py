@@ -14,6 +14,7 @@ from pyramid_openapi3.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 
 from datacapt.db import database_unavailable
+from datacapt.door import MalformedRequest
 from datacapt.errors import RETRY_AFTER
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,14 @@ def too_many(exc: HTTPTooManyRequests, request: Request) -> Response:
 @exception_view_config(HTTPError, path_info=API_PATHS)
 def http_error(exc: HTTPError, request: Request) -> Response:
     return problem(request, exc.code, exc.title)
+
+
+@exception_view_config(MalformedRequest, path_info=API_PATHS)
+def malformed(exc: MalformedRequest, request: Request) -> Response:
+    """Refused at the door (a NUL, bytes that are not UTF-8): its own view, or the page's would
+    answer first (the more specific context)."""
+    detail = "The address or the body holds a character that cannot be read or stored (NUL)."
+    return problem(request, 400, "Bad Request", detail=detail)
 
 
 @exception_view_config(RequestValidationError, path_info=API_PATHS)

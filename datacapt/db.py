@@ -17,8 +17,10 @@ from pyramid.config import Configurator
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.settings import asbool
 from sqlalchemy import MetaData, event, select
-from sqlalchemy.engine import Engine, engine_from_config
+from sqlalchemy.engine import Engine, engine_from_config, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -57,15 +59,46 @@ def _prepare_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: A database server's connections (PostgreSQL), unless the INI says otherwise. Pre-ping: a
+#: connection is tried (``SELECT 1``) as the pool hands it out, so connections a database
+#: restart or failover broke while idle are replaced then instead of failing the next request of
+#: every worker. Recycle: a connection is closed after 30 minutes, before a firewall, NAT or
+#: pooler drops it silently (pre-ping would catch that too, but only after a wait for TCP).
+SERVER_POOL = {"sqlalchemy.pool_pre_ping": True, "sqlalchemy.pool_recycle": 1800}
+
+
 def make_engine(settings: dict[str, Any]) -> Engine:
     """The engine; its statements' parameters (people's data) never appear in a log line or in
-    an error's text."""
+    an error's text. A server's pool gets :data:`SERVER_POOL`'s defaults."""
+    if make_url(settings["sqlalchemy.url"]).get_backend_name() != "sqlite":
+        settings = {**SERVER_POOL, **settings}
+        # engine_from_config passes this one on as it is, and the string "false" is true.
+        settings["sqlalchemy.pool_pre_ping"] = asbool(settings["sqlalchemy.pool_pre_ping"])
     engine = engine_from_config(settings, prefix="sqlalchemy.", hide_parameters=True)
     if engine.dialect.name == "sqlite":
         if engine.url.database not in (None, "", ":memory:"):
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         _prepare_sqlite(engine)
     return engine
+
+
+#: SQLSTATEs of a server that is going away or not up yet: shutting down (an operator's fast
+#: stop), crashed, starting up. Class 08 (connection exceptions) counts too.
+SERVER_AWAY = {"57P01", "57P02", "57P03"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached (stopped, restarting, the network
+    cut) rather than refusing a statement: the transaction is lost whole, so nothing of it was
+    written, and the same request may simply be sent again later."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", "")  # None: the client could not connect at all
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in SERVER_AWAY
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

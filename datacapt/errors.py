@@ -5,6 +5,7 @@
 * Signed in, but not allowed even to see the node: 404, exactly as if it did not exist.
 * Signed in, allowed to see the node but not to do this: 403.
 * In the subjects' area (``/p/``): one page asking for a new link, whatever was refused.
+* The database unreachable (stopped, restarting): 503, "nothing was saved, try again".
 * Anything unexpected: our own page in the user's language with a short reference, and the
   traceback in the log under the request's id; never the server's bare 500.
 """
@@ -16,20 +17,30 @@ from urllib.parse import urlencode, urlsplit
 
 from pyramid.config import Configurator
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict, HTTPForbidden, HTTPNotFound
+from pyramid.httpexceptions import (
+    HTTPBadRequest,
+    HTTPConflict,
+    HTTPForbidden,
+    HTTPNotFound,
+    HTTPServiceUnavailable,
+)
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy.exc import DBAPIError
 
+from datacapt.db import database_unavailable
 from datacapt.door import MalformedRequest
 from datacapt.htmx import encode_url, is_htmx, redirect, wants_fragment
-from datacapt.i18n import _
+from datacapt.i18n import _, browser_locale
 from datacapt.permissions import closed_by
 from datacapt.resources import Resource
 from datacapt.security import in_subject_area
 
 log = logging.getLogger(__name__)
+#: Seconds a client is asked to wait before sending again what the database could not take.
+RETRY_AFTER = "30"
 
 
 def safe_came_from(value: str | None) -> str:
@@ -132,6 +143,25 @@ def malformed_request(exc: MalformedRequest, request: Request) -> Response:
 def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
     """A form from an expired session, or replayed: say so instead of a bare 400."""
     return render_error(request, HTTPBadRequest.code)
+
+
+@exception_view_config(DBAPIError)
+def database_error(exc: DBAPIError, request: Request) -> Response:
+    """The database cannot be reached (stopped, restarting, the network): 503, saying that
+    nothing was saved and to try again, with the reference; the page asks the database nothing
+    (not even the user's language). Any other database error is unexpected."""
+    if not database_unavailable(exc):
+        return unexpected(exc, request)
+    log.warning(
+        "database unavailable in request %s: %s", request.request_id, type(exc.orig).__name__
+    )
+    if "localizer" not in vars(request):
+        request.locale_name = browser_locale(request)
+    reference = request.request_id[:8]
+    response = render_to_response("errors/503.jinja2", {"reference": reference}, request=request)
+    response.status_int = HTTPServiceUnavailable.code
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
 
 
 @exception_view_config(Exception)

@@ -31,6 +31,12 @@ def negotiate_locale(request: Request) -> str:
     user = getattr(identity, "user", None)  # a subject session has no account
     if user is not None and user.locale in LANGUAGES:
         return user.locale
+    return browser_locale(request)
+
+
+def browser_locale(request: Request) -> str:
+    """The language the browser asks for (the cookie, else ``Accept-Language``): what a page
+    uses that cannot read the user's choice from the database (it is unavailable)."""
     cookie = request.cookies.get(LANGUAGE_COOKIE)
     if cookie in LANGUAGES:
         return cookie

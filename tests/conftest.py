@@ -71,6 +71,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
 
 
+#: Modules that stop and start a PostgreSQL server of their own: they run with the PostgreSQL
+#: suite (CI's first run); SQLite has no server to restart.
+POSTGRESQL_ONLY = {"test_database_restart.py"}
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """On SQLite, :data:`POSTGRESQL_ONLY` is not collected (never skipped)."""
+    if collection_path.name in POSTGRESQL_ONLY and not TEST_DATABASE_URL.startswith("postgres"):
+        return True
+    return None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``jobs_mode``: every test asking for it runs in-process, and through Redis when CI (or
     the developer) provides one. Modes absent here are not collected, never skipped."""

@@ -11,6 +11,11 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config
 from pyramid_openapi3.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+
+from datacapt.db import database_unavailable
+from datacapt.door import MalformedRequest
+from datacapt.errors import RETRY_AFTER
 
 log = logging.getLogger(__name__)
 API_PATHS = r"^/api/"
@@ -50,6 +55,14 @@ def http_error(exc: HTTPError, request: Request) -> Response:
     return problem(request, exc.code, exc.title)
 
 
+@exception_view_config(MalformedRequest, path_info=API_PATHS)
+def malformed(exc: MalformedRequest, request: Request) -> Response:
+    """Refused at the door (a NUL, bytes that are not UTF-8): its own view, or the page's would
+    answer first (the more specific context)."""
+    detail = "The address or the body holds a character that cannot be read or stored (NUL)."
+    return problem(request, 400, "Bad Request", detail=detail)
+
+
 @exception_view_config(RequestValidationError, path_info=API_PATHS)
 def invalid_request(exc: RequestValidationError, request: Request) -> Response:
     """What the OpenAPI description refuses: each error's message and where."""
@@ -60,6 +73,23 @@ def invalid_request(exc: RequestValidationError, request: Request) -> Response:
 @exception_view_config(UnicodeDecodeError, path_info=API_PATHS)
 def undecodable(exc: UnicodeDecodeError, request: Request) -> Response:
     return problem(request, 400, "Bad Request", detail="The body is not UTF-8 JSON.")
+
+
+@exception_view_config(DBAPIError, path_info=API_PATHS)
+def database_error(exc: DBAPIError, request: Request) -> Response:
+    """The database cannot be reached: 503 with ``Retry-After``, the request may be sent again
+    as it is (nothing of it was written); any other database error is unexpected."""
+    if not database_unavailable(exc):
+        return unexpected(exc, request)
+    log.warning(
+        "database unavailable in API request %s: %s", request.request_id, type(exc.orig).__name__
+    )
+    detail = "The database is unavailable; nothing was saved. Try again."
+    response = problem(
+        request, 503, "Service Unavailable", detail=detail, request_id=request.request_id[:8]
+    )
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
 
 
 @exception_view_config(Exception, path_info=API_PATHS)

@@ -53,6 +53,13 @@ def headers(issued) -> dict[str, str]:
     return {"Api-Key": issued.text}
 
 
+def test_an_unreadable_address_is_a_problem_not_a_page(testapp, dbsession, world):
+    issued = issue(dbsession, world)
+    answer = testapp.get(f"{BASE}/queries?x=%00", headers=headers(issued), status=400)
+    assert (answer.status_int, answer.content_type) == (400, "application/problem+json")
+    assert answer.json["title"] == "Bad Request" and "NUL" in answer.json["detail"]
+
+
 def test_a_key_is_shown_once_and_kept_as_a_hash(dbsession, world):
     issued = issue(dbsession, world)
     prefix, secret = keys.parse(issued.text)

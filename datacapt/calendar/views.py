@@ -409,22 +409,26 @@ def _invite(context: SiteResource, request: Request, appointment: Appointment) -
     send_mail(
         request,
         to=found.staff,
-        subject=_("Appointment cancelled") if found.method == "CANCEL" else _("Appointment"),
         template="mail/appointment.jinja2",
-        attachments=[
-            Attachment(
-                "appointment.ics",
-                f"text/calendar; method={found.method}; charset=UTF-8",
-                found.body,
-            )
-        ],
-        cancelled=found.method == "CANCEL",
-        when=format_datetime(
-            appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=found.staff.locale or "en"
-        ),
-        zone=zone.key,
         video=found.video,
+        **_invitation_mail(found.method, found.body, appointment, zone, found.staff.locale or "en"),
     )
+
+
+def _invitation_mail(
+    method: str, body: str, appointment: Appointment, zone: ZoneInfo, locale: str
+) -> dict[str, Any]:
+    """What the staff member's and the subject's invitation mails share: the subject line, the
+    iCalendar attachment and the time in the site's zone."""
+    return {
+        "subject": _("Appointment cancelled") if method == "CANCEL" else _("Appointment"),
+        "attachments": [
+            Attachment("appointment.ics", f"text/calendar; method={method}; charset=UTF-8", body)
+        ],
+        "cancelled": method == "CANCEL",
+        "when": format_datetime(appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=locale),
+        "zone": zone.key,
+    }
 
 
 @view_config(
@@ -503,23 +507,11 @@ def _invite_subject(
     send_mail(
         request,
         to=found.address,
-        subject=_("Appointment cancelled") if found.method == "CANCEL" else _("Appointment"),
         template="mail/subject_appointment.jinja2",
-        attachments=[
-            Attachment(
-                "appointment.ics",
-                f"text/calendar; method={found.method}; charset=UTF-8",
-                found.body,
-            )
-        ],
-        cancelled=found.method == "CANCEL",
-        when=format_datetime(
-            appointment.starts_at, MOMENT_PATTERN, tzinfo=zone, locale=request.locale_name
-        ),
-        zone=zone.key,
         site=context.site.name,
         video=found.video,
         opt_out=request.route_url(OPT_OUT_ROUTE, token=token),
+        **_invitation_mail(found.method, found.body, appointment, zone, request.locale_name),
     )
 
 

@@ -4,7 +4,11 @@ The subjects' area lives at ``/p/`` (:mod:`datacapt.resources.subject_area`)."""
 
 from pyramid.config import Configurator
 
+from datacapt.htmx import SUBJECT_AREA
+from datacapt.security import load_subject_identity
+
 
 def includeme(config: Configurator) -> None:
+    config.add_identity_loader(SUBJECT_AREA, load_subject_identity)
     config.scan(".views")
     config.scan(".jobs")

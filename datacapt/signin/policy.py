@@ -22,8 +22,6 @@ from datacapt.security import (
     Identity,
     SubjectIdentity,
     identity_of,
-    in_subject_area,
-    load_subject_identity,
     raw_path,
     roles_query,
 )
@@ -32,13 +30,12 @@ from datacapt.signin import sessions
 #: Registry key: (path prefix, loader) pairs; a request under the prefix gets its identity
 #: from the loader alone, never from the session cookie (see ``add_identity_loader``).
 IDENTITY_LOADERS = "datacapt.identity_loaders"
-IdentityLoader = Callable[[Request], Identity | None]
+IdentityLoader = Callable[[Request], Identity | SubjectIdentity | None]
 
 
 def add_identity_loader(config: Configurator, prefix: str, load: IdentityLoader) -> None:
-    """Requests under ``prefix`` are authenticated by ``load`` (a capability's own credentials,
-    such as API keys): a browser's session cookie counts for nothing there, so those paths
-    need no CSRF protection."""
+    """Requests under ``prefix`` are authenticated by ``load`` (a capability's own credentials:
+    API keys, a subject's link session): a browser's staff session counts for nothing there."""
     config.registry.setdefault(IDENTITY_LOADERS, []).append((prefix, load))
 
 
@@ -61,11 +58,9 @@ class SecurityPolicy:
         self.identity_cache = RequestLocalCache(self._load_identity)
 
     def _load_identity(self, request: Request) -> Identity | SubjectIdentity | None:
-        """The session, its user and their roles in one query; in the subjects' area, the
-        subject session alone (a staff session there is nobody); under a path another
-        capability authenticates itself (an API's keys), that capability's identity only."""
-        if in_subject_area(request):
-            return load_subject_identity(request)
+        """The session, its user and their roles in one query; under a path another
+        capability authenticates itself (a subject's link session, an API's keys), that
+        capability's identity alone: a staff session there is nobody."""
         for prefix, load in request.registry.get(IDENTITY_LOADERS, ()):
             if raw_path(request).startswith(prefix):
                 return load(request)

@@ -65,6 +65,7 @@ DEFAULT_INCLUDES = (
     "datacapt.randomisation",
     "datacapt.calendar",
     "datacapt.operations",
+    "datacapt.automations",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",
@@ -84,6 +85,7 @@ CORE_INCLUDES = (
     "datacapt.errors",
     "datacapt.conflicts",
     "datacapt.mail",
+    "datacapt.sms",
 )
 MIN_SECRET_LENGTH = 32
 MIN_METRICS_TOKEN_LENGTH = 24

@@ -132,6 +132,14 @@ def render_mail(
     return body
 
 
+def translate_in(registry: Registry, locale: str, text: TranslationString, **mapping: str) -> str:
+    """``text`` in ``locale``, its ``${name}`` placeholders filled from ``mapping`` (for words
+    sent outside a request and outside a mail: a text message)."""
+    if mapping:
+        text = TranslationString(text, mapping={**(text.mapping or {}), **mapping})
+    return _localizer(registry, locale).translate(text)
+
+
 def _recipient(to: User | str, fallback_locale: str) -> tuple[str, str]:
     if isinstance(to, User):
         locale = to.locale if to.locale in LANGUAGES else fallback_locale

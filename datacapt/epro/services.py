@@ -29,9 +29,10 @@ from datacapt.ecrf.definition import Definition, Form, Item
 from datacapt.ecrf.page_values import Who
 from datacapt.ecrf.runtime import FormState, Page
 from datacapt.entry import services as entry
+from datacapt.epro.events import EproCompleted, EproMissed, EproSent, EproStatusChanged
 from datacapt.i18n import DEFAULT_LANGUAGE, _
 from datacapt.jobs import enqueue_after_commit
-from datacapt.mail import send_mail_in
+from datacapt.mail import send_mail_in, translate_in
 from datacapt.models import (
     EproOccurrence,
     FormInstance,
@@ -42,8 +43,9 @@ from datacapt.models import (
     SubjectLink,
     SubjectStatus,
 )
-from datacapt.reactions import Reactions
+from datacapt.reactions import Reactions, publish
 from datacapt.security import new_token, token_hash
+from datacapt.sms import send_sms_in
 from datacapt.subjects import contacts
 from datacapt.validation import ValidationError, whole_number
 
@@ -400,12 +402,16 @@ def send_due_mails(dbsession: Session, now: datetime) -> int:
     return len(due)
 
 
+SMS_TEXT = _("Your study team invites you to answer a questionnaire: ${link}")
+
+
 def send_link(
     dbsession: Session, registry: Registry, occurrence_id: int, application_url: str
 ) -> bool:
-    """Mail the subject a fresh link to the occurrence, if it is still due, its window not
-    closed, the subject still in the study and with an e-mail address (all re-checked at
-    sending); the mail carries no health information, only the link. Whether a mail went."""
+    """Send the subject a fresh link to the occurrence, if it is still due, its window not
+    closed, the subject still in the study and reachable (all re-checked at sending): by text
+    message when they prefer it and a phone is on file, else by mail. The message carries no
+    health information, only the link, in the subject's language. Whether one went."""
     occurrence = dbsession.get(EproOccurrence, occurrence_id)
     if occurrence is None or occurrence.status not in STILL_DUE:
         return False
@@ -416,8 +422,9 @@ def send_link(
         return False
     row = dbsession.get(SubjectContact, subject.id)
     actor = Actor.system("epro-mail", tenant_id=subject.tenant_id)
-    email = contacts.open_row(registry, row).email if row is not None else ""
-    if not email:
+    contact = contacts.open_row(registry, row) if row is not None else contacts.Contact()
+    reach = contacts.reach(contact)
+    if reach is None:
         return False
     audit.record_subject(
         dbsession,
@@ -430,18 +437,33 @@ def send_link(
     )
     handed = hand_link(dbsession, subject, actor, occurrence=occurrence)
     study = dbsession.get(Study, subject.study_id)
-    send_mail_in(
-        dbsession,
-        to=email,
-        subject=_("Your questionnaire is ready"),
-        template="mail/epro_link.jinja2",
-        application_url=application_url,
-        locale=study.languages[0] if study.languages else DEFAULT_LANGUAGE,
-        link=f"{application_url.rstrip('/')}/p/@@start/{handed.token}",
-    )
+    locale = contacts.language_of(contact, study.languages, DEFAULT_LANGUAGE)
+    link = f"{application_url.rstrip('/')}/p/@@start/{handed.token}"
+    if reach.channel == "sms":
+        # No health information in a text message: study-neutral words and the link.
+        body = translate_in(registry, locale, SMS_TEXT, link=link)
+        send_sms_in(dbsession, to=reach.address, body=body)
+    else:
+        send_mail_in(
+            dbsession,
+            to=reach.address,
+            subject=_("Your questionnaire is ready"),
+            template="mail/epro_link.jinja2",
+            application_url=application_url,
+            locale=locale,
+            link=link,
+        )
     if occurrence.status is OccurrenceStatus.SCHEDULED:
         _set_status(dbsession, subject, occurrence, OccurrenceStatus.SENT, actor)
     return True
+
+
+#: What an occurrence's new status tells other capabilities.
+STATUS_EVENTS: dict[OccurrenceStatus, type[EproStatusChanged]] = {
+    OccurrenceStatus.SENT: EproSent,
+    OccurrenceStatus.COMPLETED: EproCompleted,
+    OccurrenceStatus.MISSED: EproMissed,
+}
 
 
 def _set_status(
@@ -463,6 +485,9 @@ def _set_status(
         new=status.value,
     )
     occurrence.status = status
+    happened = STATUS_EVENTS.get(status)
+    if happened is not None:
+        publish(happened(dbsession, actor, subject, occurrence))
 
 
 # --- answering ------------------------------------------------------------------------------

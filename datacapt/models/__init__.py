@@ -15,6 +15,7 @@ from datacapt.models.accounts import (
 )
 from datacapt.models.api import ApiKey
 from datacapt.models.audit import AuditCheckpoint, AuditCheckpointHead, AuditEvent
+from datacapt.models.automations import AutomationRule, AutomationRun, AutomationTask, RunState
 from datacapt.models.calendar import (
     Appointment,
     AppointmentStatus,
@@ -71,6 +72,9 @@ __all__ = [
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
+    "AutomationRule",
+    "AutomationRun",
+    "AutomationTask",
     "CalendarFeed",
     "DataExport",
     "DataImport",
@@ -112,6 +116,7 @@ __all__ = [
     "RecoveryCode",
     "ReviewStatus",
     "Room",
+    "RunState",
     "SdvStatus",
     "Signature",
     "SignatureScope",

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import sealing
-from datacapt.i18n import _
+from datacapt.i18n import LANGUAGES, _
 from datacapt.models import Subject, SubjectContact
 from datacapt.validation import EMAIL_PATTERN, ValidationError
 
@@ -30,13 +30,48 @@ class Contact:
     name: str = ""
     email: str = ""
     phone: str = ""
+    #: How the subject prefers to be reached: ``email`` or ``sms`` (a phone on file needed).
+    channel: str = "email"
+    #: The language messages to the subject are written in ("" : the study's first).
+    language: str = ""
 
     @property
     def empty(self) -> bool:
         return not (self.name or self.email or self.phone)
 
 
-def clean_contact(name: str, email: str, phone: str) -> Contact:
+CHANNELS = ("email", "sms")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a message gets to a subject: ``channel`` (``email`` or ``sms``) and the address or
+    number."""
+
+    channel: str
+    address: str
+
+
+def reach(contact: Contact) -> Reach | None:
+    """A text message when the subject prefers them and a phone is on file, else e-mail when
+    an address is; None: the subject cannot be reached."""
+    if contact.channel == "sms" and contact.phone:
+        return Reach("sms", contact.phone)
+    if contact.email:
+        return Reach("email", contact.email)
+    return None
+
+
+def language_of(contact: Contact, study_languages: list[str], default: str) -> str:
+    """The language to write to the subject in: theirs if set, else the study's first."""
+    if contact.language:
+        return contact.language
+    return study_languages[0] if study_languages else default
+
+
+def clean_contact(
+    name: str, email: str, phone: str, *, channel: str = "email", language: str = ""
+) -> Contact:
     name, email, phone = (" ".join(value.split()) for value in (name, email, phone))
     if len(name) > 200:
         raise ValidationError(
@@ -46,7 +81,15 @@ def clean_contact(name: str, email: str, phone: str) -> Contact:
         raise ValidationError("contact-email", _("Enter a valid e-mail address."))
     if phone and not (6 <= len(phone) <= 25 and all(c in "+0123456789 ().-/" for c in phone)):
         raise ValidationError("contact-phone", _("Enter a phone number."))
-    return Contact(name=name, email=email.lower(), phone=phone)
+    if channel not in CHANNELS:
+        raise ValidationError("contact-channel", _("Choose one of the offered channels."))
+    if channel == "sms" and not phone:
+        raise ValidationError(
+            "contact-phone", _("Enter a phone number to reach the subject by text message.")
+        )
+    if language and language not in LANGUAGES:
+        raise ValidationError("contact-language", _("Choose one of the offered languages."))
+    return Contact(name=name, email=email.lower(), phone=phone, channel=channel, language=language)
 
 
 def _associated(subject_id: int) -> bytes:

@@ -18,7 +18,9 @@ from datacapt.ecrf.definition import Definition
 from datacapt.i18n import _
 from datacapt.models import FormInstance, Site, Study, Subject, SubjectStatus, VisitInstance
 from datacapt.pagination import Page, paginate
+from datacapt.reactions import publish
 from datacapt.studies.services import LABEL_PATTERN
+from datacapt.subjects.events import SubjectStatusChanged
 from datacapt.validation import ValidationError
 
 SUBJECTS_PER_PAGE = 50
@@ -154,7 +156,7 @@ def change_status(
     subject.status, subject.status_reason, subject.status_date = status, reason or None, on
     if status is SubjectStatus.INCLUDED:
         subject.included_on = on or today  # day 0 of the visit schedule
-    audit.record_subject(
+    changed = audit.record_subject(
         dbsession,
         actor,
         subject,
@@ -177,6 +179,7 @@ def change_status(
             field="included_on",
             new=subject.included_on.isoformat(),
         )
+    publish(SubjectStatusChanged(dbsession, actor, subject, old, changed.id))
 
 
 def subjects_page(

@@ -15,7 +15,7 @@ from datacapt import audit
 from datacapt.ecrf.casebook import casebook, visit_key
 from datacapt.ecrf.timing import Timing
 from datacapt.htmx import page_view, redirect
-from datacapt.i18n import _
+from datacapt.i18n import LANGUAGES, _
 from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
@@ -286,6 +286,19 @@ def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
         "contact": contact,
         "errors": {},
         "editable": request.has_permission(Permission.CHANGE_CONTACT, context),
+        **_contact_choices(request),
+    }
+
+
+def _contact_choices(request: Request) -> dict[str, Any]:
+    """How a subject may be reached, and in which language, as the contact form offers them."""
+    translate = request.localizer.translate
+    return {
+        "channel_choices": [
+            ("email", translate(_("E-mail"))),
+            ("sms", translate(_("Text message (SMS)"))),
+        ],
+        "language_choices": [("", translate(_("The study's language"))), *LANGUAGES.items()],
     }
 
 
@@ -304,6 +317,8 @@ def change_contact(context: SubjectResource, request: Request) -> Any:
             request.POST.get("contact-name", ""),
             request.POST.get("contact-email", ""),
             request.POST.get("contact-phone", ""),
+            channel=request.POST.get("contact-channel", "email")[:10],
+            language=request.POST.get("contact-language", "")[:10],
         )
     except ValidationError as error:
         request.response.status_int = 422
@@ -312,9 +327,12 @@ def change_contact(context: SubjectResource, request: Request) -> Any:
                 name=request.POST.get("contact-name", "")[:200],
                 email=request.POST.get("contact-email", "")[:254],
                 phone=request.POST.get("contact-phone", "")[:25],
+                channel=request.POST.get("contact-channel", "email")[:10],
+                language=request.POST.get("contact-language", "")[:10],
             ),
             "errors": {error.field: error.message},
             "editable": True,
+            **_contact_choices(request),
         }
     contacts.seal(request.registry, context.subject, contact, request.dbsession)
     _contact_event(request, context.subject, "subject.contact_changed")

@@ -17,6 +17,7 @@ def includeme(config: Configurator) -> None:
     from datacapt.randomisation.events import SubjectRandomised
     from datacapt.subjects.events import SubjectStatusChanged
 
+    config.registry["automations.enabled"] = True  # the study's page links to the rules
     order = reactions.ORDER
     config.add_reaction(SubjectStatusChanged, reactions.subject_status_changed, order=order)
     config.add_reaction(FormSaved, reactions.form_saved, order=order)

@@ -412,6 +412,23 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
         "other": outcomes(admins=422, study_admin=422, site_staff=404, others=403),
     },
     (StudyResource, "settings", "GET"): {"": outcomes(site_staff=403, others=403)},
+    # Automations: the study's administrators (and the organisation's). Without form data a
+    # new rule is refused (422); without a rule's id there is no rule (404).
+    (StudyResource, "automations", "GET"): {"": outcomes(site_staff=403, others=403)},
+    (StudyResource, "automation-new", "GET"): {"": outcomes(site_staff=403, others=403)},
+    (StudyResource, "automation-new", "POST"): {
+        "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
+    },
+    (StudyResource, "automation", "GET"): {
+        "": outcomes(admins=404, study_admin=404, site_staff=403, others=403)
+    },
+    (StudyResource, "automation", "POST"): {
+        "": outcomes(admins=404, study_admin=404, site_staff=403, others=403)
+    },
+    (StudyResource, "automation-enabled", "POST"): {
+        "": outcomes(admins=404, study_admin=404, site_staff=403, others=403)
+    },
+    (StudyResource, "automation-runs", "GET"): {"": outcomes(site_staff=403, others=403)},
     (StudyResource, "settings", "POST"): {
         "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
     },

@@ -60,9 +60,7 @@ def sms_folder(registry, tmp_path):
 def add_rule(registry, world, **fields) -> int:
     with transaction_scope(registry) as dbsession:
         study = dbsession.merge(world.study, load=False)
-        return services.create_rule(
-            dbsession, study, services.RuleInput(**fields), actor=SETUP
-        ).id
+        return services.create_rule(dbsession, study, services.RuleInput(**fields), actor=SETUP).id
 
 
 def set_status(registry, world, label, status, on=date(2026, 6, 15), reason=""):

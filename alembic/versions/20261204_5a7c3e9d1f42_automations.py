@@ -1,4 +1,5 @@
-"""Automations: rules, their runs (outbox and log) and the tasks they create.
+"""Automations: rules, their runs (outbox and log), the tasks they create, and the triggers
+a study's rules wait for.
 
 Revision ID: 5a7c3e9d1f42
 Revises: c41d9e7a5b18
@@ -17,6 +18,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("study", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "automation_triggers", sa.String(length=400), server_default="", nullable=False
+            )
+        )
     op.create_table(
         "automation_rule",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -153,3 +160,5 @@ def downgrade() -> None:
     with op.batch_alter_table("automation_rule", schema=None) as batch_op:
         batch_op.drop_index("ix_automation_rule_study_id_trigger")
     op.drop_table("automation_rule")
+    with op.batch_alter_table("study", schema=None) as batch_op:
+        batch_op.drop_column("automation_triggers")

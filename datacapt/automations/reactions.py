@@ -76,9 +76,11 @@ def subject_status_changed(event: SubjectStatusChanged) -> None:
 def form_saved(event: FormSaved) -> None:
     """An item answered: the items the save changed (by name) are what rules watch; the
     condition reads the whole form's values."""
-    if not event.changed:
-        return
     dbsession, instance = event.dbsession, event.instance
+    if not event.changed or not services.watched(
+        dbsession, instance.study_id, Trigger.ITEM_ANSWERED
+    ):
+        return
     subject = dbsession.get(Subject, instance.subject_id)
     posted = entry.posted_from_stored(event.form, event.rows)
     items = form_items(event.form)

@@ -9,6 +9,7 @@ minutes) until its fifth attempt, then marked failed; each attempt's error stays
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections.abc import Mapping, Sequence
@@ -238,14 +239,23 @@ def _clean(
     }
 
 
+def _fingerprint(address: str) -> str:
+    return "sha256:" + hashlib.sha256(address.encode()).hexdigest()[:12]
+
+
 def _audited(rule: AutomationRule) -> dict[str, Any]:
+    """The rule as the trail records it: fixed addresses only as fingerprints (no personal
+    data in the trail's text), so a changed address still shows as a change."""
+    params = dict(rule.params or {})
+    if "addresses" in params:
+        params["addresses"] = [_fingerprint(address) for address in params["addresses"]]
     return {
         "name": rule.name,
         "trigger": rule.trigger,
         "item": rule.item,
         "condition": rule.condition,
         "action": rule.action,
-        "params": rule.params,
+        "params": params,
         "delay_minutes": rule.delay_minutes,
         "enabled": rule.enabled,
     }
@@ -284,6 +294,7 @@ def create_rule(
     dbsession.add(rule)
     dbsession.flush()
     _record(dbsession, actor, rule, "automation.rule_created", None, _audited(rule))
+    _keep_triggers(dbsession, rule.study_id)
     return rule
 
 
@@ -299,6 +310,7 @@ def change_rule(
     if new != old:
         rule.updated_at = clock.now()
         _record(dbsession, actor, rule, "automation.rule_changed", old, new)
+        _keep_triggers(dbsession, rule.study_id)
 
 
 def set_enabled(dbsession: Session, rule: AutomationRule, enabled: bool, *, actor: Actor) -> None:
@@ -307,6 +319,30 @@ def set_enabled(dbsession: Session, rule: AutomationRule, enabled: bool, *, acto
     rule.enabled, rule.updated_at = enabled, clock.now()
     action = "automation.rule_enabled" if enabled else "automation.rule_disabled"
     _record(dbsession, actor, rule, action, {"enabled": not enabled}, {"enabled": enabled})
+    _keep_triggers(dbsession, rule.study_id)
+
+
+def _keep_triggers(dbsession: Session, study_id: int) -> None:
+    """Write down on the study which triggers its enabled rules wait for."""
+    dbsession.flush()
+    triggers = sorted(
+        set(
+            dbsession.scalars(
+                select(AutomationRule.trigger).where(
+                    AutomationRule.study_id == study_id, AutomationRule.enabled.is_(True)
+                )
+            )
+        )
+    )
+    study = dbsession.get(Study, study_id)
+    study.automation_triggers = ",".join(triggers)
+
+
+def watched(dbsession: Session, study_id: int, trigger: Trigger) -> bool:
+    """Whether an enabled rule of the study waits for ``trigger`` (no query when the study is
+    loaded already, as it is in a request's path)."""
+    study = dbsession.get(Study, study_id)
+    return study is not None and trigger.value in (study.automation_triggers or "").split(",")
 
 
 def rules_of(dbsession: Session, study: Study) -> list[AutomationRule]:
@@ -337,6 +373,8 @@ def rule_of(dbsession: Session, study: Study, rule_id: str) -> AutomationRule | 
 def record_runs(dbsession: Session, happening: Happening) -> list[AutomationRun]:
     """A run for each of the study's rules that ``happening`` matches and that has none for it
     yet, in the caller's transaction; each due now is asked of a job after the commit."""
+    if not watched(dbsession, happening.study_id, happening.trigger):
+        return []
     rules = dbsession.scalars(
         select(AutomationRule)
         .where(

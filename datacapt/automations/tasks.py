@@ -6,12 +6,18 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from datacapt.automations.rules import AUDIENCE_LABELS, Audience
+from datacapt.automations.rules import Audience
+from datacapt.i18n import _
 from datacapt.models import AutomationTask, Site, Subject
 from datacapt.permissions import Permission
 from datacapt.worklists.registry import Scope, Worklist
 
 TEMPLATE = "automations/_tasks.jinja2"
+TITLES = {
+    Audience.SITE_STAFF: _("Tasks for site staff"),
+    Audience.MONITORS: _("Tasks for monitors"),
+    Audience.DATA_MANAGERS: _("Tasks for data managers"),
+}
 AUDIENCE_PERMISSIONS = {
     Audience.SITE_STAFF: Permission.ENTER_DATA,
     Audience.MONITORS: Permission.VERIFY_SOURCE,
@@ -48,7 +54,7 @@ def _statement(audience: Audience) -> Any:
 TASK_WORKLISTS = [
     Worklist(
         f"tasks-{audience.value.replace('_', '-')}",
-        AUDIENCE_LABELS[audience],
+        TITLES[audience],
         permission,
         _statement(audience),
         TEMPLATE,

@@ -69,6 +69,9 @@ class Study(Base):
     )
     #: A visit date outside its window is refused (True) or saved with a warning (False).
     visit_window_blocking: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The triggers its enabled automation rules wait for, comma-separated (kept by the
+    #: automations with the rules): an act no rule waits for costs no query.
+    automation_triggers: Mapped[str] = mapped_column(String(400), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

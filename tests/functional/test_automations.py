@@ -24,6 +24,7 @@ from datacapt.models import (
     AutomationTask,
     EproOccurrence,
     RunState,
+    Study,
     Subject,
     SubjectMailLink,
     SubjectStatus,
@@ -59,7 +60,7 @@ def sms_folder(registry, tmp_path):
 
 def add_rule(registry, world, **fields) -> int:
     with transaction_scope(registry) as dbsession:
-        study = dbsession.merge(world.study, load=False)
+        study = dbsession.get(Study, world.study.id)
         return services.create_rule(dbsession, study, services.RuleInput(**fields), actor=SETUP).id
 
 
@@ -163,14 +164,14 @@ def test_item_answered_with_a_condition(registry, world, mailbox):
     )
     with transaction_scope(registry) as dbsession:
         subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
-        study = dbsession.merge(world.study, load=False)
+        study = dbsession.get(Study, world.study.id)
         enter_values(
             dbsession, registry, study, subject, "screening", "vital_signs", {"systolic": "120"}
         )
     assert runs(registry) == []
     with transaction_scope(registry) as dbsession:
         subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
-        study = dbsession.merge(world.study, load=False)
+        study = dbsession.get(Study, world.study.id)
         enter_values(
             dbsession, registry, study, subject, "screening", "vital_signs", {"systolic": "190"}
         )
@@ -346,7 +347,7 @@ def test_epro_invitations_go_by_sms_when_preferred(registry, world, sms_folder, 
     set_contact(registry, world, "par01-0001", phone="+48 600 100 200", channel="sms")
     with transaction_scope(registry) as dbsession:
         subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
-        study = dbsession.merge(world.study, load=False)
+        study = dbsession.get(Study, world.study.id)
         now = datetime.now(UTC)
         occurrence = epro.schedule_occurrence(
             dbsession,
@@ -557,3 +558,19 @@ def test_the_run_log_costs_the_same_for_many_runs(registry, world, testapp, quer
     one = cost()
     set_status(registry, world, "ber01-0001", SubjectStatus.INCLUDED)
     assert cost() == one
+
+
+def test_the_trail_records_fixed_addresses_only_as_fingerprints(registry, world, dbsession):
+    add_rule(
+        registry,
+        world,
+        name="Sponsor",
+        trigger="subject_included",
+        action="mail_addresses",
+        addresses="ops@example.org",
+    )
+    event = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "automation.rule_created")
+    )
+    assert "ops@example.org" not in (event.new_value or "")
+    assert "sha256:" in event.new_value and "mail_addresses" in event.new_value

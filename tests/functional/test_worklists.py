@@ -42,7 +42,12 @@ FORMS = (
 
 
 #: What site staff at par01 see: its consent in progress, its open query, no visit overdue.
-SITE_WORK = {"Forms to complete": 1, "Overdue visits": 0, "Open queries to answer": 1}
+SITE_WORK = {
+    "Forms to complete": 1,
+    "Overdue visits": 0,
+    "Open queries to answer": 1,
+    "Tasks for site staff": 0,
+}
 
 
 @pytest.fixture
@@ -109,8 +114,18 @@ def counts(client: webtest.TestApp) -> dict[str, int]:
             "investigator",
             {**SITE_WORK, "Forms awaiting signature": 2},
         ),
-        ("monitor", {"Forms awaiting SDV": 2, "Answered queries to close": 1}),
-        ("data_manager", {"Answered queries to close": 1, "Forms ready to lock": 2}),
+        (
+            "monitor",
+            {"Forms awaiting SDV": 2, "Answered queries to close": 1, "Tasks for monitors": 0},
+        ),
+        (
+            "data_manager",
+            {
+                "Answered queries to close": 1,
+                "Forms ready to lock": 2,
+                "Tasks for data managers": 0,
+            },
+        ),
         ("sponsor_viewer", {}),
         ("auditor", {}),
     ],
@@ -136,6 +151,8 @@ def test_worklists_follow_permissions_and_sites_not_role_names(app, world, dbses
         "Open queries to answer": 1,
         "Forms awaiting SDV": 1,  # ber01's demographics; par01's is not theirs to verify
         "Answered queries to close": 1,
+        "Tasks for site staff": 0,
+        "Tasks for monitors": 0,
     }
     rows = client.get(STUDY + "@@worklist/forms-awaiting-sdv").html.select(
         "table.worklist tbody tr"

@@ -574,3 +574,103 @@ def test_the_trail_records_fixed_addresses_only_as_fingerprints(registry, world,
     )
     assert "ops@example.org" not in (event.new_value or "")
     assert "sha256:" in event.new_value and "mail_addresses" in event.new_value
+
+
+# --- the other triggers ---------------------------------------------------------------------
+
+
+def test_a_raised_query_and_a_missed_questionnaire_fire_their_rules(registry, world, mailbox):
+    from datacapt.actor import Actor
+    from datacapt.ecrf.versions import published_design
+    from datacapt.entry.services import new_form_instance
+    from datacapt.epro import services as epro
+    from datacapt.models import FormStatus
+    from datacapt.queries import services as queries
+    from datacapt.subjects.services import new_visit_instance
+
+    add_rule(
+        registry,
+        world,
+        name="Queries at par01",
+        trigger="query_created",
+        condition="[site] = 'par01'",
+        action="create_task",
+        audience="site_staff",
+        task="Answer the query",
+    )
+    add_rule(
+        registry,
+        world,
+        name="Missed",
+        trigger="epro_missed",
+        condition="[form] = 'wellbeing'",
+        action="mail_role",
+        role="coordinator",
+    )
+    for label in ("par01-0001", "ber01-0001"):
+        with transaction_scope(registry) as dbsession:
+            subject = dbsession.scalar(select(Subject).where(Subject.label == label))
+            visit = new_visit_instance(dbsession, subject, "screening", 1, SETUP)
+            instance = new_form_instance(
+                dbsession,
+                subject,
+                visit,
+                "consent",
+                1,
+                status=FormStatus.IN_PROGRESS,
+                version_number=1,
+                actor=SETUP,
+            )
+            queries.raise_query(
+                dbsession, instance, None, "On file?", Actor(world.users["monitor"].id)
+            )
+    [run] = runs(registry)  # ber01's query does not meet the condition
+    assert (run.trigger, run.state) == ("query_created", RunState.DONE)
+
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
+        study = dbsession.get(Study, world.study.id)
+        epro.schedule_occurrence(
+            dbsession,
+            subject,
+            published_design(dbsession, study).definition,
+            visit="baseline",
+            form="wellbeing",
+            opens_at=NOW - timedelta(days=3),
+            closes_at=NOW - timedelta(days=1),
+            actor=SETUP,
+        )
+    with transaction_scope(registry) as dbsession:
+        assert epro.mark_missed(dbsession, datetime.now(UTC), SETUP) == 1
+    missed = runs(registry)[-1]
+    assert (missed.trigger, missed.state) == ("epro_missed", RunState.DONE)
+    # The coordinator is restricted to par01, the subject's site: told.
+    assert [m["To"] for m in mailbox.messages()] == ["coordinator@example.org"]
+
+
+def test_consent_events_fire_rules_once_consent_publishes_them(registry, world):
+    from datacapt.consent.events import ConsentRejected, ConsentSigned
+    from datacapt.reactions import publish
+
+    add_rule(
+        registry,
+        world,
+        name="Refused",
+        trigger="consent_rejected",
+        condition="[document] = 'main-icf'",
+        action="create_task",
+        audience="site_staff",
+        task="Call the subject back",
+        delay_minutes="10",
+    )
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
+        publish(ConsentSigned(dbsession, SETUP, subject, 1, "main-icf"))
+        publish(ConsentRejected(dbsession, SETUP, subject, 2, "other"))
+        publish(ConsentRejected(dbsession, SETUP, subject, 3, "main-icf"))
+    [run] = runs(registry)
+    assert (run.trigger, run.event_key, run.payload) == (
+        "consent_rejected",
+        "consent_rejected:3",
+        {"document": "main-icf", "consent_id": 3},
+    )

@@ -26,6 +26,7 @@ from datacapt.models import (
     RunState,
     Study,
     Subject,
+    SubjectContact,
     SubjectMailLink,
     SubjectStatus,
 )
@@ -674,3 +675,22 @@ def test_consent_events_fire_rules_once_consent_publishes_them(registry, world):
         "consent_rejected:3",
         {"document": "main-icf", "consent_id": 3},
     )
+
+
+def test_site_staff_choose_the_subjects_channel_and_language(registry, world, testapp):
+    login(testapp, "coordinator@example.org")
+    path = "/acme/demo/subjects/par01-0001/@@contact"
+    form = testapp.get(path).forms["contact-form"]
+    form["contact-email"] = "jeanne@example.net"
+    form["contact-channel"] = "sms"
+    form["contact-language"] = "pl"
+    refused = form.submit(status=422)
+    assert "text message" in refused.html.select_one("#field-contact-phone-error").text
+    form = refused.forms["contact-form"]
+    form["contact-phone"] = "+48 600 100 200"
+    form.submit(status=303)
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
+        contact = contacts.open_row(registry, dbsession.get(SubjectContact, subject.id))
+    assert (contact.channel, contact.language, contact.phone) == ("sms", "pl", "+48 600 100 200")
+    assert contacts.reach(contact) == contacts.Reach("sms", "+48 600 100 200")

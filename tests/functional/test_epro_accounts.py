@@ -94,7 +94,7 @@ def test_a_study_without_accounts_offers_none(testapp, dbsession, world):
 def test_setting_a_password_shows_a_login_once_and_stores_only_a_hash(testapp, dbsession, world):
     home = enter_by_link(testapp, dbsession, world)
     assert home.html.find(id="account-link")
-    login, shown = make_account(testapp, dbsession, world)
+    login, _shown = make_account(testapp, dbsession, world)
     assert len(login) == 11 and login[5] == "-"
     assert "par01" not in login  # the login names nobody
     row = dbsession.scalar(select(SubjectAccount))
@@ -129,7 +129,7 @@ def test_signing_in_opens_a_session_limited_to_the_subjects_area(testapp, dbsess
     assert response.location.endswith("/p/s/")
     session = dbsession.scalar(select(SubjectSession).where(SubjectSession.method == "account"))
     assert session.link_id is None and session.subject_id == world.subjects["par01-0001"].id
-    cookie = [c for c in testapp.cookiejar if c.name == SUBJECT_COOKIE][0]
+    cookie = next(c for c in testapp.cookiejar if c.name == SUBJECT_COOKIE)
     assert cookie.path == "/p/"
     home = response.follow()
     assert "How are you today?" in home.text

@@ -12,4 +12,5 @@ def includeme(config: Configurator) -> None:
     config.add_identity_loader(SUBJECT_AREA, load_subject_identity)
     config.scan(".views")
     config.scan(".account_views")
+    config.scan(".staff_views")
     config.scan(".jobs")

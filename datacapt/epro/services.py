@@ -611,10 +611,12 @@ def save_answers(
     today: date,
     actor: Actor,
     reactions: Reactions,
+    reason: str = "",
 ) -> None:
     """Save the whole questionnaire through the sites' save service (``submit``: complete);
     the occurrence is then started, or completed. Raises QuestionnaireClosed, or the save's
-    SaveRefused (a page's answers refused, nothing saved)."""
+    SaveRefused (a page's answers refused, nothing saved). A staff member entering for the
+    subject (``actor.on_subjects_behalf``, ``reason`` why) is recorded on the occurrence."""
     now = datetime.now(UTC)
     if not is_open(occurrence, now):
         raise QuestionnaireClosed()
@@ -632,7 +634,7 @@ def save_answers(
         posted=answers,
         missing={},
         complete=submit,
-        reason="",
+        reason=reason,
         lock=instance.lock_version if instance is not None else None,
         today=today,
     )
@@ -648,6 +650,20 @@ def save_answers(
         )
     except (entry.StaleForm, entry.FormClosed):
         raise QuestionnaireClosed() from None
+    if actor.on_subjects_behalf and occurrence.entered_by_id != actor.user_id:
+        audit.record_subject(
+            dbsession,
+            actor,
+            subject,
+            action="epro.entered_on_behalf",
+            entity_type="epro_occurrence",
+            entity_id=occurrence.id,
+            field="entered_by_id",
+            old=occurrence.entered_by_id,
+            new=actor.user_id,
+            reason=reason,
+        )
+        occurrence.entered_by_id, occurrence.entry_reason = actor.user_id, reason
     status = OccurrenceStatus.COMPLETED if submit else OccurrenceStatus.STARTED
     if occurrence.status is not status:
         if occurrence.started_at is None:
@@ -655,6 +671,31 @@ def save_answers(
         if submit:
             occurrence.completed_at = now
         _set_status(dbsession, subject, occurrence, status, actor)
+
+
+#: Why a staff member enters a subject's answers for them (stored and audited in English).
+ON_BEHALF_REASONS = {
+    "phone": _("Phone interview"),
+    "paper": _("Transcription of a paper questionnaire"),
+    "visit": _("Interview at a site visit"),
+}
+
+
+def occurrence_of(
+    dbsession: Session, subject: Subject, number: int | None
+) -> EproOccurrence | None:
+    """``subject``'s occurrence ``number`` (found through the subject: another's is None)."""
+    if number is None:
+        return None
+    return dbsession.scalar(
+        select(EproOccurrence).where(
+            EproOccurrence.id == number, EproOccurrence.subject_id == subject.id
+        )
+    )
+
+
+def all_items(form: Form) -> list[Item]:
+    return [item for step in steps(form) for item in step]
 
 
 def unanswered_required(state: FormState, form: Form, page: int) -> list[str]:

@@ -13,4 +13,5 @@ def includeme(config: Configurator) -> None:
     config.scan(".views")
     config.scan(".account_views")
     config.scan(".staff_views")
+    config.scan(".compliance_views")
     config.scan(".jobs")

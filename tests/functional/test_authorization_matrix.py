@@ -40,7 +40,7 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
-from datacapt.resources.subject_area import QuestionnaireResource, SubjectArea
+from datacapt.resources.subject_area import QuestionnaireResource, SubjectArea, SubjectHome
 from tests.factories import (
     EXPORT_ID,
     IMPORT_ID,
@@ -106,6 +106,7 @@ PLACES = {
     Root: {"": "/"},
     # The subjects' area: a staff session counts for nothing there (its own identity).
     SubjectArea: {"": "/p/"},
+    SubjectHome: {"": "/p/s/"},
     QuestionnaireResource: {"": "/p/s/1/"},
     TenantResource: {"": "/acme/"},
     StudyResource: {"": "/acme/demo/"},
@@ -356,6 +357,9 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     # credentials are refused like wrong ones.
     (SubjectArea, "login", "GET"): {"": everyone(200)},
     (SubjectArea, "login", "POST"): {"": everyone(422)},
+    (SubjectHome, "", "GET"): {"": everyone(404)},
+    (SubjectHome, "account", "GET"): {"": everyone(404)},
+    (SubjectHome, "account", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "", "GET"): {"": everyone(404)},
     (QuestionnaireResource, "evaluate", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "save", "POST"): {"": everyone(404)},

@@ -193,6 +193,14 @@ def open_subject_session(
     return row
 
 
+def end_subject_session(request: Request, response: Response, session_id: int) -> None:
+    """End the subject session ``session_id`` now (its row expires, its cookie is dropped)."""
+    row = request.dbsession.get(SubjectSession, session_id)
+    if row is not None:
+        row.expires_at = datetime.now(UTC)
+    response.delete_cookie(SUBJECT_COOKIE, path=SUBJECT_AREA)
+
+
 @dataclass(frozen=True)
 class StudyMembership:
     """One role a user holds in one study, with the names the header's switcher shows."""

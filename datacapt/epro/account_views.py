@@ -20,7 +20,7 @@ from datacapt.htmx import READ, redirect
 from datacapt.i18n import _
 from datacapt.permissions import Permission
 from datacapt.resources.subject_area import SUBJECT_HOME_NAME, SubjectArea, SubjectHome
-from datacapt.security import open_subject_session
+from datacapt.security import end_subject_session, open_subject_session
 from datacapt.validation import ValidationError
 
 LOGIN = "epro/login.jinja2"
@@ -171,3 +171,14 @@ def account(context: SubjectHome, request: Request) -> Response:
     except ValidationError as error:
         return _account_page(request, context, 422, errors={error.field: error.message})
     raise HTTPNotFound()
+
+
+@view_config(
+    context=SubjectHome, name="sign-out", request_method="POST", permission=Permission.RESPOND
+)
+def sign_out(context: SubjectHome, request: Request) -> Response:
+    """End the subject's session now (a shared phone): answers are saved already."""
+    response = redirect(request, request.resource_url(context.__parent__, "@@login"))
+    end_subject_session(request, response, request.identity.session_id)
+    request.session.invalidate()
+    return response

@@ -360,6 +360,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectHome, "", "GET"): {"": everyone(404)},
     (SubjectHome, "account", "GET"): {"": everyone(404)},
     (SubjectHome, "account", "POST"): {"": everyone(404)},
+    (SubjectHome, "sign-out", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "", "GET"): {"": everyone(404)},
     (QuestionnaireResource, "evaluate", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "save", "POST"): {"": everyone(404)},

@@ -224,3 +224,19 @@ def test_another_sites_subject_account_reaches_only_its_own(testapp, dbsession, 
     assert dbsession.scalar(
         select(SubjectSession).where(SubjectSession.method == "account")
     ).subject_id == (world.subjects["ber01-0001"].id)
+
+
+def test_signing_out_ends_the_session_at_once(testapp, dbsession, world):
+    own = occurrence_for(dbsession, world)
+    login, _shown = make_account(testapp, dbsession, world)
+    home = sign_in(testapp, login).follow()
+    cookie = testapp.cookies[SUBJECT_COOKIE]
+    out = home.forms["sign-out-form"].submit(status=303)
+    assert out.location.endswith("/p/@@login")
+    assert SUBJECT_COOKIE not in testapp.cookies
+    session = dbsession.scalar(select(SubjectSession).where(SubjectSession.method == "account"))
+    dbsession.refresh(session)
+    assert session.expires_at <= datetime.now(UTC)
+    # the old cookie, replayed, opens nothing
+    testapp.set_cookie(SUBJECT_COOKIE, cookie)
+    testapp.get(f"/p/s/{own.id}/", status=404)

@@ -197,6 +197,9 @@ class Form:
     #: A questionnaire the subject fills in themself through their link (ePRO): one page per
     #: section, the same branching and calculations.
     epro: bool = False
+    #: An ePRO questionnaire shown one question per screen (Next/Back) rather than a page
+    #: per section.
+    one_per_screen: bool = False
 
 
 @dataclass(slots=True)

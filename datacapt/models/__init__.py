@@ -41,6 +41,7 @@ from datacapt.models.entry import (
 from datacapt.models.epro import (
     EproOccurrence,
     OccurrenceStatus,
+    SubjectAccount,
     SubjectLink,
     SubjectSession,
 )
@@ -127,6 +128,7 @@ __all__ = [
     "StudyRoleSite",
     "StudyVersion",
     "Subject",
+    "SubjectAccount",
     "SubjectContact",
     "SubjectLink",
     "SubjectMailLink",

@@ -40,7 +40,7 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
-from datacapt.resources.subject_area import QuestionnaireResource, SubjectArea
+from datacapt.resources.subject_area import QuestionnaireResource, SubjectArea, SubjectHome
 from tests.factories import (
     EXPORT_ID,
     IMPORT_ID,
@@ -106,6 +106,7 @@ PLACES = {
     Root: {"": "/"},
     # The subjects' area: a staff session counts for nothing there (its own identity).
     SubjectArea: {"": "/p/"},
+    SubjectHome: {"": "/p/s/"},
     QuestionnaireResource: {"": "/p/s/1/"},
     TenantResource: {"": "/acme/"},
     StudyResource: {"": "/acme/demo/"},
@@ -352,6 +353,14 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectArea, "", "GET"): {"": everyone(404)},
     (SubjectArea, "start", "GET"): {"": everyone(404)},
     (SubjectArea, "start", "POST"): {"": everyone(404)},
+    # A subject account's sign-in: no identity needed (a staff session is nobody here); empty
+    # credentials are refused like wrong ones.
+    (SubjectArea, "login", "GET"): {"": everyone(200)},
+    (SubjectArea, "login", "POST"): {"": everyone(422)},
+    (SubjectHome, "", "GET"): {"": everyone(404)},
+    (SubjectHome, "account", "GET"): {"": everyone(404)},
+    (SubjectHome, "account", "POST"): {"": everyone(404)},
+    (SubjectHome, "sign-out", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "", "GET"): {"": everyone(404)},
     (QuestionnaireResource, "evaluate", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "save", "POST"): {"": everyone(404)},
@@ -446,6 +455,9 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "epro-link", "POST"): subject_action(200),
     (SubjectResource, "epro-schedule", "POST"): subject_action(422),
     (SubjectResource, "epro-send", "POST"): subject_action(404),
+    # Entering a questionnaire on the subject's behalf (no occurrence named: 404).
+    (SubjectResource, "epro-on-behalf", "GET"): subject_action(404),
+    (SubjectResource, "epro-on-behalf", "POST"): subject_action(404),
     (SubjectResource, "add-visit", "POST"): subject_action(404),
     (VisitResource, "", "GET"): subject_read(200),
     (VisitResource, "add-row", "POST"): subject_action(404),
@@ -565,6 +577,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     # names no report: 400).
     (ReportsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (ReportsResource, "summary", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (ReportsResource, "epro-compliance", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (ReportsResource, "download", "GET"): {
         "": outcomes(admins=403, study_admin=403, site_staff=400, others=400)
     },

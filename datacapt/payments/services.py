@@ -399,9 +399,7 @@ def _lock(dbsession: Session, order: PaymentOrder) -> None:
 
 def _require(order: PaymentOrder, *states: OrderState) -> None:
     if order.state not in states:
-        raise Refused(
-            _("Not possible: the order is ${state}.", mapping={"state": order.state.value})
-        )
+        raise Refused(_("Not possible in the order's current state."))
 
 
 def change_line(

@@ -286,7 +286,8 @@ def earned(
 def create_order(
     dbsession: Session, study: Study, definition: Definition | None, actor: Actor
 ) -> PaymentOrder:
-    plan = plan_of(dbsession, study)
+    # the plan's row locked: two orders made at once do not both take the same earnings
+    plan = dbsession.get(PaymentPlan, study.id, with_for_update=True)
     if plan is None:
         raise Refused(_("Set the compensation plan first."))
     earnings = earned(dbsession, study, definition)
@@ -491,6 +492,8 @@ class Payee:
     holder: str
     iban: str
     cents: int
+    subject_id: int = 0  # for the access log; never written into a file
+    site_id: int = 0
 
 
 def payees(registry: Registry, dbsession: Session, order: PaymentOrder) -> list[Payee]:
@@ -514,6 +517,10 @@ def payees(registry: Registry, dbsession: Session, order: PaymentOrder) -> list[
         )
     }
     found = []
+    subjects = {
+        subject.id: subject
+        for subject in dbsession.scalars(select(Subject).where(Subject.id.in_(list(accounts))))
+    }
     for subject_id, cents, first_line in rows:
         account = accounts.get(subject_id)
         if account is None:
@@ -525,15 +532,18 @@ def payees(registry: Registry, dbsession: Session, order: PaymentOrder) -> list[
                 details.holder,
                 details.iban,
                 int(cents),
+                subject_id,
+                subjects[subject_id].site_id,
             )
         )
     return found
 
 
 def record_export(
-    dbsession: Session, order: PaymentOrder, file_format: str, payee_count: int, actor: Actor
+    dbsession: Session, order: PaymentOrder, file_format: str, payees: list[Payee], actor: Actor
 ) -> None:
-    """A bank file was downloaded: the first marks the order exported; each is audited."""
+    """A bank file was downloaded: the first marks the order exported; each download is
+    audited, and in each payee's own trail the export of their bank details (without them)."""
     _lock(dbsession, order)
     _require(order, OrderState.VALIDATED, OrderState.EXPORTED)
     if order.state == OrderState.VALIDATED:
@@ -555,7 +565,26 @@ def record_export(
         entity_type="payment_order",
         entity_id=order.id,
         field="format",
-        new=f"{file_format} ({payee_count})",
+        new=f"{file_format} ({len(payees)})",
+    )
+    audit.record_many(
+        dbsession,
+        actor,
+        [
+            {
+                "tenant_id": order.tenant_id,
+                "study_id": order.study_id,
+                "site_id": payee.site_id,
+                "subject_id": payee.subject_id,
+                "action": "payments.bank_details_exported",
+                "entity_type": "subject_bank_account",
+                "entity_id": payee.subject_id,
+                "field": "format",
+                "new": file_format,
+                "reason": f"payment order {order.number}",
+            }
+            for payee in payees
+        ],
     )
 
 

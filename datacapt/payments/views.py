@@ -253,7 +253,7 @@ def export_order(context: PaymentOrderResource, request: Request) -> Any:
             body = files.pain001(order, plan, payees, datetime.now(UTC), request.today)
         else:
             body = files.csv_file(order, plan, payees)
-        services.record_export(request.dbsession, order, file_format, len(payees), request.actor)
+        services.record_export(request.dbsession, order, file_format, payees, request.actor)
     except services.Refused as refusal:
         request.response.status_int = 422
         return _order(context, request, refusal=refusal.message)

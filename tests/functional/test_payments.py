@@ -6,6 +6,7 @@ the official schema and free of clinical data, and everyone else refused."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -199,7 +200,8 @@ def _earn(dbsession, world):
     dbsession.flush()
 
 
-def test_an_order_from_earnings_to_paid(testapp, world, dbsession, registry):
+def test_an_order_from_earnings_to_paid(testapp, world, dbsession, registry, caplog):
+    caplog.set_level(logging.DEBUG)
     _earn(dbsession, world)
     coordinator = as_user(testapp, world, "coordinator")
     save_bank(coordinator, SUBJECT, IBAN_PARIS, status=204)
@@ -311,6 +313,22 @@ def test_an_order_from_earnings_to_paid(testapp, world, dbsession, registry):
     ]
     # paid is the end: nothing moves it back
     admin.post(PAYMENTS + "1/@@validate", {"csrf_token": _token(page)}, status=422)
+
+    # each export of the bank details is in the payee's own trail, without them
+    exported = dbsession.execute(
+        select(AuditEvent.subject_id, AuditEvent.new_value).where(
+            AuditEvent.action == "payments.bank_details_exported"
+        )
+    ).all()
+    assert exported == [(paris, "xml"), (paris, "csv")]
+    # the planted canaries (IBAN, holder) are in no audit text and no log line
+    canaries = (IBAN_PARIS, "0112 3456", "Canary", "Zoë")
+    for event in dbsession.scalars(select(AuditEvent)):
+        written = " ".join(
+            str(value) for value in (event.field, event.old_value, event.new_value, event.reason)
+        )
+        assert not any(canary in written for canary in canaries), event.action
+    assert not any(canary in caplog.text for canary in canaries)
 
 
 def _token(page):

@@ -272,8 +272,16 @@ def export_order(context: PaymentOrderResource, request: Request) -> Any:
 
 def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
     row = request.dbsession.get(SubjectBankAccount, context.subject.id)
+    balance = services.ledger_balance(request.dbsession, context.subject.id)
     return {
         "masked": row.masked if row else None,
+        "balance": [
+            (
+                money.shown(credited, currency, request.locale_name),
+                money.shown(paid, currency, request.locale_name),
+            )
+            for currency, (credited, paid) in sorted(balance.items())
+        ],
         "details": None,
         "editing": False,
         "editable": request.has_permission(Permission.CHANGE_CONTACT, context),

@@ -311,6 +311,12 @@ def test_an_order_from_earnings_to_paid(testapp, world, dbsession, registry, cap
         ("validated", "exported"),
         ("exported", "paid"),
     ]
+    # the subject's page shows what the ledger credited and paid them
+    coordinator = as_user(testapp, world, "coordinator")
+    balance = coordinator.get(SUBJECT + "@@bank-details").html.find(id="bank-balance")
+    assert [dd.text for dd in balance.find_all("dd")] == ["€125.50", "€125.50"]
+    admin = as_user(testapp, world, "study_admin")
+    page = admin.get(PAYMENTS + "1/")
     # paid is the end: nothing moves it back
     admin.post(PAYMENTS + "1/@@validate", {"csrf_token": _token(page)}, status=422)
 

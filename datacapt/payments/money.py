@@ -14,7 +14,7 @@ from datacapt.validation import ValidationError
 
 #: Ten million in the currency's major unit: more is a typing error, not a volunteer's pay.
 MAX_MAJOR_UNITS = 10_000_000
-_AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d+))?$")
+_AMOUNT = re.compile(r"^([0-9]{1,9})(?:[.,]([0-9]+))?$")
 
 
 def clean_currency(text: str, field: str = "currency") -> str:

@@ -8,7 +8,10 @@ import io
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pycountry
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from datacapt.models import OrderState, PaymentOrder, PaymentPlan
@@ -250,3 +253,40 @@ def test_the_csv_file_holds_the_transfers_and_no_formula():
         "Study compensation 2",
     ]
     assert rows[3][1] == "'=HYPERLINK(1)"
+
+
+CURRENCIES = sorted(currency.alpha_3 for currency in pycountry.currencies)
+
+
+@given(
+    currency=st.sampled_from(CURRENCIES),
+    cents=st.integers(min_value=0, max_value=10**9 - 1),
+    comma=st.booleans(),
+)
+def test_an_amount_written_as_files_write_it_reads_back_exactly(currency, cents, comma):
+    digits = money.minor_digits(currency)
+    if cents >= money.MAX_MAJOR_UNITS * 10**digits:
+        return
+    written = money.plain(cents, currency)
+    assert money.parse_amount(written.replace(".", ",") if comma else written, currency, "a") == (
+        cents
+    )
+
+
+@given(st.text(max_size=12))
+def test_any_text_is_an_amount_in_ascii_digits_or_a_message_beside_the_field(text):
+    field = None
+    try:
+        cents = money.parse_amount(text, "EUR", "amount")
+    except ValidationError as error:
+        field = error.field
+    if field is None:
+        assert 0 <= cents < money.MAX_MAJOR_UNITS * 100
+        assert all(c in "0123456789., \u00a0" for c in text.strip())
+    else:
+        assert field == "amount"
+
+
+def test_digits_of_other_scripts_are_not_amounts():
+    with pytest.raises(ValidationError):
+        money.parse_amount("١٢", "EUR", "amount")

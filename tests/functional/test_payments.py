@@ -15,6 +15,7 @@ from lxml import etree
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from datacapt.actor import Actor
 from datacapt.entry.services import new_form_instance
 from datacapt.models import (
     AuditEvent,
@@ -27,8 +28,9 @@ from datacapt.models import (
     SubjectBankAccount,
     SubjectStatus,
 )
+from datacapt.payments import bank, services
 from datacapt.subjects.services import new_visit_instance
-from tests.factories import SETUP, build_world, login, make_subject
+from tests.factories import SETUP, add_payment_order, build_world, login, make_subject
 
 PAYMENTS = "/acme/demo/payments/"
 SUBJECT = "/acme/demo/subjects/par01-0001/"
@@ -424,3 +426,53 @@ def test_the_orders_page_reads_a_fixed_number_of_statements(
     query_counter.clear()
     admin.get(PAYMENTS)
     assert len(query_counter) == listing
+
+
+ACTS = ("validate", "export", "paid")
+
+
+def _act(act, dbsession, registry, order, actor):
+    if act == "validate":
+        services.validate(dbsession, order, actor)
+    elif act == "export":
+        payees = services.payees(registry, dbsession, order)
+        services.record_export(dbsession, order, "csv", payees, actor)
+    else:
+        services.mark_paid(dbsession, order, date(2026, 12, 4), date(2999, 1, 1), actor)
+
+
+@pytest.mark.parametrize("reached", list(OrderState))
+def test_from_each_state_only_the_next_step_is_possible(world, dbsession, registry, reached):
+    """Service level: an order brought to ``reached``, then every act tried on it (each in its
+    own savepoint): only the one leading to the next state succeeds (and downloading an
+    exported order's file again, which leaves it exported), and the ledger grows only by
+    validating and paying."""
+    actor = Actor(world.users["study_admin"].id)
+    subject = world.subjects["par01-0001"]
+    bank.seal(registry, subject, bank.BankDetails(IBAN_PARIS, HOLDER), dbsession)
+    order = add_payment_order(dbsession, world)
+    order.exported_at = None
+    steps = list(OrderState).index(reached)
+    for act in ACTS[:steps]:
+        _act(act, dbsession, registry, order, actor)
+    assert order.state == reached
+    for act in ACTS:
+        nested = dbsession.begin_nested()
+        before = dbsession.scalar(select(func.count()).select_from(PaymentLedgerEntry))
+        try:
+            _act(act, dbsession, registry, order, actor)
+        except services.Refused:
+            moved = False
+        else:
+            moved = True
+        downloaded_again = act == "export" and reached == OrderState.EXPORTED
+        assert moved == (ACTS.index(act) == steps or downloaded_again), (reached, act)
+        if downloaded_again:
+            assert order.state == OrderState.EXPORTED
+        elif moved:
+            assert order.state == services.TRANSITIONS[reached]
+            after = dbsession.scalar(select(func.count()).select_from(PaymentLedgerEntry))
+            assert after - before == (1 if act in ("validate", "paid") else 0)
+        nested.rollback()
+        dbsession.refresh(order)
+        assert order.state == reached

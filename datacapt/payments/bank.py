@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pyramid.registry import Registry
 from schwifty import BIC, IBAN
 from schwifty.exceptions import InvalidLength, SchwiftyException
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import sealing
@@ -112,3 +113,16 @@ def seal(registry: Registry, subject: Subject, details: BankDetails, dbsession: 
 def open_row(registry: Registry, row: SubjectBankAccount) -> BankDetails:
     sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
     return BankDetails(**json.loads(sealing.unseal(registry, sealed, _associated(row.subject_id))))
+
+
+def rekey(registry: Registry, dbsession: Session) -> int:
+    """Re-seal every subject's bank details not under the current key; how many were."""
+    current = sealing.current_key_id(registry)
+    count = 0
+    for row in dbsession.scalars(
+        select(SubjectBankAccount).where(SubjectBankAccount.key_id != current)
+    ):
+        subject = dbsession.get(Subject, row.subject_id)
+        seal(registry, subject, open_row(registry, row), dbsession)
+        count += 1
+    return count

@@ -15,7 +15,9 @@ from lxml import etree
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from datacapt import sealing
 from datacapt.actor import Actor
+from datacapt.config import get_app_settings
 from datacapt.entry.services import new_form_instance
 from datacapt.models import (
     AuditEvent,
@@ -476,3 +478,35 @@ def test_from_each_state_only_the_next_step_is_possible(world, dbsession, regist
         nested.rollback()
         dbsession.refresh(order)
         assert order.state == reached
+
+
+def test_rekey_reseals_bank_details_under_the_new_key(world, dbsession, registry):
+    subject = world.subjects["par01-0001"]
+    bank.seal(registry, subject, bank.BankDetails(IBAN_PARIS, HOLDER), dbsession)
+    settings = get_app_settings(registry)
+    keys = settings.encryption_keys
+    object.__setattr__(settings, "encryption_keys", (keys[1], keys[0]))
+    try:
+        assert bank.rekey(registry, dbsession) == 1
+        row = dbsession.get(SubjectBankAccount, subject.id)
+        assert row.key_id == keys[1][0]
+        assert bank.open_row(registry, row) == bank.BankDetails(IBAN_PARIS, HOLDER)
+        assert bank.rekey(registry, dbsession) == 0
+    finally:
+        object.__setattr__(settings, "encryption_keys", keys)
+
+
+def test_sealed_details_copied_onto_another_subject_do_not_open(world, dbsession, registry):
+    paris, berlin = world.subjects["par01-0001"], world.subjects["ber01-0001"]
+    bank.seal(registry, paris, bank.BankDetails(IBAN_PARIS, HOLDER), dbsession)
+    source = dbsession.get(SubjectBankAccount, paris.id)
+    copied = SubjectBankAccount(
+        subject_id=berlin.id,
+        tenant_id=berlin.tenant_id,
+        key_id=source.key_id,
+        nonce=source.nonce,
+        ciphertext=source.ciphertext,
+        masked=source.masked,
+    )
+    with pytest.raises(sealing.Unreadable):
+        bank.open_row(registry, copied)

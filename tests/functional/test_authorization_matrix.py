@@ -22,6 +22,8 @@ from datacapt.resources import (
     ImportsResource,
     MessagesResource,
     NotificationResource,
+    PaymentOrderResource,
+    PaymentsResource,
     QueriesResource,
     QueryResource,
     RandomisationResource,
@@ -49,6 +51,7 @@ from tests.factories import (
     add_export,
     add_import,
     add_notification,
+    add_payment_order,
     add_queries,
     add_threads,
     build_world,
@@ -144,6 +147,8 @@ PLACES = {
         "other": f"/acme/demo/messages/{THREAD_IDS['ber01']}/",
     },
     RandomisationResource: {"": "/acme/demo/randomisation/"},
+    PaymentsResource: {"": "/acme/demo/payments/"},
+    PaymentOrderResource: {"": "/acme/demo/payments/1/"},
 }
 
 POST_BODIES = {
@@ -601,6 +606,22 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "randomisation", "GET"): subject_read(200),
     (SubjectResource, "randomise", "POST"): subject_action(422),
     (SubjectResource, "unblind", "POST"): only("investigator", 404),  # nothing to unblind
+    # Payments: the study's plan and orders for its administrators alone (404 to everyone
+    # else, as randomisation); an empty plan form is refused (422), nothing is earned (422),
+    # no line is named (404), the draft order's subject has no bank details (422), a draft is
+    # not exported (422), nor paid (422). A subject's bank details: masked to whoever reads the
+    # subject, shown in full and changed by site staff (personal data) at their site.
+    (PaymentsResource, "", "GET"): randomisation_managers(200),
+    (PaymentsResource, "plan", "POST"): randomisation_managers(422),
+    (PaymentsResource, "create-order", "POST"): randomisation_managers(422),
+    (PaymentOrderResource, "", "GET"): randomisation_managers(200),
+    (PaymentOrderResource, "line", "POST"): randomisation_managers(404),
+    (PaymentOrderResource, "validate", "POST"): randomisation_managers(422),
+    (PaymentOrderResource, "export", "POST"): randomisation_managers(422),
+    (PaymentOrderResource, "paid", "POST"): randomisation_managers(422),
+    (SubjectResource, "bank-details", "GET"): subject_read(200),
+    (SubjectResource, "bank-details", "POST"): subject_action(422),
+    (SubjectResource, "bank-details-shown", "GET"): subject_action(200),
 }
 
 
@@ -658,6 +679,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_import(dbsession, world)
     add_notification(dbsession, world)
     add_threads(dbsession, world)
+    add_payment_order(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

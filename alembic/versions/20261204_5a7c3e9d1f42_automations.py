@@ -2,7 +2,7 @@
 a study's rules wait for.
 
 Revision ID: 5a7c3e9d1f42
-Revises: c41d9e7a5b18
+Revises: 50f3a5cbf24e
 Create Date: 2026-12-04 11:45:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5a7c3e9d1f42"
-down_revision: str | None = "c41d9e7a5b18"
+down_revision: str | None = "50f3a5cbf24e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

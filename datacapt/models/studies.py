@@ -72,6 +72,9 @@ class Study(Base):
     #: The triggers its enabled automation rules wait for, comma-separated (kept by the
     #: automations with the rules): an act no rule waits for costs no query.
     automation_triggers: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    #: Subjects may set a password (and an authenticator) to sign in to their questionnaires
+    #: without a new link each time (long studies).
+    epro_accounts: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

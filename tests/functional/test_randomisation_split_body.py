@@ -121,9 +121,7 @@ def test_blinded_staff_randomise_under_each_design_and_see_product_codes_only(
         select(Randomisation).where(Randomisation.subject_id == world.subjects["par01-0001"].id)
     ).all()
     assert len(found) == 2
-    by_design = {
-        dbsession.get(RandomisationDesign, r.design_id).key: r for r in found
-    }
+    by_design = {dbsession.get(RandomisationDesign, r.design_id).key: r for r in found}
     skin = by_design["skin"]
     panel = coordinator.get(SUBJECT + "@@randomisation")
     table = panel.html.find(id="split-body-skin")
@@ -147,15 +145,20 @@ def test_blinded_staff_randomise_under_each_design_and_see_product_codes_only(
         SUBJECT + "@@randomise",
         {"csrf_token": panel.forms["unblind-form-skin"]["csrf_token"].value, "design": "skin"}
         if "unblind-form-skin" in panel.forms
-        else {"csrf_token": visit.html.find("input", attrs={"name": "csrf_token"})["value"],
-              "design": "skin"},
+        else {
+            "csrf_token": visit.html.find("input", attrs={"name": "csrf_token"})["value"],
+            "design": "skin",
+        },
         headers=HTMX,
     )
-    assert dbsession.scalar(
-        select(func.count()).select_from(Randomisation).where(
-            Randomisation.subject_id == world.subjects["par01-0001"].id
+    assert (
+        dbsession.scalar(
+            select(func.count())
+            .select_from(Randomisation)
+            .where(Randomisation.subject_id == world.subjects["par01-0001"].id)
         )
-    ) == 2
+        == 2
+    )
     events = dbsession.scalars(
         select(AuditEvent.new_value).where(AuditEvent.action == "randomisation.randomised")
     ).all()

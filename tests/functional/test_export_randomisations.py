@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from datacapt.accounts.services import grant_study_role
+from datacapt.design.interchange.odm import ODM_NS
 from datacapt.ecrf.versions import published_design
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import export
@@ -23,6 +24,7 @@ from datacapt.randomisation import services
 from datacapt.reactions import reactions_of
 from tests.factories import SETUP, build_world
 from tests.functional.test_exports import entered, signed_in  # noqa: F401
+from tests.functional.test_exports_odm import read_valid
 
 
 @pytest.fixture
@@ -186,3 +188,47 @@ def test_exports_from_the_page_follow_the_exporters_concealment(randomised, app,
     # A blinded reader of the exports never downloads the unblinded file.
     monitor = signed_in(app, world, "monitor")
     assert monitor.get(link, status=404).status_int == 404
+
+
+def odm_subject_items(root):
+    """SubjectKey → {item name: value} of the subject-level ItemGroup, names from the ItemDefs."""
+    ns = {"odm": ODM_NS}
+    names = {
+        item.get("OID"): item.get("Name")
+        for item in root.iterfind(".//odm:ItemDef", ns)
+        if item.get("OID").startswith("IT.DATACAPT.SUBJECT.")
+    }
+    found = {}
+    for group in root.iterfind(".//odm:ItemGroupData[@ItemGroupOID='IG.DATACAPT.SUBJECT']", ns):
+        subject = group.getparent().getparent().getparent().get("SubjectKey")
+        found[subject] = {
+            names[item.get("ItemOID")]: item.get("Value")
+            for item in group.iterfind("odm:ItemData", ns)
+        }
+    return found
+
+
+@pytest.mark.parametrize("allocations", [False, True])
+def test_odm_carries_randomisations_as_a_subject_item_group_valid_against_the_schema(
+    randomised, dbsession, world, tmp_path, allocations
+):
+    target = tmp_path / "export.xml"
+    options = ExportOptions(format=ExportFormat.ODM, allocations=allocations)
+    export(dbsession, world.study, options, target, actor=SETUP)
+    root = read_valid(target)
+    items = odm_subject_items(root)["par01-0001"]
+    main, skin = randomised["main"], randomised["skin"]
+    assert items["randomisation.main.number"] == main.number
+    assert items["randomisation.skin.zone.L"] == skin.arm.split(",")[0]
+    protocol_refs = [
+        ref.get("StudyEventOID")
+        for ref in root.iterfind(f".//{{{ODM_NS}}}Protocol/{{{ODM_NS}}}StudyEventRef")
+    ]
+    assert "SE.DATACAPT.SUBJECT" in protocol_refs
+    text = target.read_text()
+    if allocations:
+        assert items["randomisation.main.arm"] == main.arm
+        assert "Placebo" in text or "Active drug" in text
+    else:
+        assert "randomisation.main.arm" not in items
+        assert not [word for word in CONCEALED if word in text]

@@ -468,9 +468,9 @@ def subject_panel(context: SubjectResource, request: Request) -> dict[str, Any]:
 def randomise(context: SubjectResource, request: Request) -> Any:
     definition = _definition(context)
     design = services.design_of(request.dbsession, context.study, key=_key(request))
-    if design is None:
-        raise HTTPNotFound()
     try:
+        if design is None:
+            raise services.Refused(_("The study has no randomisation design."))
         if definition is None:
             raise services.Refused(_("The study has no published eCRF yet."))
         _randomisation, made = services.randomise(
@@ -485,7 +485,8 @@ def randomise(context: SubjectResource, request: Request) -> Any:
         )
     except services.Refused as refusal:
         request.response.status_int = 422
-        return _panel(context, request, acted=design.key, refusal=refusal.message)
+        acted = design.key if design else None
+        return _panel(context, request, acted=acted, refusal=refusal.message)
     if not request.is_htmx:
         if made:
             request.session.flash(request.localizer.translate(_("The subject was randomised.")))

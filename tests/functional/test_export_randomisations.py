@@ -18,11 +18,12 @@ from datacapt.design.interchange.odm import ODM_NS
 from datacapt.ecrf.versions import published_design
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import export
+from datacapt.exports.subject_columns import gather
 from datacapt.models import Randomisation, RandomisationMethod
 from datacapt.permissions import StudyRole
 from datacapt.randomisation import services
 from datacapt.reactions import reactions_of
-from tests.factories import SETUP, build_world
+from tests.factories import SETUP, build_world, make_subject
 from tests.functional.test_exports import entered, signed_in  # noqa: F401
 from tests.functional.test_exports_odm import read_valid
 
@@ -232,3 +233,38 @@ def test_odm_carries_randomisations_as_a_subject_item_group_valid_against_the_sc
     else:
         assert "randomisation.main.arm" not in items
         assert not [word for word in CONCEALED if word in text]
+
+
+def test_the_subject_columns_cost_the_same_queries_however_many_are_randomised(
+    randomised, dbsession, registry, world, query_counter
+):
+    definition = published_design(dbsession, world.study).definition
+
+    def randomise_more(count: int) -> None:
+        for number in range(count):
+            label = f"par01-{9000 + len(world.subjects) + number:04d}"
+            subject = make_subject(dbsession, world.sites["par01"], label)
+            world.subjects[label] = subject
+            for key in ("main", "skin"):
+                services.randomise(
+                    dbsession,
+                    reactions_of(registry),
+                    world.study,
+                    definition,
+                    subject,
+                    world.sites["par01"],
+                    SETUP,
+                    key=key,
+                )
+        dbsession.flush()
+
+    def cost() -> int:
+        query_counter.clear()
+        table = gather(dbsession, world.study, ExportOptions(format=ExportFormat.CSV))
+        assert len(table.rows) == len(world.subjects) - 1  # ber01-0001 is not randomised
+        return len(query_counter)
+
+    randomise_more(1)
+    few = cost()
+    randomise_more(4)
+    assert cost() == few

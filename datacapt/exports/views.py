@@ -119,6 +119,7 @@ def _page(
         "visit_names": list(dict.fromkeys([*found.visits, "unscheduled"])),
         "may_start": request.has_permission(Permission.EXPORT_DATA, context),
         "may_take_personal": may_take_personal_data(request, context),
+        "may_see_allocations": may_see_allocations(request, context),
         "zone": request_timezone(request).key,
         "errors": errors or {},
         "posted": posted if posted is not None else fresh,

@@ -175,6 +175,8 @@ def subjects_csv(body):
 
 def test_exports_from_the_page_follow_the_exporters_concealment(randomised, app, dbsession, world):
     blinded = signed_in(app, world, "data_manager")
+    said = blinded.get(EXPORTS).html.find(id="export-allocations").text
+    assert "without the arms" in said
     text = subjects_csv(blinded.get(page_export(blinded)).body)
     assert "randomisation.main.number" in text and "randomisation.main.arm" not in text
     assert "Placebo" not in text and "Active drug" not in text
@@ -183,6 +185,7 @@ def test_exports_from_the_page_follow_the_exporters_concealment(randomised, app,
     grant_study_role(dbsession, unblinded_user, world.study, StudyRole.STUDY_ADMIN)
     dbsession.flush()
     unblinded = signed_in(app, world, "data_manager")
+    assert "with their arms" in unblinded.get(EXPORTS).html.find(id="export-allocations").text
     link = page_export(unblinded)
     text = subjects_csv(unblinded.get(link).body)
     assert "randomisation.main.arm" in text and randomised["main"].arm in text

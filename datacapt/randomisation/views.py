@@ -401,6 +401,13 @@ def sees_arms(request: Request, context: Any, design: RandomisationDesign) -> bo
     return not design.blinded or bool(request.has_permission(Permission.VIEW_ALLOCATION, context))
 
 
+def _suffix(request: Request, context: SubjectResource, design: RandomisationDesign) -> str:
+    """What ends the element ids and field names of ``design`` on the subject's panel: nothing
+    for the study's first design, ``-<key>`` for the others (so that they never repeat)."""
+    first = services.design_of(request.dbsession, context.study)
+    return "" if first is None or first.id == design.id else f"-{design.key}"
+
+
 def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
     """Each of the study's randomisations for the subject (``extra`` applies to the one named
     ``acted``, the one just randomised or unblinded)."""
@@ -508,18 +515,19 @@ def unblind(context: SubjectResource, request: Request) -> Any:
     found = services.current(request.dbsession, design, context.subject) if design else None
     if found is None:
         raise HTTPNotFound()
-    reason = request.POST.get("unblind-reason", "").strip()[:2000]
+    suffix = _suffix(request, context, design)  # the fields of the design's own form
+    reason = request.POST.get(f"unblind-reason{suffix}", "").strip()[:2000]
     errors: dict[str, Any] = {}
     if not reason:
-        errors["unblind-reason"] = _("Give the reason.")
+        errors[f"unblind-reason{suffix}"] = _("Give the reason.")
     else:
         check = check_signing_credentials(
             request,
-            request.POST.get("unblind-password", ""),
-            request.POST.get("unblind-code", ""),
+            request.POST.get(f"unblind-password{suffix}", ""),
+            request.POST.get(f"unblind-code{suffix}", ""),
             refused_action="randomisation.unblind_refused",
         )
-        errors = {f"unblind-{name}": message for name, message in check.errors.items()}
+        errors = {f"unblind-{name}{suffix}": message for name, message in check.errors.items()}
     if errors:
         request.response.status_int = 422
         return _panel(context, request, acted=design.key, errors=errors, unblinding=True)

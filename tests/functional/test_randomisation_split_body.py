@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from datacapt.models import AuditEvent, Randomisation, RandomisationDesign
 from datacapt.randomisation import services
-from tests.factories import build_world, login, make_subject
+from tests.factories import PASSWORD, build_world, login, make_subject
 
 PAGE = "/acme/demo/randomisation/"
 SUBJECT = "/acme/demo/subjects/par01-0001/"
@@ -190,3 +190,34 @@ def test_consecutive_subjects_are_balanced_across_zones(testapp, dbsession, worl
     ).all()
     # One Latin square of two: the second subject has the products on the other sides.
     assert sorted(arms) == ["X17,Y42", "Y42,X17"]
+
+
+def test_an_investigator_unblinds_the_split_body_design_alone(testapp, dbsession, world):
+    two_designs(testapp, world)
+    coordinator = as_user(testapp, world, "coordinator")
+    for key in ("main", "skin"):
+        panel_form(coordinator, SUBJECT, key).submit(headers=HTMX)
+    investigator = as_user(testapp, world, "investigator")
+    panel = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    ids = [tag["id"] for tag in panel.html.find_all(id=True)]
+    assert len(ids) == len(set(ids))  # two unblinding forms, no id twice
+    form = panel.forms["unblind-form-skin"]
+    assert "unblind-reason" not in form.fields
+    form["unblind-reason-skin"] = "Severe reaction on one cheek"
+    form["unblind-password-skin"] = PASSWORD
+    revealed = form.submit(headers=HTMX)
+    assert revealed.status_int == 200
+    table = revealed.html.find(id="split-body-skin")
+    assert "Retinol cream" in table.text and "Vehicle cream" in table.text
+    assert "Concealed" in revealed.html.find(id="randomisation-arm").text  # main stays blind
+    skin = services.design_of(dbsession, world.study, key="skin")
+    row = dbsession.scalar(select(Randomisation).where(Randomisation.design_id == skin.id))
+    assert row.unblinded_at is not None
+    main = services.design_of(dbsession, world.study, key="main")
+    other = dbsession.scalar(select(Randomisation).where(Randomisation.design_id == main.id))
+    assert other.unblinded_at is None
+    # Without a reason: the message is beside the skin design's own field.
+    again = investigator.get(SUBJECT + "@@randomisation", headers=HTMX).forms["unblind-form"]
+    again["unblind-password"] = PASSWORD
+    refused = again.submit(headers=HTMX, status=422)
+    assert refused.html.find(id="field-unblind-reason-error") is not None

@@ -181,6 +181,13 @@ def save_design(context: RandomisationResource, request: Request) -> Any:
         request.POST, _definition(context), request.POST.getall("items")
     )
     values = dict(request.POST) | {"items": request.POST.getall("items")}
+    if (
+        given is not None
+        and request.POST.get("new") == "1"
+        and services.design_of(request.dbsession, context.study, key=given.key) is not None
+    ):
+        errors = {"key": _("Another randomisation of the study has this code.")}
+        given = None
     if given is not None:
         try:
             services.save_design(request.dbsession, context.study, given, request.actor)

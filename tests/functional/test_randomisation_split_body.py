@@ -221,3 +221,16 @@ def test_an_investigator_unblinds_the_split_body_design_alone(testapp, dbsession
     again["unblind-password"] = PASSWORD
     refused = again.submit(headers=HTMX, status=422)
     assert refused.html.find(id="field-unblind-reason-error") is not None
+
+
+def test_an_existing_designs_code_is_read_only_and_a_new_one_starts_blank(testapp, world):
+    two_designs(testapp, world)
+    admin = as_user(testapp, world, "study_admin")
+    existing = admin.get(PAGE + "?design=skin").html.find(id="field-key")
+    assert existing["value"] == "skin" and existing.has_attr("readonly")
+    fresh = admin.get(PAGE + "?new=1").html.find(id="field-key")
+    assert fresh["value"] == "" and not fresh.has_attr("readonly")
+    # a new design never takes, nor changes, another's code
+    taken = save(admin, PAGE + "?new=1", key="skin", method="latin_square", arms="X17 A\nY42 B")
+    assert taken.status_int == 422
+    assert "has this code" in taken.html.find(id="field-key-error").text

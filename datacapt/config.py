@@ -65,6 +65,7 @@ DEFAULT_INCLUDES = (
     "datacapt.randomisation",
     "datacapt.calendar",
     "datacapt.operations",
+    "datacapt.payments",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",
@@ -77,6 +78,7 @@ CORE_INCLUDES = (
     "datacapt.audit",
     "datacapt.actor",
     "datacapt.reactions",
+    "datacapt.panels",
     "datacapt.i18n",
     "datacapt.htmx",
     "datacapt.templating",

@@ -1,7 +1,7 @@
 """Several randomisations per study (named by a key) and split-body designs (zones, products).
 
 Revision ID: ab9506919a7e
-Revises: c41d9e7a5b18
+Revises: 50f3a5cbf24e
 Create Date: 2026-12-04 11:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'ab9506919a7e'
-down_revision: str | None = 'c41d9e7a5b18'
+down_revision: str | None = '50f3a5cbf24e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,4 +11,7 @@ from datacapt.security import load_subject_identity
 def includeme(config: Configurator) -> None:
     config.add_identity_loader(SUBJECT_AREA, load_subject_identity)
     config.scan(".views")
+    config.scan(".account_views")
+    config.scan(".staff_views")
+    config.scan(".compliance_views")
     config.scan(".jobs")

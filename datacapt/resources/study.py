@@ -15,6 +15,7 @@ from datacapt.resources.exports import ExportsResource
 from datacapt.resources.imports import ImportsResource
 from datacapt.resources.messages import MessagesResource
 from datacapt.resources.path import UNKNOWN, known
+from datacapt.resources.payments import PaymentsResource
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
@@ -37,6 +38,7 @@ class StudyResource(Resource):
         "imports": ImportsResource,
         "messages": MessagesResource,
         "randomisation": RandomisationResource,
+        "payments": PaymentsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

@@ -147,14 +147,15 @@ def write(target: Path, data: StudyData) -> int:
     places = {(b.visit, b.visit_repeat, b.form, b.form_repeat): b for b in blocks}
     full = [column_name(b, f) for b in blocks for f in b.fields]
     names = [bounded(name) for name in full]
-    width = len(SUBJECT_COLUMNS) + len(names)
+    extra = data.subject_columns
+    width = len(SUBJECT_COLUMNS) + len(names) + len(extra.names)
     encoding = "utf-8-sig" if data.options.bom else "utf-8"
     count = 0
     with tempfile.TemporaryDirectory(prefix="datacapt-export-") as scratch:
         folder = Path(scratch)
         with (folder / "data.csv").open("w", encoding=encoding, newline="") as handle:
             writer = csv.writer(handle, lineterminator="\r\n")
-            writer.writerow(text_cells([*SUBJECT_COLUMNS, *names]))
+            writer.writerow(text_cells([*SUBJECT_COLUMNS, *names, *extra.names]))
             for subject, records in groupby(data.records(), key=lambda r: r.subject):
                 row: list[Any] = [None] * width
                 for record in records:
@@ -169,8 +170,12 @@ def write(target: Path, data: StudyData) -> int:
                         len(tables.FORM_KEYS) :
                     ]
                     count += len(record.values)
+                if extra:
+                    row[width - len(extra.names) :] = extra.cells(subject)
                 writer.writerow(text_cells(row))
-        write_csv(folder / "columns.csv", name_map(blocks, names, full), bom=data.options.bom)
+        mapped = name_map(blocks, names, full)
+        mapped += [[n, n, "", "", "", "", "", "subject"] for n in extra.names]
+        write_csv(folder / "columns.csv", mapped, bom=data.options.bom)
         write_csv(
             folder / "codebook.csv",
             [tables.CODEBOOK_HEADER, *tables.codebook_rows(data.catalogue)],

@@ -86,4 +86,7 @@ def write(target: Path, data: StudyData) -> int:
             for table in (values, *forms.values()):
                 archive.add(zipped, table.name, table.path)
             archive.add(zipped, "codebook.csv", folder / "codebook.csv")
+            if data.subject_columns:
+                write_csv(folder / "subjects.csv", data.subject_columns.table(), bom=options.bom)
+                archive.add(zipped, "subjects.csv", folder / "subjects.csv")
     return count

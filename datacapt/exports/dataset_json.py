@@ -35,6 +35,8 @@ from datacapt.exports.statistical import NotANumber
 from datacapt.models import FormInstance, Tenant
 
 VERSION = "1.1.0"
+#: The subject-level dataset's name (:mod:`.subject_columns`).
+SUBJECTS = "subjects"
 #: The SAS display formats of typed columns (Dataset-JSON's ``displayFormat``).
 DISPLAY_FORMATS = {
     DataType.DATE: "E8601DA.",
@@ -112,7 +114,13 @@ def column_metadata(form: str, columns: list[Column], options: ExportOptions) ->
     return found
 
 
-def _header(data: StudyData, form: str, records: int, created: datetime) -> dict[str, Any]:
+def _header(
+    data: StudyData,
+    form: str,
+    records: int,
+    created: datetime,
+    columns: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     study, found = data.study, data.catalogue
     tenant = data.dbsession.get(Tenant, study.tenant_id)
     last_change = data.dbsession.scalar(
@@ -136,7 +144,9 @@ def _header(data: StudyData, form: str, records: int, created: datetime) -> dict
         "records": records,
         "name": form,
         "label": form,
-        "columns": column_metadata(form, found.forms[form], data.options),
+        "columns": columns
+        if columns is not None
+        else column_metadata(form, found.forms[form], data.options),
     }
     return header
 
@@ -173,6 +183,34 @@ def _write_form(path: Path, data: StudyData, form: str, ndjson: bool, created: d
     return count
 
 
+def _write_subjects(path: Path, data: StudyData, ndjson: bool, created: datetime) -> None:
+    """The subject-level dataset (``subjects``): subject and site as keys, then each column
+    other capabilities contribute (a randomisation's number, date...), all strings."""
+    table = data.subject_columns
+    header = _header(data, SUBJECTS, len(table.rows), created, columns=[])
+    header["columns"] = [
+        {
+            "itemOID": f"IT.{SUBJECTS.upper()}.{name.upper()}",
+            "name": name,
+            "label": label,
+            "dataType": DataType.STRING.value,
+            **({"keySequence": 1} if name == "subject" else {}),
+        }
+        for name, label in zip(
+            ["subject", "site", *table.names],
+            ["Subject", "Site", *table.descriptions],
+            strict=True,
+        )
+    ]
+    rows = [[None if c is None else str(c) for c in row] for row in table.table()[1:]]
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        if ndjson:
+            handle.write(_dumps(header) + "\n")
+            handle.writelines(_dumps(row) + "\n" for row in rows)
+        else:
+            handle.write(_dumps(header | {"rows": rows}) + "\n")
+
+
 def writer(ndjson: bool) -> Callable[[Path, StudyData], int]:
     """The zip writer of Dataset-JSON (``ndjson`` False) or of its NDJSON variant."""
     suffix = ".ndjson" if ndjson else ".json"
@@ -192,10 +230,15 @@ def writer(ndjson: bool) -> Callable[[Path, StudyData], int]:
                 folder / "codebook.csv",
                 [tables.CODEBOOK_HEADER, *tables.codebook_rows(data.catalogue)],
             )
+            if data.subject_columns:
+                path = folder / f"{SUBJECTS}{suffix}"
+                _write_subjects(path, data, ndjson, created)
             with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
                 for path in written:
                     archive.add(zipped, f"forms/{path.name}", path)
                 archive.add(zipped, "codebook.csv", folder / "codebook.csv")
+                if data.subject_columns:
+                    archive.add(zipped, f"{SUBJECTS}{suffix}", folder / f"{SUBJECTS}{suffix}")
         return count
 
     return write

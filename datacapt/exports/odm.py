@@ -77,6 +77,23 @@ BEFORE_CODE_LISTS = frozenset(
 )
 
 
+#: The subject-level columns' study event, form, item group and items (``.1``, ``.2``...).
+SUBJECT_EVENT = "SE.DATACAPT.SUBJECT"
+SUBJECT_FORM = "F.DATACAPT.SUBJECT"
+SUBJECT_GROUP = "IG.DATACAPT.SUBJECT"
+SUBJECT_ITEM = "IT.DATACAPT.SUBJECT"
+#: What comes before each kind of definition in a MetaDataVersion (ODM 1.3.2's order).
+DEFINITION_ORDER = ("Include", "Protocol", "StudyEventDef", "FormDef", "ItemGroupDef", "ItemDef")
+
+
+def _after(metadata: etree._Element, kind: str) -> int:
+    """The position just after the last child of ``kind`` or of a kind that comes before."""
+    before = {_tag(name) for name in DEFINITION_ORDER[: DEFINITION_ORDER.index(kind) + 1]}
+    return max(
+        (index + 1 for index, child in enumerate(metadata) if child.tag in before), default=0
+    )
+
+
 def _tag(name: str) -> str:
     return f"{{{ODM_NS}}}{name}"
 
@@ -530,8 +547,91 @@ class OdmWriter:
             used = [part.version for part in written]
             if not used and self.versions:
                 used = [self.latest()]
-            self.assemble(target, used, [part.path for part in written])
+            paths = [part.path for part in written]
+            if self.data.subject_columns and used:
+                paths.append(self.subject_data(Path(scratch) / "subjects.xml", used[-1]))
+            self.assemble(target, used, paths)
         return count
+
+    # subject-level columns other capabilities contribute (a randomisation's number, arm...)
+
+    def subject_item_oid(self, position: int) -> str:
+        return f"{SUBJECT_ITEM}.{position + 1}"
+
+    def subject_data(self, path: Path, version: Version) -> Path:
+        """A ClinicalData of ``version`` holding each subject's contributed columns as the
+        ItemGroup ``IG.DATACAPT.SUBJECT`` of a form and study event of their own, defined in
+        that version's metadata by :meth:`add_subject_definitions`."""
+        table = self.data.subject_columns
+        self.subject_version = version
+        clinical = _element(
+            None, "ClinicalData", StudyOID=self.study_oid, MetaDataVersionOID=version.oid
+        )
+        for label, (site, cells) in sorted(table.rows.items()):
+            subject = _element(clinical, "SubjectData", SubjectKey=label)
+            _element(subject, "SiteRef", LocationOID=self.refs.location(site))
+            event = _element(subject, "StudyEventData", StudyEventOID=SUBJECT_EVENT)
+            form = _element(event, "FormData", FormOID=SUBJECT_FORM)
+            group = _element(form, "ItemGroupData", ItemGroupOID=SUBJECT_GROUP)
+            for position, cell in enumerate(cells):
+                if cell is not None and cell != "":
+                    _element(group, "ItemData", ItemOID=self.subject_item_oid(position), Value=cell)
+        path.write_bytes(etree.tostring(clinical, encoding="utf-8"))
+        return path
+
+    def add_subject_definitions(self, metadata: etree._Element) -> None:
+        """The study event, form, item group and items of the subject-level columns, each
+        after the last definition of its kind (the schema's order), referred to by the
+        Protocol."""
+        table = self.data.subject_columns
+        name = "Subject-level data"
+        event = _element(None, "StudyEventDef", OID=SUBJECT_EVENT, Name=name)
+        event.set("Repeating", "No")
+        event.set("Type", "Common")
+        _element(event, "FormRef", FormOID=SUBJECT_FORM, Mandatory="No")
+        form = _element(None, "FormDef", OID=SUBJECT_FORM, Name=name, Repeating="No")
+        _element(form, "ItemGroupRef", ItemGroupOID=SUBJECT_GROUP, Mandatory="No")
+        group = _element(None, "ItemGroupDef", OID=SUBJECT_GROUP, Name=name, Repeating="No")
+        items = []
+        for position, (column, description) in enumerate(
+            zip(table.names, table.descriptions, strict=True)
+        ):
+            oid = self.subject_item_oid(position)
+            _element(group, "ItemRef", ItemOID=oid, Mandatory="No")
+            item = _element(None, "ItemDef", OID=oid, Name=column, DataType="text")
+            text = _element(item, "Description")
+            _element(text, "TranslatedText", description, **{XML_LANG: "en"})
+            items.append(item)
+        for kind, elements in (
+            ("StudyEventDef", [event]),
+            ("FormDef", [form]),
+            ("ItemGroupDef", [group]),
+            ("ItemDef", items),
+        ):
+            position = _after(metadata, kind)
+            for offset, element in enumerate(elements):
+                metadata.insert(position + offset, element)
+        protocol = metadata.find(_tag("Protocol"))
+        if protocol is None:
+            protocol = _element(None, "Protocol")
+            metadata.insert(_after(metadata, "Include"), protocol)
+        refs = protocol.findall(_tag("StudyEventRef"))
+        ref = _element(
+            None,
+            "StudyEventRef",
+            StudyEventOID=SUBJECT_EVENT,
+            OrderNumber=len(refs) + 1,
+            Mandatory="No",
+        )
+        last = max(
+            (
+                index + 1
+                for index, child in enumerate(protocol)
+                if child.tag in {_tag("Description"), _tag("StudyEventRef")}
+            ),
+            default=0,
+        )
+        protocol.insert(last, ref)
 
     def write_batch(
         self,
@@ -617,6 +717,8 @@ class OdmWriter:
             for ref in metadata.iter(_tag("MeasurementUnitRef")):
                 ref.set("MeasurementUnitOID", renamed[ref.get("MeasurementUnitOID")])
             self.add_missing_codes(metadata)
+            if version is getattr(self, "subject_version", None):
+                self.add_subject_definitions(metadata)
             study.append(metadata)
         if not len(basic):
             study.remove(basic)

@@ -58,6 +58,9 @@ class ExportOptions:
     shift_dates: bool = False
     #: Personal-data (identifier) items included: only for those who may see personal data.
     personal: bool = False
+    #: Concealed allocations (arms, what split-body products are): only for those who may see
+    #: them; set from the requester's permission, never a choice.
+    allocations: bool = False
 
     def describe(self) -> dict[str, object]:
         """The options as the audit trail and the export's own files record them."""
@@ -76,4 +79,6 @@ class ExportOptions:
             "as_of": self.as_of.astimezone(UTC).isoformat() if self.as_of else None,
             "shift_dates": self.shift_dates,
             "personal": self.personal,
+            # only when set, so that the options of exports without it read as before
+            **({"allocations": True} if self.allocations else {}),
         }

@@ -25,6 +25,7 @@ from datacapt.exports import (
     r_script,
     shifting,
     statistical,
+    subject_columns,
     xlsx,
 )
 from datacapt.exports.deterministic import snapshot_second
@@ -137,6 +138,7 @@ def export(
         options = replace(options, stamp=snapshot_second(datetime.now(UTC)))
     data = StudyData(dbsession, study, options, selection(dbsession, study, options))
     data.actor = actor
+    data.subject_columns = subject_columns.gather(dbsession, study, options, actor)
     if progress is not None:
         data.progress = progress
     if options.shift_dates:
@@ -176,9 +178,15 @@ def options_of(described: Mapping[str, Any]) -> ExportOptions:
         as_of=datetime.fromisoformat(as_of) if as_of else None,
         shift_dates=bool(described.get("shift_dates", False)),
         personal=bool(described.get("personal", False)),
+        allocations=bool(described.get("allocations", False)),
         audit_trail=bool(described.get("audit_trail", False)),
         odm_transactional=bool(described.get("odm_transactional", False)),
     )
+
+
+def holds_allocations(row: DataExport) -> bool:
+    """Whether an export was written with concealed allocations (only for who may see them)."""
+    return bool(row.options.get("allocations", False))
 
 
 def holds_personal_data(row: DataExport) -> bool:
@@ -249,10 +257,13 @@ def take(
     *,
     personal_allowed: bool,
     actor: Actor,
+    allocations_allowed: bool = False,
 ) -> Path | None:
     """The file to hand over, its taking audited; None when there is none to take (finished,
-    kept, and without personal data for who may not take it)."""
+    kept, and without personal data or concealed allocations for who may not take them)."""
     if holds_personal_data(row) and not personal_allowed:
+        return None
+    if holds_allocations(row) and not allocations_allowed:
         return None
     path = downloadable(registry, row)
     if path is None:

@@ -47,6 +47,7 @@ from datacapt.ecrf.definition import (
     text_in,
 )
 from datacapt.exports.options import ExportOptions
+from datacapt.exports.subject_columns import SubjectTable
 from datacapt.models import (
     AuditEvent,
     FormInstance,
@@ -526,6 +527,8 @@ class StudyData:
     shift: Callable[[FormRecord], FormRecord] | None = None
     #: Who exports (the PDF casebooks name them on their cover).
     actor: Actor | None = None
+    #: Subject-level columns other capabilities contribute (:mod:`.subject_columns`).
+    subject_columns: SubjectTable = field(default_factory=SubjectTable)
 
     def records(self, forms: list[str] | None = None) -> Iterator[FormRecord]:
         if not self.total:

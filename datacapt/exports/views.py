@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache, partial
 from typing import Any
 
@@ -86,6 +87,12 @@ def may_take_personal_data(request: Request, context: StudyChild) -> bool:
     )
 
 
+def may_see_allocations(request: Request, context: StudyChild) -> bool:
+    """Whether the requester's exports carry concealed allocations (arms, what split-body
+    products are): who may see them on the pages (``VIEW_ALLOCATION``)."""
+    return bool(request.has_permission(Permission.VIEW_ALLOCATION, context.study_node))
+
+
 def _page(
     context: ExportsResource,
     request: Request,
@@ -112,6 +119,7 @@ def _page(
         "visit_names": list(dict.fromkeys([*found.visits, "unscheduled"])),
         "may_start": request.has_permission(Permission.EXPORT_DATA, context),
         "may_take_personal": may_take_personal_data(request, context),
+        "may_see_allocations": may_see_allocations(request, context),
         "zone": request_timezone(request).key,
         "errors": errors or {},
         "posted": posted if posted is not None else fresh,
@@ -160,6 +168,7 @@ def start_export(context: ExportsResource, request: Request) -> Any:
         request.response.status_int = 422
         return {**page, "errors": errors}
     assert isinstance(options, ExportOptions)
+    options = replace(options, allocations=may_see_allocations(request, context))
     services.request_export(
         request.dbsession,
         context.study,
@@ -221,6 +230,7 @@ def download(context: ExportResource, request: Request) -> Response:
         export,
         personal_allowed=may_take_personal_data(request, context),
         actor=request.actor,
+        allocations_allowed=may_see_allocations(request, context),
     )
     if path is None:
         raise HTTPNotFound()

@@ -75,6 +75,11 @@ def write(target: Path, data: StudyData) -> int:
     codebook.write_row(0, 0, tables.CODEBOOK_HEADER, bold)
     for number, row in enumerate(tables.codebook_rows(found), start=1):
         codebook.write_row(number, 0, row)
+    if data.subject_columns:
+        subjects = workbook.add_worksheet(_free_name("subjects", names.values()))
+        for number, row in enumerate(data.subject_columns.table()):
+            for position, cell in enumerate(row):
+                _write(subjects, number, position, cell, day_format)
     count = 0
     for record in data.records():
         columns = found.forms[record.form]
@@ -85,6 +90,16 @@ def write(target: Path, data: StudyData) -> int:
         count += len(record.values)
     workbook.close()
     return count
+
+
+def _free_name(wanted: str, taken: Iterable[str]) -> str:
+    """``wanted``, or ``wanted~2``... when a form's sheet has that name already."""
+    used = {name.lower() for name in taken} | {"codebook"}
+    candidate, number = wanted, 1
+    while candidate.lower() in used:
+        number += 1
+        candidate = f"{wanted}~{number}"
+    return candidate
 
 
 def _write(sheet: Any, row: int, column: int, cell: Any, day_format: Any) -> None:

@@ -36,10 +36,24 @@ class RandomisationMethod(enum.StrEnum):
     STRATIFIED = "stratified"  # one list of permuted blocks per stratum
     EFRON = "efron"  # Efron's biased coin, decided at randomisation
     MINIMISATION = "minimisation"  # Pocock–Simon, decided at randomisation
+    #: Split-body (side-by-side): each subject's zones get the products, one per zone.
+    LATIN_SQUARE = "latin_square"  # a random Latin square per block of as many subjects
+    PERMUTATIONS = "permutations"  # every order of the products once per block, shuffled
 
     @property
     def uses_list(self) -> bool:
-        return self in {self.SIMPLE, self.BLOCKS, self.STRATIFIED}
+        return self in {
+            self.SIMPLE,
+            self.BLOCKS,
+            self.STRATIFIED,
+            self.LATIN_SQUARE,
+            self.PERMUTATIONS,
+        }
+
+    @property
+    def split_body(self) -> bool:
+        """Products allocated to body zones of each subject, not an arm per subject."""
+        return self in {self.LATIN_SQUARE, self.PERMUTATIONS}
 
 
 class Environment(enum.StrEnum):
@@ -48,21 +62,30 @@ class Environment(enum.StrEnum):
 
 
 class RandomisationDesign(Base):
+    """One of a study's randomisations (a main one, a sub-study's, a split-body allocation...),
+    named within the study by ``key``."""
+
     __tablename__ = "randomisation_design"
     __table_args__ = (
-        UniqueConstraint("study_id"),
+        UniqueConstraint("study_id", "key"),
         ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column()
     study_id: Mapped[int] = mapped_column()
+    #: The randomisation's code within the study (``main``, ``skin``): columns are named by it.
+    key: Mapped[str] = mapped_column(String(40), default="main", server_default="main")
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     revision: Mapped[int] = mapped_column(default=1)
     method: Mapped[RandomisationMethod] = mapped_column(
         string_enum(RandomisationMethod, "randomisation_method", 20)
     )
-    #: ``[{"code": "A", "label": "Placebo", "ratio": 1}, ...]``
+    #: ``[{"code": "A", "label": "Placebo", "ratio": 1}, ...]``; the products of a split-body
+    #: design (their codes are what blinded staff see, their labels what they are).
     arms: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: Split-body: the body zones, in order (``[{"code": "L", "label": "Left cheek"}, ...]``).
+    zones: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     block_sizes: Mapped[list[int]] = mapped_column(JSON, default=list)
     by_site: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Names of eCRF items with choices whose value stratifies (or is a minimisation factor).
@@ -84,6 +107,13 @@ class RandomisationDesign(Base):
     def environment(self) -> Environment:
         return Environment.PRODUCTION if self.live_at else Environment.TEST
 
+    def assignment(self, arm: str) -> list[tuple[dict[str, Any], str]]:
+        """A split-body allocation (``arm`` holds the products' codes in zone order, joined by
+        commas) as (zone, product code) pairs; empty for an arm."""
+        if not self.method.split_body:
+            return []
+        return list(zip(self.zones or [], arm.split(","), strict=False))
+
 
 class RandomisationSlot(Base):
     """One place of a list: a stratum's ``position``-th subject gets ``arm`` and ``number``."""
@@ -104,18 +134,19 @@ class RandomisationSlot(Base):
     stratum: Mapped[str] = mapped_column(String(400), default="")
     position: Mapped[int] = mapped_column()
     number: Mapped[str] = mapped_column(String(40))
-    arm: Mapped[str] = mapped_column(String(40))
+    #: An arm's code, or a split-body allocation: products' codes in zone order, "P2,P1".
+    arm: Mapped[str] = mapped_column(String(400))
     block: Mapped[int | None] = mapped_column()
     block_size: Mapped[int | None] = mapped_column()
     imported: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Randomisation(Base):
-    """A subject's randomisation: one per subject and environment, never two."""
+    """A subject's randomisation: one per design, subject and environment, never two."""
 
     __tablename__ = "randomisation"
     __table_args__ = (
-        UniqueConstraint("subject_id", "environment"),
+        UniqueConstraint("design_id", "subject_id", "environment"),
         UniqueConstraint("slot_id"),
         UniqueConstraint("design_id", "revision", "environment", "number"),
         Index("ix_randomisation_study_id_environment", "study_id", "environment"),
@@ -134,7 +165,7 @@ class Randomisation(Base):
     )
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("randomisation_slot.id"))
     number: Mapped[str] = mapped_column(String(40))
-    arm: Mapped[str] = mapped_column(String(40))
+    arm: Mapped[str] = mapped_column(String(400))
     stratum: Mapped[str] = mapped_column(String(400), default="")
     #: The factor levels it was randomised with (``{"site": "par01", "sex": "F"}``).
     levels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

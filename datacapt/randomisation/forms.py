@@ -11,12 +11,16 @@ from pyramid.i18n import TranslationString
 from datacapt.ecrf.definition import Definition
 from datacapt.i18n import _
 from datacapt.models import RandomisationMethod
+from datacapt.randomisation import split_body
 from datacapt.randomisation.methods import Arms, DesignError, check_block_sizes
 from datacapt.randomisation.minimisation import MEASURES
 from datacapt.randomisation.services import DesignInput
 
 CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 MAX_PLACES = 100_000
+#: Split-body designs: products (one per zone) at most; Latin squares of 6 × 6.
+MAX_PRODUCTS = 6
 
 
 def stratification_items(definition: Definition | None) -> list[tuple[str, Any]]:
@@ -49,6 +53,22 @@ def _arms(text: str, ratio_text: str, errors: dict[str, TranslationString]) -> l
     return [arm | {"ratio": share} for arm, share in zip(arms, ratio, strict=True)]
 
 
+def _zones(text: str, errors: dict[str, TranslationString]) -> list[dict[str, Any]]:
+    zones = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        code, _space, label = line.partition(" ")
+        if not CODE.fullmatch(code):
+            errors["zones"] = _(
+                "Start each line with the zone's code (letters, digits, - or _), then its label."
+            )
+            return []
+        zones.append({"code": code, "label": label.strip()[:200] or code})
+    if len({zone["code"] for zone in zones}) != len(zones):
+        errors["zones"] = _("Give each zone its own code.")
+        return []
+    return zones
+
+
 def _problem(error: DesignError) -> TranslationString:
     """The methods' English messages, translated where the form can cause them."""
     text = str(error)
@@ -66,6 +86,10 @@ def _problem(error: DesignError) -> TranslationString:
         return _("Give the ratio one part per arm.")
     if text.startswith("block size"):
         return _("Each block size must be a multiple of the ratio's sum.")
+    if text == "give as many zones as products":
+        return _("Give as many zones as products: each subject receives every product once.")
+    if text.startswith("at most 5 products"):
+        return _("Blocks of every order take at most 5 products: use Latin squares.")
     return _("This value is not allowed.")
 
 
@@ -82,7 +106,25 @@ def parse_design(
     method = next((m for m in RandomisationMethod if m.value == method_value), None)
     if method is None:
         errors["method"] = _("Choose one of the options offered.")
-    arms = _arms(form.get("arms", ""), form.get("ratio", ""), errors)
+    split = method is not None and method.split_body
+    arms = _arms(form.get("arms", ""), "" if split else form.get("ratio", ""), errors)
+    key = str(form.get("key", "")).strip()
+    if not KEY.fullmatch(key):
+        errors["key"] = _(
+            "Give a code of small letters, digits, - or _ (up to 40), such as main or skin."
+        )
+    name = str(form.get("name", "")).strip()[:200]
+    zones: list[dict[str, Any]] | None = None
+    if split:
+        zones = _zones(form.get("zones", ""), errors)
+        if arms and "zones" not in errors:
+            if len(arms) > MAX_PRODUCTS:
+                errors["arms"] = _("Give at most 6 products.")
+            else:
+                try:
+                    split_body.check([arm["code"] for arm in arms], len(zones), method.value)
+                except DesignError as error:
+                    errors["zones"] = _problem(error)
     allowed = dict(stratification_items(definition))
     items = list(dict.fromkeys(items_given))
     if any(name not in allowed for name in items):
@@ -148,6 +190,9 @@ def parse_design(
             p=p_value,
             list_length=int(length_text),
             blinded=form.get("blinded") == "on",
+            key=key,
+            name=name,
+            zones=zones,
         ),
         {},
     )

@@ -37,6 +37,7 @@ from datacapt.models import (
     Study,
     Subject,
 )
+from datacapt.randomisation import split_body
 from datacapt.randomisation.events import (
     RandomisationMarkedInError,
     SubjectRandomised,
@@ -72,12 +73,35 @@ class DesignInput:
     p: float
     list_length: int
     blinded: bool
+    key: str = "main"
+    name: str = ""
+    #: Split-body designs: the body zones in order (``{"code": "L", "label": "Left cheek"}``).
+    zones: list[dict[str, object]] | None = None
+
+
+def designs_of(dbsession: Session, study: Study) -> list[RandomisationDesign]:
+    """The study's randomisations, in the order they were first saved."""
+    return list(
+        dbsession.scalars(
+            select(RandomisationDesign)
+            .where(RandomisationDesign.study_id == study.id)
+            .order_by(RandomisationDesign.id)
+        )
+    )
 
 
 def design_of(
-    dbsession: Session, study: Study, *, lock: bool = False
+    dbsession: Session, study: Study, *, key: str | None = None, lock: bool = False
 ) -> RandomisationDesign | None:
-    statement = select(RandomisationDesign).where(RandomisationDesign.study_id == study.id)
+    """The study's randomisation named ``key``, or its first one when ``key`` is None."""
+    statement = (
+        select(RandomisationDesign)
+        .where(RandomisationDesign.study_id == study.id)
+        .order_by(RandomisationDesign.id)
+        .limit(1)
+    )
+    if key is not None:
+        statement = statement.where(RandomisationDesign.key == key)
     return dbsession.scalar(statement.with_for_update() if lock else statement)
 
 
@@ -102,7 +126,7 @@ def save_design(
 ) -> RandomisationDesign:
     """Create or change the design; refused once live. Each change is a new revision, whose
     lists start empty (the old ones stay with the test randomisations that used them)."""
-    design = design_of(dbsession, study, lock=True)
+    design = design_of(dbsession, study, key=given.key, lock=True)
     if design is not None and design.live_at is not None:
         raise Refused(_("The randomisation is live: its design can no longer change."))
     if design is None:
@@ -124,7 +148,7 @@ def save_design(
         entity_type="randomisation_design",
         entity_id=design.id,
         field="revision",
-        new=f"{design.revision} ({design.method.value})",
+        new=f"{design.key} {design.revision} ({design.method.value})",
     )
     return design
 
@@ -190,7 +214,18 @@ def generate_lists(
             if existing[stratum]:
                 continue
             rng = stratum_rng(f"{design.seed}/{environment.value}", stratum)
-            if design.method is RandomisationMethod.SIMPLE:
+            if design.method.split_body:
+                drawn = [
+                    (place.arm, place.block, place.block_size)
+                    for place in split_body.allocation_list(
+                        rng,
+                        design.method.value,
+                        [arm["code"] for arm in design.arms],
+                        len(design.zones or []),
+                        design.list_length,
+                    )
+                ]
+            elif design.method is RandomisationMethod.SIMPLE:
                 drawn = [(arm, None, None) for arm in simple(rng, arms, design.list_length)]
             else:
                 drawn = [
@@ -439,10 +474,30 @@ def current(
 ) -> Randomisation | None:
     return dbsession.scalar(
         select(Randomisation).where(
+            Randomisation.design_id == design.id,
             Randomisation.subject_id == subject.id,
             Randomisation.environment == design.environment,
         )
     )
+
+
+def subject_randomisations(
+    dbsession: Session, designs: Sequence[RandomisationDesign], subject: Subject
+) -> dict[int, Randomisation]:
+    """The subject's current randomisation under each design (by design id), in one query."""
+    if not designs:
+        return {}
+    live = {design.id: design.environment for design in designs}
+    return {
+        found.design_id: found
+        for found in dbsession.scalars(
+            select(Randomisation).where(
+                Randomisation.subject_id == subject.id,
+                Randomisation.design_id.in_(live),
+            )
+        )
+        if live[found.design_id] == found.environment
+    }
 
 
 def randomise(
@@ -453,10 +508,12 @@ def randomise(
     subject: Subject,
     site: Site,
     actor: Actor,
+    key: str | None = None,
 ) -> tuple[Randomisation, bool]:
-    """Randomise ``subject``: (its randomisation, whether it was made now). Refused until every
-    stratification item is answered on a complete form, or when the list is used up."""
-    design = design_of(dbsession, study, lock=True)
+    """Randomise ``subject`` under the design ``key`` (the first when None): (its
+    randomisation, whether it was made now). Refused until every stratification item is
+    answered on a complete form, or when the list is used up."""
+    design = design_of(dbsession, study, key=key, lock=True)
     if design is None:
         raise Refused(_("The study has no randomisation design."))
     dbsession.scalar(select(Subject.id).where(Subject.id == subject.id).with_for_update())
@@ -508,7 +565,7 @@ def randomise(
         entity_type="randomisation",
         entity_id=randomisation.id,
         field="number",
-        new=f"{number} ({environment.value})",
+        new=f"{design.key} {number} ({environment.value})",
     )
     reactions.publish(SubjectRandomised(dbsession, actor, subject, randomisation))
     return randomisation, True
@@ -619,15 +676,17 @@ def unblind(
     reactions.publish(SubjectUnblinded(dbsession, actor, subject, randomisation, reason))
 
 
-def randomisations(dbsession: Session, study: Study) -> list[tuple[Randomisation, str, str]]:
-    """The study's randomisations, newest first, with the subject's label and site code."""
+def randomisations(
+    dbsession: Session, study: Study, design: RandomisationDesign
+) -> list[tuple[Randomisation, str, str]]:
+    """The design's randomisations, newest first, with the subject's label and site code."""
     return [
         tuple(row)
         for row in dbsession.execute(
             select(Randomisation, Subject.label, Site.code)
             .join(Subject, Subject.id == Randomisation.subject_id)
             .join(Site, Site.id == Randomisation.site_id)
-            .where(Randomisation.study_id == study.id)
+            .where(Randomisation.study_id == study.id, Randomisation.design_id == design.id)
             .order_by(Randomisation.randomised_at.desc(), Randomisation.id.desc())
         ).all()
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -16,7 +17,14 @@ from datacapt.ecrf.definition import Definition
 from datacapt.exports.cells import text_cells
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import Environment, Randomisation, RandomisationMethod, Site, Subject
+from datacapt.models import (
+    Environment,
+    Randomisation,
+    RandomisationDesign,
+    RandomisationMethod,
+    Site,
+    Subject,
+)
 from datacapt.permissions import Permission
 from datacapt.randomisation import forms, services
 from datacapt.randomisation.lists import ListRefused, read_list
@@ -38,6 +46,8 @@ METHOD_LABELS = {
     RandomisationMethod.STRATIFIED: _("Stratified permuted blocks (one list per stratum)"),
     RandomisationMethod.EFRON: _("Efron's biased coin"),
     RandomisationMethod.MINIMISATION: _("Minimisation (Pocock–Simon)"),
+    RandomisationMethod.LATIN_SQUARE: _("Split-body: products to zones by Latin squares"),
+    RandomisationMethod.PERMUTATIONS: _("Split-body: products to zones, every order per block"),
 }
 MEASURE_LABELS = {
     "range": _("Range"),
@@ -64,9 +74,18 @@ def _sites(request: Request, context: Any) -> list[Site]:
     )
 
 
-def _form_values(design: Any) -> dict[str, Any]:
+def _key(request: Request) -> str | None:
+    """The randomisation asked for (``design`` in the query or the form), None: the first."""
+    key = request.params.get("design", "")
+    return key if forms.KEY.fullmatch(key) else None
+
+
+def _form_values(design: Any, first: bool = True) -> dict[str, Any]:
     if design is None:
         return {
+            "key": "main" if first else "",
+            "name": "",
+            "zones": "L Left\nR Right",
             "method": "blocks",
             "arms": "A\nB",
             "ratio": "1:1",
@@ -90,19 +109,30 @@ def _form_values(design: Any) -> dict[str, Any]:
         "p": f"{design.p:g}",
         "list_length": str(design.list_length),
         "blinded": "on" if design.blinded else "",
+        "key": design.key,
+        "name": design.name,
+        "zones": "\n".join(f"{zone['code']} {zone['label']}" for zone in design.zones or []),
     }
 
 
 def _page(context: RandomisationResource, request: Request, **extra: Any) -> dict[str, Any]:
     dbsession = request.dbsession
-    design = services.design_of(dbsession, context.study)
+    designs = services.designs_of(dbsession, context.study)
+    key = _key(request)
+    if "new" in request.GET:
+        design = None
+    else:
+        design = next((d for d in designs if d.key == key), designs[0] if designs else None)
     definition = _definition(context)
-    values = extra.pop("values", None) or _form_values(design)
+    values = extra.pop("values", None) or _form_values(design, first=not designs)
     return {
+        "designs": designs,
         "design": design,
         "arm_labels": {arm["code"]: arm["label"] for arm in design.arms} if design else {},
         "summary": services.list_summary(dbsession, design) if design else {},
-        "randomisations": services.randomisations(dbsession, context.study),
+        "randomisations": services.randomisations(dbsession, context.study, design)
+        if design
+        else [],
         "strata": services.strata(design, _sites(request, context), definition)
         if design and definition
         else [],
@@ -151,6 +181,13 @@ def save_design(context: RandomisationResource, request: Request) -> Any:
         request.POST, _definition(context), request.POST.getall("items")
     )
     values = dict(request.POST) | {"items": request.POST.getall("items")}
+    if (
+        given is not None
+        and request.POST.get("new") == "1"
+        and services.design_of(request.dbsession, context.study, key=given.key) is not None
+    ):
+        errors = {"key": _("Another randomisation of the study has this code.")}
+        given = None
     if given is not None:
         try:
             services.save_design(request.dbsession, context.study, given, request.actor)
@@ -159,11 +196,15 @@ def save_design(context: RandomisationResource, request: Request) -> Any:
     if errors:
         return _refused(context, request, errors=errors, values=values)
     request.session.flash(request.localizer.translate(_("The randomisation design was saved.")))
-    return redirect(request, request.resource_path(context, ""))
+    return redirect(request, _back(context, request, given.key))
+
+
+def _back(context: RandomisationResource, request: Request, key: str) -> str:
+    return request.resource_path(context, "", query={"design": key})
 
 
 def _design(context: RandomisationResource, request: Request) -> Any:
-    design = services.design_of(request.dbsession, context.study, lock=True)
+    design = services.design_of(request.dbsession, context.study, key=_key(request), lock=True)
     if design is None:
         raise HTTPNotFound()
     return design
@@ -186,7 +227,7 @@ def generate(context: RandomisationResource, request: Request) -> Any:
             _("${count} places were added to the lists.", mapping={"count": added})
         )
     )
-    return redirect(request, request.resource_path(context, ""))
+    return redirect(request, _back(context, request, design.key))
 
 
 @_post("import")
@@ -207,8 +248,11 @@ def import_list(context: RandomisationResource, request: Request) -> Any:
         return _refused(context, request, errors={"file": _("The file is larger than 10 MB.")})
     stratified = design.method is RandomisationMethod.STRATIFIED
     strata = services.strata(design, _sites(request, context), _definition(context) or Definition())
+    allowed = {a["code"] for a in design.arms}
+    if design.method.split_body:  # a place names the products in zone order: "P2,P1"
+        allowed = {",".join(order) for order in itertools.permutations(sorted(allowed))}
     try:
-        rows = read_list(data, sent.filename or "", {a["code"] for a in design.arms}, stratified)
+        rows = read_list(data, sent.filename or "", allowed, stratified)
         count = services.import_list(
             request.dbsession, design, environment, rows, strata, request.actor
         )
@@ -224,7 +268,7 @@ def import_list(context: RandomisationResource, request: Request) -> Any:
     request.session.flash(
         request.localizer.translate(_("${count} places were imported.", mapping={"count": count}))
     )
-    return redirect(request, request.resource_path(context, ""))
+    return redirect(request, _back(context, request, design.key))
 
 
 @_post("go-live")
@@ -237,7 +281,7 @@ def go_live(context: RandomisationResource, request: Request) -> Any:
     request.session.flash(
         request.localizer.translate(_("The randomisation is live: the test list is set aside."))
     )
-    return redirect(request, request.resource_path(context, ""))
+    return redirect(request, _back(context, request, design.key))
 
 
 @_post("in-error")
@@ -265,15 +309,16 @@ def in_error(context: RandomisationResource, request: Request) -> Any:
     except services.Refused as refusal:
         return _refused(context, request, errors={f"reason-{found.id}": refusal.message})
     request.session.flash(request.localizer.translate(_("The randomisation was marked in error.")))
-    return redirect(request, request.resource_path(context, ""))
+    design = request.dbsession.get(RandomisationDesign, found.design_id)
+    return redirect(request, _back(context, request, design.key))
 
 
 @page_view(RandomisationResource, PAGE, Permission.MANAGE_RANDOMISATION, name="simulate")
 def simulate_page(context: RandomisationResource, request: Request) -> dict[str, Any]:
     """Every method on simulated trials with the design's arms, ratio, block sizes and factors
     (the site's and the items' numbers of levels), as ``datacapt randomisation simulate``."""
-    design = services.design_of(request.dbsession, context.study)
-    if design is None:
+    design = services.design_of(request.dbsession, context.study, key=_key(request))
+    if design is None or design.method.split_body:
         raise HTTPNotFound()
     errors: dict[str, Any] = {}
     numbers = {}
@@ -325,7 +370,7 @@ def simulate_page(context: RandomisationResource, request: Request) -> dict[str,
 def download_list(context: RandomisationResource, request: Request) -> Response:
     """A list as CSV, in the import's columns (``number,arm,stratum``) and then where each
     place sits and who took it: what a statistician checks, or imports elsewhere."""
-    design = services.design_of(request.dbsession, context.study)
+    design = services.design_of(request.dbsession, context.study, key=_key(request))
     environment = next((e for e in Environment if e.value == request.GET.get("environment")), None)
     if design is None or environment is None:
         raise HTTPNotFound()
@@ -346,7 +391,7 @@ def download_list(context: RandomisationResource, request: Request) -> Response:
                 ]
             )
         )
-    name = f"{context.study.code}-randomisation-{environment.value}.csv"
+    name = f"{context.study.code}-randomisation-{design.key}-{environment.value}.csv"
     return Response(
         out.getvalue(),
         content_type="text/csv",
@@ -358,40 +403,66 @@ def download_list(context: RandomisationResource, request: Request) -> Response:
 # --- the subject's panel ---------------------------------------------------------------------
 
 
+def sees_arms(request: Request, context: Any, design: RandomisationDesign) -> bool:
+    """Whether the person sees ``design``'s arms (or what a split-body product is)."""
+    return not design.blinded or bool(request.has_permission(Permission.VIEW_ALLOCATION, context))
+
+
+def _suffix(request: Request, context: SubjectResource, design: RandomisationDesign) -> str:
+    """What ends the element ids and field names of ``design`` on the subject's panel: nothing
+    for the study's first design, ``-<key>`` for the others (so that they never repeat)."""
+    first = services.design_of(request.dbsession, context.study)
+    return "" if first is None or first.id == design.id else f"-{design.key}"
+
+
 def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
+    """Each of the study's randomisations for the subject (``extra`` applies to the one named
+    ``acted``, the one just randomised or unblinded)."""
     dbsession = request.dbsession
-    design = services.design_of(dbsession, context.study)
-    randomisation = services.current(dbsession, design, context.subject) if design else None
-    missing: list[services.Missing] = []
-    corrections: dict[str, tuple[str, str | None]] = {}
+    designs = services.designs_of(dbsession, context.study)
+    found = services.subject_randomisations(dbsession, designs, context.subject)
     definition = _definition(context)
-    if design and definition is not None:
-        levels, missing = services.subject_levels(
-            dbsession, design, definition, context.subject, context.site
-        )
-        if randomisation is not None:
-            corrections = {
-                factor: (level, levels.get(factor))
-                for factor, level in randomisation.levels.items()
-                if levels.get(factor) != level
-            }
+    acted = extra.pop("acted", None)
+    entries = []
+    for design in designs:
+        randomisation = found.get(design.id)
+        missing: list[services.Missing] = []
+        corrections: dict[str, tuple[str, str | None]] = {}
+        if definition is not None and design.items:
+            levels, missing = services.subject_levels(
+                dbsession, design, definition, context.subject, context.site
+            )
+            if randomisation is not None:
+                corrections = {
+                    factor: (level, levels.get(factor))
+                    for factor, level in randomisation.levels.items()
+                    if levels.get(factor) != level
+                }
+        entry = {
+            "design": design,
+            "suffix": "" if design is designs[0] else f"-{design.key}",
+            "randomisation": randomisation,
+            "assignment": design.assignment(randomisation.arm) if randomisation else [],
+            "missing": missing,
+            "corrections": corrections,
+            "sees_arm": sees_arms(request, context, design),
+            "arm_labels": {arm["code"]: arm["label"] for arm in design.arms},
+            "refusal": None,
+            "announced": False,
+            "revealed": False,
+            "unblinding": False,
+            "errors": {},
+        }
+        if design.key == acted:
+            entry.update(extra)
+        entries.append(entry)
     return {
-        "design": design,
-        "randomisation": randomisation,
-        "missing": missing,
-        "corrections": corrections,
+        "designs": designs,
+        "entries": entries,
         "definition": definition,
-        "sees_arm": bool(design)
-        and (not design.blinded or request.has_permission(Permission.VIEW_ALLOCATION, context)),
-        "arm_labels": {arm["code"]: arm["label"] for arm in design.arms} if design else {},
         "environment_labels": ENVIRONMENT_LABELS,
-        "refusal": None,
-        "announced": False,
-        "revealed": False,
-        "unblinding": False,
         "errors": {},
         "two_factor": request.identity is not None and two_factor_enrolled(request),
-        **extra,
     }
 
 
@@ -410,7 +481,10 @@ def subject_panel(context: SubjectResource, request: Request) -> dict[str, Any]:
 )
 def randomise(context: SubjectResource, request: Request) -> Any:
     definition = _definition(context)
+    design = services.design_of(request.dbsession, context.study, key=_key(request))
     try:
+        if design is None:
+            raise services.Refused(_("The study has no randomisation design."))
         if definition is None:
             raise services.Refused(_("The study has no published eCRF yet."))
         _randomisation, made = services.randomise(
@@ -421,15 +495,17 @@ def randomise(context: SubjectResource, request: Request) -> Any:
             context.subject,
             context.site,
             request.actor,
+            key=design.key,
         )
     except services.Refused as refusal:
         request.response.status_int = 422
-        return _panel(context, request, refusal=refusal.message)
+        acted = design.key if design else None
+        return _panel(context, request, acted=acted, refusal=refusal.message)
     if not request.is_htmx:
         if made:
             request.session.flash(request.localizer.translate(_("The subject was randomised.")))
         return redirect(request, request.resource_path(context, ""))
-    return _panel(context, request, announced=made)
+    return _panel(context, request, acted=design.key, announced=made)
 
 
 @view_config(
@@ -442,25 +518,26 @@ def randomise(context: SubjectResource, request: Request) -> Any:
 def unblind(context: SubjectResource, request: Request) -> Any:
     """Emergency unblinding: a reason and the password (and code) entered again; the arm is
     shown in this answer only, and the subject's page keeps a mark everyone sees."""
-    design = services.design_of(request.dbsession, context.study)
+    design = services.design_of(request.dbsession, context.study, key=_key(request))
     found = services.current(request.dbsession, design, context.subject) if design else None
     if found is None:
         raise HTTPNotFound()
-    reason = request.POST.get("unblind-reason", "").strip()[:2000]
+    suffix = _suffix(request, context, design)  # the fields of the design's own form
+    reason = request.POST.get(f"unblind-reason{suffix}", "").strip()[:2000]
     errors: dict[str, Any] = {}
     if not reason:
-        errors["unblind-reason"] = _("Give the reason.")
+        errors[f"unblind-reason{suffix}"] = _("Give the reason.")
     else:
         check = check_signing_credentials(
             request,
-            request.POST.get("unblind-password", ""),
-            request.POST.get("unblind-code", ""),
+            request.POST.get(f"unblind-password{suffix}", ""),
+            request.POST.get(f"unblind-code{suffix}", ""),
             refused_action="randomisation.unblind_refused",
         )
-        errors = {f"unblind-{name}": message for name, message in check.errors.items()}
+        errors = {f"unblind-{name}{suffix}": message for name, message in check.errors.items()}
     if errors:
         request.response.status_int = 422
-        return _panel(context, request, errors=errors, unblinding=True)
+        return _panel(context, request, acted=design.key, errors=errors, unblinding=True)
     services.unblind(
         request.dbsession,
         reactions_of(request.registry),
@@ -469,4 +546,4 @@ def unblind(context: SubjectResource, request: Request) -> Any:
         reason,
         request.actor,
     )
-    return _panel(context, request, revealed=True)
+    return _panel(context, request, acted=design.key, revealed=True)

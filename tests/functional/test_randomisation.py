@@ -206,7 +206,7 @@ def test_randomising_waits_for_a_complete_stratification_form_then_conceals_the_
     event = dbsession.scalar(
         select(AuditEvent).where(AuditEvent.action == "randomisation.randomised")
     )
-    assert event.new_value == f"{number} (test)" and event.subject_id == row.subject_id
+    assert event.new_value == f"main {number} (test)" and event.subject_id == row.subject_id
     assert row.arm not in (event.new_value or "").split()
 
     again = randomise(coordinator)  # a double click: the same randomisation, never two

@@ -58,6 +58,19 @@ from datacapt.models.randomisation import (
     RandomisationMethod,
     RandomisationSlot,
 )
+from datacapt.models.repository import (
+    AccessBundle,
+    BundleState,
+    ErasureRequest,
+    ErasureState,
+    Person,
+    PersonKey,
+    PersonLink,
+    PiiAccess,
+    RepositoryKek,
+    RetentionPolicy,
+    RetentionRun,
+)
 from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
@@ -65,18 +78,22 @@ from datacapt.models.tenancy import Tenant
 from datacapt.models.uploads import UploadedFile
 
 __all__ = [
+    "AccessBundle",
     "ApiKey",
     "Appointment",
     "AppointmentStatus",
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
+    "BundleState",
     "CalendarFeed",
     "DataExport",
     "DataImport",
     "EntryWarning",
     "Environment",
     "EproOccurrence",
+    "ErasureRequest",
+    "ErasureState",
     "Every",
     "ExportDefinition",
     "ExportState",
@@ -100,6 +117,10 @@ __all__ = [
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",
+    "Person",
+    "PersonKey",
+    "PersonLink",
+    "PiiAccess",
     "Query",
     "QueryMessage",
     "QueryOrigin",
@@ -110,6 +131,9 @@ __all__ = [
     "RandomisationMethod",
     "RandomisationSlot",
     "RecoveryCode",
+    "RepositoryKek",
+    "RetentionPolicy",
+    "RetentionRun",
     "ReviewStatus",
     "Room",
     "SdvStatus",

@@ -28,6 +28,7 @@ from datacapt.resources.path import forget_path
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
+from datacapt.resources.repository import PersonResource, RepositoryResource
 from datacapt.resources.root import RESERVED_NAMES, TENANT_CHILDREN, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
@@ -50,10 +51,12 @@ __all__ = [
     "MessagesResource",
     "NotificationResource",
     "NotificationsResource",
+    "PersonResource",
     "QueriesResource",
     "QueryResource",
     "RandomisationResource",
     "ReportsResource",
+    "RepositoryResource",
     "Resource",
     "Root",
     "ScheduleResource",

@@ -15,6 +15,7 @@ key-encryption key (KEK), which a key service holds.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -163,28 +164,45 @@ def new_data_key(dbsession: Session, registry: Registry, person: Person) -> byte
     return key
 
 
-def data_key(dbsession: Session, registry: Registry, person: Person) -> bytes:
-    """``person``'s data key, unwrapped; Shredded when it is gone."""
-    found = dbsession.execute(
+def data_keys(
+    dbsession: Session, registry: Registry, persons: Sequence[Person]
+) -> dict[int, bytes]:
+    """The data keys of ``persons``, unwrapped, in one query (a shredded person is missing)."""
+    if not persons:
+        return {}
+    tenant_ids = {person.tenant_id for person in persons}
+    rows = dbsession.execute(
         select(PersonKey, RepositoryKek.master_key_id)
         .join(
             RepositoryKek,
             (RepositoryKek.tenant_id == PersonKey.tenant_id)
             & (RepositoryKek.generation == PersonKey.kek_generation),
         )
-        .where(PersonKey.person_id == person.id, PersonKey.tenant_id == person.tenant_id)
-    ).one_or_none()
+        .where(
+            PersonKey.person_id.in_(sorted(person.id for person in persons)),
+            PersonKey.tenant_id.in_(sorted(tenant_ids)),
+        )
+    ).all()
+    service = key_service(registry)
+    return {
+        row.person_id: service.unwrap(
+            row.tenant_id,
+            row.kek_generation,
+            master_key_id,
+            row.nonce,
+            row.wrapped,
+            _associated(row.person_id),
+        )
+        for row, master_key_id in rows
+    }
+
+
+def data_key(dbsession: Session, registry: Registry, person: Person) -> bytes:
+    """``person``'s data key, unwrapped; Shredded when it is gone."""
+    found = data_keys(dbsession, registry, [person]).get(person.id)
     if found is None:
         raise Shredded(f"person {person.id} has no data key")
-    row, master_key_id = found
-    return key_service(registry).unwrap(
-        row.tenant_id,
-        row.kek_generation,
-        master_key_id,
-        row.nonce,
-        row.wrapped,
-        _associated(person.id),
-    )
+    return found
 
 
 def seal(key: bytes, plaintext: bytes, associated: bytes) -> tuple[bytes, bytes]:

@@ -165,10 +165,13 @@ def _seal(dbsession: Session, registry: Registry, person: Person, data: PersonDa
         setattr(person, column, value)
 
 
-def _open(dbsession: Session, registry: Registry, person: Person) -> PersonData:
+def _open(
+    dbsession: Session, registry: Registry, person: Person, key: bytes | None = None
+) -> PersonData:
     if person.shredded_at is not None or person.ciphertext is None or person.nonce is None:
         raise keys.Shredded(f"person {person.id} was shredded")
-    key = keys.data_key(dbsession, registry, person)
+    if key is None:
+        key = keys.data_key(dbsession, registry, person)
     plain = keys.unseal(key, person.nonce, person.ciphertext, _associated(person))
     return PersonData(**json.loads(plain))
 
@@ -387,12 +390,11 @@ def read_listed(
         fields=LISTED_FIELDS,
         purpose=purpose,
     )
+    data_keys = keys.data_keys(dbsession, registry, persons)  # one query for the page
     opened: dict[int, PersonData | None] = {}
     for person in persons:
-        try:
-            opened[person.id] = _open(dbsession, registry, person)
-        except keys.Shredded:
-            opened[person.id] = None
+        key = data_keys.get(person.id)
+        opened[person.id] = None if key is None else _open(dbsession, registry, person, key)
     return opened
 
 

@@ -162,17 +162,20 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=200), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=20), nullable=False),
     sa.Column('fields', sa.String(length=200), nullable=False),
     sa.Column('purpose', sa.String(length=40), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_pii_access_person_id_person')),
+    sa.ForeignKeyConstraint(['subject_id'], ['subject.id'], name=op.f('fk_pii_access_subject_id_subject')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_pii_access_tenant_id_tenant')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_pii_access_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pii_access'))
     )
     with op.batch_alter_table('pii_access', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pii_access_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pii_access_subject_id'), ['subject_id'], unique=False)
         batch_op.create_index('ix_pii_access_tenant_id_at', ['tenant_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_pii_access_user_id'), ['user_id'], unique=False)
 
@@ -189,6 +192,7 @@ def downgrade() -> None:
     with op.batch_alter_table('pii_access', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pii_access_user_id'))
         batch_op.drop_index('ix_pii_access_tenant_id_at')
+        batch_op.drop_index(batch_op.f('ix_pii_access_subject_id'))
         batch_op.drop_index(batch_op.f('ix_pii_access_person_id'))
 
     op.drop_table('pii_access')

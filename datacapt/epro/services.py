@@ -416,7 +416,13 @@ def send_link(
         return False
     row = dbsession.get(SubjectContact, subject.id)
     actor = Actor.system("epro-mail", tenant_id=subject.tenant_id)
-    email = contacts.open_row(registry, row).email if row is not None else ""
+    email = (
+        contacts.open_logged(
+            dbsession, registry, row, actor, purpose="contact", fields=("email",)
+        ).email
+        if row is not None
+        else ""
+    )
     if not email:
         return False
     audit.record_subject(

@@ -122,6 +122,8 @@ class PiiAccess(Base):
     #: Who, when no user acted (a job, the command line).
     actor: Mapped[str] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    #: A study subject whose sealed contact details were read (no person of the repository).
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), index=True)
     action: Mapped[str] = mapped_column(String(20))
     fields: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(40))

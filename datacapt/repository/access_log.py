@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from datacapt.models import Person, PiiAccess, User
+from datacapt.models import Person, PiiAccess, Subject, User
 from datacapt.pagination import Page, paginate
 
 PER_PAGE = 100
@@ -37,9 +37,10 @@ class Filters:
 
 def _statement(tenant_id: int, filters: Filters) -> Select[Any]:
     statement = (
-        select(PiiAccess, User.email, Person.reference)
+        select(PiiAccess, User.email, Person.reference, Subject.label)
         .outerjoin(User, User.id == PiiAccess.user_id)
         .outerjoin(Person, Person.id == PiiAccess.person_id)
+        .outerjoin(Subject, Subject.id == PiiAccess.subject_id)
         .where(PiiAccess.tenant_id == tenant_id)
         .order_by(PiiAccess.id.desc())
     )

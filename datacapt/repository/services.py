@@ -23,18 +23,16 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pyramid.registry import Registry
-from sqlalchemy import ColumnElement, false, insert, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
-from zope.sqlalchemy import mark_changed
 
-from datacapt import audit
+from datacapt import audit, pii_access
 from datacapt.actor import Actor
 from datacapt.config import get_app_settings
 from datacapt.i18n import _
 from datacapt.models import (
     Person,
     PersonLink,
-    PiiAccess,
     Site,
     Study,
     Subject,
@@ -190,23 +188,15 @@ def log_access(
     purpose: str,
 ) -> None:
     """One access-log row per person read (``None``: a search that found nobody)."""
-    who = actor.name or ("user" if actor.user_id else "system")
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "user_id": actor.user_id,
-            "actor": who[:200],
-            "person_id": person_id,
-            "action": action,
-            "fields": ",".join(fields),
-            "purpose": purpose,
-            "at": datetime.now(UTC),
-        }
-        for person_id in person_ids
-    ]
-    if rows:
-        dbsession.execute(insert(PiiAccess), rows)
-        mark_changed(dbsession)
+    pii_access.log_reads(
+        dbsession,
+        actor,
+        tenant_id,
+        list(person_ids),
+        action=action,
+        fields=fields,
+        purpose=purpose,
+    )
 
 
 def read(

@@ -401,8 +401,8 @@ def access_log_page(context: RepositoryResource, request: Request) -> dict[str, 
 def access_log_csv(context: RepositoryResource, request: Request) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["at", "user", "actor", "person", "action", "fields", "purpose"])
-    for row, email, reference in access_log.rows(
+    writer.writerow(["at", "user", "actor", "person", "subject", "action", "fields", "purpose"])
+    for row, email, reference, subject in access_log.rows(
         request.dbsession, context.tenant.id, _log_filters(request)
     ):
         writer.writerow(
@@ -411,6 +411,7 @@ def access_log_csv(context: RepositoryResource, request: Request) -> Response:
                 email or "",
                 row.actor,
                 reference or "",
+                subject or "",
                 row.action,
                 row.fields,
                 row.purpose,

@@ -296,10 +296,28 @@ def test_the_dpo_reads_the_access_log_filtered_and_as_csv(app, world, dbsession)
     response = dpo.get(REPOSITORY + "@@access-log.csv", {"person": other.reference})
     assert response.content_type == "text/csv"
     lines = list(csv.reader(io.StringIO(response.text)))
-    assert lines[0] == ["at", "user", "actor", "person", "action", "fields", "purpose"]
+    assert lines[0] == ["at", "user", "actor", "person", "subject", "action", "fields", "purpose"]
     assert [line[3:] for line in lines[1:]] == [
-        [other.reference, "view", "first_name,last_name,birth_date,email,phone", "contact"]
+        [other.reference, "", "view", "first_name,last_name,birth_date,email,phone", "contact"]
     ]
+
+
+def test_reading_a_subjects_contact_details_is_in_the_access_log(app, world, dbsession):
+    coordinator = as_user(app, world, "coordinator")
+    form = coordinator.get("/acme/demo/subjects/par01-0001/@@contact").forms["contact-form"]
+    form["contact-email"] = "someone@example.org"
+    form.submit()
+    coordinator.get("/acme/demo/subjects/par01-0001/@@contact")
+    row = dbsession.scalars(select(PiiAccess).where(PiiAccess.subject_id.is_not(None))).one()
+    assert (row.user_id, row.action, row.purpose) == (
+        world.users["coordinator"].id,
+        "view",
+        "contact",
+    )
+    dpo = as_user(app, world, "dpo")
+    page = dpo.get(REPOSITORY + "@@access-log")
+    assert "par01-0001" in page.html.select_one("#access-log tbody").text
+    assert "someone@example.org" not in page.text
 
 
 def test_an_access_bundle_is_built_as_a_job_released_and_downloaded(app, world, dbsession):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -16,17 +16,13 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from datacapt.htmx import page_view, redirect
-from datacapt.i18n import _
+from datacapt.i18n import _, request_today
 from datacapt.models import AccessBundle, ErasureRequest, Person, Site, Study
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.repository import access_log, keys, rights, services
 from datacapt.resources import PersonResource, RepositoryResource
 from datacapt.validation import ValidationError
-
-
-def _today(request: Request) -> date:
-    return datetime.now().date()
 
 
 def _scopes(request: Request, tenant_id: int) -> list[tuple[int, frozenset[int] | None]]:
@@ -117,7 +113,7 @@ def register(context: RepositoryResource, request: Request) -> Any:
     errors: dict[str, Any] = {}
     data = None
     try:
-        data = services.clean(_person_form(request.POST), _today(request))
+        data = services.clean(_person_form(request.POST), request_today(request))
     except ValidationError as error:
         errors[error.field] = error.message
     if chosen is None:
@@ -214,7 +210,7 @@ def edit(context: PersonResource, request: Request) -> Any:
     values = _person_form(request.POST)
     reason = request.POST.get("reason", "")[:500]
     try:
-        data = services.clean(values, _today(request))
+        data = services.clean(values, request_today(request))
         services.change(
             request.dbsession, request.registry, request.actor, context.person, data, reason
         )

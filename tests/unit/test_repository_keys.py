@@ -56,3 +56,34 @@ def test_sealed_data_opens_only_with_its_key_and_owner():
 def test_no_master_key_no_service():
     with pytest.raises(ValueError, match="master key"):
         LocalKeyService(())
+
+
+def test_blind_index_normalisation_ignores_case_accents_and_spacing():
+    from datacapt.repository.services import normalise
+
+    assert normalise("  Éloïse   DUPONT-Mérieux ") == "eloise dupont-merieux"
+    assert normalise("Łukasz") != normalise("Lukasz")  # Ł is a letter of its own, not L + mark
+    assert normalise("Straße") == "strasse"
+    assert normalise("") == ""
+
+
+def test_person_details_are_checked_field_by_field():
+    from datetime import date
+
+    from datacapt.repository.services import clean
+    from datacapt.validation import ValidationError
+
+    today = date(2026, 12, 4)
+    good = clean(
+        {"first_name": " Ada ", "last_name": "Lovelace", "email": "ADA@Example.org"}, today
+    )
+    assert (good.first_name, good.email) == ("Ada", "ada@example.org")
+    for values, field in [
+        ({"last_name": "L"}, "first_name"),
+        ({"first_name": "A", "last_name": "L", "birth_date": "2026-12-05"}, "birth_date"),
+        ({"first_name": "A", "last_name": "L", "birth_date": "04/12/1950"}, "birth_date"),
+        ({"first_name": "A", "last_name": "L", "phone": "call me"}, "phone"),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            clean(values, today)
+        assert refused.value.field == field

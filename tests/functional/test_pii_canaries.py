@@ -12,9 +12,10 @@ from pathlib import Path
 import webtest
 from sqlalchemy import select
 
+from datacapt import jobs
 from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import ExportRefused, export
-from datacapt.models import AccessBundle, AuditEvent, BundleState, PiiAccess, RetentionRun
+from datacapt.models import AccessBundle, AuditEvent, OutboxJob, PiiAccess, RetentionRun
 from datacapt.repository import rights
 from tests.factories import SETUP, login
 from tests.functional.test_logs import log_lines  # noqa: F401  (fixture)
@@ -106,9 +107,9 @@ def test_no_canary_reaches_an_export_a_log_line_or_the_audit_trail(
     link.submit().follow()
     testapp.get(person).forms["bundle-form"].submit().follow()
     bundle = dbsession.scalars(select(AccessBundle)).one()
-    if bundle.state == BundleState.QUEUED:
-        rights.build_bundle(dbsession, app.registry, bundle.id)
-        dbsession.flush()
+    for job in dbsession.scalars(select(OutboxJob).where(OutboxJob.name == rights.BUNDLE_JOB)):
+        jobs.execute(app.registry, job.id)  # the worker's part (nothing, if it ran already)
+    dbsession.expire_all()
     page = testapp.get(person)
     next(f for f in page.forms.values() if f.action.endswith("@@release")).submit().follow()
     assert LAST in testapp.get(person + "@@bundle-file", {"id": bundle.id, "kind": "json"}).text

@@ -434,6 +434,17 @@ def set_legal_hold(
     )
 
 
+def held(dbsession: Session, tenant_id: int) -> list[Person]:
+    """The tenant's persons under legal hold (references and reasons only)."""
+    return list(
+        dbsession.scalars(
+            select(Person)
+            .where(Person.tenant_id == tenant_id, Person.legal_hold.is_(True))
+            .order_by(Person.reference)
+        )
+    )
+
+
 def run_retention(
     dbsession: Session, actor: Actor, tenant_id: int, *, dry_run: bool, now: datetime | None = None
 ) -> RetentionRun:

@@ -479,6 +479,7 @@ def _retention(request: Request, context: RepositoryResource, **extra: Any) -> d
         "policies": rights.policies(request.dbsession, context.tenant.id),
         "categories": rights.CATEGORIES,
         "runs": rights.runs(request.dbsession, context.tenant.id),
+        "held": rights.held(request.dbsession, context.tenant.id),
         "errors": {},
         **extra,
     }
@@ -493,7 +494,23 @@ def _retention(request: Request, context: RepositoryResource, **extra: Any) -> d
 )
 def retention_post(context: RepositoryResource, request: Request) -> Any:
     try:
-        if "run" in request.POST:
+        if "hold" in request.POST:
+            reference = request.POST.get("reference", "").strip().upper()[:20]
+            person = request.dbsession.scalar(
+                select(Person).where(
+                    Person.tenant_id == context.tenant.id, Person.reference == reference
+                )
+            )
+            if person is None:
+                raise ValidationError("reference", _("No person with this reference."))
+            rights.set_legal_hold(
+                request.dbsession,
+                request.actor,
+                person,
+                hold=request.POST.get("hold") == "on",
+                reason=request.POST.get("hold_reason", "")[:500],
+            )
+        elif "run" in request.POST:
             rights.run_retention(
                 request.dbsession,
                 request.actor,

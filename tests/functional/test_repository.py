@@ -357,11 +357,19 @@ def test_retention_dry_run_legal_hold_and_run_log(app, world, dbsession):
     fresh = add_person(dbsession, registry, world, values={**ELOISE, "first_name": "Ana"})
     long_ago = datetime.now(UTC) - timedelta(days=1000)
     old.updated_at = held.updated_at = long_ago
-    rights.set_legal_hold(dbsession, SETUP, held, hold=True, reason="Litigation 2026-17")
     dbsession.flush()
 
     dpo = as_user(app, world, "dpo")
-    page = dpo.get(REPOSITORY + "@@retention")
+    hold = dpo.get(REPOSITORY + "@@retention").forms["hold-form"]
+    hold["reference"], hold["hold"] = held.reference, "on"
+    assert "Give the reason" in hold.submit(status=422).text
+    hold = dpo.get(REPOSITORY + "@@retention").forms["hold-form"]
+    hold["reference"], hold["hold_reason"] = "P-NOSUCH", "Litigation 2026-17"
+    assert "No person with this reference." in hold.submit(status=422).text
+    hold = dpo.get(REPOSITORY + "@@retention").forms["hold-form"]
+    hold["reference"], hold["hold_reason"] = held.reference.lower(), "Litigation 2026-17"
+    page = hold.submit().follow()
+    assert f"{held.reference} — Litigation 2026-17" in page.html.select_one("#held").text
     page.forms["retention-run"].submit("run", value="dry").follow()
     dbsession.expire_all()
     assert dbsession.get(Person, old.id).shredded_at is None

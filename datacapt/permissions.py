@@ -77,6 +77,9 @@ class Permission(enum.StrEnum):
     RANDOMISE = "randomise"
     UNBLIND = "unblind"
     BOOK_APPOINTMENT = "book_appointment"
+    #: The data protection officer's: the log of personal-data reads, erasure decisions,
+    #: retention. Grants no reading of personal data itself.
+    DPO = "dpo"
 
     @property
     def scope(self) -> Scope:
@@ -88,6 +91,7 @@ PERMISSION_SCOPES = {
     Permission.VIEW_TENANT: Scope.TENANT,
     Permission.MANAGE_TENANT: Scope.TENANT,
     Permission.CREATE_STUDY: Scope.TENANT,
+    Permission.DPO: Scope.TENANT,
     Permission.VIEW_STUDY: Scope.NAVIGATION,
     Permission.LIST_SUBJECTS: Scope.NAVIGATION,
     Permission.MANAGE_STUDY: Scope.STUDY,
@@ -117,10 +121,12 @@ class StudyRole(enum.StrEnum):
 
 class TenantRole(enum.StrEnum):
     TENANT_ADMIN = "tenant_admin"
+    DPO = "dpo"
 
 
 ROLE_LABELS = {
     TenantRole.TENANT_ADMIN: _("Organisation administrator"),
+    TenantRole.DPO: _("Data protection officer"),
     StudyRole.STUDY_ADMIN: _("Study administrator"),
     StudyRole.INVESTIGATOR: _("Investigator"),
     StudyRole.SUB_INVESTIGATOR: _("Sub-investigator"),
@@ -201,6 +207,9 @@ TENANT_ADMIN_PERMISSIONS = frozenset(
         P.VIEW_SITE,
     }
 )
+#: The data protection officer sees who read which personal data and decides on erasure; they
+#: read no personal data themselves.
+DPO_PERMISSIONS = frozenset({P.VIEW_TENANT, P.DPO})
 SYSTEM_ADMIN_PERMISSIONS = frozenset({P.SIGNED_IN}) | TENANT_ADMIN_PERMISSIONS
 
 
@@ -211,6 +220,10 @@ SYSTEM_ADMIN = "system:admin"
 
 def tenant_admin(tenant_id: int) -> str:
     return f"tenant:{tenant_id}:admin"
+
+
+def tenant_dpo(tenant_id: int) -> str:
+    return f"tenant:{tenant_id}:dpo"
 
 
 def tenant_member(tenant_id: int) -> str:
@@ -251,6 +264,7 @@ ROOT_ACL: tuple[ACE, ...] = (
 def tenant_acl(tenant_id: int) -> tuple[ACE, ...]:
     return (
         (Allow, tenant_admin(tenant_id), tuple(sorted(TENANT_ADMIN_PERMISSIONS))),
+        (Allow, tenant_dpo(tenant_id), tuple(sorted(DPO_PERMISSIONS))),
         (Allow, tenant_member(tenant_id), (Permission.VIEW_TENANT,)),
     )
 

@@ -239,7 +239,10 @@ class Identity:
         if self.user.is_system_admin:
             found.append(perms.SYSTEM_ADMIN)
         for tenant_role in self.tenant_roles:
-            found.append(perms.tenant_admin(tenant_role.tenant_id))
+            if tenant_role.role == TenantRole.DPO:
+                found.append(perms.tenant_dpo(tenant_role.tenant_id))
+            else:
+                found.append(perms.tenant_admin(tenant_role.tenant_id))
             found.append(perms.tenant_member(tenant_role.tenant_id))
         for grant in self.study_roles:
             found.append(perms.tenant_member(grant.tenant_id))
@@ -254,7 +257,10 @@ class Identity:
         return list(dict.fromkeys(found))
 
     def is_tenant_admin(self, tenant_id: int) -> bool:
-        return self.user.is_system_admin or any(r.tenant_id == tenant_id for r in self.tenant_roles)
+        return self.user.is_system_admin or any(
+            r.tenant_id == tenant_id and r.role == TenantRole.TENANT_ADMIN
+            for r in self.tenant_roles
+        )
 
     def roles_in_study(self, study_id: int) -> list[StudyMembership]:
         return [grant for grant in self.study_roles if grant.study_id == study_id]

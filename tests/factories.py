@@ -164,6 +164,27 @@ def build_world(dbsession: Session, registry: Registry) -> World:
     return world
 
 
+#: The references of :func:`add_persons`' persons of the repository, registered at each site.
+PERSONS = {"par01": "P-MATRIXPAR", "ber01": "P-MATRIXBER"}
+
+
+def add_persons(dbsession: Session, registry: Registry, world: World) -> None:
+    """A person of the repository registered at each acme site, and the tenant's DPO
+    (``dpo@example.org``, no study role)."""
+    from datacapt.repository import services as repository
+
+    for code, reference in PERSONS.items():
+        data = repository.PersonData(first_name="Ada", last_name=f"Person {code}")
+        person = repository.register(
+            dbsession, registry, SETUP, world.study, world.sites[code], data
+        )
+        person.reference = reference
+    dpo = make_user(dbsession, registry, "dpo@example.org")
+    grant_tenant_role(dbsession, dpo, world.tenant, TenantRole.DPO)
+    world.users["dpo"] = dpo
+    dbsession.flush()
+
+
 def login(testapp: webtest.TestApp, email: str, password: str = PASSWORD) -> webtest.TestResponse:
     """Sign in through the real form (CSRF token included), as a person would."""
     form = testapp.get("/login").forms["login-form"]

@@ -204,7 +204,13 @@ def subject_address(
     """The e-mail of the subject's sealed contact details ("" without one); opening them is
     recorded in the audit trail with ``reason``."""
     row = dbsession.get(SubjectContact, subject.id)
-    address = contacts.open_row(registry, row).email if row is not None else ""
+    address = (
+        contacts.open_logged(
+            dbsession, registry, row, actor, purpose="contact", fields=("email",)
+        ).email
+        if row is not None
+        else ""
+    )
     if not address:
         return ""
     audit.record_subject(

@@ -23,6 +23,7 @@ from datacapt.cli import (
     notifications,
     operations,
     randomisation,
+    repository,
     two_factor,
 )
 from datacapt.cli.bootstrap import CommandError, load_environment
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     api_keys.add_parsers(commands)
     notifications.add_parsers(commands)
     randomisation.add_parsers(commands)
+    repository.add_parsers(commands)
     return parser
 
 

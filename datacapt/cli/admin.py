@@ -147,7 +147,7 @@ def role_grant_tenant(env: Environment, args: argparse.Namespace) -> int:
     def work(dbsession: Session) -> str:
         user = user_of(dbsession, args.email)
         tenant = tenant_of(dbsession, args.tenant)
-        roles.grant_tenant_admin(dbsession, tenant, user, OPERATOR)
+        roles.grant_tenant_admin(dbsession, tenant, user, OPERATOR, TenantRole(args.role))
         return f"{user.email} is {args.role} of {args.tenant}"
 
     return in_transaction(env, work)

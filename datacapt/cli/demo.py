@@ -86,6 +86,7 @@ class DemoUser:
 USERS = (
     DemoUser("admin@datacapt.example", "Sam Admin", "system_admin"),
     DemoUser("tenant-admin@acme.example", "Tess Tenant", TenantRole.TENANT_ADMIN),
+    DemoUser("dpo@acme.example", "Dara Protection", TenantRole.DPO),
     DemoUser("study-admin@acme.example", "Sasha Designer", StudyRole.STUDY_ADMIN),
     DemoUser("investigator@acme.example", "Dr Inès Martin", StudyRole.INVESTIGATOR, ("par01",)),
     DemoUser(
@@ -192,10 +193,10 @@ def load_demo(dbsession: Session, env: Environment) -> None:
     for demo in USERS:
         user = _ensure_user(dbsession, env, demo)
         is_study_role = demo.role in StudyRole.__members__.values()
-        if demo.role == TenantRole.TENANT_ADMIN and not exists(
+        if demo.role in TenantRole.__members__.values() and not exists(
             dbsession, TenantRoleAssignment, tenant_id=tenant.id, user_id=user.id
         ):
-            grant_tenant_role(dbsession, user, tenant, TenantRole.TENANT_ADMIN)
+            grant_tenant_role(dbsession, user, tenant, TenantRole(demo.role))
         elif is_study_role and not exists(
             dbsession, StudyRoleAssignment, study_id=study.id, user_id=user.id
         ):

@@ -422,7 +422,13 @@ def send_link(
         return False
     row = dbsession.get(SubjectContact, subject.id)
     actor = Actor.system("epro-mail", tenant_id=subject.tenant_id)
-    contact = contacts.open_row(registry, row) if row is not None else contacts.Contact()
+    contact = (
+        contacts.open_logged(
+            dbsession, registry, row, actor, purpose="contact", fields=("email", "phone")
+        )
+        if row is not None
+        else contacts.Contact()
+    )
     reach = contacts.reach(contact)
     if reach is None:
         return False

@@ -539,11 +539,14 @@ def revoke_role(
 
 
 def grant_tenant_admin(
-    dbsession: Session, tenant: Tenant, user: User, by: Actor
+    dbsession: Session,
+    tenant: Tenant,
+    user: User,
+    by: Actor,
+    role: TenantRole = TenantRole.TENANT_ADMIN,
 ) -> TenantRoleAssignment:
-    assignment = TenantRoleAssignment(
-        tenant_id=tenant.id, user_id=user.id, role=TenantRole.TENANT_ADMIN
-    )
+    """Grant a tenant role: organisation administrator, or data protection officer."""
+    assignment = TenantRoleAssignment(tenant_id=tenant.id, user_id=user.id, role=role)
     _save_once(dbsession, lambda: dbsession.add(assignment), "member")
     audit.record(
         dbsession,
@@ -552,7 +555,7 @@ def grant_tenant_admin(
         action="role.granted",
         entity_type="tenant_role",
         entity_id=assignment.id,
-        new={"user_id": user.id, "role": TenantRole.TENANT_ADMIN.value},
+        new={"user_id": user.id, "role": role.value},
     )
     return assignment
 

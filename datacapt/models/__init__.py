@@ -70,6 +70,19 @@ from datacapt.models.randomisation import (
     RandomisationMethod,
     RandomisationSlot,
 )
+from datacapt.models.repository import (
+    AccessBundle,
+    BundleState,
+    ErasureRequest,
+    ErasureState,
+    Person,
+    PersonKey,
+    PersonLink,
+    PiiAccess,
+    RepositoryKek,
+    RetentionPolicy,
+    RetentionRun,
+)
 from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
 from datacapt.models.subjects import Subject, SubjectContact, SubjectStatus
@@ -77,6 +90,7 @@ from datacapt.models.tenancy import Tenant
 from datacapt.models.uploads import UploadedFile
 
 __all__ = [
+    "AccessBundle",
     "ApiKey",
     "Appointment",
     "AppointmentStatus",
@@ -86,12 +100,15 @@ __all__ = [
     "AutomationRule",
     "AutomationRun",
     "AutomationTask",
+    "BundleState",
     "CalendarFeed",
     "DataExport",
     "DataImport",
     "EntryWarning",
     "Environment",
     "EproOccurrence",
+    "ErasureRequest",
+    "ErasureState",
     "Every",
     "ExportDefinition",
     "ExportState",
@@ -122,6 +139,10 @@ __all__ = [
     "PaymentOrder",
     "PaymentPlan",
     "PaymentPlanVisit",
+    "Person",
+    "PersonKey",
+    "PersonLink",
+    "PiiAccess",
     "Query",
     "QueryMessage",
     "QueryOrigin",
@@ -132,6 +153,9 @@ __all__ = [
     "RandomisationMethod",
     "RandomisationSlot",
     "RecoveryCode",
+    "RepositoryKek",
+    "RetentionPolicy",
+    "RetentionRun",
     "ReviewStatus",
     "Room",
     "RunState",

@@ -29,6 +29,7 @@ from datacapt.resources.payments import PaymentOrderResource, PaymentsResource
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
+from datacapt.resources.repository import PersonResource, RepositoryResource
 from datacapt.resources.root import RESERVED_NAMES, TENANT_CHILDREN, Root, TenantResource
 from datacapt.resources.sites import SiteResource, SitesResource
 from datacapt.resources.study import StudyResource
@@ -53,10 +54,12 @@ __all__ = [
     "NotificationsResource",
     "PaymentOrderResource",
     "PaymentsResource",
+    "PersonResource",
     "QueriesResource",
     "QueryResource",
     "RandomisationResource",
     "ReportsResource",
+    "RepositoryResource",
     "Resource",
     "Root",
     "ScheduleResource",

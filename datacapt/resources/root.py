@@ -12,6 +12,7 @@ from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.resources.notifications import NotificationsResource
 from datacapt.resources.path import UNKNOWN, known, load_path
+from datacapt.resources.repository import REPOSITORY_NAME, RepositoryResource
 from datacapt.resources.study import StudyResource
 from datacapt.resources.subject_area import SUBJECT_AREA_NAME, SubjectArea
 
@@ -38,7 +39,7 @@ RESERVED_NAMES = frozenset(
     }
 )
 #: Names a study code may not take, because they are a tenant's own children.
-TENANT_CHILDREN = frozenset({"notifications"})
+TENANT_CHILDREN = frozenset({"notifications", REPOSITORY_NAME})
 
 
 class Root(Resource):
@@ -82,7 +83,9 @@ class TenantResource(Resource):
     def title(self) -> object:
         return self.tenant.name
 
-    def __getitem__(self, code: str) -> StudyResource | NotificationsResource:
+    def __getitem__(self, code: str) -> StudyResource | NotificationsResource | RepositoryResource:
+        if code == REPOSITORY_NAME:
+            return RepositoryResource(self)
         if code in TENANT_CHILDREN:
             return NotificationsResource(self)
         study = known(self.request, "study", self.tenant.id, code)

@@ -16,7 +16,8 @@ from pyramid.registry import Registry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datacapt import sealing
+from datacapt import pii_access, sealing
+from datacapt.actor import Actor
 from datacapt.i18n import LANGUAGES, _
 from datacapt.models import Subject, SubjectContact
 from datacapt.validation import EMAIL_PATTERN, ValidationError
@@ -114,6 +115,30 @@ def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Sess
 def open_row(registry: Registry, row: SubjectContact) -> Contact:
     sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
     return Contact(**json.loads(sealing.unseal(registry, sealed, _associated(row.subject_id))))
+
+
+def open_logged(
+    dbsession: Session,
+    registry: Registry,
+    row: SubjectContact,
+    actor: Actor,
+    *,
+    purpose: str,
+    action: str = "decrypt",
+    fields: tuple[str, ...] = ("name", "email", "phone"),
+) -> Contact:
+    """The contact details of ``row``, their reading logged in the personal-data access log
+    (who, which subject, which fields, why) before they are opened."""
+    pii_access.log_reads(
+        dbsession,
+        actor,
+        row.tenant_id,
+        subject_id=row.subject_id,
+        action=action,
+        fields=fields,
+        purpose=purpose,
+    )
+    return open_row(registry, row)
 
 
 def rekey(registry: Registry, dbsession: Session) -> int:

@@ -279,7 +279,18 @@ def subject_status(context: SubjectResource, request: Request) -> Any:
 def show_contact(context: SubjectResource, request: Request) -> dict[str, Any]:
     """Contact details, shown on request only: each showing is recorded."""
     row = request.dbsession.get(SubjectContact, context.subject.id)
-    contact = contacts.open_row(request.registry, row) if row else contacts.Contact()
+    contact = (
+        contacts.open_logged(
+            request.dbsession,
+            request.registry,
+            row,
+            request.actor,
+            purpose="contact",
+            action="view",
+        )
+        if row
+        else contacts.Contact()
+    )
     if row is not None:
         _contact_event(request, context.subject, "subject.contact_viewed")
     return {

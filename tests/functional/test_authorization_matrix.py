@@ -24,10 +24,12 @@ from datacapt.resources import (
     NotificationResource,
     PaymentOrderResource,
     PaymentsResource,
+    PersonResource,
     QueriesResource,
     QueryResource,
     RandomisationResource,
     ReportsResource,
+    RepositoryResource,
     Resource,
     Root,
     ScheduleResource,
@@ -47,11 +49,13 @@ from tests.factories import (
     EXPORT_ID,
     IMPORT_ID,
     NOTIFICATION_ID,
+    PERSONS,
     THREAD_IDS,
     add_export,
     add_import,
     add_notification,
     add_payment_order,
+    add_persons,
     add_queries,
     add_threads,
     build_world,
@@ -71,6 +75,7 @@ ROLES = (
     "study_admin",
     *SITE_STAFF,
     *OTHERS,
+    "dpo",  # the tenant's data protection officer: no study role
 )
 assert set(SITE_STAFF + OTHERS + ("study_admin",)) == {role.value for role in StudyRole}
 
@@ -84,7 +89,10 @@ def outcomes(
     study_admin: Any = 200,
     site_staff: Any = 200,
     others: Any = 200,
+    dpo: Any = None,
 ) -> dict[str, Any]:
+    """``dpo``: a member of the tenant holding no study role; unless told, as ``nobody``
+    (whatever a study or its sites hold is unknown to them)."""
     table = {
         "anonymous": anonymous,
         "nobody": nobody,
@@ -95,6 +103,7 @@ def outcomes(
     }
     table.update(dict.fromkeys(SITE_STAFF, site_staff))
     table.update(dict.fromkeys(OTHERS, others))
+    table["dpo"] = nobody if dpo is None else dpo
     return table
 
 
@@ -141,6 +150,11 @@ PLACES = {
     ImportsResource: {"": "/acme/demo/imports/"},
     ImportResource: {"": f"/acme/demo/imports/{IMPORT_ID}/"},
     NotificationResource: {"": f"/acme/notifications/{NOTIFICATION_ID}/"},
+    RepositoryResource: {"": "/acme/repository/"},
+    PersonResource: {
+        "own": f"/acme/repository/{PERSONS['par01']}/",
+        "other": f"/acme/repository/{PERSONS['ber01']}/",
+    },
     MessagesResource: {"": "/acme/demo/messages/"},
     ThreadResource: {
         "own": f"/acme/demo/messages/{THREAD_IDS['par01']}/",
@@ -306,8 +320,45 @@ def messengers(outcome: Any) -> dict[str, dict[str, Any]]:
 #: A notification: its reader (the par01 coordinator) alone; not found for anyone else.
 OWNER_ONLY = everyone(404, anonymous=LOGIN) | {"coordinator": 303}
 
+
+def dpo_only(outcome: Any) -> dict[str, dict[str, Any]]:
+    """The DPO's pages of the repository: the tenant's DPO; its other members get 403."""
+    return {"": outcomes(admins=403, study_admin=403, site_staff=403, others=403, dpo=outcome)}
+
+
+def person_pii(outcome: Any) -> dict[str, dict[str, Any]]:
+    """A person of the repository: site staff of the site that registered them (who see
+    personal data); whoever else does not find them, administrators and the DPO included."""
+    hidden = {"admins": 404, "study_admin": 404, "others": 404}
+    return {
+        "own": outcomes(**hidden, site_staff=outcome),
+        "other": outcomes(**hidden, site_staff=404),
+    }
+
+
 #: (resource type, view name, method) → variant → role → outcome.
 EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
+    (RepositoryResource, "", "GET"): {"": outcomes(dpo=200)},
+    (RepositoryResource, "register", "GET"): {
+        "": outcomes(admins=403, study_admin=403, others=403, dpo=403)
+    },
+    (RepositoryResource, "register", "POST"): {
+        "": outcomes(admins=403, study_admin=403, site_staff=422, others=403, dpo=403)
+    },
+    (RepositoryResource, "access-log", "GET"): dpo_only(200),
+    (RepositoryResource, "access-log.csv", "GET"): dpo_only(200),
+    (RepositoryResource, "erasure-requests", "GET"): dpo_only(200),
+    (RepositoryResource, "decide", "POST"): dpo_only(404),
+    (RepositoryResource, "retention", "GET"): dpo_only(200),
+    (RepositoryResource, "retention", "POST"): dpo_only(422),
+    (PersonResource, "", "GET"): person_pii(200),
+    (PersonResource, "edit", "GET"): person_pii(200),
+    (PersonResource, "edit", "POST"): person_pii(422),
+    (PersonResource, "link", "POST"): person_pii(422),
+    (PersonResource, "erasure", "POST"): person_pii(303),
+    (PersonResource, "bundle", "POST"): person_pii(303),
+    (PersonResource, "release", "POST"): person_pii(404),
+    (PersonResource, "bundle-file", "GET"): person_pii(404),
     (Root, "", "GET"): {"": everyone(200, anonymous=LOGIN)},
     (Root, "login", "GET"): {"": everyone(303, anonymous=200)},
     (Root, "login", "POST"): {"": everyone(422)},
@@ -641,6 +692,11 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "bank-details-shown", "GET"): subject_action(200),
 }
 
+# The DPO is a member of the tenant: its home page opens; its administration refuses them (403)
+for (resource, name, method), variants in EXPECTED.items():
+    if resource is TenantResource:
+        variants[""]["dpo"] = 200 if (name, method) == ("", "GET") else 403
+
 
 def registered_views(registry) -> set[tuple[type, str, str]]:
     found = set()
@@ -697,6 +753,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_notification(dbsession, world)
     add_threads(dbsession, world)
     add_payment_order(dbsession, world)
+    add_persons(dbsession, registry, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -20,7 +20,7 @@ from webob import Request
 
 from datacapt.resources import Resource
 from tests.conftest import ROOT
-from tests.factories import build_world, csrf_token, login
+from tests.factories import add_persons, build_world, csrf_token, login
 from tests.functional.test_authorization_matrix import PLACES, ROLES
 
 EXAMPLES_PER_ENDPOINT = 1
@@ -121,6 +121,7 @@ def send(app, url: str, cookie: str, content_type: str, body: bytes, address: st
 
 def test_no_form_endpoint_answers_a_5xx(testapp, dbsession, registry):
     world = build_world(dbsession, registry)
+    add_persons(dbsession, registry, world)
     sessions = signed_in_cookies(testapp, world)
     endpoints = post_endpoints(registry)
     assert len(endpoints) > 50

@@ -165,3 +165,27 @@ def test_foundations_import_no_capability(layer):
         if is_capability(unit(target))
     ]
     assert not wrong
+
+
+#: What the exports may never read: the subject repository (persons, their keys, the access
+#: log) and subjects' sealed contact details. Exports join no identity to trial data.
+REPOSITORY_NAMES = {"Person", "PersonKey", "PersonLink", "PiiAccess", "SubjectContact"}
+
+
+def test_no_export_imports_the_subject_repository():
+    for name, targets in IMPORTS.items():
+        if not name.startswith("datacapt.exports"):
+            continue
+        assert not {
+            t
+            for t in targets
+            if t.startswith(("datacapt.repository", "datacapt.models.repository"))
+        }, name
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("datacapt")
+            for alias in node.names
+        }
+        assert not imported & REPOSITORY_NAMES, (name, imported & REPOSITORY_NAMES)

@@ -63,6 +63,7 @@ DEFAULT_INCLUDES = (
     "datacapt.messages",
     "datacapt.epro",
     "datacapt.randomisation",
+    "datacapt.kits",
     "datacapt.calendar",
     "datacapt.operations",
 )

@@ -75,6 +75,14 @@ class Permission(enum.StrEnum):
     RANDOMISE = "randomise"
     UNBLIND = "unblind"
     BOOK_APPOINTMENT = "book_appointment"
+    #: The tenant's product catalogue (products, batches).
+    MANAGE_PRODUCTS = "manage_products"
+    #: A study's supplies: kit types and their arms, the kit list, shipments, resupply levels.
+    MANAGE_SUPPLY = "manage_supply"
+    #: A site's kits: its inventory, receiving shipments, setting a kit aside as invalid.
+    HANDLE_KITS = "handle_kits"
+    #: Allocating a kit to a subject at a visit, and taking it back.
+    ALLOCATE_KIT = "allocate_kit"
 
     @property
     def scope(self) -> Scope:
@@ -86,6 +94,7 @@ PERMISSION_SCOPES = {
     Permission.VIEW_TENANT: Scope.TENANT,
     Permission.MANAGE_TENANT: Scope.TENANT,
     Permission.CREATE_STUDY: Scope.TENANT,
+    Permission.MANAGE_PRODUCTS: Scope.TENANT,
     Permission.VIEW_STUDY: Scope.NAVIGATION,
     Permission.LIST_SUBJECTS: Scope.NAVIGATION,
     Permission.MANAGE_STUDY: Scope.STUDY,
@@ -98,6 +107,7 @@ PERMISSION_SCOPES = {
     Permission.RESPOND: Scope.SUBJECT,
     Permission.MANAGE_RANDOMISATION: Scope.STUDY,
     Permission.VIEW_ALLOCATION: Scope.STUDY,
+    Permission.MANAGE_SUPPLY: Scope.STUDY,
 }
 
 
@@ -142,6 +152,8 @@ _SITE_STAFF = _READ | {
     P.ANSWER_QUERY,
     P.MESSAGE,
     P.BOOK_APPOINTMENT,
+    P.HANDLE_KITS,
+    P.ALLOCATE_KIT,
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
@@ -158,6 +170,7 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
             P.DESIGN_STUDY,
             P.MANAGE_RANDOMISATION,
             P.VIEW_ALLOCATION,
+            P.MANAGE_SUPPLY,
         }
     ),
     StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE, P.UNBLIND}),
@@ -191,6 +204,7 @@ TENANT_ADMIN_PERMISSIONS = frozenset(
         P.VIEW_TENANT,
         P.MANAGE_TENANT,
         P.CREATE_STUDY,
+        P.MANAGE_PRODUCTS,
         P.VIEW_STUDY,
         P.MANAGE_STUDY,
         P.CREATE_SITE,

@@ -47,6 +47,19 @@ from datacapt.models.epro import (
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.kits import (
+    AT_RANDOMISATION,
+    Kit,
+    KitMapping,
+    KitState,
+    KitType,
+    Product,
+    ProductBatch,
+    ProductType,
+    Shipment,
+    ShipmentState,
+    SupplyLevel,
+)
 from datacapt.models.messages import Message, MessageRead, MessageThread
 from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
@@ -65,6 +78,7 @@ from datacapt.models.tenancy import Tenant
 from datacapt.models.uploads import UploadedFile
 
 __all__ = [
+    "AT_RANDOMISATION",
     "ApiKey",
     "Appointment",
     "AppointmentStatus",
@@ -88,6 +102,10 @@ __all__ = [
     "InvitationStatus",
     "ItemValue",
     "JobState",
+    "Kit",
+    "KitMapping",
+    "KitState",
+    "KitType",
     "LockState",
     "LoginAttempt",
     "Message",
@@ -100,6 +118,9 @@ __all__ = [
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",
+    "Product",
+    "ProductBatch",
+    "ProductType",
     "Query",
     "QueryMessage",
     "QueryOrigin",
@@ -113,6 +134,8 @@ __all__ = [
     "ReviewStatus",
     "Room",
     "SdvStatus",
+    "Shipment",
+    "ShipmentState",
     "Signature",
     "SignatureScope",
     "SignatureState",
@@ -132,6 +155,7 @@ __all__ = [
     "SubjectMailLink",
     "SubjectSession",
     "SubjectStatus",
+    "SupplyLevel",
     "Tenant",
     "TenantRoleAssignment",
     "TotpSecret",

@@ -20,6 +20,7 @@ from datacapt.cli import (
     export_runs,
     imports,
     keys,
+    kits,
     notifications,
     operations,
     randomisation,
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     api_keys.add_parsers(commands)
     notifications.add_parsers(commands)
     randomisation.add_parsers(commands)
+    kits.add_parsers(commands)
     return parser
 
 

@@ -22,6 +22,8 @@ from datacapt.resources import (
     ImportsResource,
     MessagesResource,
     NotificationResource,
+    ProductResource,
+    ProductsResource,
     QueriesResource,
     QueryResource,
     RandomisationResource,
@@ -34,6 +36,7 @@ from datacapt.resources import (
     StudyResource,
     SubjectResource,
     SubjectsResource,
+    SupplyResource,
     TenantResource,
     ThreadResource,
     VersionResource,
@@ -49,6 +52,7 @@ from tests.factories import (
     add_export,
     add_import,
     add_notification,
+    add_product,
     add_queries,
     add_threads,
     build_world,
@@ -143,6 +147,9 @@ PLACES = {
         "other": f"/acme/demo/messages/{THREAD_IDS['ber01']}/",
     },
     RandomisationResource: {"": "/acme/demo/randomisation/"},
+    ProductsResource: {"": "/acme/products/"},
+    ProductResource: {"": "/acme/products/P1/"},
+    SupplyResource: {"": "/acme/demo/supply/"},
 }
 
 POST_BODIES = {
@@ -272,6 +279,21 @@ def randomisation_managers(outcome: Any) -> dict[str, dict[str, Any]]:
     """The study's randomisation page: its administrators (who hold the lists); to everyone
     else, blinded, it does not exist (404)."""
     return {"": outcomes(admins=404, study_admin=outcome, site_staff=404, others=404)}
+
+
+def product_managers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """The organisation's product catalogue: its administrators; to everyone else it does not
+    exist (404)."""
+    return {"": outcomes(admins=outcome, study_admin=404, site_staff=404, others=404)}
+
+
+def kit_handlers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """A site's kits: its site staff; whoever else sees the site is refused (403)."""
+    refused = {"admins": 403, "study_admin": 403, "others": 403}
+    return {
+        "own": outcomes(**refused, site_staff=outcome),
+        "other": outcomes(**refused, site_staff=404),
+    }
 
 
 def auditors_only() -> dict[str, dict[str, Any]]:
@@ -588,6 +610,29 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "randomisation", "GET"): subject_read(200),
     (SubjectResource, "randomise", "POST"): subject_action(422),
     (SubjectResource, "unblind", "POST"): only("investigator", 404),  # nothing to unblind
+    # Supplies. Without form data: the form's 422; no shipment or kit named: 404. The supply
+    # page names arms: only the study's administrators find it; a subject's kits panel for
+    # whoever reads it, allocating (refused before randomisation: 422) for its site's staff.
+    (ProductsResource, "", "GET"): product_managers(200),
+    (ProductsResource, "add", "POST"): product_managers(422),
+    (ProductResource, "", "GET"): product_managers(200),
+    (ProductResource, "edit", "POST"): product_managers(422),
+    (ProductResource, "add-batch", "POST"): product_managers(422),
+    (SupplyResource, "", "GET"): randomisation_managers(200),
+    (SupplyResource, "kit-type", "POST"): randomisation_managers(422),
+    (SupplyResource, "map", "POST"): randomisation_managers(422),
+    (SupplyResource, "import", "POST"): randomisation_managers(422),
+    (SupplyResource, "new-shipment", "POST"): randomisation_managers(422),
+    (SupplyResource, "ship", "POST"): randomisation_managers(404),
+    (SupplyResource, "cancel-shipment", "POST"): randomisation_managers(404),
+    (SupplyResource, "level", "POST"): randomisation_managers(422),
+    (SupplyResource, "invalidate", "POST"): randomisation_managers(422),
+    (SiteResource, "kits", "GET"): kit_handlers(200),
+    (SiteResource, "receive", "POST"): kit_handlers(404),
+    (SiteResource, "invalidate-kit", "POST"): kit_handlers(404),
+    (SubjectResource, "kits", "GET"): subject_read(200),
+    (SubjectResource, "allocate-kit", "POST"): subject_action(422),
+    (SubjectResource, "return-kit", "POST"): subject_action(404),
 }
 
 
@@ -645,6 +690,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_import(dbsession, world)
     add_notification(dbsession, world)
     add_threads(dbsession, world)
+    add_product(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -85,6 +85,16 @@ def products(dbsession: Session, tenant: Tenant) -> list[tuple[Product, list[Pro
     return [(product, batches[product.id]) for product in found]
 
 
+def batches(dbsession: Session, product: Product) -> list[ProductBatch]:
+    return list(
+        dbsession.scalars(
+            select(ProductBatch)
+            .where(ProductBatch.product_id == product.id)
+            .order_by(ProductBatch.expiry, ProductBatch.number)
+        )
+    )
+
+
 def add_product(
     dbsession: Session, tenant: Tenant, code: str, name: str, kind: ProductType, actor: Actor
 ) -> Product:
@@ -206,6 +216,11 @@ def mappings(dbsession: Session, study: Study) -> list[KitMapping]:
             .order_by(KitMapping.period, KitMapping.arm)
         )
     )
+
+
+def mapped_periods(dbsession: Session, study: Study) -> set[str]:
+    """The periods some arm receives a kit in (whichever arm: this tells no one an arm)."""
+    return set(dbsession.scalars(select(KitMapping.period).where(KitMapping.study_id == study.id)))
 
 
 def map_kit_type(

@@ -26,6 +26,7 @@ from datacapt.models import (
     Shipment,
     ShipmentState,
     Site,
+    SupplyLevel,
 )
 from datacapt.permissions import Permission
 from datacapt.resources import (
@@ -163,14 +164,9 @@ def add_product(context: ProductsResource, request: Request) -> Any:
 
 
 def _product(context: ProductResource, request: Request, **extra: Any) -> dict[str, Any]:
-    batches = [
-        batches
-        for product, batches in services.products(request.dbsession, context.tenant)
-        if product.id == context.product.id
-    ]
     return {
         "product": context.product,
-        "batches": batches[0] if batches else [],
+        "batches": services.batches(request.dbsession, context.product),
         "type_options": [
             (t.value, request.localizer.translate(TYPE_LABELS[t])) for t in ProductType
         ],
@@ -301,7 +297,7 @@ def _supply(context: SupplyResource, request: Request, **extra: Any) -> dict[str
         "levels": {
             (level.site_id, level.kit_type_id): level
             for level in dbsession.scalars(
-                select(services.SupplyLevel).where(services.SupplyLevel.study_id == study.id)
+                select(SupplyLevel).where(SupplyLevel.study_id == study.id)
             )
         },
         "shipments": services.shipments(dbsession, study),
@@ -659,20 +655,31 @@ def invalidate_site_kit(context: SiteResource, request: Request) -> Any:
 
 
 def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
+    """The subject's kits; with ``visit`` (a period, from a visit's page) only that period's."""
     dbsession = request.dbsession
     arm, blinded = services.subject_arm(dbsession, context.subject)
-    kits = services.allocated(dbsession, context.subject)
+    options = _period_options(request, context)
+    scope = request.params.get("visit")
+    if scope not in dict(options):
+        scope = None
+    kits = [
+        (kit, kind)
+        for kit, kind in services.allocated(dbsession, context.subject)
+        if scope is None or kit.period == scope
+    ]
     given = {kit.period for kit, _kind in kits}
+    mapped = services.mapped_periods(dbsession, context.study)
     return {
         "kits": kits,
+        "scope": scope,
         "randomised": arm is not None,
         "sees_type": not blinded or request.has_permission(Permission.VIEW_ALLOCATION, context),
         "open_periods": [
             (period, label)
-            for period, label in _period_options(request, context)
-            if period not in given
+            for period, label in options
+            if period in mapped and period not in given and (scope is None or period == scope)
         ],
-        "period_labels": dict(_period_options(request, context)),
+        "period_labels": dict(options),
         "errors": {},
         "refusal": None,
         "announced": None,

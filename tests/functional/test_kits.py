@@ -589,3 +589,27 @@ def test_the_supply_and_site_pages_ask_a_bounded_number_of_queries(
     few = count(coordinator_app, PAR01 + "@@kits")
     add_kits(dbsession, world, kp, [f"Q-{n}" for n in range(40)], site="par01")
     assert count(coordinator_app, PAR01 + "@@kits") == few
+
+
+def test_a_kit_is_allocated_from_the_visits_page(testapp, dbsession, world):
+    _ka, kp = catalogue(dbsession, world)
+    randomised(dbsession, world, arm="B")
+    add_kits(dbsession, world, kp, ["P-1", "P-2"], site="par01")
+    coordinator = as_user(testapp, world, "coordinator")
+    visit = coordinator.get(SUBJECT + "baseline/")
+    loader = visit.html.find(id="kits-panel")
+    assert loader["hx-get"] == SUBJECT + "@@kits?visit=baseline"
+    scoped = coordinator.get(loader["hx-get"], headers=HTMX)
+    form = scoped.html.find(id="allocate-kit-form")
+    assert form.find("select") is None  # this visit's button: no choice of visit
+    token = form.find("input", attrs={"name": "csrf_token"})["value"]
+    answer = coordinator.post(
+        SUBJECT + "@@allocate-kit",
+        {"csrf_token": token, "period": "baseline", "visit": "baseline"},
+        headers=HTMX,
+    )
+    assert answer.html.select(".kit-number")[0].text == "P-1"
+    assert not answer.html.find(id="allocate-kit-form")  # this visit has its kit
+    # The week 4 visit's panel does not show baseline's kit, and offers its own.
+    week4 = coordinator.get(SUBJECT + "@@kits?visit=week4", headers=HTMX)
+    assert "P-1" not in week4.text and week4.html.find(id="allocate-kit-form")

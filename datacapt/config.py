@@ -65,6 +65,7 @@ DEFAULT_INCLUDES = (
     "datacapt.messages",
     "datacapt.epro",
     "datacapt.randomisation",
+    "datacapt.kits",
     "datacapt.calendar",
     "datacapt.operations",
     "datacapt.automations",

@@ -80,6 +80,14 @@ class Permission(enum.StrEnum):
     #: The data protection officer's: the log of personal-data reads, erasure decisions,
     #: retention. Grants no reading of personal data itself.
     DPO = "dpo"
+    #: The tenant's product catalogue (products, batches).
+    MANAGE_PRODUCTS = "manage_products"
+    #: A study's supplies: kit types and their arms, the kit list, shipments, resupply levels.
+    MANAGE_SUPPLY = "manage_supply"
+    #: A site's kits: its inventory, receiving shipments, setting a kit aside as invalid.
+    HANDLE_KITS = "handle_kits"
+    #: Allocating a kit to a subject at a visit, and taking it back.
+    ALLOCATE_KIT = "allocate_kit"
 
     @property
     def scope(self) -> Scope:
@@ -92,6 +100,7 @@ PERMISSION_SCOPES = {
     Permission.MANAGE_TENANT: Scope.TENANT,
     Permission.CREATE_STUDY: Scope.TENANT,
     Permission.DPO: Scope.TENANT,
+    Permission.MANAGE_PRODUCTS: Scope.TENANT,
     Permission.VIEW_STUDY: Scope.NAVIGATION,
     Permission.LIST_SUBJECTS: Scope.NAVIGATION,
     Permission.MANAGE_STUDY: Scope.STUDY,
@@ -105,6 +114,7 @@ PERMISSION_SCOPES = {
     Permission.MANAGE_RANDOMISATION: Scope.STUDY,
     Permission.VIEW_ALLOCATION: Scope.STUDY,
     Permission.MANAGE_PAYMENTS: Scope.STUDY,
+    Permission.MANAGE_SUPPLY: Scope.STUDY,
 }
 
 
@@ -151,6 +161,8 @@ _SITE_STAFF = _READ | {
     P.ANSWER_QUERY,
     P.MESSAGE,
     P.BOOK_APPOINTMENT,
+    P.HANDLE_KITS,
+    P.ALLOCATE_KIT,
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
@@ -168,6 +180,7 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
             P.MANAGE_RANDOMISATION,
             P.VIEW_ALLOCATION,
             P.MANAGE_PAYMENTS,
+            P.MANAGE_SUPPLY,
         }
     ),
     StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE, P.UNBLIND}),
@@ -201,6 +214,7 @@ TENANT_ADMIN_PERMISSIONS = frozenset(
         P.VIEW_TENANT,
         P.MANAGE_TENANT,
         P.CREATE_STUDY,
+        P.MANAGE_PRODUCTS,
         P.VIEW_STUDY,
         P.MANAGE_STUDY,
         P.CREATE_SITE,

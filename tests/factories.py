@@ -35,6 +35,8 @@ from datacapt.models import (
     PaymentOrder,
     PaymentPlan,
     PaymentPlanVisit,
+    Product,
+    ProductType,
     Query,
     Site,
     Study,
@@ -283,6 +285,16 @@ def add_import(dbsession: Session, world: World) -> DataImport:
 
 
 #: The id of :func:`add_notification`'s notification, far above what a sequence gives.
+def add_product(dbsession: Session, world: World) -> Product:
+    """Product P1 in acme's catalogue."""
+    product = Product(
+        tenant_id=world.tenant.id, code="P1", name="Active 10 mg", type=ProductType.INVESTIGATIONAL
+    )
+    dbsession.add(product)
+    dbsession.flush()
+    return product
+
+
 NOTIFICATION_ID = 900003
 
 

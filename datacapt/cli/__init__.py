@@ -20,6 +20,7 @@ from datacapt.cli import (
     export_runs,
     imports,
     keys,
+    kits,
     notifications,
     operations,
     randomisation,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     notifications.add_parsers(commands)
     randomisation.add_parsers(commands)
     repository.add_parsers(commands)
+    kits.add_parsers(commands)
     return parser
 
 

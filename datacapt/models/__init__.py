@@ -49,6 +49,19 @@ from datacapt.models.epro import (
 from datacapt.models.exports import DataExport, Every, ExportDefinition, ExportState
 from datacapt.models.imports import DataImport, ImportFormat, ImportState
 from datacapt.models.jobs import JobState, OutboxJob
+from datacapt.models.kits import (
+    AT_RANDOMISATION,
+    Kit,
+    KitMapping,
+    KitState,
+    KitType,
+    Product,
+    ProductBatch,
+    ProductType,
+    Shipment,
+    ShipmentState,
+    SupplyLevel,
+)
 from datacapt.models.messages import Message, MessageRead, MessageThread
 from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
@@ -90,6 +103,7 @@ from datacapt.models.tenancy import Tenant
 from datacapt.models.uploads import UploadedFile
 
 __all__ = [
+    "AT_RANDOMISATION",
     "AccessBundle",
     "ApiKey",
     "Appointment",
@@ -120,6 +134,10 @@ __all__ = [
     "InvitationStatus",
     "ItemValue",
     "JobState",
+    "Kit",
+    "KitMapping",
+    "KitState",
+    "KitType",
     "LedgerKind",
     "LockState",
     "LoginAttempt",
@@ -143,6 +161,9 @@ __all__ = [
     "PersonKey",
     "PersonLink",
     "PiiAccess",
+    "Product",
+    "ProductBatch",
+    "ProductType",
     "Query",
     "QueryMessage",
     "QueryOrigin",
@@ -160,6 +181,8 @@ __all__ = [
     "Room",
     "RunState",
     "SdvStatus",
+    "Shipment",
+    "ShipmentState",
     "Signature",
     "SignatureScope",
     "SignatureState",
@@ -181,6 +204,7 @@ __all__ = [
     "SubjectMailLink",
     "SubjectSession",
     "SubjectStatus",
+    "SupplyLevel",
     "Tenant",
     "TenantRoleAssignment",
     "TotpSecret",

@@ -22,6 +22,7 @@ from datacapt.resources.design import (
 from datacapt.resources.entry import FormEntryResource, VisitResource
 from datacapt.resources.exports import ExportResource, ExportsResource
 from datacapt.resources.imports import ImportResource, ImportsResource
+from datacapt.resources.kits import ProductResource, ProductsResource, SupplyResource
 from datacapt.resources.messages import MessagesResource, ThreadResource
 from datacapt.resources.notifications import NotificationResource, NotificationsResource
 from datacapt.resources.path import forget_path
@@ -55,6 +56,8 @@ __all__ = [
     "PaymentOrderResource",
     "PaymentsResource",
     "PersonResource",
+    "ProductResource",
+    "ProductsResource",
     "QueriesResource",
     "QueryResource",
     "RandomisationResource",
@@ -69,6 +72,7 @@ __all__ = [
     "StudyResource",
     "SubjectResource",
     "SubjectsResource",
+    "SupplyResource",
     "TenantResource",
     "ThreadResource",
     "VersionResource",

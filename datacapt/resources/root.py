@@ -10,6 +10,7 @@ from datacapt.i18n import _
 from datacapt.models import Study, Tenant
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
+from datacapt.resources.kits import ProductsResource
 from datacapt.resources.notifications import NotificationsResource
 from datacapt.resources.path import UNKNOWN, known, load_path
 from datacapt.resources.repository import REPOSITORY_NAME, RepositoryResource
@@ -39,7 +40,7 @@ RESERVED_NAMES = frozenset(
     }
 )
 #: Names a study code may not take, because they are a tenant's own children.
-TENANT_CHILDREN = frozenset({"notifications", REPOSITORY_NAME})
+TENANT_CHILDREN = frozenset({"notifications", REPOSITORY_NAME, "products"})
 
 
 class Root(Resource):
@@ -83,9 +84,13 @@ class TenantResource(Resource):
     def title(self) -> object:
         return self.tenant.name
 
-    def __getitem__(self, code: str) -> StudyResource | NotificationsResource | RepositoryResource:
+    def __getitem__(
+        self, code: str
+    ) -> StudyResource | NotificationsResource | RepositoryResource | ProductsResource:
         if code == REPOSITORY_NAME:
             return RepositoryResource(self)
+        if code == "products":
+            return ProductsResource(self)
         if code in TENANT_CHILDREN:
             return NotificationsResource(self)
         study = known(self.request, "study", self.tenant.id, code)

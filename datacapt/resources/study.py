@@ -13,6 +13,7 @@ from datacapt.resources.base import Resource
 from datacapt.resources.design import DesignResource
 from datacapt.resources.exports import ExportsResource
 from datacapt.resources.imports import ImportsResource
+from datacapt.resources.kits import SupplyResource
 from datacapt.resources.messages import MessagesResource
 from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.payments import PaymentsResource
@@ -39,6 +40,7 @@ class StudyResource(Resource):
         "messages": MessagesResource,
         "randomisation": RandomisationResource,
         "payments": PaymentsResource,
+        "supply": SupplyResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

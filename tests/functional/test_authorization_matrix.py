@@ -25,6 +25,8 @@ from datacapt.resources import (
     PaymentOrderResource,
     PaymentsResource,
     PersonResource,
+    ProductResource,
+    ProductsResource,
     QueriesResource,
     QueryResource,
     RandomisationResource,
@@ -38,6 +40,7 @@ from datacapt.resources import (
     StudyResource,
     SubjectResource,
     SubjectsResource,
+    SupplyResource,
     TenantResource,
     ThreadResource,
     VersionResource,
@@ -56,6 +59,7 @@ from tests.factories import (
     add_notification,
     add_payment_order,
     add_persons,
+    add_product,
     add_queries,
     add_threads,
     build_world,
@@ -163,6 +167,9 @@ PLACES = {
     RandomisationResource: {"": "/acme/demo/randomisation/"},
     PaymentsResource: {"": "/acme/demo/payments/"},
     PaymentOrderResource: {"": "/acme/demo/payments/1/"},
+    ProductsResource: {"": "/acme/products/"},
+    ProductResource: {"": "/acme/products/P1/"},
+    SupplyResource: {"": "/acme/demo/supply/"},
 }
 
 POST_BODIES = {
@@ -292,6 +299,21 @@ def randomisation_managers(outcome: Any) -> dict[str, dict[str, Any]]:
     """The study's randomisation page: its administrators (who hold the lists); to everyone
     else, blinded, it does not exist (404)."""
     return {"": outcomes(admins=404, study_admin=outcome, site_staff=404, others=404)}
+
+
+def product_managers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """The organisation's product catalogue: its administrators; to everyone else it does not
+    exist (404)."""
+    return {"": outcomes(admins=outcome, study_admin=404, site_staff=404, others=404)}
+
+
+def kit_handlers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """A site's kits: its site staff; whoever else sees the site is refused (403)."""
+    refused = {"admins": 403, "study_admin": 403, "others": 403}
+    return {
+        "own": outcomes(**refused, site_staff=outcome),
+        "other": outcomes(**refused, site_staff=404),
+    }
 
 
 def auditors_only() -> dict[str, dict[str, Any]]:
@@ -690,6 +712,29 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "bank-details", "GET"): subject_read(200),
     (SubjectResource, "bank-details", "POST"): subject_action(422),
     (SubjectResource, "bank-details-shown", "GET"): subject_action(200),
+    # Supplies. Without form data: the form's 422; no shipment or kit named: 404. The supply
+    # page names arms: only the study's administrators find it; a subject's kits panel for
+    # whoever reads it, allocating (refused before randomisation: 422) for its site's staff.
+    (ProductsResource, "", "GET"): product_managers(200),
+    (ProductsResource, "add", "POST"): product_managers(422),
+    (ProductResource, "", "GET"): product_managers(200),
+    (ProductResource, "edit", "POST"): product_managers(422),
+    (ProductResource, "add-batch", "POST"): product_managers(422),
+    (SupplyResource, "", "GET"): randomisation_managers(200),
+    (SupplyResource, "kit-type", "POST"): randomisation_managers(422),
+    (SupplyResource, "map", "POST"): randomisation_managers(422),
+    (SupplyResource, "import", "POST"): randomisation_managers(422),
+    (SupplyResource, "new-shipment", "POST"): randomisation_managers(422),
+    (SupplyResource, "ship", "POST"): randomisation_managers(404),
+    (SupplyResource, "cancel-shipment", "POST"): randomisation_managers(404),
+    (SupplyResource, "level", "POST"): randomisation_managers(422),
+    (SupplyResource, "invalidate", "POST"): randomisation_managers(422),
+    (SiteResource, "kits", "GET"): kit_handlers(200),
+    (SiteResource, "receive", "POST"): kit_handlers(404),
+    (SiteResource, "invalidate-kit", "POST"): kit_handlers(404),
+    (SubjectResource, "kits", "GET"): subject_read(200),
+    (SubjectResource, "allocate-kit", "POST"): subject_action(422),
+    (SubjectResource, "return-kit", "POST"): subject_action(404),
 }
 
 # The DPO is a member of the tenant: its home page opens; its administration refuses them (403)
@@ -754,6 +799,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_threads(dbsession, world)
     add_payment_order(dbsession, world)
     add_persons(dbsession, registry, world)
+    add_product(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

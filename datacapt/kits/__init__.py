@@ -1,0 +1,24 @@
+"""Clinical supplies (RTSM): the tenant's product catalogue, a study's kit types mapped to
+arms × periods, its kit list (imported whole or not at all), shipments from the depot to the
+sites and their receipt, allocation of a kit to a subject at a visit, site inventories with
+resupply levels, and a daily job proposing shipments to sites below their minimum.
+
+It reacts to randomisation's :class:`~datacapt.randomisation.events.SubjectRandomised` (a kit
+mapped to the period "at randomisation" is allocated in the same transaction) without knowing
+its views or services. Kit types are concealed like arms: a blinded role sees a subject's kit
+number, never its type (``VIEW_ALLOCATION`` decides, as for the arm).
+"""
+
+from pyramid.config import Configurator
+
+from datacapt.kits.reactions import allocate_on_randomisation
+from datacapt.randomisation.events import SubjectRandomised
+
+#: After randomisation's own reactions (its notices run at 10): a kit for the new subject.
+ALLOCATION_ORDER = 20
+
+
+def includeme(config: Configurator) -> None:
+    config.add_reaction(SubjectRandomised, allocate_on_randomisation, order=ALLOCATION_ORDER)
+    config.scan(".views")
+    config.scan(".jobs")

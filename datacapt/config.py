@@ -65,6 +65,7 @@ DEFAULT_INCLUDES = (
     "datacapt.randomisation",
     "datacapt.calendar",
     "datacapt.operations",
+    "datacapt.consent",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

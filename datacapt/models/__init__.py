@@ -25,6 +25,14 @@ from datacapt.models.calendar import (
     SiteVideo,
     SubjectMailLink,
 )
+from datacapt.models.consent import (
+    ConsentDocument,
+    ConsentRecord,
+    ConsentSettings,
+    ConsentStatus,
+    ConsentVersion,
+    IdentityMethod,
+)
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
     EntryWarning,
@@ -72,6 +80,11 @@ __all__ = [
     "AuditCheckpointHead",
     "AuditEvent",
     "CalendarFeed",
+    "ConsentDocument",
+    "ConsentRecord",
+    "ConsentSettings",
+    "ConsentStatus",
+    "ConsentVersion",
     "DataExport",
     "DataImport",
     "EntryWarning",
@@ -82,6 +95,7 @@ __all__ = [
     "ExportState",
     "FormInstance",
     "FormStatus",
+    "IdentityMethod",
     "ImportFormat",
     "ImportState",
     "Invitation",

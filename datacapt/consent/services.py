@@ -31,6 +31,8 @@ from datacapt.consent import events
 from datacapt.consent.documents import applies_to
 from datacapt.i18n import _
 from datacapt.models import (
+    AuditEvent,
+    ConsentDocument,
     ConsentRecord,
     ConsentSettings,
     ConsentStatus,
@@ -41,6 +43,7 @@ from datacapt.models import (
     Subject,
     SubjectContact,
     SubjectLink,
+    User,
 )
 from datacapt.models.consent import VersionState
 from datacapt.reactions import publish
@@ -613,8 +616,6 @@ def withdraw(
 def certificate(dbsession: Session, record: ConsentRecord) -> list[dict[str, Any]]:
     """The record's events for the PDF's audit certificate: when, what, who (a staff name or
     "subject"), and the hash of the chained event."""
-    from datacapt.models import AuditEvent, User
-
     rows = dbsession.execute(
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
@@ -641,8 +642,6 @@ def dashboard(
 ) -> tuple[list[DashboardRow], dict[tuple[str, str], int]]:
     """Every consent of the study (at ``site_ids`` when restricted), newest first, and the
     counts per (site, status): two queries whatever the number of records."""
-    from datacapt.models import ConsentDocument
-
     where = [ConsentRecord.study_id == study.id]
     if site_ids is not None:
         where.append(ConsentRecord.site_id.in_(site_ids))

@@ -566,3 +566,61 @@ def test_dashboard_counts_per_site_and_hides_names_without_pii(
     query_counter.clear()
     testapp.get("/acme/demo/consent/")
     assert len(query_counter) == few, subject
+
+
+def test_countersigning_with_two_factor_takes_the_code_and_publishes_consent_signed(
+    testapp, dbsession, world, registry
+):
+    import time
+
+    import pyotp
+
+    from datacapt.consent.events import ConsentSigned
+    from datacapt.signin import two_factor
+
+    investigator = world.users["investigator"]
+    secret = two_factor.start_enrolment(dbsession, registry, investigator)
+    two_factor.confirm_enrolment(
+        dbsession, registry, investigator, pyotp.TOTP(secret).at(time.time() - 30)
+    )
+    version = live_version(dbsession, world)
+    old = signed_record(dbsession, registry, world, version)
+    old.requires_reconsent = True
+    record = signed_record(dbsession, registry, world, version)
+    record.status = ConsentStatus.NEEDS_COUNTERSIGNATURE
+    record.signer_name, record.meaning = "Ada", "I consent to take part in this study."
+    record.signed_at, record.signed_local, record.signed_timezone = (
+        datetime.now(UTC),
+        "2026-12-04T12:00:00+00:00",
+        "UTC",
+    )
+    record.document_html = "<article>Text</article>"
+    record.document_hash = hashlib.sha256(record.document_html.encode()).hexdigest()
+    dbsession.flush()
+    seen = []
+    registry["datacapt.reactions"].add(ConsentSigned, seen.append, order=99)
+    try:
+        assert login(testapp, "investigator@example.org").location.endswith("/login-code")
+        form = testapp.get("/login-code").forms["login-code-form"]
+        form["code"] = pyotp.TOTP(secret).now()
+        form.submit(status=303)
+        form = testapp.get(f"/acme/demo/consent/records/{record.id}/").forms["countersign-form"]
+        form["password"] = "correct horse battery staple"
+        form["code"] = "000000"
+        assert "This code is not valid" in form.submit(status=422).text
+        form["code"] = pyotp.TOTP(secret).at(time.time() + 30)
+        form.submit(status=303)
+    finally:
+        registry["datacapt.reactions"]._by_type[ConsentSigned] = [
+            entry
+            for entry in registry["datacapt.reactions"]._by_type[ConsentSigned]
+            if entry[2] is not seen.append
+        ]
+    dbsession.expire_all()
+    assert [event.record.id for event in seen] == [record.id]
+    assert dbsession.get(ConsentRecord, record.id).status is ConsentStatus.SIGNED
+    assert not dbsession.get(ConsentRecord, old.id).requires_reconsent  # consented again
+    refused = dbsession.scalars(
+        select(AuditEvent.action).where(AuditEvent.action == "consent.countersign_refused")
+    ).all()
+    assert refused == ["consent.countersign_refused"]

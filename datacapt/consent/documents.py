@@ -258,6 +258,10 @@ def publish(dbsession: Session, actor: Actor, version: ConsentVersion) -> int:
         raise Frozen()
     if not version.content or not all(text.get("sections") for text in version.content.values()):
         raise ValidationError("text", _("Write the text of every language before going live."))
+    if version.ethics_approved_on is None:
+        raise ValidationError(
+            "ethics_approved_on", _("Enter the ethics approval date before going live.")
+        )
     now = datetime.now(UTC)
     previous = dbsession.scalars(
         select(ConsentVersion).where(

@@ -58,6 +58,7 @@ def test_consent_in_person_on_a_phone_then_countersigned(phones, live_url: str):
     admin.goto(f"{live_url}/acme/demo/consent/@@documents")
     admin.get_by_label("Title").fill("Participant information and consent")
     admin.get_by_role("button", name="Create").click()
+    admin.get_by_label("Ethics approval date").fill("2026-11-20")
     admin.get_by_label("Text", exact=True).fill(TEXT)
     admin.get_by_label("Comprehension questions (optional)").fill(QUESTIONS)
     admin.get_by_role("button", name="Save the draft").click()

@@ -126,6 +126,12 @@ def test_study_admin_writes_a_draft_and_makes_it_live_audited(testapp, dbsession
     page = form.submit().follow()
     form = page.forms["version-form"]
     form["text"] = TEXT
+    form["questions"] = QUESTIONS
+    page = form.submit().follow()
+    refused = page.forms["publish-form"].submit(status=422)
+    assert "ethics approval date before going live" in refused.text
+    form = refused.forms["version-form"]
+    form["ethics_approved_on"] = "2026-11-20"
     form["questions"] = "Broken question\n- only one"
     refused = form.submit(status=422)
     assert "at least two choices" in refused.text
@@ -139,7 +145,12 @@ def test_study_admin_writes_a_draft_and_makes_it_live_audited(testapp, dbsession
     actions = dbsession.scalars(
         select(AuditEvent.action).where(AuditEvent.entity_type == "consent_version")
     ).all()
-    assert actions == ["consent.document_created", "consent.draft_saved", "consent.version_live"]
+    assert actions == [
+        "consent.document_created",
+        "consent.draft_saved",
+        "consent.draft_saved",
+        "consent.version_live",
+    ]
     # a live version takes no change through the page either
     testapp.post(
         f"/acme/demo/consent/versions/{version.id}/@@save",
@@ -459,6 +470,7 @@ def test_a_new_version_requires_re_consent_and_may_block_entry(testapp, dbsessio
     other = signed_record(dbsession, registry, world, version, "ber01-0001")
     draft = documents.new_version(dbsession, SETUP, version)
     draft.site_ids = [world.sites["par01"].id]
+    draft.ethics_approved_on = date(2026, 12, 1)
     assert documents.publish(dbsession, SETUP, draft) == 1
     dbsession.flush()
     dbsession.expire_all()

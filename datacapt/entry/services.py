@@ -815,6 +815,17 @@ def apply_save(
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
 
+def check_entry_allowed(
+    dbsession: Session, subject: Subject, actor: Actor, reactions: Reactions
+) -> None:
+    """Raise EntryBlocked when a capability refuses entry for ``subject`` (see
+    :class:`EntryAsked`): every write path (pages, questionnaires, API, imports) asks first."""
+    asked = EntryAsked(dbsession, actor, subject=subject)
+    reactions.publish(asked)
+    if asked.refusals:
+        raise EntryBlocked(asked.refusals)
+
+
 def save_form(
     dbsession: Session,
     scope: EntryScope,
@@ -827,10 +838,7 @@ def save_form(
 ) -> SaveResult:
     """Validate and store one form: read, plan, apply. Raises SaveRefused (422), StaleForm
     (409) or FormClosed (EntryBlocked when a capability refuses), having written nothing."""
-    asked = EntryAsked(dbsession, actor, subject=scope.subject)
-    reactions.publish(asked)
-    if asked.refusals:
-        raise EntryBlocked(asked.refusals)
+    check_entry_allowed(dbsession, scope.subject, actor, reactions)
     reads = read_for_save(dbsession, scope, definition)
     plan = plan_save(scope, definition, request, reads, missing_codes=missing_codes)
     return apply_save(dbsession, plan, actor, reactions)

@@ -544,7 +544,18 @@ def test_withdrawal_stops_epro_keeps_data_and_publishes(testapp, dbsession, worl
     assert dbsession.get(EproOccurrence, occurrence.id).status is OccurrenceStatus.MISSED
     testapp.reset()
     testapp.get(f"/p/@@start/{handed.token}", status=404)  # the ePRO link is void
-    assert services.entry_refusal(dbsession, world.subjects["par01-0001"]) is not None
+    # every write path (pages, questionnaires, API, imports) asks the same guard first
+    from datacapt.entry import services as entry
+    from datacapt.reactions import reactions_of
+
+    with pytest.raises(entry.EntryBlocked) as blocked:
+        entry.check_entry_allowed(
+            dbsession, world.subjects["par01-0001"], SETUP, reactions_of(registry)
+        )
+    assert "withdrew consent to further data" in str(blocked.value.refusals[0])
+    entry.check_entry_allowed(
+        dbsession, world.subjects["ber01-0001"], SETUP, reactions_of(registry)
+    )
 
 
 # --- the dashboard ---------------------------------------------------------------------------

@@ -22,8 +22,9 @@ class Actor:
 
     ``user_id`` None is the system (a job, a command, a check firing on save); ``name`` then
     says which. ``on_behalf_of`` is the user a person or a job acts for, when not themself.
-    ``subject_id``: a subject acting themself through their link (no account: ``user_id``
-    None), the originator of what they enter.
+    ``subject_id``: the originator of what is entered: a subject acting themself through
+    their link or subject account (``user_id`` None), or a staff member (``user_id``) entering
+    a subject's answers on their behalf (:meth:`for_subject`).
     """
 
     user_id: int | None
@@ -65,20 +66,33 @@ class Actor:
         tenant_id: int,
         address: str | None = None,
         request_id: str | None = None,
+        method: str = "link",
     ) -> Actor:
-        """A subject filling their own questionnaire through a link."""
+        """A subject filling their own questionnaire through a link (``method`` ``link``) or
+        their subject account (``account``)."""
         return cls(
             user_id=None,
             tenant_id=tenant_id,
             address=address,
             request_id=request_id,
-            auth_method="subject_link",
+            auth_method=f"subject_{method}",
             subject_id=subject_id,
         )
+
+    def for_subject(self, subject_id: int, reason: str) -> Actor:
+        """This staff member entering a subject's own answers on their behalf (a phone
+        interview, a paper transcription): the subject is the originator, the staff member
+        the one who entered, ``reason`` why."""
+        return replace(self, subject_id=subject_id, reason=reason)
 
     @property
     def is_system(self) -> bool:
         return self.user_id is None and self.subject_id is None
+
+    @property
+    def on_subjects_behalf(self) -> bool:
+        """A staff member entering for a subject (both named)."""
+        return self.user_id is not None and self.subject_id is not None
 
     def as_user(self, user_id: int | None) -> Actor:
         """The same request or job acting as another account (the system on a person's save)."""
@@ -105,6 +119,7 @@ def request_actor(request: Request) -> Actor:
             tenant_id=identity.tenant_id,
             address=request.client_address,
             request_id=request.request_id,
+            method=identity.method,
         )
     tenant = getattr(getattr(request, "context", None), "tenant", None)
     return Actor(

@@ -66,6 +66,7 @@ DEFAULT_INCLUDES = (
     "datacapt.calendar",
     "datacapt.operations",
     "datacapt.consent",
+    "datacapt.payments",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",
@@ -78,6 +79,7 @@ CORE_INCLUDES = (
     "datacapt.audit",
     "datacapt.actor",
     "datacapt.reactions",
+    "datacapt.panels",
     "datacapt.i18n",
     "datacapt.htmx",
     "datacapt.templating",

@@ -54,6 +54,8 @@ class Permission(enum.StrEnum):
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     MANAGE_RANDOMISATION = "manage_randomisation"
     VIEW_ALLOCATION = "view_allocation"
+    #: The compensation plan, payment orders and their export (bank files).
+    MANAGE_PAYMENTS = "manage_payments"
     # Site-scoped
     VIEW_SITE = "view_site"
     VIEW_SUBJECT = "view_subject"
@@ -98,6 +100,7 @@ PERMISSION_SCOPES = {
     Permission.RESPOND: Scope.SUBJECT,
     Permission.MANAGE_RANDOMISATION: Scope.STUDY,
     Permission.VIEW_ALLOCATION: Scope.STUDY,
+    Permission.MANAGE_PAYMENTS: Scope.STUDY,
 }
 
 
@@ -158,6 +161,7 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
             P.DESIGN_STUDY,
             P.MANAGE_RANDOMISATION,
             P.VIEW_ALLOCATION,
+            P.MANAGE_PAYMENTS,
         }
     ),
     StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE, P.UNBLIND}),

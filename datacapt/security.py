@@ -98,10 +98,19 @@ class SubjectIdentity:
     subject_id: int
     expires_at: datetime
     timezone: str  # the subject's: their site's, else their study's
+    #: How the session was opened: ``link`` (a one-time link's Start) or ``account`` (the
+    #: subject's login and password, and their authenticator's code if they set one).
+    method: str = "link"
 
     @cached_property
     def principals(self) -> list[str]:
         return [Everyone, perms.subject_principal(self.tenant_id, self.study_id, self.subject_id)]
+
+    @property
+    def may_sign(self) -> bool:
+        """Whether this session alone proves enough to sign (a consent): never, whether opened
+        by a link or by a subject account; signing asks its own identity check."""
+        return False
 
 
 def raw_path(request: Request) -> str:
@@ -142,7 +151,7 @@ def load_subject_identity(request: Request) -> SubjectIdentity | None:
         return None
     row, zone = found
     return SubjectIdentity(
-        row.id, row.tenant_id, row.study_id, row.subject_id, row.expires_at, zone
+        row.id, row.tenant_id, row.study_id, row.subject_id, row.expires_at, zone, row.method
     )
 
 
@@ -153,9 +162,11 @@ def open_subject_session(
     tenant_id: int,
     study_id: int,
     subject_id: int,
-    link_id: int,
+    link_id: int | None,
+    method: str = "link",
 ) -> SubjectSession:
-    """A new subject session, its cookie set on ``response`` (only its hash is stored)."""
+    """A new subject session, its cookie set on ``response`` (only its hash is stored);
+    ``method``: ``link`` (``link_id`` its link) or ``account``."""
     cookie = new_token()
     now = datetime.now(UTC)
     row = SubjectSession(
@@ -164,6 +175,7 @@ def open_subject_session(
         study_id=study_id,
         subject_id=subject_id,
         link_id=link_id,
+        method=method,
         created_at=now,
         expires_at=now + SUBJECT_SESSION_LIFETIME,
     )
@@ -179,6 +191,14 @@ def open_subject_session(
         samesite="Strict",
     )
     return row
+
+
+def end_subject_session(request: Request, response: Response, session_id: int) -> None:
+    """End the subject session ``session_id`` now (its row expires, its cookie is dropped)."""
+    row = request.dbsession.get(SubjectSession, session_id)
+    if row is not None:
+        row.expires_at = datetime.now(UTC)
+    response.delete_cookie(SUBJECT_COOKIE, path=SUBJECT_AREA)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from datacapt.ecrf.definition import Item, text_in
 from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
 from datacapt.i18n import LANGUAGES, as_utc, format_local, zone_label
+from datacapt.panels import subject_panels
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.units import shown_unit
 
@@ -130,6 +131,7 @@ def includeme(config: Configurator) -> None:
             input_hint=input_hint,
             ECRF_SLOTS=SLOTS,
             htmx_config=HTMX_CONFIG,
+            subject_panels=subject_panels,
         )
         environment.filters.update(
             datetime=datetime_filter,

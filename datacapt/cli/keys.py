@@ -1,6 +1,6 @@
-"""``datacapt keys``: re-seal every secret kept at rest (subjects' contact details, TOTP secrets,
-personal-data item values) under the current key after a rotation, and seal the personal-data
-values still stored in plain text."""
+"""``datacapt keys``: re-seal every secret kept at rest (subjects' contact details and bank
+details, TOTP secrets, personal-data item values) under the current key after a rotation, and
+seal the personal-data values still stored in plain text."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datacapt import personal_values
 from datacapt.cli.bootstrap import Environment, action_group
 from datacapt.db import transaction_scope
 from datacapt.entry import personal
+from datacapt.payments import bank
 from datacapt.signin import two_factor
 from datacapt.subjects import contacts
 
@@ -20,9 +21,11 @@ def rekey(env: Environment, args: argparse.Namespace) -> int:
         contact_count = contacts.rekey(env.registry, dbsession)
         secret_count = two_factor.rekey(env.registry, dbsession)
         value_count = personal_values.rekey(env.registry, dbsession)
+        bank_count = bank.rekey(env.registry, dbsession)
     print(f"{contact_count} contact record(s) re-sealed under the current key")
     print(f"{secret_count} two-factor secret(s) re-sealed under the current key")
     print(f"{value_count} personal-data value(s) re-sealed under the current key")
+    print(f"{bank_count} bank detail record(s) re-sealed under the current key")
     return 0
 
 
@@ -41,7 +44,8 @@ def add_parsers(commands: Any) -> None:
     keys = action_group(commands, "keys", "the keys that seal personal data and secrets")
     keys.add_parser(
         "rekey",
-        help="re-seal contact details, two-factor secrets and personal-data values under the "
+        help="re-seal contact and bank details, two-factor secrets and personal-data values "
+        "under the "
         "first key of datacapt.encryption_keys",
     ).set_defaults(handler=rekey)
     keys.add_parser(

@@ -100,6 +100,7 @@ def _settings(form: Form) -> dict[str, Any]:
         "title": form.title,
         "repeating": form.repeating,
         "epro": form.epro,
+        "one_per_screen": form.one_per_screen,
         "sdv": form.sdv.value,
         "sdv_items": list(form.sdv_items),
     }
@@ -122,6 +123,7 @@ def form_settings(context: FormDesignResource, request: Request) -> Response:
     context.form.title = titled.value
     context.form.repeating = request.POST.get("repeating") == "1"
     context.form.epro = request.POST.get("epro") == "1"
+    context.form.one_per_screen = context.form.epro and request.POST.get("one_per_screen") == "1"
     context.form.sdv = SdvRequirement(sdv)
     context.form.sdv_items = targeted if sdv == SdvRequirement.TARGETED else []
     save(

@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, Text, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.counters import next_number
 from datacapt.ecrf.checks import Problem, blocking, check_definition
-from datacapt.ecrf.definition import Definition, to_json
+from datacapt.ecrf.definition import Definition, to_json, to_json_text
 from datacapt.ecrf.versions import definition_of, draft, latest_published
 from datacapt.models import Study, StudyVersion, VersionState
 
@@ -76,8 +76,13 @@ def _event(
 
 def working_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
     """The study's draft: the existing one, or a new one (for an import into the draft)."""
-    existing = draft(dbsession, study)
+    existing = draft(dbsession, study, definition=False)
     return existing if existing is not None else start_draft(dbsession, study, actor)
+
+
+def _copied_definition(base: StudyVersion) -> Any:
+    """The base version's design, copied by the database: never parsed here."""
+    return select(StudyVersion.definition).where(StudyVersion.id == base.id).scalar_subquery()
 
 
 def start_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
@@ -88,16 +93,16 @@ def start_draft(dbsession: Session, study: Study, actor: Actor) -> StudyVersion:
     people starting a draft at once the second waits, then finds the first one's draft."""
     highest = select(func.max(StudyVersion.number)).where(StudyVersion.study_id == study.id)
     number = next_number(dbsession, study.tenant_id, study.id, "version", highest.scalar_subquery())
-    existing = draft(dbsession, study)
+    existing = draft(dbsession, study, definition=False)
     if existing is not None:
         raise DraftExists(existing)
-    base = latest_published(dbsession, study)
+    base = latest_published(dbsession, study, definition=False)
     created = StudyVersion(
         tenant_id=study.tenant_id,
         study_id=study.id,
         number=number,
         state=VersionState.DRAFT,
-        definition=base.definition if base is not None else to_json(Definition()),
+        definition=_copied_definition(base) if base is not None else to_json(Definition()),
         created_by_id=actor.user_id,
     )
     dbsession.add(created)
@@ -131,9 +136,34 @@ def save_draft(
         raise NotADraft(study_version.number)
     if study_version.lock_version != expected_lock:
         raise StaleDraft(study_version)
-    study_version.definition = to_json(definition)
-    dbsession.flush()
+    _write_definition(dbsession, study_version, definition)
     _event(dbsession, actor, study, study_version, action, field=element, old=old, new=new)
+
+
+def _write_definition(
+    dbsession: Session, study_version: StudyVersion, definition: Definition
+) -> None:
+    """Store the design as JSON text encoded straight from its objects, raising the lock.
+
+    An UPDATE of its own rather than an assignment to the mapped attribute, which would hold the
+    whole design once more as dicts until commit: an imported design of a hundred thousand
+    choices must fit issue 15's memory bound. The lock is checked in the statement itself."""
+    dbsession.flush()
+    document: Any = bindparam("document", to_json_text(definition), type_=Text)
+    if dbsession.get_bind().dialect.name == "postgresql":
+        document = cast(document, JSON)
+    written = dbsession.execute(
+        update(StudyVersion)
+        .where(
+            StudyVersion.id == study_version.id,
+            StudyVersion.lock_version == study_version.lock_version,
+        )
+        .values(definition=document, lock_version=StudyVersion.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:
+        raise StaleDraft(study_version)
+    dbsession.expire(study_version, ["definition", "lock_version"])
 
 
 def discard_draft(

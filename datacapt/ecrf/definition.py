@@ -16,6 +16,7 @@ version is published.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -76,14 +77,14 @@ DateFormat = Literal["dmy", "mdy", "ymd"]
 Widget = Literal["radio", "dropdown", "autocomplete"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Choice:
     code: str
     label: Text
     exclusive: bool = False  # checkboxes: "None of these", chosen alone or not at all
 
 
-@dataclass
+@dataclass(slots=True)
 class Range:
     """Inclusive bounds as text: numbers ("18", "2.5") or ISO dates/times for temporal items."""
 
@@ -91,7 +92,7 @@ class Range:
     max: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Slider:
     min: int = 0
     max: int = 100
@@ -101,7 +102,7 @@ class Slider:
     show_number: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Alias:
     """A name of the item in another standard: context "CDASH", "SDTM", "LOINC" ..."""
 
@@ -109,7 +110,7 @@ class Alias:
     name: str
 
 
-@dataclass
+@dataclass(slots=True)
 class EditCheck:
     """When ``condition`` is true the data is suspect: show ``message`` with ``severity``."""
 
@@ -119,7 +120,7 @@ class EditCheck:
     severity: Severity = Severity.WARNING
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     oid: str
     name: str  # the variable name expressions use: [name]; unique in the definition
@@ -153,7 +154,7 @@ class Item:
     annotation: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Static:
     """Text shown between questions (instructions, headings); Markdown, rendered safely."""
 
@@ -166,7 +167,7 @@ class Static:
 Block = Union[Item, Static]  # noqa: UP007 (the converter reads the Union)
 
 
-@dataclass
+@dataclass(slots=True)
 class SubSection:
     oid: str
     title: Text = field(default_factory=dict)
@@ -176,7 +177,7 @@ class SubSection:
     matrix: str | None = None  # shown as a grid of items sharing their choices (REDCap matrix)
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     oid: str
     title: Text = field(default_factory=dict)
@@ -184,7 +185,7 @@ class Section:
     show_if: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Form:
     oid: str
     name: str  # unique in the definition; used in URLs and exports
@@ -196,9 +197,12 @@ class Form:
     #: A questionnaire the subject fills in themself through their link (ePRO): one page per
     #: section, the same branching and calculations.
     epro: bool = False
+    #: An ePRO questionnaire shown one question per screen (Next/Back) rather than a page
+    #: per section.
+    one_per_screen: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Visit:
     oid: str
     name: str  # the visit name expressions use: [name][field]
@@ -213,14 +217,14 @@ class Visit:
     anchor: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Schedule:
     visits: list[Visit] = field(default_factory=list)
     unscheduled_allowed: bool = False
     unscheduled_forms: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Definition:
     default_language: str = "en"
     languages: list[str] = field(default_factory=lambda: ["en"])
@@ -282,6 +286,22 @@ class DefinitionFormatError(ValueError):
 def to_json(definition: Definition) -> dict[str, Any]:
     """A JSON-ready dict; defaults are written too, so stored documents are explicit."""
     return _dump(definition)
+
+
+def to_json_text(definition: Definition) -> str:
+    """The same document as ``json.dumps(to_json(definition))``, encoded straight from the
+    objects: each object's dict lives only while it is written, so a design of a hundred
+    thousand choices is not held a second time as dicts (issue 15's memory bound)."""
+    return json.dumps(definition, default=_fields_of, ensure_ascii=False, separators=(",", ":"))
+
+
+def _fields_of(value: Any) -> Any:
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:
+        if not is_dataclass(value):
+            raise TypeError(f"{type(value).__name__} is not part of a definition")
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    return {name: getattr(value, name) for name in names}
 
 
 def from_json(data: dict[str, Any]) -> Definition:

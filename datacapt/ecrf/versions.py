@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, defer
 
 from datacapt.ecrf.definition import Definition, from_json
 from datacapt.models import Study, StudyVersion, VersionState
@@ -31,21 +31,29 @@ def version(dbsession: Session, study: Study, number: int) -> StudyVersion | Non
     )
 
 
-def draft(dbsession: Session, study: Study) -> StudyVersion | None:
-    return dbsession.scalar(
-        select(StudyVersion).where(
-            StudyVersion.study_id == study.id, StudyVersion.state == VersionState.DRAFT
-        )
+def draft(dbsession: Session, study: Study, *, definition: bool = True) -> StudyVersion | None:
+    """The study's draft; ``definition=False`` leaves its design in the database until read,
+    for callers about to replace it (an import of a large design must not parse the old one)."""
+    query = select(StudyVersion).where(
+        StudyVersion.study_id == study.id, StudyVersion.state == VersionState.DRAFT
     )
+    return dbsession.scalar(_with_definition(query, definition))
 
 
-def latest_published(dbsession: Session, study: Study) -> StudyVersion | None:
-    return dbsession.scalar(
+def latest_published(
+    dbsession: Session, study: Study, *, definition: bool = True
+) -> StudyVersion | None:
+    query = (
         select(StudyVersion)
         .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
         .order_by(StudyVersion.number.desc())
         .limit(1)
     )
+    return dbsession.scalar(_with_definition(query, definition))
+
+
+def _with_definition(query: Select[tuple[StudyVersion]], definition: bool) -> Any:
+    return query if definition else query.options(defer(StudyVersion.definition))
 
 
 def definition_of(study_version: StudyVersion) -> Definition:

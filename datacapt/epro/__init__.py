@@ -14,4 +14,7 @@ def includeme(config: Configurator) -> None:
     config.add_identity_loader(SUBJECT_AREA, load_subject_identity)
     config.add_reaction(ConsentWithdrawn, consent_withdrawn, order=EPRO_ORDER)
     config.scan(".views")
+    config.scan(".account_views")
+    config.scan(".staff_views")
+    config.scan(".compliance_views")
     config.scan(".jobs")

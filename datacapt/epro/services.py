@@ -470,11 +470,11 @@ def _set_status(
 
 
 def pages(form: Form) -> int:
-    """One page per section (at least one)."""
-    return max(len(form.sections), 1)
+    """One page per section (at least one), or one per question (``one_per_screen``)."""
+    return len(steps(form))
 
 
-def page_items(form: Form, page: int) -> list[Item]:
+def _section_items(form: Form, page: int) -> list[Item]:
     section = form.sections[page] if 0 <= page < len(form.sections) else None
     if section is None:
         return []
@@ -484,6 +484,57 @@ def page_items(form: Form, page: int) -> list[Item]:
         for block in subsection.blocks
         if isinstance(block, Item)
     ]
+
+
+def steps(form: Form) -> list[list[Item]]:
+    """The questionnaire's screens, each the items it shows: a section's, or one item each."""
+    if form.one_per_screen:
+        return [
+            [item] for page in range(len(form.sections)) for item in _section_items(form, page)
+        ] or [[]]
+    return [_section_items(form, page) for page in range(len(form.sections))] or [[]]
+
+
+def page_items(form: Form, page: int) -> list[Item]:
+    found = steps(form)
+    return found[page] if 0 <= page < len(found) else []
+
+
+def steps_shown(state: FormState, form: Form) -> list[bool]:
+    """Whether each screen is shown by the branching of ``state`` (a question: its section,
+    its group and itself; a question always hidden, ``@HIDDEN``, is never a screen)."""
+    if not form.one_per_screen:
+        return [section.visible for section in state.sections] or [True]
+    return [
+        section.visible and sub.visible and block.visible and not block.concealed
+        for section in state.sections
+        for sub in section.subsections
+        for block in sub.blocks
+        if block.name is not None
+    ] or [True]
+
+
+def first_unanswered(state: FormState, form: Form) -> int:
+    """Where to resume: the first shown screen with a question left blank (not computed),
+    else the first shown one."""
+    shown = steps_shown(state, form)
+    by_name = {block.name: block for block in state.items()}
+    for number, (items, visible) in enumerate(zip(steps(form), shown, strict=False)):
+        blank = [i for i in items if not by_name[i.name].raw and not by_name[i.name].readonly]
+        if visible and blank:
+            return number
+    return next((number for number, visible in enumerate(shown) if visible), 0)
+
+
+def following_step(state: FormState, form: Form, page: int, step: int) -> int | None:
+    """The next shown screen after ``page`` (``step`` 1) or before it (-1); None: none."""
+    shown = steps_shown(state, form)
+    candidate = page + step
+    while 0 <= candidate < len(shown):
+        if shown[candidate]:
+            return candidate
+        candidate += step
+    return None
 
 
 def saved_form(
@@ -561,10 +612,12 @@ def save_answers(
     today: date,
     actor: Actor,
     reactions: Reactions,
+    reason: str = "",
 ) -> None:
     """Save the whole questionnaire through the sites' save service (``submit``: complete);
     the occurrence is then started, or completed. Raises QuestionnaireClosed, or the save's
-    SaveRefused (a page's answers refused, nothing saved)."""
+    SaveRefused (a page's answers refused, nothing saved). A staff member entering for the
+    subject (``actor.on_subjects_behalf``, ``reason`` why) is recorded on the occurrence."""
     now = datetime.now(UTC)
     if not is_open(occurrence, now):
         raise QuestionnaireClosed()
@@ -582,7 +635,7 @@ def save_answers(
         posted=answers,
         missing={},
         complete=submit,
-        reason="",
+        reason=reason,
         lock=instance.lock_version if instance is not None else None,
         today=today,
     )
@@ -598,6 +651,20 @@ def save_answers(
         )
     except (entry.StaleForm, entry.FormClosed):
         raise QuestionnaireClosed() from None
+    if actor.on_subjects_behalf and occurrence.entered_by_id != actor.user_id:
+        audit.record_subject(
+            dbsession,
+            actor,
+            subject,
+            action="epro.entered_on_behalf",
+            entity_type="epro_occurrence",
+            entity_id=occurrence.id,
+            field="entered_by_id",
+            old=occurrence.entered_by_id,
+            new=actor.user_id,
+            reason=reason,
+        )
+        occurrence.entered_by_id, occurrence.entry_reason = actor.user_id, reason
     status = OccurrenceStatus.COMPLETED if submit else OccurrenceStatus.STARTED
     if occurrence.status is not status:
         if occurrence.started_at is None:
@@ -605,6 +672,31 @@ def save_answers(
         if submit:
             occurrence.completed_at = now
         _set_status(dbsession, subject, occurrence, status, actor)
+
+
+#: Why a staff member enters a subject's answers for them (stored and audited in English).
+ON_BEHALF_REASONS = {
+    "phone": _("Phone interview"),
+    "paper": _("Transcription of a paper questionnaire"),
+    "visit": _("Interview at a site visit"),
+}
+
+
+def occurrence_of(
+    dbsession: Session, subject: Subject, number: int | None
+) -> EproOccurrence | None:
+    """``subject``'s occurrence ``number`` (found through the subject: another's is None)."""
+    if number is None:
+        return None
+    return dbsession.scalar(
+        select(EproOccurrence).where(
+            EproOccurrence.id == number, EproOccurrence.subject_id == subject.id
+        )
+    )
+
+
+def all_items(form: Form) -> list[Item]:
+    return [item for step in steps(form) for item in step]
 
 
 def unanswered_required(state: FormState, form: Form, page: int) -> list[str]:

@@ -192,14 +192,22 @@ def _render(
     errors: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    section = context.form.sections[page] if context.form.sections else None
+    form = context.form
+    shown = services.steps_shown(state, form)
+    items = services.page_items(form, page)
+    by_name = {block.name: block for block in state.items()}
     data = {
         "definition": context.design.definition,
         "language": _language(request, context),
         "state": state,
-        "section": next((s for s in state.sections if section and s.oid == section.oid), None),
         "page": page,
-        "pages": services.pages(context.form),
+        "pages": services.pages(form),
+        "one_per_screen": form.one_per_screen,
+        "step_state": by_name.get(items[0].name) if form.one_per_screen and items else None,
+        # where the subject is among the screens the branching shows
+        "position": sum(shown[: page + 1]) or 1,
+        "shown_count": sum(shown) or 1,
+        "last": services.following_step(state, form, page, 1) is None,
         "errors": errors or {},
     }
     response = render_to_response(QUESTIONNAIRE, data, request=request)
@@ -227,8 +235,12 @@ def questionnaire(context: QuestionnaireResource, request: Request) -> Response:
     closed = _closed(request, context)
     if closed is not None:
         return closed
-    page = _page_number(context, request.GET.get("page"))
-    return _render(request, context, _state(request, context, page, None), page)
+    asked = request.GET.get("page")
+    page = _page_number(context, asked)
+    state = _state(request, context, page, None)
+    if asked is None and context.form.one_per_screen:  # resume at the first question left
+        page = services.first_unanswered(state, context.form)
+    return _render(request, context, state, page)
 
 
 @view_config(
@@ -264,6 +276,8 @@ def save(context: QuestionnaireResource, request: Request) -> Response:
     action = request.POST.get("action", "next")
     home = context.home
     state = _state(request, context, page, _posted(context, request, page))
+    if action == "submit" and services.following_step(state, context.form, page, 1) is not None:
+        action = "next"  # this answer showed more questions: they come first
     errors: dict[str, Any] = {}
     if action in ("next", "submit"):
         errors = _unanswered(state, context, page)
@@ -302,8 +316,11 @@ def save(context: QuestionnaireResource, request: Request) -> Response:
             )
         )
         return redirect(request, request.resource_url(context.home))
-    following = _next_visible(state, context, page, -1 if action == "back" else 1)
-    return redirect(request, request.resource_url(context, query={"page": following}))
+    following = services.following_step(state, context.form, page, -1 if action == "back" else 1)
+    return redirect(
+        request,
+        request.resource_url(context, query={"page": page if following is None else following}),
+    )
 
 
 def _unanswered(state: FormState, context: QuestionnaireResource, page: int) -> dict[str, Any]:
@@ -314,15 +331,6 @@ def _unanswered(state: FormState, context: QuestionnaireResource, page: int) -> 
         if block_state.name in blank:
             block_state.parsed = Parsed(None, None, error=message)
     return dict.fromkeys(sorted(blank), message)
-
-
-def _next_visible(state: FormState, context: QuestionnaireResource, page: int, step: int) -> int:
-    """The next page (``step`` 1) or the previous one (-1) whose section its branching shows."""
-    visible = [s.visible for s in state.sections]
-    candidate = page + step
-    while 0 <= candidate < len(visible) and not visible[candidate]:
-        candidate += step
-    return min(max(candidate, 0), services.pages(context.form) - 1)
 
 
 # --- the site hands a link ---------------------------------------------------------------------

@@ -49,6 +49,7 @@ from datacapt.models.entry import (
 from datacapt.models.epro import (
     EproOccurrence,
     OccurrenceStatus,
+    SubjectAccount,
     SubjectLink,
     SubjectSession,
 )
@@ -58,6 +59,16 @@ from datacapt.models.jobs import JobState, OutboxJob
 from datacapt.models.messages import Message, MessageRead, MessageThread
 from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
+from datacapt.models.payments import (
+    LedgerKind,
+    OrderState,
+    PaymentLedgerEntry,
+    PaymentLine,
+    PaymentOrder,
+    PaymentPlan,
+    PaymentPlanVisit,
+    SubjectBankAccount,
+)
 from datacapt.models.queries import Query, QueryMessage, QueryOrigin, QueryState, QueryStep
 from datacapt.models.randomisation import (
     Environment,
@@ -102,6 +113,7 @@ __all__ = [
     "InvitationStatus",
     "ItemValue",
     "JobState",
+    "LedgerKind",
     "LockState",
     "LoginAttempt",
     "Message",
@@ -111,9 +123,15 @@ __all__ = [
     "NotificationChoice",
     "NotificationKind",
     "OccurrenceStatus",
+    "OrderState",
     "OutboxJob",
     "PasswordResetRequest",
     "PasswordResetToken",
+    "PaymentLedgerEntry",
+    "PaymentLine",
+    "PaymentOrder",
+    "PaymentPlan",
+    "PaymentPlanVisit",
     "Query",
     "QueryMessage",
     "QueryOrigin",
@@ -141,6 +159,8 @@ __all__ = [
     "StudyRoleSite",
     "StudyVersion",
     "Subject",
+    "SubjectAccount",
+    "SubjectBankAccount",
     "SubjectContact",
     "SubjectLink",
     "SubjectMailLink",

@@ -11,7 +11,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, func
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
@@ -57,6 +65,10 @@ class EproOccurrence(Base):
     #: Links mailed so far (the first when the window opens, then reminders) and the last time.
     mails_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     last_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A staff member who entered the answers on the subject's behalf (a phone interview, a
+    #: paper transcription), and why; None: the subject answered themself.
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    entry_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
@@ -83,7 +95,8 @@ class SubjectLink(Base):
 
 
 class SubjectSession(Base):
-    """The short session a link's Start opens: it reaches that subject's questionnaires only."""
+    """The short session a link's Start (or a subject account's sign-in) opens: it reaches
+    that subject's questionnaires only."""
 
     __tablename__ = "subject_session"
 
@@ -92,6 +105,33 @@ class SubjectSession(Base):
     tenant_id: Mapped[int] = mapped_column()
     study_id: Mapped[int] = mapped_column()
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
-    link_id: Mapped[int] = mapped_column(ForeignKey("subject_link.id"))
+    #: The link whose Start opened it; None: a sign-in with a subject account.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("subject_link.id"))
+    #: How the subject proved who they are: ``link`` or ``account``.
+    method: Mapped[str] = mapped_column(String(20), default="link", server_default="link")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubjectAccount(Base):
+    """A subject's own sign-in for a long study: a login that names nobody (shown once), a
+    password (argon2) and, optionally, an authenticator (TOTP secret sealed like personal
+    data, bound to the subject)."""
+
+    __tablename__ = "subject_account"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
+    )
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    study_id: Mapped[int] = mapped_column()
+    login: Mapped[str] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_key_id: Mapped[str | None] = mapped_column(String(40))
+    totp_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(12))
+    totp_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary(100))
+    #: None while an authenticator waits for its first code (or none is set).
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

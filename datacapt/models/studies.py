@@ -69,6 +69,9 @@ class Study(Base):
     )
     #: A visit date outside its window is refused (True) or saved with a warning (False).
     visit_window_blocking: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Subjects may set a password (and an authenticator) to sign in to their questionnaires
+    #: without a new link each time (long studies).
+    epro_accounts: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

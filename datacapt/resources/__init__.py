@@ -25,6 +25,7 @@ from datacapt.resources.imports import ImportResource, ImportsResource
 from datacapt.resources.messages import MessagesResource, ThreadResource
 from datacapt.resources.notifications import NotificationResource, NotificationsResource
 from datacapt.resources.path import forget_path
+from datacapt.resources.payments import PaymentOrderResource, PaymentsResource
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
@@ -50,6 +51,8 @@ __all__ = [
     "MessagesResource",
     "NotificationResource",
     "NotificationsResource",
+    "PaymentOrderResource",
+    "PaymentsResource",
     "QueriesResource",
     "QueryResource",
     "RandomisationResource",

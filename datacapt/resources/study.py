@@ -16,6 +16,7 @@ from datacapt.resources.exports import ExportsResource
 from datacapt.resources.imports import ImportsResource
 from datacapt.resources.messages import MessagesResource
 from datacapt.resources.path import UNKNOWN, known
+from datacapt.resources.payments import PaymentsResource
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.randomisation import RandomisationResource
 from datacapt.resources.reports import ReportsResource
@@ -39,6 +40,7 @@ class StudyResource(Resource):
         "messages": MessagesResource,
         "randomisation": RandomisationResource,
         "consent": ConsentResource,
+        "payments": PaymentsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

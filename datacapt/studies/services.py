@@ -140,8 +140,10 @@ def change_study(
     subject_id_pattern: str,
     missing_codes: str,
     visit_window_blocking: bool,
+    epro_accounts: bool | None = None,
 ) -> Study:
-    """The study's settings as a whole; one audit event per field that changed."""
+    """The study's settings as a whole; one audit event per field that changed
+    (``epro_accounts`` None: unchanged)."""
     check = FieldChecks()
     new = {
         "title": check(clean_text, "title", title, 300),
@@ -150,6 +152,7 @@ def change_study(
         "subject_id_pattern": check(check_pattern, (subject_id_pattern or "").strip()),
         "missing_codes": check(parse_missing_codes, missing_codes),
         "visit_window_blocking": visit_window_blocking,
+        "epro_accounts": study.epro_accounts if epro_accounts is None else epro_accounts,
     }
     check.raise_any()
     old = {name: getattr(study, name) for name in new}

@@ -142,6 +142,7 @@ def _settings(context: StudyResource) -> dict[str, Any]:
             "subject_id_pattern": study.subject_id_pattern,
             "missing_codes": "\n".join(f"{code}, {label}" for code, label in study.missing_codes),
             "visit_window_blocking": "1" if study.visit_window_blocking else "",
+            "epro_accounts": "1" if study.epro_accounts else "",
         },
         "errors": {},
     }
@@ -165,6 +166,7 @@ def save_settings(context: StudyResource, request: Request) -> Any:
     posted = _posted_study(request)
     missing_codes = request.POST.get("missing_codes", "")[:5000]
     blocking = request.POST.get("visit_window_blocking") == "1"
+    epro_accounts = request.POST.get("epro_accounts") == "1"
     try:
         change_study(
             request.dbsession,
@@ -172,11 +174,15 @@ def save_settings(context: StudyResource, request: Request) -> Any:
             request.actor,
             missing_codes=missing_codes,
             visit_window_blocking=blocking,
+            epro_accounts=epro_accounts,
             **posted,
         )
     except ValidationError as error:
         values = _form_values(
-            posted, missing_codes=missing_codes, visit_window_blocking="1" if blocking else ""
+            posted,
+            missing_codes=missing_codes,
+            visit_window_blocking="1" if blocking else "",
+            epro_accounts="1" if epro_accounts else "",
         )
         return _refused(request, error, values)
     request.session.flash(request.localizer.translate(_("The settings were saved.")))

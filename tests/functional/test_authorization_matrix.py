@@ -22,6 +22,8 @@ from datacapt.resources import (
     ImportsResource,
     MessagesResource,
     NotificationResource,
+    PaymentOrderResource,
+    PaymentsResource,
     QueriesResource,
     QueryResource,
     RandomisationResource,
@@ -50,6 +52,7 @@ from datacapt.resources.subject_area import (
     SubjectArea,
     SubjectConsentResource,
     SubjectConsentsResource,
+    SubjectHome,
 )
 from tests.factories import (
     CONSENT_RECORD_IDS,
@@ -62,6 +65,7 @@ from tests.factories import (
     add_export,
     add_import,
     add_notification,
+    add_payment_order,
     add_queries,
     add_threads,
     build_world,
@@ -119,6 +123,7 @@ PLACES = {
     Root: {"": "/"},
     # The subjects' area: a staff session counts for nothing there (its own identity).
     SubjectArea: {"": "/p/"},
+    SubjectHome: {"": "/p/s/"},
     QuestionnaireResource: {"": "/p/s/1/"},
     TenantResource: {"": "/acme/"},
     StudyResource: {"": "/acme/demo/"},
@@ -164,6 +169,8 @@ PLACES = {
     },
     SubjectConsentsResource: {"": "/p/s/consent/"},
     SubjectConsentResource: {"": f"/p/s/consent/{CONSENT_RECORD_IDS['par01']}/"},
+    PaymentsResource: {"": "/acme/demo/payments/"},
+    PaymentOrderResource: {"": "/acme/demo/payments/1/"},
 }
 
 POST_BODIES = {
@@ -373,6 +380,14 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectArea, "", "GET"): {"": everyone(404)},
     (SubjectArea, "start", "GET"): {"": everyone(404)},
     (SubjectArea, "start", "POST"): {"": everyone(404)},
+    # A subject account's sign-in: no identity needed (a staff session is nobody here); empty
+    # credentials are refused like wrong ones.
+    (SubjectArea, "login", "GET"): {"": everyone(200)},
+    (SubjectArea, "login", "POST"): {"": everyone(422)},
+    (SubjectHome, "", "GET"): {"": everyone(404)},
+    (SubjectHome, "account", "GET"): {"": everyone(404)},
+    (SubjectHome, "account", "POST"): {"": everyone(404)},
+    (SubjectHome, "sign-out", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "", "GET"): {"": everyone(404)},
     (QuestionnaireResource, "evaluate", "POST"): {"": everyone(404)},
     (QuestionnaireResource, "save", "POST"): {"": everyone(404)},
@@ -467,6 +482,9 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "epro-link", "POST"): subject_action(200),
     (SubjectResource, "epro-schedule", "POST"): subject_action(422),
     (SubjectResource, "epro-send", "POST"): subject_action(404),
+    # Entering a questionnaire on the subject's behalf (no occurrence named: 404).
+    (SubjectResource, "epro-on-behalf", "GET"): subject_action(404),
+    (SubjectResource, "epro-on-behalf", "POST"): subject_action(404),
     (SubjectResource, "add-visit", "POST"): subject_action(404),
     (VisitResource, "", "GET"): subject_read(200),
     (VisitResource, "add-row", "POST"): subject_action(404),
@@ -586,6 +604,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     # names no report: 400).
     (ReportsResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (ReportsResource, "summary", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (ReportsResource, "epro-compliance", "GET"): {"": outcomes(admins=403, study_admin=403)},
     (ReportsResource, "download", "GET"): {
         "": outcomes(admins=403, study_admin=403, site_staff=400, others=400)
     },
@@ -660,6 +679,22 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
             ("pdf", "GET"),
         )
     },
+    # Payments: the study's plan and orders for its administrators alone (404 to everyone
+    # else, as randomisation); an empty plan form is refused (422), nothing is earned (422),
+    # no line is named (404), the draft order's subject has no bank details (422), a draft is
+    # not exported (422), nor paid (422). A subject's bank details: masked to whoever reads the
+    # subject, shown in full and changed by site staff (personal data) at their site.
+    (PaymentsResource, "", "GET"): randomisation_managers(200),
+    (PaymentsResource, "plan", "POST"): randomisation_managers(422),
+    (PaymentsResource, "create-order", "POST"): randomisation_managers(422),
+    (PaymentOrderResource, "", "GET"): randomisation_managers(200),
+    (PaymentOrderResource, "line", "POST"): randomisation_managers(404),
+    (PaymentOrderResource, "validate", "POST"): randomisation_managers(422),
+    (PaymentOrderResource, "export", "POST"): randomisation_managers(422),
+    (PaymentOrderResource, "paid", "POST"): randomisation_managers(422),
+    (SubjectResource, "bank-details", "GET"): subject_read(200),
+    (SubjectResource, "bank-details", "POST"): subject_action(422),
+    (SubjectResource, "bank-details-shown", "GET"): subject_action(200),
 }
 
 
@@ -718,6 +753,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_notification(dbsession, world)
     add_threads(dbsession, world)
     add_consent(dbsession, world)
+    add_payment_order(dbsession, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

@@ -20,6 +20,7 @@ from datacapt.ecrf.definition import (
     Static,
     from_json,
     to_json,
+    to_json_text,
 )
 
 
@@ -27,6 +28,16 @@ def test_json_round_trip_of_the_demo_design():
     definition = demo_definition()
     stored = json.loads(json.dumps(to_json(definition)))
     assert from_json(stored) == definition
+
+
+def test_the_text_encoded_from_the_objects_is_the_same_document():
+    definition = demo_definition()
+    definition.forms[0].title["pl"] = "Zażółć gęślą jaźń"  # not escaped, still the same text
+    text = to_json_text(definition)
+    assert json.loads(text) == to_json(definition)
+    assert "Zażółć" in text
+    with pytest.raises(TypeError, match="not part of a definition"):
+        to_json_text(object())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,7 @@ DEFAULT_INCLUDES = (
     "datacapt.calendar",
     "datacapt.operations",
     "datacapt.automations",
+    "datacapt.consent",
     "datacapt.payments",
 )
 CORE_INCLUDES = (

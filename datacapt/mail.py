@@ -202,10 +202,12 @@ def send_mail_in(
     template: str,
     application_url: str,
     locale: str = DEFAULT_LANGUAGE,
+    attachments: Sequence[Attachment] = (),
     **values: Any,
 ) -> None:
     """:func:`send_mail` outside a request: joins ``dbsession``'s transaction (a job's, the
-    command line's); ``locale`` is used when ``to`` is an address or a user without one."""
+    command line's, or a service's in a request); ``locale`` is used when ``to`` is an address
+    or a user without one."""
     _deliver(
         dbsession.info["registry"],
         dbsession.info["transaction_manager"],
@@ -215,6 +217,7 @@ def send_mail_in(
         locale=locale,
         application_url=application_url,
         values=values,
+        attachments=attachments,
     )
 
 

@@ -372,6 +372,60 @@ def enter_values(
     dbsession.flush()
 
 
+#: The ids of :func:`add_consent`'s live version and its two records (par01, ber01).
+CONSENT_VERSION_ID = 900010
+CONSENT_RECORD_IDS = {"par01": 900011, "ber01": 900012}
+
+
+def add_consent(dbsession: Session, world: World) -> None:
+    """A live consent version of acme/demo, and a consent waiting for the investigator's
+    countersignature for each acme subject."""
+    from datacapt.models import (
+        ConsentDocument,
+        ConsentRecord,
+        ConsentStatus,
+        ConsentVersion,
+        IdentityMethod,
+    )
+    from datacapt.models.consent import VersionState
+
+    document = ConsentDocument(tenant_id=world.tenant.id, study_id=world.study.id, title="Main")
+    dbsession.add(document)
+    dbsession.flush()
+    text = {"title": "Main", "sections": [{"title": "", "html": "<p>Text</p>"}], "questions": []}
+    dbsession.add(
+        ConsentVersion(
+            id=CONSENT_VERSION_ID,
+            tenant_id=world.tenant.id,
+            study_id=world.study.id,
+            document_id=document.id,
+            number="1",
+            state=VersionState.LIVE,
+            version_date=date(2026, 11, 1),
+            content={"en": text},
+            published_at=datetime.now(UTC),
+        )
+    )
+    dbsession.flush()
+    for code, record_id in CONSENT_RECORD_IDS.items():
+        subject = world.subjects[f"{code}-0001"]
+        dbsession.add(
+            ConsentRecord(
+                id=record_id,
+                tenant_id=world.tenant.id,
+                study_id=world.study.id,
+                site_id=subject.site_id,
+                subject_id=subject.id,
+                version_id=CONSENT_VERSION_ID,
+                language="en",
+                status=ConsentStatus.NEEDS_COUNTERSIGNATURE,
+                identity_method=IdentityMethod.IN_PERSON,
+                progress={},
+            )
+        )
+    dbsession.flush()
+
+
 def add_payment_order(dbsession: Session, world: World) -> PaymentOrder:
     """acme/demo's compensation plan (EUR 25.00 per completed baseline) and its draft order 1,
     paying par01-0001's baseline; no subject has bank details, so it cannot be validated."""

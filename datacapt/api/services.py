@@ -211,6 +211,7 @@ def write_form(
         lock=asked.version,
         today=today,
     )
+    entry.check_entry_allowed(dbsession, scope.subject, actor, reactions)
     plan = entry.plan_save(scope, definition, request, reads, missing_codes=missing_codes)
     return entry.apply_save(dbsession, plan, actor, reactions)
 

@@ -172,6 +172,9 @@ def write(context: FormEntryResource, request: Request) -> Any:
             detail="The form was saved since this version: read it again.",
             version=stale.instance.lock_version,
         )
+    except entry.EntryBlocked as blocked:
+        detail = " ".join(request.localizer.translate(text) for text in blocked.refusals)
+        return problems.problem(request, 403, "Forbidden", detail=detail)
     except entry.FormClosed:
         return problems.problem(
             request, 403, "Forbidden", detail="The form is frozen, locked or signed."

@@ -10,7 +10,7 @@ from pyramid.config import Configurator
 def includeme(config: Configurator) -> None:
     from datacapt.automations import reactions
     from datacapt.automations.tasks import TASK_WORKLISTS
-    from datacapt.consent.events import ConsentEvent
+    from datacapt.consent.events import ConsentRejected, ConsentSigned
     from datacapt.entry.events import FormSaved
     from datacapt.epro.events import EproStatusChanged
     from datacapt.queries.events import QueryRaised
@@ -24,7 +24,8 @@ def includeme(config: Configurator) -> None:
     config.add_reaction(QueryRaised, reactions.query_raised, order=order)
     config.add_reaction(SubjectRandomised, reactions.subject_randomised, order=order)
     config.add_reaction(EproStatusChanged, reactions.epro_status_changed, order=order)
-    config.add_reaction(ConsentEvent, reactions.consent_event, order=order)
+    config.add_reaction(ConsentSigned, reactions.consent_event, order=order)
+    config.add_reaction(ConsentRejected, reactions.consent_event, order=order)
     if "datacapt.worklists" in config.registry:
         for worklist in TASK_WORKLISTS:
             config.add_worklist(worklist)

@@ -18,7 +18,7 @@ from datacapt.ecrf.values import parse_value
 from datacapt.entry import services as entry
 from datacapt.entry.events import FormSaved
 from datacapt.epro.events import EproCompleted, EproMissed, EproSent, EproStatusChanged
-from datacapt.models import Site, Study, Subject, SubjectStatus
+from datacapt.models import ConsentDocument, ConsentVersion, Site, Study, Subject, SubjectStatus
 from datacapt.queries.events import QueryRaised
 from datacapt.randomisation.events import SubjectRandomised
 from datacapt.subjects.events import SubjectStatusChanged
@@ -148,15 +148,19 @@ def epro_status_changed(event: EproStatusChanged) -> None:
 
 
 def consent_event(event: ConsentEvent) -> None:
+    """Consent signed (countersigned) or refused: ``[document]`` is the document's title."""
+    record = event.record
     trigger = (
         Trigger.CONSENT_SIGNED if isinstance(event, ConsentSigned) else Trigger.CONSENT_REJECTED
     )
+    version = event.dbsession.get(ConsentVersion, record.version_id)
+    document = event.dbsession.get(ConsentDocument, version.document_id)
     happening = _happening(
         event.dbsession,
         trigger,
-        event.subject,
-        f"{trigger.value}:{event.consent_id}",
-        document=event.document,
-        consent_id=event.consent_id,
+        event.dbsession.get(Subject, record.subject_id),
+        f"{trigger.value}:{record.id}",
+        document=document.title,
+        consent_id=record.id,
     )
     _record(event.dbsession, happening)

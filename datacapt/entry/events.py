@@ -14,7 +14,7 @@ from pyramid.request import Request
 from sqlalchemy import ColumnElement
 
 from datacapt.ecrf.definition import Definition, Form
-from datacapt.models import EntryWarning, FormInstance, FormStatus, ItemValue
+from datacapt.models import EntryWarning, FormInstance, FormStatus, ItemValue, Subject
 from datacapt.reactions import Event
 
 #: Declared order of the reactions to a save: what the data undoes first, then the queries.
@@ -70,3 +70,13 @@ class FormRemoved(Event):
 
     instance: FormInstance
     reason: str
+
+
+@dataclass(frozen=True)
+class EntryAsked(Event):
+    """A save for ``subject`` is about to be planned: capabilities add to ``refusals`` why
+    entry must wait (eConsent: a re-consent pending, or consent withdrawn). Any refusal and
+    nothing is saved."""
+
+    subject: Subject
+    refusals: list[TranslationString] = field(default_factory=list)

@@ -32,7 +32,7 @@ from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_item
 from datacapt.ecrf.page_values import Who, choice_labels, smart_values
 from datacapt.ecrf.runtime import FormState, Page, evaluate_form
 from datacapt.ecrf.values import Parsed, Typed, shown, typed
-from datacapt.entry.events import FormRemoved, FormSaved
+from datacapt.entry.events import EntryAsked, FormRemoved, FormSaved
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
 from datacapt.i18n import _
@@ -247,6 +247,14 @@ class FormClosed(Exception):
     """The form is frozen, locked or signed, or would be added to a visit or casebook frozen
     or locked as a whole: it takes no entry (the ACL says so first; this is the same rule where
     no request is involved)."""
+
+
+class EntryBlocked(FormClosed):
+    """Another capability refused entry for the subject (see :class:`EntryAsked`)."""
+
+    def __init__(self, refusals: list[TranslationString]) -> None:
+        super().__init__("entry blocked")
+        self.refusals = refusals
 
 
 def is_closed(instance: FormInstance | None) -> bool:
@@ -807,6 +815,17 @@ def apply_save(
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
 
+def check_entry_allowed(
+    dbsession: Session, subject: Subject, actor: Actor, reactions: Reactions
+) -> None:
+    """Raise EntryBlocked when a capability refuses entry for ``subject`` (see
+    :class:`EntryAsked`): every write path (pages, questionnaires, API, imports) asks first."""
+    asked = EntryAsked(dbsession, actor, subject=subject)
+    reactions.publish(asked)
+    if asked.refusals:
+        raise EntryBlocked(asked.refusals)
+
+
 def save_form(
     dbsession: Session,
     scope: EntryScope,
@@ -818,7 +837,8 @@ def save_form(
     reactions: Reactions,
 ) -> SaveResult:
     """Validate and store one form: read, plan, apply. Raises SaveRefused (422), StaleForm
-    (409) or FormClosed, having written nothing."""
+    (409) or FormClosed (EntryBlocked when a capability refuses), having written nothing."""
+    check_entry_allowed(dbsession, scope.subject, actor, reactions)
     reads = read_for_save(dbsession, scope, definition)
     plan = plan_save(scope, definition, request, reads, missing_codes=missing_codes)
     return apply_save(dbsession, plan, actor, reactions)

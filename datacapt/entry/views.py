@@ -349,6 +349,9 @@ def save(context: FormEntryResource, request: Request) -> Response:
         return _render(request, data, 422)
     except services.StaleForm:
         return _conflict(request, context, posted, missing)
+    except services.EntryBlocked as blocked:
+        message = " ".join(request.localizer.translate(text) for text in blocked.refusals)
+        return _render(request, {"refusal": message}, 403, template="errors/403.jinja2")
     except services.FormClosed:
         raise HTTPForbidden() from None
     saved = {change.item.oid: change.new.value for change in result.changes}
@@ -424,8 +427,10 @@ def _files_not_kept(
         refusal.errors.setdefault(block_state.name or "", message)
 
 
-def _render(request: Request, data: dict[str, Any], status: int) -> Response:
-    response = render_to_response(FORM_PAGE, data, request=request)
+def _render(
+    request: Request, data: dict[str, Any], status: int, template: str = FORM_PAGE
+) -> Response:
+    response = render_to_response(template, data, request=request)
     response.status_int = status
     return response
 

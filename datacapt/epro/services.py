@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from datacapt import audit
 from datacapt.accounts.services import Throttle, check_address, record_attempt
 from datacapt.actor import Actor
+from datacapt.consent.events import SAMPLES, ConsentWithdrawn
 from datacapt.ecrf.definition import Definition, Form, Item
 from datacapt.ecrf.page_values import Who
 from datacapt.ecrf.runtime import FormState, Page
@@ -737,3 +738,39 @@ def unanswered_required(state: FormState, form: Form, page: int) -> list[str]:
         for block_state in state.items()
         if block_state.name in names and block_state.missing
     ]
+
+
+# --- a subject opting out ----------------------------------------------------------------------
+
+
+def stop_for_subject(dbsession: Session, subject: Subject, actor: Actor) -> int:
+    """The subject opts out (a withdrawal of consent): every questionnaire not completed yet is
+    missed, every unused link expires now. What they answered before stays. The number of
+    questionnaires stopped."""
+    now = datetime.now(UTC)
+    stopped = dbsession.scalars(
+        select(EproOccurrence).where(
+            EproOccurrence.subject_id == subject.id,
+            EproOccurrence.status.in_(
+                [OccurrenceStatus.SCHEDULED, OccurrenceStatus.SENT, OccurrenceStatus.STARTED]
+            ),
+        )
+    ).all()
+    for occurrence in stopped:
+        _set_status(dbsession, subject, occurrence, OccurrenceStatus.MISSED, actor)
+    for link in dbsession.scalars(
+        select(SubjectLink).where(
+            SubjectLink.subject_id == subject.id,
+            SubjectLink.used_at.is_(None),
+            SubjectLink.expires_at > now,
+        )
+    ):
+        link.expires_at = now
+    return len(stopped)
+
+
+def consent_withdrawn(event: ConsentWithdrawn) -> None:
+    """Reaction: a withdrawal of consent (from anything but samples alone) stops ePRO."""
+    if set(event.scope) - {SAMPLES}:
+        subject = event.dbsession.get(Subject, event.record.subject_id)
+        stop_for_subject(event.dbsession, subject, event.actor)

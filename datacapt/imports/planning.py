@@ -285,7 +285,11 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
     )
     codes = {code for code, _label in work.study.missing_codes}
     try:
+        entry.check_entry_allowed(work.dbsession, scope.subject, work.actor, work.reactions)
         plan = entry.plan_save(scope, definition, request, reads, missing_codes=codes)
+    except entry.EntryBlocked as blocked:
+        _refuse_all(report, given.values(), blocked.refusals[0])
+        return
     except entry.SaveRefused as refused:
         for name, text in refused.errors.items():
             item = name.removeprefix("missing-")

@@ -26,6 +26,14 @@ from datacapt.models.calendar import (
     SiteVideo,
     SubjectMailLink,
 )
+from datacapt.models.consent import (
+    ConsentDocument,
+    ConsentRecord,
+    ConsentSettings,
+    ConsentStatus,
+    ConsentVersion,
+    IdentityMethod,
+)
 from datacapt.models.design import StudyVersion, VersionState
 from datacapt.models.entry import (
     EntryWarning,
@@ -116,6 +124,11 @@ __all__ = [
     "AutomationTask",
     "BundleState",
     "CalendarFeed",
+    "ConsentDocument",
+    "ConsentRecord",
+    "ConsentSettings",
+    "ConsentStatus",
+    "ConsentVersion",
     "DataExport",
     "DataImport",
     "EntryWarning",
@@ -128,6 +141,7 @@ __all__ = [
     "ExportState",
     "FormInstance",
     "FormStatus",
+    "IdentityMethod",
     "ImportFormat",
     "ImportState",
     "Invitation",

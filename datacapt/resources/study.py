@@ -10,6 +10,7 @@ from datacapt.ecrf.versions import PublishedDesign, design_of, published_design
 from datacapt.models import Study
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
+from datacapt.resources.consent import ConsentResource
 from datacapt.resources.design import DesignResource
 from datacapt.resources.exports import ExportsResource
 from datacapt.resources.imports import ImportsResource
@@ -39,6 +40,7 @@ class StudyResource(Resource):
         "imports": ImportsResource,
         "messages": MessagesResource,
         "randomisation": RandomisationResource,
+        "consent": ConsentResource,
         "payments": PaymentsResource,
         "supply": SupplyResource,
     }

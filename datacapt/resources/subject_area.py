@@ -17,7 +17,14 @@ from datacapt import permissions as perms
 from datacapt.ecrf.definition import Form
 from datacapt.ecrf.versions import PublishedDesign, published_design
 from datacapt.i18n import _
-from datacapt.models import EproOccurrence, Site, Study, Subject
+from datacapt.models import (
+    ConsentRecord,
+    ConsentVersion,
+    EproOccurrence,
+    Site,
+    Study,
+    Subject,
+)
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource
 from datacapt.security import SubjectIdentity
@@ -75,7 +82,9 @@ class SubjectHome(Resource):
     def design(self) -> PublishedDesign | None:
         return published_design(self.dbsession, self.study)
 
-    def __getitem__(self, key: str) -> QuestionnaireResource:
+    def __getitem__(self, key: str) -> Resource:
+        if key == "consent":
+            return SubjectConsentsResource(self)
         if not key.isdigit():
             raise KeyError(key)
         occurrence = self.dbsession.scalar(
@@ -110,3 +119,56 @@ class QuestionnaireResource(Resource):
     @property
     def title(self) -> object:
         return self.form.title
+
+
+class SubjectConsentsResource(Resource):
+    """``/p/s/consent/``: the consents of the session's subject."""
+
+    __name__ = "consent"
+    view_permission = Permission.RESPOND
+
+    def __init__(self, parent: SubjectHome) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.home = parent
+
+    @property
+    def title(self) -> object:
+        return _("Consent")
+
+    def __getitem__(self, key: str) -> SubjectConsentResource:
+        home = self.home
+        row = None
+        if key.isdigit() and len(key) < 10:
+            row = self.dbsession.execute(
+                select(ConsentRecord, ConsentVersion)
+                .join(ConsentVersion, ConsentVersion.id == ConsentRecord.version_id)
+                .where(ConsentRecord.id == int(key), ConsentRecord.subject_id == home.subject.id)
+            ).first()
+        if row is None:
+            raise KeyError(key)
+        return SubjectConsentResource(self, *row)
+
+
+class SubjectConsentResource(Resource):
+    """One consent of the session's subject, which they read and sign themself (its grants
+    come from above; signing also takes the identity check, see :mod:`datacapt.consent`)."""
+
+    view_permission = Permission.RESPOND
+    staff = False
+
+    def __init__(
+        self, parent: SubjectConsentsResource, record: ConsentRecord, version: ConsentVersion
+    ) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.__name__ = str(record.id)
+        home = parent.home
+        self.record, self.version = record, version
+        self.subject, self.site, self.study = home.subject, home.site, home.study
+
+    @property
+    def tenant_id(self) -> int:
+        return self.subject.tenant_id
+
+    @property
+    def title(self) -> object:
+        return _("Consent")

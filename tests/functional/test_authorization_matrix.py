@@ -47,13 +47,27 @@ from datacapt.resources import (
     VersionsResource,
     VisitResource,
 )
-from datacapt.resources.subject_area import QuestionnaireResource, SubjectArea, SubjectHome
+from datacapt.resources.consent import (
+    ConsentRecordResource,
+    ConsentResource,
+    ConsentVersionResource,
+)
+from datacapt.resources.subject_area import (
+    QuestionnaireResource,
+    SubjectArea,
+    SubjectConsentResource,
+    SubjectConsentsResource,
+    SubjectHome,
+)
 from tests.factories import (
+    CONSENT_RECORD_IDS,
+    CONSENT_VERSION_ID,
     EXPORT_ID,
     IMPORT_ID,
     NOTIFICATION_ID,
     PERSONS,
     THREAD_IDS,
+    add_consent,
     add_export,
     add_import,
     add_notification,
@@ -165,6 +179,14 @@ PLACES = {
         "other": f"/acme/demo/messages/{THREAD_IDS['ber01']}/",
     },
     RandomisationResource: {"": "/acme/demo/randomisation/"},
+    ConsentResource: {"": "/acme/demo/consent/"},
+    ConsentVersionResource: {"": f"/acme/demo/consent/versions/{CONSENT_VERSION_ID}/"},
+    ConsentRecordResource: {
+        "own": f"/acme/demo/consent/records/{CONSENT_RECORD_IDS['par01']}/",
+        "other": f"/acme/demo/consent/records/{CONSENT_RECORD_IDS['ber01']}/",
+    },
+    SubjectConsentsResource: {"": "/p/s/consent/"},
+    SubjectConsentResource: {"": f"/p/s/consent/{CONSENT_RECORD_IDS['par01']}/"},
     PaymentsResource: {"": "/acme/demo/payments/"},
     PaymentOrderResource: {"": "/acme/demo/payments/1/"},
     ProductsResource: {"": "/acme/products/"},
@@ -696,6 +718,57 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "randomisation", "GET"): subject_read(200),
     (SubjectResource, "randomise", "POST"): subject_action(422),
     (SubjectResource, "unblind", "POST"): only("investigator", 404),  # nothing to unblind
+    # eConsent. The dashboard: whoever lists the study's subjects (narrowed to their sites);
+    # documents: study administrators (a live version takes no change: 409; publishing it
+    # again: 404); settings: who manages the study (no method chosen: 422). A record waiting
+    # for the countersignature: site staff at its site walk no flow (404); investigators
+    # countersign (no password: 422) or reject (no reason: 422); no PDF yet (404).
+    (ConsentResource, "", "GET"): {"": outcomes(admins=403, study_admin=403)},
+    (ConsentResource, "documents", "GET"): designer(200),
+    (ConsentResource, "documents", "POST"): designer(422),
+    (ConsentResource, "settings", "POST"): {
+        "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)
+    },
+    (ConsentVersionResource, "", "GET"): designer(200),
+    (ConsentVersionResource, "save", "POST"): designer(409),
+    (ConsentVersionResource, "publish", "POST"): designer(404),
+    (ConsentVersionResource, "new-version", "POST"): designer(303),
+    (ConsentRecordResource, "", "GET"): subject_read(200),
+    **{
+        (ConsentRecordResource, name, method): subject_action(404)
+        for name in ("read", "quiz", "review", "sign")
+        for method in ("GET", "POST")
+    },
+    (ConsentRecordResource, "done", "GET"): subject_action(200),
+    (ConsentRecordResource, "countersign", "POST"): only("investigator", 422),
+    (ConsentRecordResource, "reject", "POST"): only("investigator", 422),
+    (ConsentRecordResource, "withdraw", "POST"): subject_action(422),
+    (ConsentRecordResource, "pdf", "GET"): subject_action(404),
+    (SubjectResource, "consent", "GET"): subject_read(200),
+    (SubjectResource, "consent-start", "POST"): subject_action(422),
+    # The subjects' side answers a staff session as nobody.
+    (SubjectArea, "consent-start", "GET"): {"": everyone(404)},
+    (SubjectArea, "consent-start", "POST"): {"": everyone(404)},
+    (SubjectConsentsResource, "", "GET"): {"": everyone(404)},
+    **{
+        (SubjectConsentResource, name, method): {"": everyone(404)}
+        for name, method in (
+            ("", "GET"),
+            ("read", "GET"),
+            ("read", "POST"),
+            ("quiz", "GET"),
+            ("quiz", "POST"),
+            ("review", "GET"),
+            ("review", "POST"),
+            ("sign", "GET"),
+            ("sign", "POST"),
+            ("done", "GET"),
+            ("identity", "GET"),
+            ("identity", "POST"),
+            ("identity-code", "POST"),
+            ("pdf", "GET"),
+        )
+    },
     # Payments: the study's plan and orders for its administrators alone (404 to everyone
     # else, as randomisation); an empty plan form is refused (422), nothing is earned (422),
     # no line is named (404), the draft order's subject has no bank details (422), a draft is
@@ -797,6 +870,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_import(dbsession, world)
     add_notification(dbsession, world)
     add_threads(dbsession, world)
+    add_consent(dbsession, world)
     add_payment_order(dbsession, world)
     add_persons(dbsession, registry, world)
     add_product(dbsession, world)

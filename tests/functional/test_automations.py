@@ -32,7 +32,16 @@ from datacapt.models import (
 )
 from datacapt.subjects import contacts
 from datacapt.subjects.services import change_status
-from tests.factories import SETUP, build_world, csrf_token, enter_values, login, publish_definition
+from tests.factories import (
+    CONSENT_RECORD_IDS,
+    SETUP,
+    add_consent,
+    build_world,
+    csrf_token,
+    enter_values,
+    login,
+    publish_definition,
+)
 
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 
@@ -649,31 +658,37 @@ def test_a_raised_query_and_a_missed_questionnaire_fire_their_rules(registry, wo
     assert [m["To"] for m in mailbox.messages()] == ["coordinator@example.org"]
 
 
-def test_consent_events_fire_rules_once_consent_publishes_them(registry, world):
-    from datacapt.consent.events import ConsentRejected, ConsentSigned
+def test_consent_signed_and_refused_fire_rules_once(registry, world):
+    from datacapt.consent.events import ConsentRejected, ConsentSigned, ConsentWithdrawn
+    from datacapt.models import ConsentRecord
     from datacapt.reactions import publish
 
+    with transaction_scope(registry) as dbsession:
+        add_consent(dbsession, world)
     add_rule(
         registry,
         world,
         name="Refused",
         trigger="consent_rejected",
-        condition="[document] = 'main-icf'",
+        condition="[document] = 'Main' and [site] = 'par01'",
         action="create_task",
         audience="site_staff",
         task="Call the subject back",
         delay_minutes="10",
     )
+    par01, ber01 = CONSENT_RECORD_IDS["par01"], CONSENT_RECORD_IDS["ber01"]
     with transaction_scope(registry) as dbsession:
-        subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
-        publish(ConsentSigned(dbsession, SETUP, subject, 1, "main-icf"))
-        publish(ConsentRejected(dbsession, SETUP, subject, 2, "other"))
-        publish(ConsentRejected(dbsession, SETUP, subject, 3, "main-icf"))
+        record, other = dbsession.get(ConsentRecord, par01), dbsession.get(ConsentRecord, ber01)
+        publish(ConsentSigned(dbsession, SETUP, other))
+        publish(ConsentRejected(dbsession, SETUP, other, "wrong person"))
+        publish(ConsentWithdrawn(dbsession, SETUP, record, NOW.date(), ("treatment",)))
+        publish(ConsentRejected(dbsession, SETUP, record, "wrong person"))
+        publish(ConsentRejected(dbsession, SETUP, record, "published twice"))
     [run] = runs(registry)
     assert (run.trigger, run.event_key, run.payload) == (
         "consent_rejected",
-        "consent_rejected:3",
-        {"document": "main-icf", "consent_id": 3},
+        f"consent_rejected:{par01}",
+        {"document": "Main", "consent_id": par01},
     )
 
 

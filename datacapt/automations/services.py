@@ -44,6 +44,7 @@ from datacapt.models import (
     AutomationRule,
     AutomationRun,
     AutomationTask,
+    ConsentRecord,
     RunState,
     Site,
     Study,
@@ -534,16 +535,15 @@ def _act(
 
 
 def _opted_out(dbsession: Session, subject_id: int) -> bool:
-    return bool(
-        dbsession.scalar(
-            select(
-                exists().where(
-                    SubjectMailLink.subject_id == subject_id,
-                    SubjectMailLink.opted_out_at.is_not(None),
-                )
-            )
-        )
+    """Opted out of mail (a calendar opt-out link), or withdrew a consent: whatever its scope,
+    a subject who withdrew is not to be contacted by a rule any more."""
+    opted_out = exists().where(
+        SubjectMailLink.subject_id == subject_id, SubjectMailLink.opted_out_at.is_not(None)
     )
+    withdrew = exists().where(
+        ConsentRecord.subject_id == subject_id, ConsentRecord.withdrawn_on.is_not(None)
+    )
+    return bool(dbsession.scalar(select(or_(opted_out, withdrew))))
 
 
 def _role_holders(

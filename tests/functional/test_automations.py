@@ -286,6 +286,28 @@ def test_a_subject_who_left_or_opted_out_gets_nothing(registry, world, mailbox, 
         assert dbsession.scalars(select(EproOccurrence)).all() == []
 
 
+def test_a_subject_who_withdrew_consent_gets_nothing(registry, world, mailbox):
+    from datacapt.models import ConsentRecord
+
+    add_rule(
+        registry,
+        world,
+        name="Welcome",
+        trigger="subject_included",
+        action="mail_subject",
+        message="questionnaires",
+    )
+    set_contact(registry, world, "par01-0001", email="par01-0001@example.net")
+    with transaction_scope(registry) as dbsession:
+        add_consent(dbsession, world)
+        record = dbsession.get(ConsentRecord, CONSENT_RECORD_IDS["par01"])
+        record.withdrawn_on, record.withdrawal_scope = NOW.date(), ["samples"]
+    set_status(registry, world, "par01-0001", SubjectStatus.INCLUDED)
+    [run] = runs(registry)
+    assert (run.state, run.outcome) == (RunState.SKIPPED, "subject opted out or left the study")
+    assert mailbox.messages() == []
+
+
 def test_send_epro_schedules_and_mails_a_questionnaire(registry, world, mailbox, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: datetime.now(UTC))
     add_rule(

@@ -761,7 +761,7 @@ def apply_save(
             actor=actor,
         )
     registry = dbsession.info.get("registry")
-    events = audit.record_many(dbsession, actor, recorded_events(registry, plan, instance.id))
+    events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     now = datetime.now(UTC)
     rows = dict(reads.rows)
     _store_values(
@@ -857,7 +857,7 @@ def _store_values(
     instance: FormInstance,
     rows: dict[str, ItemValue],
     changes: list[Change],
-    events: list[Any],
+    event_ids: list[int],
     now: datetime,
     actor_id: int | None,
 ) -> None:
@@ -867,11 +867,11 @@ def _store_values(
     personal data is sealed in the database and plain only in memory."""
     registry = dbsession.info.get("registry")
     updates, plain = [], []
-    for change, event in zip(changes, events, strict=True):
+    for change, event_id in zip(changes, event_ids, strict=True):
         owner = personal_values.Owner(
             instance.tenant_id, instance.subject_id, instance.id, change.item.oid
         )
-        columns = value_columns(registry, owner, change, event.id, now, actor_id)
+        columns = value_columns(registry, owner, change, event_id, now, actor_id)
         row = rows.get(change.item.oid)
         if row is None:
             rows[change.item.oid] = row = ItemValue(

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
@@ -769,7 +769,7 @@ def apply_save(
             actor=actor,
         )
     registry = dbsession.info.get("registry")
-    events = audit.record_many(dbsession, actor, recorded_events(registry, plan, instance.id))
+    events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     now = datetime.now(UTC)
     rows = dict(reads.rows)
     _store_values(
@@ -872,12 +872,36 @@ def value_columns(
     }
 
 
+def _value_update() -> Any:
+    """The UPDATE of one stored value by its id, every column a save writes: sent as one
+    batch (executemany) of plain rows, not through the ORM's unit of work."""
+    table = ItemValue.__table__
+    columns = (
+        "value",
+        *personal_values.SEALED_COLUMNS,
+        "missing_code",
+        "value_number",
+        "value_date",
+        "audit_event_id",
+        "updated_at",
+        "updated_by_id",
+    )
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    )
+
+
+_VALUE_UPDATE = _value_update()
+
+
 def _store_values(
     dbsession: Session,
     instance: FormInstance,
     rows: dict[str, ItemValue],
     changes: list[Change],
-    events: list[Any],
+    event_ids: list[int],
     now: datetime,
     actor_id: int | None,
 ) -> None:
@@ -886,12 +910,12 @@ def _store_values(
     value as stored, for what follows the save in the same transaction (SDV, signatures);
     personal data is sealed in the database and plain only in memory."""
     registry = dbsession.info.get("registry")
-    updates, plain = [], []
-    for change, event in zip(changes, events, strict=True):
+    updates = []
+    for change, event_id in zip(changes, event_ids, strict=True):
         owner = personal_values.Owner(
             instance.tenant_id, instance.subject_id, instance.id, change.item.oid
         )
-        columns = value_columns(registry, owner, change, event.id, now, actor_id)
+        columns = value_columns(registry, owner, change, event_id, now, actor_id)
         row = rows.get(change.item.oid)
         if row is None:
             rows[change.item.oid] = row = ItemValue(
@@ -902,16 +926,14 @@ def _store_values(
             )
             dbsession.add(row)
         else:
-            updates.append({"id": row.id, **columns})
+            updates.append({"row_id": row.id, **columns})
+            # the loaded row as the batch leaves it, as if loaded after it (nothing to flush);
+            # a personal value plain in memory only
             if change.item.identifier:
-                plain.append((row, change.new.value))
+                columns["value"] = change.new.value
+            instance_state(row).dict.update(columns)
     if updates:
-        # the batch brings the loaded rows to what it writes, one row at a time (its
-        # "synchronize_session"), then a personal value is plain again in memory only (a new
-        # row would insert it)
-        dbsession.execute(update(ItemValue), updates)
-    for row, value in plain:
-        set_committed_value(row, "value", value)
+        dbsession.execute(_VALUE_UPDATE, updates)
 
 
 def remove_row(

@@ -24,15 +24,18 @@ from datacapt.consent import services
 from datacapt.db import keep_writes
 from datacapt.htmx import READ, redirect
 from datacapt.i18n import _
-from datacapt.mail import send_mail_in
+from datacapt.mail import send_mail_in, translate_in
 from datacapt.models import ConsentStatus, IdentityMethod
 from datacapt.permissions import Permission
 from datacapt.resources.consent import ConsentRecordResource
 from datacapt.resources.subject_area import SubjectConsentResource
 from datacapt.security import SubjectIdentity
+from datacapt.sms import send_sms_in
 from datacapt.validation import ValidationError, whole_number
 
 Context = ConsentRecordResource | SubjectConsentResource
+#: The identity code by text message: the code alone, no study or health information.
+CODE_TEXT = _("Your code: ${code}")
 #: Who walks through the flow where: site staff handing the device over, or the subject.
 PLACES = (
     (ConsentRecordResource, Permission.ENROL_SUBJECT),
@@ -306,15 +309,21 @@ def identity_page(context: SubjectConsentResource, request: Request) -> Response
     permission=Permission.RESPOND,
 )
 def identity_code(context: SubjectConsentResource, request: Request) -> Response:
-    """Mail a fresh code to the address on file (the mail says nothing but the code)."""
+    """Send a fresh code by the subject's channel on file: a text message when they prefer
+    them, else a mail (either says nothing but the code)."""
     flow = Flow(context, request)
     _remote(flow)
     code = services.issue_code(request.dbsession, request.actor, flow.record)
-    address = services.email_on_file(request.dbsession, request.registry, flow.record.subject_id)
-    if address:
+    reach = services.code_reach(
+        request.dbsession, request.registry, request.actor, flow.record.subject_id
+    )
+    if reach is not None and reach.channel == "sms":
+        body = translate_in(request.registry, request.locale_name, CODE_TEXT, code=code)
+        send_sms_in(request.dbsession, to=reach.address, body=body)
+    elif reach is not None:
         send_mail_in(
             request.dbsession,
-            to=address,
+            to=reach.address,
             subject=_("Your code"),
             template="mail/consent_code.jinja2",
             application_url=request.application_url,

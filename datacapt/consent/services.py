@@ -257,14 +257,39 @@ def start(
     return record, token
 
 
-def email_on_file(dbsession: Session, registry: Registry, subject_id: int) -> str:
+def email_on_file(dbsession: Session, registry: Registry, actor: Actor, subject_id: int) -> str:
+    reach = _reach_on_file(dbsession, registry, actor, subject_id, ("email",))
+    return reach.address if reach is not None and reach.channel == "email" else ""
+
+
+def code_reach(
+    dbsession: Session, registry: Registry, actor: Actor, subject_id: int
+) -> contacts.Reach | None:
+    """Where the identity code goes: a text message to the phone on file when the subject
+    prefers them, else the address on file."""
+    return _reach_on_file(dbsession, registry, actor, subject_id, ("email", "phone"))
+
+
+def _reach_on_file(
+    dbsession: Session,
+    registry: Registry,
+    actor: Actor,
+    subject_id: int,
+    fields: tuple[str, ...],
+) -> contacts.Reach | None:
+    """The subject's contact details, their reading in the personal-data access log."""
     row = dbsession.get(SubjectContact, subject_id)
     if row is None:
-        return ""
+        return None
     try:
-        return contacts.open_row(registry, row).email
+        opened = contacts.open_logged(
+            dbsession, registry, row, actor, purpose="consent", fields=fields
+        )
     except contacts.ContactUnreadable:
-        return ""
+        return None
+    if "phone" not in fields:
+        opened = contacts.Contact(email=opened.email)
+    return contacts.reach(opened)
 
 
 # --- the identity check (remote) ---------------------------------------------------------------

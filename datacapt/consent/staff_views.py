@@ -135,7 +135,9 @@ def start(context: SubjectResource, request: Request) -> Response:
     if token is None:
         return redirect(request, records + "@@read")
     url = f"{request.application_url}/p/@@consent-start/{token}"
-    address = services.email_on_file(request.dbsession, request.registry, context.subject.id)
+    address = services.email_on_file(
+        request.dbsession, request.registry, request.actor, context.subject.id
+    )
     if address:
         send_mail_in(
             request.dbsession,
@@ -244,7 +246,9 @@ def countersign(context: ConsentRecordResource, request: Request) -> Response:
         meaning=request.localizer.translate(services.COUNTERSIGN_MEANING),
         render_pdf=_pdf_renderer(request, context),
     )
-    address = services.email_on_file(request.dbsession, request.registry, context.subject.id)
+    address = services.email_on_file(
+        request.dbsession, request.registry, request.actor, context.subject.id
+    )
     if address:
         send_mail_in(
             request.dbsession,

@@ -36,3 +36,15 @@ def datacapt(cli_database, monkeypatch, capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def sms_folder(registry, tmp_path):
+    """The text messages the app sends, as files (the file backend of testing.ini)."""
+    from datacapt import sms
+
+    backend = sms.backend(registry)
+    original = backend.directory
+    backend.directory = tmp_path / "sms"
+    yield backend.directory
+    backend.directory = original

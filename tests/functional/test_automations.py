@@ -57,17 +57,6 @@ def world(dbsession, registry, monkeypatch):
     return world
 
 
-@pytest.fixture
-def sms_folder(registry, tmp_path):
-    from datacapt import sms
-
-    backend = sms.backend(registry)
-    original = backend.directory
-    backend.directory = tmp_path / "sms"
-    yield backend.directory
-    backend.directory = original
-
-
 def add_rule(registry, world, **fields) -> int:
     with transaction_scope(registry) as dbsession:
         study = dbsession.get(Study, world.study.id)

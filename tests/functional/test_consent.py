@@ -5,6 +5,7 @@ text and hashes), re-consent, withdrawal, the dashboard and who may do what."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +26,7 @@ from datacapt.models import (
     EproOccurrence,
     IdentityMethod,
     OccurrenceStatus,
+    PiiAccess,
 )
 from datacapt.models.consent import VersionState
 from datacapt.subjects import contacts
@@ -340,7 +342,7 @@ def test_other_site_and_wrong_roles_are_refused(testapp, dbsession, world, regis
 # --- remote: a link's session alone never signs -------------------------------------------------
 
 
-def remote_start(testapp, dbsession, world, registry, version):
+def remote_start(testapp, dbsession, world, registry, version, contact=None):
     dbsession.add(
         ConsentSettings(
             study_id=world.study.id,
@@ -350,7 +352,8 @@ def remote_start(testapp, dbsession, world, registry, version):
         )
     )
     subject = world.subjects["par01-0001"]
-    contacts.seal(registry, subject, contacts.Contact(email="rem@example.org"), dbsession)
+    contact = contact or contacts.Contact(email="rem@example.org")
+    contacts.seal(registry, subject, contact, dbsession)
     dbsession.flush()
     login(testapp, "coordinator@example.org")
     form = testapp.get("/acme/demo/subjects/par01-0001/@@consent").forms["consent-start-form"]
@@ -407,6 +410,28 @@ def test_remote_flow_needs_the_code_and_birth_date_in_the_same_session(
     assert record.status is ConsentStatus.NEEDS_COUNTERSIGNATURE
     assert record.document_hash == shown and record.identity_session_id is not None
     assert consents.status_int == 200
+
+
+def test_the_code_goes_by_text_message_to_a_subject_who_prefers_them(
+    testapp, dbsession, world, registry, mailbox, sms_folder
+):
+    version = live_version(dbsession, world)
+    preferred = contacts.Contact(email="rem@example.org", phone="+33 6 11 22 33 44", channel="sms")
+    url = remote_start(testapp, dbsession, world, registry, version, preferred)
+    token = url.rsplit("/", 1)[1]
+    testapp.get(f"/p/@@consent-start/{token}").forms["start-form"].submit().follow()
+    record = dbsession.scalar(select(ConsentRecord))
+    overview = testapp.get(f"/p/s/consent/{record.id}/")
+    review, _shown = walk_to_sign(testapp, testapp.get(overview.html.find(id="begin")["href"]))
+    identity = review.forms["review-form"].submit().follow()
+    identity.forms["code-form"].submit()
+    [sent] = [json.loads(path.read_text(encoding="utf-8")) for path in sms_folder.iterdir()]
+    assert sent["to"] == "+33 6 11 22 33 44"
+    assert re.fullmatch(r"Your code: \d{6}", sent["body"])  # nothing but the code
+    assert len(mailbox.messages()) == 1  # the link's mail only, no code by mail
+    dbsession.expire_all()
+    reads = dbsession.scalars(select(PiiAccess).where(PiiAccess.purpose == "consent")).all()
+    assert reads and all(read.subject_id == record.subject_id for read in reads)
 
 
 def test_a_staff_session_cannot_use_the_remote_flow_nor_a_subject_the_in_person_one(

@@ -2,14 +2,17 @@
 before traversal, a view or the database sees it.
 
 Unreadable means: not UTF-8 (an overlong form, a lone surrogate, a stray ``%ff``), a form in
-another charset, a multipart body without a boundary or that does not parse, or a NUL anywhere
-(no text field can hold one, and PostgreSQL refuses it in text). Once refused, the parts that
-could not be read are blanked, so the error page and the response hooks can run safely.
+another charset, a multipart body without a boundary or that does not parse, or a NUL anywhere,
+a JSON body's strings included (no text field can hold one, and PostgreSQL refuses it in text).
+Once refused, the parts that could not be read are blanked, so the error page and the response
+hooks can run safely.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,6 +26,8 @@ from pyramid.tweens import EXCVIEW
 from datacapt.i18n import _
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: How a NUL can appear in JSON text: escaped (``\u0000``), the only form strict JSON allows.
+JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
 
 
 class MalformedRequest(HTTPBadRequest):
@@ -91,11 +96,35 @@ def _check_form(request: Request) -> None:
         raise ForbiddenCharacters()
 
 
+def _json_holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_json_holds_nul(k) or _json_holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_holds_nul(item) for item in value)
+    return False
+
+
+def _check_json(request: Request) -> None:
+    """Parsed only when its text holds an escaped NUL (a backslash may precede it as text):
+    malformed JSON is left to the API's own checks, which describe it."""
+    if request.content_type != "application/json" or not JSON_NUL.search(request.body):
+        return
+    try:
+        document = json.loads(request.body)
+    except ValueError:
+        return
+    if _json_holds_nul(document):
+        raise ForbiddenCharacters()
+
+
 #: Each check, and what it blanks in the WSGI environment when it refuses the request.
 CHECKS: tuple[tuple[Callable[[Request], None], dict[str, Any]], ...] = (
     (_check_path, {"PATH_INFO": "/"}),
     (_check_query, {"QUERY_STRING": ""}),
     (_check_form, {"CONTENT_TYPE": "", "CONTENT_LENGTH": "0", "webob.is_body_seekable": False}),
+    (_check_json, {"CONTENT_TYPE": "", "CONTENT_LENGTH": "0", "webob.is_body_seekable": False}),
 )
 
 
@@ -108,7 +137,7 @@ def check(request: Request) -> None:
             part(request)
         except MalformedRequest as error:
             request.environ.update(blank)
-            if part is _check_form:
+            if part in (_check_form, _check_json):
                 request.body_file_raw = io.BytesIO()
             refused = refused or error
     if refused is not None:

@@ -60,6 +60,25 @@ def test_an_unreadable_address_is_a_problem_not_a_page(testapp, dbsession, world
     assert answer.json["title"] == "Bad Request" and "NUL" in answer.json["detail"]
 
 
+def test_a_nul_in_a_json_body_is_a_problem_and_starts_nothing(testapp, dbsession, world):
+    manager = issue(dbsession, world, role=StudyRole.DATA_MANAGER, sites=(), writes=True)
+    answer = testapp.post_json(
+        BASE + "/exports",
+        {"format": "csv", "subjects": ["par01-0001\x00"]},
+        headers=headers(manager),
+        status=400,
+    )
+    assert answer.content_type == "application/problem+json" and "NUL" in answer.json["detail"]
+    assert dbsession.scalars(select(DataExport)).all() == []
+    # Text that only reads like an escape (a backslash, then "u0000") is ordinary text.
+    testapp.post_json(
+        BASE + "/exports",
+        {"format": "csv", "subjects": ["par01-\\u0000"]},
+        headers=headers(manager),
+        status=422,
+    )
+
+
 def test_a_key_is_shown_once_and_kept_as_a_hash(dbsession, world):
     issued = issue(dbsession, world)
     prefix, secret = keys.parse(issued.text)

@@ -75,7 +75,7 @@ def test_the_site_and_its_subject_write_to_each_other(app, world, dbsession):
     assert written.author_subject_id == world.subjects["par01-0001"].id
     audited = dbsession.scalar(
         select(AuditEvent).where(
-            AuditEvent.action == "message.posted", AuditEvent.entity_id == written.id
+            AuditEvent.action == "message.posted", AuditEvent.entity_id == str(written.id)
         )
     )
     assert audited.actor_id is None and "thank you" not in str(audited.new_value)

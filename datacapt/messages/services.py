@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.i18n import _
 from datacapt.messages.events import MessagePosted
-from datacapt.models import Message, MessageRead, MessageThread, Site, Study, User
+from datacapt.models import Message, MessageRead, MessageThread, Site, Study, Subject, User
 from datacapt.pagination import Page, paginate
 from datacapt.permissions import STUDY_ROLE_PERMISSIONS, Permission
 from datacapt.reactions import publish
@@ -86,12 +86,41 @@ def _audit(dbsession: Session, actor: Actor, thread: MessageThread, message: Mes
     )
 
 
+def subject_to_message(dbsession: Session, study: Study, site: Site, label: str) -> Subject | None:
+    """The subject of ``site`` labelled ``label`` (None when no label is written); refused
+    when the study does not let subjects message their site, or no such subject is there."""
+    label = label.strip()
+    if not label:
+        return None
+    subject = None
+    if study.subject_messages:
+        subject = dbsession.scalar(
+            select(Subject).where(
+                Subject.study_id == study.id, Subject.site_id == site.id, Subject.label == label
+            )
+        )
+    if subject is None:
+        raise MessageRefused({"subject": _("No subject of this site has this ID.")})
+    return subject
+
+
 def start_thread(
-    dbsession: Session, actor: Actor, study: Study, site: Site, topic: str, body: str
+    dbsession: Session,
+    actor: Actor,
+    study: Study,
+    site: Site,
+    topic: str,
+    body: str,
+    subject: Subject | None = None,
 ) -> MessageThread:
     """A new thread at ``site`` with its first message (``topic`` and ``body`` are checked
-    together: both refusals are named)."""
+    together: both refusals are named); with ``subject`` (of that site, in a study that lets
+    subjects message their site), a thread between the site and that subject."""
     errors: dict[str, TranslationString] = {}
+    if subject is not None and (
+        not study.subject_messages or subject.site_id != site.id or subject.study_id != study.id
+    ):
+        errors["subject"] = _("This subject cannot be messaged here.")
     for field, raw, limit in (("topic", topic, MAX_TOPIC), ("body", body, MAX_BODY)):
         try:
             clean(raw, field, limit)
@@ -104,6 +133,7 @@ def start_thread(
         tenant_id=study.tenant_id,
         study_id=study.id,
         site_id=site.id,
+        subject_id=subject.id if subject is not None else None,
         topic=clean(topic, "topic", MAX_TOPIC),
         started_by_id=actor.user_id,
         started_at=now,
@@ -115,12 +145,23 @@ def start_thread(
     return thread
 
 
-def post(dbsession: Session, actor: Actor, thread: MessageThread, body: str) -> Message:
-    """A message added to ``thread``, audited; read by its author."""
+def post(
+    dbsession: Session,
+    actor: Actor,
+    thread: MessageThread,
+    body: str,
+    *,
+    subject: Subject | None = None,
+) -> Message:
+    """A message added to ``thread``, audited; read by its author (``subject``: the thread's
+    subject wrote it, through their access)."""
+    if subject is not None and subject.id != thread.subject_id:
+        raise MessageRefused({"body": _("This subject cannot be messaged here.")})
     message = Message(
         tenant_id=thread.tenant_id,
         thread_id=thread.id,
-        author_id=actor.user_id,
+        author_id=None if subject is not None else actor.user_id,
+        author_subject_id=subject.id if subject is not None else None,
         body=clean(body, "body", MAX_BODY),
         posted_at=datetime.now(UTC),
     )
@@ -128,9 +169,18 @@ def post(dbsession: Session, actor: Actor, thread: MessageThread, body: str) -> 
     dbsession.flush()
     thread.updated_at = message.posted_at
     _audit(dbsession, actor, thread, message)
-    mark_read(dbsession, thread, actor.user_id, message.id)
+    if subject is not None:
+        mark_subject_read(thread, message.id)
+    elif actor.user_id is not None:
+        mark_read(dbsession, thread, actor.user_id, message.id)
     publish(MessagePosted(dbsession, actor, thread=thread, message=message))
     return message
+
+
+def mark_subject_read(thread: MessageThread, last_id: int) -> None:
+    """The thread's subject has seen it up to message ``last_id`` (a receipt: not audited)."""
+    if (thread.subject_read_id or 0) < last_id:
+        thread.subject_read_id = last_id
 
 
 def mark_read(dbsession: Session, thread: MessageThread, user_id: int, last_id: int) -> None:
@@ -154,7 +204,7 @@ def _unread(user_id: int) -> Any:
         select(func.count(Message.id))
         .where(
             Message.thread_id == MessageThread.id,
-            Message.author_id != user_id,
+            or_(Message.author_id.is_(None), Message.author_id != user_id),
             Message.id > func.coalesce(seen, 0),
         )
         .scalar_subquery()
@@ -165,8 +215,9 @@ def threads_of(dbsession: Session, identity: Identity, study: Study, number: int
     """A page of the threads ``identity`` may read in ``study``, the latest first, with their
     site's code and the reader's unread count (one statement for the page)."""
     statement = (
-        select(MessageThread, Site.code, _unread(identity.user.id).label("unread"))
+        select(MessageThread, Site.code, _unread(identity.user.id).label("unread"), Subject.label)
         .join(Site, Site.id == MessageThread.site_id)
+        .outerjoin(Subject, Subject.id == MessageThread.subject_id)
         .where(MessageThread.study_id == study.id)
         .order_by(MessageThread.updated_at.desc(), MessageThread.id.desc())
     )
@@ -188,15 +239,71 @@ def read_thread(dbsession: Session, thread: MessageThread, user_id: int) -> list
     them all."""
     seen = dbsession.get(MessageRead, (thread.id, user_id))
     last = seen.last_message_id if seen is not None else 0
-    rows = dbsession.execute(
-        select(Message, User.name)
-        .join(User, User.id == Message.author_id)
-        .where(Message.thread_id == thread.id)
-        .order_by(Message.id)
-    ).all()
+    rows = _messages(dbsession, thread)
     if rows:
         mark_read(dbsession, thread, user_id, rows[-1][0].id)
     return [
         Shown(message, name, message.id > last and message.author_id != user_id)
+        for message, name in rows
+    ]
+
+
+def _messages(dbsession: Session, thread: MessageThread) -> list[Any]:
+    """The thread's messages, oldest first, each with its author's name (a member of staff's)
+    or the subject's label."""
+    return list(
+        dbsession.execute(
+            select(Message, func.coalesce(User.name, Subject.label))
+            .outerjoin(User, User.id == Message.author_id)
+            .outerjoin(Subject, Subject.id == Message.author_subject_id)
+            .where(Message.thread_id == thread.id)
+            .order_by(Message.id)
+        ).all()
+    )
+
+
+# --- the subject's side ----------------------------------------------------------------------
+
+
+def subject_may_message(study: Study) -> bool:
+    return bool(study.subject_messages)
+
+
+def _subject_unread() -> Any:
+    """The thread's messages by the site after the last one its subject has seen."""
+    return (
+        select(func.count(Message.id))
+        .where(
+            Message.thread_id == MessageThread.id,
+            Message.author_subject_id.is_(None),
+            Message.id > func.coalesce(MessageThread.subject_read_id, 0),
+        )
+        .scalar_subquery()
+    )
+
+
+def subject_threads(dbsession: Session, subject: Subject) -> list[Any]:
+    """The threads of ``subject`` (theirs only), the latest first, each with its unread count
+    (one statement)."""
+    return list(
+        dbsession.execute(
+            select(MessageThread, _subject_unread().label("unread"))
+            .where(
+                MessageThread.subject_id == subject.id,
+                MessageThread.tenant_id == subject.tenant_id,
+            )
+            .order_by(MessageThread.updated_at.desc(), MessageThread.id.desc())
+        ).all()
+    )
+
+
+def read_subject_thread(dbsession: Session, thread: MessageThread) -> list[Shown]:
+    """The thread as its subject reads it (the site's messages new to them marked), now read."""
+    last = thread.subject_read_id or 0
+    rows = _messages(dbsession, thread)
+    if rows:
+        mark_subject_read(thread, rows[-1][0].id)
+    return [
+        Shown(message, name, message.id > last and message.author_subject_id is None)
         for message, name in rows
     ]

@@ -50,7 +50,9 @@ def messages_page(context: MessagesResource, request: Request) -> dict[str, Any]
     renderer=LIST,
 )
 def start_thread(context: MessagesResource, request: Request) -> Any:
-    values = {name: request.POST.get(name, "")[:10_000] for name in ("site", "topic", "body")}
+    values = {
+        name: request.POST.get(name, "")[:10_000] for name in ("site", "subject", "topic", "body")
+    }
     sites = {
         site.code: site
         for site in services.sites_to_message(request.dbsession, request.identity, context.study)
@@ -59,8 +61,17 @@ def start_thread(context: MessagesResource, request: Request) -> Any:
         site = sites.get(values["site"])
         if site is None:
             raise services.MessageRefused({"site": _("Choose one of your sites.")})
+        subject = services.subject_to_message(
+            request.dbsession, context.study, site, values["subject"]
+        )
         thread = services.start_thread(
-            request.dbsession, request.actor, context.study, site, values["topic"], values["body"]
+            request.dbsession,
+            request.actor,
+            context.study,
+            site,
+            values["topic"],
+            values["body"],
+            subject,
         )
     except services.MessageRefused as refused:
         request.response.status_int = 422

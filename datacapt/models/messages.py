@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
@@ -24,6 +24,13 @@ class MessageThread(Base):
     study_id: Mapped[int] = mapped_column()
     #: The site whose team (and the study-wide staff) read and write the thread.
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    #: A thread between the site and this one subject (through the subject's access), or None
+    #: for a thread between staff only.
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subject.id"), index=True, default=None
+    )
+    #: The last message the subject has seen (a subject thread's own read mark).
+    subject_read_id: Mapped[int | None] = mapped_column(default=None)
     topic: Mapped[str] = mapped_column(String(200))
     started_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -33,11 +40,18 @@ class MessageThread(Base):
 
 class Message(Base):
     __tablename__ = "message"
+    __table_args__ = (
+        CheckConstraint(
+            "(author_id IS NULL) <> (author_subject_id IS NULL)", name="message_one_author"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column()
     thread_id: Mapped[int] = mapped_column(ForeignKey("message_thread.id"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    #: A member of staff wrote it, or (``author_subject_id``) the thread's subject: one of both.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    author_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), default=None)
     body: Mapped[str] = mapped_column(Text)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -75,6 +75,8 @@ class Study(Base):
     #: Subjects may set a password (and an authenticator) to sign in to their questionnaires
     #: without a new link each time (long studies).
     epro_accounts: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Whether a site and its subjects may write to each other (through the subject's access).
+    subject_messages: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from datacapt.models import (
     ConsentRecord,
     ConsentVersion,
     EproOccurrence,
+    MessageThread,
     Site,
     Study,
     Subject,
@@ -85,6 +86,8 @@ class SubjectHome(Resource):
     def __getitem__(self, key: str) -> Resource:
         if key == "consent":
             return SubjectConsentsResource(self)
+        if key == "messages" and self.study.subject_messages:
+            return SubjectMessagesResource(self)
         if not key.isdigit():
             raise KeyError(key)
         occurrence = self.dbsession.scalar(
@@ -172,3 +175,50 @@ class SubjectConsentResource(Resource):
     @property
     def title(self) -> object:
         return _("Consent")
+
+
+class SubjectMessagesResource(Resource):
+    """``/p/s/messages/``: the threads between the session's subject and their site (only
+    where the study lets subjects message their site)."""
+
+    __name__ = "messages"
+    view_permission = Permission.RESPOND
+
+    def __init__(self, parent: SubjectHome) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.home = parent
+
+    @property
+    def title(self) -> object:
+        return _("Messages")
+
+    def __getitem__(self, key: str) -> SubjectThreadResource:
+        thread = None
+        if key.isdigit() and len(key) < 10:
+            subject = self.home.subject
+            thread = self.dbsession.scalar(
+                select(MessageThread).where(
+                    MessageThread.id == int(key),
+                    MessageThread.subject_id == subject.id,
+                    MessageThread.tenant_id == subject.tenant_id,
+                )
+            )
+        if thread is None:
+            raise KeyError(key)
+        return SubjectThreadResource(self, thread)
+
+
+class SubjectThreadResource(Resource):
+    """One thread of the session's subject (its grants come from above)."""
+
+    view_permission = Permission.RESPOND
+
+    def __init__(self, parent: SubjectMessagesResource, thread: MessageThread) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.__name__ = str(thread.id)
+        self.home = parent.home
+        self.thread = thread
+
+    @property
+    def title(self) -> object:
+        return self.thread.topic

@@ -141,6 +141,7 @@ def change_study(
     missing_codes: str,
     visit_window_blocking: bool,
     epro_accounts: bool | None = None,
+    subject_messages: bool | None = None,
 ) -> Study:
     """The study's settings as a whole; one audit event per field that changed
     (``epro_accounts`` None: unchanged)."""
@@ -153,6 +154,9 @@ def change_study(
         "missing_codes": check(parse_missing_codes, missing_codes),
         "visit_window_blocking": visit_window_blocking,
         "epro_accounts": study.epro_accounts if epro_accounts is None else epro_accounts,
+        "subject_messages": (
+            study.subject_messages if subject_messages is None else subject_messages
+        ),
     }
     check.raise_any()
     old = {name: getattr(study, name) for name in new}

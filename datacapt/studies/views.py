@@ -143,6 +143,7 @@ def _settings(context: StudyResource) -> dict[str, Any]:
             "missing_codes": "\n".join(f"{code}, {label}" for code, label in study.missing_codes),
             "visit_window_blocking": "1" if study.visit_window_blocking else "",
             "epro_accounts": "1" if study.epro_accounts else "",
+            "subject_messages": "1" if study.subject_messages else "",
         },
         "errors": {},
     }
@@ -167,6 +168,7 @@ def save_settings(context: StudyResource, request: Request) -> Any:
     missing_codes = request.POST.get("missing_codes", "")[:5000]
     blocking = request.POST.get("visit_window_blocking") == "1"
     epro_accounts = request.POST.get("epro_accounts") == "1"
+    subject_messages = request.POST.get("subject_messages") == "1"
     try:
         change_study(
             request.dbsession,
@@ -175,6 +177,7 @@ def save_settings(context: StudyResource, request: Request) -> Any:
             missing_codes=missing_codes,
             visit_window_blocking=blocking,
             epro_accounts=epro_accounts,
+            subject_messages=subject_messages,
             **posted,
         )
     except ValidationError as error:
@@ -183,6 +186,7 @@ def save_settings(context: StudyResource, request: Request) -> Any:
             missing_codes=missing_codes,
             visit_window_blocking="1" if blocking else "",
             epro_accounts="1" if epro_accounts else "",
+            subject_messages="1" if subject_messages else "",
         )
         return _refused(request, error, values)
     request.session.flash(request.localizer.translate(_("The settings were saved.")))

@@ -58,6 +58,8 @@ from datacapt.resources.subject_area import (
     SubjectConsentResource,
     SubjectConsentsResource,
     SubjectHome,
+    SubjectMessagesResource,
+    SubjectThreadResource,
 )
 from tests.factories import (
     CONSENT_RECORD_IDS,
@@ -186,6 +188,8 @@ PLACES = {
         "other": f"/acme/demo/consent/records/{CONSENT_RECORD_IDS['ber01']}/",
     },
     SubjectConsentsResource: {"": "/p/s/consent/"},
+    SubjectMessagesResource: {"": "/p/s/messages/"},
+    SubjectThreadResource: {"": f"/p/s/messages/{THREAD_IDS['par01']}/"},
     SubjectConsentResource: {"": f"/p/s/consent/{CONSENT_RECORD_IDS['par01']}/"},
     PaymentsResource: {"": "/acme/demo/payments/"},
     PaymentOrderResource: {"": "/acme/demo/payments/1/"},
@@ -750,6 +754,9 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectArea, "consent-start", "GET"): {"": everyone(404)},
     (SubjectArea, "consent-start", "POST"): {"": everyone(404)},
     (SubjectConsentsResource, "", "GET"): {"": everyone(404)},
+    (SubjectMessagesResource, "", "GET"): {"": everyone(404)},
+    (SubjectThreadResource, "", "GET"): {"": everyone(404)},
+    (SubjectThreadResource, "reply", "POST"): {"": everyone(404)},
     **{
         (SubjectConsentResource, name, method): {"": everyone(404)}
         for name, method in (

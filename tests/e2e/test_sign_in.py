@@ -10,6 +10,11 @@ from datacapt.cli.demo import DEMO_PASSWORD
 
 
 def sign_in(page: Page, live_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in as ``email`` from a clean slate: the page in view is left first, so a request of
+    it still on its way (a panel loading, a session refresh) cannot answer after the cookies
+    are dropped with a cookie of the previous user's session."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
     page.goto(f"{live_url}/login")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(password)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_designer import settled
 from tests.e2e.test_sign_in import sign_in
 
 
@@ -18,7 +19,9 @@ def test_a_rule_is_created_and_disabled_in_the_browser(page: Page, live_url: str
     page.get_by_role("link", name="Add a rule").click()
 
     page.get_by_label("Name").fill("Welcome task")
-    page.get_by_label("Event").select_option(label="Subject included")
+    with page.expect_response(lambda response: "@@automation-new?" in response.url):
+        page.get_by_label("Event").select_option(label="Subject included")
+    settled(page)  # the redraw is in before the next choice, as a person's pace gives it
     expect(page.get_by_label("Role")).to_have_count(0)
     page.get_by_label("Action").select_option(label="Create a task")
     # The action's own fields appear, and what was typed stays.

@@ -102,6 +102,19 @@ def _id(request: Request, name: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
+def _locked_kit(request: Request, where: Any) -> Kit:
+    """The kit the form names, locked for the change, if ``where`` holds of it; else 404."""
+    key = _id(request, "kit")
+    kit = (
+        request.dbsession.scalar(select(Kit).where(where, Kit.id == key).with_for_update())
+        if key is not None
+        else None
+    )
+    if kit is None:
+        raise HTTPNotFound()
+    return kit
+
+
 def _refused(request: Request) -> None:
     request.response.status_int = 422
 
@@ -625,16 +638,7 @@ def receive(context: SiteResource, request: Request) -> Any:
     permission=Permission.HANDLE_KITS,
 )
 def invalidate_site_kit(context: SiteResource, request: Request) -> Any:
-    key = _id(request, "kit")
-    kit = (
-        request.dbsession.scalar(
-            select(Kit).where(Kit.site_id == context.site.id, Kit.id == key).with_for_update()
-        )
-        if key is not None
-        else None
-    )
-    if kit is None:
-        raise HTTPNotFound()
+    kit = _locked_kit(request, Kit.site_id == context.site.id)
     errors: dict[str, Any] = {}
     reason = _text(request, "reason", 2000)
     if not reason:
@@ -735,16 +739,7 @@ def allocate_kit(context: SubjectResource, request: Request) -> Any:
 )
 def return_kit(context: SubjectResource, request: Request) -> Any:
     """Take a kit back from the subject, with a reason: to the site's stock, or invalid."""
-    key = _id(request, "kit")
-    kit = (
-        request.dbsession.scalar(
-            select(Kit).where(Kit.subject_id == context.subject.id, Kit.id == key).with_for_update()
-        )
-        if key is not None
-        else None
-    )
-    if kit is None:
-        raise HTTPNotFound()
+    kit = _locked_kit(request, Kit.subject_id == context.subject.id)
     outcome = {"available": KitState.AVAILABLE, "invalid": KitState.INVALID}.get(
         request.POST.get("outcome", "")
     )

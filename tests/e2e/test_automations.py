@@ -4,7 +4,7 @@ then lists the rule, which is disabled from the list."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.test_designer import settled
 from tests.e2e.test_sign_in import sign_in
@@ -19,12 +19,23 @@ def test_a_rule_is_created_and_disabled_in_the_browser(page: Page, live_url: str
     page.get_by_role("link", name="Add a rule").click()
 
     page.get_by_label("Name").fill("Welcome task")
-    with page.expect_response(lambda response: "@@automation-new?" in response.url):
+    # A quick second choice: the action is chosen while the event's redraw is on its way; the
+    # event's answer comes first, the action's last. Neither may undo the other choice.
+    held: list[Route] = []
+    page.route("**/@@automation-new?*", lambda route: held.append(route))
+    with page.expect_request(lambda request: "@@automation-new?" in request.url):
         page.get_by_label("Event").select_option(label="Subject included")
-    settled(page)  # the redraw is in before the next choice, as a person's pace gives it
+    with page.expect_request(lambda request: "action=create_task" in request.url):
+        page.get_by_label("Action").select_option(label="Create a task")
+    for route in held:
+        with page.expect_response(route.request.url):
+            route.continue_()
+    page.unroute("**/@@automation-new?*")
+    settled(page)
+    expect(page.get_by_label("Event")).to_have_value("subject_included")
+    expect(page.get_by_label("Action")).to_have_value("create_task")
     expect(page.get_by_label("Role")).to_have_count(0)
-    page.get_by_label("Action").select_option(label="Create a task")
-    # The action's own fields appear, and what was typed stays.
+    # The action's own fields stay, and what was typed stays.
     expect(page.get_by_label("Task")).to_be_visible()
     expect(page.get_by_label("Name")).to_have_value("Welcome task")
     page.get_by_label("For").select_option(label="Site staff")

@@ -338,6 +338,7 @@ def _unread(user_id: int) -> Any:
     seen = (
         select(MessageRead.last_message_id)
         .where(MessageRead.thread_id == MessageThread.id, MessageRead.user_id == user_id)
+        .correlate(MessageThread)
         .scalar_subquery()
     )
     return (

@@ -152,9 +152,9 @@ def test_the_subject_page_leads_to_the_subject_s_threads_with_their_unread_count
     app, world, dbsession
 ):
     coordinator = as_user(app, world, "coordinator")
-    start(coordinator)
-    start(coordinator, subject="par01-0002", body="Another subject's thread.")
-    thread = dbsession.scalars(select(MessageThread).order_by(MessageThread.id)).all()[0]
+    start(coordinator, subject="par01-0002", body="Another subject's thread.")  # read marks
+    start(coordinator)  # of two threads, so each thread's own must be counted
+    thread = dbsession.scalars(select(MessageThread).order_by(MessageThread.id)).all()[-1]
     subject = as_subject(app, dbsession, world)
     reply = subject.get(f"/p/s/messages/{thread.id}/").forms["reply-form"]
     reply["body"] = "I will."

@@ -280,15 +280,15 @@ def _attach(
     )
 
 
-def attachment_of(
-    dbsession: Session, thread: MessageThread, raw_id: str | None
+def downloaded(
+    dbsession: Session, actor: Actor, thread: MessageThread, raw_id: str | None
 ) -> MessageAttachment | None:
-    """The attachment ``raw_id`` of a message of ``thread``; None for any other (another
-    thread's, site's or tenant's file is not found)."""
+    """The attachment ``raw_id`` of a message of ``thread``, its download recorded in the trail
+    (an access event); None for any other file (another thread's, site's or tenant's)."""
     number = whole_number(raw_id)
     if number is None:
         return None
-    return dbsession.scalar(
+    attachment = dbsession.scalar(
         select(MessageAttachment)
         .join(Message, Message.id == MessageAttachment.message_id)
         .where(
@@ -297,24 +297,20 @@ def attachment_of(
             MessageAttachment.tenant_id == thread.tenant_id,
         )
     )
-
-
-def downloaded(
-    dbsession: Session, actor: Actor, thread: MessageThread, attachment: MessageAttachment
-) -> None:
-    """Each download is an access event in the trail."""
-    audit.record(
-        dbsession,
-        actor,
-        tenant_id=thread.tenant_id,
-        study_id=thread.study_id,
-        site_id=thread.site_id,
-        subject_id=thread.subject_id,
-        action="message.attachment_downloaded",
-        entity_type="message_attachment",
-        entity_id=attachment.id,
-        new={"sha256": attachment.sha256},
-    )
+    if attachment is not None:
+        audit.record(
+            dbsession,
+            actor,
+            tenant_id=thread.tenant_id,
+            study_id=thread.study_id,
+            site_id=thread.site_id,
+            subject_id=thread.subject_id,
+            action="message.attachment_downloaded",
+            entity_type="message_attachment",
+            entity_id=attachment.id,
+            new={"sha256": attachment.sha256},
+        )
+    return attachment
 
 
 def mark_subject_read(thread: MessageThread, last_id: int) -> None:

@@ -80,4 +80,4 @@ def subject_reply(context: SubjectThreadResource, request: Request) -> Any:
 )
 def subject_attachment(context: SubjectThreadResource, request: Request) -> Response:
     """A file of the subject's own thread (another thread's is not found)."""
-    return download(request, context)
+    return download(request, context.thread)

@@ -13,6 +13,7 @@ from pyramid.view import view_config
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.messages import services
+from datacapt.models import MessageThread
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
 from datacapt.resources import MessagesResource, SubjectResource, ThreadResource
@@ -32,14 +33,12 @@ def attachment(request: Request) -> services.Attachment | None:
     return None
 
 
-def download(request: Request, thread_context: Any) -> Response:
-    """``?id=N``: a file of the thread, to whoever may read the thread (audited); ``&view=1``
+def download(request: Request, thread: MessageThread) -> Response:
+    """``?id=N``: a file of ``thread``, to whoever may read the thread (audited); ``&view=1``
     shows an image. A file of another thread is not found."""
-    thread = thread_context.thread
-    found = services.attachment_of(request.dbsession, thread, request.GET.get("id"))
+    found = services.downloaded(request.dbsession, request.actor, thread, request.GET.get("id"))
     if found is None:
         raise HTTPNotFound()
-    services.downloaded(request.dbsession, request.actor, thread, found)
     response = uploads.file_response(
         request, found, view=whole_number(request.GET.get("view")) == 1
     )
@@ -169,7 +168,7 @@ def reply(context: ThreadResource, request: Request) -> Any:
     permission=Permission.MESSAGE,
 )
 def thread_attachment(context: ThreadResource, request: Request) -> Response:
-    return download(request, context)
+    return download(request, context.thread)
 
 
 @page_view(SubjectResource, PANEL, Permission.VIEW_SUBJECT, name="messages")

@@ -13,6 +13,7 @@ What a subject answers is saved by the same service as the sites' entry
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -56,6 +57,8 @@ LINK_LIFETIME = timedelta(days=7)
 #: Failed lookups are counted as sign-in failures of this pseudo-account, from the address.
 LINK_ATTEMPTS = "subject-link"
 MAX_TOKEN_LENGTH = 100
+#: A page of the subject's area a link may lead to: names and numbers, each ending in "/".
+LANDING = re.compile(r"(?:[a-z]{1,20}/|[0-9]{1,12}/){1,4}")
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,14 @@ def hand_link(
     actor: Actor,
     *,
     occurrence: EproOccurrence | None = None,
+    landing: str | None = None,
     now: datetime | None = None,
 ) -> HandedLink:
-    """A fresh one-time link for ``subject``'s questionnaires; the trail records that it was
-    handed, by whom and until when, never the token."""
+    """A fresh one-time link for ``subject``'s questionnaires (or, with ``landing``, to that
+    page of their area: ``messages/12/``); the trail records that it was handed, by whom and
+    until when, never the token."""
+    if landing is not None and not LANDING.fullmatch(landing):
+        raise ValueError(f"not a page of the subject's area: {landing!r}")
     now = now or datetime.now(UTC)
     expires = now + LINK_LIFETIME
     if occurrence is not None:
@@ -86,6 +93,7 @@ def hand_link(
         subject_id=subject.id,
         purpose=PURPOSE,
         occurrence_id=occurrence.id if occurrence is not None else None,
+        landing=landing,
         created_at=now,
         expires_at=expires,
         created_by_id=actor.user_id,

@@ -107,6 +107,8 @@ def start(context: SubjectArea, request: Request) -> Response:
     target = request.resource_url(context, SUBJECT_HOME_NAME, "")
     if link.occurrence_id is not None:
         target = request.resource_url(context, SUBJECT_HOME_NAME, str(link.occurrence_id), "")
+    elif link.landing is not None:
+        target = request.resource_url(context, SUBJECT_HOME_NAME, *link.landing.split("/"))
     response = HTTPSeeOther(location=target)
     open_subject_session(
         request,

@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.view import view_config
 
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.messages import services
+from datacapt.messages.views import attachment, download
 from datacapt.permissions import Permission
 from datacapt.resources.subject_area import SubjectMessagesResource, SubjectThreadResource
+from datacapt.uploads import services as uploads
 
 LIST = "messages/subject_list.jinja2"
 THREAD = "messages/subject_thread.jinja2"
@@ -34,6 +37,7 @@ def _thread(
         "errors": errors or {},
         "body": body,
         "max_body": services.MAX_BODY,
+        "file_rules": uploads.rules(request.registry),
     }
 
 
@@ -54,13 +58,26 @@ def subject_reply(context: SubjectThreadResource, request: Request) -> Any:
     try:
         services.post(
             request.dbsession,
+            request.registry,
             request.actor,
             context.thread,
             body,
             subject=context.home.subject,
+            attachment=attachment(request),
         )
     except services.MessageRefused as refused:
         request.response.status_int = 422
         return _thread(context, request, refused.errors, body[: services.MAX_BODY * 2])
     request.session.flash(request.localizer.translate(_("Your message was sent.")))
     return redirect(request, request.resource_url(context))
+
+
+@view_config(
+    context=SubjectThreadResource,
+    name="attachment",
+    request_method=("GET", "HEAD"),
+    permission=Permission.RESPOND,
+)
+def subject_attachment(context: SubjectThreadResource, request: Request) -> Response:
+    """A file of the subject's own thread (another thread's is not found)."""
+    return download(request, context.thread)

@@ -70,7 +70,7 @@ from datacapt.models.kits import (
     ShipmentState,
     SupplyLevel,
 )
-from datacapt.models.messages import Message, MessageRead, MessageThread
+from datacapt.models.messages import Message, MessageAttachment, MessageRead, MessageThread
 from datacapt.models.notifications import Notification, NotificationChoice, NotificationKind
 from datacapt.models.passwords import PasswordResetRequest, PasswordResetToken
 from datacapt.models.payments import (
@@ -156,6 +156,7 @@ __all__ = [
     "LockState",
     "LoginAttempt",
     "Message",
+    "MessageAttachment",
     "MessageRead",
     "MessageThread",
     "Notification",

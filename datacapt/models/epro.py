@@ -88,6 +88,9 @@ class SubjectLink(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(20))
     occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("epro_occurrence.id"))
+    #: Where the Start leads in the subject's area (``messages/12/``) when not to a
+    #: questionnaire; None: the area's home page.
+    landing: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

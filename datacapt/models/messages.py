@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
@@ -64,3 +72,20 @@ class MessageRead(Base):
     thread_id: Mapped[int] = mapped_column(ForeignKey("message_thread.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     last_message_id: Mapped[int] = mapped_column()
+
+
+class MessageAttachment(Base):
+    """A file sent with a message, checked and stored by the upload rules (:mod:`datacapt.
+    uploads`): its bytes outside the web root under ``storage_name``, with their SHA-256. Never
+    changed nor deleted, as its message."""
+
+    __tablename__ = "message_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)

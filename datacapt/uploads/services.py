@@ -14,10 +14,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
+from urllib.parse import quote
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import FileResponse, Response
 from pyramid.settings import aslist
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -123,7 +126,15 @@ def _path(settings: UploadSettings, storage_name: str) -> Path:
     return settings.folder / storage_name[:2] / storage_name
 
 
-def path_of(registry: Registry, record: UploadedFile) -> Path:
+class StoredFile(Protocol):
+    """A row naming stored bytes (a form's file, a message's attachment)."""
+
+    file_name: str
+    content_type: str
+    storage_name: str
+
+
+def path_of(registry: Registry, record: StoredFile) -> Path:
     """Where a file's bytes are: the configured folder, outside the web root."""
     return _path(upload_settings(registry), record.storage_name)
 
@@ -164,6 +175,32 @@ def _write(source: BinaryIO, head: bytes, target: Path, limit: int) -> tuple[int
     return size, digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A file taken by the rules: its bytes written, to be named by a row of the caller's."""
+
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_name: str
+
+
+def store(dbsession: Session, registry: Registry, source: BinaryIO, file_name: str) -> Stored:
+    """Check one file (not empty, an allowed kind read from its bytes, not too large) and write
+    it under a random name; its bytes go if this transaction does not commit. Raises Refused,
+    having kept nothing. The one place every capability's files pass through."""
+    settings = upload_settings(registry)
+    name = PurePosixPath(file_name.replace("\\", "/")).name[:MAX_NAME] or "file"
+    head = source.read(HEAD_BYTES)
+    kind = _kind(settings, head, name)
+    storage_name = secrets.token_hex(32)
+    target = _path(settings, storage_name)
+    size, sha256 = _write(source, head, target, settings.max_bytes)
+    _forget_unless_committed(dbsession, target)
+    return Stored(name, kind.content_type, size, sha256, storage_name)
+
+
 def receive(
     dbsession: Session,
     registry: Registry,
@@ -176,24 +213,17 @@ def receive(
 ) -> UploadedFile:
     """Check and store one file sent for ``item_oid`` of a form of ``subject``; its row (not
     yet given to a form instance: :func:`settle` does). Raises Refused, having kept nothing."""
-    settings = upload_settings(registry)
-    name = PurePosixPath(file_name.replace("\\", "/")).name[:MAX_NAME] or "file"
-    head = source.read(HEAD_BYTES)
-    kind = _kind(settings, head, name)
-    storage_name = secrets.token_hex(32)
-    target = _path(settings, storage_name)
-    size, sha256 = _write(source, head, target, settings.max_bytes)
-    _forget_unless_committed(dbsession, target)
+    stored = store(dbsession, registry, source, file_name)
     record = UploadedFile(
         tenant_id=subject.tenant_id,
         study_id=subject.study_id,
         subject_id=subject.id,
         item_oid=item_oid,
-        file_name=name,
-        content_type=kind.content_type,
-        size=size,
-        sha256=sha256,
-        storage_name=storage_name,
+        file_name=stored.file_name,
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        storage_name=stored.storage_name,
         uploaded_by_id=uploaded_by_id,
     )
     dbsession.add(record)
@@ -254,8 +284,38 @@ def files_of(
     return {str(row.id): row for row in rows}
 
 
-def kind_of(record: UploadedFile) -> Kind | None:
+def kind_of(record: StoredFile) -> Kind | None:
     return next((k for k in KINDS.values() if k.content_type == record.content_type), None)
+
+
+#: A file served from the study's own origin must never run as a page of it.
+SANDBOX = "sandbox; default-src 'none'"
+
+
+def _disposition(kind: str, file_name: str) -> str:
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name
+    )
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+def file_response(request: Request, record: StoredFile, *, view: bool) -> Response | None:
+    """The stored bytes of ``record`` as a download (an image shown in the browser when
+    ``view``), sandboxed and never cached; None when the bytes are gone. Every capability's
+    files are served so, after its own permission check and audit."""
+    path = path_of(request.registry, record)
+    if not path.is_file():
+        return None
+    kind = kind_of(record)
+    inline = kind is not None and kind.inline and view
+    response = FileResponse(str(path), request=request, content_type=record.content_type)
+    response.content_disposition = _disposition(
+        "inline" if inline else "attachment", record.file_name
+    )
+    response.headers["Content-Security-Policy"] = SANDBOX
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control = "no-store"
+    return response
 
 
 def described(dbsession: Session, study_id: int) -> dict[str, str]:

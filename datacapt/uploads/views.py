@@ -3,11 +3,9 @@ downloaded; each time an access event in the audit trail."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
-from pyramid.response import FileResponse, Response
+from pyramid.response import Response
 from pyramid.view import view_config
 
 from datacapt import audit
@@ -16,16 +14,6 @@ from datacapt.permissions import Permission
 from datacapt.resources import FormEntryResource
 from datacapt.uploads import services
 from datacapt.validation import whole_number
-
-#: A file served from the study's own origin must never run as a page of it.
-SANDBOX = "sandbox; default-src 'none'"
-
-
-def _disposition(kind: str, file_name: str) -> str:
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name
-    )
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 @view_config(
@@ -44,9 +32,6 @@ def download(context: FormEntryResource, request: Request) -> Response:
         raise HTTPNotFound()
     if item.identifier and not request.has_permission(Permission.VIEW_PII, context):
         raise HTTPNotFound()
-    path = services.path_of(request.registry, record)
-    if not path.is_file():
-        raise HTTPNotFound()
     audit.record_subject(
         request.dbsession,
         request.actor,
@@ -57,13 +42,9 @@ def download(context: FormEntryResource, request: Request) -> Response:
         field=record.item_oid,
         new=record.sha256,
     )
-    kind = services.kind_of(record)
-    inline = kind is not None and kind.inline and whole_number(request.GET.get("view")) == 1
-    response = FileResponse(str(path), request=request, content_type=record.content_type)
-    response.content_disposition = _disposition(
-        "inline" if inline else "attachment", record.file_name
+    response = services.file_response(
+        request, record, view=whole_number(request.GET.get("view")) == 1
     )
-    response.headers["Content-Security-Policy"] = SANDBOX
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.cache_control = "no-store"
+    if response is None:
+        raise HTTPNotFound()
     return response

@@ -425,6 +425,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (MessagesResource, "start", "POST"): {"": messengers(422)["own"]},
     (ThreadResource, "", "GET"): messengers(200),
     (ThreadResource, "reply", "POST"): messengers(422),
+    (ThreadResource, "attachment", "GET"): messengers(404),  # no such file
     # Second sign-in steps: without a pending sign-in, back to the password step.
     (Root, "login-code", "GET"): {"": everyone(303)},
     (Root, "login-code", "POST"): {"": everyone(303)},
@@ -757,6 +758,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectMessagesResource, "", "GET"): {"": everyone(404)},
     (SubjectThreadResource, "", "GET"): {"": everyone(404)},
     (SubjectThreadResource, "reply", "POST"): {"": everyone(404)},
+    (SubjectThreadResource, "attachment", "GET"): {"": everyone(404)},
     **{
         (SubjectConsentResource, name, method): {"": everyone(404)}
         for name, method in (
@@ -792,6 +794,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "bank-details", "GET"): subject_read(200),
     (SubjectResource, "bank-details", "POST"): subject_action(422),
     (SubjectResource, "bank-details-shown", "GET"): subject_action(200),
+    (SubjectResource, "messages", "GET"): subject_read(200),
     # Supplies. Without form data: the form's 422; no shipment or kit named: 404. The supply
     # page names arms: only the study's administrators find it; a subject's kits panel for
     # whoever reads it, allocating (refused before randomisation: 422) for its site's staff.

@@ -146,3 +146,42 @@ def test_the_subjects_unread_counts_take_one_statement(app, world, dbsession, en
         return len(seen)
 
     assert statements(1) == statements(3)
+
+
+def test_the_subject_page_leads_to_the_subject_s_threads_with_their_unread_count(
+    app, world, dbsession
+):
+    coordinator = as_user(app, world, "coordinator")
+    start(coordinator, subject="par01-0002", body="Another subject's thread.")  # read marks
+    start(coordinator)  # of two threads, so each thread's own must be counted
+    thread = dbsession.scalars(select(MessageThread).order_by(MessageThread.id)).all()[-1]
+    subject = as_subject(app, dbsession, world)
+    reply = subject.get(f"/p/s/messages/{thread.id}/").forms["reply-form"]
+    reply["body"] = "I will."
+    reply.submit(status=303)
+
+    page = coordinator.get("/acme/demo/subjects/par01-0001/")
+    placeholder = page.html.find(id="panel-messages")
+    assert placeholder["hx-get"] == "/acme/demo/subjects/par01-0001/@@messages"
+    panel = coordinator.get(placeholder["hx-get"], headers={"HX-Request": "true"})
+    assert "1 thread" in panel.text and "1 unread" in panel.text
+    listing = coordinator.get(panel.html.find(id="subject-messages-link")["href"])
+    assert listing.html.find(id=f"thread-{thread.id}") is not None
+    assert (
+        "Another subject's thread." not in listing.text and len(listing.html.select("tr[id]")) == 1
+    )
+    assert listing.forms["thread-form"]["subject"].value == "par01-0001"
+    coordinator.get(f"{MESSAGES}{thread.id}/")
+    read = coordinator.get("/acme/demo/subjects/par01-0001/@@messages").text
+    assert "1 thread" in read and "unread" not in read
+
+    # a monitor (who messages at every site) sees it; a reader who does not message does not
+    monitor = as_user(app, world, "monitor")
+    assert "subject-messages-link" in monitor.get("/acme/demo/subjects/par01-0001/@@messages")
+    viewer = as_user(app, world, "sponsor_viewer")
+    hidden = viewer.get("/acme/demo/subjects/par01-0001/@@messages", status="*")
+    assert "subject-messages-link" not in hidden.text
+    world.study.subject_messages = False
+    dbsession.flush()
+    off = coordinator.get("/acme/demo/subjects/par01-0001/@@messages").text
+    assert "subject-messages-link" not in off

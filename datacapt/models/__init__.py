@@ -103,6 +103,7 @@ from datacapt.models.repository import (
     RepositoryKek,
     RetentionPolicy,
     RetentionRun,
+    SubjectKey,
 )
 from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
@@ -214,6 +215,7 @@ __all__ = [
     "SubjectAccount",
     "SubjectBankAccount",
     "SubjectContact",
+    "SubjectKey",
     "SubjectLink",
     "SubjectMailLink",
     "SubjectSession",

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pyramid.registry import Registry
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datacapt.config import get_app_settings, parse_encryption_keys
@@ -192,6 +193,37 @@ def subject_data_key(
 ) -> bytes:
     """The data key of a study subject's contact details, unwrapped: a fresh one (flushed) when
     they have none and ``create``; Shredded when they have none otherwise."""
+    found = _subject_key(dbsession, registry, tenant_id, subject_id)
+    if found is not None:
+        return found
+    if not create:
+        raise Shredded(f"subject {subject_id} has no data key")
+    key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
+    generation, nonce, wrapped = _wrap(
+        dbsession, registry, tenant_id, key, _subject_associated(subject_id)
+    )
+    row = SubjectKey(
+        subject_id=subject_id,
+        tenant_id=tenant_id,
+        kek_generation=generation,
+        nonce=nonce,
+        wrapped=wrapped,
+    )
+    try:
+        with dbsession.begin_nested():
+            dbsession.add(row)
+            dbsession.flush()
+    except IntegrityError:  # a concurrent request gave the subject their key a moment ago
+        found = _subject_key(dbsession, registry, tenant_id, subject_id)
+        if found is None:
+            raise
+        return found
+    return key
+
+
+def _subject_key(
+    dbsession: Session, registry: Registry, tenant_id: int, subject_id: int
+) -> bytes | None:
     found = dbsession.execute(
         select(SubjectKey, RepositoryKek.master_key_id)
         .join(
@@ -201,27 +233,17 @@ def subject_data_key(
         )
         .where(SubjectKey.subject_id == subject_id, SubjectKey.tenant_id == tenant_id)
     ).first()
-    associated = _subject_associated(subject_id)
-    if found is not None:
-        row, master_key_id = found
-        return key_service(registry).unwrap(
-            tenant_id, row.kek_generation, master_key_id, row.nonce, row.wrapped, associated
-        )
-    if not create:
-        raise Shredded(f"subject {subject_id} has no data key")
-    key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
-    generation, nonce, wrapped = _wrap(dbsession, registry, tenant_id, key, associated)
-    dbsession.add(
-        SubjectKey(
-            subject_id=subject_id,
-            tenant_id=tenant_id,
-            kek_generation=generation,
-            nonce=nonce,
-            wrapped=wrapped,
-        )
+    if found is None:
+        return None
+    row, master_key_id = found
+    return key_service(registry).unwrap(
+        tenant_id,
+        row.kek_generation,
+        master_key_id,
+        row.nonce,
+        row.wrapped,
+        _subject_associated(subject_id),
     )
-    dbsession.flush()
-    return key
 
 
 def data_keys(

@@ -35,6 +35,7 @@ from datacapt.models import (
     PiiAccess,
     RetentionPolicy,
     RetentionRun,
+    Subject,
     Tenant,
 )
 from datacapt.repository import keys, services
@@ -171,6 +172,26 @@ def pending_requests(
         )
     )
     return [(request, person, person.id in enrolled) for request, person in rows]
+
+
+def shred_subject_contacts(dbsession: Session, actor: Actor, subject: Subject, reason: str) -> bool:
+    """Crypto-shred a study subject's contact details (their data key): for a subject no
+    person of the repository stands for, whose details must go (an erasure the DPO granted).
+    Their trial data and its audit trail stay. False when there was no key to shred."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("reason", _("Give the reason for the decision."))
+    shredded = keys.shred_subject(dbsession, subject.tenant_id, subject.id)
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="subject.contact_shredded",
+        entity_type="subject_contact",
+        entity_id=subject.id,
+        reason=reason[:500],
+    )
+    return shredded
 
 
 # --- Art. 15 access bundles ------------------------------------------------------------------

@@ -636,14 +636,18 @@ def subject_channel(
     dbsession: Session, registry: Registry, subject: Subject, study: Study, reason: str
 ) -> Channel | None:
     """How ``subject`` is reached now (SMS when they prefer it and a phone is on file, else
-    e-mail), its reading recorded in the trail (never the details); None: no way."""
+    e-mail), its reading recorded in the trail and the personal-data access log (never the
+    details); None: no way."""
     row = dbsession.get(SubjectContact, subject.id)
     if row is None:
         return None
-    contact = contacts.open_row(registry, row)
+    actor = Actor.system("automations", tenant_id=subject.tenant_id)
+    contact = contacts.open_logged(
+        dbsession, registry, row, actor, purpose="contact", fields=("email", "phone")
+    )
     audit.record_subject(
         dbsession,
-        Actor.system("automations", tenant_id=subject.tenant_id),
+        actor,
         subject,
         action="subject.contact_viewed",
         entity_type="subject_contact",

@@ -1,6 +1,8 @@
-"""``datacapt keys``: re-seal every secret kept at rest (subjects' contact details and bank
-details, TOTP secrets, personal-data item values) under the current key after a rotation, and
-seal the personal-data values still stored in plain text."""
+"""``datacapt keys``: re-seal every secret kept at rest under a tenant-wide key (subjects' bank
+details, TOTP secrets, personal-data item values) under the current key after a rotation, move
+subjects' contact details still under such a key under their own data key (the data keys are
+rotated by ``repository rotate-keys``), and seal the personal-data values still stored in plain
+text."""
 
 from __future__ import annotations
 
@@ -22,11 +24,18 @@ def rekey(env: Environment, args: argparse.Namespace) -> int:
         secret_count = two_factor.rekey(env.registry, dbsession)
         value_count = personal_values.rekey(env.registry, dbsession)
         bank_count = bank.rekey(env.registry, dbsession)
-    print(f"{contact_count} contact record(s) re-sealed under the current key")
+    print(f"{contact_count} contact record(s) re-sealed under their subject's data key")
     print(f"{secret_count} two-factor secret(s) re-sealed under the current key")
     print(f"{value_count} personal-data value(s) re-sealed under the current key")
     print(f"{bank_count} bank detail record(s) re-sealed under the current key")
     return 0
+
+
+def seal_contacts(env: Environment) -> int:
+    """Move the contact details still under a tenant-wide key under their subjects' data keys
+    (also run by ``db upgrade``)."""
+    with transaction_scope(env.registry) as dbsession:
+        return contacts.rekey(env.registry, dbsession)
 
 
 def seal_items(env: Environment, args: argparse.Namespace) -> int:
@@ -44,9 +53,8 @@ def add_parsers(commands: Any) -> None:
     keys = action_group(commands, "keys", "the keys that seal personal data and secrets")
     keys.add_parser(
         "rekey",
-        help="re-seal contact and bank details, two-factor secrets and personal-data values "
-        "under the "
-        "first key of datacapt.encryption_keys",
+        help="re-seal bank details, two-factor secrets and personal-data values under the first "
+        "key of datacapt.encryption_keys; contact details under their subject's data key",
     ).set_defaults(handler=rekey)
     keys.add_parser(
         "seal-items",

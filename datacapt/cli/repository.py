@@ -5,6 +5,8 @@
 * ``retention [TENANT] [--dry-run]``: apply the retention policies (of every tenant without
   TENANT); the dry run only counts, and both are logged.
 * ``legal-hold TENANT REFERENCE --reason TEXT [--release]``: keep a person out of retention.
+* ``shred-subject TENANT STUDY SUBJECT --reason TEXT``: crypto-shred a study subject's contact
+  details (their data key); their trial data stays.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from sqlalchemy.orm import Session
 from datacapt.actor import Actor
 from datacapt.cli.admin import in_transaction
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
-from datacapt.cli.lookup import tenant_of
-from datacapt.models import Person, Tenant
+from datacapt.cli.lookup import study_of, tenant_of
+from datacapt.models import Person, Subject, Tenant
 from datacapt.repository import keys, rights
 
 OPERATOR = Actor.system("datacapt repository")
@@ -73,6 +75,21 @@ def legal_hold(env: Environment, args: argparse.Namespace) -> int:
     return in_transaction(env, work)
 
 
+def shred_subject(env: Environment, args: argparse.Namespace) -> int:
+    def work(dbsession: Session) -> str:
+        study = study_of(dbsession, args.tenant, args.study)
+        subject = dbsession.scalar(
+            select(Subject).where(Subject.study_id == study.id, Subject.label == args.subject)
+        )
+        if subject is None:
+            raise CommandError(f"no subject {args.subject!r} in study {args.study!r}")
+        if not rights.shred_subject_contacts(dbsession, OPERATOR, subject, args.reason):
+            return f"{subject.label} had no data key: nothing to shred"
+        return f"{subject.label}: data key shredded, contact details unreadable"
+
+    return in_transaction(env, work)
+
+
 def add_parsers(commands: Any) -> None:
     group = action_group(commands, "repository", "the subject repository (PII store)")
     p = group.add_parser(
@@ -90,3 +107,11 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--reason", required=True)
     p.add_argument("--release", action="store_true")
     p.set_defaults(handler=legal_hold)
+    p = group.add_parser(
+        "shred-subject", help="crypto-shred a study subject's contact details (their data key)"
+    )
+    p.add_argument("tenant")
+    p.add_argument("study")
+    p.add_argument("subject")
+    p.add_argument("--reason", required=True)
+    p.set_defaults(handler=shred_subject)

@@ -176,6 +176,7 @@ class Member:
     user: User
     assignments: list[AssignmentView] = field(default_factory=list)
     tenant_admin: bool = False
+    dpo: bool = False
 
 
 def _assignment_views(dbsession: Session, criterion: Any) -> list[tuple[User, AssignmentView]]:
@@ -238,12 +239,14 @@ def tenant_members(
         criterion = criterion & StudyRoleAssignment.user_id.in_(user_ids)
         admin_criterion = admin_criterion & TenantRoleAssignment.user_id.in_(user_ids)
     members: dict[int, Member] = {}
-    for user in dbsession.scalars(
-        select(User)
+    for user, role in dbsession.execute(
+        select(User, TenantRoleAssignment.role)
         .join(TenantRoleAssignment, TenantRoleAssignment.user_id == User.id)
-        .where(admin_criterion, TenantRoleAssignment.role == TenantRole.TENANT_ADMIN)
+        .where(admin_criterion)
     ):
-        members[user.id] = Member(user, tenant_admin=True)
+        member = members.setdefault(user.id, Member(user))
+        member.tenant_admin = member.tenant_admin or role == TenantRole.TENANT_ADMIN
+        member.dpo = member.dpo or role == TenantRole.DPO
     for user, assignment in _assignment_views(dbsession, criterion):
         members.setdefault(user.id, Member(user)).assignments.append(assignment)
     return _sorted(members)
@@ -591,15 +594,35 @@ def revoke_tenant_admin(
                 "administrator first."
             ),
         )
-    assignment_id = assignment.id
+    _revoke_tenant_role(dbsession, assignment, by)
+
+
+def revoke_dpo(dbsession: Session, tenant: Tenant, user_id: int, by: Actor) -> None:
+    """Take the data protection officer's role back (StaleAssignment: they no longer hold it).
+    An organisation may be left without one for a while: its administrators grant it again."""
+    assignment = dbsession.scalar(
+        select(TenantRoleAssignment).where(
+            TenantRoleAssignment.tenant_id == tenant.id,
+            TenantRoleAssignment.user_id == user_id,
+            TenantRoleAssignment.role == TenantRole.DPO,
+        )
+    )
+    if assignment is None:
+        raise StaleAssignment()
+    _revoke_tenant_role(dbsession, assignment, by)
+
+
+def _revoke_tenant_role(dbsession: Session, assignment: TenantRoleAssignment, by: Actor) -> None:
+    old = {"user_id": assignment.user_id, "role": TenantRole(assignment.role).value}
+    assignment_id, tenant_id = assignment.id, assignment.tenant_id
     dbsession.delete(assignment)
     dbsession.flush()
     audit.record(
         dbsession,
         by,
-        tenant_id=tenant.id,
+        tenant_id=tenant_id,
         action="role.revoked",
         entity_type="tenant_role",
         entity_id=assignment_id,
-        old={"user_id": user_id, "role": TenantRole.TENANT_ADMIN.value},
+        old=old,
     )

@@ -19,7 +19,7 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.members import roles
 from datacapt.models import Site, StudyRoleAssignment, User
-from datacapt.permissions import ROLE_LABELS, Permission
+from datacapt.permissions import ROLE_LABELS, Permission, TenantRole
 from datacapt.resources import StudyResource, TenantResource
 from datacapt.studies.services import study_sites
 from datacapt.validation import MAX_EMAIL_LENGTH, ValidationError, whole_number
@@ -355,4 +355,41 @@ def revoke_admin(context: TenantResource, request: Request) -> Response:
     except ValidationError as error:
         return _tenant_answer(request, context, user.id, 422, error.message)
     _flash(request, _("The person is no longer an administrator of the organisation."))
+    return _tenant_answer(request, context, user.id, 200)
+
+
+@view_config(
+    context=TenantResource,
+    name="grant-dpo",
+    request_method="POST",
+    permission=Permission.MANAGE_TENANT,
+)
+def grant_dpo(context: TenantResource, request: Request) -> Response:
+    user = _tenant_member(request, context)
+    try:
+        roles.grant_tenant_admin(
+            request.dbsession, context.tenant, user, request.actor, TenantRole.DPO
+        )
+    except ValidationError as error:
+        return _tenant_answer(request, context, user.id, 422, error.message)
+    _flash(request, _("The person is now the organisation's data protection officer."))
+    return _tenant_answer(request, context, user.id, 200)
+
+
+@view_config(
+    context=TenantResource,
+    name="revoke-dpo",
+    request_method="POST",
+    permission=Permission.MANAGE_TENANT,
+)
+def revoke_dpo(context: TenantResource, request: Request) -> Response:
+    user = _tenant_member(request, context)
+    try:
+        roles.revoke_dpo(request.dbsession, context.tenant, user.id, request.actor)
+    except roles.StaleAssignment:
+        _flash(
+            request, _("This person is no longer a data protection officer of the organisation.")
+        )
+        return _tenant_answer(request, context, user.id, 409)
+    _flash(request, _("The person is no longer a data protection officer of the organisation."))
     return _tenant_answer(request, context, user.id, 200)

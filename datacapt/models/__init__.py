@@ -103,6 +103,7 @@ from datacapt.models.repository import (
     RepositoryKek,
     RetentionPolicy,
     RetentionRun,
+    SubjectKey,
 )
 from datacapt.models.review import Signature, SignatureScope, SignedForm
 from datacapt.models.studies import Site, Study, StudyCounter
@@ -215,6 +216,7 @@ __all__ = [
     "SubjectAccount",
     "SubjectBankAccount",
     "SubjectContact",
+    "SubjectKey",
     "SubjectLink",
     "SubjectMailLink",
     "SubjectSession",

@@ -97,6 +97,27 @@ class PersonKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
+class SubjectKey(Base):
+    """A study subject's data key for their personal data kept beside the trial data (their
+    contact details), wrapped by one generation of the tenant's KEK like a person's. Deleting
+    this row is crypto-shredding those details; the trial data is under no such key."""
+
+    __tablename__ = "subject_key"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "kek_generation"],
+            ["repository_kek.tenant_id", "repository_kek.generation"],
+        ),
+    )
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    kek_generation: Mapped[int] = mapped_column(Integer)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
 class PersonLink(Base):
     """Platform ID → study subject ID: the only bridge between the two stores."""
 

@@ -69,17 +69,20 @@ class Subject(Base):
 
 
 class SubjectContact(Base):
-    """A subject's personal contact details (name, e-mail, phone), encrypted (AES-GCM).
+    """A subject's personal contact details (name, e-mail, phone), encrypted (AES-GCM) under
+    the subject's own data key (:class:`SubjectKey`); every read is logged (see
+    :mod:`datacapt.subjects.contacts`).
 
-    Only the ciphertext is stored, with the id of the key that sealed it so keys can be rotated;
-    every read is recorded in the audit trail (see :mod:`datacapt.subjects.contacts`).
+    ``key_id`` names a tenant-wide key of ``datacapt.encryption_keys`` only on a row sealed
+    before subjects had data keys, until ``datacapt db upgrade`` (``keys rekey``) re-seals it;
+    NULL: under the subject's data key.
     """
 
     __tablename__ = "subject_contact"
 
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(index=True)
-    key_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str | None] = mapped_column(String(40))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

@@ -5,7 +5,7 @@ from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    from datacapt.repository import keys, rights  # noqa: F401  (registers the bundle job)
+    from datacapt.repository import jobs, keys, rights  # noqa: F401  (registers the jobs)
 
     config.registry[keys.REGISTRY_KEY] = keys.local_key_service(config.registry)
     config.scan(".views")

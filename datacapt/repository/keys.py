@@ -1,5 +1,6 @@
-"""Envelope encryption of the repository: a data key per person, wrapped by the tenant's
-key-encryption key (KEK), which a key service holds.
+"""Envelope encryption of personal data: a data key per person of the repository and per study
+subject (for their contact details), wrapped by the tenant's key-encryption key (KEK), which a
+key service holds. Every data key is wrapped and unwrapped here, nowhere else.
 
 * :class:`KeyService` is the KMS interface: it wraps and unwraps a data key under one generation
   of a tenant's KEK. :class:`LocalKeyService` derives each tenant's KEK (HKDF-SHA-256) from a
@@ -7,9 +8,10 @@ key-encryption key (KEK), which a key service holds.
   current), the tenant id and the generation: tenants never share a KEK and the KEK never
   touches the database. A cloud KMS would implement the same two methods.
 * :func:`rotate` starts a new KEK generation under the current master key and re-wraps every
-  data key of the tenant under it (the data itself is not re-encrypted); older generations are
-  retired.
-* :func:`shred` deletes a person's data key: what it sealed is unreadable for good.
+  data key of the tenant (persons' and subjects') under it (the data itself is not
+  re-encrypted); older generations are retired.
+* :func:`shred` deletes a person's data key and their linked subjects'; :func:`shred_subject`
+  one subject's: what they sealed is unreadable for good.
 """
 
 from __future__ import annotations
@@ -25,10 +27,18 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pyramid.registry import Registry
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datacapt.config import get_app_settings, parse_encryption_keys
-from datacapt.models import Person, PersonKey, RepositoryKek
+from datacapt.models import (
+    Person,
+    PersonKey,
+    PersonLink,
+    RepositoryKek,
+    SubjectContact,
+    SubjectKey,
+)
 
 NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
@@ -122,6 +132,10 @@ def _associated(person_id: int) -> bytes:
     return f"datacapt:person-key:{person_id}".encode()
 
 
+def _subject_associated(subject_id: int) -> bytes:
+    return f"datacapt:subject-key:{subject_id}".encode()
+
+
 def current_generation(dbsession: Session, registry: Registry, tenant_id: int) -> RepositoryKek:
     """The tenant's KEK generation in use, started (generation 1) on first use."""
     row = dbsession.scalar(
@@ -147,21 +161,89 @@ def current_generation(dbsession: Session, registry: Registry, tenant_id: int) -
 def new_data_key(dbsession: Session, registry: Registry, person: Person) -> bytes:
     """A fresh data key for ``person`` (flushed), stored wrapped; the plain key is returned."""
     key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
-    kek = current_generation(dbsession, registry, person.tenant_id)
-    nonce, wrapped = key_service(registry).wrap(
-        person.tenant_id, kek.generation, kek.master_key_id, key, _associated(person.id)
+    generation, nonce, wrapped = _wrap(
+        dbsession, registry, person.tenant_id, key, _associated(person.id)
     )
     dbsession.add(
         PersonKey(
             person_id=person.id,
             tenant_id=person.tenant_id,
-            kek_generation=kek.generation,
+            kek_generation=generation,
             nonce=nonce,
             wrapped=wrapped,
         )
     )
     dbsession.flush()
     return key
+
+
+def _wrap(
+    dbsession: Session, registry: Registry, tenant_id: int, key: bytes, associated: bytes
+) -> tuple[int, bytes, bytes]:
+    """``key`` wrapped under the tenant's current KEK: (generation, nonce, wrapped)."""
+    kek = current_generation(dbsession, registry, tenant_id)
+    nonce, wrapped = key_service(registry).wrap(
+        tenant_id, kek.generation, kek.master_key_id, key, associated
+    )
+    return kek.generation, nonce, wrapped
+
+
+def subject_data_key(
+    dbsession: Session, registry: Registry, tenant_id: int, subject_id: int, *, create: bool
+) -> bytes:
+    """The data key of a study subject's contact details, unwrapped: a fresh one (flushed) when
+    they have none and ``create``; Shredded when they have none otherwise."""
+    found = _subject_key(dbsession, registry, tenant_id, subject_id)
+    if found is not None:
+        return found
+    if not create:
+        raise Shredded(f"subject {subject_id} has no data key")
+    key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
+    generation, nonce, wrapped = _wrap(
+        dbsession, registry, tenant_id, key, _subject_associated(subject_id)
+    )
+    row = SubjectKey(
+        subject_id=subject_id,
+        tenant_id=tenant_id,
+        kek_generation=generation,
+        nonce=nonce,
+        wrapped=wrapped,
+    )
+    try:
+        with dbsession.begin_nested():
+            dbsession.add(row)
+            dbsession.flush()
+    except IntegrityError:  # a concurrent request gave the subject their key a moment ago
+        found = _subject_key(dbsession, registry, tenant_id, subject_id)
+        if found is None:
+            raise
+        return found
+    return key
+
+
+def _subject_key(
+    dbsession: Session, registry: Registry, tenant_id: int, subject_id: int
+) -> bytes | None:
+    found = dbsession.execute(
+        select(SubjectKey, RepositoryKek.master_key_id)
+        .join(
+            RepositoryKek,
+            (RepositoryKek.tenant_id == SubjectKey.tenant_id)
+            & (RepositoryKek.generation == SubjectKey.kek_generation),
+        )
+        .where(SubjectKey.subject_id == subject_id, SubjectKey.tenant_id == tenant_id)
+    ).first()
+    if found is None:
+        return None
+    row, master_key_id = found
+    return key_service(registry).unwrap(
+        tenant_id,
+        row.kek_generation,
+        master_key_id,
+        row.nonce,
+        row.wrapped,
+        _subject_associated(subject_id),
+    )
 
 
 def data_keys(
@@ -219,7 +301,8 @@ def unseal(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> by
 
 def rotate(dbsession: Session, registry: Registry, tenant_id: int) -> tuple[int, int]:
     """A new KEK generation for the tenant under the current master key; every data key
-    re-wrapped under it, older generations retired. (new generation, data keys re-wrapped)."""
+    (persons' and subjects') re-wrapped under it, older generations retired. (new generation,
+    data keys re-wrapped)."""
     service = key_service(registry)
     old = {
         row.generation: row
@@ -235,11 +318,22 @@ def rotate(dbsession: Session, registry: Registry, tenant_id: int) -> tuple[int,
     dbsession.add(new)
     dbsession.flush()
     count = 0
-    for row in dbsession.scalars(
-        select(PersonKey).where(PersonKey.tenant_id == tenant_id).order_by(PersonKey.person_id)
-    ):
+    wrapped_keys: list[tuple[PersonKey | SubjectKey, bytes]] = [
+        (row, _associated(row.person_id))
+        for row in dbsession.scalars(
+            select(PersonKey).where(PersonKey.tenant_id == tenant_id).order_by(PersonKey.person_id)
+        )
+    ]
+    wrapped_keys += [
+        (row, _subject_associated(row.subject_id))
+        for row in dbsession.scalars(
+            select(SubjectKey)
+            .where(SubjectKey.tenant_id == tenant_id)
+            .order_by(SubjectKey.subject_id)
+        )
+    ]
+    for row, associated in wrapped_keys:
         was = old[row.kek_generation]
-        associated = _associated(row.person_id)
         key = service.unwrap(
             tenant_id, was.generation, was.master_key_id, row.nonce, row.wrapped, associated
         )
@@ -258,8 +352,15 @@ def rotate(dbsession: Session, registry: Registry, tenant_id: int) -> tuple[int,
 
 
 def shred(dbsession: Session, person: Person) -> bool:
-    """Delete ``person``'s data key and what was sealed or indexed from their identity; False
-    when it was gone already."""
+    """Delete ``person``'s data key and what was sealed or indexed from their identity, and the
+    contact details' keys of the study subjects they are linked to (their trial data stays);
+    False when their key was gone already."""
+    for subject_id in dbsession.scalars(
+        select(PersonLink.subject_id).where(
+            PersonLink.person_id == person.id, PersonLink.tenant_id == person.tenant_id
+        )
+    ).all():
+        shred_subject(dbsession, person.tenant_id, subject_id)
     row = dbsession.get(PersonKey, person.id)
     if row is not None:
         dbsession.delete(row)
@@ -267,5 +368,26 @@ def shred(dbsession: Session, person: Person) -> bool:
     person.name_index = person.last_name_index = person.email_index = None
     if person.shredded_at is None:
         person.shredded_at = datetime.now(UTC)
+    dbsession.flush()
+    return row is not None
+
+
+def shred_subject(dbsession: Session, tenant_id: int, subject_id: int) -> bool:
+    """Delete a study subject's data key and the contact details sealed under it: they are
+    unreadable for good, wherever a copy is (a backup). Their trial data and its audit trail
+    are under no such key and stay. False when the key was gone already."""
+    row = dbsession.scalar(
+        select(SubjectKey).where(
+            SubjectKey.subject_id == subject_id, SubjectKey.tenant_id == tenant_id
+        )
+    )
+    contact = dbsession.scalar(
+        select(SubjectContact).where(
+            SubjectContact.subject_id == subject_id, SubjectContact.tenant_id == tenant_id
+        )
+    )
+    for found in (row, contact):
+        if found is not None:
+            dbsession.delete(found)
     dbsession.flush()
     return row is not None

@@ -35,6 +35,8 @@ from datacapt.models import (
     PiiAccess,
     RetentionPolicy,
     RetentionRun,
+    Subject,
+    Tenant,
 )
 from datacapt.repository import keys, services
 from datacapt.validation import ValidationError
@@ -55,6 +57,8 @@ DEFAULT_DAYS: dict[str, int | None] = {
     "access_log": None,
     "access_bundles": 90,
 }
+#: The scheduled run skips a tenant whose policies were applied more recently than this.
+SCHEDULE_GAP = timedelta(hours=20)
 
 
 # --- erasure ---------------------------------------------------------------------------------
@@ -168,6 +172,26 @@ def pending_requests(
         )
     )
     return [(request, person, person.id in enrolled) for request, person in rows]
+
+
+def shred_subject_contacts(dbsession: Session, actor: Actor, subject: Subject, reason: str) -> bool:
+    """Crypto-shred a study subject's contact details (their data key): for a subject no
+    person of the repository stands for, whose details must go (an erasure the DPO granted).
+    Their trial data and its audit trail stay. False when there was no key to shred."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("reason", _("Give the reason for the decision."))
+    shredded = keys.shred_subject(dbsession, subject.tenant_id, subject.id)
+    audit.record_subject(
+        dbsession,
+        actor,
+        subject,
+        action="subject.contact_shredded",
+        entity_type="subject_contact",
+        entity_id=subject.id,
+        reason=reason[:500],
+    )
+    return shredded
 
 
 # --- Art. 15 access bundles ------------------------------------------------------------------
@@ -520,6 +544,24 @@ def run_retention(
         new=results,
     )
     return run
+
+
+def run_scheduled_retention(
+    dbsession: Session, actor: Actor, now: datetime | None = None
+) -> list[RetentionRun]:
+    """The daily run: every tenant's policies applied, except for a tenant whose policies were
+    applied less than a day ago (a restarted worker runs its periodic jobs at once: that is no
+    reason to apply them twice)."""
+    now = now or datetime.now(UTC)
+    recent = select(RetentionRun.tenant_id).where(
+        RetentionRun.dry_run.is_(False), RetentionRun.ran_at > now - SCHEDULE_GAP
+    )
+    tenants = dbsession.scalars(
+        select(Tenant.id).where(Tenant.id.not_in(recent)).order_by(Tenant.id)
+    ).all()
+    return [
+        run_retention(dbsession, actor, tenant_id, dry_run=False, now=now) for tenant_id in tenants
+    ]
 
 
 def runs(dbsession: Session, tenant_id: int, limit: int = 20) -> list[RetentionRun]:

@@ -1,9 +1,13 @@
-"""Subjects' contact details (GDPR Art. 9 context): sealed with AES-256-GCM, read only by roles
-with VIEW_PII, and every read recorded in the audit trail (without the details themselves).
+"""Subjects' contact details (GDPR Art. 9 context): sealed with AES-256-GCM under the subject's
+own data key, wrapped by the tenant's key-encryption key (:mod:`datacapt.repository.keys`), read
+only by roles with VIEW_PII, and every read logged in the personal-data access log (without the
+details themselves).
 
 The subject's id is bound to the ciphertext as associated data, so a row copied onto another
-subject does not open. Each row names the key that sealed it: a new key is put first in the
-settings and :func:`rekey` re-seals the rows still under an older one.
+subject does not open. Rotating the tenant's KEK re-wraps the data key (``repository
+rotate-keys``); shredding the key leaves the details unreadable and the trial data whole. A row
+sealed under a tenant-wide key of ``datacapt.encryption_keys`` (before subjects had data keys)
+still opens, and :func:`rekey` (run by ``datacapt db upgrade``) moves it under the data key.
 """
 
 from __future__ import annotations
@@ -13,16 +17,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from pyramid.registry import Registry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datacapt import pii_access, sealing
 from datacapt.actor import Actor
 from datacapt.i18n import LANGUAGES, _
 from datacapt.models import Subject, SubjectContact
+from datacapt.repository import keys
 from datacapt.validation import EMAIL_PATTERN, ValidationError
 
-#: The contact details do not open: unknown key, or tampered with.
+#: The contact details do not open: unknown or shredded key, or tampered with.
 ContactUnreadable = sealing.Unreadable
 
 
@@ -98,23 +103,35 @@ def _associated(subject_id: int) -> bytes:
 
 
 def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Session) -> None:
-    """Store ``contact`` for ``subject`` under the current key (or remove it when empty)."""
+    """Store ``contact`` for ``subject`` under their data key (or remove it when empty)."""
     existing = dbsession.get(SubjectContact, subject.id)
     if contact.empty:
         if existing is not None:
             dbsession.delete(existing)
         return
     plaintext = json.dumps(asdict(contact), ensure_ascii=False).encode()
-    sealed = sealing.seal(registry, plaintext, _associated(subject.id))
+    key = keys.subject_data_key(dbsession, registry, subject.tenant_id, subject.id, create=True)
+    nonce, ciphertext = keys.seal(key, plaintext, _associated(subject.id))
     row = existing or SubjectContact(subject_id=subject.id, tenant_id=subject.tenant_id)
-    row.key_id, row.nonce, row.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+    row.key_id, row.nonce, row.ciphertext = None, nonce, ciphertext
     row.updated_at = datetime.now(UTC)
     dbsession.add(row)
 
 
-def open_row(registry: Registry, row: SubjectContact) -> Contact:
-    sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
-    return Contact(**json.loads(sealing.unseal(registry, sealed, _associated(row.subject_id))))
+def open_row(dbsession: Session, registry: Registry, row: SubjectContact) -> Contact:
+    """The contact details of ``row`` (ContactUnreadable: shredded, or not theirs)."""
+    associated = _associated(row.subject_id)
+    if row.key_id is not None:
+        sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
+        return Contact(**json.loads(sealing.unseal(registry, sealed, associated)))
+    try:
+        key = keys.subject_data_key(
+            dbsession, registry, row.tenant_id, row.subject_id, create=False
+        )
+        plaintext = keys.unseal(key, row.nonce, row.ciphertext, associated)
+    except (keys.Shredded, keys.KeyUnavailable) as error:
+        raise ContactUnreadable(str(error)) from None
+    return Contact(**json.loads(plaintext))
 
 
 def open_logged(
@@ -138,15 +155,32 @@ def open_logged(
         fields=fields,
         purpose=purpose,
     )
-    return open_row(registry, row)
+    return open_row(dbsession, registry, row)
 
 
 def rekey(registry: Registry, dbsession: Session) -> int:
-    """Re-seal every row not under the current key; the number of rows re-sealed."""
-    current = sealing.current_key_id(registry)
+    """Re-seal every row still under a tenant-wide key under its subject's data key; the number
+    of rows re-sealed."""
     count = 0
-    for row in dbsession.scalars(select(SubjectContact).where(SubjectContact.key_id != current)):
+    for row in dbsession.scalars(
+        select(SubjectContact)
+        .where(SubjectContact.key_id.is_not(None))
+        .order_by(SubjectContact.subject_id)
+    ).all():
         subject = dbsession.get(Subject, row.subject_id)
-        seal(registry, subject, open_row(registry, row), dbsession)
+        seal(registry, subject, open_row(dbsession, registry, row), dbsession)
         count += 1
+    dbsession.flush()
     return count
+
+
+def count_tenant_sealed(dbsession: Session) -> int:
+    """Rows still under a tenant-wide key (``datacapt check`` asks for ``keys rekey``)."""
+    return (
+        dbsession.scalar(
+            select(func.count())
+            .select_from(SubjectContact)
+            .where(SubjectContact.key_id.is_not(None))
+        )
+        or 0
+    )

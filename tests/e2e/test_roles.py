@@ -57,3 +57,32 @@ def test_the_administrator_changes_a_role_and_its_sites(
         ).to_have_count(2)
     finally:
         other.close()
+
+
+def test_the_administrator_makes_a_member_the_data_protection_officer(
+    page: Page, browser: Browser, live_url: str
+):
+    sign_in(page, live_url, "tenant-admin@acme.example")
+    expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
+    page.goto(f"{live_url}/acme/@@members")
+    member = page.locator("article.member", has_text="monitor@acme.example")
+    member.get_by_role("button", name="Make data protection officer").click()
+    settled(page)
+    expect(page.locator("#status")).to_contain_text("now the organisation's data protection")
+    expect(member).to_contain_text("Data protection officer")
+
+    other = browser.new_context(locale="en-GB")
+    monitor = other.new_page()
+    try:
+        sign_in(monitor, live_url, "monitor@acme.example")
+        expect(monitor.get_by_role("heading", name="Your studies")).to_be_visible()
+        monitor.goto(f"{live_url}/acme/repository/@@access-log")
+        expect(monitor.get_by_role("heading", name="Personal-data access log")).to_be_visible()
+    finally:
+        other.close()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    member.get_by_role("button", name="Revoke the data protection officer role").click()
+    settled(page)
+    expect(page.locator("#status")).to_contain_text("no longer a data protection officer")
+    expect(member.get_by_role("button", name="Make data protection officer")).to_be_visible()

@@ -494,6 +494,12 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (TenantResource, "revoke-admin", "POST"): {
         "": outcomes(admins=404, study_admin=403, site_staff=403, others=403)
     },
+    (TenantResource, "grant-dpo", "POST"): {
+        "": outcomes(admins=404, study_admin=403, site_staff=403, others=403)
+    },
+    (TenantResource, "revoke-dpo", "POST"): {
+        "": outcomes(admins=404, study_admin=403, site_staff=403, others=403)
+    },
     (StudyResource, "members", "GET"): {"": outcomes(site_staff=403, others=403)},
     (StudyResource, "grant-role", "POST"): {
         "": outcomes(admins=422, study_admin=422, site_staff=403, others=403)

@@ -717,6 +717,6 @@ def test_site_staff_choose_the_subjects_channel_and_language(registry, world, te
     form.submit(status=303)
     with transaction_scope(registry) as dbsession:
         subject = dbsession.scalar(select(Subject).where(Subject.label == "par01-0001"))
-        contact = contacts.open_row(registry, dbsession.get(SubjectContact, subject.id))
+        contact = contacts.open_row(dbsession, registry, dbsession.get(SubjectContact, subject.id))
     assert (contact.channel, contact.language, contact.phone) == ("sms", "pl", "+48 600 100 200")
     assert contacts.reach(contact) == contacts.Reach("sms", "+48 600 100 200")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import webtest
 from redis import Redis
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, insert, select, text, update
 
 from datacapt.cli import main
 from datacapt.cli.demo import TARGETS
@@ -437,7 +437,8 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
 
     from pyramid.paster import get_appsettings
 
-    from datacapt.models import SubjectContact
+    from datacapt import sealing
+    from datacapt.models import SubjectContact, SubjectKey
 
     assert datacapt("demo")[0] == 0
     app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
@@ -446,17 +447,30 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
     form["contact-name"] = "Ana Sousa"
     form.submit()
     save_initials(app, "AS")
+    engine = create_engine(cli_database)
+    with engine.begin() as connection:  # as sealed before subjects had data keys
+        subject_id = connection.execute(select(SubjectContact.subject_id)).scalar_one()
+        legacy = sealing.seal(
+            app.app.registry, b'{"name": "Ana Sousa"}', f"datacapt:subject:{subject_id}".encode()
+        )
+        connection.execute(
+            update(SubjectContact).values(
+                key_id=legacy.key_id, nonce=legacy.nonce, ciphertext=legacy.ciphertext
+            )
+        )
     current = get_appsettings(str(TESTING_INI))["datacapt.encryption_keys"]
     fresh = base64.urlsafe_b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"rotated:{fresh} {current}")
     code, out, _ = datacapt("keys", "rekey")
-    assert code == 0 and "1 contact record(s) re-sealed" in out
+    assert code == 0 and "1 contact record(s) re-sealed under their subject's data key" in out
     assert "1 personal-data value(s) re-sealed" in out  # the demo's initials
-    engine = create_engine(cli_database)
     with engine.connect() as connection:
         keys = connection.execute(select(SubjectContact.key_id)).scalars().all()
+        subject_keys = connection.execute(select(SubjectKey.subject_id)).scalars().all()
     engine.dispose()
-    assert keys == ["rotated"]
+    assert keys == [None] and subject_keys == [subject_id]
+    code, out, _ = datacapt("keys", "rekey")
+    assert "0 contact record(s)" in out  # a tenant-wide key's rotation leaves data keys alone
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"{current} rotated:{fresh}")
     assert datacapt("keys", "rekey")[0] == 0  # back under the key the other tests hold
 

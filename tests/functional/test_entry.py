@@ -170,26 +170,47 @@ def test_a_sealed_contact_does_not_open_on_another_subject(coordinator, dbsessio
         ciphertext=row.ciphertext,
     )
     with pytest.raises(contacts.ContactUnreadable):
-        contacts.open_row(registry, forged)
+        contacts.open_row(dbsession, registry, forged)
 
 
-def test_contacts_are_resealed_under_a_new_key(coordinator, dbsession, registry, world):
-    from datacapt.config import get_app_settings
+def test_contacts_under_a_tenant_key_move_under_the_subjects_data_key(
+    coordinator, dbsession, registry, world
+):
+    """A row sealed before subjects had data keys (under a tenant-wide key) still opens, and
+    ``keys rekey`` (run by ``db upgrade``) re-seals it under the subject's own data key; a
+    tenant-wide key rotation leaves rows under data keys alone."""
+    import json
+
+    from datacapt import sealing
+    from datacapt.models import SubjectKey
     from datacapt.subjects import contacts
 
-    form = coordinator.get(SUBJECT + "@@contact").forms["contact-form"]
-    form["contact-name"] = "Ana Sousa"
-    form.submit()
-    settings = get_app_settings(registry)
-    keys = settings.encryption_keys
-    object.__setattr__(settings, "encryption_keys", (keys[1], keys[0]))  # a new key first
-    try:
-        assert contacts.rekey(registry, dbsession) == 1
-        row = dbsession.get(SubjectContact, world.subjects["par01-0001"].id)
-        assert row.key_id == keys[1][0]
-        assert contacts.open_row(registry, row).name == "Ana Sousa"
-    finally:
-        object.__setattr__(settings, "encryption_keys", keys)
+    subject = world.subjects["par01-0001"]
+    associated = f"datacapt:subject:{subject.id}".encode()
+    legacy = sealing.seal(registry, json.dumps({"name": "Ana Sousa"}).encode(), associated)
+    row = SubjectContact(
+        subject_id=subject.id,
+        tenant_id=subject.tenant_id,
+        key_id=legacy.key_id,
+        nonce=legacy.nonce,
+        ciphertext=legacy.ciphertext,
+    )
+    dbsession.add(row)
+    dbsession.flush()
+    assert contacts.open_row(dbsession, registry, row).name == "Ana Sousa"
+    assert contacts.count_tenant_sealed(dbsession) == 1
+    assert dbsession.get(SubjectKey, subject.id) is None
+
+    assert contacts.rekey(registry, dbsession) == 1
+    assert row.key_id is None and row.ciphertext != legacy.ciphertext
+    assert dbsession.get(SubjectKey, subject.id) is not None
+    assert contacts.open_row(dbsession, registry, row).name == "Ana Sousa"
+    with pytest.raises(sealing.Unreadable):  # no tenant-wide key opens it any more
+        sealing.unseal(
+            registry, sealing.Sealed(legacy.key_id, row.nonce, row.ciphertext), associated
+        )
+    assert contacts.count_tenant_sealed(dbsession) == 0
+    assert contacts.rekey(registry, dbsession) == 0
 
 
 def test_status_moves_along_its_life_with_reasons(coordinator, dbsession, world):

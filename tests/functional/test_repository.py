@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import webtest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import datacapt.exports
 from datacapt import jobs
@@ -33,10 +33,13 @@ from datacapt.models import (
     RepositoryKek,
     RetentionRun,
     Subject,
+    SubjectContact,
+    SubjectKey,
 )
 from datacapt.permissions import TenantRole
 from datacapt.repository import keys, rights, services
-from tests.factories import SETUP, build_world, login, make_user
+from datacapt.subjects import contacts
+from tests.factories import SETUP, build_world, enter_values, login, make_user
 
 REPOSITORY = "/acme/repository/"
 ELOISE = {
@@ -220,6 +223,65 @@ def test_shredding_makes_pii_unreadable_and_leaves_trial_data_intact(app, world,
         REPOSITORY + person.reference + "/", {"purpose": "contact"}
     )
     assert "erased" in page.text and "Éloïse" not in page.text
+
+
+def test_a_subjects_contacts_are_under_their_own_data_key_rotated_and_shredded(
+    app, world, dbsession
+):
+    """A study subject's contact details are sealed under a data key of their own, wrapped by
+    the tenant's KEK: rotation re-wraps it, reads are logged, and shredding it (directly, or
+    by shredding the person linked to the subject) leaves the details unreadable, even from a
+    copy kept elsewhere, and the trial data whole."""
+    registry = app.registry
+    subject, other = world.subjects["par01-0001"], world.subjects["ber01-0001"]
+    enter_values(
+        dbsession, registry, world.study, subject, "screening", "demographics", {"sex": "2"}
+    )
+    ana = contacts.Contact(name="Ana Sousa", email="ana@example.org")
+    contacts.seal(registry, subject, ana, dbsession)
+    contacts.seal(registry, other, contacts.Contact(name="Bo Li"), dbsession)
+    dbsession.flush()
+    row = dbsession.get(SubjectContact, subject.id)
+    assert row.key_id is None and b"Sousa" not in row.ciphertext
+    wrapped = dbsession.get(SubjectKey, subject.id).wrapped
+
+    generation, count = keys.rotate(dbsession, registry, world.tenant.id)
+    assert count == len(dbsession.scalars(select(SubjectKey)).all()) == 2
+    rewrapped = dbsession.get(SubjectKey, subject.id)
+    assert rewrapped.kek_generation == generation and rewrapped.wrapped != wrapped
+    opened = contacts.open_logged(dbsession, registry, row, SETUP, purpose="contact")
+    assert opened == ana
+    [read] = dbsession.scalars(select(PiiAccess).where(PiiAccess.subject_id == subject.id))
+    assert (read.action, read.purpose) == ("decrypt", "contact")
+
+    def trial_data(subject_id: int) -> tuple[int, int]:
+        return (
+            dbsession.scalar(select(func.count()).where(FormInstance.subject_id == subject_id)),
+            dbsession.scalar(select(func.count()).where(AuditEvent.subject_id == subject_id)),
+        )
+
+    before = trial_data(subject.id)
+    backup = SubjectContact(
+        subject_id=subject.id, tenant_id=row.tenant_id, nonce=row.nonce, ciphertext=row.ciphertext
+    )
+    assert keys.shred_subject(dbsession, world.tenant.id, subject.id)
+    dbsession.expire_all()
+    assert dbsession.get(SubjectKey, subject.id) is None
+    assert dbsession.get(SubjectContact, subject.id) is None
+    with pytest.raises(contacts.ContactUnreadable):
+        contacts.open_row(dbsession, registry, backup)
+    assert trial_data(subject.id) == before and before[0] and before[1] > 0
+    assert dbsession.get(Subject, subject.id).label == "par01-0001"
+    assert contacts.open_row(dbsession, registry, dbsession.get(SubjectContact, other.id)).name == (
+        "Bo Li"
+    )
+
+    person = add_person(dbsession, registry, world)
+    services.link(dbsession, SETUP, person, "ber01-0001", lambda s: True)
+    keys.shred(dbsession, person)
+    assert dbsession.get(SubjectKey, other.id) is None
+    assert dbsession.get(SubjectContact, other.id) is None
+    assert dbsession.get(Subject, other.id).label == "ber01-0001"
 
 
 def test_erasure_of_a_prospect_decided_by_the_dpo_shreds_them(app, world, dbsession):
@@ -413,7 +475,14 @@ def test_no_export_module_reads_the_repository():
         source = path.read_text()
         module = path.name
         assert "datacapt.repository" not in source, module
-        for name in ("Person", "PersonLink", "PersonKey", "PiiAccess", "SubjectContact"):
+        for name in (
+            "Person",
+            "PersonLink",
+            "PersonKey",
+            "PiiAccess",
+            "SubjectContact",
+            "SubjectKey",
+        ):
             assert f" {name}," not in source and f" {name}\n" not in source, (module, name)
 
 
@@ -428,7 +497,7 @@ def test_an_export_runs_no_sql_on_the_repository(app, world, dbsession, tmp_path
     assert query_counter
     for statement in query_counter:
         lowered = statement.lower()
-        for table in ("person", "pii_access", "subject_contact", "access_bundle"):
+        for table in ("person", "pii_access", "subject_contact", "subject_key", "access_bundle"):
             assert f" {table} " not in lowered and f" {table}\n" not in lowered, statement
 
 

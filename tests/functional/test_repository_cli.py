@@ -1,6 +1,6 @@
 """``datacapt repository``: rotate-keys re-wraps a tenant's data keys under a new KEK (the
 persons stay readable, another tenant is untouched), retention --dry-run counts and logs, and a
-DPO is granted from the command line."""
+DPO is granted from the command line; shred-subject crypto-shreds a subject's contact details."""
 
 from __future__ import annotations
 
@@ -12,18 +12,24 @@ from datacapt.actor import Actor
 from datacapt.config import configure
 from datacapt.db import transaction_scope
 from datacapt.models import (
+    AuditEvent,
     Person,
     PersonKey,
     RepositoryKek,
     RetentionRun,
     Site,
     Study,
+    Subject,
+    SubjectContact,
+    SubjectKey,
     Tenant,
     TenantRoleAssignment,
 )
 from datacapt.permissions import TenantRole
 from datacapt.repository import services
+from datacapt.subjects import contacts
 from tests.conftest import app_settings
+from tests.factories import make_subject
 
 SETUP = Actor.system("tests")
 
@@ -90,5 +96,42 @@ def test_rotate_keys_retention_and_dpo_from_the_command_line(datacapt, cli_datab
             assert TenantRole.DPO in roles
         code, _out, err = datacapt("repository", "rotate-keys", "nowhere")
         assert code == 2 and "no tenant 'nowhere'" in err
+    finally:
+        registry["db.engine"].dispose()
+
+
+def test_a_subjects_contact_details_are_shredded_from_the_command_line(datacapt, cli_database):
+    assert datacapt("tenant", "create", "shred", "Shred")[0] == 0
+    assert datacapt("study", "create", "shred", "st", "Study")[0] == 0
+    assert datacapt("site", "create", "shred", "st", "s1", "Site one")[0] == 0
+    registry = configure(app_settings(cli_database)).registry
+    try:
+        with transaction_scope(registry) as dbsession:
+            tenant = dbsession.scalar(select(Tenant.id).where(Tenant.slug == "shred"))
+            site = dbsession.scalar(select(Site).where(Site.tenant_id == tenant))
+            subject = make_subject(dbsession, site, "s1-0001")
+            contacts.seal(registry, subject, contacts.Contact(email="pat@example.org"), dbsession)
+            subject_id = subject.id
+
+        command = ("repository", "shred-subject", "shred", "st", "s1-0001")
+        code, _out, err = datacapt(*command, "--reason", "  ")
+        assert code == 2 and "Give the reason" in err
+        code, _out, err = datacapt(
+            "repository", "shred-subject", "shred", "st", "s1-9", "--reason", "x"
+        )
+        assert code == 2 and "no subject 's1-9'" in err
+        code, out, _err = datacapt(*command, "--reason", "Erasure granted by the DPO")
+        assert code == 0 and "data key shredded" in out
+        with transaction_scope(registry) as dbsession:
+            assert dbsession.get(SubjectKey, subject_id) is None
+            assert dbsession.get(SubjectContact, subject_id) is None
+            assert dbsession.get(Subject, subject_id).label == "s1-0001"
+            [event] = dbsession.scalars(
+                select(AuditEvent).where(AuditEvent.action == "subject.contact_shredded")
+            )
+            assert event.subject_id == subject_id and event.reason == "Erasure granted by the DPO"
+            assert "pat@example.org" not in f"{event.old_value}{event.new_value}"
+        code, out, _err = datacapt(*command, "--reason", "Again")
+        assert code == 0 and "nothing to shred" in out
     finally:
         registry["db.engine"].dispose()

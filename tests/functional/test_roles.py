@@ -435,6 +435,55 @@ def test_administrators_of_the_organisation_are_granted_and_revoked(app, testapp
     assert revoke.submit(headers=HTMX, status=409)  # replayed
 
 
+def test_the_data_protection_officer_is_granted_and_revoked_from_the_members_page(
+    app, testapp, world, dbsession
+):
+    """An organisation administrator makes a member the DPO (who then reaches the DPO's pages)
+    and takes the role back; both audited, without personal data."""
+    monitor_app = another(app, world, "monitor")
+    monitor_app.get("/acme/repository/@@access-log", status=403)
+    admin = signed_in(testapp, world, "tenant_admin")
+    monitor_id = world.users["monitor"].id
+    member = f"member-{monitor_id}"
+    page = admin.get("/acme/@@members")
+    grant = next(
+        form
+        for form in page.forms.values()
+        if form.action.endswith("@@grant-dpo") and _form_member(form) == monitor_id
+    )
+    granted = grant.submit(headers=HTMX)
+    assert "Data protection officer" in granted.html.find(id=f"{member}-dpo-badge").text
+    assert "Not an administrator" in granted.html.find(id=member).text
+    monitor_app.get("/acme/repository/@@access-log", status=200)
+    (event,) = events(dbsession, "role.granted")
+    assert event.entity_type == "tenant_role" and event.study_id is None
+    assert json.loads(event.new_value) == {"user_id": monitor_id, "role": "dpo"}
+    assert "This person already holds this role." in grant.submit(headers=HTMX, status=422).text
+
+    revoke = next(f for f in granted.forms.values() if f.action.endswith("@@revoke-dpo"))
+    revoked = revoke.submit(headers=HTMX)
+    assert revoked.html.find(id=f"{member}-dpo-badge") is None
+    monitor_app.get("/acme/repository/@@access-log", status=403)
+    (event,) = events(dbsession, "role.revoked")
+    assert json.loads(event.old_value) == {"user_id": monitor_id, "role": "dpo"}
+    assert_no_personal_data(event)
+    assert revoke.submit(headers=HTMX, status=409)  # replayed
+    assert count(dbsession, TenantRoleAssignment) == 1  # the administrator's own role stays
+
+
+def test_a_member_holding_only_the_dpo_role_is_listed(testapp, world, dbsession, registry):
+    dpo = make_user(dbsession, registry, "dpo@example.org")
+    grant_tenant_role(dbsession, dpo, world.tenant, TenantRole.DPO)
+    dbsession.flush()
+    admin = signed_in(testapp, world, "tenant_admin")
+    page = admin.get("/acme/@@members")
+    assert "Data protection officer" in page.html.find(id=f"member-{dpo.id}-dpo-badge").text
+    foreign = {"csrf_token": csrf_token(admin), "member": world.users["foreign"].id}
+    admin.post("/acme/@@grant-dpo", foreign, headers=HTMX, status=404)
+    admin.post("/acme/@@revoke-dpo", foreign, headers=HTMX, status=404)
+    assert events(dbsession, "role.granted") == []
+
+
 def _form_member(form):
     field = form.fields.get("member")
     return int(field[0].value) if field else None

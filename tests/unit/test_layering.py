@@ -169,7 +169,14 @@ def test_foundations_import_no_capability(layer):
 
 #: What the exports may never read: the subject repository (persons, their keys, the access
 #: log) and subjects' sealed contact details. Exports join no identity to trial data.
-REPOSITORY_NAMES = {"Person", "PersonKey", "PersonLink", "PiiAccess", "SubjectContact"}
+REPOSITORY_NAMES = {
+    "Person",
+    "PersonKey",
+    "PersonLink",
+    "PiiAccess",
+    "SubjectContact",
+    "SubjectKey",
+}
 
 
 def test_no_export_imports_the_subject_repository():

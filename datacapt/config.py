@@ -236,11 +236,17 @@ def get_app_settings(registry: Registry) -> AppSettings:
     return registry["datacapt.settings"]
 
 
-def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
-    """Build the Configurator: core first, then the capabilities named in datacapt.includes."""
+def prepare_settings(settings: Mapping[str, Any] | None) -> tuple[dict[str, Any], AppSettings]:
+    """The INI's settings with the environment's overrides, and their checked, typed form."""
     merged = apply_environment(settings or {}, os.environ)
     app_settings = parse_settings(merged)
     merged["sqlalchemy.url"] = app_settings.database_url
+    return merged, app_settings
+
+
+def configure(settings: Mapping[str, Any] | None = None) -> Configurator:
+    """Build the Configurator: core first, then the capabilities named in datacapt.includes."""
+    merged, app_settings = prepare_settings(settings)
     merged.setdefault("jinja2.directories", str(TEMPLATES_DIR))
     merged.setdefault("jinja2.i18n.domain", "datacapt")
     merged.setdefault("jinja2.i18n.gettext", "datacapt.templating.TemplateGetText")

@@ -152,11 +152,15 @@ def keep_writes(request: Request) -> None:
     request.environ["datacapt.keep_writes"] = True
 
 
-def includeme(config: Configurator) -> None:
-    settings = config.get_settings()
+def register_engine(registry: Registry, settings: dict[str, Any]) -> None:
+    """The engine and the session factory, where :func:`transaction_scope` finds them."""
     engine = make_engine(settings)
-    config.registry["db.engine"] = engine
-    config.registry["dbsession_factory"] = make_session_factory(engine)
+    registry["db.engine"] = engine
+    registry["dbsession_factory"] = make_session_factory(engine)
+
+
+def includeme(config: Configurator) -> None:
+    register_engine(config.registry, config.get_settings())
 
     def dbsession(request: Request) -> Session:
         return get_tm_session(request.registry, request.tm, request)

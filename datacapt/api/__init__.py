@@ -10,15 +10,17 @@ from pyramid.config import Configurator
 from pyramid.events import ContextFound
 from pyramid.settings import asbool
 
-from datacapt.api.identity import api_identity
-from datacapt.api.limits import DEFAULT_PER_MINUTE, LIMIT, SETTING, RateLimit, limit_keys
-from datacapt.api.problems import MEDIA_TYPE
-from datacapt.api.views import ROUTES
-
 SPEC = Path(__file__).with_name("openapi.yaml")
 
 
 def includeme(config: Configurator) -> None:
+    # Imported here, not above: the OpenAPI checker they bring is the app's, and a command that
+    # uses the keys (``datacapt api-key``) imports this package without building the app.
+    from datacapt.api.identity import api_identity
+    from datacapt.api.limits import DEFAULT_PER_MINUTE, LIMIT, SETTING, RateLimit, limit_keys
+    from datacapt.api.problems import MEDIA_TYPE
+    from datacapt.api.views import ROUTES
+
     config.include("pyramid_openapi3")
     config.pyramid_openapi3_spec(str(SPEC), route="/api/v1/openapi.yaml")
     config.pyramid_openapi3_add_deserializer(MEDIA_TYPE, json.loads)

@@ -7,27 +7,57 @@ administrator configures a deployment once.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Iterable
 from typing import NoReturn
 
-from datacapt.cli import (
-    admin,
-    api_keys,
-    audit,
-    demo,
-    epro,
-    export,
-    export_runs,
-    imports,
-    keys,
-    kits,
-    notifications,
-    operations,
-    randomisation,
-    repository,
-    two_factor,
+from datacapt.cli.bootstrap import APP, CommandError, load_environment
+
+#: The modules of ``datacapt.cli`` defining commands, in the order ``--help`` lists them.
+MODULES = (
+    "operations",
+    "admin",
+    "demo",
+    "epro",
+    "keys",
+    "two_factor",
+    "audit",
+    "export",
+    "export_runs",
+    "imports",
+    "api_keys",
+    "notifications",
+    "randomisation",
+    "repository",
+    "kits",
 )
-from datacapt.cli.bootstrap import CommandError, load_environment
+#: The module defining each command: a command imports its own module only, so a process
+#: importing a design does not hold what the exports, the demo or the API keys import.
+COMMANDS = {
+    "db": "operations",
+    "serve": "operations",
+    "worker": "operations",
+    "check": "operations",
+    "tenant": "admin",
+    "user": "admin",
+    "study": "admin",
+    "site": "admin",
+    "role": "admin",
+    "demo": "demo",
+    "epro": "epro",
+    "keys": "keys",
+    "two-factor": "two_factor",
+    "audit": "audit",
+    "export": "export",
+    "exports": "export_runs",
+    "import": "imports",
+    "api-key": "api_keys",
+    "notifications": "notifications",
+    "randomisation": "randomisation",
+    "repository": "repository",
+    "kits": "kits",
+}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -37,7 +67,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Iterable[str] = MODULES) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="datacapt",
         description="Run and administer Datacapt with the settings of one INI file.",
@@ -52,30 +82,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
     )
-    operations.add_parsers(commands)
-    admin.add_parsers(commands)
-    demo.add_parsers(commands)
-    epro.add_parsers(commands)
-    keys.add_parsers(commands)
-    two_factor.add_parsers(commands)
-    audit.add_parsers(commands)
-    export.add_parsers(commands)
-    export_runs.add_parsers(commands)
-    imports.add_parsers(commands)
-    api_keys.add_parsers(commands)
-    notifications.add_parsers(commands)
-    randomisation.add_parsers(commands)
-    repository.add_parsers(commands)
-    kits.add_parsers(commands)
+    for name in modules:
+        importlib.import_module(f"datacapt.cli.{name}").add_parsers(commands)
     return parser
 
 
+def command_modules(argv: list[str]) -> tuple[str, ...]:
+    """The module of the command ``argv`` names; all of them for ``--help``, a misspelt
+    command or options argparse would read otherwise, so its answer is the same as ever."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-c", "--config"):
+            next(words, None)
+        elif word.startswith("-"):
+            if not word.startswith(("-c", "--config=")):
+                return MODULES
+        else:
+            return (COMMANDS[word],) if word in COMMANDS else MODULES
+    return MODULES
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(command_modules(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     try:
-        if not getattr(args, "environment", True):
+        needs = getattr(args, "environment", APP)
+        if not needs:
             return args.handler(None, args)
-        env = load_environment(args.config)
+        env = load_environment(args.config, needs)
         try:
             return args.handler(env, args)
         finally:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from datacapt.accounts.services import create_user
 from datacapt.actor import Actor
 from datacapt.cli import design
-from datacapt.cli.bootstrap import CommandError, Environment, action_group
+from datacapt.cli.bootstrap import DATABASE, CommandError, Environment, action_group
 from datacapt.cli.lookup import site_of, study_of, tenant_of, user_of
 from datacapt.db import transaction_scope
 from datacapt.i18n import LANGUAGES
@@ -158,7 +158,7 @@ def add_parsers(commands: Any) -> None:
     p = tenant.add_parser("create", help="create a tenant (customer organisation)")
     p.add_argument("slug", help="short name used in URLs, e.g. acme")
     p.add_argument("name", help="display name")
-    p.set_defaults(handler=tenant_create)
+    p.set_defaults(handler=tenant_create, environment=DATABASE)
 
     user = action_group(commands, "user", "manage users")
     p = user.add_parser("create", help="create a user")
@@ -181,7 +181,7 @@ def add_parsers(commands: Any) -> None:
     )
     p.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="IANA zone, e.g. Europe/Paris")
     p.add_argument("--pattern", default=DEFAULT_SUBJECT_ID_PATTERN, help="subject ID pattern")
-    p.set_defaults(handler=study_create)
+    p.set_defaults(handler=study_create, environment=DATABASE)
     design.add_parsers(study)
 
     site = action_group(commands, "site", "manage sites")
@@ -193,13 +193,13 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--target", metavar="N", help="the number of subjects the site means to enrol")
     p.add_argument("--country", help="ISO 3166 alpha-2 code, e.g. FR")
     p.add_argument("--timezone", help="IANA zone, e.g. Europe/Paris (default: the study's)")
-    p.set_defaults(handler=site_create)
+    p.set_defaults(handler=site_create, environment=DATABASE)
     p = site.add_parser("set-target", help="set or change a site's enrolment target")
     p.add_argument("tenant")
     p.add_argument("study")
     p.add_argument("site", help="the site's code")
     p.add_argument("target", metavar="N", help="subjects to enrol (at least 1), or none")
-    p.set_defaults(handler=site_set_target)
+    p.set_defaults(handler=site_set_target, environment=DATABASE)
 
     role = action_group(commands, "role", "grant roles")
     p = role.add_parser("grant", help="grant a study role, optionally restricted to sites")
@@ -208,9 +208,9 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("study")
     p.add_argument("role", choices=[r.value for r in StudyRole])
     p.add_argument("--site", action="append", metavar="CODE", help="restrict to this site (repeat)")
-    p.set_defaults(handler=role_grant)
+    p.set_defaults(handler=role_grant, environment=DATABASE)
     p = role.add_parser("grant-tenant", help="grant a tenant role")
     p.add_argument("email")
     p.add_argument("tenant")
     p.add_argument("role", choices=[r.value for r in TenantRole])
-    p.set_defaults(handler=role_grant_tenant)
+    p.set_defaults(handler=role_grant_tenant, environment=DATABASE)

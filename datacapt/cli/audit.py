@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from datacapt import audit
-from datacapt.cli.bootstrap import Environment, action_group
+from datacapt.cli.bootstrap import DATABASE, Environment, action_group
 from datacapt.cli.lookup import tenant_of
 from datacapt.db import transaction_scope
 from datacapt.models import Tenant
@@ -77,8 +77,8 @@ def add_parsers(commands: Any) -> None:
     )
     p.add_argument("--tenant", metavar="SLUG", help="only this tenant's chains")
     p.add_argument("--each", action="store_true", help="print every chain, intact or not")
-    p.set_defaults(handler=verify)
+    p.set_defaults(handler=verify, environment=DATABASE)
     p = group.add_parser(
         "checkpoint", help="record every chain's head (the worker does it every ten minutes)"
     )
-    p.set_defaults(handler=checkpoint)
+    p.set_defaults(handler=checkpoint, environment=DATABASE)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from datacapt.actor import Actor
-from datacapt.cli.bootstrap import CommandError, Environment
+from datacapt.cli.bootstrap import DATABASE, CommandError, Environment
 from datacapt.cli.lookup import study_of
 from datacapt.db import transaction_scope
 from datacapt.design import services
@@ -111,7 +111,7 @@ def add_parsers(study: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("study")
     p.add_argument("--format", required=True, choices=transfer.FORMATS)
     p.add_argument("file")
-    p.set_defaults(handler=study_import)
+    p.set_defaults(handler=study_import, environment=DATABASE)
 
     p = study.add_parser("export", help="export a version (default: the latest published)")
     p.add_argument("tenant")
@@ -119,10 +119,10 @@ def add_parsers(study: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--format", required=True, choices=transfer.EXPORT_FORMATS)
     p.add_argument("--version", type=int, metavar="N")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
-    p.set_defaults(handler=study_export)
+    p.set_defaults(handler=study_export, environment=DATABASE)
 
     p = study.add_parser("publish", help="publish the study's draft version")
     p.add_argument("tenant")
     p.add_argument("study")
     p.add_argument("--reason", required=True)
-    p.set_defaults(handler=study_publish)
+    p.set_defaults(handler=study_publish, environment=DATABASE)

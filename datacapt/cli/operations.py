@@ -6,15 +6,11 @@ import argparse
 import time
 from datetime import UTC, datetime
 from threading import Thread
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from alembic import command
 from datacapt import jobs
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
 from datacapt.cli.keys import seal_contacts, seal_plain_values
@@ -24,8 +20,14 @@ from datacapt.entry import personal
 from datacapt.models import JobState, OutboxJob
 from datacapt.subjects import contacts
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 
 def alembic_config(env: Environment) -> AlembicConfig:
+    """Alembic is imported by the commands that migrate or check the schema, not by all."""
+    from alembic.config import Config as AlembicConfig
+
     return AlembicConfig(str(env.config_path), ini_section="alembic")
 
 
@@ -33,6 +35,8 @@ def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
     """Migrate, then seal the personal-data values left in plain text and the contact details
     still under a tenant-wide key under their subjects' data keys (a migration script holds no
     encryption key)."""
+    from alembic import command
+
     command.upgrade(alembic_config(env), "head")
     print("database is at the latest revision")
     sealed = seal_plain_values(env)
@@ -77,6 +81,9 @@ def worker(env: Environment, args: argparse.Namespace) -> int:
 
 
 def _check_database(env: Environment) -> str:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     engine = env.registry["db.engine"]
     head = ScriptDirectory.from_config(alembic_config(env)).get_current_head()
     with engine.connect() as connection:

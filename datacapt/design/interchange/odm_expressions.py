@@ -117,7 +117,10 @@ class ExpressionReading:
         """Translate the conditions and computations now that every item has its name."""
         self.identifiers = self.known_identifiers()
         self.expect_form_conditions()
-        for pending in self.pending:
+        # Taken off the reader: some of its callbacks hold the reader, a cycle that would keep
+        # the reader, its tree and its code lists until the garbage collector ran.
+        work, self.pending = self.pending, []
+        for pending in work:
             if pending.expressions is not None:
                 expressions, what = pending.expressions, "RangeCheck"
             else:

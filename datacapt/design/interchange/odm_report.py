@@ -53,29 +53,31 @@ class NotKeptReport:
     def report_elements(self) -> None:
         """One finding per kind of ODM element not read, with a few examples."""
         missed: dict[str, list[str]] = defaultdict(list)
-
-        def walk(element: etree._Element) -> None:
-            for child in element:
-                if not isinstance(child.tag, str) or child in self.skipped:
-                    continue
-                name = etree.QName(child)
-                if name.namespace != (self.ns or None):
-                    continue
-                if child in self.used:
-                    walk(child)
-                    continue
-                kind = name.localname
-                if kind in ("Alias", "Description"):
-                    kind = f"{etree.QName(element).localname}/{kind}"
-                label = child.get("OID") or child.get("Context") or ""
-                missed[kind].append(label)
-
-        walk(self.root)
+        self._collect_missed(self.root, missed)
         for kind, labels in missed.items():
             why = NOT_KEPT.get(kind, "not part of a Datacapt design")
             examples = ", ".join(label for label in labels[:5] if label)
             more = f": {examples}{', …' if len(labels) > 5 else ''}" if examples else ""
             self.note(kind, f"{len(labels)} not kept ({why}){more}")
+
+    def _collect_missed(self, element: etree._Element, missed: dict[str, list[str]]) -> None:
+        """A method, not a nested function calling itself: that one would be a reference cycle
+        holding the reader, its tree and its code lists until the garbage collector ran, and a
+        large import's memory would carry them while the design is stored (issue 15)."""
+        for child in element:
+            if not isinstance(child.tag, str) or child in self.skipped:
+                continue
+            name = etree.QName(child)
+            if name.namespace != (self.ns or None):
+                continue
+            if child in self.used:
+                self._collect_missed(child, missed)
+                continue
+            kind = name.localname
+            if kind in ("Alias", "Description"):
+                kind = f"{etree.QName(element).localname}/{kind}"
+            label = child.get("OID") or child.get("Context") or ""
+            missed[kind].append(label)
 
     def report_namespaces(self) -> None:
         """One finding per extension namespace, naming the elements and attributes seen."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, time
@@ -249,6 +250,15 @@ def _rows(records: list[tuple[int, list[str]]], findings: list[Finding]) -> list
         padded = (cells + [""] * len(COLUMNS))[: len(COLUMNS)]
         rows.append(Row.of(line, padded))
     return rows
+
+
+def _dictionary_rows(data: bytes) -> tuple[list[Row], list[Finding]]:
+    """The rows, and the findings of reading them. The decoded text and the CSV's records are
+    gone once the rows are made, before the design is built (issue 15's memory bound)."""
+    text, findings = _decode(data)
+    records, found = _records(text)
+    findings.extend(found)
+    return _rows(records, findings), findings
 
 
 class DictionaryReader:
@@ -674,9 +684,9 @@ class DictionaryReader:
                 self.note(row.where, f"choice code {code!r} given twice: the second left out")
             else:
                 codes.add(code)
-                choices.append(
-                    Choice(code=code, label={self.language: self._plain(row, "choice", label)})
-                )
+                label_text = self._plain(row, "choice", label)
+                # Interned: lists of one scale repeat their codes, held once for all of them.
+                choices.append(Choice(code=sys.intern(code), label={self.language: label_text}))
         if not choices:
             self.note(row.where, f"a {row.type} field without choices")
         return choices
@@ -832,10 +842,7 @@ def read_dictionary(data: bytes, language: str = LANGUAGE) -> ImportResult:
     :class:`InterchangeError` only when nothing can be read: not text, not CSV, or no data
     dictionary header.
     """
-    text, findings = _decode(data)
-    records, found = _records(text)
-    findings.extend(found)
-    rows = _rows(records, findings)
+    rows, findings = _dictionary_rows(data)
     reader = DictionaryReader(findings, language)
     definition = reader.definition(reader.select(rows))
     if not rows:

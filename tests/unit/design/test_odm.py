@@ -3,6 +3,7 @@ lossless round trips of Datacapt's own designs."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
 from functools import cache
@@ -1146,3 +1147,26 @@ def test_code_lists_read_while_parsing_lose_nothing_for_the_report() -> None:
     assert result.definition.default_language == "fr"  # the only xml:lang, in a dropped text
     assert "CodeListItem: attributes not kept: Rank ×1" in messages(result)
     assert "attributes colour" in messages(result)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REFERENCE_DATA / "odm" / "cdash-odm-1.3.2.xml",
+        REFERENCE_DATA / "odm" / "cdisc-metadata-1.3.2-multilanguage.xml",
+        REFERENCE_DATA / "odm" / "openedc-metadata.xml",
+        REFERENCE_DATA / "redcap" / "validation-types-1" / "project.xml",
+    ],
+    ids=lambda path: path.name,
+)
+def test_a_read_leaves_no_reference_cycle(path: Path) -> None:
+    """The reader, its tree and its code lists go as the read returns, not when the garbage
+    collector runs: an import's memory must not carry them while the design is stored."""
+    data = path.read_bytes()
+    gc.collect()
+    gc.disable()
+    try:
+        read_metadata(data)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -91,6 +91,14 @@ from datacapt.models.randomisation import (
     RandomisationMethod,
     RandomisationSlot,
 )
+from datacapt.models.recruitment import (
+    Application,
+    ApplicationMove,
+    ApplicationState,
+    Recruitment,
+    RecruitmentSite,
+    RecruitmentState,
+)
 from datacapt.models.repository import (
     AccessBundle,
     BundleState,
@@ -114,6 +122,9 @@ __all__ = [
     "AT_RANDOMISATION",
     "AccessBundle",
     "ApiKey",
+    "Application",
+    "ApplicationMove",
+    "ApplicationState",
     "Appointment",
     "AppointmentStatus",
     "AuditCheckpoint",
@@ -188,6 +199,9 @@ __all__ = [
     "RandomisationMethod",
     "RandomisationSlot",
     "RecoveryCode",
+    "Recruitment",
+    "RecruitmentSite",
+    "RecruitmentState",
     "RepositoryKek",
     "RetentionPolicy",
     "RetentionRun",

@@ -110,8 +110,8 @@ def _save(context: Any, request: Request, recruitment: Recruitment | None) -> An
         )
     saved = services.save(request.dbsession, context.study, recruitment, data, request.actor)
     request.session.flash(request.localizer.translate(_("The recruitment was saved.")))
-    study_url = request.resource_url(context.study_node, "recruitment", str(saved.number), "")
-    return redirect(request, study_url)
+    url = request.resource_url(context.study_node, "recruitment", str(saved.number), "@@edit")
+    return redirect(request, url)
 
 
 @view_config(

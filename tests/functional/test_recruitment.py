@@ -113,8 +113,9 @@ def test_a_recruitment_is_created_checked_and_audited(testapp, world, dbsession)
     form["criteria"] = "[height_cm] >= 140"
     form.get("sites", index=0).checked = True
     saved = form.submit(status=303)
-    assert saved.location.endswith("/acme/demo/recruitment/2/")
-    admin.get(saved.location, status=403)  # the applications are not theirs to see
+    assert saved.location.endswith("/acme/demo/recruitment/2/@@edit")
+    assert admin.get(saved.location).html.find(id="public-url") is not None
+    admin.get("/acme/demo/recruitment/2/", status=403)  # the applications are not theirs
     row = dbsession.scalar(select(Recruitment).where(Recruitment.number == 2))
     assert (row.title, row.target, row.form) == ("Asthma study", 12, "demographics")
     event = dbsession.scalar(

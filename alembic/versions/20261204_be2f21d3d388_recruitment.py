@@ -1,6 +1,7 @@
 """Recruitment: recruitments of a study (target, sites, period, pre-screening form, criteria,
 public token), their applications (a person of the repository, answers, eligibility, override,
-pipeline state) with the history of their moves; persons' opt-in to future contact.
+pipeline state) with the history of their moves; mailings to persons of the repository who
+opted in to future contact (the person's flag).
 
 Revision ID: be2f21d3d388
 Revises: 5d3a1c7e9b42
@@ -189,6 +190,53 @@ def upgrade() -> None:
             batch_op.f("ix_application_move_application_id"), ["application_id"], unique=False
         )
 
+    op.create_table(
+        "recruitment_campaign",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("recruitment_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "queued",
+                "sent",
+                name="campaign_state",
+                native_enum=False,
+                create_constraint=True,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("requested_by_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "requested_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["recruitment_id"],
+            ["recruitment.id"],
+            name=op.f("fk_recruitment_campaign_recruitment_id_recruitment"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_recruitment_campaign_requested_by_id_user_account"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recruitment_campaign")),
+    )
+    with op.batch_alter_table("recruitment_campaign", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recruitment_campaign_recruitment_id"), ["recruitment_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_recruitment_campaign_tenant_id"), ["tenant_id"], unique=False
+        )
+
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("contact_opt_in", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -198,6 +246,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.drop_column("contact_opt_in")
+
+    with op.batch_alter_table("recruitment_campaign", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recruitment_campaign_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_recruitment_campaign_recruitment_id"))
+
+    op.drop_table("recruitment_campaign")
 
     with op.batch_alter_table("application_move", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_application_move_application_id"))

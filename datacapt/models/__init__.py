@@ -95,7 +95,9 @@ from datacapt.models.recruitment import (
     Application,
     ApplicationMove,
     ApplicationState,
+    CampaignState,
     Recruitment,
+    RecruitmentCampaign,
     RecruitmentSite,
     RecruitmentState,
 )

@@ -129,3 +129,28 @@ class ApplicationMove(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class CampaignState(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+
+
+class RecruitmentCampaign(Base):
+    """One mailing of a recruitment's public page to the repository's persons who agreed to
+    hear of future studies: who asked, when, and how many mails went (counts only)."""
+
+    __tablename__ = "recruitment_campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(index=True)
+    recruitment_id: Mapped[int] = mapped_column(ForeignKey("recruitment.id"), index=True)
+    state: Mapped[CampaignState] = mapped_column(
+        string_enum(CampaignState, "campaign_state", 20), default=CampaignState.QUEUED
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Mails sent, and persons passed over (no e-mail address on file).
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,7 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import ApplicationState, Person, Recruitment, RecruitmentState, Site
 from datacapt.permissions import Permission
-from datacapt.recruitment import pipeline, services
+from datacapt.recruitment import campaigns, pipeline, services
 from datacapt.repository import services as repository
 from datacapt.resources import ApplicationResource, RecruitmentResource, RecruitmentsResource
 from datacapt.validation import ValidationError, whole_number
@@ -79,6 +79,8 @@ def _edit_page(
         "sites": _sites(request, context),
         "values": values,
         "chosen": chosen or [],
+        "reachable": campaigns.reachable(request.dbsession, recruitment) if recruitment else 0,
+        "campaigns": campaigns.campaigns_of(request.dbsession, recruitment) if recruitment else [],
         "errors": {},
         **extra,
     }
@@ -134,6 +136,32 @@ def create(context: RecruitmentsResource, request: Request) -> Any:
 )
 def edit(context: RecruitmentResource, request: Request) -> Any:
     return _save(context, request, context.recruitment)
+
+
+@view_config(
+    context=RecruitmentResource,
+    name="campaign",
+    request_method="POST",
+    renderer=EDIT,
+    permission=Permission.MANAGE_RECRUITMENT,
+)
+def campaign(context: RecruitmentResource, request: Request) -> Any:
+    """Mail the public page to the persons who opted in (a job, after this request commits)."""
+    recruitment = context.recruitment
+    try:
+        campaigns.request_campaign(
+            request.dbsession,
+            recruitment,
+            services.is_open(recruitment, request.today),
+            request.actor,
+            application_url=request.application_url,
+            locale=request.locale_name,
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return _edit_page(context, request, recruitment, errors={error.field: error.message})
+    request.session.flash(request.localizer.translate(_("The campaign is being sent.")))
+    return redirect(request, request.resource_url(context, "@@edit"))
 
 
 # --- the pipeline ----------------------------------------------------------------------------

@@ -855,7 +855,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "allocate-kit", "POST"): subject_action(422),
     (SubjectResource, "return-kit", "POST"): subject_action(404),
     # Recruitment. Its list for whoever sees the study; without form data: the form's 422 (a
-    # missing reason for an override or a move). The public page for everyone, signed in or
+    # missing reason for an override or a move); a campaign of the open recruitment is queued. The public page for everyone, signed in or
     # not: an empty application is refused (422); /apply/ alone names no recruitment (404).
     (RecruitmentsResource, "", "GET"): {"": outcomes()},
     (RecruitmentsResource, "new", "GET"): recruitment_managers(200),
@@ -863,6 +863,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (RecruitmentResource, "", "GET"): recruiters(200),
     (RecruitmentResource, "edit", "GET"): recruitment_managers(200),
     (RecruitmentResource, "edit", "POST"): recruitment_managers(422),
+    (RecruitmentResource, "campaign", "POST"): recruitment_managers(303),
     (ApplicationResource, "", "GET"): application_followers(200),
     (ApplicationResource, "override", "POST"): application_followers(422),
     (ApplicationResource, "move", "POST"): application_followers(422),

@@ -855,8 +855,9 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "allocate-kit", "POST"): subject_action(422),
     (SubjectResource, "return-kit", "POST"): subject_action(404),
     # Recruitment. Its list for whoever sees the study; without form data: the form's 422 (a
-    # missing reason for an override or a move); a campaign of the open recruitment is queued. The public page for everyone, signed in or
-    # not: an empty application is refused (422); /apply/ alone names no recruitment (404).
+    # missing reason for an override or a move); a campaign of the open recruitment is queued.
+    # The public page for everyone, signed in or not: an empty application is refused (422);
+    # /apply/ alone names no recruitment (404).
     (RecruitmentsResource, "", "GET"): {"": outcomes()},
     (RecruitmentsResource, "new", "GET"): recruitment_managers(200),
     (RecruitmentsResource, "new", "POST"): recruitment_managers(422),

@@ -12,12 +12,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from datacapt import permissions as perms
+from datacapt.htmx import APPLY_AREA
 from datacapt.i18n import _
 from datacapt.models import Application, Recruitment, Site
 from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource, StudyChild
 
-APPLY_NAME = "apply"
+APPLY_NAME = APPLY_AREA.strip("/")
 
 
 class RecruitmentsResource(StudyChild):

@@ -148,6 +148,7 @@ def test_site_staff_and_monitors_do_not_manage_recruitments(testapp, world):
 def test_applying_seals_the_person_and_tells_no_verdict(testapp, world, dbsession):
     page = testapp.get(APPLY)
     assert "Healthy volunteers" in page.text
+    assert "subject-area" in page.html.body["class"]  # no staff menus; no referrer sent
     assert page.forms["apply-form"]["pregnant"]  # in the page, hidden by branching until asked
     done = apply(testapp, world, opt_in=True, status=303)
     thanks = testapp.get(done.location)

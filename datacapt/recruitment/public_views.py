@@ -19,10 +19,9 @@ from datacapt.actor import Actor
 from datacapt.db import keep_writes
 from datacapt.ecrf.definition import Form, form_items
 from datacapt.ecrf.runtime import FormState, form_state
-from datacapt.ecrf.versions import published_design
 from datacapt.htmx import READ, redirect
 from datacapt.i18n import _
-from datacapt.models import Recruitment, Site, Study
+from datacapt.models import Recruitment, Site
 from datacapt.recruitment import services
 from datacapt.repository import services as repository
 from datacapt.resources import ApplyArea, ApplyResource
@@ -64,14 +63,10 @@ def _unavailable(request: Request) -> Response:
 
 def _open(request: Request, context: ApplyResource) -> tuple[Recruitment, Any, Form] | None:
     recruitment = context.recruitment
-    if recruitment is None or not services.is_open(recruitment, request.today):
+    if recruitment is None:
         return None
-    study = request.dbsession.get(Study, recruitment.study_id)
-    design = published_design(request.dbsession, study) if study else None
-    form = design.definition.form(recruitment.form) if design else None
-    if design is None or form is None:
-        return None
-    return recruitment, design.definition, form
+    found = services.questionnaire_of(request.dbsession, recruitment, request.today)
+    return None if found is None else (recruitment, *found)
 
 
 def _language(request: Request, definition: Any) -> str:

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pyramid.registry import Registry
 from sqlalchemy import Select, func, select
@@ -24,6 +25,7 @@ from datacapt.actor import Actor
 from datacapt.ecrf.checks import option_codes, value_type
 from datacapt.ecrf.definition import Definition, Form, form_items
 from datacapt.ecrf.runtime import FormState, evaluate_form
+from datacapt.ecrf.versions import published_design
 from datacapt.expressions import (
     ExpressionError,
     FieldInfo,
@@ -49,7 +51,7 @@ from datacapt.models import (
 )
 from datacapt.pagination import Page, paginate
 from datacapt.permissions import STUDY_ROLE_PERMISSIONS
-from datacapt.recruitment import pipeline
+from datacapt.recruitment import pipeline as moves
 from datacapt.repository import services as repository
 from datacapt.subjects import services as subjects
 from datacapt.validation import ValidationError
@@ -270,6 +272,21 @@ def count_attempt(dbsession: Session, registry: Registry, address: str) -> None:
     record_attempt(dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False)
 
 
+def questionnaire_of(
+    dbsession: Session, recruitment: Recruitment, today: date
+) -> tuple[Definition, Form] | None:
+    """The published design and pre-screening form applicants answer, while the recruitment
+    takes applications (None otherwise, or when its form left the published design)."""
+    if not is_open(recruitment, today):
+        return None
+    study = dbsession.get(Study, recruitment.study_id)
+    design = published_design(dbsession, study) if study else None
+    form = design.definition.form(recruitment.form) if design else None
+    if design is None or form is None:
+        return None
+    return design.definition, form
+
+
 def questionnaire_state(form: Form, posted: Mapping[str, list[str]], today: date) -> FormState:
     return evaluate_form(form, posted, today=today)
 
@@ -358,7 +375,8 @@ class Filters:
     eligible: str = ""  # "yes", "no", "undecided"
 
 
-def _scoped(statement: Select[tuple[object, ...]], site_ids: frozenset[int] | None) -> Select:  # type: ignore[type-arg]
+def _scoped(statement: Select[Any], site_ids: frozenset[int] | None) -> Select[Any]:
+    """``statement`` kept to the applications of ``site_ids`` (None: every site)."""
     if site_ids is None:
         return statement
     return statement.where(Application.site_id.in_(sorted(site_ids)))
@@ -374,7 +392,7 @@ def counts(
         .group_by(Application.state),
         site_ids,
     )
-    found: dict[ApplicationState, int] = dict(dbsession.execute(statement).all())  # type: ignore[arg-type]
+    found: dict[ApplicationState, int] = dict(dbsession.execute(statement).all())
     return {state: found.get(state, 0) for state in ApplicationState}
 
 
@@ -417,6 +435,72 @@ def names(
         return {}
     return repository.read_listed(
         dbsession, registry, actor, tenant_id, persons, action="view", purpose="eligibility"
+    )
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    counts: dict[ApplicationState, int]
+    page: Page[tuple[Application, Person, str]]
+    #: The listed identity of the persons shown whose site's personal data the user sees.
+    names: dict[int, repository.PersonData | None]
+
+
+def pipeline(
+    dbsession: Session,
+    registry: Registry,
+    actor: Actor,
+    recruitment: Recruitment,
+    filters: Filters,
+    number: int,
+    *,
+    sites: frozenset[int] | None,
+    pii_sites: frozenset[int] | None,
+) -> Pipeline:
+    """The pipeline as the user sees it: the applications of ``sites``, the names of those at
+    ``pii_sites`` (each read logged); a fixed number of queries whatever the page holds."""
+    page = applications_page(dbsession, recruitment, sites, filters, number)
+    shown = [
+        person
+        for application, person, _code in page.items
+        if pii_sites is None or application.site_id in pii_sites
+    ]
+    return Pipeline(
+        counts=counts(dbsession, recruitment, sites),
+        page=page,
+        names=names(dbsession, registry, actor, recruitment.tenant_id, shown),
+    )
+
+
+@dataclass(frozen=True)
+class ApplicationDetails:
+    person: Person | None
+    #: The applicant's identity and contacts (None: not the user's to see, or shredded).
+    identity: repository.PersonData | None
+    state: FormState | None
+    history: list[tuple[ApplicationMove, str]]
+
+
+def application_details(
+    dbsession: Session,
+    registry: Registry,
+    actor: Actor,
+    application: Application,
+    form: Form | None,
+    today: date,
+    *,
+    with_identity: bool,
+) -> ApplicationDetails:
+    """What an application's page shows; the identity read (and logged) ``with_identity``."""
+    person = dbsession.get(Person, application.person_id)
+    identity = None
+    if with_identity and person is not None and person.shredded_at is None:
+        identity = repository.read(dbsession, registry, actor, person, purpose="eligibility")
+    return ApplicationDetails(
+        person=person,
+        identity=identity,
+        state=evaluate_form(form, application.answers, today=today) if form else None,
+        history=history(dbsession, application),
     )
 
 
@@ -481,7 +565,7 @@ def move(
         to = ApplicationState(target)
     except ValueError:
         raise ValidationError("state", _("Choose where the application goes.")) from None
-    if not pipeline.may_move(application.state, to):
+    if not moves.may_move(application.state, to):
         raise ValidationError("state", _("The application cannot go there from where it is."))
     reason = reason.strip()
     if to in (ApplicationState.SCREEN_FAILED, ApplicationState.WITHDRAWN) and not reason:

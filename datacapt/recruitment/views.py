@@ -11,10 +11,9 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from datacapt.ecrf.definition import text_in
-from datacapt.ecrf.runtime import evaluate_form
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
-from datacapt.models import ApplicationState, Person, Recruitment, RecruitmentState, Site
+from datacapt.models import ApplicationState, Recruitment, Site
 from datacapt.permissions import Permission
 from datacapt.recruitment import campaigns, pipeline, services
 from datacapt.repository import services as repository
@@ -179,19 +178,16 @@ def _filters(request: Request) -> services.Filters:
 @page_view(RecruitmentResource, PIPELINE, Permission.RECRUIT)
 def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, Any]:
     recruitment = context.recruitment
-    sites = services.sites_holding(request.identity, context.study.id, Permission.RECRUIT)
     filters = _filters(request)
-    page = services.applications_page(
-        request.dbsession, recruitment, sites, filters, whole_number(request.GET.get("page")) or 1
-    )
-    pii_sites = services.sites_holding(request.identity, context.study.id, Permission.VIEW_PII)
-    shown: list[Person] = [
-        person
-        for application, person, _code in page.items
-        if pii_sites is None or application.site_id in pii_sites
-    ]
-    names = services.names(
-        request.dbsession, request.registry, request.actor, context.tenant.id, shown
+    found = services.pipeline(
+        request.dbsession,
+        request.registry,
+        request.actor,
+        recruitment,
+        filters,
+        whole_number(request.GET.get("page")) or 1,
+        sites=services.sites_holding(request.identity, context.study.id, Permission.RECRUIT),
+        pii_sites=services.sites_holding(request.identity, context.study.id, Permission.VIEW_PII),
     )
     query = {
         "state": filters.state.value if filters.state else "",
@@ -200,15 +196,14 @@ def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, A
     return {
         "recruitment": recruitment,
         "open_now": services.is_open(recruitment, request.today),
-        "counts": services.counts(request.dbsession, recruitment, sites),
-        "page": page,
-        "names": names,
+        "counts": found.counts,
+        "page": found.page,
+        "names": found.names,
         "filters": filters,
         "query": {k: v for k, v in query.items() if v},
         "labels": pipeline.LABELS,
         "public_url": request.resource_url(request.root, "apply", recruitment.token),
         "can_manage": request.has_permission(Permission.MANAGE_RECRUITMENT, context),
-        "closed": recruitment.state is RecruitmentState.CLOSED,
     }
 
 
@@ -218,26 +213,24 @@ def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, A
 def _application(context: ApplicationResource, request: Request, **extra: Any) -> dict[str, Any]:
     application = context.application
     definition = _definition(context)
-    form = definition.form(context.recruitment.form) if definition else None
-    state = evaluate_form(form, application.answers, today=request.today) if form else None
-    person = request.dbsession.get(Person, application.person_id)
-    identity = None
-    if request.has_permission(Permission.VIEW_PII, context) and person is not None:
-        try:
-            identity = repository.read(
-                request.dbsession, request.registry, request.actor, person, purpose="eligibility"
-            )
-        except repository.keys.Shredded:
-            identity = None
+    details = services.application_details(
+        request.dbsession,
+        request.registry,
+        request.actor,
+        application,
+        definition.form(context.recruitment.form) if definition else None,
+        request.today,
+        with_identity=request.has_permission(Permission.VIEW_PII, context),
+    )
     return {
         "application": application,
-        "person": person,
-        "identity": identity,
-        "field_labels": repository.FIELD_LABELS,
+        "person": details.person,
+        "identity": details.identity,
+        "state": details.state,
+        "history": details.history,
         "definition": definition,
-        "state": state,
+        "field_labels": repository.FIELD_LABELS,
         "reasons": services.criteria_lines(application.eligibility_reason),
-        "history": services.history(request.dbsession, application),
         "labels": pipeline.LABELS,
         "moves": pipeline.next_states(application.state),
         "can_enrol": request.has_permission(Permission.ENROL_SUBJECT, context),

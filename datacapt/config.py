@@ -71,6 +71,7 @@ DEFAULT_INCLUDES = (
     "datacapt.automations",
     "datacapt.consent",
     "datacapt.payments",
+    "datacapt.recruitment",
 )
 CORE_INCLUDES = (
     "pyramid_jinja2",

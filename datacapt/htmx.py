@@ -47,6 +47,8 @@ FRAGMENT_LAYOUT = "layouts/fragment.jinja2"
 #: Full pages of the subjects' area (``/p/``): no staff header, menus or session dialog.
 SUBJECT_LAYOUT = "layouts/subject.jinja2"
 SUBJECT_AREA = "/p/"
+#: The public application pages of recruitments, laid out as the subjects' area.
+APPLY_AREA = "/apply/"
 
 
 def page_view(context: type, template: str, permission: str, **options: Any) -> view_config:
@@ -88,7 +90,8 @@ def redirect(request: Request, location: str) -> Response:
 def choose_layout(event: BeforeRender) -> None:
     request = event.get("request")
     if request is not None and "layout" not in event:
-        full = SUBJECT_LAYOUT if request.path_info.startswith(SUBJECT_AREA) else PAGE_LAYOUT
+        public = request.path_info.startswith((SUBJECT_AREA, APPLY_AREA))
+        full = SUBJECT_LAYOUT if public else PAGE_LAYOUT
         event["layout"] = FRAGMENT_LAYOUT if request.wants_fragment else full
 
 

@@ -56,6 +56,8 @@ class Permission(enum.StrEnum):
     VIEW_ALLOCATION = "view_allocation"
     #: The compensation plan, payment orders and their export (bank files).
     MANAGE_PAYMENTS = "manage_payments"
+    #: Opening, changing and closing a study's recruitments (period, sites, criteria).
+    MANAGE_RECRUITMENT = "manage_recruitment"
     # Site-scoped
     VIEW_SITE = "view_site"
     VIEW_SUBJECT = "view_subject"
@@ -88,6 +90,8 @@ class Permission(enum.StrEnum):
     HANDLE_KITS = "handle_kits"
     #: Allocating a kit to a subject at a visit, and taking it back.
     ALLOCATE_KIT = "allocate_kit"
+    #: Following applications through a recruitment's pipeline (their identity takes VIEW_PII).
+    RECRUIT = "recruit"
 
     @property
     def scope(self) -> Scope:
@@ -114,6 +118,7 @@ PERMISSION_SCOPES = {
     Permission.MANAGE_RANDOMISATION: Scope.STUDY,
     Permission.VIEW_ALLOCATION: Scope.STUDY,
     Permission.MANAGE_PAYMENTS: Scope.STUDY,
+    Permission.MANAGE_RECRUITMENT: Scope.STUDY,
     Permission.MANAGE_SUPPLY: Scope.STUDY,
 }
 
@@ -163,6 +168,7 @@ _SITE_STAFF = _READ | {
     P.BOOK_APPOINTMENT,
     P.HANDLE_KITS,
     P.ALLOCATE_KIT,
+    P.RECRUIT,
 }
 
 #: The role -> permission table. Administrators run the platform and the organisation; they see
@@ -181,6 +187,7 @@ STUDY_ROLE_PERMISSIONS: dict[StudyRole, frozenset[Permission]] = {
             P.VIEW_ALLOCATION,
             P.MANAGE_PAYMENTS,
             P.MANAGE_SUPPLY,
+            P.MANAGE_RECRUITMENT,
         }
     ),
     StudyRole.INVESTIGATOR: frozenset(_SITE_STAFF | {P.SIGN, P.RANDOMISE, P.UNBLIND}),

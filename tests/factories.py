@@ -22,6 +22,7 @@ from datacapt.exports.options import ExportFormat, ExportOptions
 from datacapt.exports.services import export_path
 from datacapt.imports.report import Report
 from datacapt.models import (
+    Application,
     DataExport,
     DataImport,
     ExportState,
@@ -38,6 +39,7 @@ from datacapt.models import (
     Product,
     ProductType,
     Query,
+    Recruitment,
     Site,
     Study,
     StudyVersion,
@@ -449,3 +451,74 @@ def add_payment_order(dbsession: Session, world: World) -> PaymentOrder:
     )
     dbsession.flush()
     return order
+
+
+#: The public page's token of :func:`add_recruitment`'s recruitment.
+RECRUITMENT_TOKEN = "matrix-recruitment-token-0001"
+#: Its criteria: a height of at least 150 cm, and not pregnant (asked of women only).
+RECRUITMENT_CRITERIA = "[height_cm] >= 150\n[sex] = '1' or [pregnant] = '0'"
+
+
+#: :func:`add_recruitment`'s applications, by site.
+APPLICATION_IDS = {"par01": 9001, "ber01": 9002}
+#: Answers meeting :data:`RECRUITMENT_CRITERIA`.
+ELIGIBLE_ANSWERS = {
+    "birth_date": ["01/02/1990"],
+    "sex": ["2"],
+    "pregnant": ["0"],
+    "height_cm": ["165"],
+}
+
+
+def add_recruitment(dbsession: Session, registry: Registry, world: World) -> Recruitment:
+    """acme/demo's recruitment 1 at both sites, open for a month either side of today, asking
+    the demographics form; an application at each site (:data:`APPLICATION_IDS`)."""
+    from datacapt.recruitment import services as recruitment
+    from datacapt.repository import services as repository
+
+    today = datetime.now(UTC).date()
+    data = recruitment.RecruitmentData(
+        title="Healthy volunteers",
+        target=20,
+        opens_on=today - timedelta(days=30),
+        closes_on=today + timedelta(days=30),
+        form="demographics",
+        criteria=RECRUITMENT_CRITERIA,
+        site_ids=tuple(site.id for site in world.sites.values()),
+        open=True,
+    )
+    row = recruitment.save(dbsession, world.study, None, data, SETUP)
+    row.token = RECRUITMENT_TOKEN
+    design = published_design(dbsession, world.study)
+    assert design is not None
+    form = design.definition.form("demographics")
+    assert form is not None
+    state = recruitment.questionnaire_state(form, ELIGIBLE_ANSWERS, today)
+    eligible, reasons = recruitment.eligibility(row.criteria, state, today)
+    for code, number in APPLICATION_IDS.items():
+        person = repository.register(
+            dbsession,
+            registry,
+            SETUP,
+            world.study,
+            world.sites[code],
+            repository.PersonData(
+                first_name="Appli", last_name=f"Cant {code}", email=f"applicant-{code}@example.org"
+            ),
+        )
+        dbsession.add(
+            Application(
+                id=number,
+                tenant_id=row.tenant_id,
+                study_id=row.study_id,
+                recruitment_id=row.id,
+                site_id=world.sites[code].id,
+                person_id=person.id,
+                answers=ELIGIBLE_ANSWERS,
+                eligible=eligible,
+                eligibility_reason="\n".join(reasons),
+                consented_at=datetime.now(UTC),
+            )
+        )
+    dbsession.flush()
+    return row

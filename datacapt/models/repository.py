@@ -71,6 +71,8 @@ class Person(Base):
     email_index: Mapped[str | None] = mapped_column(String(64))
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    #: The person agreed to be contacted about future studies (campaigns mail only them).
+    contact_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

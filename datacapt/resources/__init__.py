@@ -29,6 +29,13 @@ from datacapt.resources.path import forget_path
 from datacapt.resources.payments import PaymentOrderResource, PaymentsResource
 from datacapt.resources.queries import QueriesResource, QueryResource
 from datacapt.resources.randomisation import RandomisationResource
+from datacapt.resources.recruitment import (
+    ApplicationResource,
+    ApplyArea,
+    ApplyResource,
+    RecruitmentResource,
+    RecruitmentsResource,
+)
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.repository import PersonResource, RepositoryResource
 from datacapt.resources.root import RESERVED_NAMES, TENANT_CHILDREN, Root, TenantResource
@@ -42,6 +49,9 @@ DEFAULT_PERMISSION = "datacapt:default-permission-denied"
 __all__ = [
     "RESERVED_NAMES",
     "TENANT_CHILDREN",
+    "ApplicationResource",
+    "ApplyArea",
+    "ApplyResource",
     "DesignFormsResource",
     "DesignResource",
     "ExportResource",
@@ -61,6 +71,8 @@ __all__ = [
     "QueriesResource",
     "QueryResource",
     "RandomisationResource",
+    "RecruitmentResource",
+    "RecruitmentsResource",
     "ReportsResource",
     "RepositoryResource",
     "Resource",

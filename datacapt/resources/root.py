@@ -13,6 +13,7 @@ from datacapt.resources.base import Resource
 from datacapt.resources.kits import ProductsResource
 from datacapt.resources.notifications import NotificationsResource
 from datacapt.resources.path import UNKNOWN, known, load_path
+from datacapt.resources.recruitment import APPLY_NAME, ApplyArea
 from datacapt.resources.repository import REPOSITORY_NAME, RepositoryResource
 from datacapt.resources.study import StudyResource
 from datacapt.resources.subject_area import SUBJECT_AREA_NAME, SubjectArea
@@ -33,6 +34,7 @@ RESERVED_NAMES = frozenset(
         "notification-bell",
         "notification-preferences",
         SUBJECT_AREA_NAME,
+        APPLY_NAME,
         "calendar-feeds",
         "healthz",
         "readyz",
@@ -56,9 +58,11 @@ class Root(Resource):
     def title(self) -> object:
         return _("Home")
 
-    def __getitem__(self, slug: str) -> TenantResource | SubjectArea:
+    def __getitem__(self, slug: str) -> TenantResource | SubjectArea | ApplyArea:
         if slug == SUBJECT_AREA_NAME:
             return SubjectArea(self)
+        if slug == APPLY_NAME:
+            return ApplyArea(self)
         if slug in RESERVED_NAMES:
             raise KeyError(slug)
         load_path(self.request, RESERVED_NAMES)

@@ -20,6 +20,7 @@ from datacapt.resources.path import UNKNOWN, known
 from datacapt.resources.payments import PaymentsResource
 from datacapt.resources.queries import QueriesResource
 from datacapt.resources.randomisation import RandomisationResource
+from datacapt.resources.recruitment import RecruitmentsResource
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.sites import SitesResource
 from datacapt.resources.subjects import SubjectsResource
@@ -43,6 +44,7 @@ class StudyResource(Resource):
         "consent": ConsentResource,
         "payments": PaymentsResource,
         "supply": SupplyResource,
+        "recruitment": RecruitmentsResource,
     }
 
     def __init__(self, parent: TenantResource, study: Study) -> None:

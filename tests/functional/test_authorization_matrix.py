@@ -13,6 +13,9 @@ import pytest
 
 from datacapt.permissions import StudyRole
 from datacapt.resources import (
+    ApplicationResource,
+    ApplyArea,
+    ApplyResource,
     DesignResource,
     ExportResource,
     ExportsResource,
@@ -30,6 +33,8 @@ from datacapt.resources import (
     QueriesResource,
     QueryResource,
     RandomisationResource,
+    RecruitmentResource,
+    RecruitmentsResource,
     ReportsResource,
     RepositoryResource,
     Resource,
@@ -62,12 +67,14 @@ from datacapt.resources.subject_area import (
     SubjectThreadResource,
 )
 from tests.factories import (
+    APPLICATION_IDS,
     CONSENT_RECORD_IDS,
     CONSENT_VERSION_ID,
     EXPORT_ID,
     IMPORT_ID,
     NOTIFICATION_ID,
     PERSONS,
+    RECRUITMENT_TOKEN,
     THREAD_IDS,
     add_consent,
     add_export,
@@ -77,6 +84,7 @@ from tests.factories import (
     add_persons,
     add_product,
     add_queries,
+    add_recruitment,
     add_threads,
     build_world,
     csrf_token,
@@ -196,6 +204,15 @@ PLACES = {
     ProductsResource: {"": "/acme/products/"},
     ProductResource: {"": "/acme/products/P1/"},
     SupplyResource: {"": "/acme/demo/supply/"},
+    RecruitmentsResource: {"": "/acme/demo/recruitment/"},
+    RecruitmentResource: {"": "/acme/demo/recruitment/1/"},
+    ApplicationResource: {
+        "own": f"/acme/demo/recruitment/1/{APPLICATION_IDS['par01']}/",
+        "other": f"/acme/demo/recruitment/1/{APPLICATION_IDS['ber01']}/",
+    },
+    # The public application page: a staff session counts for nothing there.
+    ApplyArea: {"": "/apply/"},
+    ApplyResource: {"": f"/apply/{RECRUITMENT_TOKEN}/"},
 }
 
 POST_BODIES = {
@@ -377,6 +394,28 @@ def dpo_only(outcome: Any) -> dict[str, dict[str, Any]]:
 def person_pii(outcome: Any) -> dict[str, dict[str, Any]]:
     """A person of the repository: site staff of the site that registered them (who see
     personal data); whoever else does not find them, administrators and the DPO included."""
+    hidden = {"admins": 404, "study_admin": 404, "others": 404}
+    return {
+        "own": outcomes(**hidden, site_staff=outcome),
+        "other": outcomes(**hidden, site_staff=404),
+    }
+
+
+def recruitment_managers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """A study's recruitments as their administrators change them; whoever else sees the study
+    is refused (403)."""
+    return {"": outcomes(admins=403, study_admin=outcome, site_staff=403, others=403)}
+
+
+def recruiters(outcome: Any) -> dict[str, dict[str, Any]]:
+    """A recruitment's pipeline: site staff (each seeing their sites' applications); whoever
+    else sees the study is refused (403)."""
+    return {"": outcomes(admins=403, study_admin=403, site_staff=outcome, others=403)}
+
+
+def application_followers(outcome: Any) -> dict[str, dict[str, Any]]:
+    """An application (an applicant's identity and answers): site staff of its site; to
+    everyone else it does not exist (404)."""
     hidden = {"admins": 404, "study_admin": 404, "others": 404}
     return {
         "own": outcomes(**hidden, site_staff=outcome),
@@ -824,6 +863,25 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (SubjectResource, "kits", "GET"): subject_read(200),
     (SubjectResource, "allocate-kit", "POST"): subject_action(422),
     (SubjectResource, "return-kit", "POST"): subject_action(404),
+    # Recruitment. Its list for whoever sees the study; without form data: the form's 422 (a
+    # missing reason for an override or a move); a campaign of the open recruitment is queued.
+    # The public page for everyone, signed in or not: an empty application is refused (422);
+    # /apply/ alone names no recruitment (404).
+    (RecruitmentsResource, "", "GET"): {"": outcomes()},
+    (RecruitmentsResource, "new", "GET"): recruitment_managers(200),
+    (RecruitmentsResource, "new", "POST"): recruitment_managers(422),
+    (RecruitmentResource, "", "GET"): recruiters(200),
+    (RecruitmentResource, "edit", "GET"): recruitment_managers(200),
+    (RecruitmentResource, "edit", "POST"): recruitment_managers(422),
+    (RecruitmentResource, "campaign", "POST"): recruitment_managers(303),
+    (ApplicationResource, "", "GET"): application_followers(200),
+    (ApplicationResource, "override", "POST"): application_followers(422),
+    (ApplicationResource, "move", "POST"): application_followers(422),
+    (ApplyArea, "", "GET"): {"": everyone(404)},
+    (ApplyResource, "", "GET"): {"": everyone(200)},
+    (ApplyResource, "", "POST"): {"": everyone(422)},
+    (ApplyResource, "evaluate", "POST"): {"": everyone(200)},
+    (ApplyResource, "thanks", "GET"): {"": everyone(200)},
 }
 
 # The DPO is a member of the tenant: its home page opens; its administration refuses them (403)
@@ -890,6 +948,7 @@ def test_authorization_matrix(testapp, dbsession, registry, role):
     add_payment_order(dbsession, world)
     add_persons(dbsession, registry, world)
     add_product(dbsession, world)
+    add_recruitment(dbsession, registry, world)
     failures = []
     token = None
     for (resource, name, method), variants in EXPECTED.items():

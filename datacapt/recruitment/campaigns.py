@@ -1,0 +1,155 @@
+"""Campaigns: a recruitment's public page mailed to the persons of the repository who agreed
+to hear of future studies. Queued by a recruitment's administrator, sent by a job after the
+request commits: the recipients are chosen again when it runs (a person who opted out
+meanwhile is not mailed), each gets a mail of their own with their first name and the link
+only, every decryption is in the access log, and the campaign keeps counts, never names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pyramid.registry import Registry
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
+
+from datacapt import audit
+from datacapt.actor import Actor
+from datacapt.i18n import DEFAULT_LANGUAGE, LANGUAGES, _
+from datacapt.jobs import enqueue_after_commit
+from datacapt.mail import send_mail_in
+from datacapt.models import (
+    Application,
+    CampaignState,
+    Person,
+    Recruitment,
+    RecruitmentCampaign,
+)
+from datacapt.repository import services as repository
+from datacapt.validation import ValidationError
+
+SEND_JOB = "datacapt.recruitment.campaign"
+SENDER = "recruitment-campaign"
+
+
+def _recipients(recruitment: Recruitment) -> ColumnElement[bool]:
+    """The tenant's persons who opted in, not shredded, who have not applied to it yet."""
+    applied = select(Application.id).where(
+        Application.recruitment_id == recruitment.id, Application.person_id == Person.id
+    )
+    return and_(
+        Person.tenant_id == recruitment.tenant_id,
+        Person.contact_opt_in.is_(True),
+        Person.shredded_at.is_(None),
+        ~applied.exists(),
+    )
+
+
+def reachable(dbsession: Session, recruitment: Recruitment) -> int:
+    return dbsession.scalar(select(func.count(Person.id)).where(_recipients(recruitment))) or 0
+
+
+def campaigns_of(dbsession: Session, recruitment: Recruitment) -> list[RecruitmentCampaign]:
+    return list(
+        dbsession.scalars(
+            select(RecruitmentCampaign)
+            .where(RecruitmentCampaign.recruitment_id == recruitment.id)
+            .order_by(RecruitmentCampaign.id.desc())
+        )
+    )
+
+
+def request_campaign(
+    dbsession: Session,
+    recruitment: Recruitment,
+    open_now: bool,
+    actor: Actor,
+    *,
+    application_url: str,
+    locale: str,
+) -> RecruitmentCampaign:
+    """Queue a campaign for ``recruitment``, which must be taking applications."""
+    if not open_now:
+        raise ValidationError("campaign", _("Only a recruitment taking applications is mailed."))
+    campaign = RecruitmentCampaign(
+        tenant_id=recruitment.tenant_id,
+        recruitment_id=recruitment.id,
+        requested_by_id=actor.user_id,
+        sent=0,
+        skipped=0,
+    )
+    dbsession.add(campaign)
+    dbsession.flush()
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=recruitment.tenant_id,
+        action="recruitment.campaign_requested",
+        entity_type="recruitment_campaign",
+        entity_id=campaign.id,
+        study_id=recruitment.study_id,
+    )
+    enqueue_after_commit(
+        dbsession,
+        SEND_JOB,
+        campaign_id=campaign.id,
+        application_url=application_url,
+        locale=locale if locale in LANGUAGES else DEFAULT_LANGUAGE,
+    )
+    return campaign
+
+
+def send(
+    dbsession: Session,
+    registry: Registry,
+    campaign_id: int,
+    application_url: str,
+    locale: str,
+) -> None:
+    """Mail each recipient the public page once; a campaign already sent is not sent again."""
+    campaign = dbsession.get(RecruitmentCampaign, campaign_id)
+    if campaign is None or campaign.state is not CampaignState.QUEUED:
+        return
+    recruitment = dbsession.get(Recruitment, campaign.recruitment_id)
+    assert recruitment is not None
+    persons = list(
+        dbsession.scalars(select(Person).where(_recipients(recruitment)).order_by(Person.id))
+    )
+    actor = Actor.system(SENDER, tenant_id=recruitment.tenant_id)
+    opened = repository.read_listed(
+        dbsession,
+        registry,
+        actor,
+        recruitment.tenant_id,
+        persons,
+        action="decrypt",
+        purpose="contact",
+    )
+    link = f"{application_url.rstrip('/')}/apply/{recruitment.token}"
+    for person in persons:
+        data = opened.get(person.id)
+        if data is None or not data.email:
+            campaign.skipped += 1
+            continue
+        send_mail_in(
+            dbsession,
+            to=data.email,
+            subject=_("A new study is looking for volunteers"),
+            template="mail/recruitment_campaign.jinja2",
+            application_url=application_url,
+            locale=locale,
+            first_name=data.first_name,
+            title=recruitment.title,
+            link=link,
+        )
+        campaign.sent += 1
+    campaign.state, campaign.sent_at = CampaignState.SENT, datetime.now(UTC)
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=recruitment.tenant_id,
+        action="recruitment.campaign_sent",
+        entity_type="recruitment_campaign",
+        entity_id=campaign.id,
+        study_id=recruitment.study_id,
+        new={"sent": campaign.sent, "skipped": campaign.skipped},
+    )

@@ -1,0 +1,316 @@
+"""Recruitment as its staff and applicants use it: a recruitment created and changed (checked
+beside its fields, audited), the public page (branching, consent, 422 keeping what was typed,
+one 404 page for unknown and closed, rate-limited per address, a thank-you page telling no
+verdict), the applicant sealed in the repository, eligibility with its reason and a person's
+override, the pipeline (counts, filters, sites, names only with VIEW_PII and every read logged,
+a fixed number of queries), moves with their history, and enrolment linking a new subject."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from datacapt.models import (
+    Application,
+    ApplicationMove,
+    ApplicationState,
+    AuditEvent,
+    LoginAttempt,
+    Person,
+    PersonLink,
+    PiiAccess,
+    Recruitment,
+    RecruitmentState,
+    Subject,
+)
+from tests.factories import (
+    APPLICATION_IDS,
+    ELIGIBLE_ANSWERS,
+    RECRUITMENT_TOKEN,
+    add_recruitment,
+    build_world,
+    login,
+)
+
+RECRUITMENTS = "/acme/demo/recruitment/"
+PIPELINE = "/acme/demo/recruitment/1/"
+APPLY = f"/apply/{RECRUITMENT_TOKEN}"
+CANARY_EMAIL = "canary.zoe@example.org"
+CANARY_NAME = "Canarÿ"
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    world = build_world(dbsession, registry)
+    add_recruitment(dbsession, registry, world)
+    return world
+
+
+def as_user(testapp, world, role):
+    testapp.reset()
+    assert login(testapp, world.users[role].email).status_int == 303
+    return testapp
+
+
+def fill(form, answers=None, **identity):
+    answers = ELIGIBLE_ANSWERS if answers is None else answers
+    for name, values in answers.items():
+        form[name] = values[0]
+    details = {
+        "first_name": CANARY_NAME,
+        "last_name": "Tester",
+        "email": CANARY_EMAIL,
+        "site": "",
+        "consent": True,
+    } | identity
+    for name, value in details.items():
+        if name != "site" or value:
+            form["applicant_" + name] = value
+    return form
+
+
+def site_value(world, code):
+    return str(world.sites[code].id)
+
+
+def apply(testapp, world, answers=None, status="*", **identity):
+    page = testapp.get(APPLY)
+    form = fill(page.forms["apply-form"], answers, site=site_value(world, "par01"), **identity)
+    return form.submit(status=status)
+
+
+def newest(dbsession):
+    """The application sent last through the page (the factory's have ids far above)."""
+    return dbsession.scalar(
+        select(Application)
+        .where(Application.id.not_in(APPLICATION_IDS.values()))
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
+
+
+# --- the staff's recruitments ----------------------------------------------------------------
+
+
+def test_a_recruitment_is_created_checked_and_audited(testapp, world, dbsession):
+    admin = as_user(testapp, world, "study_admin")
+    form = admin.get(RECRUITMENTS + "@@new").forms["recruitment-form"]
+    form["title"] = "Asthma study"
+    form["target"] = "12"
+    form["opens_on"] = "2026-01-10"
+    form["closes_on"] = "2026-01-01"
+    form["form"] = "demographics"
+    form["criteria"] = "[no_such_item] > 1"
+    refused = form.submit(status=422)
+    assert refused.html.find(id="field-closes_on-error") is not None
+    assert refused.html.find(id="field-criteria-error") is not None
+    assert refused.html.find(id="field-sites-error") is not None
+    assert refused.forms["recruitment-form"]["title"].value == "Asthma study"
+    form = refused.forms["recruitment-form"]
+    form["closes_on"] = "2026-03-01"
+    form["criteria"] = "[height_cm] >= 140"
+    form.get("sites", index=0).checked = True
+    saved = form.submit(status=303)
+    assert saved.location.endswith("/acme/demo/recruitment/2/@@edit")
+    assert admin.get(saved.location).html.find(id="public-url") is not None
+    admin.get("/acme/demo/recruitment/2/", status=403)  # the applications are not theirs
+    row = dbsession.scalar(select(Recruitment).where(Recruitment.number == 2))
+    assert (row.title, row.target, row.form) == ("Asthma study", 12, "demographics")
+    event = dbsession.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "recruitment.created")
+        .order_by(AuditEvent.id.desc())
+    )
+    assert event.entity_id == str(row.id)
+    form = admin.get("/acme/demo/recruitment/2/@@edit").forms["recruitment-form"]
+    form["state"] = "closed"
+    form.submit(status=303)
+    dbsession.refresh(row)
+    assert row.state is RecruitmentState.CLOSED
+    changed = dbsession.scalar(select(AuditEvent).where(AuditEvent.action == "recruitment.changed"))
+    assert '"open"' in changed.old_value and '"closed"' in changed.new_value
+
+
+def test_site_staff_and_monitors_do_not_manage_recruitments(testapp, world):
+    coordinator = as_user(testapp, world, "coordinator")
+    assert coordinator.get(RECRUITMENTS).status_int == 200
+    coordinator.get(RECRUITMENTS + "@@new", status=403)
+    monitor = as_user(testapp, world, "monitor")
+    assert "Healthy volunteers" in monitor.get(RECRUITMENTS).text
+    monitor.get(PIPELINE, status=403)
+
+
+# --- the public page -------------------------------------------------------------------------
+
+
+def test_applying_seals_the_person_and_tells_no_verdict(testapp, world, dbsession):
+    page = testapp.get(APPLY)
+    assert "Healthy volunteers" in page.text
+    assert "subject-area" in page.html.body["class"]  # no staff menus; no referrer sent
+    assert page.forms["apply-form"]["pregnant"]  # in the page, hidden by branching until asked
+    done = apply(testapp, world, opt_in=True, status=303)
+    thanks = testapp.get(done.location)
+    assert thanks.html.find(id="thanks") is not None
+    for word in ("eligible", "Eligible", "criteria"):
+        assert word not in thanks.html.find("main").text
+    application = newest(dbsession)
+    assert application.eligible is True and application.state is ApplicationState.APPLIED
+    assert application.answers["height_cm"] == ["165"]
+    person = dbsession.get(Person, application.person_id)
+    assert person.contact_opt_in is True
+    assert CANARY_EMAIL.encode() not in person.ciphertext
+    assert CANARY_EMAIL not in str(application.answers)
+    audited = " ".join(
+        f"{e.old_value} {e.new_value} {e.reason}" for e in dbsession.scalars(select(AuditEvent))
+    )
+    assert CANARY_EMAIL not in audited and CANARY_NAME not in audited
+
+
+def test_hidden_answers_are_not_kept_and_criteria_give_the_reason(testapp, world, dbsession):
+    male = {"sex": ["1"], "pregnant": ["1"], "height_cm": ["180"], "birth_date": ["01/02/1980"]}
+    apply(testapp, world, male, status=303)
+    application = newest(dbsession)
+    assert "pregnant" not in application.answers  # asked of women only
+    assert application.eligible is True
+    pregnant = {**ELIGIBLE_ANSWERS, "pregnant": ["1"], "height_cm": ["140"]}
+    apply(testapp, world, pregnant, status=303)
+    application = newest(dbsession)
+    assert application.eligible is False
+    assert application.eligibility_reason.splitlines() == [
+        "[height_cm] >= 150",
+        "[sex] = '1' or [pregnant] = '0'",
+    ]
+
+
+def test_bad_input_is_refused_beside_its_field_and_nothing_is_lost(testapp, world, dbsession):
+    before = dbsession.scalar(select(func.count(Application.id)))
+    answers = {k: v for k, v in ELIGIBLE_ANSWERS.items() if k != "pregnant"}
+    refused = apply(testapp, world, answers, status=422, email="not-an-address", consent=False)
+    assert refused.html.find(id="field-applicant_consent-error") is not None
+    assert refused.html.find(id="field-applicant_email-error") is not None
+    assert "Please answer this question." in refused.text  # pregnant: asked, left blank
+    form = refused.forms["apply-form"]
+    assert form["height_cm"].value == "165"
+    assert form["applicant_first_name"].value == CANARY_NAME
+    assert form["applicant_email"].value == "not-an-address"
+    assert dbsession.scalar(select(func.count(Application.id))) == before
+
+
+def test_unknown_and_closed_recruitments_show_one_page(testapp, world, dbsession):
+    unknown = testapp.get("/apply/no-such-recruitment-token", status=404)
+    recruitment = dbsession.scalar(select(Recruitment))
+    recruitment.state = RecruitmentState.CLOSED
+    dbsession.flush()
+    closed = testapp.get(APPLY, status=404)
+    assert unknown.html.find("main").text == closed.html.find("main").text
+    recruitment.state = RecruitmentState.OPEN
+    recruitment.closes_on = datetime.now(UTC).date() - timedelta(days=2)
+    dbsession.flush()
+    assert testapp.get(APPLY, status=404).html.find("main").text == unknown.html.find("main").text
+
+
+def test_the_page_is_rate_limited_per_address(testapp, world, dbsession):
+    for number in range(30):  # datacapt.login_max_failures_per_ip in testing.ini
+        testapp.get(f"/apply/guessing-token-{number:08d}", status=404)
+    assert dbsession.scalar(select(func.count(LoginAttempt.id))) >= 30
+    testapp.get(APPLY, status=429)
+
+
+def test_the_form_needs_its_csrf_token(testapp, world):
+    testapp.post(APPLY, {"first_name": "X"}, status=400)
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+def test_the_pipeline_shows_names_only_with_the_pii_permission(testapp, world, dbsession):
+    coordinator = as_user(testapp, world, "coordinator")  # par01 only
+    page = coordinator.get(PIPELINE)
+    rows = page.html.find(id="applications").find_all("tr")[1:]
+    assert len(rows) == 1 and "Cant par01" in rows[0].text
+    assert "Cant ber01" not in page.text
+    logged = dbsession.scalars(
+        select(PiiAccess).where(PiiAccess.user_id == world.users["coordinator"].id)
+    ).all()
+    assert [(row.action, row.purpose) for row in logged] == [("view", "eligibility")]
+    counts = page.html.find(id="pipeline-counts")
+    assert counts.find(attrs={"data-state": "applied"}).find(class_="count").text == "1"
+    assert counts.find(attrs={"data-state": "withdrawn"}).find(class_="count").text == "0"
+    filtered = coordinator.get(PIPELINE + "?state=withdrawn")
+    assert filtered.html.find(id="applications") is None
+    assert coordinator.get(PIPELINE + "?eligible=yes").html.find(id="applications")
+    assert coordinator.get(PIPELINE + "?eligible=no").html.find(id="applications") is None
+
+
+def test_the_pipeline_runs_a_fixed_number_of_queries(
+    testapp, world, dbsession, registry, query_counter
+):
+    coordinator = as_user(testapp, world, "coordinator")
+    coordinator.get(PIPELINE)
+    query_counter.clear()
+    one = len(coordinator.get(PIPELINE).html.find(id="applications").find_all("tr")) - 1
+    few = len(query_counter)
+    for _ in range(5):
+        apply(testapp, world, status=303)
+    coordinator = as_user(testapp, world, "coordinator")
+    coordinator.get(PIPELINE)
+    query_counter.clear()
+    six = len(coordinator.get(PIPELINE).html.find(id="applications").find_all("tr")) - 1
+    assert (one, six) == (1, 6)
+    assert len(query_counter) == few
+
+
+def test_override_and_moves_are_audited_and_enrolment_links_a_subject(testapp, world, dbsession):
+    url = f"{PIPELINE}{APPLICATION_IDS['par01']}/"
+    coordinator = as_user(testapp, world, "coordinator")
+    page = coordinator.get(url)
+    assert "Cant par01" in page.html.find(id="identity").text
+    form = page.forms["override-form"]
+    form["override"] = "no"
+    assert form.submit(status=422).html.find(id="field-reason-error") is not None
+    form["reason"] = "Known allergy"
+    form.submit(status=303)
+    dbsession.expire_all()
+    application = dbsession.get(Application, APPLICATION_IDS["par01"])
+    assert application.override is False and application.decided is False
+    event = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "application.eligibility_overridden")
+    )
+    assert (event.reason, event.new_value) == ("Known allergy", "false")
+    form = coordinator.get(url).forms["move-form"]
+    form["state"] = "withdrawn"
+    assert form.submit(status=422).html.find(id="field-reason-error") is not None
+    for state in ("prescreened", "contacted", "screening_booked"):
+        form = coordinator.get(url).forms["move-form"]
+        form["state"] = state
+        form.submit(status=303)
+    coordinator.post(
+        url + "@@move", {"state": "applied", "csrf_token": form["csrf_token"].value}, status=422
+    )
+    form = coordinator.get(url).forms["move-form"]
+    form["state"] = "enrolled"
+    form.submit(status=303)
+    dbsession.refresh(application)
+    assert application.state is ApplicationState.ENROLLED
+    subject = dbsession.get(Subject, application.subject_id)
+    assert subject.site_id == world.sites["par01"].id
+    link = dbsession.scalar(select(PersonLink).where(PersonLink.subject_id == subject.id))
+    assert link.person_id == application.person_id
+    moves = dbsession.scalars(
+        select(ApplicationMove.to_state)
+        .where(ApplicationMove.application_id == application.id)
+        .order_by(ApplicationMove.id)
+    ).all()
+    assert moves == ["prescreened", "contacted", "screening_booked", "enrolled"]
+    history = coordinator.get(url).html.find(id="history").find_all("li")
+    assert len(history) == 4
+
+
+def test_applications_of_another_site_are_not_found(testapp, world):
+    url = f"{PIPELINE}{APPLICATION_IDS['ber01']}/"
+    coordinator = as_user(testapp, world, "coordinator")
+    coordinator.get(url, status=404)
+    as_user(testapp, world, "study_admin").get(url, status=404)
+    as_user(testapp, world, "monitor").get(url, status=404)

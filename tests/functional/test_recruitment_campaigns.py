@@ -1,0 +1,129 @@
+"""Campaigns: the recruitment's administrator mails its public page to the repository's persons
+who opted in to future contact; the job sends one mail per person after the request commits,
+with their first name and the link only; opted-out persons, those without an address and
+those who applied already are never mailed; every decryption is logged, the campaign keeps
+counts, and a closed recruitment is not mailed."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from datacapt.db import transaction_scope
+from datacapt.models import (
+    AuditEvent,
+    CampaignState,
+    OutboxJob,
+    Person,
+    PiiAccess,
+    Recruitment,
+    RecruitmentCampaign,
+    RecruitmentState,
+)
+from datacapt.recruitment import campaigns
+from datacapt.repository import services as repository
+from tests.factories import SETUP, add_recruitment, build_world, login
+
+EDIT = "/acme/demo/recruitment/1/@@edit"
+
+
+@pytest.fixture
+def world(dbsession, registry):
+    world = build_world(dbsession, registry)
+    add_recruitment(dbsession, registry, world)
+    people = {
+        "in": ("Olivia", "olivia.optin@example.org", True),
+        "out": ("Oscar", "oscar.optout@example.org", False),
+        "no_address": ("Nadia", "", True),
+    }
+    for key, (first, email, opt_in) in people.items():
+        person = repository.register(
+            dbsession,
+            registry,
+            SETUP,
+            world.study,
+            world.sites["ber01"],
+            repository.PersonData(first_name=first, last_name="Campaign", email=email),
+        )
+        person.contact_opt_in = opt_in
+        world.users[f"person-{key}"] = person  # type: ignore[assignment]
+    applied = dbsession.scalars(select(Person).order_by(Person.id)).first()
+    applied.contact_opt_in = True  # opted in, but applied already (the factory's application)
+    dbsession.flush()
+    return world
+
+
+def test_only_persons_who_opted_in_are_mailed_once_each(
+    testapp, world, dbsession, registry, mailbox
+):
+    recruitment = dbsession.scalar(select(Recruitment))
+    assert campaigns.reachable(dbsession, recruitment) == 2  # Olivia, and Nadia (no address)
+    login(testapp, world.users["study_admin"].email)
+    page = testapp.get(EDIT)
+    page.forms["campaign-form"].submit(status=303)
+    job = dbsession.scalar(select(OutboxJob).where(OutboxJob.name == campaigns.SEND_JOB))
+    assert job.arguments["locale"] == "en"
+    (mail,) = mailbox.messages()
+    assert mail["To"] == "olivia.optin@example.org"
+    body = mail.get_content()
+    assert "Hello Olivia," in body and "Healthy volunteers" in body
+    assert f"/apply/{recruitment.token}" in body
+    assert "Campaign" not in body and "olivia.optin" not in body  # no other personal data
+    dbsession.expire_all()
+    campaign = dbsession.scalar(select(RecruitmentCampaign))
+    assert (campaign.state, campaign.sent, campaign.skipped) == (CampaignState.SENT, 1, 1)
+    reads = dbsession.scalars(select(PiiAccess).where(PiiAccess.actor == campaigns.SENDER)).all()
+    assert {(r.action, r.purpose) for r in reads} == {("decrypt", "contact")}
+    assert len(reads) == 2
+    event = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "recruitment.campaign_sent")
+    )
+    assert event.new_value == '{"sent": 1, "skipped": 1}'
+    shown = testapp.get(EDIT).html.find(id="campaign-list").text
+    assert "1 sent, 1 without an e-mail address" in shown
+
+
+def send_in_job(registry, campaign_id, locale="en"):
+    """What the job does, in a transaction of its own."""
+    with transaction_scope(registry) as job_session:
+        campaigns.send(job_session, registry, campaign_id, "http://localhost", locale)
+
+
+def test_a_sent_campaign_is_not_sent_again(world, dbsession, registry, connection, mailbox):
+    recruitment = dbsession.scalar(select(Recruitment))
+    campaign = RecruitmentCampaign(
+        tenant_id=recruitment.tenant_id, recruitment_id=recruitment.id, sent=0, skipped=0
+    )
+    dbsession.add(campaign)
+    dbsession.flush()
+    send_in_job(registry, campaign.id)
+    send_in_job(registry, campaign.id)
+    assert len(mailbox.messages()) == 1
+    dbsession.refresh(campaign)
+    assert (campaign.state, campaign.sent) == (CampaignState.SENT, 1)
+
+
+def test_a_person_who_opts_out_before_the_job_runs_is_not_mailed(
+    world, dbsession, registry, connection, mailbox
+):
+    recruitment = dbsession.scalar(select(Recruitment))
+    campaign = RecruitmentCampaign(
+        tenant_id=recruitment.tenant_id, recruitment_id=recruitment.id, sent=0, skipped=0
+    )
+    dbsession.add(campaign)
+    world.users["person-in"].contact_opt_in = False
+    dbsession.flush()
+    send_in_job(registry, campaign.id, "fr")
+    assert mailbox.messages() == []
+    dbsession.refresh(campaign)
+    assert (campaign.sent, campaign.skipped) == (0, 1)
+
+
+def test_a_closed_recruitment_is_not_mailed(testapp, world, dbsession):
+    recruitment = dbsession.scalar(select(Recruitment))
+    recruitment.state = RecruitmentState.CLOSED
+    dbsession.flush()
+    login(testapp, world.users["study_admin"].email)
+    refused = testapp.get(EDIT).forms["campaign-form"].submit(status=422)
+    assert refused.html.find(id="field-campaign-error") is not None
+    assert dbsession.scalar(select(RecruitmentCampaign)) is None

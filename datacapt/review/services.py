@@ -681,7 +681,11 @@ def sign(
     dbsession.execute(
         insert(SignedForm),
         [
-            {"signature_id": signature.id, "form_instance_id": instance.id}
+            {
+                "tenant_id": signature.tenant_id,
+                "signature_id": signature.id,
+                "form_instance_id": instance.id,
+            }
             for t, signature in zip(targets, signatures, strict=True)
             for instance in forms[t]
         ],

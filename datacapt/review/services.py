@@ -270,7 +270,7 @@ def form_state_history(event: HistoryAsked) -> None:
     (a reaction to :class:`HistoryAsked`)."""
     event.conditions.append(
         (AuditEvent.entity_type == "form_instance")
-        & (AuditEvent.entity_id == str(event.instance.id))
+        & (AuditEvent.entity_id == audit.entity_key(event.instance.id))
         & AuditEvent.action.in_(FORM_STATE_ACTIONS)
     )
 

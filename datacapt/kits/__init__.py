@@ -5,14 +5,16 @@ resupply levels, and a daily job proposing shipments to sites below their minimu
 
 It reacts to randomisation's :class:`~datacapt.randomisation.events.SubjectRandomised` (a kit
 mapped to the period "at randomisation" is allocated in the same transaction) without knowing
-its views or services. Kit types are concealed like arms: a blinded role sees a subject's kit
+its views or services; a randomisation marked in error
+(:class:`~datacapt.randomisation.events.RandomisationMarkedInError`) has its kits set aside as
+invalid, with the reason. Kit types are concealed like arms: a blinded role sees a subject's kit
 number, never its type (``VIEW_ALLOCATION`` decides, as for the arm).
 """
 
 from pyramid.config import Configurator
 
-from datacapt.kits.reactions import allocate_on_randomisation
-from datacapt.randomisation.events import SubjectRandomised
+from datacapt.kits.reactions import allocate_on_randomisation, set_aside_on_error
+from datacapt.randomisation.events import RandomisationMarkedInError, SubjectRandomised
 
 #: After randomisation's own reactions (its notices run at 10): a kit for the new subject.
 ALLOCATION_ORDER = 20
@@ -20,5 +22,6 @@ ALLOCATION_ORDER = 20
 
 def includeme(config: Configurator) -> None:
     config.add_reaction(SubjectRandomised, allocate_on_randomisation, order=ALLOCATION_ORDER)
+    config.add_reaction(RandomisationMarkedInError, set_aside_on_error, order=ALLOCATION_ORDER)
     config.scan(".views")
     config.scan(".jobs")

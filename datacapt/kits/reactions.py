@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datacapt.kits import services
 from datacapt.models import Study
-from datacapt.randomisation.events import SubjectRandomised
+from datacapt.randomisation.events import RandomisationMarkedInError, SubjectRandomised
 
 
 def allocate_on_randomisation(event: SubjectRandomised) -> None:
@@ -13,3 +13,14 @@ def allocate_on_randomisation(event: SubjectRandomised) -> None:
     study = event.dbsession.get(Study, event.subject.study_id)
     if study is not None:
         services.allocate_at_randomisation(event.dbsession, study, event.subject, event.actor)
+
+
+def set_aside_on_error(event: RandomisationMarkedInError) -> None:
+    """The kits a randomisation marked in error brought the subject are set aside."""
+    services.set_aside_for_error(
+        event.dbsession,
+        event.subject,
+        event.randomisation,
+        event.randomisation.error_reason or "",
+        event.actor,
+    )

@@ -693,12 +693,20 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
 # --- allocation -------------------------------------------------------------------------------
 
 
+def kits_design(dbsession: Session, study_id: int) -> RandomisationDesign | None:
+    """The randomisation whose arms the kit types are mapped to: the study's first one."""
+    return dbsession.scalar(
+        select(RandomisationDesign)
+        .where(RandomisationDesign.study_id == study_id)
+        .order_by(RandomisationDesign.id)
+        .limit(1)
+    )
+
+
 def subject_arm(dbsession: Session, subject: Subject) -> tuple[str | None, bool]:
     """The subject's arm in the study's current environment (None: not randomised, or
     randomised in error), and whether the study is blinded."""
-    design = dbsession.scalar(
-        select(RandomisationDesign).where(RandomisationDesign.study_id == subject.study_id)
-    )
+    design = kits_design(dbsession, subject.study_id)
     if design is None:
         return None, False
     arm = dbsession.scalar(
@@ -816,6 +824,31 @@ def take_back(
     move(dbsession, kit, new, actor, reason=reason, subject=subject)
     kit.subject_id = kit.period = kit.allocated_at = None
     dbsession.flush()
+
+
+def set_aside_for_error(
+    dbsession: Session, subject: Subject, randomisation: Randomisation, reason: str, actor: Actor
+) -> list[Kit]:
+    """The kits allocated to ``subject`` under a randomisation now marked in error are made
+    invalid, with the reason. Nothing records whether a kit left the pharmacy, and one that
+    did is with the subject: back in stock it could be given to a second subject, so a
+    pharmacist sets it aside rather than trusting the shelf."""
+    design = kits_design(dbsession, subject.study_id)
+    if design is None or design.id != randomisation.design_id:
+        return []
+    found = [kit for kit, _kind in allocated(dbsession, subject)]
+    for kit in found:
+        move(
+            dbsession,
+            kit,
+            KitState.INVALID,
+            actor,
+            reason=f"randomisation {randomisation.number} in error: {reason}",
+            subject=subject,
+        )
+        kit.subject_id = kit.period = kit.allocated_at = None
+    dbsession.flush()
+    return found
 
 
 def allocate_at_randomisation(

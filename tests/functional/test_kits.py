@@ -613,3 +613,38 @@ def test_a_kit_is_allocated_from_the_visits_page(testapp, dbsession, world):
     # The week 4 visit's panel does not show baseline's kit, and offers its own.
     week4 = coordinator.get(SUBJECT + "@@kits?visit=week4", headers=HTMX)
     assert "P-1" not in week4.text and week4.html.find(id="allocate-kit-form")
+
+
+def test_the_kits_of_a_randomisation_marked_in_error_are_set_aside(dbsession, registry, world):
+    """A kit may have left the pharmacy with the subject: it never goes back on the shelf for
+    another subject, it is invalid with the randomisation's error as reason."""
+    from datacapt.randomisation import services as randomisation_services
+
+    ka, _kp = catalogue(dbsession, world)
+    add_kits(dbsession, world, ka, ["A-1", "A-2"], site="par01")
+    subject = world.subjects["par01-0001"]
+    randomisation = randomised(dbsession, world, arm="A")
+    services.map_kit_type(dbsession, world.study, ka, "A", AT_RANDOMISATION, SETUP)
+    allocated, _made = services.allocate(
+        dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP
+    )
+    randomisation_services.mark_in_error(
+        dbsession, reactions_of(registry), randomisation, subject, "Duplicate subject", SETUP
+    )
+    set_aside = kit(dbsession, allocated.number)
+    assert set_aside.state is KitState.INVALID
+    assert set_aside.subject_id is None and set_aside.period is None
+    assert set_aside.reason == f"randomisation {randomisation.number} in error: Duplicate subject"
+    other = kit(dbsession, "A-2")
+    assert (other.state, other.subject_id) == (KitState.AVAILABLE, None)
+    event = dbsession.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "kits.invalid", AuditEvent.entity_id == str(set_aside.id)
+        )
+    )
+    assert (event.subject_id, event.old_value, event.new_value) == (
+        subject.id,
+        "allocated",
+        "invalid",
+    )
+    assert "KA" not in f"{event.field} {event.reason}"

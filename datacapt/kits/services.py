@@ -30,6 +30,7 @@ from datacapt.kits.lists import KitRow
 from datacapt.kits.states import check
 from datacapt.models import (
     AT_RANDOMISATION,
+    Environment,
     Kit,
     KitMapping,
     KitState,
@@ -311,9 +312,21 @@ def batch_expiries(dbsession: Session, study: Study) -> dict[tuple[str, str], da
     }
 
 
-def import_kits(dbsession: Session, study: Study, rows: Sequence[KitRow], actor: Actor) -> int:
-    """Add the kits of a read kit list (see :func:`datacapt.kits.lists.read_kit_list`), each
-    available where the file puts it."""
+def list_environment(dbsession: Session, study: Study) -> Environment:
+    """The list a kit list goes to unless told: the randomisation's current environment."""
+    design = kits_design(dbsession, study.id)
+    return design.environment if design is not None else Environment.TEST
+
+
+def import_kits(
+    dbsession: Session,
+    study: Study,
+    rows: Sequence[KitRow],
+    environment: Environment,
+    actor: Actor,
+) -> int:
+    """Add the kits of a read kit list (see :func:`datacapt.kits.lists.read_kit_list`) to the
+    test or the production list, each available where the file puts it."""
     types = {kind.code: kind.id for kind, _product in kit_types(dbsession, study)}
     sites = dict(
         dbsession.execute(select(Site.code, Site.id).where(Site.study_id == study.id)).all()
@@ -329,6 +342,7 @@ def import_kits(dbsession: Session, study: Study, rows: Sequence[KitRow], actor:
                 expiry=row.expiry,
                 site_id=sites[row.location] if row.location else None,
                 state=KitState.AVAILABLE,
+                environment=environment,
             )
         )
     dbsession.flush()
@@ -340,7 +354,7 @@ def import_kits(dbsession: Session, study: Study, rows: Sequence[KitRow], actor:
         action="kits.list_imported",
         entity_type="study",
         entity_id=study.id,
-        field="kits",
+        field=f"kits ({environment.value})",
         new=len(rows),
     )
     return len(rows)
@@ -762,7 +776,8 @@ def allocate(
 ) -> tuple[Kit, bool]:
     """Allocate to ``subject`` for ``period`` a kit of its arm's type at its site: (the kit,
     whether it was allocated now). Never an expired kit, nor one expiring before the end of
-    the next visit's window; a second request for the same period returns the first kit."""
+    the next visit's window; a second request for the same period returns the first kit. A
+    test randomisation takes test kits, a live one production kits."""
     if period not in periods(definition):
         raise Refused(_("Choose one of the options offered."))
     dbsession.scalar(select(Subject.id).where(Subject.id == subject.id).with_for_update())
@@ -776,7 +791,8 @@ def allocate(
     if earlier is not None:
         return earlier, False
     arm, _blinded = subject_arm(dbsession, subject)
-    if arm is None:
+    design = kits_design(dbsession, study.id)
+    if arm is None or design is None:
         raise Refused(_("The subject is not randomised: no kit can be allocated yet."))
     kind_id = dbsession.scalar(
         select(KitMapping.kit_type_id).where(
@@ -792,6 +808,7 @@ def allocate(
             Kit.site_id == subject.site_id,
             Kit.kit_type_id == kind_id,
             Kit.state == KitState.AVAILABLE,
+            Kit.environment == design.environment,
             Kit.expiry > limit,
         )
         .order_by(Kit.expiry, Kit.number)

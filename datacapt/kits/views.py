@@ -17,6 +17,7 @@ from datacapt.kits import services
 from datacapt.kits.lists import KitListRefused, read_kit_list
 from datacapt.models import (
     AT_RANDOMISATION,
+    Environment,
     Kit,
     KitState,
     KitType,
@@ -57,6 +58,11 @@ STATE_LABELS = {
     KitState.AVAILABLE: _("Available"),
     KitState.ALLOCATED: _("Allocated"),
     KitState.INVALID: _("Invalid"),
+}
+#: The list a kit list goes to (as randomisation's test and production lists).
+ENVIRONMENT_LABELS = {
+    Environment.TEST: _("Test"),
+    Environment.PRODUCTION: _("Production"),
 }
 SHIPMENT_LABELS = {
     ShipmentState.PROPOSED: _("Proposed"),
@@ -307,6 +313,10 @@ def _supply(context: SupplyResource, request: Request, **extra: Any) -> dict[str
         "kit_types_options": [(str(kind.id), kind.code) for kind, _product in kinds],
         "site_options": [(str(site.id), site.code) for site in sites],
         "shipment_labels": SHIPMENT_LABELS,
+        "environment_options": [
+            (environment.value, label) for environment, label in ENVIRONMENT_LABELS.items()
+        ],
+        "list_environment": services.list_environment(dbsession, study).value,
         "levels": {
             (level.site_id, level.kit_type_id): level
             for level in dbsession.scalars(
@@ -412,6 +422,12 @@ def import_kits(context: SupplyResource, request: Request) -> Any:
         )
     dbsession, study = request.dbsession, context.study
     try:
+        environment = Environment(request.POST.get("environment", ""))
+    except ValueError:
+        return _supply_refused(
+            context, request, errors={"environment": _("Choose one of the options offered.")}
+        )
+    try:
         rows = read_kit_list(
             data,
             sent.filename or "",
@@ -427,7 +443,7 @@ def import_kits(context: SupplyResource, request: Request) -> Any:
             errors={"file": _("The file was refused: nothing was imported.")},
             line_errors=refused.errors,
         )
-    count = services.import_kits(dbsession, study, rows, request.actor)
+    count = services.import_kits(dbsession, study, rows, environment, request.actor)
     _flash(request, _("${count} kits were imported.", mapping={"count": count}))
     return redirect(request, request.resource_path(context, ""))
 

@@ -113,7 +113,17 @@ def catalogue(dbsession, world):
     return ka, kp
 
 
-def add_kits(dbsession, world, kind, numbers, *, site=None, expiry=None, state=KitState.AVAILABLE):
+def add_kits(
+    dbsession,
+    world,
+    kind,
+    numbers,
+    *,
+    site=None,
+    expiry=None,
+    state=KitState.AVAILABLE,
+    environment=Environment.TEST,
+):
     kits = [
         Kit(
             tenant_id=world.tenant.id,
@@ -124,6 +134,7 @@ def add_kits(dbsession, world, kind, numbers, *, site=None, expiry=None, state=K
             expiry=expiry or TODAY + timedelta(days=400),
             site_id=world.sites[site].id if site else None,
             state=state,
+            environment=environment,
         )
         for number in numbers
     ]
@@ -243,6 +254,8 @@ def test_a_kit_list_is_imported_whole(testapp, dbsession, world):
     assert kits["K003"].site_id == world.sites["par01"].id and kits["K001"].site_id is None
     assert kits["K004"].expiry == TODAY + timedelta(days=500)  # the batch's, from the catalogue
     assert {k.state for k in kits.values()} == {KitState.AVAILABLE}
+    # Before go-live the list offered is the test one, as for randomisation lists.
+    assert {k.environment for k in kits.values()} == {Environment.TEST}
     assert "kits.list_imported" in audit_actions(dbsession)
 
 
@@ -648,3 +661,36 @@ def test_the_kits_of_a_randomisation_marked_in_error_are_set_aside(dbsession, re
         "invalid",
     )
     assert "KA" not in f"{event.field} {event.reason}"
+
+
+def test_test_kits_are_not_allocated_once_the_randomisation_is_live(testapp, dbsession, world):
+    """Kits of the test list serve test randomisations; once live, only production kits are
+    given, whatever the test kits left at the site."""
+    ka, _kp = catalogue(dbsession, world)
+    services.map_kit_type(dbsession, world.study, ka, "A", AT_RANDOMISATION, SETUP)
+    add_kits(dbsession, world, ka, ["T-1"], site="par01")
+    randomisation = randomised(dbsession, world, arm="A")
+    design = dbsession.get(RandomisationDesign, randomisation.design_id)
+    design.live_at = datetime.now(UTC)
+    randomisation.environment = Environment.PRODUCTION
+    dbsession.flush()
+    subject = world.subjects["par01-0001"]
+    with pytest.raises(services.Refused, match="no kit that can be given"):
+        services.allocate(dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP)
+    assert kit(dbsession, "T-1").state is KitState.AVAILABLE
+
+    admin = as_user(testapp, world, "study_admin")
+    form = admin.get(SUPPLY).forms["import-form"]
+    assert form["environment"].value == "production"  # the live list is offered first
+    form["file"] = (
+        "kits.csv",
+        f"number,type,batch,expiry,location\nP-1,KA,B1,{FAR},par01\n".encode(),
+    )
+    form.submit(status=303)
+    given, _made = services.allocate(dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP)
+    assert (given.number, given.environment) == ("P-1", Environment.PRODUCTION)
+    form = admin.get(SUPPLY).forms["import-form"]
+    form["environment"].force_value("staging")
+    form["file"] = ("kits.csv", b"number,type,batch,expiry,location\n")
+    refused = form.submit(status=422)
+    assert refused.html.find(id="field-environment-error")

@@ -868,6 +868,31 @@ def set_aside_for_error(
     return found
 
 
+def reveal_kit_types(
+    dbsession: Session, subject: Subject, randomisation: Randomisation, reason: str, actor: Actor
+) -> list[tuple[Kit, KitType]]:
+    """The subject's kits with their types, for an emergency unblinding of the randomisation
+    the kit types follow (another one's tells nothing of them); recorded with the kits'
+    numbers and the reason."""
+    design = kits_design(dbsession, subject.study_id)
+    if design is None or design.id != randomisation.design_id:
+        return []
+    found = allocated(dbsession, subject)
+    if found:
+        audit.record_subject(
+            dbsession,
+            actor,
+            subject,
+            action="kits.types_revealed",
+            entity_type="subject",
+            entity_id=subject.id,
+            field="kit types",
+            new=", ".join(kit.number for kit, _kind in found),
+            reason=reason,
+        )
+    return found
+
+
 def allocate_at_randomisation(
     dbsession: Session, study: Study, subject: Subject, actor: Actor
 ) -> Kit | None:

@@ -36,7 +36,7 @@ from datacapt.models import (
 )
 from datacapt.randomisation.events import SubjectRandomised
 from datacapt.reactions import reactions_of
-from tests.factories import SETUP, build_world, csrf_token, login
+from tests.factories import PASSWORD, SETUP, build_world, csrf_token, login
 
 SUPPLY = "/acme/demo/supply/"
 PAR01 = "/acme/demo/sites/par01/"
@@ -694,3 +694,32 @@ def test_test_kits_are_not_allocated_once_the_randomisation_is_live(testapp, dbs
     form["file"] = ("kits.csv", b"number,type,batch,expiry,location\n")
     refused = form.submit(status=422)
     assert refused.html.find(id="field-environment-error")
+
+
+def test_an_emergency_unblinding_shows_the_kits_types_too(testapp, dbsession, world):
+    """A kit's type tells the arm: the investigator unblinding sees it with the arm, on that
+    answer only, and the trail records which kits' types were shown (numbers, never types)."""
+    ka, _kp = catalogue(dbsession, world)
+    services.map_kit_type(dbsession, world.study, ka, "A", AT_RANDOMISATION, SETUP)
+    add_kits(dbsession, world, ka, ["A-1"], site="par01")
+    randomised(dbsession, world, arm="A")
+    subject = world.subjects["par01-0001"]
+    services.allocate(dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP)
+
+    investigator = as_user(testapp, world, "investigator")
+    assert "KA" not in panel(investigator).html.find(id="subject-kits").get_text()
+    page = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    token = page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    body = {"csrf_token": token, "unblind-reason": "Anaphylaxis", "unblind-password": PASSWORD}
+    wrong = investigator.post(
+        SUBJECT + "@@unblind", {**body, "unblind-password": "no"}, headers=HTMX, status=422
+    )
+    assert "Active kit" not in wrong.text
+    shown = investigator.post(SUBJECT + "@@unblind", body, headers=HTMX)
+    [revealed] = shown.html.select(".revealed-also")
+    assert "A-1" in revealed.get_text() and "KA — Active kit" in revealed.get_text()
+    again = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    assert not again.html.select(".revealed-also")
+    event = dbsession.scalar(select(AuditEvent).where(AuditEvent.action == "kits.types_revealed"))
+    assert (event.subject_id, event.new_value, event.reason) == (subject.id, "A-1", "Anaphylaxis")
+    assert "KA" not in f"{event.field} {event.new_value}"

@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit, clock
@@ -400,17 +401,30 @@ def site_stock(dbsession: Session, study: Study, site: Site) -> list[StockLine]:
     ]
 
 
-def site_kits(dbsession: Session, site: Site) -> list[tuple[Kit, KitType]]:
-    """The site's kits that are not allocated (allocated ones are seen with their subject)."""
+def kits_with_types(
+    dbsession: Session, *where: ColumnElement[bool], order_by: Sequence[Any] = (Kit.number,)
+) -> list[tuple[Kit, KitType]]:
+    """The kits meeting ``where``, each with its type (one query): what every list of kits
+    shows."""
     return [
         (kit, kind)
         for kit, kind in dbsession.execute(
             select(Kit, KitType)
             .join(KitType, KitType.id == Kit.kit_type_id)
-            .where(Kit.site_id == site.id, Kit.state != KitState.ALLOCATED)
-            .order_by(Kit.state, Kit.number)
+            .where(*where)
+            .order_by(*order_by)
         ).all()
     ]
+
+
+def site_kits(dbsession: Session, site: Site) -> list[tuple[Kit, KitType]]:
+    """The site's kits that are not allocated (allocated ones are seen with their subject)."""
+    return kits_with_types(
+        dbsession,
+        Kit.site_id == site.id,
+        Kit.state != KitState.ALLOCATED,
+        order_by=(Kit.state, Kit.number),
+    )
 
 
 def set_level(
@@ -557,15 +571,7 @@ def create_shipment(
 
 
 def shipment_kits(dbsession: Session, shipment: Shipment) -> list[tuple[Kit, KitType]]:
-    return [
-        (kit, kind)
-        for kit, kind in dbsession.execute(
-            select(Kit, KitType)
-            .join(KitType, KitType.id == Kit.kit_type_id)
-            .where(Kit.shipment_id == shipment.id)
-            .order_by(Kit.number)
-        ).all()
-    ]
+    return kits_with_types(dbsession, Kit.shipment_id == shipment.id)
 
 
 def _shipment_state(
@@ -654,14 +660,11 @@ def incoming(dbsession: Session, site: Site) -> list[Shipment]:
 
 def incoming_kits(dbsession: Session, site: Site) -> dict[int, list[tuple[Kit, KitType]]]:
     """The kits of the site's shipments on their way, by shipment (one query)."""
+    on_their_way = select(Shipment.id).where(
+        Shipment.site_id == site.id, Shipment.state == ShipmentState.SHIPPED
+    )
     found: dict[int, list[tuple[Kit, KitType]]] = {}
-    for kit, kind in dbsession.execute(
-        select(Kit, KitType)
-        .join(KitType, KitType.id == Kit.kit_type_id)
-        .join(Shipment, Shipment.id == Kit.shipment_id)
-        .where(Shipment.site_id == site.id, Shipment.state == ShipmentState.SHIPPED)
-        .order_by(Kit.number)
-    ).all():
+    for kit, kind in kits_with_types(dbsession, Kit.shipment_id.in_(on_their_way)):
         found.setdefault(kit.shipment_id, []).append((kit, kind))
     return found
 
@@ -717,6 +720,12 @@ def kits_design(dbsession: Session, study_id: int) -> RandomisationDesign | None
     )
 
 
+def _kits_follow(dbsession: Session, randomisation: Randomisation) -> bool:
+    """Whether the kit types are mapped to ``randomisation``'s arms (not another design's)."""
+    design = kits_design(dbsession, randomisation.study_id)
+    return design is not None and design.id == randomisation.design_id
+
+
 def subject_arm(dbsession: Session, subject: Subject) -> tuple[str | None, bool]:
     """The subject's arm in the study's current environment (None: not randomised, or
     randomised in error), and whether the study is blinded."""
@@ -755,15 +764,12 @@ def needed_until(definition: Definition | None, period: str, today: date) -> dat
 
 
 def allocated(dbsession: Session, subject: Subject) -> list[tuple[Kit, KitType]]:
-    return [
-        (kit, kind)
-        for kit, kind in dbsession.execute(
-            select(Kit, KitType)
-            .join(KitType, KitType.id == Kit.kit_type_id)
-            .where(Kit.subject_id == subject.id, Kit.state == KitState.ALLOCATED)
-            .order_by(Kit.allocated_at)
-        ).all()
-    ]
+    return kits_with_types(
+        dbsession,
+        Kit.subject_id == subject.id,
+        Kit.state == KitState.ALLOCATED,
+        order_by=(Kit.allocated_at,),
+    )
 
 
 def allocate(
@@ -838,9 +844,15 @@ def take_back(
         raise Refused(_("This kit is not allocated to this subject."))
     if new not in {KitState.AVAILABLE, KitState.INVALID}:
         raise Refused(_("Choose one of the options offered."))
+    _deallocate(dbsession, kit, subject, new, reason, actor)
+    dbsession.flush()
+
+
+def _deallocate(
+    dbsession: Session, kit: Kit, subject: Subject, new: KitState, reason: str, actor: Actor
+) -> None:
     move(dbsession, kit, new, actor, reason=reason, subject=subject)
     kit.subject_id = kit.period = kit.allocated_at = None
-    dbsession.flush()
 
 
 def set_aside_for_error(
@@ -850,20 +862,12 @@ def set_aside_for_error(
     invalid, with the reason. Nothing records whether a kit left the pharmacy, and one that
     did is with the subject: back in stock it could be given to a second subject, so a
     pharmacist sets it aside rather than trusting the shelf."""
-    design = kits_design(dbsession, subject.study_id)
-    if design is None or design.id != randomisation.design_id:
+    if not _kits_follow(dbsession, randomisation):
         return []
     found = [kit for kit, _kind in allocated(dbsession, subject)]
+    why = f"randomisation {randomisation.number} in error: {reason}"
     for kit in found:
-        move(
-            dbsession,
-            kit,
-            KitState.INVALID,
-            actor,
-            reason=f"randomisation {randomisation.number} in error: {reason}",
-            subject=subject,
-        )
-        kit.subject_id = kit.period = kit.allocated_at = None
+        _deallocate(dbsession, kit, subject, KitState.INVALID, why, actor)
     dbsession.flush()
     return found
 
@@ -874,8 +878,7 @@ def reveal_kit_types(
     """The subject's kits with their types, for an emergency unblinding of the randomisation
     the kit types follow (another one's tells nothing of them); recorded with the kits'
     numbers and the reason."""
-    design = kits_design(dbsession, subject.study_id)
-    if design is None or design.id != randomisation.design_id:
+    if not _kits_follow(dbsession, randomisation):
         return []
     found = allocated(dbsession, subject)
     if found:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.kits import services
@@ -498,30 +502,32 @@ def _shipment(request: Request, context: Any) -> Shipment:
     return found
 
 
-@_post("ship")
-def ship(context: SupplyResource, request: Request) -> Any:
+def _shipment_act(
+    context: SupplyResource,
+    request: Request,
+    act: Callable[[Session, Shipment, Actor], None],
+    done: TranslationString,
+) -> Any:
+    """Send or cancel the shipment named by the form: its refusal beside it, else back."""
     shipment = _shipment(request, context)
     try:
-        services.ship(request.dbsession, shipment, request.actor)
+        act(request.dbsession, shipment, request.actor)
     except services.Refused as refusal:
         return _supply_refused(
             context, request, errors={f"shipment-{shipment.id}": refusal.message}
         )
-    _flash(request, _("The shipment was sent."))
+    _flash(request, done)
     return redirect(request, request.resource_path(context, ""))
+
+
+@_post("ship")
+def ship(context: SupplyResource, request: Request) -> Any:
+    return _shipment_act(context, request, services.ship, _("The shipment was sent."))
 
 
 @_post("cancel-shipment")
 def cancel_shipment(context: SupplyResource, request: Request) -> Any:
-    shipment = _shipment(request, context)
-    try:
-        services.cancel(request.dbsession, shipment, request.actor)
-    except services.Refused as refusal:
-        return _supply_refused(
-            context, request, errors={f"shipment-{shipment.id}": refusal.message}
-        )
-    _flash(request, _("The shipment was cancelled."))
-    return redirect(request, request.resource_path(context, ""))
+    return _shipment_act(context, request, services.cancel, _("The shipment was cancelled."))
 
 
 @_post("level")

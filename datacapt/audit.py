@@ -241,6 +241,19 @@ def last_link(dbsession: Session, chain: str) -> tuple[int, str]:
     return last_links(dbsession, [chain])[1][chain]
 
 
+#: What names an event's entity: a row's id, or a key of text (a version number, a pseudonym).
+EntityId = int | str
+
+
+def entity_key(entity_id: EntityId) -> str:
+    """``entity_id`` as the text column holds it: every writer and every reader comparing with
+    the column goes through this, so an id is never compared as a number (PostgreSQL refuses
+    ``varchar = integer``) nor stored as ``"None"``."""
+    if isinstance(entity_id, bool) or not isinstance(entity_id, int | str):
+        raise TypeError(f"an audit entity id is an int or a str, not {type(entity_id).__name__}")
+    return _text(str(entity_id)) or ""
+
+
 def _text(value: Any) -> str | None:
     """Values as text. NUL, which no database text column takes, is written as an escape
     (inputs carrying it are refused at the door; this keeps the trail writable regardless)."""
@@ -273,7 +286,7 @@ def chained_row(
         "subject_id": fields.get("subject_id"),
         "action": fields["action"],
         "entity_type": fields["entity_type"],
-        "entity_id": _text(str(fields["entity_id"])),
+        "entity_id": entity_key(fields["entity_id"]),
         "field": _text(fields.get("field")),
         "old_value": _text(fields.get("old")),
         "new_value": _text(fields.get("new")),
@@ -309,7 +322,7 @@ def record(
     tenant_id: int | None,
     action: str,
     entity_type: str,
-    entity_id: object,
+    entity_id: EntityId,
     study_id: int | None = None,
     site_id: int | None = None,
     subject_id: int | None = None,

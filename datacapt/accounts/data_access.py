@@ -177,7 +177,7 @@ def administrators_with_data_roles(dbsession: Session, study: Study) -> list[Adm
         .where(
             AuditEvent.tenant_id == study.tenant_id,
             AuditEvent.entity_type == "study_role",
-            AuditEvent.entity_id.in_([str(row[0]) for row in rows]),
+            AuditEvent.entity_id.in_([audit.entity_key(row[0]) for row in rows]),
             AuditEvent.action.in_(GRANT_ACTIONS),
         )
         .order_by(AuditEvent.seq)

@@ -234,7 +234,10 @@ def grant_study_role(
         study_id=study.id,
         user_id=user.id,
         role=role,
-        sites=[StudyRoleSite(site_id=site.id, study_id=study.id) for site in sites or ()],
+        sites=[
+            StudyRoleSite(site_id=site.id, tenant_id=study.tenant_id, study_id=study.id)
+            for site in sites or ()
+        ],
     )
     dbsession.add(assignment)
     dbsession.flush()

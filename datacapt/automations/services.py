@@ -44,7 +44,6 @@ from datacapt.models import (
     AutomationRule,
     AutomationRun,
     AutomationTask,
-    ConsentRecord,
     RunState,
     Site,
     Study,
@@ -52,7 +51,6 @@ from datacapt.models import (
     StudyRoleSite,
     Subject,
     SubjectContact,
-    SubjectMailLink,
     Tenant,
     User,
 )
@@ -500,7 +498,7 @@ def _act(
     if action in TO_SUBJECT:
         if subject is None:
             raise Skipped("no subject")
-        if subject.status in epro.OPTED_OUT or _opted_out(dbsession, subject.id):
+        if subject.status in epro.OPTED_OUT or contacts.is_contact_stopped(dbsession, subject.id):
             raise Skipped("subject opted out or left the study")
     if action is Action.MAIL_ROLE:
         people = _role_holders(dbsession, study.id, run.site_id, StudyRole(params["role"]))
@@ -532,18 +530,6 @@ def _act(
         dbsession.add(task)
         return "task created"
     raise LookupError(f"unknown action {rule.action!r}")
-
-
-def _opted_out(dbsession: Session, subject_id: int) -> bool:
-    """Opted out of mail (a calendar opt-out link), or withdrew a consent: whatever its scope,
-    a subject who withdrew is not to be contacted by a rule any more."""
-    opted_out = exists().where(
-        SubjectMailLink.subject_id == subject_id, SubjectMailLink.opted_out_at.is_not(None)
-    )
-    withdrew = exists().where(
-        ConsentRecord.subject_id == subject_id, ConsentRecord.withdrawn_on.is_not(None)
-    )
-    return bool(dbsession.scalar(select(or_(opted_out, withdrew))))
 
 
 def _role_holders(

@@ -1,6 +1,7 @@
 """Subjects' one-click opt-out of appointment mail: each mail to a subject carries its own
 secret address (only the token's hash is stored); using any of them stops every later
-appointment mail to that subject (invitations, moves, reminders)."""
+mail to that subject, appointments' and every other
+(:func:`datacapt.subjects.contacts.contact_stopped`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
@@ -28,17 +29,6 @@ def new_token(dbsession: Session, subject: Subject) -> str:
         )
     )
     return token
-
-
-def opted_out_clause(subject_id: object) -> object:
-    """True when the subject opted out (a clause, for queries over many appointments)."""
-    return exists().where(
-        SubjectMailLink.subject_id == subject_id, SubjectMailLink.opted_out_at.is_not(None)
-    )
-
-
-def has_opted_out(dbsession: Session, subject_id: int) -> bool:
-    return bool(dbsession.scalar(select(opted_out_clause(subject_id))))
 
 
 def link_of(dbsession: Session, token: str) -> SubjectMailLink | None:

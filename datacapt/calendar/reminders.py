@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from datacapt.calendar import opt_out
 from datacapt.calendar.services import MOVABLE
-from datacapt.models import Appointment, Site, Study, Subject, SubjectStatus, User
+from datacapt.models import Appointment, Site, Study, Subject, User
+from datacapt.subjects.contacts import contact_stopped
 
 #: How long before an appointment its staff member is reminded of it.
 REMINDER_LEAD = timedelta(hours=24)
@@ -46,16 +46,12 @@ def due_reminders(
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-#: Subjects who are sent no more reminders (they left the study, or never entered it).
-GONE = (SubjectStatus.WITHDRAWN, SubjectStatus.SCREEN_FAILURE)
-
-
 def due_subject_reminders(
     dbsession: Session, now: datetime
 ) -> list[tuple[Appointment, Subject, Site, Study]]:
     """Appointments still to come within :data:`REMINDER_LEAD` whose subject was invited,
-    is still in the study, has not opted out and has not been reminded of this start; each is
-    marked reminded."""
+    may still be contacted (:func:`contact_stopped`) and has not been reminded of this start;
+    each is marked reminded."""
     rows = dbsession.execute(
         select(Appointment, Subject, Site, Study)
         .join(Subject, Subject.id == Appointment.subject_id)
@@ -70,8 +66,7 @@ def due_subject_reminders(
                 Appointment.subject_reminded_for.is_(None),
                 Appointment.subject_reminded_for != Appointment.starts_at,
             ),
-            Subject.status.not_in(GONE),
-            ~opt_out.opted_out_clause(Subject.id),
+            ~contact_stopped(Subject.id),
         )
         .order_by(Appointment.starts_at, Appointment.id)
         .with_for_update(of=Appointment, skip_locked=True)

@@ -31,6 +31,7 @@ from datacapt.mail import send_mail
 from datacapt.models import Appointment, AppointmentStatus, Room, Subject, SubjectStatus, User
 from datacapt.permissions import Permission
 from datacapt.resources import SiteResource, SubjectResource
+from datacapt.subjects import contacts
 from datacapt.validation import ValidationError, errors_of, whole_number
 
 CALENDAR = "calendar/calendar.jinja2"
@@ -475,8 +476,8 @@ def _invite_subject(
 ) -> None:
     """The subject's invitation, at the e-mail of their contact details: the site and the
     time only, never the study, and the link to opt out. Without an e-mail on file (or once
-    they opted out) the subject is not invited."""
-    if opt_out.has_opted_out(request.dbsession, appointment.subject_id):
+    nothing may be sent to them: opted out, withdrawn) the subject is not invited."""
+    if contacts.is_contact_stopped(request.dbsession, appointment.subject_id):
         appointment.subject_invited = False
         request.session.flash(
             request.localizer.translate(

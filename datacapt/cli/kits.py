@@ -15,6 +15,7 @@ from datacapt.cli.lookup import study_of
 from datacapt.db import transaction_scope
 from datacapt.kits import services
 from datacapt.kits.lists import KitListRefused, read_kit_list
+from datacapt.models import Environment as RandomisationEnvironment
 from datacapt.models import Site
 
 ACTOR = Actor.system("kits-import")
@@ -43,8 +44,13 @@ def run_import(env: Environment, args: argparse.Namespace) -> int:
             for error in refused.errors:
                 print(f"line {error.line}: {error.message.interpolate()}")
             raise CommandError(f"{len(refused.errors)} errors: nothing imported") from None
-        count = services.import_kits(dbsession, study, rows, ACTOR)
-    print(f"{count} kits imported")
+        environment = (
+            RandomisationEnvironment(args.list)
+            if args.list
+            else services.list_environment(dbsession, study)
+        )
+        count = services.import_kits(dbsession, study, rows, environment, ACTOR)
+    print(f"{count} kits imported ({environment.value} list)")
     return 0
 
 
@@ -60,4 +66,9 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("tenant", metavar="TENANT", help="the tenant's slug")
     p.add_argument("study", metavar="STUDY", help="the study's code")
     p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--list",
+        choices=[environment.value for environment in RandomisationEnvironment],
+        help="the test or the production list (default: the randomisation's current one)",
+    )
     p.set_defaults(handler=run_import)

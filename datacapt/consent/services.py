@@ -644,7 +644,10 @@ def certificate(dbsession: Session, record: ConsentRecord) -> list[dict[str, Any
     rows = dbsession.execute(
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.entity_type == "consent_record", AuditEvent.entity_id == str(record.id))
+        .where(
+            AuditEvent.entity_type == "consent_record",
+            AuditEvent.entity_id == audit.entity_key(record.id),
+        )
         .order_by(AuditEvent.occurred_at, AuditEvent.id)
     ).all()
     return [

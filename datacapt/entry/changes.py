@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.ecrf.definition import Form, Item, form_items
 from datacapt.ecrf.runtime import evaluate_form
@@ -34,7 +35,7 @@ def item_history(
     asked = HistoryAsked(dbsession, actor, instance, item.oid)
     asked.conditions.append(
         (AuditEvent.entity_type == "form_instance")
-        & (AuditEvent.entity_id == str(instance.id))
+        & (AuditEvent.entity_id == audit.entity_key(instance.id))
         & (AuditEvent.field == item.oid)
     )
     reactions.publish(asked)

@@ -387,7 +387,7 @@ def _enqueue_mail(dbsession: Session, occurrence: EproOccurrence, now: datetime)
 def send_due_mails(dbsession: Session, now: datetime) -> int:
     """Queue the mails due: the first link when a window opens, then a reminder a day after
     the last mail while the questionnaire is not completed (at most five), never to a subject
-    who left the study; how many."""
+    who left the study or asked for nothing more (:func:`contacts.contact_stopped`); how many."""
     rows = dbsession.scalars(
         select(EproOccurrence)
         .join(Subject, Subject.id == EproOccurrence.subject_id)
@@ -398,6 +398,7 @@ def send_due_mails(dbsession: Session, now: datetime) -> int:
             EproOccurrence.closes_at > now,
             EproOccurrence.mails_sent <= MAX_REMINDERS,
             Subject.status.not_in(OPTED_OUT),
+            ~contacts.contact_stopped(Subject.id),
         )
         .order_by(EproOccurrence.id)
     ).all()
@@ -427,7 +428,7 @@ def send_link(
     if occurrence.closes_at <= datetime.now(UTC):
         return False
     subject = dbsession.get(Subject, occurrence.subject_id)
-    if subject.status in OPTED_OUT:
+    if subject.status in OPTED_OUT or contacts.is_contact_stopped(dbsession, subject.id):
         return False
     row = dbsession.get(SubjectContact, subject.id)
     actor = Actor.system("epro-mail", tenant_id=subject.tenant_id)

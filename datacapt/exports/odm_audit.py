@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datacapt import audit
 from datacapt.models import AuditEvent, Signature, SignedForm, Site, User
 
 #: The audit trail's action for a value saved, changed or cleared (see ``entry.services``).
@@ -89,7 +90,7 @@ def value_changes(dbsession: Session, instance_ids: Collection[int]) -> dict[int
         .outerjoin(Site, Site.id == AuditEvent.site_id)
         .where(
             AuditEvent.entity_type == "form_instance",
-            AuditEvent.entity_id.in_([str(i) for i in instance_ids]),
+            AuditEvent.entity_id.in_([audit.entity_key(i) for i in instance_ids]),
             AuditEvent.action == VALUE_CHANGED,
         )
         .order_by(AuditEvent.id)

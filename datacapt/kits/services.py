@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit, clock
@@ -30,6 +31,7 @@ from datacapt.kits.lists import KitRow
 from datacapt.kits.states import check
 from datacapt.models import (
     AT_RANDOMISATION,
+    Environment,
     Kit,
     KitMapping,
     KitState,
@@ -311,9 +313,21 @@ def batch_expiries(dbsession: Session, study: Study) -> dict[tuple[str, str], da
     }
 
 
-def import_kits(dbsession: Session, study: Study, rows: Sequence[KitRow], actor: Actor) -> int:
-    """Add the kits of a read kit list (see :func:`datacapt.kits.lists.read_kit_list`), each
-    available where the file puts it."""
+def list_environment(dbsession: Session, study: Study) -> Environment:
+    """The list a kit list goes to unless told: the randomisation's current environment."""
+    design = kits_design(dbsession, study.id)
+    return design.environment if design is not None else Environment.TEST
+
+
+def import_kits(
+    dbsession: Session,
+    study: Study,
+    rows: Sequence[KitRow],
+    environment: Environment,
+    actor: Actor,
+) -> int:
+    """Add the kits of a read kit list (see :func:`datacapt.kits.lists.read_kit_list`) to the
+    test or the production list, each available where the file puts it."""
     types = {kind.code: kind.id for kind, _product in kit_types(dbsession, study)}
     sites = dict(
         dbsession.execute(select(Site.code, Site.id).where(Site.study_id == study.id)).all()
@@ -329,6 +343,7 @@ def import_kits(dbsession: Session, study: Study, rows: Sequence[KitRow], actor:
                 expiry=row.expiry,
                 site_id=sites[row.location] if row.location else None,
                 state=KitState.AVAILABLE,
+                environment=environment,
             )
         )
     dbsession.flush()
@@ -340,7 +355,7 @@ def import_kits(dbsession: Session, study: Study, rows: Sequence[KitRow], actor:
         action="kits.list_imported",
         entity_type="study",
         entity_id=study.id,
-        field="kits",
+        field=f"kits ({environment.value})",
         new=len(rows),
     )
     return len(rows)
@@ -386,17 +401,30 @@ def site_stock(dbsession: Session, study: Study, site: Site) -> list[StockLine]:
     ]
 
 
-def site_kits(dbsession: Session, site: Site) -> list[tuple[Kit, KitType]]:
-    """The site's kits that are not allocated (allocated ones are seen with their subject)."""
+def kits_with_types(
+    dbsession: Session, *where: ColumnElement[bool], order_by: Sequence[Any] = (Kit.number,)
+) -> list[tuple[Kit, KitType]]:
+    """The kits meeting ``where``, each with its type (one query): what every list of kits
+    shows."""
     return [
         (kit, kind)
         for kit, kind in dbsession.execute(
             select(Kit, KitType)
             .join(KitType, KitType.id == Kit.kit_type_id)
-            .where(Kit.site_id == site.id, Kit.state != KitState.ALLOCATED)
-            .order_by(Kit.state, Kit.number)
+            .where(*where)
+            .order_by(*order_by)
         ).all()
     ]
+
+
+def site_kits(dbsession: Session, site: Site) -> list[tuple[Kit, KitType]]:
+    """The site's kits that are not allocated (allocated ones are seen with their subject)."""
+    return kits_with_types(
+        dbsession,
+        Kit.site_id == site.id,
+        Kit.state != KitState.ALLOCATED,
+        order_by=(Kit.state, Kit.number),
+    )
 
 
 def set_level(
@@ -543,15 +571,7 @@ def create_shipment(
 
 
 def shipment_kits(dbsession: Session, shipment: Shipment) -> list[tuple[Kit, KitType]]:
-    return [
-        (kit, kind)
-        for kit, kind in dbsession.execute(
-            select(Kit, KitType)
-            .join(KitType, KitType.id == Kit.kit_type_id)
-            .where(Kit.shipment_id == shipment.id)
-            .order_by(Kit.number)
-        ).all()
-    ]
+    return kits_with_types(dbsession, Kit.shipment_id == shipment.id)
 
 
 def _shipment_state(
@@ -640,14 +660,11 @@ def incoming(dbsession: Session, site: Site) -> list[Shipment]:
 
 def incoming_kits(dbsession: Session, site: Site) -> dict[int, list[tuple[Kit, KitType]]]:
     """The kits of the site's shipments on their way, by shipment (one query)."""
+    on_their_way = select(Shipment.id).where(
+        Shipment.site_id == site.id, Shipment.state == ShipmentState.SHIPPED
+    )
     found: dict[int, list[tuple[Kit, KitType]]] = {}
-    for kit, kind in dbsession.execute(
-        select(Kit, KitType)
-        .join(KitType, KitType.id == Kit.kit_type_id)
-        .join(Shipment, Shipment.id == Kit.shipment_id)
-        .where(Shipment.site_id == site.id, Shipment.state == ShipmentState.SHIPPED)
-        .order_by(Kit.number)
-    ).all():
+    for kit, kind in kits_with_types(dbsession, Kit.shipment_id.in_(on_their_way)):
         found.setdefault(kit.shipment_id, []).append((kit, kind))
     return found
 
@@ -693,12 +710,26 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
 # --- allocation -------------------------------------------------------------------------------
 
 
+def kits_design(dbsession: Session, study_id: int) -> RandomisationDesign | None:
+    """The randomisation whose arms the kit types are mapped to: the study's first one."""
+    return dbsession.scalar(
+        select(RandomisationDesign)
+        .where(RandomisationDesign.study_id == study_id)
+        .order_by(RandomisationDesign.id)
+        .limit(1)
+    )
+
+
+def _kits_follow(dbsession: Session, randomisation: Randomisation) -> bool:
+    """Whether the kit types are mapped to ``randomisation``'s arms (not another design's)."""
+    design = kits_design(dbsession, randomisation.study_id)
+    return design is not None and design.id == randomisation.design_id
+
+
 def subject_arm(dbsession: Session, subject: Subject) -> tuple[str | None, bool]:
     """The subject's arm in the study's current environment (None: not randomised, or
     randomised in error), and whether the study is blinded."""
-    design = dbsession.scalar(
-        select(RandomisationDesign).where(RandomisationDesign.study_id == subject.study_id)
-    )
+    design = kits_design(dbsession, subject.study_id)
     if design is None:
         return None, False
     arm = dbsession.scalar(
@@ -733,15 +764,12 @@ def needed_until(definition: Definition | None, period: str, today: date) -> dat
 
 
 def allocated(dbsession: Session, subject: Subject) -> list[tuple[Kit, KitType]]:
-    return [
-        (kit, kind)
-        for kit, kind in dbsession.execute(
-            select(Kit, KitType)
-            .join(KitType, KitType.id == Kit.kit_type_id)
-            .where(Kit.subject_id == subject.id, Kit.state == KitState.ALLOCATED)
-            .order_by(Kit.allocated_at)
-        ).all()
-    ]
+    return kits_with_types(
+        dbsession,
+        Kit.subject_id == subject.id,
+        Kit.state == KitState.ALLOCATED,
+        order_by=(Kit.allocated_at,),
+    )
 
 
 def allocate(
@@ -754,7 +782,8 @@ def allocate(
 ) -> tuple[Kit, bool]:
     """Allocate to ``subject`` for ``period`` a kit of its arm's type at its site: (the kit,
     whether it was allocated now). Never an expired kit, nor one expiring before the end of
-    the next visit's window; a second request for the same period returns the first kit."""
+    the next visit's window; a second request for the same period returns the first kit. A
+    test randomisation takes test kits, a live one production kits."""
     if period not in periods(definition):
         raise Refused(_("Choose one of the options offered."))
     dbsession.scalar(select(Subject.id).where(Subject.id == subject.id).with_for_update())
@@ -768,7 +797,8 @@ def allocate(
     if earlier is not None:
         return earlier, False
     arm, _blinded = subject_arm(dbsession, subject)
-    if arm is None:
+    design = kits_design(dbsession, study.id)
+    if arm is None or design is None:
         raise Refused(_("The subject is not randomised: no kit can be allocated yet."))
     kind_id = dbsession.scalar(
         select(KitMapping.kit_type_id).where(
@@ -784,6 +814,7 @@ def allocate(
             Kit.site_id == subject.site_id,
             Kit.kit_type_id == kind_id,
             Kit.state == KitState.AVAILABLE,
+            Kit.environment == design.environment,
             Kit.expiry > limit,
         )
         .order_by(Kit.expiry, Kit.number)
@@ -813,9 +844,56 @@ def take_back(
         raise Refused(_("This kit is not allocated to this subject."))
     if new not in {KitState.AVAILABLE, KitState.INVALID}:
         raise Refused(_("Choose one of the options offered."))
+    _deallocate(dbsession, kit, subject, new, reason, actor)
+    dbsession.flush()
+
+
+def _deallocate(
+    dbsession: Session, kit: Kit, subject: Subject, new: KitState, reason: str, actor: Actor
+) -> None:
     move(dbsession, kit, new, actor, reason=reason, subject=subject)
     kit.subject_id = kit.period = kit.allocated_at = None
+
+
+def set_aside_for_error(
+    dbsession: Session, subject: Subject, randomisation: Randomisation, reason: str, actor: Actor
+) -> list[Kit]:
+    """The kits allocated to ``subject`` under a randomisation now marked in error are made
+    invalid, with the reason. Nothing records whether a kit left the pharmacy, and one that
+    did is with the subject: back in stock it could be given to a second subject, so a
+    pharmacist sets it aside rather than trusting the shelf."""
+    if not _kits_follow(dbsession, randomisation):
+        return []
+    found = [kit for kit, _kind in allocated(dbsession, subject)]
+    why = f"randomisation {randomisation.number} in error: {reason}"
+    for kit in found:
+        _deallocate(dbsession, kit, subject, KitState.INVALID, why, actor)
     dbsession.flush()
+    return found
+
+
+def reveal_kit_types(
+    dbsession: Session, subject: Subject, randomisation: Randomisation, reason: str, actor: Actor
+) -> list[tuple[Kit, KitType]]:
+    """The subject's kits with their types, for an emergency unblinding of the randomisation
+    the kit types follow (another one's tells nothing of them); recorded with the kits'
+    numbers and the reason."""
+    if not _kits_follow(dbsession, randomisation):
+        return []
+    found = allocated(dbsession, subject)
+    if found:
+        audit.record_subject(
+            dbsession,
+            actor,
+            subject,
+            action="kits.types_revealed",
+            entity_type="subject",
+            entity_id=subject.id,
+            field="kit types",
+            new=", ".join(kit.number for kit, _kind in found),
+            reason=reason,
+        )
+    return found
 
 
 def allocate_at_randomisation(

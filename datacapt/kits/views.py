@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from datacapt.actor import Actor
 from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.kits import services
 from datacapt.kits.lists import KitListRefused, read_kit_list
 from datacapt.models import (
     AT_RANDOMISATION,
+    Environment,
     Kit,
     KitState,
     KitType,
@@ -57,6 +62,11 @@ STATE_LABELS = {
     KitState.AVAILABLE: _("Available"),
     KitState.ALLOCATED: _("Allocated"),
     KitState.INVALID: _("Invalid"),
+}
+#: The list a kit list goes to (as randomisation's test and production lists).
+ENVIRONMENT_LABELS = {
+    Environment.TEST: _("Test"),
+    Environment.PRODUCTION: _("Production"),
 }
 SHIPMENT_LABELS = {
     ShipmentState.PROPOSED: _("Proposed"),
@@ -307,6 +317,10 @@ def _supply(context: SupplyResource, request: Request, **extra: Any) -> dict[str
         "kit_types_options": [(str(kind.id), kind.code) for kind, _product in kinds],
         "site_options": [(str(site.id), site.code) for site in sites],
         "shipment_labels": SHIPMENT_LABELS,
+        "environment_options": [
+            (environment.value, label) for environment, label in ENVIRONMENT_LABELS.items()
+        ],
+        "list_environment": services.list_environment(dbsession, study).value,
         "levels": {
             (level.site_id, level.kit_type_id): level
             for level in dbsession.scalars(
@@ -412,6 +426,12 @@ def import_kits(context: SupplyResource, request: Request) -> Any:
         )
     dbsession, study = request.dbsession, context.study
     try:
+        environment = Environment(request.POST.get("environment", ""))
+    except ValueError:
+        return _supply_refused(
+            context, request, errors={"environment": _("Choose one of the options offered.")}
+        )
+    try:
         rows = read_kit_list(
             data,
             sent.filename or "",
@@ -427,7 +447,7 @@ def import_kits(context: SupplyResource, request: Request) -> Any:
             errors={"file": _("The file was refused: nothing was imported.")},
             line_errors=refused.errors,
         )
-    count = services.import_kits(dbsession, study, rows, request.actor)
+    count = services.import_kits(dbsession, study, rows, environment, request.actor)
     _flash(request, _("${count} kits were imported.", mapping={"count": count}))
     return redirect(request, request.resource_path(context, ""))
 
@@ -482,30 +502,32 @@ def _shipment(request: Request, context: Any) -> Shipment:
     return found
 
 
-@_post("ship")
-def ship(context: SupplyResource, request: Request) -> Any:
+def _shipment_act(
+    context: SupplyResource,
+    request: Request,
+    act: Callable[[Session, Shipment, Actor], None],
+    done: TranslationString,
+) -> Any:
+    """Send or cancel the shipment named by the form: its refusal beside it, else back."""
     shipment = _shipment(request, context)
     try:
-        services.ship(request.dbsession, shipment, request.actor)
+        act(request.dbsession, shipment, request.actor)
     except services.Refused as refusal:
         return _supply_refused(
             context, request, errors={f"shipment-{shipment.id}": refusal.message}
         )
-    _flash(request, _("The shipment was sent."))
+    _flash(request, done)
     return redirect(request, request.resource_path(context, ""))
+
+
+@_post("ship")
+def ship(context: SupplyResource, request: Request) -> Any:
+    return _shipment_act(context, request, services.ship, _("The shipment was sent."))
 
 
 @_post("cancel-shipment")
 def cancel_shipment(context: SupplyResource, request: Request) -> Any:
-    shipment = _shipment(request, context)
-    try:
-        services.cancel(request.dbsession, shipment, request.actor)
-    except services.Refused as refusal:
-        return _supply_refused(
-            context, request, errors={f"shipment-{shipment.id}": refusal.message}
-        )
-    _flash(request, _("The shipment was cancelled."))
-    return redirect(request, request.resource_path(context, ""))
+    return _shipment_act(context, request, services.cancel, _("The shipment was cancelled."))
 
 
 @_post("level")

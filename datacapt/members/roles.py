@@ -407,7 +407,10 @@ def grant_role(
         study_id=study.id,
         user_id=user.id,
         role=choice.role,
-        sites=[StudyRoleSite(site_id=site.id, study_id=study.id) for site in choice.sites or ()],
+        sites=[
+            StudyRoleSite(site_id=site.id, tenant_id=study.tenant_id, study_id=study.id)
+            for site in choice.sites or ()
+        ],
     )
     _save_once(dbsession, lambda: dbsession.add(assignment), "role")
     audit.record(
@@ -486,7 +489,7 @@ def change_role(
         kept = [row for row in assignment.sites if row.site_id in wanted]
         present = {row.site_id for row in kept}
         assignment.sites = kept + [
-            StudyRoleSite(site_id=site_id, study_id=study.id)
+            StudyRoleSite(site_id=site_id, tenant_id=study.tenant_id, study_id=study.id)
             for site_id in sorted(wanted - present)
         ]
 

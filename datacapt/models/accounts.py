@@ -87,10 +87,12 @@ class StudyRoleSite(Base):
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(["study_id", "site_id"], ["site.study_id", "site.id"]),
+        ForeignKeyConstraint(["tenant_id", "study_id"], ["study.tenant_id", "study.id"]),
     )
 
     study_role_id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
     study_id: Mapped[int] = mapped_column()
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacapt.db import Base
+from datacapt.models.randomisation import Environment
 from datacapt.models.types import UTCDateTime, string_enum
 
 
@@ -148,6 +149,11 @@ class Kit(Base):
     #: None: at the depot.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     state: Mapped[KitState] = mapped_column(string_enum(KitState, "kit_state", 12))
+    #: The list it came in: test kits serve test randomisations only, production kits the
+    #: randomisations once live (as randomisation's own test and production lists).
+    environment: Mapped[Environment] = mapped_column(
+        string_enum(Environment, "kit_environment", 12)
+    )
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id"), index=True)
     #: While allocated: the subject and the period (visit) it was allocated for.
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"))

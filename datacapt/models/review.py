@@ -57,6 +57,7 @@ class SignedForm(Base):
 
     __tablename__ = "signed_form"
 
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
     signature_id: Mapped[int] = mapped_column(ForeignKey("signature.id"), primary_key=True)
     form_instance_id: Mapped[int] = mapped_column(
         ForeignKey("form_instance.id"), primary_key=True, index=True

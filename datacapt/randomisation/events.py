@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pyramid.i18n import TranslationString
 
 from datacapt.models import Randomisation, Subject
 from datacapt.reactions import Event
@@ -26,10 +28,23 @@ class RandomisationMarkedInError(Event):
 
 
 @dataclass(frozen=True)
+class Revealed:
+    """What another capability conceals like the arm (a kit's type), shown with it to the
+    person unblinding: ``label`` and ``name`` say what it is, ``value`` what it was hiding."""
+
+    label: TranslationString
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class SubjectUnblinded(Event):
     """A blinded person had a subject's arm revealed in an emergency (a mail to the study's
-    administrators would react to this)."""
+    administrators reacts to this). A capability concealing something that tells the arm adds
+    it to ``revealed`` (and audits that it did): it is shown with the arm, on that screen
+    only."""
 
     subject: Subject
     randomisation: Randomisation
     reason: str
+    revealed: list[Revealed] = field(default_factory=list)

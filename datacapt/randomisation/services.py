@@ -40,6 +40,7 @@ from datacapt.models import (
 from datacapt.randomisation import split_body
 from datacapt.randomisation.events import (
     RandomisationMarkedInError,
+    Revealed,
     SubjectRandomised,
     SubjectUnblinded,
 )
@@ -654,10 +655,11 @@ def unblind(
     subject: Subject,
     reason: str,
     actor: Actor,
-) -> None:
+) -> list[Revealed]:
     """Record an emergency unblinding (the caller has checked the person's credentials): the
     first one marks the randomisation for everyone to see; every one is audited, with its
-    reason and the number, never the arm."""
+    reason and the number, never the arm. Returns what other capabilities revealed with the
+    arm (:class:`~.events.SubjectUnblinded`)."""
     if randomisation.unblinded_at is None:
         randomisation.unblinded_at = datetime.now(UTC)
         randomisation.unblinded_by_id = actor.user_id
@@ -673,7 +675,9 @@ def unblind(
         new=randomisation.number,
         reason=reason,
     )
-    reactions.publish(SubjectUnblinded(dbsession, actor, subject, randomisation, reason))
+    event = SubjectUnblinded(dbsession, actor, subject, randomisation, reason)
+    reactions.publish(event)
+    return event.revealed
 
 
 def randomisations(

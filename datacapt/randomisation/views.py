@@ -450,6 +450,7 @@ def _panel(context: SubjectResource, request: Request, **extra: Any) -> dict[str
             "refusal": None,
             "announced": False,
             "revealed": False,
+            "revealed_also": [],
             "unblinding": False,
             "errors": {},
         }
@@ -516,8 +517,9 @@ def randomise(context: SubjectResource, request: Request) -> Any:
     permission=Permission.UNBLIND,
 )
 def unblind(context: SubjectResource, request: Request) -> Any:
-    """Emergency unblinding: a reason and the password (and code) entered again; the arm is
-    shown in this answer only, and the subject's page keeps a mark everyone sees."""
+    """Emergency unblinding: a reason and the password (and code) entered again; the arm (and
+    what other capabilities conceal with it, a kit's type) is shown in this answer only, and
+    the subject's page keeps a mark everyone sees."""
     design = services.design_of(request.dbsession, context.study, key=_key(request))
     found = services.current(request.dbsession, design, context.subject) if design else None
     if found is None:
@@ -538,7 +540,7 @@ def unblind(context: SubjectResource, request: Request) -> Any:
     if errors:
         request.response.status_int = 422
         return _panel(context, request, acted=design.key, errors=errors, unblinding=True)
-    services.unblind(
+    also = services.unblind(
         request.dbsession,
         reactions_of(request.registry),
         found,
@@ -546,4 +548,4 @@ def unblind(context: SubjectResource, request: Request) -> Any:
         reason,
         request.actor,
     )
-    return _panel(context, request, acted=design.key, revealed=True)
+    return _panel(context, request, acted=design.key, revealed=True, revealed_also=also)

@@ -270,7 +270,7 @@ def form_state_history(event: HistoryAsked) -> None:
     (a reaction to :class:`HistoryAsked`)."""
     event.conditions.append(
         (AuditEvent.entity_type == "form_instance")
-        & (AuditEvent.entity_id == str(event.instance.id))
+        & (AuditEvent.entity_id == audit.entity_key(event.instance.id))
         & AuditEvent.action.in_(FORM_STATE_ACTIONS)
     )
 
@@ -681,7 +681,11 @@ def sign(
     dbsession.execute(
         insert(SignedForm),
         [
-            {"signature_id": signature.id, "form_instance_id": instance.id}
+            {
+                "tenant_id": signature.tenant_id,
+                "signature_id": signature.id,
+                "form_instance_id": instance.id,
+            }
             for t, signature in zip(targets, signatures, strict=True)
             for instance in forms[t]
         ],

@@ -17,18 +17,49 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from pyramid.registry import Registry
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from datacapt import pii_access, sealing
 from datacapt.actor import Actor
 from datacapt.i18n import LANGUAGES, _
-from datacapt.models import Subject, SubjectContact
+from datacapt.models import (
+    ConsentRecord,
+    Subject,
+    SubjectContact,
+    SubjectMailLink,
+    SubjectStatus,
+)
 from datacapt.repository import keys
 from datacapt.validation import EMAIL_PATTERN, ValidationError
 
 #: The contact details do not open: unknown or shredded key, or tampered with.
 ContactUnreadable = sealing.Unreadable
+
+
+#: A subject who left the study (or never entered it) is sent nothing more.
+LEFT = (SubjectStatus.WITHDRAWN, SubjectStatus.SCREEN_FAILURE)
+
+
+def contact_stopped(subject_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+    """True when nothing may be sent to the subject any more, by any capability (ePRO links
+    and reminders, appointment mails, automations): they left the study, used the opt-out link
+    of any mail, or withdrew a consent (whatever its scope: a person who withdrew is not
+    contacted by the system; the site still may be). A clause, for queries over many subjects.
+    """
+    left = exists().where(Subject.id == subject_id, Subject.status.in_(LEFT))
+    opted_out = exists().where(
+        SubjectMailLink.subject_id == subject_id, SubjectMailLink.opted_out_at.is_not(None)
+    )
+    withdrew = exists().where(
+        ConsentRecord.subject_id == subject_id, ConsentRecord.withdrawn_on.is_not(None)
+    )
+    return or_(left, opted_out, withdrew)
+
+
+def is_contact_stopped(dbsession: Session, subject_id: int) -> bool:
+    """:func:`contact_stopped` for one subject, re-checked right before a send."""
+    return bool(dbsession.scalar(select(contact_stopped(subject_id))))
 
 
 @dataclass(frozen=True)

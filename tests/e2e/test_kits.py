@@ -63,6 +63,7 @@ def shipped_to_par01(dbsession: Session) -> int:
                 batch="B1",
                 expiry=date.today() + timedelta(days=400),
                 state=KitState.AVAILABLE,
+                environment=services.list_environment(dbsession, study),
             )
         )
     dbsession.flush()

@@ -438,3 +438,29 @@ def test_the_worker_checkpoints_the_trail_every_ten_minutes(
     assert jobs.schedule_periodic(RunAtOnce(), due) == []  # not again before its time
     [made] = dbsession.scalars(select(AuditCheckpoint)).all()
     assert made.chains == 2  # the two tenants' creations
+
+
+def test_an_entity_id_is_text_whether_given_as_an_int_or_a_str(dbsession, tenants):
+    """Ids and text keys are stored alike, and a reader comparing through ``entity_key`` finds
+    them on every database (PostgreSQL refuses ``varchar = integer``)."""
+    acme, _globex = tenants
+    by_id = audit.record(
+        dbsession, SYSTEM, tenant_id=acme.id, action="t", entity_type="thing", entity_id=41
+    )
+    by_key = audit.record(
+        dbsession, SYSTEM, tenant_id=acme.id, action="t", entity_type="thing", entity_id="42"
+    )
+    assert (by_id.entity_id, by_key.entity_id) == ("41", "42")
+    found = dbsession.scalars(
+        select(AuditEvent.id).where(AuditEvent.entity_id == audit.entity_key(41))
+    ).all()
+    assert found == [by_id.id]
+
+
+@pytest.mark.parametrize("wrong", [None, True, 4.2, b"7"])
+def test_an_entity_id_that_is_neither_an_int_nor_a_str_is_refused(dbsession, tenants, wrong):
+    """Not stored as ``"None"``, ``"True"``: the caller's bug shows where it is."""
+    with pytest.raises(TypeError, match="int or a str"):
+        audit.record(
+            dbsession, SYSTEM, tenant_id=tenants[0].id, action="t", entity_type="t", entity_id=wrong
+        )

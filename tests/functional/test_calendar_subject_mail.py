@@ -15,7 +15,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from datacapt import clock
-from datacapt.calendar import opt_out, services, video
+from datacapt.calendar import services, video
 from datacapt.calendar.jobs import remind
 from datacapt.db import transaction_scope
 from datacapt.ecrf.versions import published_design
@@ -156,11 +156,11 @@ def test_the_opt_out_link_asks_then_stops_every_appointment_mail(
     anonymous = client_of(app)
     page = anonymous.get(link)
     assert "Stop appointment e-mails" in page.text
-    assert not opt_out.has_opted_out(dbsession, world.subjects["par01-0001"].id)
+    assert not contacts.is_contact_stopped(dbsession, world.subjects["par01-0001"].id)
 
     done = page.forms["opt-out-form"].submit()
     assert done.status_int == 200 and "no more appointment e-mails" in done.text
-    assert opt_out.has_opted_out(dbsession, world.subjects["par01-0001"].id)
+    assert contacts.is_contact_stopped(dbsession, world.subjects["par01-0001"].id)
     event = dbsession.scalar(
         select(AuditEvent).where(AuditEvent.action == "subject.appointment_mail_opted_out")
     )

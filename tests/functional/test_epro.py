@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from datacapt.calendar import opt_out
 from datacapt.cli.demo_design import epro_definition
 from datacapt.db import transaction_scope
 from datacapt.ecrf import versions
@@ -28,6 +29,7 @@ from datacapt.models import (
     Signature,
     Subject,
     SubjectLink,
+    SubjectMailLink,
     SubjectSession,
     SubjectStatus,
 )
@@ -507,6 +509,23 @@ def test_reminders_stop_when_completed_or_the_subject_left_the_study(dbsession, 
     assert sweep(registry, now + timedelta(days=2)) == 0
     # and a mail already queued re-checks at sending
     assert not services.send_link(dbsession, registry, withdrawn.id, "https://edc.example")
+
+
+def test_an_opt_out_from_any_mail_stops_the_epro_links_and_reminders(dbsession, world, registry):
+    """The opt-out link of an appointment mail stops every send (issue 17: opt-out stops all
+    sends), the first link and the reminders alike, re-checked by a mail already queued."""
+    occurrence = occurrence_for(dbsession, world)
+    occurrence.application_url = "https://edc.example"
+    subject = world.subjects["par01-0001"]
+    opt_out.new_token(dbsession, subject)
+    dbsession.flush()
+    now = datetime.now(UTC)
+    assert sweep(registry, now) == 1
+    link = dbsession.scalar(select(SubjectMailLink).where(SubjectMailLink.subject_id == subject.id))
+    opt_out.opt_out(dbsession, link, now, SETUP)
+    dbsession.flush()
+    assert sweep(registry, now + timedelta(days=2)) == 0
+    assert not services.send_link(dbsession, registry, occurrence.id, "https://edc.example")
 
 
 def test_scheduling_on_the_site_page_lets_the_worker_mail_at_opening(testapp, dbsession, world):

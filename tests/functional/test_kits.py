@@ -36,7 +36,7 @@ from datacapt.models import (
 )
 from datacapt.randomisation.events import SubjectRandomised
 from datacapt.reactions import reactions_of
-from tests.factories import SETUP, build_world, csrf_token, login
+from tests.factories import PASSWORD, SETUP, build_world, csrf_token, login
 
 SUPPLY = "/acme/demo/supply/"
 PAR01 = "/acme/demo/sites/par01/"
@@ -113,7 +113,17 @@ def catalogue(dbsession, world):
     return ka, kp
 
 
-def add_kits(dbsession, world, kind, numbers, *, site=None, expiry=None, state=KitState.AVAILABLE):
+def add_kits(
+    dbsession,
+    world,
+    kind,
+    numbers,
+    *,
+    site=None,
+    expiry=None,
+    state=KitState.AVAILABLE,
+    environment=Environment.TEST,
+):
     kits = [
         Kit(
             tenant_id=world.tenant.id,
@@ -124,6 +134,7 @@ def add_kits(dbsession, world, kind, numbers, *, site=None, expiry=None, state=K
             expiry=expiry or TODAY + timedelta(days=400),
             site_id=world.sites[site].id if site else None,
             state=state,
+            environment=environment,
         )
         for number in numbers
     ]
@@ -243,6 +254,8 @@ def test_a_kit_list_is_imported_whole(testapp, dbsession, world):
     assert kits["K003"].site_id == world.sites["par01"].id and kits["K001"].site_id is None
     assert kits["K004"].expiry == TODAY + timedelta(days=500)  # the batch's, from the catalogue
     assert {k.state for k in kits.values()} == {KitState.AVAILABLE}
+    # Before go-live the list offered is the test one, as for randomisation lists.
+    assert {k.environment for k in kits.values()} == {Environment.TEST}
     assert "kits.list_imported" in audit_actions(dbsession)
 
 
@@ -613,3 +626,100 @@ def test_a_kit_is_allocated_from_the_visits_page(testapp, dbsession, world):
     # The week 4 visit's panel does not show baseline's kit, and offers its own.
     week4 = coordinator.get(SUBJECT + "@@kits?visit=week4", headers=HTMX)
     assert "P-1" not in week4.text and week4.html.find(id="allocate-kit-form")
+
+
+def test_the_kits_of_a_randomisation_marked_in_error_are_set_aside(dbsession, registry, world):
+    """A kit may have left the pharmacy with the subject: it never goes back on the shelf for
+    another subject, it is invalid with the randomisation's error as reason."""
+    from datacapt.randomisation import services as randomisation_services
+
+    ka, _kp = catalogue(dbsession, world)
+    add_kits(dbsession, world, ka, ["A-1", "A-2"], site="par01")
+    subject = world.subjects["par01-0001"]
+    randomisation = randomised(dbsession, world, arm="A")
+    services.map_kit_type(dbsession, world.study, ka, "A", AT_RANDOMISATION, SETUP)
+    allocated, _made = services.allocate(
+        dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP
+    )
+    randomisation_services.mark_in_error(
+        dbsession, reactions_of(registry), randomisation, subject, "Duplicate subject", SETUP
+    )
+    set_aside = kit(dbsession, allocated.number)
+    assert set_aside.state is KitState.INVALID
+    assert set_aside.subject_id is None and set_aside.period is None
+    assert set_aside.reason == f"randomisation {randomisation.number} in error: Duplicate subject"
+    other = kit(dbsession, "A-2")
+    assert (other.state, other.subject_id) == (KitState.AVAILABLE, None)
+    event = dbsession.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "kits.invalid", AuditEvent.entity_id == str(set_aside.id)
+        )
+    )
+    assert (event.subject_id, event.old_value, event.new_value) == (
+        subject.id,
+        "allocated",
+        "invalid",
+    )
+    assert "KA" not in f"{event.field} {event.reason}"
+
+
+def test_test_kits_are_not_allocated_once_the_randomisation_is_live(testapp, dbsession, world):
+    """Kits of the test list serve test randomisations; once live, only production kits are
+    given, whatever the test kits left at the site."""
+    ka, _kp = catalogue(dbsession, world)
+    services.map_kit_type(dbsession, world.study, ka, "A", AT_RANDOMISATION, SETUP)
+    add_kits(dbsession, world, ka, ["T-1"], site="par01")
+    randomisation = randomised(dbsession, world, arm="A")
+    design = dbsession.get(RandomisationDesign, randomisation.design_id)
+    design.live_at = datetime.now(UTC)
+    randomisation.environment = Environment.PRODUCTION
+    dbsession.flush()
+    subject = world.subjects["par01-0001"]
+    with pytest.raises(services.Refused, match="no kit that can be given"):
+        services.allocate(dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP)
+    assert kit(dbsession, "T-1").state is KitState.AVAILABLE
+
+    admin = as_user(testapp, world, "study_admin")
+    form = admin.get(SUPPLY).forms["import-form"]
+    assert form["environment"].value == "production"  # the live list is offered first
+    form["file"] = (
+        "kits.csv",
+        f"number,type,batch,expiry,location\nP-1,KA,B1,{FAR},par01\n".encode(),
+    )
+    form.submit(status=303)
+    given, _made = services.allocate(dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP)
+    assert (given.number, given.environment) == ("P-1", Environment.PRODUCTION)
+    form = admin.get(SUPPLY).forms["import-form"]
+    form["environment"].force_value("staging")
+    form["file"] = ("kits.csv", b"number,type,batch,expiry,location\n")
+    refused = form.submit(status=422)
+    assert refused.html.find(id="field-environment-error")
+
+
+def test_an_emergency_unblinding_shows_the_kits_types_too(testapp, dbsession, world):
+    """A kit's type tells the arm: the investigator unblinding sees it with the arm, on that
+    answer only, and the trail records which kits' types were shown (numbers, never types)."""
+    ka, _kp = catalogue(dbsession, world)
+    services.map_kit_type(dbsession, world.study, ka, "A", AT_RANDOMISATION, SETUP)
+    add_kits(dbsession, world, ka, ["A-1"], site="par01")
+    randomised(dbsession, world, arm="A")
+    subject = world.subjects["par01-0001"]
+    services.allocate(dbsession, world.study, None, subject, AT_RANDOMISATION, SETUP)
+
+    investigator = as_user(testapp, world, "investigator")
+    assert "KA" not in panel(investigator).html.find(id="subject-kits").get_text()
+    page = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    token = page.html.find("input", attrs={"name": "csrf_token"})["value"]
+    body = {"csrf_token": token, "unblind-reason": "Anaphylaxis", "unblind-password": PASSWORD}
+    wrong = investigator.post(
+        SUBJECT + "@@unblind", {**body, "unblind-password": "no"}, headers=HTMX, status=422
+    )
+    assert "Active kit" not in wrong.text
+    shown = investigator.post(SUBJECT + "@@unblind", body, headers=HTMX)
+    [revealed] = shown.html.select(".revealed-also")
+    assert "A-1" in revealed.get_text() and "KA — Active kit" in revealed.get_text()
+    again = investigator.get(SUBJECT + "@@randomisation", headers=HTMX)
+    assert not again.html.select(".revealed-also")
+    event = dbsession.scalar(select(AuditEvent).where(AuditEvent.action == "kits.types_revealed"))
+    assert (event.subject_id, event.new_value, event.reason) == (subject.id, "A-1", "Anaphylaxis")
+    assert "KA" not in f"{event.field} {event.new_value}"

@@ -65,8 +65,10 @@ def test_a_kit_list_is_imported_from_the_command_line(datacapt, cli_database, tm
     good.write_text(
         "number,type,batch,expiry,location\nK1,KA,B1,2030-01-31,depot\nK2,KA,B1,2030-01-31,par01\n"
     )
-    code, out, _err = datacapt("kits", "import", "kitco", "k-001", str(good))
-    assert (code, out.strip()) == (0, "2 kits imported")
+    code, out, _err = datacapt(
+        "kits", "import", "kitco", "k-001", str(good), "--list", "production"
+    )
+    assert (code, out.strip()) == (0, "2 kits imported (production list)")
     assert [tuple(row) for row in with_session(cli_database, kits)] == [
         ("K1", KitState.AVAILABLE, None),
         ("K2", KitState.AVAILABLE, "par01"),

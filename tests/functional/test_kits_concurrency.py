@@ -84,6 +84,7 @@ def committed(tmp_path: Path) -> Iterator[tuple]:
                     expiry=date.today() + timedelta(days=400),
                     site_id=world.sites["par01"].id,
                     state=KitState.AVAILABLE,
+                    environment=Environment.TEST,
                 )
             )
         email = world.users["coordinator"].email

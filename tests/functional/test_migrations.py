@@ -142,3 +142,55 @@ def test_a_trail_chained_per_tenant_stays_verifiable_and_closed(tmp_path):
             command.downgrade(alembic_config(connection), before)
     finally:
         engine.dispose()
+
+
+def test_role_sites_and_signed_forms_receive_their_parents_tenant(tmp_path):
+    """Rows written before the tenant column existed take their parent's tenant, which is then
+    required."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    url = create_database("tenanted", tmp_path)
+    engine = make_engine({"sqlalchemy.url": url})
+    rows = [
+        "INSERT INTO tenant (id, slug, name) VALUES (1, 'a', 'A'), (2, 'b', 'B')",
+        "INSERT INTO study (id, tenant_id, code, title, languages, missing_codes)"
+        " VALUES (5, 2, 's', 'S', '[]', '[]')",
+        "INSERT INTO site (id, tenant_id, study_id, code, name) VALUES (6, 2, 5, 'p', 'P')",
+        "INSERT INTO user_account (id, email, name, is_system_admin, is_active)"
+        " VALUES (7, 'u@example.org', 'U', false, true)",
+        "INSERT INTO study_role (id, tenant_id, study_id, user_id, role)"
+        " VALUES (8, 2, 5, 7, 'monitor')",
+        "INSERT INTO study_role_site (study_role_id, site_id, study_id) VALUES (8, 6, 5)",
+        "INSERT INTO subject (id, tenant_id, study_id, site_id, label, status)"
+        " VALUES (9, 2, 5, 6, 'p-1', 'included')",
+        "INSERT INTO visit_instance (id, tenant_id, study_id, subject_id, visit, repeat)"
+        " VALUES (10, 2, 5, 9, 'v', 1)",
+        "INSERT INTO form_instance (id, tenant_id, study_id, site_id, subject_id,"
+        " visit_instance_id, visit, visit_repeat, form, repeat, status, version_number,"
+        " lock_version) VALUES (11, 2, 5, 6, 9, 10, 'v', 1, 'f', 1, 'complete', 1, 1)",
+        "INSERT INTO signature (id, tenant_id, study_id, site_id, subject_id, scope, signer_id,"
+        " signer_name, meaning, content_hash, signed_at, audit_event_id)"
+        " VALUES (12, 2, 5, 6, 9, 'form', 7, 'U', 'm', 'h', '2026-12-01 10:00:00+00', 1)",
+        "INSERT INTO signed_form (signature_id, form_instance_id) VALUES (12, 11)",
+    ]
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "5d3a1c7e9b42")
+        with engine.begin() as connection:
+            for row in rows:
+                connection.execute(text(row))
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT tenant_id FROM study_role_site")) == 2
+            assert connection.scalar(text("SELECT tenant_id FROM signed_form")) == 2
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM study_role_site"))
+            connection.execute(text("DELETE FROM signed_form"))
+        for written in (rows[5], rows[-1]):  # without a tenant: refused
+            with engine.begin() as connection, pytest.raises(IntegrityError):
+                connection.execute(text(written))
+    finally:
+        engine.dispose()

@@ -136,6 +136,20 @@ class DashboardRow:
     kinds: Sequence[Hashable]
 
 
+class _ColumnPieces(dict[Hashable, str]):
+    """A column's cells by kind, each made on first use from the column's link tail and the
+    kind's rendered pieces: a cell is then one subscript, no call."""
+
+    def __init__(self, tail: str, shown: Mapping[Hashable, tuple[str, str]]) -> None:
+        super().__init__()
+        self.tail, self.shown = tail, shown
+
+    def __missing__(self, kind: Hashable) -> str:
+        link, after = self.shown[kind]
+        piece = self[kind] = f'{self.tail}">{link}</a>{after}</td>'
+        return piece
+
+
 #: Each kind's rendered pieces (its link's text and what follows the link) per UI language:
 #: they depend on nothing else, so a page renders only the kinds no page in its language
 #: showed before (a few hundred at most: statuses × marks × small numbers of queries).
@@ -169,19 +183,12 @@ class DashboardTable:
         """The table's rows, from each kind's link text and what follows the link (``shown``),
         each subject's status in words and the overdue mark, as rendered once by the
         template: a cell costs one lookup of its column's piece for its kind."""
-        shown = self.shown
         words = {status: str(escape(text)) for status, text in statuses.items()}
-        pieces: list[dict[Hashable, str]] = [{} for _tail in self.tails]
+        pieces = [_ColumnPieces(tail, self.shown) for tail in self.tails]
         html = []
         for row in self.rows:
             path = escape(row.path)
-            cells = []
-            for column, tail, kind in zip(pieces, self.tails, row.kinds, strict=True):
-                piece = column.get(kind)
-                if piece is None:
-                    link, after = shown[kind]
-                    piece = column[kind] = f'{tail}">{link}</a>{after}</td>'
-                cells.append(piece)
+            cells = [column[kind] for column, kind in zip(pieces, row.kinds, strict=True)]
             start = f'<td><a href="{path}'
             mark = f" {overdue_mark}" if row.overdue else ""
             html.append(
@@ -210,9 +217,9 @@ def dashboard_table(
     found = {subject.id: list(blank) for subject in subjects}
     for cell in cells:
         index = position.get((cell.visit, cell.form))
-        row_kinds = found.get(cell.subject_id)
-        if index is None or row_kinds is None:
+        if index is None:
             continue
+        row_kinds = found[cell.subject_id]  # the rows are the page's subjects' only
         if table[index].log:
             kind: Hashable = ("log", row_kinds[index][1] + 1)
             if kind not in kinds:

@@ -14,6 +14,7 @@ from pyramid.config import Configurator
 from pyramid.i18n import TranslationString
 from pyramid.location import lineage
 from pyramid.request import Request
+from pyramid.traversal import quote_path_segment
 from pyramid_jinja2.i18n import GetTextWrapper
 
 from datacapt.config import STATIC_DIR
@@ -114,9 +115,17 @@ class TemplateGetText(GetTextWrapper):
         return found
 
 
-def lineage_trail(context: Any) -> list[Any]:
-    """The breadcrumb trail: root first, the current node last."""
-    return list(reversed(list(lineage(context))))
+def lineage_trail(request: Request) -> list[tuple[Any, str]]:
+    """The breadcrumb trail, root first and the request's context last, each node with its
+    path: the root's as Pyramid makes it, each child's its parent's and its quoted name (as
+    ``resource_path`` joins them; one such call a page instead of one per node)."""
+    nodes = list(lineage(request.context))[::-1]
+    path = request.resource_path(nodes[0])
+    trail = [(nodes[0], path)]
+    for node in nodes[1:]:
+        path = f"{path}{quote_path_segment(node.__name__)}/"
+        trail.append((node, path))
+    return trail
 
 
 def includeme(config: Configurator) -> None:

@@ -66,10 +66,12 @@ class BlockState:
     tags: Tags = NONE  # the item's action tags that apply
     concealed: bool = False  # @HIDDEN: not shown, its value kept
     readonly: bool = False  # @READONLY, or computed by a tag
+    #: The item's variable name (None: a block that is no item); read a few times per block
+    #: by each evaluation and page, so found once.
+    name: str | None = field(init=False)
 
-    @property
-    def name(self) -> str | None:
-        return self.block.name if isinstance(self.block, Item) else None
+    def __post_init__(self) -> None:
+        self.name = self.block.name if isinstance(self.block, Item) else None
 
     @property
     def error(self) -> TranslationString | None:

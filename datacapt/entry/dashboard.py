@@ -87,6 +87,17 @@ def columns(definition: Any) -> list[Column]:
     ]
 
 
+def visit_spans(table: Sequence[Column]) -> list[tuple[Column, int]]:
+    """Each visit's first column and the number of its columns, for the header's first row."""
+    spans: list[tuple[Column, int]] = []
+    for column in table:
+        if spans and spans[-1][0].visit == column.visit:
+            spans[-1] = (spans[-1][0], spans[-1][1] + 1)
+        else:
+            spans.append((column, 1))
+    return spans
+
+
 @dataclass(frozen=True)
 class CellState:
     """A form's monitoring states, as ``ui.review_state`` reads them of a status row."""
@@ -125,36 +136,59 @@ class DashboardRow:
     kinds: Sequence[Hashable]
 
 
+class _ColumnPieces(dict[Hashable, str]):
+    """A column's cells by kind, each made on first use from the column's link tail and the
+    kind's rendered pieces: a cell is then one subscript, no call."""
+
+    def __init__(self, tail: str, shown: Mapping[Hashable, tuple[str, str]]) -> None:
+        super().__init__()
+        self.tail, self.shown = tail, shown
+
+    def __missing__(self, kind: Hashable) -> str:
+        link, after = self.shown[kind]
+        piece = self[kind] = f'{self.tail}">{link}</a>{after}</td>'
+        return piece
+
+
+#: Each kind's rendered pieces (its link's text and what follows the link) per UI language:
+#: they depend on nothing else, so a page renders only the kinds no page in its language
+#: showed before (a few hundred at most: statuses × marks × small numbers of queries).
+_PIECES: dict[str, dict[Hashable, tuple[str, str]]] = {}
+PIECES_PER_LANGUAGE = 2048
+
+
+def rendered_pieces(language: str) -> dict[Hashable, tuple[str, str]]:
+    """The pieces rendered so far in ``language``, for the template to complete."""
+    pieces = _PIECES.setdefault(language, {})
+    if len(pieces) >= PIECES_PER_LANGUAGE:
+        pieces.clear()
+    return pieces
+
+
 @dataclass(frozen=True)
 class DashboardTable:
-    """The page's rows, each column's link tail (below a subject's path) and the kinds of
-    cell the rows hold."""
+    """The page's rows, each column's link tail (below a subject's path), the kinds of cell
+    the rows hold and the pieces already rendered in the page's language (``shown``)."""
 
     rows: list[DashboardRow]
     tails: list[str]
     kinds: dict[Hashable, CellKind]
+    shown: dict[Hashable, tuple[str, str]]
 
-    def body(
-        self,
-        shown: Mapping[Hashable, tuple[str, str]],
-        statuses: Mapping[SubjectStatus, str],
-        overdue_mark: str,
-    ) -> Markup:
-        """The table's rows, from each kind's link text and what follows the link, each
-        subject's status in words and the overdue mark, as rendered once by the template: a
-        cell costs one lookup of its column's piece for its kind."""
+    def unrendered(self) -> list[tuple[Hashable, CellKind]]:
+        """The kinds of this page the template still has to render into ``shown``."""
+        return [(key, kind) for key, kind in self.kinds.items() if key not in self.shown]
+
+    def body(self, statuses: Mapping[SubjectStatus, str], overdue_mark: str) -> Markup:
+        """The table's rows, from each kind's link text and what follows the link (``shown``),
+        each subject's status in words and the overdue mark, as rendered once by the
+        template: a cell costs one lookup of its column's piece for its kind."""
         words = {status: str(escape(text)) for status, text in statuses.items()}
-        pieces: list[dict[Hashable, str]] = [{} for _tail in self.tails]
+        pieces = [_ColumnPieces(tail, self.shown) for tail in self.tails]
         html = []
         for row in self.rows:
             path = escape(row.path)
-            cells = []
-            for column, tail, kind in zip(pieces, self.tails, row.kinds, strict=True):
-                piece = column.get(kind)
-                if piece is None:
-                    link, after = shown[kind]
-                    piece = column[kind] = f'{tail}">{link}</a>{after}</td>'
-                cells.append(piece)
+            cells = [column[kind] for column, kind in zip(pieces, row.kinds, strict=True)]
             start = f'<td><a href="{path}'
             mark = f" {overdue_mark}" if row.overdue else ""
             html.append(
@@ -167,20 +201,25 @@ class DashboardTable:
 
 
 def dashboard_table(
-    base: str, subjects: Sequence[Any], table: Sequence[Column], cells: Iterable[Any]
+    base: str,
+    subjects: Sequence[Any],
+    table: Sequence[Column],
+    cells: Iterable[Any],
+    shown: dict[Hashable, tuple[str, str]],
 ) -> DashboardTable:
     """The table of a page (``base``: the subjects' path) from its subjects and the status rows
     (:data:`CELL_COLUMNS`) of their forms: each status row names its cell's kind once, and a
-    cell without one is a form not started (or a log without rows)."""
+    cell without one is a form not started (or a log without rows). ``shown``: the pieces
+    rendered so far in the page's language (:func:`rendered_pieces`)."""
     position = {(column.visit, column.form): index for index, column in enumerate(table)}
     blank = [("log", 0) if column.log else NOT_STARTED for column in table]
     kinds: dict[Hashable, CellKind] = {NOT_STARTED: CellKind(), ("log", 0): CellKind(log_rows=0)}
     found = {subject.id: list(blank) for subject in subjects}
     for cell in cells:
         index = position.get((cell.visit, cell.form))
-        row_kinds = found.get(cell.subject_id)
-        if index is None or row_kinds is None:
+        if index is None:
             continue
+        row_kinds = found[cell.subject_id]  # the rows are the page's subjects' only
         if table[index].log:
             kind: Hashable = ("log", row_kinds[index][1] + 1)
             if kind not in kinds:
@@ -214,7 +253,7 @@ def dashboard_table(
         for subject in subjects
     ]
     tails = [str(escape(f"{c.visit}/" if c.log else f"{c.visit}/{c.form}/")) for c in table]
-    return DashboardTable(rows, tails, kinds)
+    return DashboardTable(rows, tails, kinds, shown)
 
 
 #: The overdue test of a published version on a day (a test per visit: a few hundred SQL
@@ -297,7 +336,13 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
             .all()
         )
     table = columns(design.definition) if design else []
-    found = dashboard_table(request.resource_path(context), page.items, table, cells)
+    found = dashboard_table(
+        request.resource_path(context),
+        page.items,
+        table,
+        cells,
+        rendered_pieces(request.locale_name),
+    )
     query = {
         key: value
         for key, value in (
@@ -313,6 +358,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "design": design,
         "definition": design.definition if design else None,
         "columns": table,
+        "visits": visit_spans(table),
         "page": page,
         "table": found,
         "sites": sites,

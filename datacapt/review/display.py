@@ -23,9 +23,14 @@ from datacapt.resources import FormEntryResource, SubjectResource, VisitResource
 
 
 def signatures_of(request: Request, context: object) -> list[Signature]:
-    """The signatures of a form (any that covers it), a visit, or a casebook; newest first."""
+    """The signatures of a form (any that covers it), a visit, or a casebook; newest first.
+
+    A form never signed has none and is not asked: signing marks every form it covers signed,
+    and a form stays signed or broken after that (every form page would otherwise ask)."""
     query = select(Signature).order_by(Signature.signed_at.desc(), Signature.id.desc())
     if isinstance(context, FormEntryResource) and context.instance is not None:
+        if context.instance.signature_state is SignatureState.UNSIGNED:
+            return []
         covering = select(SignedForm.signature_id).where(
             SignedForm.form_instance_id == context.instance.id
         )

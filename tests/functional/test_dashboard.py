@@ -60,6 +60,22 @@ def test_each_cell_is_a_symbol_with_its_word_for_screen_readers_and_the_key_says
     assert len(symbols) == len(set(symbols)), symbols
 
 
+def test_cells_kept_from_earlier_pages_are_in_each_page_s_own_language(monitor, world):
+    enter(monitor, world, height_cm="180")
+
+    def cell_word(page):
+        cell = page.html.select("tbody tr")[1].select("td a")[1]  # screening / demographics
+        return cell.select_one(".visually-hidden").text.strip()
+
+    english = monitor.get(DASHBOARD)
+    assert cell_word(english) == "In progress"
+    assert monitor.get(DASHBOARD).text == english.text  # the same page from the kept pieces
+    english.forms[0].submit("language", value="fr")
+    assert cell_word(monitor.get(DASHBOARD)) == "En cours"
+    monitor.get(DASHBOARD).forms[0].submit("language", value="en")
+    assert monitor.get(DASHBOARD).text == english.text
+
+
 def test_the_subject_column_is_apart_from_the_forms_that_scroll(monitor):
     page = monitor.get(DASHBOARD)
     scroller = page.html.select_one(".dashboard-scroll")

@@ -101,22 +101,24 @@ VITALS = SUBJECT + "screening/vital_signs/"
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "most"),
     [
-        DEMOGRAPHICS,  # a form entered
-        VITALS,  # a form not entered yet
-        SUBJECT,  # the casebook
-        "/acme/demo/subjects/",  # the subject list
-        "/acme/demo/subjects/@@dashboard",
+        (DEMOGRAPHICS, 4),  # a form entered (its values and query counts; never signed)
+        (VITALS, 2),  # a form not entered yet
+        (SUBJECT, 6),  # the casebook
+        ("/acme/demo/subjects/", 6),  # the subject list
+        ("/acme/demo/subjects/@@dashboard", 6),
     ],
 )
-def test_a_hot_page_costs_six_statements_at_most(coordinator, query_counter, path):
+def test_a_hot_page_costs_six_statements_at_most_and_a_form_fewer(
+    coordinator, query_counter, path, most
+):
     save(coordinator, query_counter, height_cm="180", weight_kg="72.5")
     coordinator.get(path)
     query_counter.clear()
     coordinator.get(path)
     # the session, its user and roles 1, the path 1, and what the page shows
-    assert len(query_counter) <= 6, "\n".join(query_counter)
+    assert len(query_counter) <= most, "\n".join(query_counter)
     assert len([s for s in query_counter if "FROM user_session" in s]) == 1
     assert len([s for s in query_counter if "WHERE tenant.slug" in s]) == 1
 

@@ -83,6 +83,13 @@ def test_breadcrumbs_follow_the_lineage(testapp, world):
     crumbs = page.html.select("nav.breadcrumbs li a")
     assert [a.text for a in crumbs] == ["Home", "Acme Research", "demo", "Subjects", "par01-0001"]
     assert crumbs[-1]["aria-current"] == "page"
+    assert [a["href"] for a in crumbs] == [
+        "/",
+        "/acme/",
+        "/acme/demo/",
+        "/acme/demo/subjects/",
+        "/acme/demo/subjects/par01-0001/",
+    ]
 
 
 def test_switcher_lists_the_users_tenants_and_studies(testapp, world):

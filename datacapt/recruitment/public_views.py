@@ -237,6 +237,7 @@ def withdrawal_page(context: WithdrawalResource, request: Request) -> Response:
 
 @view_config(context=WithdrawalResource, request_method="POST", permission=NO_PERMISSION_REQUIRED)
 def withdraw(context: WithdrawalResource, request: Request) -> Response:
+    """The button: the agreement cleared, then the page again, saying so."""
     throttled = _throttled(request)
     if throttled is not None:
         return throttled
@@ -250,4 +251,4 @@ def withdraw(context: WithdrawalResource, request: Request) -> Response:
         request_id=request.request_id,
     )
     campaigns.withdraw(request.dbsession, person, actor)
-    return render_to_response(WITHDRAWAL, {"done": True}, request=request)
+    return redirect(request, request.resource_url(context))

@@ -168,7 +168,7 @@ def test_the_mailed_link_withdraws_and_the_next_campaign_skips_them(
     assert not dbsession.scalar(
         select(AuditEvent).where(AuditEvent.action == "person.contact_withdrawn")
     )
-    done = page.forms["withdrawal-form"].submit(status=200)
+    done = page.forms["withdrawal-form"].submit(status=303).follow()
     assert done.html.find(id="withdrawn") is not None
     dbsession.refresh(person)
     assert person.contact_opt_in is False
@@ -214,7 +214,7 @@ def test_a_forged_token_is_an_unknown_recruitments_page(testapp, world, dbsessio
 
 def test_another_persons_token_withdraws_only_them(testapp, world, dbsession, registry):
     olivia, nadia = world.users["person-in"], world.users["person-no_address"]
-    testapp.get(withdrawal_url(registry, nadia)).forms["withdrawal-form"].submit(status=200)
+    testapp.get(withdrawal_url(registry, nadia)).forms["withdrawal-form"].submit(status=303)
     dbsession.refresh(olivia)
     dbsession.refresh(nadia)
     assert (olivia.contact_opt_in, nadia.contact_opt_in) == (True, False)

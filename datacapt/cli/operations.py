@@ -17,11 +17,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from alembic import command
 from datacapt import jobs
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
-from datacapt.cli.keys import seal_contacts, seal_plain_values
+from datacapt.cli.keys import seal_plain_values, seal_subject_details
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.entry import personal
 from datacapt.models import JobState, OutboxJob
+from datacapt.payments import bank
 from datacapt.subjects import contacts
 
 
@@ -30,17 +31,19 @@ def alembic_config(env: Environment) -> AlembicConfig:
 
 
 def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
-    """Migrate, then seal the personal-data values left in plain text and the contact details
-    still under a tenant-wide key under their subjects' data keys (a migration script holds no
-    encryption key)."""
+    """Migrate, then seal the personal-data values left in plain text and the contact and bank
+    details still under a tenant-wide key under their subjects' data keys (a migration script
+    holds no encryption key)."""
     command.upgrade(alembic_config(env), "head")
     print("database is at the latest revision")
     sealed = seal_plain_values(env)
     if sealed:
         print(f"{sealed} personal-data value(s) sealed")
-    moved = seal_contacts(env)
-    if moved:
-        print(f"{moved} contact record(s) re-sealed under their subject's data key")
+    moved_contacts, moved_banks = seal_subject_details(env)
+    if moved_contacts:
+        print(f"{moved_contacts} contact record(s) re-sealed under their subject's data key")
+    if moved_banks:
+        print(f"{moved_banks} bank detail record(s) re-sealed under their subject's data key")
     return 0
 
 
@@ -91,9 +94,14 @@ def _check_database(env: Environment) -> str:
         )
     with transaction_scope(env.registry) as dbsession:
         tenant_sealed = contacts.count_tenant_sealed(dbsession)
+        bank_sealed = bank.count_tenant_sealed(dbsession)
     if tenant_sealed:
         raise CommandError(
             f"{tenant_sealed} contact record(s) under a tenant-wide key: run keys rekey"
+        )
+    if bank_sealed:
+        raise CommandError(
+            f"{bank_sealed} bank detail record(s) under a tenant-wide key: run keys rekey"
         )
     return f"database: ok ({engine.dialect.name}, revision {current})"
 

@@ -1,6 +1,6 @@
 """Envelope encryption of personal data: a data key per person of the repository and per study
-subject (for their contact details), wrapped by the tenant's key-encryption key (KEK), which a
-key service holds. Every data key is wrapped and unwrapped here, nowhere else.
+subject (for their contact and bank details), wrapped by the tenant's key-encryption key (KEK),
+which a key service holds. Every data key is wrapped and unwrapped here, nowhere else.
 
 * :class:`KeyService` is the KMS interface: it wraps and unwraps a data key under one generation
   of a tenant's KEK. :class:`LocalKeyService` derives each tenant's KEK (HKDF-SHA-256) from a
@@ -36,6 +36,7 @@ from datacapt.models import (
     PersonKey,
     PersonLink,
     RepositoryKek,
+    SubjectBankAccount,
     SubjectContact,
     SubjectKey,
 )
@@ -191,8 +192,8 @@ def _wrap(
 def subject_data_key(
     dbsession: Session, registry: Registry, tenant_id: int, subject_id: int, *, create: bool
 ) -> bytes:
-    """The data key of a study subject's contact details, unwrapped: a fresh one (flushed) when
-    they have none and ``create``; Shredded when they have none otherwise."""
+    """The data key of a study subject's contact and bank details, unwrapped: a fresh one
+    (flushed) when they have none and ``create``; Shredded when they have none otherwise."""
     found = _subject_key(dbsession, registry, tenant_id, subject_id)
     if found is not None:
         return found
@@ -373,20 +374,22 @@ def shred(dbsession: Session, person: Person) -> bool:
 
 
 def shred_subject(dbsession: Session, tenant_id: int, subject_id: int) -> bool:
-    """Delete a study subject's data key and the contact details sealed under it: they are
-    unreadable for good, wherever a copy is (a backup). Their trial data and its audit trail
-    are under no such key and stay. False when the key was gone already."""
+    """Delete a study subject's data key and the contact and bank details sealed under it: they
+    are unreadable for good, wherever a copy is (a backup). Their trial data, payment orders,
+    ledger and audit trail are under no such key and stay. False when the key was gone
+    already."""
     row = dbsession.scalar(
         select(SubjectKey).where(
             SubjectKey.subject_id == subject_id, SubjectKey.tenant_id == tenant_id
         )
     )
-    contact = dbsession.scalar(
-        select(SubjectContact).where(
-            SubjectContact.subject_id == subject_id, SubjectContact.tenant_id == tenant_id
+    sealed = [
+        dbsession.scalar(
+            select(model).where(model.subject_id == subject_id, model.tenant_id == tenant_id)
         )
-    )
-    for found in (row, contact):
+        for model in (SubjectContact, SubjectBankAccount)
+    ]
+    for found in (row, *sealed):
         if found is not None:
             dbsession.delete(found)
     dbsession.flush()

@@ -93,16 +93,13 @@ def _check_database(env: Environment) -> str:
             f"{plain} personal-data value(s) stored in plain text: run keys seal-items"
         )
     with transaction_scope(env.registry) as dbsession:
-        tenant_sealed = contacts.count_tenant_sealed(dbsession)
-        bank_sealed = bank.count_tenant_sealed(dbsession)
-    if tenant_sealed:
-        raise CommandError(
-            f"{tenant_sealed} contact record(s) under a tenant-wide key: run keys rekey"
-        )
-    if bank_sealed:
-        raise CommandError(
-            f"{bank_sealed} bank detail record(s) under a tenant-wide key: run keys rekey"
-        )
+        tenant_sealed = {
+            "contact record(s)": contacts.count_tenant_sealed(dbsession),
+            "bank detail record(s)": bank.count_tenant_sealed(dbsession),
+        }
+    left = " and ".join(f"{count} {what}" for what, count in tenant_sealed.items() if count)
+    if left:
+        raise CommandError(f"{left} under a tenant-wide key: run keys rekey")
     return f"database: ok ({engine.dialect.name}, revision {current})"
 
 

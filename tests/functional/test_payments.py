@@ -533,9 +533,10 @@ def test_bank_details_under_a_tenant_key_move_under_the_subjects_data_key(
 def test_a_shredded_subjects_bank_details_are_unreadable_and_their_ledger_intact(
     world, dbsession, registry
 ):
-    """Shredding a subject deletes their data key and bank details: a copy of the sealed row
-    (a backup) no longer opens, while their orders, lines and ledger stay as they were, and a
-    later bank file is refused (no bank details), not built from nothing."""
+    """Rotation re-wraps the subject's data key and the details still open; shredding the
+    subject deletes their data key and bank details: a copy of the sealed row (a backup) no
+    longer opens, while their orders, lines and ledger stay as they were, and a later bank file
+    is refused (no bank details), not built from nothing."""
     actor = Actor(world.users["study_admin"].id)
     paris, berlin = world.subjects["par01-0001"], world.subjects["ber01-0001"]
     bank.seal(registry, paris, bank.BankDetails(IBAN_PARIS, HOLDER), dbsession)
@@ -544,6 +545,8 @@ def test_a_shredded_subjects_bank_details_are_unreadable_and_their_ledger_intact
     services.validate(dbsession, order, actor)
     row = dbsession.get(SubjectBankAccount, paris.id)
     assert row.key_id is None and IBAN_PARIS.encode() not in row.ciphertext
+    keys.rotate(dbsession, registry, paris.tenant_id)  # re-wraps the data key, not the details
+    assert bank.open_row(dbsession, registry, row) == bank.BankDetails(IBAN_PARIS, HOLDER)
     backup = SubjectBankAccount(
         subject_id=paris.id,
         tenant_id=paris.tenant_id,

@@ -114,8 +114,9 @@ def _associated(subject_id: int) -> bytes:
 def seal(registry: Registry, subject: Subject, details: BankDetails, dbsession: Session) -> None:
     """Store ``details`` for ``subject`` under their data key."""
     plaintext = json.dumps(asdict(details), ensure_ascii=False).encode()
-    key = keys.subject_data_key(dbsession, registry, subject.tenant_id, subject.id, create=True)
-    nonce, ciphertext = keys.seal(key, plaintext, _associated(subject.id))
+    nonce, ciphertext = keys.seal_for_subject(
+        dbsession, registry, subject.tenant_id, subject.id, plaintext, _associated(subject.id)
+    )
     row = dbsession.get(SubjectBankAccount, subject.id) or SubjectBankAccount(
         subject_id=subject.id, tenant_id=subject.tenant_id
     )
@@ -127,17 +128,16 @@ def seal(registry: Registry, subject: Subject, details: BankDetails, dbsession: 
 
 def open_row(dbsession: Session, registry: Registry, row: SubjectBankAccount) -> BankDetails:
     """The bank details of ``row`` (BankUnreadable: shredded, or not theirs)."""
-    associated = _associated(row.subject_id)
-    if row.key_id is not None:
-        sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
-        return BankDetails(**json.loads(sealing.unseal(registry, sealed, associated)))
-    try:
-        key = keys.subject_data_key(
-            dbsession, registry, row.tenant_id, row.subject_id, create=False
-        )
-        plaintext = keys.unseal(key, row.nonce, row.ciphertext, associated)
-    except (keys.Shredded, keys.KeyUnavailable) as error:
-        raise BankUnreadable(str(error)) from None
+    plaintext = keys.open_for_subject(
+        dbsession,
+        registry,
+        row.tenant_id,
+        row.subject_id,
+        row.key_id,
+        row.nonce,
+        row.ciphertext,
+        _associated(row.subject_id),
+    )
     return BankDetails(**json.loads(plaintext))
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from datacapt import sealing
 from datacapt.config import get_app_settings, parse_encryption_keys
 from datacapt.models import (
     Person,
@@ -298,6 +299,42 @@ def unseal(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> by
         return AESGCM(key).decrypt(nonce, ciphertext, associated)
     except InvalidTag:
         raise KeyUnavailable("the sealed value does not match its owner") from None
+
+
+def seal_for_subject(
+    dbsession: Session,
+    registry: Registry,
+    tenant_id: int,
+    subject_id: int,
+    plaintext: bytes,
+    associated: bytes,
+) -> tuple[bytes, bytes]:
+    """``plaintext`` sealed under the subject's data key (made on first use): (nonce,
+    ciphertext)."""
+    key = subject_data_key(dbsession, registry, tenant_id, subject_id, create=True)
+    return seal(key, plaintext, associated)
+
+
+def open_for_subject(
+    dbsession: Session,
+    registry: Registry,
+    tenant_id: int,
+    subject_id: int,
+    key_id: str | None,
+    nonce: bytes,
+    ciphertext: bytes,
+    associated: bytes,
+) -> bytes:
+    """What ``ciphertext`` holds: under the subject's data key when ``key_id`` is None, else
+    under that tenant-wide key (a row sealed before subjects had data keys).
+    sealing.Unreadable: shredded, or not theirs."""
+    if key_id is not None:
+        return sealing.unseal(registry, sealing.Sealed(key_id, nonce, ciphertext), associated)
+    try:
+        key = subject_data_key(dbsession, registry, tenant_id, subject_id, create=False)
+        return unseal(key, nonce, ciphertext, associated)
+    except (Shredded, KeyUnavailable) as error:
+        raise sealing.Unreadable(str(error)) from None
 
 
 def rotate(dbsession: Session, registry: Registry, tenant_id: int) -> tuple[int, int]:

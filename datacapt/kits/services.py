@@ -314,7 +314,8 @@ def batch_expiries(dbsession: Session, study: Study) -> dict[tuple[str, str], da
 
 
 def list_environment(dbsession: Session, study: Study) -> Environment:
-    """The list a kit list goes to unless told: the randomisation's current environment."""
+    """The list a kit list or a shipment takes unless told: the randomisation's current
+    environment (production once live)."""
     design = kits_design(dbsession, study.id)
     return design.environment if design is not None else Environment.TEST
 
@@ -503,15 +504,22 @@ def shipments(dbsession: Session, study: Study) -> list[tuple[Shipment, str, int
 
 
 def _free_depot_kits(
-    dbsession: Session, study: Study, kind: KitType, count: int, after: date
+    dbsession: Session,
+    study: Study,
+    kind: KitType,
+    count: int,
+    after: date,
+    environment: Environment,
 ) -> list[Kit]:
-    """Up to ``count`` kits of ``kind`` at the depot, not set aside, first to expire first."""
+    """Up to ``count`` kits of ``kind`` of the ``environment`` list at the depot, not set
+    aside, first to expire first."""
     return list(
         dbsession.scalars(
             select(Kit)
             .where(
                 Kit.study_id == study.id,
                 Kit.kit_type_id == kind.id,
+                Kit.environment == environment,
                 Kit.site_id.is_(None),
                 Kit.state == KitState.AVAILABLE,
                 Kit.shipment_id.is_(None),
@@ -531,16 +539,19 @@ def create_shipment(
     wanted: Mapping[KitType, int],
     actor: Actor,
     *,
+    environment: Environment,
     automatic: bool = False,
 ) -> Shipment:
-    """A proposed shipment of the depot's kits to ``site`` (set aside until shipped), the
-    first to expire first; refused when the depot has none of what is wanted."""
+    """A proposed shipment of the depot's kits of the ``environment`` list to ``site`` (set
+    aside until shipped), the first to expire first; refused when the depot has none of what
+    is wanted. One shipment never mixes test and production kits: a site would give a test
+    kit to a live subject."""
     today = study_today(study)
     picked = [
         kit
         for kind, count in wanted.items()
         if count > 0
-        for kit in _free_depot_kits(dbsession, study, kind, count, today)
+        for kit in _free_depot_kits(dbsession, study, kind, count, today, environment)
     ]
     if not picked:
         raise Refused(_("The depot has no kit of this type to send."))
@@ -564,7 +575,7 @@ def create_shipment(
         action="kits.shipment_proposed",
         entity_type="shipment",
         entity_id=shipment.id,
-        field="kits",
+        field=f"kits ({environment.value})",
         new=", ".join(sorted(kit.number for kit in picked)),
     )
     return shipment
@@ -699,7 +710,13 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
         try:
             proposed.append(
                 create_shipment(
-                    dbsession, study, site, {kind: level.maximum - at_site}, actor, automatic=True
+                    dbsession,
+                    study,
+                    site,
+                    {kind: level.maximum - at_site},
+                    actor,
+                    environment=list_environment(dbsession, study),
+                    automatic=True,
                 )
             )
         except Refused:

@@ -473,10 +473,19 @@ def new_shipment(context: SupplyResource, request: Request) -> Any:
     count = _number(request, errors, "shipment_count")
     if not errors and count == 0:
         errors["shipment_count"] = _("Give a whole number from 1 to 100000.")
+    try:
+        environment = Environment(request.POST.get("shipment_environment", ""))
+    except ValueError:
+        errors["shipment_environment"] = _("Choose one of the options offered.")
     if not errors:
         try:
             services.create_shipment(
-                request.dbsession, context.study, site, {kind: count}, request.actor
+                request.dbsession,
+                context.study,
+                site,
+                {kind: count},
+                request.actor,
+                environment=environment,
             )
         except services.Refused as refusal:
             errors["shipment_count"] = refusal.message

@@ -371,35 +371,66 @@ class StockLine:
     level: SupplyLevel | None
 
 
-def depot_counts(dbsession: Session, study: Study) -> dict[tuple[int | None, int], Counter]:
-    """(site id or None, kit type id) → kits by state (one query)."""
-    found: dict[tuple[int | None, int], Counter] = {}
-    for site_id, kind, state, count in dbsession.execute(
-        select(Kit.site_id, Kit.kit_type_id, Kit.state, func.count())
+@dataclass(frozen=True)
+class SiteStock:
+    """A site's kits of the list that counts (``environment``: the study's current one, which
+    the resupply levels are for), and those of the other list apart, so test kits left at a
+    live site never look like stock."""
+
+    environment: Environment
+    lines: list[StockLine]
+    other_environment: Environment
+    other_lines: list[StockLine]
+
+
+def other_environment(environment: Environment) -> Environment:
+    return Environment.TEST if environment is Environment.PRODUCTION else Environment.PRODUCTION
+
+
+def depot_counts(
+    dbsession: Session, study: Study
+) -> dict[tuple[int | None, int, Environment], Counter]:
+    """(site id or None, kit type id, list) → kits by state (one query)."""
+    found: dict[tuple[int | None, int, Environment], Counter] = {}
+    for site_id, kind, environment, state, count in dbsession.execute(
+        select(Kit.site_id, Kit.kit_type_id, Kit.environment, Kit.state, func.count())
         .where(Kit.study_id == study.id)
-        .group_by(Kit.site_id, Kit.kit_type_id, Kit.state)
+        .group_by(Kit.site_id, Kit.kit_type_id, Kit.environment, Kit.state)
     ).all():
-        found.setdefault((site_id, kind), Counter())[state] = count
+        found.setdefault((site_id, kind, environment), Counter())[state] = count
     return found
 
 
-def site_stock(dbsession: Session, study: Study, site: Site) -> list[StockLine]:
-    """Per kit type of the study: the site's kits by state and its resupply level."""
-    counts: dict[int, Counter] = {}
-    for kind, state, count in dbsession.execute(
-        select(Kit.kit_type_id, Kit.state, func.count())
+def site_stock(dbsession: Session, study: Study, site: Site) -> SiteStock:
+    """Per kit type of the study: the site's kits of the current list by state and its
+    resupply level; and the kit types it holds kits of the other list of."""
+    counted = list_environment(dbsession, study)
+    counts: dict[tuple[int, Environment], Counter] = {}
+    for kind, environment, state, count in dbsession.execute(
+        select(Kit.kit_type_id, Kit.environment, Kit.state, func.count())
         .where(Kit.study_id == study.id, Kit.site_id == site.id)
-        .group_by(Kit.kit_type_id, Kit.state)
+        .group_by(Kit.kit_type_id, Kit.environment, Kit.state)
     ).all():
-        counts.setdefault(kind, Counter())[state] = count
+        counts.setdefault((kind, environment), Counter())[state] = count
     levels = {
         level.kit_type_id: level
         for level in dbsession.scalars(select(SupplyLevel).where(SupplyLevel.site_id == site.id))
     }
-    return [
-        StockLine(kind, counts.get(kind.id, Counter()), levels.get(kind.id))
-        for kind, _product in kit_types(dbsession, study)
-    ]
+    kinds = [kind for kind, _product in kit_types(dbsession, study)]
+    other = other_environment(counted)
+    return SiteStock(
+        counted,
+        [
+            StockLine(kind, counts.get((kind.id, counted), Counter()), levels.get(kind.id))
+            for kind in kinds
+        ],
+        other,
+        [
+            StockLine(kind, counts[kind.id, other], None)
+            for kind in kinds
+            if (kind.id, other) in counts
+        ],
+    )
 
 
 def kits_with_types(
@@ -483,18 +514,25 @@ def invalidate(dbsession: Session, kit: Kit, reason: str, actor: Actor) -> None:
 # --- shipments --------------------------------------------------------------------------------
 
 
-def shipments(dbsession: Session, study: Study) -> list[tuple[Shipment, str, int]]:
-    """The study's shipments, newest first, with the site's code and the number of kits."""
+def shipments(
+    dbsession: Session, study: Study
+) -> list[tuple[Shipment, str, int, Environment | None]]:
+    """The study's shipments, newest first, with the site's code, the number of kits and
+    their list (one list a shipment)."""
     kits = (
-        select(Kit.shipment_id, func.count().label("kits"))
+        select(
+            Kit.shipment_id,
+            func.count().label("kits"),
+            func.min(Kit.environment).label("environment"),
+        )
         .where(Kit.study_id == study.id, Kit.shipment_id.is_not(None))
         .group_by(Kit.shipment_id)
         .subquery()
     )
     return [
-        (shipment, code, count or 0)
-        for shipment, code, count in dbsession.execute(
-            select(Shipment, Site.code, kits.c.kits)
+        (shipment, code, count or 0, environment)
+        for shipment, code, count, environment in dbsession.execute(
+            select(Shipment, Site.code, kits.c.kits, kits.c.environment)
             .join(Site, Site.id == Shipment.site_id)
             .outerjoin(kits, kits.c.shipment_id == Shipment.id)
             .where(Shipment.study_id == study.id)
@@ -681,9 +719,11 @@ def incoming_kits(dbsession: Session, site: Site) -> dict[int, list[tuple[Kit, K
 
 
 def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
-    """For every site below its minimum of a kit type (kits available there, on their way or
-    set aside for it): a proposed shipment up to its maximum. The daily job's work."""
+    """For every site below its minimum of a kit type (kits of the study's current list
+    available there, on their way or set aside for it): a proposed shipment of that list up
+    to its maximum. The daily job's work."""
     proposed: list[Shipment] = []
+    environments: dict[int, Environment] = {}
     levels = dbsession.execute(
         select(SupplyLevel, Site, Study, KitType)
         .join(Site, Site.id == SupplyLevel.site_id)
@@ -692,12 +732,16 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
         .order_by(SupplyLevel.study_id, Site.code, KitType.code)
     ).all()
     for level, site, study, kind in levels:
+        if study.id not in environments:
+            environments[study.id] = list_environment(dbsession, study)
+        environment = environments[study.id]
         at_site = dbsession.scalar(
             select(func.count())
             .select_from(Kit)
             .outerjoin(Shipment, Shipment.id == Kit.shipment_id)
             .where(
                 Kit.kit_type_id == kind.id,
+                Kit.environment == environment,
                 (
                     (Kit.site_id == site.id)
                     & Kit.state.in_([KitState.AVAILABLE, KitState.IN_TRANSFER, KitState.RECEIVED])
@@ -715,7 +759,7 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
                     site,
                     {kind: level.maximum - at_site},
                     actor,
-                    environment=list_environment(dbsession, study),
+                    environment=environment,
                     automatic=True,
                 )
             )

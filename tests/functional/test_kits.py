@@ -755,6 +755,49 @@ def test_a_shipment_carries_kits_of_one_list_the_live_one_unless_told(
     ]
 
 
+def test_stock_levels_and_resupply_count_the_live_list_and_show_test_kits_apart(
+    testapp, dbsession, registry, world
+):
+    """Test kits left at a live site are no stock: the inventory, its minimum and the daily
+    resupply count production kits; the test kits are listed apart, labelled."""
+    ka, _kp = catalogue(dbsession, world)
+    go_live(dbsession, world)
+    add_kits(dbsession, world, ka, ["P-1"], site="par01", environment=Environment.PRODUCTION)
+    add_kits(dbsession, world, ka, [f"T-{n}" for n in range(5)], site="par01")
+    add_kits(dbsession, world, ka, [f"D-{n}" for n in range(5)], environment=Environment.PRODUCTION)
+    services.set_level(dbsession, world.sites["par01"], ka, 3, 4, SETUP)
+
+    coordinator = as_user(testapp, world, "coordinator")
+    page = coordinator.get(PAR01 + "@@kits").html
+    row = page.find(id="inventory").find("tbody").find("tr")
+    assert [td.text for td in row.find_all("td")][:3] == ["0", "0", "1"]
+    assert "Below the minimum" in row.text
+    assert "Test kits" in page.find(id="other-list-title").text
+    other = page.find(id="other-list-inventory").find("tbody").find("tr")
+    assert [td.text for td in other.find_all("td")][:3] == ["0", "0", "5"]
+    assert "Test" in page.find(id="kit-T-0").find("td").text
+    assert "Test" not in page.find(id="kit-P-1").find("td").text
+
+    JOBS[PROPOSE_RESUPPLY](JobContext(registry, dbsession))
+    shipment = dbsession.scalar(select(Shipment))
+    assert shipment is not None
+    sent = dbsession.scalars(select(Kit.number).where(Kit.shipment_id == shipment.id)).all()
+    assert sorted(sent) == ["D-0", "D-1", "D-2"]
+
+    admin = as_user(testapp, world, "study_admin")
+    rows = admin.get(SUPPLY).html.find(id="stock").find("tbody").find_all("tr")
+    par01 = [row for row in rows if row.find("th").text.startswith("par01")]
+    assert [row.find("th").text.strip() for row in par01] == ["par01", "par01 Test"]
+    assert [row.find_all("td")[-1].text for row in par01] == ["3–4", "—"]
+    add_kits(dbsession, world, ka, ["DT-1"])
+    test_run = services.create_shipment(
+        dbsession, world.study, world.sites["ber01"], {ka: 1}, SETUP, environment=Environment.TEST
+    )
+    shipments = admin.get(SUPPLY).html.find(id="shipments")
+    assert "Test" in shipments.find(id=f"shipment-{test_run.id}").find("td").text
+    assert "Test" not in shipments.find(id=f"shipment-{shipment.id}").find("td").text
+
+
 def test_an_emergency_unblinding_shows_the_kits_types_too(testapp, dbsession, world):
     """A kit's type tells the arm: the investigator unblinding sees it with the arm, on that
     answer only, and the trail records which kits' types were shown (numbers, never types)."""

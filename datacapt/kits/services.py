@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -599,6 +600,7 @@ def create_shipment(
         site_id=site.id,
         state=ShipmentState.PROPOSED,
         automatic=automatic,
+        created_at=_now(),
     )
     dbsession.add(shipment)
     dbsession.flush()
@@ -718,12 +720,52 @@ def incoming_kits(dbsession: Session, site: Site) -> dict[int, list[tuple[Kit, K
     return found
 
 
+def _short_of(
+    dbsession: Session, site: Site, level: SupplyLevel, kind: KitType, environment: Environment
+) -> int:
+    """How many kits of ``kind`` bring ``site`` back to its maximum, if it is below its
+    minimum (kits of the ``environment`` list available there, on their way or set aside for
+    it); else 0."""
+    at_site = dbsession.scalar(
+        select(func.count())
+        .select_from(Kit)
+        .outerjoin(Shipment, Shipment.id == Kit.shipment_id)
+        .where(
+            Kit.kit_type_id == kind.id,
+            Kit.environment == environment,
+            (
+                (Kit.site_id == site.id)
+                & Kit.state.in_([KitState.AVAILABLE, KitState.IN_TRANSFER, KitState.RECEIVED])
+            )
+            | ((Shipment.site_id == site.id) & (Shipment.state == ShipmentState.PROPOSED)),
+        )
+    )
+    return level.maximum - at_site if at_site < level.minimum else 0
+
+
+def _proposed_today(dbsession: Session, study: Study, site: Site) -> bool:
+    """Whether the daily resupply already proposed a shipment to ``site`` on the study's
+    today (sent, cancelled or still proposed: a restarted worker runs its periodic jobs at
+    once, and a pharmacist's cancellation is not undone the same day)."""
+    zone = ZoneInfo(study.timezone)
+    since = datetime.combine(study_today(study), time.min, zone).astimezone(UTC)
+    found = dbsession.scalar(
+        select(Shipment.id)
+        .where(
+            Shipment.site_id == site.id,
+            Shipment.automatic.is_(True),
+            Shipment.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
-    """For every site below its minimum of a kit type (kits of the study's current list
-    available there, on their way or set aside for it): a proposed shipment of that list up
-    to its maximum. The daily job's work."""
+    """For every site below its minimum of some kit types (kits of the study's current list):
+    one proposed shipment of that list bringing each up to its maximum, once a day per site
+    however often it runs. The daily job's work."""
     proposed: list[Shipment] = []
-    environments: dict[int, Environment] = {}
     levels = dbsession.execute(
         select(SupplyLevel, Site, Study, KitType)
         .join(Site, Site.id == SupplyLevel.site_id)
@@ -731,36 +773,25 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
         .join(KitType, KitType.id == SupplyLevel.kit_type_id)
         .order_by(SupplyLevel.study_id, Site.code, KitType.code)
     ).all()
-    for level, site, study, kind in levels:
+    environments: dict[int, Environment] = {}
+    for (site, study), of_site in groupby(levels, key=lambda row: (row[1], row[2])):
+        # Two runs at once (a restart while the last one works) wait here for each other.
+        dbsession.scalar(select(Site.id).where(Site.id == site.id).with_for_update())
+        if _proposed_today(dbsession, study, site):
+            continue
         if study.id not in environments:
             environments[study.id] = list_environment(dbsession, study)
         environment = environments[study.id]
-        at_site = dbsession.scalar(
-            select(func.count())
-            .select_from(Kit)
-            .outerjoin(Shipment, Shipment.id == Kit.shipment_id)
-            .where(
-                Kit.kit_type_id == kind.id,
-                Kit.environment == environment,
-                (
-                    (Kit.site_id == site.id)
-                    & Kit.state.in_([KitState.AVAILABLE, KitState.IN_TRANSFER, KitState.RECEIVED])
-                )
-                | ((Shipment.site_id == site.id) & (Shipment.state == ShipmentState.PROPOSED)),
-            )
-        )
-        if at_site >= level.minimum:
+        wanted = {
+            kind: _short_of(dbsession, site, level, kind, environment)
+            for level, _site, _study, kind in of_site
+        }
+        if not any(wanted.values()):
             continue
         try:
             proposed.append(
                 create_shipment(
-                    dbsession,
-                    study,
-                    site,
-                    {kind: level.maximum - at_site},
-                    actor,
-                    environment=environment,
-                    automatic=True,
+                    dbsession, study, site, wanted, actor, environment=environment, automatic=True
                 )
             )
         except Refused:

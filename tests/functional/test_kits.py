@@ -15,6 +15,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
+from datacapt import clock
 from datacapt.jobs import JOBS, PERIODIC, JobContext
 from datacapt.kits import services
 from datacapt.kits.jobs import PROPOSE_RESUPPLY
@@ -539,7 +540,7 @@ def test_a_kit_is_allocated_as_the_subject_is_randomised(dbsession, registry, wo
 
 
 def test_the_daily_job_proposes_shipments_to_sites_below_their_minimum(
-    testapp, dbsession, registry, world
+    testapp, dbsession, registry, world, monkeypatch
 ):
     ka, kp = catalogue(dbsession, world)
     add_kits(dbsession, world, ka, [f"A-{n}" for n in range(10)])
@@ -561,6 +562,8 @@ def test_the_daily_job_proposes_shipments_to_sites_below_their_minimum(
     assert shipment.site_id == world.sites["par01"].id
     assert len(dbsession.scalars(select(Kit).where(Kit.shipment_id == shipment.id)).all()) == 4
     # The next day: what is set aside for the site counts, nothing more is proposed.
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: tomorrow)
     JOBS[PROPOSE_RESUPPLY](JobContext(registry, dbsession))
     assert dbsession.scalar(select(func.count()).select_from(Shipment)) == 1
     page = admin.get(SUPPLY)

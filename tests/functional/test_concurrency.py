@@ -372,3 +372,37 @@ def test_two_saves_of_one_form_at_one_lock_give_one_save_and_the_conflict_page(
     assert stored == {"I.BIRTH_DATE": stored_as[won], "I.SEX": typed[won][1]}
     assert sorted((e.field, e.new_value) for e in changed) == sorted(stored.items())
     assert instance.lock_version > before
+
+
+def overtaken_at_apply(calls: list[int]) -> Callable[..., Any]:
+    """``apply_save`` as when another save of the form committed after this one read its lock:
+    the lock raised underneath, in the same transaction (every database, no thread needed)."""
+    real = entry_services.apply_save
+
+    def overtaken(dbsession: Any, plan: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        instance = plan.reads.instance
+        dbsession.execute(
+            text("UPDATE form_instance SET lock_version = lock_version + 1 WHERE id = :id"),
+            {"id": instance.id},
+        )
+        return real(dbsession, plan, *args, **kwargs)
+
+    return overtaken
+
+
+def test_a_save_overtaken_before_it_writes_writes_nothing_and_shows_the_conflict(
+    coordinator, dbsession, monkeypatch
+):
+    assert save_demographics(coordinator).status_int == 303
+    events_before = dbsession.scalar(select(func.count()).select_from(AuditEvent))
+    calls: list[int] = []
+    monkeypatch.setattr(entry_services, "apply_save", overtaken_at_apply(calls))
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    response = form.submit(status="*")
+    assert response.status_int == 409 and len(calls) == 1  # answered at once, not retried
+    assert "someone saved this form after you opened it" in response.html.find(id="conflict").text
+    assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+    stored = dbsession.scalars(select(ItemValue).where(ItemValue.item_oid == "I.SEX")).one()
+    assert stored.value == "2"

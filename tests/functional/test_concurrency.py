@@ -46,6 +46,7 @@ from tests.factories import SETUP, build_world, csrf_token, login, make_user
 THREADS = 8
 ROUNDS = 3
 DEMOGRAPHICS = "/acme/demo/subjects/par01-0001/screening/demographics/"
+VITALS = "/acme/demo/subjects/par01-0001/screening/vital_signs/"
 
 
 @dataclass
@@ -406,3 +407,30 @@ def test_a_save_overtaken_before_it_writes_writes_nothing_and_shows_the_conflict
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == events_before
     stored = dbsession.scalars(select(ItemValue).where(ItemValue.item_oid == "I.SEX")).one()
     assert stored.value == "2"
+
+
+def test_two_first_saves_of_one_form_at_once_give_one_save_and_the_conflict_page(
+    committed, monkeypatch
+):
+    pages = [client(committed.app, committed.coordinator) for _ in range(2)]
+    typed = ["121", "132"]
+
+    def typing(page: webtest.TestApp, value: str) -> Callable[[], list[Any]]:
+        form = page.get(VITALS).forms["entry-form"]
+        form["systolic"] = value
+        return lambda: [form.submit(status="*")]
+
+    calls = [typing(page, value) for page, value in zip(pages, typed, strict=True)]
+    meeting_at_apply(monkeypatch, len(calls))
+    responses = all_at_once(calls)
+    assert sorted(r.status_int for r in responses) == [303, 409], [r.text for r in responses]
+    won = [r.status_int for r in responses].index(303)
+    shown = responses[1 - won].html.find(id="conflict")
+    assert typed[0] in shown.text and typed[1] in shown.text
+    with transaction_scope(committed.app.registry) as dbsession:
+        changed = dbsession.scalars(
+            select(AuditEvent.new_value).where(
+                AuditEvent.action == "entry.value_changed", AuditEvent.field == "I.SYSTOLIC"
+            )
+        ).all()
+    assert changed == [typed[won]]

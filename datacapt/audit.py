@@ -201,10 +201,17 @@ def database_now(dbsession: Session) -> datetime:
 
 def lock_chains(dbsession: Session, chains: Iterable[str]) -> None:
     """Serialise writers of ``chains`` until the transaction ends (PostgreSQL): one statement,
-    the locks taken in a fixed order so that two writers never deadlock on them."""
-    keys = sorted({_lock_key(chain) for chain in chains})
-    if keys and _is_postgresql(dbsession):
+    the locks taken in a fixed order so that two writers never deadlock on them, none for a
+    chain this transaction already holds (a save locks its chain before its checks, then
+    appends to it)."""
+    if not _is_postgresql(dbsession):
+        return
+    held = _held(dbsession.connection())
+    wanted = set(chains) - held
+    keys = sorted({_lock_key(chain) for chain in wanted})
+    if keys:
         dbsession.execute(select(*(func.pg_advisory_xact_lock(*key) for key in keys)))
+        held.update(wanted)
 
 
 def _lock_key(chain: str) -> tuple[int, int]:
@@ -426,11 +433,23 @@ def _links_written(connection: Connection) -> dict[str, tuple[int, str]]:
     or rolled back since makes :func:`record_many` lock and read the chain again. Code
     appending events otherwise must do so in a transaction of its own.
     """
+    return _remembered(connection)[2]
+
+
+def _held(connection: Connection) -> set[str]:
+    """The chains whose lock this transaction took, at the level :func:`_links_written` keeps
+    its links (a savepoint rolled back may have released them)."""
+    return _remembered(connection)[3]
+
+
+def _remembered(
+    connection: Connection,
+) -> tuple[Any, Any, dict[str, tuple[int, str]], set[str]]:
     level = (connection.get_transaction(), connection.get_nested_transaction())
     remembered = connection.info.get(_LINKS)
     if remembered is None or remembered[0] is not level[0] or remembered[1] is not level[1]:
-        remembered = connection.info[_LINKS] = (*level, {})
-    return remembered[2]
+        remembered = connection.info[_LINKS] = (*level, {}, set())
+    return remembered
 
 
 def record_subject(dbsession: Session, actor: Actor, subject: Any, **event: Any) -> AuditEvent:

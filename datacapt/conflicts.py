@@ -2,8 +2,10 @@
 
 Services check before they insert (an ID already used, a visit number taken, a form already
 started), but on PostgreSQL two transactions can both pass the check; the second then fails on
-the unique constraint. Likewise two saves of one form that both read its lock version before
-either committed: the second's versioned UPDATE finds no row (the ORM's ``StaleDataError``).
+the unique constraint. Likewise two writes of one versioned row that both read its version
+before either committed: the second's versioned UPDATE finds no row (the ORM's
+``StaleDataError``). (A form's save checks its lock itself, by a conditional UPDATE before it
+writes anything, and answers its own conflict page: see ``entry.services._claim``.)
 Running that request again is the right answer: it reads what the first one committed and
 answers as it would have (the next number, a 422 saying the ID is used, a 409 showing what the
 other person saved). So both are retried (pyramid_retry, with the attempts of

@@ -23,7 +23,7 @@ from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
@@ -768,9 +768,11 @@ def apply_save(
             version_number=scope.version_number,
             actor=actor,
         )
+    now = datetime.now(UTC)
+    if reads.instance is not None:
+        _claim(dbsession, plan, reads.instance, now, actor.user_id)
     registry = dbsession.info.get("registry")
     events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
-    now = datetime.now(UTC)
     rows = dict(reads.rows)
     _store_values(
         dbsession,
@@ -795,9 +797,9 @@ def apply_save(
         for item, kind, check, message in plan.to_open
     ]
     dbsession.add_all(opened)
-    instance.open_warnings = len(plan.warnings)
-    instance.status, instance.version_number = plan.status, scope.version_number
-    instance.updated_at, instance.updated_by_id = now, actor.user_id  # also raises the lock
+    if reads.instance is None:
+        instance.open_warnings = len(plan.warnings)
+        instance.updated_at, instance.updated_by_id = now, actor.user_id  # also raises the lock
     saved = FormSaved(
         dbsession,
         actor,
@@ -813,6 +815,40 @@ def apply_save(
     reactions.publish(saved)
     dbsession.flush()
     return SaveResult(instance, plan.changes, notes=saved.notes)
+
+
+def _claim(
+    dbsession: Session, plan: SavePlan, instance: FormInstance, now: datetime, actor_id: int | None
+) -> None:
+    """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
+    the lock the plan was checked against) whose row count decides, so that of two saves that
+    read the same lock the second writes nothing and is refused as stale (409), never a 500
+    after half its statements. The subject's chain is locked before, as every writer of a
+    subject does (chain, then rows), so the save appends its events to it without locking again.
+    """
+    scope = plan.scope
+    chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
+    audit.lock_chains(dbsession, [chain])
+    expected = instance.lock_version
+    columns = {
+        "status": plan.status,
+        "version_number": scope.version_number,
+        "open_warnings": len(plan.warnings),
+        "updated_at": now,
+        "updated_by_id": actor_id,
+        "lock_version": expected + 1,
+    }
+    written = dbsession.execute(
+        update(FormInstance)
+        .where(FormInstance.id == instance.id, FormInstance.lock_version == expected)
+        .values(columns)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:
+        dbsession.refresh(instance)  # the lock and status the other save left
+        raise StaleForm(instance)
+    for name, value in columns.items():
+        set_committed_value(instance, name, value)
 
 
 def check_entry_allowed(

@@ -308,7 +308,11 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
         return
     if plan.outcome != "write" or not plan.events:
         return  # the file repeats what the form holds: the form is not touched
-    entry.apply_save(work.dbsession, plan, work.actor, work.reactions)
+    try:
+        entry.apply_save(work.dbsession, plan, work.actor, work.reactions)
+    except entry.StaleForm:  # a save committed since the read: this one wrote nothing
+        _refuse_all(report, given.values(), _("The form was changed meanwhile (409)."))
+        return
     if instance is None:
         report.forms_created += 1
     elif plan.changes:

@@ -5,6 +5,7 @@ same."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm.exc import StaleDataError
 
+from datacapt import audit
 from datacapt.accounts.services import grant_study_role
 from datacapt.config import configure
 from datacapt.db import transaction_scope
@@ -28,6 +30,7 @@ from datacapt.models import (
     AuditEvent,
     FormInstance,
     FormStatus,
+    ItemValue,
     Query,
     QueryMessage,
     StudyVersion,
@@ -43,6 +46,7 @@ from tests.factories import SETUP, build_world, csrf_token, login, make_user
 THREADS = 8
 ROUNDS = 3
 DEMOGRAPHICS = "/acme/demo/subjects/par01-0001/screening/demographics/"
+VITALS = "/acme/demo/subjects/par01-0001/screening/vital_signs/"
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Committed:
     study_id: int
     monitors: list[str]
     study_admin: str
+    coordinator: str
 
 
 def drop_database(url: str) -> None:
@@ -67,9 +72,19 @@ def drop_database(url: str) -> None:
 def committed(tmp_path: Path) -> Iterator[Committed]:
     """The demo world committed to a new database (dropped afterwards): 8 monitors, a started
     demographics form to query, and no draft of the design."""
+    yield from committed_world(tmp_path)
+
+
+@pytest.fixture
+def committed_once(tmp_path: Path) -> Iterator[Committed]:
+    """:func:`committed` with every request run once (no retry): what the save itself answers."""
+    yield from committed_world(tmp_path, {"retry.attempts": "1"})
+
+
+def committed_world(tmp_path: Path, settings: dict[str, str] | None = None) -> Iterator[Committed]:
     url = create_database("concurrency", tmp_path)
     migrate(url)
-    app = configure(app_settings(url)).make_wsgi_app()
+    app = configure(app_settings(url) | (settings or {})).make_wsgi_app()
     with transaction_scope(app.registry) as dbsession:
         world = build_world(dbsession, app.registry)
         monitors = [world.users["monitor"].email]
@@ -91,7 +106,13 @@ def committed(tmp_path: Path) -> Iterator[Committed]:
         )
         draft = design.draft(dbsession, world.study)
         design.discard_draft(dbsession, world.study, draft, SETUP)
-        found = Committed(app, world.study.id, monitors, world.users["study_admin"].email)
+        found = Committed(
+            app,
+            world.study.id,
+            monitors,
+            world.users["study_admin"].email,
+            world.users["coordinator"].email,
+        )
     yield found
     app.registry["db.engine"].dispose()
     drop_database(url)
@@ -282,3 +303,134 @@ def test_a_save_overtaken_at_every_attempt_is_a_clear_409(coordinator, dbsession
     response = save_demographics(coordinator)
     assert response.status_int == 409 and len(calls) == 3
     assert "Someone else saved the same thing at the same moment" in response.text
+
+
+# --- one form saved from two pages showing the same lock, at once ----------------------------
+
+
+def meeting_at_apply(monkeypatch: pytest.MonkeyPatch, parties: int) -> None:
+    """Hold the first ``parties`` saves just before they write, until all have read and planned
+    from the same lock (PostgreSQL; on SQLite a writer's transaction excludes the others')."""
+    real = entry_services.apply_save
+    barrier = threading.Barrier(parties)
+    waiting = itertools.count()
+
+    def meeting(dbsession: Any, *args: Any, **kwargs: Any) -> Any:
+        if dbsession.get_bind().dialect.name == "postgresql" and next(waiting) < parties:
+            barrier.wait(timeout=60)
+        return real(dbsession, *args, **kwargs)
+
+    monkeypatch.setattr(entry_services, "apply_save", meeting)
+
+
+def form_lock(world: Committed) -> int:
+    with transaction_scope(world.app.registry) as dbsession:
+        return dbsession.scalars(
+            select(FormInstance.lock_version).where(FormInstance.form == "demographics")
+        ).one()
+
+
+def filled(user: webtest.TestApp, birth_date: str, sex: str) -> Callable[[], list[Any]]:
+    form = user.get(DEMOGRAPHICS).forms["entry-form"]
+    form["birth_date"], form["sex"] = birth_date, sex
+    return lambda: [form.submit(status="*")]
+
+
+def test_two_saves_of_one_form_at_one_lock_give_one_save_and_the_conflict_page(
+    committed_once, monkeypatch
+):
+    coordinator = committed_once.coordinator
+    pages = [client(committed_once.app, coordinator), client(committed_once.app, coordinator)]
+    typed = [("31/01/1980", "1"), ("28/02/1981", "2")]
+    stored_as = ["1980-01-31", "1981-02-28"]
+    calls = [filled(page, day, sex) for page, (day, sex) in zip(pages, typed, strict=True)]
+    before = form_lock(committed_once)
+    meeting_at_apply(monkeypatch, len(calls))
+    responses = all_at_once(calls)
+    assert sorted(r.status_int for r in responses) == [303, 409], [r.text for r in responses]
+    won = [r.status_int for r in responses].index(303)
+    lost = responses[1 - won]
+    shown = lost.html.find(id="conflict")
+    assert shown is not None, lost.text
+    assert typed[1 - won][0][-4:] in shown.text and typed[won][0][-4:] in shown.text
+    with transaction_scope(committed_once.app.registry) as dbsession:
+        instance = dbsession.scalars(
+            select(FormInstance).where(FormInstance.form == "demographics")
+        ).one()
+        stored = {
+            row.item_oid: row.value
+            for row in dbsession.scalars(
+                select(ItemValue).where(ItemValue.form_instance_id == instance.id)
+            )
+        }
+        changed = dbsession.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "entry.value_changed",
+                AuditEvent.entity_id == str(instance.id),
+            )
+        ).all()
+        assert all(report.intact for report in audit.verify_all(dbsession))
+    assert stored == {"I.BIRTH_DATE": stored_as[won], "I.SEX": typed[won][1]}
+    assert sorted((e.field, e.new_value) for e in changed) == sorted(stored.items())
+    assert instance.lock_version > before
+
+
+def overtaken_at_apply(calls: list[int]) -> Callable[..., Any]:
+    """``apply_save`` as when another save of the form committed after this one read its lock:
+    the lock raised underneath, in the same transaction (every database, no thread needed)."""
+    real = entry_services.apply_save
+
+    def overtaken(dbsession: Any, plan: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        instance = plan.reads.instance
+        dbsession.execute(
+            text("UPDATE form_instance SET lock_version = lock_version + 1 WHERE id = :id"),
+            {"id": instance.id},
+        )
+        return real(dbsession, plan, *args, **kwargs)
+
+    return overtaken
+
+
+def test_a_save_overtaken_before_it_writes_writes_nothing_and_shows_the_conflict(
+    coordinator, dbsession, monkeypatch
+):
+    assert save_demographics(coordinator).status_int == 303
+    events_before = dbsession.scalar(select(func.count()).select_from(AuditEvent))
+    calls: list[int] = []
+    monkeypatch.setattr(entry_services, "apply_save", overtaken_at_apply(calls))
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    response = form.submit(status="*")
+    assert response.status_int == 409 and len(calls) == 1  # answered at once, not retried
+    assert "someone saved this form after you opened it" in response.html.find(id="conflict").text
+    assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+    stored = dbsession.scalars(select(ItemValue).where(ItemValue.item_oid == "I.SEX")).one()
+    assert stored.value == "2"
+
+
+def test_two_first_saves_of_one_form_at_once_give_one_save_and_the_conflict_page(
+    committed, monkeypatch
+):
+    pages = [client(committed.app, committed.coordinator) for _ in range(2)]
+    typed = ["121", "132"]
+
+    def typing(page: webtest.TestApp, value: str) -> Callable[[], list[Any]]:
+        form = page.get(VITALS).forms["entry-form"]
+        form["systolic"] = value
+        return lambda: [form.submit(status="*")]
+
+    calls = [typing(page, value) for page, value in zip(pages, typed, strict=True)]
+    meeting_at_apply(monkeypatch, len(calls))
+    responses = all_at_once(calls)
+    assert sorted(r.status_int for r in responses) == [303, 409], [r.text for r in responses]
+    won = [r.status_int for r in responses].index(303)
+    shown = responses[1 - won].html.find(id="conflict")
+    assert typed[0] in shown.text and typed[1] in shown.text
+    with transaction_scope(committed.app.registry) as dbsession:
+        changed = dbsession.scalars(
+            select(AuditEvent.new_value).where(
+                AuditEvent.action == "entry.value_changed", AuditEvent.field == "I.SYSTOLIC"
+            )
+        ).all()
+    assert changed == [typed[won]]

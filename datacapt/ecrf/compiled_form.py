@@ -201,6 +201,13 @@ def _badge_counts(state: BlockState, entry: Mapping[str, Any]) -> Hashable:
     return found, bool(queries["can_raise"])
 
 
+def _missing_code(state: BlockState, entry: Mapping[str, Any]) -> Hashable:
+    """A missing-data option's mark, or a read-only item's code as text, depends on the code
+    its item holds alone (the option's code, the codes' meanings and the label are the slot's
+    or the compiled form's)."""
+    return entry["missing"].get(state.name, "")
+
+
 def _badge_address(entry: Mapping[str, Any]) -> str:
     return entry["queries"]["url"]
 
@@ -227,6 +234,8 @@ ONCE = Memoised(lambda state, entry: None)
 MEMOISED = {
     "history": ONCE,
     "messages": Memoised(_quiet_messages),
+    "missing": Memoised(_missing_code),
+    "missing_text": Memoised(_missing_code),
     "sdv": Memoised(_sdv_states),
     "badge": Memoised(_badge_counts, _badge_address, _badge_stand_in),
 }

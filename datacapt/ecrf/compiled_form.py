@@ -201,6 +201,13 @@ def _badge_counts(state: BlockState, entry: Mapping[str, Any]) -> Hashable:
     return found, bool(queries["can_raise"])
 
 
+def _missing_code(state: BlockState, entry: Mapping[str, Any]) -> Hashable:
+    """A missing-data option's mark, or a read-only item's code as text, depends on the code
+    its item holds alone (the option's code, the codes' meanings and the label are the slot's
+    or the compiled form's)."""
+    return entry["missing"].get(state.name, "")
+
+
 def _badge_address(entry: Mapping[str, Any]) -> str:
     return entry["queries"]["url"]
 
@@ -227,15 +234,74 @@ ONCE = Memoised(lambda state, entry: None)
 MEMOISED = {
     "history": ONCE,
     "messages": Memoised(_quiet_messages),
+    "missing": Memoised(_missing_code),
+    "missing_text": Memoised(_missing_code),
     "sdv": Memoised(_sdv_states),
     "badge": Memoised(_badge_counts, _badge_address, _badge_stand_in),
 }
 
 
-#: A slot made ready to fill: the :data:`SLOTS` method, whether its node is a block (else a
-#: group), its OID, its arguments, whether they name the request's entry or macros, how it is
-#: memoised and the text after it.
-Step = tuple[Callable[..., Any], bool, str, tuple[Any, ...], bool, Memoised | None, str]
+#: A slot made ready to fill: its index, the :data:`SLOTS` method, its arguments, whether they
+#: name the request's entry or macros, how it is memoised and the text after it.
+Step = tuple[int, Callable[..., Any], tuple[Any, ...], bool, Memoised | None, str]
+
+#: What the slots give on a quiet node (shown, not @HIDDEN, not read-only, no refused value, no
+#: missing-data code held): nothing, whatever else the request holds.
+QUIET = frozenset({"hidden", "has_error", "invalid", "locked", "missing", "missing_text"})
+
+
+@dataclass(frozen=True)
+class Run:
+    """The consecutive slots of one node (a block, or a section or subsection): ``steps`` to
+    fill it as it is, and ``quiet`` to fill it when it is quiet: the text that comes before its
+    first slot left (the slots that give nothing on a quiet node folded into the text), and
+    those slots."""
+
+    on_block: bool
+    oid: str
+    steps: tuple[Step, ...]
+    quiet: tuple[str, tuple[Step, ...]]
+
+
+def _is_quiet(node: Any, on_block: bool, missing: Mapping[str, Any]) -> bool:
+    """Whether every :data:`QUIET` slot of ``node`` gives nothing (see :class:`Slots`)."""
+    if not on_block:
+        return bool(node.visible)
+    return (
+        node.visible
+        and not node.concealed
+        and not node.readonly
+        and node.parsed.error is None
+        and missing.get(node.name) is None
+    )
+
+
+def _runs(slots: Sequence[Slot], texts: Sequence[str]) -> tuple[Run, ...]:
+    runs: list[Run] = []
+    for index, ((method, kind, oid, args), text) in enumerate(zip(slots, texts, strict=True)):
+        step: Step = (
+            index,
+            getattr(SLOTS, method),
+            args,
+            any(isinstance(a, _MacroRef) or a is ENTRY for a in args),
+            MEMOISED.get(method),
+            text,
+        )
+        on_block = kind == "block"
+        if not runs or (runs[-1].on_block, runs[-1].oid) != (on_block, oid):
+            runs.append(Run(on_block, oid, (), ("", ())))
+        run = runs[-1]
+        lead, quiet = run.quiet
+        if method in QUIET:  # nothing, then its text: the text joins what comes before
+            if quiet:
+                *before, last = quiet
+                quiet = (*before, (*last[:-1], last[-1] + text))
+            else:
+                lead += text
+        else:
+            quiet = (*quiet, step)
+        runs[-1] = Run(on_block, oid, (*run.steps, step), (lead, quiet))
+    return tuple(runs)
 
 
 @dataclass(frozen=True)
@@ -247,23 +313,12 @@ class CompiledForm:
     texts: tuple[str, ...]
     slots: tuple[Slot, ...]
     memo: dict[tuple[int, Hashable], str | None] = field(default_factory=dict, compare=False)
-    steps: tuple[Step, ...] = field(init=False, repr=False, compare=False)
+    runs: tuple[Run, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Each slot's method and what its arguments need looked up once, not per request."""
-        steps = tuple(
-            (
-                getattr(SLOTS, method),
-                kind == "block",
-                oid,
-                args,
-                any(isinstance(a, _MacroRef) or a is ENTRY for a in args),
-                MEMOISED.get(method),
-                text,
-            )
-            for (method, kind, oid, args), text in zip(self.slots, self.texts[1:], strict=True)
-        )
-        object.__setattr__(self, "steps", steps)
+        """Each slot's method and what its arguments need looked up once, not per request,
+        grouped by node."""
+        object.__setattr__(self, "runs", _runs(self.slots, self.texts[1:]))
 
     def fill(self, state: FormState, entry: Mapping[str, Any], **macros: Macro) -> Markup:
         """The form's HTML for this request's state, entry and macros (by their names)."""
@@ -272,37 +327,47 @@ class CompiledForm:
             groups[section.oid] = section
             groups.update((sub.oid, sub) for sub in section.subsections)
         memo, carried = self.memo, {}
+        missing = entry.get("missing") or {}
         parts = [self.texts[0]]
         append = parts.append
-        for index, (call, on_block, oid, args, resolve, memoised, text) in enumerate(self.steps):
-            node = blocks[oid] if on_block else groups[oid]
-            if memoised is ONCE:
-                piece = carried.get(call)
+        for run in self.runs:
+            node = blocks[run.oid] if run.on_block else groups[run.oid]
+            steps = run.steps
+            if _is_quiet(node, run.on_block, missing):
+                lead, steps = run.quiet
+                append(lead)
+            for index, call, args, resolve, memoised, text in steps:
+                if memoised is ONCE:
+                    piece = carried.get(call)
+                    if piece is None:
+                        piece = carried[call] = call(node, entry)
+                    append(piece)
+                    append(text)
+                    continue
+                key = (index, memoised.key(node, entry)) if memoised is not None else None
+                piece = memo.get(key) if key is not None and key[1] is not None else None
                 if piece is None:
-                    piece = carried[call] = call(node, entry)
+                    values = (
+                        [
+                            macros[a.name]
+                            if isinstance(a, _MacroRef)
+                            else entry
+                            if a is ENTRY
+                            else a
+                            for a in args
+                        ]
+                        if resolve
+                        else args
+                    )
+                    piece = call(node, *values)
+                    if key is not None and key[1] is not None and key not in memo:
+                        memo[key] = self._kept(memoised, call, node, entry, values, str(piece))
+                elif memoised.carried is not None:
+                    if call not in carried:
+                        carried[call] = str(escape(memoised.carried(entry)))
+                    piece = piece.replace(URL_STAND_IN, carried[call])
                 append(piece)
                 append(text)
-                continue
-            key = (index, memoised.key(node, entry)) if memoised is not None else None
-            piece = memo.get(key) if key is not None and key[1] is not None else None
-            if piece is None:
-                values = (
-                    [
-                        macros[a.name] if isinstance(a, _MacroRef) else entry if a is ENTRY else a
-                        for a in args
-                    ]
-                    if resolve
-                    else args
-                )
-                piece = call(node, *values)
-                if key is not None and key[1] is not None and key not in memo:
-                    memo[key] = self._kept(memoised, call, node, entry, values, str(piece))
-            elif memoised.carried is not None:
-                if call not in carried:
-                    carried[call] = str(escape(memoised.carried(entry)))
-                piece = piece.replace(URL_STAND_IN, carried[call])
-            append(piece)
-            append(text)
         return Markup("".join(parts))  # noqa: S704 - the template's output and escaped pieces
 
     @staticmethod

@@ -150,3 +150,12 @@ def test_a_computed_value_follows_what_is_typed(coordinator):
     assert computed["value"] == "27/03/2026"
     assert computed["hx-swap-oob"] == "true" and computed.has_attr("readonly")
     assert evaluated.html.find(id="item-seen_on") is None  # what is typed is never replaced
+
+
+def test_the_compiled_form_hides_and_locks_as_the_template_does(coordinator, monkeypatch):
+    from tests.functional.test_hot_views import pages_compiled_and_not
+
+    compiled, plain = pages_compiled_and_not(coordinator, monkeypatch, DEMOGRAPHICS)
+    assert compiled == plain
+    assert 'id="block-I.SECRET" hidden>' in compiled
+    assert 'aria-describedby="item-site_note-message" readonly>' in compiled

@@ -216,6 +216,24 @@ def test_the_pieces_kept_from_earlier_pages_follow_each_page_s_own_state(
     assert "par01-0001" not in compiled.split('id="entry"')[1].split("</form>")[0]
 
 
+def test_the_missing_codes_kept_from_earlier_pages_follow_each_page_s_own_code(
+    app, coordinator, world, query_counter, monkeypatch
+):
+    save(coordinator, query_counter, initials="AB", weight_kg="72.5", sex="2")
+    coordinator.get(DEMOGRAPHICS)  # the flash message is shown once
+    monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(monitor, world.users["monitor"].email)
+    for client in (coordinator, monitor):  # no code yet: the blank option, no text, kept
+        compiled, plain = pages_compiled_and_not(client, monkeypatch, DEMOGRAPHICS)
+        assert compiled == plain and "Missing-data code: NK" not in compiled
+    save(coordinator, query_counter, **{"missing-height_cm": "NK"})
+    coordinator.get(DEMOGRAPHICS)
+    compiled, plain = pages_compiled_and_not(coordinator, monkeypatch, DEMOGRAPHICS)
+    assert compiled == plain and compiled.count('value="NK" selected') == 1
+    compiled, plain = pages_compiled_and_not(monitor, monkeypatch, DEMOGRAPHICS)
+    assert compiled == plain and "Missing-data code: NK" in compiled
+
+
 def test_the_dashboard_pages_forward_by_keyset_to_the_same_rows(coordinator, dbsession, world):
     from tests.factories import make_subject
 

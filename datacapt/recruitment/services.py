@@ -20,7 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.accounts.services import Throttle, check_address, record_attempt
+from datacapt.accounts.services import Bucket, Throttle, check_address, record_attempt
 from datacapt.actor import Actor
 from datacapt.ecrf.checks import option_codes, value_type
 from datacapt.ecrf.definition import Definition, Form, form_items
@@ -264,12 +264,26 @@ def is_open(recruitment: Recruitment, today: date) -> bool:
 
 
 def apply_throttle(dbsession: Session, registry: Registry, address: str) -> Throttle:
-    return check_address(dbsession, registry, address)
+    return check_address(dbsession, registry, address, Bucket.APPLICATION)
 
 
 def count_attempt(dbsession: Session, registry: Registry, address: str) -> None:
-    """A submission or an unknown page, counted against the address like a failed sign-in."""
-    record_attempt(dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False)
+    """A submission or an unknown page, counted against the address in the applications'
+    bucket (never the sign-in's: many applicants may share one address)."""
+    record_attempt(
+        dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False, bucket=Bucket.APPLICATION
+    )
+
+
+def evaluation_throttle(dbsession: Session, registry: Registry, address: str) -> Throttle:
+    return check_address(dbsession, registry, address, Bucket.EVALUATION)
+
+
+def count_evaluation(dbsession: Session, registry: Registry, address: str) -> None:
+    """Every evaluation of the questionnaire counts: it runs expressions for anyone."""
+    record_attempt(
+        dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False, bucket=Bucket.EVALUATION
+    )
 
 
 def questionnaire_of(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from datacapt.accounts.services import BUCKET_FACTORS, Bucket, check_address, record_attempt
 from datacapt.models import (
     Application,
     ApplicationMove,
@@ -216,6 +217,62 @@ def test_the_page_is_rate_limited_per_address(testapp, world, dbsession):
         testapp.get(f"/apply/guessing-token-{number:08d}", status=404)
     assert dbsession.scalar(select(func.count(LoginAttempt.id))) >= 30
     testapp.get(APPLY, status=429)
+
+
+def test_applications_have_their_own_bucket_and_leave_sign_in_alone(
+    testapp, world, dbsession, registry
+):
+    limit = registry["datacapt.settings"].login_max_failures_per_ip
+    for number in range(limit):
+        testapp.get(f"/apply/guessing-token-{number:08d}", status=404)
+    testapp.get(APPLY, status=429)
+    address = dbsession.scalar(select(LoginAttempt.ip))
+    assert set(dbsession.scalars(select(LoginAttempt.bucket))) == {Bucket.APPLICATION}
+    assert not check_address(dbsession, registry, address, Bucket.SUBJECT_LINK).blocked
+    as_user(testapp, world, "coordinator")  # signs in at once, no 429
+
+
+def test_failed_sign_ins_leave_the_application_page_alone(testapp, world, registry):
+    for number in range(registry["datacapt.settings"].login_max_failures_per_ip):
+        login(testapp, f"guess{number}@example.org", "wrong password!!")
+    assert login(testapp, world.users["coordinator"].email).status_int == 429
+    testapp.reset()
+    apply(testapp, world, status=303)
+
+
+def evaluation(testapp, url=APPLY, **fields):
+    token = testapp.get(APPLY).forms["apply-form"]["csrf_token"].value
+    return {"csrf_token": token, **fields}, url + "/@@evaluate"
+
+
+def test_live_branching_is_counted_in_its_own_bucket(testapp, world, dbsession, registry):
+    data, url = evaluation(testapp, sex="2")
+    answered = testapp.post(url, data, status=200)
+    assert "datacapt:form-state" in answered.headers["HX-Trigger"]
+    buckets = dbsession.scalars(select(LoginAttempt.bucket)).all()
+    assert buckets == [Bucket.EVALUATION]
+    address = dbsession.scalar(select(LoginAttempt.ip))
+    settings = registry["datacapt.settings"]
+    generous = settings.login_max_failures_per_ip * BUCKET_FACTORS[Bucket.EVALUATION]
+    assert generous > settings.login_max_failures_per_ip
+    for _ in range(generous - 1):
+        record_attempt(dbsession, registry, "x", address, succeeded=False, bucket=Bucket.EVALUATION)
+    dbsession.flush()
+    refused = testapp.post(url, data, status=429)
+    assert int(refused.headers["Retry-After"]) > 0
+    testapp.get(APPLY, status=200)  # the page itself and sign-in keep their own counts
+    as_user(testapp, world, "coordinator")
+
+
+def test_live_branching_refuses_big_bodies_and_closed_recruitments(testapp, world, dbsession):
+    data, url = evaluation(testapp, sex="2")
+    testapp.post(url, {**data, "height_cm": "1" * 70_000}, status=413)
+    unknown = testapp.post("/apply/no-such-recruitment-token/@@evaluate", data, status=404)
+    assert "form-state" not in unknown.headers.get("HX-Trigger", "")
+    recruitment = dbsession.scalar(select(Recruitment))
+    recruitment.state = RecruitmentState.CLOSED
+    dbsession.flush()
+    testapp.post(url, data, status=404)
 
 
 def test_the_form_needs_its_csrf_token(testapp, world):

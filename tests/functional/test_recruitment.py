@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from datacapt.accounts.services import BUCKET_FACTORS, Bucket, check_address, record_attempt
+from datacapt.actor import Actor
 from datacapt.models import (
     Application,
     ApplicationMove,
@@ -20,12 +21,15 @@ from datacapt.models import (
     AuditEvent,
     LoginAttempt,
     Person,
+    PersonKey,
     PersonLink,
     PiiAccess,
     Recruitment,
     RecruitmentState,
     Subject,
 )
+from datacapt.recruitment import services as recruitment_services
+from datacapt.repository import services as repository
 from tests.factories import (
     APPLICATION_IDS,
     ELIGIBLE_ANSWERS,
@@ -314,9 +318,128 @@ def test_the_pipeline_runs_a_fixed_number_of_queries(
     coordinator = as_user(testapp, world, "coordinator")
     coordinator.get(PIPELINE)
     query_counter.clear()
-    six = len(coordinator.get(PIPELINE).html.find(id="applications").find_all("tr")) - 1
+    page = coordinator.get(PIPELINE).html
+    six = len(page.find(id="applications").find_all("tr")) - 1
     assert (one, six) == (1, 6)
+    assert len(page.find_all(attrs={"data-duplicate-of": True})) == 4  # one e-mail, five times
     assert len(query_counter) == few
+
+
+# --- possible duplicates ---------------------------------------------------------------------
+
+
+def test_an_applicant_known_by_email_is_flagged_never_merged(testapp, world, dbsession, registry):
+    apply(testapp, world, status=303)
+    first = newest(dbsession)
+    apply(testapp, world, first_name="Someone", last_name="Else", status=303)
+    second = newest(dbsession)
+    assert second.person_id != first.person_id  # two persons: nothing merged
+    assert (first.duplicate_of_id, second.duplicate_of_id) == (None, first.person_id)
+    known = dbsession.get(Person, first.person_id)
+    event = dbsession.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "application.submitted", AuditEvent.entity_id == str(second.id)
+        )
+    )
+    assert known.reference in event.new_value and CANARY_EMAIL not in event.new_value
+    coordinator = as_user(testapp, world, "coordinator")
+    row = coordinator.get(PIPELINE).html.find(attrs={"data-duplicate-of": known.reference})
+    assert row is not None and row.find_parent("tr").find("a").text == str(second.id)
+    logged = dbsession.scalars(
+        select(PiiAccess.fields).where(
+            PiiAccess.user_id == world.users["coordinator"].id,
+            PiiAccess.person_id == known.id,
+        )
+    ).all()
+    listed, matched = repository.LISTED_FIELDS, repository.MATCHED_FIELDS
+    assert sorted(logged) == sorted([",".join(listed), ",".join(matched)])  # shown, and flagged
+    recruitment = dbsession.get(Recruitment, first.recruitment_id)
+    blind = recruitment_services.pipeline(
+        dbsession,
+        registry,
+        Actor.system("test", tenant_id=recruitment.tenant_id),
+        recruitment,
+        recruitment_services.Filters(),
+        1,
+        sites=None,
+        pii_sites=frozenset(),
+    )
+    assert blind.duplicates == {} and blind.names == {}
+
+
+def test_names_and_birth_date_flag_a_duplicate_without_the_email(testapp, world, dbsession):
+    born = {"first_name": "Ana", "last_name": "Lyse", "birth_date": "1990-02-01"}
+    apply(testapp, world, email="ana.one@example.org", **born, status=303)
+    first = newest(dbsession)
+    apply(testapp, world, email="ana.two@example.org", **born, status=303)
+    assert newest(dbsession).duplicate_of_id == first.person_id
+    other = born | {"birth_date": "1991-02-01"}
+    apply(testapp, world, email="ana.three@example.org", **other, status=303)
+    assert newest(dbsession).duplicate_of_id is None
+
+
+def test_staff_link_an_application_to_the_person_already_known(testapp, world, dbsession):
+    apply(testapp, world, status=303)
+    first = newest(dbsession)
+    apply(testapp, world, opt_in=True, status=303)
+    second = newest(dbsession)
+    registered = dbsession.get(Person, second.person_id)
+    known = dbsession.get(Person, first.person_id)
+    assert known.contact_opt_in is False
+    url = f"{PIPELINE}{second.id}/"
+    coordinator = as_user(testapp, world, "coordinator")
+    page = coordinator.get(url)
+    assert known.reference in page.html.find(id="duplicate").text
+    assert CANARY_EMAIL in page.html.find(id="duplicate-identity").text
+    assert dbsession.scalar(
+        select(PiiAccess).where(
+            PiiAccess.person_id == known.id,
+            PiiAccess.user_id == world.users["coordinator"].id,
+        )
+    )
+    refused = page.forms["link-person-form"].submit(status=422)
+    assert refused.html.find(id="field-duplicate_reason-error") is not None
+    form = refused.forms["link-person-form"]
+    form["duplicate_reason"] = "Same person, called to check"
+    form.submit(status=303)
+    dbsession.expire_all()
+    assert (second.person_id, second.duplicate_of_id) == (known.id, None)
+    assert registered.shredded_at is not None and registered.ciphertext is None
+    assert registered.email_index is None and registered.name_birth_index is None
+    assert dbsession.get(PersonKey, registered.id) is None
+    assert known.shredded_at is None and known.contact_opt_in is True  # carried over
+    linked = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "application.person_linked")
+    )
+    assert (linked.old_value, linked.new_value) == (registered.reference, known.reference)
+    assert linked.reason == "Same person, called to check"
+    assert dbsession.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "person.duplicate_shredded",
+            AuditEvent.entity_id == str(registered.id),
+        )
+    )
+    after = coordinator.get(url)
+    assert after.html.find(id="duplicate") is None
+    assert CANARY_EMAIL in after.html.find(id="identity").text
+    token = after.forms["move-form"]["csrf_token"].value
+    coordinator.post(
+        url + "@@link-person", {"duplicate_reason": "again", "csrf_token": token}, status=422
+    )
+
+
+def test_an_enrolled_application_keeps_its_person(testapp, world, dbsession):
+    apply(testapp, world, status=303)
+    apply(testapp, world, status=303)
+    second = newest(dbsession)
+    second.subject_id = dbsession.scalar(select(Subject.id).limit(1))
+    dbsession.flush()
+    coordinator = as_user(testapp, world, "coordinator")
+    form = coordinator.get(f"{PIPELINE}{second.id}/").forms["link-person-form"]
+    form["duplicate_reason"] = "Same person"
+    assert "enrolled" in form.submit(status=422).html.find(class_="error-summary").text
+    dbsession.refresh(second)
+    assert second.duplicate_of_id is not None
 
 
 def test_override_and_moves_are_audited_and_enrolment_links_a_subject(testapp, world, dbsession):

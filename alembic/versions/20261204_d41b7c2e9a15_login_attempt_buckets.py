@@ -3,7 +3,7 @@ each purpose slows an address down on its own count. Attempts already recorded (
 most) count as sign-ins.
 
 Revision ID: d41b7c2e9a15
-Revises: c3b8e5a0d614
+Revises: b4e81d2c6f37
 Create Date: 2026-12-04 15:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = "d41b7c2e9a15"
-down_revision: str | None = "c3b8e5a0d614"
+down_revision: str | None = "b4e81d2c6f37"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,7 @@
-"""``datacapt keys``: re-seal every secret kept at rest under a tenant-wide key (subjects' bank
-details, TOTP secrets, personal-data item values) under the current key after a rotation, move
-subjects' contact details still under such a key under their own data key (the data keys are
-rotated by ``repository rotate-keys``), and seal the personal-data values still stored in plain
-text."""
+"""``datacapt keys``: re-seal every secret kept at rest under a tenant-wide key (TOTP secrets,
+personal-data item values) under the current key after a rotation, move subjects' contact and
+bank details still under such a key under their own data key (the data keys are rotated by
+``repository rotate-keys``), and seal the personal-data values still stored in plain text."""
 
 from __future__ import annotations
 
@@ -27,15 +26,15 @@ def rekey(env: Environment, args: argparse.Namespace) -> int:
     print(f"{contact_count} contact record(s) re-sealed under their subject's data key")
     print(f"{secret_count} two-factor secret(s) re-sealed under the current key")
     print(f"{value_count} personal-data value(s) re-sealed under the current key")
-    print(f"{bank_count} bank detail record(s) re-sealed under the current key")
+    print(f"{bank_count} bank detail record(s) re-sealed under their subject's data key")
     return 0
 
 
-def seal_contacts(env: Environment) -> int:
-    """Move the contact details still under a tenant-wide key under their subjects' data keys
-    (also run by ``db upgrade``)."""
+def seal_subject_details(env: Environment) -> tuple[int, int]:
+    """Move the contact and bank details still under a tenant-wide key under their subjects'
+    data keys (also run by ``db upgrade``): (contact records, bank detail records)."""
     with transaction_scope(env.registry) as dbsession:
-        return contacts.rekey(env.registry, dbsession)
+        return contacts.rekey(env.registry, dbsession), bank.rekey(env.registry, dbsession)
 
 
 def seal_items(env: Environment, args: argparse.Namespace) -> int:
@@ -53,8 +52,8 @@ def add_parsers(commands: Any) -> None:
     keys = action_group(commands, "keys", "the keys that seal personal data and secrets")
     keys.add_parser(
         "rekey",
-        help="re-seal bank details, two-factor secrets and personal-data values under the first "
-        "key of datacapt.encryption_keys; contact details under their subject's data key",
+        help="re-seal two-factor secrets and personal-data values under the first key of "
+        "datacapt.encryption_keys; contact and bank details under their subject's data key",
     ).set_defaults(handler=rekey)
     keys.add_parser(
         "seal-items",

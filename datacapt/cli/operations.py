@@ -13,11 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datacapt import jobs
 from datacapt.cli.bootstrap import CommandError, Environment, action_group
-from datacapt.cli.keys import seal_contacts, seal_plain_values
+from datacapt.cli.keys import seal_plain_values, seal_subject_details
 from datacapt.config import get_app_settings
 from datacapt.db import transaction_scope
 from datacapt.entry import personal
 from datacapt.models import JobState, OutboxJob
+from datacapt.payments import bank
 from datacapt.subjects import contacts
 
 if TYPE_CHECKING:
@@ -32,9 +33,9 @@ def alembic_config(env: Environment) -> AlembicConfig:
 
 
 def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
-    """Migrate, then seal the personal-data values left in plain text and the contact details
-    still under a tenant-wide key under their subjects' data keys (a migration script holds no
-    encryption key)."""
+    """Migrate, then seal the personal-data values left in plain text and the contact and bank
+    details still under a tenant-wide key under their subjects' data keys (a migration script
+    holds no encryption key)."""
     from alembic import command
 
     command.upgrade(alembic_config(env), "head")
@@ -42,9 +43,11 @@ def db_upgrade(env: Environment, args: argparse.Namespace) -> int:
     sealed = seal_plain_values(env)
     if sealed:
         print(f"{sealed} personal-data value(s) sealed")
-    moved = seal_contacts(env)
-    if moved:
-        print(f"{moved} contact record(s) re-sealed under their subject's data key")
+    moved_contacts, moved_banks = seal_subject_details(env)
+    if moved_contacts:
+        print(f"{moved_contacts} contact record(s) re-sealed under their subject's data key")
+    if moved_banks:
+        print(f"{moved_banks} bank detail record(s) re-sealed under their subject's data key")
     return 0
 
 
@@ -97,11 +100,13 @@ def _check_database(env: Environment) -> str:
             f"{plain} personal-data value(s) stored in plain text: run keys seal-items"
         )
     with transaction_scope(env.registry) as dbsession:
-        tenant_sealed = contacts.count_tenant_sealed(dbsession)
-    if tenant_sealed:
-        raise CommandError(
-            f"{tenant_sealed} contact record(s) under a tenant-wide key: run keys rekey"
-        )
+        tenant_sealed = {
+            "contact record(s)": contacts.count_tenant_sealed(dbsession),
+            "bank detail record(s)": bank.count_tenant_sealed(dbsession),
+        }
+    left = " and ".join(f"{count} {what}" for what, count in tenant_sealed.items() if count)
+    if left:
+        raise CommandError(f"{left} under a tenant-wide key: run keys rekey")
     return f"database: ok ({engine.dialect.name}, revision {current})"
 
 

@@ -6,7 +6,7 @@
   TENANT); the dry run only counts, and both are logged.
 * ``legal-hold TENANT REFERENCE --reason TEXT [--release]``: keep a person out of retention.
 * ``shred-subject TENANT STUDY SUBJECT --reason TEXT``: crypto-shred a study subject's contact
-  details (their data key); their trial data stays.
+  and bank details (their data key); their trial data, payment orders and ledger stay.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def shred_subject(env: Environment, args: argparse.Namespace) -> int:
             raise CommandError(f"no subject {args.subject!r} in study {args.study!r}")
         if not rights.shred_subject_contacts(dbsession, OPERATOR, subject, args.reason):
             return f"{subject.label} had no data key: nothing to shred"
-        return f"{subject.label}: data key shredded, contact details unreadable"
+        return f"{subject.label}: data key shredded, contact and bank details unreadable"
 
     return in_transaction(env, work)
 
@@ -108,7 +108,8 @@ def add_parsers(commands: Any) -> None:
     p.add_argument("--release", action="store_true")
     p.set_defaults(handler=legal_hold)
     p = group.add_parser(
-        "shred-subject", help="crypto-shred a study subject's contact details (their data key)"
+        "shred-subject",
+        help="crypto-shred a study subject's contact and bank details (their data key)",
     )
     p.add_argument("tenant")
     p.add_argument("study")

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -314,7 +315,8 @@ def batch_expiries(dbsession: Session, study: Study) -> dict[tuple[str, str], da
 
 
 def list_environment(dbsession: Session, study: Study) -> Environment:
-    """The list a kit list goes to unless told: the randomisation's current environment."""
+    """The list a kit list or a shipment takes unless told: the randomisation's current
+    environment (production once live)."""
     design = kits_design(dbsession, study.id)
     return design.environment if design is not None else Environment.TEST
 
@@ -370,35 +372,66 @@ class StockLine:
     level: SupplyLevel | None
 
 
-def depot_counts(dbsession: Session, study: Study) -> dict[tuple[int | None, int], Counter]:
-    """(site id or None, kit type id) → kits by state (one query)."""
-    found: dict[tuple[int | None, int], Counter] = {}
-    for site_id, kind, state, count in dbsession.execute(
-        select(Kit.site_id, Kit.kit_type_id, Kit.state, func.count())
+@dataclass(frozen=True)
+class SiteStock:
+    """A site's kits of the list that counts (``environment``: the study's current one, which
+    the resupply levels are for), and those of the other list apart, so test kits left at a
+    live site never look like stock."""
+
+    environment: Environment
+    lines: list[StockLine]
+    other_environment: Environment
+    other_lines: list[StockLine]
+
+
+def other_environment(environment: Environment) -> Environment:
+    return Environment.TEST if environment is Environment.PRODUCTION else Environment.PRODUCTION
+
+
+def depot_counts(
+    dbsession: Session, study: Study
+) -> dict[tuple[int | None, int, Environment], Counter]:
+    """(site id or None, kit type id, list) → kits by state (one query)."""
+    found: dict[tuple[int | None, int, Environment], Counter] = {}
+    for site_id, kind, environment, state, count in dbsession.execute(
+        select(Kit.site_id, Kit.kit_type_id, Kit.environment, Kit.state, func.count())
         .where(Kit.study_id == study.id)
-        .group_by(Kit.site_id, Kit.kit_type_id, Kit.state)
+        .group_by(Kit.site_id, Kit.kit_type_id, Kit.environment, Kit.state)
     ).all():
-        found.setdefault((site_id, kind), Counter())[state] = count
+        found.setdefault((site_id, kind, environment), Counter())[state] = count
     return found
 
 
-def site_stock(dbsession: Session, study: Study, site: Site) -> list[StockLine]:
-    """Per kit type of the study: the site's kits by state and its resupply level."""
-    counts: dict[int, Counter] = {}
-    for kind, state, count in dbsession.execute(
-        select(Kit.kit_type_id, Kit.state, func.count())
+def site_stock(dbsession: Session, study: Study, site: Site) -> SiteStock:
+    """Per kit type of the study: the site's kits of the current list by state and its
+    resupply level; and the kit types it holds kits of the other list of."""
+    counted = list_environment(dbsession, study)
+    counts: dict[tuple[int, Environment], Counter] = {}
+    for kind, environment, state, count in dbsession.execute(
+        select(Kit.kit_type_id, Kit.environment, Kit.state, func.count())
         .where(Kit.study_id == study.id, Kit.site_id == site.id)
-        .group_by(Kit.kit_type_id, Kit.state)
+        .group_by(Kit.kit_type_id, Kit.environment, Kit.state)
     ).all():
-        counts.setdefault(kind, Counter())[state] = count
+        counts.setdefault((kind, environment), Counter())[state] = count
     levels = {
         level.kit_type_id: level
         for level in dbsession.scalars(select(SupplyLevel).where(SupplyLevel.site_id == site.id))
     }
-    return [
-        StockLine(kind, counts.get(kind.id, Counter()), levels.get(kind.id))
-        for kind, _product in kit_types(dbsession, study)
-    ]
+    kinds = [kind for kind, _product in kit_types(dbsession, study)]
+    other = other_environment(counted)
+    return SiteStock(
+        counted,
+        [
+            StockLine(kind, counts.get((kind.id, counted), Counter()), levels.get(kind.id))
+            for kind in kinds
+        ],
+        other,
+        [
+            StockLine(kind, counts[kind.id, other], None)
+            for kind in kinds
+            if (kind.id, other) in counts
+        ],
+    )
 
 
 def kits_with_types(
@@ -482,18 +515,25 @@ def invalidate(dbsession: Session, kit: Kit, reason: str, actor: Actor) -> None:
 # --- shipments --------------------------------------------------------------------------------
 
 
-def shipments(dbsession: Session, study: Study) -> list[tuple[Shipment, str, int]]:
-    """The study's shipments, newest first, with the site's code and the number of kits."""
+def shipments(
+    dbsession: Session, study: Study
+) -> list[tuple[Shipment, str, int, Environment | None]]:
+    """The study's shipments, newest first, with the site's code, the number of kits and
+    their list (one list a shipment)."""
     kits = (
-        select(Kit.shipment_id, func.count().label("kits"))
+        select(
+            Kit.shipment_id,
+            func.count().label("kits"),
+            func.min(Kit.environment).label("environment"),
+        )
         .where(Kit.study_id == study.id, Kit.shipment_id.is_not(None))
         .group_by(Kit.shipment_id)
         .subquery()
     )
     return [
-        (shipment, code, count or 0)
-        for shipment, code, count in dbsession.execute(
-            select(Shipment, Site.code, kits.c.kits)
+        (shipment, code, count or 0, environment)
+        for shipment, code, count, environment in dbsession.execute(
+            select(Shipment, Site.code, kits.c.kits, kits.c.environment)
             .join(Site, Site.id == Shipment.site_id)
             .outerjoin(kits, kits.c.shipment_id == Shipment.id)
             .where(Shipment.study_id == study.id)
@@ -503,15 +543,22 @@ def shipments(dbsession: Session, study: Study) -> list[tuple[Shipment, str, int
 
 
 def _free_depot_kits(
-    dbsession: Session, study: Study, kind: KitType, count: int, after: date
+    dbsession: Session,
+    study: Study,
+    kind: KitType,
+    count: int,
+    after: date,
+    environment: Environment,
 ) -> list[Kit]:
-    """Up to ``count`` kits of ``kind`` at the depot, not set aside, first to expire first."""
+    """Up to ``count`` kits of ``kind`` of the ``environment`` list at the depot, not set
+    aside, first to expire first."""
     return list(
         dbsession.scalars(
             select(Kit)
             .where(
                 Kit.study_id == study.id,
                 Kit.kit_type_id == kind.id,
+                Kit.environment == environment,
                 Kit.site_id.is_(None),
                 Kit.state == KitState.AVAILABLE,
                 Kit.shipment_id.is_(None),
@@ -531,16 +578,19 @@ def create_shipment(
     wanted: Mapping[KitType, int],
     actor: Actor,
     *,
+    environment: Environment,
     automatic: bool = False,
 ) -> Shipment:
-    """A proposed shipment of the depot's kits to ``site`` (set aside until shipped), the
-    first to expire first; refused when the depot has none of what is wanted."""
+    """A proposed shipment of the depot's kits of the ``environment`` list to ``site`` (set
+    aside until shipped), the first to expire first; refused when the depot has none of what
+    is wanted. One shipment never mixes test and production kits: a site would give a test
+    kit to a live subject."""
     today = study_today(study)
     picked = [
         kit
         for kind, count in wanted.items()
         if count > 0
-        for kit in _free_depot_kits(dbsession, study, kind, count, today)
+        for kit in _free_depot_kits(dbsession, study, kind, count, today, environment)
     ]
     if not picked:
         raise Refused(_("The depot has no kit of this type to send."))
@@ -550,6 +600,7 @@ def create_shipment(
         site_id=site.id,
         state=ShipmentState.PROPOSED,
         automatic=automatic,
+        created_at=_now(),
     )
     dbsession.add(shipment)
     dbsession.flush()
@@ -564,7 +615,7 @@ def create_shipment(
         action="kits.shipment_proposed",
         entity_type="shipment",
         entity_id=shipment.id,
-        field="kits",
+        field=f"kits ({environment.value})",
         new=", ".join(sorted(kit.number for kit in picked)),
     )
     return shipment
@@ -669,9 +720,51 @@ def incoming_kits(dbsession: Session, site: Site) -> dict[int, list[tuple[Kit, K
     return found
 
 
+def _short_of(
+    dbsession: Session, site: Site, level: SupplyLevel, kind: KitType, environment: Environment
+) -> int:
+    """How many kits of ``kind`` bring ``site`` back to its maximum, if it is below its
+    minimum (kits of the ``environment`` list available there, on their way or set aside for
+    it); else 0."""
+    at_site = dbsession.scalar(
+        select(func.count())
+        .select_from(Kit)
+        .outerjoin(Shipment, Shipment.id == Kit.shipment_id)
+        .where(
+            Kit.kit_type_id == kind.id,
+            Kit.environment == environment,
+            (
+                (Kit.site_id == site.id)
+                & Kit.state.in_([KitState.AVAILABLE, KitState.IN_TRANSFER, KitState.RECEIVED])
+            )
+            | ((Shipment.site_id == site.id) & (Shipment.state == ShipmentState.PROPOSED)),
+        )
+    )
+    return level.maximum - at_site if at_site < level.minimum else 0
+
+
+def _proposed_today(dbsession: Session, study: Study, site: Site) -> bool:
+    """Whether the daily resupply already proposed a shipment to ``site`` on the study's
+    today (sent, cancelled or still proposed: a restarted worker runs its periodic jobs at
+    once, and a pharmacist's cancellation is not undone the same day)."""
+    zone = ZoneInfo(study.timezone)
+    since = datetime.combine(study_today(study), time.min, zone).astimezone(UTC)
+    found = dbsession.scalar(
+        select(Shipment.id)
+        .where(
+            Shipment.site_id == site.id,
+            Shipment.automatic.is_(True),
+            Shipment.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
-    """For every site below its minimum of a kit type (kits available there, on their way or
-    set aside for it): a proposed shipment up to its maximum. The daily job's work."""
+    """For every site below its minimum of some kit types (kits of the study's current list):
+    one proposed shipment of that list bringing each up to its maximum, once a day per site
+    however often it runs. The daily job's work."""
     proposed: list[Shipment] = []
     levels = dbsession.execute(
         select(SupplyLevel, Site, Study, KitType)
@@ -680,26 +773,25 @@ def propose_resupply(dbsession: Session, actor: Actor) -> list[Shipment]:
         .join(KitType, KitType.id == SupplyLevel.kit_type_id)
         .order_by(SupplyLevel.study_id, Site.code, KitType.code)
     ).all()
-    for level, site, study, kind in levels:
-        at_site = dbsession.scalar(
-            select(func.count())
-            .select_from(Kit)
-            .outerjoin(Shipment, Shipment.id == Kit.shipment_id)
-            .where(
-                Kit.kit_type_id == kind.id,
-                (
-                    (Kit.site_id == site.id)
-                    & Kit.state.in_([KitState.AVAILABLE, KitState.IN_TRANSFER, KitState.RECEIVED])
-                )
-                | ((Shipment.site_id == site.id) & (Shipment.state == ShipmentState.PROPOSED)),
-            )
-        )
-        if at_site >= level.minimum:
+    environments: dict[int, Environment] = {}
+    for (site, study), of_site in groupby(levels, key=lambda row: (row[1], row[2])):
+        # Two runs at once (a restart while the last one works) wait here for each other.
+        dbsession.scalar(select(Site.id).where(Site.id == site.id).with_for_update())
+        if _proposed_today(dbsession, study, site):
+            continue
+        if study.id not in environments:
+            environments[study.id] = list_environment(dbsession, study)
+        environment = environments[study.id]
+        wanted = {
+            kind: _short_of(dbsession, site, level, kind, environment)
+            for level, _site, _study, kind in of_site
+        }
+        if not any(wanted.values()):
             continue
         try:
             proposed.append(
                 create_shipment(
-                    dbsession, study, site, {kind: level.maximum - at_site}, actor, automatic=True
+                    dbsession, study, site, wanted, actor, environment=environment, automatic=True
                 )
             )
         except Refused:

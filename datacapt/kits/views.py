@@ -295,6 +295,7 @@ def _supply(context: SupplyResource, request: Request, **extra: Any) -> dict[str
     study = context.study
     kinds = services.kit_types(dbsession, study)
     sites = _sites(request, context)
+    list_environment = services.list_environment(dbsession, study)
     return {
         "kit_types": kinds,
         "kit_type_codes": {kind.id: kind.code for kind, _product in kinds},
@@ -308,19 +309,26 @@ def _supply(context: SupplyResource, request: Request, **extra: Any) -> dict[str
         "sites": sites,
         "site_codes": {site.id: site.code for site in sites},
         "stock": [
-            (site_id, kind_id, counts)
-            for (site_id, kind_id), counts in sorted(
+            (site_id, kind_id, environment, counts)
+            for (site_id, kind_id, environment), counts in sorted(
                 services.depot_counts(dbsession, study).items(),
-                key=lambda entry: (entry[0][0] is not None, entry[0][0] or 0, entry[0][1]),
+                key=lambda entry: (
+                    entry[0][0] is not None,
+                    entry[0][0] or 0,
+                    entry[0][1],
+                    entry[0][2] is not list_environment,
+                ),
             )
         ],
+        "environment_labels": ENVIRONMENT_LABELS,
         "kit_types_options": [(str(kind.id), kind.code) for kind, _product in kinds],
         "site_options": [(str(site.id), site.code) for site in sites],
         "shipment_labels": SHIPMENT_LABELS,
         "environment_options": [
             (environment.value, label) for environment, label in ENVIRONMENT_LABELS.items()
         ],
-        "list_environment": services.list_environment(dbsession, study).value,
+        "list_environment": list_environment.value,
+        "counted_environment": list_environment,
         "levels": {
             (level.site_id, level.kit_type_id): level
             for level in dbsession.scalars(
@@ -473,10 +481,19 @@ def new_shipment(context: SupplyResource, request: Request) -> Any:
     count = _number(request, errors, "shipment_count")
     if not errors and count == 0:
         errors["shipment_count"] = _("Give a whole number from 1 to 100000.")
+    try:
+        environment = Environment(request.POST.get("shipment_environment", ""))
+    except ValueError:
+        errors["shipment_environment"] = _("Choose one of the options offered.")
     if not errors:
         try:
             services.create_shipment(
-                request.dbsession, context.study, site, {kind: count}, request.actor
+                request.dbsession,
+                context.study,
+                site,
+                {kind: count},
+                request.actor,
+                environment=environment,
             )
         except services.Refused as refusal:
             errors["shipment_count"] = refusal.message
@@ -586,6 +603,8 @@ def _site_page(context: SiteResource, request: Request, **extra: Any) -> dict[st
         "kits": services.site_kits(dbsession, context.site),
         "incoming": services.incoming(dbsession, context.site),
         "incoming_kits": services.incoming_kits(dbsession, context.site),
+        "environment_labels": ENVIRONMENT_LABELS,
+        "test": Environment.TEST,
         "state_labels": STATE_LABELS,
         "states": list(KitState),
         "available": KitState.AVAILABLE,

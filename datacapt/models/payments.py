@@ -2,8 +2,8 @@
 orders and their lines, and the append-only ledger of every amount credited or paid.
 
 Amounts are integer minor units (cents) of one ISO 4217 currency per plan and per order. A
-subject's bank details are stored only as AES-GCM ciphertext bound to the subject's row (see
-:mod:`datacapt.payments.bank`), with a masked hint (country, check digits, last four
+subject's bank details are stored only as AES-GCM ciphertext under the subject's own data key
+(see :mod:`datacapt.payments.bank`), with a masked hint (country, check digits, last four
 characters) that lists may show without opening them."""
 
 from __future__ import annotations
@@ -60,13 +60,19 @@ class PaymentPlanVisit(Base):
 
 
 class SubjectBankAccount(Base):
-    """A subject's IBAN and account holder, sealed (AES-GCM) and bound to the subject's row."""
+    """A subject's IBAN and account holder, sealed (AES-GCM) under the subject's own data key
+    (:class:`SubjectKey`), as their contact details are.
+
+    ``key_id`` names a tenant-wide key of ``datacapt.encryption_keys`` only on a row sealed
+    before subjects had data keys, until ``datacapt db upgrade`` (``keys rekey``) re-seals it;
+    NULL: under the subject's data key.
+    """
 
     __tablename__ = "subject_bank_account"
 
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(index=True)
-    key_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str | None] = mapped_column(String(40))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     #: ``FR76 •••• •••• 1234``: what may be shown without opening the details.

@@ -104,8 +104,8 @@ class PersonKey(Base):
 
 class SubjectKey(Base):
     """A study subject's data key for their personal data kept beside the trial data (their
-    contact details), wrapped by one generation of the tenant's KEK like a person's. Deleting
-    this row is crypto-shredding those details; the trial data is under no such key."""
+    contact and bank details), wrapped by one generation of the tenant's KEK like a person's.
+    Deleting this row is crypto-shredding those details; the trial data is under no such key."""
 
     __tablename__ = "subject_key"
     __table_args__ = (

@@ -496,8 +496,11 @@ class Payee:
     site_id: int = 0
 
 
-def payees(registry: Registry, dbsession: Session, order: PaymentOrder) -> list[Payee]:
-    """Who is paid how much, by subject (their lines added up), details opened for the file."""
+def payees(
+    registry: Registry, dbsession: Session, order: PaymentOrder, actor: Actor
+) -> list[Payee]:
+    """Who is paid how much, by subject (their lines added up), details opened for the file
+    (each subject's in the personal-data access log)."""
     rows = dbsession.execute(
         select(
             PaymentLine.subject_id,
@@ -525,7 +528,7 @@ def payees(registry: Registry, dbsession: Session, order: PaymentOrder) -> list[
         account = accounts.get(subject_id)
         if account is None:
             raise Refused(_("A subject of the order has no bank details any more."))
-        details = bank.open_row(registry, account)
+        details = bank.open_logged(dbsession, registry, account, actor, action="export")
         found.append(
             Payee(
                 f"DC-{order.study_id}-{order.number}-{first_line}",
@@ -650,10 +653,12 @@ def save_bank_details(
 def reveal_bank_details(
     registry: Registry, dbsession: Session, subject: Subject, actor: Actor
 ) -> bank.BankDetails | None:
+    """The subject's bank details in full (None: none on file), logged in the personal-data
+    access log and recorded in their trail (without them)."""
     row = dbsession.get(SubjectBankAccount, subject.id)
     if row is None:
         return None
-    details = bank.open_row(registry, row)
+    details = bank.open_logged(dbsession, registry, row, actor, action="view")
     audit.record_subject(
         dbsession,
         actor,

@@ -248,7 +248,7 @@ def export_order(context: PaymentOrderResource, request: Request) -> Any:
         return _order(context, request, refusal=_("Validate the order before exporting it."))
     plan = services.plan_of(request.dbsession, context.study)
     try:
-        payees = services.payees(request.registry, request.dbsession, order)
+        payees = services.payees(request.registry, request.dbsession, order, request.actor)
         if file_format == "xml":
             body = files.pain001(order, plan, payees, datetime.now(UTC), request.today)
         else:

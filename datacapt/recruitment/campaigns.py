@@ -2,18 +2,29 @@
 to hear of future studies. Queued by a recruitment's administrator, sent by a job after the
 request commits: the recipients are chosen again when it runs (a person who opted out
 meanwhile is not mailed), each gets a mail of their own with their first name and the link
-only, every decryption is in the access log, and the campaign keeps counts, never names."""
+only, every decryption is in the access log, and the campaign keeps counts, never names.
+
+Every mail also carries the person's own address to withdraw their agreement
+(``/apply/contact/{token}``, GDPR art. 7(3) and 21): the token is the person's id and an
+HMAC of it under a key derived from ``datacapt.secret``, so nothing is stored and a forged
+one is refused; only a POST from the page it opens clears the agreement."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
+from functools import lru_cache
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pyramid.registry import Registry
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.config import get_app_settings
 from datacapt.i18n import DEFAULT_LANGUAGE, LANGUAGES, _
 from datacapt.jobs import enqueue_after_commit
 from datacapt.mail import send_mail_in
@@ -29,6 +40,9 @@ from datacapt.validation import ValidationError
 
 SEND_JOB = "datacapt.recruitment.campaign"
 SENDER = "recruitment-campaign"
+#: Where a person withdraws their agreement, under the public ``/apply/`` area.
+WITHDRAWAL_PATH = "/apply/contact/"
+WITHDRAWER = "person-withdrawal"
 
 
 def _recipients(recruitment: Recruitment) -> ColumnElement[bool]:
@@ -41,6 +55,57 @@ def _recipients(recruitment: Recruitment) -> ColumnElement[bool]:
         Person.contact_opt_in.is_(True),
         Person.shredded_at.is_(None),
         ~applied.exists(),
+    )
+
+
+@lru_cache(maxsize=8)
+def _withdrawal_key(secret: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"datacapt contact withdrawal"
+    ).derive(secret.encode())
+
+
+def _digest(registry: Registry, person: Person) -> str:
+    message = f"{person.tenant_id}\x1f{person.id}\x1fcontact-withdrawal".encode()
+    key = _withdrawal_key(get_app_settings(registry).secret)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def withdrawal_token(registry: Registry, person: Person) -> str:
+    """The person's own, stable token: their id and its HMAC (it says nothing else)."""
+    return f"{person.id}-{_digest(registry, person)}"
+
+
+def withdrawal_person(dbsession: Session, registry: Registry, token: str) -> Person | None:
+    """The person ``token`` was made for; None for a malformed or forged one."""
+    number, _dash, digest = token.partition("-")
+    if not (number.isascii() and number.isdigit() and len(number) < 10 and len(digest) == 32):
+        return None
+    person = dbsession.get(Person, int(number))
+    if person is None or not hmac.compare_digest(digest, _digest(registry, person)):
+        return None
+    return person
+
+
+def withdraw(dbsession: Session, person: Person, actor: Actor) -> None:
+    """Clear the person's agreement to hear of future studies (a second time changes
+    nothing); audited without personal data."""
+    if not person.contact_opt_in:
+        return
+    person.contact_opt_in = False
+    person.updated_at = datetime.now(UTC)
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=person.tenant_id,
+        action="person.contact_withdrawn",
+        entity_type="person",
+        entity_id=person.id,
+        study_id=person.study_id,
+        site_id=person.site_id,
+        field="contact_opt_in",
+        old=True,
+        new=False,
     )
 
 
@@ -124,7 +189,8 @@ def send(
         action="decrypt",
         purpose="contact",
     )
-    link = f"{application_url.rstrip('/')}/apply/{recruitment.token}"
+    base = application_url.rstrip("/")
+    link = f"{base}/apply/{recruitment.token}"
     for person in persons:
         data = opened.get(person.id)
         if data is None or not data.email:
@@ -140,6 +206,7 @@ def send(
             first_name=data.first_name,
             title=recruitment.title,
             link=link,
+            withdrawal_link=f"{base}{WITHDRAWAL_PATH}{withdrawal_token(registry, person)}",
         )
         campaign.sent += 1
     campaign.state, campaign.sent_at = CampaignState.SENT, datetime.now(UTC)

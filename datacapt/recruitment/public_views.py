@@ -1,7 +1,8 @@
 """The public application page ``/apply/{token}``: no sign-in, CSRF-protected, slowed down per
 client address. The applicant answers the pre-screening questionnaire (its branching asked of
 the server as they go), gives their identity and contacts and their consent; the thank-you page
-tells them nothing of the verdict."""
+tells them nothing of the verdict. Beside it, ``/apply/contact/{token}``: where a person mailed
+by a campaign withdraws their agreement to hear of future studies."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from datacapt.ecrf.runtime import FormState, form_state
 from datacapt.htmx import READ, redirect
 from datacapt.i18n import _
 from datacapt.models import Recruitment, Site
-from datacapt.recruitment import services
+from datacapt.recruitment import campaigns, services
 from datacapt.repository import services as repository
-from datacapt.resources import ApplyArea, ApplyResource
+from datacapt.resources import ApplyArea, ApplyResource, WithdrawalArea, WithdrawalResource
 from datacapt.validation import ValidationError
 
 PAGE = "recruitment/apply.jinja2"
 UNAVAILABLE = "recruitment/unavailable.jinja2"
+WITHDRAWAL = "recruitment/withdrawal.jinja2"
 WAIT = "recruitment/wait.jinja2"
 #: The most an evaluation request may carry: a questionnaire's answers and the applicant's
 #: fields fit many times over.
@@ -119,7 +121,8 @@ def _render(
 
 
 @view_config(context=ApplyArea, request_method=READ, permission=NO_PERMISSION_REQUIRED)
-def area(context: ApplyArea, request: Request) -> Response:
+@view_config(context=WithdrawalArea, request_method=READ, permission=NO_PERMISSION_REQUIRED)
+def area(context: ApplyArea | WithdrawalArea, request: Request) -> Response:
     return _unavailable(request)
 
 
@@ -237,3 +240,35 @@ def thanks(context: ApplyResource, request: Request) -> Response:
     return render_to_response(
         "recruitment/thanks.jinja2", {"recruitment": context.recruitment}, request=request
     )
+
+
+@view_config(context=WithdrawalResource, request_method=READ, permission=NO_PERMISSION_REQUIRED)
+def withdrawal_page(context: WithdrawalResource, request: Request) -> Response:
+    """What the link in a campaign's mail opens: a button to confirm, so that a mail scanner
+    following links changes nothing."""
+    throttled = _throttled(request)
+    if throttled is not None:
+        return throttled
+    person = campaigns.withdrawal_person(request.dbsession, request.registry, context.__name__)
+    if person is None:
+        return _unavailable(request)
+    return render_to_response(WITHDRAWAL, {"done": not person.contact_opt_in}, request=request)
+
+
+@view_config(context=WithdrawalResource, request_method="POST", permission=NO_PERMISSION_REQUIRED)
+def withdraw(context: WithdrawalResource, request: Request) -> Response:
+    """The button: the agreement cleared, then the page again, saying so."""
+    throttled = _throttled(request)
+    if throttled is not None:
+        return throttled
+    person = campaigns.withdrawal_person(request.dbsession, request.registry, context.__name__)
+    if person is None:
+        return _unavailable(request)
+    services.count_attempt(request.dbsession, request.registry, _address(request))
+    actor = replace(
+        Actor.system(campaigns.WITHDRAWER, tenant_id=person.tenant_id),
+        address=request.client_address,
+        request_id=request.request_id,
+    )
+    campaigns.withdraw(request.dbsession, person, actor)
+    return redirect(request, request.resource_url(context))

@@ -1,6 +1,6 @@
 """Envelope encryption of personal data: a data key per person of the repository and per study
-subject (for their contact details), wrapped by the tenant's key-encryption key (KEK), which a
-key service holds. Every data key is wrapped and unwrapped here, nowhere else.
+subject (for their contact and bank details), wrapped by the tenant's key-encryption key (KEK),
+which a key service holds. Every data key is wrapped and unwrapped here, nowhere else.
 
 * :class:`KeyService` is the KMS interface: it wraps and unwraps a data key under one generation
   of a tenant's KEK. :class:`LocalKeyService` derives each tenant's KEK (HKDF-SHA-256) from a
@@ -30,12 +30,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from datacapt import sealing
 from datacapt.config import get_app_settings, parse_encryption_keys
 from datacapt.models import (
     Person,
     PersonKey,
     PersonLink,
     RepositoryKek,
+    SubjectBankAccount,
     SubjectContact,
     SubjectKey,
 )
@@ -191,8 +193,8 @@ def _wrap(
 def subject_data_key(
     dbsession: Session, registry: Registry, tenant_id: int, subject_id: int, *, create: bool
 ) -> bytes:
-    """The data key of a study subject's contact details, unwrapped: a fresh one (flushed) when
-    they have none and ``create``; Shredded when they have none otherwise."""
+    """The data key of a study subject's contact and bank details, unwrapped: a fresh one
+    (flushed) when they have none and ``create``; Shredded when they have none otherwise."""
     found = _subject_key(dbsession, registry, tenant_id, subject_id)
     if found is not None:
         return found
@@ -299,6 +301,42 @@ def unseal(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> by
         raise KeyUnavailable("the sealed value does not match its owner") from None
 
 
+def seal_for_subject(
+    dbsession: Session,
+    registry: Registry,
+    tenant_id: int,
+    subject_id: int,
+    plaintext: bytes,
+    associated: bytes,
+) -> tuple[bytes, bytes]:
+    """``plaintext`` sealed under the subject's data key (made on first use): (nonce,
+    ciphertext)."""
+    key = subject_data_key(dbsession, registry, tenant_id, subject_id, create=True)
+    return seal(key, plaintext, associated)
+
+
+def open_for_subject(
+    dbsession: Session,
+    registry: Registry,
+    tenant_id: int,
+    subject_id: int,
+    key_id: str | None,
+    nonce: bytes,
+    ciphertext: bytes,
+    associated: bytes,
+) -> bytes:
+    """What ``ciphertext`` holds: under the subject's data key when ``key_id`` is None, else
+    under that tenant-wide key (a row sealed before subjects had data keys).
+    sealing.Unreadable: shredded, or not theirs."""
+    if key_id is not None:
+        return sealing.unseal(registry, sealing.Sealed(key_id, nonce, ciphertext), associated)
+    try:
+        key = subject_data_key(dbsession, registry, tenant_id, subject_id, create=False)
+        return unseal(key, nonce, ciphertext, associated)
+    except (Shredded, KeyUnavailable) as error:
+        raise sealing.Unreadable(str(error)) from None
+
+
 def rotate(dbsession: Session, registry: Registry, tenant_id: int) -> tuple[int, int]:
     """A new KEK generation for the tenant under the current master key; every data key
     (persons' and subjects') re-wrapped under it, older generations retired. (new generation,
@@ -374,20 +412,22 @@ def shred(dbsession: Session, person: Person) -> bool:
 
 
 def shred_subject(dbsession: Session, tenant_id: int, subject_id: int) -> bool:
-    """Delete a study subject's data key and the contact details sealed under it: they are
-    unreadable for good, wherever a copy is (a backup). Their trial data and its audit trail
-    are under no such key and stay. False when the key was gone already."""
+    """Delete a study subject's data key and the contact and bank details sealed under it: they
+    are unreadable for good, wherever a copy is (a backup). Their trial data, payment orders,
+    ledger and audit trail are under no such key and stay. False when the key was gone
+    already."""
     row = dbsession.scalar(
         select(SubjectKey).where(
             SubjectKey.subject_id == subject_id, SubjectKey.tenant_id == tenant_id
         )
     )
-    contact = dbsession.scalar(
-        select(SubjectContact).where(
-            SubjectContact.subject_id == subject_id, SubjectContact.tenant_id == tenant_id
+    sealed = [
+        dbsession.scalar(
+            select(model).where(model.subject_id == subject_id, model.tenant_id == tenant_id)
         )
-    )
-    for found in (row, contact):
+        for model in (SubjectContact, SubjectBankAccount)
+    ]
+    for found in (row, *sealed):
         if found is not None:
             dbsession.delete(found)
     dbsession.flush()

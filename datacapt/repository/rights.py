@@ -175,9 +175,10 @@ def pending_requests(
 
 
 def shred_subject_contacts(dbsession: Session, actor: Actor, subject: Subject, reason: str) -> bool:
-    """Crypto-shred a study subject's contact details (their data key): for a subject no
-    person of the repository stands for, whose details must go (an erasure the DPO granted).
-    Their trial data and its audit trail stay. False when there was no key to shred."""
+    """Crypto-shred a study subject's contact and bank details (their data key): for a subject
+    no person of the repository stands for, whose details must go (an erasure the DPO granted).
+    Their trial data, payments ledger and audit trail stay. False when there was no key to
+    shred."""
     reason = reason.strip()
     if not reason:
         raise ValidationError("reason", _("Give the reason for the decision."))

@@ -35,6 +35,8 @@ from datacapt.resources.recruitment import (
     ApplyResource,
     RecruitmentResource,
     RecruitmentsResource,
+    WithdrawalArea,
+    WithdrawalResource,
 )
 from datacapt.resources.reports import ReportsResource
 from datacapt.resources.repository import PersonResource, RepositoryResource
@@ -90,6 +92,8 @@ __all__ = [
     "VersionResource",
     "VersionsResource",
     "VisitResource",
+    "WithdrawalArea",
+    "WithdrawalResource",
 ]
 
 

@@ -1,5 +1,6 @@
 """A study's recruitments: ``recruitment/`` → ``{number}/`` (one recruitment and its pipeline)
-→ ``{id}/`` (one application); and the public ``/apply/{token}`` page, outside the staff tree.
+→ ``{id}/`` (one application); and the public ``/apply/{token}`` page, outside the staff tree,
+beside ``/apply/contact/{token}`` where a person withdraws their agreement to hear of studies.
 
 Whoever sees the study sees that its recruitments exist; their administrators (who see no
 applicant) change them; site staff follow the applications of their sites (their pipeline lists
@@ -19,6 +20,8 @@ from datacapt.permissions import ACE, Permission
 from datacapt.resources.base import Resource, StudyChild
 
 APPLY_NAME = APPLY_AREA.strip("/")
+#: Shorter than any recruitment's token, so it never hides one.
+WITHDRAWAL_NAME = "contact"
 
 
 class RecruitmentsResource(StudyChild):
@@ -105,9 +108,11 @@ class ApplyArea(Resource):
     def title(self) -> object:
         return _("Apply")
 
-    def __getitem__(self, token: str) -> ApplyResource:
+    def __getitem__(self, token: str) -> ApplyResource | WithdrawalArea:
         """Any token leads to a page: one not open now (unknown, closed, out of its period)
         finds no recruitment, and its page says so alike."""
+        if token == WITHDRAWAL_NAME:
+            return WithdrawalArea(self)
         recruitment = None
         if 16 <= len(token) <= 40 and token.isascii():
             recruitment = self.dbsession.scalar(
@@ -125,3 +130,31 @@ class ApplyResource(Resource):
     @property
     def title(self) -> object:
         return self.recruitment.title if self.recruitment else _("Apply")
+
+
+class WithdrawalArea(Resource):
+    """``/apply/contact/``: names no one (its page is an unknown recruitment's)."""
+
+    __name__ = WITHDRAWAL_NAME
+
+    def __init__(self, parent: ApplyArea) -> None:
+        self.__parent__, self.request = parent, parent.request
+
+    @property
+    def title(self) -> object:
+        return _("Future studies")
+
+    def __getitem__(self, token: str) -> WithdrawalResource:
+        return WithdrawalResource(self, token)
+
+
+class WithdrawalResource(Resource):
+    """One person's withdrawal page; the recruitment capability checks the token."""
+
+    def __init__(self, parent: WithdrawalArea, token: str) -> None:
+        self.__parent__, self.request = parent, parent.request
+        self.__name__ = token
+
+    @property
+    def title(self) -> object:
+        return _("Future studies")

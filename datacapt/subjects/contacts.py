@@ -141,8 +141,9 @@ def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Sess
             dbsession.delete(existing)
         return
     plaintext = json.dumps(asdict(contact), ensure_ascii=False).encode()
-    key = keys.subject_data_key(dbsession, registry, subject.tenant_id, subject.id, create=True)
-    nonce, ciphertext = keys.seal(key, plaintext, _associated(subject.id))
+    nonce, ciphertext = keys.seal_for_subject(
+        dbsession, registry, subject.tenant_id, subject.id, plaintext, _associated(subject.id)
+    )
     row = existing or SubjectContact(subject_id=subject.id, tenant_id=subject.tenant_id)
     row.key_id, row.nonce, row.ciphertext = None, nonce, ciphertext
     row.updated_at = datetime.now(UTC)
@@ -151,17 +152,16 @@ def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Sess
 
 def open_row(dbsession: Session, registry: Registry, row: SubjectContact) -> Contact:
     """The contact details of ``row`` (ContactUnreadable: shredded, or not theirs)."""
-    associated = _associated(row.subject_id)
-    if row.key_id is not None:
-        sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
-        return Contact(**json.loads(sealing.unseal(registry, sealed, associated)))
-    try:
-        key = keys.subject_data_key(
-            dbsession, registry, row.tenant_id, row.subject_id, create=False
-        )
-        plaintext = keys.unseal(key, row.nonce, row.ciphertext, associated)
-    except (keys.Shredded, keys.KeyUnavailable) as error:
-        raise ContactUnreadable(str(error)) from None
+    plaintext = keys.open_for_subject(
+        dbsession,
+        registry,
+        row.tenant_id,
+        row.subject_id,
+        row.key_id,
+        row.nonce,
+        row.ciphertext,
+        _associated(row.subject_id),
+    )
     return Contact(**json.loads(plaintext))
 
 

@@ -67,7 +67,14 @@ def shipped_to_par01(dbsession: Session) -> int:
             )
         )
     dbsession.flush()
-    shipment = services.create_shipment(dbsession, study, site, {kind: 3}, SETUP)
+    shipment = services.create_shipment(
+        dbsession,
+        study,
+        site,
+        {kind: 3},
+        SETUP,
+        environment=services.list_environment(dbsession, study),
+    )
     services.ship(dbsession, shipment, SETUP)
     return shipment.id
 

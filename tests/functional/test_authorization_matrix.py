@@ -51,6 +51,8 @@ from datacapt.resources import (
     VersionResource,
     VersionsResource,
     VisitResource,
+    WithdrawalArea,
+    WithdrawalResource,
 )
 from datacapt.resources.consent import (
     ConsentRecordResource,
@@ -213,6 +215,10 @@ PLACES = {
     # The public application page: a staff session counts for nothing there.
     ApplyArea: {"": "/apply/"},
     ApplyResource: {"": f"/apply/{RECRUITMENT_TOKEN}/"},
+    # A person's withdrawal page: its token is an HMAC, so a made-up one (the page of a real
+    # one is in test_recruitment_campaigns).
+    WithdrawalArea: {"": "/apply/contact/"},
+    WithdrawalResource: {"": f"/apply/contact/1-{'0' * 32}/"},
 }
 
 POST_BODIES = {
@@ -883,6 +889,9 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (ApplyResource, "", "POST"): {"": everyone(422)},
     (ApplyResource, "evaluate", "POST"): {"": everyone(200)},
     (ApplyResource, "thanks", "GET"): {"": everyone(200)},
+    (WithdrawalArea, "", "GET"): {"": everyone(404)},
+    (WithdrawalResource, "", "GET"): {"": everyone(404)},
+    (WithdrawalResource, "", "POST"): {"": everyone(404)},
 }
 
 # The DPO is a member of the tenant: its home page opens; its administration refuses them (403)

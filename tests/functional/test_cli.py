@@ -438,7 +438,7 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
     from pyramid.paster import get_appsettings
 
     from datacapt import sealing
-    from datacapt.models import SubjectContact, SubjectKey
+    from datacapt.models import SubjectBankAccount, SubjectContact, SubjectKey
 
     assert datacapt("demo")[0] == 0
     app = webtest.TestApp(configure(app_settings(cli_database)).make_wsgi_app())
@@ -458,19 +458,44 @@ def test_personal_data_is_resealed_after_a_key_rotation(datacapt, cli_database, 
                 key_id=legacy.key_id, nonce=legacy.nonce, ciphertext=legacy.ciphertext
             )
         )
+        iban = "FR7630006000011234567890189"
+        legacy_bank = sealing.seal(
+            app.app.registry,
+            json.dumps({"iban": iban, "holder": "Ana Sousa"}).encode(),
+            f"datacapt:subject:{subject_id}:bank-account".encode(),
+        )
+        connection.execute(
+            insert(SubjectBankAccount).values(
+                subject_id=subject_id,
+                tenant_id=connection.execute(select(SubjectContact.tenant_id)).scalar_one(),
+                key_id=legacy_bank.key_id,
+                nonce=legacy_bank.nonce,
+                ciphertext=legacy_bank.ciphertext,
+                masked="FR76 •••• •••• 0189",
+            )
+        )
+    code, _out, err = datacapt("check")
+    assert (
+        code == 2
+        and "1 contact record(s) and 1 bank detail record(s) under a tenant-wide key" in err
+    )
     current = get_appsettings(str(TESTING_INI))["datacapt.encryption_keys"]
     fresh = base64.urlsafe_b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"rotated:{fresh} {current}")
     code, out, _ = datacapt("keys", "rekey")
     assert code == 0 and "1 contact record(s) re-sealed under their subject's data key" in out
+    assert "1 bank detail record(s) re-sealed under their subject's data key" in out
     assert "1 personal-data value(s) re-sealed" in out  # the demo's initials
     with engine.connect() as connection:
         keys = connection.execute(select(SubjectContact.key_id)).scalars().all()
         subject_keys = connection.execute(select(SubjectKey.subject_id)).scalars().all()
+        bank_keys = connection.execute(select(SubjectBankAccount.key_id)).scalars().all()
     engine.dispose()
-    assert keys == [None] and subject_keys == [subject_id]
+    assert keys == [None] and bank_keys == [None] and subject_keys == [subject_id]
     code, out, _ = datacapt("keys", "rekey")
     assert "0 contact record(s)" in out  # a tenant-wide key's rotation leaves data keys alone
+    assert "0 bank detail record(s)" in out
+    assert datacapt("check")[0] == 0
     monkeypatch.setenv("DATACAPT_ENCRYPTION_KEYS", f"{current} rotated:{fresh}")
     assert datacapt("keys", "rekey")[0] == 0  # back under the key the other tests hold
 

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
+from datacapt import clock
 from datacapt.jobs import JOBS, PERIODIC, JobContext
 from datacapt.kits import services
 from datacapt.kits.jobs import PROPOSE_RESUPPLY
@@ -365,7 +366,7 @@ def test_another_sites_kits_and_shipments_are_not_found(testapp, dbsession, worl
     add_kits(dbsession, world, ka, ["K001"])
     add_kits(dbsession, world, ka, ["B001"], site="ber01")
     shipment = services.create_shipment(
-        dbsession, world.study, world.sites["ber01"], {ka: 1}, SETUP
+        dbsession, world.study, world.sites["ber01"], {ka: 1}, SETUP, environment=Environment.TEST
     )
     services.ship(dbsession, shipment, SETUP)
     coordinator = as_user(testapp, world, "coordinator")
@@ -539,7 +540,7 @@ def test_a_kit_is_allocated_as_the_subject_is_randomised(dbsession, registry, wo
 
 
 def test_the_daily_job_proposes_shipments_to_sites_below_their_minimum(
-    testapp, dbsession, registry, world
+    testapp, dbsession, registry, world, monkeypatch
 ):
     ka, kp = catalogue(dbsession, world)
     add_kits(dbsession, world, ka, [f"A-{n}" for n in range(10)])
@@ -561,6 +562,8 @@ def test_the_daily_job_proposes_shipments_to_sites_below_their_minimum(
     assert shipment.site_id == world.sites["par01"].id
     assert len(dbsession.scalars(select(Kit).where(Kit.shipment_id == shipment.id)).all()) == 4
     # The next day: what is set aside for the site counts, nothing more is proposed.
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: tomorrow)
     JOBS[PROPOSE_RESUPPLY](JobContext(registry, dbsession))
     assert dbsession.scalar(select(func.count()).select_from(Shipment)) == 1
     page = admin.get(SUPPLY)
@@ -595,7 +598,14 @@ def test_the_supply_and_site_pages_ask_a_bounded_number_of_queries(
     add_kits(dbsession, world, ka, [f"A-{n}" for n in range(2, 40)], site="par01")
     add_kits(dbsession, world, kp, [f"P-{n}" for n in range(40)])
     for _n in range(3):
-        services.create_shipment(dbsession, world.study, world.sites["ber01"], {kp: 2}, SETUP)
+        services.create_shipment(
+            dbsession,
+            world.study,
+            world.sites["ber01"],
+            {kp: 2},
+            SETUP,
+            environment=Environment.TEST,
+        )
     assert count(admin, SUPPLY) == few
     coordinator_app = as_user(testapp, world, "coordinator")
     coordinator_app.get(PAR01 + "@@kits")
@@ -694,6 +704,101 @@ def test_test_kits_are_not_allocated_once_the_randomisation_is_live(testapp, dbs
     form["file"] = ("kits.csv", b"number,type,batch,expiry,location\n")
     refused = form.submit(status=422)
     assert refused.html.find(id="field-environment-error")
+
+
+def go_live(dbsession, world):
+    """The study's randomisation goes live: production is its current list."""
+    design = randomised(dbsession, world, arm="A")
+    dbsession.get(RandomisationDesign, design.design_id).live_at = datetime.now(UTC)
+    dbsession.flush()
+
+
+def test_a_shipment_carries_kits_of_one_list_the_live_one_unless_told(
+    testapp, dbsession, registry, world
+):
+    """Test kits expiring first never go out in a live study's shipment, nor production kits
+    in a pharmacist's test run: one shipment, one list."""
+    ka, _kp = catalogue(dbsession, world)
+    go_live(dbsession, world)
+    add_kits(dbsession, world, ka, ["T-1", "T-2", "T-3"], expiry=TODAY + timedelta(days=100))
+    add_kits(dbsession, world, ka, ["P-1", "P-2", "P-3"], environment=Environment.PRODUCTION)
+    admin = as_user(testapp, world, "study_admin")
+    form = admin.get(SUPPLY).forms["shipment-form"]
+    assert form["shipment_environment"].value == "production"
+    form["shipment_site"] = str(world.sites["par01"].id)
+    form["shipment_kit_type"] = str(ka.id)
+    form["shipment_count"] = "2"
+    form.submit().follow()
+    form = admin.get(SUPPLY).forms["shipment-form"]
+    form["shipment_site"] = str(world.sites["ber01"].id)
+    form["shipment_kit_type"] = str(ka.id)
+    form["shipment_count"] = "2"
+    form["shipment_environment"] = "test"
+    form.submit().follow()
+    first, second = dbsession.scalars(select(Shipment).order_by(Shipment.id)).all()
+    shipped = dict(
+        dbsession.execute(
+            select(Kit.number, Kit.shipment_id).where(Kit.shipment_id.is_not(None))
+        ).all()
+    )
+    assert shipped == {"P-1": first.id, "P-2": first.id, "T-1": second.id, "T-2": second.id}
+    form = admin.get(SUPPLY).forms["shipment-form"]
+    form["shipment_site"] = str(world.sites["ber01"].id)
+    form["shipment_kit_type"] = str(ka.id)
+    form["shipment_count"] = "1"
+    form["shipment_environment"].force_value("staging")
+    assert form.submit(status=422).html.find(id="field-shipment_environment-error")
+
+    # The daily resupply of a live study sends production kits only.
+    services.set_level(dbsession, world.sites["par01"], ka, 3, 3, SETUP)
+    JOBS[PROPOSE_RESUPPLY](JobContext(registry, dbsession))
+    automatic = dbsession.scalar(select(Shipment).where(Shipment.automatic.is_(True)))
+    assert dbsession.scalars(select(Kit.number).where(Kit.shipment_id == automatic.id)).all() == [
+        "P-3"
+    ]
+
+
+def test_stock_levels_and_resupply_count_the_live_list_and_show_test_kits_apart(
+    testapp, dbsession, registry, world
+):
+    """Test kits left at a live site are no stock: the inventory, its minimum and the daily
+    resupply count production kits; the test kits are listed apart, labelled."""
+    ka, _kp = catalogue(dbsession, world)
+    go_live(dbsession, world)
+    add_kits(dbsession, world, ka, ["P-1"], site="par01", environment=Environment.PRODUCTION)
+    add_kits(dbsession, world, ka, [f"T-{n}" for n in range(5)], site="par01")
+    add_kits(dbsession, world, ka, [f"D-{n}" for n in range(5)], environment=Environment.PRODUCTION)
+    services.set_level(dbsession, world.sites["par01"], ka, 3, 4, SETUP)
+
+    coordinator = as_user(testapp, world, "coordinator")
+    page = coordinator.get(PAR01 + "@@kits").html
+    row = page.find(id="inventory").find("tbody").find("tr")
+    assert [td.text for td in row.find_all("td")][:3] == ["0", "0", "1"]
+    assert "Below the minimum" in row.text
+    assert "Test kits" in page.find(id="other-list-title").text
+    other = page.find(id="other-list-inventory").find("tbody").find("tr")
+    assert [td.text for td in other.find_all("td")][:3] == ["0", "0", "5"]
+    assert "Test" in page.find(id="kit-T-0").find("td").text
+    assert "Test" not in page.find(id="kit-P-1").find("td").text
+
+    JOBS[PROPOSE_RESUPPLY](JobContext(registry, dbsession))
+    shipment = dbsession.scalar(select(Shipment))
+    assert shipment is not None
+    sent = dbsession.scalars(select(Kit.number).where(Kit.shipment_id == shipment.id)).all()
+    assert sorted(sent) == ["D-0", "D-1", "D-2"]
+
+    admin = as_user(testapp, world, "study_admin")
+    rows = admin.get(SUPPLY).html.find(id="stock").find("tbody").find_all("tr")
+    par01 = [row for row in rows if row.find("th").text.startswith("par01")]
+    assert [row.find("th").text.strip() for row in par01] == ["par01", "par01 Test"]
+    assert [row.find_all("td")[-1].text for row in par01] == ["3–4", "—"]
+    add_kits(dbsession, world, ka, ["DT-1"])
+    test_run = services.create_shipment(
+        dbsession, world.study, world.sites["ber01"], {ka: 1}, SETUP, environment=Environment.TEST
+    )
+    shipments = admin.get(SUPPLY).html.find(id="shipments")
+    assert "Test" in shipments.find(id=f"shipment-{test_run.id}").find("td").text
+    assert "Test" not in shipments.find(id=f"shipment-{shipment.id}").find("td").text
 
 
 def test_an_emergency_unblinding_shows_the_kits_types_too(testapp, dbsession, world):

@@ -6,6 +6,7 @@ the official schema and free of clinical data, and everyone else refused."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 
 from datacapt import sealing
 from datacapt.actor import Actor
-from datacapt.config import get_app_settings
 from datacapt.entry.services import new_form_instance
 from datacapt.models import (
     AuditEvent,
@@ -27,10 +27,13 @@ from datacapt.models import (
     PaymentLedgerEntry,
     PaymentLine,
     PaymentOrder,
+    PiiAccess,
     SubjectBankAccount,
+    SubjectKey,
     SubjectStatus,
 )
 from datacapt.payments import bank, services
+from datacapt.repository import keys
 from datacapt.subjects.services import new_visit_instance
 from tests.factories import SETUP, add_payment_order, build_world, login, make_subject
 
@@ -168,6 +171,11 @@ def test_bank_details_are_sealed_masked_and_each_showing_recorded(
         assert event.subject_id == subject.id
         written = " ".join(str(v) for v in (event.old_value, event.new_value, event.reason))
         assert "0189" not in written and "Canary" not in written
+    # the showing is in the personal-data access log too (which fields, never the values)
+    reads = dbsession.execute(
+        select(PiiAccess.subject_id, PiiAccess.action, PiiAccess.fields, PiiAccess.purpose)
+    ).all()
+    assert reads == [(subject.id, "view", "iban,holder", "payment")]
 
 
 def test_the_subject_page_loads_the_bank_panel_it_does_not_know(testapp, world):
@@ -331,6 +339,11 @@ def test_an_order_from_earnings_to_paid(testapp, world, dbsession, registry, cap
         )
     ).all()
     assert exported == [(paris, "xml"), (paris, "csv")]
+    # and each opening of them for a file in the personal-data access log
+    reads = dbsession.execute(
+        select(PiiAccess.subject_id, PiiAccess.action, PiiAccess.purpose).order_by(PiiAccess.id)
+    ).all()
+    assert reads == [(paris, "export", "payment"), (paris, "export", "payment")]
     # the planted canaries (IBAN, holder) are in no audit text and no log line
     canaries = (IBAN_PARIS, "0112 3456", "Canary", "Zoë")
     for event in dbsession.scalars(select(AuditEvent)):
@@ -437,7 +450,7 @@ def _act(act, dbsession, registry, order, actor):
     if act == "validate":
         services.validate(dbsession, order, actor)
     elif act == "export":
-        payees = services.payees(registry, dbsession, order)
+        payees = services.payees(registry, dbsession, order, actor)
         services.record_export(dbsession, order, "csv", payees, actor)
     else:
         services.mark_paid(dbsession, order, date(2026, 12, 4), date(2999, 1, 1), actor)
@@ -480,20 +493,97 @@ def test_from_each_state_only_the_next_step_is_possible(world, dbsession, regist
         assert order.state == reached
 
 
-def test_rekey_reseals_bank_details_under_the_new_key(world, dbsession, registry):
+def test_bank_details_under_a_tenant_key_move_under_the_subjects_data_key(
+    world, dbsession, registry
+):
+    """A row sealed before subjects had data keys (under a tenant-wide key) still opens, and
+    ``keys rekey`` (run by ``db upgrade``) re-seals it under the subject's own data key, the
+    one their contact details are under."""
     subject = world.subjects["par01-0001"]
-    bank.seal(registry, subject, bank.BankDetails(IBAN_PARIS, HOLDER), dbsession)
-    settings = get_app_settings(registry)
-    keys = settings.encryption_keys
-    object.__setattr__(settings, "encryption_keys", (keys[1], keys[0]))
-    try:
-        assert bank.rekey(registry, dbsession) == 1
-        row = dbsession.get(SubjectBankAccount, subject.id)
-        assert row.key_id == keys[1][0]
-        assert bank.open_row(registry, row) == bank.BankDetails(IBAN_PARIS, HOLDER)
-        assert bank.rekey(registry, dbsession) == 0
-    finally:
-        object.__setattr__(settings, "encryption_keys", keys)
+    associated = f"datacapt:subject:{subject.id}:bank-account".encode()
+    plaintext = json.dumps({"iban": IBAN_PARIS, "holder": HOLDER}).encode()
+    legacy = sealing.seal(registry, plaintext, associated)
+    row = SubjectBankAccount(
+        subject_id=subject.id,
+        tenant_id=subject.tenant_id,
+        key_id=legacy.key_id,
+        nonce=legacy.nonce,
+        ciphertext=legacy.ciphertext,
+        masked=bank.mask(IBAN_PARIS),
+    )
+    dbsession.add(row)
+    dbsession.flush()
+    details = bank.BankDetails(IBAN_PARIS, HOLDER)
+    assert bank.open_row(dbsession, registry, row) == details
+    assert bank.count_tenant_sealed(dbsession) == 1
+    assert dbsession.get(SubjectKey, subject.id) is None
+
+    assert bank.rekey(registry, dbsession) == 1
+    assert row.key_id is None and row.ciphertext != legacy.ciphertext
+    assert dbsession.get(SubjectKey, subject.id) is not None
+    assert bank.open_row(dbsession, registry, row) == details
+    with pytest.raises(sealing.Unreadable):  # no tenant-wide key opens it any more
+        sealing.unseal(
+            registry, sealing.Sealed(legacy.key_id, row.nonce, row.ciphertext), associated
+        )
+    assert bank.count_tenant_sealed(dbsession) == 0
+    assert bank.rekey(registry, dbsession) == 0
+
+
+def test_a_shredded_subjects_bank_details_are_unreadable_and_their_ledger_intact(
+    world, dbsession, registry
+):
+    """Rotation re-wraps the subject's data key and the details still open; shredding the
+    subject deletes their data key and bank details: a copy of the sealed row (a backup) no
+    longer opens, while their orders, lines and ledger stay as they were, and a later bank file
+    is refused (no bank details), not built from nothing."""
+    actor = Actor(world.users["study_admin"].id)
+    paris, berlin = world.subjects["par01-0001"], world.subjects["ber01-0001"]
+    bank.seal(registry, paris, bank.BankDetails(IBAN_PARIS, HOLDER), dbsession)
+    bank.seal(registry, berlin, bank.BankDetails(IBAN_BERLIN, "Bo Li"), dbsession)
+    order = add_payment_order(dbsession, world)
+    services.validate(dbsession, order, actor)
+    row = dbsession.get(SubjectBankAccount, paris.id)
+    assert row.key_id is None and IBAN_PARIS.encode() not in row.ciphertext
+    keys.rotate(dbsession, registry, paris.tenant_id)  # re-wraps the data key, not the details
+    assert bank.open_row(dbsession, registry, row) == bank.BankDetails(IBAN_PARIS, HOLDER)
+    backup = SubjectBankAccount(
+        subject_id=paris.id,
+        tenant_id=paris.tenant_id,
+        nonce=row.nonce,
+        ciphertext=row.ciphertext,
+        masked=row.masked,
+    )
+
+    def ledger() -> list[tuple]:
+        return dbsession.execute(
+            select(
+                PaymentLedgerEntry.order_id,
+                PaymentLedgerEntry.kind,
+                PaymentLedgerEntry.amount_cents,
+            ).where(PaymentLedgerEntry.subject_id == paris.id)
+        ).all()
+
+    before = ledger()
+    assert before == [(order.id, LedgerKind.CREDITED, 2500)]
+    assert keys.shred_subject(dbsession, paris.tenant_id, paris.id)
+    dbsession.expire_all()
+    assert dbsession.get(SubjectKey, paris.id) is None
+    assert dbsession.get(SubjectBankAccount, paris.id) is None
+    with pytest.raises(bank.BankUnreadable):
+        bank.open_row(dbsession, registry, backup)
+    assert ledger() == before
+    assert services.ledger_balance(dbsession, paris.id) == {"EUR": (2500, 0)}
+    assert dbsession.get(PaymentOrder, order.id).state == OrderState.VALIDATED
+    assert (
+        dbsession.scalar(select(PaymentLine.amount_cents).where(PaymentLine.order_id == order.id))
+        == 2500
+    )
+    with pytest.raises(services.Refused):
+        services.payees(registry, dbsession, order, actor)
+    assert bank.open_row(dbsession, registry, dbsession.get(SubjectBankAccount, berlin.id)) == (
+        bank.BankDetails(IBAN_BERLIN, "Bo Li")
+    )
 
 
 def test_sealed_details_copied_onto_another_subject_do_not_open(world, dbsession, registry):
@@ -509,4 +599,4 @@ def test_sealed_details_copied_onto_another_subject_do_not_open(world, dbsession
         masked=source.masked,
     )
     with pytest.raises(sealing.Unreadable):
-        bank.open_row(registry, copied)
+        bank.open_row(dbsession, registry, copied)

@@ -2,17 +2,22 @@
 who opted in to future contact; the job sends one mail per person after the request commits,
 with their first name and the link only; opted-out persons, those without an address and
 those who applied already are never mailed; every decryption is logged, the campaign keeps
-counts, and a closed recruitment is not mailed."""
+counts, and a closed recruitment is not mailed. Each mail carries the person's own link to
+withdraw their agreement: opening it changes nothing, its button does, a forged one is an
+unknown recruitment's page, and the next campaign passes them by."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from datacapt.db import transaction_scope
 from datacapt.models import (
     AuditEvent,
     CampaignState,
+    LoginAttempt,
     OutboxJob,
     Person,
     PiiAccess,
@@ -68,6 +73,9 @@ def test_only_persons_who_opted_in_are_mailed_once_each(
     body = mail.get_content()
     assert "Hello Olivia," in body and "Healthy volunteers" in body
     assert f"/apply/{recruitment.token}" in body
+    person = world.users["person-in"]
+    withdrawal = f"/apply/contact/{campaigns.withdrawal_token(registry, person)}"
+    assert f"I no longer wish to hear of studies:\n\nhttp://localhost{withdrawal}" in body
     assert "Campaign" not in body and "olivia.optin" not in body  # no other personal data
     dbsession.expire_all()
     campaign = dbsession.scalar(select(RecruitmentCampaign))
@@ -127,3 +135,100 @@ def test_a_closed_recruitment_is_not_mailed(testapp, world, dbsession):
     refused = testapp.get(EDIT).forms["campaign-form"].submit(status=422)
     assert refused.html.find(id="field-campaign-error") is not None
     assert dbsession.scalar(select(RecruitmentCampaign)) is None
+
+
+# --- withdrawing the agreement ----------------------------------------------------------------
+
+
+def withdrawal_url(registry, person) -> str:
+    return f"/apply/contact/{campaigns.withdrawal_token(registry, person)}"
+
+
+def new_campaign(dbsession, recruitment) -> RecruitmentCampaign:
+    campaign = RecruitmentCampaign(
+        tenant_id=recruitment.tenant_id, recruitment_id=recruitment.id, sent=0, skipped=0
+    )
+    dbsession.add(campaign)
+    dbsession.flush()
+    return campaign
+
+
+def test_the_mailed_link_withdraws_and_the_next_campaign_skips_them(
+    testapp, world, dbsession, registry, connection, mailbox
+):
+    recruitment = dbsession.scalar(select(Recruitment))
+    send_in_job(registry, new_campaign(dbsession, recruitment).id)
+    (mail,) = mailbox.messages()
+    (url,) = re.findall(r"http://localhost(/apply/contact/\S+)", mail.get_content())
+    person = world.users["person-in"]
+    page = testapp.get(url)  # what a mail scanner does too
+    assert page.html.find(id="withdrawal-form") is not None
+    dbsession.refresh(person)
+    assert person.contact_opt_in is True
+    assert not dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "person.contact_withdrawn")
+    )
+    done = page.forms["withdrawal-form"].submit(status=303).follow()
+    assert done.html.find(id="withdrawn") is not None
+    dbsession.refresh(person)
+    assert person.contact_opt_in is False
+    event = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "person.contact_withdrawn")
+    )
+    assert (event.entity_type, event.entity_id, event.field) == (
+        "person",
+        str(person.id),
+        "contact_opt_in",
+    )
+    assert (event.old_value, event.new_value, event.reason) == ("true", "false", None)
+    assert testapp.get(url).html.find(id="withdrawn") is not None  # said again, nothing asked
+    assert campaigns.reachable(dbsession, recruitment) == 1  # Nadia alone
+    later = new_campaign(dbsession, recruitment)
+    send_in_job(registry, later.id)
+    assert len(mailbox.messages()) == 1  # the first campaign's mail only
+    dbsession.refresh(later)
+    assert (later.sent, later.skipped) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda token: token[:-1] + ("0" if token[-1] != "0" else "1"),  # one digit changed
+        lambda token: "999999-" + token.split("-")[1],  # another person's id
+        lambda token: token.split("-")[0],  # the id alone
+        lambda token: "x" * 40,
+    ],
+)
+def test_a_forged_token_is_an_unknown_recruitments_page(testapp, world, dbsession, registry, forge):
+    person = world.users["person-in"]
+    unknown = testapp.get("/apply/no-such-recruitment-token", status=404)
+    url = "/apply/contact/" + forge(campaigns.withdrawal_token(registry, person))
+    forged = testapp.get(url, status=404)
+    assert forged.html.find("main").text == unknown.html.find("main").text
+    form_page = testapp.get(withdrawal_url(registry, person))
+    token = form_page.forms["withdrawal-form"]["csrf_token"].value
+    testapp.post(url, {"csrf_token": token}, status=404)
+    dbsession.refresh(person)
+    assert person.contact_opt_in is True
+
+
+def test_another_persons_token_withdraws_only_them(testapp, world, dbsession, registry):
+    olivia, nadia = world.users["person-in"], world.users["person-no_address"]
+    testapp.get(withdrawal_url(registry, nadia)).forms["withdrawal-form"].submit(status=303)
+    dbsession.refresh(olivia)
+    dbsession.refresh(nadia)
+    assert (olivia.contact_opt_in, nadia.contact_opt_in) == (True, False)
+
+
+def test_withdrawing_needs_the_csrf_token(testapp, world, dbsession, registry):
+    person = world.users["person-in"]
+    testapp.post(withdrawal_url(registry, person), {}, status=400)
+    dbsession.refresh(person)
+    assert person.contact_opt_in is True
+
+
+def test_the_withdrawal_page_is_rate_limited_per_address(testapp, world, dbsession, registry):
+    for number in range(30):  # datacapt.login_max_failures_per_ip in testing.ini
+        testapp.get(f"/apply/contact/{number}-{'0' * 32}", status=404)
+    assert dbsession.scalar(select(func.count(LoginAttempt.id))) >= 30
+    testapp.get(withdrawal_url(registry, world.users["person-in"]), status=429)

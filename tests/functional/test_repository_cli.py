@@ -1,6 +1,7 @@
 """``datacapt repository``: rotate-keys re-wraps a tenant's data keys under a new KEK (the
 persons stay readable, another tenant is untouched), retention --dry-run counts and logs, and a
-DPO is granted from the command line; shred-subject crypto-shreds a subject's contact details."""
+DPO is granted from the command line; shred-subject crypto-shreds a subject's contact and bank
+details."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from datacapt.models import (
     Site,
     Study,
     Subject,
+    SubjectBankAccount,
     SubjectContact,
     SubjectKey,
     Tenant,
     TenantRoleAssignment,
 )
+from datacapt.payments import bank
 from datacapt.permissions import TenantRole
 from datacapt.repository import services
 from datacapt.subjects import contacts
@@ -111,6 +114,8 @@ def test_a_subjects_contact_details_are_shredded_from_the_command_line(datacapt,
             site = dbsession.scalar(select(Site).where(Site.tenant_id == tenant))
             subject = make_subject(dbsession, site, "s1-0001")
             contacts.seal(registry, subject, contacts.Contact(email="pat@example.org"), dbsession)
+            details = bank.BankDetails("FR7630006000011234567890189", "Pat Doe")
+            bank.seal(registry, subject, details, dbsession)
             subject_id = subject.id
 
         command = ("repository", "shred-subject", "shred", "st", "s1-0001")
@@ -121,10 +126,11 @@ def test_a_subjects_contact_details_are_shredded_from_the_command_line(datacapt,
         )
         assert code == 2 and "no subject 's1-9'" in err
         code, out, _err = datacapt(*command, "--reason", "Erasure granted by the DPO")
-        assert code == 0 and "data key shredded" in out
+        assert code == 0 and "data key shredded, contact and bank details unreadable" in out
         with transaction_scope(registry) as dbsession:
             assert dbsession.get(SubjectKey, subject_id) is None
             assert dbsession.get(SubjectContact, subject_id) is None
+            assert dbsession.get(SubjectBankAccount, subject_id) is None
             assert dbsession.get(Subject, subject_id).label == "s1-0001"
             [event] = dbsession.scalars(
                 select(AuditEvent).where(AuditEvent.action == "subject.contact_shredded")

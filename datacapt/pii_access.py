@@ -26,10 +26,15 @@ def log_reads(
     action: str,
     fields: Sequence[str],
     purpose: str,
+    others: Sequence[tuple[int, Sequence[str]]] = (),
 ) -> None:
     """One row per person read (``None``: a search that found nobody), or one for the subject
-    ``subject_id`` when no person is named."""
-    owners = [(person_id, subject_id) for person_id in person_ids] or [(None, subject_id)]
+    ``subject_id`` when no person is named; ``others``, persons read at the same time with
+    other fields, in the same statement (a page logs in a fixed number of queries)."""
+    owners = [(person_id, subject_id, fields) for person_id in person_ids] or [
+        (None, subject_id, fields)
+    ]
+    owners += [(person_id, None, read) for person_id, read in others]
     who = actor.name or ("user" if actor.user_id else "system")
     now = datetime.now(UTC)
     dbsession.execute(
@@ -42,11 +47,11 @@ def log_reads(
                 "person_id": person_id,
                 "subject_id": subject,
                 "action": action,
-                "fields": ",".join(fields),
+                "fields": ",".join(read),
                 "purpose": purpose,
                 "at": now,
             }
-            for person_id, subject in owners
+            for person_id, subject, read in owners
         ],
     )
     mark_changed(dbsession)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -103,6 +104,28 @@ def set_password(registry: Registry, user: User, password: str, field: str) -> N
 # --- throttling -----------------------------------------------------------------------------
 
 
+class Bucket(enum.StrEnum):
+    """What an attempt was for. Each purpose slows an address down on its own count: many
+    applications from a hospital's NAT must not slow its staff's sign-ins."""
+
+    SIGN_IN = "sign-in"
+    SUBJECT_LINK = "subject-link"
+    APPLICATION = "application"
+    #: The application page's live branching: every evaluation counts, not only failures.
+    EVALUATION = "evaluation"
+
+
+#: How many counted attempts an address makes per window in a bucket before it is slowed down,
+#: as a multiple of ``datacapt.login_max_failures_per_ip``: an applicant answering a
+#: questionnaire asks for many evaluations.
+BUCKET_FACTORS = {
+    Bucket.SIGN_IN: 1,
+    Bucket.SUBJECT_LINK: 1,
+    Bucket.APPLICATION: 1,
+    Bucket.EVALUATION: 20,
+}
+
+
 @dataclass(frozen=True)
 class Throttle:
     """Where a sign-in stands: how long to wait before the next try (0: go ahead)."""
@@ -162,29 +185,37 @@ def check_throttle(dbsession: Session, registry: Registry, email: str, ip: str) 
     count, oldest, _ = _recent_failures(
         dbsession,
         since,
-        LoginAttempt.account_key == account_key(settings, email),
+        (LoginAttempt.bucket == Bucket.SIGN_IN.value)
+        & (LoginAttempt.account_key == account_key(settings, email)),
         reset_on_success=True,
     )
     if count >= settings.login_max_failures_per_account and oldest is not None:
         waits.append(_seconds_until(oldest + window, now))
-    waits.append(_address_wait(dbsession, settings, ip, now))
+    waits.append(_address_wait(dbsession, settings, ip, Bucket.SIGN_IN, now))
     return Throttle(max(waits))
 
 
-def check_address(dbsession: Session, registry: Registry, ip: str) -> Throttle:
-    """The address's part of :func:`check_throttle` alone: for a secret that names no account
-    (a subject's link), whose failures :func:`record_attempt` counts the same way."""
-    return Throttle(_address_wait(dbsession, get_app_settings(registry), ip, datetime.now(UTC)))
+def check_address(dbsession: Session, registry: Registry, ip: str, bucket: Bucket) -> Throttle:
+    """The address's part of :func:`check_throttle` alone, in ``bucket``: for a secret that
+    names no account (a subject's link) or a public page, whose attempts
+    :func:`record_attempt` counts in the same bucket."""
+    settings = get_app_settings(registry)
+    return Throttle(_address_wait(dbsession, settings, ip, bucket, datetime.now(UTC)))
 
 
-def _address_wait(dbsession: Session, settings: AppSettings, ip: str, now: datetime) -> int:
+def _address_wait(
+    dbsession: Session, settings: AppSettings, ip: str, bucket: Bucket, now: datetime
+) -> int:
     window = timedelta(seconds=settings.login_window_seconds)
+    limit = settings.login_max_failures_per_ip * BUCKET_FACTORS[bucket]
     count, _, latest = _recent_failures(
-        dbsession, now - window, LoginAttempt.ip == ip, reset_on_success=False
+        dbsession,
+        now - window,
+        (LoginAttempt.bucket == bucket.value) & (LoginAttempt.ip == ip),
+        reset_on_success=False,
     )
-    if count >= settings.login_max_failures_per_ip and latest is not None:
-        spacing = window / settings.login_max_failures_per_ip
-        return _seconds_until(latest + spacing, now)
+    if count >= limit and latest is not None:
+        return _seconds_until(latest + window / limit, now)
     return 0
 
 
@@ -193,12 +224,19 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 
 
 def record_attempt(
-    dbsession: Session, registry: Registry, email: str, ip: str, *, succeeded: bool
+    dbsession: Session,
+    registry: Registry,
+    email: str,
+    ip: str,
+    *,
+    succeeded: bool,
+    bucket: Bucket = Bucket.SIGN_IN,
 ) -> None:
     now = datetime.now(UTC)
     dbsession.add(
         LoginAttempt(
             at=now,
+            bucket=bucket.value,
             account_key=account_key(get_app_settings(registry), email),
             ip=ip,
             succeeded=succeeded,

@@ -19,7 +19,7 @@ from pyramid_mailer.message import Attachment
 from sqlalchemy import select
 
 from datacapt import audit
-from datacapt.accounts.services import check_address, record_attempt
+from datacapt.accounts.services import Bucket, check_address, record_attempt
 from datacapt.actor import Actor
 from datacapt.clock import today_in
 from datacapt.consent import events, services
@@ -350,6 +350,12 @@ def _address(request: Request) -> str:
     return request.client_address or "unknown"
 
 
+def _links_throttled(request: Request) -> bool:
+    return check_address(
+        request.dbsession, request.registry, _address(request), Bucket.SUBJECT_LINK
+    ).blocked
+
+
 def _link(request: Request, token: str) -> SubjectLink | None:
     link = None
     if token and len(token) <= 100:
@@ -361,7 +367,12 @@ def _link(request: Request, token: str) -> SubjectLink | None:
         )
     if link is None or link.used_at is not None or link.expires_at <= datetime.now(UTC):
         record_attempt(
-            request.dbsession, request.registry, LINK_ATTEMPTS, _address(request), succeeded=False
+            request.dbsession,
+            request.registry,
+            LINK_ATTEMPTS,
+            _address(request),
+            succeeded=False,
+            bucket=Bucket.SUBJECT_LINK,
         )
         keep_writes(request)
         return None
@@ -380,7 +391,7 @@ def _unavailable(request: Request, status: int = 404) -> Response:
 )
 def consent_start_page(context: SubjectArea, request: Request) -> Response:
     """What a consent link opens: a Start button (nothing consumed by a GET)."""
-    if check_address(request.dbsession, request.registry, _address(request)).blocked:
+    if _links_throttled(request):
         return _unavailable(request, 429)
     token = request.subpath[0] if len(request.subpath) == 1 else ""
     if _link(request, token) is None:
@@ -401,7 +412,7 @@ def consent_start_page(context: SubjectArea, request: Request) -> Response:
 def consent_start(context: SubjectArea, request: Request) -> Response:
     """The Start: the link is spent for a subject session leading to their consents. The
     session alone signs nothing: the identity check comes before the signature."""
-    if check_address(request.dbsession, request.registry, _address(request)).blocked:
+    if _links_throttled(request):
         return _unavailable(request, 429)
     link = _link(request, request.POST.get("token", ""))
     if link is None:

@@ -4,7 +4,7 @@ scheduling occurrences and saving what the subject answers.
 A link's token is 256 random bits shown once and stored only as its SHA-256. Looking one up
 never consumes it (mail scanners and link previews fetch links): only the Start, a POST, does.
 A bad, used or expired token get the same answer, and every failed lookup counts against the
-client's address like a failed sign-in (:func:`datacapt.accounts.services.check_address`).
+client's address in the links' own bucket (:func:`datacapt.accounts.services.check_address`).
 
 What a subject answers is saved by the same service as the sites' entry
 (:func:`datacapt.entry.services.save_form`), by an actor that names the subject as originator.
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
-from datacapt.accounts.services import Throttle, check_address, record_attempt
+from datacapt.accounts.services import Bucket, Throttle, check_address, record_attempt
 from datacapt.actor import Actor
 from datacapt.consent.events import SAMPLES, ConsentWithdrawn
 from datacapt.ecrf.definition import Definition, Form, Item
@@ -54,7 +54,7 @@ from datacapt.validation import ValidationError, whole_number
 PURPOSE = "epro"
 #: How long a handed link stays valid when no questionnaire window ends it sooner.
 LINK_LIFETIME = timedelta(days=7)
-#: Failed lookups are counted as sign-in failures of this pseudo-account, from the address.
+#: Failed lookups are counted as failures of this pseudo-account, in the links' bucket.
 LINK_ATTEMPTS = "subject-link"
 MAX_TOKEN_LENGTH = 100
 #: A page of the subject's area a link may lead to: names and numbers, each ending in "/".
@@ -113,7 +113,7 @@ def hand_link(
 
 
 def link_throttle(dbsession: Session, registry: Registry, address: str) -> Throttle:
-    return check_address(dbsession, registry, address)
+    return check_address(dbsession, registry, address, Bucket.SUBJECT_LINK)
 
 
 def find_link(
@@ -129,7 +129,14 @@ def find_link(
             )
         )
     if link is None or link.used_at is not None or link.expires_at <= datetime.now(UTC):
-        record_attempt(dbsession, registry, LINK_ATTEMPTS, address, succeeded=False)
+        record_attempt(
+            dbsession,
+            registry,
+            LINK_ATTEMPTS,
+            address,
+            succeeded=False,
+            bucket=Bucket.SUBJECT_LINK,
+        )
         return None
     return link
 

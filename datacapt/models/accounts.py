@@ -103,11 +103,14 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempt"
     __table_args__ = (
         Index("ix_login_attempt_account_key_at", "account_key", "at"),
-        Index("ix_login_attempt_ip_at", "ip", "at"),
+        Index("ix_login_attempt_bucket_ip_at", "bucket", "ip", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: What the attempt was for (:class:`datacapt.accounts.services.Bucket`): each purpose
+    #: slows an address down on its own count.
+    bucket: Mapped[str] = mapped_column(String(20), server_default="sign-in")
     account_key: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(45))
     succeeded: Mapped[bool] = mapped_column(Boolean)

@@ -93,6 +93,10 @@ class Application(Base):
     recruitment_id: Mapped[int] = mapped_column(ForeignKey("recruitment.id"))
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    #: A person of the repository found at submission with the applicant's e-mail address or
+    #: name and birth date: maybe the applicant again. Never merged automatically (anyone can
+    #: type someone's address); staff link the application to them, or not.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     #: The raw answers to the pre-screening form, by item name (no identity: that is sealed).
     answers: Mapped[dict[str, list[str]]] = mapped_column(JSON)
     #: The criteria's verdict at submission (None: they could not be evaluated) and why.

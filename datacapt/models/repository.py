@@ -55,6 +55,7 @@ class Person(Base):
         Index("ix_person_tenant_id_name_index", "tenant_id", "name_index"),
         Index("ix_person_tenant_id_last_name_index", "tenant_id", "last_name_index"),
         Index("ix_person_tenant_id_email_index", "tenant_id", "email_index"),
+        Index("ix_person_tenant_id_name_birth_index", "tenant_id", "name_birth_index"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +70,8 @@ class Person(Base):
     name_index: Mapped[str | None] = mapped_column(String(64))
     last_name_index: Mapped[str | None] = mapped_column(String(64))
     email_index: Mapped[str | None] = mapped_column(String(64))
+    #: Full name and birth date together (empty without a birth date): finds a person again.
+    name_birth_index: Mapped[str | None] = mapped_column(String(64))
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     #: The person agreed to be contacted about future studies (campaigns mail only them).

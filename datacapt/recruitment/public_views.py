@@ -16,6 +16,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from datacapt.accounts.services import Throttle
 from datacapt.actor import Actor
 from datacapt.db import keep_writes
 from datacapt.ecrf.definition import Form, form_items
@@ -32,6 +33,9 @@ PAGE = "recruitment/apply.jinja2"
 UNAVAILABLE = "recruitment/unavailable.jinja2"
 WITHDRAWAL = "recruitment/withdrawal.jinja2"
 WAIT = "recruitment/wait.jinja2"
+#: The most an evaluation request may carry: a questionnaire's answers and the applicant's
+#: fields fit many times over.
+MAX_EVALUATION_BYTES = 64 * 1024
 #: The applicant's own fields, named apart from the questionnaire's items.
 PREFIX = "applicant_"
 FIELDS = (*repository.FIELDS, "site", "consent", "opt_in")
@@ -41,17 +45,21 @@ def _address(request: Request) -> str:
     return request.client_address or "unknown"
 
 
-def _throttled(request: Request) -> Response | None:
-    throttle = services.apply_throttle(request.dbsession, request.registry, _address(request))
+def _wait(request: Request, throttle: Throttle) -> Response | None:
     if not throttle.blocked:
         return None
     response = render_to_response(
-        "recruitment/wait.jinja2",
-        {"minutes": max(1, -(-throttle.wait_seconds // 60))},
-        request=request,
+        WAIT, {"minutes": max(1, -(-throttle.wait_seconds // 60))}, request=request
     )
     response.status_int = 429
+    response.headers["Retry-After"] = str(throttle.wait_seconds)
     return response
+
+
+def _throttled(request: Request) -> Response | None:
+    return _wait(
+        request, services.apply_throttle(request.dbsession, request.registry, _address(request))
+    )
 
 
 def _unavailable(request: Request) -> Response:
@@ -138,10 +146,22 @@ def apply_page(context: ApplyResource, request: Request) -> Response:
     permission=NO_PERMISSION_REQUIRED,
 )
 def evaluate(context: ApplyResource, request: Request) -> Response:
-    """While answering: branching and calculations, sent back out of band; nothing saved."""
+    """While answering: branching and calculations, sent back out of band; nothing saved but
+    the count of evaluations asked from this address, which has its own, generous, limit."""
+    throttled = _wait(
+        request,
+        services.evaluation_throttle(request.dbsession, request.registry, _address(request)),
+    )
+    if throttled is not None:
+        return throttled
+    if (request.content_length or 0) > MAX_EVALUATION_BYTES or len(
+        request.body
+    ) > MAX_EVALUATION_BYTES:
+        return Response(status=413)
     opened = _open(request, context)
     if opened is None:
         return _unavailable(request)
+    services.count_evaluation(request.dbsession, request.registry, _address(request))
     _recruitment, definition, form = opened
     state = services.questionnaire_state(form, _posted(request, form), request.today)
     data = {"definition": definition, "language": _language(request, definition), "state": state}

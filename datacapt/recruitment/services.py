@@ -17,10 +17,10 @@ from typing import Any
 
 from pyramid.registry import Registry
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from datacapt import audit
-from datacapt.accounts.services import Throttle, check_address, record_attempt
+from datacapt.accounts.services import Bucket, Throttle, check_address, record_attempt
 from datacapt.actor import Actor
 from datacapt.ecrf.checks import option_codes, value_type
 from datacapt.ecrf.definition import Definition, Form, form_items
@@ -51,6 +51,7 @@ from datacapt.models import (
 )
 from datacapt.pagination import Page, paginate
 from datacapt.permissions import STUDY_ROLE_PERMISSIONS
+from datacapt.recruitment import duplicates
 from datacapt.recruitment import pipeline as moves
 from datacapt.repository import services as repository
 from datacapt.subjects import services as subjects
@@ -264,12 +265,26 @@ def is_open(recruitment: Recruitment, today: date) -> bool:
 
 
 def apply_throttle(dbsession: Session, registry: Registry, address: str) -> Throttle:
-    return check_address(dbsession, registry, address)
+    return check_address(dbsession, registry, address, Bucket.APPLICATION)
 
 
 def count_attempt(dbsession: Session, registry: Registry, address: str) -> None:
-    """A submission or an unknown page, counted against the address like a failed sign-in."""
-    record_attempt(dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False)
+    """A submission or an unknown page, counted against the address in the applications'
+    bucket (never the sign-in's: many applicants may share one address)."""
+    record_attempt(
+        dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False, bucket=Bucket.APPLICATION
+    )
+
+
+def evaluation_throttle(dbsession: Session, registry: Registry, address: str) -> Throttle:
+    return check_address(dbsession, registry, address, Bucket.EVALUATION)
+
+
+def count_evaluation(dbsession: Session, registry: Registry, address: str) -> None:
+    """Every evaluation of the questionnaire counts: it runs expressions for anyone."""
+    record_attempt(
+        dbsession, registry, APPLY_ATTEMPTS, address, succeeded=False, bucket=Bucket.EVALUATION
+    )
 
 
 def questionnaire_of(
@@ -324,11 +339,12 @@ def submit(
     actor: Actor,
 ) -> Application:
     """Register the applicant in the repository, sealed, and their application with the
-    criteria's verdict; audited without personal data."""
+    criteria's verdict and the person it may duplicate; audited without personal data."""
     study = dbsession.get(Study, recruitment.study_id)
     assert study is not None
     person = repository.register(dbsession, registry, actor, study, site, person_data)
     person.contact_opt_in = opt_in
+    duplicate = repository.possible_duplicate(dbsession, person)
     eligible, reasons = eligibility(recruitment.criteria, state, today)
     now = datetime.now(UTC)
     application = Application(
@@ -337,6 +353,7 @@ def submit(
         recruitment_id=recruitment.id,
         site_id=site.id,
         person_id=person.id,
+        duplicate_of_id=duplicate.id if duplicate else None,
         answers={s.name: list(s.raw) for s in state.items() if s.name and s.visible and s.raw},
         eligible=eligible,
         eligibility_reason="\n".join(reasons),
@@ -361,7 +378,12 @@ def submit(
         entity_id=application.id,
         study_id=recruitment.study_id,
         site_id=site.id,
-        new={"person": person.reference, "eligible": eligible, "opt_in": opt_in},
+        new={
+            "person": person.reference,
+            "eligible": eligible,
+            "opt_in": opt_in,
+            "possible_duplicate_of": duplicate.reference if duplicate else None,
+        },
     )
     return application
 
@@ -402,12 +424,15 @@ def applications_page(
     site_ids: frozenset[int] | None,
     filters: Filters,
     number: int,
-) -> Page[tuple[Application, Person, str]]:
-    """The applications the user may see, newest first: (application, person, site code)."""
+) -> Page[tuple[Application, Person, str, str | None]]:
+    """The applications the user may see, newest first: (application, person, site code, the
+    reference of the person it may duplicate)."""
+    duplicate = aliased(Person)
     statement = (
-        select(Application, Person, Site.code)
+        select(Application, Person, Site.code, duplicate.reference)
         .join(Person, Person.id == Application.person_id)
         .join(Site, Site.id == Application.site_id)
+        .outerjoin(duplicate, duplicate.id == Application.duplicate_of_id)
         .where(Application.recruitment_id == recruitment.id)
         .order_by(Application.id.desc())
     )
@@ -429,21 +454,32 @@ def names(
     actor: Actor,
     tenant_id: int,
     persons: Sequence[Person],
+    matched: Sequence[int] = (),
 ) -> dict[int, repository.PersonData | None]:
-    """The listed identity fields of the persons shown, each read logged."""
+    """The listed identity fields of the persons shown, each read logged, with the persons
+    ``matched`` as possible duplicates (one statement)."""
     if not persons:
         return {}
     return repository.read_listed(
-        dbsession, registry, actor, tenant_id, persons, action="view", purpose="eligibility"
+        dbsession,
+        registry,
+        actor,
+        tenant_id,
+        persons,
+        action="view",
+        purpose="eligibility",
+        matched=matched,
     )
 
 
 @dataclass(frozen=True)
 class Pipeline:
     counts: dict[ApplicationState, int]
-    page: Page[tuple[Application, Person, str]]
+    page: Page[tuple[Application, Person, str, str | None]]
     #: The listed identity of the persons shown whose site's personal data the user sees.
     names: dict[int, repository.PersonData | None]
+    #: Application id → the reference of the person it may duplicate (personal data sites).
+    duplicates: dict[int, str]
 
 
 def pipeline(
@@ -460,15 +496,24 @@ def pipeline(
     """The pipeline as the user sees it: the applications of ``sites``, the names of those at
     ``pii_sites`` (each read logged); a fixed number of queries whatever the page holds."""
     page = applications_page(dbsession, recruitment, sites, filters, number)
-    shown = [
-        person
-        for application, person, _code in page.items
+    seen = [
+        (application, person, reference)
+        for application, person, _code, reference in page.items
         if pii_sites is None or application.site_id in pii_sites
     ]
+    flagged = [(a, reference) for a, _person, reference in seen if reference is not None]
     return Pipeline(
         counts=counts(dbsession, recruitment, sites),
         page=page,
-        names=names(dbsession, registry, actor, recruitment.tenant_id, shown),
+        names=names(
+            dbsession,
+            registry,
+            actor,
+            recruitment.tenant_id,
+            [person for _application, person, _reference in seen],
+            sorted({a.duplicate_of_id for a, _reference in flagged if a.duplicate_of_id}),
+        ),
+        duplicates={a.id: reference for a, reference in flagged},
     )
 
 
@@ -479,6 +524,10 @@ class ApplicationDetails:
     identity: repository.PersonData | None
     state: FormState | None
     history: list[tuple[ApplicationMove, str]]
+    #: The person the application may duplicate, with their identity (read only with the
+    #: applicant's, and only when the user sees the personal data of their site).
+    duplicate: Person | None = None
+    duplicate_identity: repository.PersonData | None = None
 
 
 def application_details(
@@ -490,17 +539,31 @@ def application_details(
     today: date,
     *,
     with_identity: bool,
+    pii_sites: frozenset[int] | None = None,
 ) -> ApplicationDetails:
-    """What an application's page shows; the identity read (and logged) ``with_identity``."""
+    """What an application's page shows; the identities read (and logged) ``with_identity``:
+    the applicant's, and the possible duplicate's when ``pii_sites`` holds their site."""
     person = dbsession.get(Person, application.person_id)
-    identity = None
+    identity = duplicate = duplicate_identity = None
     if with_identity and person is not None and person.shredded_at is None:
         identity = repository.read(dbsession, registry, actor, person, purpose="eligibility")
+    if with_identity and application.duplicate_of_id is not None:
+        duplicate = dbsession.get(Person, application.duplicate_of_id)
+    if (
+        duplicate is not None
+        and duplicate.shredded_at is None
+        and duplicates.sees(pii_sites, duplicate)
+    ):
+        duplicate_identity = repository.read(
+            dbsession, registry, actor, duplicate, purpose="eligibility"
+        )
     return ApplicationDetails(
         person=person,
         identity=identity,
         state=evaluate_form(form, application.answers, today=today) if form else None,
         history=history(dbsession, application),
+        duplicate=duplicate,
+        duplicate_identity=duplicate_identity,
     )
 
 

@@ -15,7 +15,7 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import ApplicationState, Recruitment, Site
 from datacapt.permissions import Permission
-from datacapt.recruitment import campaigns, pipeline, services
+from datacapt.recruitment import campaigns, duplicates, pipeline, services
 from datacapt.repository import services as repository
 from datacapt.resources import ApplicationResource, RecruitmentResource, RecruitmentsResource
 from datacapt.validation import ValidationError, whole_number
@@ -199,6 +199,7 @@ def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, A
         "counts": found.counts,
         "page": found.page,
         "names": found.names,
+        "duplicates": found.duplicates,
         "filters": filters,
         "query": {k: v for k, v in query.items() if v},
         "labels": pipeline.LABELS,
@@ -221,11 +222,14 @@ def _application(context: ApplicationResource, request: Request, **extra: Any) -
         definition.form(context.recruitment.form) if definition else None,
         request.today,
         with_identity=request.has_permission(Permission.VIEW_PII, context),
+        pii_sites=_pii_sites(context, request),
     )
     return {
         "application": application,
         "person": details.person,
         "identity": details.identity,
+        "duplicate": details.duplicate,
+        "duplicate_identity": details.duplicate_identity,
         "state": details.state,
         "history": details.history,
         "definition": definition,
@@ -238,6 +242,10 @@ def _application(context: ApplicationResource, request: Request, **extra: Any) -
         "values": {},
         **extra,
     }
+
+
+def _pii_sites(context: ApplicationResource, request: Request) -> frozenset[int] | None:
+    return services.sites_holding(request.identity, context.study.id, Permission.VIEW_PII)
 
 
 @page_view(ApplicationResource, APPLICATION, Permission.RECRUIT)
@@ -299,4 +307,33 @@ def move(context: ApplicationResource, request: Request) -> Any:
             context, request, errors={error.field: error.message}, values=dict(request.POST)
         )
     request.session.flash(request.localizer.translate(_("The application was moved.")))
+    return redirect(request, request.resource_url(context))
+
+
+@view_config(
+    context=ApplicationResource,
+    name="link-person",
+    request_method="POST",
+    renderer=APPLICATION,
+    permission=Permission.VIEW_PII,
+)
+def link_person(context: ApplicationResource, request: Request) -> Any:
+    """The applicant is the person of the repository flagged as a possible duplicate: staff
+    who see both say so, with a reason; the copy registered from the application goes."""
+    try:
+        duplicates.link_duplicate(
+            request.dbsession,
+            context.application,
+            request.POST.get("duplicate_reason", ""),
+            request.actor,
+            pii_sites=_pii_sites(context, request),
+        )
+    except ValidationError as error:
+        request.response.status_int = 422
+        return _application(
+            context, request, errors={error.field: error.message}, values=dict(request.POST)
+        )
+    request.session.flash(
+        request.localizer.translate(_("The application was linked to the existing person."))
+    )
     return redirect(request, request.resource_url(context))

@@ -404,6 +404,7 @@ def shred(dbsession: Session, person: Person) -> bool:
         dbsession.delete(row)
     person.nonce = person.ciphertext = None
     person.name_index = person.last_name_index = person.email_index = None
+    person.name_birth_index = None
     if person.shredded_at is None:
         person.shredded_at = datetime.now(UTC)
     dbsession.flush()

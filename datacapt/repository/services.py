@@ -81,6 +81,9 @@ FIELD_LABELS = {
 }
 #: What a search result shows of each person found.
 LISTED_FIELDS = ("first_name", "last_name", "email")
+#: What a possible duplicate's flag tells of the person found: they share the e-mail address,
+#: or the names and the birth date, of the one registered.
+MATCHED_FIELDS = ("first_name", "last_name", "birth_date", "email")
 
 
 def clean(values: dict[str, str], today: date) -> PersonData:
@@ -145,6 +148,11 @@ def _indexes(registry: Registry, tenant_id: int, data: PersonData) -> dict[str, 
         "name_index": blind_index(registry, tenant_id, "name", full),
         "last_name_index": blind_index(registry, tenant_id, "last_name", data.last_name),
         "email_index": blind_index(registry, tenant_id, "email", data.email),
+        "name_birth_index": blind_index(
+            registry, tenant_id, "name_birth", f"{full} {data.birth_date}"
+        )
+        if data.birth_date
+        else None,
     }
 
 
@@ -186,8 +194,10 @@ def log_access(
     action: str,
     fields: Sequence[str],
     purpose: str,
+    others: Sequence[tuple[int, Sequence[str]]] = (),
 ) -> None:
-    """One access-log row per person read (``None``: a search that found nobody)."""
+    """One access-log row per person read (``None``: a search that found nobody), and per
+    person of ``others`` with the fields read of them."""
     pii_access.log_reads(
         dbsession,
         actor,
@@ -196,6 +206,7 @@ def log_access(
         action=action,
         fields=fields,
         purpose=purpose,
+        others=others,
     )
 
 
@@ -369,8 +380,10 @@ def read_listed(
     *,
     action: str,
     purpose: str,
+    matched: Sequence[int] = (),
 ) -> dict[int, PersonData | None]:
-    """The listed fields of each person (None: shredded), every one logged."""
+    """The listed fields of each person (None: shredded), every one logged, with the persons
+    ``matched`` as possible duplicates whose flag is shown beside them."""
     log_access(
         dbsession,
         actor,
@@ -379,6 +392,7 @@ def read_listed(
         action=action,
         fields=LISTED_FIELDS,
         purpose=purpose,
+        others=[(person_id, MATCHED_FIELDS) for person_id in matched],
     )
     data_keys = keys.data_keys(dbsession, registry, persons)  # one query for the page
     opened: dict[int, PersonData | None] = {}
@@ -386,6 +400,62 @@ def read_listed(
         key = data_keys.get(person.id)
         opened[person.id] = None if key is None else _open(dbsession, registry, person, key)
     return opened
+
+
+# --- possible duplicates ---------------------------------------------------------------------
+
+
+def possible_duplicate(dbsession: Session, person: Person) -> Person | None:
+    """The earliest other person of ``person``'s study with their e-mail address, or their
+    names and birth date (compared on the blind indexes): maybe the same human again."""
+    matches = [
+        column == value
+        for column, value in (
+            (Person.email_index, person.email_index),
+            (Person.name_birth_index, person.name_birth_index),
+        )
+        if value is not None
+    ]
+    if not matches:
+        return None
+    return dbsession.scalar(
+        select(Person)
+        .where(
+            Person.tenant_id == person.tenant_id,
+            Person.study_id == person.study_id,
+            Person.id != person.id,
+            Person.shredded_at.is_(None),
+            or_(*matches),
+        )
+        .order_by(Person.id)
+        .limit(1)
+    )
+
+
+def drop_duplicate(
+    dbsession: Session, actor: Actor, person: Person, kept: Person, reason: str
+) -> None:
+    """``person`` was registered again as ``kept``: crypto-shred the copy (its key and what was
+    sealed and indexed of it), carry over an agreement to be contacted, audit both."""
+    if is_enrolled(dbsession, person):
+        raise ValidationError("person", _("This person is enrolled in a study."))
+    keys.shred(dbsession, person)
+    opted_in = kept.contact_opt_in
+    kept.contact_opt_in = opted_in or person.contact_opt_in
+    kept.updated_at = datetime.now(UTC)
+    audit.record(
+        dbsession,
+        actor,
+        tenant_id=person.tenant_id,
+        action="person.duplicate_shredded",
+        entity_type="person",
+        entity_id=person.id,
+        study_id=person.study_id,
+        site_id=person.site_id,
+        old={"reference": person.reference},
+        new={"kept": kept.reference, "contact_opt_in": kept.contact_opt_in},
+        reason=reason.strip()[:500],
+    )
 
 
 # --- links to study subjects -----------------------------------------------------------------

@@ -883,6 +883,7 @@ EXPECTED: dict[tuple[type, str, str], dict[str, dict[str, Any]]] = {
     (ApplicationResource, "", "GET"): application_followers(200),
     (ApplicationResource, "override", "POST"): application_followers(422),
     (ApplicationResource, "move", "POST"): application_followers(422),
+    (ApplicationResource, "link-person", "POST"): application_followers(422),
     (ApplyArea, "", "GET"): {"": everyone(404)},
     (ApplyResource, "", "GET"): {"": everyone(200)},
     (ApplyResource, "", "POST"): {"": everyone(422)},

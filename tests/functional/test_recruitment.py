@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from datacapt.accounts.services import BUCKET_FACTORS, Bucket, check_address, record_attempt
+from datacapt.actor import Actor
 from datacapt.models import (
     Application,
     ApplicationMove,
@@ -19,12 +21,15 @@ from datacapt.models import (
     AuditEvent,
     LoginAttempt,
     Person,
+    PersonKey,
     PersonLink,
     PiiAccess,
     Recruitment,
     RecruitmentState,
     Subject,
 )
+from datacapt.recruitment import services as recruitment_services
+from datacapt.repository import services as repository
 from tests.factories import (
     APPLICATION_IDS,
     ELIGIBLE_ANSWERS,
@@ -218,6 +223,62 @@ def test_the_page_is_rate_limited_per_address(testapp, world, dbsession):
     testapp.get(APPLY, status=429)
 
 
+def test_applications_have_their_own_bucket_and_leave_sign_in_alone(
+    testapp, world, dbsession, registry
+):
+    limit = registry["datacapt.settings"].login_max_failures_per_ip
+    for number in range(limit):
+        testapp.get(f"/apply/guessing-token-{number:08d}", status=404)
+    testapp.get(APPLY, status=429)
+    address = dbsession.scalar(select(LoginAttempt.ip))
+    assert set(dbsession.scalars(select(LoginAttempt.bucket))) == {Bucket.APPLICATION}
+    assert not check_address(dbsession, registry, address, Bucket.SUBJECT_LINK).blocked
+    as_user(testapp, world, "coordinator")  # signs in at once, no 429
+
+
+def test_failed_sign_ins_leave_the_application_page_alone(testapp, world, registry):
+    for number in range(registry["datacapt.settings"].login_max_failures_per_ip):
+        login(testapp, f"guess{number}@example.org", "wrong password!!")
+    assert login(testapp, world.users["coordinator"].email).status_int == 429
+    testapp.reset()
+    apply(testapp, world, status=303)
+
+
+def evaluation(testapp, url=APPLY, **fields):
+    token = testapp.get(APPLY).forms["apply-form"]["csrf_token"].value
+    return {"csrf_token": token, **fields}, url + "/@@evaluate"
+
+
+def test_live_branching_is_counted_in_its_own_bucket(testapp, world, dbsession, registry):
+    data, url = evaluation(testapp, sex="2")
+    answered = testapp.post(url, data, status=200)
+    assert "datacapt:form-state" in answered.headers["HX-Trigger"]
+    buckets = dbsession.scalars(select(LoginAttempt.bucket)).all()
+    assert buckets == [Bucket.EVALUATION]
+    address = dbsession.scalar(select(LoginAttempt.ip))
+    settings = registry["datacapt.settings"]
+    generous = settings.login_max_failures_per_ip * BUCKET_FACTORS[Bucket.EVALUATION]
+    assert generous > settings.login_max_failures_per_ip
+    for _ in range(generous - 1):
+        record_attempt(dbsession, registry, "x", address, succeeded=False, bucket=Bucket.EVALUATION)
+    dbsession.flush()
+    refused = testapp.post(url, data, status=429)
+    assert int(refused.headers["Retry-After"]) > 0
+    testapp.get(APPLY, status=200)  # the page itself and sign-in keep their own counts
+    as_user(testapp, world, "coordinator")
+
+
+def test_live_branching_refuses_big_bodies_and_closed_recruitments(testapp, world, dbsession):
+    data, url = evaluation(testapp, sex="2")
+    testapp.post(url, {**data, "height_cm": "1" * 70_000}, status=413)
+    unknown = testapp.post("/apply/no-such-recruitment-token/@@evaluate", data, status=404)
+    assert "form-state" not in unknown.headers.get("HX-Trigger", "")
+    recruitment = dbsession.scalar(select(Recruitment))
+    recruitment.state = RecruitmentState.CLOSED
+    dbsession.flush()
+    testapp.post(url, data, status=404)
+
+
 def test_the_form_needs_its_csrf_token(testapp, world):
     testapp.post(APPLY, {"first_name": "X"}, status=400)
 
@@ -257,9 +318,128 @@ def test_the_pipeline_runs_a_fixed_number_of_queries(
     coordinator = as_user(testapp, world, "coordinator")
     coordinator.get(PIPELINE)
     query_counter.clear()
-    six = len(coordinator.get(PIPELINE).html.find(id="applications").find_all("tr")) - 1
+    page = coordinator.get(PIPELINE).html
+    six = len(page.find(id="applications").find_all("tr")) - 1
     assert (one, six) == (1, 6)
+    assert len(page.find_all(attrs={"data-duplicate-of": True})) == 4  # one e-mail, five times
     assert len(query_counter) == few
+
+
+# --- possible duplicates ---------------------------------------------------------------------
+
+
+def test_an_applicant_known_by_email_is_flagged_never_merged(testapp, world, dbsession, registry):
+    apply(testapp, world, status=303)
+    first = newest(dbsession)
+    apply(testapp, world, first_name="Someone", last_name="Else", status=303)
+    second = newest(dbsession)
+    assert second.person_id != first.person_id  # two persons: nothing merged
+    assert (first.duplicate_of_id, second.duplicate_of_id) == (None, first.person_id)
+    known = dbsession.get(Person, first.person_id)
+    event = dbsession.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "application.submitted", AuditEvent.entity_id == str(second.id)
+        )
+    )
+    assert known.reference in event.new_value and CANARY_EMAIL not in event.new_value
+    coordinator = as_user(testapp, world, "coordinator")
+    row = coordinator.get(PIPELINE).html.find(attrs={"data-duplicate-of": known.reference})
+    assert row is not None and row.find_parent("tr").find("a").text == str(second.id)
+    logged = dbsession.scalars(
+        select(PiiAccess.fields).where(
+            PiiAccess.user_id == world.users["coordinator"].id,
+            PiiAccess.person_id == known.id,
+        )
+    ).all()
+    listed, matched = repository.LISTED_FIELDS, repository.MATCHED_FIELDS
+    assert sorted(logged) == sorted([",".join(listed), ",".join(matched)])  # shown, and flagged
+    recruitment = dbsession.get(Recruitment, first.recruitment_id)
+    blind = recruitment_services.pipeline(
+        dbsession,
+        registry,
+        Actor.system("test", tenant_id=recruitment.tenant_id),
+        recruitment,
+        recruitment_services.Filters(),
+        1,
+        sites=None,
+        pii_sites=frozenset(),
+    )
+    assert blind.duplicates == {} and blind.names == {}
+
+
+def test_names_and_birth_date_flag_a_duplicate_without_the_email(testapp, world, dbsession):
+    born = {"first_name": "Ana", "last_name": "Lyse", "birth_date": "1990-02-01"}
+    apply(testapp, world, email="ana.one@example.org", **born, status=303)
+    first = newest(dbsession)
+    apply(testapp, world, email="ana.two@example.org", **born, status=303)
+    assert newest(dbsession).duplicate_of_id == first.person_id
+    other = born | {"birth_date": "1991-02-01"}
+    apply(testapp, world, email="ana.three@example.org", **other, status=303)
+    assert newest(dbsession).duplicate_of_id is None
+
+
+def test_staff_link_an_application_to_the_person_already_known(testapp, world, dbsession):
+    apply(testapp, world, status=303)
+    first = newest(dbsession)
+    apply(testapp, world, opt_in=True, status=303)
+    second = newest(dbsession)
+    registered = dbsession.get(Person, second.person_id)
+    known = dbsession.get(Person, first.person_id)
+    assert known.contact_opt_in is False
+    url = f"{PIPELINE}{second.id}/"
+    coordinator = as_user(testapp, world, "coordinator")
+    page = coordinator.get(url)
+    assert known.reference in page.html.find(id="duplicate").text
+    assert CANARY_EMAIL in page.html.find(id="duplicate-identity").text
+    assert dbsession.scalar(
+        select(PiiAccess).where(
+            PiiAccess.person_id == known.id,
+            PiiAccess.user_id == world.users["coordinator"].id,
+        )
+    )
+    refused = page.forms["link-person-form"].submit(status=422)
+    assert refused.html.find(id="field-duplicate_reason-error") is not None
+    form = refused.forms["link-person-form"]
+    form["duplicate_reason"] = "Same person, called to check"
+    form.submit(status=303)
+    dbsession.expire_all()
+    assert (second.person_id, second.duplicate_of_id) == (known.id, None)
+    assert registered.shredded_at is not None and registered.ciphertext is None
+    assert registered.email_index is None and registered.name_birth_index is None
+    assert dbsession.get(PersonKey, registered.id) is None
+    assert known.shredded_at is None and known.contact_opt_in is True  # carried over
+    linked = dbsession.scalar(
+        select(AuditEvent).where(AuditEvent.action == "application.person_linked")
+    )
+    assert (linked.old_value, linked.new_value) == (registered.reference, known.reference)
+    assert linked.reason == "Same person, called to check"
+    assert dbsession.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "person.duplicate_shredded",
+            AuditEvent.entity_id == str(registered.id),
+        )
+    )
+    after = coordinator.get(url)
+    assert after.html.find(id="duplicate") is None
+    assert CANARY_EMAIL in after.html.find(id="identity").text
+    token = after.forms["move-form"]["csrf_token"].value
+    coordinator.post(
+        url + "@@link-person", {"duplicate_reason": "again", "csrf_token": token}, status=422
+    )
+
+
+def test_an_enrolled_application_keeps_its_person(testapp, world, dbsession):
+    apply(testapp, world, status=303)
+    apply(testapp, world, status=303)
+    second = newest(dbsession)
+    second.subject_id = dbsession.scalar(select(Subject.id).limit(1))
+    dbsession.flush()
+    coordinator = as_user(testapp, world, "coordinator")
+    form = coordinator.get(f"{PIPELINE}{second.id}/").forms["link-person-form"]
+    form["duplicate_reason"] = "Same person"
+    assert "enrolled" in form.submit(status=422).html.find(class_="error-summary").text
+    dbsession.refresh(second)
+    assert second.duplicate_of_id is not None
 
 
 def test_override_and_moves_are_audited_and_enrolment_links_a_subject(testapp, world, dbsession):

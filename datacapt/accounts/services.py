@@ -109,10 +109,14 @@ class Bucket(enum.StrEnum):
     applications from a hospital's NAT must not slow its staff's sign-ins."""
 
     SIGN_IN = "sign-in"
+    #: Subject accounts' password sign-ins (``/p/login``): many subjects may share one address.
+    SUBJECT_SIGN_IN = "subject-sign-in"
     SUBJECT_LINK = "subject-link"
     APPLICATION = "application"
     #: The application page's live branching: every evaluation counts, not only failures.
     EVALUATION = "evaluation"
+    #: Unknown or forged tokens on the page where a person mailed by a campaign withdraws.
+    WITHDRAWAL = "withdrawal"
 
 
 #: How many counted attempts an address makes per window in a bucket before it is slowed down,
@@ -120,9 +124,11 @@ class Bucket(enum.StrEnum):
 #: questionnaire asks for many evaluations.
 BUCKET_FACTORS = {
     Bucket.SIGN_IN: 1,
+    Bucket.SUBJECT_SIGN_IN: 1,
     Bucket.SUBJECT_LINK: 1,
     Bucket.APPLICATION: 1,
     Bucket.EVALUATION: 20,
+    Bucket.WITHDRAWAL: 1,
 }
 
 
@@ -168,9 +174,16 @@ def _recent_failures(
     return count, oldest, latest
 
 
-def check_throttle(dbsession: Session, registry: Registry, email: str, ip: str) -> Throttle:
+def check_throttle(
+    dbsession: Session,
+    registry: Registry,
+    email: str,
+    ip: str,
+    *,
+    bucket: Bucket = Bucket.SIGN_IN,
+) -> Throttle:
     """Too many failures for this account within the window → wait out the window; too many
-    from this address → one try per ``window / limit`` seconds.
+    from this address in ``bucket`` → one try per ``window / limit`` seconds.
 
     An address is slowed down, never locked: many people share one (a hospital's NAT, a proxy
     not listed in ``datacapt.trusted_proxies``), and one of them guessing must not keep the
@@ -185,13 +198,13 @@ def check_throttle(dbsession: Session, registry: Registry, email: str, ip: str) 
     count, oldest, _ = _recent_failures(
         dbsession,
         since,
-        (LoginAttempt.bucket == Bucket.SIGN_IN.value)
+        (LoginAttempt.bucket == bucket.value)
         & (LoginAttempt.account_key == account_key(settings, email)),
         reset_on_success=True,
     )
     if count >= settings.login_max_failures_per_account and oldest is not None:
         waits.append(_seconds_until(oldest + window, now))
-    waits.append(_address_wait(dbsession, settings, ip, Bucket.SIGN_IN, now))
+    waits.append(_address_wait(dbsession, settings, ip, bucket, now))
     return Throttle(max(waits))
 
 

@@ -56,7 +56,7 @@ def login_page(context: SubjectArea, request: Request) -> Response:
 )
 def login(context: SubjectArea, request: Request) -> Response:
     """A subject's sign-in: login, password and (if they set one up) their authenticator's
-    code. One answer for whatever is wrong; throttled like the staff's."""
+    code. One answer for whatever is wrong; throttled like the staff's, in its own bucket."""
     result = accounts.sign_in(
         request.dbsession,
         request.registry,

@@ -4,7 +4,9 @@ may set a password (and an authenticator) and sign in at ``/p/login`` with it th
 The login names nobody: random letters and digits, shown once when the account is made. The
 password follows the staff's rules (argon2, the common-password list); the authenticator's
 secret is sealed like personal data, bound to the subject. Sign-ins are throttled like the
-staff's (per login and per address) and a wrong login, password or code get the same answer.
+staff's (per login and per address, with the same limits) but counted in their own bucket, so
+many subjects behind one address never slow the staff's sign-ins; a wrong login, password or
+code get the same answer.
 A session so opened reaches the subject's questionnaires only, like a link's, and is never
 enough to sign anything.
 """
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit, sealing
 from datacapt.accounts.passwords import check_password_rules, hasher, verify_password
-from datacapt.accounts.services import Throttle, check_throttle, record_attempt
+from datacapt.accounts.services import Bucket, Throttle, check_throttle, record_attempt
 from datacapt.actor import Actor
 from datacapt.config import get_app_settings
 from datacapt.i18n import _
@@ -240,7 +242,9 @@ def sign_in(
     None (counted against the login and the address, audited); or the wait when throttled.
     The same work is done whether or not the login exists."""
     login = normalise_login(login)[:40]
-    throttle = check_throttle(dbsession, registry, _attempt_key(login), address)
+    throttle = check_throttle(
+        dbsession, registry, _attempt_key(login), address, bucket=Bucket.SUBJECT_SIGN_IN
+    )
     account = dbsession.scalar(select(SubjectAccount).where(SubjectAccount.login == login))
     subject = dbsession.get(Subject, account.subject_id) if account is not None else None
     if throttle.blocked:
@@ -252,10 +256,24 @@ def sign_in(
         good = _use_code(dbsession, registry, account, code)
     study = dbsession.get(Study, account.study_id) if account is not None else None
     if not good or account is None or study is None or not allowed(study):
-        record_attempt(dbsession, registry, _attempt_key(login), address, succeeded=False)
+        record_attempt(
+            dbsession,
+            registry,
+            _attempt_key(login),
+            address,
+            succeeded=False,
+            bucket=Bucket.SUBJECT_SIGN_IN,
+        )
         _audit_failure(dbsession, registry, actor, subject, login, "refused")
         return SignIn(None, Throttle(0))
-    record_attempt(dbsession, registry, _attempt_key(login), address, succeeded=True)
+    record_attempt(
+        dbsession,
+        registry,
+        _attempt_key(login),
+        address,
+        succeeded=True,
+        bucket=Bucket.SUBJECT_SIGN_IN,
+    )
     audit.record_subject(
         dbsession,
         actor,

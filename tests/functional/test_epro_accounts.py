@@ -10,18 +10,20 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from datacapt.accounts.services import Bucket, check_address
 from datacapt.cli.demo_design import epro_definition
 from datacapt.ecrf.versions import draft, published_design
 from datacapt.epro import accounts, services
 from datacapt.models import (
     AuditEvent,
     FormInstance,
+    LoginAttempt,
     Signature,
     SubjectAccount,
     SubjectSession,
 )
 from datacapt.security import SUBJECT_COOKIE
-from tests.factories import SETUP, build_world, publish_definition
+from tests.factories import SETUP, build_world, login, publish_definition
 
 PASSWORD = "a long phrase about herons"
 
@@ -181,6 +183,28 @@ def test_sign_ins_are_throttled_per_login(testapp, dbsession, world):
     blocked = sign_in(testapp, login, PASSWORD, status=429)  # even the right one must wait
     assert blocked.headers["Retry-After"]
     assert SUBJECT_COOKIE not in testapp.cookies
+
+
+def test_subjects_guessing_fill_their_own_bucket_and_leave_staff_sign_in_alone(
+    testapp, dbsession, world, registry
+):
+    login_name, _shown = make_account(testapp, dbsession, world)
+    for number in range(registry["datacapt.settings"].login_max_failures_per_ip):
+        sign_in(testapp, f"guess-{number:05d}", "wrong password here", status=422)
+    assert sign_in(testapp, login_name, status=429).headers["Retry-After"]  # the address waits
+    assert set(dbsession.scalars(select(LoginAttempt.bucket))) == {Bucket.SUBJECT_SIGN_IN}
+    address = dbsession.scalar(select(LoginAttempt.ip))
+    assert not check_address(dbsession, registry, address, Bucket.SIGN_IN).blocked
+    assert login(testapp, world.users["coordinator"].email).status_int == 303
+
+
+def test_staff_guessing_leaves_subject_sign_in_alone(testapp, dbsession, world, registry):
+    login_name, _shown = make_account(testapp, dbsession, world)
+    for number in range(registry["datacapt.settings"].login_max_failures_per_ip):
+        login(testapp, f"guess{number}@example.org", "wrong password!!")
+    assert login(testapp, world.users["coordinator"].email).status_int == 429
+    testapp.reset()
+    sign_in(testapp, login_name, status=303)
 
 
 def test_an_authenticator_is_then_asked_for_and_a_code_works_once(

@@ -7,7 +7,9 @@ only, every decryption is in the access log, and the campaign keeps counts, neve
 Every mail also carries the person's own address to withdraw their agreement
 (``/apply/contact/{token}``, GDPR art. 7(3) and 21): the token is the person's id and an
 HMAC of it under a key derived from ``datacapt.secret``, so nothing is stored and a forged
-one is refused; only a POST from the page it opens clears the agreement."""
+one is refused; only a POST from the page it opens clears the agreement. Forged or unknown
+tokens slow their address down in a bucket of their own: a withdrawal is one person's act,
+reached from their mail, and must not wait on applicants sharing their address."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from datacapt import audit
+from datacapt.accounts.services import Bucket, Throttle, check_address, record_attempt
 from datacapt.actor import Actor
 from datacapt.config import get_app_settings
 from datacapt.i18n import DEFAULT_LANGUAGE, LANGUAGES, _
@@ -43,6 +46,8 @@ SENDER = "recruitment-campaign"
 #: Where a person withdraws their agreement, under the public ``/apply/`` area.
 WITHDRAWAL_PATH = "/apply/contact/"
 WITHDRAWER = "person-withdrawal"
+#: Stands for the account in the withdrawal page's counted attempts (they name no account).
+WITHDRAWAL_ATTEMPTS = "recruitment-withdrawal"
 
 
 def _recipients(recruitment: Recruitment) -> ColumnElement[bool]:
@@ -74,6 +79,17 @@ def _digest(registry: Registry, person: Person) -> str:
 def withdrawal_token(registry: Registry, person: Person) -> str:
     """The person's own, stable token: their id and its HMAC (it says nothing else)."""
     return f"{person.id}-{_digest(registry, person)}"
+
+
+def withdrawal_throttle(dbsession: Session, registry: Registry, address: str) -> Throttle:
+    return check_address(dbsession, registry, address, Bucket.WITHDRAWAL)
+
+
+def count_withdrawal_miss(dbsession: Session, registry: Registry, address: str) -> None:
+    """A forged or unknown token, counted against the address; a withdrawal is not."""
+    record_attempt(
+        dbsession, registry, WITHDRAWAL_ATTEMPTS, address, succeeded=False, bucket=Bucket.WITHDRAWAL
+    )
 
 
 def withdrawal_person(dbsession: Session, registry: Registry, token: str) -> Person | None:

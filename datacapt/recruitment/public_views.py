@@ -2,7 +2,8 @@
 client address. The applicant answers the pre-screening questionnaire (its branching asked of
 the server as they go), gives their identity and contacts and their consent; the thank-you page
 tells them nothing of the verdict. Beside it, ``/apply/contact/{token}``: where a person mailed
-by a campaign withdraws their agreement to hear of future studies."""
+by a campaign withdraws their agreement to hear of future studies, its misses counted in a bucket
+of their own (:mod:`datacapt.recruitment.campaigns`)."""
 
 from __future__ import annotations
 
@@ -65,10 +66,27 @@ def _throttled(request: Request) -> Response | None:
 def _unavailable(request: Request) -> Response:
     """One page for an unknown token and a closed recruitment (the miss counted)."""
     services.count_attempt(request.dbsession, request.registry, _address(request))
+    return _not_found(request)
+
+
+def _not_found(request: Request) -> Response:
     keep_writes(request)
     response = render_to_response(UNAVAILABLE, {}, request=request)
     response.status_int = 404
     return response
+
+
+def _withdrawal_throttled(request: Request) -> Response | None:
+    return _wait(
+        request,
+        campaigns.withdrawal_throttle(request.dbsession, request.registry, _address(request)),
+    )
+
+
+def _unknown_withdrawal(request: Request) -> Response:
+    """The same page as an unknown recruitment's, the miss counted in the withdrawals' bucket."""
+    campaigns.count_withdrawal_miss(request.dbsession, request.registry, _address(request))
+    return _not_found(request)
 
 
 def _open(request: Request, context: ApplyResource) -> tuple[Recruitment, Any, Form] | None:
@@ -121,9 +139,13 @@ def _render(
 
 
 @view_config(context=ApplyArea, request_method=READ, permission=NO_PERMISSION_REQUIRED)
-@view_config(context=WithdrawalArea, request_method=READ, permission=NO_PERMISSION_REQUIRED)
-def area(context: ApplyArea | WithdrawalArea, request: Request) -> Response:
+def area(context: ApplyArea, request: Request) -> Response:
     return _unavailable(request)
+
+
+@view_config(context=WithdrawalArea, request_method=READ, permission=NO_PERMISSION_REQUIRED)
+def withdrawal_area(context: WithdrawalArea, request: Request) -> Response:
+    return _unknown_withdrawal(request)
 
 
 @view_config(context=ApplyResource, request_method=READ, permission=NO_PERMISSION_REQUIRED)
@@ -246,25 +268,24 @@ def thanks(context: ApplyResource, request: Request) -> Response:
 def withdrawal_page(context: WithdrawalResource, request: Request) -> Response:
     """What the link in a campaign's mail opens: a button to confirm, so that a mail scanner
     following links changes nothing."""
-    throttled = _throttled(request)
+    throttled = _withdrawal_throttled(request)
     if throttled is not None:
         return throttled
     person = campaigns.withdrawal_person(request.dbsession, request.registry, context.__name__)
     if person is None:
-        return _unavailable(request)
+        return _unknown_withdrawal(request)
     return render_to_response(WITHDRAWAL, {"done": not person.contact_opt_in}, request=request)
 
 
 @view_config(context=WithdrawalResource, request_method="POST", permission=NO_PERMISSION_REQUIRED)
 def withdraw(context: WithdrawalResource, request: Request) -> Response:
     """The button: the agreement cleared, then the page again, saying so."""
-    throttled = _throttled(request)
+    throttled = _withdrawal_throttled(request)
     if throttled is not None:
         return throttled
     person = campaigns.withdrawal_person(request.dbsession, request.registry, context.__name__)
     if person is None:
-        return _unavailable(request)
-    services.count_attempt(request.dbsession, request.registry, _address(request))
+        return _unknown_withdrawal(request)
     actor = replace(
         Actor.system(campaigns.WITHDRAWER, tenant_id=person.tenant_id),
         address=request.client_address,

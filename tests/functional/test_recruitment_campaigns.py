@@ -13,6 +13,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from datacapt.accounts.services import Bucket
 from datacapt.db import transaction_scope
 from datacapt.models import (
     AuditEvent,
@@ -232,3 +233,24 @@ def test_the_withdrawal_page_is_rate_limited_per_address(testapp, world, dbsessi
         testapp.get(f"/apply/contact/{number}-{'0' * 32}", status=404)
     assert dbsession.scalar(select(func.count(LoginAttempt.id))) >= 30
     testapp.get(withdrawal_url(registry, world.users["person-in"]), status=429)
+
+
+def test_withdrawal_misses_have_their_own_bucket_and_a_withdrawal_counts_nothing(
+    testapp, world, dbsession, registry
+):
+    recruitment = dbsession.scalar(select(Recruitment))
+    person = world.users["person-in"]
+    page = testapp.get(withdrawal_url(registry, person))
+    page.forms["withdrawal-form"].submit(status=303)
+    assert dbsession.scalar(select(func.count(LoginAttempt.id))) == 0
+    for number in range(registry["datacapt.settings"].login_max_failures_per_ip):
+        testapp.get(f"/apply/contact/{number}-{'0' * 32}", status=404)
+    assert set(dbsession.scalars(select(LoginAttempt.bucket))) == {Bucket.WITHDRAWAL}
+    testapp.get(withdrawal_url(registry, person), status=429)
+    testapp.get(f"/apply/{recruitment.token}", status=200)  # applicants are not slowed
+
+
+def test_application_misses_leave_the_withdrawal_page_alone(testapp, world, registry):
+    for number in range(registry["datacapt.settings"].login_max_failures_per_ip):
+        testapp.get(f"/apply/guessing-token-{number:08d}", status=404)
+    testapp.get(withdrawal_url(registry, world.users["person-in"]), status=200)

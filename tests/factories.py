@@ -473,11 +473,11 @@ ELIGIBLE_ANSWERS = {
 def add_recruitment(dbsession: Session, registry: Registry, world: World) -> Recruitment:
     """acme/demo's recruitment 1 at both sites, open for a month either side of today, asking
     the demographics form; an application at each site (:data:`APPLICATION_IDS`)."""
-    from datacapt.recruitment import services as recruitment
+    from datacapt.recruitment.services import applying, configuring
     from datacapt.repository import services as repository
 
     today = datetime.now(UTC).date()
-    data = recruitment.RecruitmentData(
+    data = configuring.RecruitmentData(
         title="Healthy volunteers",
         target=20,
         opens_on=today - timedelta(days=30),
@@ -487,14 +487,14 @@ def add_recruitment(dbsession: Session, registry: Registry, world: World) -> Rec
         site_ids=tuple(site.id for site in world.sites.values()),
         open=True,
     )
-    row = recruitment.save(dbsession, world.study, None, data, SETUP)
+    row = configuring.save(dbsession, world.study, None, data, SETUP)
     row.token = RECRUITMENT_TOKEN
     design = published_design(dbsession, world.study)
     assert design is not None
     form = design.definition.form("demographics")
     assert form is not None
-    state = recruitment.questionnaire_state(form, ELIGIBLE_ANSWERS, today)
-    eligible, reasons = recruitment.eligibility(row.criteria, state, today)
+    state = applying.questionnaire_state(form, ELIGIBLE_ANSWERS, today)
+    eligible, reasons = applying.eligibility(row.criteria, state, today)
     for code, number in APPLICATION_IDS.items():
         person = repository.register(
             dbsession,

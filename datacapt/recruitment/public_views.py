@@ -25,7 +25,8 @@ from datacapt.ecrf.runtime import FormState, form_state
 from datacapt.htmx import READ, redirect
 from datacapt.i18n import _
 from datacapt.models import Recruitment, Site
-from datacapt.recruitment import campaigns, services
+from datacapt.recruitment import campaigns
+from datacapt.recruitment.services import applying, configuring
 from datacapt.repository import services as repository
 from datacapt.resources import ApplyArea, ApplyResource, WithdrawalArea, WithdrawalResource
 from datacapt.validation import ValidationError
@@ -59,13 +60,13 @@ def _wait(request: Request, throttle: Throttle) -> Response | None:
 
 def _throttled(request: Request) -> Response | None:
     return _wait(
-        request, services.apply_throttle(request.dbsession, request.registry, _address(request))
+        request, applying.apply_throttle(request.dbsession, request.registry, _address(request))
     )
 
 
 def _unavailable(request: Request) -> Response:
     """One page for an unknown token and a closed recruitment (the miss counted)."""
-    services.count_attempt(request.dbsession, request.registry, _address(request))
+    applying.count_attempt(request.dbsession, request.registry, _address(request))
     return _not_found(request)
 
 
@@ -93,7 +94,7 @@ def _open(request: Request, context: ApplyResource) -> tuple[Recruitment, Any, F
     recruitment = context.recruitment
     if recruitment is None:
         return None
-    found = services.questionnaire_of(request.dbsession, recruitment, request.today)
+    found = applying.questionnaire_of(request.dbsession, recruitment, request.today)
     return None if found is None else (recruitment, *found)
 
 
@@ -156,8 +157,8 @@ def apply_page(context: ApplyResource, request: Request) -> Response:
     opened = _open(request, context)
     if opened is None:
         return _unavailable(request)
-    state = services.questionnaire_state(opened[2], {}, request.today)
-    sites = services.sites_of(request.dbsession, opened[0])
+    state = applying.questionnaire_state(opened[2], {}, request.today)
+    sites = configuring.sites_of(request.dbsession, opened[0])
     return _render(request, context, opened, state, sites)
 
 
@@ -172,7 +173,7 @@ def evaluate(context: ApplyResource, request: Request) -> Response:
     the count of evaluations asked from this address, which has its own, generous, limit."""
     throttled = _wait(
         request,
-        services.evaluation_throttle(request.dbsession, request.registry, _address(request)),
+        applying.evaluation_throttle(request.dbsession, request.registry, _address(request)),
     )
     if throttled is not None:
         return throttled
@@ -183,9 +184,9 @@ def evaluate(context: ApplyResource, request: Request) -> Response:
     opened = _open(request, context)
     if opened is None:
         return _unavailable(request)
-    services.count_evaluation(request.dbsession, request.registry, _address(request))
+    applying.count_evaluation(request.dbsession, request.registry, _address(request))
     _recruitment, definition, form = opened
-    state = services.questionnaire_state(form, _posted(request, form), request.today)
+    state = applying.questionnaire_state(form, _posted(request, form), request.today)
     data = {"definition": definition, "language": _language(request, definition), "state": state}
     response = render_to_response("ecrf/_evaluation.jinja2", data, request=request)
     response.headers["HX-Trigger"] = json.dumps({"datacapt:form-state": form_state(state)})
@@ -210,9 +211,9 @@ def submit(context: ApplyResource, request: Request) -> Response:
     if opened is None:
         return _unavailable(request)
     recruitment, _definition, form = opened
-    services.count_attempt(request.dbsession, request.registry, _address(request))
-    state = services.questionnaire_state(form, _posted(request, form), request.today)
-    sites = services.sites_of(request.dbsession, recruitment)
+    applying.count_attempt(request.dbsession, request.registry, _address(request))
+    state = applying.questionnaire_state(form, _posted(request, form), request.today)
+    sites = configuring.sites_of(request.dbsession, recruitment)
     values = {name: request.POST.get(PREFIX + name, "") for name in FIELDS}
     errors = _questionnaire_errors(state)
     site = next((s for s in sites if str(s.id) == values["site"]), None)
@@ -239,7 +240,7 @@ def submit(context: ApplyResource, request: Request) -> Response:
         address=request.client_address,
         request_id=request.request_id,
     )
-    services.submit(
+    applying.submit(
         request.dbsession,
         request.registry,
         recruitment,

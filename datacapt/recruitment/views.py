@@ -15,7 +15,8 @@ from datacapt.htmx import page_view, redirect
 from datacapt.i18n import _
 from datacapt.models import ApplicationState, Recruitment, Site
 from datacapt.permissions import Permission
-from datacapt.recruitment import campaigns, duplicates, pipeline, services
+from datacapt.recruitment import campaigns, duplicates, pipeline
+from datacapt.recruitment.services import configuring, decisions, listing
 from datacapt.repository import services as repository
 from datacapt.resources import ApplicationResource, RecruitmentResource, RecruitmentsResource
 from datacapt.validation import ValidationError, whole_number
@@ -32,14 +33,14 @@ def _definition(context: Any) -> Any:
 
 
 def _sites(request: Request, context: Any) -> list[Site]:
-    return services.study_sites(request.dbsession, context.study)
+    return configuring.study_sites(request.dbsession, context.study)
 
 
 @page_view(RecruitmentsResource, LIST, Permission.VIEW_STUDY)
 def recruitments(context: RecruitmentsResource, request: Request) -> dict[str, Any]:
     """Their progress (applications, enrolled against the target) for whoever sees the study."""
     return {
-        "rows": services.recruitments(request.dbsession, context.study),
+        "rows": configuring.recruitments(request.dbsession, context.study),
         "can_manage": request.has_permission(Permission.MANAGE_RECRUITMENT, context),
         "can_follow": request.has_permission(Permission.RECRUIT, context),
     }
@@ -64,7 +65,7 @@ def _edit_page(
                 "criteria": recruitment.criteria,
                 "state": recruitment.state.value,
             }
-            chosen = [str(s) for s in services.site_ids_of(request.dbsession, recruitment)]
+            chosen = [str(s) for s in configuring.site_ids_of(request.dbsession, recruitment)]
     return {
         "recruitment": recruitment,
         "public_url": request.resource_url(request.root, "apply", recruitment.token)
@@ -96,7 +97,7 @@ def edit_page(context: RecruitmentResource, request: Request) -> dict[str, Any]:
 
 
 def _save(context: Any, request: Request, recruitment: Recruitment | None) -> Any:
-    data, errors = services.parse_recruitment(
+    data, errors = configuring.parse_recruitment(
         request.POST, request.POST.getall("sites"), _sites(request, context), _definition(context)
     )
     if data is None:
@@ -109,7 +110,7 @@ def _save(context: Any, request: Request, recruitment: Recruitment | None) -> An
             chosen=request.POST.getall("sites"),
             errors=errors,
         )
-    saved = services.save(request.dbsession, context.study, recruitment, data, request.actor)
+    saved = configuring.save(request.dbsession, context.study, recruitment, data, request.actor)
     request.session.flash(request.localizer.translate(_("The recruitment was saved.")))
     url = request.resource_url(context.study_node, "recruitment", str(saved.number), "@@edit")
     return redirect(request, url)
@@ -151,7 +152,7 @@ def campaign(context: RecruitmentResource, request: Request) -> Any:
         campaigns.request_campaign(
             request.dbsession,
             recruitment,
-            services.is_open(recruitment, request.today),
+            configuring.is_open(recruitment, request.today),
             request.actor,
             application_url=request.application_url,
             locale=request.locale_name,
@@ -166,10 +167,10 @@ def campaign(context: RecruitmentResource, request: Request) -> Any:
 # --- the pipeline ----------------------------------------------------------------------------
 
 
-def _filters(request: Request) -> services.Filters:
+def _filters(request: Request) -> listing.Filters:
     state = request.GET.get("state", "")
     eligible = request.GET.get("eligible", "")
-    return services.Filters(
+    return listing.Filters(
         state=ApplicationState(state) if state in set(ApplicationState) else None,
         eligible=eligible if eligible in ("yes", "no", "undecided") else "",
     )
@@ -179,15 +180,15 @@ def _filters(request: Request) -> services.Filters:
 def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, Any]:
     recruitment = context.recruitment
     filters = _filters(request)
-    found = services.pipeline(
+    found = listing.pipeline(
         request.dbsession,
         request.registry,
         request.actor,
         recruitment,
         filters,
         whole_number(request.GET.get("page")) or 1,
-        sites=services.sites_holding(request.identity, context.study.id, Permission.RECRUIT),
-        pii_sites=services.sites_holding(request.identity, context.study.id, Permission.VIEW_PII),
+        sites=listing.sites_holding(request.identity, context.study.id, Permission.RECRUIT),
+        pii_sites=listing.sites_holding(request.identity, context.study.id, Permission.VIEW_PII),
     )
     query = {
         "state": filters.state.value if filters.state else "",
@@ -195,7 +196,7 @@ def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, A
     }
     return {
         "recruitment": recruitment,
-        "open_now": services.is_open(recruitment, request.today),
+        "open_now": configuring.is_open(recruitment, request.today),
         "counts": found.counts,
         "page": found.page,
         "names": found.names,
@@ -214,7 +215,7 @@ def pipeline_page(context: RecruitmentResource, request: Request) -> dict[str, A
 def _application(context: ApplicationResource, request: Request, **extra: Any) -> dict[str, Any]:
     application = context.application
     definition = _definition(context)
-    details = services.application_details(
+    details = listing.application_details(
         request.dbsession,
         request.registry,
         request.actor,
@@ -234,7 +235,7 @@ def _application(context: ApplicationResource, request: Request, **extra: Any) -
         "history": details.history,
         "definition": definition,
         "field_labels": repository.FIELD_LABELS,
-        "reasons": services.criteria_lines(application.eligibility_reason),
+        "reasons": configuring.criteria_lines(application.eligibility_reason),
         "labels": pipeline.LABELS,
         "moves": pipeline.next_states(application.state),
         "can_enrol": request.has_permission(Permission.ENROL_SUBJECT, context),
@@ -245,7 +246,7 @@ def _application(context: ApplicationResource, request: Request, **extra: Any) -
 
 
 def _pii_sites(context: ApplicationResource, request: Request) -> frozenset[int] | None:
-    return services.sites_holding(request.identity, context.study.id, Permission.VIEW_PII)
+    return listing.sites_holding(request.identity, context.study.id, Permission.VIEW_PII)
 
 
 @page_view(ApplicationResource, APPLICATION, Permission.RECRUIT)
@@ -262,7 +263,7 @@ def application_page(context: ApplicationResource, request: Request) -> dict[str
 )
 def override(context: ApplicationResource, request: Request) -> Any:
     try:
-        services.override(
+        decisions.override(
             request.dbsession,
             context.application,
             request.POST.get("override", ""),
@@ -292,7 +293,7 @@ def move(context: ApplicationResource, request: Request) -> Any:
     ):
         raise HTTPForbidden()
     try:
-        services.move(
+        decisions.move(
             request.dbsession,
             context.application,
             context.study,

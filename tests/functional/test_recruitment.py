@@ -28,7 +28,7 @@ from datacapt.models import (
     RecruitmentState,
     Subject,
 )
-from datacapt.recruitment import services as recruitment_services
+from datacapt.recruitment.services import listing
 from datacapt.repository import services as repository
 from tests.factories import (
     APPLICATION_IDS,
@@ -354,12 +354,12 @@ def test_an_applicant_known_by_email_is_flagged_never_merged(testapp, world, dbs
     listed, matched = repository.LISTED_FIELDS, repository.MATCHED_FIELDS
     assert sorted(logged) == sorted([",".join(listed), ",".join(matched)])  # shown, and flagged
     recruitment = dbsession.get(Recruitment, first.recruitment_id)
-    blind = recruitment_services.pipeline(
+    blind = listing.pipeline(
         dbsession,
         registry,
         Actor.system("test", tenant_id=recruitment.tenant_id),
         recruitment,
-        recruitment_services.Filters(),
+        listing.Filters(),
         1,
         sites=None,
         pii_sites=frozenset(),

@@ -7,9 +7,11 @@ meanwhile) and the aria-live status region says what happened; without htmx the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
@@ -328,13 +330,14 @@ def _tenant_member(request: Request, context: TenantResource) -> User:
     permission=Permission.MANAGE_TENANT,
 )
 def grant_admin(context: TenantResource, request: Request) -> Response:
-    user = _tenant_member(request, context)
-    try:
-        roles.grant_tenant_admin(request.dbsession, context.tenant, user, request.actor)
-    except ValidationError as error:
-        return _tenant_answer(request, context, user.id, 422, error.message)
-    _flash(request, _("The person is now an administrator of the organisation."))
-    return _tenant_answer(request, context, user.id, 200)
+    return _change_tenant_role(
+        context,
+        request,
+        lambda user: roles.grant_tenant_admin(
+            request.dbsession, context.tenant, user, request.actor
+        ),
+        _("The person is now an administrator of the organisation."),
+    )
 
 
 @view_config(
@@ -344,18 +347,15 @@ def grant_admin(context: TenantResource, request: Request) -> Response:
     permission=Permission.MANAGE_TENANT,
 )
 def revoke_admin(context: TenantResource, request: Request) -> Response:
-    user = _tenant_member(request, context)
-    try:
-        roles.revoke_tenant_admin(
+    return _change_tenant_role(
+        context,
+        request,
+        lambda user: roles.revoke_tenant_admin(
             request.dbsession, request.identity, context.tenant, user.id, request.actor
-        )
-    except roles.StaleAssignment:
-        _flash(request, _("This person is no longer an administrator of the organisation."))
-        return _tenant_answer(request, context, user.id, 409)
-    except ValidationError as error:
-        return _tenant_answer(request, context, user.id, 422, error.message)
-    _flash(request, _("The person is no longer an administrator of the organisation."))
-    return _tenant_answer(request, context, user.id, 200)
+        ),
+        _("The person is no longer an administrator of the organisation."),
+        stale=_("This person is no longer an administrator of the organisation."),
+    )
 
 
 @view_config(
@@ -365,15 +365,14 @@ def revoke_admin(context: TenantResource, request: Request) -> Response:
     permission=Permission.MANAGE_TENANT,
 )
 def grant_dpo(context: TenantResource, request: Request) -> Response:
-    user = _tenant_member(request, context)
-    try:
-        roles.grant_tenant_admin(
+    return _change_tenant_role(
+        context,
+        request,
+        lambda user: roles.grant_tenant_admin(
             request.dbsession, context.tenant, user, request.actor, TenantRole.DPO
-        )
-    except ValidationError as error:
-        return _tenant_answer(request, context, user.id, 422, error.message)
-    _flash(request, _("The person is now the organisation's data protection officer."))
-    return _tenant_answer(request, context, user.id, 200)
+        ),
+        _("The person is now the organisation's data protection officer."),
+    )
 
 
 @view_config(
@@ -383,13 +382,33 @@ def grant_dpo(context: TenantResource, request: Request) -> Response:
     permission=Permission.MANAGE_TENANT,
 )
 def revoke_dpo(context: TenantResource, request: Request) -> Response:
+    return _change_tenant_role(
+        context,
+        request,
+        lambda user: roles.revoke_dpo(request.dbsession, context.tenant, user.id, request.actor),
+        _("The person is no longer a data protection officer of the organisation."),
+        stale=_("This person is no longer a data protection officer of the organisation."),
+    )
+
+
+def _change_tenant_role(
+    context: TenantResource,
+    request: Request,
+    change: Callable[[User], object],
+    done: TranslationString,
+    stale: TranslationString | None = None,
+) -> Response:
+    """One answer for every organisation role granted or taken back: the member's row redrawn,
+    422 with the refusal, 409 when the role was already gone (``stale``)."""
     user = _tenant_member(request, context)
     try:
-        roles.revoke_dpo(request.dbsession, context.tenant, user.id, request.actor)
+        change(user)
     except roles.StaleAssignment:
-        _flash(
-            request, _("This person is no longer a data protection officer of the organisation.")
-        )
+        if stale is None:
+            raise
+        _flash(request, stale)
         return _tenant_answer(request, context, user.id, 409)
-    _flash(request, _("The person is no longer a data protection officer of the organisation."))
+    except ValidationError as error:
+        return _tenant_answer(request, context, user.id, 422, error.message)
+    _flash(request, done)
     return _tenant_answer(request, context, user.id, 200)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
@@ -70,12 +71,18 @@ class Stored:
     missing: str | None = None
 
 
-def stored_values(dbsession: Session, instance: FormInstance | None) -> dict[str, ItemValue]:
-    """The saved values of a form instance, by item OID (personal data opened, in memory)."""
+def stored_values(
+    dbsession: Session, instance: FormInstance | None, *, fresh: bool = False
+) -> dict[str, ItemValue]:
+    """The saved values of a form instance, by item OID (personal data opened, in memory).
+    ``fresh``: as committed now, over the rows this session loaded (a save overtaken at its
+    write reads what the other one stored)."""
     if instance is None:
         return {}
     rows = dbsession.scalars(
-        select(ItemValue).where(ItemValue.form_instance_id == instance.id)
+        select(ItemValue)
+        .where(ItemValue.form_instance_id == instance.id)
+        .execution_options(populate_existing=fresh)
     ).all()
     personal_values.open_rows(dbsession, {instance.id: instance.subject_id}, rows)
     return {row.item_oid: row for row in rows}
@@ -395,26 +402,78 @@ def new_form_instance(
     actor: Actor,
 ) -> FormInstance:
     """A form of a visit entered for the first time; it is also the form's status row."""
-    now = datetime.now(UTC)
     instance = FormInstance(
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        subject_id=subject.id,
-        visit_instance_id=visit.id,
-        visit=visit.visit,
-        visit_repeat=visit.repeat,
-        form=form,
-        repeat=repeat,
-        status=status,
-        version_number=version_number,
-        created_at=now,
-        updated_at=now,
-        updated_by_id=actor.user_id,
+        **_form_columns(subject, visit, form, repeat, status, version_number, actor.user_id)
     )
     dbsession.add(instance)
     dbsession.flush()
     return instance
+
+
+#: The lock of a form instance a first save inserts, before it claims it (see :func:`_claim`).
+FIRST_LOCK = 1
+
+
+def _form_columns(
+    subject: Subject,
+    visit: VisitInstance,
+    form: str,
+    repeat: int,
+    status: FormStatus,
+    version_number: int,
+    actor_id: int | None,
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "tenant_id": subject.tenant_id,
+        "study_id": subject.study_id,
+        "site_id": subject.site_id,
+        "subject_id": subject.id,
+        "visit_instance_id": visit.id,
+        "visit": visit.visit,
+        "visit_repeat": visit.repeat,
+        "form": form,
+        "repeat": repeat,
+        "status": status,
+        "version_number": version_number,
+        "created_at": now,
+        "updated_at": now,
+        "updated_by_id": actor_id,
+    }
+
+
+def _started(
+    dbsession: Session, plan: SavePlan, visit: VisitInstance, actor_id: int | None
+) -> FormInstance:
+    """The form instance a first save writes to: inserted at :data:`FIRST_LOCK`, or, when
+    another save inserted it since this one read, that one (``ON CONFLICT DO NOTHING``: no
+    unique violation, whose only answer would be a retry), which the claim then finds claimed."""
+    scope = plan.scope
+    columns = _form_columns(
+        scope.subject,
+        visit,
+        scope.form.name,
+        scope.form_repeat,
+        plan.status,
+        scope.version_number,
+        actor_id,
+    )
+    dialect = postgresql if dbsession.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = dbsession.scalars(
+        dialect.insert(FormInstance)
+        .values(columns | {"lock_version": FIRST_LOCK})
+        .on_conflict_do_nothing(index_elements=["visit_instance_id", "form", "repeat"])
+        .returning(FormInstance)
+    ).one_or_none()
+    if inserted is not None:
+        return inserted
+    return dbsession.scalars(
+        select(FormInstance).where(
+            FormInstance.visit_instance_id == visit.id,
+            FormInstance.form == scope.form.name,
+            FormInstance.repeat == scope.form_repeat,
+        )
+    ).one()
 
 
 @dataclass(frozen=True)
@@ -546,6 +605,7 @@ class SavePlan:
     warnings: list[Warning] = field(default_factory=list)  # every warning the data now raise
     to_open: list[Warning] = field(default_factory=list)
     to_resolve: list[EntryWarning] = field(default_factory=list)
+    target: dict[str, Stored] = field(default_factory=dict)  # every item as the save leaves it
 
 
 def _evaluate(
@@ -706,6 +766,7 @@ def plan_save(
             for row in reads.open_warnings
             if (row.item_oid, row.kind, row.check_oid) not in warnings
         ],
+        target=target,
     )
 
 
@@ -755,22 +816,20 @@ def apply_save(
         return SaveResult(None)
     visit, instance = reads.visit, reads.instance
     previous = instance.status if instance is not None else None
+    audit.lock_chains(  # every writer of a subject: its chain, then rows
+        dbsession, [audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)]
+    )
     if visit is None:
         visit = new_visit_instance(dbsession, scope.subject, scope.visit, scope.visit_repeat, actor)
     if instance is None:
-        instance = new_form_instance(
-            dbsession,
-            scope.subject,
-            visit,
-            scope.form.name,
-            scope.form_repeat,
-            status=plan.status,
-            version_number=scope.version_number,
-            actor=actor,
-        )
+        instance, expected = _started(dbsession, plan, visit, actor.user_id), FIRST_LOCK
+    else:
+        expected = instance.lock_version
     now = datetime.now(UTC)
-    if reads.instance is not None:
-        _claim(dbsession, plan, reads.instance, now, actor.user_id)
+    if not _claim(dbsession, plan, instance, expected, now, actor.user_id):
+        if _as_planned(dbsession, plan, instance):
+            return SaveResult(instance, replayed=True)
+        raise StaleForm(instance)
     registry = dbsession.info.get("registry")
     events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     rows = dict(reads.rows)
@@ -797,9 +856,6 @@ def apply_save(
         for item, kind, check, message in plan.to_open
     ]
     dbsession.add_all(opened)
-    if reads.instance is None:
-        instance.open_warnings = len(plan.warnings)
-        instance.updated_at, instance.updated_by_id = now, actor.user_id  # also raises the lock
     saved = FormSaved(
         dbsession,
         actor,
@@ -818,18 +874,20 @@ def apply_save(
 
 
 def _claim(
-    dbsession: Session, plan: SavePlan, instance: FormInstance, now: datetime, actor_id: int | None
-) -> None:
+    dbsession: Session,
+    plan: SavePlan,
+    instance: FormInstance,
+    expected: int,
+    now: datetime,
+    actor_id: int | None,
+) -> bool:
     """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
-    the lock the plan was checked against) whose row count decides, so that of two saves that
-    read the same lock the second writes nothing and is refused as stale (409), never a 500
-    after half its statements. The subject's chain is locked before, as every writer of a
-    subject does (chain, then rows), so the save appends its events to it without locking again.
-    """
+    ``expected``, the lock the plan was checked against, :data:`FIRST_LOCK` for a form never
+    started) whose row count decides, so that of two saves that read the same lock the second
+    writes nothing (False, ``instance`` as the other left it), never a 500 after half its
+    statements. The caller holds the subject's chain lock, so the save appends its events to it
+    without locking again."""
     scope = plan.scope
-    chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
-    audit.lock_chains(dbsession, [chain])
-    expected = instance.lock_version
     columns = {
         "status": plan.status,
         "version_number": scope.version_number,
@@ -846,9 +904,23 @@ def _claim(
     )
     if written.rowcount != 1:
         dbsession.refresh(instance)  # the lock and status the other save left
-        raise StaleForm(instance)
+        return False
     for name, value in columns.items():
         set_committed_value(instance, name, value)
+    return True
+
+
+def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:
+    """Whether the save that overtook this one left the form as this one would have (its
+    status and every item): the same values sent twice, the second overtaken at its write, is
+    saved as when sent one after the other, with no events of its own."""
+    if instance.status is not plan.status:
+        return False
+    stored = stored_values(dbsession, instance, fresh=True)
+    return all(
+        (Stored(row.value, row.missing_code) if (row := stored.get(oid)) else Stored()) == mine
+        for oid, mine in plan.target.items()
+    )
 
 
 def check_entry_allowed(
@@ -1003,7 +1075,7 @@ def changes_since(
     dbsession: Session, instance: FormInstance, posted_target: Mapping[str, Stored]
 ) -> list[tuple[str, Stored, Stored]]:
     """For a refused stale save: the items whose saved state differs from what was posted."""
-    current = stored_values(dbsession, instance)
+    current = stored_values(dbsession, instance, fresh=True)
     found = []
     for oid, mine in posted_target.items():
         row = current.get(oid)

@@ -403,14 +403,18 @@ def new_form_instance(
 ) -> FormInstance:
     """A form of a visit entered for the first time; it is also the form's status row."""
     instance = FormInstance(
-        **_form_columns(subject, visit, form, repeat, status, version_number, actor.user_id)
+        **_form_columns(
+            subject, visit, form, repeat, status, version_number, actor.user_id, datetime.now(UTC)
+        )
     )
     dbsession.add(instance)
     dbsession.flush()
     return instance
 
 
-#: The lock of a form instance a first save inserts, before it claims it (see :func:`_claim`).
+#: The lock of a form instance added but never saved (:func:`new_form_instance`: a log row). A
+#: first save inserts its form one past it, claimed at once; a save that found no form and
+#: whose insert meets one claims that one at this lock, and fails if a save was there first.
 FIRST_LOCK = 1
 
 
@@ -422,8 +426,8 @@ def _form_columns(
     status: FormStatus,
     version_number: int,
     actor_id: int | None,
+    now: datetime,
 ) -> dict[str, Any]:
-    now = datetime.now(UTC)
     return {
         "tenant_id": subject.tenant_id,
         "study_id": subject.study_id,
@@ -443,11 +447,12 @@ def _form_columns(
 
 
 def _started(
-    dbsession: Session, plan: SavePlan, visit: VisitInstance, actor_id: int | None
-) -> FormInstance:
-    """The form instance a first save writes to: inserted at :data:`FIRST_LOCK`, or, when
-    another save inserted it since this one read, that one (``ON CONFLICT DO NOTHING``: no
-    unique violation, whose only answer would be a retry), which the claim then finds claimed."""
+    dbsession: Session, plan: SavePlan, visit: VisitInstance, now: datetime, actor_id: int | None
+) -> tuple[FormInstance, bool]:
+    """The form instance a first save writes to, and whether this save inserted it (claimed, as
+    :func:`_claim` leaves a form). When another one was inserted since this save read, that
+    one, unclaimed here: ``ON CONFLICT DO NOTHING`` meets it without a unique violation, whose
+    only answer would be a retry."""
     scope = plan.scope
     columns = _form_columns(
         scope.subject,
@@ -457,23 +462,25 @@ def _started(
         plan.status,
         scope.version_number,
         actor_id,
+        now,
     )
     dialect = postgresql if dbsession.get_bind().dialect.name == "postgresql" else sqlite
     inserted = dbsession.scalars(
         dialect.insert(FormInstance)
-        .values(columns | {"lock_version": FIRST_LOCK})
+        .values(columns | {"open_warnings": len(plan.warnings), "lock_version": FIRST_LOCK + 1})
         .on_conflict_do_nothing(index_elements=["visit_instance_id", "form", "repeat"])
         .returning(FormInstance)
     ).one_or_none()
     if inserted is not None:
-        return inserted
-    return dbsession.scalars(
+        return inserted, True
+    existing = dbsession.scalars(
         select(FormInstance).where(
             FormInstance.visit_instance_id == visit.id,
             FormInstance.form == scope.form.name,
             FormInstance.repeat == scope.form_repeat,
         )
     ).one()
+    return existing, False
 
 
 @dataclass(frozen=True)
@@ -821,12 +828,13 @@ def apply_save(
     )
     if visit is None:
         visit = new_visit_instance(dbsession, scope.subject, scope.visit, scope.visit_repeat, actor)
+    now = datetime.now(UTC)
+    expected, claimed = FIRST_LOCK, False
     if instance is None:
-        instance, expected = _started(dbsession, plan, visit, actor.user_id), FIRST_LOCK
+        instance, claimed = _started(dbsession, plan, visit, now, actor.user_id)
     else:
         expected = instance.lock_version
-    now = datetime.now(UTC)
-    if not _claim(dbsession, plan, instance, expected, now, actor.user_id):
+    if not claimed and not _claim(dbsession, plan, instance, expected, now, actor.user_id):
         if _as_planned(dbsession, plan, instance):
             return SaveResult(instance, replayed=True)
         raise StaleForm(instance)

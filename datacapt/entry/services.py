@@ -51,7 +51,7 @@ from datacapt.models import (
 )
 from datacapt.numbers import in_range
 from datacapt.reactions import Reactions
-from datacapt.subjects.services import new_visit_instance
+from datacapt.subjects.services import entered_visit_instance
 
 if TYPE_CHECKING:
     from datacapt.resources import FormEntryResource
@@ -827,7 +827,9 @@ def apply_save(
         dbsession, [audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)]
     )
     if visit is None:
-        visit = new_visit_instance(dbsession, scope.subject, scope.visit, scope.visit_repeat, actor)
+        visit = entered_visit_instance(
+            dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
+        )
     now = datetime.now(UTC)
     expected, claimed = FIRST_LOCK, False
     if instance is None:

@@ -47,6 +47,7 @@ THREADS = 8
 ROUNDS = 3
 DEMOGRAPHICS = "/acme/demo/subjects/par01-0001/screening/demographics/"
 VITALS = "/acme/demo/subjects/par01-0001/screening/vital_signs/"
+WEEK4_VITALS = "/acme/demo/subjects/par01-0001/week4/vital_signs/"
 
 
 @dataclass
@@ -420,17 +421,19 @@ def test_a_save_overtaken_before_it_writes_writes_nothing_and_shows_the_conflict
     assert stored.value == "2"
 
 
+@pytest.mark.parametrize("path", [VITALS, WEEK4_VITALS], ids=["visit started", "visit not"])
 def test_two_first_saves_of_one_form_at_once_give_one_save_and_the_conflict_page(
-    committed_once, monkeypatch
+    committed_once, monkeypatch, path
 ):
-    """Without retry: the second inserts nothing (``ON CONFLICT DO NOTHING``) and its claim of
-    the form the first started fails, so its first attempt answers the form's conflict page."""
+    """Without retry: the second inserts nothing (``ON CONFLICT DO NOTHING``, the visit's as
+    the form's) and its claim of the form the first started fails, so its first attempt
+    answers the form's conflict page."""
     committed = committed_once
     pages = [client(committed.app, committed.coordinator) for _ in range(2)]
     typed = ["121", "132"]
 
     def typing(page: webtest.TestApp, value: str) -> Callable[[], list[Any]]:
-        form = page.get(VITALS).forms["entry-form"]
+        form = page.get(path).forms["entry-form"]
         form["systolic"] = value
         return lambda: [form.submit(status="*")]
 
@@ -447,7 +450,9 @@ def test_two_first_saves_of_one_form_at_once_give_one_save_and_the_conflict_page
                 AuditEvent.action == "entry.value_changed", AuditEvent.field == "I.SYSTOLIC"
             )
         ).all()
+        visits = dbsession.scalars(select(VisitInstance.visit).order_by(VisitInstance.id)).all()
     assert changed == [typed[won]]
+    assert visits == ["screening"] + (["week4"] if path == WEEK4_VITALS else [])
 
 
 def test_a_double_submit_overtaken_at_its_write_is_saved_with_no_events_of_its_own(

@@ -1,11 +1,13 @@
 """Two requests writing the same row at the same moment.
 
-Services check before they insert (an ID already used, a visit number taken, a form already
-started), but on PostgreSQL two transactions can both pass the check; the second then fails on
-the unique constraint. Likewise two writes of one versioned row that both read its version
-before either committed: the second's versioned UPDATE finds no row (the ORM's
-``StaleDataError``). (A form's save checks its lock itself, by a conditional UPDATE before it
-writes anything, and answers its own conflict page: see ``entry.services._claim``.)
+Services check before they insert (an ID already used, a visit or log row number taken), but
+on PostgreSQL two transactions can both pass the check; the second then fails on the unique
+constraint. Likewise two writes of one versioned row that both read its version before either
+committed: the second's versioned UPDATE finds no row (the ORM's ``StaleDataError``). (A form's
+save checks its lock itself, by a conditional UPDATE before it writes anything, and answers its
+own conflict page, or "Saved" when the other save stored what it would have: see
+``entry.services._claim``. A first save inserts its form, and a visit never entered, by
+``INSERT … ON CONFLICT DO NOTHING``, so two first saves meet at that check too, not here.)
 Running that request again is the right answer: it reads what the first one committed and
 answers as it would have (the next number, a 422 saying the ID is used, a 409 showing what the
 other person saved). So both are retried (pyramid_retry, with the attempts of

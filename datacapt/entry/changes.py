@@ -70,7 +70,7 @@ def conflict(
     instance = dbsession.get(FormInstance, instance_id)
     assert instance is not None
     dbsession.refresh(instance)
-    rows = services.stored_values(dbsession, instance)
+    rows = services.stored_values(dbsession, instance, fresh=True)
     mine = evaluate_form(form, posted, today=today)
     items = {item.oid: item for item in form_items(form)}
     yours = services.stored_target(mine, missing)

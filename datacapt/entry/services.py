@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
@@ -50,7 +51,7 @@ from datacapt.models import (
 )
 from datacapt.numbers import in_range
 from datacapt.reactions import Reactions
-from datacapt.subjects.services import new_visit_instance
+from datacapt.subjects.services import entered_visit_instance
 
 if TYPE_CHECKING:
     from datacapt.resources import FormEntryResource
@@ -70,12 +71,18 @@ class Stored:
     missing: str | None = None
 
 
-def stored_values(dbsession: Session, instance: FormInstance | None) -> dict[str, ItemValue]:
-    """The saved values of a form instance, by item OID (personal data opened, in memory)."""
+def stored_values(
+    dbsession: Session, instance: FormInstance | None, *, fresh: bool = False
+) -> dict[str, ItemValue]:
+    """The saved values of a form instance, by item OID (personal data opened, in memory).
+    ``fresh``: as committed now, over the rows this session loaded (a save overtaken at its
+    write reads what the other one stored)."""
     if instance is None:
         return {}
     rows = dbsession.scalars(
-        select(ItemValue).where(ItemValue.form_instance_id == instance.id)
+        select(ItemValue)
+        .where(ItemValue.form_instance_id == instance.id)
+        .execution_options(populate_existing=fresh)
     ).all()
     personal_values.open_rows(dbsession, {instance.id: instance.subject_id}, rows)
     return {row.item_oid: row for row in rows}
@@ -395,26 +402,85 @@ def new_form_instance(
     actor: Actor,
 ) -> FormInstance:
     """A form of a visit entered for the first time; it is also the form's status row."""
-    now = datetime.now(UTC)
     instance = FormInstance(
-        tenant_id=subject.tenant_id,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        subject_id=subject.id,
-        visit_instance_id=visit.id,
-        visit=visit.visit,
-        visit_repeat=visit.repeat,
-        form=form,
-        repeat=repeat,
-        status=status,
-        version_number=version_number,
-        created_at=now,
-        updated_at=now,
-        updated_by_id=actor.user_id,
+        **_form_columns(
+            subject, visit, form, repeat, status, version_number, actor.user_id, datetime.now(UTC)
+        )
     )
     dbsession.add(instance)
     dbsession.flush()
     return instance
+
+
+#: The lock of a form instance added but never saved (:func:`new_form_instance`: a log row). A
+#: first save inserts its form one past it, claimed at once; a save that found no form and
+#: whose insert meets one claims that one at this lock, and fails if a save was there first.
+FIRST_LOCK = 1
+
+
+def _form_columns(
+    subject: Subject,
+    visit: VisitInstance,
+    form: str,
+    repeat: int,
+    status: FormStatus,
+    version_number: int,
+    actor_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "tenant_id": subject.tenant_id,
+        "study_id": subject.study_id,
+        "site_id": subject.site_id,
+        "subject_id": subject.id,
+        "visit_instance_id": visit.id,
+        "visit": visit.visit,
+        "visit_repeat": visit.repeat,
+        "form": form,
+        "repeat": repeat,
+        "status": status,
+        "version_number": version_number,
+        "created_at": now,
+        "updated_at": now,
+        "updated_by_id": actor_id,
+    }
+
+
+def _started(
+    dbsession: Session, plan: SavePlan, visit: VisitInstance, now: datetime, actor_id: int | None
+) -> tuple[FormInstance, bool]:
+    """The form instance a first save writes to, and whether this save inserted it (claimed, as
+    :func:`_claim` leaves a form). When another one was inserted since this save read, that
+    one, unclaimed here: ``ON CONFLICT DO NOTHING`` meets it without a unique violation, whose
+    only answer would be a retry."""
+    scope = plan.scope
+    columns = _form_columns(
+        scope.subject,
+        visit,
+        scope.form.name,
+        scope.form_repeat,
+        plan.status,
+        scope.version_number,
+        actor_id,
+        now,
+    )
+    dialect = postgresql if dbsession.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = dbsession.scalars(
+        dialect.insert(FormInstance)
+        .values(columns | {"open_warnings": len(plan.warnings), "lock_version": FIRST_LOCK + 1})
+        .on_conflict_do_nothing(index_elements=["visit_instance_id", "form", "repeat"])
+        .returning(FormInstance)
+    ).one_or_none()
+    if inserted is not None:
+        return inserted, True
+    existing = dbsession.scalars(
+        select(FormInstance).where(
+            FormInstance.visit_instance_id == visit.id,
+            FormInstance.form == scope.form.name,
+            FormInstance.repeat == scope.form_repeat,
+        )
+    ).one()
+    return existing, False
 
 
 @dataclass(frozen=True)
@@ -546,6 +612,7 @@ class SavePlan:
     warnings: list[Warning] = field(default_factory=list)  # every warning the data now raise
     to_open: list[Warning] = field(default_factory=list)
     to_resolve: list[EntryWarning] = field(default_factory=list)
+    target: dict[str, Stored] = field(default_factory=dict)  # every item as the save leaves it
 
 
 def _evaluate(
@@ -706,6 +773,7 @@ def plan_save(
             for row in reads.open_warnings
             if (row.item_oid, row.kind, row.check_oid) not in warnings
         ],
+        target=target,
     )
 
 
@@ -755,22 +823,23 @@ def apply_save(
         return SaveResult(None)
     visit, instance = reads.visit, reads.instance
     previous = instance.status if instance is not None else None
+    audit.lock_chains(  # every writer of a subject: its chain, then rows
+        dbsession, [audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)]
+    )
     if visit is None:
-        visit = new_visit_instance(dbsession, scope.subject, scope.visit, scope.visit_repeat, actor)
-    if instance is None:
-        instance = new_form_instance(
-            dbsession,
-            scope.subject,
-            visit,
-            scope.form.name,
-            scope.form_repeat,
-            status=plan.status,
-            version_number=scope.version_number,
-            actor=actor,
+        visit = entered_visit_instance(
+            dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
         )
     now = datetime.now(UTC)
-    if reads.instance is not None:
-        _claim(dbsession, plan, reads.instance, now, actor.user_id)
+    expected, claimed = FIRST_LOCK, False
+    if instance is None:
+        instance, claimed = _started(dbsession, plan, visit, now, actor.user_id)
+    else:
+        expected = instance.lock_version
+    if not claimed and not _claim(dbsession, plan, instance, expected, now, actor.user_id):
+        if _as_planned(dbsession, plan, instance):
+            return SaveResult(instance, replayed=True)
+        raise StaleForm(instance)
     registry = dbsession.info.get("registry")
     events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     rows = dict(reads.rows)
@@ -797,9 +866,6 @@ def apply_save(
         for item, kind, check, message in plan.to_open
     ]
     dbsession.add_all(opened)
-    if reads.instance is None:
-        instance.open_warnings = len(plan.warnings)
-        instance.updated_at, instance.updated_by_id = now, actor.user_id  # also raises the lock
     saved = FormSaved(
         dbsession,
         actor,
@@ -818,18 +884,20 @@ def apply_save(
 
 
 def _claim(
-    dbsession: Session, plan: SavePlan, instance: FormInstance, now: datetime, actor_id: int | None
-) -> None:
+    dbsession: Session,
+    plan: SavePlan,
+    instance: FormInstance,
+    expected: int,
+    now: datetime,
+    actor_id: int | None,
+) -> bool:
     """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
-    the lock the plan was checked against) whose row count decides, so that of two saves that
-    read the same lock the second writes nothing and is refused as stale (409), never a 500
-    after half its statements. The subject's chain is locked before, as every writer of a
-    subject does (chain, then rows), so the save appends its events to it without locking again.
-    """
+    ``expected``, the lock the plan was checked against, :data:`FIRST_LOCK` for a form never
+    started) whose row count decides, so that of two saves that read the same lock the second
+    writes nothing (False, ``instance`` as the other left it), never a 500 after half its
+    statements. The caller holds the subject's chain lock, so the save appends its events to it
+    without locking again."""
     scope = plan.scope
-    chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
-    audit.lock_chains(dbsession, [chain])
-    expected = instance.lock_version
     columns = {
         "status": plan.status,
         "version_number": scope.version_number,
@@ -846,9 +914,23 @@ def _claim(
     )
     if written.rowcount != 1:
         dbsession.refresh(instance)  # the lock and status the other save left
-        raise StaleForm(instance)
+        return False
     for name, value in columns.items():
         set_committed_value(instance, name, value)
+    return True
+
+
+def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:
+    """Whether the save that overtook this one left the form as this one would have (its
+    status and every item): the same values sent twice, the second overtaken at its write, is
+    saved as when sent one after the other, with no events of its own."""
+    if instance.status is not plan.status:
+        return False
+    stored = stored_values(dbsession, instance, fresh=True)
+    return all(
+        (Stored(row.value, row.missing_code) if (row := stored.get(oid)) else Stored()) == mine
+        for oid, mine in plan.target.items()
+    )
 
 
 def check_entry_allowed(
@@ -1003,7 +1085,7 @@ def changes_since(
     dbsession: Session, instance: FormInstance, posted_target: Mapping[str, Stored]
 ) -> list[tuple[str, Stored, Stored]]:
     """For a refused stale save: the items whose saved state differs from what was posted."""
-    current = stored_values(dbsession, instance)
+    current = stored_values(dbsession, instance, fresh=True)
     found = []
     for oid, mine in posted_target.items():
         row = current.get(oid)

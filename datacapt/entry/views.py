@@ -347,8 +347,8 @@ def save(context: FormEntryResource, request: Request) -> Response:
             complete=entry.complete,
         )
         return _render(request, data, 422)
-    except services.StaleForm:
-        return _conflict(request, context, posted, missing)
+    except services.StaleForm as stale:
+        return _conflict(request, context, stale.instance, posted, missing)
     except services.EntryBlocked as blocked:
         message = " ".join(request.localizer.translate(text) for text in blocked.refusals)
         return _render(request, {"refusal": message}, 403, template="errors/403.jinja2")
@@ -438,13 +438,15 @@ def _render(
 def _conflict(
     request: Request,
     context: FormEntryResource,
+    instance: FormInstance,
     posted: dict[str, list[str]],
     missing: dict[str, str],
 ) -> Response:
-    """409: the form as it is now saved, with, for each difference, what was typed, what is
-    saved and who saved it when, so nothing typed is lost."""
+    """409: the form as it is now saved (``instance``: a form this page showed never started
+    may have been started since), with, for each difference, what was typed, what is saved
+    and who saved it when, so nothing typed is lost."""
     found = changes.conflict(
-        request.dbsession, context.instance.id, context.form, posted, missing, request.today
+        request.dbsession, instance.id, context.form, posted, missing, request.today
     )
     context.instance = found.instance
     rows = found.rows

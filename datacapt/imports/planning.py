@@ -309,10 +309,12 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
     if plan.outcome != "write" or not plan.events:
         return  # the file repeats what the form holds: the form is not touched
     try:
-        entry.apply_save(work.dbsession, plan, work.actor, work.reactions)
+        applied = entry.apply_save(work.dbsession, plan, work.actor, work.reactions)
     except entry.StaleForm:  # a save committed since the read: this one wrote nothing
         _refuse_all(report, given.values(), _("The form was changed meanwhile (409)."))
         return
+    if applied.replayed:
+        return  # a save committed since the read left the form as the file has it
     if instance is None:
         report.forms_created += 1
     elif plan.changes:

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from datacapt import audit
@@ -233,6 +234,38 @@ def new_visit_instance(
     dbsession.add(instance)
     dbsession.flush()
     return instance
+
+
+def entered_visit_instance(
+    dbsession: Session, subject: Subject, visit: str, repeat: int, actor: Actor
+) -> VisitInstance:
+    """A visit a save enters for the first time, or the one another transaction inserted since
+    this one read (``ON CONFLICT DO NOTHING``): two first saves in a visit never started meet at
+    their forms, not at a unique violation of the visit. One statement, as
+    :func:`new_visit_instance`; the one that meets another's reads it."""
+    dialect = postgresql if dbsession.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = dbsession.scalars(
+        dialect.insert(VisitInstance)
+        .values(
+            tenant_id=subject.tenant_id,
+            study_id=subject.study_id,
+            subject_id=subject.id,
+            visit=visit,
+            repeat=repeat,
+            created_by_id=actor.user_id,
+        )
+        .on_conflict_do_nothing(index_elements=["subject_id", "visit", "repeat"])
+        .returning(VisitInstance)
+    ).one_or_none()
+    if inserted is not None:
+        return inserted
+    return dbsession.scalars(
+        select(VisitInstance).where(
+            VisitInstance.subject_id == subject.id,
+            VisitInstance.visit == visit,
+            VisitInstance.repeat == repeat,
+        )
+    ).one()
 
 
 class VisitNotAddable(LookupError):

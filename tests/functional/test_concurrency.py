@@ -47,6 +47,7 @@ THREADS = 8
 ROUNDS = 3
 DEMOGRAPHICS = "/acme/demo/subjects/par01-0001/screening/demographics/"
 VITALS = "/acme/demo/subjects/par01-0001/screening/vital_signs/"
+WEEK4_VITALS = "/acme/demo/subjects/par01-0001/week4/vital_signs/"
 
 
 @dataclass
@@ -375,9 +376,12 @@ def test_two_saves_of_one_form_at_one_lock_give_one_save_and_the_conflict_page(
     assert instance.lock_version > before
 
 
-def overtaken_at_apply(calls: list[int]) -> Callable[..., Any]:
+def overtaken_at_apply(
+    calls: list[int], stored: dict[str, str] | None = None
+) -> Callable[..., Any]:
     """``apply_save`` as when another save of the form committed after this one read its lock:
-    the lock raised underneath, in the same transaction (every database, no thread needed)."""
+    the lock raised underneath, and the values of ``stored`` (item OID → value) written, in the
+    same transaction, behind the rows this session loaded (every database, no thread needed)."""
     real = entry_services.apply_save
 
     def overtaken(dbsession: Any, plan: Any, *args: Any, **kwargs: Any) -> Any:
@@ -387,6 +391,14 @@ def overtaken_at_apply(calls: list[int]) -> Callable[..., Any]:
             text("UPDATE form_instance SET lock_version = lock_version + 1 WHERE id = :id"),
             {"id": instance.id},
         )
+        for oid, value in (stored or {}).items():
+            dbsession.execute(
+                text(
+                    "UPDATE item_value SET value = :value "
+                    "WHERE form_instance_id = :id AND item_oid = :oid"
+                ),
+                {"id": instance.id, "oid": oid, "value": value},
+            )
         return real(dbsession, plan, *args, **kwargs)
 
     return overtaken
@@ -409,14 +421,19 @@ def test_a_save_overtaken_before_it_writes_writes_nothing_and_shows_the_conflict
     assert stored.value == "2"
 
 
+@pytest.mark.parametrize("path", [VITALS, WEEK4_VITALS], ids=["visit started", "visit not"])
 def test_two_first_saves_of_one_form_at_once_give_one_save_and_the_conflict_page(
-    committed, monkeypatch
+    committed_once, monkeypatch, path
 ):
+    """Without retry: the second inserts nothing (``ON CONFLICT DO NOTHING``, the visit's as
+    the form's) and its claim of the form the first started fails, so its first attempt
+    answers the form's conflict page."""
+    committed = committed_once
     pages = [client(committed.app, committed.coordinator) for _ in range(2)]
     typed = ["121", "132"]
 
     def typing(page: webtest.TestApp, value: str) -> Callable[[], list[Any]]:
-        form = page.get(VITALS).forms["entry-form"]
+        form = page.get(path).forms["entry-form"]
         form["systolic"] = value
         return lambda: [form.submit(status="*")]
 
@@ -433,4 +450,75 @@ def test_two_first_saves_of_one_form_at_once_give_one_save_and_the_conflict_page
                 AuditEvent.action == "entry.value_changed", AuditEvent.field == "I.SYSTOLIC"
             )
         ).all()
+        visits = dbsession.scalars(select(VisitInstance.visit).order_by(VisitInstance.id)).all()
     assert changed == [typed[won]]
+    assert visits == ["screening"] + (["week4"] if path == WEEK4_VITALS else [])
+
+
+def test_a_double_submit_overtaken_at_its_write_is_saved_with_no_events_of_its_own(
+    coordinator, dbsession, monkeypatch
+):
+    assert save_demographics(coordinator).status_int == 303
+    events_before = dbsession.scalar(select(func.count()).select_from(AuditEvent))
+    calls: list[int] = []
+    monkeypatch.setattr(entry_services, "apply_save", overtaken_at_apply(calls, {"I.SEX": "1"}))
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    response = form.submit(status="*")
+    assert response.status_int == 303 and len(calls) == 1
+    assert response.follow().html.find(class_="flash").text.strip() == "Saved."
+    assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+
+
+def test_a_save_overtaken_by_a_different_one_lists_what_the_other_stored(
+    coordinator, dbsession, monkeypatch
+):
+    """The same value of the item it changed, but another item changed: the conflict page,
+    showing what is stored now, not the rows this save had loaded."""
+    assert save_demographics(coordinator).status_int == 303
+    calls: list[int] = []
+    overtaken = overtaken_at_apply(calls, {"I.SEX": "1", "I.BIRTH_DATE": "1990-05-06"})
+    monkeypatch.setattr(entry_services, "apply_save", overtaken)
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    response = form.submit(status="*")
+    assert response.status_int == 409 and len(calls) == 1
+    shown = response.html.find(id="conflict").text
+    assert "1990" in shown and "1980" in shown
+
+
+def test_the_same_values_sent_twice_at_once_are_saved_twice_with_one_set_of_events(
+    committed_once, monkeypatch
+):
+    """A double submit of a form never started, then of the started form: both answers are
+    "Saved.", as when sent one after the other; the events are the first one's."""
+    committed = committed_once
+    pages = [client(committed.app, committed.coordinator) for _ in range(2)]
+
+    def typing(page: webtest.TestApp, value: str) -> Callable[[], list[Any]]:
+        form = page.get(VITALS).forms["entry-form"]
+        form["systolic"] = value
+        return lambda: [form.submit(status="*")]
+
+    for value in ["121", "132"]:
+        calls = [typing(page, value) for page in pages]
+        meeting_at_apply(monkeypatch, len(calls))
+        responses = all_at_once(calls)
+        assert [r.status_int for r in responses] == [303, 303], [r.text for r in responses]
+        for response in responses:
+            assert response.follow().html.find(class_="flash").text.strip() == "Saved."
+    with transaction_scope(committed.app.registry) as dbsession:
+        events = dbsession.execute(
+            select(AuditEvent.action, AuditEvent.new_value)
+            .where(AuditEvent.action.in_(["entry.form_started", "entry.value_changed"]))
+            .where(AuditEvent.field.is_(None) | (AuditEvent.field == "I.SYSTOLIC"))
+            .order_by(AuditEvent.id)
+        ).all()
+        stored = dbsession.scalars(
+            select(ItemValue.value).where(ItemValue.item_oid == "I.SYSTOLIC")
+        ).all()
+        assert all(report.intact for report in audit.verify_all(dbsession))
+    started = [action for action, _new in events if action == "entry.form_started"]
+    assert len(started) == 1
+    assert [new for action, new in events if action == "entry.value_changed"] == ["121", "132"]
+    assert stored == ["132"]

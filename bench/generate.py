@@ -51,6 +51,7 @@ from datacapt.models import (
     QueryOrigin,
     QueryState,
     QueryStep,
+    SdvStatus,
     Site,
     Study,
     Subject,
@@ -505,7 +506,9 @@ class Writer:
                 "open_queries": queries,
                 "open_warnings": len(plan.warnings),
                 "sdv_status": sdv.value,
-                "lock_version": 2,  # created, then updated once by the save
+                # Inserted at 2 by its first save (the insert is the save's claim), then one
+                # more when the review's reaction sets the form awaiting SDV.
+                "lock_version": 2 if sdv is SdvStatus.NOT_REQUIRED else 3,
                 "status_reason": None,
                 "created_at": saved,
                 "updated_at": saved,

@@ -83,8 +83,8 @@ def test_the_subject_is_told_with_a_fresh_link_to_the_thread_and_nothing_else(
     [mail] = notices(mailbox)
     assert mail["Subject"] == "A message from your study team"
     body = mail.get_content()
-    for word in WORDS:
-        assert word not in body and word not in mail["Subject"]
+    for word in WORDS:  # the random token may hold any letters: it is left out of the search
+        assert word not in TOKEN.sub("", body) and word not in mail["Subject"]
     token = TOKEN.search(body).group(1)
     link = dbsession.scalar(select(SubjectLink))
     assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
@@ -131,7 +131,7 @@ def test_by_text_message_in_the_subject_s_language(app, world, dbsession, regist
     assert record["to"] == "+33 6 12 34 56 78"
     assert "équipe" in record["body"] and TOKEN.search(record["body"])
     for word in WORDS:
-        assert word not in record["body"]
+        assert word not in TOKEN.sub("", record["body"])
 
 
 @pytest.mark.parametrize("status", [SubjectStatus.WITHDRAWN, SubjectStatus.SCREEN_FAILURE])

@@ -4,9 +4,11 @@ holders of VIEW_PII, and every showing is logged in the access log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden
+from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.view import view_config
 
@@ -262,21 +264,18 @@ def application_page(context: ApplicationResource, request: Request) -> dict[str
     permission=Permission.RECRUIT,
 )
 def override(context: ApplicationResource, request: Request) -> Any:
-    try:
-        decisions.override(
+    return _decide(
+        context,
+        request,
+        lambda: decisions.override(
             request.dbsession,
             context.application,
             request.POST.get("override", ""),
             request.POST.get("reason", ""),
             request.actor,
-        )
-    except ValidationError as error:
-        request.response.status_int = 422
-        return _application(
-            context, request, errors={error.field: error.message}, values=dict(request.POST)
-        )
-    request.session.flash(request.localizer.translate(_("The eligibility was decided.")))
-    return redirect(request, request.resource_url(context))
+        ),
+        _("The eligibility was decided."),
+    )
 
 
 @view_config(
@@ -292,8 +291,10 @@ def move(context: ApplicationResource, request: Request) -> Any:
         Permission.ENROL_SUBJECT, context
     ):
         raise HTTPForbidden()
-    try:
-        decisions.move(
+    return _decide(
+        context,
+        request,
+        lambda: decisions.move(
             request.dbsession,
             context.application,
             context.study,
@@ -301,14 +302,9 @@ def move(context: ApplicationResource, request: Request) -> Any:
             target,
             request.POST.get("reason", ""),
             request.actor,
-        )
-    except ValidationError as error:
-        request.response.status_int = 422
-        return _application(
-            context, request, errors={error.field: error.message}, values=dict(request.POST)
-        )
-    request.session.flash(request.localizer.translate(_("The application was moved.")))
-    return redirect(request, request.resource_url(context))
+        ),
+        _("The application was moved."),
+    )
 
 
 @view_config(
@@ -321,20 +317,34 @@ def move(context: ApplicationResource, request: Request) -> Any:
 def link_person(context: ApplicationResource, request: Request) -> Any:
     """The applicant is the person of the repository flagged as a possible duplicate: staff
     who see both say so, with a reason; the copy registered from the application goes."""
-    try:
-        duplicates.link_duplicate(
+    return _decide(
+        context,
+        request,
+        lambda: duplicates.link_duplicate(
             request.dbsession,
             context.application,
             request.POST.get("duplicate_reason", ""),
             request.actor,
             pii_sites=_pii_sites(context, request),
-        )
+        ),
+        _("The application was linked to the existing person."),
+    )
+
+
+def _decide(
+    context: ApplicationResource,
+    request: Request,
+    act: Callable[[], object],
+    done: TranslationString,
+) -> Any:
+    """One answer for every decision on an application: the page again with the refusal beside
+    its field (422), or back to the application with ``done`` told."""
+    try:
+        act()
     except ValidationError as error:
         request.response.status_int = 422
         return _application(
             context, request, errors={error.field: error.message}, values=dict(request.POST)
         )
-    request.session.flash(
-        request.localizer.translate(_("The application was linked to the existing person."))
-    )
+    request.session.flash(request.localizer.translate(done))
     return redirect(request, request.resource_url(context))

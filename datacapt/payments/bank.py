@@ -128,16 +128,7 @@ def seal(registry: Registry, subject: Subject, details: BankDetails, dbsession: 
 
 def open_row(dbsession: Session, registry: Registry, row: SubjectBankAccount) -> BankDetails:
     """The bank details of ``row`` (BankUnreadable: shredded, or not theirs)."""
-    plaintext = keys.open_for_subject(
-        dbsession,
-        registry,
-        row.tenant_id,
-        row.subject_id,
-        row.key_id,
-        row.nonce,
-        row.ciphertext,
-        _associated(row.subject_id),
-    )
+    plaintext = keys.open_for_subject(dbsession, registry, row, _associated(row.subject_id))
     return BankDetails(**json.loads(plaintext))
 
 

@@ -315,24 +315,28 @@ def seal_for_subject(
     return seal(key, plaintext, associated)
 
 
+class SealedSubjectRow(Protocol):
+    """A row of a subject's sealed details (contacts, bank details)."""
+
+    tenant_id: int
+    subject_id: int
+    key_id: str | None
+    nonce: bytes
+    ciphertext: bytes
+
+
 def open_for_subject(
-    dbsession: Session,
-    registry: Registry,
-    tenant_id: int,
-    subject_id: int,
-    key_id: str | None,
-    nonce: bytes,
-    ciphertext: bytes,
-    associated: bytes,
+    dbsession: Session, registry: Registry, row: SealedSubjectRow, associated: bytes
 ) -> bytes:
-    """What ``ciphertext`` holds: under the subject's data key when ``key_id`` is None, else
-    under that tenant-wide key (a row sealed before subjects had data keys).
+    """What ``row`` holds: under the subject's data key when its ``key_id`` is None, else under
+    that tenant-wide key (a row sealed before subjects had data keys).
     sealing.Unreadable: shredded, or not theirs."""
-    if key_id is not None:
-        return sealing.unseal(registry, sealing.Sealed(key_id, nonce, ciphertext), associated)
+    if row.key_id is not None:
+        sealed = sealing.Sealed(row.key_id, row.nonce, row.ciphertext)
+        return sealing.unseal(registry, sealed, associated)
     try:
-        key = subject_data_key(dbsession, registry, tenant_id, subject_id, create=False)
-        return unseal(key, nonce, ciphertext, associated)
+        key = subject_data_key(dbsession, registry, row.tenant_id, row.subject_id, create=False)
+        return unseal(key, row.nonce, row.ciphertext, associated)
     except (Shredded, KeyUnavailable) as error:
         raise sealing.Unreadable(str(error)) from None
 

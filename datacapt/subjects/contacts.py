@@ -152,16 +152,7 @@ def seal(registry: Registry, subject: Subject, contact: Contact, dbsession: Sess
 
 def open_row(dbsession: Session, registry: Registry, row: SubjectContact) -> Contact:
     """The contact details of ``row`` (ContactUnreadable: shredded, or not theirs)."""
-    plaintext = keys.open_for_subject(
-        dbsession,
-        registry,
-        row.tenant_id,
-        row.subject_id,
-        row.key_id,
-        row.nonce,
-        row.ciphertext,
-        _associated(row.subject_id),
-    )
+    plaintext = keys.open_for_subject(dbsession, registry, row, _associated(row.subject_id))
     return Contact(**json.loads(plaintext))
 
 

@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         " (on a shared machine the least disturbed)",
     )
     parser.add_argument("--save", action="store_true", help="save the form PATH names")
+    parser.add_argument(
+        "--sort",
+        default="cumulative",
+        help="order of the profile's lines: cumulative, or tottime (each function's own time)",
+    )
     parser.add_argument("path")
     args = parser.parse_args(argv)
     load_environment(args.config)  # logging, and the same checks of the settings
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{(time.perf_counter() - began) / args.times * 1000:.1f} ms per request (profiled),"
         f" {calls / args.times:.0f} Python function calls per request"
     )
-    pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(args.lines)
+    pstats.Stats(profile, stream=sys.stdout).sort_stats(args.sort).print_stats(args.lines)
     return 0
 
 

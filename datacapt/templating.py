@@ -196,8 +196,14 @@ class KeptPieces:
     studies, addresses: not ids, so a renamed study or user is a new key at once); what
     differs per request is left as holes, filled escaped as ``{{ }}`` would."""
 
-    def __init__(self, environment: Environment, size: int = 4096) -> None:
+    def __init__(
+        self,
+        environment: Environment,
+        pieces: dict[str, Callable[[Request], dict[str, Hashable]]],
+        size: int = 4096,
+    ) -> None:
         self.environment = environment
+        self.pieces = pieces
         self.size = size
         self.kept: dict[Hashable, tuple[str, ...]] = {}
         self._mark = f"\x00{secrets.token_hex(8)}\x00"  # in no text: a fresh random per process
@@ -209,7 +215,7 @@ class KeptPieces:
     def render(self, context: Any, name: str) -> Markup:
         """``{{ layout_piece(name) }}``: the piece for this request's inputs, holes filled."""
         request: Request = context["request"]
-        inputs = LAYOUT_PIECES[name](request)
+        inputs = self.pieces[name](request)
         inputs["language"] = request.locale_name
         key = (name, *inputs.items())
         parts = self.kept.get(key)
@@ -248,7 +254,7 @@ def includeme(config: Configurator) -> None:
             ECRF_SLOTS=SLOTS,
             htmx_config=HTMX_CONFIG,
             subject_panels=subject_panels,
-            layout_piece=KeptPieces(environment).render,
+            layout_piece=KeptPieces(environment, LAYOUT_PIECES).render,
         )
         environment.filters.update(
             datetime=datetime_filter,

@@ -37,11 +37,24 @@ def _fingerprint(name: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "0"
 
 
+#: Each static file's URL by (scheme, script name, file): what Pyramid's static path depends on
+#: besides the static view registered at start (no cache buster: the hash is the query).
+_STATIC_URLS: dict[tuple[str, str, str], str] = {}
+
+
 @pass_context
 def static_url(context: Any, name: str) -> str:
-    """URL of a file under static/, with a content hash so a new release is never stale."""
+    """URL of a file under static/, with a content hash so a new release is never stale; made
+    once per script name (each page links three: a route URL generated each time before)."""
     request: Request = context["request"]
-    return f"{request.static_path(str(STATIC_DIR / name))}?v={_fingerprint(name)}"
+    key = (request.scheme, request.script_name, name)
+    found = _STATIC_URLS.get(key)
+    if found is None:
+        if len(_STATIC_URLS) >= 1024:
+            _STATIC_URLS.clear()
+        path = request.static_path(str(STATIC_DIR / name))
+        found = _STATIC_URLS[key] = f"{path}?v={_fingerprint(name)}"
+    return found
 
 
 @pass_context

@@ -135,3 +135,11 @@ def test_kept_pieces_are_bounded():
 def test_a_piece_cannot_read_what_its_key_does_not_hold():
     with pytest.raises(UndefinedError):
         _pieces().render(_request("Ada"), "leaky.html")
+
+
+def test_static_files_and_header_links_follow_the_script_name(testapp, world):
+    for script_name, prefix in (("/edc", "/edc/"), ("", "/"), ("/edc", "/edc/")):
+        page = testapp.get("/login", extra_environ={"SCRIPT_NAME": script_name})
+        assert page.html.find("link", rel="stylesheet")["href"].startswith(f"{prefix}static/")
+        brand = page.html.select_one("header.site-header a.brand")["href"]
+        assert brand == f"http://localhost{prefix}"

@@ -204,7 +204,7 @@ HOLES: dict[str, Callable[[Request], str]] = {
 
 class KeptPieces:
     """The layout's per-user parts (header: switcher, language and user menus; session dialog)
-    rendered once per process for each set of their inputs, instead of on every page (~1,800
+    rendered once per process for each set of their inputs, instead of on every page (~1,100
     calls of includes, contexts and escapes a page). The key is the inputs themselves (names,
     studies, addresses: not ids, so a renamed study or user is a new key at once); what
     differs per request is left as holes, filled escaped as ``{{ }}`` would."""

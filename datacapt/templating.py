@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import pass_context
+from jinja2 import Environment, pass_context
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pyramid.config import Configurator
+from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationString
 from pyramid.location import lineage
 from pyramid.request import Request
@@ -34,11 +37,24 @@ def _fingerprint(name: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "0"
 
 
+#: Each static file's URL by (scheme, script name, file): what Pyramid's static path depends on
+#: besides the static view registered at start (no cache buster: the hash is the query).
+_STATIC_URLS: dict[tuple[str, str, str], str] = {}
+
+
 @pass_context
 def static_url(context: Any, name: str) -> str:
-    """URL of a file under static/, with a content hash so a new release is never stale."""
+    """URL of a file under static/, with a content hash so a new release is never stale; made
+    once per script name (each page links three: a route URL generated each time before)."""
     request: Request = context["request"]
-    return f"{request.static_path(str(STATIC_DIR / name))}?v={_fingerprint(name)}"
+    key = (request.scheme, request.script_name, name)
+    found = _STATIC_URLS.get(key)
+    if found is None:
+        if len(_STATIC_URLS) >= 1024:
+            _STATIC_URLS.clear()
+        path = request.static_path(str(STATIC_DIR / name))
+        found = _STATIC_URLS[key] = f"{path}?v={_fingerprint(name)}"
+    return found
 
 
 @pass_context
@@ -147,6 +163,95 @@ def lineage_trail(request: Request) -> list[tuple[Any, str]]:
     return trail
 
 
+def _header_inputs(request: Request) -> dict[str, Hashable]:
+    identity = request.identity
+    if identity is None:
+        return {"application_url": request.application_url, "signed_in": False, "bell": False}
+    return {
+        "application_url": request.application_url,
+        "signed_in": True,
+        "user_name": identity.user.name,
+        "tenants": tuple(
+            (slug, name, tuple(identity.studies_in(slug))) for slug, name in identity.tenants()
+        ),
+        # notifications.ENABLED (templating imports no capability)
+        "bell": bool(request.registry.get("notifications.enabled")),
+    }
+
+
+def _language_menu_inputs(request: Request) -> dict[str, Hashable]:
+    return {"application_url": request.application_url}
+
+
+def _session_dialog_inputs(request: Request) -> dict[str, Hashable]:
+    return {"application_url": request.application_url, "idle_timeout": request.idle_timeout}
+
+
+#: The layout's pieces kept per process, each with what its template may read besides the UI
+#: language (``language``, which ``_`` reads too) and its holes: the template has no
+#: ``request``, so (strict undefined) it can read nothing these do not hold.
+LAYOUT_PIECES: dict[str, Callable[[Request], dict[str, Hashable]]] = {
+    "layouts/_header.jinja2": _header_inputs,
+    "layouts/_language_menu.jinja2": _language_menu_inputs,
+    "layouts/_session_dialog.jinja2": _session_dialog_inputs,
+}
+#: What a piece leaves to each request (per session or per page): ``{{ hole("name") }}``.
+HOLES: dict[str, Callable[[Request], str]] = {
+    "csrf_token": get_csrf_token,
+    "came_from": lambda request: request.path_qs,
+}
+
+
+class KeptPieces:
+    """The layout's per-user parts (header: switcher, language and user menus; session dialog)
+    rendered once per process for each set of their inputs, instead of on every page (~1,100
+    calls of includes, contexts and escapes a page). The key is the inputs themselves (names,
+    studies, addresses: not ids, so a renamed study or user is a new key at once); what
+    differs per request is left as holes, filled escaped as ``{{ }}`` would."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        pieces: dict[str, Callable[[Request], dict[str, Hashable]]],
+        size: int = 4096,
+    ) -> None:
+        self.environment = environment
+        self.pieces = pieces
+        self.size = size
+        self.kept: dict[Hashable, tuple[str, ...]] = {}
+        self._mark = f"\x00{secrets.token_hex(8)}\x00"  # in no text: a fresh random per process
+
+    def _hole(self, name: str) -> Markup:
+        return Markup(f"{self._mark}{name}{self._mark}")  # noqa: S704 - our own marker
+
+    @pass_context
+    def render(self, context: Any, name: str) -> Markup:
+        """``{{ layout_piece(name) }}``: the piece for this request's inputs, holes filled."""
+        request: Request = context["request"]
+        inputs = self.pieces[name](request)
+        inputs["language"] = request.locale_name
+        key = (name, *inputs.items())
+        parts = self.kept.get(key)
+        if parts is None:
+            html = self.environment.get_template(name).render(inputs, hole=self._hole)
+            parts = tuple(html.split(self._mark))  # text, hole, text, hole ... text
+            if self.environment.auto_reload:  # templates edited while serving: keep nothing
+                return self._filled(parts, request)
+            if len(self.kept) >= self.size:
+                self.kept.clear()
+            self.kept[key] = parts
+        return self._filled(parts, request)
+
+    @staticmethod
+    def _filled(parts: tuple[str, ...], request: Request) -> Markup:
+        if len(parts) == 1:
+            return Markup(parts[0])  # noqa: S704 - rendered with autoescape
+        filled = list(parts)
+        for index in range(1, len(filled), 2):
+            filled[index] = escape(HOLES[filled[index]](request))
+        return Markup("".join(filled))  # noqa: S704 - rendered with autoescape, holes escaped
+
+
 def includeme(config: Configurator) -> None:
     def setup() -> None:
         environment = config.get_jinja2_environment()
@@ -162,6 +267,7 @@ def includeme(config: Configurator) -> None:
             ECRF_SLOTS=SLOTS,
             htmx_config=HTMX_CONFIG,
             subject_panels=subject_panels,
+            layout_piece=KeptPieces(environment, LAYOUT_PIECES).render,
         )
         environment.filters.update(
             datetime=datetime_filter,

@@ -629,8 +629,9 @@ def _evaluate(
     opened, and when (its smart variables, repeats and labels are added here)."""
     visit, repeat = place
     here, visits = context_values(everything, visit, repeat)
-    for item in form_items(form):  # this form's own values come from the request
-        here.pop(item.name, None)
+    if here:  # this form's own values come from the request
+        for item in form_items(form):
+            here.pop(item.name, None)
     repeats = {
         (None if name == visit else name, number): values
         for (name, number), values in everything.items()

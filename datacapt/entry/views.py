@@ -256,7 +256,7 @@ def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str
 
 def _saved_page(request: Request, context: FormEntryResource, **extra: Any) -> dict[str, Any]:
     """The form as it is saved (``extra`` as for :func:`_page`)."""
-    rows = services.stored_values(request.dbsession, context.instance)
+    rows = services.shown_values(request.dbsession, context.instance)
     posted = services.posted_from_stored(context.form, rows)
     return _page(
         request,

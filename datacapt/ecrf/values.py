@@ -285,20 +285,34 @@ def _bounded(parsed: Parsed, item: Item) -> Parsed:
     return parsed
 
 
-def _bound(value: Any, text: str) -> Any:
-    """A range bound read as the same kind of value it limits."""
-    if isinstance(value, Decimal):
-        return Decimal(text)
-    if isinstance(value, datetime):
-        return datetime.fromisoformat(text)
-    if isinstance(value, date):
-        return date.fromisoformat(text)
-    return time.fromisoformat(text)
+class _Bounds(dict[tuple[type, str], Any]):
+    """Range bounds read as the kind of value they limit, once per (kind, text): a design has a
+    few, while every value of every page and save is compared with them. Bounded in size."""
+
+    LIMIT = 4096
+
+    def __missing__(self, key: tuple[type, str]) -> Any:
+        kind, text = key
+        if issubclass(kind, Decimal):
+            found: Any = Decimal(text)
+        elif issubclass(kind, datetime):
+            found = datetime.fromisoformat(text)
+        elif issubclass(kind, date):
+            found = date.fromisoformat(text)
+        else:
+            found = time.fromisoformat(text)
+        if len(self) < self.LIMIT:
+            self[key] = found
+        return found
+
+
+_BOUNDS = _Bounds()
 
 
 def _within(value: Any, bounds: Range) -> bool:
-    low = _bound(value, bounds.min) if bounds.min is not None else None
-    high = _bound(value, bounds.max) if bounds.max is not None else None
+    kind = type(value)
+    low = _BOUNDS[kind, bounds.min] if bounds.min is not None else None
+    high = _BOUNDS[kind, bounds.max] if bounds.max is not None else None
     return (low is None or value >= low) and (high is None or value <= high)
 
 

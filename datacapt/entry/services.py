@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
@@ -86,6 +86,43 @@ def stored_values(
     ).all()
     personal_values.open_rows(dbsession, {instance.id: instance.subject_id}, rows)
     return {row.item_oid: row for row in rows}
+
+
+class ShownValue(NamedTuple):
+    """What a form page reads of a saved value: the columns of :func:`shown_values`' rows."""
+
+    form_instance_id: int
+    item_oid: str
+    value: str | None
+    missing_code: str | None
+    sdv_required: bool
+    sdv_changed: bool
+    verified_at: datetime | None
+    sealed_key_id: str | None
+    sealed_nonce: bytes | None
+    sealed_value: bytes | None
+
+
+_SHOWN = select(*(getattr(ItemValue, name) for name in ShownValue._fields)).where(
+    ItemValue.form_instance_id == bindparam("form_instance_id")
+)
+
+
+def shown_values(dbsession: Session, instance: FormInstance | None) -> dict[str, Any]:
+    """The saved values of a form instance as a page reads them, by item OID: plain rows with
+    the attributes of :class:`ShownValue` (personal data opened), not ORM objects, which a page
+    that only reads them would build, track and key by identity for nothing."""
+    if instance is None:
+        return {}
+    found: dict[str, Any] = {}
+    registry = None
+    for row in dbsession.execute(_SHOWN, {"form_instance_id": instance.id}):
+        if row.sealed_value is not None and row.value is None:
+            registry = registry or personal_values.registry_of(dbsession)
+            plain = personal_values.open_value(registry, instance.subject_id, row)
+            row = ShownValue(*row)._replace(value=plain)
+        found[row.item_oid] = row
+    return found
 
 
 def subject_values(
@@ -184,8 +221,9 @@ def context_values(
     return here, visits
 
 
-def posted_from_stored(form: Form, values: Mapping[str, ItemValue]) -> dict[str, list[str]]:
-    """The raw inputs that reproduce saved values (to show a saved form)."""
+def posted_from_stored(form: Form, values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The raw inputs that reproduce saved values (to show a saved form); ``values``: ORM rows
+    or those of :func:`shown_values`."""
     posted: dict[str, list[str]] = {}
     for section in form.sections:
         for subsection in section.subsections:
@@ -629,8 +667,9 @@ def _evaluate(
     opened, and when (its smart variables, repeats and labels are added here)."""
     visit, repeat = place
     here, visits = context_values(everything, visit, repeat)
-    for item in form_items(form):  # this form's own values come from the request
-        here.pop(item.name, None)
+    if here:  # this form's own values come from the request
+        for item in form_items(form):
+            here.pop(item.name, None)
     repeats = {
         (None if name == visit else name, number): values
         for (name, number), values in everything.items()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from datacapt import clock, personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
-from datacapt.ecrf.definition import Form, Item, ItemType, form_items
+from datacapt.ecrf.definition import Form, Item, ItemType
 from datacapt.ecrf.page_values import Who
 from datacapt.ecrf.runtime import FormState, Page, form_state
 from datacapt.ecrf.values import Parsed, holds_numbers
@@ -171,7 +171,7 @@ def _page(
     can_enter = request.has_permission(Permission.ENTER_DATA, context)
     masked = set()
     if not request.has_permission(Permission.VIEW_PII, context):
-        masked = {item.name for item in form_items(context.form) if item.identifier}
+        masked = {item.name for item in context.items if item.identifier}
     language = _language(request, context)
     data = {
         "definition": definition,
@@ -205,7 +205,7 @@ def _page(
         "next_form": next_form(context),
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
-        "has_files": any(item.type is ItemType.FILE for item in form_items(context.form)),
+        "has_files": any(item.type is ItemType.FILE for item in context.items),
     }
     design = context.visit_node.design
     version = (design.version_id, design.content_hash)
@@ -246,7 +246,7 @@ def _monitoring(
 
 
 def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str, str]:
-    by_oid = {item.oid: item.name for item in form_items(context.form)}
+    by_oid = {item.oid: item.name for item in context.items}
     return {
         by_oid[oid]: row.missing_code
         for oid, row in rows.items()
@@ -256,7 +256,7 @@ def _saved_missing(rows: dict[str, Any], context: FormEntryResource) -> dict[str
 
 def _saved_page(request: Request, context: FormEntryResource, **extra: Any) -> dict[str, Any]:
     """The form as it is saved (``extra`` as for :func:`_page`)."""
-    rows = services.stored_values(request.dbsession, context.instance)
+    rows = services.shown_values(request.dbsession, context.instance)
     posted = services.posted_from_stored(context.form, rows)
     return _page(
         request,
@@ -276,7 +276,7 @@ def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
 def _posted(
     request: Request, context: FormEntryResource
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    items = form_items(context.form)
+    items = context.items
     names = [item.name for item in items]
     posted = {name: request.POST.getall(name) for name in names if name in request.POST}
     for item in items:
@@ -381,7 +381,7 @@ def _received_files(
     it replaces, and why others were not taken, by item name. A file item's value never comes
     from the posted text: it is the file just received, else blank if its removal is asked,
     else the value saved."""
-    items = [item for item in form_items(context.form) if item.type is ItemType.FILE]
+    items = [item for item in context.items if item.type is ItemType.FILE]
     received: list[tuple[UploadedFile, list[str]]] = []
     refused: dict[str, Any] = {}
     if not items:
@@ -470,7 +470,7 @@ def _conflict(
 def history(context: FormEntryResource, request: Request) -> dict[str, Any]:
     """Every value an item had and every step of its queries, in one line of time: who, when,
     old → new, reason, from the audit trail."""
-    item = next((i for i in form_items(context.form) if i.oid == request.GET.get("item")), None)
+    item = next((i for i in context.items if i.oid == request.GET.get("item")), None)
     if item is None:
         raise HTTPNotFound()
     events = changes.item_history(

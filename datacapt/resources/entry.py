@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from datacapt import permissions as perms
 from datacapt.ecrf.casebook import UNSCHEDULED, is_log, parse_key, visit_forms
-from datacapt.ecrf.definition import Form, Visit, text_in
+from datacapt.ecrf.definition import Form, Item, Visit, form_items, text_in
 from datacapt.ecrf.versions import PublishedDesign
 from datacapt.i18n import _
 from datacapt.models import FormInstance, SignatureState, VisitInstance
@@ -101,6 +101,12 @@ class FormEntryResource(StudyChild):
             self.instance.lock_state.value,
             self.instance.signature_state is SignatureState.SIGNED,
         )
+
+    @cached_property
+    def items(self) -> list[Item]:
+        """The form's questions in page order, listed once a request (a page reads them for
+        its masked items, its file items and its saved missing-data codes)."""
+        return form_items(self.form)
 
     @property
     def title(self) -> object:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from datacapt.ecrf import values
 from datacapt.ecrf.definition import Choice, Item, ItemType, Range, Slider, Validation
 from datacapt.ecrf.values import parse_value, typed
 
@@ -126,6 +127,28 @@ def test_hard_ranges_refuse_and_soft_ranges_warn():
     assert parse_value(item, ["180"]).warning is None
     dated = text_item(Validation.DATE, hard_range=Range("1900-01-01", None))
     assert "1900-01-01 or more" in parse_value(dated, ["1899-12-31"]).error.interpolate()
+
+
+def test_kept_range_bounds_follow_the_bound_text_and_the_kind_of_value(monkeypatch):
+    """Bounds are read once per (kind of value, text): a range that changes, or the same text
+    limiting another kind of value, is read anew, and a full store still answers right."""
+    low = text_item(Validation.INTEGER, soft_range=Range("140", "210"))
+    high = text_item(Validation.INTEGER, soft_range=Range("100", "210"))
+    for _ in range(2):
+        assert parse_value(low, ["120"]).warning is not None
+        assert parse_value(high, ["120"]).warning is None
+    dated = text_item(Validation.DATE, hard_range=Range("2026-01-02", None))
+    stamped = text_item(Validation.DATETIME, hard_range=Range("2026-01-02", None))
+    assert parse_value(dated, ["2026-01-01"]).error is not None
+    assert parse_value(dated, ["2026-01-02"]).error is None
+    assert parse_value(stamped, ["2026-01-01T23:00:00"]).error is not None
+    assert parse_value(stamped, ["2026-01-02T00:00:00"]).error is None
+    monkeypatch.setattr(values, "_BOUNDS", values._Bounds())
+    monkeypatch.setattr(values._Bounds, "LIMIT", 1)
+    assert parse_value(low, ["120"]).warning is not None
+    assert parse_value(high, ["120"]).warning is None
+    assert parse_value(high, ["99"]).warning is not None
+    assert len(values._BOUNDS) == 1
 
 
 def test_choices_keep_only_offered_codes():

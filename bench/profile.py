@@ -3,8 +3,9 @@
 Signs in through the login form (in process, WebTest), requests PATH a few times, then prints
 the SQL statements one request runs, the wall and CPU time of a request (with ``--batches``:
 the median batch and the fastest, the least disturbed on a shared machine), and a cProfile of
-it (sorted by cumulative time) with its number of Python function calls per request, which
-does not depend on the machine's load. With
+it (sorted by cumulative time, or as ``BENCH_SORT`` says: ``tottime`` for each function's own
+time) with its number of Python function calls per request, which does not depend on the
+machine's load. With
 ``--save``, PATH is a form and each request saves it with new values for all its items, as the
 save scenario does.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import random
 import re
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{(time.perf_counter() - began) / args.times * 1000:.1f} ms per request (profiled),"
         f" {calls / args.times:.0f} Python function calls per request"
     )
-    pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(args.lines)
+    order = os.environ.get("BENCH_SORT", "cumulative")
+    pstats.Stats(profile, stream=sys.stdout).sort_stats(order).print_stats(args.lines)
     return 0
 
 

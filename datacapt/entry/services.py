@@ -831,15 +831,17 @@ def apply_save(
             dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
         )
     now = datetime.now(UTC)
-    expected, claimed = FIRST_LOCK, False
+    expected, claimed, signed = FIRST_LOCK, False, None
     if instance is None:
         instance, claimed = _started(dbsession, plan, visit, now, actor.user_id)
     else:
         expected = instance.lock_version
-    if not claimed and not _claim(dbsession, plan, instance, expected, now, actor.user_id):
-        if _as_planned(dbsession, plan, instance):
-            return SaveResult(instance, replayed=True)
-        raise StaleForm(instance)
+    if not claimed:
+        signed = _claim(dbsession, plan, instance, expected, now, actor.user_id)
+        if signed is None:
+            if _as_planned(dbsession, plan, instance):
+                return SaveResult(instance, replayed=True)
+            raise StaleForm(instance)
     registry = dbsession.info.get("registry")
     events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     rows = dict(reads.rows)
@@ -877,6 +879,7 @@ def apply_save(
         opened=opened,
         resolved=list(plan.to_resolve),
         previous_status=previous,
+        signed=signed,
     )
     reactions.publish(saved)
     dbsession.flush()
@@ -890,13 +893,14 @@ def _claim(
     expected: int,
     now: datetime,
     actor_id: int | None,
-) -> bool:
+) -> bool | None:
     """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
     ``expected``, the lock the plan was checked against, :data:`FIRST_LOCK` for a form never
     started) whose row count decides, so that of two saves that read the same lock the second
     writes nothing (False, ``instance`` as the other left it), never a 500 after half its
     statements. The caller holds the subject's chain lock, so the save appends its events to it
-    without locking again."""
+    without locking again. Returns whether the subject holds a valid signature, read in the
+    same statement under that lock (signing takes it too), None if the row was not written."""
     scope = plan.scope
     columns = {
         "status": plan.status,
@@ -906,18 +910,20 @@ def _claim(
         "updated_by_id": actor_id,
         "lock_version": expected + 1,
     }
+    signed = select(Subject.signed).where(Subject.id == FormInstance.subject_id).scalar_subquery()
     written = dbsession.execute(
         update(FormInstance)
         .where(FormInstance.id == instance.id, FormInstance.lock_version == expected)
         .values(columns)
+        .returning(signed)
         .execution_options(synchronize_session=False)
-    )
-    if written.rowcount != 1:
+    ).first()
+    if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
-        return False
+        return None
     for name, value in columns.items():
         set_committed_value(instance, name, value)
-    return True
+    return bool(written[0])
 
 
 def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:

@@ -13,6 +13,7 @@ in bulk.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
@@ -996,28 +997,78 @@ def value_columns(
     }
 
 
+#: The ``item_value`` columns a save writes (those :func:`value_columns` gives).
+_VALUE_COLUMNS = (
+    "value",
+    *personal_values.SEALED_COLUMNS,
+    "missing_code",
+    "value_number",
+    "value_date",
+    "audit_event_id",
+    "updated_at",
+    "updated_by_id",
+)
+
+
 def _value_update() -> Any:
     """The UPDATE of one stored value by its id, every column a save writes: sent as one
     batch (executemany) of plain rows, not through the ORM's unit of work."""
     table = ItemValue.__table__
-    columns = (
-        "value",
-        *personal_values.SEALED_COLUMNS,
-        "missing_code",
-        "value_number",
-        "value_date",
-        "audit_event_id",
-        "updated_at",
-        "updated_by_id",
-    )
     return (
         update(table)
         .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        .values({name: bindparam(name, type_=table.c[name].type) for name in _VALUE_COLUMNS})
     )
 
 
 _VALUE_UPDATE = _value_update()
+#: The changed columns of each row travel as one JSON array (PostgreSQL), the shared time and
+#: actor beside it.
+_RECORDSET_COLUMNS = ("id", *_VALUE_COLUMNS[:-2])
+
+
+def _value_recordset_update() -> Any:
+    """PostgreSQL's UPDATE of a save's values in one statement of one parameter: the rows made
+    of the table's own type by ``json_populate_recordset`` (each value read by its column's
+    type), instead of a batch of one UPDATE per row the driver sends and encodes row by row."""
+    table = ItemValue.__table__
+    rows = (
+        func.json_populate_recordset(
+            literal_column(f"NULL::{table.name}"), cast(bindparam("rows", type_=Text()), JSON)
+        )
+        .table_valued(*_RECORDSET_COLUMNS)
+        .alias("changed")
+    )
+    return (
+        update(table)
+        .where(table.c.id == rows.c.id)
+        .values(
+            {name: rows.c[name] for name in _RECORDSET_COLUMNS[1:]}
+            | {
+                "updated_at": bindparam("updated_at", type_=table.c.updated_at.type),
+                "updated_by_id": bindparam("updated_by_id", type_=table.c.updated_by_id.type),
+            }
+        )
+    )
+
+
+_VALUE_RECORDSET_UPDATE = _value_recordset_update()
+
+
+def _json_scalar(value: object) -> str:
+    """A value JSON has no type for, as its column's text input reads it."""
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not written as JSON")
+
+
+_ENCODE_ROWS = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=_json_scalar
+).encode
 
 
 def _store_values(
@@ -1056,8 +1107,16 @@ def _store_values(
             if change.item.identifier:
                 columns["value"] = change.new.value
             instance_state(row).dict.update(columns)
-    if updates:
+    if not updates:
+        return
+    if dbsession.get_bind().dialect.name != "postgresql":
         dbsession.execute(_VALUE_UPDATE, updates)
+        return
+    rows = [{"id": row["row_id"]} | {n: row[n] for n in _RECORDSET_COLUMNS[1:]} for row in updates]
+    dbsession.execute(
+        _VALUE_RECORDSET_UPDATE,
+        {"rows": _ENCODE_ROWS(rows), "updated_at": now, "updated_by_id": actor_id},
+    )
 
 
 def remove_row(

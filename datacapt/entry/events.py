@@ -30,8 +30,10 @@ class FormSaved(Event):
     ``rows`` holds every value of the form as now stored, by item OID; ``changed`` the OIDs
     whose value or missing-data code changed; ``opened`` the warnings this save raised and
     ``resolved`` those it no longer raises; ``previous_status`` the form's status before the
-    save (None: a form started by it). Reactions add to ``notes`` what the person who saved
-    should be told of (a query opened on their form is never silent)."""
+    save (None: a form started by it); ``signed`` whether the subject held a valid signature
+    when the save claimed the form, read under the subject's chain lock, which signing holds
+    too (None: not read). Reactions add to ``notes`` what the person who saved should be told
+    of (a query opened on their form is never silent)."""
 
     instance: FormInstance
     form: Form
@@ -41,6 +43,7 @@ class FormSaved(Event):
     opened: list[EntryWarning] = field(default_factory=list)
     resolved: list[EntryWarning] = field(default_factory=list)
     previous_status: FormStatus | None = None
+    signed: bool | None = None
     notes: list[TranslationString] = field(default_factory=list)
 
 

@@ -13,6 +13,7 @@ in bulk.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
@@ -870,15 +871,17 @@ def apply_save(
             dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
         )
     now = datetime.now(UTC)
-    expected, claimed = FIRST_LOCK, False
+    expected, claimed, signed = FIRST_LOCK, False, None
     if instance is None:
         instance, claimed = _started(dbsession, plan, visit, now, actor.user_id)
     else:
         expected = instance.lock_version
-    if not claimed and not _claim(dbsession, plan, instance, expected, now, actor.user_id):
-        if _as_planned(dbsession, plan, instance):
-            return SaveResult(instance, replayed=True)
-        raise StaleForm(instance)
+    if not claimed:
+        signed = _claim(dbsession, plan, instance, expected, now, actor.user_id)
+        if signed is None:
+            if _as_planned(dbsession, plan, instance):
+                return SaveResult(instance, replayed=True)
+            raise StaleForm(instance)
     registry = dbsession.info.get("registry")
     events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     rows = dict(reads.rows)
@@ -916,6 +919,7 @@ def apply_save(
         opened=opened,
         resolved=list(plan.to_resolve),
         previous_status=previous,
+        signed=signed,
     )
     reactions.publish(saved)
     dbsession.flush()
@@ -929,13 +933,14 @@ def _claim(
     expected: int,
     now: datetime,
     actor_id: int | None,
-) -> bool:
+) -> bool | None:
     """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
     ``expected``, the lock the plan was checked against, :data:`FIRST_LOCK` for a form never
     started) whose row count decides, so that of two saves that read the same lock the second
     writes nothing (False, ``instance`` as the other left it), never a 500 after half its
     statements. The caller holds the subject's chain lock, so the save appends its events to it
-    without locking again."""
+    without locking again. Returns whether the subject holds a valid signature, read in the
+    same statement under that lock (signing takes it too), None if the row was not written."""
     scope = plan.scope
     columns = {
         "status": plan.status,
@@ -945,18 +950,20 @@ def _claim(
         "updated_by_id": actor_id,
         "lock_version": expected + 1,
     }
+    signed = select(Subject.signed).where(Subject.id == FormInstance.subject_id).scalar_subquery()
     written = dbsession.execute(
         update(FormInstance)
         .where(FormInstance.id == instance.id, FormInstance.lock_version == expected)
         .values(columns)
+        .returning(signed)
         .execution_options(synchronize_session=False)
-    )
-    if written.rowcount != 1:
+    ).first()
+    if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
-        return False
+        return None
     for name, value in columns.items():
         set_committed_value(instance, name, value)
-    return True
+    return bool(written[0])
 
 
 def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:
@@ -1029,28 +1036,78 @@ def value_columns(
     }
 
 
+#: The ``item_value`` columns a save writes (those :func:`value_columns` gives).
+_VALUE_COLUMNS = (
+    "value",
+    *personal_values.SEALED_COLUMNS,
+    "missing_code",
+    "value_number",
+    "value_date",
+    "audit_event_id",
+    "updated_at",
+    "updated_by_id",
+)
+
+
 def _value_update() -> Any:
     """The UPDATE of one stored value by its id, every column a save writes: sent as one
     batch (executemany) of plain rows, not through the ORM's unit of work."""
     table = ItemValue.__table__
-    columns = (
-        "value",
-        *personal_values.SEALED_COLUMNS,
-        "missing_code",
-        "value_number",
-        "value_date",
-        "audit_event_id",
-        "updated_at",
-        "updated_by_id",
-    )
     return (
         update(table)
         .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        .values({name: bindparam(name, type_=table.c[name].type) for name in _VALUE_COLUMNS})
     )
 
 
 _VALUE_UPDATE = _value_update()
+#: The changed columns of each row travel as one JSON array (PostgreSQL), the shared time and
+#: actor beside it.
+_RECORDSET_COLUMNS = ("id", *_VALUE_COLUMNS[:-2])
+
+
+def _value_recordset_update() -> Any:
+    """PostgreSQL's UPDATE of a save's values in one statement of one parameter: the rows made
+    of the table's own type by ``json_populate_recordset`` (each value read by its column's
+    type), instead of a batch of one UPDATE per row the driver sends and encodes row by row."""
+    table = ItemValue.__table__
+    rows = (
+        func.json_populate_recordset(
+            literal_column(f"NULL::{table.name}"), cast(bindparam("rows", type_=Text()), JSON)
+        )
+        .table_valued(*_RECORDSET_COLUMNS)
+        .alias("changed")
+    )
+    return (
+        update(table)
+        .where(table.c.id == rows.c.id)
+        .values(
+            {name: rows.c[name] for name in _RECORDSET_COLUMNS[1:]}
+            | {
+                "updated_at": bindparam("updated_at", type_=table.c.updated_at.type),
+                "updated_by_id": bindparam("updated_by_id", type_=table.c.updated_by_id.type),
+            }
+        )
+    )
+
+
+_VALUE_RECORDSET_UPDATE = _value_recordset_update()
+
+
+def _json_scalar(value: object) -> str:
+    """A value JSON has no type for, as its column's text input reads it."""
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not written as JSON")
+
+
+_ENCODE_ROWS = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=_json_scalar
+).encode
 
 
 def _store_values(
@@ -1089,8 +1146,16 @@ def _store_values(
             if change.item.identifier:
                 columns["value"] = change.new.value
             instance_state(row).dict.update(columns)
-    if updates:
+    if not updates:
+        return
+    if dbsession.get_bind().dialect.name != "postgresql":
         dbsession.execute(_VALUE_UPDATE, updates)
+        return
+    rows = [{"id": row["row_id"]} | {n: row[n] for n in _RECORDSET_COLUMNS[1:]} for row in updates]
+    dbsession.execute(
+        _VALUE_RECORDSET_UPDATE,
+        {"rows": _ENCODE_ROWS(rows), "updated_at": now, "updated_by_id": actor_id},
+    )
 
 
 def remove_row(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,6 +64,9 @@ class Subject(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: Holds at least one valid (unbroken) signature of any scope: set by signing, recomputed
+    #: when signatures break, so a save of a subject never signed asks no signature to break.
+    signed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"<Subject {self.label}>"

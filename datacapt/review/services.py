@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from datacapt import audit, personal_values
@@ -262,7 +262,8 @@ def values_changed(event: FormSaved) -> None:
         reset.append(_event(instance, "review.reset", field=None, old="reviewed", new="changed"))
     if reset:
         audit.record_many(event.dbsession, event.actor, reset)
-    break_signatures(event.dbsession, event.actor, instance, _("The signed data changed."))
+    if event.signed is not False:  # a subject holding no valid signature has none to break
+        break_signatures(event.dbsession, event.actor, instance, _("The signed data changed."))
 
 
 def form_state_history(event: HistoryAsked) -> None:
@@ -354,6 +355,13 @@ def break_signatures(
         update(FormInstance)
         .where(FormInstance.id.in_(covered), FormInstance.id.not_in(still))
         .values(signature_state=SignatureState.BROKEN)
+        .execution_options(synchronize_session="fetch")
+    )
+    valid = exists().where(Signature.subject_id == Subject.id, Signature.broken_at.is_(None))
+    dbsession.execute(
+        update(Subject)
+        .where(Subject.id == instance.subject_id)
+        .values(signed=valid)
         .execution_options(synchronize_session="fetch")
     )
     return list(covering)
@@ -692,6 +700,12 @@ def sign(
     )
     _set_column(
         dbsession, covered, "signature_state", {i.id: SignatureState.SIGNED for i in covered}
+    )
+    dbsession.execute(
+        update(Subject)
+        .where(Subject.id.in_({t.subject_id for t in targets}), Subject.signed.is_(False))
+        .values(signed=True)
+        .execution_options(synchronize_session="evaluate")
     )
     return signatures
 

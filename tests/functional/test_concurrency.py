@@ -17,10 +17,12 @@ import webtest
 from pyramid.router import Router
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from datacapt import audit
 from datacapt.accounts.services import grant_study_role
+from datacapt.actor import Actor
 from datacapt.config import configure
 from datacapt.db import transaction_scope
 from datacapt.design import services as design
@@ -33,11 +35,17 @@ from datacapt.models import (
     ItemValue,
     Query,
     QueryMessage,
+    Signature,
+    SignatureScope,
+    SignatureState,
     StudyVersion,
+    Subject,
+    User,
     VersionState,
     VisitInstance,
 )
 from datacapt.permissions import StudyRole
+from datacapt.review import services as review
 from datacapt.subjects import services as subjects_services
 from datacapt.subjects.services import new_visit_instance
 from tests.conftest import TEST_DATABASE_URL, app_settings, create_database, migrate
@@ -419,6 +427,42 @@ def test_a_save_overtaken_before_it_writes_writes_nothing_and_shows_the_conflict
     assert dbsession.scalar(select(func.count()).select_from(AuditEvent)) == events_before
     stored = dbsession.scalars(select(ItemValue).where(ItemValue.item_oid == "I.SEX")).one()
     assert stored.value == "2"
+
+
+def test_a_casebook_signed_after_the_save_read_its_subject_is_broken_by_the_save(
+    coordinator, dbsession, monkeypatch
+):
+    """As if an investigator signed the casebook after this save read the subject (not signed
+    then) and planned: the save reads whether the subject holds a valid signature with its
+    claim of the form, under the subject's lock, and breaks the signature."""
+    assert save_demographics(coordinator).status_int == 303
+    real = entry_services.apply_save
+
+    def signed_meanwhile(dbsession: Any, plan: Any, *args: Any, **kwargs: Any) -> Any:
+        subject = plan.scope.subject
+        investigator = dbsession.scalars(
+            select(User.id).where(User.email.startswith("investigator"))
+        ).one()
+        review.sign(
+            dbsession,
+            Actor(investigator, tenant_id=subject.tenant_id),
+            [review.SignTarget(SignatureScope.CASEBOOK, subject.id)],
+            signer_name="Investigator",
+            meaning="I approve the data in this casebook.",
+        )
+        set_committed_value(subject, "signed", False)  # as the save read it
+        return real(dbsession, plan, *args, **kwargs)
+
+    monkeypatch.setattr(entry_services, "apply_save", signed_meanwhile)
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    assert form.submit(status="*").status_int == 303
+    dbsession.expire_all()
+    signature = dbsession.scalars(select(Signature)).one()
+    assert signature.broken_at is not None
+    assert dbsession.scalar(select(Subject.signed).where(Subject.label == "par01-0001")) is False
+    instance = dbsession.scalars(select(FormInstance).where(FormInstance.form == "demographics"))
+    assert instance.one().signature_state is SignatureState.BROKEN
 
 
 @pytest.mark.parametrize("path", [VITALS, WEEK4_VITALS], ids=["visit started", "visit not"])

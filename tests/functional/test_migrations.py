@@ -194,3 +194,49 @@ def test_role_sites_and_signed_forms_receive_their_parents_tenant(tmp_path):
                 connection.execute(text(written))
     finally:
         engine.dispose()
+
+
+def test_subjects_holding_a_valid_signature_are_marked_signed(tmp_path):
+    """The mark is backfilled from the signatures: a subject with one not broken is signed, one
+    whose signatures all broke or who has none is not."""
+    from sqlalchemy import text
+
+    url = create_database("signed", tmp_path)
+    engine = make_engine({"sqlalchemy.url": url})
+    signature = (
+        "INSERT INTO signature (tenant_id, study_id, site_id, subject_id, scope, signer_id,"
+        " signer_name, meaning, content_hash, signed_at, audit_event_id, broken_at)"
+        " VALUES (2, 5, 6, {subject}, 'casebook', 7, 'U', 'm', 'h', '2026-12-01 10:00:00+00',"
+        " 1, {broken})"
+    )
+    rows = [
+        "INSERT INTO tenant (id, slug, name) VALUES (2, 'b', 'B')",
+        "INSERT INTO study (id, tenant_id, code, title, languages, missing_codes)"
+        " VALUES (5, 2, 's', 'S', '[]', '[]')",
+        "INSERT INTO site (id, tenant_id, study_id, code, name) VALUES (6, 2, 5, 'p', 'P')",
+        "INSERT INTO user_account (id, email, name, is_system_admin, is_active)"
+        " VALUES (7, 'u@example.org', 'U', false, true)",
+        "INSERT INTO subject (id, tenant_id, study_id, site_id, label, status) VALUES"
+        " (9, 2, 5, 6, 'p-1', 'included'), (10, 2, 5, 6, 'p-2', 'included'),"
+        " (11, 2, 5, 6, 'p-3', 'included')",
+        signature.format(subject=9, broken="NULL"),
+        signature.format(subject=9, broken="'2026-12-02 10:00:00+00'"),
+        signature.format(subject=10, broken="'2026-12-02 10:00:00+00'"),
+    ]
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "e52c8d3f0b26")
+        with engine.begin() as connection:
+            for row in rows:
+                connection.execute(text(row))
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with engine.connect() as connection:
+            marks = connection.execute(text("SELECT id, signed FROM subject ORDER BY id")).all()
+        assert [(id_, bool(signed)) for id_, signed in marks] == [
+            (9, True),
+            (10, False),
+            (11, False),
+        ]
+    finally:
+        engine.dispose()

@@ -202,3 +202,47 @@ def test_sealing_adds_no_statement_to_a_save(coordinator, query_counter):
         return len(query_counter)
 
     assert statements(initials="CD") == statements(height_cm="171")
+
+
+def test_a_changed_value_is_stored_as_the_same_value_entered_first(
+    coordinator, dbsession, registry, world
+):
+    """A change is written in one batch (on PostgreSQL one JSON parameter, each column read by
+    its type), a first value by an INSERT: both store the same columns, sealed or typed."""
+    make_subject(dbsession, world.sites["par01"], "par01-0002")
+    dbsession.flush()
+    values = {"initials": "KLM", "birth_date": "29/02/1984", "weight_kg": "72.5"}
+    save(coordinator, initials="JM", birth_date="31/01/1980", weight_kg="80")
+    save(coordinator, **values)  # changed: an update
+    save(coordinator, "/acme/demo/subjects/par01-0002/screening/demographics/", **values)
+    dbsession.expire_all()
+
+    def stored(label):
+        rows = dbsession.scalars(
+            select(ItemValue)
+            .join(FormInstance, FormInstance.id == ItemValue.form_instance_id)
+            .join(Subject, Subject.id == FormInstance.subject_id)
+            .where(Subject.label == label)
+            .order_by(ItemValue.item_oid)
+        ).all()
+        subject = dbsession.scalar(select(Subject.id).where(Subject.label == label))
+        return [
+            (
+                row.item_oid,
+                row.value,
+                row.value_number,
+                row.value_date,
+                row.missing_code,
+                row.sealed_key_id,
+                len(row.sealed_nonce or b""),
+                row.value_fingerprint,
+                row.sealed_value and personal_values.open_value(registry, subject, row),
+                row.updated_by_id,
+            )
+            for row in rows
+        ]
+
+    changed, entered = stored("par01-0001"), stored("par01-0002")
+    assert changed == entered
+    initials = next(row for row in changed if row[0] == "I.INITIALS")
+    assert initials[1] is None and initials[8] == "KLM"  # sealed, and opens

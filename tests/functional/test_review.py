@@ -551,6 +551,52 @@ def test_new_data_in_a_signed_casebook_breaks_the_casebook_signature(
     assert len(events(dbsession, "signature.broken")) == 1
 
 
+def signed(dbsession, label="par01-0001"):
+    dbsession.expire_all()
+    return dbsession.scalar(select(Subject.signed).where(Subject.label == label))
+
+
+def test_a_subject_says_it_holds_a_valid_signature_and_a_save_then_breaks_it(
+    coordinator, investigator, dbsession, world, query_counter
+):
+    """The save asks for signatures to break only of a subject holding a valid one: signing
+    sets the mark, breaking the last valid signature clears it, a signature made after sets it
+    again, and a casebook signature covers a form that held no data when it was made."""
+    enter(coordinator, VITALS, systolic="120")
+    enter(coordinator, VITALS, systolic="")  # the form exists, holding no data
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    assert signed(dbsession) is False
+    query_counter.clear()
+    assert enter(coordinator, weight_kg="73.0").status_int == 303
+    assert not any("FROM signature" in statement for statement in query_counter)
+    sign(investigator, SUBJECT, PASSWORD)
+    [casebook] = dbsession.scalars(select(Signature)).all()
+    assert signed(dbsession) is True
+    assert instance_of(dbsession, "vital_signs").signature_state is SignatureState.UNSIGNED
+    assert enter(coordinator, VITALS, systolic="121").status_int == 303  # not in signed_form
+    dbsession.expire_all()
+    assert casebook.broken_at is not None and signed(dbsession) is False
+    assert enter(coordinator, VITALS, systolic="").status_int == 303
+    sign(investigator, SUBJECT, PASSWORD)  # a signature made after the break
+    assert signed(dbsession) is True
+    assert enter(coordinator, VITALS, systolic="122").status_int == 303
+    assert len(events(dbsession, "signature.broken")) == 2
+    assert signed(dbsession) is False
+    assert instance_of(dbsession).signature_state is SignatureState.BROKEN
+    assert chain_intact(dbsession, world)
+
+
+def test_a_subject_stays_signed_while_one_of_its_signatures_is_valid(
+    coordinator, investigator, dbsession
+):
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    enter(coordinator, VITALS, systolic="120")
+    sign(investigator, DEMOGRAPHICS, PASSWORD)
+    assert enter(coordinator, VITALS, systolic="121").status_int == 303
+    assert signed(dbsession) is True  # the demographics' signature covers no vital signs
+    assert events(dbsession, "signature.broken") == []
+
+
 def test_signing_is_throttled_like_sign_in(coordinator, investigator, registry):
     enter(coordinator, **DEMOGRAPHICS_VALUES)
     for _attempt in range(5):

@@ -22,7 +22,18 @@ from typing import Any
 from markupsafe import Markup, escape
 from pyramid.request import Request
 from pyramid.traversal import quote_path_segment
-from sqlalchemy import ColumnElement, String, exists, false, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    exists,
+    false,
+    select,
+    type_coerce,
+)
 
 from datacapt.ecrf.casebook import is_log
 from datacapt.htmx import page_view
@@ -286,6 +297,16 @@ def site_options(sites: Iterable[Any], chosen: str) -> Markup:
     return Markup("".join(options))  # noqa: S704 - escaped codes
 
 
+def among_subjects(dialect: str, subject_ids: list[int]) -> ColumnElement[bool]:
+    """The page's subjects as one array parameter on PostgreSQL (``= ANY``): an ``IN`` list is
+    compiled anew for each request, a bound parameter per subject (~1,200 calls a page)."""
+    if dialect == "postgresql":
+        return FormInstance.subject_id == any_(
+            bindparam("subject_ids", subject_ids, ARRAY(Integer))
+        )
+    return FormInstance.subject_id.in_(subject_ids)
+
+
 def keyset_after(raw: str | None) -> str | None:
     """The ``after`` parameter of a "next" link: the last subject label of the page before."""
     return raw if raw and len(raw) <= MAX_LABEL else None
@@ -332,19 +353,16 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     cells: Iterable[Any] = ()
     subject_ids = [subject.id for subject in page.items]
     if subject_ids and design is not None:
+        connection = request.dbsession.connection()
         # fetched at once: iterating the cursor would fetch a row per call
-        cells = (
-            request.dbsession.connection()
-            .execute(
-                select(*CELL_COLUMNS).where(
-                    FormInstance.study_id == context.study.id,
-                    FormInstance.subject_id.in_(subject_ids),
-                    FormInstance.visit_repeat == 1,
-                    FormInstance.status != FormStatus.REMOVED,
-                )
+        cells = connection.execute(
+            select(*CELL_COLUMNS).where(
+                FormInstance.study_id == context.study.id,
+                among_subjects(connection.dialect.name, subject_ids),
+                FormInstance.visit_repeat == 1,
+                FormInstance.status != FormStatus.REMOVED,
             )
-            .all()
-        )
+        ).all()
     table = columns(design.definition) if design else []
     found = dashboard_table(
         request.resource_path(context),

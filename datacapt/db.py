@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import transaction
-import zope.sqlalchemy
 from pyramid.config import Configurator
 from pyramid.registry import Registry
 from pyramid.request import Request
@@ -21,7 +20,11 @@ from pyramid.settings import asbool
 from sqlalchemy import MetaData, event, select
 from sqlalchemy.engine import Engine, engine_from_config, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
+from transaction._transaction import Status
+from transaction.interfaces import ITransactionManager
+from zope.sqlalchemy import mark_changed
+from zope.sqlalchemy.datamanager import join_transaction
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -101,8 +104,58 @@ def database_unavailable(exc: BaseException) -> bool:
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in SERVER_AWAY
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+class TransactionSession(Session):
+    """A session joined to the transaction manager its ``info`` names (see :func:`get_tm_session`).
+
+    zope.sqlalchemy's listeners, registered once on this class: ``zope.sqlalchemy.register`` on
+    each session would build its own listener collections per request (~400 Python calls). The
+    rules are zope.sqlalchemy's: a session joins the transaction as it begins or an object is
+    added to it, and is marked changed by a flush or an ORM UPDATE, INSERT or DELETE, so a
+    transaction that wrote nothing ends in a rollback, not a commit.
+    """
+
+
+def _manager(session: Session) -> ITransactionManager:
+    return session.info["transaction_manager"]
+
+
+@event.listens_for(TransactionSession, "after_begin")
+def _join_on_begin(session: Session, _transaction: Any, _connection: Any) -> None:
+    join_transaction(session, transaction_manager=_manager(session))
+
+
+@event.listens_for(TransactionSession, "after_attach")
+def _join_on_attach(session: Session, _instance: Any) -> None:
+    join_transaction(session, transaction_manager=_manager(session))
+
+
+@event.listens_for(TransactionSession, "after_flush")
+def _changed_by_flush(session: Session, _flush_context: Any) -> None:
+    mark_changed(session, transaction_manager=_manager(session))
+
+
+@event.listens_for(TransactionSession, "after_bulk_update")
+@event.listens_for(TransactionSession, "after_bulk_delete")
+def _changed_in_bulk(context: Any) -> None:
+    mark_changed(context.session, transaction_manager=_manager(context.session))
+
+
+@event.listens_for(TransactionSession, "before_commit")
+def _committed_by_manager(session: Session) -> None:
+    assert session.in_nested_transaction() or _manager(session).get().status == Status.COMMITTING, (
+        "Transaction must be committed using the transaction manager"
+    )
+
+
+@event.listens_for(TransactionSession, "do_orm_execute")
+def _changed_by_statement(state: ORMExecuteState) -> None:
+    if state.is_orm_statement and (state.is_update or state.is_insert or state.is_delete):
+        mark_changed(state.session, transaction_manager=_manager(state.session))
+
+
+def make_session_factory(bind: Any, **options: Any) -> sessionmaker[Session]:
+    """Sessions for :func:`get_tm_session` bound to ``bind`` (an engine; a test's connection)."""
+    return sessionmaker(bind=bind, class_=TransactionSession, expire_on_commit=False, **options)
 
 
 def get_tm_session(
@@ -115,11 +168,9 @@ def get_tm_session(
     Its ``info`` carries the registry and the manager, so code holding only the session can ask
     for work after the commit (see :mod:`datacapt.jobs`).
     """
-    dbsession = registry["dbsession_factory"](
+    return registry["dbsession_factory"](
         info={"request": request, "registry": registry, "transaction_manager": transaction_manager}
     )
-    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
-    return dbsession
 
 
 @contextmanager

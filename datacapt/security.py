@@ -365,18 +365,29 @@ def load_identity(dbsession: Any, user: User) -> Identity:
     return identity_of(user, dbsession.execute(select(roles).where(roles.c.user_id == user.id)))
 
 
+#: (lower-cased name, name, value) of :data:`SECURITY_HEADERS`, and of HSTS over HTTPS.
+_DEFAULT_HEADERS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+_HSTS = (
+    "strict-transport-security",
+    "Strict-Transport-Security",
+    "max-age=63072000; includeSubDomains",
+)
+
+
 def add_security_headers(event: NewResponse) -> None:
+    """Every response's security headers; one a view set itself is kept. The names present are
+    read once: ``headers.setdefault`` lower-cases every header of the response for each name."""
     response = event.response
     if in_subject_area(event.request):  # a link's token must never leave in a Referer
         response.headers["Referrer-Policy"] = "no-referrer"
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    present = {name.lower() for name, _value in response.headerlist}
+    response.headerlist.extend(
+        (name, value) for lowered, name, value in _DEFAULT_HEADERS if lowered not in present
+    )
     if not event.request.path_info.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
-    if get_app_settings(event.request.registry).cookie_secure:
-        response.headers.setdefault(
-            "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
-        )
+    if get_app_settings(event.request.registry).cookie_secure and _HSTS[0] not in present:
+        response.headerlist.append(_HSTS[1:])
 
 
 def includeme(config: Configurator) -> None:

@@ -30,10 +30,11 @@ from pyramid.router import Router
 from pyramid_mailer.interfaces import IMailer
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from alembic import command
 from datacapt.config import ENVIRONMENT_OVERRIDES, configure
+from datacapt.db import make_session_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = ROOT / "testing.ini"
@@ -159,8 +160,8 @@ def bound_to(registry: Registry, connection: Connection) -> Iterator[None]:
     """Point a registry's sessions at ``connection``: a session's commit becomes the release of
     a savepoint inside the test's transaction, which the test rolls back at its end."""
     original = registry["dbsession_factory"]
-    registry["dbsession_factory"] = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    registry["dbsession_factory"] = make_session_factory(
+        connection, join_transaction_mode="create_savepoint"
     )
     try:
         yield

@@ -6,9 +6,12 @@ import sqlite3
 
 import psycopg
 import pytest
+import transaction
+from sqlalchemy import column, event, select, table, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from zope.sqlalchemy import mark_changed
 
-from datacapt.db import database_unavailable, make_engine
+from datacapt.db import database_unavailable, get_tm_session, make_engine, make_session_factory
 
 SERVER = "postgresql+psycopg://app@db.example/datacapt"
 
@@ -46,3 +49,40 @@ def server_error(sqlstate: str | None) -> psycopg.OperationalError:
 )
 def test_only_an_unreachable_database_counts_as_unavailable(error, unavailable):
     assert database_unavailable(error) is unavailable
+
+
+def test_a_session_commits_only_a_transaction_that_wrote(tmp_path):
+    """The listeners registered once on the session class join each session to its own
+    manager: reading (or a Core UPDATE nobody marked) ends in a rollback, a marked change in a
+    commit; outside the manager a commit is refused. ORM flushes: the functional tests."""
+    engine = make_engine({"sqlalchemy.url": f"sqlite:///{tmp_path / 'db.sqlite'}"})
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT)")
+        connection.exec_driver_sql("INSERT INTO note (id, text) VALUES (1, 'a')")
+    ended: list[str] = []
+    event.listen(engine, "commit", lambda _connection: ended.append("commit"))
+    event.listen(engine, "rollback", lambda _connection: ended.append("rollback"))
+    registry = {"dbsession_factory": make_session_factory(engine)}
+    note = table("note", column("id"), column("text"))
+
+    def run(work) -> None:
+        manager = transaction.TransactionManager(explicit=True)
+        with manager:
+            work(get_tm_session(registry, manager))  # type: ignore[arg-type]
+
+    run(lambda dbsession: dbsession.execute(select(note.c.text)).all())
+    run(lambda dbsession: dbsession.execute(update(note).values(text="b")))
+    assert ended == ["rollback", "rollback"]  # a Core UPDATE is marked by hand, as before
+    run(
+        lambda dbsession: (
+            dbsession.execute(update(note).values(text="c")),
+            mark_changed(dbsession),
+        )
+    )
+    assert ended[-1] == "commit"
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        dbsession = get_tm_session(registry, manager)  # type: ignore[arg-type]
+        dbsession.execute(select(note.c.text)).all()
+        with pytest.raises(AssertionError, match="transaction manager"):
+            dbsession.commit()

@@ -263,19 +263,6 @@ class Run:
     quiet: tuple[str, tuple[Step, ...]]
 
 
-def _is_quiet(node: Any, on_block: bool, missing: Mapping[str, Any]) -> bool:
-    """Whether every :data:`QUIET` slot of ``node`` gives nothing (see :class:`Slots`)."""
-    if not on_block:
-        return bool(node.visible)
-    return (
-        node.visible
-        and not node.concealed
-        and not node.readonly
-        and node.parsed.error is None
-        and missing.get(node.name) is None
-    )
-
-
 def _runs(slots: Sequence[Slot], texts: Sequence[str]) -> tuple[Run, ...]:
     runs: list[Run] = []
     for index, ((method, kind, oid, args), text) in enumerate(zip(slots, texts, strict=True)):
@@ -331,9 +318,22 @@ class CompiledForm:
         parts = [self.texts[0]]
         append = parts.append
         for run in self.runs:
-            node = blocks[run.oid] if run.on_block else groups[run.oid]
+            # Quiet: every QUIET slot of the node gives nothing (see Slots); tested inline, as
+            # it is for every node of every page.
+            if run.on_block:
+                node = blocks[run.oid]
+                quiet = (
+                    node.visible
+                    and not node.concealed
+                    and not node.readonly
+                    and node.parsed.error is None
+                    and missing.get(node.name) is None
+                )
+            else:
+                node = groups[run.oid]
+                quiet = node.visible
             steps = run.steps
-            if _is_quiet(node, run.on_block, missing):
+            if quiet:
                 lead, steps = run.quiet
                 append(lead)
             for index, call, args, resolve, memoised, text in steps:

@@ -55,11 +55,15 @@ class Page:
     now: datetime | None = None
 
 
+#: The outcome of a blank value (frozen: one for every block that has none yet).
+BLANK_PARSED = Parsed(None, None)
+
+
 @dataclass
 class BlockState:
     block: Block
     raw: list[str] = field(default_factory=list)
-    parsed: Parsed = field(default_factory=lambda: Parsed(None, None))
+    parsed: Parsed = BLANK_PARSED
     visible: bool = True
     fired: list[EditCheck] = field(default_factory=list)
     missing: bool = False  # required, shown, and blank
@@ -209,7 +213,7 @@ def evaluate_form(
             if isinstance(state.block, Item) and state.block.type is ItemType.CALCULATED:
                 state.parsed = _calculate(state.block, current)
                 values[state.block.name] = state.parsed.value
-            elif isinstance(state.block, Item) and state.tags.computed:
+            elif state.tags is not NONE and state.tags.computed:
                 _compute(state, current)
                 values[state.block.name] = state.parsed.value
         current = context()
@@ -221,7 +225,7 @@ def evaluate_form(
                 shown_sub = shown_section and _condition(subsection.show_if, current)
                 section_visibility[subsection.oid] = shown_sub
                 for block in subsection.blocks:
-                    if not (shown_sub and _condition(block.show_if, current)):
+                    if not shown_sub or (block.show_if and not _condition(block.show_if, current)):
                         now_hidden.add(block.oid)
         if now_hidden == hidden:
             break
@@ -233,9 +237,11 @@ def evaluate_form(
         block = state.block
         if not (state.visible and isinstance(block, Item)):
             continue
-        blank = _is_blank(state.parsed.value) and state.parsed.stored is None  # partial: kept
-        state.missing = block.required and blank and not state.error and not state.concealed
-        if state.parsed.error is None and not _is_blank(state.parsed.value):
+        parsed = state.parsed
+        empty = _is_blank(parsed.value)
+        blank = empty and parsed.stored is None  # partial: kept
+        state.missing = block.required and blank and not parsed.error and not state.concealed
+        if block.edit_checks and parsed.error is None and not empty:
             state.fired = [c for c in block.edit_checks if _fires(c, current)]
     return FormState(
         form=form,

@@ -173,6 +173,10 @@ def input_hint(item: Item) -> str | None:
     return INPUT_HINTS.get(item.validation) if item.validation else None
 
 
+#: The validations whose inputs show a stored value otherwise than it is stored (see shown).
+REWRITTEN = frozenset({Validation.DATE, Validation.DATETIME})
+
+
 def shown(item: Item, stored: str | None) -> str:
     """A stored (canonical) value as the item's input shows it, so that saving the form again
     without a change stores the same value: dates in the item's order, date-times with a space."""
@@ -405,7 +409,10 @@ def holds_numbers(item: Item) -> bool:
 
 def parse_value(item: Item, raw: list[str]) -> Parsed:
     """``raw``: what the form posted for the item (several values for checkboxes)."""
-    return _bounded(_convert(item, raw), item)
+    parsed = _convert(item, raw)
+    if item.hard_range is None and item.soft_range is None:
+        return parsed  # no range to apply: what _bounded would give
+    return _bounded(parsed, item)
 
 
 def typed(item: Item, stored: str | None) -> Typed:

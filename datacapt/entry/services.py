@@ -33,7 +33,7 @@ from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.page_values import Who, choice_labels, smart_values
 from datacapt.ecrf.runtime import FormState, Page, evaluate_form
-from datacapt.ecrf.values import Parsed, Typed, shown, typed
+from datacapt.ecrf.values import REWRITTEN, Parsed, Typed, shown, typed
 from datacapt.entry.events import EntryAsked, FormRemoved, FormSaved
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
@@ -234,7 +234,9 @@ def posted_from_stored(form: Form, values: Mapping[str, Any]) -> dict[str, list[
                     posted[block.name] = (
                         row.value.split("|")
                         if block.type is ItemType.MULTIPLE_CHOICE
-                        else [shown(block, row.value)]
+                        else [
+                            shown(block, row.value) if block.validation in REWRITTEN else row.value
+                        ]
                     )
     return posted
 

@@ -7,6 +7,7 @@ reaction in its own ``includeme``, and entry knows none of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pyramid.i18n import TranslationString
@@ -14,13 +15,36 @@ from pyramid.request import Request
 from sqlalchemy import ColumnElement
 
 from datacapt.ecrf.definition import Definition, Form
-from datacapt.models import EntryWarning, FormInstance, FormStatus, ItemValue, Subject
+from datacapt.models import EntryWarning, FormInstance, FormStatus, Subject
 from datacapt.reactions import Event
 
 #: Declared order of the reactions to a save: what the data undoes first, then the queries.
 REVIEW_ORDER = 10
 QUERIES_ORDER = 20
 NOTIFICATIONS_ORDER = 30
+
+
+@dataclass(slots=True)
+class ValueRow:
+    """A stored value as a save reads and leaves it: the ``item_value`` columns a save and its
+    reactions read or change, as a plain row (personal data opened, in memory only). The save
+    writes what its reactions change (SDV marks) by statements, as it writes the values: no
+    ORM object is built, tracked or flushed for the ~50 values of a form."""
+
+    id: int | None
+    item_oid: str
+    value: str | None = None
+    missing_code: str | None = None
+    sealed_value: bytes | None = None
+    audit_event_id: int | None = None
+    sdv_required: bool = True  # the column's default
+    sdv_changed: bool = False
+    verified_at: datetime | None = None
+    verified_by_id: int | None = None
+
+
+#: The SDV marks of :class:`ValueRow` that reactions change, written after them.
+SDV_COLUMNS = ("sdv_required", "sdv_changed", "verified_at", "verified_by_id")
 
 
 @dataclass(frozen=True)
@@ -38,7 +62,7 @@ class FormSaved(Event):
     instance: FormInstance
     form: Form
     definition: Definition
-    rows: dict[str, ItemValue]
+    rows: dict[str, ValueRow]
     changed: frozenset[str]
     opened: list[EntryWarning] = field(default_factory=list)
     resolved: list[EntryWarning] = field(default_factory=list)

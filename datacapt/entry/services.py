@@ -18,14 +18,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
-from sqlalchemy import JSON, Text, bindparam, cast, func, literal_column, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
@@ -34,7 +46,7 @@ from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_item
 from datacapt.ecrf.page_values import Who, choice_labels, smart_values
 from datacapt.ecrf.runtime import FormState, Page, evaluate_form
 from datacapt.ecrf.values import REWRITTEN, Parsed, Typed, shown, typed
-from datacapt.entry.events import EntryAsked, FormRemoved, FormSaved
+from datacapt.entry.events import SDV_COLUMNS, EntryAsked, FormRemoved, FormSaved, ValueRow
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
 from datacapt.i18n import _
@@ -87,6 +99,48 @@ def stored_values(
     ).all()
     personal_values.open_rows(dbsession, {instance.id: instance.subject_id}, rows)
     return {row.item_oid: row for row in rows}
+
+
+_SAVED = select(
+    ItemValue.id,
+    ItemValue.form_instance_id,
+    ItemValue.item_oid,
+    ItemValue.value,
+    ItemValue.missing_code,
+    ItemValue.audit_event_id,
+    *(getattr(ItemValue, name) for name in SDV_COLUMNS),
+    ItemValue.sealed_key_id,
+    ItemValue.sealed_nonce,
+    ItemValue.sealed_value,
+).where(ItemValue.form_instance_id == bindparam("form_instance_id"))
+
+
+def saved_rows(dbsession: Session, instance: FormInstance | None) -> dict[str, ValueRow]:
+    """The saved values of a form instance as a save reads them, by item OID: plain rows
+    (personal data opened, in memory), which the save and its reactions change and the save
+    writes by statements."""
+    if instance is None:
+        return {}
+    found: dict[str, ValueRow] = {}
+    registry = None
+    for row in dbsession.execute(_SAVED, {"form_instance_id": instance.id}):
+        value = row.value
+        if row.sealed_value is not None and value is None:
+            registry = registry or personal_values.registry_of(dbsession)
+            value = personal_values.open_value(registry, instance.subject_id, row)
+        found[row.item_oid] = ValueRow(
+            row.id,
+            row.item_oid,
+            value,
+            row.missing_code,
+            row.sealed_value,
+            row.audit_event_id,
+            row.sdv_required,
+            row.sdv_changed,
+            row.verified_at,
+            row.verified_by_id,
+        )
+    return found
 
 
 class ShownValue(NamedTuple):
@@ -243,7 +297,7 @@ def posted_from_stored(form: Form, values: Mapping[str, Any]) -> dict[str, list[
 
 def over_stored(
     form: Form,
-    rows: Mapping[str, ItemValue],
+    rows: Mapping[str, ValueRow],
     values: Mapping[str, str],
     missing: Mapping[str, str],
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -393,10 +447,6 @@ def audited_value(
     return stored.value
 
 
-def _owner(scope: EntryScope, instance_id: int, item: Item) -> personal_values.Owner:
-    return personal_values.Owner(scope.study.tenant_id, scope.subject.id, instance_id, item.oid)
-
-
 def _missing_codes(
     form: Form, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
 ) -> dict[str, str]:
@@ -531,7 +581,7 @@ class SaveReads:
 
     visit: VisitInstance | None = None
     instance: FormInstance | None = None
-    rows: dict[str, ItemValue] = field(default_factory=dict)
+    rows: dict[str, ValueRow] = field(default_factory=dict)
     open_warnings: list[EntryWarning] = field(default_factory=list)
     everything: dict[tuple[str, int], dict[str, Typed]] = field(default_factory=dict)
 
@@ -559,7 +609,7 @@ def read_for_save(dbsession: Session, scope: EntryScope, definition: Definition)
     return SaveReads(
         visit,
         instance,
-        stored_values(dbsession, instance),
+        saved_rows(dbsession, instance),
         warnings,
         subject_values(dbsession, definition, scope.subject, scope.form),
     )
@@ -838,12 +888,13 @@ def recorded_events(
     placed on the form, a value change's states as :func:`audited_value` gives them (personal
     data sealed to the instance)."""
     where = event_scope(plan.scope, instance_id)
+    tenant_id, subject_id = where["tenant_id"], where["subject_id"]
     items = {change.item.oid: change.item for change in plan.changes}
     recorded = []
     for event in plan.events:
         if event["action"] == "entry.value_changed":
             item = items[event["field"]]
-            owner = _owner(plan.scope, instance_id, item)
+            owner = personal_values.Owner(tenant_id, subject_id, instance_id, item.oid)
             event = event | {
                 "old": audited_value(registry, item, event["old"], owner),
                 "new": audited_value(registry, item, event["new"], owner),
@@ -887,7 +938,7 @@ def apply_save(
     registry = dbsession.info.get("registry")
     events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
     rows = dict(reads.rows)
-    _store_values(
+    added = _store_values(
         dbsession,
         instance,
         rows,
@@ -896,6 +947,7 @@ def apply_save(
         now,
         actor.user_id,
     )
+    marks = {oid: _marks(row) for oid, row in rows.items()}
     for row in plan.to_resolve:
         row.resolved_at = now
     opened = [
@@ -924,6 +976,7 @@ def apply_save(
         signed=signed,
     )
     reactions.publish(saved)
+    _store_marks(dbsession, instance, rows, marks, added)
     dbsession.flush()
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
@@ -1115,49 +1168,99 @@ _ENCODE_ROWS = json.JSONEncoder(
 def _store_values(
     dbsession: Session,
     instance: FormInstance,
-    rows: dict[str, ItemValue],
+    rows: dict[str, ValueRow],
     changes: list[Change],
     event_ids: list[int],
     now: datetime,
     actor_id: int | None,
-) -> None:
-    """New rows for values entered the first time; the changed ones updated in one batch (one
-    round trip, where the ORM would send one UPDATE per row). ``rows`` ends up holding every
-    value as stored, for what follows the save in the same transaction (SDV, signatures);
-    personal data is sealed in the database and plain only in memory."""
+) -> dict[str, dict[str, Any]]:
+    """The changed values updated in one statement (one round trip, where the ORM would send
+    one UPDATE per row); the columns of the values entered the first time returned by item
+    OID, inserted by :func:`_store_marks` once the reactions set their SDV marks. ``rows`` ends
+    up holding every value as stored, for what follows the save in the same transaction (SDV,
+    signatures); personal data is sealed in the database and plain only in memory."""
     registry = dbsession.info.get("registry")
     updates = []
+    added: dict[str, dict[str, Any]] = {}
+    where = (instance.tenant_id, instance.subject_id, instance.id)  # read once, not per value
     for change, event_id in zip(changes, event_ids, strict=True):
-        owner = personal_values.Owner(
-            instance.tenant_id, instance.subject_id, instance.id, change.item.oid
-        )
+        owner = personal_values.Owner(*where, change.item.oid)
         columns = value_columns(registry, owner, change, event_id, now, actor_id)
         row = rows.get(change.item.oid)
         if row is None:
-            rows[change.item.oid] = row = ItemValue(
-                tenant_id=instance.tenant_id,
-                form_instance_id=instance.id,
-                item_oid=change.item.oid,
-                **columns,
-            )
-            dbsession.add(row)
+            rows[change.item.oid] = row = ValueRow(None, change.item.oid)
+            added[change.item.oid] = columns
         else:
             updates.append({"row_id": row.id, **columns})
-            # the loaded row as the batch leaves it, as if loaded after it (nothing to flush);
-            # a personal value plain in memory only
-            if change.item.identifier:
-                columns["value"] = change.new.value
-            instance_state(row).dict.update(columns)
+        # the row as the save leaves it; a personal value plain in memory only
+        row.value, row.missing_code = change.new.value, change.new.missing
+        row.sealed_value, row.audit_event_id = columns["sealed_value"], event_id
     if not updates:
-        return
+        return added
     if dbsession.get_bind().dialect.name != "postgresql":
         dbsession.execute(_VALUE_UPDATE, updates)
-        return
-    rows = [{"id": row["row_id"]} | {n: row[n] for n in _RECORDSET_COLUMNS[1:]} for row in updates]
+        return added
+    values = [
+        {"id": row["row_id"]} | {n: row[n] for n in _RECORDSET_COLUMNS[1:]} for row in updates
+    ]
     dbsession.execute(
         _VALUE_RECORDSET_UPDATE,
-        {"rows": _ENCODE_ROWS(rows), "updated_at": now, "updated_by_id": actor_id},
+        {"rows": _ENCODE_ROWS(values), "updated_at": now, "updated_by_id": actor_id},
     )
+    return added
+
+
+#: A row's SDV marks, to tell those the reactions changed.
+_marks = attrgetter(*SDV_COLUMNS)
+
+
+_MARKS_UPDATE = (
+    update(ItemValue.__table__)
+    .where(ItemValue.__table__.c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in SDV_COLUMNS})
+)
+
+
+def _store_marks(
+    dbsession: Session,
+    instance: FormInstance,
+    rows: dict[str, ValueRow],
+    marks: dict[str, tuple[Any, ...]],
+    added: dict[str, dict[str, Any]],
+) -> None:
+    """After the reactions: the values entered the first time inserted with the SDV marks the
+    reactions gave them (one statement), and the stored ones whose marks they changed updated
+    (one batch, none in the common case)."""
+    if added:
+        dbsession.execute(
+            insert(ItemValue.__table__),
+            [
+                {
+                    "tenant_id": instance.tenant_id,
+                    "form_instance_id": instance.id,
+                    "item_oid": oid,
+                    **columns,
+                    **dict(zip(SDV_COLUMNS, _marks(rows[oid]), strict=True)),
+                }
+                for oid, columns in added.items()
+            ],
+        )
+    changed = [
+        {"row_id": row.id, **dict(zip(SDV_COLUMNS, now, strict=True))}
+        for oid, row in rows.items()
+        if row.id is not None and (now := _marks(row)) != marks[oid]
+    ]
+    if changed:
+        dbsession.execute(_MARKS_UPDATE, changed)
+    _expire_loaded(dbsession, instance.id)
+
+
+def _expire_loaded(dbsession: Session, instance_id: int) -> None:
+    """Values of the form this session loaded as ORM objects before the save (another reader
+    in the same transaction) are read again when next used: the save writes by statements."""
+    for loaded in list(dbsession.identity_map.values()):
+        if isinstance(loaded, ItemValue) and loaded.form_instance_id == instance_id:
+            dbsession.expire(loaded)
 
 
 def remove_row(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
 from datacapt.ecrf.definition import Form, Item, ItemType, SdvRequirement, form_items
-from datacapt.entry.events import FormRemoved, FormSaved, HistoryAsked
+from datacapt.entry.events import FormRemoved, FormSaved, HistoryAsked, ValueRow
 from datacapt.i18n import _
 from datacapt.models import (
     AuditEvent,
@@ -95,7 +95,7 @@ def sdv_required(form: Form, item: Item) -> bool:
     return form.sdv is SdvRequirement.ALL or item.name in form.sdv_items
 
 
-def _to_verify(row: ItemValue) -> bool:
+def _to_verify(row: ItemValue | ValueRow) -> bool:
     """A value monitors must verify: required, and holding something (or emptied since)."""
     return row.sdv_required and (
         row.value is not None
@@ -105,7 +105,7 @@ def _to_verify(row: ItemValue) -> bool:
     )
 
 
-def sdv_status(rows: Iterable[ItemValue]) -> SdvStatus:
+def sdv_status(rows: Iterable[ItemValue | ValueRow]) -> SdvStatus:
     targets = [row for row in rows if _to_verify(row)]
     if not targets:
         return SdvStatus.NOT_REQUIRED

@@ -18,7 +18,8 @@ from pyramid.events import ContextFound
 from pyramid.request import Request
 from pyramid.traversal import split_path_info
 from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from datacapt.ecrf.casebook import parse_key
 from datacapt.ecrf.versions import latest_published_id
@@ -55,6 +56,44 @@ def forget_path(event: ContextFound) -> None:
     """Views that traverse again query the database, not rows read before they wrote (and do
     not load the request's path a second time)."""
     event.request.__dict__[ATTRIBUTE] = {}
+
+
+#: Columns of the path's entities that the resources, the security policy and the hot pages
+#: (form page and save, visit page, casebook, subject page, dashboard) do not read: each one
+#: the statement does not load spares its description, row processing and population. One
+#: still loads when read (a statement of its own), and a later query of the same row fills it.
+DEFERRED: tuple[Any, ...] = (
+    Tenant.created_at,
+    Tenant.two_factor_required,
+    Study.created_at,
+    Study.epro_accounts,
+    Study.subject_messages,
+    Study.subject_id_pattern,
+    Study.visit_window_blocking,
+    Study.languages,
+    Subject.created_by_id,
+    Subject.signed,
+    Site.country,
+    Site.next_subject_number,
+    Site.target_enrolment,
+    Site.created_at,
+    VisitInstance.created_at,
+    VisitInstance.created_by_id,
+    VisitInstance.visit_date,
+    FormInstance.created_at,
+    FormInstance.reviewed_at,
+    FormInstance.reviewed_by_id,
+    FormInstance.updated_by_id,
+    FormInstance.status_reason,
+    FormInstance.version_number,
+    FormInstance.visit,
+    FormInstance.visit_repeat,
+)
+
+
+def _deferred(entities: list[Any]) -> list[LoaderOption]:
+    """The options deferring :data:`DEFERRED`'s columns of ``entities``."""
+    return [defer(column) for column in DEFERRED if column.class_ in entities]
 
 
 #: The statement for each depth of path (tenant; + study; + subject; + visit; + form), built
@@ -100,7 +139,8 @@ def _statement(depth: int) -> Select[Any]:
                 FormInstance.repeat == bindparam("form_repeat"),
             ),
         )
-    found = _STATEMENTS[depth] = statement.with_only_columns(*columns)
+    entities = [column for column in columns if isinstance(column, type)]
+    found = _STATEMENTS[depth] = statement.with_only_columns(*columns).options(*_deferred(entities))
     return found
 
 

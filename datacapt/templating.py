@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, pass_context
+from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from pyramid.config import Configurator
@@ -265,7 +266,12 @@ def includeme(config: Configurator) -> None:
             text_in=text_in,
             input_hint=input_hint,
             ECRF_SLOTS=SLOTS,
-            htmx_config=HTMX_CONFIG,
+            # the layouts' <meta name="htmx-config">: a constant, made JSON once (``|tojson``)
+            htmx_config_json=htmlsafe_json_dumps(
+                HTMX_CONFIG,
+                dumps=environment.policies["json.dumps_function"],
+                **environment.policies["json.dumps_kwargs"],
+            ),
             subject_panels=subject_panels,
             layout_piece=KeptPieces(environment, LAYOUT_PIECES).render,
         )

@@ -188,6 +188,14 @@ def _session_dialog_inputs(request: Request) -> dict[str, Hashable]:
     return {"application_url": request.application_url, "idle_timeout": request.idle_timeout}
 
 
+def _no_inputs(request: Request) -> dict[str, Hashable]:
+    return {}
+
+
+def _footer_inputs(request: Request) -> dict[str, Hashable]:
+    return {"zone": request.timezone.key}
+
+
 #: The layout's pieces kept per process, each with what its template may read besides the UI
 #: language (``language``, which ``_`` reads too) and its holes: the template has no
 #: ``request``, so (strict undefined) it can read nothing these do not hold.
@@ -195,6 +203,8 @@ LAYOUT_PIECES: dict[str, Callable[[Request], dict[str, Hashable]]] = {
     "layouts/_header.jinja2": _header_inputs,
     "layouts/_language_menu.jinja2": _language_menu_inputs,
     "layouts/_session_dialog.jinja2": _session_dialog_inputs,
+    "layouts/_page_messages.jinja2": _no_inputs,  # the body's messages for app.js, skip link
+    "layouts/_footer.jinja2": _footer_inputs,
 }
 #: What a piece leaves to each request (per session or per page): ``{{ hole("name") }}``.
 HOLES: dict[str, Callable[[Request], str]] = {

@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 
 from datacapt import permissions as perms
-from datacapt.config import get_app_settings
+from datacapt.config import AppSettings, get_app_settings
 from datacapt.htmx import SUBJECT_AREA
 from datacapt.models import (
     Site,
@@ -390,8 +390,19 @@ def add_security_headers(event: NewResponse) -> None:
         response.headerlist.append(_HSTS[1:])
 
 
+def session_cookie_reissue_time(settings: AppSettings) -> int:
+    """Seconds after which a request reading the session cookie writes it again."""
+    return min(120, settings.session_idle_timeout // 10)
+
+
 def includeme(config: Configurator) -> None:
     settings = get_app_settings(config.registry)
+    # The cookie is written again only when a request reads it more than ``reissue`` seconds
+    # after it was last written, so what it says of its last use may lag by that much: its own
+    # timeout is the idle timeout plus that lag, so that it never signs out an active user
+    # earlier than the server-side session would. The idle timeout is the server's (its
+    # ``last_seen_at``, checked on every request).
+    reissue = session_cookie_reissue_time(settings)
     config.set_session_factory(
         SignedCookieSessionFactory(
             settings.secret,
@@ -399,8 +410,8 @@ def includeme(config: Configurator) -> None:
             secure=settings.cookie_secure,
             httponly=True,
             samesite="Lax",
-            timeout=settings.session_idle_timeout,
-            reissue_time=min(120, settings.session_idle_timeout // 10),
+            timeout=settings.session_idle_timeout + reissue,
+            reissue_time=reissue,
             serializer=JSONSerializer(),
         )
     )

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, pass_context
+from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from pyramid.config import Configurator
@@ -187,6 +188,14 @@ def _session_dialog_inputs(request: Request) -> dict[str, Hashable]:
     return {"application_url": request.application_url, "idle_timeout": request.idle_timeout}
 
 
+def _no_inputs(request: Request) -> dict[str, Hashable]:
+    return {}
+
+
+def _footer_inputs(request: Request) -> dict[str, Hashable]:
+    return {"zone": request.timezone.key}
+
+
 #: The layout's pieces kept per process, each with what its template may read besides the UI
 #: language (``language``, which ``_`` reads too) and its holes: the template has no
 #: ``request``, so (strict undefined) it can read nothing these do not hold.
@@ -194,6 +203,8 @@ LAYOUT_PIECES: dict[str, Callable[[Request], dict[str, Hashable]]] = {
     "layouts/_header.jinja2": _header_inputs,
     "layouts/_language_menu.jinja2": _language_menu_inputs,
     "layouts/_session_dialog.jinja2": _session_dialog_inputs,
+    "layouts/_page_messages.jinja2": _no_inputs,  # the body's messages for app.js, skip link
+    "layouts/_footer.jinja2": _footer_inputs,
 }
 #: What a piece leaves to each request (per session or per page): ``{{ hole("name") }}``.
 HOLES: dict[str, Callable[[Request], str]] = {
@@ -265,7 +276,12 @@ def includeme(config: Configurator) -> None:
             text_in=text_in,
             input_hint=input_hint,
             ECRF_SLOTS=SLOTS,
-            htmx_config=HTMX_CONFIG,
+            # the layouts' <meta name="htmx-config">: a constant, made JSON once (``|tojson``)
+            htmx_config_json=htmlsafe_json_dumps(
+                HTMX_CONFIG,
+                dumps=environment.policies["json.dumps_function"],
+                **environment.policies["json.dumps_kwargs"],
+            ),
             subject_panels=subject_panels,
             layout_piece=KeptPieces(environment, LAYOUT_PIECES).render,
         )

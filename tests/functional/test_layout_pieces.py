@@ -9,8 +9,10 @@ from types import SimpleNamespace
 import pytest
 import webtest
 from jinja2 import DictLoader, Environment, StrictUndefined, UndefinedError
+from jinja2.utils import htmlsafe_json_dumps
 
 from datacapt.accounts.services import grant_study_role, set_preferences
+from datacapt.htmx import HTMX_CONFIG
 from datacapt.models import Study
 from datacapt.permissions import StudyRole
 from datacapt.templating import KeptPieces
@@ -143,3 +145,36 @@ def test_static_files_and_header_links_follow_the_script_name(testapp, world):
         assert page.html.find("link", rel="stylesheet")["href"].startswith(f"{prefix}static/")
         brand = page.html.select_one("header.site-header a.brand")["href"]
         assert brand == f"http://localhost{prefix}"
+
+
+def test_the_htmx_config_is_the_json_of_the_constant(testapp, world):
+    """Made JSON once at start: the same as ``|tojson`` of it on every page."""
+    page = signed_in(testapp, world, "coordinator").get("/acme/demo/")
+    meta = page.html.find("meta", attrs={"name": "htmx-config"})
+    assert json.loads(meta["content"]) == HTMX_CONFIG
+    assert f"content='{htmlsafe_json_dumps(HTMX_CONFIG, sort_keys=True)}'" in page.text
+
+
+def test_the_body_messages_and_footer_follow_the_language_and_time_zone(testapp, world, dbsession):
+    app = signed_in(testapp, world, "monitor")
+    user = world.users["monitor"]
+    shown = []
+    for language, zone in [("en", "Europe/Paris"), ("fr", "Europe/Paris"), ("fr", "Asia/Tokyo")]:
+        set_preferences(user, language, zone)
+        dbsession.flush()
+        page = app.get("/acme/demo/")
+        shown.append(
+            (
+                page.html.body["data-message-forbidden"],
+                page.html.select_one("a.skip-link").text,
+                page.html.select_one("footer").text.strip(),
+            )
+        )
+    assert shown[0] == (
+        "You are not allowed to do that.",
+        "Skip to content",
+        "Datacapt · Times are shown in Europe/Paris.",
+    )
+    assert shown[1][0] != shown[0][0] and shown[1][1] != shown[0][1]
+    assert "Europe/Paris" in shown[1][2] and shown[1][2] != shown[0][2]
+    assert shown[2][:2] == shown[1][:2] and "Asia/Tokyo" in shown[2][2]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import webtest
 from sqlalchemy import select
 
+from datacapt.config import get_app_settings
 from datacapt.models import AuditEvent, UserSession
+from datacapt.security import session_cookie_reissue_time
 from tests.factories import csrf_token, login, make_user
 
 
@@ -118,3 +122,66 @@ def test_an_active_session_is_touched_at_most_once_a_minute(testapp, user, dbses
     dbsession.flush()
     testapp.get("/")
     assert rows(dbsession, user)[0].last_seen_at > seen - timedelta(minutes=5)
+
+
+class CookieClock:
+    """The clock of the cookie session (``pyramid.session`` reads ``time.time()``) and of the
+    server-side rows (moved back), advanced together."""
+
+    def __init__(self, monkeypatch, dbsession, user) -> None:
+        self.offset = 0.0
+        self.dbsession, self.user = dbsession, user
+        monkeypatch.setattr(
+            "pyramid.session.time", SimpleNamespace(time=lambda: time.time() + self.offset)
+        )
+
+    def advance(self, seconds: int) -> None:
+        self.offset += seconds
+        for row in rows(self.dbsession, self.user):
+            row.created_at -= timedelta(seconds=seconds)
+            row.last_seen_at -= timedelta(seconds=seconds)
+        self.dbsession.flush()
+
+
+def test_a_page_without_a_flash_message_leaves_the_cookie_alone(testapp, user):
+    login(testapp, user.email)
+    page = testapp.get("/preferences")
+    assert "Set-Cookie" not in page.headers
+    assert testapp.get("/sessions").headers.get("Set-Cookie") is None
+
+
+def test_an_active_user_is_never_signed_out_by_the_cookie(
+    testapp, user, dbsession, registry, monkeypatch
+):
+    """Pages inside the reissue time leave the cookie as it was, so what it says of its last use
+    lags; the next request, just inside the idle timeout of the last one, still stands."""
+    settings = get_app_settings(registry)
+    idle, reissue = settings.session_idle_timeout, session_cookie_reissue_time(settings)
+    clock = CookieClock(monkeypatch, dbsession, user)
+    login(testapp, user.email)
+    clock.advance(reissue - 1)
+    assert "Set-Cookie" not in testapp.get("/preferences").headers  # not written again
+    for _ in range(3):
+        clock.advance(idle - 1)
+        page = testapp.get("/preferences")
+        assert page.status_int == 200
+        assert "Set-Cookie" in page.headers  # written again: more than the reissue time passed
+    (row,) = rows(dbsession, user)
+    assert row.ended_at is None
+
+
+@pytest.mark.parametrize("past_the_cookie", [False, True])
+def test_an_idle_user_is_still_signed_out(
+    testapp, user, dbsession, registry, monkeypatch, past_the_cookie
+):
+    """Idle a second past the idle timeout: the server's session ends (the cookie still names
+    it); past the cookie's own timeout too: the cookie names no session any more."""
+    settings = get_app_settings(registry)
+    clock = CookieClock(monkeypatch, dbsession, user)
+    login(testapp, user.email)
+    testapp.get("/preferences")
+    extra = session_cookie_reissue_time(settings) if past_the_cookie else 0
+    clock.advance(settings.session_idle_timeout + extra + 1)
+    assert testapp.get("/preferences", status=303).location.startswith("http://localhost/login")
+    (row,) = rows(dbsession, user)
+    assert row.end_reason == (None if past_the_cookie else "idle")

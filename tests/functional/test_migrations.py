@@ -18,6 +18,20 @@ def alembic_config(connection) -> AlembicConfig:
     return config
 
 
+def upgrade_over(engine, revision: str, rows: list[str]) -> None:
+    """Migrate to ``revision``, write ``rows`` (SQL of that schema), then migrate to the head:
+    what a database holding such rows goes through."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(text(row))
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
 def test_models_and_migrations_agree(engine):
     """Fails when a model changes without a migration (``alembic check``)."""
     with engine.begin() as connection:
@@ -176,13 +190,7 @@ def test_role_sites_and_signed_forms_receive_their_parents_tenant(tmp_path):
         "INSERT INTO signed_form (signature_id, form_instance_id) VALUES (12, 11)",
     ]
     try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "5d3a1c7e9b42")
-        with engine.begin() as connection:
-            for row in rows:
-                connection.execute(text(row))
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "head")
+        upgrade_over(engine, "5d3a1c7e9b42", rows)
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT tenant_id FROM study_role_site")) == 2
             assert connection.scalar(text("SELECT tenant_id FROM signed_form")) == 2
@@ -224,13 +232,7 @@ def test_subjects_holding_a_valid_signature_are_marked_signed(tmp_path):
         signature.format(subject=10, broken="'2026-12-02 10:00:00+00'"),
     ]
     try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "e52c8d3f0b26")
-        with engine.begin() as connection:
-            for row in rows:
-                connection.execute(text(row))
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "head")
+        upgrade_over(engine, "e52c8d3f0b26", rows)
         with engine.connect() as connection:
             marks = connection.execute(text("SELECT id, signed FROM subject ORDER BY id")).all()
         assert [(id_, bool(signed)) for id_, signed in marks] == [

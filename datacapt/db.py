@@ -26,6 +26,8 @@ from transaction.interfaces import ITransactionManager
 from zope.sqlalchemy import mark_changed
 from zope.sqlalchemy.datamanager import join_transaction
 
+from datacapt.pgcursor import Cursor
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -82,7 +84,18 @@ def make_engine(settings: dict[str, Any]) -> Engine:
         if engine.url.database not in (None, "", ":memory:"):
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         _prepare_sqlite(engine)
+    elif engine.dialect.driver == "psycopg":
+        _describe_on_demand(engine)
     return engine
+
+
+def _describe_on_demand(engine: Engine) -> None:
+    """psycopg connections make :class:`datacapt.pgcursor.Cursor` cursors (descriptions built
+    when read, see there)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.cursor_factory = Cursor
 
 
 #: SQLSTATEs of a server that is going away or not up yet: shutting down (an operator's fast

@@ -8,7 +8,7 @@ from datacapt.entry.dashboard import escaped_each
 
 
 def test_texts_escaped_together_are_escaped_as_each_alone():
-    texts = ["s001-0001", "a&b", "<x>", "it's \"quoted\"", "", "/s/a%20b/"]
+    texts = ["s001-0001", "a&b", "<x>", 'it\'s "quoted"', "", "/s/a%20b/"]
     assert escaped_each(texts) == [str(escape(text)) for text in texts]
 
 

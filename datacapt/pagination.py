@@ -52,12 +52,23 @@ def paginate(
     key: ColumnElement[Any] | None = None,
     after: str | None = None,
 ) -> Page[Any]:
-    """Page ``number`` of ``statement``; with ``key`` (the unique column it is ordered by) and
-    ``after`` (the last key of the page before), the page is the rows after that key."""
-    total = dbsession.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    if key is not None and after is not None and number > 1:
+    """Page ``number`` of ``statement``.
+
+    With ``key`` (the unique column it is ordered by) every page but the first is the rows after
+    a key: ``after`` (the last key of the page before, a "next" link's), else the key that ends
+    the page before, looked up in the key's index. Rows the page skips are then never built
+    (an offset computes every selected column of every skipped row), and the count reads the
+    key alone, not the page's columns."""
+    counted = statement if key is None else statement.with_only_columns(key)
+    total = dbsession.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
+    if key is None or number == 1:
+        page = statement.offset((number - 1) * size)
+    elif after is not None:
         page = statement.where(key > after)
     else:
-        page = statement.offset((number - 1) * size)
+        boundary = statement.with_only_columns(key)
+        page = statement.where(
+            key > boundary.offset((number - 1) * size - 1).limit(1).scalar_subquery()
+        )
     rows = dbsession.execute(page.limit(size)).all()
     return Page(items=list(rows), number=number, size=size, total=total or 0)

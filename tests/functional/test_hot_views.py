@@ -253,3 +253,51 @@ def test_the_dashboard_pages_forward_by_keyset_to_the_same_rows(coordinator, dbs
 
     assert labels(by_keyset) == labels(by_offset) == [f"par01-{n:04d}" for n in range(101, 150)]
     assert "Page 2 of 2" in by_keyset.text
+
+
+def test_the_dashboard_keeps_its_header_and_key_per_version_and_language(
+    coordinator, dbsession, world
+):
+    from datacapt.design import services
+    from datacapt.ecrf import versions
+    from tests.factories import SETUP, publish_definition
+
+    def header_and_key(page):
+        titles = [th["title"] for th in page.html.select("thead th.form-column")]
+        return titles, page.html.select_one(".status-legend").text
+
+    english = header_and_key(coordinator.get("/acme/demo/subjects/@@dashboard"))
+    french = coordinator.get("/acme/demo/subjects/@@dashboard", headers={"Accept-Language": "fr"})
+    assert header_and_key(french)[1] != english[1]  # the key in French
+    assert header_and_key(coordinator.get("/acme/demo/subjects/@@dashboard")) == english
+    draft = versions.draft(dbsession, world.study)
+    definition = versions.definition_of(draft)
+    definition.form("demographics").title = {"en": "About the subject"}
+    publish_definition(dbsession, world.study, draft, definition, "Retitled")
+    services.start_draft(dbsession, world.study, SETUP)
+    dbsession.flush()
+    titles, key = header_and_key(coordinator.get("/acme/demo/subjects/@@dashboard"))
+    assert "About the subject" in titles and "About the subject" not in english[0]
+    assert key == english[1]
+
+
+def test_the_dashboard_pages_by_number_start_after_the_key_ending_the_page_before(
+    coordinator, dbsession, world, query_counter
+):
+    from tests.factories import make_subject
+
+    for number in range(2, 251):
+        make_subject(dbsession, world.sites["par01"], f"par01-{number:04d}")
+    dbsession.flush()
+
+    def labels(query):
+        page = coordinator.get("/acme/demo/subjects/@@dashboard", query)
+        return [th.a.text for th in page.html.select("tbody th")]
+
+    assert labels({"page": "2"}) == [f"par01-{n:04d}" for n in range(101, 201)]
+    query_counter.clear()
+    assert labels({"page": "3"}) == [f"par01-{n:04d}" for n in range(201, 251)]
+    page_statement = next(s for s in query_counter if "LIMIT" in s and "overdue" in s)
+    # the rows after the key ending page 2, which a subquery looks up (by offset, in the index)
+    assert " ".join(page_statement.split()).count("subject.label > (SELECT subject.label FROM") == 1
+    assert labels({"page": "4"}) == []

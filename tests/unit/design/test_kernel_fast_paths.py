@@ -9,8 +9,18 @@ from decimal import Decimal
 
 import pytest
 
-from datacapt.ecrf import values
-from datacapt.ecrf.definition import Choice, Item, ItemType, Range, Slider, Validation
+from datacapt.cli.demo_design import demo_definition
+from datacapt.ecrf import values, versions
+from datacapt.ecrf.definition import (
+    Choice,
+    Item,
+    ItemType,
+    Range,
+    Slider,
+    Validation,
+    from_json,
+    to_json,
+)
 from datacapt.ecrf.runtime import _is_blank
 from datacapt.ecrf.values import Parsed, parse_value
 
@@ -247,3 +257,27 @@ def test_a_stored_date_is_shown_as_it_was(order: str | None) -> None:
     ]
     assert values.shown_date("1970-03", "dmy") == "UK/03/1970"
     assert values.shown_date("1970-03-15", "mdy") == "03/15/1970"
+
+
+class _OneDocument:
+    """A session that holds one published version's document."""
+
+    def __init__(self, document: dict[str, object]) -> None:
+        self.document = document
+
+    def scalar(self, _statement: object) -> dict[str, object]:
+        return self.document
+
+
+def test_a_published_versions_items_are_planned_when_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(values, "_PLANS", {})
+    monkeypatch.setattr(versions, "_DEFINITIONS", {})
+    document = to_json(demo_definition())
+    design = versions.design_of(_OneDocument(document), (991, 1, "hash"))  # type: ignore[arg-type]
+    assert design is not None
+    items = [planned for _form, planned in design.definition.items()]
+    assert items and all(values._PLANS[id(planned)][0] is planned for planned in items)
+    draft = from_json(document)  # a draft's copy: never planned
+    assert not any(id(planned) in values._PLANS for _form, planned in draft.items())

@@ -18,9 +18,13 @@ UNSCHEDULED = "unscheduled"
 
 def is_log(form: Form) -> bool:
     """A log form (adverse events, medications): filled once per row, as many rows as needed."""
-    return form.repeating or any(
-        subsection.repeating for section in form.sections for subsection in section.subsections
-    )
+    if form.repeating:
+        return True
+    for section in form.sections:
+        for subsection in section.subsections:
+            if subsection.repeating:
+                return True
+    return False
 
 
 def visit_key(visit: str, repeat: int) -> str:

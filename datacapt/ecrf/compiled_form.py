@@ -175,7 +175,8 @@ URL_STAND_IN = "\x02url\x03"
 
 def _quiet_messages(state: BlockState, entry: Mapping[str, Any]) -> Hashable | None:
     """Messages with nothing to say depend on the item alone (``messages`` in the template)."""
-    return None if state.visible and (state.error or state.warning or state.fired) else ()
+    parsed = state.parsed  # what state.error and state.warning give on a shown block
+    return None if state.visible and (parsed.error or parsed.warning or state.fired) else ()
 
 
 def _sdv_states(state: BlockState, entry: Mapping[str, Any]) -> Hashable:

@@ -268,7 +268,13 @@ def form_blocks(form: Form) -> Iterator[Block]:
 
 def form_items(form: Form) -> list[Item]:
     """The form's questions, in page order (static text left out)."""
-    return [block for block in form_blocks(form) if isinstance(block, Item)]
+    return [
+        block
+        for section in form.sections
+        for subsection in section.subsections
+        for block in subsection.blocks
+        if isinstance(block, Item)
+    ]
 
 
 def text_in(text: Text, language: str, default_language: str) -> str:

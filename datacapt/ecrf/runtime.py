@@ -156,7 +156,8 @@ def _calculate(item: Item, context: MappingContext) -> Parsed:
 
 
 def _is_blank(value: Typed) -> bool:
-    return value is None or value == "" or value == frozenset()
+    # Only text and ticked codes can be empty: no comparison of a number or date with them.
+    return value is None or (isinstance(value, str | frozenset) and not value)
 
 
 def evaluate_form(
@@ -186,21 +187,20 @@ def evaluate_form(
                 states[block.oid] = state
 
     values: dict[str, Typed] = dict(others or {})
-
-    def context() -> MappingContext:
-        return MappingContext(
-            values,
-            visits=dict(visits or {}),
-            today=today,
-            instances=page.repeats,
-            labels=page.labels,
-            smart=page.smart,
-        )
+    # One context for the whole evaluation: it reads ``values`` as they are when asked.
+    current = MappingContext(
+        values,
+        visits=dict(visits or {}),
+        today=today,
+        instances=page.repeats,
+        labels=page.labels,
+        smart=page.smart,
+    )
 
     for state in states.values():
         if state.name is not None:
             values[state.name] = state.parsed.value
-    _apply_tags(states, posted, page, context(), today)
+    _apply_tags(states, posted, page, current, today)
 
     hidden: set[str] = set()
     section_visibility: dict[str, bool] = {}
@@ -208,7 +208,6 @@ def evaluate_form(
         for state in states.values():
             if state.name is not None:
                 values[state.name] = None if state.block.oid in hidden else state.parsed.value
-        current = context()
         for state in states.values():
             if isinstance(state.block, Item) and state.block.type is ItemType.CALCULATED:
                 state.parsed = _calculate(state.block, current)
@@ -216,7 +215,6 @@ def evaluate_form(
             elif state.tags is not NONE and state.tags.computed:
                 _compute(state, current)
                 values[state.block.name] = state.parsed.value
-        current = context()
         now_hidden: set[str] = set()
         for section in form.sections:
             shown_section = _condition(section.show_if, current)
@@ -231,7 +229,6 @@ def evaluate_form(
             break
         hidden = now_hidden
 
-    current = context()
     for state in states.values():
         state.visible = state.block.oid not in hidden
         block = state.block

@@ -7,6 +7,7 @@ expressions compute with. Hard range checks refuse a value; soft ones only warn.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Context, Decimal
@@ -57,6 +58,10 @@ class Parsed:
     warning: TranslationString | None = None
 
 
+#: A blank value's outcome (frozen: shared).
+BLANK = Parsed(None, None)
+
+
 def _refuse(message: TranslationString) -> Parsed:
     return Parsed(None, None, error=message)
 
@@ -87,6 +92,9 @@ def _date(item: Item, raw: str) -> Parsed:
     """ISO (2026-01-31) always; also the item's display order with / - or . separators. Where
     the item allows partial dates, UK/UNK stand for an unknown day or month (``UK/03/1970``) and
     ISO 8601's reduced precision (``1970-03``, ``1970``) is what is stored."""
+    shown = _shown_date(item, raw)
+    if shown is not None:
+        return shown
     try:
         value = date.fromisoformat(raw)
     except ValueError:
@@ -112,6 +120,43 @@ def _date(item: Item, raw: str) -> Parsed:
             value = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
         except ValueError:
             return _refuse(_("This date does not exist."))
+    return Parsed(value.isoformat(), value)
+
+
+#: How a date is shown in each order (the parts of DATE_ORDERS, joined).
+SHOWN_DATES = {
+    "dmy": "{day}/{month}/{year}",
+    "mdy": "{month}/{day}/{year}",
+    "ymd": "{year}-{month}-{day}",
+}
+
+#: Where the day, month and year stand in a date written DD/MM/YYYY or MM/DD/YYYY (any of the
+#: separators / . -): the shape :func:`shown_date` gives every whole stored date of such items.
+_SHOWN_SLICES = {
+    "dmy": (slice(0, 2), slice(3, 5), slice(6, 10)),
+    "mdy": (slice(3, 5), slice(0, 2), slice(6, 10)),
+}
+
+
+def _shown_date(item: Item, raw: str) -> Parsed | None:
+    """A whole date in the item's own day-month order with two-digit day and month and a
+    four-digit year (what a saved form shows), read without trying ISO and the patterns, which
+    give the same for it; None for any other text."""
+    slices = _SHOWN_SLICES.get(item.date_format or "")
+    if (
+        slices is None
+        or len(raw) != 10
+        or raw[2] not in "/.-"
+        or raw[5] not in "/.-"
+        or not raw.isascii()
+        or not (raw[:2] + raw[3:5] + raw[6:]).isdigit()
+    ):
+        return None
+    day, month, year = int(raw[slices[0]]), int(raw[slices[1]]), int(raw[slices[2]])
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        return _refuse(_("This date does not exist."))
     return Parsed(value.isoformat(), value)
 
 
@@ -148,12 +193,11 @@ def shown_date(stored: str, order: str | None) -> str:
     """A stored date as the item shows and takes it back: ``15/03/1970`` (dmy), ``03/15/1970``
     (mdy) or ISO; an unknown day or month as UK/UNK (``UK/03/1970``, ``UK/UNK/1970``)."""
     pieces = stored.split("-")
-    if not (1 <= len(pieces) <= 3 and all(piece.isdigit() for piece in pieces)):
+    # Each piece written and all digits (read whole: this runs for every date of every page).
+    if not (1 <= len(pieces) <= 3 and all(pieces) and "".join(pieces).isdigit()):
         return stored
     year, month, day = (pieces + [UNKNOWN_MONTH, UNKNOWN_DAY][len(pieces) - 1 :])[:3]
-    parts = {"day": day, "month": month, "year": year}
-    separator = "-" if (order or "ymd") == "ymd" else "/"
-    return separator.join(parts[key] for key in DATE_ORDERS[order or "ymd"])
+    return SHOWN_DATES[order or "ymd"].format(day=day, month=month, year=year)
 
 
 #: What an input shows while empty: the format its item is typed in.
@@ -270,18 +314,28 @@ def _text(item: Item, raw: str) -> Parsed:
 def _bounded(parsed: Parsed, item: Item) -> Parsed:
     """Apply the hard (refuse) and soft (warn) ranges to a valid typed value; a partial date
     is out of range only when none of the days it may be is within."""
-    partial = parsed.error is None and is_partial_date(item, parsed.stored)
-    if not partial and (
-        parsed.error or not isinstance(parsed.value, Decimal | date | datetime | time)
-    ):
+    stored, value = parsed.stored, parsed.value
+    # is_partial_date, read inline: this runs for every ranged value of every page and save.
+    partial = (
+        parsed.error is None
+        and item.validation is Validation.DATE
+        and stored is not None
+        and len(stored) in (4, 7)
+    )
+    if not partial and (parsed.error or not isinstance(value, Decimal | date | datetime | time)):
         return parsed
+    kind = type(value)
     for bounds, hard in ((item.hard_range, True), (item.soft_range, False)):
-        if bounds is None or (
-            _overlaps(partial_date_bounds(parsed.stored or ""), bounds)
-            if partial
-            else _within(parsed.value, bounds)
-        ):
+        if bounds is None:
             continue
+        if partial:
+            if _overlaps(partial_date_bounds(stored or ""), bounds):
+                continue
+        else:  # within the bounds, typed as the value is (once per kind and text)
+            low = _BOUNDS[kind, bounds.min] if bounds.min is not None else None
+            high = _BOUNDS[kind, bounds.max] if bounds.max is not None else None
+            if (low is None or value >= low) and (high is None or value <= high):
+                continue
         message = range_message(item, bounds)
         if hard:
             return _refuse(message)
@@ -313,13 +367,6 @@ class _Bounds(dict[tuple[type, str], Any]):
 _BOUNDS = _Bounds()
 
 
-def _within(value: Any, bounds: Range) -> bool:
-    kind = type(value)
-    low = _BOUNDS[kind, bounds.min] if bounds.min is not None else None
-    high = _BOUNDS[kind, bounds.max] if bounds.max is not None else None
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
 def _overlaps(days: tuple[date, date], bounds: Range) -> bool:
     first, last = days
     return (bounds.min is None or last >= date.fromisoformat(bounds.min)) and (
@@ -338,14 +385,21 @@ def range_message(item: Item, bounds: Range) -> TranslationString:
     return _("Expected ${max} or less.", mapping={"max": high})
 
 
-def _choices(item: Item, raw: list[str]) -> Parsed:
-    codes = {choice.code for choice in item.choices}
+def _codes(item: Item) -> frozenset[str]:
+    """The codes a choice item takes."""
     if item.type in (ItemType.YES_NO, ItemType.TRUE_FALSE):
-        codes = {"0", "1"}
-    elif item.type is ItemType.ACKNOWLEDGEMENT:
-        codes = {"1"}
+        return frozenset({"0", "1"})
+    if item.type is ItemType.ACKNOWLEDGEMENT:
+        return frozenset({"1"})
+    return frozenset(choice.code for choice in item.choices)
+
+
+def _choices(item: Item, raw: list[str], codes: frozenset[str] | None = None) -> Parsed:
+    """``codes``: the item's (:func:`_codes`), when already known."""
+    if codes is None:
+        codes = _codes(item)
     picked = [code for code in raw if code != ""]
-    if any(code not in codes for code in picked):
+    if not codes.issuperset(picked):
         return _refuse(_("Choose among the options offered."))
     if item.type is ItemType.MULTIPLE_CHOICE:
         ordered = [choice.code for choice in item.choices if choice.code in picked]
@@ -364,14 +418,19 @@ def _choices(item: Item, raw: list[str]) -> Parsed:
     return Parsed(picked[0], picked[0]) if picked else Parsed(None, None)
 
 
-def _convert(item: Item, raw: list[str]) -> Parsed:
-    if item.type in (
+CHOICE_TYPES = frozenset(
+    {
         ItemType.SINGLE_CHOICE,
         ItemType.MULTIPLE_CHOICE,
         ItemType.YES_NO,
         ItemType.TRUE_FALSE,
         ItemType.ACKNOWLEDGEMENT,
-    ):
+    }
+)
+
+
+def _convert(item: Item, raw: list[str]) -> Parsed:
+    if item.type in CHOICE_TYPES:
         return _choices(item, raw)
     text = raw[0].strip() if raw else ""
     if not text:
@@ -407,8 +466,76 @@ def holds_numbers(item: Item) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What parsing a published item takes, found once: its choice codes (None: no choice
+    item), the longest text it takes and its text's reader by validation (None: read by
+    :func:`_convert`), whether it has a range."""
+
+    codes: frozenset[str] | None
+    limit: int
+    reader: Callable[[Item, str], Parsed] | None
+    ranged: bool
+
+
+#: The readers of a text item's value by validation: what :func:`_text` picks.
+_READERS: dict[Validation | None, Callable[[Item, str], Parsed]] = {
+    Validation.INTEGER: _number,
+    Validation.NUMBER: _number,
+    Validation.DATE: _date,
+    Validation.DATETIME: _datetime,
+    Validation.TIME: _time,
+}
+#: By ``id``, the plans of the items of published versions, each with its item (its ``id`` is
+#: not reused while it is kept). Bounded: cleared when full.
+_PLANS: dict[int, tuple[Item, _Plan]] = {}
+PLANS_LIMIT = 65536
+
+
+def _plan(item: Item) -> _Plan:
+    reader = None
+    if item.type is ItemType.TEXT:
+        reader = _READERS.get(item.validation, _text)
+    return _Plan(
+        _codes(item) if item.type in CHOICE_TYPES else None,
+        item.max_length or (MAX_LONG_TEXT if item.type is ItemType.LONG_TEXT else MAX_TEXT),
+        reader,
+        item.hard_range is not None or item.soft_range is not None,
+    )
+
+
+def plan_published(items: Iterable[Item]) -> None:
+    """Plan the parsing of a published version's items once per process. Only a published
+    version's: its design never changes (the database refuses it), while a draft's items may
+    change between two evaluations and are parsed by the general path."""
+    items = list(items)
+    if len(_PLANS) + len(items) > PLANS_LIMIT:
+        _PLANS.clear()
+    for item in items:
+        _PLANS[id(item)] = (item, _plan(item))
+
+
+def _planned(item: Item, plan: _Plan, raw: list[str]) -> Parsed:
+    """:func:`_convert`'s steps, with what the item decides looked up once (see _Plan)."""
+    if plan.codes is not None:
+        return _choices(item, raw, plan.codes)
+    if plan.reader is None:
+        return _convert(item, raw)
+    text = raw[0].strip() if raw else ""
+    if not text:
+        return BLANK
+    if len(text) > plan.limit:
+        return _refuse(_("Use at most ${count} characters.", mapping={"count": plan.limit}))
+    return plan.reader(item, text)
+
+
 def parse_value(item: Item, raw: list[str]) -> Parsed:
     """``raw``: what the form posted for the item (several values for checkboxes)."""
+    found = _PLANS.get(id(item))
+    if found is not None and found[0] is item:
+        plan = found[1]
+        parsed = _planned(item, plan, raw)
+        return _bounded(parsed, item) if plan.ranged else parsed
     parsed = _convert(item, raw)
     if item.hard_range is None and item.soft_range is None:
         return parsed  # no range to apply: what _bounded would give
@@ -420,6 +547,8 @@ def typed(item: Item, stored: str | None) -> Typed:
     value accepted under an earlier version keeps its meaning)."""
     if stored is None:
         return None
-    return _convert(
-        item, stored.split("|") if item.type is ItemType.MULTIPLE_CHOICE else [stored]
-    ).value
+    raw = stored.split("|") if item.type is ItemType.MULTIPLE_CHOICE else [stored]
+    found = _PLANS.get(id(item))
+    if found is not None and found[0] is item:
+        return _planned(item, found[1], raw).value
+    return _convert(item, raw).value

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer
 
 from datacapt.ecrf.definition import Definition, from_json
+from datacapt.ecrf.values import plan_published
 from datacapt.models import Study, StudyVersion, VersionState
 
 _DEFINITIONS: dict[tuple[int, str], Definition] = {}
@@ -107,4 +108,5 @@ def design_of(
         if len(_DEFINITIONS) >= 64:
             _DEFINITIONS.clear()
         definition = _DEFINITIONS[key] = from_json(document)
+        plan_published(item for _form, item in definition.items())
     return PublishedDesign(number, definition, version_id, content_hash or "")

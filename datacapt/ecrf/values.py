@@ -7,6 +7,7 @@ expressions compute with. Hard range checks refuse a value; soft ones only warn.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -165,7 +166,7 @@ def _partial_date(text: str) -> Parsed:
     expressions read a partial date as a missing value (see ``datacapt.expressions``)."""
     if len(text) == 10:  # a whole date ISO refused: 1970-02-30
         return _refuse(_("This date does not exist."))
-    if len(text) == 7 and not 1 <= int(text[5:]) <= 12:
+    if text[:4] == "0000" or (len(text) == 7 and not 1 <= int(text[5:]) <= 12):
         return _refuse(_("This date does not exist."))
     return Parsed(text, None)
 
@@ -180,13 +181,13 @@ def is_partial_date(item: Item, stored: str | None) -> bool:
 
 
 def partial_date_bounds(stored: str) -> tuple[date, date]:
-    """The first and last day a partial date may be: what ranges compare and lists sort by."""
-    year = int(stored[:4])
+    """The first and last day a partial date may be: what ranges compare and lists sort by
+    (a year 0000, refused since but perhaps stored before, is read as year 1)."""
+    year = max(int(stored[:4]), 1)
     if len(stored) == 4:
         return date(year, 1, 1), date(year, 12, 31)
     month = int(stored[5:7])
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return date(year, month, 1), date.fromordinal(following.toordinal() - 1)
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
 
 
 def shown_date(stored: str, order: str | None) -> str:

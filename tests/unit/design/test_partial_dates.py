@@ -14,7 +14,7 @@ from pyramid.i18n import Localizer
 from datacapt.cli.demo_design import demo_definition
 from datacapt.design.interchange.odm_reader import read_metadata
 from datacapt.design.interchange.odm_writer import write_metadata
-from datacapt.ecrf.definition import Item, ItemType, Validation
+from datacapt.ecrf.definition import Item, ItemType, Range, Validation
 from datacapt.ecrf.values import parse_value, partial_date_bounds, shown, typed
 from datacapt.exports.datatypes import DataType, data_type
 from datacapt.exports.options import ExportFormat, ExportOptions
@@ -70,6 +70,9 @@ def test_a_partial_date_is_stored_at_its_precision_and_shown_as_typed(
         ("UK/UNK/UNK", "four digits"),
         ("1970-02-30", "does not exist"),
         ("UK/03/70", "four digits"),
+        ("UK/03/0000", "does not exist"),
+        ("UK/UNK/0000", "does not exist"),
+        ("0000-03", "does not exist"),
     ],
 )
 def test_a_partial_date_is_validated(typed_in, message):
@@ -93,6 +96,18 @@ def test_partial_dates_order_by_the_days_they_may_be():
     assert partial_date_bounds("1970-02") == (date(1970, 2, 1), date(1970, 2, 28))
     assert partial_date_bounds("1970-12") == (date(1970, 12, 1), date(1970, 12, 31))
     assert partial_date_bounds("1972") == (date(1972, 1, 1), date(1972, 12, 31))
+    assert partial_date_bounds("9999-12") == (date(9999, 12, 1), date(9999, 12, 31))
+    assert partial_date_bounds("0000-03") == (date(1, 3, 1), date(1, 3, 31))
+
+
+@pytest.mark.parametrize("typed_in", ["UK/03/0000", "UK/12/9999", "UK/UNK/9999"])
+def test_a_partial_date_at_the_calendar_s_ends_is_told_not_raised(typed_in):
+    """Partial dates checked against a range: the first and last years of the calendar give a
+    message or a value, never an exception (a 500)."""
+    item = date_item("dmy")
+    item.hard_range = Range(min="1900-01-01", max="2100-12-31")
+    parsed = parse_value(item, [typed_in])
+    assert parsed.error is not None
 
 
 def test_exports_write_a_partial_date_as_iso_reduced_precision_text():

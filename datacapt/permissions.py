@@ -356,13 +356,24 @@ def subject_acl(tenant_id: int, study_id: int, subject_id: int) -> tuple[ACE, ..
 
 @lru_cache(maxsize=16)
 def form_state_acl(lock_state: str, signed: bool) -> tuple[ACE, ...]:
-    """Denials for a form in ``lock_state`` ("open", "frozen", "locked"), signed or not."""
+    """Denials for a form in ``lock_state`` ("open", "frozen", "locked"), signed or not.
+
+    ``lock_state`` may be the model's ``LockState`` itself: a ``StrEnum`` member equals and
+    hashes as its text, and reading its ``.value`` costs two Python calls on every permission
+    check that walks the node."""
     denied: tuple[Permission, ...] = ()
     if lock_state == "locked":
         denied = _LOCKED
     elif lock_state == "frozen" or signed:
         denied = _FROZEN
     return ((Deny, Everyone, denied),) if denied else ()
+
+
+@lru_cache(maxsize=4096)
+def casebook_acl(lock_state: str, study_id: int, site_id: int) -> tuple[ACE, ...]:
+    """A subject's casebook node: its state's denials (see :func:`form_state_acl`), then its
+    site's grants; one tuple per (state, study, site), not a concatenation per check."""
+    return form_state_acl(lock_state, False) + site_acl(study_id, site_id)
 
 
 def closed_by(result: object) -> object | None:

@@ -377,17 +377,22 @@ _HSTS = (
 def add_security_headers(event: NewResponse) -> None:
     """Every response's security headers; one a view set itself is kept. The names present are
     read once: ``headers.setdefault`` lower-cases every header of the response for each name."""
-    response = event.response
-    if in_subject_area(event.request):  # a link's token must never leave in a Referer
+    response, request = event.response, event.request
+    path = raw_path(request)
+    if path.startswith(SUBJECT_AREA):  # a link's token must never leave in a Referer
         response.headers["Referrer-Policy"] = "no-referrer"
-    present = {name.lower() for name, _value in response.headerlist}
-    response.headerlist.extend(
+    headerlist = response.headerlist
+    present = {name.lower() for name, _value in headerlist}
+    headerlist.extend(
         (name, value) for lowered, name, value in _DEFAULT_HEADERS if lowered not in present
     )
-    if not event.request.path_info.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"
-    if get_app_settings(event.request.registry).cookie_secure and _HSTS[0] not in present:
-        response.headerlist.append(_HSTS[1:])
+    if not path.startswith("/static/"):
+        if "cache-control" in present:
+            response.headers["Cache-Control"] = "no-store"
+        else:  # what ``headers[...] =`` does when the name is absent, without its views
+            headerlist.append(("Cache-Control", "no-store"))
+    if get_app_settings(request.registry).cookie_secure and _HSTS[0] not in present:
+        headerlist.append(_HSTS[1:])
 
 
 def session_cookie_reissue_time(settings: AppSettings) -> int:

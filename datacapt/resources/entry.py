@@ -45,7 +45,7 @@ class VisitResource(StudyChild):
         one not entered yet has no state of its own and takes its casebook's."""
         if self.instance is None:
             return ()
-        return perms.form_state_acl(self.instance.lock_state.value, False)
+        return perms.form_state_acl(self.instance.lock_state, False)
 
     @property
     def title(self) -> object:
@@ -95,11 +95,11 @@ class FormEntryResource(StudyChild):
     def __acl__(self) -> tuple[ACE, ...]:
         """Frozen, locked and signed forms refuse what their state forbids (read from the row
         already loaded)."""
-        if self.instance is None:
+        instance = self.instance
+        if instance is None:
             return ()
         return perms.form_state_acl(
-            self.instance.lock_state.value,
-            self.instance.signature_state is SignatureState.SIGNED,
+            instance.lock_state, instance.signature_state is SignatureState.SIGNED
         )
 
     @cached_property

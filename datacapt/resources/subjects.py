@@ -51,8 +51,8 @@ class SubjectResource(StudyChild):
     def __acl__(self) -> tuple[ACE, ...]:
         """A casebook frozen or locked as a whole refuses new visits, and (inherited) new log
         rows and forms started after; its site grants the rest."""
-        state = perms.form_state_acl(self.subject.lock_state.value, False)
-        return state + perms.site_acl(self.study.id, self.subject.site_id)
+        subject = self.subject
+        return perms.casebook_acl(subject.lock_state, self.study.id, subject.site_id)
 
     @property
     def title(self) -> object:

@@ -152,3 +152,14 @@ def test_the_account_lock_stays(testapp, dbsession, user, registry):
     locked = login(testapp, user.email, PASSWORD)
     assert locked.status_int == 429
     assert int(locked.headers["Retry-After"]) > settings.login_window_seconds - 120
+
+
+def test_a_resolved_address_is_kept_per_peer_header_and_trusted_proxies():
+    """The kept answer changes with each of its inputs."""
+    proxies = parse_trusted_proxies("10.0.0.0/8")
+    assert resolve("10.0.0.5", "203.0.113.9", proxies) == "203.0.113.9"
+    assert resolve("10.0.0.5", "203.0.113.9", proxies) == "203.0.113.9"
+    assert resolve("192.0.2.1", "203.0.113.9", proxies) == "192.0.2.1"
+    assert resolve("10.0.0.5", "198.51.100.4", proxies) == "198.51.100.4"
+    assert resolve("10.0.0.5", "203.0.113.9", ()) == "10.0.0.5"
+    assert resolve.cache_info().maxsize is not None

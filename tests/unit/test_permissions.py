@@ -5,9 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.authorization import ACLHelper, Authenticated, Deny, Everyone
 
 from datacapt import permissions as perms
+from datacapt.models.entry import LockState
 from datacapt.permissions import (
     STUDY_ROLE_PERMISSIONS,
     Permission,
@@ -137,3 +138,30 @@ def test_a_site_wide_grant_on_a_study_node_reaches_only_restricted_holders_of_it
     assert not allowed(study, principals(StudyRole.MONITOR, sites={1}), P.RAISE_QUERY)
     assert not allowed(queries, principals(StudyRole.COORDINATOR, sites={1}), P.RAISE_QUERY)
     assert not allowed(queries, principals(StudyRole.MONITOR, sites={1}), P.VERIFY_SOURCE)
+
+
+@pytest.mark.parametrize("state", list(LockState))
+def test_a_casebook_acl_is_its_state_s_denials_then_its_site_s_grants(state):
+    """Kept per (state, study, site): each input changes what it holds, and the model's enum
+    member gives the ACL its text gives."""
+    acl = perms.casebook_acl(state, 7, 1)
+    assert acl == perms.form_state_acl(state.value, False) + perms.site_acl(7, 1)
+    assert acl == perms.casebook_acl(state.value, 7, 1)
+    assert perms.casebook_acl(state, 7, 2) == perms.form_state_acl(state.value, False) + (
+        perms.site_acl(7, 2)
+    )
+    assert perms.casebook_acl(state, 8, 1) != acl
+    assert bool(acl[0][0] == Deny) is (state is not LockState.OPEN)
+
+
+def test_a_restricted_holder_loses_entry_on_a_frozen_casebook_of_their_site():
+    study, _sites = tree()
+    helper = ACLHelper()
+    coordinator = principals(StudyRole.COORDINATOR, sites={1})
+    for state, allowed in ((LockState.OPEN, True), (LockState.FROZEN, False)):
+        casebook = node(perms.casebook_acl(state, 7, 1), study)
+        assert bool(helper.permits(casebook, coordinator, P.ENTER_DATA)) is allowed
+        assert helper.permits(casebook, coordinator, P.VIEW_SUBJECT)
+    assert not helper.permits(
+        node(perms.casebook_acl(LockState.OPEN, 7, 2), study), coordinator, P.VIEW_SUBJECT
+    )

@@ -370,11 +370,12 @@ def record_ids(dbsession: Session, actor: Actor, events: Sequence[Mapping[str, A
     (nor the session's identity map entry) for each."""
     if not events:
         return []
-    made = _chained_rows(dbsession, actor, events)
+    made = _chained_rows(dbsession, actor, events)  # which flushed the session
+    connection = dbsession.connection()  # plain rows: no ORM execution to set up
     if _is_postgresql(dbsession):
-        returned = dbsession.execute(_RECORDSET_IDS, _recordset(made)).all()
+        returned = connection.execute(_RECORDSET_IDS, _recordset(made)).all()
     else:
-        returned = dbsession.execute(_INSERT_IDS, made).all()
+        returned = connection.execute(_INSERT_IDS, made).all()
     by_link = {(chain, seq): id_ for chain, seq, id_ in returned}
     return [by_link[(row["chain"], row["seq"])] for row in made]
 

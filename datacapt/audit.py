@@ -29,6 +29,7 @@ and values, never names, e-mail addresses or phone numbers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -46,6 +47,7 @@ from sqlalchemy import (
     Connection,
     Executable,
     Row,
+    Select,
     String,
     Text,
     bindparam,
@@ -219,27 +221,35 @@ def _lock_key(chain: str) -> tuple[int, int]:
     return LOCK_NAMESPACES[kind], int(number or 0)
 
 
+@functools.lru_cache(maxsize=8)
+def _last_links_statement(count: int, postgresql: bool) -> Select[Any]:
+    """:func:`last_links`'s statement for ``count`` chains (bound as ``chain_0`` ...), built
+    once per number of chains and database: a save reads one chain on every save."""
+    lasts = [
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == bindparam(f"chain_{number}", type_=AuditEvent.chain.type))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+        .subquery()
+        .select()
+        for number in range(count)
+    ]
+    heads = union_all(*lasts).subquery("heads")
+    one = select(literal(1).label("one")).subquery("one")
+    clock = func.clock_timestamp() if postgresql else func.strftime("%Y-%m-%d %H:%M:%f", "now")
+    return select(clock.label("now"), heads.c.chain, heads.c.seq, heads.c.hash).select_from(
+        one.outerjoin(heads, true())
+    )
+
+
 def last_links(
     dbsession: Session, chains: Sequence[str]
 ) -> tuple[datetime, dict[str, tuple[int, str]]]:
     """The database clock and each chain's last sequence number and hash (0 and the genesis
     hash if it has none), in one statement. Call it holding the chains' locks."""
-    lasts = [
-        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-        .subquery()
-        .select()
-        for chain in chains
-    ]
-    heads = union_all(*lasts).subquery("heads")
-    one = select(literal(1).label("one")).subquery("one")
-    rows = dbsession.execute(
-        select(
-            _clock(dbsession).label("now"), heads.c.chain, heads.c.seq, heads.c.hash
-        ).select_from(one.outerjoin(heads, true()))
-    ).all()
+    statement = _last_links_statement(len(chains), _is_postgresql(dbsession))
+    names = {f"chain_{number}": chain for number, chain in enumerate(chains)}
+    rows = dbsession.execute(statement, names).all()
     found = {row.chain: (row.seq, row.hash) for row in rows if row.chain is not None}
     return _as_utc(rows[0].now), {chain: found.get(chain, (0, GENESIS)) for chain in chains}
 
@@ -370,11 +380,12 @@ def record_ids(dbsession: Session, actor: Actor, events: Sequence[Mapping[str, A
     (nor the session's identity map entry) for each."""
     if not events:
         return []
-    made = _chained_rows(dbsession, actor, events)
+    made = _chained_rows(dbsession, actor, events)  # which flushed the session
+    connection = dbsession.connection()  # plain rows: no ORM execution to set up
     if _is_postgresql(dbsession):
-        returned = dbsession.execute(_RECORDSET_IDS, _recordset(made)).all()
+        returned = connection.execute(_RECORDSET_IDS, _recordset(made)).all()
     else:
-        returned = dbsession.execute(_INSERT_IDS, made).all()
+        returned = connection.execute(_INSERT_IDS, made).all()
     by_link = {(chain, seq): id_ for chain, seq, id_ in returned}
     return [by_link[(row["chain"], row["seq"])] for row in made]
 

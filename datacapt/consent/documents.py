@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.consent import hold
 from datacapt.i18n import _
 from datacapt.models import (
     ConsentDocument,
@@ -317,6 +318,7 @@ def publish(dbsession: Session, actor: Actor, version: ConsentVersion) -> int:
                 for row in affected
             ],
         )
+        hold.keep(dbsession, {row.subject_id for row in affected})
     return len(affected)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit, sealing
 from datacapt.actor import Actor
-from datacapt.consent import events
+from datacapt.consent import events, hold
 from datacapt.consent.documents import applies_to
 from datacapt.i18n import _
 from datacapt.models import (
@@ -571,6 +571,7 @@ def countersign(
                 for old_id in reconsented
             ],
         )
+        hold.keep(dbsession, [record.subject_id])
     publish(events.ConsentSigned(dbsession, actor, record=record))
 
 
@@ -632,6 +633,7 @@ def withdraw(
             reason=" ".join(reason.split())[:1000] or None,
         ),
     )
+    hold.keep(dbsession, [record.subject_id])
     publish(events.ConsentWithdrawn(dbsession, actor, record=record, on=day, scope=chosen))
 
 
@@ -711,19 +713,14 @@ def status_of(record: ConsentRecord) -> str:
 
 def entry_refusal(dbsession: Session, subject: Subject) -> TranslationString | None:
     """Why data entry must wait for ``subject``, if it must: consent withdrawn from further
-    data, or (when the study says so) a re-consent pending."""
-    rows = dbsession.execute(
-        select(ConsentRecord.requires_reconsent, ConsentRecord.withdrawal_scope).where(
-            ConsentRecord.subject_id == subject.id,
-            (ConsentRecord.requires_reconsent.is_(True))
-            | (ConsentRecord.withdrawn_on.is_not(None)),
-        )
-    ).all()
-    if not rows:
+    data, or (when the study says so) a re-consent pending. Read from the subject's hold
+    (:mod:`datacapt.consent.hold`): no statement for a subject held by nothing."""
+    held = subject.consent_hold
+    if held is None:
         return None
-    if any(scope and events.FURTHER_DATA in scope for _pending, scope in rows):
+    if held == hold.WITHDRAWN:
         return _("The subject withdrew consent to further data collection.")
     settings = dbsession.get(ConsentSettings, subject.study_id)
-    if settings is not None and settings.block_entry and any(p for p, scope in rows if not scope):
+    if settings is not None and settings.block_entry:
         return _("The subject must consent to the new version before data entry goes on.")
     return None

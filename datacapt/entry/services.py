@@ -21,6 +21,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import transaction
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from zope.sqlalchemy import mark_changed
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
@@ -981,6 +983,27 @@ def apply_save(
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
 
+def _claim_update() -> Any:
+    """:func:`_claim`'s statement, built once and run on the session's connection (a Core
+    statement of fixed text: no ORM update to set up on every save), returning whether the
+    subject holds a valid signature."""
+    table, subject = FormInstance.__table__, Subject.__table__
+    signed = select(subject.c.signed).where(subject.c.id == table.c.subject_id).scalar_subquery()
+    names = ("status", "version_number", "open_warnings", "updated_at", "updated_by_id")
+    names += ("lock_version",)  # the where clause's bound lock is "expected"
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("instance_id"), table.c.lock_version == bindparam("expected")
+        )
+        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
+        .returning(signed)
+    )
+
+
+_CLAIM = _claim_update()
+
+
 def _claim(
     dbsession: Session,
     plan: SavePlan,
@@ -996,26 +1019,26 @@ def _claim(
     statements. The caller holds the subject's chain lock, so the save appends its events to it
     without locking again. Returns whether the subject holds a valid signature, read in the
     same statement under that lock (signing takes it too), None if the row was not written."""
-    scope = plan.scope
     columns = {
         "status": plan.status,
-        "version_number": scope.version_number,
+        "version_number": plan.scope.version_number,
         "open_warnings": len(plan.warnings),
         "updated_at": now,
         "updated_by_id": actor_id,
         "lock_version": expected + 1,
     }
-    signed = select(Subject.signed).where(Subject.id == FormInstance.subject_id).scalar_subquery()
-    written = dbsession.execute(
-        update(FormInstance)
-        .where(FormInstance.id == instance.id, FormInstance.lock_version == expected)
-        .values(columns)
-        .returning(signed)
-        .execution_options(synchronize_session=False)
-    ).first()
+    dbsession.flush()  # the Core statement below does not flush the session as the ORM's would
+    written = (
+        dbsession.connection()
+        .execute(_CLAIM, {"instance_id": instance.id, "expected": expected, **columns})
+        .first()
+    )
     if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
         return None
+    # a Core statement: the transaction is told it wrote, as an ORM update tells it itself
+    manager = dbsession.info.get("transaction_manager") or transaction.manager
+    mark_changed(dbsession, transaction_manager=manager)
     for name, value in columns.items():
         set_committed_value(instance, name, value)
     return bool(written[0])
@@ -1197,13 +1220,14 @@ def _store_values(
         row.sealed_value, row.audit_event_id = columns["sealed_value"], event_id
     if not updates:
         return added
-    if dbsession.get_bind().dialect.name != "postgresql":
-        dbsession.execute(_VALUE_UPDATE, updates)
+    connection = dbsession.connection()  # plain rows: no ORM execution to set up
+    if connection.dialect.name != "postgresql":
+        connection.execute(_VALUE_UPDATE, updates)
         return added
     values = [
         {"id": row["row_id"]} | {n: row[n] for n in _RECORDSET_COLUMNS[1:]} for row in updates
     ]
-    dbsession.execute(
+    connection.execute(
         _VALUE_RECORDSET_UPDATE,
         {"rows": _ENCODE_ROWS(values), "updated_at": now, "updated_by_id": actor_id},
     )

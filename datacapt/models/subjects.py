@@ -67,6 +67,11 @@ class Subject(Base):
     #: Holds at least one valid (unbroken) signature of any scope: set by signing, recomputed
     #: when signatures break, so a save of a subject never signed asks no signature to break.
     signed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Why eConsent holds data entry back, kept by eConsent under the subject's lock from its
+    #: records so that a save asks no statement of a subject it does not hold: ``withdrawn``
+    #: (consent to further data withdrawn), ``reconsent`` (a re-consent pending, which holds
+    #: entry when the study's consent settings say so), NULL (nothing).
+    consent_hold: Mapped[str | None] = mapped_column(String(20))
 
     def __repr__(self) -> str:
         return f"<Subject {self.label}>"

@@ -82,6 +82,28 @@ def test_each_event_joins_the_chain_of_its_narrowest_scope(dbsession, tenants):
     }
 
 
+def test_last_links_read_the_chains_asked_whatever_their_number(dbsession, tenants):
+    """The statement reading the chains' last links is built once per number of chains (and
+    database): the chains asked are its parameters, so each reading answers for its own."""
+    acme, _globex = tenants
+    first = event(dbsession, acme, 1, study_id=5, subject_id=50)
+    second = event(dbsession, acme, 2, study_id=5, subject_id=51)
+    third = event(dbsession, acme, 3, study_id=5, subject_id=51)
+    dbsession.flush()
+    _now, one = audit.last_links(dbsession, ["subject:50"])
+    assert one == {"subject:50": (1, first.hash)}
+    _now, other = audit.last_links(dbsession, ["subject:51"])
+    assert other == {"subject:51": (2, third.hash)} and second.seq == 1
+    _now, both = audit.last_links(dbsession, ["subject:51", "subject:52"])
+    assert both == {"subject:51": (2, third.hash), "subject:52": (0, audit.GENESIS)}
+    _now, three = audit.last_links(dbsession, ["subject:52", "subject:50", "subject:51"])
+    assert three == {
+        "subject:52": (0, audit.GENESIS),
+        "subject:50": (1, first.hash),
+        "subject:51": (2, third.hash),
+    }
+
+
 def test_time_comes_from_the_database_clock(dbsession, tenants):
     before = audit.database_now(dbsession)
     recorded = event(dbsession, tenants[0], 1)

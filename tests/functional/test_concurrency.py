@@ -9,6 +9,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -566,3 +567,117 @@ def test_the_same_values_sent_twice_at_once_are_saved_twice_with_one_set_of_even
     assert len(started) == 1
     assert [new for action, new in events if action == "entry.value_changed"] == ["121", "132"]
     assert stored == ["132"]
+
+
+def test_a_withdrawal_and_a_re_consent_of_one_subject_at_once_keep_its_hold_right(committed):
+    """One transaction withdraws a consent from further data and holds the subject's lock; a
+    countersignature clearing a re-consent pending of the same subject, run meanwhile, keeps the
+    hold only after the withdrawal committed, and reads it: the subject stays held (not cleared
+    by a hold computed from records as they stood before the withdrawal)."""
+    from datacapt.consent import documents
+    from datacapt.consent import services as consent
+    from datacapt.models import ConsentRecord, ConsentStatus, IdentityMethod, Site, Study
+
+    registry = committed.app.registry
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.scalars(select(Subject).where(Subject.label == "par01-0001")).one()
+        study = dbsession.get(Study, subject.study_id)
+        first = documents.create_document(dbsession, SETUP, study, "Consent", "en")
+        documents.save_draft(
+            dbsession,
+            SETUP,
+            first,
+            language="en",
+            languages=["en"],
+            title="Consent",
+            text="Text",
+            questions="",
+            number="1",
+            version_date="2026-11-01",
+            ethics_approved_on="2026-11-15",
+            site_ids=None,
+            study_sites=list(dbsession.scalars(select(Site).where(Site.study_id == study.id))),
+        )
+        documents.publish(dbsession, SETUP, first)
+        dbsession.flush()
+        records = []
+        for _ in range(2):
+            record, _token = consent.start(
+                dbsession,
+                registry,
+                SETUP,
+                subject,
+                first,
+                method=IdentityMethod.IN_PERSON,
+                language="en",
+                identity_confirmed=True,
+                birth_date="",
+            )
+            record.status = ConsentStatus.SIGNED
+            records.append(record)
+        dbsession.flush()
+        second = documents.new_version(dbsession, SETUP, first)
+        second.ethics_approved_on = first.ethics_approved_on
+        documents.publish(dbsession, SETUP, second)  # both records now need re-consent
+        dbsession.flush()
+        pending, withdrawing = (r.id for r in records)
+        dbsession.execute(
+            text("UPDATE consent_record SET requires_reconsent = false WHERE id = :id"),
+            {"id": withdrawing},
+        )
+        again, _token = consent.start(
+            dbsession,
+            registry,
+            SETUP,
+            subject,
+            second,
+            method=IdentityMethod.IN_PERSON,
+            language="en",
+            identity_confirmed=True,
+            birth_date="",
+        )
+        again.status = ConsentStatus.NEEDS_COUNTERSIGNATURE
+        again_id, subject_id = again.id, subject.id
+    withdrawn = threading.Event()
+    done: list[BaseException | None] = []
+
+    def countersign() -> None:
+        try:
+            withdrawn.wait(timeout=60)
+            with transaction_scope(registry) as dbsession:
+                consent.countersign(
+                    dbsession,
+                    SETUP,
+                    dbsession.get(ConsentRecord, again_id),
+                    signer_name="I",
+                    meaning="m",
+                    render_pdf=lambda *_: b"%PDF",
+                )
+            done.append(None)
+        except BaseException as error:  # reported in the test's thread
+            done.append(error)
+
+    other = threading.Thread(target=countersign)
+    other.start()
+    with transaction_scope(registry) as dbsession:
+        today = date.today()
+        consent.withdraw(
+            dbsession,
+            SETUP,
+            dbsession.get(ConsentRecord, withdrawing),
+            on=today.isoformat(),
+            scope=["further_data"],
+            reason="",
+            today=today,
+        )
+        dbsession.flush()
+        withdrawn.set()
+        other.join(timeout=1)  # the countersignature waits for the subject's lock
+        assert other.is_alive() or not TEST_DATABASE_URL
+    other.join(timeout=60)
+    assert done == [None]
+    with transaction_scope(registry) as dbsession:
+        assert not dbsession.get(ConsentRecord, pending).requires_reconsent
+        assert dbsession.scalar(select(Subject.consent_hold).where(Subject.id == subject_id)) == (
+            "withdrawn"
+        )

@@ -27,6 +27,7 @@ from datacapt.models import (
     IdentityMethod,
     OccurrenceStatus,
     PiiAccess,
+    Subject,
 )
 from datacapt.models.consent import VersionState
 from datacapt.subjects import contacts
@@ -581,6 +582,82 @@ def test_withdrawal_stops_epro_keeps_data_and_publishes(testapp, dbsession, worl
     entry.check_entry_allowed(
         dbsession, world.subjects["ber01-0001"], SETUP, reactions_of(registry)
     )
+
+
+def hold_of(dbsession, label="par01-0001"):
+    dbsession.expire_all()
+    return dbsession.scalar(select(Subject.consent_hold).where(Subject.label == label))
+
+
+def awaiting_countersignature(dbsession, registry, world, version, label="par01-0001"):
+    record = signed_record(dbsession, registry, world, version, label)
+    record.status = ConsentStatus.NEEDS_COUNTERSIGNATURE
+    record.signer_name, record.meaning = "Ada", "I consent to take part in this study."
+    record.signed_at = datetime.now(UTC)
+    record.document_html = "<article>Text</article>"
+    record.document_hash = hashlib.sha256(record.document_html.encode()).hexdigest()
+    dbsession.flush()
+    return record
+
+
+def test_the_consent_hold_follows_every_path_and_a_save_reads_no_consent_record(
+    testapp, dbsession, world, registry, query_counter
+):
+    """The subject's hold is what the guard reads: a new version requiring re-consent sets it
+    (for the subjects it covers), a countersignature on the new version clears it, a withdrawal
+    from further data sets it over everything, a withdrawal from other data does not; a save
+    reads no consent record, and the consent settings only of a subject asked to re-consent."""
+    version = live_version(dbsession, world)
+    record = signed_record(dbsession, registry, world, version)
+    other = signed_record(dbsession, registry, world, version, "ber01-0001")
+    assert hold_of(dbsession) is None and hold_of(dbsession, "ber01-0001") is None
+    login(testapp, "coordinator@example.org")
+    url = "/acme/demo/subjects/par01-0001/screening/demographics/"
+
+    def save(height: int) -> list[str]:
+        """The statements about consent of a save that goes through."""
+        form = testapp.get(url).forms["entry-form"]
+        form["height_cm"] = str(height)
+        query_counter.clear()
+        form.submit(status=303)
+        return [statement for statement in query_counter if "FROM consent" in statement]
+
+    assert save(150) == []
+    draft = documents.new_version(dbsession, SETUP, version)
+    draft.site_ids = [world.sites["par01"].id]
+    draft.ethics_approved_on = date(2026, 12, 1)
+    assert documents.publish(dbsession, SETUP, draft) == 1
+    dbsession.flush()
+    assert hold_of(dbsession) == "reconsent" and hold_of(dbsession, "ber01-0001") is None
+    [settings_read] = save(151)  # the study does not hold entry for re-consent
+    assert "consent_settings" in settings_read and "consent_record" not in settings_read
+    dbsession.add(
+        ConsentSettings(
+            study_id=world.study.id,
+            tenant_id=world.study.tenant_id,
+            identity_method=IdentityMethod.IN_PERSON,
+            block_entry=True,
+        )
+    )
+    dbsession.flush()
+    assert "consent to the new version" in testapp.get(url).forms["entry-form"].submit(status=403)
+    again = awaiting_countersignature(dbsession, registry, world, dbsession.merge(draft))
+    services.countersign(
+        dbsession, SETUP, again, signer_name="I", meaning="m", render_pdf=lambda *_: b"%PDF"
+    )
+    dbsession.flush()
+    assert not dbsession.get(ConsentRecord, record.id).requires_reconsent
+    assert hold_of(dbsession) is None
+    assert save(152) == []
+    today = date.today()
+    for withdrawn, scope in ((other, ["samples"]), (again, ["follow_up", "further_data"])):
+        services.withdraw(
+            dbsession, SETUP, withdrawn, on=today.isoformat(), scope=scope, reason="", today=today
+        )
+        dbsession.flush()
+    assert hold_of(dbsession, "ber01-0001") is None and hold_of(dbsession) == "withdrawn"
+    refused = testapp.get(url).forms["entry-form"].submit(status=403)
+    assert "withdrew consent to further data" in refused.text
 
 
 # --- the dashboard ---------------------------------------------------------------------------

@@ -242,3 +242,52 @@ def test_subjects_holding_a_valid_signature_are_marked_signed(tmp_path):
         ]
     finally:
         engine.dispose()
+
+
+def test_subjects_held_by_their_consent_are_marked(tmp_path):
+    """The hold is backfilled from the consent records: a withdrawal from further data holds
+    entry (over a re-consent pending), a re-consent pending on a record not withdrawn asks for
+    one, a withdrawal from other data or a record neither pending nor withdrawn holds nothing."""
+    from sqlalchemy import text
+
+    url = create_database("consent_hold", tmp_path)
+    engine = make_engine({"sqlalchemy.url": url})
+    record = (
+        "INSERT INTO consent_record (tenant_id, study_id, site_id, subject_id, version_id,"
+        " language, status, identity_method, progress, requires_reconsent, withdrawn_on,"
+        " withdrawal_scope) VALUES (2, 5, 6, {subject}, 8, 'en', 'signed', 'in_person', '{{}}',"
+        " {pending}, {on}, {scope})"
+    )
+    withdrawn = "'2026-12-01'"
+    rows = [
+        "INSERT INTO tenant (id, slug, name) VALUES (2, 'b', 'B')",
+        "INSERT INTO study (id, tenant_id, code, title, languages, missing_codes)"
+        " VALUES (5, 2, 's', 'S', '[]', '[]')",
+        "INSERT INTO site (id, tenant_id, study_id, code, name) VALUES (6, 2, 5, 'p', 'P')",
+        "INSERT INTO consent_document (id, tenant_id, study_id, title) VALUES (7, 2, 5, 'D')",
+        "INSERT INTO consent_version (id, tenant_id, study_id, document_id, number, state,"
+        " version_date, content) VALUES (8, 2, 5, 7, '1', 'live', '2026-11-01', '{}')",
+        "INSERT INTO subject (id, tenant_id, study_id, site_id, label, status) VALUES"
+        + ", ".join(f" ({n}, 2, 5, 6, 'p-{n}', 'included')" for n in range(9, 14)),
+        record.format(subject=9, pending="true", on="NULL", scope="NULL"),
+        record.format(subject=9, pending="false", on="NULL", scope="NULL"),
+        record.format(subject=10, pending="true", on="NULL", scope="NULL"),
+        record.format(subject=10, pending="false", on=withdrawn, scope="'[\"further_data\"]'"),
+        record.format(subject=11, pending="true", on=withdrawn, scope="'[\"samples\"]'"),
+        record.format(subject=12, pending="false", on="NULL", scope="NULL"),
+    ]
+    try:
+        upgrade_over(engine, "5a7e0c1d9b42", rows)
+        with engine.connect() as connection:
+            marks = connection.execute(
+                text("SELECT id, consent_hold FROM subject ORDER BY id")
+            ).all()
+        assert [tuple(mark) for mark in marks] == [
+            (9, "reconsent"),
+            (10, "withdrawn"),
+            (11, None),
+            (12, None),
+            (13, None),
+        ]
+    finally:
+        engine.dispose()

@@ -26,7 +26,7 @@ from datacapt.ecrf.compiled_form import SLOTS
 from datacapt.ecrf.definition import Item, text_in
 from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
-from datacapt.i18n import LANGUAGES, as_utc, format_local, zone_label
+from datacapt.i18n import LANGUAGES, _, as_utc, format_local, zone_label
 from datacapt.panels import subject_panels
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.units import shown_unit
@@ -170,6 +170,40 @@ class TemplateGetText(GetTextWrapper):
             found = Markup(found) if autoescape else found  # noqa: S704 - our catalogue
             done = self._formatted[key] = found % {}
         return done
+
+
+#: The monitoring states' marks, each with its own symbol: kind → value → (symbol, word).
+STATE_MARKS: dict[str, dict[str, tuple[str, TranslationString]]] = {
+    "sdv": {
+        "not_required": ("–", _("SDV not required")),
+        "awaiting": ("◇", _("Awaiting SDV")),
+        "verified": ("✓", _("Verified")),
+        "changed": ("△", _("Changed since verified")),
+    },
+    "review": {"reviewed": ("☑", _("Reviewed")), "changed": ("▽", _("Changed since reviewed"))},
+    "lock": {"frozen": ("❄", _("Frozen")), "locked": ("🔒", _("Locked"))},
+    "signature": {"signed": ("✍", _("Signed")), "broken": ("✗", _("Signature invalidated"))},
+}
+_STATE_MARKS_IN: dict[str, dict[str, dict[str, tuple[str, Markup]]]] = {}
+
+
+@pass_context
+def state_marks(context: Any) -> dict[str, dict[str, tuple[str, Markup]]]:
+    """``state_marks()``: :data:`STATE_MARKS` with their words in the reader's language, as
+    ``_()`` gives them (Markup); made once per language (one per language at most) instead of
+    ten ``_()`` calls each time ``macros/ui.jinja2`` is imported (twice a form page)."""
+    request: Request = context["request"]
+    language = request.locale_name
+    found = _STATE_MARKS_IN.get(language)
+    if found is None:
+        found = _STATE_MARKS_IN[language] = {
+            kind: {
+                value: (symbol, Markup(localized(request, word)) % {})  # noqa: S704 - ours
+                for value, (symbol, word) in marks.items()
+            }
+            for kind, marks in STATE_MARKS.items()
+        }
+    return found
 
 
 def lineage_trail(request: Request) -> list[tuple[Any, str]]:
@@ -326,6 +360,7 @@ def includeme(config: Configurator) -> None:
             ),
             subject_panels=subject_panels,
             breadcrumbs=breadcrumbs,
+            state_marks=state_marks,
             layout_piece=KeptPieces(environment, LAYOUT_PIECES).render,
         )
         environment.filters.update(

@@ -71,3 +71,13 @@ def test_kept_translations_are_bounded() -> None:
     for number in range(5000):
         localized(english, TranslationString(f"message {number}"))
     assert len(templating._LOCALIZED) <= 4096
+
+
+def test_state_marks_are_kept_per_language_and_follow_it() -> None:
+    templating._STATE_MARKS_IN.clear()
+    english = templating.state_marks({"request": request("en")})
+    french = templating.state_marks({"request": request("fr")})
+    assert english["sdv"]["verified"] == ("✓", "en|datacapt|Verified|None|None")
+    assert french["sdv"]["verified"] == ("✓", "fr|datacapt|Verified|None|None")
+    assert templating.state_marks({"request": request("en")}) is english
+    assert set(templating._STATE_MARKS_IN) == {"en", "fr"}

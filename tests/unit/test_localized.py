@@ -77,7 +77,7 @@ def test_state_marks_are_kept_per_language_and_follow_it() -> None:
     templating._STATE_MARKS_IN.clear()
     english = templating.state_marks({"request": request("en")})
     french = templating.state_marks({"request": request("fr")})
-    assert english["sdv"]["verified"] == ("✓", "en|datacapt|Verified|None|None")
-    assert french["sdv"]["verified"] == ("✓", "fr|datacapt|Verified|None|None")
+    assert english["sdv"]["verified"] == ("✓", "en|datacapt|Verified|Verified|None")
+    assert french["sdv"]["verified"] == ("✓", "fr|datacapt|Verified|Verified|None")
     assert templating.state_marks({"request": request("en")}) is english
     assert set(templating._STATE_MARKS_IN) == {"en", "fr"}

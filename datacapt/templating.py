@@ -172,8 +172,15 @@ class TemplateGetText(GetTextWrapper):
         return done
 
 
-#: The monitoring states' marks, each with its own symbol: kind → value → (symbol, word).
+#: The forms' and monitoring states' marks, each with its own symbol: kind → value → (symbol,
+#: word).
 STATE_MARKS: dict[str, dict[str, tuple[str, TranslationString]]] = {
+    "form": {
+        "not_started": ("○", _("Not started")),
+        "in_progress": ("◐", _("In progress")),
+        "complete": ("●", _("Complete")),
+        "removed": ("⊘", _("Removed")),
+    },
     "sdv": {
         "not_required": ("–", _("SDV not required")),
         "awaiting": ("◇", _("Awaiting SDV")),
@@ -191,7 +198,8 @@ _STATE_MARKS_IN: dict[str, dict[str, dict[str, tuple[str, Markup]]]] = {}
 def state_marks(context: Any) -> dict[str, dict[str, tuple[str, Markup]]]:
     """``state_marks()``: :data:`STATE_MARKS` with their words in the reader's language, as
     ``_()`` gives them (Markup); made once per language (one per language at most) instead of
-    ten ``_()`` calls each time ``macros/ui.jinja2`` is imported (twice a form page)."""
+    ten ``_()`` calls each time ``macros/ui.jinja2`` is imported (twice a form page) and four
+    each time a form's status is shown (a casebook's every form)."""
     request: Request = context["request"]
     language = request.locale_name
     found = _STATE_MARKS_IN.get(language)

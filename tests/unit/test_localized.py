@@ -6,10 +6,21 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from translationstring import TranslationString
 
 from datacapt import templating
 from datacapt.templating import localized
+
+
+@pytest.fixture(autouse=True)
+def _kept_translations_emptied() -> Any:
+    """The fake translations below must not stay kept for the tests that render pages."""
+    templating._LOCALIZED.clear()
+    templating._STATE_MARKS_IN.clear()
+    yield
+    templating._LOCALIZED.clear()
+    templating._STATE_MARKS_IN.clear()
 
 
 class Localizer:
@@ -28,7 +39,6 @@ def request(locale_name: str) -> Any:
 
 
 def test_each_input_of_a_translation_is_in_its_key() -> None:
-    templating._LOCALIZED.clear()
     english = request("en")
     base = TranslationString("Subjects", domain="datacapt", default="Subjects", context="menu")
     assert localized(english, base) == "en|datacapt|Subjects|Subjects|menu"
@@ -66,7 +76,6 @@ def test_a_mapping_is_translated_each_time_and_data_is_left_as_it_is() -> None:
 
 
 def test_kept_translations_are_bounded() -> None:
-    templating._LOCALIZED.clear()
     english = request("en")
     for number in range(5000):
         localized(english, TranslationString(f"message {number}"))
@@ -74,7 +83,6 @@ def test_kept_translations_are_bounded() -> None:
 
 
 def test_state_marks_are_kept_per_language_and_follow_it() -> None:
-    templating._STATE_MARKS_IN.clear()
     english = templating.state_marks({"request": request("en")})
     french = templating.state_marks({"request": request("fr")})
     assert english["sdv"]["verified"] == ("✓", "en|datacapt|Verified|Verified|None")

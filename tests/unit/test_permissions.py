@@ -16,6 +16,7 @@ from datacapt.permissions import (
     StudyRole,
 )
 from datacapt.security import Identity, StudyMembership
+from datacapt.signin.policy import acl_permits
 
 P = Permission
 
@@ -40,7 +41,10 @@ def principals(role, sites=None, study_id=7):
 
 
 def allowed(context, principal_list, permission):
-    return bool(ACLHelper().permits(context, principal_list, permission))
+    """Pyramid's decision, which the policy's memoised walk must give too."""
+    decided = bool(ACLHelper().permits(context, principal_list, permission))
+    assert bool(acl_permits(context, principal_list, permission)) is decided
+    return decided
 
 
 def test_every_role_has_an_entry():

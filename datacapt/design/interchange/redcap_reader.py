@@ -38,7 +38,6 @@ from datacapt.design.interchange.findings import (
     FindingLevel,
     ImportResult,
     InterchangeError,
-    oid_part,
     variable_name,
 )
 from datacapt.design.interchange.redcap import (
@@ -514,14 +513,12 @@ class DictionaryReader:
             content, had_html = from_html(row.label, markdown=True)
             if had_html:
                 self.note(row.where, "HTML of the text reduced to Markdown", FindingLevel.INFO)
-            return Static(
-                oid=f"T.{oid_part(name)}", content={self.language: content}, show_if=show_if
-            )
+            return Static(oid=_oid("T", name), content={self.language: content}, show_if=show_if)
         label = self._plain(row, "label", row.label)
         if not label:
             self.note(row.where, "the field has no label: give it one before publication")
         values: dict[str, Any] = {
-            "oid": f"I.{oid_part(name)}",
+            "oid": _oid("I", name),
             "name": name,
             "label": {self.language: label},
             "help": self._text(row, "note", row.note),
@@ -806,12 +803,19 @@ def _moment(raw: str, order: str, validation: Validation) -> str | None:
     return f"{day} {clock}" if day and clock else None
 
 
+def _oid(kind: str, name: str) -> str:
+    """The OID of a field or form from its name, valid and unique by then (see ``_name``):
+    upper-cased whole, so ``a`` and ``a_`` keep apart (cleaning it as ``oid_part`` does strips
+    the underscore, and two items shared an OID)."""
+    return f"{kind}.{name.upper()}"
+
+
 class _Layout:
     """A form being filled row by row: sections at headers, sub-sections at matrix changes."""
 
     def __init__(self, name: str, title: Text) -> None:
-        self.form = Form(oid=f"F.{oid_part(name)}", name=name, title=title)
-        self._key = oid_part(name)
+        self.form = Form(oid=_oid("F", name), name=name, title=title)
+        self._key = name.upper()
         self._sections = 0
         self._subsections = 0
         self._matrices: set[str] = set()

@@ -806,6 +806,22 @@ def test_windows_1252_semicolons_and_short_headers() -> None:
     assert any(f.where == "line 1" for f in short.findings)
 
 
+def test_names_apart_by_a_last_underscore_keep_apart_oids() -> None:
+    """REDCap names may end with "_": such a field, descriptive text or form is not merged into
+    the one without it (values are stored by item OID), and a round trip keeps every OID."""
+    rows = [
+        field("a", "text", form="form_a"),
+        field("a_", "text", form="form_a"),
+        field("b", "calc", form="form_a_"),
+        field("b_", "descriptive", form="form_a_"),
+    ]
+    rows[2]["choices"] = "1 + [a]"
+    definition = read_dictionary(dictionary(*rows)).definition
+    assert [form.oid for form in definition.forms] == ["F.FORM_A", "F.FORM_A_"]
+    assert [block.oid for block in blocks(definition)] == ["I.A", "I.A_", "I.B", "T.B_"]
+    assert round_trip(definition) == definition
+
+
 def test_a_header_alone_is_an_empty_definition() -> None:
     result = read_dictionary(dictionary())
     assert result.definition.forms == []

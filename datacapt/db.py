@@ -124,15 +124,11 @@ _PINGED: ContextVar[bool] = ContextVar("datacapt.db.pinged", default=False)
 
 def _ping_outside_requests(engine: Engine) -> None:
     """Pre-ping for jobs and commands only: a worker idle while the server restarted runs its
-    next job on a fresh connection instead of failing it. A connection just made is not tried."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
-        record.info["datacapt.fresh"] = True
+    next job on a fresh connection instead of failing it."""
 
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if record.info.pop("datacapt.fresh", False) or not _PINGED.get():
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not _PINGED.get():
             return
         try:
             engine.dialect.do_ping(dbapi_connection)

@@ -285,4 +285,5 @@ def test_postgresql_restarted_while_idle_the_next_request_succeeds(server, app, 
     server.stop()
     server.start()
     assert saved(app)[0]["I.HEIGHT_CM"] == "175"  # as a job reads: pinged, so no failure
-    assert (traffic.pings, traffic.disconnects) == (1, 1)
+    assert traffic.pings >= 1
+    assert traffic.disconnects == 1  # none more: the dead connection was found by the ping

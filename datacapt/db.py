@@ -90,7 +90,7 @@ def make_engine(settings: dict[str, Any]) -> Engine:
         _prepare_sqlite(engine)
     else:
         _retry_on_disconnect(engine)
-        if not engine.pool._pre_ping:
+        if not settings["sqlalchemy.pool_pre_ping"]:
             _ping_outside_requests(engine)
         if engine.dialect.driver == "psycopg":
             _describe_on_demand(engine)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.settings import asbool
+from pyramid_retry import mark_error_retryable
 from sqlalchemy import MetaData, event, select
-from sqlalchemy.engine import Engine, engine_from_config, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import Engine, ExceptionContext, engine_from_config, make_url
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from transaction._transaction import Status
 from transaction.interfaces import ITransactionManager
@@ -64,12 +66,14 @@ def _prepare_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-#: A database server's connections (PostgreSQL), unless the INI says otherwise. Pre-ping: a
-#: connection is tried (``SELECT 1``) as the pool hands it out, so connections a database
-#: restart or failover broke while idle are replaced then instead of failing the next request of
-#: every worker. Recycle: a connection is closed after 30 minutes, before a firewall, NAT or
-#: pooler drops it silently (pre-ping would catch that too, but only after a wait for TCP).
-SERVER_POOL = {"sqlalchemy.pool_pre_ping": True, "sqlalchemy.pool_recycle": 1800}
+#: A database server's connections (PostgreSQL), unless the INI says otherwise. Recycle: a
+#: connection is closed after 30 minutes, before a firewall, NAT or pooler drops it silently.
+#: No pre-ping (a ``SELECT 1`` as the pool hands a connection out, one more round trip for every
+#: request): a statement that meets a connection a restart or failover broke while idle fails,
+#: which invalidates the whole pool, and the request is run again on fresh connections (see
+#: :func:`_retry_on_disconnect`). Jobs and commands, which are not retried, ping instead (see
+#: :func:`_ping_outside_requests`).
+SERVER_POOL = {"sqlalchemy.pool_pre_ping": False, "sqlalchemy.pool_recycle": 1800}
 
 
 def make_engine(settings: dict[str, Any]) -> Engine:
@@ -84,9 +88,52 @@ def make_engine(settings: dict[str, Any]) -> Engine:
         if engine.url.database not in (None, "", ":memory:"):
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         _prepare_sqlite(engine)
-    elif engine.dialect.driver == "psycopg":
-        _describe_on_demand(engine)
+    else:
+        _retry_on_disconnect(engine)
+        if not settings["sqlalchemy.pool_pre_ping"]:
+            _ping_outside_requests(engine)
+        if engine.dialect.driver == "psycopg":
+            _describe_on_demand(engine)
     return engine
+
+
+def _retry_on_disconnect(engine: Engine) -> None:
+    """A statement that found its pooled connection dead marks its error retryable: the server
+    lost the transaction whole, so nothing of it was written, and pyramid_retry runs the request
+    again on a fresh connection (SQLAlchemy has invalidated every connection of the pool).
+    Not a failed COMMIT (no statement): the server may have committed before the connection
+    broke, and running the request again could write it twice. Not a failed connect either
+    (no connection): the server is down, and the request's 503 says so at once."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        error = context.sqlalchemy_exception
+        if (
+            context.is_disconnect
+            and context.connection is not None
+            and context.statement is not None
+            and error is not None
+        ):
+            mark_error_retryable(error)
+
+
+#: Whether the pool tries a connection before handing it out: in a job or a command
+#: (:func:`transaction_scope`), which no one runs again if its connection is found dead.
+_PINGED: ContextVar[bool] = ContextVar("datacapt.db.pinged", default=False)
+
+
+def _ping_outside_requests(engine: Engine) -> None:
+    """Pre-ping for jobs and commands only: a worker idle while the server restarted runs its
+    next job on a fresh connection instead of failing it."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not _PINGED.get():
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise InvalidatePoolError() from error
 
 
 def _describe_on_demand(engine: Engine) -> None:
@@ -190,8 +237,12 @@ def get_tm_session(
 def transaction_scope(registry: Registry) -> Iterator[Session]:
     """One transaction outside a request (command line, jobs): commit on success, else abort."""
     manager = transaction.TransactionManager(explicit=True)
-    with manager:
-        yield get_tm_session(registry, manager)
+    pinged = _PINGED.set(True)
+    try:
+        with manager:
+            yield get_tm_session(registry, manager)
+    finally:
+        _PINGED.reset(pinged)
 
 
 def exists(dbsession: Session, model: type[Base], **criteria: Any) -> bool:

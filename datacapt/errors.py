@@ -28,6 +28,7 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid_retry import is_error_retryable
 from sqlalchemy.exc import DBAPIError
 
 from datacapt.db import database_unavailable
@@ -149,9 +150,14 @@ def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
 def database_error(exc: DBAPIError, request: Request) -> Response:
     """The database cannot be reached (stopped, restarting, the network): 503, saying that
     nothing was saved and to try again, with the reference; the page asks the database nothing
-    (not even the user's language). Any other database error is unexpected."""
+    (not even the user's language). Any other database error is unexpected. A connection found
+    dead (the server restarted while it was idle in the pool) is retryable (see
+    :mod:`datacapt.db`): pyramid_retry discards this answer and runs the request again."""
     if not database_unavailable(exc):
         return unexpected(exc, request)
+    if is_error_retryable(request, exc):
+        log.info("database connection lost in request %s, running it again", request.request_id)
+        return Response(status=HTTPServiceUnavailable.code)
     log.warning(
         "database unavailable in request %s: %s", request.request_id, type(exc.orig).__name__
     )

@@ -2,7 +2,9 @@
 and started again. The save fails cleanly (a 503 page naming its reference, nothing of it
 written, the audit trail intact), pages fail the same way while the server is down, and once it
 is back the app serves again without a restart, also when the server restarted while the app was
-idle (pre-ping). The server is a private one of this test's own, never the shared one.
+idle: the pool does not ping a connection before a request uses it (one round trip less per
+request), the request that meets a dead one is run again on a fresh one (pyramid_retry), while
+jobs and commands ping. The server is a private one of this test's own, never the shared one.
 
 Collected with the PostgreSQL suite only (tests/conftest.py): SQLite has no server to restart."""
 
@@ -17,6 +19,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +218,59 @@ def test_postgresql_stopped_mid_save_fails_cleanly_and_the_app_recovers(server, 
     assert reports and all(report.intact for report in reports)
 
 
-def test_postgresql_restarted_while_idle_the_next_request_succeeds(server, app):
-    """The pool's connections all died with the server; pre-ping replaces them as they are
-    handed out, so not even the first request after the restart fails."""
+@dataclass
+class Traffic:
+    """What the app sent the server: statements, pings (pre-ping's ``SELECT 1`` goes past the
+    statement events, straight to the driver), and statements that found their connection
+    dead."""
+
+    statements: list[str] = field(default_factory=list)
+    pings: int = 0
+    disconnects: int = 0
+
+
+@pytest.fixture
+def traffic(app: Router, monkeypatch: pytest.MonkeyPatch) -> Iterator[Traffic]:
+    engine: Engine = app.registry["db.engine"]
+    seen = Traffic()
+    ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        seen.pings += 1
+        return ping(dbapi_connection)
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        seen.statements.append(text)
+
+    def error(context: Any) -> None:
+        seen.disconnects += context.is_disconnect and context.statement is not None
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "handle_error", error)
+    yield seen
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "handle_error", error)
+
+
+def test_a_request_on_a_healthy_pool_sends_no_ping(server, app, traffic):
+    with transaction_scope(app.registry) as dbsession:
+        email = build_world(dbsession, app.registry).users["coordinator"].email
+    coordinator = browser(app, email)
+    assert coordinator.get(DEMOGRAPHICS).status_int == 200
+    traffic.statements.clear()
+    traffic.pings = 0
+    assert coordinator.get(DEMOGRAPHICS).status_int == 200
+    assert entry(coordinator.get(DEMOGRAPHICS), height_cm="175").submit().status_int == 303
+    assert traffic.statements  # the listener sees the requests' statements
+    assert (traffic.pings, [s for s in traffic.statements if s.strip() == "SELECT 1"]) == (0, [])
+
+
+def test_postgresql_restarted_while_idle_the_next_request_succeeds(server, app, traffic):
+    """The pool's connections all died with the server, and nothing tries them before use: the
+    first request after the restart meets a dead one, which invalidates the whole pool, and is
+    run again on a fresh connection, so the person sees its page. A job or a command (outside a
+    request, not run again) tries its connection first."""
     with transaction_scope(app.registry) as dbsession:
         email = build_world(dbsession, app.registry).users["coordinator"].email
     coordinator = browser(app, email)
@@ -225,4 +278,12 @@ def test_postgresql_restarted_while_idle_the_next_request_succeeds(server, app):
     server.stop()
     server.start()
     assert coordinator.get(DEMOGRAPHICS).status_int == 200
+    assert traffic.disconnects == 1  # the first attempt met the dead connection, not a ping
     assert entry(coordinator.get(DEMOGRAPHICS), height_cm="175").submit().status_int == 303
+
+    traffic.pings = 0
+    server.stop()
+    server.start()
+    assert saved(app)[0]["I.HEIGHT_CM"] == "175"  # as a job reads: pinged, so no failure
+    assert traffic.pings >= 1
+    assert traffic.disconnects == 1  # none more: the dead connection was found by the ping

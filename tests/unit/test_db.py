@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 import transaction
+from pyramid_retry import IRetryableError
 from sqlalchemy import column, event, select, table, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from zope.sqlalchemy import mark_changed
@@ -16,12 +18,13 @@ from datacapt.db import database_unavailable, get_tm_session, make_engine, make_
 SERVER = "postgresql+psycopg://app@db.example/datacapt"
 
 
-def test_a_server_pool_pre_pings_and_recycles_unless_the_ini_says_otherwise():
+def test_a_server_pool_recycles_and_does_not_pre_ping_unless_the_ini_says_otherwise():
+    """Requests are run again on a dead connection instead (test_database_restart)."""
     pool = make_engine({"sqlalchemy.url": SERVER}).pool
-    assert (pool._pre_ping, pool._recycle) == (True, 1800)
-    settings = {"sqlalchemy.url": SERVER, "sqlalchemy.pool_pre_ping": "false"}
+    assert (pool._pre_ping, pool._recycle) == (False, 1800)
+    settings = {"sqlalchemy.url": SERVER, "sqlalchemy.pool_pre_ping": "true"}
     assert make_engine({**settings, "sqlalchemy.pool_recycle": "300"}).pool._recycle == 300
-    assert make_engine(settings).pool._pre_ping is False
+    assert make_engine(settings).pool._pre_ping is True
 
 
 def test_an_embedded_database_is_not_pinged():
@@ -86,3 +89,26 @@ def test_a_session_commits_only_a_transaction_that_wrote(tmp_path):
         dbsession.execute(select(note.c.text)).all()
         with pytest.raises(AssertionError, match="transaction manager"):
             dbsession.commit()
+
+
+@pytest.mark.parametrize(
+    ("is_disconnect", "connection", "statement", "retried"),
+    [
+        (True, object(), "SELECT subject.id FROM subject", True),  # a pooled connection, dead
+        (True, object(), None, False),  # COMMIT: it may have been committed
+        (True, None, None, False),  # could not connect: the server is down
+        (False, object(), "INSERT INTO subject", False),  # the statement was refused
+    ],
+)
+def test_only_a_statement_that_found_its_connection_dead_is_retried(
+    is_disconnect, connection, statement, retried
+):
+    error = OperationalError(statement or "", {}, server_error("57P01"))
+    context = SimpleNamespace(
+        is_disconnect=is_disconnect,
+        connection=connection,
+        statement=statement,
+        sqlalchemy_exception=error,
+    )
+    make_engine({"sqlalchemy.url": SERVER}).dialect.dispatch.handle_error(context)
+    assert IRetryableError.providedBy(error) is retried

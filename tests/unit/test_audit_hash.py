@@ -64,3 +64,11 @@ PINNED = {
     "stamped": "dbd1f365fda06ff42bb02392dd795a495ce98706b43bec1897ccf53ad903fdc2",
     "legacy": "149c9cd21f9dc96e6d0c88a42605dd0231bb4073e2fe425b2a077eef75fe938d",
 }
+
+
+def test_the_encoder_called_directly_writes_what_json_writes():
+    """The events are encoded by JSON's C encoder called directly, or JSONEncoder.encode where
+    Python has none: the same text."""
+    value = {"chain": 7, "seq": 1, "new_value": "Zoë \x00 «73»", "ip": None, "n": [1, "é"]}
+    assert "".join(audit._CHUNKS(value, 0)) == "".join(audit._json_chunks(value, 0))
+    assert "".join(audit._CHUNKS(value, 0)) == audit._ENCODE(value)

@@ -507,9 +507,13 @@ def _chained_rows(
     read once per transaction) and hashed, sharing one reading of the database clock."""
     who = actor.audited()
     links = _links_written(dbsession.connection())
-    placed = [
-        (chain_of(e.get("tenant_id"), e.get("study_id"), e.get("subject_id")), e) for e in events
-    ]
+    given = [_OPTIONAL | event for event in events]
+    chains: dict[tuple[Any, Any, Any], str] = {}  # chain_of once per scope, not per event
+    for fields in given:
+        scope = (fields["tenant_id"], fields["study_id"], fields["subject_id"])
+        if scope not in chains:
+            chains[scope] = chain_of(*scope)
+    placed = [(chains[(f["tenant_id"], f["study_id"], f["subject_id"])], f) for f in given]
     unread = sorted({chain for chain, _fields in placed} - links.keys())
     if unread:
         lock_chains(dbsession, unread)

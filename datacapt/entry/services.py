@@ -480,11 +480,12 @@ def _typed_columns(
     if item.identifier:
         return None, None
     result = typed(item, value) if parsed is None else parsed.value
-    if isinstance(result, Decimal):
+    kind = result.__class__  # the kernel's own types, no subclasses
+    if kind is Decimal:
         return (result if in_range(result) else None), None
-    if isinstance(result, datetime):
+    if kind is datetime:
         return None, result.date()
-    if isinstance(result, date):
+    if kind is date:
         return None, result
     return None, None
 
@@ -820,13 +821,16 @@ def plan_save(
     instance = reads.instance
     if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
-    current = {oid: Stored(row.value, row.missing_code) for oid, row in reads.rows.items()}
     items = {item.oid: item for item in form_items(scope.form)}
-    changes = [
-        Change(items[oid], current.get(oid, Stored()), new, parses.get(oid))
-        for oid, new in target.items()
-        if current.get(oid, Stored()) != new
-    ]
+    changes = []
+    for oid, new in target.items():  # compared field by field: no Stored made per item
+        row = reads.rows.get(oid)
+        if row is None:
+            if new.value is not None or new.missing is not None:
+                changes.append(Change(items[oid], Stored(), new, parses.get(oid)))
+        elif row.value != new.value or row.missing_code != new.missing:
+            old = Stored(row.value, row.missing_code)
+            changes.append(Change(items[oid], old, new, parses.get(oid)))
     if instance is not None and request.lock != instance.lock_version:
         if not errors and not changes:
             return SavePlan(scope, definition, reads, state, "replayed")

@@ -60,7 +60,6 @@ from datacapt.models import (
     WarningKind,
 )
 from datacapt.permissions import StudyRole
-from datacapt.personal_values import Owner
 from datacapt.queries.automatic import opens_a_query, wording_of
 from datacapt.review.services import sdv_required, sdv_status
 from datacapt.studies.services import create_site, create_study, create_tenant
@@ -469,7 +468,7 @@ class Writer:
                 "item_oid": change.item.oid,
                 **entry.value_columns(
                     self.setup.registry,
-                    Owner(subject["tenant_id"], subject["id"], instance_id, change.item.oid),
+                    (subject["tenant_id"], subject["id"], instance_id),
                     change,
                     event_id,
                     saved,

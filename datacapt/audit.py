@@ -105,7 +105,7 @@ _LINKS = "datacapt.audit.links"  # key in the connection's info, see _links_writ
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _recordset_insert() -> tuple[tuple[str, ...], Executable, Executable]:
+def _recordset_insert() -> tuple[Executable, Executable]:
     """PostgreSQL's INSERT of a batch of events: every column but the shared time in one JSON
     array of objects, made rows of the table's own type by ``json_populate_recordset`` (each
     value read by its column's type, a too long text refused as the column refuses it). One
@@ -120,21 +120,24 @@ def _recordset_insert() -> tuple[tuple[str, ...], Executable, Executable]:
     values = select(occurred_at, *(rows.c[name] for name in names))
     inserted = insert(table).from_select(["occurred_at", *names], values)
     return (
-        names,
         select(AuditEvent).from_statement(inserted.returning(*table.c)),
         inserted.returning(table.c.chain, table.c.seq, table.c.id),
     )
 
 
 def _recordset(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The parameters of :data:`_RECORDSET` for ``rows`` (which share their time)."""
+    """The parameters of :data:`_RECORDSET` for ``rows`` (which share their time): the rows as
+    they are, their shared time null in each (the statement reads it from its own parameter)."""
     return {
-        "rows": _ENCODE([{name: row[name] for name in _RECORD_COLUMNS} for row in rows]),
+        "rows": _ENCODE([row | _UNTIMED for row in rows]),
         "occurred_at": rows[0]["occurred_at"],
     }
 
 
-_RECORD_COLUMNS, _RECORDSET, _RECORDSET_IDS = _recordset_insert()
+_UNTIMED = {"occurred_at": None}
+
+
+_RECORDSET, _RECORDSET_IDS = _recordset_insert()
 # the other databases' INSERT of a batch (one VALUES statement: "insertmanyvalues") returning
 # the new ids with their links, which place them (not the order of the rows returned)
 _INSERT_IDS = insert(AuditEvent.__table__).returning(
@@ -294,35 +297,142 @@ def chained_row(
     """The columns of event number ``seq`` of ``chain``, linked to and hashed over
     ``previous`` (``stamp``: ``occurred_at`` as the hash writes it, when the caller has it for a
     batch sharing one time). ``chain`` is :func:`chain_of` the event's scope."""
-    row = {
-        "chain": chain,
-        "seq": seq,
-        "occurred_at": occurred_at,
-        "tenant_id": fields.get("tenant_id"),
-        "actor_id": fields.get("actor_id"),
-        "study_id": fields.get("study_id"),
-        "site_id": fields.get("site_id"),
-        "subject_id": fields.get("subject_id"),
-        "action": fields["action"],
-        "entity_type": fields["entity_type"],
-        "entity_id": entity_key(fields["entity_id"]),
-        "field": _text(fields.get("field")),
-        "old_value": _text(fields.get("old")),
-        "new_value": _text(fields.get("new")),
-        "reason": _text(fields.get("reason")),
-        "request_id": fields.get("request_id"),
-        "ip": fields.get("ip"),
-        **{name: fields.get(name) for name in HASHED_WHEN_SET},
-    }
-    hashed = {name: row[name] for name in HASHED_FIELDS}  # canonical(), from the columns
-    hashed["chain"] = _hashed_chain(chain)
-    hashed["occurred_at"] = stamp if stamp is not None else _timestamp(occurred_at)
-    for name in HASHED_WHEN_SET:
-        if row[name] is not None:
-            hashed[name] = row[name]
-    row["prev_hash"] = previous
-    row["hash"] = hashlib.sha256((previous + _ENCODE(hashed)).encode("utf-8")).hexdigest()
-    return row
+    who = {name: fields.pop(name, None) for name in _WHO}
+    return _linked_rows(
+        [(chain, fields)],
+        {chain: (seq - 1, previous)},
+        occurred_at,
+        stamp if stamp is not None else _timestamp(occurred_at),
+        who,
+    )[0]
+
+
+#: The fields of an event that are None unless given.
+_OPTIONAL = dict.fromkeys(
+    ("tenant_id", "study_id", "site_id", "subject_id", "field", "old", "new", "reason")
+)
+#: Who acted (:meth:`Actor.audited`'s keys): the same for every event of a batch.
+_WHO = ("actor_id", "on_behalf_of_id", "request_id", "ip", "by_subject_id")
+
+
+def _json_chunks(value: Any, _level: int) -> Sequence[str]:
+    return (_ENCODE(value),)
+
+
+#: :data:`_ENCODE`'s own C encoder, called directly: the canonical text of an event in one call
+#: (JSONEncoder.encode takes five to set it up again for every event of a save).
+_CHUNKS: Callable[[Any, int], Sequence[str]] = (
+    _json_chunks
+    if json.encoder.c_make_encoder is None
+    else json.encoder.c_make_encoder(
+        None,
+        json.JSONEncoder().default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
+    )
+)
+
+
+def _linked_rows(
+    placed: Iterable[tuple[str, Mapping[str, Any]]],
+    links: dict[str, tuple[int, str]],
+    occurred_at: datetime,
+    stamp: str,
+    who: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """The rows of events placed on their chains, each one past the link ``links`` holds for
+    its chain (which it then becomes), by ``who``, at ``occurred_at`` (``stamp`` in canonical
+    text): what :func:`canonical` and :func:`chain_hash` give, computed with no function call
+    per field (a save hashes fifty events; the values are text already, so ``_text`` and
+    ``entity_key`` run only for those that are not)."""
+    actor_id, on_behalf_of_id, request_id, ip, by_subject_id = (who[name] for name in _WHO)
+    hashed_chains: dict[str, str | int] = {}
+    entity_keys: dict[tuple[type, Any], str] = {}
+    sha256, chunks, made = hashlib.sha256, _CHUNKS, []
+    for chain, given in placed:
+        fields = _OPTIONAL | given  # an operator, not a call per field read
+        seq, previous = links[chain]
+        seq += 1
+        hashed_chain = hashed_chains.get(chain)
+        if hashed_chain is None:
+            hashed_chain = hashed_chains[chain] = _hashed_chain(chain)
+        entity_id = fields["entity_id"]
+        entity = entity_keys.get((entity_id.__class__, entity_id))
+        if entity is None:
+            entity = entity_keys[(entity_id.__class__, entity_id)] = entity_key(entity_id)
+        tenant_id = fields["tenant_id"]
+        study_id = fields["study_id"]
+        site_id = fields["site_id"]
+        subject_id = fields["subject_id"]
+        name = fields["field"]
+        if name is not None and (name.__class__ is not str or "\x00" in name):
+            name = _text(name)
+        old = fields["old"]
+        if old is not None and (old.__class__ is not str or "\x00" in old):
+            old = _text(old)
+        new = fields["new"]
+        if new is not None and (new.__class__ is not str or "\x00" in new):
+            new = _text(new)
+        reason = fields["reason"]
+        if reason is not None and (reason.__class__ is not str or "\x00" in reason):
+            reason = _text(reason)
+        action, entity_type = fields["action"], fields["entity_type"]
+        hashed = {  # HASHED_FIELDS, in their order; then HASHED_WHEN_SET when set
+            "chain": hashed_chain,
+            "seq": seq,
+            "occurred_at": stamp,
+            "tenant_id": tenant_id,
+            "actor_id": actor_id,
+            "study_id": study_id,
+            "site_id": site_id,
+            "subject_id": subject_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity,
+            "field": name,
+            "old_value": old,
+            "new_value": new,
+            "reason": reason,
+            "request_id": request_id,
+            "ip": ip,
+        }
+        if on_behalf_of_id is not None:
+            hashed["on_behalf_of_id"] = on_behalf_of_id
+        if by_subject_id is not None:
+            hashed["by_subject_id"] = by_subject_id
+        link = sha256(f"{previous}{''.join(chunks(hashed, 0))}".encode()).hexdigest()
+        made.append(
+            {
+                "chain": chain,
+                "seq": seq,
+                "occurred_at": occurred_at,
+                "tenant_id": tenant_id,
+                "actor_id": actor_id,
+                "study_id": study_id,
+                "site_id": site_id,
+                "subject_id": subject_id,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": entity,
+                "field": name,
+                "old_value": old,
+                "new_value": new,
+                "reason": reason,
+                "request_id": request_id,
+                "ip": ip,
+                "on_behalf_of_id": on_behalf_of_id,
+                "by_subject_id": by_subject_id,
+                "prev_hash": previous,
+                "hash": link,
+            }
+        )
+        links[chain] = (seq, link)
+    return made
 
 
 def chained_event(
@@ -397,9 +507,13 @@ def _chained_rows(
     read once per transaction) and hashed, sharing one reading of the database clock."""
     who = actor.audited()
     links = _links_written(dbsession.connection())
-    placed = [
-        (chain_of(e.get("tenant_id"), e.get("study_id"), e.get("subject_id")), e) for e in events
-    ]
+    given = [_OPTIONAL | event for event in events]
+    chains: dict[tuple[Any, Any, Any], str] = {}  # chain_of once per scope, not per event
+    for fields in given:
+        scope = (fields["tenant_id"], fields["study_id"], fields["subject_id"])
+        if scope not in chains:
+            chains[scope] = chain_of(*scope)
+    placed = [(chains[(f["tenant_id"], f["study_id"], f["subject_id"])], f) for f in given]
     unread = sorted({chain for chain, _fields in placed} - links.keys())
     if unread:
         lock_chains(dbsession, unread)
@@ -408,14 +522,7 @@ def _chained_rows(
         links.update(lasts)
     else:
         occurred_at = database_now(dbsession)
-    stamp = _timestamp(occurred_at)
-    made = []
-    for chain, fields in placed:
-        seq, previous = links[chain]
-        row = chained_row(chain, seq + 1, previous, occurred_at, stamp, **who, **fields)
-        links[chain] = (row["seq"], row["hash"])
-        made.append(row)
-    return made
+    return _linked_rows(placed, links, occurred_at, _timestamp(occurred_at), who)
 
 
 def _insert(dbsession: Session, rows: list[dict[str, Any]]) -> Sequence[AuditEvent]:

@@ -105,11 +105,6 @@ def stored_columns(registry: Registry, owner: Owner, value: str | None) -> dict[
     }
 
 
-def plain_columns(value: str | None) -> dict[str, Any]:
-    """The same columns for a value that is not personal data."""
-    return {"value": value, **dict.fromkeys(SEALED_COLUMNS)}
-
-
 def open_value(registry: Registry, subject_id: int, row: Any) -> str | None:
     """The plain value of a row (an ItemValue or a row with the same columns)."""
     if row.sealed_value is None:

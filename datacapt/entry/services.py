@@ -381,6 +381,9 @@ class Change:
     item: Item
     old: Stored
     new: Stored
+    #: The parse that gave ``new.value`` when it is the item's own reading of what was typed
+    #: (not a calculation): its typed value is ``typed(item, new.value)``, read again for free.
+    parsed: Parsed | None = None
 
 
 @dataclass
@@ -467,18 +470,22 @@ def _missing_codes(
     return chosen
 
 
-def _typed_columns(item: Item, value: str | None) -> tuple[Decimal | None, date | None]:
+def _typed_columns(
+    item: Item, value: str | None, parsed: Parsed | None = None
+) -> tuple[Decimal | None, date | None]:
     """The typed copies kept beside the canonical text, for queries and exports (the column
     holds 28 integer digits; larger numbers keep only their text). Personal data has none: its
-    value is only kept sealed."""
+    value is only kept sealed. ``parsed``: the parse that gave ``value``, whose typed value is
+    the one ``typed`` would read from it again."""
     if item.identifier:
         return None, None
-    result = typed(item, value)
-    if isinstance(result, Decimal):
+    result = typed(item, value) if parsed is None else parsed.value
+    kind = result.__class__  # the kernel's own types, no subclasses
+    if kind is Decimal:
         return (result if in_range(result) else None), None
-    if isinstance(result, datetime):
+    if kind is datetime:
         return None, result.date()
-    if isinstance(result, date):
+    if kind is date:
         return None, result
     return None, None
 
@@ -641,15 +648,29 @@ def _instances(
 
 def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored]:
     """What the save stores per item OID: hidden items are blank, a code replaces a blank."""
+    return _target(state, missing)[0]
+
+
+def _target(
+    state: FormState, missing: dict[str, str]
+) -> tuple[dict[str, Stored], dict[str, Parsed]]:
+    """:func:`stored_target`, and by item OID the parse that gave each value stored when it is
+    the item's own reading of what was typed (a calculation's value is not: its text may be
+    rounded), for the typed copies (:attr:`Change.parsed`)."""
     target: dict[str, Stored] = {}
+    parses: dict[str, Parsed] = {}
     stored = state.stored()
+    calculated = ItemType.CALCULATED
     for block_state in state.items():
         item = block_state.block
         assert isinstance(item, Item)
         value = stored.get(item.name)
         code = missing.get(item.name) if block_state.visible and value is None else None
         target[item.oid] = Stored(value=value, missing=code)
-    return target
+        parsed = block_state.parsed
+        if value is not None and parsed.stored == value and item.type is not calculated:
+            parses[item.oid] = parsed
+    return target, parses
 
 
 #: A warning kept for monitoring: the item, its kind, the check behind it, its message.
@@ -796,17 +817,20 @@ def plan_save(
             block_state.name or "",
             TranslationString(check.message.get(definition.default_language, "")),
         )
-    target = stored_target(state, missing)
+    target, parses = _target(state, missing)
     instance = reads.instance
     if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
-    current = {oid: Stored(row.value, row.missing_code) for oid, row in reads.rows.items()}
     items = {item.oid: item for item in form_items(scope.form)}
-    changes = [
-        Change(items[oid], current.get(oid, Stored()), new)
-        for oid, new in target.items()
-        if current.get(oid, Stored()) != new
-    ]
+    changes = []
+    for oid, new in target.items():  # compared field by field: no Stored made per item
+        row = reads.rows.get(oid)
+        if row is None:
+            if new.value is not None or new.missing is not None:
+                changes.append(Change(items[oid], Stored(), new, parses.get(oid)))
+        elif row.value != new.value or row.missing_code != new.missing:
+            old = Stored(row.value, row.missing_code)
+            changes.append(Change(items[oid], old, new, parses.get(oid)))
     if instance is not None and request.lock != instance.lock_version:
         if not errors and not changes:
             return SavePlan(scope, definition, reads, state, "replayed")
@@ -891,16 +915,23 @@ def recorded_events(
     data sealed to the instance)."""
     where = event_scope(plan.scope, instance_id)
     tenant_id, subject_id = where["tenant_id"], where["subject_id"]
-    items = {change.item.oid: change.item for change in plan.changes}
+    personal = {change.item.oid: change.item for change in plan.changes if change.item.identifier}
     recorded = []
     for event in plan.events:
         if event["action"] == "entry.value_changed":
-            item = items[event["field"]]
-            owner = personal_values.Owner(tenant_id, subject_id, instance_id, item.oid)
-            event = event | {
-                "old": audited_value(registry, item, event["old"], owner),
-                "new": audited_value(registry, item, event["new"], owner),
-            }
+            old, new = event["old"], event["new"]
+            item = personal.get(event["field"])
+            if item is not None:  # sealed to its owner
+                owner = personal_values.Owner(tenant_id, subject_id, instance_id, item.oid)
+                event = event | {
+                    "old": audited_value(registry, item, old, owner),
+                    "new": audited_value(registry, item, new, owner),
+                }
+            else:  # audited_value's plain case, without a call per value
+                event = event | {
+                    "old": f"missing:{old.missing}" if old.missing else old.value,
+                    "new": f"missing:{new.missing}" if new.missing else new.value,
+                }
         recorded.append(where | event)
     return recorded
 
@@ -1088,7 +1119,7 @@ def save_form(
 
 def value_columns(
     registry: Registry | None,
-    owner: personal_values.Owner,
+    place: tuple[int, int, int],
     change: Change,
     audit_event_id: int,
     now: datetime,
@@ -1096,21 +1127,39 @@ def value_columns(
 ) -> dict[str, Any]:
     """The ``item_value`` columns a change writes, personal data sealed, plain otherwise, with
     the typed copies: the one place a value is written (a save, and the benchmark's bulk
-    loader)."""
+    loader). ``place``: the value's tenant, subject and form instance."""
+    return _changed_columns(registry, place, change, audit_event_id) | {
+        "updated_at": now,
+        "updated_by_id": actor_id,
+    }
+
+
+def _changed_columns(
+    registry: Registry | None, place: tuple[int, int, int], change: Change, audit_event_id: int
+) -> dict[str, Any]:
+    """:func:`value_columns` but the time and actor, which a save's rows share; the owner a
+    personal value is sealed to made only for such a value."""
     item, value = change.item, change.new.value
-    number, day = _typed_columns(item, value)
+    number, day = _typed_columns(item, value, change.parsed)
     if item.identifier:
+        owner = personal_values.Owner(*place, item.oid)
         text = personal_values.stored_columns(personal_values.keys(registry), owner, value)
-    else:
-        text = personal_values.plain_columns(value)
-    return {
-        **text,
+        return text | {
+            "missing_code": change.new.missing,
+            "value_number": number,
+            "value_date": day,
+            "audit_event_id": audit_event_id,
+        }
+    return {  # the same columns, plain
+        "value": value,
+        "sealed_key_id": None,
+        "sealed_nonce": None,
+        "sealed_value": None,
+        "value_fingerprint": None,
         "missing_code": change.new.missing,
         "value_number": number,
         "value_date": day,
         "audit_event_id": audit_event_id,
-        "updated_at": now,
-        "updated_by_id": actor_id,
     }
 
 
@@ -1203,18 +1252,19 @@ def _store_values(
     up holding every value as stored, for what follows the save in the same transaction (SDV,
     signatures); personal data is sealed in the database and plain only in memory."""
     registry = dbsession.info.get("registry")
-    updates = []
+    updates: list[tuple[int | None, dict[str, Any]]] = []
     added: dict[str, dict[str, Any]] = {}
-    where = (instance.tenant_id, instance.subject_id, instance.id)  # read once, not per value
+    place = (instance.tenant_id, instance.subject_id, instance.id)  # read once, not per value
+    shared = {"updated_at": now, "updated_by_id": actor_id}
     for change, event_id in zip(changes, event_ids, strict=True):
-        owner = personal_values.Owner(*where, change.item.oid)
-        columns = value_columns(registry, owner, change, event_id, now, actor_id)
-        row = rows.get(change.item.oid)
+        oid = change.item.oid
+        columns = _changed_columns(registry, place, change, event_id)
+        row = rows.get(oid)
         if row is None:
-            rows[change.item.oid] = row = ValueRow(None, change.item.oid)
-            added[change.item.oid] = columns
+            rows[oid] = row = ValueRow(None, oid)
+            added[oid] = columns | shared
         else:
-            updates.append({"row_id": row.id, **columns})
+            updates.append((row.id, columns))
         # the row as the save leaves it; a personal value plain in memory only
         row.value, row.missing_code = change.new.value, change.new.missing
         row.sealed_value, row.audit_event_id = columns["sealed_value"], event_id
@@ -1222,14 +1272,15 @@ def _store_values(
         return added
     connection = dbsession.connection()  # plain rows: no ORM execution to set up
     if connection.dialect.name != "postgresql":
-        connection.execute(_VALUE_UPDATE, updates)
+        rows_of = [{"row_id": row_id} | columns | shared for row_id, columns in updates]
+        connection.execute(_VALUE_UPDATE, rows_of)
         return added
-    values = [
-        {"id": row["row_id"]} | {n: row[n] for n in _RECORDSET_COLUMNS[1:]} for row in updates
-    ]
     connection.execute(
         _VALUE_RECORDSET_UPDATE,
-        {"rows": _ENCODE_ROWS(values), "updated_at": now, "updated_by_id": actor_id},
+        {
+            "rows": _ENCODE_ROWS([{"id": row_id} | columns for row_id, columns in updates]),
+            **shared,
+        },
     )
     return added
 

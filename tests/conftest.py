@@ -72,9 +72,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
 
 
-#: Modules that stop and start a PostgreSQL server of their own: they run with the PostgreSQL
-#: suite (CI's first run); SQLite has no server to restart.
-POSTGRESQL_ONLY = {"test_database_restart.py"}
+#: Modules that stop and start a PostgreSQL server of their own, or test the PostgreSQL driver's
+#: cursor (``datacapt.pgcursor``): they run with the PostgreSQL suite (CI's first run); SQLite
+#: has no server to restart and another driver.
+POSTGRESQL_ONLY = {"test_database_restart.py", "test_pgcursor.py"}
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -11,8 +11,7 @@ from datacapt.pgcursor import Cursor, Description
 
 @pytest.fixture
 def raw(engine: Engine):  # type: ignore[no-untyped-def]
-    if engine.dialect.driver != "psycopg":
-        pytest.skip("psycopg only")
+    """A raw connection of the suite's engine (PostgreSQL only: tests/conftest.py)."""
     connection = engine.raw_connection()
     try:
         yield connection
@@ -42,8 +41,6 @@ def test_no_rows_no_description(raw) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_sqlalchemy_reads_rows_by_name_first_and_cached(engine: Engine) -> None:
-    if engine.dialect.driver != "psycopg":
-        pytest.skip("psycopg only")
     statement = select(literal(2).label("a"), literal("y").label("b"))
     with engine.connect() as connection:
         for _ in range(2):  # compiled, then from the cache with its result metadata

@@ -338,6 +338,10 @@ _CHUNKS: Callable[[Any, int], Sequence[str]] = (
 )
 
 
+#: The hashed fields written as given when plain text without NUL, else through ``_text``.
+_CLEANED = ("field", "old_value", "new_value", "reason")
+
+
 def _linked_rows(
     placed: Iterable[tuple[str, Mapping[str, Any]]],
     links: dict[str, tuple[int, str]],
@@ -365,66 +369,39 @@ def _linked_rows(
         entity = entity_keys.get((entity_id.__class__, entity_id))
         if entity is None:
             entity = entity_keys[(entity_id.__class__, entity_id)] = entity_key(entity_id)
-        tenant_id = fields["tenant_id"]
-        study_id = fields["study_id"]
-        site_id = fields["site_id"]
-        subject_id = fields["subject_id"]
-        name = fields["field"]
-        if name is not None and (name.__class__ is not str or "\x00" in name):
-            name = _text(name)
-        old = fields["old"]
-        if old is not None and (old.__class__ is not str or "\x00" in old):
-            old = _text(old)
-        new = fields["new"]
-        if new is not None and (new.__class__ is not str or "\x00" in new):
-            new = _text(new)
-        reason = fields["reason"]
-        if reason is not None and (reason.__class__ is not str or "\x00" in reason):
-            reason = _text(reason)
-        action, entity_type = fields["action"], fields["entity_type"]
         hashed = {  # HASHED_FIELDS, in their order; then HASHED_WHEN_SET when set
             "chain": hashed_chain,
             "seq": seq,
             "occurred_at": stamp,
-            "tenant_id": tenant_id,
+            "tenant_id": fields["tenant_id"],
             "actor_id": actor_id,
-            "study_id": study_id,
-            "site_id": site_id,
-            "subject_id": subject_id,
-            "action": action,
-            "entity_type": entity_type,
+            "study_id": fields["study_id"],
+            "site_id": fields["site_id"],
+            "subject_id": fields["subject_id"],
+            "action": fields["action"],
+            "entity_type": fields["entity_type"],
             "entity_id": entity,
-            "field": name,
-            "old_value": old,
-            "new_value": new,
-            "reason": reason,
+            "field": fields["field"],
+            "old_value": fields["old"],
+            "new_value": fields["new"],
+            "reason": fields["reason"],
             "request_id": request_id,
             "ip": ip,
         }
+        for key in _CLEANED:
+            value = hashed[key]
+            if value is not None and (value.__class__ is not str or "\x00" in value):
+                hashed[key] = _text(value)
         if on_behalf_of_id is not None:
             hashed["on_behalf_of_id"] = on_behalf_of_id
         if by_subject_id is not None:
             hashed["by_subject_id"] = by_subject_id
         link = sha256(f"{previous}{''.join(chunks(hashed, 0))}".encode()).hexdigest()
         made.append(
-            {
+            hashed
+            | {
                 "chain": chain,
-                "seq": seq,
                 "occurred_at": occurred_at,
-                "tenant_id": tenant_id,
-                "actor_id": actor_id,
-                "study_id": study_id,
-                "site_id": site_id,
-                "subject_id": subject_id,
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": entity,
-                "field": name,
-                "old_value": old,
-                "new_value": new,
-                "reason": reason,
-                "request_id": request_id,
-                "ip": ip,
                 "on_behalf_of_id": on_behalf_of_id,
                 "by_subject_id": by_subject_id,
                 "prev_hash": previous,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -453,7 +453,8 @@ def _act(act, dbsession, registry, order, actor):
         payees = services.payees(registry, dbsession, order, actor)
         services.record_export(dbsession, order, "csv", payees, actor)
     else:
-        services.mark_paid(dbsession, order, date(2026, 12, 4), date(2999, 1, 1), actor)
+        paid_on = (order.exported_at or datetime.now(UTC)).date()  # never before the export
+        services.mark_paid(dbsession, order, paid_on, date(2999, 1, 1), actor)
 
 
 @pytest.mark.parametrize("reached", list(OrderState))

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyramid.request import Request
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, String, bindparam, cast, func, select, type_coerce
 
 from datacapt.entry.events import FormShown, HistoryAsked
-from datacapt.models import AuditEvent, FormInstance, Query, QueryState
+from datacapt.models import AuditEvent, FormInstance, Query
 from datacapt.permissions import Permission
 
 
@@ -25,19 +25,30 @@ class Counts:
         return self.open + self.answered + self.closed
 
 
+#: Built once: SQLAlchemy neither rebuilds it nor computes its cache key per request. The state
+#: is read as the stored text, which names the :class:`Counts` field (no enum made per row).
+_COUNTS = (
+    select(Query.item_oid, type_coerce(Query.state, String), func.count())
+    .where(Query.form_instance_id == bindparam("form_instance_id"))
+    .group_by(Query.item_oid, Query.state)
+)
+
+
 def counts_by_item(request: Request, instance: FormInstance | None) -> dict[str | None, Counts]:
     """Item OID (None: the whole form) → counts of its queries by state."""
     found: dict[str | None, Counts] = {}
     if instance is None:
         return found
-    rows = request.dbsession.execute(
-        select(Query.item_oid, Query.state, func.count())
-        .where(Query.form_instance_id == instance.id)
-        .group_by(Query.item_oid, Query.state)
-    )
+    dbsession = request.dbsession
+    if dbsession.autoflush:
+        dbsession.flush()  # a query answered or closed in this request is counted as it is now
+    # Plain rows on the session's connection: no ORM execution to set up for them.
+    rows = dbsession.connection().execute(_COUNTS, {"form_instance_id": instance.id}).all()
     for oid, state, number in rows:
-        counts = found.setdefault(oid, Counts())
-        setattr(counts, QueryState(state).value, number)
+        counts = found.get(oid)
+        if counts is None:
+            found[oid] = counts = Counts()
+        setattr(counts, state, number)
     return found
 
 

@@ -18,7 +18,7 @@ from pyramid.events import ContextFound
 from pyramid.request import Request
 from pyramid.traversal import split_path_info
 from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import Load, aliased
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from datacapt.ecrf.casebook import parse_key
@@ -92,8 +92,17 @@ DEFERRED: tuple[Any, ...] = (
 
 
 def _deferred(entities: list[Any]) -> list[LoaderOption]:
-    """The options deferring :data:`DEFERRED`'s columns of ``entities``."""
-    return [defer(column) for column in DEFERRED if column.class_ in entities]
+    """The options deferring :data:`DEFERRED`'s columns of ``entities``: one per entity, not one
+    per column, since SQLAlchemy adapts each option of a cached statement on every execution."""
+    options: list[LoaderOption] = []
+    for entity in entities:
+        columns = [column for column in DEFERRED if column.class_ is entity]
+        if columns:
+            option = Load(entity)
+            for column in columns:
+                option = option.defer(column)
+            options.append(option)
+    return options
 
 
 #: The statement for each depth of path (tenant; + study; + subject; + visit; + form), built

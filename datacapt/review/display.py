@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyramid.request import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from datacapt.models import (
     FormInstance,
@@ -21,33 +21,38 @@ from datacapt.models import (
 )
 from datacapt.resources import FormEntryResource, SubjectResource, VisitResource
 
+#: A node's signatures, newest first, built once: SQLAlchemy neither rebuilds them nor computes
+#: their cache keys per request (a form page that asks none built one for nothing).
+_NEWEST_FIRST = select(Signature).order_by(Signature.signed_at.desc(), Signature.id.desc())
+_OF_FORM = _NEWEST_FIRST.where(
+    Signature.id.in_(
+        select(SignedForm.signature_id).where(SignedForm.form_instance_id == bindparam("node"))
+    )
+)
+_OF_VISIT = _NEWEST_FIRST.where(
+    Signature.scope == SignatureScope.VISIT, Signature.visit_instance_id == bindparam("node")
+)
+_OF_CASEBOOK = _NEWEST_FIRST.where(
+    Signature.scope == SignatureScope.CASEBOOK, Signature.subject_id == bindparam("node")
+)
+
 
 def signatures_of(request: Request, context: object) -> list[Signature]:
     """The signatures of a form (any that covers it), a visit, or a casebook; newest first.
 
     A form never signed has none and is not asked: signing marks every form it covers signed,
     and a form stays signed or broken after that (every form page would otherwise ask)."""
-    query = select(Signature).order_by(Signature.signed_at.desc(), Signature.id.desc())
     if isinstance(context, FormEntryResource) and context.instance is not None:
         if context.instance.signature_state is SignatureState.UNSIGNED:
             return []
-        covering = select(SignedForm.signature_id).where(
-            SignedForm.form_instance_id == context.instance.id
-        )
-        query = query.where(Signature.id.in_(covering))
+        statement, node = _OF_FORM, context.instance.id
     elif isinstance(context, VisitResource) and context.instance is not None:
-        query = query.where(
-            Signature.scope == SignatureScope.VISIT,
-            Signature.visit_instance_id == context.instance.id,
-        )
+        statement, node = _OF_VISIT, context.instance.id
     elif isinstance(context, SubjectResource):
-        query = query.where(
-            Signature.scope == SignatureScope.CASEBOOK,
-            Signature.subject_id == context.subject.id,
-        )
+        statement, node = _OF_CASEBOOK, context.subject.id
     else:
         return []
-    return list(request.dbsession.scalars(query))
+    return list(request.dbsession.scalars(statement, {"node": node}))
 
 
 @dataclass(frozen=True)

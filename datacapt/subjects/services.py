@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -306,16 +306,30 @@ def add_visit(
     return instance
 
 
+#: Built once: SQLAlchemy neither rebuilds the statement nor computes its cache key per page.
+#: PostgreSQL gets the ids as one array (``= ANY``): the text stays the same whatever their
+#: number, so neither SQLAlchemy (an expanding IN renders one parameter per id each time) nor
+#: psycopg (which does not cache a statement of more than 50 parameters) converts it again.
+_UNANSWERED = FormInstance.open_queries - FormInstance.answered_queries
+_OPEN_QUERIES = select(FormInstance.subject_id, func.sum(_UNANSWERED)).group_by(
+    FormInstance.subject_id
+)
+_OPEN_QUERIES_IN = _OPEN_QUERIES.where(
+    FormInstance.subject_id.in_(bindparam("subject_ids", expanding=True)), _UNANSWERED > 0
+)
+_OPEN_QUERIES_ANY = _OPEN_QUERIES.where(
+    FormInstance.subject_id == any_(bindparam("subject_ids", type_=postgresql.ARRAY(Integer))),
+    _UNANSWERED > 0,
+)
+
+
 def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
     """Subject id → open queries (not answered yet), from the status rows (one query for a
-    page)."""
+    page). Plain rows on the session's connection: no ORM execution to set up for them."""
     if not subject_ids:
         return {}
-    unanswered = FormInstance.open_queries - FormInstance.answered_queries
-    return dict(
-        dbsession.execute(
-            select(FormInstance.subject_id, func.sum(unanswered))
-            .where(FormInstance.subject_id.in_(subject_ids), unanswered > 0)
-            .group_by(FormInstance.subject_id)
-        ).all()
-    )
+    if dbsession.autoflush:
+        dbsession.flush()  # as Session.execute would before this statement of ORM columns
+    connection = dbsession.connection()
+    statement = _OPEN_QUERIES_ANY if connection.dialect.name == "postgresql" else _OPEN_QUERIES_IN
+    return dict(connection.execute(statement, {"subject_ids": subject_ids}).all())

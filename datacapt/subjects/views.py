@@ -9,7 +9,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from datacapt import audit
 from datacapt.ecrf.casebook import casebook, visit_key
@@ -178,6 +178,14 @@ def _contact_event(request: Request, subject: Any, action: str) -> None:
     )
 
 
+#: Built once, run on the session's connection: a plain number needs no ORM execution.
+_HAS_CONTACT = (
+    select(func.count())
+    .select_from(SubjectContact)
+    .where(SubjectContact.subject_id == bindparam("subject_id"))
+)
+
+
 def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> dict[str, Any]:
     design = context.design
     rows = []
@@ -195,10 +203,11 @@ def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> d
         )
         rows = casebook(design.definition, visits, forms)
         timings = visit_dates.subject_timings(design.definition.schedule, context.subject, visits)
-    has_contact = request.dbsession.scalar(
-        select(func.count())
-        .select_from(SubjectContact)
-        .where(SubjectContact.subject_id == context.subject.id)
+    dbsession = request.dbsession
+    if dbsession.autoflush:
+        dbsession.flush()  # as Session.execute would before this statement of ORM columns
+    has_contact = (
+        dbsession.connection().execute(_HAS_CONTACT, {"subject_id": context.subject.id}).scalar()
     )
     return {
         "status_labels": STATUS_LABELS,

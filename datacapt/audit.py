@@ -46,6 +46,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Executable,
+    Integer,
     Row,
     Select,
     String,
@@ -209,19 +210,42 @@ def lock_chains(dbsession: Session, chains: Iterable[str]) -> None:
     the locks taken in a fixed order so that two writers never deadlock on them, none for a
     chain this transaction already holds (a save locks its chain before its checks, then
     appends to it)."""
-    if not _is_postgresql(dbsession):
+    connection = dbsession.connection()
+    if connection.dialect.name != "postgresql":
         return
-    held = _held(dbsession.connection())
+    held = _held(connection)
     wanted = set(chains) - held
     keys = sorted({_lock_key(chain) for chain in wanted})
     if keys:
-        dbsession.execute(select(*(func.pg_advisory_xact_lock(*key) for key in keys)))
+        connection.execute(_lock_statement(len(keys)), _lock_parameters(keys))
         held.update(wanted)
 
 
 def _lock_key(chain: str) -> tuple[int, int]:
     kind, _, number = chain.partition(":")
     return LOCK_NAMESPACES[kind], int(number or 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_statement(count: int) -> Select[Any]:
+    """:func:`lock_chains`' statement for ``count`` locks (bound as ``kind_0``, ``key_0`` ...),
+    built once per number of locks and run on the connection: a save takes one on every save."""
+    return select(
+        *(
+            func.pg_advisory_xact_lock(
+                bindparam(f"kind_{number}", type_=Integer()),
+                bindparam(f"key_{number}", type_=Integer()),
+            )
+            for number in range(count)
+        )
+    )
+
+
+def _lock_parameters(keys: Sequence[tuple[int, int]]) -> dict[str, int]:
+    parameters = {}
+    for number, (kind, key) in enumerate(keys):
+        parameters[f"kind_{number}"], parameters[f"key_{number}"] = kind, key
+    return parameters
 
 
 @functools.lru_cache(maxsize=8)
@@ -249,10 +273,12 @@ def last_links(
     dbsession: Session, chains: Sequence[str]
 ) -> tuple[datetime, dict[str, tuple[int, str]]]:
     """The database clock and each chain's last sequence number and hash (0 and the genesis
-    hash if it has none), in one statement. Call it holding the chains' locks."""
-    statement = _last_links_statement(len(chains), _is_postgresql(dbsession))
+    hash if it has none), in one statement. Call it holding the chains' locks, the session
+    flushed: the rows are read on its connection (no ORM execution to set up)."""
+    connection = dbsession.connection()
+    statement = _last_links_statement(len(chains), connection.dialect.name == "postgresql")
     names = {f"chain_{number}": chain for number, chain in enumerate(chains)}
-    rows = dbsession.execute(statement, names).all()
+    rows = connection.execute(statement, names).all()
     found = {row.chain: (row.seq, row.hash) for row in rows if row.chain is not None}
     return _as_utc(rows[0].now), {chain: found.get(chain, (0, GENESIS)) for chain in chains}
 

@@ -26,6 +26,7 @@ from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import (
     JSON,
+    DateTime,
     Text,
     bindparam,
     cast,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -64,6 +66,7 @@ from datacapt.models import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.models.types import UTCDateTime
 from datacapt.numbers import in_range
 from datacapt.reactions import Reactions
 from datacapt.subjects.services import entered_visit_instance
@@ -103,45 +106,48 @@ def stored_values(
     return {row.item_oid: row for row in rows}
 
 
+_SAVED_TABLE = ItemValue.__table__
+_UTC = UTCDateTime()
+#: The columns :func:`saved_rows` reads: :class:`ValueRow`'s fields in their order, then what
+#: opens a sealed value; Core columns, read on the connection by position.
 _SAVED = select(
-    ItemValue.id,
-    ItemValue.form_instance_id,
-    ItemValue.item_oid,
-    ItemValue.value,
-    ItemValue.missing_code,
-    ItemValue.audit_event_id,
-    *(getattr(ItemValue, name) for name in SDV_COLUMNS),
-    ItemValue.sealed_key_id,
-    ItemValue.sealed_nonce,
-    ItemValue.sealed_value,
-).where(ItemValue.form_instance_id == bindparam("form_instance_id"))
+    _SAVED_TABLE.c.id,
+    _SAVED_TABLE.c.item_oid,
+    _SAVED_TABLE.c.value,
+    _SAVED_TABLE.c.missing_code,
+    _SAVED_TABLE.c.sealed_value,
+    _SAVED_TABLE.c.audit_event_id,
+    _SAVED_TABLE.c.sdv_required,
+    _SAVED_TABLE.c.sdv_changed,
+    # read as the driver gives it, made UTC below only when set (not two calls a row)
+    type_coerce(_SAVED_TABLE.c.verified_at, DateTime(timezone=True)),
+    _SAVED_TABLE.c.verified_by_id,
+    _SAVED_TABLE.c.form_instance_id,
+    _SAVED_TABLE.c.sealed_key_id,
+    _SAVED_TABLE.c.sealed_nonce,
+).where(_SAVED_TABLE.c.form_instance_id == bindparam("form_instance_id"))
 
 
 def saved_rows(dbsession: Session, instance: FormInstance | None) -> dict[str, ValueRow]:
     """The saved values of a form instance as a save reads them, by item OID: plain rows
     (personal data opened, in memory), which the save and its reactions change and the save
-    writes by statements."""
+    writes by statements. Read as Core rows on the session's connection, the session flushed
+    first as the ORM's query would (no ORM execution or row loading to set up)."""
     if instance is None:
         return {}
+    dbsession.flush()
     found: dict[str, ValueRow] = {}
     registry = None
-    for row in dbsession.execute(_SAVED, {"form_instance_id": instance.id}):
-        value = row.value
-        if row.sealed_value is not None and value is None:
+    rows = dbsession.connection().execute(_SAVED, {"form_instance_id": instance.id}).all()
+    for row in rows:
+        columns = row[:10]
+        if columns[4] is not None and columns[2] is None:  # sealed: opened in memory
             registry = registry or personal_values.registry_of(dbsession)
-            value = personal_values.open_value(registry, instance.subject_id, row)
-        found[row.item_oid] = ValueRow(
-            row.id,
-            row.item_oid,
-            value,
-            row.missing_code,
-            row.sealed_value,
-            row.audit_event_id,
-            row.sdv_required,
-            row.sdv_changed,
-            row.verified_at,
-            row.verified_by_id,
-        )
+            opened = personal_values.open_value(registry, instance.subject_id, row)
+            columns = (*columns[:2], opened, *columns[3:])
+        if columns[8] is not None:
+            columns = (*columns[:8], _UTC.process_result_value(columns[8], None), columns[9])
+        found[row[1]] = ValueRow(*columns)
     return found
 
 
@@ -980,7 +986,6 @@ def apply_save(
         now,
         actor.user_id,
     )
-    marks = {oid: _marks(row) for oid, row in rows.items()}
     for row in plan.to_resolve:
         row.resolved_at = now
     opened = [
@@ -1009,7 +1014,7 @@ def apply_save(
         signed=signed,
     )
     reactions.publish(saved)
-    _store_marks(dbsession, instance, rows, marks, added)
+    _store_marks(dbsession, instance, rows, saved.marked, added)
     dbsession.flush()
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
@@ -1221,20 +1226,19 @@ def _value_recordset_update() -> Any:
 _VALUE_RECORDSET_UPDATE = _value_recordset_update()
 
 
-def _json_scalar(value: object) -> str:
-    """A value JSON has no type for, as its column's text input reads it."""
-    if isinstance(value, bytes):
-        return "\\x" + value.hex()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not written as JSON")
+#: The rows of :data:`_VALUE_RECORDSET_UPDATE` as JSON: a typed copy (Decimal, date) is its
+#: text as its column reads it, ``str`` called by the C encoder (no Python call a value); the
+#: bytes of a sealed value are made text first (:func:`_json_row`).
+_ENCODE_ROWS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
-_ENCODE_ROWS = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=_json_scalar
-).encode
+def _json_row(row_id: int | None, columns: dict[str, Any]) -> dict[str, Any]:
+    """A changed row for :data:`_ENCODE_ROWS`: a sealed value's bytes as ``bytea``'s text."""
+    row = {"id": row_id} | columns
+    for name, value in columns.items():
+        if isinstance(value, bytes):
+            row[name] = "\\x" + value.hex()
+    return row
 
 
 def _store_values(
@@ -1278,14 +1282,21 @@ def _store_values(
     connection.execute(
         _VALUE_RECORDSET_UPDATE,
         {
-            "rows": _ENCODE_ROWS([{"id": row_id} | columns for row_id, columns in updates]),
+            "rows": _ENCODE_ROWS(
+                [
+                    {"id": row_id} | columns
+                    if columns["sealed_value"] is None
+                    else _json_row(row_id, columns)
+                    for row_id, columns in updates
+                ]
+            ),
             **shared,
         },
     )
     return added
 
 
-#: A row's SDV marks, to tell those the reactions changed.
+#: A row's SDV marks, as the save writes them.
 _marks = attrgetter(*SDV_COLUMNS)
 
 
@@ -1300,12 +1311,13 @@ def _store_marks(
     dbsession: Session,
     instance: FormInstance,
     rows: dict[str, ValueRow],
-    marks: dict[str, tuple[Any, ...]],
+    marked: set[str],
     added: dict[str, dict[str, Any]],
 ) -> None:
     """After the reactions: the values entered the first time inserted with the SDV marks the
-    reactions gave them (one statement), and the stored ones whose marks they changed updated
-    (one batch, none in the common case)."""
+    reactions gave them (one statement), and the stored ones whose marks they changed
+    (``marked``, as they said: no reading of every row's marks before and after) updated (one
+    batch, none in the common case)."""
     if added:
         dbsession.execute(
             insert(ItemValue.__table__),
@@ -1321,9 +1333,9 @@ def _store_marks(
             ],
         )
     changed = [
-        {"row_id": row.id, **dict(zip(SDV_COLUMNS, now, strict=True))}
+        {"row_id": row.id, **dict(zip(SDV_COLUMNS, _marks(row), strict=True))}
         for oid, row in rows.items()
-        if row.id is not None and (now := _marks(row)) != marks[oid]
+        if oid in marked and row.id is not None
     ]
     if changed:
         dbsession.execute(_MARKS_UPDATE, changed)

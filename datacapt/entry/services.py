@@ -13,6 +13,7 @@ in bulk.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from pyramid.registry import Registry
 from sqlalchemy import (
     JSON,
     DateTime,
+    String,
     Text,
     bindparam,
     cast,
@@ -963,19 +965,22 @@ def apply_save(
             dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
         )
     now = datetime.now(UTC)
-    expected, claimed, signed = FIRST_LOCK, False, None
+    expected, claimed, signed, heads = FIRST_LOCK, False, None, None
     if instance is None:
         instance, claimed = _started(dbsession, plan, visit, now, actor.user_id)
     else:
         expected = instance.lock_version
     if not claimed:
-        signed = _claim(dbsession, plan, instance, expected, now, actor.user_id)
-        if signed is None:
+        claim = _claim(dbsession, plan, instance, expected, now, actor.user_id)
+        if claim is None:
             if _as_planned(dbsession, plan, instance):
                 return SaveResult(instance, replayed=True)
             raise StaleForm(instance)
+        signed, heads = claim
     registry = dbsession.info.get("registry")
-    events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
+    events = audit.record_ids(
+        dbsession, actor, recorded_events(registry, plan, instance.id), heads=heads
+    )
     rows = dict(reads.rows)
     added = _store_values(
         dbsession,
@@ -1019,25 +1024,25 @@ def apply_save(
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
 
-def _claim_update() -> Any:
-    """:func:`_claim`'s statement, built once and run on the session's connection (a Core
-    statement of fixed text: no ORM update to set up on every save), returning whether the
-    subject holds a valid signature."""
+@functools.lru_cache(maxsize=2)
+def _claim_update(postgresql: bool) -> Any:
+    """:func:`_claim`'s statement, built once per database and run on the session's connection
+    (a Core statement of fixed text: no ORM update to set up on every save), returning whether
+    the subject holds a valid signature and, as the events' chain is locked, the database clock
+    and the chain's last link (:func:`audit.head_columns`): no statement of their own."""
     table, subject = FormInstance.__table__, Subject.__table__
     signed = select(subject.c.signed).where(subject.c.id == table.c.subject_id).scalar_subquery()
     names = ("status", "version_number", "open_warnings", "updated_at", "updated_by_id")
     names += ("lock_version",)  # the where clause's bound lock is "expected"
+    chain = bindparam("chain", type_=String())
     return (
         update(table)
         .where(
             table.c.id == bindparam("instance_id"), table.c.lock_version == bindparam("expected")
         )
         .values({name: bindparam(name, type_=table.c[name].type) for name in names})
-        .returning(signed)
+        .returning(signed, *audit.head_columns(chain, postgresql))
     )
-
-
-_CLAIM = _claim_update()
 
 
 def _claim(
@@ -1047,14 +1052,16 @@ def _claim(
     expected: int,
     now: datetime,
     actor_id: int | None,
-) -> bool | None:
+) -> tuple[bool, audit.Heads] | None:
     """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
     ``expected``, the lock the plan was checked against, :data:`FIRST_LOCK` for a form never
     started) whose row count decides, so that of two saves that read the same lock the second
     writes nothing (False, ``instance`` as the other left it), never a 500 after half its
-    statements. The caller holds the subject's chain lock, so the save appends its events to it
-    without locking again. Returns whether the subject holds a valid signature, read in the
-    same statement under that lock (signing takes it too), None if the row was not written."""
+    statements. The caller holds the subject's chain lock, taken by a statement before this
+    one, so the save appends its events to the chain as this statement reads it. Returns
+    whether the subject holds a valid signature, read in the same statement under that lock
+    (signing takes it too), and the clock and chain's last link for the save's events; None if
+    the row was not written."""
     columns = {
         "status": plan.status,
         "version_number": plan.scope.version_number,
@@ -1064,11 +1071,12 @@ def _claim(
         "lock_version": expected + 1,
     }
     dbsession.flush()  # the Core statement below does not flush the session as the ORM's would
-    written = (
-        dbsession.connection()
-        .execute(_CLAIM, {"instance_id": instance.id, "expected": expected, **columns})
-        .first()
-    )
+    connection = dbsession.connection()
+    scope = plan.scope
+    chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
+    parameters = {"instance_id": instance.id, "expected": expected, "chain": chain}
+    claim = _claim_update(connection.dialect.name == "postgresql")
+    written = connection.execute(claim, parameters | columns).first()
     if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
         return None
@@ -1077,7 +1085,8 @@ def _claim(
     mark_changed(dbsession, transaction_manager=manager)
     for name, value in columns.items():
         set_committed_value(instance, name, value)
-    return bool(written[0])
+    signed, *head = written
+    return bool(signed), audit.read_heads(chain, *head)
 
 
 def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:

@@ -461,10 +461,10 @@ def audited_value(
 
 
 def _missing_codes(
-    form: Form, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
+    state: FormState, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
 ) -> dict[str, str]:
     chosen: dict[str, str] = {}
-    items = {item.name: item for item in form_items(form)}
+    items = {s.name: s.block for s in state.items()}  # the form's items, listed by the state
     for name, code in request.missing.items():
         item = items.get(name)
         if not code or item is None:
@@ -661,12 +661,14 @@ def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored
 
 def _target(
     state: FormState, missing: dict[str, str]
-) -> tuple[dict[str, Stored], dict[str, Parsed]]:
+) -> tuple[dict[str, Stored], dict[str, Parsed], dict[str, Item]]:
     """:func:`stored_target`, and by item OID the parse that gave each value stored when it is
     the item's own reading of what was typed (a calculation's value is not: its text may be
-    rounded), for the typed copies (:attr:`Change.parsed`)."""
+    rounded), for the typed copies (:attr:`Change.parsed`), and the items (the form's, as the
+    state lists them: not listed again)."""
     target: dict[str, Stored] = {}
     parses: dict[str, Parsed] = {}
+    items: dict[str, Item] = {}
     stored = state.stored()
     calculated = ItemType.CALCULATED
     for block_state in state.items():
@@ -675,10 +677,11 @@ def _target(
         value = stored.get(item.name)
         code = missing.get(item.name) if block_state.visible and value is None else None
         target[item.oid] = Stored(value=value, missing=code)
+        items[item.oid] = item
         parsed = block_state.parsed
         if value is not None and parsed.stored == value and item.type is not calculated:
             parses[item.oid] = parsed
-    return target, parses
+    return target, parses, items
 
 
 #: A warning kept for monitoring: the item, its kind, the check behind it, its message.
@@ -819,17 +822,16 @@ def plan_save(
     (409) or FormClosed."""
     state = _state(scope, definition, request, reads)
     errors: dict[str, TranslationString] = dict(state.errors)
-    missing = _missing_codes(scope.form, request, missing_codes, errors)
+    missing = _missing_codes(state, request, missing_codes, errors)
     for block_state, check in state.blocking_checks:
         errors.setdefault(
             block_state.name or "",
             TranslationString(check.message.get(definition.default_language, "")),
         )
-    target, parses = _target(state, missing)
+    target, parses, items = _target(state, missing)
     instance = reads.instance
     if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
-    items = {item.oid: item for item in form_items(scope.form)}
     changes = []
     for oid, new in target.items():  # compared field by field: no Stored made per item
         row = reads.rows.get(oid)

@@ -289,14 +289,14 @@ def _posted(
     locale = request.locale_name
     for item in context.items:
         name = item.name
-        values = sent.get(name)
-        if values is not None:
+        if name in sent:
+            values = sent[name]
             if holds_numbers(item) and not item.decimal_comma:
                 values = [typed_number(v, locale) for v in values]
             posted[name] = values
-        code = sent.get(f"missing-{name}")
-        if code is not None and code[-1]:  # the last one sent, as ``MultiDict.get`` reads it
-            missing[name] = code[-1]
+        code = f"missing-{name}"
+        if code in sent and sent[code][-1]:  # the last one sent, as ``MultiDict.get`` reads it
+            missing[name] = sent[code][-1]
     return posted, missing
 
 

@@ -46,6 +46,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Executable,
+    Integer,
     Row,
     Select,
     String,
@@ -209,19 +210,42 @@ def lock_chains(dbsession: Session, chains: Iterable[str]) -> None:
     the locks taken in a fixed order so that two writers never deadlock on them, none for a
     chain this transaction already holds (a save locks its chain before its checks, then
     appends to it)."""
-    if not _is_postgresql(dbsession):
+    connection = dbsession.connection()
+    if connection.dialect.name != "postgresql":
         return
-    held = _held(dbsession.connection())
+    held = _held(connection)
     wanted = set(chains) - held
     keys = sorted({_lock_key(chain) for chain in wanted})
     if keys:
-        dbsession.execute(select(*(func.pg_advisory_xact_lock(*key) for key in keys)))
+        connection.execute(_lock_statement(len(keys)), _lock_parameters(keys))
         held.update(wanted)
 
 
 def _lock_key(chain: str) -> tuple[int, int]:
     kind, _, number = chain.partition(":")
     return LOCK_NAMESPACES[kind], int(number or 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_statement(count: int) -> Select[Any]:
+    """:func:`lock_chains`' statement for ``count`` locks (bound as ``kind_0``, ``key_0`` ...),
+    built once per number of locks and run on the connection: a save takes one on every save."""
+    return select(
+        *(
+            func.pg_advisory_xact_lock(
+                bindparam(f"kind_{number}", type_=Integer()),
+                bindparam(f"key_{number}", type_=Integer()),
+            )
+            for number in range(count)
+        )
+    )
+
+
+def _lock_parameters(keys: Sequence[tuple[int, int]]) -> dict[str, int]:
+    parameters = {}
+    for number, (kind, key) in enumerate(keys):
+        parameters[f"kind_{number}"], parameters[f"key_{number}"] = kind, key
+    return parameters
 
 
 @functools.lru_cache(maxsize=8)
@@ -249,12 +273,44 @@ def last_links(
     dbsession: Session, chains: Sequence[str]
 ) -> tuple[datetime, dict[str, tuple[int, str]]]:
     """The database clock and each chain's last sequence number and hash (0 and the genesis
-    hash if it has none), in one statement. Call it holding the chains' locks."""
-    statement = _last_links_statement(len(chains), _is_postgresql(dbsession))
+    hash if it has none), in one statement. Call it holding the chains' locks, the session
+    flushed: the rows are read on its connection (no ORM execution to set up)."""
+    connection = dbsession.connection()
+    statement = _last_links_statement(len(chains), connection.dialect.name == "postgresql")
     names = {f"chain_{number}": chain for number, chain in enumerate(chains)}
-    rows = dbsession.execute(statement, names).all()
+    rows = connection.execute(statement, names).all()
     found = {row.chain: (row.seq, row.hash) for row in rows if row.chain is not None}
     return _as_utc(rows[0].now), {chain: found.get(chain, (0, GENESIS)) for chain in chains}
+
+
+#: The database clock and chains' last links as read by :func:`last_links`, or by a caller's own
+#: statement holding their locks (:func:`head_columns`), for :func:`record_ids`.
+Heads = tuple[datetime, dict[str, tuple[int, str]]]
+
+
+def head_columns(chain: ColumnElement[str], postgresql: bool) -> tuple[ColumnElement[Any], ...]:
+    """The database clock and ``chain``'s last sequence number and hash, as columns a caller's
+    statement reads when it runs holding the chain's lock, after it was taken (a save's claim
+    of its form returns them): one statement less than :func:`last_links` after it. Give what
+    they read to :func:`read_heads`."""
+    last = (
+        select(AuditEvent.seq)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    clock = func.clock_timestamp() if postgresql else func.strftime("%Y-%m-%d %H:%M:%f", "now")
+    return (
+        clock,
+        last.scalar_subquery(),
+        last.with_only_columns(AuditEvent.hash).scalar_subquery(),
+    )
+
+
+def read_heads(chain: str, now: datetime | str, seq: int | None, hash_: str | None) -> Heads:
+    """What :func:`head_columns` read, as :func:`last_links` gives it."""
+    link = (0, GENESIS) if seq is None or hash_ is None else (seq, hash_)
+    return _as_utc(now), {chain: link}
 
 
 def last_link(dbsession: Session, chain: str) -> tuple[int, str]:
@@ -460,14 +516,22 @@ def record_many(
     return [by_link[(row["chain"], row["seq"])] for row in made]
 
 
-def record_ids(dbsession: Session, actor: Actor, events: Sequence[Mapping[str, Any]]) -> list[int]:
+def record_ids(
+    dbsession: Session,
+    actor: Actor,
+    events: Sequence[Mapping[str, Any]],
+    *,
+    heads: Heads | None = None,
+) -> list[int]:
     """:func:`record_many` for a caller that needs only the new events' ids (a save writing
     fifty values, each pointing at its event): the same rows, chained and hashed the same, in
     one INSERT of plain rows returning the ids, without building an ``AuditEvent`` object
-    (nor the session's identity map entry) for each."""
+    (nor the session's identity map entry) for each. ``heads``: the clock and last links of
+    the events' chains the caller read holding their locks (:func:`head_columns`), which are
+    then not read again."""
     if not events:
         return []
-    made = _chained_rows(dbsession, actor, events)  # which flushed the session
+    made = _chained_rows(dbsession, actor, events, heads)  # which flushed the session
     connection = dbsession.connection()  # plain rows: no ORM execution to set up
     if _is_postgresql(dbsession):
         returned = connection.execute(_RECORDSET_IDS, _recordset(made)).all()
@@ -478,10 +542,14 @@ def record_ids(dbsession: Session, actor: Actor, events: Sequence[Mapping[str, A
 
 
 def _chained_rows(
-    dbsession: Session, actor: Actor, events: Sequence[Mapping[str, Any]]
+    dbsession: Session,
+    actor: Actor,
+    events: Sequence[Mapping[str, Any]],
+    heads: Heads | None = None,
 ) -> list[dict[str, Any]]:
     """The rows of ``events`` by ``actor``, each linked to the last of its chain (locked and
-    read once per transaction) and hashed, sharing one reading of the database clock."""
+    read once per transaction, or as ``heads`` read them) and hashed, sharing one reading of
+    the database clock."""
     who = actor.audited()
     links = _links_written(dbsession.connection())
     given = [_OPTIONAL | event for event in events]
@@ -492,7 +560,10 @@ def _chained_rows(
             chains[scope] = chain_of(*scope)
     placed = [(chains[(f["tenant_id"], f["study_id"], f["subject_id"])], f) for f in given]
     unread = sorted({chain for chain, _fields in placed} - links.keys())
-    if unread:
+    if heads is not None and heads[1].keys() >= set(unread):
+        occurred_at = heads[0]
+        links.update((chain, heads[1][chain]) for chain in unread)
+    elif unread:
         lock_chains(dbsession, unread)
         dbsession.flush()  # earlier events of this transaction must be visible to the read
         occurred_at, lasts = last_links(dbsession, unread)

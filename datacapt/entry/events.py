@@ -57,7 +57,8 @@ class FormSaved(Event):
     save (None: a form started by it); ``signed`` whether the subject held a valid signature
     when the save claimed the form, read under the subject's chain lock, which signing holds
     too (None: not read). Reactions add to ``notes`` what the person who saved should be told
-    of (a query opened on their form is never silent)."""
+    of (a query opened on their form is never silent), and to ``marked`` the OID of each row
+    whose SDV marks they change (the save writes those rows' marks after them)."""
 
     instance: FormInstance
     form: Form
@@ -69,6 +70,7 @@ class FormSaved(Event):
     previous_status: FormStatus | None = None
     signed: bool | None = None
     notes: list[TranslationString] = field(default_factory=list)
+    marked: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ in bulk.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,8 @@ from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import (
     JSON,
+    DateTime,
+    String,
     Text,
     bindparam,
     cast,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -64,6 +68,7 @@ from datacapt.models import (
     VisitInstance,
     WarningKind,
 )
+from datacapt.models.types import UTCDateTime
 from datacapt.numbers import in_range
 from datacapt.reactions import Reactions
 from datacapt.subjects.services import entered_visit_instance
@@ -103,45 +108,48 @@ def stored_values(
     return {row.item_oid: row for row in rows}
 
 
+_SAVED_TABLE = ItemValue.__table__
+_UTC = UTCDateTime()
+#: The columns :func:`saved_rows` reads: :class:`ValueRow`'s fields in their order, then what
+#: opens a sealed value; Core columns, read on the connection by position.
 _SAVED = select(
-    ItemValue.id,
-    ItemValue.form_instance_id,
-    ItemValue.item_oid,
-    ItemValue.value,
-    ItemValue.missing_code,
-    ItemValue.audit_event_id,
-    *(getattr(ItemValue, name) for name in SDV_COLUMNS),
-    ItemValue.sealed_key_id,
-    ItemValue.sealed_nonce,
-    ItemValue.sealed_value,
-).where(ItemValue.form_instance_id == bindparam("form_instance_id"))
+    _SAVED_TABLE.c.id,
+    _SAVED_TABLE.c.item_oid,
+    _SAVED_TABLE.c.value,
+    _SAVED_TABLE.c.missing_code,
+    _SAVED_TABLE.c.sealed_value,
+    _SAVED_TABLE.c.audit_event_id,
+    _SAVED_TABLE.c.sdv_required,
+    _SAVED_TABLE.c.sdv_changed,
+    # read as the driver gives it, made UTC below only when set (not two calls a row)
+    type_coerce(_SAVED_TABLE.c.verified_at, DateTime(timezone=True)),
+    _SAVED_TABLE.c.verified_by_id,
+    _SAVED_TABLE.c.form_instance_id,
+    _SAVED_TABLE.c.sealed_key_id,
+    _SAVED_TABLE.c.sealed_nonce,
+).where(_SAVED_TABLE.c.form_instance_id == bindparam("form_instance_id"))
 
 
 def saved_rows(dbsession: Session, instance: FormInstance | None) -> dict[str, ValueRow]:
     """The saved values of a form instance as a save reads them, by item OID: plain rows
     (personal data opened, in memory), which the save and its reactions change and the save
-    writes by statements."""
+    writes by statements. Read as Core rows on the session's connection, the session flushed
+    first as the ORM's query would (no ORM execution or row loading to set up)."""
     if instance is None:
         return {}
+    dbsession.flush()
     found: dict[str, ValueRow] = {}
     registry = None
-    for row in dbsession.execute(_SAVED, {"form_instance_id": instance.id}):
-        value = row.value
-        if row.sealed_value is not None and value is None:
+    rows = dbsession.connection().execute(_SAVED, {"form_instance_id": instance.id}).all()
+    for row in rows:
+        columns = row[:10]
+        if columns[4] is not None and columns[2] is None:  # sealed: opened in memory
             registry = registry or personal_values.registry_of(dbsession)
-            value = personal_values.open_value(registry, instance.subject_id, row)
-        found[row.item_oid] = ValueRow(
-            row.id,
-            row.item_oid,
-            value,
-            row.missing_code,
-            row.sealed_value,
-            row.audit_event_id,
-            row.sdv_required,
-            row.sdv_changed,
-            row.verified_at,
-            row.verified_by_id,
-        )
+            opened = personal_values.open_value(registry, instance.subject_id, row)
+            columns = (*columns[:2], opened, *columns[3:])
+        if columns[8] is not None:
+            columns = (*columns[:8], _UTC.process_result_value(columns[8], None), columns[9])
+        found[row[1]] = ValueRow(*columns)
     return found
 
 
@@ -458,10 +466,10 @@ def audited_value(
 
 
 def _missing_codes(
-    form: Form, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
+    state: FormState, request: EntryRequest, codes: set[str], errors: dict[str, TranslationString]
 ) -> dict[str, str]:
     chosen: dict[str, str] = {}
-    items = {item.name: item for item in form_items(form)}
+    items = {s.name: s.block for s in state.items()}  # the form's items, listed by the state
     for name, code in request.missing.items():
         item = items.get(name)
         if not code or item is None:
@@ -658,12 +666,14 @@ def stored_target(state: FormState, missing: dict[str, str]) -> dict[str, Stored
 
 def _target(
     state: FormState, missing: dict[str, str]
-) -> tuple[dict[str, Stored], dict[str, Parsed]]:
+) -> tuple[dict[str, Stored], dict[str, Parsed], dict[str, Item]]:
     """:func:`stored_target`, and by item OID the parse that gave each value stored when it is
     the item's own reading of what was typed (a calculation's value is not: its text may be
-    rounded), for the typed copies (:attr:`Change.parsed`)."""
+    rounded), for the typed copies (:attr:`Change.parsed`), and the items (the form's, as the
+    state lists them: not listed again)."""
     target: dict[str, Stored] = {}
     parses: dict[str, Parsed] = {}
+    items: dict[str, Item] = {}
     stored = state.stored()
     calculated = ItemType.CALCULATED
     for block_state in state.items():
@@ -672,10 +682,11 @@ def _target(
         value = stored.get(item.name)
         code = missing.get(item.name) if block_state.visible and value is None else None
         target[item.oid] = Stored(value=value, missing=code)
+        items[item.oid] = item
         parsed = block_state.parsed
         if value is not None and parsed.stored == value and item.type is not calculated:
             parses[item.oid] = parsed
-    return target, parses
+    return target, parses, items
 
 
 #: A warning kept for monitoring: the item, its kind, the check behind it, its message.
@@ -816,17 +827,16 @@ def plan_save(
     (409) or FormClosed."""
     state = _state(scope, definition, request, reads)
     errors: dict[str, TranslationString] = dict(state.errors)
-    missing = _missing_codes(scope.form, request, missing_codes, errors)
+    missing = _missing_codes(state, request, missing_codes, errors)
     for block_state, check in state.blocking_checks:
         errors.setdefault(
             block_state.name or "",
             TranslationString(check.message.get(definition.default_language, "")),
         )
-    target, parses = _target(state, missing)
+    target, parses, items = _target(state, missing)
     instance = reads.instance
     if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
-    items = {item.oid: item for item in form_items(scope.form)}
     changes = []
     for oid, new in target.items():  # compared field by field: no Stored made per item
         row = reads.rows.get(oid)
@@ -962,19 +972,22 @@ def apply_save(
             dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
         )
     now = datetime.now(UTC)
-    expected, claimed, signed = FIRST_LOCK, False, None
+    expected, claimed, signed, heads = FIRST_LOCK, False, None, None
     if instance is None:
         instance, claimed = _started(dbsession, plan, visit, now, actor.user_id)
     else:
         expected = instance.lock_version
     if not claimed:
-        signed = _claim(dbsession, plan, instance, expected, now, actor.user_id)
-        if signed is None:
+        claim = _claim(dbsession, plan, instance, expected, now, actor.user_id)
+        if claim is None:
             if _as_planned(dbsession, plan, instance):
                 return SaveResult(instance, replayed=True)
             raise StaleForm(instance)
+        signed, heads = claim
     registry = dbsession.info.get("registry")
-    events = audit.record_ids(dbsession, actor, recorded_events(registry, plan, instance.id))
+    events = audit.record_ids(
+        dbsession, actor, recorded_events(registry, plan, instance.id), heads=heads
+    )
     rows = dict(reads.rows)
     added = _store_values(
         dbsession,
@@ -985,7 +998,6 @@ def apply_save(
         now,
         actor.user_id,
     )
-    marks = {oid: _marks(row) for oid, row in rows.items()}
     for row in plan.to_resolve:
         row.resolved_at = now
     opened = [
@@ -1014,30 +1026,30 @@ def apply_save(
         signed=signed,
     )
     reactions.publish(saved)
-    _store_marks(dbsession, instance, rows, marks, added)
+    _store_marks(dbsession, instance, rows, saved.marked, added)
     dbsession.flush()
     return SaveResult(instance, plan.changes, notes=saved.notes)
 
 
-def _claim_update() -> Any:
-    """:func:`_claim`'s statement, built once and run on the session's connection (a Core
-    statement of fixed text: no ORM update to set up on every save), returning whether the
-    subject holds a valid signature."""
+@functools.lru_cache(maxsize=2)
+def _claim_update(postgresql: bool) -> Any:
+    """:func:`_claim`'s statement, built once per database and run on the session's connection
+    (a Core statement of fixed text: no ORM update to set up on every save), returning whether
+    the subject holds a valid signature and, as the events' chain is locked, the database clock
+    and the chain's last link (:func:`audit.head_columns`): no statement of their own."""
     table, subject = FormInstance.__table__, Subject.__table__
     signed = select(subject.c.signed).where(subject.c.id == table.c.subject_id).scalar_subquery()
     names = ("status", "version_number", "open_warnings", "updated_at", "updated_by_id")
     names += ("lock_version",)  # the where clause's bound lock is "expected"
+    chain = bindparam("chain", type_=String())
     return (
         update(table)
         .where(
             table.c.id == bindparam("instance_id"), table.c.lock_version == bindparam("expected")
         )
         .values({name: bindparam(name, type_=table.c[name].type) for name in names})
-        .returning(signed)
+        .returning(signed, *audit.head_columns(chain, postgresql))
     )
-
-
-_CLAIM = _claim_update()
 
 
 def _claim(
@@ -1047,14 +1059,16 @@ def _claim(
     expected: int,
     now: datetime,
     actor_id: int | None,
-) -> bool | None:
+) -> tuple[bool, audit.Heads] | None:
     """The form's status row written first, by a conditional UPDATE (``WHERE lock_version`` =
     ``expected``, the lock the plan was checked against, :data:`FIRST_LOCK` for a form never
     started) whose row count decides, so that of two saves that read the same lock the second
     writes nothing (False, ``instance`` as the other left it), never a 500 after half its
-    statements. The caller holds the subject's chain lock, so the save appends its events to it
-    without locking again. Returns whether the subject holds a valid signature, read in the
-    same statement under that lock (signing takes it too), None if the row was not written."""
+    statements. The caller holds the subject's chain lock, taken by a statement before this
+    one, so the save appends its events to the chain as this statement reads it. Returns
+    whether the subject holds a valid signature, read in the same statement under that lock
+    (signing takes it too), and the clock and chain's last link for the save's events; None if
+    the row was not written."""
     columns = {
         "status": plan.status,
         "version_number": plan.scope.version_number,
@@ -1064,11 +1078,12 @@ def _claim(
         "lock_version": expected + 1,
     }
     dbsession.flush()  # the Core statement below does not flush the session as the ORM's would
-    written = (
-        dbsession.connection()
-        .execute(_CLAIM, {"instance_id": instance.id, "expected": expected, **columns})
-        .first()
-    )
+    connection = dbsession.connection()
+    scope = plan.scope
+    chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
+    parameters = {"instance_id": instance.id, "expected": expected, "chain": chain}
+    claim = _claim_update(connection.dialect.name == "postgresql")
+    written = connection.execute(claim, parameters | columns).first()
     if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
         return None
@@ -1077,7 +1092,8 @@ def _claim(
     mark_changed(dbsession, transaction_manager=manager)
     for name, value in columns.items():
         set_committed_value(instance, name, value)
-    return bool(written[0])
+    signed, *head = written
+    return bool(signed), audit.read_heads(chain, *head)
 
 
 def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:
@@ -1226,20 +1242,19 @@ def _value_recordset_update() -> Any:
 _VALUE_RECORDSET_UPDATE = _value_recordset_update()
 
 
-def _json_scalar(value: object) -> str:
-    """A value JSON has no type for, as its column's text input reads it."""
-    if isinstance(value, bytes):
-        return "\\x" + value.hex()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not written as JSON")
+#: The rows of :data:`_VALUE_RECORDSET_UPDATE` as JSON: a typed copy (Decimal, date) is its
+#: text as its column reads it, ``str`` called by the C encoder (no Python call a value); the
+#: bytes of a sealed value are made text first (:func:`_json_row`).
+_ENCODE_ROWS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
-_ENCODE_ROWS = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=_json_scalar
-).encode
+def _json_row(row_id: int | None, columns: dict[str, Any]) -> dict[str, Any]:
+    """A changed row for :data:`_ENCODE_ROWS`: a sealed value's bytes as ``bytea``'s text."""
+    row = {"id": row_id} | columns
+    for name, value in columns.items():
+        if isinstance(value, bytes):
+            row[name] = "\\x" + value.hex()
+    return row
 
 
 def _store_values(
@@ -1283,14 +1298,21 @@ def _store_values(
     connection.execute(
         _VALUE_RECORDSET_UPDATE,
         {
-            "rows": _ENCODE_ROWS([{"id": row_id} | columns for row_id, columns in updates]),
+            "rows": _ENCODE_ROWS(
+                [
+                    {"id": row_id} | columns
+                    if columns["sealed_value"] is None
+                    else _json_row(row_id, columns)
+                    for row_id, columns in updates
+                ]
+            ),
             **shared,
         },
     )
     return added
 
 
-#: A row's SDV marks, to tell those the reactions changed.
+#: A row's SDV marks, as the save writes them.
 _marks = attrgetter(*SDV_COLUMNS)
 
 
@@ -1305,12 +1327,13 @@ def _store_marks(
     dbsession: Session,
     instance: FormInstance,
     rows: dict[str, ValueRow],
-    marks: dict[str, tuple[Any, ...]],
+    marked: set[str],
     added: dict[str, dict[str, Any]],
 ) -> None:
     """After the reactions: the values entered the first time inserted with the SDV marks the
-    reactions gave them (one statement), and the stored ones whose marks they changed updated
-    (one batch, none in the common case)."""
+    reactions gave them (one statement), and the stored ones whose marks they changed
+    (``marked``, as they said: no reading of every row's marks before and after) updated (one
+    batch, none in the common case)."""
     if added:
         dbsession.execute(
             insert(ItemValue.__table__),
@@ -1326,9 +1349,9 @@ def _store_marks(
             ],
         )
     changed = [
-        {"row_id": row.id, **dict(zip(SDV_COLUMNS, now, strict=True))}
+        {"row_id": row.id, **dict(zip(SDV_COLUMNS, _marks(row), strict=True))}
         for oid, row in rows.items()
-        if row.id is not None and (now := _marks(row)) != marks[oid]
+        if oid in marked and row.id is not None
     ]
     if changed:
         dbsession.execute(_MARKS_UPDATE, changed)

@@ -276,17 +276,27 @@ def form_page(context: FormEntryResource, request: Request) -> dict[str, Any]:
 def _posted(
     request: Request, context: FormEntryResource
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    items = context.items
-    names = [item.name for item in items]
-    posted = {name: request.POST.getall(name) for name in names if name in request.POST}
-    for item in items:
-        if item.name in posted and holds_numbers(item) and not item.decimal_comma:
-            posted[item.name] = [typed_number(v, request.locale_name) for v in posted[item.name]]
-    missing = {
-        name: request.POST.get(f"missing-{name}", "")
-        for name in names
-        if request.POST.get(f"missing-{name}")
-    }
+    """The items' posted values (a list each) and missing-data codes, by item name: the body
+    read in one pass, not searched once per item and field."""
+    sent: dict[str, list[Any]] = {}
+    for name, value in request.POST.items():
+        if name in sent:
+            sent[name].append(value)
+        else:
+            sent[name] = [value]
+    posted: dict[str, list[str]] = {}
+    missing: dict[str, str] = {}
+    locale = request.locale_name
+    for item in context.items:
+        name = item.name
+        if name in sent:
+            values = sent[name]
+            if holds_numbers(item) and not item.decimal_comma:
+                values = [typed_number(v, locale) for v in values]
+            posted[name] = values
+        code = f"missing-{name}"
+        if code in sent and sent[code][-1]:  # the last one sent, as ``MultiDict.get`` reads it
+            missing[name] = sent[code][-1]
     return posted, missing
 
 

@@ -106,7 +106,17 @@ def _to_verify(row: ItemValue | ValueRow) -> bool:
 
 
 def sdv_status(rows: Iterable[ItemValue | ValueRow]) -> SdvStatus:
-    targets = [row for row in rows if _to_verify(row)]
+    targets = [  # _to_verify, inlined: no call per row of a form
+        row
+        for row in rows
+        if row.sdv_required
+        and (
+            row.value is not None
+            or row.sealed_value is not None
+            or row.missing_code is not None
+            or row.sdv_changed
+        )
+    ]
     if not targets:
         return SdvStatus.NOT_REQUIRED
     if all(row.verified_at is not None for row in targets):
@@ -243,18 +253,22 @@ def values_changed(event: FormSaved) -> None:
     """What a save undoes, in its transaction (a reaction to :class:`FormSaved`): the SDV of
     each changed value that was verified ("changed since verified"), the review stamp, and the
     signatures covering the form."""
-    instance, form, changed = event.instance, event.form, event.changed
+    instance, form, changed, marked = event.instance, event.form, event.changed, event.marked
     items = {block.oid: block for block in form_items(form)}
     reset = []
     for oid, row in event.rows.items():
         item = items.get(oid)
         required = item is not None and sdv_required(form, item)
-        if row.sdv_required != required:  # an unchanged row stays clean: the flush skips it
+        if row.sdv_required != required:  # an unchanged row is not written again
             row.sdv_required = required
+            marked.add(oid)
         if oid in changed and row.verified_at is not None:
             row.verified_at, row.verified_by_id, row.sdv_changed = None, None, True
+            marked.add(oid)
             reset.append(_event(instance, "sdv.reset", field=oid, old="verified", new="changed"))
-    instance.sdv_status = sdv_status(event.rows.values())
+    status = sdv_status(event.rows.values())
+    if instance.sdv_status is not status:  # unchanged: the form stays clean, nothing to flush
+        instance.sdv_status = status
     if not changed:
         return
     if instance.review_status is ReviewStatus.REVIEWED:

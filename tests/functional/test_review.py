@@ -155,6 +155,20 @@ def test_monitor_verifies_ticked_values_then_the_rest_of_the_form(
     assert chain_intact(dbsession, world)
 
 
+def test_a_save_writes_again_the_sdv_mark_the_design_gives_a_value_it_did_not_change(
+    coordinator, dbsession
+):
+    enter(coordinator, **DEMOGRAPHICS_VALUES)
+    dbsession.execute(
+        update(ItemValue).values(sdv_required=False).where(ItemValue.item_oid == "I.SEX")
+    )
+    dbsession.flush()
+    assert enter(coordinator, height_cm="181").status_int == 303
+    rows = rows_of(dbsession, instance_of(dbsession))
+    assert rows["I.SEX"].sdv_required  # review marked it: the save wrote its marks
+    assert rows["I.HEIGHT_CM"].value == "181" and rows["I.HEIGHT_CM"].sdv_required
+
+
 def test_a_change_after_sdv_resets_only_the_changed_value(coordinator, monitor, dbsession):
     enter(coordinator, **DEMOGRAPHICS_VALUES)
     monitor.get(DEMOGRAPHICS).forms["verify-form"].submit("all")

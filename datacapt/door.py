@@ -126,13 +126,24 @@ CHECKS: tuple[tuple[Callable[[Request], None], dict[str, Any]], ...] = (
     (_check_form, {"CONTENT_TYPE": "", "CONTENT_LENGTH": "0", "webob.is_body_seekable": False}),
     (_check_json, {"CONTENT_TYPE": "", "CONTENT_LENGTH": "0", "webob.is_body_seekable": False}),
 )
+PATH_ONLY = CHECKS[:1]
+
+
+def _checks(
+    environ: dict[str, Any],
+) -> tuple[tuple[Callable[[Request], None], dict[str, Any]], ...]:
+    """The checks ``environ`` needs: no query string, nothing to read there; no content type,
+    neither a form nor JSON (the usual GET: the path's check alone)."""
+    if environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE"):
+        return CHECKS
+    return PATH_ONLY
 
 
 def check(request: Request) -> None:
     """Raise :class:`MalformedRequest` (the first problem found) unless every part of
     ``request`` reads as text; every part that does not is blanked first."""
     refused: MalformedRequest | None = None
-    for part, blank in CHECKS:
+    for part, blank in _checks(request.environ):
         try:
             part(request)
         except MalformedRequest as error:

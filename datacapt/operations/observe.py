@@ -64,7 +64,8 @@ def observe_tween_factory(handler: Callable[[Request], Response], registry: Regi
         try:
             response = handler(request)
             status = response.status_int
-            response.headers["X-Request-Id"] = request.request_id
+            # appended: no other code sets it, and ``headers[...] =`` lower-cases every header
+            response.headerlist.append(("X-Request-Id", request.request_id))
             return response
         finally:
             seconds = time.perf_counter() - started

@@ -16,7 +16,15 @@ from decimal import Decimal
 from pyramid.i18n import TranslationString
 
 from datacapt.ecrf.action_tags import NONE, PIPE, Tags, action_tags
-from datacapt.ecrf.definition import Block, EditCheck, Form, Item, ItemType, Validation
+from datacapt.ecrf.definition import (
+    Block,
+    EditCheck,
+    Form,
+    Item,
+    ItemType,
+    Validation,
+    keep_published_items,
+)
 from datacapt.ecrf.values import Parsed, Typed, parse_value, shown
 from datacapt.expressions import (
     BLANK,
@@ -328,6 +336,7 @@ def plan_published_forms(forms: Iterable[Form]) -> None:
         _FORM_PLANS.clear()
     for form in forms:
         _FORM_PLANS[id(form)] = (form, _form_plan(form))
+    keep_published_items(forms)
 
 
 def _evaluate_planned(

@@ -285,3 +285,23 @@ def test_a_published_versions_forms_are_planned_when_it_is_parsed(
     design = versions.design_of(_OneDocument(document), (992, 1, "hash"))  # type: ignore[arg-type]
     assert design is not None and design.definition.forms
     assert all(runtime._FORM_PLANS[id(form)][0] is form for form in design.definition.forms)
+
+
+def test_a_published_forms_items_are_kept_and_a_drafts_read_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datacapt.ecrf import definition
+
+    monkeypatch.setattr(definition, "_ITEMS", {})
+    monkeypatch.setattr(runtime, "_FORM_PLANS", {})
+    published, draft = kitchen_sink(), kitchen_sink()
+    runtime.plan_published_forms([published])
+    found = form_items(published)
+    assert [i.oid for i in found] == [i.oid for i in form_items(draft)]
+    found.clear()  # a caller's list is its own
+    assert len(form_items(published)) == len(form_items(draft)) > 0
+    draft.sections.pop()
+    assert len(form_items(draft)) < len(form_items(published))
+    monkeypatch.setattr(definition, "ITEMS_LIMIT", 1)
+    runtime.plan_published_forms([draft])
+    assert set(definition._ITEMS) == {id(draft)}

@@ -54,6 +54,13 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal:
     """The number ``text`` writes ('1.5', '-2', '.5', '1.5e3'; '1,5' too with ``decimal_comma``),
     with at most :data:`MAX_INTEGER_DIGITS` digits before the point and :data:`MAX_PLACES` after.
     """
+    return read_number(text, decimal_comma=decimal_comma)[0]
+
+
+def read_number(text: str, *, decimal_comma: bool = False) -> tuple[Decimal, int]:
+    """:func:`parse_number`'s number and its decimal places (the digits after the point; none
+    for a positive exponent). Without an exponent, what forms send, the places are counted in
+    the text: no ``as_tuple`` (a tuple of every digit) per value of every page and save."""
     if decimal_comma:
         text = text.replace(",", ".")
     if SYNTAX.fullmatch(text) is None:
@@ -62,10 +69,16 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal:
         number = Decimal(text)
     except InvalidOperation:  # an exponent beyond what Decimal can represent
         raise NumberError(too_large()) from None
-    exponent = number.as_tuple().exponent
-    if not in_range(number) or (isinstance(exponent, int) and -exponent > MAX_PLACES):
+    if "e" in text or "E" in text:
+        exponent = number.as_tuple().exponent
+        places = max(0, -exponent) if isinstance(exponent, int) else 0
+    else:
+        point = text.find(".")
+        places = 0 if point < 0 else len(text) - point - 1
+    # SYNTAX admits no infinity or NaN: the size is what in_range has left to check.
+    if number.adjusted() >= MAX_INTEGER_DIGITS or places > MAX_PLACES:
         raise NumberError(too_large())
-    return number
+    return number, places
 
 
 def plain(number: Decimal) -> str:
@@ -94,9 +107,12 @@ def decimal_symbol(locale: str) -> str:
 
 def shown_number(text: str, locale: str) -> str:
     """A stored number written with ``locale``'s decimal separator (any other text as it is)."""
-    if PLAIN.fullmatch(text) is None:
+    if "." not in text:
+        return text  # no separator to rewrite: a whole number, or no number at all
+    symbol = decimal_symbol(locale)
+    if symbol == "." or PLAIN.fullmatch(text) is None:
         return text
-    return text.replace(".", decimal_symbol(locale))
+    return text.replace(".", symbol)
 
 
 def typed_number(text: str, locale: str) -> str:

@@ -80,7 +80,9 @@ class Slots:
         """The value in its input; a number with the reader's decimal separator, which a save
         reads back (see :func:`datacapt.numbers.typed_number`)."""
         value = state.raw[0] if state.raw else ""
-        if isinstance(state.block, Item) and holds_numbers(state.block):
+        # Only a text with a '.' has a separator to rewrite (every whole number, date, code
+        # and most texts have none): the item is not asked whether it holds numbers then.
+        if "." in value and isinstance(state.block, Item) and holds_numbers(state.block):
             value = shown_number(value, locale)
         return escape(value)
 

@@ -267,7 +267,11 @@ def form_blocks(form: Form) -> Iterator[Block]:
 
 
 def form_items(form: Form) -> list[Item]:
-    """The form's questions, in page order (static text left out)."""
+    """The form's questions, in page order (static text left out); a published form's found
+    once per process (a save asks for them several times), a draft's afresh."""
+    found = _ITEMS.get(id(form))
+    if found is not None and found[0] is form:
+        return list(found[1])
     return [
         block
         for section in form.sections
@@ -275,6 +279,21 @@ def form_items(form: Form) -> list[Item]:
         for block in subsection.blocks
         if isinstance(block, Item)
     ]
+
+
+#: By ``id``, the items of published versions' forms, each with its form (its ``id`` is not
+#: reused while it is kept). Bounded: cleared when full.
+_ITEMS: dict[int, tuple[Form, tuple[Item, ...]]] = {}
+ITEMS_LIMIT = 4096
+
+
+def keep_published_items(forms: list[Form]) -> None:
+    """Keep the items of a published version's forms (never changed: the database refuses
+    it); a draft's forms may change, and are read each time."""
+    if len(_ITEMS) + len(forms) > ITEMS_LIMIT:
+        _ITEMS.clear()
+    for form in forms:
+        _ITEMS[id(form)] = (form, tuple(form_items(form)))
 
 
 def text_in(text: Text, language: str, default_language: str) -> str:

@@ -8,7 +8,7 @@ Used by the designer's preview and by data entry, so a preview is exactly what s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,7 +16,15 @@ from decimal import Decimal
 from pyramid.i18n import TranslationString
 
 from datacapt.ecrf.action_tags import NONE, PIPE, Tags, action_tags
-from datacapt.ecrf.definition import Block, EditCheck, Form, Item, ItemType, Validation
+from datacapt.ecrf.definition import (
+    Block,
+    EditCheck,
+    Form,
+    Item,
+    ItemType,
+    Validation,
+    keep_published_items,
+)
 from datacapt.ecrf.values import Parsed, Typed, parse_value, shown
 from datacapt.expressions import (
     BLANK,
@@ -176,6 +184,9 @@ def evaluate_form(
     tags read.
     """
     page = page or Page()
+    found = _FORM_PLANS.get(id(form))
+    if found is not None and found[0] is form:
+        return _evaluate_planned(found[1], form, posted, others, visits, today, page)
     states: dict[str, BlockState] = {}
     for section in form.sections:
         for subsection in section.subsections:
@@ -240,18 +251,193 @@ def evaluate_form(
         state.missing = block.required and blank and not parsed.error and not state.concealed
         if block.edit_checks and parsed.error is None and not empty:
             state.fired = [c for c in block.edit_checks if _fires(c, current)]
+    return _form_state(form, states, section_visibility)
+
+
+#: A subsection's OID, shown-if, its blocks' OIDs and (OID, shown-if) of those that have one.
+_SubSectionPlan = tuple[str, str | None, tuple[str, ...], tuple[tuple[str, str], ...]]
+#: A section's OID, shown-if and subsections.
+_SectionPlan = tuple[str, str | None, tuple[_SubSectionPlan, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _FormPlan:
+    """What evaluating a published form takes, found once per process: its blocks in page
+    order (OID, variable name or None, whether its value is parsed: an item not calculated),
+    whether anything can hide a block or compute a value, the shown-if conditions by section
+    and subsection (each subsection's blocks, and those with a condition of their own), and
+    the items the last pass looks at (required, or with edit checks)."""
+
+    blocks: tuple[tuple[Block, str, str | None, bool], ...]
+    named: tuple[tuple[str, str], ...]  # (name, OID) of every item
+    moving: tuple[str, ...]  # OIDs of calculated items and items with action tags, in order
+    tagged: bool
+    settles: bool  # a condition, a calculation or a tag: rounds to run
+    sections: tuple[_SectionPlan, ...]
+    checked: tuple[str, ...]
+    shown: dict[str, bool]  # every section and subsection shown: when nothing can hide one
+
+
+#: By ``id``, the evaluation plans of published versions' forms, each with its form (its ``id``
+#: is not reused while it is kept). Bounded: cleared when full.
+_FORM_PLANS: dict[int, tuple[Form, _FormPlan]] = {}
+FORM_PLANS_LIMIT = 4096
+
+
+def _form_plan(form: Form) -> _FormPlan:
+    blocks: list[tuple[Block, str, str | None, bool]] = []
+    named: list[tuple[str, str]] = []
+    moving: list[str] = []
+    checked: list[str] = []
+    sections: list[_SectionPlan] = []
+    tagged = conditions = calculated = False
+    for section in form.sections:
+        subsections: list[_SubSectionPlan] = []
+        conditions = conditions or bool(section.show_if)
+        for sub in section.subsections:
+            conditions = conditions or bool(sub.show_if)
+            own: list[tuple[str, str]] = []
+            for block in sub.blocks:
+                if block.show_if:
+                    own.append((block.oid, block.show_if))
+                if not isinstance(block, Item):
+                    blocks.append((block, block.oid, None, False))
+                    continue
+                computed = block.type is ItemType.CALCULATED
+                has_tags = not computed and action_tags(block.annotation) is not NONE
+                blocks.append((block, block.oid, block.name, not computed))
+                named.append((block.name, block.oid))
+                if computed or has_tags:
+                    moving.append(block.oid)
+                calculated, tagged = calculated or computed, tagged or has_tags
+                if block.required or block.edit_checks:
+                    checked.append(block.oid)
+            conditions = conditions or bool(own)
+            subsections.append((sub.oid, sub.show_if, tuple(b.oid for b in sub.blocks), tuple(own)))
+        sections.append((section.oid, section.show_if, tuple(subsections)))
+    shown = {oid: True for section in sections for oid in (section[0], *(s[0] for s in section[2]))}
+    return _FormPlan(
+        tuple(blocks),
+        tuple(named),
+        tuple(moving),
+        tagged,
+        conditions or calculated or tagged,
+        tuple(sections),
+        tuple(checked),
+        shown,
+    )
+
+
+def plan_published_forms(forms: Iterable[Form]) -> None:
+    """Plan the evaluation of a published version's forms once per process (a draft's forms
+    may change between two evaluations: evaluated by the general path)."""
+    forms = list(forms)
+    if len(_FORM_PLANS) + len(forms) > FORM_PLANS_LIMIT:
+        _FORM_PLANS.clear()
+    for form in forms:
+        _FORM_PLANS[id(form)] = (form, _form_plan(form))
+    keep_published_items(forms)
+
+
+def _evaluate_planned(
+    plan: _FormPlan,
+    form: Form,
+    posted: Mapping[str, list[str]],
+    others: Mapping[str, Typed] | None,
+    visits: Mapping[str, Mapping[str, Typed]] | None,
+    today: date | None,
+    page: Page,
+) -> FormState:
+    """:func:`evaluate_form`'s steps with what the form decides looked up once: no rounds for
+    a form nothing can hide or compute, only the items that can change between rounds
+    recomputed, only the conditions written evaluated, and only required or checked items
+    looked at last."""
+    states: dict[str, BlockState] = {}
+    values: dict[str, Typed] = dict(others or {})
+    for block, oid, name, parsed_here in plan.blocks:
+        state = states[oid] = BlockState(block)
+        if parsed_here:
+            raw = state.raw = list(posted.get(name, ()))  # type: ignore[arg-type]
+            state.parsed = parse_value(block, raw)  # type: ignore[arg-type]
+    for name, oid in plan.named:
+        values[name] = states[oid].parsed.value
+    current = MappingContext(
+        values,
+        visits=dict(visits or {}),
+        today=today,
+        instances=page.repeats,
+        labels=page.labels,
+        smart=page.smart,
+    )
+    if plan.tagged:
+        _apply_tags(states, posted, page, current, today)
+
+    hidden: set[str] = set()
+    visibility = plan.shown
+    if plan.settles:
+        visibility = {}
+        for _round in range(MAX_ROUNDS):
+            for name, oid in plan.named:
+                values[name] = None if oid in hidden else states[oid].parsed.value
+            for oid in plan.moving:
+                state = states[oid]
+                item = state.block
+                assert isinstance(item, Item)
+                if item.type is ItemType.CALCULATED:
+                    state.parsed = _calculate(item, current)
+                    values[item.name] = state.parsed.value
+                elif state.tags is not NONE and state.tags.computed:
+                    _compute(state, current)
+                    values[item.name] = state.parsed.value
+            now_hidden: set[str] = set()
+            for section_oid, section_if, subsections in plan.sections:
+                shown_section = _condition(section_if, current)
+                visibility[section_oid] = shown_section
+                for sub_oid, sub_if, oids, own in subsections:
+                    shown_sub = shown_section and _condition(sub_if, current)
+                    visibility[sub_oid] = shown_sub
+                    if not shown_sub:
+                        now_hidden.update(oids)
+                        continue
+                    for oid, condition in own:
+                        if not _condition(condition, current):
+                            now_hidden.add(oid)
+            if now_hidden == hidden:
+                break
+            hidden = now_hidden
+
+    for oid in hidden:
+        states[oid].visible = False
+    for oid in plan.checked:
+        state = states[oid]
+        if not state.visible:
+            continue
+        item = state.block
+        assert isinstance(item, Item)
+        parsed = state.parsed
+        empty = _is_blank(parsed.value)
+        blank = empty and parsed.stored is None  # partial: kept
+        state.missing = item.required and blank and not parsed.error and not state.concealed
+        if item.edit_checks and parsed.error is None and not empty:
+            state.fired = [c for c in item.edit_checks if _fires(c, current)]
+    return _form_state(form, states, visibility)
+
+
+def _form_state(
+    form: Form, states: dict[str, BlockState], visibility: Mapping[str, bool]
+) -> FormState:
     return FormState(
         form=form,
         sections=[
             SectionState(
                 section.oid,
                 section.title,
-                section_visibility[section.oid],
+                visibility[section.oid],
                 [
                     SubSectionState(
                         sub.oid,
                         sub.title,
-                        section_visibility[sub.oid],
+                        visibility[sub.oid],
                         [states[block.oid] for block in sub.blocks],
                         sub.repeating,
                         sub.matrix,

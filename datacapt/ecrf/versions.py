@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer
 
 from datacapt.ecrf.definition import Definition, from_json
+from datacapt.ecrf.runtime import plan_published_forms
 from datacapt.ecrf.values import plan_published
 from datacapt.models import Study, StudyVersion, VersionState
 
@@ -109,4 +110,5 @@ def design_of(
             _DEFINITIONS.clear()
         definition = _DEFINITIONS[key] = from_json(document)
         plan_published(item for _form, item in definition.items())
+        plan_published_forms(definition.forms)
     return PublishedDesign(number, definition, version_id, content_hash or "")

@@ -452,7 +452,7 @@ class KeptMacros:
         self.environment = environment
         self.macros = macros
         self.size = size
-        self.kept: dict[Hashable, str | None] = {}
+        self.kept: dict[Hashable, Markup | None] = {}
 
     @pass_context
     def render(
@@ -463,17 +463,17 @@ class KeptMacros:
         found = self.kept.get(key)
         if found is not None:
             if spec.address is None:
-                return Markup(found)  # noqa: S704 - a macro's output (autoescape)
+                return found
             return Markup(found.replace(ADDRESS_STAND_IN, escape(args[spec.address])))  # noqa: S704
         later = ImportedLater(context, template)
         html = later.call(macro, *args, **kwargs)
         if key in self.kept or self.environment.auto_reload:
             return html
-        kept: str | None = str(html)
+        kept: Markup | None = html
         if spec.address is not None:
             other = list(args)
             other[spec.address] = ADDRESS_STAND_IN
-            kept = str(later.call(macro, *other, **kwargs))
+            kept = later.call(macro, *other, **kwargs)
             back = kept.replace(ADDRESS_STAND_IN, escape(args[spec.address]))
             if back != html or ADDRESS_STAND_IN not in kept:
                 kept = None  # the address shown otherwise than escaped: rendered each time

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
@@ -28,7 +28,7 @@ from datacapt.ecrf.compiled_form import SLOTS
 from datacapt.ecrf.definition import Item, text_in
 from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
-from datacapt.i18n import LANGUAGES, _, as_utc, format_local, zone_label
+from datacapt.i18n import LANGUAGES, _, as_utc, format_moment, zone_label
 from datacapt.panels import subject_panels
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.units import shown_unit
@@ -60,19 +60,34 @@ def static_url(context: Any, name: str) -> str:
     return found
 
 
+#: Each zone's title at an offset (``Europe/Paris (UTC+01:00)``), escaped: a list page shows 50
+#: times in one or two offsets.
+_ZONE_TITLES: dict[tuple[str, timedelta | None], str] = {}
+
+
 @pass_context
 def datetime_filter(context: Any, value: datetime | None) -> Markup:
     """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language, one
-    format on every page (``03 Dec 2026 14:05``), the zone and its offset on hover."""
+    format on every page (``03 Dec 2026 14:05``), the zone and its offset on hover. The time
+    is moved to the zone once, and the zone's title kept by offset (~35 calls a time before,
+    on list pages 50 times)."""
     if value is None:
         return Markup("")
     request: Request = context["request"]
-    # an f-string of escaped parts: ``Markup.format`` went through string.Formatter (~100
-    # calls a time, on list pages 50 times)
+    zone = request.timezone
+    utc = as_utc(value)
+    local = utc.astimezone(zone)
+    key = (zone.key, local.utcoffset())
+    title = _ZONE_TITLES.get(key)
+    if title is None:
+        if len(_ZONE_TITLES) >= 1024:
+            _ZONE_TITLES.clear()
+        title = _ZONE_TITLES[key] = str(escape(zone_label(zone, local)))
+    # an f-string of escaped parts (an ISO time holds no character to escape): ``Markup.format``
+    # went through string.Formatter (~100 calls a time)
     return Markup(  # noqa: S704 - every part escaped
-        f'<time datetime="{escape(as_utc(value).isoformat())}"'
-        f' title="{escape(zone_label(request.timezone, value))}">'
-        f"{escape(format_local(request, value))}</time>"
+        f'<time datetime="{utc.isoformat()}" title="{title}">'
+        f"{escape(format_moment(local, zone, request.locale_name))}</time>"
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Hashable
-from datetime import datetime
-from functools import lru_cache
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache, partial
 from typing import Any
 
 from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 from jinja2.utils import htmlsafe_json_dumps
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
@@ -26,7 +28,7 @@ from datacapt.ecrf.compiled_form import SLOTS
 from datacapt.ecrf.definition import Item, text_in
 from datacapt.ecrf.values import input_hint, shown
 from datacapt.htmx import HTMX_CONFIG
-from datacapt.i18n import LANGUAGES, _, as_utc, format_local, zone_label
+from datacapt.i18n import LANGUAGES, _, as_utc, format_moment, zone_label
 from datacapt.panels import subject_panels
 from datacapt.permissions import ROLE_LABELS, Permission
 from datacapt.units import shown_unit
@@ -58,19 +60,34 @@ def static_url(context: Any, name: str) -> str:
     return found
 
 
+#: Each zone's title at an offset (``Europe/Paris (UTC+01:00)``), escaped: a list page shows 50
+#: times in one or two offsets.
+_ZONE_TITLES: dict[tuple[str, timedelta | None], str] = {}
+
+
 @pass_context
 def datetime_filter(context: Any, value: datetime | None) -> Markup:
     """``{{ row.created_at|datetime }}``: a UTC time in the reader's zone and language, one
-    format on every page (``03 Dec 2026 14:05``), the zone and its offset on hover."""
+    format on every page (``03 Dec 2026 14:05``), the zone and its offset on hover. The time
+    is moved to the zone once, and the zone's title kept by offset (~35 calls a time before,
+    on list pages 50 times)."""
     if value is None:
         return Markup("")
     request: Request = context["request"]
-    # an f-string of escaped parts: ``Markup.format`` went through string.Formatter (~100
-    # calls a time, on list pages 50 times)
+    zone = request.timezone
+    utc = as_utc(value)
+    local = utc.astimezone(zone)
+    key = (zone.key, local.utcoffset())
+    title = _ZONE_TITLES.get(key)
+    if title is None:
+        if len(_ZONE_TITLES) >= 1024:
+            _ZONE_TITLES.clear()
+        title = _ZONE_TITLES[key] = str(escape(zone_label(zone, local)))
+    # an f-string of escaped parts (an ISO time holds no character to escape): ``Markup.format``
+    # went through string.Formatter (~100 calls a time)
     return Markup(  # noqa: S704 - every part escaped
-        f'<time datetime="{escape(as_utc(value).isoformat())}"'
-        f' title="{escape(zone_label(request.timezone, value))}">'
-        f"{escape(format_local(request, value))}</time>"
+        f'<time datetime="{utc.isoformat()}" title="{title}">'
+        f"{escape(format_moment(local, zone, request.locale_name))}</time>"
     )
 
 
@@ -347,6 +364,140 @@ class KeptPieces:
         return Markup("".join(filled))  # noqa: S704 - rendered with autoescape, holes escaped
 
 
+class ImportedLater:
+    """``{% set ui = imported("macros/ui.jinja2") %}``: a template's macros, imported with the
+    page's context at the first call of one, as ``{% import ... with context %}`` would at the
+    top. An import with context renders the template's module on every page (~60 calls each,
+    ten a form page), mostly for macros a quiet page never calls (the form's messages, a
+    monitor's buttons)."""
+
+    def __init__(self, context: Context, name: str) -> None:
+        self._context = context
+        self._name = name
+        self._module: Any = None
+
+    def __getattr__(self, macro: str) -> Callable[..., Any]:
+        if macro.startswith("_"):
+            raise AttributeError(macro)
+        return partial(self.call, macro)
+
+    def call(self, macro: str, /, *args: Any, **kwargs: Any) -> Any:
+        """The template's ``macro`` called with ``args``, the template imported if not yet."""
+        if self._module is None:
+            context = self._context
+            template = context.environment.get_template(self._name, context.name)
+            self._module = template.make_module(context.get_all(), True)
+        return getattr(self._module, macro)(*args, **kwargs)
+
+
+@pass_context
+def imported(context: Context, name: str) -> ImportedLater:
+    """``imported(name)``: :class:`ImportedLater` for this page."""
+    return ImportedLater(context, name)
+
+
+#: Stands for a kept macro's address argument in its kept text (no address or text holds it).
+ADDRESS_STAND_IN = "\x02address\x03"
+
+
+@dataclass(frozen=True)
+class KeptMacro:
+    """A macro whose output depends on its arguments' ``key`` and the UI language alone; an
+    address (``address``: its argument's position) is left out of the key and put back
+    escaped, as the macro escapes it."""
+
+    key: Callable[..., Hashable]
+    address: int | None = None
+
+
+def _instance_states(instance: Any) -> Hashable:
+    """What ``ui.review_state`` shows of a form instance."""
+    if not instance:
+        return None
+    return (
+        instance.sdv_status.value,
+        instance.review_status.value,
+        instance.lock_state.value,
+        instance.signature_state.value,
+    )
+
+
+def _counts(counts: Any) -> Hashable:
+    return None if counts is None else (counts.open, counts.answered, counts.closed)
+
+
+#: The macros shown on every form page and a casebook's every form, kept by what they show.
+KEPT_MACROS: dict[tuple[str, str], KeptMacro] = {
+    ("macros/ui.jinja2", "form_status"): KeptMacro(
+        lambda status, rows=None, compact=False: (status, rows, compact)
+    ),
+    ("macros/ui.jinja2", "review_state"): KeptMacro(
+        lambda instance, full=False, compact=False: (_instance_states(instance), full, compact)
+    ),
+    ("queries/_macros.jinja2", "count"): KeptMacro(lambda number: number),
+    ("queries/_macros.jinja2", "answered_count"): KeptMacro(lambda number: number),
+    ("queries/_macros.jinja2", "form_count"): KeptMacro(
+        lambda instance, oob=False: (
+            (instance.open_queries, instance.answered_queries) if instance else None,
+            oob,
+        )
+    ),
+    ("queries/_macros.jinja2", "badge"): KeptMacro(
+        lambda key, oid, counts, url, can_raise, label, oob=False: (
+            key,
+            oid,
+            _counts(counts),
+            bool(can_raise),
+            str(escape(label)),
+            oob,
+        ),
+        address=3,
+    ),
+}
+
+
+class KeptMacros:
+    """``{{ kept(template, macro, *args) }}``: a macro of :data:`KEPT_MACROS` rendered once per
+    process for each key and language, instead of on every page and in every row (~50–120
+    calls a call, and the import of its template)."""
+
+    def __init__(
+        self, environment: Environment, macros: dict[tuple[str, str], KeptMacro], size: int = 4096
+    ) -> None:
+        self.environment = environment
+        self.macros = macros
+        self.size = size
+        self.kept: dict[Hashable, Markup | None] = {}
+
+    @pass_context
+    def render(
+        self, context: Context, template: str, macro: str, /, *args: Any, **kwargs: Any
+    ) -> Markup:
+        spec = self.macros[template, macro]
+        key = (template, macro, context["request"].locale_name, spec.key(*args, **kwargs))
+        found = self.kept.get(key)
+        if found is not None:
+            if spec.address is None:
+                return found
+            return Markup(found.replace(ADDRESS_STAND_IN, escape(args[spec.address])))  # noqa: S704
+        later = ImportedLater(context, template)
+        html = later.call(macro, *args, **kwargs)
+        if key in self.kept or self.environment.auto_reload:
+            return html
+        kept: Markup | None = html
+        if spec.address is not None:
+            other = list(args)
+            other[spec.address] = ADDRESS_STAND_IN
+            kept = later.call(macro, *other, **kwargs)
+            back = kept.replace(ADDRESS_STAND_IN, escape(args[spec.address]))
+            if back != html or ADDRESS_STAND_IN not in kept:
+                kept = None  # the address shown otherwise than escaped: rendered each time
+        if len(self.kept) >= self.size:
+            self.kept.clear()
+        self.kept[key] = kept
+        return html
+
+
 def includeme(config: Configurator) -> None:
     def setup() -> None:
         environment = config.get_jinja2_environment()
@@ -370,6 +521,8 @@ def includeme(config: Configurator) -> None:
             breadcrumbs=breadcrumbs,
             state_marks=state_marks,
             layout_piece=KeptPieces(environment, LAYOUT_PIECES).render,
+            imported=imported,
+            kept=KeptMacros(environment, KEPT_MACROS).render,
         )
         environment.filters.update(
             datetime=datetime_filter,

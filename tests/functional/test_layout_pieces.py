@@ -10,6 +10,7 @@ import pytest
 import webtest
 from jinja2 import DictLoader, Environment, StrictUndefined, UndefinedError
 from jinja2.utils import htmlsafe_json_dumps
+from pyramid_jinja2 import IJinja2Environment
 
 from datacapt.accounts.services import grant_study_role, set_preferences
 from datacapt.htmx import HTMX_CONFIG
@@ -178,3 +179,18 @@ def test_the_body_messages_and_footer_follow_the_language_and_time_zone(testapp,
     assert shown[1][0] != shown[0][0] and shown[1][1] != shown[0][1]
     assert "Europe/Paris" in shown[1][2] and shown[1][2] != shown[0][2]
     assert shown[2][:2] == shown[1][:2] and "Asia/Tokyo" in shown[2][2]
+
+
+def test_a_views_template_is_found_without_looking_for_it_again(testapp, registry, monkeypatch):
+    """Rendered once, a view's template comes from Jinja's cache: the loader is not asked (as
+    pyramid_jinja2's own factory did on every render, for the name relative to the view's
+    package, before the name in the search path)."""
+    environment = registry.getUtility(IJinja2Environment, name=".jinja2")
+    assert testapp.get("/login").status_int == 200
+    asked: list[str] = []
+    source = environment.loader.get_source
+    monkeypatch.setattr(
+        environment.loader, "get_source", lambda env, name: asked.append(name) or source(env, name)
+    )
+    assert testapp.get("/login").status_int == 200
+    assert asked == []

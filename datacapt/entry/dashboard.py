@@ -16,9 +16,11 @@ filter form, sent by htmx, pushes its URL).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import getitem
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -126,18 +128,65 @@ def visit_spans(table: Sequence[Column]) -> list[tuple[Column, int]]:
 NOT_STARTED = ("form", "not_started")
 
 
+class CellPlaces(dict[str, tuple[int, Hashable]]):
+    """A status row's text (:data:`CELL_TEXT`) → its column's index (-1: none of the layout's)
+    and the kind of its cell, each text read once: a page's ~700 cells are then looked up, not
+    split. The texts are of few kinds and columns: a bounded number."""
+
+    def __init__(self, position: Mapping[str, int]) -> None:
+        super().__init__()
+        self.position = position
+
+    def __missing__(self, text: str) -> tuple[int, Hashable]:
+        if len(self) >= PLACES_SIZE:
+            self.clear()
+        where, kind = text.split(" ", 1)
+        found = self[text] = (self.position.get(where, -1), kind)
+        return found
+
+
+PLACES_SIZE = 8192
+
+
+class _ColumnPieces(dict[Hashable, str]):
+    """A column's cells by kind, each made on first use from the column's link tail and the
+    kind's rendered pieces: a cell is then one subscript, no call."""
+
+    def __init__(self, tail: str, shown: Mapping[Hashable, tuple[str, str]]) -> None:
+        super().__init__()
+        self.tail, self.shown = tail, shown
+
+    def __missing__(self, kind: Hashable) -> str:
+        if len(self) >= PIECES_PER_LANGUAGE:
+            self.clear()
+        link, after = self.shown[kind]
+        piece = self[kind] = f'{self.tail}">{link}</a>{after}</td>'
+        return piece
+
+
 @dataclass(frozen=True)
 class Layout:
     """A design's table: its columns and visit spans (the header), and for reading a subject's
-    cells, each column's place by ``visit/form``, its kind when it has no status row, whether
-    it is a log, and its link's tail below the subject's path (escaped)."""
+    cells, where each status row's text puts it (``places``), each column's kind when it has no
+    status row, whether it is a log, its link's tail below the subject's path (escaped) and,
+    per UI language, its cells by kind (made on first use, then kept)."""
 
     columns: list[Column]
     spans: list[tuple[Column, int]]
-    position: dict[str, int]
+    places: CellPlaces
     blank: list[Hashable]
     logs: list[bool]
     tails: list[str]
+    pieces: dict[str, list[_ColumnPieces]]
+
+    def pieces_in(
+        self, language: str, shown: Mapping[Hashable, tuple[str, str]]
+    ) -> list[_ColumnPieces]:
+        """Each column's cells by kind in ``language``, from its rendered pieces (``shown``)."""
+        found = self.pieces.get(language)
+        if found is None:
+            found = self.pieces[language] = [_ColumnPieces(tail, shown) for tail in self.tails]
+        return found
 
 
 def layout(definition: Any) -> Layout:
@@ -145,10 +194,11 @@ def layout(definition: Any) -> Layout:
     return Layout(
         table,
         visit_spans(table),
-        {f"{column.visit}/{column.form}": index for index, column in enumerate(table)},
+        CellPlaces({f"{column.visit}/{column.form}": index for index, column in enumerate(table)}),
         [("log", 0) if column.log else NOT_STARTED for column in table],
         [column.log for column in table],
         [str(escape(f"{c.visit}/" if c.log else f"{c.visit}/{c.form}/")) for c in table],
+        {},
     )
 
 
@@ -240,9 +290,13 @@ def known_kind(kind: Hashable) -> CellKind:
     return found
 
 
-#: A subject's row: its label, status, casebook's path, whether a visit is overdue, and per
-#: column the kind of its cell (a tuple: a hundred rows a page, no constructor call each).
-DashboardRow = tuple[str, str, str, bool, Sequence[Hashable]]
+#: A subject's row: its label and casebook's path (escaped), its status, whether a visit is
+#: overdue, and per column the kind of its cell (a tuple: a hundred rows a page, no
+#: constructor call each).
+DashboardRow = tuple[str, str, str, Any, list[Hashable]]
+
+#: Labels whose characters a path never quotes nor HTML escapes (``LABEL_PATTERN``'s).
+PLAIN_LABELS = re.compile(r"[A-Za-z0-9._-]*")
 
 
 def escaped_each(texts: Sequence[str]) -> list[str]:
@@ -253,20 +307,6 @@ def escaped_each(texts: Sequence[str]) -> list[str]:
         return []
     found = str(escape("\x00".join(texts))).split("\x00")
     return found if len(found) == len(texts) else [str(escape(text)) for text in texts]
-
-
-class _ColumnPieces(dict[Hashable, str]):
-    """A column's cells by kind, each made on first use from the column's link tail and the
-    kind's rendered pieces: a cell is then one subscript, no call."""
-
-    def __init__(self, tail: str, shown: Mapping[Hashable, tuple[str, str]]) -> None:
-        super().__init__()
-        self.tail, self.shown = tail, shown
-
-    def __missing__(self, kind: Hashable) -> str:
-        link, after = self.shown[kind]
-        piece = self[kind] = f'{self.tail}">{link}</a>{after}</td>'
-        return piece
 
 
 #: Each kind's rendered pieces (its link's text and what follows the link) per UI language:
@@ -286,38 +326,33 @@ def rendered_pieces(language: str) -> dict[Hashable, tuple[str, str]]:
 
 @dataclass(frozen=True)
 class DashboardTable:
-    """The page's rows, each column's link tail (below a subject's path), the kinds of cell
-    the rows hold and the pieces already rendered in the page's language (``shown``)."""
+    """The page's rows, the kinds of cell they hold, the pieces already rendered in the page's
+    language (``shown``) and each column's cells by kind made of them (``columns``)."""
 
     rows: list[DashboardRow]
-    tails: list[str]
-    kinds: dict[Hashable, CellKind]
+    kinds: set[Hashable]
     shown: dict[Hashable, tuple[str, str]]
+    columns: list[_ColumnPieces]
 
     def unrendered(self) -> list[tuple[Hashable, CellKind]]:
         """The kinds of this page the template still has to render into ``shown``."""
-        return [(key, kind) for key, kind in self.kinds.items() if key not in self.shown]
+        return [(kind, known_kind(kind)) for kind in self.kinds if kind not in self.shown]
 
     def body(self, statuses: Mapping[SubjectStatus, str], overdue_mark: str) -> Markup:
         """The table's rows, from each kind's link text and what follows the link (``shown``),
         each subject's status in words and the overdue mark, as rendered once by the
         template: a cell costs one lookup of its column's piece for its kind."""
         words = {status: str(escape(text)) for status, text in statuses.items()}
-        pieces = [_ColumnPieces(tail, self.shown) for tail in self.tails]
+        columns = self.columns
         html = []
-        labels = escaped_each([row[0] for row in self.rows])
-        paths = escaped_each([row[2] for row in self.rows])
-        for (_, status, _, overdue, kinds), label, path in zip(
-            self.rows, labels, paths, strict=True
-        ):
-            cells = [column[kind] for column, kind in zip(pieces, kinds, strict=True)]
+        for label, path, status, overdue, kinds in self.rows:
             start = f'<td><a href="{path}'
             mark = f" {overdue_mark}" if overdue else ""
+            cells = start + start.join(map(getitem, columns, kinds)) if columns else ""
             html.append(
                 f'    <tr>\n      <th scope="row" class="subject-column"><a class="code"'
                 f' href="{path}">{label}</a>\n        <span class="muted">'
-                f"{words[status]}</span>{mark}</th>\n"
-                f"      {start + start.join(cells) if cells else ''}\n    </tr>\n"
+                f"{words[status]}</span>{mark}</th>\n      {cells}\n    </tr>\n"
             )
         return Markup("".join(html))  # noqa: S704 - escaped texts, URL-safe tails, rendered pieces
 
@@ -326,36 +361,41 @@ def dashboard_table(
     base: str,
     subjects: Sequence[Any],
     table: Layout,
-    shown: dict[Hashable, tuple[str, str]],
+    language: str,
 ) -> DashboardTable:
-    """The table of a page (``base``: the subjects' path) from its subjects' ``(id, label,
-    status, overdue, cells, ...)`` rows, ``cells`` their status rows' texts (:data:`CELL_TEXT`)
-    joined by commas: each text names its cell's kind, and a cell without one is a form not
-    started (or a log without rows); of a form's several rows the first counts. ``shown``: the
-    pieces rendered so far in the page's language (:func:`rendered_pieces`)."""
-    position, blank, logs = table.position, table.blank, table.logs
-    kinds: dict[Hashable, CellKind] = {}
-    rows: list[DashboardRow] = []
-    for subject in subjects:  # rows read by position: a Row's attribute costs ~10 times its index
+    """The table of a page (``base``: the subjects' path) in ``language`` from its subjects'
+    ``(id, label, status, overdue, cells, total)`` rows, ``cells`` their status rows' texts
+    (:data:`CELL_TEXT`) joined by commas: each text names its cell's kind, and a cell without
+    one is a form not started (or a log without rows); of a form's several rows the first
+    counts."""
+    place, blank, logs = table.places.__getitem__, table.blank, table.logs
+    kinds: set[Hashable] = set()
+    found = []
+    for _, label, status, overdue, cells, _ in subjects:
         row_kinds = list(blank)
-        if subject[4]:
-            for cell in subject[4].split(","):
-                where, kind = cell.split(" ", 1)
-                index = position.get(where)
-                if index is None:
+        if cells:
+            for index, kind in map(place, cells.split(",")):
+                if index < 0:
                     continue
                 if logs[index]:
                     row_kinds[index] = ("log", row_kinds[index][1] + 1)  # type: ignore[index]
                 elif row_kinds[index] is NOT_STARTED:
                     row_kinds[index] = kind
-        for kind in row_kinds:
-            if kind not in kinds:
-                kinds[kind] = known_kind(kind)
-        label = subject[1]
-        rows.append(
-            (label, subject[2], f"{base}{quote_path_segment(label)}/", bool(subject[3]), row_kinds)
-        )
-    return DashboardTable(rows, table.tails, kinds, shown)
+        kinds.update(row_kinds)
+        found.append((label, status, overdue, row_kinds))
+    labels = [row[0] for row in found]
+    if PLAIN_LABELS.fullmatch("".join(labels)):
+        start = str(escape(base))
+        paths = [f"{start}{label}/" for label in labels]
+    else:
+        paths = escaped_each([f"{base}{quote_path_segment(label)}/" for label in labels])
+        labels = escaped_each(labels)
+    rows: list[DashboardRow] = [
+        (label, path, status, overdue, row_kinds)
+        for label, path, (_, status, overdue, row_kinds) in zip(labels, paths, found, strict=True)
+    ]
+    shown = rendered_pieces(language)
+    return DashboardTable(rows, kinds, shown, table.pieces_in(language, shown))
 
 
 #: The overdue test of a published version on a day (a test per visit: a few hundred SQL
@@ -523,6 +563,20 @@ def shape_statements(shape: Shape, design: Any) -> PageStatements:
     return found
 
 
+#: The links to the pages around a page (``ui.pagination``), by what they show: language,
+#: path, filters, page number, number of pages and the page's last label (a monitor pages
+#: through the same few pages of a study: ~350 calls each time they are rendered).
+_PAGINATIONS: dict[tuple[Hashable, ...], Markup] = {}
+PAGINATIONS_SIZE = 1024
+
+
+def rendered_paginations() -> dict[tuple[Hashable, ...], Markup]:
+    """The paginations rendered so far, for the template to add the one it renders."""
+    if len(_PAGINATIONS) >= PAGINATIONS_SIZE:
+        _PAGINATIONS.clear()
+    return _PAGINATIONS
+
+
 def keyset_after(raw: str | None) -> str | None:
     """The ``after`` parameter of a "next" link: the last subject label of the page before."""
     return raw if raw and len(raw) <= MAX_LABEL else None
@@ -588,9 +642,7 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
     page = Page(items=rows, number=number, size=ROWS_PER_PAGE, total=total)
     base = request.resource_path(context)
     table = design_layout(design) if design else None
-    found = (
-        dashboard_table(base, rows, table, rendered_pieces(request.locale_name)) if table else None
-    )
+    found = dashboard_table(base, rows, table, request.locale_name) if table else None
     query = {
         key: value
         for key, value in (
@@ -611,6 +663,15 @@ def dashboard(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "page": page,
         "table": found,
         "here": f"{base}@@dashboard",
+        "paginations": rendered_paginations(),
+        "pagination_key": (
+            request.locale_name,
+            request.path,
+            tuple(query.items()),
+            number,
+            page.pages,
+            rows[-1][1] if rows else None,
+        ),
         "site_options": site_options(sites, get("site", "")),
         "filters": {
             "q": search,

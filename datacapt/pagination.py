@@ -1,5 +1,5 @@
-"""Pagination for listing pages: one COUNT and one page of rows, found by offset or, when the
-previous page's last key is known (a "next" link), by keyset: the rows after that key, which
+"""Pagination for listing pages: one COUNT and one page of rows, found by offset or, for a
+statement ordered by a unique key, as the rows after the key ending the page before, which
 costs the same on the last page as on the first."""
 
 from __future__ import annotations
@@ -50,21 +50,17 @@ def paginate(
     size: int,
     *,
     key: ColumnElement[Any] | None = None,
-    after: str | None = None,
 ) -> Page[Any]:
     """Page ``number`` of ``statement``.
 
     With ``key`` (the unique column it is ordered by) every page but the first is the rows after
-    a key: ``after`` (the last key of the page before, a "next" link's), else the key that ends
-    the page before, looked up in the key's index. Rows the page skips are then never built
-    (an offset computes every selected column of every skipped row), and the count reads the
-    key alone, not the page's columns."""
+    the key that ends the page before, looked up in the key's index. Rows the page skips are
+    then never built (an offset computes every selected column of every skipped row), and the
+    count reads the key alone, not the page's columns."""
     counted = statement if key is None else statement.with_only_columns(key)
     total = dbsession.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
     if key is None or number == 1:
         page = statement.offset((number - 1) * size)
-    elif after is not None:
-        page = statement.where(key > after)
     else:
         boundary = statement.with_only_columns(key)
         page = statement.where(

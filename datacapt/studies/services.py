@@ -61,17 +61,6 @@ def study_sites(
     return list(dbsession.scalars(statement))
 
 
-def study_site_codes(
-    dbsession: Session, study: Study, site_ids: Collection[int] | None = None
-) -> list[Any]:
-    """The study's sites by code as plain ``(id, code)`` rows (a filter's options: a study has
-    hundreds of sites, not worth an ORM object each); with ``site_ids``, only those."""
-    statement = select(Site.id, Site.code).where(Site.study_id == study.id).order_by(Site.code)
-    if site_ids is not None:
-        statement = statement.where(Site.id.in_(site_ids))
-    return dbsession.connection().execute(statement).all()
-
-
 #: Who creates tenants, studies and sites unless told: the operator's command line.
 SETUP = Actor.system("setup")
 

@@ -125,3 +125,74 @@ def test_filters_cost_no_statement_more_than_the_plain_page(
     )
     assert labels(page) == ["par01-0001"]
     assert len(query_counter) == plain, "\n".join(query_counter)
+
+
+def test_a_page_statement_kept_per_shape_of_filters_takes_each_request_s_values(monitor, world):
+    """The page's statement is built once per shape of filters: the same shape with another
+    site, search, status or page number gives that request's rows."""
+    assert labels(monitor.get(DASHBOARD, {"site": "par01"})) == ["par01-0001"]
+    assert labels(monitor.get(DASHBOARD, {"site": "ber01"})) == ["ber01-0001"]
+    assert labels(monitor.get(DASHBOARD, {"q": "par"})) == ["par01-0001"]
+    assert labels(monitor.get(DASHBOARD, {"q": "ber"})) == ["ber01-0001"]
+    assert labels(monitor.get(DASHBOARD, {"status": "screening"})) == ["ber01-0001", "par01-0001"]
+    assert labels(monitor.get(DASHBOARD, {"status": "included"})) == []
+    assert labels(monitor.get(DASHBOARD, {"site": "par01", "q": "ber"})) == []
+
+
+def test_a_page_past_the_last_still_says_how_many_subjects_there_are(monitor):
+    def count(query):
+        page = monitor.get(DASHBOARD, query)
+        return labels(page), page.html.find(id="dashboard-count").text
+
+    assert count({}) == (["ber01-0001", "par01-0001"], "2 subjects")
+    assert count({"page": "3"}) == ([], "2 subjects")
+    assert count({"page": "2", "after": "par01-0001"}) == ([], "2 subjects")
+    assert count({"q": "nobody"}) == ([], "0 subjects")
+
+
+def test_the_kept_pagination_follows_the_pages_the_filters_and_the_language(
+    monitor, dbsession, world
+):
+    for number in range(2, 101):
+        make_subject(dbsession, world.sites["par01"], f"par01-{number:04d}")
+    dbsession.flush()
+
+    def pagination(query=None, **headers):
+        nav = monitor.get(DASHBOARD, query, headers=headers).html.select_one("nav.pagination")
+        return " ".join(nav.text.split()), nav.find("a", rel="next")["href"]
+
+    first = ("Page 1 of 2 Next", f"{DASHBOARD}?page=2&after=par01-0099")
+    assert pagination() == first
+    assert pagination() == first  # kept
+    for number in range(101, 201):
+        make_subject(dbsession, world.sites["par01"], f"par01-{number:04d}")
+    dbsession.flush()
+    assert pagination() == ("Page 1 of 3 Next", f"{DASHBOARD}?page=2&after=par01-0099")
+    assert pagination({"page": "2"}) == (
+        "Previous Page 2 of 3 Next",
+        f"{DASHBOARD}?page=3&after=par01-0199",
+    )
+    assert pagination({"site": "par01"}) == (
+        "Page 1 of 2 Next",
+        f"{DASHBOARD}?site=par01&page=2&after=par01-0100",
+    )
+    assert pagination(**{"Accept-Language": "fr"}) == (
+        "Page 1 sur 3 Suivante",
+        f"{DASHBOARD}?page=2&after=par01-0099",
+    )
+
+
+def test_the_filter_form_s_words_kept_per_language_are_each_page_s_own(monitor):
+    def words(**headers):
+        form = monitor.get(DASHBOARD, headers=headers).html.find(id="dashboard-filters")
+        return form.find("label", attrs={"for": "field-status"}).text, [
+            option.text for option in form.select("#field-status option")
+        ]
+
+    english = words()
+    assert english == (
+        "Subject status",
+        ["All statuses", "Screening", "Included", "Screen failure", "Completed", "Withdrawn"],
+    )
+    assert words(**{"Accept-Language": "fr"})[0] == "Statut du participant"
+    assert words() == english

@@ -117,6 +117,20 @@ def test_the_casebook_shows_targets_and_windows_and_flags_overdue_visits(coordin
     ]
 
 
+def test_the_dashboard_s_overdue_mark_is_of_each_day(coordinator, now):
+    """The dashboard's statement is kept per day (its overdue test holds the day's cutoffs)."""
+
+    def overdue() -> bool:
+        return "Overdue" in coordinator.get(DASHBOARD).html.select_one("tbody th").text
+
+    include(coordinator)
+    assert overdue()
+    now["now"] = datetime(2026, 4, 10, 10, 0, tzinfo=UTC)  # before screening's window closed
+    assert not overdue()
+    now["now"] = NOON
+    assert overdue()
+
+
 def test_a_visit_date_moves_the_visits_counted_from_it(coordinator, world, dbsession):
     include(coordinator)
     saved = date_visit(coordinator, "baseline", INCLUDED).follow()

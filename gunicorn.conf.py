@@ -10,6 +10,7 @@ workers then write their counts there, and ``/metrics``, whichever worker answer
 of them. The folder is emptied when the server starts, so a restart begins from zero.
 """
 
+import gc
 import multiprocessing
 import os
 from pathlib import Path
@@ -32,3 +33,10 @@ def on_starting(server: object) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         for stale in Path(folder).glob("*.db"):
             stale.unlink()
+
+
+def post_worker_init(worker: object) -> None:
+    """The application is loaded: its objects (modules, mappers, compiled templates, kept
+    pieces) leave the garbage collector's generations, so its full collections no longer walk
+    them (about 4 % of a form page's CPU, bench/README.md). They were never garbage."""
+    gc.freeze()

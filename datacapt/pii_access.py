@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
-from zope.sqlalchemy import mark_changed
 
 from datacapt.actor import Actor
 from datacapt.models import PiiAccess
@@ -54,4 +53,3 @@ def log_reads(
             for person_id, subject, read in owners
         ],
     )
-    mark_changed(dbsession)

@@ -22,7 +22,6 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import transaction
 from pyramid.i18n import TranslationString
 from pyramid.registry import Registry
 from sqlalchemy import (
@@ -43,7 +42,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from zope.sqlalchemy import mark_changed
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
@@ -1087,9 +1085,6 @@ def _claim(
     if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
         return None
-    # a Core statement: the transaction is told it wrote, as an ORM update tells it itself
-    manager = dbsession.info.get("transaction_manager") or transaction.manager
-    mark_changed(dbsession, transaction_manager=manager)
     for name, value in columns.items():
         set_committed_value(instance, name, value)
     signed, *head = written

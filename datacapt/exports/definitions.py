@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from zope.sqlalchemy import mark_changed
 
 from datacapt import audit
 from datacapt.actor import Actor
@@ -269,7 +268,6 @@ def run_due(dbsession: Session, now: datetime | None = None) -> list[DataExport]
             .values(next_run_at=following)
             .execution_options(synchronize_session=False)
         )
-        mark_changed(dbsession)
         if claimed.rowcount != 1:
             continue  # another run took this slot
         dbsession.refresh(definition)

@@ -19,7 +19,6 @@ from typing import Any
 from pyramid.registry import Registry
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from zope.sqlalchemy import mark_changed
 
 from datacapt import audit
 from datacapt.actor import Actor
@@ -511,7 +510,6 @@ def run_retention(
             dbsession.execute(
                 delete(PiiAccess).where(PiiAccess.tenant_id == tenant_id, PiiAccess.at < cutoff)
             )
-            mark_changed(dbsession)
     if days["access_bundles"] is not None:
         cutoff = now - timedelta(days=days["access_bundles"])
         bundles = dbsession.scalars(

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pyramid.registry import Registry
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
-from zope.sqlalchemy import mark_changed
 
 from datacapt.accounts.services import Throttle, account_key
 from datacapt.config import get_app_settings
@@ -94,7 +93,6 @@ def consume_token(dbsession: Session, row: PasswordResetToken) -> bool:
         .values(used_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
-    mark_changed(dbsession)
     return result.rowcount == 1
 
 

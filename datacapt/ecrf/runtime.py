@@ -168,6 +168,23 @@ def _is_blank(value: Typed) -> bool:
     return value is None or (isinstance(value, str | frozenset) and not value)
 
 
+def _context(
+    values: dict[str, Typed],
+    visits: Mapping[str, Mapping[str, Typed]] | None,
+    today: date | None,
+    page: Page,
+) -> MappingContext:
+    """One context for a whole evaluation: it reads ``values`` as they are when asked."""
+    return MappingContext(
+        values,
+        visits=dict(visits or {}),
+        today=today,
+        instances=page.repeats,
+        labels=page.labels,
+        smart=page.smart,
+    )
+
+
 def evaluate_form(
     form: Form,
     posted: Mapping[str, list[str]],
@@ -198,15 +215,7 @@ def evaluate_form(
                 states[block.oid] = state
 
     values: dict[str, Typed] = dict(others or {})
-    # One context for the whole evaluation: it reads ``values`` as they are when asked.
-    current = MappingContext(
-        values,
-        visits=dict(visits or {}),
-        today=today,
-        instances=page.repeats,
-        labels=page.labels,
-        smart=page.smart,
-    )
+    current = _context(values, visits, today, page)
 
     for state in states.values():
         if state.name is not None:
@@ -361,14 +370,7 @@ def _evaluate_planned(
             state.parsed = parse_value(block, raw)  # type: ignore[arg-type]
     for name, oid in plan.named:
         values[name] = states[oid].parsed.value
-    current = MappingContext(
-        values,
-        visits=dict(visits or {}),
-        today=today,
-        instances=page.repeats,
-        labels=page.labels,
-        smart=page.smart,
-    )
+    current = _context(values, visits, today, page)
     if plan.tagged:
         _apply_tags(states, posted, page, current, today)
 

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,6 +196,7 @@ def locust(
             "10",
             "--csv",
             str(prefix),
+            "--csv-full-history",  # the history's percentiles of the last 10 s, not cumulated
             "--only-summary",
             "--loglevel",
             "ERROR",
@@ -292,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixed-seconds", type=int, default=120)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--port", type=int, default=6602, help="the app's; the ceiling's is -1")
+    parser.add_argument(
+        "--keep",
+        metavar="FOLDER",
+        help="keep locust's CSV files there (the last 10 s every second: *_stats_history.csv)",
+    )
     args = parser.parse_args(argv)
     chosen = [name for name in args.scenarios.split(",") if name]
     unknown = set(chosen) - set(SCENARIOS)
@@ -300,7 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     config = str(Path(args.config).resolve())
     began = datetime.now(UTC)
     loads = [load_average()]
-    with tempfile.TemporaryDirectory(prefix="datacapt-bench-") as scratch:
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    folder = nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="bench-")
+    with folder as scratch:
         out = Path(scratch)
         plan_path = str(out / "plan.json")
         with serving(["bench.ceiling:app"], args.port - 1, args.workers, "/hello") as base:

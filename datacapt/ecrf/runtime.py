@@ -252,15 +252,20 @@ def evaluate_form(
     for state in states.values():
         state.visible = state.block.oid not in hidden
         block = state.block
-        if not (state.visible and isinstance(block, Item)):
-            continue
-        parsed = state.parsed
-        empty = _is_blank(parsed.value)
-        blank = empty and parsed.stored is None  # partial: kept
-        state.missing = block.required and blank and not parsed.error and not state.concealed
-        if block.edit_checks and parsed.error is None and not empty:
-            state.fired = [c for c in block.edit_checks if _fires(c, current)]
+        if state.visible and isinstance(block, Item):
+            _check(state, block, current)
     return _form_state(form, states, section_visibility)
+
+
+def _check(state: BlockState, item: Item, context: MappingContext) -> None:
+    """A shown item's last look: required and blank (a partial value is kept), and its edit
+    checks, run on a value that parsed."""
+    parsed = state.parsed
+    empty = _is_blank(parsed.value)
+    blank = empty and parsed.stored is None  # partial: kept
+    state.missing = item.required and blank and not parsed.error and not state.concealed
+    if item.edit_checks and parsed.error is None and not empty:
+        state.fired = [c for c in item.edit_checks if _fires(c, context)]
 
 
 #: A subsection's OID, shown-if, its blocks' OIDs and (OID, shown-if) of those that have one.
@@ -416,12 +421,7 @@ def _evaluate_planned(
             continue
         item = state.block
         assert isinstance(item, Item)
-        parsed = state.parsed
-        empty = _is_blank(parsed.value)
-        blank = empty and parsed.stored is None  # partial: kept
-        state.missing = item.required and blank and not parsed.error and not state.concealed
-        if item.edit_checks and parsed.error is None and not empty:
-            state.fired = [c for c in item.edit_checks if _fires(c, current)]
+        _check(state, item, current)
     return _form_state(form, states, visibility)
 
 

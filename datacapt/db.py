@@ -20,7 +20,7 @@ from pyramid.response import Response
 from pyramid.settings import asbool
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import MetaData, event, select
-from sqlalchemy.engine import Engine, ExceptionContext, engine_from_config, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, engine_from_config, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from transaction._transaction import Status
@@ -231,6 +231,15 @@ def transaction_scope(registry: Registry) -> Iterator[Session]:
             yield get_tm_session(registry, manager)
     finally:
         _PINGED.reset(pinged)
+
+
+def rows_connection(dbsession: Session) -> Connection:
+    """The session's connection, for a statement that reads plain rows on it (no ORM execution
+    to set up: its events, compile state and per-row loading), after the flush
+    ``Session.execute`` would do, so that the rows read what this transaction changed."""
+    if dbsession.autoflush:
+        dbsession.flush()
+    return dbsession.connection()
 
 
 def exists(dbsession: Session, model: type[Base], **criteria: Any) -> bool:

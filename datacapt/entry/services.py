@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
+from datacapt.db import rows_connection
 from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.page_values import Who, choice_labels, smart_values
@@ -179,11 +180,8 @@ def shown_values(dbsession: Session, instance: FormInstance | None) -> dict[str,
         return {}
     found: dict[str, Any] = {}
     registry = None
-    if dbsession.autoflush:
-        dbsession.flush()  # as Session.execute would before this statement of ORM columns
-    # On the session's connection: the ORM's execution (its events, compile state and per-row
-    # loading, ~150 calls for a form of 50 values) has nothing to do for plain rows.
-    rows = dbsession.connection().execute(_SHOWN, {"form_instance_id": instance.id}).all()
+    # plain rows: the ORM's execution would cost ~150 calls for a form of 50 values
+    rows = rows_connection(dbsession).execute(_SHOWN, {"form_instance_id": instance.id}).all()
     for row in rows:
         if row.sealed_value is not None and row.value is None:
             registry = registry or personal_values.registry_of(dbsession)

@@ -9,6 +9,7 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import Select, String, bindparam, cast, func, select, type_coerce
 
+from datacapt.db import rows_connection
 from datacapt.entry.events import FormShown, HistoryAsked
 from datacapt.models import AuditEvent, FormInstance, Query
 from datacapt.permissions import Permission
@@ -39,11 +40,9 @@ def counts_by_item(request: Request, instance: FormInstance | None) -> dict[str 
     found: dict[str | None, Counts] = {}
     if instance is None:
         return found
-    dbsession = request.dbsession
-    if dbsession.autoflush:
-        dbsession.flush()  # a query answered or closed in this request is counted as it is now
-    # Plain rows on the session's connection: no ORM execution to set up for them.
-    rows = dbsession.connection().execute(_COUNTS, {"form_instance_id": instance.id}).all()
+    # a query answered or closed in this request is counted as it is now (flushed first)
+    connection = rows_connection(request.dbsession)
+    rows = connection.execute(_COUNTS, {"form_instance_id": instance.id}).all()
     for oid, state, number in rows:
         counts = found.get(oid)
         if counts is None:

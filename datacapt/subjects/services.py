@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from datacapt import audit
 from datacapt.actor import Actor
+from datacapt.db import rows_connection
 from datacapt.ecrf.casebook import UNSCHEDULED
 from datacapt.ecrf.definition import Definition
 from datacapt.i18n import _
@@ -318,8 +319,6 @@ def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[
     page). Plain rows on the session's connection: no ORM execution to set up for them."""
     if not subject_ids:
         return {}
-    if dbsession.autoflush:
-        dbsession.flush()  # as Session.execute would before this statement of ORM columns
-    connection = dbsession.connection()
+    connection = rows_connection(dbsession)
     statement = _OPEN_QUERIES_ANY if connection.dialect.name == "postgresql" else _OPEN_QUERIES_IN
     return dict(connection.execute(statement, {"subject_ids": subject_ids}).all())

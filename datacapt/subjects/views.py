@@ -12,6 +12,7 @@ from pyramid.view import view_config
 from sqlalchemy import bindparam, func, select
 
 from datacapt import audit
+from datacapt.db import rows_connection
 from datacapt.ecrf.casebook import casebook, visit_key
 from datacapt.ecrf.timing import Timing
 from datacapt.htmx import page_view, redirect
@@ -203,11 +204,10 @@ def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> d
         )
         rows = casebook(design.definition, visits, forms)
         timings = visit_dates.subject_timings(design.definition.schedule, context.subject, visits)
-    dbsession = request.dbsession
-    if dbsession.autoflush:
-        dbsession.flush()  # as Session.execute would before this statement of ORM columns
     has_contact = (
-        dbsession.connection().execute(_HAS_CONTACT, {"subject_id": context.subject.id}).scalar()
+        rows_connection(request.dbsession)
+        .execute(_HAS_CONTACT, {"subject_id": context.subject.id})
+        .scalar()
     )
     return {
         "status_labels": STATUS_LABELS,

@@ -29,9 +29,19 @@ def add_question(page: Page, name: str, label: str, kind: str, show_if: str = ""
         with page.expect_response(lambda response: "@@check-expression" in response.url):
             editor.locator("#field-show_if").blur()
         expect(editor.locator("#field-show_if-check")).to_contain_text("Valid expression.")
-    editor.get_by_role("button", name="Save the question").click()
-    settled(page)
+    save_question(page)
     expect(page.locator("#outline")).to_contain_text(name)
+
+
+def save_question(page: Page) -> None:
+    """Save the open question and wait until the designer is back on it: the outline swapped in
+    and the saved question focused, so the next key press lands where the person would be."""
+    with page.expect_response(
+        lambda response: response.url.endswith("/@@block") and response.request.method == "POST"
+    ):
+        page.get_by_role("button", name="Save the question").click()
+    settled(page)
+    expect(page.locator("#outline .outline-block:focus")).to_have_count(1)
 
 
 def test_a_study_admin_builds_a_form_with_branching_and_previews_it(page: Page, live_url: str):
@@ -66,13 +76,13 @@ def test_a_study_admin_builds_a_form_with_branching_and_previews_it(page: Page, 
     expect(page.locator("#field-show_if-check")).to_contain_text("adutl")
     condition = page.locator("#field-show_if")
     condition.fill("[adult] = '0'")
-    page.get_by_role("button", name="Save the question").click()
-    settled(page)
+    save_question(page)
     expect(page.locator("#status")).to_contain_text("Saved.")
 
     # Reordering with the keyboard: focus the button and press Enter.
     page.get_by_role("button", name="Move guardian_consent up").focus()
-    page.keyboard.press("Enter")
+    with page.expect_response(lambda response: response.url.endswith("/@@move-block")):
+        page.keyboard.press("Enter")
     settled(page)
     expect(page.locator("#outline .outline-block").first).to_contain_text("guardian_consent")
     expect(page.locator("#outline .outline-block").first).to_be_focused()  # focus follows it

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.test_designer import settled
+from tests.e2e.test_designer import save_question, settled
 from tests.e2e.test_sign_in import sign_in
 
 FORM = "/acme/demo/design/forms/demographics/"
@@ -125,8 +125,7 @@ def test_a_question_is_inserted_here_and_moved_to_a_position(page: Page, live_ur
     expect(editor.get_by_role("heading", name=f"New question (position {at + 1})")).to_be_focused()
     editor.locator("#field-name").fill("handedness")
     editor.locator("#field-label-en").fill("Which hand does the participant write with?")
-    editor.get_by_role("button", name="Save the question").click()
-    settled(page)
+    save_question(page)
     assert outline_names(page)[at : at + 2] == ["handedness", "sex"]
 
     position = page.get_by_label("Position of handedness")

@@ -10,10 +10,10 @@ workers then write their counts there, and ``/metrics``, whichever worker answer
 of them. The folder is emptied when the server starts, so a restart begins from zero.
 """
 
-import gc
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:6543")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
@@ -24,6 +24,7 @@ graceful_timeout = 10
 max_requests = 10000  # recycle workers now and then (bounded memory), staggered by the jitter
 max_requests_jitter = 1000
 accesslog = None
+preload_app = True  # loaded and warmed once, then forked: a recycled worker starts warm
 
 
 def on_starting(server: object) -> None:
@@ -35,8 +36,17 @@ def on_starting(server: object) -> None:
             stale.unlink()
 
 
-def post_worker_init(worker: object) -> None:
-    """The application is loaded: its objects (modules, mappers, compiled templates, kept
-    pieces) leave the garbage collector's generations, so its full collections no longer walk
-    them (about 4 % of a form page's CPU, bench/README.md). They were never garbage."""
-    gc.freeze()
+def when_ready(server: Any) -> None:
+    """The application, loaded once here (``preload_app``), warmed before any worker is forked:
+    its templates compiled and all of it frozen out of the garbage collector's walks
+    (``datacapt.serving``)."""
+    from datacapt.serving import warm
+
+    warm(server.app.wsgi())
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """A new worker opens its own database connections, never the master's."""
+    from datacapt.serving import forked
+
+    forked(server.app.wsgi())

@@ -60,8 +60,11 @@ class RateLimit:
 
 def limit_keys(event: ContextFound) -> None:
     """Each keyed API request counts against its key (once the context is found, where a
-    refusal becomes a problem answer like any other)."""
+    refusal becomes a problem answer like any other), once: not again when pyramid_retry runs
+    it again after a conflict."""
     request = event.request
+    if request.environ.get("retry.attempt"):
+        return
     identity = request.identity if raw_path(request).startswith("/api/") else None
     if identity is not None and identity.api_key_id is not None:
         request.registry[LIMIT].check(request, identity.api_key_id)

@@ -16,8 +16,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from datacapt.api import SPEC, keys
+from datacapt.api import views as api_views
 from datacapt.api.limits import LIMIT
 from datacapt.models import ApiKey, AuditEvent, DataExport, ItemValue, User
 from datacapt.permissions import StudyRole
@@ -220,6 +222,29 @@ def test_past_its_rate_the_key_waits(testapp, dbsession, world, registry, monkey
     answer = testapp.get(BASE, headers=headers(issued), status=429)
     assert answer.content_type == "application/problem+json"
     assert 1 <= int(answer.headers["Retry-After"]) <= 60
+
+
+def test_a_request_run_again_after_a_conflict_counts_once(
+    testapp, dbsession, world, registry, monkeypatch
+):
+    """pyramid_retry runs a request again after a conflict at commit: the caller sent one."""
+    issued = issue(dbsession, world, writes=False)
+    monkeypatch.setattr(registry[LIMIT], "per_minute", 2)
+    monkeypatch.setattr(registry[LIMIT], "local", type(registry[LIMIT].local)())
+    listed = api_views.services.sites
+    attempts: list[int] = []
+
+    def conflicting_once(*args, **kwargs):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise StaleDataError("saved by someone else meanwhile")
+        return listed(*args, **kwargs)
+
+    monkeypatch.setattr(api_views.services, "sites", conflicting_once)
+    testapp.get(f"{BASE}/sites", headers=headers(issued), status=200)
+    assert len(attempts) == 2
+    testapp.get(BASE, headers=headers(issued), status=200)
+    testapp.get(BASE, headers=headers(issued), status=429)
 
 
 def test_the_description_is_served(testapp):

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPBadRequest
@@ -22,6 +23,7 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW
+from webob.multidict import MultiDict
 
 from datacapt.i18n import _
 
@@ -83,8 +85,49 @@ def _charset(content_type: str) -> str:
     return "utf8"
 
 
+#: The content type of a form as a browser and htmx send it: read by :func:`_read_urlencoded`.
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _read_urlencoded(request: Request) -> bool | None:
+    """Read a form sent as ``application/x-www-form-urlencoded`` (no parameter) into webob's
+    cache of ``request.POST``, as webob would (its ``cgi.FieldStorage``: the body decoded
+    from UTF-8 replacing what is not, then ``parse_qsl`` keeping blanks, repeated names in
+    order) without a field object and a dozen calls a field. None, nothing parsed, for any
+    other form or a length webob's own reading could treat otherwise; else whether the form
+    holds a NUL: a raw one or ``%00``, the only ways to one (an overlong form is replaced)."""
+    environ = request.environ
+    if environ.get("CONTENT_TYPE") != URLENCODED:
+        return None
+    request.make_body_seekable()  # as webob's POST: then CONTENT_LENGTH is the body's length
+    length = environ.get("CONTENT_LENGTH", "0")
+    if not (length.isascii() and length.isdigit()):
+        return None
+    raw = request.body_file_raw
+    raw.seek(0)
+    text = request.body_file.read(int(length)).decode("utf-8", "replace").replace("+", " ")
+    fields = [part.partition("=") for part in text.split("&") if part]
+    if "%" in text:  # "+" is a space before unquoting, as in parse_qsl: "%2B" stays "+"
+        pairs = [
+            (
+                unquote(name, "utf-8", "replace") if "%" in name else name,
+                unquote(value, "utf-8", "replace") if "%" in value else value,
+            )
+            for name, _, value in fields
+        ]
+    else:
+        pairs = [(name, value) for name, _, value in fields]
+    environ["webob._parsed_post_vars"] = (MultiDict(pairs), raw)
+    return "\x00" in text or "%00" in text
+
+
 def _check_form(request: Request) -> None:
-    if request.method != "POST" or request.content_type not in FORM_TYPES:
+    if request.method != "POST":
+        return
+    holds_nul = _read_urlencoded(request)
+    if holds_nul:
+        raise ForbiddenCharacters()
+    if holds_nul is not None or request.content_type not in FORM_TYPES:
         return
     if _charset(request.headers.get("Content-Type", "")) != "utf8":
         raise MalformedRequest()

@@ -291,18 +291,14 @@ def posted_from_stored(form: Form, values: Mapping[str, Any]) -> dict[str, list[
     """The raw inputs that reproduce saved values (to show a saved form); ``values``: ORM rows
     or those of :func:`shown_values`."""
     posted: dict[str, list[str]] = {}
-    for section in form.sections:
-        for subsection in section.subsections:
-            for block in subsection.blocks:
-                row = values.get(block.oid)
-                if isinstance(block, Item) and row is not None and row.value is not None:
-                    posted[block.name] = (
-                        row.value.split("|")
-                        if block.type is ItemType.MULTIPLE_CHOICE
-                        else [
-                            shown(block, row.value) if block.validation in REWRITTEN else row.value
-                        ]
-                    )
+    for block in form_items(form):  # read by ``in`` and subscript: no call per item
+        if block.oid not in values or (row := values[block.oid]) is None or row.value is None:
+            continue
+        posted[block.name] = (
+            row.value.split("|")
+            if block.type is ItemType.MULTIPLE_CHOICE
+            else [shown(block, row.value) if block.validation in REWRITTEN else row.value]
+        )
     return posted
 
 
@@ -804,10 +800,11 @@ def _state(
         Page(saved=saved, now=request.now),
         request.who,
     )
-    for block_state in state.items():
-        message = request.refused.get(block_state.name or "")
-        if message is not None:
-            block_state.parsed = Parsed(None, None, error=message)
+    if request.refused:  # files refused: rarely, so no look per item otherwise
+        for block_state in state.items():
+            message = request.refused.get(block_state.name or "")
+            if message is not None:
+                block_state.parsed = Parsed(None, None, error=message)
     return state
 
 
@@ -834,12 +831,14 @@ def plan_save(
     if is_closed(instance) or (instance is None and adds_to_closed(scope.subject, reads.visit)):
         raise FormClosed()
     changes = []
-    for oid, new in target.items():  # compared field by field: no Stored made per item
-        row = reads.rows.get(oid)
-        if row is None:
+    rows = reads.rows
+    for oid, new in target.items():  # compared field by field: no Stored made, no look per item
+        if oid not in rows:
             if new.value is not None or new.missing is not None:
                 changes.append(Change(items[oid], Stored(), new, parses.get(oid)))
-        elif row.value != new.value or row.missing_code != new.missing:
+            continue
+        row = rows[oid]
+        if row.value != new.value or row.missing_code != new.missing:
             old = Stored(row.value, row.missing_code)
             changes.append(Change(items[oid], old, new, parses.get(oid)))
     if instance is not None and request.lock != instance.lock_version:
@@ -931,7 +930,7 @@ def recorded_events(
     for event in plan.events:
         if event["action"] == "entry.value_changed":
             old, new = event["old"], event["new"]
-            item = personal.get(event["field"])
+            item = personal.get(event["field"]) if personal else None
             if item is not None:  # sealed to its owner
                 owner = personal_values.Owner(tenant_id, subject_id, instance_id, item.oid)
                 event = event | {
@@ -1272,12 +1271,12 @@ def _store_values(
     for change, event_id in zip(changes, event_ids, strict=True):
         oid = change.item.oid
         columns = _changed_columns(registry, place, change, event_id)
-        row = rows.get(oid)
-        if row is None:
+        if oid in rows:
+            row = rows[oid]
+            updates.append((row.id, columns))
+        else:
             rows[oid] = row = ValueRow(None, oid)
             added[oid] = columns | shared
-        else:
-            updates.append((row.id, columns))
         # the row as the save leaves it; a personal value plain in memory only
         row.value, row.missing_code = change.new.value, change.new.missing
         row.sealed_value, row.audit_event_id = columns["sealed_value"], event_id

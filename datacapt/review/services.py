@@ -95,6 +95,20 @@ def sdv_required(form: Form, item: Item) -> bool:
     return form.sdv is SdvRequirement.ALL or item.name in form.sdv_items
 
 
+def _sdv_oids(form: Form) -> set[str]:
+    """The OIDs of the items of ``form`` :func:`sdv_required` holds for, found without a call
+    per item."""
+    sdv = form.sdv
+    if sdv is SdvRequirement.NONE:
+        return set()
+    everything, named, calculated = sdv is SdvRequirement.ALL, form.sdv_items, ItemType.CALCULATED
+    return {
+        item.oid
+        for item in form_items(form)
+        if item.type is not calculated and (everything or item.name in named)
+    }
+
+
 def _to_verify(row: ItemValue | ValueRow) -> bool:
     """A value monitors must verify: required, and holding something (or emptied since)."""
     return row.sdv_required and (
@@ -119,9 +133,10 @@ def sdv_status(rows: Iterable[ItemValue | ValueRow]) -> SdvStatus:
     ]
     if not targets:
         return SdvStatus.NOT_REQUIRED
-    if all(row.verified_at is not None for row in targets):
+    unverified = [row for row in targets if row.verified_at is None]  # no generator resumed a row
+    if not unverified:
         return SdvStatus.VERIFIED
-    if any(row.sdv_changed and row.verified_at is None for row in targets):
+    if [row for row in unverified if row.sdv_changed]:
         return SdvStatus.CHANGED
     return SdvStatus.AWAITING
 
@@ -254,11 +269,10 @@ def values_changed(event: FormSaved) -> None:
     each changed value that was verified ("changed since verified"), the review stamp, and the
     signatures covering the form."""
     instance, form, changed, marked = event.instance, event.form, event.changed, event.marked
-    items = {block.oid: block for block in form_items(form)}
+    wanted = _sdv_oids(form)
     reset = []
     for oid, row in event.rows.items():
-        item = items.get(oid)
-        required = item is not None and sdv_required(form, item)
+        required = oid in wanted
         if row.sdv_required != required:  # an unchanged row is not written again
             row.sdv_required = required
             marked.add(oid)

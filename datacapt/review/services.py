@@ -96,17 +96,10 @@ def sdv_required(form: Form, item: Item) -> bool:
 
 
 def _sdv_oids(form: Form) -> set[str]:
-    """The OIDs of the items of ``form`` :func:`sdv_required` holds for, found without a call
-    per item."""
-    sdv = form.sdv
-    if sdv is SdvRequirement.NONE:
+    """The OIDs of the items of ``form`` monitors must verify, found once per save."""
+    if form.sdv is SdvRequirement.NONE:
         return set()
-    everything, named, calculated = sdv is SdvRequirement.ALL, form.sdv_items, ItemType.CALCULATED
-    return {
-        item.oid
-        for item in form_items(form)
-        if item.type is not calculated and (everything or item.name in named)
-    }
+    return {item.oid for item in form_items(form) if sdv_required(form, item)}
 
 
 def _to_verify(row: ItemValue | ValueRow) -> bool:

@@ -384,8 +384,8 @@ class CompiledForm:
         macros: Mapping[str, Macro],
         defer: bool,
     ) -> tuple[str, int]:
-        """The form's text from ``runs``, and how many kept badges still hold
-        :data:`URL_STAND_IN` (``defer``: left for :meth:`fill` to put the address in at once)."""
+        """The form's text from ``runs``, and how many :data:`URL_STAND_IN` the kept badges
+        left in it (``defer``: for :meth:`fill` to put the address in at once)."""
         blocks, groups = state.blocks, {}
         deferred = 0
         for section in state.sections:

@@ -38,6 +38,19 @@ _COMPILED: dict[Hashable, CompiledForm] = {}
 
 HIDDEN, CHECKED, SELECTED = Markup(" hidden"), Markup(" checked"), Markup(" selected")
 INVALID, HAS_ERROR, NOTHING = Markup(' aria-invalid="true"'), Markup(" has-error"), Markup("")
+#: markupsafe's escapes as one translation: a filled value is joined into the form's text, so
+#: it needs no :class:`Markup` of its own (``escape`` makes one, ~6 calls a value).
+ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+
+
+def _current_text(state: BlockState, locale: str) -> str:
+    """:meth:`Slots.current`'s text, escaped."""
+    value = state.raw[0] if state.raw else ""
+    # Only a text with a '.' has a separator to rewrite (every whole number, date, code and
+    # most texts have none): the item is not asked whether it holds numbers then.
+    if "." in value and isinstance(state.block, Item) and holds_numbers(state.block):
+        value = shown_number(value, locale)
+    return value.translate(ESCAPES)
 
 
 class Slots:
@@ -79,12 +92,7 @@ class Slots:
     def current(self, state: BlockState, locale: str) -> Markup:
         """The value in its input; a number with the reader's decimal separator, which a save
         reads back (see :func:`datacapt.numbers.typed_number`)."""
-        value = state.raw[0] if state.raw else ""
-        # Only a text with a '.' has a separator to rewrite (every whole number, date, code
-        # and most texts have none): the item is not asked whether it holds numbers then.
-        if "." in value and isinstance(state.block, Item) and holds_numbers(state.block):
-            value = shown_number(value, locale)
-        return escape(value)
+        return Markup(_current_text(state, locale))  # noqa: S704 - escaped there
 
     def file(
         self, state: BlockState, entry: Mapping[str, Any], macro: Macro, readonly: bool
@@ -108,7 +116,7 @@ class Slots:
             label, code, meaning
         )
 
-    def history(self, state: BlockState, entry: Mapping[str, Any]) -> Markup:
+    def history(self, state: BlockState | None, entry: Mapping[str, Any]) -> Markup:
         return escape(entry["history"])
 
     def messages(self, state: BlockState, macro: Macro) -> Any:
@@ -176,7 +184,8 @@ URL_STAND_IN = "\x02url\x03"
 
 
 def _quiet_messages(state: BlockState, entry: Mapping[str, Any]) -> Hashable | None:
-    """Messages with nothing to say depend on the item alone (``messages`` in the template)."""
+    """Messages with nothing to say depend on the item alone (``messages`` in the template);
+    :meth:`CompiledForm._filled` asks the same inline (once an item of every page)."""
     parsed = state.parsed  # what state.error and state.warning give on a shown block
     return None if state.visible and (parsed.error or parsed.warning or state.fired) else ()
 
@@ -231,8 +240,8 @@ class Memoised:
     stand_in: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
-#: A piece that depends on the request's entry alone (the history's address): filled once
-#: per request.
+#: A piece that depends on the request's entry alone (the history's address): a stand-in in
+#: the form's text, replaced once per request (see :attr:`CompiledForm.folded`).
 ONCE = Memoised(lambda state, entry: None)
 MEMOISED = {
     "history": ONCE,
@@ -242,11 +251,26 @@ MEMOISED = {
     "sdv": Memoised(_sdv_states),
     "badge": Memoised(_badge_counts, _badge_address, _badge_stand_in),
 }
+MESSAGES = MEMOISED["messages"]
+#: The one memoised piece carrying the request's text (:data:`URL_STAND_IN`, the address
+#: :func:`_badge_address` gives).
+CARRIED = MEMOISED["badge"]
 
 
 #: A slot made ready to fill: its index, the :data:`SLOTS` method, its arguments, whether they
 #: name the request's entry or macros, how it is memoised and the text after it.
 Step = tuple[int, Callable[..., Any], tuple[Any, ...], bool, Memoised | None, str]
+
+#: What fills a slot in :meth:`CompiledForm.fill` when it is not the :data:`SLOTS` method: the
+#: same text, without a :class:`Markup` of its own.
+FILL_TEXT: dict[str, Callable[..., Any]] = {"current": _current_text}
+
+
+def once_stand_in(method: str) -> str:
+    """Where a :data:`ONCE` slot's piece goes in a folded form's text: no escaped text, address
+    or design text holds a NUL (PostgreSQL refuses one, the door too)."""
+    return f"\x00{method}\x01"
+
 
 #: What the slots give on a quiet node (shown, not @HIDDEN, not read-only, no refused value, no
 #: missing-data code held): nothing, whatever else the request holds.
@@ -262,57 +286,108 @@ class Run:
 
     on_block: bool
     oid: str
-    steps: tuple[Step, ...]
+    steps: tuple[str, tuple[Step, ...]]
     quiet: tuple[str, tuple[Step, ...]]
 
 
-def _runs(slots: Sequence[Slot], texts: Sequence[str]) -> tuple[Run, ...]:
+def _folded(steps: tuple[str, tuple[Step, ...]], text: str) -> tuple[str, tuple[Step, ...]]:
+    """``steps`` with ``text`` after them: it joins the last step's text, or the lead."""
+    lead, found = steps
+    if not found:
+        return lead + text, found
+    *before, last = found
+    return lead, (*before, (*last[:-1], last[-1] + text))
+
+
+def _runs(slots: Sequence[Slot], texts: Sequence[str], fold: bool) -> tuple[Run, ...]:
+    """The slots grouped by node; ``fold``: each :data:`ONCE` slot a stand-in in the text."""
     runs: list[Run] = []
     for index, ((method, kind, oid, args), text) in enumerate(zip(slots, texts, strict=True)):
+        memoised = MEMOISED.get(method)
         step: Step = (
             index,
-            getattr(SLOTS, method),
+            FILL_TEXT.get(method) or getattr(SLOTS, method),
             args,
             any(isinstance(a, _MacroRef) or a is ENTRY for a in args),
-            MEMOISED.get(method),
+            memoised,
             text,
         )
         on_block = kind == "block"
         if not runs or (runs[-1].on_block, runs[-1].oid) != (on_block, oid):
-            runs.append(Run(on_block, oid, (), ("", ())))
+            runs.append(Run(on_block, oid, ("", ()), ("", ())))
         run = runs[-1]
-        lead, quiet = run.quiet
-        if method in QUIET:  # nothing, then its text: the text joins what comes before
-            if quiet:
-                *before, last = quiet
-                quiet = (*before, (*last[:-1], last[-1] + text))
-            else:
-                lead += text
+        steps, quiet = run.steps, run.quiet
+        if fold and memoised is ONCE:
+            steps = _folded(steps, once_stand_in(method) + text)
+            quiet = _folded(quiet, once_stand_in(method) + text)
         else:
-            quiet = (*quiet, step)
-        runs[-1] = Run(on_block, oid, (*run.steps, step), (lead, quiet))
+            steps = (steps[0], (*steps[1], step))
+            # A QUIET slot gives nothing on a quiet node: its text joins what comes before.
+            quiet = _folded(quiet, text) if method in QUIET else (quiet[0], (*quiet[1], step))
+        runs[-1] = Run(on_block, oid, steps, quiet)
     return tuple(runs)
 
 
 @dataclass(frozen=True)
 class CompiledForm:
     """The static text around the slots (one more than the slots) and the slots; ``memo``
-    keeps the macro-filled pieces by slot and state as a request first rendered them (None:
+    keeps the macro-filled pieces by slot and state as a request first rendered them (a piece
+    carrying the request's text: with the number of stand-ins it holds; None:
     a piece that must be rendered each time)."""
 
     texts: tuple[str, ...]
     slots: tuple[Slot, ...]
-    memo: dict[tuple[int, Hashable], str | None] = field(default_factory=dict, compare=False)
+    memo: dict[tuple[int, Hashable], Any] = field(default_factory=dict, compare=False)
     runs: tuple[Run, ...] = field(init=False, repr=False, compare=False)
+    #: The runs with each :data:`ONCE` slot's piece a stand-in in the text, and those slots'
+    #: methods with how many stand-ins each leaves (the stand-ins are replaced at the end, once
+    #: a request, not filled once a node).
+    folded: tuple[Run, ...] = field(init=False, repr=False, compare=False)
+    once: tuple[tuple[str, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Each slot's method and what its arguments need looked up once, not per request,
         grouped by node."""
-        object.__setattr__(self, "runs", _runs(self.slots, self.texts[1:]))
+        object.__setattr__(self, "runs", _runs(self.slots, self.texts[1:], fold=False))
+        object.__setattr__(self, "folded", _runs(self.slots, self.texts[1:], fold=True))
+        methods = [slot[0] for slot in self.slots if MEMOISED.get(slot[0]) is ONCE]
+        object.__setattr__(
+            self,
+            "once",
+            tuple((method, methods.count(method)) for method in dict.fromkeys(methods)),
+        )
 
     def fill(self, state: FormState, entry: Mapping[str, Any], **macros: Macro) -> Markup:
-        """The form's HTML for this request's state, entry and macros (by their names)."""
+        """The form's HTML for this request's state, entry and macros (by their names): the
+        folded runs, with the request's own texts (the :data:`ONCE` pieces, the address in
+        kept badges) put in at the end, once each."""
+        html, carried = self._filled(self.folded, state, entry, macros, defer=True)
+        pieces = [
+            (once_stand_in(method), str(getattr(SLOTS, method)(None, entry)), count)
+            for method, count in self.once
+        ]
+        if carried:
+            pieces.append((URL_STAND_IN, str(escape(_badge_address(entry))), carried))
+        for stand_in, piece, count in pieces:
+            # A stand-in anywhere else (in a value, or in a piece): filled node by node.
+            if "\x00" in piece or "\x02" in piece or html.count(stand_in) != count:
+                return Markup(self._filled(self.runs, state, entry, macros, defer=False)[0])  # noqa: S704
+        for stand_in, piece, _count in pieces:
+            html = html.replace(stand_in, piece)
+        return Markup(html)  # noqa: S704 - the template's output and escaped pieces
+
+    def _filled(
+        self,
+        runs: tuple[Run, ...],
+        state: FormState,
+        entry: Mapping[str, Any],
+        macros: Mapping[str, Macro],
+        defer: bool,
+    ) -> tuple[str, int]:
+        """The form's text from ``runs``, and how many :data:`URL_STAND_IN` the kept badges
+        left in it (``defer``: for :meth:`fill` to put the address in at once)."""
         blocks, groups = state.blocks, {}
+        deferred = 0
         for section in state.sections:
             groups[section.oid] = section
             groups.update((sub.oid, sub) for sub in section.subsections)
@@ -320,7 +395,7 @@ class CompiledForm:
         missing = entry.get("missing") or {}
         parts = [self.texts[0]]
         append = parts.append
-        for run in self.runs:
+        for run in runs:
             # Quiet: every QUIET slot of the node gives nothing (see Slots); tested inline, as
             # it is for every node of every page.
             if run.on_block:
@@ -335,9 +410,8 @@ class CompiledForm:
             else:
                 node = groups[run.oid]
                 quiet = node.visible
-            steps = run.steps
-            if quiet:
-                lead, steps = run.quiet
+            lead, steps = run.quiet if quiet else run.steps
+            if lead:
                 append(lead)
             for index, call, args, resolve, memoised, text in steps:
                 if memoised is ONCE:
@@ -347,7 +421,16 @@ class CompiledForm:
                     append(piece)
                     append(text)
                     continue
-                key = (index, memoised.key(node, entry)) if memoised is not None else None
+                if memoised is None:
+                    key = None
+                elif memoised is MESSAGES:  # _quiet_messages, inline: asked of every item
+                    parsed = node.parsed
+                    quiet_messages = not (
+                        node.visible and (parsed.error or parsed.warning or node.fired)
+                    )
+                    key = (index, () if quiet_messages else None)
+                else:
+                    key = (index, memoised.key(node, entry))
                 piece = memo.get(key) if key is not None and key[1] is not None else None
                 if piece is None:
                     values = (
@@ -366,12 +449,18 @@ class CompiledForm:
                     if key is not None and key[1] is not None and key not in memo:
                         memo[key] = self._kept(memoised, call, node, entry, values, str(piece))
                 elif memoised.carried is not None:
+                    piece, count = piece  # kept with the stand-ins it holds
+                    if defer and memoised is CARRIED:
+                        deferred += count
+                        append(piece)
+                        append(text)
+                        continue
                     if call not in carried:
                         carried[call] = str(escape(memoised.carried(entry)))
                     piece = piece.replace(URL_STAND_IN, carried[call])
                 append(piece)
                 append(text)
-        return Markup("".join(parts))  # noqa: S704 - the template's output and escaped pieces
+        return "".join(parts), deferred
 
     @staticmethod
     def _kept(
@@ -381,16 +470,18 @@ class CompiledForm:
         entry: Mapping[str, Any],
         values: Sequence[Any],
         piece: str,
-    ) -> str | None:
+    ) -> str | tuple[str, int] | None:
         """What to keep of a piece just rendered: itself; for a piece carrying the request's own
-        text, its rendering with the stand-in, if putting the text back gives this very piece
-        (else None: rendered each time)."""
+        text, its rendering with the stand-in and how many it holds, if putting the text back
+        gives this very piece (else None: rendered each time)."""
         if memoised.carried is None or memoised.stand_in is None:
             return piece
         other = memoised.stand_in(entry)
         kept = str(call(node, *(other if v is entry else v for v in values)))
         back = kept.replace(URL_STAND_IN, str(escape(memoised.carried(entry))))
-        return kept if back == piece and URL_STAND_IN in kept else None
+        if back != piece or URL_STAND_IN not in kept:
+            return None
+        return kept, kept.count(URL_STAND_IN)
 
 
 def compiled_form(

@@ -281,9 +281,18 @@ def form_items(form: Form) -> list[Item]:
     ]
 
 
+def file_items(form: Form) -> tuple[Item, ...]:
+    """The form's file items, in page order; a published form's found once per process (every
+    form page asks whether it has some)."""
+    found = _ITEMS.get(id(form))
+    if found is not None and found[0] is form:
+        return found[2]
+    return tuple(item for item in form_items(form) if item.type is ItemType.FILE)
+
+
 #: By ``id``, the items of published versions' forms, each with its form (its ``id`` is not
 #: reused while it is kept). Bounded: cleared when full.
-_ITEMS: dict[int, tuple[Form, tuple[Item, ...]]] = {}
+_ITEMS: dict[int, tuple[Form, tuple[Item, ...], tuple[Item, ...]]] = {}  # form, items, files
 ITEMS_LIMIT = 4096
 
 
@@ -293,7 +302,9 @@ def keep_published_items(forms: list[Form]) -> None:
     if len(_ITEMS) + len(forms) > ITEMS_LIMIT:
         _ITEMS.clear()
     for form in forms:
-        _ITEMS[id(form)] = (form, tuple(form_items(form)))
+        items = tuple(form_items(form))
+        files = tuple(item for item in items if item.type is ItemType.FILE)
+        _ITEMS[id(form)] = (form, items, files)
 
 
 def text_in(text: Text, language: str, default_language: str) -> str:

@@ -79,11 +79,8 @@ class BlockState:
     concealed: bool = False  # @HIDDEN: not shown, its value kept
     readonly: bool = False  # @READONLY, or computed by a tag
     #: The item's variable name (None: a block that is no item); read a few times per block
-    #: by each evaluation and page, so found once.
-    name: str | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.name = self.block.name if isinstance(self.block, Item) else None
+    #: by each evaluation and page, so given once by who makes the state (see :func:`state_of`).
+    name: str | None = None
 
     @property
     def error(self) -> TranslationString | None:
@@ -92,6 +89,11 @@ class BlockState:
     @property
     def warning(self) -> TranslationString | None:
         return self.parsed.warning if self.visible else None
+
+
+def state_of(block: Block) -> BlockState:
+    """A block's blank state, its variable name set when it is an item."""
+    return BlockState(block, name=block.name if isinstance(block, Item) else None)
 
 
 @dataclass
@@ -208,7 +210,7 @@ def evaluate_form(
     for section in form.sections:
         for subsection in section.subsections:
             for block in subsection.blocks:
-                state = BlockState(block)
+                state = state_of(block)
                 if isinstance(block, Item) and block.type is not ItemType.CALCULATED:
                     state.raw = list(posted.get(block.name, []))
                     state.parsed = parse_value(block, state.raw)
@@ -369,7 +371,7 @@ def _evaluate_planned(
     states: dict[str, BlockState] = {}
     values: dict[str, Typed] = dict(others or {})
     for block, oid, name, parsed_here in plan.blocks:
-        state = states[oid] = BlockState(block)
+        state = states[oid] = BlockState(block, name=name)
         if parsed_here:
             raw = state.raw = list(posted.get(name, ()))  # type: ignore[arg-type]
             state.parsed = parse_value(block, raw)  # type: ignore[arg-type]

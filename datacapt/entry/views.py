@@ -19,7 +19,7 @@ from sqlalchemy import select
 from datacapt import clock, personal_values
 from datacapt.ecrf.casebook import cells, form_key, is_log
 from datacapt.ecrf.compiled_form import compiled_form
-from datacapt.ecrf.definition import Form, Item, ItemType
+from datacapt.ecrf.definition import Form, Item, ItemType, file_items
 from datacapt.ecrf.page_values import Who
 from datacapt.ecrf.runtime import FormState, Page, form_state
 from datacapt.ecrf.values import Parsed, holds_numbers
@@ -205,7 +205,7 @@ def _page(
         "next_form": next_form(context),
         "lock": instance.lock_version if instance is not None else "",
         "log_row": is_log(context.form),
-        "has_files": any(item.type is ItemType.FILE for item in context.items),
+        "has_files": bool(file_items(context.form)),
     }
     design = context.visit_node.design
     version = (design.version_id, design.content_hash)
@@ -217,11 +217,8 @@ def _files_shown(
     request: Request, context: FormEntryResource, state: FormState
 ) -> dict[str, UploadedFile]:
     """The files the form's file items hold now, by value (no query without one)."""
-    values = [
-        s.raw[0]
-        for s in state.items()
-        if isinstance(s.block, Item) and s.block.type is ItemType.FILE and s.raw
-    ]
+    blocks = state.blocks
+    values = [blocks[item.oid].raw[0] for item in file_items(context.form) if blocks[item.oid].raw]
     return uploads.files_of(request.dbsession, context.instance, values)
 
 

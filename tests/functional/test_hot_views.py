@@ -184,6 +184,37 @@ def test_the_compiled_form_is_the_html_the_template_gives(
         assert "ecrf-item" in compiled and compiled == plain
 
 
+def test_a_value_holding_a_stand_in_is_filled_node_by_node(
+    app, coordinator, world, query_counter, monkeypatch
+):
+    """The request's own texts (the history's address, the address in kept badges) are put in
+    the folded form once, at the end; a value holding one of their stand-ins (no browser sends
+    a NUL, PostgreSQL keeps none) has the form filled node by node: the same HTML."""
+    from datacapt.ecrf.compiled_form import URL_STAND_IN, once_stand_in
+    from datacapt.entry import services, views
+
+    save(coordinator, query_counter, initials="AB", height_cm="180", weight_kg="72.5", sex="2")
+    coordinator.get(DEMOGRAPHICS)  # the flash message is shown once
+    monitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:80"})
+    login(monitor, world.users["monitor"].email)
+    original = services.posted_from_stored
+    odd = f"A{once_stand_in('history')}{URL_STAND_IN}B"
+
+    def posted(form, rows):
+        found = original(form, rows)
+        found["height_cm"] = [odd]
+        return found
+
+    for client in (coordinator, monitor):
+        pages_compiled_and_not(client, monkeypatch, DEMOGRAPHICS)  # the badges kept
+        monkeypatch.setattr(services, "posted_from_stored", posted)
+        compiled = client.get(DEMOGRAPHICS).text
+        monkeypatch.setattr(views, "compiled_form", lambda *args: None)
+        plain = client.get(DEMOGRAPHICS).text
+        monkeypatch.undo()
+        assert compiled == plain and f'value="{odd}"' in compiled
+
+
 def test_the_pieces_kept_from_earlier_pages_follow_each_page_s_own_state(
     app, coordinator, dbsession, world, query_counter, monkeypatch
 ):

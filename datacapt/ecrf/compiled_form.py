@@ -184,8 +184,7 @@ URL_STAND_IN = "\x02url\x03"
 
 
 def _quiet_messages(state: BlockState, entry: Mapping[str, Any]) -> Hashable | None:
-    """Messages with nothing to say depend on the item alone (``messages`` in the template);
-    :meth:`CompiledForm._filled` asks the same inline (once an item of every page)."""
+    """Messages with nothing to say depend on the item alone (``messages`` in the template)."""
     parsed = state.parsed  # what state.error and state.warning give on a shown block
     return None if state.visible and (parsed.error or parsed.warning or state.fired) else ()
 
@@ -251,7 +250,6 @@ MEMOISED = {
     "sdv": Memoised(_sdv_states),
     "badge": Memoised(_badge_counts, _badge_address, _badge_stand_in),
 }
-MESSAGES = MEMOISED["messages"]
 #: The one memoised piece carrying the request's text (:data:`URL_STAND_IN`, the address
 #: :func:`_badge_address` gives).
 CARRIED = MEMOISED["badge"]
@@ -421,16 +419,7 @@ class CompiledForm:
                     append(piece)
                     append(text)
                     continue
-                if memoised is None:
-                    key = None
-                elif memoised is MESSAGES:  # _quiet_messages, inline: asked of every item
-                    parsed = node.parsed
-                    quiet_messages = not (
-                        node.visible and (parsed.error or parsed.warning or node.fired)
-                    )
-                    key = (index, () if quiet_messages else None)
-                else:
-                    key = (index, memoised.key(node, entry))
+                key = (index, memoised.key(node, entry)) if memoised is not None else None
                 piece = memo.get(key) if key is not None and key[1] is not None else None
                 if piece is None:
                     values = (

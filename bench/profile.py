@@ -20,12 +20,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import webtest
 from pyramid.paster import get_app
 from sqlalchemy import event
 
+import datacapt
 from bench.design import item_kind, new_values
 from bench.generate import PASSWORD
 from datacapt.cli.bootstrap import load_environment
@@ -112,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: The project's own packages by the folder they are loaded from (whatever the checkout's name).
+PACKAGES = {
+    "datacapt": f"{Path(datacapt.__file__).resolve().parent}/",
+    "bench": f"{Path(__file__).resolve().parent}/",
+}
+
+
 def area(filename: str) -> str:
     """Where a profiled function lives: a package of the project, its templates, or a library
     (``webtest`` and ``bench`` are the client's side, not the server's)."""
@@ -119,11 +128,11 @@ def area(filename: str) -> str:
         return "templates"
     if filename.startswith("<sqlalchemy"):
         return "sqlalchemy"
-    parts = filename.split("/")
-    for root in ("datacapt", "bench"):
-        if root in parts[:-1] and "site-packages" not in parts:
-            rest = parts[parts.index(root) + 1 :]
+    for root, folder in PACKAGES.items():
+        if filename.startswith(folder):
+            rest = filename[len(folder) :].split("/")
             return f"{root}.{rest[0].removesuffix('.py')}" if len(rest) > 1 else root
+    parts = filename.split("/")
     if "site-packages" in parts:
         return parts[parts.index("site-packages") + 1].removesuffix(".py")
     return "python"

@@ -205,20 +205,22 @@ def database_now(dbsession: Session) -> datetime:
     return _as_utc(dbsession.scalar(select(_clock(dbsession))))
 
 
-def lock_chains(dbsession: Session, chains: Iterable[str]) -> None:
+def lock_chains(dbsession: Session, chains: Iterable[str]) -> bool:
     """Serialise writers of ``chains`` until the transaction ends (PostgreSQL): one statement,
     the locks taken in a fixed order so that two writers never deadlock on them, none for a
     chain this transaction already holds (a save locks its chain before its checks, then
-    appends to it)."""
+    appends to it). Whether a lock was taken now: what was read before it may have changed
+    (never on SQLite, whose transactions hold the write lock from their BEGIN)."""
     connection = dbsession.connection()
     if connection.dialect.name != "postgresql":
-        return
+        return False
     held = _held(connection)
     wanted = set(chains) - held
     keys = sorted({_lock_key(chain) for chain in wanted})
     if keys:
         connection.execute(_lock_statement(len(keys)), _lock_parameters(keys))
         held.update(wanted)
+    return bool(keys)
 
 
 def _lock_key(chain: str) -> tuple[int, int]:

@@ -8,6 +8,7 @@ when the study says so (a reaction to entry's :class:`EntryAsked`; entry knows n
 
 from pyramid.config import Configurator
 
+from datacapt.consent import hold
 from datacapt.consent.services import entry_refusal
 from datacapt.entry.events import EntryAsked
 
@@ -16,6 +17,10 @@ ENTRY_GUARD_ORDER = 10
 
 
 def guard_entry(event: EntryAsked) -> None:
+    """Refuse entry for a subject held; asked again ``locked``, only if the hold read again
+    changed since the first answer."""
+    if event.locked and not hold.read_again(event.dbsession, event.subject):
+        return
     refusal = entry_refusal(event.dbsession, event.subject)
     if refusal is not None:
         event.refusals.append(refusal)

@@ -37,6 +37,24 @@ def hold_of(records: Iterable[tuple[bool | None, list[str] | None]]) -> str | No
     return RECONSENT if pending else None
 
 
+#: The hold of one subject, read afresh: built once (a save runs it on every first lock).
+_HOLD = select(Subject.__table__.c.consent_hold).where(
+    Subject.__table__.c.id == bindparam("subject")
+)
+
+
+def read_again(dbsession: Session, subject: Subject) -> bool:
+    """Set ``subject``'s hold as committed now (call it holding the subject's chain lock, which
+    every path keeping the hold takes first), so that a withdrawal committed since ``subject``
+    was loaded is seen; whether it changed. One statement on the connection: no flush, no ORM
+    refresh."""
+    held = dbsession.connection().execute(_HOLD, {"subject": subject.id}).scalar()
+    if held == subject.consent_hold:
+        return False
+    set_committed_value(subject, "consent_hold", held)
+    return True
+
+
 def keep(dbsession: Session, subject_ids: Collection[int]) -> None:
     """Set the hold of ``subject_ids`` from their records as they stand (call it holding the
     subjects' chain locks, after writing the records): two statements, whatever their number."""

@@ -105,7 +105,13 @@ class FormRemoved(Event):
 class EntryAsked(Event):
     """A save for ``subject`` is about to be planned: capabilities add to ``refusals`` why
     entry must wait (eConsent: a re-consent pending, or consent withdrawn). Any refusal and
-    nothing is saved."""
+    nothing is saved.
+
+    Asked again with ``locked`` when the save has just taken the subject's chain lock, before it
+    writes: what the first answer read of the subject (at traversal, before the lock) may have
+    changed meanwhile, so a capability reads again what its refusal depends on, which nobody
+    can change now until the save commits."""
 
     subject: Subject
     refusals: list[TranslationString] = field(default_factory=list)
+    locked: bool = False

@@ -959,9 +959,9 @@ def apply_save(
         return SaveResult(None)
     visit, instance = reads.visit, reads.instance
     previous = instance.status if instance is not None else None
-    audit.lock_chains(  # every writer of a subject: its chain, then rows
-        dbsession, [audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)]
-    )
+    chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
+    if audit.lock_chains(dbsession, [chain]):  # every writer of a subject: its chain, then rows
+        check_entry_allowed(dbsession, scope.subject, actor, reactions, locked=True)
     if visit is None:
         visit = entered_visit_instance(
             dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
@@ -1102,11 +1102,18 @@ def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> b
 
 
 def check_entry_allowed(
-    dbsession: Session, subject: Subject, actor: Actor, reactions: Reactions
+    dbsession: Session,
+    subject: Subject,
+    actor: Actor,
+    reactions: Reactions,
+    *,
+    locked: bool = False,
 ) -> None:
     """Raise EntryBlocked when a capability refuses entry for ``subject`` (see
-    :class:`EntryAsked`): every write path (pages, questionnaires, API, imports) asks first."""
-    asked = EntryAsked(dbsession, actor, subject=subject)
+    :class:`EntryAsked`): every write path (pages, questionnaires, API, imports) asks first,
+    and :func:`apply_save` asks again, ``locked``, once it holds the subject's lock and before
+    it writes (a withdrawal committed in between is not overtaken)."""
+    asked = EntryAsked(dbsession, actor, subject=subject, locked=locked)
     reactions.publish(asked)
     if asked.refusals:
         raise EntryBlocked(asked.refusals)

@@ -310,6 +310,9 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
         return  # the file repeats what the form holds: the form is not touched
     try:
         applied = entry.apply_save(work.dbsession, plan, work.actor, work.reactions)
+    except entry.EntryBlocked as blocked:  # a withdrawal committed since the check: nothing written
+        _refuse_all(report, given.values(), blocked.refusals[0])
+        return
     except entry.StaleForm:  # a save committed since the read: this one wrote nothing
         _refuse_all(report, given.values(), _("The form was changed meanwhile (409)."))
         return

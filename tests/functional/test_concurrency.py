@@ -681,3 +681,110 @@ def test_a_withdrawal_and_a_re_consent_of_one_subject_at_once_keep_its_hold_righ
         assert dbsession.scalar(select(Subject.consent_hold).where(Subject.id == subject_id)) == (
             "withdrawn"
         )
+
+
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL,
+    reason="SQLite: a transaction holds the write lock from its BEGIN, no withdrawal commits "
+    "between a save's reads and its writes",
+)
+def test_a_save_that_read_the_subject_before_a_withdrawal_committed_is_refused(committed):
+    """A save reads its subject (no consent withdrawn), then a withdrawal from further data
+    commits before the save takes the subject's lock: the save, asking again under the lock,
+    is refused and writes nothing; it is not recorded after the withdrawal."""
+    from datacapt.consent import documents
+    from datacapt.consent import services as consent
+    from datacapt.ecrf.versions import published_design
+    from datacapt.models import ConsentRecord, ConsentStatus, IdentityMethod, Site, Study
+    from datacapt.reactions import reactions_of
+
+    registry = committed.app.registry
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.scalars(select(Subject).where(Subject.label == "par01-0001")).one()
+        study = dbsession.get(Study, subject.study_id)
+        document = documents.create_document(dbsession, SETUP, study, "Consent", "en")
+        documents.save_draft(
+            dbsession,
+            SETUP,
+            document,
+            language="en",
+            languages=["en"],
+            title="Consent",
+            text="Text",
+            questions="",
+            number="1",
+            version_date="2026-11-01",
+            ethics_approved_on="2026-11-15",
+            site_ids=None,
+            study_sites=list(dbsession.scalars(select(Site).where(Site.study_id == study.id))),
+        )
+        documents.publish(dbsession, SETUP, document)
+        dbsession.flush()
+        record, _token = consent.start(
+            dbsession,
+            registry,
+            SETUP,
+            subject,
+            document,
+            method=IdentityMethod.IN_PERSON,
+            language="en",
+            identity_confirmed=True,
+            birth_date="",
+        )
+        record.status = ConsentStatus.SIGNED
+        dbsession.flush()
+        record_id, subject_id = record.id, subject.id
+
+    def withdraw() -> None:
+        with transaction_scope(registry) as dbsession:
+            today = date.today()
+            consent.withdraw(
+                dbsession,
+                SETUP,
+                dbsession.get(ConsentRecord, record_id),
+                on=today.isoformat(),
+                scope=["further_data"],
+                reason="",
+                today=today,
+            )
+
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.get(Subject, subject_id)
+        assert subject.consent_hold is None  # read before the withdrawal, as traversal reads it
+        study = dbsession.get(Study, subject.study_id)
+        design = published_design(dbsession, study)
+        form = next(f for f in design.definition.forms if f.name == "demographics")
+        scope = entry_services.EntryScope(
+            study=study,
+            subject=subject,
+            visit="screening",
+            visit_repeat=1,
+            form=form,
+            form_repeat=1,
+            version_number=design.number,
+        )
+        other = threading.Thread(target=withdraw)
+        other.start()
+        other.join(timeout=60)
+        assert not other.is_alive()  # the save holds no lock yet
+        with pytest.raises(entry_services.EntryBlocked):
+            entry_services.save_form(
+                dbsession,
+                scope,
+                design.definition,
+                entry_services.EntryRequest(
+                    {"sex": ["1"], "height_cm": ["175"]}, {}, False, "", 1, date(2026, 6, 15)
+                ),
+                missing_codes=set(),
+                actor=Actor(dbsession.scalars(select(User.id).limit(1)).one()),
+                reactions=reactions_of(registry),
+            )
+    with transaction_scope(registry) as dbsession:
+        assert dbsession.scalar(select(Subject.consent_hold).where(Subject.id == subject_id)) == (
+            "withdrawn"
+        )
+        changed = select(func.count()).where(
+            AuditEvent.subject_id == subject_id, AuditEvent.action == "entry.value_changed"
+        )
+        assert dbsession.scalar(changed) == 0
+        assert dbsession.scalar(select(func.count()).select_from(ItemValue)) == 0

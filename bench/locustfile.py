@@ -3,6 +3,10 @@
 ``BENCH_SCENARIO`` picks one; ``BENCH_PLAN`` names the JSON file ``bench.run`` writes (signed-in
 sessions, the subjects each coordinator may enter, the forms to save). Requests go to 127.0.0.1
 only. Requests named ``setup: ...`` prepare a user and are left out of the figures.
+
+``BENCH_ARRIVAL`` says how the mixed workload's people start: ``spread`` (the default), each at
+a random point of their think time, as 1,000 people already at work are; ``burst``, each with
+their first task the moment locust spawns them (100 a second: 1,000 people arriving in 10 s).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import random
 import re
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, between, constant, task
 
 from bench.design import new_values
 
 SCENARIO = os.environ.get("BENCH_SCENARIO", "ceiling")
+ARRIVAL = os.environ.get("BENCH_ARRIVAL", "spread")
 PLAN: dict[str, Any] = {}
 if os.path.exists(os.environ.get("BENCH_PLAN", "")):
     with open(os.environ["BENCH_PLAN"], encoding="utf-8") as plan_file:
@@ -149,6 +155,7 @@ class Dashboard(FastHttpUser):
 
     def on_start(self) -> None:
         self.session = Session(_account("monitors", next(_numbers)))
+        _arrive(self)
 
     @task
     def first_page(self) -> None:
@@ -160,6 +167,7 @@ class DashboardFiltered(FastHttpUser):
 
     def on_start(self) -> None:
         self.session = Session(_account("monitors", next(_numbers)))
+        _arrive(self)
 
     @task
     def filtered(self) -> None:
@@ -170,6 +178,12 @@ class DashboardFiltered(FastHttpUser):
             f"?site={site}&form_status=in_progress",
             "dashboard filtered page (site, forms in progress)",
         )
+
+
+def _arrive(user: FastHttpUser) -> None:
+    """Start a person of the mixed workload as ``BENCH_ARRIVAL`` says."""
+    if ARRIVAL == "spread":
+        gevent.sleep(random.uniform(0, user.wait_time()))
 
 
 class Coordinator(FastHttpUser):
@@ -185,6 +199,7 @@ class Coordinator(FastHttpUser):
         target = account["targets"][number // len(PLAN["coordinators"]) + 1]
         self.entering = Entering(self, self.session, target | {"form": PLAN["mixed_form"]})
         self.site = random.choice(account["sites"])
+        _arrive(self)
 
     @task(2)
     def browse(self) -> None:
@@ -211,6 +226,7 @@ class Monitor(FastHttpUser):
 
     def on_start(self) -> None:
         self.session = Session(_account("monitors", next(_numbers)))
+        _arrive(self)
 
     @task(3)
     def page(self) -> None:

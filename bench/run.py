@@ -169,12 +169,19 @@ class Figures:
 
 
 def locust(
-    scenario: str, base: str, plan_path: str, users: int, seconds: int, out: Path
+    scenario: str,
+    base: str,
+    plan_path: str,
+    users: int,
+    seconds: int,
+    out: Path,
+    arrival: str = "spread",
 ) -> list[Figures]:
     """One headless locust run; the figures of each request name and of all together."""
     prefix = out / scenario
     environment = os.environ | {
         "BENCH_SCENARIO": scenario,
+        "BENCH_ARRIVAL": arrival,
         "BENCH_PLAN": plan_path,
         "PYTHONPATH": str(ROOT),  # the locustfile imports bench.design
     }
@@ -292,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=30, help="length of each scenario")
     parser.add_argument("--mixed-users", type=int, default=1000)
     parser.add_argument("--mixed-seconds", type=int, default=120)
+    parser.add_argument(
+        "--mixed-arrival",
+        choices=("spread", "burst"),
+        default="spread",
+        help="the mixed workload's people start at a random point of their think time (spread), "
+        "or each with a task as soon as spawned, 100 a second (burst)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--port", type=int, default=6602, help="the app's; the ceiling's is -1")
     parser.add_argument(
@@ -327,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
                     mixed = scenario == "mixed"
                     users = args.mixed_users if mixed else args.users
                     seconds = args.mixed_seconds if mixed else args.seconds
-                    figures = locust(scenario, base, plan_path, users, seconds, out)
+                    figures = locust(
+                        scenario, base, plan_path, users, seconds, out, args.mixed_arrival
+                    )
                     rows += [(scenario, users, f) for f in measured(figures, mixed)]
                     loads.append(load_average())
             env.registry["db.engine"].dispose()
@@ -338,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         + " → ".join(loads)
     )
     print(f"ceiling and single scenarios: {args.users} users without think time, {args.seconds} s")
+    if "mixed" in chosen:
+        print(f"mixed workload: {args.mixed_users} users, {args.mixed_arrival} arrival")
     print(table(ceiling, args.users, rows))
     return 0
 

@@ -31,8 +31,10 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
+    exists,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -962,6 +964,8 @@ def apply_save(
     chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
     if audit.lock_chains(dbsession, [chain]):  # every writer of a subject: its chain, then rows
         check_entry_allowed(dbsession, scope.subject, actor, reactions, locked=True)
+        if instance is None and _closed_meanwhile(dbsession, scope.subject, visit, None):
+            raise FormClosed()
     if visit is None:
         visit = entered_visit_instance(
             dbsession, scope.subject, scope.visit, scope.visit_repeat, actor
@@ -975,6 +979,8 @@ def apply_save(
     if not claimed:
         claim = _claim(dbsession, plan, instance, expected, now, actor.user_id)
         if claim is None:
+            if _closed_meanwhile(dbsession, scope.subject, visit, instance):
+                raise FormClosed()
             if _as_planned(dbsession, plan, instance):
                 return SaveResult(instance, replayed=True)
             raise StaleForm(instance)
@@ -1033,14 +1039,22 @@ def _claim_update(postgresql: bool) -> Any:
     the subject holds a valid signature and, as the events' chain is locked, the database clock
     and the chain's last link (:func:`audit.head_columns`): no statement of their own."""
     table, subject = FormInstance.__table__, Subject.__table__
+    visit = VisitInstance.__table__
     signed = select(subject.c.signed).where(subject.c.id == table.c.subject_id).scalar_subquery()
     names = ("status", "version_number", "open_warnings", "updated_at", "updated_by_id")
     names += ("lock_version",)  # the where clause's bound lock is "expected"
     chain = bindparam("chain", type_=String())
+    is_open = literal(LockState.OPEN.value)
     return (
         update(table)
         .where(
-            table.c.id == bindparam("instance_id"), table.c.lock_version == bindparam("expected")
+            table.c.id == bindparam("instance_id"),
+            table.c.lock_version == bindparam("expected"),
+            # frozen or locked since traversal read it open (which does not raise its lock);
+            # signed meanwhile, it is saved and the signature broken (review's reaction)
+            table.c.lock_state == is_open,
+            ~exists().where(subject.c.id == table.c.subject_id, subject.c.lock_state != is_open),
+            ~exists().where(visit.c.id == table.c.visit_instance_id, visit.c.lock_state != is_open),
         )
         .values({name: bindparam(name, type_=table.c[name].type) for name in names})
         .returning(signed, *audit.head_columns(chain, postgresql))
@@ -1086,6 +1100,23 @@ def _claim(
         set_committed_value(instance, name, value)
     signed, *head = written
     return bool(signed), audit.read_heads(chain, *head)
+
+
+def _closed_meanwhile(
+    dbsession: Session,
+    subject: Subject,
+    visit: VisitInstance | None,
+    instance: FormInstance | None,
+) -> bool:
+    """Whether the form (``instance`` as read again), its visit or its casebook was frozen or
+    locked since traversal read them open, which the save learns holding the subject's lock
+    (freezing takes it too): read again, a statement each, only for a form's first save or a
+    claim that wrote nothing."""
+    dbsession.refresh(subject, ["lock_state"])
+    if visit is not None and visit in dbsession:
+        dbsession.refresh(visit, ["lock_state"])
+    frozen = instance is not None and instance.lock_state is not LockState.OPEN
+    return frozen or adds_to_closed(subject, visit)
 
 
 def _as_planned(dbsession: Session, plan: SavePlan, instance: FormInstance) -> bool:

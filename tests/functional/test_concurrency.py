@@ -788,3 +788,101 @@ def test_a_save_that_read_the_subject_before_a_withdrawal_committed_is_refused(c
         )
         assert dbsession.scalar(changed) == 0
         assert dbsession.scalar(select(func.count()).select_from(ItemValue)) == 0
+
+
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL,
+    reason="SQLite: a transaction holds the write lock from its BEGIN, nothing is frozen "
+    "between a save's reads and its writes",
+)
+@pytest.mark.parametrize(
+    ("form", "frozen"),
+    [
+        ("demographics", "form"),  # started: its status row claimed
+        ("demographics", "casebook"),
+        ("vital_signs", "casebook"),  # never started: its first save inserts it
+    ],
+)
+def test_a_save_that_read_the_form_open_before_a_freeze_committed_is_refused(
+    committed, form, frozen
+):
+    """A save reads its form open and plans, then a monitor's freeze of the form (or of the
+    whole casebook) commits before the save takes the subject's lock; freezing does not raise
+    the form's lock, yet the save writes nothing and is refused as a closed form."""
+    from datacapt.ecrf.versions import published_design
+    from datacapt.models import Study
+    from datacapt.reactions import reactions_of
+
+    registry = committed.app.registry
+    with transaction_scope(registry) as dbsession:
+        subject_id = dbsession.scalars(
+            select(Subject.id).where(Subject.label == "par01-0001")
+        ).one()
+        monitor_id = dbsession.scalars(
+            select(User.id).where(User.email == committed.monitors[0])
+        ).one()
+        coordinator_id = dbsession.scalars(
+            select(User.id).where(User.email == committed.coordinator)
+        ).one()
+
+    def freeze() -> None:
+        with transaction_scope(registry) as dbsession:
+            started = list(
+                dbsession.scalars(select(FormInstance).where(FormInstance.subject_id == subject_id))
+            )
+            whole = review.Whole(subject_ids=frozenset({subject_id}))
+            review.freeze(
+                dbsession,
+                Actor(monitor_id),
+                [] if frozen == "casebook" else started,
+                "checked",
+                whole=whole if frozen == "casebook" else review.Whole(),
+            )
+
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.get(Subject, subject_id)
+        study = dbsession.get(Study, subject.study_id)
+        design = published_design(dbsession, study)
+        scope = entry_services.EntryScope(
+            study=study,
+            subject=subject,
+            visit="screening",
+            visit_repeat=1,
+            form=next(f for f in design.definition.forms if f.name == form),
+            form_repeat=1,
+            version_number=design.number,
+        )
+        reads = entry_services.read_for_save(dbsession, scope, design.definition)
+        values = {"sex": ["1"], "height_cm": ["175"]}
+        if form == "vital_signs":
+            values = {"systolic": ["121"], "diastolic": ["80"]}
+        plan = entry_services.plan_save(
+            scope,
+            design.definition,
+            entry_services.EntryRequest(
+                values,
+                {},
+                False,
+                "",
+                reads.instance.lock_version if reads.instance else None,
+                date(2026, 6, 15),
+            ),
+            reads,
+            missing_codes=set(),
+        )
+        assert plan.changes
+        other = threading.Thread(target=freeze)
+        other.start()
+        other.join(timeout=60)
+        assert not other.is_alive()  # the save holds no lock yet
+        with pytest.raises(entry_services.FormClosed):
+            entry_services.apply_save(
+                dbsession, plan, Actor(coordinator_id), reactions_of(registry)
+            )
+    with transaction_scope(registry) as dbsession:
+        changed = select(func.count()).where(
+            AuditEvent.subject_id == subject_id,
+            AuditEvent.action.in_(("entry.value_changed", "entry.form_started")),
+        )
+        assert dbsession.scalar(changed) == 0
+        assert dbsession.scalar(select(func.count()).select_from(ItemValue)) == 0

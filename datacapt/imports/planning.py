@@ -313,6 +313,9 @@ def _form(work: Run, subject: Subject, key: FormKey, cells: list[Cell], report: 
     except entry.EntryBlocked as blocked:  # a withdrawal committed since the check: nothing written
         _refuse_all(report, given.values(), blocked.refusals[0])
         return
+    except entry.FormClosed:  # frozen or locked since the read: nothing written
+        _refuse_all(report, given.values(), _("The form is frozen, locked or signed."))
+        return
     except entry.StaleForm:  # a save committed since the read: this one wrote nothing
         _refuse_all(report, given.values(), _("The form was changed meanwhile (409)."))
         return

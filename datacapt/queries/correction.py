@@ -73,6 +73,8 @@ def correct_value(
             "value",
             _("The form was saved by someone else since you opened it. Reload, then answer."),
         ) from None
+    except entry.FormClosed:  # frozen or locked since the page was shown, or entry held
+        raise QueryRefused("value", _("The form is frozen, locked or signed.")) from None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import webtest
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from datacapt.actor import Actor
 from datacapt.design import services as design
@@ -284,6 +284,34 @@ def test_a_locked_form_refuses_a_change_but_not_its_own_values(entered, dbsessio
     (refusal,) = row.report["refusals"]
     assert row.state is ImportState.REFUSED and refusal["line"] == 2
     assert refusal["text"] == "The form is frozen, locked or signed."
+
+
+def test_a_form_frozen_between_the_check_and_the_write_is_refused(
+    entered, dbsession, registry, monkeypatch
+):
+    """A monitor freezes the form after the import checked it open and before it writes it
+    (freezing does not raise the form's lock): the import refuses the form, writes nothing."""
+    world = entered
+    real = entry.apply_save
+
+    def frozen_meanwhile(dbsession, plan, *args, **kwargs):
+        dbsession.execute(  # behind the session, as another transaction's commit would be
+            text("UPDATE form_instance SET lock_state = 'frozen' WHERE id = :id"),
+            {"id": plan.reads.instance.id},
+        )
+        return real(dbsession, plan, *args, **kwargs)
+
+    line = "par01-0001,par01,screening,1,vital_signs,1,heart_rate,65,\r\n"
+    content = (LONG_HEADER + line).encode()
+    row = dry_run(dbsession, registry, world, content, ImportFormat.CSV, "late.csv")
+    assert row.state is ImportState.READY and row.report["values_changed"] == 1
+    stored, before = values_of(dbsession, world.study), counts(dbsession)
+    monkeypatch.setattr(entry, "apply_save", frozen_meanwhile)
+    confirmed(dbsession, registry, world, row)
+    (refusal,) = row.report["refusals"]
+    assert row.state is ImportState.REFUSED and refusal["line"] == 2
+    assert refusal["text"] == "The form is frozen, locked or signed."
+    assert values_of(dbsession, world.study) == stored and counts(dbsession) == before
 
 
 # --- the page -----------------------------------------------------------------------------

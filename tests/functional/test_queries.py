@@ -16,7 +16,16 @@ from sqlalchemy.exc import DBAPIError
 from datacapt import audit
 from datacapt.accounts.services import grant_study_role
 from datacapt.actor import Actor
-from datacapt.models import AuditEvent, FormInstance, Query, QueryMessage, QueryState, Subject
+from datacapt.models import (
+    AuditEvent,
+    FormInstance,
+    ItemValue,
+    LockState,
+    Query,
+    QueryMessage,
+    QueryState,
+    Subject,
+)
 from datacapt.permissions import StudyRole
 from datacapt.queries import services
 from datacapt.queries.listing import safe_cell
@@ -182,6 +191,28 @@ def test_a_refused_correction_saves_nothing(coordinator, monitor, dbsession):
     [query] = queries_of(dbsession, instance_of(dbsession))
     assert query.state is QueryState.OPEN
     assert not audited(dbsession, "query.answered")
+
+
+def test_a_correction_sent_after_the_form_was_frozen_saves_nothing_and_says_why(
+    coordinator, monitor, dbsession
+):
+    save_demographics(coordinator)
+    raise_on_height(monitor)
+    instance = instance_of(dbsession)
+    [query] = queries_of(dbsession, instance)
+    answer = coordinator.get(HEIGHT).forms[f"q{query.number}-answer"]
+    answer["message"] = "Corrected."
+    answer["value"] = "180"
+    instance.lock_state = LockState.FROZEN  # a monitor froze the form meanwhile
+    dbsession.flush()
+    refused = answer.submit(status=422)
+    error = refused.html.find(id=f"field-q{query.number}-value-error")
+    assert "This value cannot be corrected here." in error.text  # the field is gone: said above
+    [query] = queries_of(dbsession, instance_of(dbsession))
+    assert query.state is QueryState.OPEN
+    assert not audited(dbsession, "query.answered")
+    height = dbsession.scalars(select(ItemValue.value).where(ItemValue.item_oid == "I.HEIGHT_CM"))
+    assert height.one() == "175"
 
 
 def test_messages_are_required_capped_and_never_html(coordinator, monitor, dbsession):

@@ -177,12 +177,21 @@ def verify(
     items: set[str] | None = None,
     *,
     hidden: set[str] = frozenset(),  # type: ignore[assignment]
+    seen: int | None = None,
 ) -> int:
     """Mark the values awaiting SDV as verified (only ``items``, by OID, if given; never the
     ``hidden`` ones, which the monitor cannot see); the number marked. One audit event per
-    value."""
+    value. The values are read holding their subjects' locks, as saves leave them; ``seen``:
+    the lock of the one form as its page showed it, refused if it was saved since (the
+    monitor would verify values they never saw)."""
     instances = _open(instances)
     _refuse_locked(instances)
+    subjects = {audit.chain_of(i.tenant_id, i.study_id, i.subject_id) for i in instances}
+    audit.lock_chains(dbsession, sorted(subjects))
+    if seen is not None and instances:
+        dbsession.refresh(instances[0], ["lock_version"])
+        if instances[0].lock_version != seen:
+            raise Refused(_("The form was saved since you opened it: reload it, then verify."))
     rows = _rows(dbsession, instances)
     marked: list[tuple[FormInstance, ItemValue]] = [
         (instance, row)

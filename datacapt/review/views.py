@@ -141,6 +141,8 @@ def verify(context: Context, request: Request) -> Response:
     chosen = None if request.POST.get("all") == "1" else set(request.POST.getall("item"))
     if chosen is not None and not chosen:
         return _refused(request, context, _("Tick the values you verified."))
+    form_page = isinstance(context, FormEntryResource)
+    seen = whole_number(request.POST.get("lock")) if form_page else None
     try:
         count = services.verify(
             request.dbsession,
@@ -148,6 +150,7 @@ def verify(context: Context, request: Request) -> Response:
             instances(request, context),
             chosen,
             hidden=_hidden_items(request, context),
+            seen=seen,
         )
     except services.Refused as refused:
         return _refused(request, context, refused.message)

@@ -155,6 +155,26 @@ def test_monitor_verifies_ticked_values_then_the_rest_of_the_form(
     assert chain_intact(dbsession, world)
 
 
+@pytest.mark.parametrize("button", ["ticked", "all"])
+def test_values_saved_after_the_monitors_page_was_shown_are_not_verified(
+    coordinator, monitor, dbsession, button
+):
+    """The monitor compares the page with the source; a save meanwhile changed what the page
+    shows: verifying would mark values they never saw, so it is refused and marks nothing."""
+    assert enter(coordinator, **DEMOGRAPHICS_VALUES).status_int == 303
+    page = monitor.get(DEMOGRAPHICS)
+    assert enter(coordinator, height_cm="181").status_int == 303
+    verify = page.forms["verify-form"]
+    fields = [("csrf_token", verify["csrf_token"].value), ("lock", verify["lock"].value)]
+    fields += [("all", "1")] if button == "all" else [("item", "I.HEIGHT_CM")]
+    refused = monitor.post(DEMOGRAPHICS + "@@verify", fields, status=422)
+    assert "saved since you opened it: reload it, then verify" in refused.text
+    assert not events(dbsession, "sdv.verified")
+    assert rows_of(dbsession, instance_of(dbsession))["I.HEIGHT_CM"].verified_at is None
+    monitor.get(DEMOGRAPHICS).forms["verify-form"].submit("all", status=303)  # read again
+    assert rows_of(dbsession, instance_of(dbsession))["I.HEIGHT_CM"].verified_at is not None
+
+
 def test_a_save_writes_again_the_sdv_mark_the_design_gives_a_value_it_did_not_change(
     coordinator, dbsession
 ):

@@ -664,7 +664,11 @@ def sign(
     meaning: str,
 ) -> list[Signature]:
     """Sign every target with one credential check (done by the caller): all or nothing, in a
-    number of queries that does not grow with the targets."""
+    number of queries that does not grow with the targets. The forms and values are read
+    holding the subjects' locks: a save cannot commit between what is hashed and the
+    signature (it waits, then breaks the signature)."""
+    subjects = {audit.chain_of(None, None, target.subject_id) for target in targets}
+    audit.lock_chains(dbsession, sorted(subjects))
     forms = scope_forms(dbsession, targets)
     if not targets or any(not forms[t] for t in targets):
         raise Refused(_("There is no data to sign yet."))

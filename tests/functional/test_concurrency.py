@@ -886,3 +886,52 @@ def test_a_save_that_read_the_form_open_before_a_freeze_committed_is_refused(
         )
         assert dbsession.scalar(changed) == 0
         assert dbsession.scalar(select(func.count()).select_from(ItemValue)) == 0
+
+
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL,
+    reason="SQLite: a transaction holds the write lock from its BEGIN, no save commits while "
+    "a signature reads",
+)
+def test_a_save_sent_while_a_signature_reads_the_casebook_waits_then_breaks_it(
+    committed, monkeypatch
+):
+    """The investigator's signature reads the forms and values it hashes holding the subject's
+    lock: a save sent meanwhile waits for the signature to commit, then breaks it. Never a
+    signature over values a save changed before it was recorded."""
+    registry = committed.app.registry
+    coordinator = client(committed.app, committed.coordinator)
+    assert save_demographics(coordinator).status_int == 303
+    form = coordinator.get(DEMOGRAPHICS).forms["entry-form"]
+    form["sex"] = "1"
+    answers: list[int] = []
+    saving = threading.Thread(target=lambda: answers.append(form.submit(status="*").status_int))
+    real = review._rows
+
+    def save_sent_meanwhile(dbsession: Any, instances: Any) -> Any:
+        rows = real(dbsession, instances)
+        saving.start()
+        saving.join(timeout=2)
+        return rows
+
+    monkeypatch.setattr(review, "_rows", save_sent_meanwhile)
+    with transaction_scope(registry) as dbsession:
+        subject = dbsession.scalars(select(Subject).where(Subject.label == "par01-0001")).one()
+        investigator = dbsession.scalars(
+            select(User.id).where(User.email.startswith("investigator"))
+        ).one()
+        review.sign(
+            dbsession,
+            Actor(investigator, tenant_id=subject.tenant_id),
+            [review.SignTarget(SignatureScope.CASEBOOK, subject.id)],
+            signer_name="Investigator",
+            meaning="I approve the data in this casebook.",
+        )
+        assert saving.is_alive()  # the save waits for the subject's lock
+    saving.join(timeout=60)
+    assert answers == [303]
+    with transaction_scope(registry) as dbsession:
+        signature = dbsession.scalars(select(Signature)).one()
+        assert signature.broken_at is not None
+        sex = select(ItemValue.value).where(ItemValue.item_oid == "I.SEX")
+        assert dbsession.scalars(sex).one() == "1"

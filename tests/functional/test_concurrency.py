@@ -683,15 +683,47 @@ def test_a_withdrawal_and_a_re_consent_of_one_subject_at_once_keep_its_hold_righ
         )
 
 
-@pytest.mark.skipif(
-    not TEST_DATABASE_URL,
-    reason="SQLite: a transaction holds the write lock from its BEGIN, no withdrawal commits "
-    "between a save's reads and its writes",
-)
+def meanwhile(write: Callable[[], None]) -> Callable[[], None]:
+    """Run ``write`` (a transaction of its own) in a thread while the caller's transaction has
+    read but not written: on PostgreSQL it commits at once (the caller holds no lock yet); on
+    SQLite it waits for the caller's transaction, which holds the write lock from its BEGIN.
+    Returns the wait for its end."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            write()
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60 if TEST_DATABASE_URL else 1)
+    assert thread.is_alive() is not bool(TEST_DATABASE_URL)
+
+    def ended() -> None:
+        thread.join(timeout=60)
+        assert not thread.is_alive() and not errors, errors
+
+    return ended
+
+
+def entered_after(dbsession: Any, subject_id: int, action: str) -> list[str]:
+    """The entry events of the subject's chain recorded after its first ``action`` event."""
+    events = dbsession.execute(
+        select(AuditEvent.seq, AuditEvent.action)
+        .where(AuditEvent.chain == audit.chain_of(None, None, subject_id))
+        .order_by(AuditEvent.seq)
+    ).all()
+    at = next(seq for seq, name in events if name == action)
+    return [name for seq, name in events if seq > at and name.startswith("entry.")]
+
+
 def test_a_save_that_read_the_subject_before_a_withdrawal_committed_is_refused(committed):
     """A save reads its subject (no consent withdrawn), then a withdrawal from further data
     commits before the save takes the subject's lock: the save, asking again under the lock,
-    is refused and writes nothing; it is not recorded after the withdrawal."""
+    is refused and writes nothing. On SQLite the withdrawal waits for the save's transaction
+    instead, and the save comes first: either way no value is recorded after the withdrawal."""
     from datacapt.consent import documents
     from datacapt.consent import services as consent
     from datacapt.ecrf.versions import published_design
@@ -763,11 +795,9 @@ def test_a_save_that_read_the_subject_before_a_withdrawal_committed_is_refused(c
             form_repeat=1,
             version_number=design.number,
         )
-        other = threading.Thread(target=withdraw)
-        other.start()
-        other.join(timeout=60)
-        assert not other.is_alive()  # the save holds no lock yet
-        with pytest.raises(entry_services.EntryBlocked):
+        ended = meanwhile(withdraw)
+
+        def save() -> None:
             entry_services.save_form(
                 dbsession,
                 scope,
@@ -779,22 +809,22 @@ def test_a_save_that_read_the_subject_before_a_withdrawal_committed_is_refused(c
                 actor=Actor(dbsession.scalars(select(User.id).limit(1)).one()),
                 reactions=reactions_of(registry),
             )
+
+        if TEST_DATABASE_URL:
+            with pytest.raises(entry_services.EntryBlocked):
+                save()
+        else:
+            save()
+    ended()
     with transaction_scope(registry) as dbsession:
         assert dbsession.scalar(select(Subject.consent_hold).where(Subject.id == subject_id)) == (
             "withdrawn"
         )
-        changed = select(func.count()).where(
-            AuditEvent.subject_id == subject_id, AuditEvent.action == "entry.value_changed"
-        )
-        assert dbsession.scalar(changed) == 0
-        assert dbsession.scalar(select(func.count()).select_from(ItemValue)) == 0
+        assert entered_after(dbsession, subject_id, "consent.withdrawn") == []
+        values = dbsession.scalar(select(func.count()).select_from(ItemValue))
+        assert values == (0 if TEST_DATABASE_URL else 2)
 
 
-@pytest.mark.skipif(
-    not TEST_DATABASE_URL,
-    reason="SQLite: a transaction holds the write lock from its BEGIN, nothing is frozen "
-    "between a save's reads and its writes",
-)
 @pytest.mark.parametrize(
     ("form", "frozen"),
     [
@@ -808,7 +838,8 @@ def test_a_save_that_read_the_form_open_before_a_freeze_committed_is_refused(
 ):
     """A save reads its form open and plans, then a monitor's freeze of the form (or of the
     whole casebook) commits before the save takes the subject's lock; freezing does not raise
-    the form's lock, yet the save writes nothing and is refused as a closed form."""
+    the form's lock, yet the save writes nothing and is refused as a closed form. On SQLite the
+    freeze waits for the save's transaction: either way nothing is entered after the freeze."""
     from datacapt.ecrf.versions import published_design
     from datacapt.models import Study
     from datacapt.reactions import reactions_of
@@ -871,34 +902,27 @@ def test_a_save_that_read_the_form_open_before_a_freeze_committed_is_refused(
             missing_codes=set(),
         )
         assert plan.changes
-        other = threading.Thread(target=freeze)
-        other.start()
-        other.join(timeout=60)
-        assert not other.is_alive()  # the save holds no lock yet
-        with pytest.raises(entry_services.FormClosed):
-            entry_services.apply_save(
-                dbsession, plan, Actor(coordinator_id), reactions_of(registry)
-            )
+        ended = meanwhile(freeze)
+        coordinator = Actor(coordinator_id)
+        if TEST_DATABASE_URL:
+            with pytest.raises(entry_services.FormClosed):
+                entry_services.apply_save(dbsession, plan, coordinator, reactions_of(registry))
+        else:
+            entry_services.apply_save(dbsession, plan, coordinator, reactions_of(registry))
+    ended()
     with transaction_scope(registry) as dbsession:
-        changed = select(func.count()).where(
-            AuditEvent.subject_id == subject_id,
-            AuditEvent.action.in_(("entry.value_changed", "entry.form_started")),
-        )
-        assert dbsession.scalar(changed) == 0
-        assert dbsession.scalar(select(func.count()).select_from(ItemValue)) == 0
+        assert entered_after(dbsession, subject_id, "data.frozen") == []
+        values = dbsession.scalar(select(func.count()).select_from(ItemValue))
+        assert values == (0 if TEST_DATABASE_URL else 2)
 
 
-@pytest.mark.skipif(
-    not TEST_DATABASE_URL,
-    reason="SQLite: a transaction holds the write lock from its BEGIN, no save commits while "
-    "a signature reads",
-)
 def test_a_save_sent_while_a_signature_reads_the_casebook_waits_then_breaks_it(
     committed, monkeypatch
 ):
     """The investigator's signature reads the forms and values it hashes holding the subject's
-    lock: a save sent meanwhile waits for the signature to commit, then breaks it. Never a
-    signature over values a save changed before it was recorded."""
+    lock (on SQLite, the write lock from its BEGIN): a save sent meanwhile waits for the
+    signature to commit, then breaks it. Never a signature over values a save changed before
+    it was recorded."""
     registry = committed.app.registry
     coordinator = client(committed.app, committed.coordinator)
     assert save_demographics(coordinator).status_int == 303
@@ -929,9 +953,10 @@ def test_a_save_sent_while_a_signature_reads_the_casebook_waits_then_breaks_it(
         )
         assert saving.is_alive()  # the save waits for the subject's lock
     saving.join(timeout=60)
-    assert answers == [303]
     with transaction_scope(registry) as dbsession:
         signature = dbsession.scalars(select(Signature)).one()
-        assert signature.broken_at is not None
-        sex = select(ItemValue.value).where(ItemValue.item_oid == "I.SEX")
-        assert dbsession.scalars(sex).one() == "1"
+        sex = dbsession.scalars(select(ItemValue.value).where(ItemValue.item_oid == "I.SEX"))
+        if TEST_DATABASE_URL:  # the save read the form unsigned, waited, then broke the signature
+            assert answers == [303] and signature.broken_at is not None and sex.one() == "1"
+        else:  # the save waited for the transaction, then read the form signed: refused
+            assert answers == [403] and signature.broken_at is None and sex.one() == "2"

@@ -148,6 +148,12 @@ def _rows(dbsession: Session, instances: list[FormInstance]) -> dict[int, list[I
     return found
 
 
+def _lock_subjects(dbsession: Session, subject_ids: set[int]) -> None:
+    """Hold the subjects' chain locks, which every save takes first: what is read next is as
+    the saves committed it, and none commits until this transaction ends."""
+    audit.lock_chains(dbsession, [audit.chain_of(None, None, i) for i in subject_ids])
+
+
 def _set_column(
     dbsession: Session, instances: list[FormInstance], column: str, values: dict[int, Any]
 ) -> None:
@@ -186,8 +192,7 @@ def verify(
     monitor would verify values they never saw)."""
     instances = _open(instances)
     _refuse_locked(instances)
-    subjects = {audit.chain_of(i.tenant_id, i.study_id, i.subject_id) for i in instances}
-    audit.lock_chains(dbsession, sorted(subjects))
+    _lock_subjects(dbsession, {i.subject_id for i in instances})
     if seen is not None and instances:
         dbsession.refresh(instances[0], ["lock_version"])
         if instances[0].lock_version != seen:
@@ -667,8 +672,7 @@ def sign(
     number of queries that does not grow with the targets. The forms and values are read
     holding the subjects' locks: a save cannot commit between what is hashed and the
     signature (it waits, then breaks the signature)."""
-    subjects = {audit.chain_of(None, None, target.subject_id) for target in targets}
-    audit.lock_chains(dbsession, sorted(subjects))
+    _lock_subjects(dbsession, {target.subject_id for target in targets})
     forms = scope_forms(dbsession, targets)
     if not targets or any(not forms[t] for t in targets):
         raise Refused(_("There is no data to sign yet."))

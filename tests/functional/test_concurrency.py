@@ -569,6 +569,54 @@ def test_the_same_values_sent_twice_at_once_are_saved_twice_with_one_set_of_even
     assert stored == ["132"]
 
 
+def published_consent(dbsession: Any, study: Any) -> Any:
+    """A consent document of ``study`` published in English for all its sites."""
+    from datacapt.consent import documents
+    from datacapt.models import Site
+
+    document = documents.create_document(dbsession, SETUP, study, "Consent", "en")
+    documents.save_draft(
+        dbsession,
+        SETUP,
+        document,
+        language="en",
+        languages=["en"],
+        title="Consent",
+        text="Text",
+        questions="",
+        number="1",
+        version_date="2026-11-01",
+        ethics_approved_on="2026-11-15",
+        site_ids=None,
+        study_sites=list(dbsession.scalars(select(Site).where(Site.study_id == study.id))),
+    )
+    documents.publish(dbsession, SETUP, document)
+    dbsession.flush()
+    return document
+
+
+def started_consent(
+    dbsession: Any, registry: Any, subject: Subject, document: Any, status: Any = None
+) -> Any:
+    """The subject's consent to ``document``, given in person, in ``status`` (signed)."""
+    from datacapt.consent import services as consent
+    from datacapt.models import ConsentStatus, IdentityMethod
+
+    record, _token = consent.start(
+        dbsession,
+        registry,
+        SETUP,
+        subject,
+        document,
+        method=IdentityMethod.IN_PERSON,
+        language="en",
+        identity_confirmed=True,
+        birth_date="",
+    )
+    record.status = status or ConsentStatus.SIGNED
+    return record
+
+
 def test_a_withdrawal_and_a_re_consent_of_one_subject_at_once_keep_its_hold_right(committed):
     """One transaction withdraws a consent from further data and holds the subject's lock; a
     countersignature clearing a re-consent pending of the same subject, run meanwhile, keeps the
@@ -576,45 +624,14 @@ def test_a_withdrawal_and_a_re_consent_of_one_subject_at_once_keep_its_hold_righ
     by a hold computed from records as they stood before the withdrawal)."""
     from datacapt.consent import documents
     from datacapt.consent import services as consent
-    from datacapt.models import ConsentRecord, ConsentStatus, IdentityMethod, Site, Study
+    from datacapt.models import ConsentRecord, ConsentStatus, Study
 
     registry = committed.app.registry
     with transaction_scope(registry) as dbsession:
         subject = dbsession.scalars(select(Subject).where(Subject.label == "par01-0001")).one()
         study = dbsession.get(Study, subject.study_id)
-        first = documents.create_document(dbsession, SETUP, study, "Consent", "en")
-        documents.save_draft(
-            dbsession,
-            SETUP,
-            first,
-            language="en",
-            languages=["en"],
-            title="Consent",
-            text="Text",
-            questions="",
-            number="1",
-            version_date="2026-11-01",
-            ethics_approved_on="2026-11-15",
-            site_ids=None,
-            study_sites=list(dbsession.scalars(select(Site).where(Site.study_id == study.id))),
-        )
-        documents.publish(dbsession, SETUP, first)
-        dbsession.flush()
-        records = []
-        for _ in range(2):
-            record, _token = consent.start(
-                dbsession,
-                registry,
-                SETUP,
-                subject,
-                first,
-                method=IdentityMethod.IN_PERSON,
-                language="en",
-                identity_confirmed=True,
-                birth_date="",
-            )
-            record.status = ConsentStatus.SIGNED
-            records.append(record)
+        first = published_consent(dbsession, study)
+        records = [started_consent(dbsession, registry, subject, first) for _ in range(2)]
         dbsession.flush()
         second = documents.new_version(dbsession, SETUP, first)
         second.ethics_approved_on = first.ethics_approved_on
@@ -625,18 +642,9 @@ def test_a_withdrawal_and_a_re_consent_of_one_subject_at_once_keep_its_hold_righ
             text("UPDATE consent_record SET requires_reconsent = false WHERE id = :id"),
             {"id": withdrawing},
         )
-        again, _token = consent.start(
-            dbsession,
-            registry,
-            SETUP,
-            subject,
-            second,
-            method=IdentityMethod.IN_PERSON,
-            language="en",
-            identity_confirmed=True,
-            birth_date="",
+        again = started_consent(
+            dbsession, registry, subject, second, ConsentStatus.NEEDS_COUNTERSIGNATURE
         )
-        again.status = ConsentStatus.NEEDS_COUNTERSIGNATURE
         again_id, subject_id = again.id, subject.id
     withdrawn = threading.Event()
     done: list[BaseException | None] = []
@@ -724,46 +732,17 @@ def test_a_save_that_read_the_subject_before_a_withdrawal_committed_is_refused(c
     commits before the save takes the subject's lock: the save, asking again under the lock,
     is refused and writes nothing. On SQLite the withdrawal waits for the save's transaction
     instead, and the save comes first: either way no value is recorded after the withdrawal."""
-    from datacapt.consent import documents
     from datacapt.consent import services as consent
     from datacapt.ecrf.versions import published_design
-    from datacapt.models import ConsentRecord, ConsentStatus, IdentityMethod, Site, Study
+    from datacapt.models import ConsentRecord, Study
     from datacapt.reactions import reactions_of
 
     registry = committed.app.registry
     with transaction_scope(registry) as dbsession:
         subject = dbsession.scalars(select(Subject).where(Subject.label == "par01-0001")).one()
         study = dbsession.get(Study, subject.study_id)
-        document = documents.create_document(dbsession, SETUP, study, "Consent", "en")
-        documents.save_draft(
-            dbsession,
-            SETUP,
-            document,
-            language="en",
-            languages=["en"],
-            title="Consent",
-            text="Text",
-            questions="",
-            number="1",
-            version_date="2026-11-01",
-            ethics_approved_on="2026-11-15",
-            site_ids=None,
-            study_sites=list(dbsession.scalars(select(Site).where(Site.study_id == study.id))),
-        )
-        documents.publish(dbsession, SETUP, document)
-        dbsession.flush()
-        record, _token = consent.start(
-            dbsession,
-            registry,
-            SETUP,
-            subject,
-            document,
-            method=IdentityMethod.IN_PERSON,
-            language="en",
-            identity_confirmed=True,
-            birth_date="",
-        )
-        record.status = ConsentStatus.SIGNED
+        document = published_consent(dbsession, study)
+        record = started_consent(dbsession, registry, subject, document)
         dbsession.flush()
         record_id, subject_id = record.id, subject.id
 

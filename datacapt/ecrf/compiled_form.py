@@ -367,11 +367,14 @@ class CompiledForm:
         if carried:
             pieces.append((URL_STAND_IN, str(escape(_badge_address(entry))), carried))
         for stand_in, piece, count in pieces:
+            # Split, then joined with the piece: one search through the page's text, where
+            # counting, then replacing made two. A piece cannot hold a stand-in (checked), so
+            # one stand-in's replacement leaves the others' counts as they were.
+            split = html.split(stand_in)
             # A stand-in anywhere else (in a value, or in a piece): filled node by node.
-            if "\x00" in piece or "\x02" in piece or html.count(stand_in) != count:
+            if "\x00" in piece or "\x02" in piece or len(split) != count + 1:
                 return Markup(self._filled(self.runs, state, entry, macros, defer=False)[0])  # noqa: S704
-        for stand_in, piece, _count in pieces:
-            html = html.replace(stand_in, piece)
+            html = piece.join(split)
         return Markup(html)  # noqa: S704 - the template's output and escaped pieces
 
     def _filled(

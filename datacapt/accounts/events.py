@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from datacapt import audit
 from datacapt.actor import Actor
 from datacapt.models import StudyRoleAssignment, TenantRoleAssignment, User
+from datacapt.security import SignedInUser
 
 
 def tenant_ids_of(dbsession: Session, user_id: int) -> list[int]:
@@ -31,7 +32,7 @@ def tenant_ids_of(dbsession: Session, user_id: int) -> list[int]:
 def record_for_user(
     dbsession: Session,
     actor: Actor,
-    user: User | None,
+    user: User | SignedInUser | None,
     action: str,
     *,
     entity_id: str | None = None,
@@ -56,7 +57,12 @@ def record_for_user(
 
 
 def record_account_event(
-    request: Request, user: User | None, action: str, *, by_user: bool = True, **fields: Any
+    request: Request,
+    user: User | SignedInUser | None,
+    action: str,
+    *,
+    by_user: bool = True,
+    **fields: Any,
 ) -> None:
     """:func:`record_for_user` from a request; the actor is the user themself (``by_user``:
     signed in or signing in), or nobody known (a failed sign-in, a replayed link)."""

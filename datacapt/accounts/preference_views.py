@@ -38,7 +38,7 @@ def set_language(context: Root, request: Request) -> Any:
         request.response.status_int = 422
         return {"message": _("Choose one of the offered languages.")}
     if request.identity is not None:
-        request.identity.user.locale = language
+        request.identity.account(request.dbsession).locale = language
     came_from = safe_came_from(request.POST.get("came_from"))
     response = redirect(request, request.application_url + came_from)
     response.set_cookie(
@@ -81,7 +81,7 @@ def preferences_page(context: Root, request: Request) -> dict[str, Any]:
 def save_preferences(context: Root, request: Request) -> Any:
     form = PreferencesForm.parse(request.POST)
     try:
-        set_preferences(request.identity.user, form.language, form.timezone)
+        set_preferences(request.identity.account(request.dbsession), form.language, form.timezone)
     except ValidationError as error:
         form.errors[error.field] = error.message
         request.response.status_int = 422

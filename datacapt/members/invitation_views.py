@@ -210,7 +210,9 @@ def invitation_answer(context: Root, request: Request) -> Any:
         if identity is None:
             raise HTTPBadRequest()
         try:
-            invitations.accept(request.dbsession, invitation, identity.user, request.actor)
+            invitations.accept(
+                request.dbsession, invitation, identity.account(request.dbsession), request.actor
+            )
         except ValidationError as error:
             request.response.status_int = 409
             return _accept_page(request, invitation, token, errors={error.field: error.message})

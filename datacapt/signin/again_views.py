@@ -24,6 +24,7 @@ from datacapt.i18n import _
 from datacapt.models import User
 from datacapt.permissions import Permission
 from datacapt.resources import Root
+from datacapt.security import SignedInUser
 from datacapt.signin import flow as signin
 from datacapt.signin import sessions, two_factor
 from datacapt.signin.forms import CodeForm, LoginForm
@@ -48,7 +49,7 @@ def keep_alive(context: Root, request: Request) -> Response:
     return Response(status=204)
 
 
-def _signed_in(request: Request, user: User) -> dict[str, Any]:
+def _signed_in(request: Request, user: User | SignedInUser) -> dict[str, Any]:
     """The answer once ``user`` holds a session: who they are and the session's CSRF token."""
     request.response.headers["HX-Trigger"] = json.dumps(
         {SIGNED_IN_EVENT: {"user": user.id, "csrfToken": request.session.get_csrf_token()}}

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from datacapt.accounts.events import record_account_event, tenant_ids_of
 from datacapt.accounts.services import record_attempt
 from datacapt.models import Tenant, User
+from datacapt.security import SignedInUser
 from datacapt.signin import two_factor
 
 PENDING = "auth.pending"
@@ -32,7 +33,7 @@ class Pending:
     enrol: bool  # True: the user must set up an authenticator before going on
 
 
-def two_factor_required(request: Request, user: User) -> bool:
+def two_factor_required(request: Request, user: User | SignedInUser) -> bool:
     """Does a tenant the user belongs to require two-factor authentication?"""
     tenant_ids = tenant_ids_of(request.dbsession, user.id)
     return bool(tenant_ids) and bool(

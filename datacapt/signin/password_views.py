@@ -98,7 +98,7 @@ def change_password(context: Root, request: Request) -> Any:
     form = ChangePasswordForm.parse(request.POST)
     if form.errors:
         return _refused(request, form)
-    user = request.identity.user
+    user = request.identity.account(request.dbsession)
     ip = request.client_address or "unknown"
     # Guessing the current password from a borrowed session counts as failed sign-ins.
     throttle = check_throttle(request.dbsession, request.registry, user.email, ip)

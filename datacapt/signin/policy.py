@@ -19,6 +19,7 @@ from pyramid.security import Denied
 from sqlalchemy import Select
 
 from datacapt import logs
+from datacapt.db import rows_connection
 from datacapt.models import User
 from datacapt.security import (
     Identity,
@@ -128,7 +129,7 @@ def acl_permits(context: Any, principals: Any, permission: str) -> Any:
 
 @cache
 def identity_statement() -> Select[Any]:
-    """The session's statement joined to its user's roles; built once."""
+    """The session's statement joined to its user's roles, one row per role; built once."""
     roles = roles_query()
     return (
         sessions.session_statement()
@@ -153,14 +154,14 @@ class SecurityPolicy:
         parameters = sessions.session_parameters(request)
         if parameters is None:
             return None
-        rows = request.dbsession.execute(identity_statement(), parameters).all()
+        rows = rows_connection(request.dbsession).execute(identity_statement(), parameters).all()
         if not rows:
             return None
-        row, user = rows[0][0], rows[0][1]
-        if not sessions.standing(request, row, user):
+        session, user = sessions.found_session(rows[0])
+        if not sessions.standing(request, session, user):
             return None
         identity = identity_of(user, rows)
-        identity.session_id = row.id
+        identity.session_id = session.id
         logs.bind(user_id=user.id)
         return identity
 
@@ -193,7 +194,9 @@ class SecurityPolicy:
         """End the server-side session (if any) and discard the cookie session."""
         found = sessions.current(request)
         if found is not None:
-            sessions.end(found[0], kw.get("reason", sessions.EndReason.SIGNED_OUT))
+            sessions.end(
+                request.dbsession, found[0].id, kw.get("reason", sessions.EndReason.SIGNED_OUT)
+            )
         request.session.invalidate()
         self.identity_cache.clear(request)
         return []

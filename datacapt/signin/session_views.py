@@ -45,7 +45,7 @@ def end_sessions(context: Root, request: Request) -> Any:
         row = request.dbsession.get(UserSession, _session_id(request))
         if row is None or row.user_id != identity.user.id or row.id == identity.session_id:
             raise HTTPBadRequest()
-        sessions.end(row, sessions.EndReason.ENDED_BY_USER)
+        sessions.end(request.dbsession, row.id, sessions.EndReason.ENDED_BY_USER)
         ended = 1
     else:
         raise HTTPBadRequest()

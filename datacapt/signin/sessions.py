@@ -13,13 +13,16 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any, NamedTuple
 
 from pyramid.request import Request
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from datacapt.config import AppSettings, get_app_settings
+from datacapt.db import rows_connection
 from datacapt.models import User, UserSession
+from datacapt.security import SIGNED_IN_USER_COLUMNS, SignedInUser
 
 #: Where the cookie session keeps the token of the server-side session.
 SESSION_KEY = "auth.session"
@@ -41,7 +44,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def password_stamp(settings: AppSettings, user: User) -> str:
+def password_stamp(settings: AppSettings, user: User | SignedInUser) -> str:
     """HMAC-SHA256 of the password's hash, hex, cut to 32: a session opened before a password
     change no longer matches. ``hmac.digest`` is one call; ``hmac.new`` runs ~25."""
     material = (user.password_hash or "").encode()
@@ -67,7 +70,7 @@ def open_session(request: Request, user: User) -> UserSession:
     return row
 
 
-def _expiry(settings: AppSettings, row: UserSession, now: datetime) -> str | None:
+def _expiry(settings: AppSettings, row: UserSession | SessionState, now: datetime) -> str | None:
     """Why the session can no longer stand on time alone, if it cannot."""
     if now - row.created_at > timedelta(seconds=settings.session_absolute_timeout):
         return EndReason.EXPIRED
@@ -76,31 +79,38 @@ def _expiry(settings: AppSettings, row: UserSession, now: datetime) -> str | Non
     return None
 
 
-#: Columns no request reads from the session and its user once signed in (the end of a
-#: session writes ``ended_at`` and ``end_reason`` without reading them). The identity statement
-#: repeats the session's and user's columns on each of the user's role rows (a coordinator of
-#: ten sites: ten rows), so each column left out spares its processing once a role row.
-UNREAD = (
-    UserSession.token_hash,
-    UserSession.user_id,
-    UserSession.ip,
-    UserSession.user_agent,
-    UserSession.ended_at,
-    UserSession.end_reason,
-    User.created_at,
-    User.last_login_at,
-)
+class SessionState(NamedTuple):
+    """What deciding whether a session stands reads of its row."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    password_stamp: str
+
+
+#: The columns of :class:`SessionState`, in its order.
+SESSION_COLUMNS = tuple(getattr(UserSession, name) for name in SessionState._fields)
 
 
 @cache
-def session_statement() -> Select[tuple[UserSession, User]]:
-    """The statement finding an open session by its token's hash (bound as ``token_hash``),
-    with its user; built once. The security policy adds the user's roles to it."""
+def session_statement() -> Select[Any]:
+    """The statement finding an open session by its token's hash (bound as ``token_hash``):
+    :class:`SessionState`'s columns, then :class:`SignedInUser`'s; built once, read as plain
+    rows (:func:`found_session`). The security policy adds the user's roles to it."""
     return (
-        select(UserSession, User)
+        select(*SESSION_COLUMNS, *SIGNED_IN_USER_COLUMNS)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None))
-        .options(*(defer(column) for column in UNREAD))
+    )
+
+
+_USER_END = len(SESSION_COLUMNS) + len(SIGNED_IN_USER_COLUMNS)
+
+
+def found_session(row: Any) -> tuple[SessionState, SignedInUser]:
+    """The session and its user from a row of :func:`session_statement`."""
+    return SessionState(*row[: len(SESSION_COLUMNS)]), SignedInUser(
+        *row[len(SESSION_COLUMNS) : _USER_END]
     )
 
 
@@ -113,36 +123,45 @@ def session_parameters(request: Request) -> dict[str, str] | None:
     return {"token_hash": _hash(token)}
 
 
-def current(request: Request) -> tuple[UserSession, User] | None:
+def current(request: Request) -> tuple[SessionState, SignedInUser] | None:
     """The session the request's cookie names, with its user, if it still stands (one query).
     A session found timed out is ended on the spot."""
     parameters = session_parameters(request)
-    found = None
-    if parameters is not None:
-        found = request.dbsession.execute(session_statement(), parameters).first()
-    if found is None or not standing(request, found[0], found[1]):
+    if parameters is None:
         return None
-    return found[0], found[1]
+    row = rows_connection(request.dbsession).execute(session_statement(), parameters).first()
+    if row is None:
+        return None
+    session, user = found_session(row)
+    return (session, user) if standing(request, session, user) else None
 
 
-def standing(request: Request, row: UserSession, user: User) -> bool:
+def standing(request: Request, session: SessionState, user: SignedInUser) -> bool:
     """Whether a found session still stands; one timed out, of a disabled account or from before
     a password change is ended on the spot. A standing one is touched at most once a minute."""
     now = datetime.now(UTC)
     settings = get_app_settings(request.registry)
-    reason = _expiry(settings, row, now)
+    reason = _expiry(settings, session, now)
     if reason is None and not user.is_active:
         reason = EndReason.ACCOUNT_DISABLED
     if reason is None and not hmac.compare_digest(
-        row.password_stamp, password_stamp(settings, user)
+        session.password_stamp, password_stamp(settings, user)
     ):
         reason = EndReason.CREDENTIALS_CHANGED
     if reason is not None:
-        row.ended_at, row.end_reason = now, reason
+        end(request.dbsession, session.id, reason)
         return False
-    if now - row.last_seen_at > TOUCH_INTERVAL:
-        row.last_seen_at = now
+    if now - session.last_seen_at > TOUCH_INTERVAL:
+        _set(request.dbsession, session.id, last_seen_at=now)
     return True
+
+
+def _set(dbsession: Session, session_id: int, **values: Any) -> None:
+    """Write ``values`` on the session row ``session_id``, by statement: the identity reads the
+    row as plain values, not as an entity whose changes a flush would write."""
+    rows_connection(dbsession).execute(
+        update(UserSession).where(UserSession.id == session_id).values(**values)
+    )
 
 
 def touch(request: Request) -> None:
@@ -166,12 +185,18 @@ def previous_user(request: Request) -> User | None:
     )
 
 
-def end(row: UserSession, reason: str) -> None:
-    if row.ended_at is None:
-        row.ended_at, row.end_reason = datetime.now(UTC), reason
+def end(dbsession: Session, session_id: int, reason: str) -> None:
+    """End the session ``session_id`` now, unless it has ended already."""
+    rows_connection(dbsession).execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+        .values(ended_at=datetime.now(UTC), end_reason=reason)
+    )
 
 
-def end_all(dbsession: Session, user: User, reason: str, *, keep: int | None = None) -> int:
+def end_all(
+    dbsession: Session, user: User | SignedInUser, reason: str, *, keep: int | None = None
+) -> int:
     """End every open session of ``user`` (but ``keep``); how many were ended."""
     statement = (
         update(UserSession)
@@ -191,13 +216,14 @@ def keep_after_password_change(request: Request) -> int:
     identity = request.identity
     request.session.new_csrf_token()
     row = request.dbsession.get(UserSession, identity.session_id)
-    row.password_stamp = password_stamp(get_app_settings(request.registry), identity.user)
-    return end_all(
-        request.dbsession, identity.user, EndReason.CREDENTIALS_CHANGED, keep=identity.session_id
-    )
+    user = identity.account(request.dbsession)  # with the new password's hash
+    row.password_stamp = password_stamp(get_app_settings(request.registry), user)
+    return end_all(request.dbsession, user, EndReason.CREDENTIALS_CHANGED, keep=identity.session_id)
 
 
-def open_sessions(dbsession: Session, user: User, settings: AppSettings) -> list[UserSession]:
+def open_sessions(
+    dbsession: Session, user: User | SignedInUser, settings: AppSettings
+) -> list[UserSession]:
     """The user's sessions that still stand, most recently used first."""
     now = datetime.now(UTC)
     rows = dbsession.scalars(

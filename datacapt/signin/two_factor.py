@@ -23,6 +23,7 @@ from datacapt import sealing
 from datacapt.config import get_app_settings
 from datacapt.i18n import _
 from datacapt.models import RecoveryCode, TotpSecret, User
+from datacapt.security import SignedInUser
 from datacapt.validation import ValidationError
 
 ISSUER = "Datacapt"
@@ -33,7 +34,7 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i look-alikes
 
 
-def is_enrolled(user: User) -> bool:
+def is_enrolled(user: User | SignedInUser) -> bool:
     return user.two_factor_enabled_at is not None
 
 
@@ -134,7 +135,9 @@ def confirm_enrolment(dbsession: Session, registry: Registry, user: User, code: 
     return regenerate_recovery_codes(dbsession, registry, user)
 
 
-def verify_code(dbsession: Session, registry: Registry, user: User, code: str) -> bool:
+def verify_code(
+    dbsession: Session, registry: Registry, user: User | SignedInUser, code: str
+) -> bool:
     """A current authenticator code of ``user`` not used before (sign-in step, signatures)."""
     if not is_enrolled(user):
         return False
@@ -187,7 +190,7 @@ def use_recovery_code(dbsession: Session, registry: Registry, user: User, code: 
     return claimed == 1
 
 
-def remaining_recovery_codes(dbsession: Session, user: User) -> int:
+def remaining_recovery_codes(dbsession: Session, user: User | SignedInUser) -> int:
     return dbsession.scalar(
         select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
     )

@@ -104,7 +104,7 @@ def two_factor_page(context: Root, request: Request) -> dict[str, Any]:
     permission=Permission.SIGNED_IN,
 )
 def two_factor_action(context: Root, request: Request) -> Any:
-    user = request.identity.user
+    user = request.identity.account(request.dbsession)
     post_url = f"{request.application_url}/two-factor"
     step = _step(request, ("start", "confirm", "recovery-codes", "turn-off"))
     if step == "start":

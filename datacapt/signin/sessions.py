@@ -4,6 +4,8 @@ and a password change or an administrator can end them too.
 The signed cookie only carries a random token (plus the CSRF token and flash messages); the
 server keeps its SHA-256 and decides on every request whether the session still stands: not
 ended, not idle longer than ``session_idle_timeout``, not older than ``session_absolute_timeout``.
+A request reads its session and user as plain values (:class:`SessionState`, :class:`SignedInUser`:
+no ORM entity to load on every request) and writes the session row by statement.
 """
 
 from __future__ import annotations
@@ -152,16 +154,10 @@ def standing(request: Request, session: SessionState, user: SignedInUser) -> boo
         end(request.dbsession, session.id, reason)
         return False
     if now - session.last_seen_at > TOUCH_INTERVAL:
-        _set(request.dbsession, session.id, last_seen_at=now)
+        rows_connection(request.dbsession).execute(
+            update(UserSession).where(UserSession.id == session.id).values(last_seen_at=now)
+        )
     return True
-
-
-def _set(dbsession: Session, session_id: int, **values: Any) -> None:
-    """Write ``values`` on the session row ``session_id``, by statement: the identity reads the
-    row as plain values, not as an entity whose changes a flush would write."""
-    rows_connection(dbsession).execute(
-        update(UserSession).where(UserSession.id == session_id).values(**values)
-    )
 
 
 def touch(request: Request) -> None:

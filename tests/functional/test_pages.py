@@ -175,6 +175,24 @@ def test_preferences_refuse_an_unknown_time_zone_next_to_the_field(testapp, worl
     assert "Choose a time zone from the list." in response.html.find(id="field-timezone-error").text
 
 
+def test_preferences_and_the_language_switch_are_kept_for_the_signed_in_user(
+    testapp, world, dbsession
+):
+    """The identity reads the user as plain values: what these pages change is written to the
+    account itself, and the next request (in a browser without the language cookie) sees it."""
+    form = signed_in(testapp, world, "monitor").get("/preferences").forms["preferences-form"]
+    form["language"], form["timezone"] = "de", "Europe/Warsaw"
+    assert form.submit().status_int == 303
+    user = world.users["monitor"]
+    dbsession.refresh(user)
+    assert (user.locale, user.timezone) == ("de", "Europe/Warsaw")
+    testapp.post("/language", {"language": "pl", "csrf_token": csrf_token(testapp)}, status=303)
+    dbsession.refresh(user)
+    assert user.locale == "pl"
+    testapp.set_cookie("datacapt_language", "fr")  # the account comes first
+    assert 'lang="pl"' in testapp.get("/preferences").text
+
+
 def test_post_to_a_page_is_not_a_read(testapp, world):
     app = signed_in(testapp, world, "monitor")
     app.post("/acme/demo/", {"csrf_token": csrf_token(app)}, status=404)

@@ -23,6 +23,7 @@ from datacapt.exports.services import export_path
 from datacapt.imports.report import Report
 from datacapt.models import (
     Application,
+    ConsentVersion,
     DataExport,
     DataImport,
     ExportState,
@@ -386,7 +387,6 @@ def add_consent(dbsession: Session, world: World) -> None:
         ConsentDocument,
         ConsentRecord,
         ConsentStatus,
-        ConsentVersion,
         IdentityMethod,
     )
     from datacapt.models.consent import VersionState
@@ -426,6 +426,41 @@ def add_consent(dbsession: Session, world: World) -> None:
             )
         )
     dbsession.flush()
+
+
+def publish_consent(
+    dbsession: Session,
+    study: Study,
+    sites: list[Site],
+    *,
+    title: str = "Consent",
+    text: str = "Text",
+    questions: str = "",
+    site_ids: list[int] | None = None,
+) -> ConsentVersion:
+    """A consent document of ``study`` (``sites``: its sites) written in English and published
+    through the service, as its study administrator does: version 1, approved by ethics."""
+    from datacapt.consent import documents
+
+    version = documents.create_document(dbsession, SETUP, study, title, "en")
+    documents.save_draft(
+        dbsession,
+        SETUP,
+        version,
+        language="en",
+        languages=["en"],
+        title=title,
+        text=text,
+        questions=questions,
+        number="1",
+        version_date="2026-11-01",
+        ethics_approved_on="2026-11-15",
+        site_ids=site_ids,
+        study_sites=sites,
+    )
+    documents.publish(dbsession, SETUP, version)
+    dbsession.flush()
+    return version
 
 
 def add_payment_order(dbsession: Session, world: World) -> PaymentOrder:

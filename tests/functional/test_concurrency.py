@@ -50,7 +50,14 @@ from datacapt.review import services as review
 from datacapt.subjects import services as subjects_services
 from datacapt.subjects.services import new_visit_instance
 from tests.conftest import TEST_DATABASE_URL, app_settings, create_database, migrate
-from tests.factories import SETUP, build_world, csrf_token, login, make_user
+from tests.factories import (
+    SETUP,
+    build_world,
+    csrf_token,
+    login,
+    make_user,
+    publish_consent,
+)
 
 THREADS = 8
 ROUNDS = 3
@@ -571,28 +578,10 @@ def test_the_same_values_sent_twice_at_once_are_saved_twice_with_one_set_of_even
 
 def published_consent(dbsession: Any, study: Any) -> Any:
     """A consent document of ``study`` published in English for all its sites."""
-    from datacapt.consent import documents
     from datacapt.models import Site
 
-    document = documents.create_document(dbsession, SETUP, study, "Consent", "en")
-    documents.save_draft(
-        dbsession,
-        SETUP,
-        document,
-        language="en",
-        languages=["en"],
-        title="Consent",
-        text="Text",
-        questions="",
-        number="1",
-        version_date="2026-11-01",
-        ethics_approved_on="2026-11-15",
-        site_ids=None,
-        study_sites=list(dbsession.scalars(select(Site).where(Site.study_id == study.id))),
-    )
-    documents.publish(dbsession, SETUP, document)
-    dbsession.flush()
-    return document
+    sites = list(dbsession.scalars(select(Site).where(Site.study_id == study.id)))
+    return publish_consent(dbsession, study, sites)
 
 
 def started_consent(

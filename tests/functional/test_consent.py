@@ -31,7 +31,7 @@ from datacapt.models import (
 )
 from datacapt.models.consent import VersionState
 from datacapt.subjects import contacts
-from tests.factories import SETUP, build_world, login
+from tests.factories import SETUP, build_world, login, publish_consent
 
 TEXT = """Intro paragraph <script>alert(1)</script> with **bold**.
 
@@ -54,25 +54,15 @@ def world(dbsession, registry):
 
 
 def live_version(dbsession, world, *, text=TEXT, questions=QUESTIONS, site_ids=None):
-    version = documents.create_document(dbsession, SETUP, world.study, "Main consent", "en")
-    documents.save_draft(
+    return publish_consent(
         dbsession,
-        SETUP,
-        version,
-        language="en",
-        languages=["en"],
+        world.study,
+        list(world.sites.values()),
         title="Main consent",
         text=text,
         questions=questions,
-        number="1",
-        version_date="2026-11-01",
-        ethics_approved_on="2026-11-15",
         site_ids=site_ids,
-        study_sites=list(world.sites.values()),
     )
-    documents.publish(dbsession, SETUP, version)
-    dbsession.flush()
-    return version
 
 
 def start_in_person(testapp, version, label="par01-0001"):

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from operator import attrgetter
@@ -247,7 +247,7 @@ class SignedInUser:
 
 
 #: The columns of :class:`SignedInUser`, in its order.
-SIGNED_IN_USER_COLUMNS = tuple(getattr(User, name) for name in SignedInUser.__dataclass_fields__)
+SIGNED_IN_USER_COLUMNS = tuple(getattr(User, column.name) for column in fields(SignedInUser))
 
 
 @dataclass

@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 from datacapt.actor import Actor
 from datacapt.jobs import JobContext, job
 from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
+from datacapt.plain_rows import plain_rows
 
 GENESIS = "0" * 64
 #: The fields that enter the hash, in this order (names are also the canonical JSON keys).
@@ -218,7 +219,7 @@ def lock_chains(dbsession: Session, chains: Iterable[str]) -> bool:
     wanted = set(chains) - held
     keys = sorted({_lock_key(chain) for chain in wanted})
     if keys:
-        connection.execute(_lock_statement(len(keys)), _lock_parameters(keys))
+        plain_rows(dbsession, _lock_statement(len(keys)), _lock_parameters(keys), flush=False)
         held.update(wanted)
     return bool(keys)
 

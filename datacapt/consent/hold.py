@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt.consent.events import FURTHER_DATA
 from datacapt.models import ConsentRecord, Subject
+from datacapt.plain_rows import plain_rows
 
 #: The values of ``subject.consent_hold``.
 WITHDRAWN, RECONSENT = "withdrawn", "reconsent"
@@ -48,7 +49,7 @@ def read_again(dbsession: Session, subject: Subject) -> bool:
     every path keeping the hold takes first), so that a withdrawal committed since ``subject``
     was loaded is seen; whether it changed. One statement on the connection: no flush, no ORM
     refresh."""
-    held = dbsession.connection().execute(_HOLD, {"subject": subject.id}).scalar()
+    held = plain_rows(dbsession, _HOLD, {"subject": subject.id}, flush=False)[0][0]
     if held == subject.consent_hold:
         return False
     set_committed_value(subject, "consent_hold", held)

@@ -47,7 +47,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from datacapt import audit, personal_values
 from datacapt.actor import Actor
-from datacapt.db import rows_connection
 from datacapt.ecrf.action_tags import action_tags
 from datacapt.ecrf.definition import Definition, Form, Item, ItemType, form_items
 from datacapt.ecrf.page_values import Who, choice_labels, smart_values
@@ -71,6 +70,7 @@ from datacapt.models import (
 )
 from datacapt.models.types import UTCDateTime
 from datacapt.numbers import in_range
+from datacapt.plain_rows import plain_rows
 from datacapt.reactions import Reactions
 from datacapt.subjects.services import entered_visit_instance
 
@@ -134,14 +134,13 @@ _SAVED = select(
 def saved_rows(dbsession: Session, instance: FormInstance | None) -> dict[str, ValueRow]:
     """The saved values of a form instance as a save reads them, by item OID: plain rows
     (personal data opened, in memory), which the save and its reactions change and the save
-    writes by statements. Read as Core rows on the session's connection, the session flushed
+    writes by statements. Read as plain rows on the session's connection, the session flushed
     first as the ORM's query would (no ORM execution or row loading to set up)."""
     if instance is None:
         return {}
-    dbsession.flush()
     found: dict[str, ValueRow] = {}
     registry = None
-    rows = dbsession.connection().execute(_SAVED, {"form_instance_id": instance.id}).all()
+    rows = plain_rows(dbsession, _SAVED, {"form_instance_id": instance.id})
     for row in rows:
         columns = row[:10]
         if columns[4] is not None and columns[2] is None:  # sealed: opened in memory
@@ -183,8 +182,7 @@ def shown_values(dbsession: Session, instance: FormInstance | None) -> dict[str,
     found: dict[str, Any] = {}
     registry = None
     # plain rows: the ORM's execution would cost ~150 calls for a form of 50 values
-    rows = rows_connection(dbsession).execute(_SHOWN, {"form_instance_id": instance.id}).all()
-    for row in rows:
+    for row in plain_rows(dbsession, _SHOWN, {"form_instance_id": instance.id}):
         if row.sealed_value is not None and row.value is None:
             registry = registry or personal_values.registry_of(dbsession)
             plain = personal_values.open_value(registry, instance.subject_id, row)

@@ -9,10 +9,10 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import Select, String, bindparam, cast, func, select, type_coerce
 
-from datacapt.db import rows_connection
 from datacapt.entry.events import FormShown, HistoryAsked
 from datacapt.models import AuditEvent, FormInstance, Query
 from datacapt.permissions import Permission
+from datacapt.plain_rows import plain_rows
 
 
 @dataclass
@@ -41,9 +41,9 @@ def counts_by_item(request: Request, instance: FormInstance | None) -> dict[str 
     if instance is None:
         return found
     # a query answered or closed in this request is counted as it is now (flushed first)
-    connection = rows_connection(request.dbsession)
-    rows = connection.execute(_COUNTS, {"form_instance_id": instance.id}).all()
-    for oid, state, number in rows:
+    for oid, state, number in plain_rows(
+        request.dbsession, _COUNTS, {"form_instance_id": instance.id}
+    ):
         counts = found.get(oid)
         if counts is None:
             found[oid] = counts = Counts()

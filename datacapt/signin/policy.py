@@ -19,8 +19,8 @@ from pyramid.security import Denied
 from sqlalchemy import Select
 
 from datacapt import logs
-from datacapt.db import rows_connection
 from datacapt.models import User
+from datacapt.plain_rows import plain_rows
 from datacapt.security import (
     Identity,
     SubjectIdentity,
@@ -154,7 +154,7 @@ class SecurityPolicy:
         parameters = sessions.session_parameters(request)
         if parameters is None:
             return None
-        rows = rows_connection(request.dbsession).execute(identity_statement(), parameters).all()
+        rows = plain_rows(request.dbsession, identity_statement(), parameters)
         if not rows:
             return None
         session, user = sessions.found_session(rows[0])

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from datacapt.config import AppSettings, get_app_settings
 from datacapt.db import rows_connection
 from datacapt.models import User, UserSession
+from datacapt.plain_rows import plain_rows
 from datacapt.security import SIGNED_IN_USER_COLUMNS, SignedInUser
 
 #: Where the cookie session keeps the token of the server-side session.
@@ -131,10 +132,10 @@ def current(request: Request) -> tuple[SessionState, SignedInUser] | None:
     parameters = session_parameters(request)
     if parameters is None:
         return None
-    row = rows_connection(request.dbsession).execute(session_statement(), parameters).first()
-    if row is None:
+    rows = plain_rows(request.dbsession, session_statement(), parameters)
+    if not rows:
         return None
-    session, user = found_session(row)
+    session, user = found_session(rows[0])
     return (session, user) if standing(request, session, user) else None
 
 

@@ -434,8 +434,11 @@ def lock(
     reason: str = "",
     whole: Whole = Whole(),
 ) -> int:
-    """Nothing changes any more. Refused while a form of the selection has open queries."""
-    blocked = [i for i in _open(instances) if i.open_queries > 0]
+    """Nothing changes any more. Refused while a form of the selection has open queries,
+    counted under the subjects' chain locks, which raising a query takes: one raised after
+    the forms were read and committed before the lock is counted, not locked in."""
+    _lock_subjects(dbsession, _subjects_of(dbsession, instances, whole))
+    blocked = [i for i in _read_again(dbsession, _open(instances)) if i.open_queries > 0]
     if blocked:
         raise Refused(
             _(
@@ -453,6 +456,31 @@ def lock(
         )
     _move_whole(dbsession, actor, whole, LockState.LOCKED, "data.locked", reason)
     return _move(dbsession, actor, instances, LockState.LOCKED, "data.locked", reason)
+
+
+def _subjects_of(dbsession: Session, instances: list[FormInstance], whole: Whole) -> set[int]:
+    """The subjects whose forms, visits or casebooks an action takes."""
+    found = {i.subject_id for i in instances} | whole.subject_ids
+    if whole.visit_ids:
+        found.update(
+            dbsession.scalars(
+                select(VisitInstance.subject_id).where(VisitInstance.id.in_(whole.visit_ids))
+            )
+        )
+    return found
+
+
+def _read_again(dbsession: Session, instances: list[FormInstance]) -> list[FormInstance]:
+    """``instances`` as committed now (their loaded attributes overwritten)."""
+    if not instances:
+        return []
+    return list(
+        dbsession.scalars(
+            select(FormInstance)
+            .where(FormInstance.id.in_([i.id for i in instances]))
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def unlock(

@@ -34,6 +34,7 @@ from datacapt.models import (
     FormInstance,
     FormStatus,
     ItemValue,
+    LockState,
     Query,
     QueryMessage,
     Signature,
@@ -882,6 +883,42 @@ def test_a_save_that_read_the_form_open_before_a_freeze_committed_is_refused(
         assert entered_after(dbsession, subject_id, "data.frozen") == []
         values = dbsession.scalar(select(func.count()).select_from(ItemValue))
         assert values == (0 if TEST_DATABASE_URL else 2)
+
+
+def test_a_query_raised_after_a_lock_read_its_forms_keeps_the_form_open(committed):
+    """A data manager's lock reads the demographics form without open queries, then a
+    monitor's query on it commits before the lock takes the subject's lock: the lock counts
+    the queries again under it and is refused, and the form stays open. On SQLite the query
+    waits for the lock's transaction instead (it holds the write lock from its BEGIN)."""
+    from datacapt.queries import services as queries
+
+    if not TEST_DATABASE_URL:
+        pytest.skip("on SQLite the query waits for the lock's transaction")
+    registry = committed.app.registry
+    with transaction_scope(registry) as dbsession:
+        instance_id = dbsession.scalars(
+            select(FormInstance.id).where(FormInstance.form == "demographics")
+        ).one()
+        monitor_id, manager_id = (
+            dbsession.scalars(select(User.id).where(User.email == email)).one()
+            for email in (committed.monitors[0], committed.study_admin)
+        )
+
+    def raise_one() -> None:
+        with transaction_scope(registry) as dbsession:
+            instance = dbsession.get(FormInstance, instance_id)
+            queries.raise_query(dbsession, instance, None, "Source?", Actor(monitor_id))
+
+    with transaction_scope(registry) as dbsession:
+        instances = [dbsession.get(FormInstance, instance_id)]
+        assert instances[0].open_queries == 0
+        ended = meanwhile(raise_one)
+        with pytest.raises(review.Refused):
+            review.lock(dbsession, Actor(manager_id), instances, "done")
+    ended()
+    with transaction_scope(registry) as dbsession:
+        instance = dbsession.get(FormInstance, instance_id)
+        assert (instance.lock_state, instance.open_queries) == (LockState.OPEN, 1)
 
 
 def test_a_save_sent_while_a_signature_reads_the_casebook_waits_then_breaks_it(

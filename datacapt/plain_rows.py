@@ -127,7 +127,7 @@ def _fixed_sql(statement: Select[Any], dialect: Dialect) -> str | None:
     """The statement's SQL if the driver can take it as it is with the caller's parameters:
     named placeholders, each bound value a named one the caller gives, unconverted."""
     compiled = statement.compile(dialect=dialect)
-    if compiled.positional:
+    if compiled.positional or compiled.literal_execute_params or compiled.post_compile_params:
         return None
     for bind in compiled.binds.values():
         if (

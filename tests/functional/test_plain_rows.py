@@ -77,6 +77,15 @@ def test_a_statement_with_a_fixed_value_is_read_through_core(dbsession: Session,
     assert plain_rows(dbsession, fixed, {}) == [("root@example.org",)]
 
 
+def test_a_statement_rendered_per_execution_is_read_through_core(dbsession: Session, registry):
+    """An expanding list becomes as many placeholders as it has values, at each execution."""
+    build_world(dbsession, registry)
+    listed = select(User.email).where(User.email.in_(bindparam("emails", expanding=True)))
+    emails = ["root@example.org", "nobody@example.org", "nowhere@example.org"]
+    found = plain_rows(dbsession, listed.order_by(User.email), {"emails": emails})
+    assert found == [("nobody@example.org",), ("root@example.org",)]
+
+
 def test_the_session_is_flushed_first_unless_asked_not_to(dbsession: Session, registry):
     world = build_world(dbsession, registry)
     world.users["nobody"].email = "renamed@example.org"

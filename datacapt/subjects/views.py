@@ -12,7 +12,6 @@ from pyramid.view import view_config
 from sqlalchemy import bindparam, func, select
 
 from datacapt import audit
-from datacapt.db import rows_connection
 from datacapt.ecrf.casebook import casebook, visit_key
 from datacapt.ecrf.timing import Timing
 from datacapt.htmx import page_view, redirect
@@ -20,6 +19,7 @@ from datacapt.i18n import LANGUAGES, _
 from datacapt.models import FormInstance, Site, SubjectContact, SubjectStatus, VisitInstance
 from datacapt.pagination import page_number
 from datacapt.permissions import Permission
+from datacapt.plain_rows import plain_rows
 from datacapt.resources import SiteResource, SitesResource, SubjectResource, SubjectsResource
 from datacapt.studies.places import country_name
 from datacapt.studies.services import study_sites
@@ -204,11 +204,7 @@ def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> d
         )
         rows = casebook(design.definition, visits, forms)
         timings = visit_dates.subject_timings(design.definition.schedule, context.subject, visits)
-    has_contact = (
-        rows_connection(request.dbsession)
-        .execute(_HAS_CONTACT, {"subject_id": context.subject.id})
-        .scalar()
-    )
+    contacts = plain_rows(request.dbsession, _HAS_CONTACT, {"subject_id": context.subject.id})
     return {
         "status_labels": STATUS_LABELS,
         "definition": design.definition if design else None,
@@ -220,7 +216,7 @@ def _subject_page(context: SubjectResource, request: Request, **extra: Any) -> d
             if visit_dates.is_overdue(context.subject.status, timing, request.today)
         },
         "next_statuses": TRANSITIONS[context.subject.status],
-        "has_contact": bool(has_contact),
+        "has_contact": bool(contacts[0][0]),
         "contact": None,
         "errors": {},
         "values": {},

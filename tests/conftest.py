@@ -73,9 +73,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 #: Modules that stop and start a PostgreSQL server of their own, or test the PostgreSQL driver's
-#: cursor (``datacapt.pgcursor``): they run with the PostgreSQL suite (CI's first run); SQLite
-#: has no server to restart and another driver.
-POSTGRESQL_ONLY = {"test_database_restart.py", "test_pgcursor.py", "test_prepared_statements.py"}
+#: cursor (``datacapt.pgcursor``, ``datacapt.plain_rows``' failures): they run with the
+#: PostgreSQL suite (CI's first run); SQLite has no server to restart and another driver.
+POSTGRESQL_ONLY = {
+    "test_database_restart.py",
+    "test_pgcursor.py",
+    "test_plain_rows_server.py",
+    "test_prepared_statements.py",
+}
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

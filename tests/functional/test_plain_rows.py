@@ -1,22 +1,17 @@
 """Plain-row statements on the session's connection (query counts on the form page, open
 queries on the subject list) still see what the request changed and has not flushed yet, as
 ``Session.execute`` would, on both databases; those read through the driver's cursor
-(``datacapt.plain_rows``) give what SQLAlchemy's Core would, and behave as any statement does:
-counted by the engine's listeners, errors wrapped, a lost connection retried."""
+(``datacapt.plain_rows``) give what SQLAlchemy's Core would and are counted by the engine's
+listeners (their failures: ``test_plain_rows_server``)."""
 
 from __future__ import annotations
 
 from datetime import UTC
 from types import SimpleNamespace
 
-import pytest
-import transaction
-from pyramid_retry import IRetryableError
-from sqlalchemy import Engine, Integer, bindparam, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from datacapt.db import get_tm_session, make_engine, make_session_factory
 from datacapt.models import FormInstance, QueryState, TenantRoleAssignment, User
 from datacapt.plain_rows import plain_rows
 from datacapt.queries.summary import counts_by_item
@@ -101,42 +96,3 @@ def test_the_engines_listeners_hear_the_statement(dbsession: Session, registry, 
     plain_rows(dbsession, ROLES, {"email": "tenant-admin@example.org"})
     assert len(query_counter) == 1
     assert "FROM user_account" in query_counter[0]
-
-
-DIVIDED = select((bindparam("a", type_=Integer) / bindparam("b", type_=Integer)).label("q"))
-
-
-def test_a_database_error_is_wrapped_as_any_statements(dbsession: Session):
-    if dbsession.bind.dialect.name != "postgresql":
-        pytest.skip("SQLite divides by zero without an error")
-    with pytest.raises(DBAPIError, match="division by zero"):
-        plain_rows(dbsession, DIVIDED, {"a": 1, "b": 0})
-
-
-def test_a_lost_connection_marks_the_request_to_be_run_again(database_url: str):
-    """A connection the server dropped while idle fails the statement, invalidates the pool
-    and marks the error retryable, as SQLAlchemy's own executions do (test_database_restart)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("a server's connections only")
-    engine: Engine = make_engine({"sqlalchemy.url": database_url, "sqlalchemy.pool_size": "1"})
-    registry = {"dbsession_factory": make_session_factory(engine)}
-    try:
-        manager = transaction.TransactionManager(explicit=True)
-        with manager:
-            dbsession = get_tm_session(registry, manager)  # type: ignore[arg-type]
-            assert plain_rows(dbsession, DIVIDED, {"a": 6, "b": 3}) == [(2,)]
-            pid = dbsession.execute(text("SELECT pg_backend_pid()")).scalar()
-        with make_engine({"sqlalchemy.url": database_url}).connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        manager = transaction.TransactionManager(explicit=True)
-        manager.begin()
-        dbsession = get_tm_session(registry, manager)  # type: ignore[arg-type]
-        try:
-            with pytest.raises(DBAPIError) as raised:
-                plain_rows(dbsession, DIVIDED, {"a": 6, "b": 3})
-        finally:
-            manager.abort()
-        assert raised.value.connection_invalidated
-        assert IRetryableError.providedBy(raised.value)
-    finally:
-        engine.dispose()

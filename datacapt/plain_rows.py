@@ -127,14 +127,13 @@ def _fixed_sql(statement: Select[Any], dialect: Dialect) -> str | None:
     """The statement's SQL if the driver can take it as it is with the caller's parameters:
     named placeholders, each bound value a named one the caller gives, unconverted."""
     compiled = statement.compile(dialect=dialect)
+    # expanding lists and literal executions are rendered per execution: listed here
     if compiled.positional or compiled.literal_execute_params or compiled.post_compile_params:
         return None
     for bind in compiled.binds.values():
         if (
             bind.value is not None
             or bind.callable is not None
-            or bind.expanding
-            or bind.literal_execute
             or compiled.bind_names[bind] != bind.key
             or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
         ):

@@ -115,6 +115,22 @@
     each(state.valid, function (element) { element.removeAttribute("aria-invalid"); });
   });
 
+  // An evaluation answers about the fields it was sent from (its target). When a save's answer
+  // replaced them meanwhile (the field left by clicking Save, a file just chosen), it would wipe
+  // the messages of that answer: it is dropped. Its events no longer reach the document, hence
+  // a listener on each evaluating element.
+  function dropOnceReplaced(event) {
+    if (!document.body.contains(event.currentTarget)) { event.detail.shouldSwap = false; }
+  }
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.detail.elt;
+    var found = Array.prototype.slice.call(root.querySelectorAll(".ecrf-fields[hx-post]"));
+    if (root.matches(".ecrf-fields[hx-post]")) { found.push(root); }
+    found.forEach(function (fields) {
+      fields.addEventListener("htmx:beforeSwap", dropOnceReplaced);
+    });
+  });
+
   // Date items: a calendar and a "Today" button write the date in the item's own order
   // (data-date-format), "today" being the user's day as the server says it (data-today).
   var DATE_ORDERS = { dmy: ["d", "m", "y"], mdy: ["m", "d", "y"], ymd: ["y", "m", "d"] };

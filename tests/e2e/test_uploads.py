@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from datacapt.accounts.services import grant_study_role
 from datacapt.cli.demo_design import demo_definition
@@ -117,3 +117,27 @@ def test_a_coordinator_attaches_replaces_and_downloads_files(
     expect(stranger.get_by_role("heading", name="Your studies")).to_be_visible()
     assert stranger.request.get(old).status in (403, 404)
     other.close()
+
+
+def test_an_evaluation_answered_after_a_refused_save_leaves_its_messages(
+    page: Page, live_url: str, file_study: str
+):
+    """The file chosen starts an evaluation; Save is clicked before its answer comes, which is
+    held until the refusal is shown: arriving last, it must not wipe the refusal's message."""
+    sign_in(page, live_url, PARIS)
+    expect(page.get_by_role("heading", name="Your studies")).to_be_visible()
+    page.goto(file_study)
+    held: list[Route] = []
+    page.route("**/@@evaluate", lambda route: held.append(route))
+    page.get_by_label("Scan of the ECG").set_input_files(
+        files=[{"name": "ecg.pdf", "mimeType": "application/pdf", "buffer": b"not a PDF\n"}]
+    )
+    page.wait_for_function("() => document.querySelector('.ecrf-fields.htmx-request')")
+    assert len(held) == 1
+    page.get_by_role("button", name="Save", exact=True).click()
+    message = page.locator("#item-scan-message")
+    expect(message).to_contain_text("is not what its name says (.pdf)")
+    with page.expect_response(lambda response: "@@evaluate" in response.url):
+        held[0].continue_()
+    settled(page)
+    expect(message).to_contain_text("is not what its name says (.pdf)")

@@ -11,8 +11,10 @@ retryable (``datacapt.db``). A column whose type converts the driver's value (an
 a decorated type) is converted by that type's own result processor, chosen from the driver's
 type codes on the first rows, as SQLAlchemy chooses it.
 
-A statement whose SQL is not a fixed string with named parameters (SQLite's question marks,
-expanding ``IN`` lists, literal or converted bound values) is executed through Core as before:
+Values written in the statement (a state, a limit) are sent with the caller's, converted once by
+their types. A statement whose SQL is not a fixed string with named parameters (SQLite's
+question marks, expanding ``IN`` lists, values rendered at execution, bound values the caller
+gives that a type converts) is executed through Core as before:
 :func:`plain_rows` gives the same rows either way (attributes by column key, positions, tuples).
 """
 
@@ -37,6 +39,7 @@ class _Compiled:
     """A statement's SQL for one dialect, its row class and (once rows came) its converters."""
 
     sql: str | None  # None: executed through Core
+    fixed: dict[str, Any]  # the values written in the statement, as the driver takes them
     make: Callable[[Sequence[Any]], Any]
     types: tuple[Any, ...]
     convert: Callable[[Sequence[Any]], Any] | None = field(default=None)
@@ -61,6 +64,8 @@ def plain_rows(
     compiled = _compiled(statement, connection.dialect)
     if compiled.sql is None:
         return list(map(compiled.make, connection.execute(statement, parameters).all()))
+    if compiled.fixed:
+        parameters = {**compiled.fixed, **parameters}
     return _driver_rows(connection, compiled, parameters)
 
 
@@ -118,24 +123,27 @@ def _compiled(statement: Select[Any], dialect: Dialect) -> _Compiled:
     row = namedtuple("Row", columns.keys(), rename=True)  # type: ignore[misc]
     # tuple.__new__ makes the named tuple without a Python frame (``_make`` is one)
     make = partial(tuple.__new__, row)
-    compiled = _Compiled(_fixed_sql(statement, dialect), make, tuple(c.type for c in columns))
+    sql, fixed = _fixed_sql(statement, dialect)
+    compiled = _Compiled(sql, fixed, make, tuple(c.type for c in columns))
     by_dialect[dialect.name] = compiled
     return compiled
 
 
-def _fixed_sql(statement: Select[Any], dialect: Dialect) -> str | None:
-    """The statement's SQL if the driver can take it as it is with the caller's parameters:
-    named placeholders, each bound value a named one the caller gives, unconverted."""
+def _fixed_sql(statement: Select[Any], dialect: Dialect) -> tuple[str | None, dict[str, Any]]:
+    """The statement's SQL if the driver can take it as it is with the caller's parameters
+    (named placeholders, each bound value a named one the caller gives, unconverted), and the
+    values written in the statement itself (a state, a limit), converted once by their types."""
     compiled = statement.compile(dialect=dialect)
     # expanding lists and literal executions are rendered per execution: listed here
     if compiled.positional or compiled.literal_execute_params or compiled.post_compile_params:
-        return None
+        return None, {}
+    fixed: dict[str, Any] = {}
     for bind in compiled.binds.values():
-        if (
-            bind.value is not None
-            or bind.callable is not None
-            or compiled.bind_names[bind] != bind.key
-            or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
-        ):
-            return None
-    return compiled.string
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.callable is not None:
+            return None, {}
+        if bind.value is not None:
+            fixed[compiled.bind_names[bind]] = processor(bind.value) if processor else bind.value
+        elif compiled.bind_names[bind] != bind.key or processor is not None:
+            return None, {}
+    return compiled.string, fixed

@@ -11,19 +11,20 @@ the router's traversal only and are dropped once the context is found.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyramid.events import ContextFound
 from pyramid.request import Request
 from pyramid.traversal import split_path_info
-from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.orm import Load, aliased
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy import Select, and_, bindparam, inspect, select
+from sqlalchemy.orm import Mapper, Session, aliased, make_transient_to_detached
 
 from datacapt.ecrf.casebook import parse_key
 from datacapt.ecrf.versions import latest_published_id
 from datacapt.models import FormInstance, Site, Study, StudyVersion, Subject, Tenant, VisitInstance
+from datacapt.plain_rows import plain_rows
 
 #: A level the path did not load: the node queries it itself.
 UNKNOWN: Any = object()
@@ -60,8 +61,8 @@ def forget_path(event: ContextFound) -> None:
 
 #: Columns of the path's entities that the resources, the security policy and the hot pages
 #: (form page and save, visit page, casebook, subject page, dashboard) do not read: each one
-#: the statement does not load spares its description, row processing and population. One
-#: still loads when read (a statement of its own), and a later query of the same row fills it.
+#: the statement does not select spares its reading and conversion. They are left expired:
+#: reading one loads its entity's in one statement, and a later query of the same row fills them.
 DEFERRED: tuple[Any, ...] = (
     Tenant.created_at,
     Tenant.two_factor_required,
@@ -91,45 +92,84 @@ DEFERRED: tuple[Any, ...] = (
 )
 
 
-def _deferred(entities: list[Any]) -> list[LoaderOption]:
-    """The options deferring :data:`DEFERRED`'s columns of ``entities``: one per entity, not one
-    per column, since SQLAlchemy adapts each option of a cached statement on every execution."""
-    options: list[LoaderOption] = []
-    for entity in entities:
-        columns = [column for column in DEFERRED if column.class_ is entity]
-        if columns:
-            option = Load(entity)
-            for column in columns:
-                option = option.defer(column)
-            options.append(option)
-    return options
+@dataclass(frozen=True)
+class _Entity:
+    """One entity of the path's statement: its mapper and the attributes its columns fill, in
+    the statement's order, starting at ``start`` (its primary key first)."""
+
+    mapper: Mapper[Any]
+    attributes: tuple[str, ...]
+    start: int
+
+    def instance(self, dbsession: Session, row: Sequence[Any]) -> Any:
+        """The entity of ``row``: the session's own if it holds it already, else one made
+        persistent from the row's values as a query would (its unloaded columns load when
+        read, as deferred ones do); None where the outer join found nothing."""
+        values = row[self.start : self.start + len(self.attributes)]
+        if values[0] is None:
+            return None
+        key = self.mapper.identity_key_from_primary_key((values[0],))
+        found = dbsession.identity_map.get(key)
+        if found is not None:
+            return found
+        instance = self.mapper.class_manager.new_instance()
+        instance.__dict__.update(zip(self.attributes, values, strict=True))
+        make_transient_to_detached(instance)
+        dbsession.add(instance)
+        return instance
+
+
+def _entity(entity: type, columns: list[Any]) -> _Entity:
+    """Select ``entity``'s columns but :data:`DEFERRED`'s, appended to ``columns``."""
+    mapper = inspect(entity)
+    deferred = {column.key for column in DEFERRED if column.class_ is entity}
+    (key,) = mapper.primary_key
+    properties = [mapper.get_property_by_column(key)] + [
+        p for p in mapper.column_attrs if p.key not in deferred and p.columns[0] is not key
+    ]
+    found = _Entity(mapper, tuple(p.key for p in properties), len(columns))
+    columns.extend(getattr(entity, p.key) for p in properties)
+    return found
+
+
+@dataclass(frozen=True)
+class _Statement:
+    select: Select[Any]
+    entities: dict[type, _Entity]
+    version: int  # the first of the published version's three columns
 
 
 #: The statement for each depth of path (tenant; + study; + subject; + visit; + form), built
-#: once: SQLAlchemy then neither rebuilds it nor recomputes its cache key per request.
-_STATEMENTS: dict[int, Select[Any]] = {}
+#: once and read as plain rows: SQLAlchemy's ORM neither rebuilds it nor sets up its loading
+#: per request (which cost as much as the rest of the traversal).
+_STATEMENTS: dict[int, _Statement] = {}
 
 
-def _statement(depth: int) -> Select[Any]:
+def _statement(depth: int) -> _Statement:
     """The statement loading a path ``depth`` levels deep, its keys as bound parameters."""
     found = _STATEMENTS.get(depth)
     if found is not None:
         return found
-    columns: list[Any] = [Tenant]
-    statement: Select[Any] = select(Tenant).where(Tenant.slug == bindparam("slug"))
+    columns: list[Any] = []
+    entities = {Tenant: _entity(Tenant, columns)}
+    statement: Select[Any] = select(Tenant.id).where(Tenant.slug == bindparam("slug"))
     version = aliased(StudyVersion)
+    first = 0
     if depth > 1:
-        columns += [Study, version.id, version.number, version.content_hash]
+        entities[Study] = _entity(Study, columns)
+        first = len(columns)
+        columns += [version.id, version.number, version.content_hash]
         statement = statement.outerjoin(
             Study, and_(Study.tenant_id == Tenant.id, Study.code == bindparam("code"))
         ).outerjoin(version, version.id == latest_published_id(Study.id))
     if depth > 2:
-        columns += [Subject, Site]
+        entities[Subject] = _entity(Subject, columns)
+        entities[Site] = _entity(Site, columns)
         statement = statement.outerjoin(
             Subject, and_(Subject.study_id == Study.id, Subject.label == bindparam("label"))
         ).outerjoin(Site, Site.id == Subject.site_id)
     if depth > 3:
-        columns.append(VisitInstance)
+        entities[VisitInstance] = _entity(VisitInstance, columns)
         statement = statement.outerjoin(
             VisitInstance,
             and_(
@@ -139,7 +179,7 @@ def _statement(depth: int) -> Select[Any]:
             ),
         )
     if depth > 4:
-        columns.append(FormInstance)
+        entities[FormInstance] = _entity(FormInstance, columns)
         statement = statement.outerjoin(
             FormInstance,
             and_(
@@ -148,8 +188,7 @@ def _statement(depth: int) -> Select[Any]:
                 FormInstance.repeat == bindparam("form_repeat"),
             ),
         )
-    entities = [column for column in columns if isinstance(column, type)]
-    found = _STATEMENTS[depth] = statement.with_only_columns(*columns).options(*_deferred(entities))
+    found = _STATEMENTS[depth] = _Statement(statement.with_only_columns(*columns), entities, first)
     return found
 
 
@@ -168,23 +207,30 @@ def _query(dbsession: Any, names: list[str]) -> PathRows:
         keys["form"], keys["form_repeat"] = form_key
     depth = 1 + sum(key is not None for key in (code, label, visit_key, form_key))
     parameters = {name: value for name, value in keys.items() if value is not None}
-    found = dbsession.execute(_statement(depth), parameters).first()
-    rows: PathRows = {("tenant", slug): found[0] if found else None}
-    if found is None or code is None:
+    path = _statement(depth)
+    found = next(iter(plain_rows(dbsession, path.select, parameters)), None)
+
+    def entity(kind: type) -> Any:
+        return path.entities[kind].instance(dbsession, found)
+
+    tenant = entity(Tenant) if found is not None else None
+    rows: PathRows = {("tenant", slug): tenant}
+    if tenant is None or code is None:
         return rows
-    tenant, study = found[0], found[1]
+    study = entity(Study)
     rows["study", tenant.id, code] = study
     if study is None:
         return rows
-    rows["published", study.id] = tuple(found[2:5]) if found[2] is not None else None
+    published = tuple(found[path.version : path.version + 3])
+    rows["published", study.id] = published if published[0] is not None else None
     if label is None:
         return rows
-    subject, site = found[5], found[6]
-    rows["subject", study.id, label] = (subject, site) if subject is not None else None
+    subject = entity(Subject)
+    rows["subject", study.id, label] = (subject, entity(Site)) if subject is not None else None
     if subject is None or visit_key is None:
         return rows
-    visit = found[7]
+    visit = entity(VisitInstance)
     rows["visit", subject.id, *visit_key] = visit
     if visit is not None and form_key is not None:
-        rows["form", visit.id, *form_key] = found[8]
+        rows["form", visit.id, *form_key] = entity(FormInstance)
     return rows

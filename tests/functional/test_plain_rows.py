@@ -66,10 +66,22 @@ def test_rows_are_the_ones_core_reads_converted_by_their_types(dbsession: Sessio
     assert plain_rows(dbsession, ROLES, {"email": "nobody-at-all@example.org"}) == []
 
 
-def test_a_statement_with_a_fixed_value_is_read_through_core(dbsession: Session, registry):
+def test_values_written_in_the_statement_are_sent_converted(dbsession: Session, registry):
+    """A role written in the statement is sent as its type stores it; a limit as it is."""
     build_world(dbsession, registry)
-    fixed = select(User.email).where(User.email == "root@example.org")
-    assert plain_rows(dbsession, fixed, {}) == [("root@example.org",)]
+    admins = (
+        select(User.email, TenantRoleAssignment.role)
+        .join(TenantRoleAssignment, TenantRoleAssignment.user_id == User.id)
+        .where(TenantRoleAssignment.role == TenantRole.TENANT_ADMIN, User.email != "x@example.org")
+        .order_by(User.email)
+        .limit(1)
+    )
+    rows = plain_rows(dbsession, admins, {})
+    assert rows == [tuple(row) for row in dbsession.execute(admins)]
+    assert [row.role for row in rows] == [TenantRole.TENANT_ADMIN]
+    assert (
+        plain_rows(dbsession, admins.where(User.email == bindparam("email")), {"email": "no"}) == []
+    )
 
 
 def test_a_statement_rendered_per_execution_is_read_through_core(dbsession: Session, registry):

@@ -251,6 +251,12 @@ def _lock_parameters(keys: Sequence[tuple[int, int]]) -> dict[str, int]:
     return parameters
 
 
+#: A chain's last link is read with ``LIMIT 1`` written in the SQL: a bound limit makes
+#: PostgreSQL plan a prepared statement again at each execution (a generic plan assumes it
+#: returns a tenth of the rows), which cost every save ~0.25 ms of the server's CPU.
+ONE = literal_column("1", Integer)
+
+
 @functools.lru_cache(maxsize=8)
 def _last_links_statement(count: int, postgresql: bool) -> Select[Any]:
     """:func:`last_links`'s statement for ``count`` chains (bound as ``chain_0`` ...), built
@@ -259,7 +265,7 @@ def _last_links_statement(count: int, postgresql: bool) -> Select[Any]:
         select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.chain == bindparam(f"chain_{number}", type_=AuditEvent.chain.type))
         .order_by(AuditEvent.seq.desc())
-        .limit(1)
+        .limit(ONE)
         .subquery()
         .select()
         for number in range(count)
@@ -300,7 +306,7 @@ def head_columns(chain: ColumnElement[str], postgresql: bool) -> tuple[ColumnEle
         select(AuditEvent.seq)
         .where(AuditEvent.chain == chain)
         .order_by(AuditEvent.seq.desc())
-        .limit(1)
+        .limit(ONE)
     )
     clock = func.clock_timestamp() if postgresql else func.strftime("%Y-%m-%d %H:%M:%f", "now")
     return (

@@ -301,9 +301,13 @@ def add_visit(
 #: PostgreSQL gets the ids as one array (``= ANY``): the text stays the same whatever their
 #: number, so neither SQLAlchemy (an expanding IN renders one parameter per id each time) nor
 #: psycopg (which does not cache a statement of more than 50 parameters) converts it again.
+#: The study is named too: the forms are indexed by study, then subject (without it,
+#: PostgreSQL read every form of every study, 10 ms a page at 74,000 forms).
 _UNANSWERED = FormInstance.open_queries - FormInstance.answered_queries
-_OPEN_QUERIES = select(FormInstance.subject_id, func.sum(_UNANSWERED)).group_by(
-    FormInstance.subject_id
+_OPEN_QUERIES = (
+    select(FormInstance.subject_id, func.sum(_UNANSWERED))
+    .where(FormInstance.study_id == bindparam("study_id"))
+    .group_by(FormInstance.subject_id)
 )
 _OPEN_QUERIES_IN = _OPEN_QUERIES.where(
     FormInstance.subject_id.in_(bindparam("subject_ids", expanding=True)), _UNANSWERED > 0
@@ -314,11 +318,15 @@ _OPEN_QUERIES_ANY = _OPEN_QUERIES.where(
 )
 
 
-def open_queries_by_subject(dbsession: Session, subject_ids: list[int]) -> dict[int, int]:
-    """Subject id → open queries (not answered yet), from the status rows (one query for a
-    page). Plain rows on the session's connection: no ORM execution to set up for them."""
+def open_queries_by_subject(
+    dbsession: Session, study_id: int, subject_ids: list[int]
+) -> dict[int, int]:
+    """Subject id → open queries (not answered yet) of the study's subjects ``subject_ids``,
+    from the status rows (one query for a page). Plain rows on the session's connection: no
+    ORM execution to set up for them."""
     if not subject_ids:
         return {}
     connection = rows_connection(dbsession)
     statement = _OPEN_QUERIES_ANY if connection.dialect.name == "postgresql" else _OPEN_QUERIES_IN
-    return dict(connection.execute(statement, {"subject_ids": subject_ids}).all())
+    parameters = {"study_id": study_id, "subject_ids": subject_ids}
+    return dict(connection.execute(statement, parameters).all())

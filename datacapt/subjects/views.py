@@ -75,7 +75,7 @@ def subject_list(context: SubjectsResource, request: Request) -> dict[str, Any]:
         "filters": {"q": search, "site": chosen.code if chosen else "", "status": raw_status},
         "enrol_sites": enrolment_sites(request, context, sites),
         "open_queries": services.open_queries_by_subject(
-            request.dbsession, [subject.id for subject, _site in page.items]
+            request.dbsession, context.study.id, [subject.id for subject, _site in page.items]
         ),
     }
 

@@ -37,12 +37,15 @@ def test_open_queries_by_subject_for_a_page_of_many_ids(dbsession, registry):
     found = add_queries(dbsession, world)
     paris, berlin = world.subjects["par01-0001"].id, world.subjects["ber01-0001"].id
     others = list(range(10**6, 10**6 + 60))  # more ids than a statement's cached parameters
-    assert open_queries_by_subject(dbsession, [paris, berlin, *others]) == {paris: 1, berlin: 1}
+    study = world.study.id
+    found_by_subject = open_queries_by_subject(dbsession, study, [paris, berlin, *others])
+    assert found_by_subject == {paris: 1, berlin: 1}
+    assert open_queries_by_subject(dbsession, study + 1, [paris, berlin]) == {}
     dbsession.expire_all()
     instance = dbsession.get(FormInstance, found["par01-0001"].form_instance_id)
     instance.answered_queries = 1
-    assert open_queries_by_subject(dbsession, [paris, berlin]) == {berlin: 1}
-    assert open_queries_by_subject(dbsession, []) == {}
+    assert open_queries_by_subject(dbsession, study, [paris, berlin]) == {berlin: 1}
+    assert open_queries_by_subject(dbsession, study, []) == {}
 
 
 ROLES = (

@@ -51,6 +51,10 @@ class Worklist:
     order: int = 100
     #: What the template shows of a page of rows, when it is more than the rows themselves.
     shown: Callable[[Scope, Sequence[Any]], Sequence[Any]] | None = None
+    #: The unique column ``statement`` is ordered by, if there is one: a page past the first
+    #: is then the rows after the key ending the page before (:func:`datacapt.pagination.
+    #: paginate`), where an offset joined every row it skips to the page's columns.
+    key: Any = None
 
 
 @dataclass

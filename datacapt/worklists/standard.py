@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import aliased
 
 from datacapt.i18n import _
 from datacapt.models import (
@@ -23,6 +24,7 @@ from datacapt.models import (
     SignatureState,
     Site,
     Subject,
+    VisitInstance,
 )
 from datacapt.permissions import Permission
 from datacapt.worklists.registry import Scope, Worklist
@@ -32,7 +34,10 @@ QUERIES = "worklists/_queries.jinja2"
 
 
 def _forms(scope: Scope, *conditions: Any) -> Select[Any]:
-    """Forms of the scope's sites meeting ``conditions``, the longest untouched first."""
+    """Forms of the scope's sites meeting ``conditions``, the longest untouched first.
+
+    The subject and the site are outer joins (their keys are never null, so the rows are the
+    same): read for the page's columns only, PostgreSQL leaves them out of the count."""
     return (
         select(
             FormInstance.id,
@@ -50,8 +55,8 @@ def _forms(scope: Scope, *conditions: Any) -> Select[Any]:
             Subject.label,
             Site.code.label("site_code"),
         )
-        .join(Subject, Subject.id == FormInstance.subject_id)
-        .join(Site, Site.id == FormInstance.site_id)
+        .outerjoin(Subject, Subject.id == FormInstance.subject_id)
+        .outerjoin(Site, Site.id == FormInstance.site_id)
         .where(
             FormInstance.study_id == scope.study.id,
             FormInstance.site_id.in_(scope.site_ids),
@@ -63,31 +68,45 @@ def _forms(scope: Scope, *conditions: Any) -> Select[Any]:
 
 
 def _queries(scope: Scope, state: QueryState) -> Select[Any]:
-    """Queries in ``state`` on forms that still take them (not locked), the oldest first."""
+    """Queries in ``state`` that can still be answered, the oldest first: on an item or a
+    form not locked, on a whole visit (a visit is not locked while it has one) or on the
+    subject.
+
+    Whether its form is locked is a query's own subquery, looked up by the form's key: as a
+    join, PostgreSQL read every form of the study (a 74,000-form study: 23 ms a count) to keep
+    the few the queries name. The form, visit, subject and site are outer joins read for the
+    page's columns only, so the count leaves them out and the page joins the rows it shows."""
     return (
         select(
             Query.number,
             Query.item_oid,
             Query.raised_at,
             Query.answered_at,
-            FormInstance.visit,
-            FormInstance.visit_repeat,
+            func.coalesce(FormInstance.visit, VisitInstance.visit).label("visit"),
+            func.coalesce(FormInstance.visit_repeat, VisitInstance.repeat).label("visit_repeat"),
             FormInstance.form,
             FormInstance.repeat,
             Subject.label,
             Site.code.label("site_code"),
         )
-        .join(FormInstance, FormInstance.id == Query.form_instance_id)
-        .join(Subject, Subject.id == Query.subject_id)
-        .join(Site, Site.id == Query.site_id)
+        .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
+        .outerjoin(VisitInstance, VisitInstance.id == Query.visit_instance_id)
+        .outerjoin(Subject, Subject.id == Query.subject_id)
+        .outerjoin(Site, Site.id == Query.site_id)
         .where(
             Query.study_id == scope.study.id,
             Query.site_id.in_(scope.site_ids),
             Query.state == state,
-            FormInstance.lock_state != LockState.LOCKED,
+            or_(Query.form_instance_id.is_(None), _form_lock_state() != LockState.LOCKED),
         )
         .order_by(Query.number)
     )
+
+
+def _form_lock_state() -> Any:
+    """The lock state of a query's form, a scalar subquery (never flattened into a join)."""
+    lookup = aliased(FormInstance, name="query_form")
+    return select(lookup.lock_state).where(lookup.id == Query.form_instance_id).scalar_subquery()
 
 
 def forms_to_complete(scope: Scope) -> Select[Any]:
@@ -150,6 +169,7 @@ STANDARD_WORKLISTS = (
         queries_to_answer,
         QUERIES,
         order=30,
+        key=Query.number,
     ),
     Worklist(
         "forms-awaiting-sdv",
@@ -166,6 +186,7 @@ STANDARD_WORKLISTS = (
         queries_to_close,
         QUERIES,
         order=50,
+        key=Query.number,
     ),
     Worklist(
         "forms-ready-to-lock",

@@ -108,6 +108,7 @@ def worklist_page(context: StudyResource, request: Request) -> dict[str, Any]:
         worklist.statement(scope),
         page_number(request.GET.get("page")),
         ROWS_PER_PAGE,
+        key=worklist.key,
     )
     if worklist.shown is not None:
         page = replace(page, items=list(worklist.shown(scope, page.items)))

@@ -34,7 +34,7 @@ def overdue_visits(scope: Scope) -> Select[Any]:
     tests = overdue_tests(scope.definition.schedule, scope.today) if scope.definition else []
     parts = [
         select(*_columns(test.visit.name, test.rank, test.anchor_date))
-        .join(Site, Site.id == Subject.site_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
         .where(
             Subject.study_id == scope.study.id,
             Subject.site_id.in_(scope.site_ids),
@@ -44,7 +44,7 @@ def overdue_visits(scope: Scope) -> Select[Any]:
         for test in tests
     ] or [
         select(*_columns("", 0, Subject.included_on))
-        .join(Site, Site.id == Subject.site_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
         .where(false())
     ]
     rows = union_all(*parts).subquery()

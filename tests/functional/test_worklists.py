@@ -12,8 +12,10 @@ from datacapt.accounts.services import grant_study_role
 from datacapt.actor import Actor
 from datacapt.entry.services import new_form_instance
 from datacapt.models import (
+    FormInstance,
     FormStatus,
     LockState,
+    Query,
     QueryStep,
     SdvStatus,
     SignatureState,
@@ -237,3 +239,69 @@ def test_worklists_cost_the_same_statements_whatever_the_number_of_rows(
     for url in one:
         assert len(many[url]) == len(one[url]), "\n".join(many[url])
     assert counts(client)["Forms to complete"] == 81
+
+
+def _query_rows(client: webtest.TestApp, worklist: str) -> list[list[str]]:
+    listing = client.get(STUDY + "@@worklist/" + worklist)
+    return [
+        [cell.text.strip() for cell in row.select("td")[:5]]
+        for row in listing.html.select("table.worklist tbody tr")
+    ]
+
+
+def test_a_query_leaves_the_lists_once_its_form_is_locked(app, world, dbsession):
+    client = as_user(app, world.users["coordinator"].email)
+    assert _query_rows(client, "queries-to-answer") == [
+        ["#1", "par01", "par01-0001", "Screening", "Informed consent"]
+    ]
+    consent = dbsession.get(FormInstance, world_query(dbsession, 1).form_instance_id)
+    consent.lock_state = LockState.LOCKED
+    dbsession.flush()
+    assert _query_rows(client, "queries-to-answer") == []
+    assert counts(client)["Open queries to answer"] == 0
+
+
+def test_queries_on_a_whole_visit_or_the_subject_are_listed(app, world, dbsession):
+    subject = world.subjects["par01-0001"]
+    actor = Actor(world.users["monitor"].id)
+    on_visit = queries.raise_query_at(
+        dbsession,
+        queries.Place.of_visit(subject, _screening(dbsession, subject)),
+        "Is the visit date right?",
+        actor,
+    )
+    on_subject = queries.raise_query_at(
+        dbsession, queries.Place.of_subject(subject), "Is the birth year right?", actor
+    )
+    dbsession.flush()
+    client = as_user(app, world.users["coordinator"].email)
+    assert counts(client)["Open queries to answer"] == 3
+    assert _query_rows(client, "queries-to-answer") == [
+        ["#1", "par01", "par01-0001", "Screening", "Informed consent"],
+        [f"#{on_visit.number}", "par01", "par01-0001", "Screening", ""],
+        [f"#{on_subject.number}", "par01", "par01-0001", "", ""],
+    ]
+    listing = client.get(STUDY + "@@worklist/queries-to-answer")
+    for link in listing.html.select("table.worklist tbody tr td:first-child a"):
+        assert client.get(link["href"]).status_int == 200
+
+
+def world_query(dbsession, number: int) -> Query:
+    """Query ``number`` of the study (the tests' one study)."""
+    return dbsession.scalar(select(Query).where(Query.number == number))
+
+
+def test_a_list_of_queries_is_paged_by_number(app, world, dbsession):
+    subject = world.subjects["par01-0001"]
+    place = queries.Place.of_subject(subject)
+    actor = Actor(world.users["monitor"].id)
+    for number in range(60):
+        queries.raise_query_at(dbsession, place, f"Question {number}", actor)
+    dbsession.flush()
+    client = as_user(app, world.users["coordinator"].email)
+    first = client.get(STUDY + "@@worklist/queries-to-answer")
+    assert "61 to do" in first.text
+    second = first.click(linkid=None, href="page=2")
+    numbers = [row.select_one("td a").text for row in second.html.select("table.worklist tbody tr")]
+    assert "Page 2 of 2" in second.text
+    assert numbers == [f"#{number}" for number in range(52, 63)]

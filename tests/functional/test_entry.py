@@ -3,6 +3,7 @@ reasons for change, missing-data codes, logs, history, conflicts, and the dashbo
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -308,6 +309,12 @@ def test_refused_values_save_nothing_and_are_shown_next_to_their_field(coordinat
     assert html.find(id="item-weight_kg")["value"] == "72.5"  # what was typed stays
     assert html.select_one(".error-summary") is not None
     assert instance_of(dbsession) is None
+    assert not GLUED_ATTRIBUTES.findall(response.text)
+
+
+#: An attribute's closing quote followed at once by the next attribute's name: a parse error
+#: of HTML ("missing whitespace between attributes") that a browser mends as it likes.
+GLUED_ATTRIBUTES = re.compile(r'="[^"<>]*"[A-Za-z-]+=')
 
 
 def test_a_blocking_check_refuses_the_save(coordinator, dbsession):

@@ -96,7 +96,9 @@ def _statement(
     context: QueriesResource, sites: Sequence[Site], filters: Filters, *, text: bool = False
 ) -> Select[Any]:
     """The queries the filters keep, with where they are; with ``text``, the words they were
-    raised with too (read in the same statement, for the list; never for the export)."""
+    raised with too (read in the same statement, for the list; never for the export). Every
+    join is an outer one on a key (a query's site and subject are never null, so the rows are
+    the same): PostgreSQL leaves out of the count those the filters do not use."""
     columns: list[Any] = [
         Query,
         Site.code,
@@ -118,8 +120,8 @@ def _statement(
         )
     statement = (
         select(*columns)
-        .join(Site, Site.id == Query.site_id)
-        .join(Subject, Subject.id == Query.subject_id)
+        .outerjoin(Site, Site.id == Query.site_id)
+        .outerjoin(Subject, Subject.id == Query.subject_id)
         .outerjoin(FormInstance, FormInstance.id == Query.form_instance_id)
         .outerjoin(VisitInstance, VisitInstance.id == Query.visit_instance_id)
         .outerjoin(User, User.id == Query.raised_by_id)

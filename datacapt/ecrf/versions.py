@@ -93,6 +93,16 @@ def published_design(dbsession: Session, study: Study) -> PublishedDesign | None
     return design_of(dbsession, tuple(row) if row is not None else None)
 
 
+def published_designs(dbsession: Session, study: Study) -> list[PublishedDesign]:
+    """Every published version's design, the latest first, each parsed once per process."""
+    rows = dbsession.execute(
+        select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
+        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
+        .order_by(StudyVersion.number.desc())
+    )
+    return [design for row in rows if (design := design_of(dbsession, tuple(row))) is not None]
+
+
 def design_of(
     dbsession: Session, row: tuple[int, int, str | None] | None
 ) -> PublishedDesign | None:

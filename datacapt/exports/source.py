@@ -38,14 +38,13 @@ from sqlalchemy.orm import Session
 from datacapt import personal_values
 from datacapt.actor import Actor
 from datacapt.ecrf.definition import (
-    Definition,
     Item,
     ItemType,
     Validation,
     form_items,
-    from_json,
     text_in,
 )
+from datacapt.ecrf.versions import published_designs
 from datacapt.exports.options import ExportOptions
 from datacapt.exports.subject_columns import SubjectTable
 from datacapt.models import (
@@ -54,11 +53,9 @@ from datacapt.models import (
     ItemValue,
     Site,
     Study,
-    StudyVersion,
     Subject,
     User,
 )
-from datacapt.models.design import VersionState
 from datacapt.models.entry import FormStatus, LockState
 from datacapt.models.types import UTCDateTime
 from datacapt.numbers import in_range
@@ -139,16 +136,11 @@ class Catalogue:
 
 
 def catalogue(dbsession: Session, study: Study, *, personal: bool = False) -> Catalogue:
-    versions = dbsession.execute(
-        select(StudyVersion.number, StudyVersion.definition)
-        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
-        .order_by(StudyVersion.number.desc())
-    ).all()
     found = Catalogue(personal=personal)
     by_oid: dict[str, Column] = {}
     left_out: set[str] = set()
-    for number, document in versions:
-        definition: Definition = from_json(document)
+    for design in published_designs(dbsession, study):  # parsed once per process, not per page
+        number, definition = design.number, design.definition
         for form in definition.forms:
             columns = found.forms.setdefault(form.name, [])
             for item in form_items(form):

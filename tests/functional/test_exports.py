@@ -18,6 +18,7 @@ import pytest
 import webtest
 from sqlalchemy import create_engine, select
 
+from datacapt.ecrf import definition
 from datacapt.exports.options import Coded, ExportFormat, ExportOptions
 from datacapt.exports.services import ExportRefused, export
 from datacapt.models import AuditEvent, DataExport, ExportState, FormInstance, ItemValue, Subject
@@ -257,6 +258,16 @@ def test_a_data_manager_exports_from_the_page_and_downloads_the_file(
         select(AuditEvent.action).where(AuditEvent.action.like("data.%")).order_by(AuditEvent.id)
     ).all()
     assert actions == ["data.exported", "data.downloaded"]
+
+
+def test_the_exports_page_reads_the_published_designs_parsed_once(world, app, monkeypatch):
+    manager = signed_in(app, world, "data_manager")
+    manager.get(EXPORTS)  # the designs parsed here, or by an earlier test of this process
+    parsed, load = [], definition._load
+    monkeypatch.setattr(definition, "_load", lambda *a: parsed.append(a) or load(*a))
+    page = manager.get(EXPORTS)
+    assert page.forms["export-form"]["format"] is not None
+    assert parsed == []
 
 
 def test_the_export_form_says_what_is_wrong_next_to_the_field(world, app):

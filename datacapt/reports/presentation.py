@@ -13,7 +13,7 @@ from datacapt.ecrf.definition import text_in
 from datacapt.i18n import _
 from datacapt.models import Site, SubjectStatus
 from datacapt.reports import services
-from datacapt.reports.charts import Series, bar_chart, line_chart
+from datacapt.reports.charts import COLOURS, Series, bar_chart, line_chart
 from datacapt.reports.services import AGES, SDV_STATES, SIGNATURE_STATES, Figures, Period
 
 
@@ -36,6 +36,14 @@ PERIOD_DESCRIPTIONS = {
         "Subjects enrolled by the end of each month with an enrolment, per site and in all."
     ),
 }
+#: The most sites the enrolment chart draws a line for, one colour each; with more, the lines
+#: could not be told apart (and a study of 200 sites drew 6,600 points): the chart then shows
+#: all sites together, the table every site, and choosing a site draws its own line.
+MOST_SITE_LINES = len(COLOURS)
+TOTAL_ONLY = _(
+    "With this many sites the chart shows all of them together: the table gives each site, "
+    "and choosing a site draws its own line."
+)
 NAMES = ("enrolment", "screen-failures", "completion", "queries", "sdv", "signatures")
 
 
@@ -50,6 +58,7 @@ class Report:
     columns: Sequence[str]
     rows: Sequence[Sequence[Cell]]
     target_label: str = "Target"  # what a line chart's legend calls the targets
+    drawn: Sequence[Series] | None = None  # the chart's series, when not every one of the table
 
     def svg(self) -> str:
         if self.line:
@@ -58,7 +67,7 @@ class Report:
                 self.title,
                 self.description,
                 self.categories,
-                self.series,
+                self.series if self.drawn is None else self.drawn,
                 self.target_label,
             )
         return bar_chart(self.name, self.title, self.description, self.categories, self.series)
@@ -129,10 +138,15 @@ def reports(
     if len(sites) > 1:
         lines.append(Series(translate(_("All sites")), totals, services.total_target(sites)))
     target_label = translate(_("Target"))
+    description = translate(PERIOD_DESCRIPTIONS[period])
+    drawn = None
+    if len(sites) > MOST_SITE_LINES:
+        drawn = lines[-1:]
+        description += " " + translate(TOTAL_ONLY)
     enrolment = Report(
         "enrolment",
         translate(_("Enrolment over time")),
-        translate(PERIOD_DESCRIPTIONS[period]),
+        description,
         True,
         days,
         lines,
@@ -140,6 +154,7 @@ def reports(
         [[day, *(line.values[i] for line in lines)] for i, day in enumerate(days)]
         + _target_rows(lines, target_label, translate),
         target_label,
+        drawn,
     )
 
     subjects = services.subjects_by_site(found)

@@ -33,7 +33,9 @@ from datacapt.models import (
 from datacapt.models.types import UTCDateTime
 from datacapt.queries import services as queries
 from datacapt.reports.charts import SVG_NS
+from datacapt.reports.presentation import MOST_SITE_LINES
 from datacapt.reports.services import QUARTER_HOUR, quarter_hour
+from datacapt.studies.services import create_site
 from tests.factories import SETUP, build_world, login, make_subject
 
 REPORTS = "/acme/demo/reports/"
@@ -595,3 +597,19 @@ def test_the_summary_counts_enrolment_against_the_target(app, monitor, world, db
     coordinator = as_user(app, world, "coordinator")
     paris = len(subjects_in(("par01",)))
     assert f"{paris} of {TARGETS['par01']} enrolled" in summary_text(coordinator)
+
+
+def test_with_many_sites_the_enrolment_chart_draws_them_together(
+    monitor, world, dbsession, registry
+):
+    for number in range(MOST_SITE_LINES - len(SITES) + 1):
+        create_site(dbsession, world.study, f"new{number:02d}", f"New site {number}")
+    dbsession.flush()
+    table = html_table(monitor.get(REPORTS), "enrolment")
+    assert len(table[0]) == 1 + MOST_SITE_LINES + 1 + 1  # the date, each site, all sites
+    svg, values = marks(monitor, "enrolment")
+    assert values == [row[-1] for row in table]  # one line: all sites
+    assert "the table gives each site" in svg.find(f"{{{SVG_NS}}}desc").text
+    _svg, one_site = marks(monitor, "enrolment", site="ber01")
+    expected = expected_tables(zone_of(registry), sites=("ber01",))["enrolment"]
+    assert one_site == [row[1] for row in expected]

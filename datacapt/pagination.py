@@ -50,21 +50,25 @@ def paginate(
     size: int,
     *,
     key: ColumnElement[Any] | None = None,
+    descending: bool = False,
 ) -> Page[Any]:
     """Page ``number`` of ``statement``.
 
-    With ``key`` (the unique column it is ordered by) every page but the first is the rows after
-    the key that ends the page before, looked up in the key's index. Rows the page skips are
-    then never built (an offset computes every selected column of every skipped row), and the
-    count reads the key alone, not the page's columns."""
+    With ``key`` (the unique column it is ordered by, from the highest with ``descending``)
+    every page but the first is the rows after the key that ends the page before, looked up in
+    the key's index. Rows the page skips are then never built (an offset computes every selected
+    column of every skipped row), and the count reads the key alone, not the page's columns."""
     counted = statement if key is None else statement.with_only_columns(key)
     total = dbsession.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
     if key is None or number == 1:
         page = statement.offset((number - 1) * size)
     else:
-        boundary = statement.with_only_columns(key)
-        page = statement.where(
-            key > boundary.offset((number - 1) * size - 1).limit(1).scalar_subquery()
+        boundary = (
+            statement.with_only_columns(key)
+            .offset((number - 1) * size - 1)
+            .limit(1)
+            .scalar_subquery()
         )
+        page = statement.where(key < boundary if descending else key > boundary)
     rows = dbsession.execute(page.limit(size)).all()
     return Page(items=list(rows), number=number, size=size, total=total or 0)

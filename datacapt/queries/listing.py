@@ -171,6 +171,8 @@ def query_list(context: QueriesResource, request: Request) -> dict[str, Any]:
         _statement(context, sites, filters, text=True),
         page_number(request.GET.get("page")),
         QUERIES_PER_PAGE,
+        key=Query.number,
+        descending=True,
     )
     design = published_design(request.dbsession, context.study)
     definition = design.definition if design else None

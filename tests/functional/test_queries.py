@@ -542,3 +542,24 @@ def test_the_thread_shows_the_question_s_value_now(coordinator, monitor):
     initials = monitor.get(DEMOGRAPHICS + "@@queries?item=I.INITIALS").html
     assert initials.find(id="query-current") is None  # personal data stays out of the thread
     assert monitor.get(DEMOGRAPHICS + "@@queries").html.find(id="query-current") is None
+
+
+def test_the_query_list_pages_from_the_newest_and_keeps_its_filters(app, world, dbsession):
+    actor = Actor(world.users["monitor"].id)
+    for label, count in (("par01-0001", 30), ("ber01-0001", 60)):
+        place = services.Place.of_subject(world.subjects[label])
+        for number in range(count):
+            services.raise_query_at(dbsession, place, f"{label} question {number}", actor)
+    dbsession.flush()
+    monitor = as_user(app, world, "monitor")
+
+    def numbers(page: webtest.TestResponse) -> list[int]:
+        links = page.html.select("table.queries tbody tr td a")
+        return [int(link.text.rsplit(" ", 1)[-1]) for link in links if "Query" in link.text]
+
+    first = monitor.get("/acme/demo/queries/")
+    second = monitor.get("/acme/demo/queries/", {"page": 2})
+    assert numbers(first) == list(range(90, 40, -1))
+    assert numbers(second) == list(range(40, 0, -1))
+    filtered = monitor.get("/acme/demo/queries/", {"subject": "ber01", "page": 2})
+    assert numbers(filtered) == list(range(40, 30, -1))

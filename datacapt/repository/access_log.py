@@ -59,7 +59,14 @@ def _statement(tenant_id: int, filters: Filters) -> Select[Any]:
 
 
 def page(dbsession: Session, tenant_id: int, filters: Filters, number: int) -> Page[Any]:
-    return paginate(dbsession, _statement(tenant_id, filters), number, PER_PAGE)
+    return paginate(
+        dbsession,
+        _statement(tenant_id, filters),
+        number,
+        PER_PAGE,
+        key=PiiAccess.id,
+        descending=True,
+    )
 
 
 def rows(dbsession: Session, tenant_id: int, filters: Filters) -> Iterator[Any]:

@@ -368,7 +368,7 @@ def persons_page(
     clause = search_clause(registry, tenant_id, search)
     if clause is not None:
         statement = statement.where(clause)
-    return paginate(dbsession, statement, number, PERSONS_PER_PAGE)
+    return paginate(dbsession, statement, number, PERSONS_PER_PAGE, key=Person.id, descending=True)
 
 
 def read_listed(

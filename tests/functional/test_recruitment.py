@@ -34,6 +34,7 @@ from tests.factories import (
     APPLICATION_IDS,
     ELIGIBLE_ANSWERS,
     RECRUITMENT_TOKEN,
+    SETUP,
     add_recruitment,
     build_world,
     login,
@@ -494,3 +495,41 @@ def test_applications_of_another_site_are_not_found(testapp, world):
     coordinator.get(url, status=404)
     as_user(testapp, world, "study_admin").get(url, status=404)
     as_user(testapp, world, "monitor").get(url, status=404)
+
+
+def test_the_pipeline_pages_from_the_newest(testapp, world, dbsession, registry):
+    first = dbsession.get(Application, APPLICATION_IDS["par01"])
+    rows = [(first.id, "")]  # the coordinator's site's applications: (id, name)
+    for number in range(listing.PER_PAGE + 4):
+        person = repository.register(
+            dbsession,
+            registry,
+            SETUP,
+            world.study,
+            world.sites["par01"],
+            repository.PersonData(first_name="Page", last_name=f"Volunteer {number:03d}"),
+        )
+        application = Application(
+            tenant_id=first.tenant_id,
+            study_id=first.study_id,
+            recruitment_id=first.recruitment_id,
+            site_id=first.site_id,
+            person_id=person.id,
+            answers=first.answers,
+            eligible=first.eligible,
+            eligibility_reason=first.eligibility_reason,
+            consented_at=first.consented_at,
+        )
+        dbsession.add(application)
+        dbsession.flush()
+        rows.append((application.id, f"Volunteer {number:03d}"))
+    newest = [name for _id, name in sorted(rows, reverse=True)]
+    coordinator = as_user(testapp, world, "coordinator")
+
+    def listed(number: int) -> list[str]:
+        table = coordinator.get(PIPELINE, {"page": number}).html.find(id="applications")
+        found = table.find_all("tr")[1:]
+        return [next((n for n in newest if n and n in row.text), "") for row in found]
+
+    assert listed(1) == newest[: listing.PER_PAGE]
+    assert listed(2) == newest[listing.PER_PAGE :]

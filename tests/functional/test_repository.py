@@ -506,3 +506,38 @@ def test_form_instances_are_untouched_by_the_repository(app, world, dbsession):
     assert "person" not in " ".join(c.name for c in FormInstance.__table__.columns)
     assert "person" not in " ".join(c.name for c in Subject.__table__.columns)
     assert Actor.system("x").user_id is None
+
+
+def test_the_access_log_pages_from_the_newest(app, world, dbsession):
+    tenant_id = world.study.tenant_id
+    for number in range(130):
+        dbsession.add(
+            PiiAccess(
+                tenant_id=tenant_id,
+                actor="system",
+                action="view",
+                fields=f"field{number}",
+                purpose="contact",
+            )
+        )
+    dbsession.flush()
+    dpo = as_user(app, world, "dpo")
+
+    def fields(number: int) -> list[str]:
+        page = dpo.get(REPOSITORY + "@@access-log", {"page": number})
+        return [row.select("td")[4].text for row in page.html.select("#access-log tbody tr")]
+
+    assert fields(1) == [f"field{number}" for number in range(129, 29, -1)]
+    assert fields(2) == [f"field{number}" for number in range(29, -1, -1)]
+
+
+def test_the_persons_list_pages_from_the_newest(app, world, dbsession):
+    references = [add_person(dbsession, app.registry, world).reference for _ in range(55)]
+    coordinator = as_user(app, world, "coordinator")
+
+    def listed(number: int) -> list[str]:
+        page = coordinator.get(REPOSITORY, {"page": number})
+        return [ref for ref in references if ref in page.text]
+
+    assert set(listed(1)) == set(references[5:])
+    assert set(listed(2)) == set(references[:5])

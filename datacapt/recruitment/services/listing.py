@@ -88,7 +88,14 @@ def applications_page(
         statement = statement.where(decided.is_(False))
     elif filters.eligible == "undecided":
         statement = statement.where(decided.is_(None))
-    return paginate(dbsession, _scoped(statement, site_ids), number, PER_PAGE)
+    return paginate(
+        dbsession,
+        _scoped(statement, site_ids),
+        number,
+        PER_PAGE,
+        key=Application.id,
+        descending=True,
+    )
 
 
 def names(

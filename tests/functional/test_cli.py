@@ -371,8 +371,10 @@ def test_the_worker_runs_jobs_sent_by_another_process(cli_database, jobs_mode, d
         assert result.returncode == 0, result.stderr
         assert "redis: ok" in result.stdout and "jobs: ok" in result.stdout
     finally:
+        # a stop lets the job under way finish (a periodic one may have started): within the
+        # 90 s a service manager gives a stop (systemd's default), however loaded the machine
         worker.terminate()
-        worker.wait(timeout=30)
+        worker.wait(timeout=90)
 
 
 def test_a_design_goes_in_and_out_by_the_command_line(datacapt, tmp_path):

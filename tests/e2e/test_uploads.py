@@ -133,6 +133,10 @@ def test_an_evaluation_answered_after_a_refused_save_leaves_its_messages(
         files=[{"name": "ecg.pdf", "mimeType": "application/pdf", "buffer": b"not a PDF\n"}]
     )
     page.wait_for_function("() => document.querySelector('.ecrf-fields.htmx-request')")
+    for _ in range(100):  # the route's handler runs when Playwright dispatches its event
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert len(held) == 1
     page.get_by_role("button", name="Save", exact=True).click()
     message = page.locator("#item-scan-message")

@@ -81,25 +81,25 @@ def latest_published_id(study_id: Any) -> Any:
     )
 
 
-def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
-    """The version sites enter data with: the latest published one, parsed once per process
-    (published versions never change; the content hash is part of the cache key)."""
-    row = dbsession.execute(
+def _published_rows(study: Study) -> Select[tuple[int, int, str | None]]:
+    """The study's published versions as :func:`design_of` takes them, the latest first."""
+    return (
         select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
         .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
         .order_by(StudyVersion.number.desc())
-        .limit(1)
-    ).first()
+    )
+
+
+def published_design(dbsession: Session, study: Study) -> PublishedDesign | None:
+    """The version sites enter data with: the latest published one, parsed once per process
+    (published versions never change; the content hash is part of the cache key)."""
+    row = dbsession.execute(_published_rows(study).limit(1)).first()
     return design_of(dbsession, tuple(row) if row is not None else None)
 
 
 def published_designs(dbsession: Session, study: Study) -> list[PublishedDesign]:
     """Every published version's design, the latest first, each parsed once per process."""
-    rows = dbsession.execute(
-        select(StudyVersion.id, StudyVersion.number, StudyVersion.content_hash)
-        .where(StudyVersion.study_id == study.id, StudyVersion.state == VersionState.PUBLISHED)
-        .order_by(StudyVersion.number.desc())
-    )
+    rows = dbsession.execute(_published_rows(study))
     return [design for row in rows if (design := design_of(dbsession, tuple(row))) is not None]
 
 

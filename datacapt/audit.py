@@ -66,6 +66,7 @@ from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
 from datacapt.jobs import JobContext, job
+from datacapt.json_text import json_text
 from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.plain_rows import plain_rows
 
@@ -131,7 +132,7 @@ def _recordset(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The parameters of :data:`_RECORDSET` for ``rows`` (which share their time): the rows as
     they are, their shared time null in each (the statement reads it from its own parameter)."""
     return {
-        "rows": _ENCODE([row | _UNTIMED for row in rows]),
+        "rows": json_text([row | _UNTIMED for row in rows]),
         "occurred_at": rows[0]["occurred_at"],
     }
 

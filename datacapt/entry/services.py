@@ -14,7 +14,6 @@ in bulk.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -56,6 +55,7 @@ from datacapt.entry.events import SDV_COLUMNS, EntryAsked, FormRemoved, FormSave
 from datacapt.expressions import ExpressionError, parse
 from datacapt.expressions.references import references
 from datacapt.i18n import _
+from datacapt.json_text import json_text
 from datacapt.models import (
     EntryWarning,
     FormInstance,
@@ -1270,14 +1270,15 @@ def _value_recordset_update() -> Any:
 _VALUE_RECORDSET_UPDATE = _value_recordset_update()
 
 
-#: The rows of :data:`_VALUE_RECORDSET_UPDATE` as JSON: a typed copy (Decimal, date) is its
-#: text as its column reads it, ``str`` called by the C encoder (no Python call a value); the
-#: bytes of a sealed value are made text first (:func:`_json_row`).
-_ENCODE_ROWS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+def _encode_rows(rows: list[dict[str, Any]]) -> str:
+    """The rows of :data:`_VALUE_RECORDSET_UPDATE` as JSON: a typed copy is its text as its
+    column reads it (a date in ISO 8601, a ``Decimal`` by ``str``); the bytes of a sealed value
+    are made text first (:func:`_json_row`)."""
+    return json_text(rows, default=str)
 
 
 def _json_row(row_id: int | None, columns: dict[str, Any]) -> dict[str, Any]:
-    """A changed row for :data:`_ENCODE_ROWS`: a sealed value's bytes as ``bytea``'s text."""
+    """A changed row for :func:`_encode_rows`: a sealed value's bytes as ``bytea``'s text."""
     row = {"id": row_id} | columns
     for name, value in columns.items():
         if isinstance(value, bytes):
@@ -1326,7 +1327,7 @@ def _store_values(
     connection.execute(
         _VALUE_RECORDSET_UPDATE,
         {
-            "rows": _ENCODE_ROWS(
+            "rows": _encode_rows(
                 [
                     {"id": row_id} | columns
                     if columns["sealed_value"] is None

@@ -34,6 +34,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.session import BaseCookieSessionFactory, JSONSerializer
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     String,
     Subquery,
@@ -327,9 +328,13 @@ class Identity:
         return sorted(found.items())
 
 
-def roles_query() -> Subquery:
+def roles_query(user_id: ColumnElement[int] | None = None) -> Subquery:
     """Every role of every user, one row per study role × site it is restricted to and one per
-    tenant role (``study_id`` NULL), as plain strings: to be joined on ``user_id``."""
+    tenant role (``study_id`` NULL), as plain strings: to be joined on ``user_id``. With
+    ``user_id`` (a scalar subquery finding the one user, e.g. by a session's token), only that
+    user's: PostgreSQL then reads them by the roles' index on the user instead of building
+    every user's roles to join them (hashed whole while the tables are small: 0.11 ms of the
+    server on every signed-in request with 25 users, against 0.05 ms)."""
     no_text, no_id = null().cast(String), null().cast(Integer)
     study_roles = (
         select(
@@ -360,6 +365,9 @@ def roles_query() -> Subquery:
         no_text,
         no_id,
     ).join(Tenant, Tenant.id == TenantRoleAssignment.tenant_id)
+    if user_id is not None:
+        study_roles = study_roles.where(StudyRoleAssignment.user_id == user_id)
+        tenant_roles = tenant_roles.where(TenantRoleAssignment.user_id == user_id)
     return union_all(study_roles, tenant_roles).subquery("roles")
 
 

@@ -20,7 +20,9 @@ HEADER = "Api-Key"
 @cache
 def key_statement() -> Select[Any]:
     """A key by its prefix, its account and the account's roles; built once."""
-    roles = roles_query()
+    roles = roles_query(
+        select(ApiKey.user_id).where(ApiKey.prefix == bindparam("prefix")).scalar_subquery()
+    )
     return (
         select(ApiKey, User)
         .join(User, User.id == ApiKey.user_id)

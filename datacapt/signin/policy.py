@@ -130,7 +130,7 @@ def acl_permits(context: Any, principals: Any, permission: str) -> Any:
 @cache
 def identity_statement() -> Select[Any]:
     """The session's statement joined to its user's roles, one row per role; built once."""
-    roles = roles_query()
+    roles = roles_query(sessions.session_user_id())
     return (
         sessions.session_statement()
         .outerjoin(roles, roles.c.user_id == User.id)

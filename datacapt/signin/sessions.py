@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from pyramid.request import Request
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import ScalarSelect, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from datacapt.config import AppSettings, get_app_settings
@@ -95,6 +95,13 @@ class SessionState(NamedTuple):
 SESSION_COLUMNS = tuple(getattr(UserSession, name) for name in SessionState._fields)
 
 
+#: An open session found by its token's hash, bound as ``token_hash``.
+_OPEN_SESSION = (
+    UserSession.token_hash == bindparam("token_hash"),
+    UserSession.ended_at.is_(None),
+)
+
+
 @cache
 def session_statement() -> Select[Any]:
     """The statement finding an open session by its token's hash (bound as ``token_hash``):
@@ -103,8 +110,14 @@ def session_statement() -> Select[Any]:
     return (
         select(*SESSION_COLUMNS, *SIGNED_IN_USER_COLUMNS)
         .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None))
+        .where(*_OPEN_SESSION)
     )
+
+
+def session_user_id() -> ScalarSelect[int]:
+    """The user of the open session :func:`session_statement` finds (the same ``token_hash``),
+    as a value of the same statement: what narrows the roles joined to it to that user's."""
+    return select(UserSession.user_id).where(*_OPEN_SESSION).scalar_subquery()
 
 
 _USER_END = len(SESSION_COLUMNS) + len(SIGNED_IN_USER_COLUMNS)

@@ -66,7 +66,7 @@ from sqlalchemy.orm import Session
 
 from datacapt.actor import Actor
 from datacapt.jobs import JobContext, job
-from datacapt.json_text import json_text
+from datacapt.json_text import canonical_json, json_text
 from datacapt.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent
 from datacapt.plain_rows import plain_rows
 
@@ -381,29 +381,6 @@ _OPTIONAL = dict.fromkeys(
 _WHO = ("actor_id", "on_behalf_of_id", "request_id", "ip", "by_subject_id")
 
 
-def _json_chunks(value: Any, _level: int) -> Sequence[str]:
-    return (_ENCODE(value),)
-
-
-#: :data:`_ENCODE`'s own C encoder, called directly: the canonical text of an event in one call
-#: (JSONEncoder.encode takes five to set it up again for every event of a save).
-_CHUNKS: Callable[[Any, int], Sequence[str]] = (
-    _json_chunks
-    if json.encoder.c_make_encoder is None
-    else json.encoder.c_make_encoder(
-        None,
-        json.JSONEncoder().default,
-        json.encoder.encode_basestring,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        True,
-    )
-)
-
-
 #: The hashed fields written as given when plain text without NUL, else through ``_text``.
 _CLEANED = ("field", "old_value", "new_value", "reason")
 
@@ -419,11 +396,12 @@ def _linked_rows(
     its chain (which it then becomes), by ``who``, at ``occurred_at`` (``stamp`` in canonical
     text): what :func:`canonical` and :func:`chain_hash` give, computed with no function call
     per field (a save hashes fifty events; the values are text already, so ``_text`` and
-    ``entity_key`` run only for those that are not)."""
+    ``entity_key`` run only for those that are not), the canonical text written by
+    :func:`canonical_json`."""
     actor_id, on_behalf_of_id, request_id, ip, by_subject_id = (who[name] for name in _WHO)
     hashed_chains: dict[str, str | int] = {}
     entity_keys: dict[tuple[type, Any], str] = {}
-    sha256, chunks, made = hashlib.sha256, _CHUNKS, []
+    sha256, made = hashlib.sha256, []
     for chain, given in placed:
         fields = _OPTIONAL | given  # an operator, not a call per field read
         seq, previous = links[chain]
@@ -462,7 +440,7 @@ def _linked_rows(
             hashed["on_behalf_of_id"] = on_behalf_of_id
         if by_subject_id is not None:
             hashed["by_subject_id"] = by_subject_id
-        link = sha256(f"{previous}{''.join(chunks(hashed, 0))}".encode()).hexdigest()
+        link = sha256(previous.encode() + canonical_json(hashed)).hexdigest()
         made.append(
             hashed
             | {
@@ -869,7 +847,7 @@ def _walk(
     """Recompute one chain's hashes in order; stop at the first event out of place."""
     previous, count = GENESIS, 0
     hashed_chain = _hashed_chain(chain)
-    encode, sha256, fields = _ENCODE, hashlib.sha256, HASHED_FIELDS
+    sha256, fields = hashlib.sha256, HASHED_FIELDS
     for row in rows:
         count += 1
         problem = None
@@ -883,7 +861,7 @@ def _walk(
             for offset, name in enumerate(HASHED_WHEN_SET, start=20):
                 if row[offset] is not None:
                     values[name] = row[offset]
-            if sha256((previous + encode(values)).encode()).hexdigest() != row[18]:
+            if sha256(previous.encode() + canonical_json(values)).hexdigest() != row[18]:
                 problem = "its content does not match its hash"
             elif count in seen and seen[count][0] != row[18]:
                 problem = f"not the event checkpoint {seen[count][1]} saw"

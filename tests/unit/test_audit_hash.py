@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from datacapt import audit
+from datacapt.json_text import canonical_json
 
 AT = datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
 
@@ -66,9 +71,31 @@ PINNED = {
 }
 
 
-def test_the_encoder_called_directly_writes_what_json_writes():
-    """The events are encoded by JSON's C encoder called directly, or JSONEncoder.encode where
-    Python has none: the same text."""
-    value = {"chain": 7, "seq": 1, "new_value": "Zoë \x00 «73»", "ip": None, "n": [1, "é"]}
-    assert "".join(audit._CHUNKS(value, 0)) == "".join(audit._json_chunks(value, 0))
-    assert "".join(audit._CHUNKS(value, 0)) == audit._ENCODE(value)
+def test_the_canonical_text_is_what_json_writes_for_every_character():
+    """The chain's text is written by orjson and was by the standard library: every code point
+    (surrogates, which neither writes to UTF-8, aside) written the same, escapes included."""
+    for start in range(0, 0x110000, 0x1000):
+        text = "".join(
+            chr(code) for code in range(start, start + 0x1000) if not 0xD800 <= code <= 0xDFFF
+        )
+        value = {"new_value": text, "seq": 1}
+        assert canonical_json(value) == audit._ENCODE(value).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=12),
+        st.none()
+        | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+        | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+        max_size=22,
+    )
+)
+def test_an_event_s_canonical_text_is_what_json_writes(value):
+    assert canonical_json(value) == audit._ENCODE(value).encode()
+
+
+def test_a_value_the_chain_never_holds_is_refused():
+    with pytest.raises(TypeError):
+        canonical_json({"seq": 2**64})

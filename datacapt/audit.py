@@ -105,7 +105,6 @@ LOCK_NAMESPACES = {
 }
 CHECKPOINT_EVERY = timedelta(minutes=10)
 _LINKS = "datacapt.audit.links"  # key in the connection's info, see _links_written
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _recordset_insert() -> tuple[Executable, Executable]:
@@ -179,11 +178,7 @@ def canonical(event: AuditEvent | Row[Any]) -> str:
         value = getattr(event, name)
         if value is not None:
             values[name] = value
-    return _ENCODE(values)
-
-
-def chain_hash(previous: str, event: AuditEvent | Row[Any]) -> str:
-    return hashlib.sha256((previous + canonical(event)).encode("utf-8")).hexdigest()
+    return canonical_json(values).decode()
 
 
 def _is_postgresql(dbsession: Session) -> bool:
@@ -394,10 +389,9 @@ def _linked_rows(
 ) -> list[dict[str, Any]]:
     """The rows of events placed on their chains, each one past the link ``links`` holds for
     its chain (which it then becomes), by ``who``, at ``occurred_at`` (``stamp`` in canonical
-    text): what :func:`canonical` and :func:`chain_hash` give, computed with no function call
+    text), each hashed over the text :func:`canonical` gives, computed with no function call
     per field (a save hashes fifty events; the values are text already, so ``_text`` and
-    ``entity_key`` run only for those that are not), the canonical text written by
-    :func:`canonical_json`."""
+    ``entity_key`` run only for those that are not)."""
     actor_id, on_behalf_of_id, request_id, ip, by_subject_id = (who[name] for name in _WHO)
     hashed_chains: dict[str, str | int] = {}
     entity_keys: dict[tuple[type, Any], str] = {}
@@ -665,7 +659,7 @@ def checkpoint_hash(checkpoint: AuditCheckpoint, moved: Heads) -> str:
         "root": checkpoint.root,
         "heads": [[chain, *head] for chain, head in sorted(moved.items())],
     }
-    return hashlib.sha256((checkpoint.prev_hash + _ENCODE(body)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(checkpoint.prev_hash.encode() + canonical_json(body)).hexdigest()
 
 
 def current_heads(dbsession: Session) -> Heads:

@@ -514,11 +514,10 @@ def record_ids(
     if not events:
         return []
     made = _chained_rows(dbsession, actor, events, heads)  # which flushed the session
-    connection = dbsession.connection()  # plain rows: no ORM execution to set up
-    if _is_postgresql(dbsession):
-        returned = connection.execute(_RECORDSET_IDS, _recordset(made)).all()
+    if _is_postgresql(dbsession):  # plain rows: no ORM execution to set up
+        returned = plain_rows(dbsession, _RECORDSET_IDS, _recordset(made), flush=False)
     else:
-        returned = connection.execute(_INSERT_IDS, made).all()
+        returned = dbsession.connection().execute(_INSERT_IDS, made).all()
     by_link = {(chain, seq): id_ for chain, seq, id_ in returned}
     return [by_link[(row["chain"], row["seq"])] for row in made]
 

@@ -70,7 +70,7 @@ from datacapt.models import (
 )
 from datacapt.models.types import UTCDateTime
 from datacapt.numbers import in_range
-from datacapt.plain_rows import plain_rows
+from datacapt.plain_rows import plain_rows, plain_write
 from datacapt.reactions import Reactions
 from datacapt.subjects.services import entered_visit_instance
 
@@ -1084,13 +1084,12 @@ def _claim(
         "updated_by_id": actor_id,
         "lock_version": expected + 1,
     }
-    dbsession.flush()  # the Core statement below does not flush the session as the ORM's would
-    connection = dbsession.connection()
+    dbsession.flush()  # the statement below does not flush the session as the ORM's would
     scope = plan.scope
     chain = audit.chain_of(scope.study.tenant_id, scope.study.id, scope.subject.id)
     parameters = {"instance_id": instance.id, "expected": expected, "chain": chain}
-    claim = _claim_update(connection.dialect.name == "postgresql")
-    written = connection.execute(claim, parameters | columns).first()
+    claim = _claim_update(dbsession.connection().dialect.name == "postgresql")
+    written = next(iter(plain_rows(dbsession, claim, parameters | columns, flush=False)), None)
     if written is None:
         dbsession.refresh(instance)  # the lock and status the other save left
         return None
@@ -1324,7 +1323,8 @@ def _store_values(
         rows_of = [{"row_id": row_id} | columns | shared for row_id, columns in updates]
         connection.execute(_VALUE_UPDATE, rows_of)
         return added
-    connection.execute(
+    plain_write(
+        dbsession,
         _VALUE_RECORDSET_UPDATE,
         {
             "rows": _encode_rows(

@@ -6,14 +6,17 @@ listeners (their failures: ``test_plain_rows_server``)."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+import pytest
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from datacapt.models import FormInstance, QueryState, TenantRoleAssignment, User
-from datacapt.plain_rows import plain_rows
+from datacapt.plain_rows import plain_rows, plain_write
 from datacapt.queries.summary import counts_by_item
 from datacapt.security import TenantRole
 from datacapt.subjects.services import open_queries_by_subject
@@ -111,3 +114,49 @@ def test_the_engines_listeners_hear_the_statement(dbsession: Session, registry, 
     plain_rows(dbsession, ROLES, {"email": "tenant-admin@example.org"})
     assert len(query_counter) == 1
     assert "FROM user_account" in query_counter[0]
+
+
+ROLE = TenantRoleAssignment
+RENAMED = (
+    update(ROLE)
+    .where(ROLE.user_id == bindparam("user"), ROLE.role == bindparam("was"))
+    .values(role=bindparam("role", type_=ROLE.role.type), created_at=bindparam("at"))
+)
+
+
+def test_a_write_sends_the_callers_values_as_their_types_store_them(
+    dbsession: Session, registry, query_counter
+):
+    """A role given as its enumeration and a time in Paris are written as their columns keep
+    them; the rows RETURNING gives back are read as Core reads them, an unnamed column by its
+    position; a write without RETURNING tells how many rows it wrote."""
+    world = build_world(dbsession, registry)
+    user = world.users["tenant_admin"].id
+    at = datetime(2026, 12, 3, 14, 5, tzinfo=ZoneInfo("Europe/Paris"))
+    returning = RENAMED.returning(ROLE.role, ROLE.created_at, ROLE.user_id + 0)
+    query_counter.clear()
+    given = {"user": user, "was": TenantRole.TENANT_ADMIN, "role": TenantRole.DPO, "at": at}
+    (row,) = plain_rows(dbsession, returning, given, flush=False)
+    assert len(query_counter) == 1
+    assert row.role is TenantRole.DPO
+    assert row.created_at == at
+    assert row.created_at.tzinfo == UTC
+    assert row[2] == user
+    dbsession.expire_all()
+    stored = dbsession.execute(select(ROLE.role, ROLE.created_at).where(ROLE.user_id == user))
+    assert [tuple(found) for found in stored] == [(TenantRole.DPO, at)]
+    back = {"user": user, "was": TenantRole.DPO, "role": TenantRole.TENANT_ADMIN, "at": at}
+    assert plain_write(dbsession, RENAMED, back) == 1
+    assert plain_write(dbsession, RENAMED, back) == 0  # no DPO left to rename
+    assert len(query_counter) == 4
+
+
+def test_a_value_its_type_refuses_is_refused_before_anything_is_sent(
+    dbsession: Session, registry, query_counter
+):
+    build_world(dbsession, registry)
+    naive = {"user": 1, "was": TenantRole.DPO, "role": TenantRole.DPO, "at": datetime(2026, 1, 1)}
+    query_counter.clear()
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        plain_write(dbsession, RENAMED, naive)
+    assert query_counter == []

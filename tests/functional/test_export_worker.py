@@ -185,7 +185,7 @@ def test_a_killed_export_is_retried_to_the_bytes_of_an_uninterrupted_run(
         try:
             done = wait_for(cli_database, export_id, {ExportState.DONE, ExportState.FAILED})
         finally:
-            worker.terminate()
+            worker.kill()  # what it did is checked below; how a worker stops is test_cli's
             worker.wait(timeout=30)
     else:
         done = export_row(cli_database, export_id)

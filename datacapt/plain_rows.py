@@ -94,7 +94,11 @@ def plain_write(dbsession: Session, statement: UpdateBase, parameters: Mapping[s
     compiled = _compiled(statement, connection.dialect)
     if compiled.sql is None:
         return int(connection.execute(statement, parameters).rowcount)
-    return _driver(connection, compiled, compiled.parameters(parameters), lambda cursor: None)
+    return _driver(connection, compiled, compiled.parameters(parameters), _rowcount)
+
+
+def _rowcount(cursor: Any) -> int:
+    return int(cursor.rowcount)
 
 
 def _driver_rows(
@@ -114,15 +118,13 @@ def _driver(
     parameters: Mapping[str, Any],
     read: Callable[[Any], Any],
 ) -> Any:
-    """``compiled`` sent on a cursor of the connection's driver; what ``read`` takes from the
-    cursor, or the count of rows written when it takes nothing."""
+    """``compiled`` sent on a cursor of the connection's driver; what ``read`` takes from it."""
     sql = compiled.sql
     cursor = None
     try:
         cursor = connection.connection.cursor()
         connection._cursor_execute(cursor, sql, parameters)  # type: ignore[arg-type]
-        found = read(cursor)
-        return cursor.rowcount if found is None else found
+        return read(cursor)
     except connection.dialect.loaded_dbapi.Error as error:
         connection._handle_dbapi_exception(error, sql, parameters, cursor, None)  # type: ignore[arg-type]
     finally:

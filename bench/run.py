@@ -1,9 +1,13 @@
 """``python -m bench.run -c bench/bench.ini``: the ceiling and every scenario in one go, one table.
 
 The database must hold a generated study (``python -m bench.generate``). The bare view and the
-app are served in turn by gunicorn with the production settings (``gunicorn.conf.py``), locust
-drives them headless from this machine, and each scenario is given beside the ceiling measured
-in the same run. ``--scenarios form,save`` runs some only (the ceiling is always measured).
+app are served side by side by gunicorn with the production settings (``gunicorn.conf.py``, the
+one not measured idle), locust drives them headless from this machine, and each scenario is given
+beside the ceiling measured in the same round. ``--scenarios form,save`` runs some only (the
+ceiling is always measured). With ``--rounds 3`` the ceiling and the single scenarios run in
+turn three times: a shared machine's speed drifts by a fifth from one minute to the next, so a
+cost is the ceiling's rate of a round over the scenario's rate of the same round, and the table
+gives each round's and their median.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,9 +181,11 @@ def locust(
     seconds: int,
     out: Path,
     arrival: str = "spread",
+    round_number: int = 1,
 ) -> list[Figures]:
-    """One headless locust run; the figures of each request name and of all together."""
-    prefix = out / scenario
+    """One headless locust run; the figures of each request name and of all together (its CSV
+    files named by scenario and round, kept apart with ``--keep``)."""
+    prefix = out / f"{scenario}-{round_number}"
     environment = os.environ | {
         "BENCH_SCENARIO": scenario,
         "BENCH_ARRIVAL": arrival,
@@ -251,24 +258,49 @@ def _values(figures: Figures) -> tuple[int, int, float, float, float, float]:
 # --- the table --------------------------------------------------------------------------------
 
 
-def table(ceiling: Figures, users: int, rows: list[tuple[str, int, Figures]]) -> str:
-    """Markdown: each line's figures, its cost in bare requests (ceiling req/s ÷ req/s at the
-    same concurrency; not for the mixed workload, whose rate is set by think times) and its
-    latencies as multiples of the bare view's."""
+@dataclass(frozen=True)
+class Row:
+    """A line of the table: a scenario's figures (its median round's for the single ones) and,
+    but for the mixed workload, its cost in each round: the ceiling's rate that round over its."""
+
+    users: int
+    figures: Figures
+    costs: tuple[float, ...] = ()
+
+
+def rounds_row(users: int, ceilings: list[Figures], runs: list[Figures]) -> Row:
+    """One scenario's rounds as a line: each round's cost beside the ceiling of that round, and
+    the figures of the round whose cost is the median."""
+    costs = tuple(c.rps / f.rps if f.rps else 0.0 for c, f in zip(ceilings, runs, strict=True))
+    middle = sorted(range(len(costs)), key=costs.__getitem__)[(len(costs) - 1) // 2]
+    return Row(users, runs[middle], costs)
+
+
+def table(ceilings: list[Figures], users: int, rows: list[Row]) -> str:
+    """Markdown: each line's figures, its cost in bare requests (ceiling req/s ÷ req/s in the
+    same round, the median of the rounds and each round's; not for the mixed workload, whose
+    rate is set by think times) and its latencies as multiples of the bare view's (the
+    ceiling's median round)."""
+    ceiling = sorted(ceilings, key=lambda f: f.rps)[(len(ceilings) - 1) // 2]
 
     def ratio(value: float, bare: float) -> str:
         return f"{value / bare:.1f}" if value and bare else "–"
 
     lines = [
         "| scenario | users | requests | errors | req/s | p50 ms | p95 ms | p99 ms "
-        "| cost × bare | p50 × bare | p95 × bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| cost × bare | each round | p50 × bare | p95 × bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
-    for scenario, count, f in [("ceiling", users, ceiling), *rows]:
-        cost = "–" if scenario == "mixed" else ratio(ceiling.rps, f.rps)
+    bare = Row(users, ceiling, tuple(1.0 for _ in ceilings))
+    for row in [bare, *rows]:
+        f = row.figures
+        cost = f"{statistics.median(row.costs):.1f}" if row.costs else "–"
+        each = ", ".join(f"{c:.1f}" for c in row.costs) or "–"
+        if row is bare:
+            each = ", ".join(f"{c.rps:.0f} req/s" for c in ceilings)
         lines.append(
-            f"| {f.name} | {count} | {f.requests} | {f.failures} | {f.rps:.0f} | {f.p50:.0f} "
-            f"| {f.p95:.0f} | {f.p99:.0f} | {cost} | {ratio(f.p50, ceiling.p50)} "
+            f"| {f.name} | {row.users} | {f.requests} | {f.failures} | {f.rps:.0f} | {f.p50:.0f} "
+            f"| {f.p95:.0f} | {f.p99:.0f} | {cost} | {each} | {ratio(f.p50, ceiling.p50)} "
             f"| {ratio(f.p95, ceiling.p95)} |"
         )
     return "\n".join(lines)
@@ -297,6 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study", default="big")
     parser.add_argument("--users", type=int, default=8, help="concurrent users per scenario")
     parser.add_argument("--seconds", type=int, default=30, help="length of each scenario")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run the ceiling and the single scenarios in turn this many times (costs paired"
+        " by round)",
+    )
     parser.add_argument("--mixed-users", type=int, default=1000)
     parser.add_argument("--mixed-seconds", type=int, default=120)
     parser.add_argument(
@@ -324,39 +363,67 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
     folder = nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="bench-")
-    with folder as scratch:
+    with folder as scratch, ExitStack() as servers:
         out = Path(scratch)
         plan_path = str(out / "plan.json")
-        with serving(["bench.ceiling:app"], args.port - 1, args.workers, "/hello") as base:
-            ceiling = measured(
-                locust("ceiling", base, plan_path, args.users, args.seconds, out), False
-            )[0]
-        rows: list[tuple[str, int, Figures]] = []
+        bare = servers.enter_context(
+            serving(["bench.ceiling:app"], args.port - 1, args.workers, "/hello")
+        )
+        single = [name for name in chosen if name != "mixed"]
+        base = ""
         if chosen:
             env = load_environment(config)
-            with serving(["--paste", config], args.port, args.workers, "/login") as base:
-                plan = make_plan(env.registry, args.tenant, args.study, base)
-                Path(plan_path).write_text(json.dumps(plan), encoding="utf-8")
-                for scenario in chosen:
-                    mixed = scenario == "mixed"
-                    users = args.mixed_users if mixed else args.users
-                    seconds = args.mixed_seconds if mixed else args.seconds
-                    figures = locust(
-                        scenario, base, plan_path, users, seconds, out, args.mixed_arrival
-                    )
-                    rows += [(scenario, users, f) for f in measured(figures, mixed)]
-                    loads.append(load_average())
-            env.registry["db.engine"].dispose()
+            base = servers.enter_context(
+                serving(["--paste", config], args.port, args.workers, "/login")
+            )
+            servers.callback(env.registry["db.engine"].dispose)
+            plan = make_plan(env.registry, args.tenant, args.study, base)
+            Path(plan_path).write_text(json.dumps(plan), encoding="utf-8")
+        ceilings: list[Figures] = []
+        runs: dict[str, list[list[Figures]]] = {name: [] for name in single}
+        for number in range(1, args.rounds + 1):
+            ceilings += measured(
+                locust(
+                    "ceiling", bare, plan_path, args.users, args.seconds, out, round_number=number
+                ),
+                False,
+            )
+            for scenario in single:
+                figures = locust(
+                    scenario, base, plan_path, args.users, args.seconds, out, round_number=number
+                )
+                runs[scenario].append(measured(figures, False))
+                loads.append(load_average())
+        rows = [
+            rounds_row(args.users, ceilings, [run[index] for run in runs[scenario]])
+            for scenario in single
+            for index in range(len(runs[scenario][0]))
+        ]
+        if "mixed" in chosen:
+            figures = locust(
+                "mixed",
+                base,
+                plan_path,
+                args.mixed_users,
+                args.mixed_seconds,
+                out,
+                args.mixed_arrival,
+            )
+            rows += [Row(args.mixed_users, f) for f in measured(figures, True)]
+            loads.append(load_average())
     print(
         f"{began:%Y-%m-%d %H:%M} UTC, commit {commit()}, {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), {args.workers} gunicorn sync workers, "
         f"PostgreSQL; load average (1/5/15 min) before and after each scenario: "
         + " → ".join(loads)
     )
-    print(f"ceiling and single scenarios: {args.users} users without think time, {args.seconds} s")
+    print(
+        f"ceiling and single scenarios: {args.users} users without think time, {args.seconds} s,"
+        f" {args.rounds} round(s) in turn"
+    )
     if "mixed" in chosen:
         print(f"mixed workload: {args.mixed_users} users, {args.mixed_arrival} arrival")
-    print(table(ceiling, args.users, rows))
+    print(table(ceilings, args.users, rows))
     return 0
 
 

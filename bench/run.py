@@ -357,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1 (each cost needs a ceiling measured in its round)")
     config = str(Path(args.config).resolve())
     began = datetime.now(UTC)
     loads = [load_average()]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.run import Figures, Row, rounds_row, table
+import pytest
+
+from bench.run import Figures, Row, main, rounds_row, table
 
 
 def figures(name: str, rps: float, p95: float = 10.0) -> Figures:
@@ -28,3 +30,10 @@ def test_the_table_gives_the_median_cost_and_each_rounds():
     assert form[8:10] == ["9.0", "10.0, 8.0"]
     assert form[11].rstrip(" |") == "1.7"  # p95 10 ms over the median ceiling's 6 ms
     assert everyone[8:10] == ["–", "–"]  # a rate set by think times has no cost
+
+
+def test_no_rounds_is_refused_before_anything_is_served(capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["--rounds", "0"])
+    assert refused.value.code == 2
+    assert "--rounds: at least 1" in capsys.readouterr().err

@@ -22,11 +22,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from sqlalchemy import exists, select
@@ -47,6 +48,8 @@ from datacapt.models import (
     VisitInstance,
 )
 from datacapt.studies.services import find_study, find_tenant
+
+Item = TypeVar("Item")
 
 SCENARIOS = ("form", "save", "dashboard", "dashboard-filtered", "mixed")
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -272,8 +275,13 @@ def rounds_row(users: int, ceilings: list[Figures], runs: list[Figures]) -> Row:
     """One scenario's rounds as a line: each round's cost beside the ceiling of that round, and
     the figures of the round whose cost is the median."""
     costs = tuple(c.rps / f.rps if f.rps else 0.0 for c, f in zip(ceilings, runs, strict=True))
-    middle = sorted(range(len(costs)), key=costs.__getitem__)[(len(costs) - 1) // 2]
-    return Row(users, runs[middle], costs)
+    _cost, middle = _median(list(zip(costs, runs, strict=True)), key=lambda pair: pair[0])
+    return Row(users, middle, costs)
+
+
+def _median(items: Sequence[Item], key: Callable[[Item], float]) -> Item:
+    """The item whose ``key`` is the median (the lower of the two middle ones when even)."""
+    return sorted(items, key=key)[(len(items) - 1) // 2]
 
 
 def table(ceilings: list[Figures], users: int, rows: list[Row]) -> str:
@@ -281,7 +289,7 @@ def table(ceilings: list[Figures], users: int, rows: list[Row]) -> str:
     same round, the median of the rounds and each round's; not for the mixed workload, whose
     rate is set by think times) and its latencies as multiples of the bare view's (the
     ceiling's median round)."""
-    ceiling = sorted(ceilings, key=lambda f: f.rps)[(len(ceilings) - 1) // 2]
+    ceiling = _median(ceilings, key=lambda figures: figures.rps)
 
     def ratio(value: float, bare: float) -> str:
         return f"{value / bare:.1f}" if value and bare else "–"
@@ -291,13 +299,11 @@ def table(ceilings: list[Figures], users: int, rows: list[Row]) -> str:
         "| cost × bare | each round | p50 × bare | p95 × bare |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
-    bare = Row(users, ceiling, tuple(1.0 for _ in ceilings))
-    for row in [bare, *rows]:
+    bare = (Row(users, ceiling, (1.0,)), ", ".join(f"{c.rps:.0f} req/s" for c in ceilings))
+    others = [(row, ", ".join(f"{c:.1f}" for c in row.costs) or "–") for row in rows]
+    for row, each in [bare, *others]:
         f = row.figures
         cost = f"{statistics.median(row.costs):.1f}" if row.costs else "–"
-        each = ", ".join(f"{c:.1f}" for c in row.costs) or "–"
-        if row is bare:
-            each = ", ".join(f"{c.rps:.0f} req/s" for c in ceilings)
         lines.append(
             f"| {f.name} | {row.users} | {f.requests} | {f.failures} | {f.rps:.0f} | {f.p50:.0f} "
             f"| {f.p95:.0f} | {f.p99:.0f} | {cost} | {each} | {ratio(f.p50, ceiling.p50)} "
